@@ -1,0 +1,88 @@
+//! The store's typed errors. Every variant names the file, object or row it
+//! is about, so an operator can act on the message alone.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Errors from the object store, the index and the audit log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file-system operation on a path failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (e.g. "create", "fsync").
+        action: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading the source of an object failed partway.
+    #[error("reading the source failed after {offset} bytes: {source}")]
+    Source {
+        /// Bytes read successfully before the failure.
+        offset: u64,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// An SQLite operation on the index failed.
+    #[error("index {}: {source}", path.display())]
+    Sql {
+        /// The index file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The index was written by a newer Vigil.
+    #[error("index {} has schema version {found}, newer than this build understands ({supported}); upgrade Vigil", path.display())]
+    SchemaTooNew {
+        /// The index file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: i64,
+        /// Highest version this build knows.
+        supported: i64,
+    },
+    /// An object file exists under a hash but does not hold that content.
+    #[error("object {hash} at {} is {found} bytes but {expected} bytes were expected; the store is damaged (run `vigil verify`)", path.display())]
+    ObjectMismatch {
+        /// The object's BLAKE3 hash.
+        hash: String,
+        /// Its file.
+        path: PathBuf,
+        /// Size on disk.
+        found: u64,
+        /// Size expected.
+        expected: u64,
+    },
+    /// A value in the index could not be understood.
+    #[error("index row {table}/{key}: {problem}")]
+    BadRow {
+        /// Table name.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Result alias for the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) trait IoContext<T> {
+    fn io(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn io(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| StoreError::Io {
+            action,
+            path: path.into(),
+            source,
+        })
+    }
+}

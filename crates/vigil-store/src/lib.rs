@@ -1,0 +1,120 @@
+//! Vigil's evidence store: the one place evidence lives.
+//!
+//! A store is a directory:
+//!
+//! ```text
+//! <store>/vigil.db          SQLite index (WAL): devices, officers, objects,
+//!                           clips, ingest runs, audit log
+//! <store>/objects/ab/ab…    content-addressed object files, read-only
+//! <store>/tmp/              temp files of writes in progress
+//! ```
+//!
+//! Invariants (see docs/ARCHITECTURE.md):
+//! - an object file is complete and never changes once it has its name;
+//! - a row in `objects`/`clips` exists only after its object is durable;
+//! - every state change appends an audit row in the same transaction.
+
+pub mod audit;
+mod error;
+pub mod failpoint;
+mod index;
+pub mod objects;
+mod schema;
+mod timefmt;
+
+pub use error::{Result, StoreError};
+pub use index::{
+    Clip, ClipFilter, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts,
+    VerifyReport,
+};
+pub use objects::{Digests, ObjectStore, StoredObject};
+pub use timefmt::{now_rfc3339, rfc3339};
+
+use std::path::{Path, PathBuf};
+
+/// File name of the index inside a store.
+pub const INDEX_FILE: &str = "vigil.db";
+
+/// An open store: object tree plus index.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    objects: ObjectStore,
+    index: index::Index,
+}
+
+impl Store {
+    /// Opens the store at `root`, creating it on first use, bringing the
+    /// index schema up to date and removing temp files of dead writers.
+    pub fn open(root: &Path) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(|source| StoreError::Io {
+            action: "create store directory",
+            path: root.to_owned(),
+            source,
+        })?;
+        let objects = ObjectStore::open(root)?;
+        let index = index::Index::open(&root.join(INDEX_FILE))?;
+        objects.sweep_temp()?;
+        Ok(Self {
+            root: root.to_owned(),
+            objects,
+            index,
+        })
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The object tree.
+    pub fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    /// Starts an ingest run and audits it; returns the run id.
+    pub fn begin_run(
+        &mut self,
+        actor: &str,
+        source: &str,
+        device: Option<&str>,
+        officer: Option<&str>,
+    ) -> Result<String> {
+        self.index.begin_run(actor, source, device, officer)
+    }
+
+    /// Closes an ingest run with its counts and audits it.
+    pub fn finish_run(&mut self, actor: &str, run: &str, counts: &RunCounts) -> Result<()> {
+        self.index.finish_run(actor, run, counts)
+    }
+
+    /// Indexes a clip whose object is already durable (it must come from
+    /// [`ObjectStore::put`]). Idempotent: the same device, path and content
+    /// give the same clip id and no new row.
+    pub fn record_clip(&mut self, actor: &str, run: Option<&str>, clip: &NewClip) -> Result<RecordedClip> {
+        self.index.record_clip(actor, run, clip)
+    }
+
+    /// Clips matching the filter, oldest recording first.
+    pub fn clips(&self, filter: &ClipFilter) -> Result<Vec<Clip>> {
+        self.index.clips(filter)
+    }
+
+    /// The whole audit log, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
+        self.index.audit_entries()
+    }
+
+    /// Re-reads every object and checks it, every clip and the audit chain.
+    /// `progress` gets bytes re-read so far. The check itself is audited.
+    pub fn verify(&mut self, actor: &str, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+        let report = self.index.verify(&self.objects, progress)?;
+        self.index.audit_verify(actor, &report)?;
+        Ok(report)
+    }
+
+    /// Total bytes of all indexed objects (for progress bars).
+    pub fn indexed_bytes(&self) -> Result<u64> {
+        self.index.indexed_bytes()
+    }
+}

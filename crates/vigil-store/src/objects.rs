@@ -1,0 +1,411 @@
+//! Content-addressed object files: `objects/<2 hex>/<64 hex BLAKE3>`.
+//!
+//! Writing an object is the only way bytes enter the store (R10, R15):
+//!
+//! 1. the source is read once, in 1 MiB chunks; each chunk is written to a
+//!    fresh temp file under `tmp/` and fed to BLAKE3 and SHA-256 (SHA-256 on a
+//!    helper thread, so both hashes cost one read and run side by side);
+//! 2. the temp file is fsynced and made read-only;
+//! 3. it is renamed to its hash name with `RENAME_NOREPLACE`, so an existing
+//!    object can never be overwritten, and the directory is fsynced.
+//!
+//! If the hash is already stored the temp file is dropped (deduplication).
+//! A crash leaves at most a temp file, which [`ObjectStore::sweep_temp`]
+//! removes once no live writer holds its lock; a renamed object is always
+//! complete because the rename happens only after its bytes are durable.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use rustix::fs::{flock, FlockOperation};
+use sha2::Digest;
+
+use crate::error::{IoContext, Result, StoreError};
+use crate::failpoint;
+
+/// Bytes read from the source per step.
+pub const CHUNK: usize = 1 << 20;
+
+/// The BLAKE3 and SHA-256 of some content, and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// BLAKE3, lowercase hex: the object's name.
+    pub blake3: String,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Length in bytes.
+    pub bytes: u64,
+}
+
+/// The outcome of putting content into the store.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    /// Hashes and size of the content.
+    pub digests: Digests,
+    /// Where the object file is.
+    pub path: PathBuf,
+    /// `false` when the content was already stored and nothing was written.
+    pub newly_written: bool,
+}
+
+/// The object directory tree of a store.
+#[derive(Debug, Clone)]
+pub struct ObjectStore {
+    objects: PathBuf,
+    tmp: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl ObjectStore {
+    /// Opens (creating when missing) the object tree under `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let objects = root.join("objects");
+        let tmp = root.join("tmp");
+        for dir in [&objects, &tmp] {
+            fs::create_dir_all(dir).io("create directory", dir)?;
+        }
+        Ok(Self { objects, tmp })
+    }
+
+    /// The path an object with this BLAKE3 hex name has.
+    pub fn object_path(&self, blake3_hex: &str) -> PathBuf {
+        let fan = blake3_hex.get(..2).unwrap_or("__");
+        self.objects.join(fan).join(blake3_hex)
+    }
+
+    /// Removes temp files left by writers that died. A temp file is locked by
+    /// its writer for its whole life, so one whose lock can be taken is
+    /// abandoned. Returns how many were removed.
+    pub fn sweep_temp(&self) -> Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.tmp).io("list", &self.tmp)? {
+            let entry = entry.io("list", &self.tmp)?;
+            let path = entry.path();
+            let Ok(file) = File::open(&path) else { continue };
+            if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                fs::remove_file(&path).io("remove abandoned temp file", &path)?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed temp files of interrupted writes");
+        }
+        Ok(removed)
+    }
+
+    /// Copies everything `source` yields into the store, hashing in the same
+    /// pass. `progress` is called with the bytes done after every chunk.
+    pub fn put(
+        &self,
+        source: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<StoredObject> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp_path = self.tmp.join(format!("{}.{n}.part", std::process::id()));
+        let mut tmp = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp_path)
+            .io("create temp file", &tmp_path)?;
+        flock(&tmp, FlockOperation::LockExclusive)
+            .map_err(io::Error::from)
+            .io("lock temp file", &tmp_path)?;
+        let guard = TempGuard(Some(tmp_path.clone()));
+
+        let digests = copy_and_hash(source, &mut tmp, &tmp_path, progress)?;
+        tmp.sync_all().io("fsync", &tmp_path)?;
+        failpoint::hit("object.synced");
+
+        let final_path = self.object_path(&digests.blake3);
+        if let Some(existing) = self.existing_size(&final_path)? {
+            check_size(&digests, &final_path, existing)?;
+            drop(guard); // removes the temp file
+            return Ok(StoredObject {
+                digests,
+                path: final_path,
+                newly_written: false,
+            });
+        }
+
+        tmp.set_permissions(fs::Permissions::from_mode(0o444))
+            .io("make read-only", &tmp_path)?;
+        let fan_dir = final_path.parent().expect("object path has a parent");
+        if !fan_dir.exists() {
+            fs::create_dir_all(fan_dir).io("create directory", fan_dir)?;
+            fsync_dir(&self.objects)?;
+        }
+        match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &tmp_path,
+            rustix::fs::CWD,
+            &final_path,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::EXIST) => {
+                // Another writer stored the same content meanwhile.
+                let existing = self.existing_size(&final_path)?.unwrap_or(0);
+                check_size(&digests, &final_path, existing)?;
+                drop(guard);
+                return Ok(StoredObject {
+                    digests,
+                    path: final_path,
+                    newly_written: false,
+                });
+            }
+            Err(e) => return Err(io::Error::from(e)).io("rename into place", &final_path),
+        }
+        std::mem::forget(guard); // the temp name is gone; nothing to clean
+        failpoint::hit("object.renamed");
+        fsync_dir(fan_dir)?;
+        Ok(StoredObject {
+            digests,
+            path: final_path,
+            newly_written: true,
+        })
+    }
+
+    fn existing_size(&self, path: &Path) -> Result<Option<u64>> {
+        match fs::symlink_metadata(path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).io("stat", path),
+        }
+    }
+
+    /// Every object file name (BLAKE3 hex) in the store.
+    pub fn list(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for fan in fs::read_dir(&self.objects).io("list", &self.objects)? {
+            let fan = fan.io("list", &self.objects)?.path();
+            if !fan.is_dir() {
+                continue;
+            }
+            for obj in fs::read_dir(&fan).io("list", &fan)? {
+                let obj = obj.io("list", &fan)?;
+                out.push(obj.file_name().to_string_lossy().into_owned());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Re-reads an object file and hashes it.
+    pub fn rehash(&self, blake3_hex: &str) -> Result<Digests> {
+        let path = self.object_path(blake3_hex);
+        let mut file = File::open(&path).io("open", &path)?;
+        hash_reader(&mut file, &path)
+    }
+}
+
+/// Hashes everything `source` yields with BLAKE3 and SHA-256 in one pass.
+pub fn hash_reader(source: &mut dyn Read, name: &Path) -> Result<Digests> {
+    copy_and_hash(source, &mut io::sink(), name, &mut |_| {})
+}
+
+fn check_size(digests: &Digests, path: &Path, found: u64) -> Result<()> {
+    if found != digests.bytes {
+        return Err(StoreError::ObjectMismatch {
+            hash: digests.blake3.clone(),
+            path: path.to_owned(),
+            found,
+            expected: digests.bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Deletes the temp file unless disarmed with `mem::forget`.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .io("fsync directory", dir)
+}
+
+/// The single pass: read a chunk, hand it to the SHA-256 thread, BLAKE3 it
+/// and write it here, then take the next. Three buffers circulate, so reading
+/// the next chunk overlaps hashing the last.
+fn copy_and_hash(
+    source: &mut dyn Read,
+    sink: &mut dyn Write,
+    sink_name: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Digests> {
+    let (to_sha, sha_in) = mpsc::sync_channel::<(Vec<u8>, usize)>(2);
+    let (sha_back, back) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let sha = scope.spawn(move || {
+            let mut h = sha2::Sha256::new();
+            for (buf, len) in sha_in {
+                h.update(&buf[..len]);
+                if sha_back.send(buf).is_err() {
+                    break;
+                }
+            }
+            h.finalize()
+        });
+        let mut b3 = blake3::Hasher::new();
+        let mut pool: Vec<Vec<u8>> = (0..3).map(|_| vec![0u8; CHUNK]).collect();
+        let mut total: u64 = 0;
+        let result = (|| -> Result<()> {
+            loop {
+                let mut buf = match pool.pop() {
+                    Some(b) => b,
+                    None => back.recv().expect("sha thread returns buffers"),
+                };
+                let len = read_full(source, &mut buf).map_err(|(filled, source)| {
+                    StoreError::Source {
+                        offset: total + filled as u64,
+                        source,
+                    }
+                })?;
+                if len == 0 {
+                    return Ok(());
+                }
+                b3.update(&buf[..len]);
+                sink.write_all(&buf[..len]).io("write", sink_name)?;
+                total += len as u64;
+                to_sha.send((buf, len)).expect("sha thread alive");
+                failpoint::hit("object.chunk");
+                progress(total);
+            }
+        })();
+        drop(to_sha);
+        let sha = sha.join().expect("sha thread does not panic");
+        result?;
+        Ok(Digests {
+            blake3: b3.finalize().to_hex().to_string(),
+            sha256: hex(&sha),
+            bytes: total,
+        })
+    })
+}
+
+/// Fills `buf` as far as the source allows; returns 0 only at end of input.
+/// On error, also says how many bytes had been read into `buf` before it.
+fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize, (usize, io::Error)> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((filled, e)),
+        }
+    }
+    Ok(filled)
+}
+
+/// Lowercase hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(data: &[u8]) -> Digests {
+        Digests {
+            blake3: blake3::hash(data).to_hex().to_string(),
+            sha256: hex(&sha2::Sha256::digest(data)),
+            bytes: data.len() as u64,
+        }
+    }
+
+    #[test]
+    fn put_stores_bytes_and_both_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        // Spans several chunks and ends mid-chunk.
+        let data: Vec<u8> = (0..(CHUNK * 3 + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        let obj = store.put(&mut &data[..], &mut |_| {}).unwrap();
+        assert!(obj.newly_written);
+        assert_eq!(obj.digests, reference(&data));
+        assert_eq!(fs::read(&obj.path).unwrap(), data);
+        let mode = fs::metadata(&obj.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o222, 0, "object must be read-only");
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn same_content_is_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let a = store.put(&mut &b"evidence"[..], &mut |_| {}).unwrap();
+        let b = store.put(&mut &b"evidence"[..], &mut |_| {}).unwrap();
+        assert!(a.newly_written);
+        assert!(!b.newly_written);
+        assert_eq!(a.path, b.path);
+        assert_eq!(store.list().unwrap(), vec![a.digests.blake3.clone()]);
+    }
+
+    #[test]
+    fn empty_content_is_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let obj = store.put(&mut &b""[..], &mut |_| {}).unwrap();
+        assert_eq!(obj.digests, reference(b""));
+    }
+
+    #[test]
+    fn source_error_names_offset_and_leaves_no_temp() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::new(io::ErrorKind::Other, "unplugged"));
+                }
+                let n = buf.len().min(self.0);
+                buf[..n].fill(1);
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let err = store.put(&mut Failing(5000), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, StoreError::Source { offset: 5000, .. }), "{err}");
+        assert!(err.to_string().contains("unplugged"));
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn sweep_removes_only_abandoned_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let abandoned = dir.path().join("tmp/999.0.part");
+        fs::write(&abandoned, b"half a clip").unwrap();
+        let live_path = dir.path().join("tmp/998.0.part");
+        let live = File::create(&live_path).unwrap();
+        flock(&live, FlockOperation::LockExclusive).unwrap();
+        // flock locks are per open file description: a second open in this
+        // process contends like another process would.
+        assert_eq!(store.sweep_temp().unwrap(), 1);
+        assert!(!abandoned.exists());
+        assert!(live_path.exists());
+    }
+}

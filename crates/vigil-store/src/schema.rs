@@ -1,0 +1,86 @@
+//! The index schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied; opening an
+//! index applies the missing ones in one transaction. Migrations are only
+//! ever appended to [`MIGRATIONS`], never edited, so every store can be
+//! brought forward from any earlier release.
+
+/// Each entry takes the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: devices, officers, objects, ingest runs, clips, audit log.
+    r#"
+CREATE TABLE officers (
+    id          TEXT PRIMARY KEY,
+    name        TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE devices (
+    serial      TEXT PRIMARY KEY,
+    model       TEXT,
+    officer_id  TEXT REFERENCES officers(id),
+    first_seen  TEXT NOT NULL
+);
+-- One row per durable object file; written only after the file and its
+-- directory are fsynced (invariant: a row here means the bytes are safe).
+CREATE TABLE objects (
+    blake3      TEXT PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,
+    stored_at   TEXT NOT NULL
+);
+CREATE TABLE ingest_runs (
+    id          TEXT PRIMARY KEY,
+    source      TEXT NOT NULL,
+    device_serial TEXT,
+    officer_id  TEXT,
+    actor       TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    stored      INTEGER NOT NULL DEFAULT 0,
+    duplicates  INTEGER NOT NULL DEFAULT 0,
+    skipped     INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete'))
+);
+CREATE TABLE clips (
+    id              TEXT PRIMARY KEY,
+    object          TEXT NOT NULL REFERENCES objects(blake3),
+    path            BLOB NOT NULL,   -- original path relative to the recorder root, raw bytes
+    path_display    TEXT NOT NULL,   -- the same, printable (non-UTF-8 bytes as \xNN)
+    device_serial   TEXT REFERENCES devices(serial),
+    officer_id      TEXT REFERENCES officers(id),
+    kind            TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'photo', 'other')),
+    recorded_start  TEXT,
+    recorded_end    TEXT,
+    time_source     TEXT,
+    source_mtime    TEXT,
+    ingested_at     TEXT NOT NULL,
+    ingest_run      TEXT REFERENCES ingest_runs(id),
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'damaged')),
+    damage_reason   TEXT
+);
+CREATE UNIQUE INDEX clips_identity ON clips (COALESCE(device_serial, ''), path, object);
+CREATE INDEX clips_officer ON clips (officer_id);
+CREATE INDEX clips_device ON clips (device_serial);
+
+-- Append-only, hash-chained (R10, R20): each row's hash covers its content
+-- and the previous row's hash. The triggers stop accidental edits through
+-- SQL; `vigil verify` catches deliberate ones by recomputing the chain.
+CREATE TABLE audit (
+    seq         INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER objects_no_update BEFORE UPDATE ON objects
+BEGIN SELECT RAISE(ABORT, 'stored objects are immutable'); END;
+"#,
+];
