@@ -1,1 +1,75 @@
-fn main(){}
+//! `vigil`: the command line for custodians and auditors.
+//!
+//! One file per subcommand under `cmd/`. Every command opens the store named
+//! by `--store`, `VIGIL_STORE`, or the default location, and acts as the
+//! Unix user running it (recorded in the audit log, R20).
+
+mod actor;
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Vigil keeps body-worn camera footage as evidence a court can trust.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    /// The evidence store directory [default: /var/lib/vigil for root,
+    /// $XDG_DATA_HOME/vigil otherwise].
+    #[arg(long, global = true, env = "VIGIL_STORE", value_name = "DIR")]
+    store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest a recorder's mounted storage into the store.
+    Ingest(cmd::ingest::Args),
+    /// List stored clips.
+    Clips(cmd::clips::Args),
+    /// Re-read every object and check hashes, clips and the audit chain.
+    Verify(cmd::verify::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let store = cli.store.clone().unwrap_or_else(default_store);
+    let result = match cli.command {
+        Command::Ingest(args) => cmd::ingest::run(&store, args),
+        Command::Clips(args) => cmd::clips::run(&store, args),
+        Command::Verify(args) => cmd::verify::run(&store, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vigil: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `/var/lib/vigil` for root, `$XDG_DATA_HOME/vigil` (or
+/// `~/.local/share/vigil`) for anyone else.
+fn default_store() -> PathBuf {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/vigil");
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("vigil");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/vigil")
+}

@@ -1,1 +1,178 @@
-//! x
+//! Media analysis for Vigil: what a recorder file is and whether FFmpeg can
+//! read it. Demux only; this crate never decodes a frame of video.
+//!
+//! [`classify`] sorts a file by its name into video, audio, photo or other
+//! evidence (logs, GPS tracks), and [`probe`] opens it with FFmpeg's
+//! demuxers to read its streams, duration and embedded creation time. A file
+//! that is expected to be media and cannot be opened is reported as
+//! [`MediaError::Unreadable`]; the ingest stores it anyway and flags it
+//! damaged (brief: "damaged input is never dropped").
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What a file is expected to be, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A video container.
+    Video,
+    /// An audio file.
+    Audio,
+    /// A still image.
+    Photo,
+    /// Known not to be media (logs, GPS, metadata).
+    Other,
+    /// Unknown extension: probe, and treat as media only if FFmpeg finds
+    /// audio or video in it.
+    Unknown,
+}
+
+const VIDEO: &[&str] = &[
+    "mp4", "mov", "m4v", "avi", "ts", "mts", "m2ts", "mkv", "3gp", "mpg", "mpeg", "flv", "asf",
+    "wmv", "h264", "h265", "264", "265", "hevc", "webm",
+];
+const AUDIO: &[&str] = &[
+    "wav", "mp3", "m4a", "aac", "amr", "ogg", "opus", "flac", "wma",
+];
+const PHOTO: &[&str] = &[
+    "jpg", "jpeg", "png", "bmp", "heic", "heif", "tif", "tiff", "gif", "webp",
+];
+const OTHER: &[&str] = &[
+    "txt", "log", "gps", "nmea", "gpx", "kml", "xml", "json", "ini", "cfg", "conf", "csv", "srt",
+    "bin", "dat", "db", "sig", "md5", "sha256",
+];
+
+/// Classifies a file by its name's extension (case-insensitive).
+pub fn classify(name: &[u8]) -> Expect {
+    let Some(dot) = name.iter().rposition(|&b| b == b'.') else {
+        return Expect::Unknown;
+    };
+    let Ok(ext) = std::str::from_utf8(&name[dot + 1..]) else {
+        return Expect::Unknown;
+    };
+    let ext = ext.to_ascii_lowercase();
+    let ext = ext.as_str();
+    if VIDEO.contains(&ext) {
+        Expect::Video
+    } else if AUDIO.contains(&ext) {
+        Expect::Audio
+    } else if PHOTO.contains(&ext) {
+        Expect::Photo
+    } else if OTHER.contains(&ext) {
+        Expect::Other
+    } else {
+        Expect::Unknown
+    }
+}
+
+/// What FFmpeg found in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// FFmpeg's demuxer name(s), e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    pub format: String,
+    /// Number of video streams (attached pictures excluded).
+    pub video_streams: usize,
+    /// Number of audio streams.
+    pub audio_streams: usize,
+    /// Whether the demuxer is an image reader (JPEG, PNG, ...).
+    pub is_image: bool,
+    /// Duration in seconds, when the container says.
+    pub duration_s: Option<f64>,
+    /// `creation_time` from the container metadata.
+    pub creation_time: Option<OffsetDateTime>,
+}
+
+/// Errors from media analysis.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// FFmpeg could not open or parse the file.
+    #[error("{path}: FFmpeg cannot read it: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// FFmpeg's reason.
+        reason: String,
+    },
+    /// FFmpeg itself could not start.
+    #[error("FFmpeg failed to initialise: {0}")]
+    Init(String),
+}
+
+fn init() -> Result<(), MediaError> {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| {
+        ffmpeg_next::init().map_err(|e| e.to_string())?;
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+        Ok(())
+    })
+    .clone()
+    .map_err(MediaError::Init)
+}
+
+/// Opens `path` with FFmpeg's demuxers and reads its stream layout.
+pub fn probe(path: &Path) -> Result<Probe, MediaError> {
+    init()?;
+    let unreadable = |reason: String| MediaError::Unreadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let ctx = ffmpeg_next::format::input(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut video_streams = 0;
+    let mut audio_streams = 0;
+    for s in ctx.streams() {
+        let attached = s
+            .disposition()
+            .contains(ffmpeg_next::format::stream::Disposition::ATTACHED_PIC);
+        match s.parameters().medium() {
+            ffmpeg_next::media::Type::Video if !attached => video_streams += 1,
+            ffmpeg_next::media::Type::Audio => audio_streams += 1,
+            _ => {}
+        }
+    }
+    let format = ctx.format().name().to_owned();
+    let is_image = format.contains("image") || format.ends_with("_pipe");
+    let duration_s = (ctx.duration() > 0)
+        .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
+    let creation_time = ctx
+        .metadata()
+        .get("creation_time")
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    Ok(Probe {
+        format,
+        video_streams,
+        audio_streams,
+        is_image,
+        duration_s,
+        creation_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_by_extension_case_insensitively() {
+        assert_eq!(classify(b"DCIM/100/REC_0001.MP4"), Expect::Video);
+        assert_eq!(classify(b"a.wav"), Expect::Audio);
+        assert_eq!(classify(b"IMG.JPG"), Expect::Photo);
+        assert_eq!(classify(b"gps.log"), Expect::Other);
+        assert_eq!(classify(b"README"), Expect::Unknown);
+        assert_eq!(classify(b"x.\xff\xfe"), Expect::Unknown);
+    }
+
+    #[test]
+    fn garbage_is_unreadable_not_a_panic() {
+        let dir = std::env::temp_dir().join(format!("vigil-media-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("junk.mp4");
+        std::fs::write(&f, b"this is not a video at all, just forty bytes").unwrap();
+        let err = probe(&f).unwrap_err();
+        assert!(matches!(err, MediaError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().contains("junk.mp4"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

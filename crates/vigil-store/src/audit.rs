@@ -43,9 +43,25 @@ pub struct ChainBreak {
     pub problem: String,
 }
 
-fn row_hash(prev: &str, seq: i64, at: &str, actor: &str, action: &str, subject: &str, detail: &str) -> String {
+fn row_hash(
+    prev: &str,
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> String {
     let mut h = blake3::Hasher::new();
-    for field in [prev.as_bytes(), &seq.to_le_bytes(), at.as_bytes(), actor.as_bytes(), action.as_bytes(), subject.as_bytes(), detail.as_bytes()] {
+    for field in [
+        prev.as_bytes(),
+        &seq.to_le_bytes(),
+        at.as_bytes(),
+        actor.as_bytes(),
+        action.as_bytes(),
+        subject.as_bytes(),
+        detail.as_bytes(),
+    ] {
         h.update(&(field.len() as u64).to_le_bytes());
         h.update(field);
     }
@@ -62,9 +78,11 @@ pub fn append(
     detail: &serde_json::Value,
 ) -> rusqlite::Result<i64> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, h),
@@ -118,7 +136,10 @@ pub fn verify_chain(conn: &Connection) -> rusqlite::Result<Vec<ChainBreak>> {
         if seq != expected_seq {
             breaks.push(ChainBreak {
                 seq,
-                problem: format!("expected row {expected_seq} here: rows {expected_seq}..{} are missing", seq - 1),
+                problem: format!(
+                    "expected row {expected_seq} here: rows {expected_seq}..{} are missing",
+                    seq - 1
+                ),
             });
         }
         if stored_prev != prev_hash {
@@ -149,13 +170,22 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
         for i in 0..5 {
-            append(&c, "2026-11-22T10:00:00Z", "root", "clip.ingested", &format!("c{i}"), &json!({"i": i})).unwrap();
+            append(
+                &c,
+                "2026-11-22T10:00:00Z",
+                "root",
+                "clip.ingested",
+                &format!("c{i}"),
+                &json!({"i": i}),
+            )
+            .unwrap();
         }
         c
     }
 
     fn drop_guards(c: &Connection) {
-        c.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;").unwrap();
+        c.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+            .unwrap();
     }
 
     #[test]
@@ -171,7 +201,9 @@ mod tests {
     #[test]
     fn sql_cannot_edit_or_delete_rows() {
         let c = log();
-        assert!(c.execute("UPDATE audit SET actor = 'x' WHERE seq = 2", []).is_err());
+        assert!(c
+            .execute("UPDATE audit SET actor = 'x' WHERE seq = 2", [])
+            .is_err());
         assert!(c.execute("DELETE FROM audit WHERE seq = 2", []).is_err());
     }
 
@@ -179,7 +211,8 @@ mod tests {
     fn changed_row_is_named() {
         let c = log();
         drop_guards(&c);
-        c.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", []).unwrap();
+        c.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", [])
+            .unwrap();
         let b = verify_chain(&c).unwrap();
         assert_eq!(b.len(), 1, "{b:?}");
         assert_eq!(b[0].seq, 3);
@@ -208,6 +241,9 @@ mod tests {
         .unwrap();
         let b = verify_chain(&c).unwrap();
         let seqs: Vec<i64> = b.iter().map(|b| b.seq).collect();
-        assert!(seqs.contains(&2) && seqs.contains(&3) && seqs.contains(&4), "{b:?}");
+        assert!(
+            seqs.contains(&2) && seqs.contains(&3) && seqs.contains(&4),
+            "{b:?}"
+        );
     }
 }

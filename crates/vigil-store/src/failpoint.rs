@@ -45,7 +45,8 @@ pub fn hit(name: &str) {
         tracing::warn!(failpoint = name, hit = n, "fail point reached: SIGKILL");
         // SAFETY-free: rustix wraps kill(2); signalling ourselves cannot fail
         // in a way we could handle, and SIGKILL does not return.
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
         // SIGKILL to self is delivered before kill(2) returns; never reached.
         std::process::abort();
     }

@@ -206,9 +206,8 @@ impl Index {
         // WAL with synchronous=FULL: a commit is on disk when COMMIT returns.
         self.conn
             .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        self.conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -274,7 +273,11 @@ impl Index {
 
     pub(crate) fn finish_run(&mut self, actor: &str, run: &str, counts: &RunCounts) -> Result<()> {
         let now = now_rfc3339();
-        let status = if counts.failed == 0 { "complete" } else { "incomplete" };
+        let status = if counts.failed == 0 {
+            "complete"
+        } else {
+            "incomplete"
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -291,7 +294,12 @@ impl Index {
         tx.commit().map_err(|e| sql(&self.path, e))
     }
 
-    pub(crate) fn record_clip(&mut self, actor: &str, run: Option<&str>, c: &NewClip) -> Result<RecordedClip> {
+    pub(crate) fn record_clip(
+        &mut self,
+        actor: &str,
+        run: Option<&str>,
+        c: &NewClip,
+    ) -> Result<RecordedClip> {
         let now = now_rfc3339();
         let id = clip_id(c.device.as_deref(), &c.path, &c.digests.blake3);
         let path = self.path.clone();
@@ -381,7 +389,11 @@ impl Index {
         failpoint::hit("index.before_commit");
         tx.commit().map_err(e)?;
         failpoint::hit("index.committed");
-        Ok(RecordedClip { id, duplicate, existed })
+        Ok(RecordedClip {
+            id,
+            duplicate,
+            existed,
+        })
     }
 
     pub(crate) fn clips(&self, f: &ClipFilter) -> Result<Vec<Clip>> {
@@ -416,7 +428,8 @@ impl Index {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
@@ -425,12 +438,18 @@ impl Index {
 
     pub(crate) fn indexed_bytes(&self) -> Result<u64> {
         self.conn
-            .query_row("SELECT COALESCE(SUM(bytes), 0) FROM objects", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COALESCE(SUM(bytes), 0) FROM objects", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|b| b as u64)
             .map_err(|e| self.err(e))
     }
 
-    pub(crate) fn verify(&self, objects: &ObjectStore, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+    pub(crate) fn verify(
+        &self,
+        objects: &ObjectStore,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let indexed: Vec<(String, String, i64)> = {
             let mut stmt = self
@@ -440,7 +459,8 @@ impl Index {
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.err(e))?
         };
         let mut done = 0u64;
         for (b3, sha, bytes) in &indexed {
@@ -463,7 +483,11 @@ impl Index {
                         report.problems.push(Problem {
                             kind: "object_altered".into(),
                             subject: b3.clone(),
-                            detail: format!("{}: {}", objects.object_path(b3).display(), wrong.join("; ")),
+                            detail: format!(
+                                "{}: {}",
+                                objects.object_path(b3).display(),
+                                wrong.join("; ")
+                            ),
                         });
                     }
                 }
@@ -485,16 +509,20 @@ impl Index {
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.err(e))?
         };
-        let bad_objects: BTreeSet<String> = report.problems.iter().map(|p| p.subject.clone()).collect();
+        let bad_objects: BTreeSet<String> =
+            report.problems.iter().map(|p| p.subject.clone()).collect();
         for (id, object, path) in &clips {
             report.clips_checked += 1;
             if !indexed_set.contains(object.as_str()) || bad_objects.contains(object) {
                 report.problems.push(Problem {
                     kind: "clip_object_missing".into(),
                     subject: id.clone(),
-                    detail: format!("clip {id} ({path}) refers to object {object}, which is missing or altered"),
+                    detail: format!(
+                        "clip {id} ({path}) refers to object {object}, which is missing or altered"
+                    ),
                 });
             }
         }

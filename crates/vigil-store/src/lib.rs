@@ -24,8 +24,7 @@ mod timefmt;
 
 pub use error::{Result, StoreError};
 pub use index::{
-    Clip, ClipFilter, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts,
-    VerifyReport,
+    Clip, ClipFilter, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts, VerifyReport,
 };
 pub use objects::{Digests, ObjectStore, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};
@@ -91,7 +90,12 @@ impl Store {
     /// Indexes a clip whose object is already durable (it must come from
     /// [`ObjectStore::put`]). Idempotent: the same device, path and content
     /// give the same clip id and no new row.
-    pub fn record_clip(&mut self, actor: &str, run: Option<&str>, clip: &NewClip) -> Result<RecordedClip> {
+    pub fn record_clip(
+        &mut self,
+        actor: &str,
+        run: Option<&str>,
+        clip: &NewClip,
+    ) -> Result<RecordedClip> {
         self.index.record_clip(actor, run, clip)
     }
 

@@ -86,7 +86,9 @@ impl ObjectStore {
         for entry in fs::read_dir(&self.tmp).io("list", &self.tmp)? {
             let entry = entry.io("list", &self.tmp)?;
             let path = entry.path();
-            let Ok(file) = File::open(&path) else { continue };
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
             if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
                 fs::remove_file(&path).io("remove abandoned temp file", &path)?;
                 removed += 1;
@@ -270,12 +272,11 @@ fn copy_and_hash(
                     Some(b) => b,
                     None => back.recv().expect("sha thread returns buffers"),
                 };
-                let len = read_full(source, &mut buf).map_err(|(filled, source)| {
-                    StoreError::Source {
+                let len =
+                    read_full(source, &mut buf).map_err(|(filled, source)| StoreError::Source {
                         offset: total + filled as u64,
                         source,
-                    }
-                })?;
+                    })?;
                 if len == 0 {
                     return Ok(());
                 }
@@ -340,7 +341,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectStore::open(dir.path()).unwrap();
         // Spans several chunks and ends mid-chunk.
-        let data: Vec<u8> = (0..(CHUNK * 3 + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(CHUNK * 3 + 12345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let obj = store.put(&mut &data[..], &mut |_| {}).unwrap();
         assert!(obj.newly_written);
         assert_eq!(obj.digests, reference(&data));
@@ -387,7 +390,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectStore::open(dir.path()).unwrap();
         let err = store.put(&mut Failing(5000), &mut |_| {}).unwrap_err();
-        assert!(matches!(err, StoreError::Source { offset: 5000, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::Source { offset: 5000, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("unplugged"));
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         assert!(store.list().unwrap().is_empty());

@@ -9,7 +9,8 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t
         .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Now, as RFC 3339 UTC.

@@ -1,0 +1,59 @@
+//! `vigil clips`: list what is stored.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use vigil_store::{Clip, ClipFilter};
+
+use crate::output;
+
+/// Arguments of `vigil clips`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only clips of this officer.
+    #[arg(long, value_name = "ID")]
+    officer: Option<String>,
+    /// Only clips from this recorder.
+    #[arg(long, value_name = "SERIAL")]
+    device: Option<String>,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonClips<'a> {
+    clips: &'a [Clip],
+}
+
+/// Runs `vigil clips`.
+pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(store_path)?;
+    let clips = store.clips(&ClipFilter {
+        officer: args.officer,
+        device: args.device,
+    })?;
+    if args.json {
+        output::print_json(&JsonClips { clips: &clips })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  PATH",
+        "CLIP", "DEVICE", "OFFICER", "RECORDED", "SIZE", "STATUS"
+    );
+    for c in &clips {
+        println!(
+            "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  {}",
+            c.clip,
+            c.device.as_deref().unwrap_or("-"),
+            c.officer.as_deref().unwrap_or("-"),
+            c.recorded_start.as_deref().unwrap_or("-"),
+            output::bytes(c.bytes),
+            if c.damaged { "DAMAGED" } else { "ok" },
+            c.path
+        );
+    }
+    println!("{} clips", clips.len());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,15 @@
+//! One module per subcommand.
+
+pub mod clips;
+pub mod ingest;
+pub mod verify;
+
+use std::path::Path;
+
+use anyhow::Context;
+use vigil_store::Store;
+
+/// Opens the store, naming it in any error.
+pub fn open_store(path: &Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| format!("opening the store at {}", path.display()))
+}

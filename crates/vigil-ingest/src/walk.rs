@@ -1,0 +1,291 @@
+//! Walking a recorder's storage without ever following a link (brief rule 4).
+//!
+//! Every directory is opened relative to its parent with `O_NOFOLLOW |
+//! O_DIRECTORY`, and every file relative to its directory with `O_NOFOLLOW`,
+//! so a symlink anywhere below the root, even one swapped in after the
+//! listing, is never followed. Symlinks, device files, FIFOs and sockets are
+//! reported as skipped and never opened. Paths are kept as raw bytes: a
+//! recorder's file names need not be UTF-8, and nothing here turns them into
+//! a path outside the recorder root, because no path is ever joined: only
+//! single directory entries are opened, relative to an open directory.
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+use crate::IngestError;
+
+/// Directories deeper than this are reported instead of walked.
+pub const MAX_DEPTH: usize = 64;
+
+/// A regular file found under the root.
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    /// Path relative to the root, raw bytes, `/`-separated.
+    pub rel: Vec<u8>,
+    /// Size at listing time.
+    pub size: u64,
+}
+
+/// An entry that is not ingested, and why.
+#[derive(Debug, Clone)]
+pub struct SkippedEntry {
+    /// Path relative to the root, raw bytes.
+    pub rel: Vec<u8>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// Everything under a root.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Regular files, in directory order sorted by name.
+    pub files: Vec<FoundFile>,
+    /// Everything else.
+    pub skipped: Vec<SkippedEntry>,
+}
+
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// Opens the recorder root (the operator named it, so a link *to* the root
+/// is followed; nothing below it is).
+pub fn open_root(root: &Path) -> Result<OwnedFd, IngestError> {
+    rustix::fs::open(
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| IngestError::Root {
+        path: root.to_owned(),
+        source: e.into(),
+    })
+}
+
+/// Lists every entry under `root`.
+pub fn list(root: &OwnedFd) -> Listing {
+    let mut listing = Listing::default();
+    walk_dir(root, &mut Vec::new(), 0, &mut listing);
+    listing
+}
+
+fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, out: &mut Listing) {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let read = rustix::fs::Dir::read_from(dir).and_then(|d| {
+        for entry in d {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = read {
+        out.skipped.push(SkippedEntry {
+            rel: prefix.clone(),
+            reason: format!("directory cannot be listed: {}", std::io::Error::from(e)),
+        });
+        return;
+    }
+    names.sort();
+    for name in names {
+        let len = prefix.len();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(&name);
+        visit(dir, &name, prefix, depth, out);
+        prefix.truncate(len);
+    }
+}
+
+fn visit(dir: &OwnedFd, name: &[u8], rel: &mut Vec<u8>, depth: usize, out: &mut Listing) {
+    let skip = |out: &mut Listing, reason: String| {
+        out.skipped.push(SkippedEntry {
+            rel: rel.clone(),
+            reason,
+        })
+    };
+    let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(e) => return skip(out, format!("cannot stat: {}", std::io::Error::from(e))),
+    };
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => out.files.push(FoundFile {
+            rel: rel.clone(),
+            size: st.st_size as u64,
+        }),
+        FileType::Directory => {
+            if depth + 1 >= MAX_DEPTH {
+                return skip(
+                    out,
+                    format!("directory nested deeper than {MAX_DEPTH} levels"),
+                );
+            }
+            match rustix::fs::openat(dir, name, dir_flags(), Mode::empty()) {
+                Ok(sub) => walk_dir(&sub, rel, depth + 1, out),
+                Err(e) => skip(
+                    out,
+                    format!("directory cannot be opened: {}", std::io::Error::from(e)),
+                ),
+            }
+        }
+        FileType::Symlink => skip(out, "symbolic link: not followed".into()),
+        FileType::CharacterDevice => skip(out, "character device: not read".into()),
+        FileType::BlockDevice => skip(out, "block device: not read".into()),
+        FileType::Fifo => skip(out, "FIFO: not read".into()),
+        FileType::Socket => skip(out, "socket: not read".into()),
+        FileType::Unknown => skip(out, "unknown file type: not read".into()),
+    }
+}
+
+/// Opens the regular file at `rel` below `root` for reading, refusing a
+/// symlink or non-regular file at every step.
+pub fn open_file(root: &OwnedFd, rel: &[u8]) -> std::io::Result<File> {
+    let mut parts = rel.split(|&b| b == b'/').peekable();
+    let mut owned: Option<OwnedFd> = None;
+    while let Some(part) = parts.next() {
+        if part.is_empty() || part == b"." || part == b".." {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "path component is empty, '.' or '..'",
+            ));
+        }
+        let at = owned.as_ref().unwrap_or(root);
+        if parts.peek().is_some() {
+            owned = Some(rustix::fs::openat(at, part, dir_flags(), Mode::empty())?);
+        } else {
+            let flags = OFlags::RDONLY
+                | OFlags::NOFOLLOW
+                | OFlags::NONBLOCK
+                | OFlags::NOCTTY
+                | OFlags::CLOEXEC;
+            // O_NOATIME keeps the recorder's access times untouched where we
+            // are allowed to ask for it.
+            let fd = rustix::fs::openat(at, part, flags | OFlags::NOATIME, Mode::empty()).or_else(
+                |e| match e {
+                    rustix::io::Errno::PERM => rustix::fs::openat(at, part, flags, Mode::empty()),
+                    e => Err(e),
+                },
+            )?;
+            let st = rustix::fs::fstat(&fd)?;
+            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "no longer a regular file",
+                ));
+            }
+            return Ok(File::from(fd));
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "empty path",
+    ))
+}
+
+/// A printable form of a raw path: valid UTF-8 is kept, other bytes and
+/// control characters become `\xNN`, and `\` becomes `\\`, so the text is
+/// unambiguous and cannot forge extra output lines.
+pub fn display(rel: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(rel.len());
+    for chunk in rel.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => s.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut b = [0u8; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        let _ = write!(s, "\\x{byte:02x}");
+                    }
+                }
+                c => s.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            let _ = write!(s, "\\x{byte:02x}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn display_escapes_what_is_not_plain_text() {
+        assert_eq!(display(b"DCIM/a.mp4"), "DCIM/a.mp4");
+        assert_eq!(display(b"bad\xff\xfename"), "bad\\xff\\xfename");
+        assert_eq!(display(b"two\nlines"), "two\\x0alines");
+        assert_eq!(display(b"back\\slash"), "back\\\\slash");
+        assert_eq!(display("录像.mp4".as_bytes()), "录像.mp4");
+    }
+
+    #[test]
+    fn lists_files_and_skips_links_and_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::create_dir_all(p.join("DCIM/100")).unwrap();
+        std::fs::write(p.join("DCIM/100/a.mp4"), b"abc").unwrap();
+        std::fs::write(p.join(std::ffi::OsStr::from_bytes(b"n\xffx.log")), b"").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", p.join("DCIM/evil.mp4")).unwrap();
+        std::os::unix::fs::symlink("/etc", p.join("etc")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            p.join("fifo"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let root = open_root(p).unwrap();
+        let l = list(&root);
+        let files: Vec<String> = l.files.iter().map(|f| display(&f.rel)).collect();
+        assert_eq!(files, vec!["DCIM/100/a.mp4", "n\\xffx.log"]);
+        let skipped: Vec<(String, &str)> = l
+            .skipped
+            .iter()
+            .map(|s| (display(&s.rel), s.reason.split(':').next().unwrap()))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("DCIM/evil.mp4".into(), "symbolic link"),
+                ("etc".into(), "symbolic link"),
+                ("fifo".into(), "FIFO"),
+            ]
+        );
+        assert_eq!(
+            std::io::read_to_string(open_file(&root, b"DCIM/100/a.mp4").unwrap()).unwrap(),
+            "abc"
+        );
+    }
+
+    #[test]
+    fn open_refuses_links_swapped_in_after_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::create_dir(p.join("DCIM")).unwrap();
+        std::fs::write(p.join("DCIM/a.mp4"), b"abc").unwrap();
+        let root = open_root(p).unwrap();
+        let l = list(&root);
+        assert_eq!(l.files.len(), 1);
+        // Swap the directory for a link to elsewhere, and the file too.
+        std::fs::rename(p.join("DCIM"), p.join("moved")).unwrap();
+        std::os::unix::fs::symlink(p.join("moved"), p.join("DCIM")).unwrap();
+        assert!(open_file(&root, b"DCIM/a.mp4").is_err());
+        std::fs::remove_file(p.join("DCIM")).unwrap();
+        std::fs::create_dir(p.join("DCIM")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", p.join("DCIM/a.mp4")).unwrap();
+        assert!(open_file(&root, b"DCIM/a.mp4").is_err());
+        assert!(open_file(&root, b"../etc/hostname").is_err());
+        assert!(open_file(&root, b"/etc/hostname").is_err());
+    }
+}
