@@ -1,1 +1,216 @@
-//! x
+//! The end-to-end test harness: runs the real `vigil` binary against real
+//! directories, a real SQLite index and FFmpeg-made fixtures.
+//!
+//! The binaries are built once per test process with the same cargo that
+//! runs the tests; fixtures come from `fixtures/make-fixtures.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// Path of a workspace binary, built on first use.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--bins",
+                "--workspace",
+                "--exclude",
+                "xtask",
+            ])
+            .current_dir(workspace())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the workspace binaries failed");
+        let exe = std::env::current_exe().expect("current exe");
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_owned()
+    });
+    dir.join(name)
+}
+
+/// The generated fixture tree (made on first use).
+pub fn fixtures() -> PathBuf {
+    static MADE: OnceLock<PathBuf> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let script = workspace().join("fixtures/make-fixtures.sh");
+        let status = Command::new("bash")
+            .arg(&script)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{} failed", script.display());
+        workspace().join("fixtures/generated")
+    })
+    .clone()
+}
+
+/// A fresh store in a temp directory, and the means to run `vigil` on it.
+#[derive(Debug)]
+pub struct Vigil {
+    /// Holds the temp directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Vigil {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Vigil {
+    /// A new, empty store.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The store directory.
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// A scratch directory beside the store.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        p
+    }
+
+    /// A `vigil` command on this store.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin("vigil"));
+        c.arg("--store")
+            .arg(self.store())
+            .env_remove("VIGIL_FAILPOINT");
+        c
+    }
+
+    /// Runs `vigil ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("vigil runs")
+    }
+
+    /// Runs `vigil ARGS`, expects success, returns stdout parsed as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "vigil {args:?} failed: {}",
+            describe(&out)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("vigil {args:?}: bad JSON ({e}): {}", describe(&out)))
+    }
+
+    /// Opens the index read-only.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.store().join("vigil.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )
+        .expect("open index")
+    }
+
+    /// Number of object files in the store.
+    pub fn object_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let objects = self.store().join("objects");
+        if let Ok(fans) = std::fs::read_dir(objects) {
+            for fan in fans.flatten() {
+                for obj in std::fs::read_dir(fan.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    out.push(obj.path());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Exit status, stdout and stderr, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "{:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// BLAKE3 of a file, hex.
+pub fn blake3_file(p: &Path) -> String {
+    blake3::hash(&std::fs::read(p).expect("read"))
+        .to_hex()
+        .to_string()
+}
+
+/// SHA-256 of a file from the system's `sha256sum`, an independent tool.
+pub fn sha256sum(p: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum runs");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("hash")
+        .to_owned()
+}
+
+/// Copies a directory tree (regular files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let t = e.file_type().expect("type");
+        let dst = to.join(e.file_name());
+        if t.is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else if t.is_file() {
+            std::fs::copy(e.path(), dst).expect("copy");
+        }
+    }
+}
+
+/// Every regular file under `root`, as (relative path, absolute path).
+pub fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
+    fn go(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let t = e.file_type().expect("type");
+            if t.is_dir() {
+                go(root, &e.path(), out);
+            } else if t.is_file() {
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, e.path()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(root, root, &mut out);
+    out.sort();
+    out
+}

@@ -379,7 +379,7 @@ mod tests {
         impl Read for Failing {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 if self.0 == 0 {
-                    return Err(io::Error::new(io::ErrorKind::Other, "unplugged"));
+                    return Err(io::Error::other("unplugged"));
                 }
                 let n = buf.len().min(self.0);
                 buf[..n].fill(1);
