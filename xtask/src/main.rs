@@ -1,1 +1,132 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`:
+//!
+//! - `test`: install what is missing, make fixtures, then fmt check, clippy
+//!   with warnings denied, and every test (what CI runs);
+//! - `demo`: ingest the fixture recorders into a store under `target/` and
+//!   print the ingest report;
+//! - `bench`: the ingest benchmark (see `bench.rs`);
+//! - `fixtures`: make the media fixtures.
+
+mod bench;
+mod deps;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    match task {
+        "test" => test(),
+        "demo" => demo(),
+        "bench" => bench::run(&args[1..]),
+        "fixtures" => {
+            deps::ensure()?;
+            fixtures()
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <test|demo|bench|fixtures>");
+            eprintln!("  test      install dependencies, make fixtures, fmt, clippy, all tests");
+            eprintln!("  demo      ingest the fixture recorders and print the report");
+            eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
+            eprintln!("  fixtures  make the media fixtures");
+            if task == "help" {
+                Ok(())
+            } else {
+                bail!("unknown task {task:?}")
+            }
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_owned()
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: {shown}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn fixtures() -> Result<()> {
+    run(Command::new("bash").arg(root().join("fixtures/make-fixtures.sh")))
+}
+
+fn test() -> Result<()> {
+    deps::ensure()?;
+    fixtures()?;
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["build", "--workspace", "--bins"]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    deps::ensure()?;
+    fixtures()?;
+    run(cargo().args(["build", "--release", "--quiet", "-p", "vigil-cli"]))?;
+    let vigil = root().join("target/release/vigil");
+    let store = root().join("target/demo-store");
+    if store.exists() {
+        // Objects are read-only; make them removable first.
+        run(Command::new("chmod").args(["-R", "u+w"]).arg(&store))?;
+        std::fs::remove_dir_all(&store).with_context(|| format!("removing {}", store.display()))?;
+    }
+    let recorder = root().join("fixtures/generated/recorder-a");
+    println!(
+        "== Ingesting recorder BWC001 (officer 1001) from {}",
+        recorder.display()
+    );
+    run(Command::new(&vigil)
+        .arg("--store")
+        .arg(&store)
+        .arg("ingest")
+        .arg(&recorder)
+        .args(["--device", "BWC001", "--officer", "1001"]))?;
+    println!("\n== Ingesting it again: nothing new is stored");
+    run(Command::new(&vigil)
+        .arg("--store")
+        .arg(&store)
+        .arg("ingest")
+        .arg(&recorder)
+        .args(["--device", "BWC001", "--officer", "1001"]))?;
+    println!("\n== What is stored");
+    run(Command::new(&vigil).arg("--store").arg(&store).arg("clips"))?;
+    println!("\n== Verifying every object, clip and the audit chain");
+    run(Command::new(&vigil)
+        .arg("--store")
+        .arg(&store)
+        .arg("verify"))?;
+    println!(
+        "\nThe store is at {} (index: vigil.db, inspect with sqlite3).",
+        store.display()
+    );
+    Ok(())
+}

@@ -14,9 +14,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use std::sync::mpsc;
 use time::OffsetDateTime;
 use vigil_media::Expect;
-use vigil_store::{ClipKind, ClipStatus, NewClip, RunCounts, Store, StoreError};
+
+use vigil_store::{
+    ClipKind, ClipStatus, NewClip, ObjectStore, PendingObject, RunCounts, Store, StoreError,
+};
 
 /// Errors that stop a whole ingest (per-file problems are reported in
 /// [`IngestReport::failed`] instead).
@@ -147,14 +151,46 @@ pub fn ingest_dir(
         listing.files.len(),
         listing.files.iter().map(|f| f.size).sum(),
     );
+    let objects = store.objects().clone();
+    // Copy file N+1 while file N is fsynced, probed and committed: a
+    // finalizer thread owns the index; this thread only reads and copies.
+    let (to_finalize, jobs) = mpsc::sync_channel::<Job>(1);
+    let finalized = std::thread::scope(|scope| {
+        let finalizer = scope.spawn(|| -> Result<Vec<Result<StoredFile, Failed>>, IngestError> {
+            let mut done = Vec::new();
+            for job in jobs {
+                done.push(finalize(store, &run, opts, job)?);
+            }
+            Ok(done)
+        });
+        let mut early = Vec::new();
+        for found in &listing.files {
+            let path = walk::display(&found.rel);
+            progress.file(&path);
+            match copy_file(&objects, &root_fd, found, &path, progress) {
+                Ok(job) => {
+                    if to_finalize.send(job).is_err() {
+                        break; // the finalizer stopped on a fatal error
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%path, %error, "file not stored");
+                    early.push(Failed { path, error });
+                }
+            }
+            progress.file_done(found.size);
+        }
+        drop(to_finalize);
+        let mut done = finalizer.join().expect("finalizer does not panic")?;
+        done.extend(early.into_iter().map(Err));
+        Ok::<_, IngestError>(done)
+    })?;
     let mut counts = RunCounts {
         skipped: listing.skipped.len() as u64,
         ..Default::default()
     };
-    for found in &listing.files {
-        let path = walk::display(&found.rel);
-        progress.file(&path);
-        match ingest_file(store, &root_fd, &found.rel, &path, &run, opts, progress) {
+    for r in finalized {
+        match r {
             Ok(stored) => {
                 if stored.duplicate {
                     counts.duplicates += 1;
@@ -163,65 +199,87 @@ pub fn ingest_dir(
                 }
                 report.files.push(stored);
             }
-            Err(FileError::Fatal(e)) => return Err(e),
-            Err(FileError::File(error)) => {
-                tracing::error!(%path, %error, "file not stored");
+            Err(failed) => {
                 counts.failed += 1;
-                report.failed.push(Failed { path, error });
+                report.failed.push(failed);
             }
         }
-        progress.file_done(found.size);
     }
     store.finish_run(&opts.actor, &run, &counts)?;
     Ok(report)
 }
 
-enum FileError {
-    /// Affects only this file: report it and go on.
-    File(String),
-    /// Affects the store: stop.
-    Fatal(IngestError),
+/// A file copied into a temp object, waiting to be made durable and indexed.
+struct Job {
+    pending: PendingObject,
+    rel: Vec<u8>,
+    path: String,
+    listed_len: u64,
+    mtime: Option<String>,
 }
 
-fn ingest_file(
-    store: &mut Store,
+fn copy_file(
+    objects: &ObjectStore,
     root: &std::os::fd::OwnedFd,
-    rel: &[u8],
+    found: &walk::FoundFile,
     path: &str,
+    progress: &mut dyn Progress,
+) -> Result<Job, String> {
+    let mut file: File =
+        walk::open_file(root, &found.rel).map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+    let pending = objects
+        .write_temp(&mut file, &mut |done| progress.bytes(done))
+        .map_err(|e| e.to_string())?;
+    Ok(Job {
+        pending,
+        rel: found.rel.clone(),
+        path: path.to_owned(),
+        listed_len: meta.len(),
+        mtime: meta
+            .modified()
+            .ok()
+            .map(|t| vigil_store::rfc3339(OffsetDateTime::from(t))),
+    })
+}
+
+/// Makes a copied file durable, probes it and indexes it. A problem with
+/// this file alone is returned as `Ok(Err(..))`; a store failure as `Err`.
+fn finalize(
+    store: &mut Store,
     run: &str,
     opts: &IngestOptions,
-    progress: &mut dyn Progress,
-) -> Result<StoredFile, FileError> {
-    let mut file: File =
-        walk::open_file(root, rel).map_err(|e| FileError::File(format!("cannot open: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| FileError::File(format!("cannot stat: {e}")))?;
-    let object = store
-        .objects()
-        .put(&mut file, &mut |done| progress.bytes(done))
-        .map_err(|e| match e {
-            e @ (StoreError::Source { .. } | StoreError::Io { .. }) => {
-                FileError::File(e.to_string())
-            }
-            e => FileError::Fatal(e.into()),
-        })?;
-    let analysis = analyse(&object.path, rel);
+    job: Job,
+) -> Result<Result<StoredFile, Failed>, IngestError> {
+    let Job {
+        pending,
+        rel,
+        path,
+        listed_len,
+        mtime,
+    } = job;
+    let object = match store.objects().commit(pending) {
+        Ok(o) => o,
+        Err(e @ (StoreError::Io { .. } | StoreError::Source { .. })) => {
+            tracing::error!(%path, error = %e, "file not stored");
+            return Ok(Err(Failed {
+                path,
+                error: e.to_string(),
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let analysis = analyse(&object.path, &rel);
     let mut status = analysis.status;
-    if object.digests.bytes != meta.len() {
+    if object.digests.bytes != listed_len {
         status = ClipStatus::Damaged(format!(
-            "the file changed while it was read: {} bytes were listed, {} read",
-            meta.len(),
+            "the file changed while it was read: {listed_len} bytes were listed, {} read",
             object.digests.bytes
         ));
     }
-    let mtime = meta
-        .modified()
-        .ok()
-        .map(|t| vigil_store::rfc3339(OffsetDateTime::from(t)));
     let clip = NewClip {
-        path: rel.to_vec(),
-        path_display: path.to_owned(),
+        path: rel,
+        path_display: path.clone(),
         device: opts.device.clone(),
         officer: opts.officer.clone(),
         digests: object.digests.clone(),
@@ -232,15 +290,13 @@ fn ingest_file(
         source_mtime: mtime,
         status: status.clone(),
     };
-    let recorded = store
-        .record_clip(&opts.actor, Some(run), &clip)
-        .map_err(|e| FileError::Fatal(e.into()))?;
+    let recorded = store.record_clip(&opts.actor, Some(run), &clip)?;
     let (damaged, damage_reason) = match status {
         ClipStatus::Ok => (false, None),
         ClipStatus::Damaged(r) => (true, Some(r)),
     };
-    Ok(StoredFile {
-        path: path.to_owned(),
+    Ok(Ok(StoredFile {
+        path,
         clip: recorded.id,
         blake3: object.digests.blake3,
         sha256: object.digests.sha256,
@@ -248,7 +304,7 @@ fn ingest_file(
         duplicate: recorded.duplicate,
         damaged,
         damage_reason,
-    })
+    }))
 }
 
 struct Analysis {

@@ -119,7 +119,7 @@ pub fn probe(path: &Path) -> Result<Probe, MediaError> {
         path: path.display().to_string(),
         reason,
     };
-    let ctx = ffmpeg_next::format::input(path).map_err(|e| unreadable(e.to_string()))?;
+    let ctx = open_input(path).map_err(|e| unreadable(e.to_string()))?;
     let mut video_streams = 0;
     let mut audio_streams = 0;
     for s in ctx.streams() {
@@ -148,6 +148,46 @@ pub fn probe(path: &Path) -> Result<Probe, MediaError> {
         duration_s,
         creation_time,
     })
+}
+
+/// Opens a file for demuxing. Unlike `ffmpeg_next::format::input`, this
+/// does not run `avformat_find_stream_info` (which decodes frames) when the
+/// container header already describes every stream, as MP4, MOV, MKV and
+/// AVI headers do; header-less formats (MPEG-TS, raw streams) still get it.
+fn open_input(path: &Path) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+    use ffmpeg_next::ffi;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| ffmpeg_next::Error::InvalidData)?;
+    let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
+    // SAFETY: ps is a valid out-pointer; c_path is NUL-terminated; on
+    // failure avformat_open_input frees the context and leaves ps null.
+    let r = unsafe {
+        ffi::avformat_open_input(
+            &mut ps,
+            c_path.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if r < 0 {
+        return Err(ffmpeg_next::Error::from(r));
+    }
+    // SAFETY: avformat_open_input succeeded, so ps is a valid context that
+    // Input now owns (it closes it on drop).
+    let ctx = unsafe { ffmpeg_next::format::context::Input::wrap(ps) };
+    let described = ctx.nb_streams() > 0
+        && ctx.duration() > 0
+        && ctx
+            .streams()
+            .all(|s| s.parameters().medium() != ffmpeg_next::media::Type::Unknown);
+    if !described {
+        // SAFETY: ctx wraps a valid open input context.
+        let r = unsafe { ffi::avformat_find_stream_info(ps, std::ptr::null_mut()) };
+        if r < 0 {
+            return Err(ffmpeg_next::Error::from(r));
+        }
+    }
+    Ok(ctx)
 }
 
 #[cfg(test)]

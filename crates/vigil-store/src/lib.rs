@@ -19,6 +19,7 @@ mod error;
 pub mod failpoint;
 mod index;
 pub mod objects;
+mod pipeline;
 mod schema;
 mod timefmt;
 
@@ -26,7 +27,7 @@ pub use error::{Result, StoreError};
 pub use index::{
     Clip, ClipFilter, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts, VerifyReport,
 };
-pub use objects::{Digests, ObjectStore, StoredObject};
+pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};
 
 use std::path::{Path, PathBuf};

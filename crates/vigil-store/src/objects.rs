@@ -15,20 +15,18 @@
 //! complete because the rename happens only after its bytes are durable.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 
 use rustix::fs::{flock, FlockOperation};
-use sha2::Digest;
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::failpoint;
+use crate::pipeline::{copy_and_hash, Sink};
 
-/// Bytes read from the source per step.
-pub const CHUNK: usize = 1 << 20;
+pub use crate::pipeline::CHUNK;
 
 /// The BLAKE3 and SHA-256 of some content, and its length.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +48,15 @@ pub struct StoredObject {
     pub path: PathBuf,
     /// `false` when the content was already stored and nothing was written.
     pub newly_written: bool,
+}
+
+/// Content copied into a temp file and hashed, not yet durable.
+#[derive(Debug)]
+pub struct PendingObject {
+    file: File,
+    guard: TempGuard,
+    /// Hashes and size of the content.
+    pub digests: Digests,
 }
 
 /// The object directory tree of a store.
@@ -101,42 +108,92 @@ impl ObjectStore {
     }
 
     /// Copies everything `source` yields into the store, hashing in the same
-    /// pass. `progress` is called with the bytes done after every chunk.
+    /// pass, and makes it durable. `progress` is called with the bytes done
+    /// after every chunk. Same as [`Self::write_temp`] then [`Self::commit`].
     pub fn put(
         &self,
         source: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<StoredObject> {
+        let pending = self.write_temp(source, progress)?;
+        self.commit(pending)
+    }
+
+    /// First half of [`Self::put`]: copies and hashes `source` into a locked
+    /// temp file. Nothing is durable yet; dropping the result removes the
+    /// temp file. Lets a caller start the next copy while this one commits.
+    pub fn write_temp(
+        &self,
+        source: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<PendingObject> {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp_path = self.tmp.join(format!("{}.{n}.part", std::process::id()));
-        let mut tmp = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&tmp_path)
-            .io("create temp file", &tmp_path)?;
-        flock(&tmp, FlockOperation::LockExclusive)
+        let open = |extra: i32| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC | extra)
+                .open(&tmp_path)
+        };
+        // O_DIRECT where the file system has it (not tmpfs, for one).
+        let (mut file, direct) = match open(libc::O_DIRECT) {
+            Ok(f) => (f, true),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                (open(0).io("create temp file", &tmp_path)?, false)
+            }
+            Err(e) => return Err(e).io("create temp file", &tmp_path),
+        };
+        let guard = TempGuard(Some(tmp_path.clone()));
+        flock(&file, FlockOperation::LockExclusive)
             .map_err(io::Error::from)
             .io("lock temp file", &tmp_path)?;
-        let guard = TempGuard(Some(tmp_path.clone()));
+        let digests = copy_and_hash(
+            source,
+            Sink::File {
+                file: &mut file,
+                name: &tmp_path,
+                direct,
+            },
+            progress,
+        )?;
+        Ok(PendingObject {
+            file,
+            guard,
+            digests,
+        })
+    }
 
-        let digests = copy_and_hash(source, &mut tmp, &tmp_path, progress)?;
-        tmp.sync_all().io("fsync", &tmp_path)?;
+    /// Second half of [`Self::put`]: fsyncs the temp file and renames it to
+    /// its hash name without ever replacing an existing object, then fsyncs
+    /// the directory. If the content is already stored, drops the temp file.
+    pub fn commit(&self, pending: PendingObject) -> Result<StoredObject> {
+        let PendingObject {
+            file,
+            guard,
+            digests,
+        } = pending;
+        let tmp_path = guard.0.clone().expect("guard holds the temp path");
+        file.sync_all().io("fsync", &tmp_path)?;
         failpoint::hit("object.synced");
 
         let final_path = self.object_path(&digests.blake3);
-        if let Some(existing) = self.existing_size(&final_path)? {
-            check_size(&digests, &final_path, existing)?;
-            drop(guard); // removes the temp file
-            return Ok(StoredObject {
-                digests,
-                path: final_path,
-                newly_written: false,
-            });
+        let already =
+            |digests: Digests, final_path: PathBuf, guard: TempGuard| -> Result<StoredObject> {
+                let existing = self.existing_size(&final_path)?.unwrap_or(0);
+                check_size(&digests, &final_path, existing)?;
+                drop(guard); // removes the temp file
+                Ok(StoredObject {
+                    digests,
+                    path: final_path,
+                    newly_written: false,
+                })
+            };
+        if self.existing_size(&final_path)?.is_some() {
+            return already(digests, final_path, guard);
         }
-
-        tmp.set_permissions(fs::Permissions::from_mode(0o444))
+        file.set_permissions(fs::Permissions::from_mode(0o444))
             .io("make read-only", &tmp_path)?;
         let fan_dir = final_path.parent().expect("object path has a parent");
         if !fan_dir.exists() {
@@ -151,17 +208,8 @@ impl ObjectStore {
             rustix::fs::RenameFlags::NOREPLACE,
         ) {
             Ok(()) => {}
-            Err(rustix::io::Errno::EXIST) => {
-                // Another writer stored the same content meanwhile.
-                let existing = self.existing_size(&final_path)?.unwrap_or(0);
-                check_size(&digests, &final_path, existing)?;
-                drop(guard);
-                return Ok(StoredObject {
-                    digests,
-                    path: final_path,
-                    newly_written: false,
-                });
-            }
+            // Another writer stored the same content meanwhile.
+            Err(rustix::io::Errno::EXIST) => return already(digests, final_path, guard),
             Err(e) => return Err(io::Error::from(e)).io("rename into place", &final_path),
         }
         std::mem::forget(guard); // the temp name is gone; nothing to clean
@@ -203,13 +251,20 @@ impl ObjectStore {
     pub fn rehash(&self, blake3_hex: &str) -> Result<Digests> {
         let path = self.object_path(blake3_hex);
         let mut file = File::open(&path).io("open", &path)?;
-        hash_reader(&mut file, &path)
+        hash_reader(&mut file).map_err(|e| match e {
+            StoreError::Source { source, .. } => StoreError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            },
+            e => e,
+        })
     }
 }
 
 /// Hashes everything `source` yields with BLAKE3 and SHA-256 in one pass.
-pub fn hash_reader(source: &mut dyn Read, name: &Path) -> Result<Digests> {
-    copy_and_hash(source, &mut io::sink(), name, &mut |_| {})
+pub fn hash_reader(source: &mut dyn Read) -> Result<Digests> {
+    copy_and_hash(source, Sink::Discard, &mut |_| {})
 }
 
 fn check_size(digests: &Digests, path: &Path, found: u64) -> Result<()> {
@@ -225,6 +280,7 @@ fn check_size(digests: &Digests, path: &Path, found: u64) -> Result<()> {
 }
 
 /// Deletes the temp file unless disarmed with `mem::forget`.
+#[derive(Debug)]
 struct TempGuard(Option<PathBuf>);
 
 impl Drop for TempGuard {
@@ -241,79 +297,6 @@ fn fsync_dir(dir: &Path) -> Result<()> {
         .io("fsync directory", dir)
 }
 
-/// The single pass: read a chunk, hand it to the SHA-256 thread, BLAKE3 it
-/// and write it here, then take the next. Three buffers circulate, so reading
-/// the next chunk overlaps hashing the last.
-fn copy_and_hash(
-    source: &mut dyn Read,
-    sink: &mut dyn Write,
-    sink_name: &Path,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Digests> {
-    let (to_sha, sha_in) = mpsc::sync_channel::<(Vec<u8>, usize)>(2);
-    let (sha_back, back) = mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|scope| {
-        let sha = scope.spawn(move || {
-            let mut h = sha2::Sha256::new();
-            for (buf, len) in sha_in {
-                h.update(&buf[..len]);
-                if sha_back.send(buf).is_err() {
-                    break;
-                }
-            }
-            h.finalize()
-        });
-        let mut b3 = blake3::Hasher::new();
-        let mut pool: Vec<Vec<u8>> = (0..3).map(|_| vec![0u8; CHUNK]).collect();
-        let mut total: u64 = 0;
-        let result = (|| -> Result<()> {
-            loop {
-                let mut buf = match pool.pop() {
-                    Some(b) => b,
-                    None => back.recv().expect("sha thread returns buffers"),
-                };
-                let len =
-                    read_full(source, &mut buf).map_err(|(filled, source)| StoreError::Source {
-                        offset: total + filled as u64,
-                        source,
-                    })?;
-                if len == 0 {
-                    return Ok(());
-                }
-                b3.update(&buf[..len]);
-                sink.write_all(&buf[..len]).io("write", sink_name)?;
-                total += len as u64;
-                to_sha.send((buf, len)).expect("sha thread alive");
-                failpoint::hit("object.chunk");
-                progress(total);
-            }
-        })();
-        drop(to_sha);
-        let sha = sha.join().expect("sha thread does not panic");
-        result?;
-        Ok(Digests {
-            blake3: b3.finalize().to_hex().to_string(),
-            sha256: hex(&sha),
-            bytes: total,
-        })
-    })
-}
-
-/// Fills `buf` as far as the source allows; returns 0 only at end of input.
-/// On error, also says how many bytes had been read into `buf` before it.
-fn read_full(source: &mut dyn Read, buf: &mut [u8]) -> Result<usize, (usize, io::Error)> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match source.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err((filled, e)),
-        }
-    }
-    Ok(filled)
-}
-
 /// Lowercase hex of a byte string.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -327,6 +310,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn reference(data: &[u8]) -> Digests {
         Digests {

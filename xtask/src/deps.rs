@@ -1,0 +1,64 @@
+//! Installs what the build and the tests need on a fresh Debian machine:
+//! FFmpeg and its -dev libraries, clang for bindgen, libusb, libudev,
+//! socat. Nothing is done when everything is present.
+
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+/// Debian packages the workspace needs.
+pub const PACKAGES: &[&str] = &[
+    "ffmpeg",
+    "libavformat-dev",
+    "libavcodec-dev",
+    "libavutil-dev",
+    "libswscale-dev",
+    "libswresample-dev",
+    "libavfilter-dev",
+    "libavdevice-dev",
+    "pkg-config",
+    "clang",
+    "libusb-1.0-0-dev",
+    "libudev-dev",
+    "socat",
+    "sqlite3",
+];
+
+fn installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Installs the missing packages with apt-get (as root, or through sudo).
+pub fn ensure() -> Result<()> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        crate::run(&mut c)
+    };
+    apt(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(&missing);
+    apt(&args)?;
+    let still: Vec<&str> = missing.into_iter().filter(|p| !installed(p)).collect();
+    if !still.is_empty() {
+        bail!("could not install: {}", still.join(" "));
+    }
+    Ok(())
+}
