@@ -34,6 +34,8 @@ enum Command {
     Clips(cmd::clips::Args),
     /// Re-read every object and check hashes, clips and the audit chain.
     Verify(cmd::verify::Args),
+    /// Analyse media files for interruptions without storing them.
+    Analyze(cmd::analyze::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => cmd::ingest::run(&store, args),
         Command::Clips(args) => cmd::clips::run(&store, args),
         Command::Verify(args) => cmd::verify::run(&store, args),
+        Command::Analyze(args) => cmd::analyze::run(&store, args),
     };
     match result {
         Ok(code) => code,

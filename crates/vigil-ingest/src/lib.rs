@@ -22,6 +22,12 @@ use vigil_store::{
     ClipKind, ClipStatus, NewClip, ObjectStore, PendingObject, RunCounts, Store, StoreError,
 };
 
+/// Default smallest hole reported as an interruption, seconds (R7).
+pub const DEFAULT_MIN_GAP_S: f64 = 1.0;
+/// Default longest pause between clips that still joins them into one
+/// recording session, seconds.
+pub const DEFAULT_JOIN_WINDOW_S: f64 = 600.0;
+
 /// Errors that stop a whole ingest (per-file problems are reported in
 /// [`IngestReport::failed`] instead).
 #[derive(Debug, thiserror::Error)]

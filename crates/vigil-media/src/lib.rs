@@ -8,6 +8,10 @@
 //! [`MediaError::Unreadable`]; the ingest stores it anyway and flags it
 //! damaged (brief: "damaged input is never dropped").
 
+pub mod analysis;
+
+pub use analysis::{analyse, Analysis, Gap, Method, StreamKind, StreamReport};
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -101,7 +105,7 @@ pub enum MediaError {
     Init(String),
 }
 
-fn init() -> Result<(), MediaError> {
+pub(crate) fn init() -> Result<(), MediaError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         ffmpeg_next::init().map_err(|e| e.to_string())?;
@@ -154,7 +158,9 @@ pub fn probe(path: &Path) -> Result<Probe, MediaError> {
 /// does not run `avformat_find_stream_info` (which decodes frames) when the
 /// container header already describes every stream, as MP4, MOV, MKV and
 /// AVI headers do; header-less formats (MPEG-TS, raw streams) still get it.
-fn open_input(path: &Path) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+pub(crate) fn open_input(
+    path: &Path,
+) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     use ffmpeg_next::ffi;
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| ffmpeg_next::Error::InvalidData)?;

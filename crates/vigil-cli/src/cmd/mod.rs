@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod analyze;
 pub mod clips;
 pub mod ingest;
 pub mod verify;
