@@ -214,3 +214,58 @@ pub fn files_under(root: &Path) -> Vec<(String, PathBuf)> {
     out.sort();
     out
 }
+
+/// A hole found by the independent reference: (stream kind, offset from the
+/// container start, duration), seconds.
+pub type RefGap = (String, f64, f64);
+
+/// Gaps from `ffprobe -show_packets` timestamps, computed independently of
+/// Vigil's code: per audio/video stream, presentation times sorted, the
+/// nominal step is the median step, and a hole is where the next frame
+/// starts at least `min_gap` after the previous one's nominal end. Offsets
+/// are from the container's start time (0 when it has none).
+pub fn ffprobe_gaps(path: &Path, min_gap: f64) -> Vec<RefGap> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=index,codec_type:stream_disposition=attached_pic:format=start_time:packet=stream_index,pts_time,dts_time", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    let start = num(&doc["format"]["start_time"]).unwrap_or(0.0);
+    let mut gaps = Vec::new();
+    for s in doc["streams"].as_array().expect("streams") {
+        let kind = s["codec_type"].as_str().unwrap_or("");
+        if (kind != "video" && kind != "audio") || s["disposition"]["attached_pic"] == 1 {
+            continue;
+        }
+        let index = s["index"].as_u64().expect("index");
+        let mut t: Vec<f64> = doc["packets"]
+            .as_array()
+            .expect("packets")
+            .iter()
+            .filter(|p| p["stream_index"].as_u64() == Some(index))
+            .filter_map(|p| num(&p["pts_time"]).or_else(|| num(&p["dts_time"])))
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        let mut steps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        steps.sort_by(f64::total_cmp);
+        let Some(&step) = steps.get(steps.len() / 2) else {
+            continue;
+        };
+        for w in t.windows(2) {
+            let hole = w[1] - (w[0] + step);
+            if hole >= min_gap {
+                gaps.push((kind.to_owned(), w[0] + step - start, hole));
+            }
+        }
+    }
+    gaps
+}

@@ -34,6 +34,10 @@ enum Command {
     Clips(cmd::clips::Args),
     /// Re-read every object and check hashes, clips and the audit chain.
     Verify(cmd::verify::Args),
+    /// List interruptions in the footage and their explanations.
+    Gaps(cmd::gaps::Args),
+    /// Attach a spoken or written explanation to an interruption.
+    Explain(cmd::explain::Args),
     /// Analyse media files for interruptions without storing them.
     Analyze(cmd::analyze::Args),
 }
@@ -53,6 +57,8 @@ fn main() -> ExitCode {
         Command::Clips(args) => cmd::clips::run(&store, args),
         Command::Verify(args) => cmd::verify::run(&store, args),
         Command::Analyze(args) => cmd::analyze::run(&store, args),
+        Command::Gaps(args) => cmd::gaps::run(&store, args),
+        Command::Explain(args) => cmd::explain::run(&store, args),
     };
     match result {
         Ok(code) => code,

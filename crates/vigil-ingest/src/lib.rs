@@ -8,6 +8,8 @@
 //! to be is stored byte-exact and marked damaged, never skipped (R10, R15).
 //! The source is only ever opened read-only.
 
+pub mod naming;
+pub mod sessions;
 pub mod walk;
 
 use std::fs::File;
@@ -55,6 +57,34 @@ pub struct IngestOptions {
     pub officer: Option<String>,
     /// The user doing it (for the audit log).
     pub actor: String,
+    /// Continuity settings.
+    pub continuity: Continuity,
+}
+
+/// How interruptions are found (R7).
+#[derive(Debug, Clone)]
+pub struct Continuity {
+    /// Smallest hole that is an interruption, seconds.
+    pub min_gap_s: f64,
+    /// Longest pause that still joins two clips into one session, seconds.
+    pub join_window_s: f64,
+    /// How file names carry sequence numbers and times.
+    pub naming: naming::Naming,
+}
+
+impl Default for Continuity {
+    fn default() -> Self {
+        Self {
+            min_gap_s: DEFAULT_MIN_GAP_S,
+            join_window_s: DEFAULT_JOIN_WINDOW_S,
+            naming: naming::Naming::default(),
+        }
+    }
+}
+
+/// The analysis as stored with the clip (JSON).
+fn analysis_json(a: &vigil_media::Analysis) -> String {
+    serde_json::to_string(a).unwrap_or_default()
 }
 
 /// One stored file, as `vigil ingest --json` prints it.
@@ -211,6 +241,15 @@ pub fn ingest_dir(
             }
         }
     }
+    // Interruptions between this recorder's clips (R7), old and new clips
+    // together, since a file ingested today may close a pause from before.
+    let timeline = store.timeline(opts.device.as_deref())?;
+    let between = sessions::find(
+        &timeline,
+        opts.continuity.min_gap_s,
+        opts.continuity.join_window_s,
+    );
+    store.record_gaps(&opts.actor, &between)?;
     store.finish_run(&opts.actor, &run, &counts)?;
     Ok(report)
 }
@@ -221,7 +260,7 @@ struct Job {
     rel: Vec<u8>,
     path: String,
     listed_len: u64,
-    mtime: Option<String>,
+    mtime: Option<OffsetDateTime>,
 }
 
 fn copy_file(
@@ -242,10 +281,7 @@ fn copy_file(
         rel: found.rel.clone(),
         path: path.to_owned(),
         listed_len: meta.len(),
-        mtime: meta
-            .modified()
-            .ok()
-            .map(|t| vigil_store::rfc3339(OffsetDateTime::from(t))),
+        mtime: meta.modified().ok().map(OffsetDateTime::from),
     })
 }
 
@@ -275,26 +311,46 @@ fn finalize(
         }
         Err(e) => return Err(e.into()),
     };
-    let analysis = analyse(&object.path, &rel);
-    let mut status = analysis.status;
+    let examined = examine(&object.path, &rel, opts.continuity.min_gap_s);
+    let mut status = examined.status;
     if object.digests.bytes != listed_len {
         status = ClipStatus::Damaged(format!(
             "the file changed while it was read: {listed_len} bytes were listed, {} read",
             object.digests.bytes
         ));
     }
+    let a = examined.analysis.as_ref();
+    let span = recording_span(a, opts.continuity.naming.time(&path), mtime);
+    let first = |k| a.and_then(|a| a.first(k)).map(|s| s.start_s);
     let clip = NewClip {
-        path: rel,
         path_display: path.clone(),
         device: opts.device.clone(),
         officer: opts.officer.clone(),
         digests: object.digests.clone(),
-        kind: analysis.kind,
-        recorded_start: analysis.start.map(vigil_store::rfc3339),
-        recorded_end: analysis.end.map(vigil_store::rfc3339),
-        time_source: analysis.start.map(|_| "container".to_owned()),
-        source_mtime: mtime,
+        kind: examined.kind,
+        recorded_start: span.map(|s| vigil_store::rfc3339(s.0)),
+        recorded_end: span.map(|s| vigil_store::rfc3339(s.1)),
+        time_source: span.map(|s| s.2.to_owned()),
+        source_mtime: mtime.map(vigil_store::rfc3339),
         status: status.clone(),
+        duration_s: a.map(|a| a.duration_s),
+        video_start_s: first(vigil_media::StreamKind::Video),
+        audio_start_s: first(vigil_media::StreamKind::Audio),
+        dropped_frames: a.map(|a| a.dropped_frames()),
+        seq: opts.continuity.naming.seq(&path),
+        analysis: a.map(analysis_json),
+        gaps: a
+            .into_iter()
+            .flat_map(|a| &a.streams)
+            .flat_map(|s| {
+                s.gaps.iter().map(|g| vigil_store::ClipGap {
+                    stream: s.kind.as_str().to_owned(),
+                    offset_s: g.offset_s,
+                    duration_s: g.duration_s,
+                })
+            })
+            .collect(),
+        path: rel,
     };
     let recorded = store.record_clip(&opts.actor, Some(run), &clip)?;
     let (damaged, damage_reason) = match status {
@@ -313,25 +369,24 @@ fn finalize(
     }))
 }
 
-struct Analysis {
+/// What ingest learns about a stored file.
+struct Examined {
     kind: ClipKind,
     status: ClipStatus,
-    start: Option<OffsetDateTime>,
-    end: Option<OffsetDateTime>,
+    analysis: Option<vigil_media::Analysis>,
 }
 
-/// Decides what a stored file is and whether it is damaged. Reads the
-/// durable object, never the recorder.
-fn analyse(object: &Path, rel: &[u8]) -> Analysis {
+/// Decides what a stored file is, whether it is damaged, and where its
+/// recording is interrupted. Reads the durable object, never the recorder.
+fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
     let expect = vigil_media::classify(rel);
-    let other = Analysis {
-        kind: ClipKind::Other,
-        status: ClipStatus::Ok,
-        start: None,
-        end: None,
+    let plain = |kind, status| Examined {
+        kind,
+        status,
+        analysis: None,
     };
     if expect == Expect::Other {
-        return other;
+        return plain(ClipKind::Other, ClipStatus::Ok);
     }
     let fallback_kind = match expect {
         Expect::Video => ClipKind::Video,
@@ -339,50 +394,58 @@ fn analyse(object: &Path, rel: &[u8]) -> Analysis {
         Expect::Photo => ClipKind::Photo,
         Expect::Other | Expect::Unknown => ClipKind::Other,
     };
-    match vigil_media::probe(object) {
-        Ok(p) => {
-            let kind = if p.is_image {
+    match vigil_media::analyse(object, min_gap_s) {
+        Ok(a) => {
+            let has = |k| a.streams.iter().any(|s| s.kind == k);
+            let kind = if a.is_image {
                 ClipKind::Photo
-            } else if p.video_streams > 0 {
+            } else if has(vigil_media::StreamKind::Video) {
                 ClipKind::Video
-            } else if p.audio_streams > 0 {
+            } else if has(vigil_media::StreamKind::Audio) {
                 ClipKind::Audio
             } else if expect == Expect::Unknown {
-                return other;
+                return plain(ClipKind::Other, ClipStatus::Ok);
             } else {
-                return Analysis {
-                    kind: fallback_kind,
-                    status: ClipStatus::Damaged(format!(
-                        "{} container holds no audio or video stream",
-                        p.format
-                    )),
-                    start: None,
-                    end: None,
-                };
+                let why = format!("{} container holds no readable audio or video", a.format);
+                return plain(fallback_kind, ClipStatus::Damaged(why));
             };
-            let start = p.creation_time.filter(|_| kind != ClipKind::Photo);
-            let end = start
-                .zip(p.duration_s)
-                .map(|(s, d)| s + time::Duration::seconds_f64(d));
-            Analysis {
+            if kind == ClipKind::Photo {
+                return plain(kind, ClipStatus::Ok); // no continuity for stills
+            }
+            let status = match &a.damaged {
+                Some(why) => ClipStatus::Damaged(why.clone()),
+                None => ClipStatus::Ok,
+            };
+            Examined {
                 kind,
-                status: ClipStatus::Ok,
-                start,
-                end,
+                status,
+                analysis: Some(a),
             }
         }
-        Err(_) if expect == Expect::Unknown => other,
-        Err(vigil_media::MediaError::Unreadable { reason, .. }) => Analysis {
-            kind: fallback_kind,
-            status: ClipStatus::Damaged(format!("FFmpeg cannot open it as media: {reason}")),
-            start: None,
-            end: None,
-        },
-        Err(e) => Analysis {
-            kind: fallback_kind,
-            status: ClipStatus::Damaged(e.to_string()),
-            start: None,
-            end: None,
-        },
+        Err(_) if expect == Expect::Unknown => plain(ClipKind::Other, ClipStatus::Ok),
+        Err(vigil_media::MediaError::Unreadable { reason, .. }) => plain(
+            fallback_kind,
+            ClipStatus::Damaged(format!("FFmpeg cannot open it as media: {reason}")),
+        ),
+        Err(e) => plain(fallback_kind, ClipStatus::Damaged(e.to_string())),
     }
+}
+
+/// The recording's wall-clock span from the best source (R5): the container's
+/// creation time, else a time in the file name, else the file's
+/// modification time (taken as the end: recorders close files when they stop).
+fn recording_span(
+    analysis: Option<&vigil_media::Analysis>,
+    name_time: Option<OffsetDateTime>,
+    mtime: Option<OffsetDateTime>,
+) -> Option<(OffsetDateTime, OffsetDateTime, &'static str)> {
+    let a = analysis?;
+    let dur = time::Duration::seconds_f64(a.duration_s);
+    if let Some(t) = a.creation_time {
+        return Some((t, t + dur, "container"));
+    }
+    if let Some(t) = name_time {
+        return Some((t, t + dur, "file_name"));
+    }
+    mtime.map(|t| (t - dur, t, "file_mtime"))
 }

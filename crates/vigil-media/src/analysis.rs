@@ -376,7 +376,7 @@ fn from_index(
             // SAFETY: non-null entry owned by the stream.
             let e = unsafe { &*e };
             listed += 1;
-            if e.flags() & ffi::AVINDEX_DISCARD_FRAME as i32 != 0 {
+            if e.flags() & ffi::AVINDEX_DISCARD_FRAME != 0 {
                 discarded += 1; // e.g. AAC priming cut by the edit list
                 continue;
             }
@@ -452,7 +452,9 @@ fn from_packets(
                 });
             }
             Err(ffmpeg_next::Error::Eof) => break,
-            Err(ffmpeg_next::Error::Other { errno }) if errno == libc_eagain() => continue,
+            Err(ffmpeg_next::Error::Other {
+                errno: ffmpeg_next::util::error::EAGAIN,
+            }) => continue,
             Err(e) => {
                 errors_in_a_row += 1;
                 last_error = Some(e.to_string());
@@ -468,8 +470,4 @@ fn from_packets(
         .max_by(f64::total_cmp)
         .unwrap_or(0.0);
     last_error.map(|e| format!("packets stop with an error near {at:.3} s: {e}"))
-}
-
-fn libc_eagain() -> i32 {
-    11 // EAGAIN on Linux
 }

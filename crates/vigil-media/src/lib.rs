@@ -9,8 +9,10 @@
 //! damaged (brief: "damaged input is never dropped").
 
 pub mod analysis;
+pub mod level;
 
 pub use analysis::{analyse, Analysis, Gap, Method, StreamKind, StreamReport};
+pub use level::audio_level_dbfs;
 
 use std::path::Path;
 use std::sync::OnceLock;

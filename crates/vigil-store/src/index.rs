@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::audit;
 use crate::error::{Result, StoreError};
 use crate::failpoint;
+use crate::gaps::{GapKind, NewGap};
 use crate::objects::{Digests, ObjectStore};
 use crate::schema::MIGRATIONS;
 use crate::timefmt::now_rfc3339;
@@ -84,6 +85,32 @@ pub struct NewClip {
     pub source_mtime: Option<String>,
     /// Readable or damaged.
     pub status: ClipStatus,
+    /// Readable media duration, seconds.
+    pub duration_s: Option<f64>,
+    /// Where video starts, seconds from clip start.
+    pub video_start_s: Option<f64>,
+    /// Where audio starts, seconds from clip start (a recorder's video-only
+    /// pre-event buffer makes this later than video; not an interruption).
+    pub audio_start_s: Option<f64>,
+    /// Frames lost in holes shorter than the gap threshold.
+    pub dropped_frames: Option<u64>,
+    /// Sequence number from the file name.
+    pub seq: Option<i64>,
+    /// The full analysis, as JSON.
+    pub analysis: Option<String>,
+    /// Holes inside the clip.
+    pub gaps: Vec<ClipGap>,
+}
+
+/// A hole inside a clip's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipGap {
+    /// `video` or `audio`.
+    pub stream: String,
+    /// Offset from clip start, seconds.
+    pub offset_s: f64,
+    /// Duration, seconds.
+    pub duration_s: f64,
 }
 
 /// The result of indexing a clip.
@@ -117,6 +144,8 @@ pub struct ClipFilter {
     pub officer: Option<String>,
     /// Only this recorder's.
     pub device: Option<String>,
+    /// Only this clip.
+    pub clip: Option<String>,
 }
 
 /// A clip as listed.
@@ -149,6 +178,19 @@ pub struct Clip {
     pub damage_reason: Option<String>,
     /// What kind of file.
     pub kind: ClipKind,
+    /// Readable media duration, seconds.
+    pub duration_s: Option<f64>,
+    /// Where the recording times came from (`container`, `file_name`,
+    /// `file_mtime`).
+    pub time_source: Option<String>,
+    /// Where video starts, seconds from clip start.
+    pub video_start_s: Option<f64>,
+    /// Where audio starts, seconds from clip start.
+    pub audio_start_s: Option<f64>,
+    /// Frames lost in holes shorter than the gap threshold.
+    pub dropped_frames: Option<u64>,
+    /// Sequence number from the file name.
+    pub seq: Option<i64>,
 }
 
 /// One thing `verify` found wrong (or worth a warning).
@@ -185,8 +227,8 @@ pub struct VerifyReport {
 
 #[derive(Debug)]
 pub(crate) struct Index {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
 }
 
 impl Index {
@@ -364,11 +406,13 @@ impl Index {
                 ClipStatus::Damaged(r) => ("damaged", Some(r.as_str())),
             };
             tx.execute(
-                "INSERT INTO clips (id, object, path, path_display, device_serial, officer_id, kind, recorded_start, recorded_end, time_source, source_mtime, ingested_at, ingest_run, status, damage_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                "INSERT INTO clips (id, object, path, path_display, device_serial, officer_id, kind, recorded_start, recorded_end, time_source, source_mtime, ingested_at, ingest_run, status, damage_reason,
+                                    duration_s, video_start_s, audio_start_s, dropped_frames, seq, analysis)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                 params![
                     id, c.digests.blake3, c.path, c.path_display, c.device, c.officer, c.kind.as_str(),
-                    c.recorded_start, c.recorded_end, c.time_source, c.source_mtime, now, run, status, reason
+                    c.recorded_start, c.recorded_end, c.time_source, c.source_mtime, now, run, status, reason,
+                    c.duration_s, c.video_start_s, c.audio_start_s, c.dropped_frames.map(|d| d as i64), c.seq, c.analysis
                 ],
             )
             .map_err(e)?;
@@ -385,6 +429,26 @@ impl Index {
                 }),
             )
             .map_err(e)?;
+            let start = c.recorded_start.as_deref().and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            });
+            let gaps: Vec<NewGap> = c
+                .gaps
+                .iter()
+                .map(|g| NewGap {
+                    kind: GapKind::WithinClip,
+                    clip: id.clone(),
+                    previous_clip: None,
+                    stream: Some(g.stream.clone()),
+                    offset_s: Some(g.offset_s),
+                    duration_s: g.duration_s,
+                    wall_start: start.map(|s| {
+                        crate::timefmt::rfc3339(s + time::Duration::seconds_f64(g.offset_s))
+                    }),
+                    missing: None,
+                })
+                .collect();
+            crate::gaps::insert(&tx, actor, &now, &gaps).map_err(e)?;
         }
         failpoint::hit("index.before_commit");
         tx.commit().map_err(e)?;
@@ -401,14 +465,16 @@ impl Index {
             .conn
             .prepare(
                 "SELECT c.id, c.path_display, c.device_serial, c.officer_id, o.blake3, o.sha256, o.bytes,
-                        c.recorded_start, c.recorded_end, c.ingested_at, c.status, c.damage_reason, c.kind
+                        c.recorded_start, c.recorded_end, c.ingested_at, c.status, c.damage_reason, c.kind,
+                        c.duration_s, c.time_source, c.video_start_s, c.audio_start_s, c.dropped_frames, c.seq
                  FROM clips c JOIN objects o ON o.blake3 = c.object
                  WHERE (?1 IS NULL OR c.officer_id = ?1) AND (?2 IS NULL OR c.device_serial = ?2)
+                   AND (?3 IS NULL OR c.id = ?3)
                  ORDER BY c.recorded_start IS NULL, c.recorded_start, c.ingested_at, c.path_display",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![f.officer, f.device], |r| {
+            .query_map(params![f.officer, f.device, f.clip], |r| {
                 let status: String = r.get(10)?;
                 let kind: String = r.get(12)?;
                 Ok(Clip {
@@ -425,6 +491,12 @@ impl Index {
                     damaged: status == "damaged",
                     damage_reason: r.get(11)?,
                     kind: ClipKind::parse(&kind).unwrap_or(ClipKind::Other),
+                    duration_s: r.get(13)?,
+                    time_source: r.get(14)?,
+                    video_start_s: r.get(15)?,
+                    audio_start_s: r.get(16)?,
+                    dropped_frames: r.get::<_, Option<i64>>(17)?.map(|d| d as u64),
+                    seq: r.get(18)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -575,7 +647,7 @@ impl Index {
     }
 }
 
-fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
+pub(crate) fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
     StoreError::Sql {
         path: path.to_owned(),
         source,

@@ -17,6 +17,7 @@
 pub mod audit;
 mod error;
 pub mod failpoint;
+pub mod gaps;
 mod index;
 pub mod objects;
 mod pipeline;
@@ -24,8 +25,10 @@ mod schema;
 mod timefmt;
 
 pub use error::{Result, StoreError};
+pub use gaps::{Explanation, Gap, GapFilter, GapKind, NewExplanation, NewGap, TimelineClip};
 pub use index::{
-    Clip, ClipFilter, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts, VerifyReport,
+    Clip, ClipFilter, ClipGap, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts,
+    VerifyReport,
 };
 pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};
@@ -116,6 +119,41 @@ impl Store {
         let report = self.index.verify(&self.objects, progress)?;
         self.index.audit_verify(actor, &report)?;
         Ok(report)
+    }
+
+    /// One clip by id.
+    pub fn clip(&self, id: &str) -> Result<Option<Clip>> {
+        let filter = ClipFilter {
+            clip: Some(id.to_owned()),
+            ..Default::default()
+        };
+        Ok(self.index.clips(&filter)?.into_iter().next())
+    }
+
+    /// Records interruptions found across clips (new ones only; each audited).
+    pub fn record_gaps(&mut self, actor: &str, gaps: &[NewGap]) -> Result<Vec<String>> {
+        self.index.record_gaps(actor, gaps)
+    }
+
+    /// A recorder's clips with known recording times, in recording order.
+    pub fn timeline(&self, device: Option<&str>) -> Result<Vec<TimelineClip>> {
+        self.index.timeline(device)
+    }
+
+    /// The gap log.
+    pub fn gaps(&self, filter: &GapFilter) -> Result<Vec<Gap>> {
+        self.index.gaps(filter)
+    }
+
+    /// One gap by id.
+    pub fn gap(&self, id: &str) -> Result<Option<Gap>> {
+        self.index.gap(id)
+    }
+
+    /// Attaches an explanation to a gap (superseding any earlier one) and
+    /// audits it. Validation of what is explained is the caller's.
+    pub fn explain(&mut self, actor: &str, gap: &str, new: &NewExplanation) -> Result<Explanation> {
+        self.index.explain(actor, gap, new)
     }
 
     /// Total bytes of all indexed objects (for progress bars).

@@ -83,4 +83,49 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER objects_no_update BEFORE UPDATE ON objects
 BEGIN SELECT RAISE(ABORT, 'stored objects are immutable'); END;
 "#,
+    // 2: continuity (R7, R8): analysis results on clips, the gap log and
+    // explanations. Explanations are never edited, only superseded.
+    r#"
+ALTER TABLE clips ADD COLUMN duration_s REAL;
+ALTER TABLE clips ADD COLUMN video_start_s REAL;
+ALTER TABLE clips ADD COLUMN audio_start_s REAL;
+ALTER TABLE clips ADD COLUMN dropped_frames INTEGER;
+ALTER TABLE clips ADD COLUMN seq INTEGER;
+ALTER TABLE clips ADD COLUMN analysis TEXT;
+CREATE TABLE gaps (
+    id              TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('within_clip', 'between_clips', 'missing_file')),
+    clip            TEXT NOT NULL REFERENCES clips(id),
+    previous_clip   TEXT REFERENCES clips(id),
+    stream          TEXT CHECK (stream IN ('video', 'audio')),
+    offset_s        REAL,
+    duration_s      REAL NOT NULL,
+    wall_start      TEXT,
+    device_serial   TEXT,
+    officer_id      TEXT,
+    missing         TEXT,
+    detected_at     TEXT NOT NULL
+);
+CREATE INDEX gaps_clip ON gaps (clip);
+CREATE TABLE explanations (
+    id              TEXT PRIMARY KEY,
+    gap             TEXT NOT NULL REFERENCES gaps(id),
+    kind            TEXT NOT NULL CHECK (kind IN ('spoken', 'written')),
+    clip            TEXT REFERENCES clips(id),
+    at_s            REAL,
+    level_dbfs      REAL,
+    text            TEXT,
+    officers        TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    supersedes      TEXT REFERENCES explanations(id)
+);
+CREATE INDEX explanations_gap ON explanations (gap);
+CREATE TRIGGER explanations_no_update BEFORE UPDATE ON explanations
+BEGIN SELECT RAISE(ABORT, 'explanations are never edited; add a new one'); END;
+CREATE TRIGGER explanations_no_delete BEFORE DELETE ON explanations
+BEGIN SELECT RAISE(ABORT, 'explanations are never deleted; add a new one'); END;
+CREATE TRIGGER gaps_no_delete BEFORE DELETE ON gaps
+BEGIN SELECT RAISE(ABORT, 'interruptions are never deleted'); END;
+"#,
 ];

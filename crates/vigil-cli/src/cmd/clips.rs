@@ -33,6 +33,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let clips = store.clips(&ClipFilter {
         officer: args.officer,
         device: args.device,
+        clip: None,
     })?;
     if args.json {
         output::print_json(&JsonClips { clips: &clips })?;

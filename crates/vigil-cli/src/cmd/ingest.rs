@@ -23,6 +23,17 @@ pub struct Args {
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
+    /// Smallest hole in the recording that is an interruption, seconds (R7).
+    #[arg(long, default_value_t = vigil_ingest::DEFAULT_MIN_GAP_S, value_name = "SECONDS")]
+    min_gap: f64,
+    /// Longest pause between clips that still joins them into one recording
+    /// session, seconds.
+    #[arg(long, default_value_t = vigil_ingest::DEFAULT_JOIN_WINDOW_S, value_name = "SECONDS")]
+    join_window: f64,
+    /// Extra regular expression whose first group is the file's sequence
+    /// number (tried before the built-in patterns; repeatable).
+    #[arg(long, value_name = "REGEX")]
+    seq_pattern: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -57,10 +68,21 @@ impl Progress for Bar {
 /// Runs `vigil ingest`.
 pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let mut store = super::open_store(store_path)?;
+    anyhow::ensure!(
+        args.min_gap > 0.0 && args.min_gap < args.join_window,
+        "--min-gap must be above 0 and below --join-window"
+    );
+    let naming = vigil_ingest::naming::Naming::with_seq_patterns(&args.seq_pattern)
+        .map_err(|e| anyhow::anyhow!("--seq-pattern: {e}"))?;
     let opts = IngestOptions {
         device: args.device,
         officer: args.officer,
         actor: crate::actor::current(),
+        continuity: vigil_ingest::Continuity {
+            min_gap_s: args.min_gap,
+            join_window_s: args.join_window,
+            naming,
+        },
     };
     let report = match output::byte_bar(args.json) {
         Some(bar) => {
@@ -80,6 +102,23 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         })?;
     } else {
         print_text(&report);
+    }
+    if !args.json {
+        let open = store.gaps(&vigil_store::GapFilter {
+            open_only: true,
+            device: opts.device.clone(),
+            ..Default::default()
+        })?;
+        if !open.is_empty() {
+            println!(
+                "{} interruption(s) of this recorder need an explanation (R8): vigil gaps --open{}",
+                open.len(),
+                opts.device
+                    .as_deref()
+                    .map(|d| format!(" --device {d}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -2,6 +2,8 @@
 
 pub mod analyze;
 pub mod clips;
+pub mod explain;
+pub mod gaps;
 pub mod ingest;
 pub mod verify;
 

@@ -1,0 +1,127 @@
+//! `vigil explain GAP`: attach the explanation the regulations require to
+//! an interruption (R8): spoken by an officer when recording resumed, or
+//! written and signed by at least two officers. An explanation is never
+//! edited; a new one supersedes it. Each is in the audit log.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use vigil_store::NewExplanation;
+
+use crate::output;
+
+/// Audio quieter than this at the stated offset is taken as silence.
+pub const SILENCE_DBFS: f64 = -50.0;
+/// Seconds of audio measured from the stated offset.
+pub const WINDOW_S: f64 = 3.0;
+
+/// Arguments of `vigil explain`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["spoken", "written"])))]
+pub struct Args {
+    /// The interruption's id (from `vigil gaps`).
+    gap: String,
+    /// The explanation is spoken in the footage.
+    #[arg(long, requires_all = ["at", "by"])]
+    spoken: bool,
+    /// Where it is spoken: seconds from the start of the clip.
+    #[arg(long, value_name = "SECONDS")]
+    at: Option<f64>,
+    /// The clip holding it [default: the clip where recording resumed].
+    #[arg(long, value_name = "CLIP")]
+    clip: Option<String>,
+    /// The officer who spoke it.
+    #[arg(long, value_name = "OFFICER")]
+    by: Option<String>,
+    /// The written explanation.
+    #[arg(long, value_name = "TEXT", requires = "signed_by")]
+    written: Option<String>,
+    /// An officer who signed the written explanation (at least two).
+    #[arg(long, value_name = "OFFICER")]
+    signed_by: Vec<String>,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `vigil explain`.
+pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let mut store = super::open_store(store_path)?;
+    let gap = store
+        .gap(&args.gap)?
+        .with_context(|| format!("no interruption {:?} (see `vigil gaps`)", args.gap))?;
+    let new = if args.spoken {
+        let at = args.at.context("--spoken needs --at SECONDS")?;
+        let by = args.by.clone().context("--spoken needs --by OFFICER")?;
+        let clip_id = args.clip.clone().unwrap_or_else(|| gap.clip.clone());
+        let clip = store
+            .clip(&clip_id)?
+            .with_context(|| format!("no clip {clip_id:?}"))?;
+        let duration = clip.duration_s.unwrap_or(0.0);
+        if !(0.0..=duration).contains(&at) {
+            bail!(
+                "refused: clip {clip_id} ({}) is {duration:.3} s long; offset {at} s is not in it",
+                clip.path
+            );
+        }
+        let object = store.objects().object_path(&clip.blake3);
+        let level = vigil_media::audio_level_dbfs(&object, at, WINDOW_S)
+            .with_context(|| format!("measuring the audio of clip {clip_id}"))?;
+        let Some(level) = level else {
+            bail!(
+                "refused: clip {clip_id} ({}) has no audio at {at} s to hold a spoken explanation",
+                clip.path
+            );
+        };
+        if level < SILENCE_DBFS {
+            bail!(
+                "refused: the audio of clip {clip_id} ({}) is silent at {at} s ({level:.1} dBFS over {WINDOW_S} s, below {SILENCE_DBFS} dBFS)",
+                clip.path
+            );
+        }
+        NewExplanation::Spoken {
+            clip: clip_id,
+            at_s: at,
+            level_dbfs: (level * 10.0).round() / 10.0,
+            by,
+        }
+    } else {
+        let text = args.written.clone().context("--written needs TEXT")?;
+        if text.trim().is_empty() {
+            bail!("refused: the written explanation is empty");
+        }
+        let signers: BTreeSet<String> = args
+            .signed_by
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if signers.len() < 2 {
+            bail!(
+                "refused: a written explanation must be signed by at least two different officers (R8); got {}",
+                signers.len()
+            );
+        }
+        NewExplanation::Written {
+            text,
+            signers: signers.into_iter().collect(),
+        }
+    };
+    let e = store.explain(&crate::actor::current(), &gap.id, &new)?;
+    if args.json {
+        output::print_json(&e)?;
+    } else {
+        println!(
+            "{} explained ({}){}",
+            gap.id,
+            e.kind,
+            e.supersedes
+                .as_deref()
+                .map(|s| format!(", superseding {s}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

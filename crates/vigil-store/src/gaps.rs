@@ -1,0 +1,473 @@
+//! The gap log (R7, R8, R9): every interruption found in the footage, and
+//! the explanations attached to it.
+//!
+//! A gap's id derives from what it is (kind, clip, stream, offset), so
+//! finding the same interruption again (a re-ingest, a re-check of a
+//! recorder's sessions) never makes a second row. A gap is `open` until an
+//! explanation is attached; explanations are append-only and a new one
+//! supersedes the previous (triggers refuse UPDATE and DELETE).
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::error::{Result, StoreError};
+use crate::index::{sql, Index};
+use crate::timefmt::now_rfc3339;
+
+/// What kind of interruption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapKind {
+    /// A hole in a stream inside one clip.
+    WithinClip,
+    /// A pause between two clips of one recording session.
+    BetweenClips,
+    /// A numbered file missing inside a session.
+    MissingFile,
+}
+
+impl GapKind {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WithinClip => "within_clip",
+            Self::BetweenClips => "between_clips",
+            Self::MissingFile => "missing_file",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "between_clips" => Self::BetweenClips,
+            "missing_file" => Self::MissingFile,
+            _ => Self::WithinClip,
+        }
+    }
+}
+
+/// An interruption to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGap {
+    /// Kind.
+    pub kind: GapKind,
+    /// The clip in which, or at whose start, recording resumed.
+    pub clip: String,
+    /// For between-clip kinds: the clip before the pause.
+    pub previous_clip: Option<String>,
+    /// `video` or `audio` (within-clip only).
+    pub stream: Option<String>,
+    /// Offset in the clip where the hole starts, seconds (within-clip only).
+    pub offset_s: Option<f64>,
+    /// How long nothing was recorded, seconds.
+    pub duration_s: f64,
+    /// Wall-clock start of the hole, RFC 3339, when known.
+    pub wall_start: Option<String>,
+    /// For `missing_file`: which file numbers are missing.
+    pub missing: Option<String>,
+}
+
+impl NewGap {
+    fn id(&self) -> String {
+        let mut h = blake3::Hasher::new_derive_key("vigil gap id v1");
+        for part in [
+            self.kind.as_str(),
+            &self.clip,
+            self.previous_clip.as_deref().unwrap_or(""),
+            self.stream.as_deref().unwrap_or(""),
+        ] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        let offset_ms = self.offset_s.map_or(-1, |o| (o * 1000.0).round() as i64);
+        h.update(&offset_ms.to_le_bytes());
+        format!("g{}", &h.finalize().to_hex()[..16])
+    }
+}
+
+/// An explanation as stored.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Explanation {
+    /// Explanation id.
+    pub id: String,
+    /// `spoken` or `written`.
+    pub kind: String,
+    /// Spoken: the clip holding it.
+    pub clip: Option<String>,
+    /// Spoken: offset in that clip, seconds.
+    pub at_s: Option<f64>,
+    /// Spoken: audio level measured there, dBFS.
+    pub level_dbfs: Option<f64>,
+    /// Written: the text.
+    pub text: Option<String>,
+    /// Spoken: the officer who spoke; written: the signers.
+    pub officers: Vec<String>,
+    /// Who recorded it in Vigil.
+    pub recorded_by: String,
+    /// When.
+    pub created_at: String,
+    /// The explanation this one replaces.
+    pub supersedes: Option<String>,
+}
+
+/// What to attach to a gap.
+#[derive(Debug, Clone)]
+pub enum NewExplanation {
+    /// Spoken by an officer when recording resumed.
+    Spoken {
+        /// The clip holding it.
+        clip: String,
+        /// Offset in that clip, seconds.
+        at_s: f64,
+        /// Measured audio level there, dBFS.
+        level_dbfs: f64,
+        /// The officer who spoke.
+        by: String,
+    },
+    /// Written and signed by at least two officers.
+    Written {
+        /// The text.
+        text: String,
+        /// Distinct signers.
+        signers: Vec<String>,
+    },
+}
+
+/// A gap as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    /// Gap id.
+    pub id: String,
+    /// Kind.
+    pub kind: GapKind,
+    /// Clip where recording resumed.
+    pub clip: String,
+    /// That clip's original path.
+    pub path: String,
+    /// The clip before (between-clip kinds).
+    pub previous_clip: Option<String>,
+    /// Its original path.
+    pub previous_path: Option<String>,
+    /// `video` / `audio` / null.
+    pub stream: Option<String>,
+    /// Offset in the clip, seconds.
+    pub offset_s: Option<f64>,
+    /// Duration, seconds.
+    pub duration_s: f64,
+    /// Wall-clock start.
+    pub wall_start: Option<String>,
+    /// Recorder.
+    pub device: Option<String>,
+    /// Officer.
+    pub officer: Option<String>,
+    /// Missing file numbers (missing_file).
+    pub missing: Option<String>,
+    /// When Vigil found it.
+    pub detected_at: String,
+    /// `open` or `explained`.
+    pub status: &'static str,
+    /// Open longer than the deadline.
+    pub overdue: bool,
+    /// The current explanation.
+    pub explanation: Option<Explanation>,
+}
+
+/// Which gaps to list.
+#[derive(Debug, Clone, Default)]
+pub struct GapFilter {
+    /// Only open ones.
+    pub open_only: bool,
+    /// Only this officer's.
+    pub officer: Option<String>,
+    /// Only this recorder's.
+    pub device: Option<String>,
+    /// Only those starting (wall clock, else detected) at or after this
+    /// RFC 3339 time or date.
+    pub since: Option<String>,
+    /// Open gaps detected more than this many seconds ago are overdue.
+    pub overdue_after_s: i64,
+}
+
+/// The gap id for a new gap (exposed for tests and tools).
+pub fn gap_id(g: &NewGap) -> String {
+    g.id()
+}
+
+/// Inserts gaps not yet recorded, with an audit row each. Returns the ids
+/// of all given gaps. Call inside the transaction of the change that found
+/// them.
+pub(crate) fn insert(
+    conn: &Connection,
+    actor: &str,
+    now: &str,
+    gaps: &[NewGap],
+) -> rusqlite::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for g in gaps {
+        let id = g.id();
+        let (device, officer): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT device_serial, officer_id FROM clips WHERE id = ?1",
+            [&g.clip],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO gaps (id, kind, clip, previous_clip, stream, offset_s, duration_s, wall_start, device_serial, officer_id, missing, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![id, g.kind.as_str(), g.clip, g.previous_clip, g.stream, g.offset_s, g.duration_s, g.wall_start, device, officer, g.missing, now],
+        )?;
+        if inserted > 0 {
+            audit::append(
+                conn,
+                now,
+                actor,
+                "gap.detected",
+                &id,
+                &json!({
+                    "kind": g.kind.as_str(), "clip": g.clip, "previous_clip": g.previous_clip,
+                    "stream": g.stream, "offset_s": g.offset_s, "duration_s": g.duration_s,
+                    "wall_start": g.wall_start, "missing": g.missing,
+                }),
+            )?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// One clip of a recorder's timeline, for session checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineClip {
+    /// Clip id.
+    pub id: String,
+    /// Original path (printable).
+    pub path: String,
+    /// Sequence number from the file name.
+    pub seq: Option<i64>,
+    /// Recording start, RFC 3339.
+    pub start: String,
+    /// Recording end, RFC 3339.
+    pub end: String,
+}
+
+impl Index {
+    pub(crate) fn record_gaps(&mut self, actor: &str, gaps: &[NewGap]) -> Result<Vec<String>> {
+        let now = now_rfc3339();
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        let ids = insert(&tx, actor, &now, gaps).map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(ids)
+    }
+
+    pub(crate) fn timeline(&self, device: Option<&str>) -> Result<Vec<TimelineClip>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, path_display, seq, recorded_start, recorded_end FROM clips
+                 WHERE COALESCE(device_serial, '') = COALESCE(?1, '')
+                   AND kind IN ('video', 'audio') AND recorded_start IS NOT NULL AND recorded_end IS NOT NULL
+                 ORDER BY recorded_start, path_display",
+            )
+            .map_err(|e| sql(&self.path, e))?;
+        let rows = stmt
+            .query_map([device], |r| {
+                Ok(TimelineClip {
+                    id: r.get(0)?,
+                    path: r.get(1)?,
+                    seq: r.get(2)?,
+                    start: r.get(3)?,
+                    end: r.get(4)?,
+                })
+            })
+            .map_err(|e| sql(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| sql(&self.path, e))
+    }
+
+    pub(crate) fn gaps(&self, f: &GapFilter) -> Result<Vec<Gap>> {
+        let since = f.since.as_deref().map(|s| {
+            if s.len() == 10 {
+                format!("{s}T00:00:00Z")
+            } else {
+                s.to_owned()
+            }
+        });
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::seconds(f.overdue_after_s);
+        let cutoff = crate::timefmt::rfc3339(cutoff);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT g.id, g.kind, g.clip, c.path_display, g.previous_clip, p.path_display, g.stream, g.offset_s,
+                        g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at
+                 FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
+                 WHERE (?1 IS NULL OR g.officer_id = ?1) AND (?2 IS NULL OR g.device_serial = ?2)
+                   AND (?3 IS NULL OR COALESCE(g.wall_start, g.detected_at) >= ?3)
+                 ORDER BY COALESCE(g.wall_start, g.detected_at), g.clip, g.offset_s",
+            )
+            .map_err(|e| sql(&self.path, e))?;
+        let rows = stmt
+            .query_map(params![f.officer, f.device, since], |r| {
+                Ok(Gap {
+                    id: r.get(0)?,
+                    kind: GapKind::parse(&r.get::<_, String>(1)?),
+                    clip: r.get(2)?,
+                    path: r.get(3)?,
+                    previous_clip: r.get(4)?,
+                    previous_path: r.get(5)?,
+                    stream: r.get(6)?,
+                    offset_s: r.get(7)?,
+                    duration_s: r.get(8)?,
+                    wall_start: r.get(9)?,
+                    device: r.get(10)?,
+                    officer: r.get(11)?,
+                    missing: r.get(12)?,
+                    detected_at: r.get(13)?,
+                    status: "open",
+                    overdue: false,
+                    explanation: None,
+                })
+            })
+            .map_err(|e| sql(&self.path, e))?;
+        let mut out = Vec::new();
+        for g in rows {
+            let mut g = g.map_err(|e| sql(&self.path, e))?;
+            g.explanation = self.current_explanation(&g.id)?;
+            if g.explanation.is_some() {
+                g.status = "explained";
+            } else {
+                g.overdue = g.detected_at < cutoff;
+            }
+            if f.open_only && g.explanation.is_some() {
+                continue;
+            }
+            out.push(g);
+        }
+        Ok(out)
+    }
+
+    fn current_explanation(&self, gap: &str) -> Result<Option<Explanation>> {
+        // The current one is the one no other explanation supersedes.
+        self.conn
+            .query_row(
+                "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes FROM explanations e
+                 WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
+                 ORDER BY created_at DESC LIMIT 1",
+                [gap],
+                |r| {
+                    let officers: String = r.get(6)?;
+                    Ok(Explanation {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        clip: r.get(2)?,
+                        at_s: r.get(3)?,
+                        level_dbfs: r.get(4)?,
+                        text: r.get(5)?,
+                        officers: serde_json::from_str(&officers).unwrap_or_default(),
+                        recorded_by: r.get(7)?,
+                        created_at: r.get(8)?,
+                        supersedes: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| sql(&self.path, e))
+    }
+
+    pub(crate) fn gap(&self, id: &str) -> Result<Option<Gap>> {
+        Ok(self
+            .gaps(&GapFilter::default())?
+            .into_iter()
+            .find(|g| g.id == id))
+    }
+
+    pub(crate) fn explain(
+        &mut self,
+        actor: &str,
+        gap: &str,
+        new: &NewExplanation,
+    ) -> Result<Explanation> {
+        let now = now_rfc3339();
+        let previous = self.current_explanation(gap)?.map(|e| e.id);
+        let mut h = blake3::Hasher::new_derive_key("vigil explanation id v1");
+        h.update(gap.as_bytes());
+        h.update(now.as_bytes());
+        h.update(previous.as_deref().unwrap_or("").as_bytes());
+        let id = format!("e{}", &h.finalize().to_hex()[..16]);
+        let (kind, clip, at_s, level, text, officers) = match new {
+            NewExplanation::Spoken {
+                clip,
+                at_s,
+                level_dbfs,
+                by,
+            } => (
+                "spoken",
+                Some(clip.clone()),
+                Some(*at_s),
+                Some(*level_dbfs),
+                None,
+                vec![by.clone()],
+            ),
+            NewExplanation::Written { text, signers } => (
+                "written",
+                None,
+                None,
+                None,
+                Some(text.clone()),
+                signers.clone(),
+            ),
+        };
+        let officers_json = serde_json::to_string(&officers).unwrap_or_else(|_| "[]".into());
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        let exists: bool = tx
+            .query_row("SELECT 1 FROM gaps WHERE id = ?1", [gap], |_| Ok(()))
+            .optional()
+            .map_err(|e| sql(&path, e))?
+            .is_some();
+        if !exists {
+            return Err(StoreError::BadRow {
+                table: "gaps",
+                key: gap.to_owned(),
+                problem: "no such interruption (see `vigil gaps`)".into(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO explanations (id, gap, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![id, gap, kind, clip, at_s, level, text, officers_json, actor, now, previous],
+        )
+        .map_err(|e| sql(&path, e))?;
+        audit::append(
+            &tx,
+            &now,
+            actor,
+            "gap.explained",
+            gap,
+            &json!({
+                "explanation": id, "kind": kind, "clip": clip, "at_s": at_s, "level_dbfs": level,
+                "text": text, "officers": officers, "supersedes": previous,
+            }),
+        )
+        .map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(Explanation {
+            id,
+            kind: kind.to_owned(),
+            clip,
+            at_s,
+            level_dbfs: level,
+            text,
+            officers,
+            recorded_by: actor.to_owned(),
+            created_at: now,
+            supersedes: previous,
+        })
+    }
+}

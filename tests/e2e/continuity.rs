@@ -1,0 +1,549 @@
+//! Continuity (R7, R8): Vigil's gaps against the known holes in the
+//! fixtures and against ffprobe's packet timestamps, the gap log across
+//! files, and the explanation workflow.
+
+use std::collections::BTreeMap;
+
+use vigil_e2e::{copy_tree, describe, ffprobe_gaps, fixtures, Vigil};
+
+/// One frame of tolerance: 25 fps video.
+const FRAME: f64 = 0.04;
+
+/// The holes each fixture has, by construction (make-fixtures.sh): frames
+/// with 3 <= t <= 5 removed, so video resumes at 5.04 s and audio at
+/// ~5.013 s; AVI cannot hold a hole in PCM audio (no timestamps).
+fn known() -> BTreeMap<&'static str, Vec<(&'static str, f64, f64)>> {
+    let av = vec![("video", 3.0, 2.04), ("audio", 3.0, 2.0)];
+    BTreeMap::from([
+        ("clean.mp4", vec![]),
+        ("clean.wav", vec![]),
+        ("clean.mp3", vec![]),
+        ("silent.mp4", vec![]),
+        ("dropped_frame.mp4", vec![]),
+        ("late_audio.mp4", vec![]),
+        ("hole_av.mp4", av.clone()),
+        ("hole_bframes.mp4", av.clone()),
+        ("hole_hevc.mp4", av.clone()),
+        ("hole_frag.mp4", av.clone()),
+        ("hole.ts", av.clone()),
+        ("hole_audio.mp4", vec![("audio", 3.0, 2.0)]),
+        ("hole.m4a", vec![("audio", 3.0, 2.0)]),
+        ("hole_video_tmcd.mov", vec![("video", 3.0, 2.04)]),
+        ("hole_video.avi", vec![("video", 3.0, 2.04)]),
+    ])
+}
+
+fn analyze(v: &Vigil, files: &[std::path::PathBuf]) -> BTreeMap<String, serde_json::Value> {
+    let mut args = vec!["analyze".to_owned(), "--json".to_owned()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let doc = v.json(&args);
+    doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let name = std::path::Path::new(f["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, f.clone())
+        })
+        .collect()
+}
+
+fn vigil_gaps(a: &serde_json::Value) -> Vec<(String, f64, f64)> {
+    let mut out = Vec::new();
+    for s in a["streams"].as_array().unwrap() {
+        for g in s["gaps"].as_array().unwrap() {
+            out.push((
+                s["kind"].as_str().unwrap().to_owned(),
+                g["offset_s"].as_f64().unwrap(),
+                g["duration_s"].as_f64().unwrap(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    out
+}
+
+fn assert_same(file: &str, what: &str, got: &[(String, f64, f64)], want: &[(String, f64, f64)]) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{file}: vigil {got:?} vs {what} {want:?}"
+    );
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.0, w.0, "{file}: stream kind ({what})");
+        assert!(
+            (g.1 - w.1).abs() <= FRAME,
+            "{file}: offset {} vs {what} {}",
+            g.1,
+            w.1
+        );
+        assert!(
+            (g.2 - w.2).abs() <= FRAME,
+            "{file}: duration {} vs {what} {}",
+            g.2,
+            w.2
+        );
+    }
+}
+
+#[test]
+fn every_container_reports_exactly_its_holes() {
+    let v = Vigil::new();
+    let dir = fixtures().join("continuity");
+    let known = known();
+    let files: Vec<_> = known.keys().map(|f| dir.join(f)).collect();
+    let results = analyze(&v, &files);
+    for (file, holes) in &known {
+        let a = &results[*file];
+        assert!(a["error"].is_null(), "{file}: {a:#}");
+        assert!(a["damaged"].is_null(), "{file} is not damaged: {a:#}");
+        let got = vigil_gaps(a);
+        let mut want: Vec<(String, f64, f64)> = holes
+            .iter()
+            .map(|(k, o, d)| ((*k).to_owned(), *o, *d))
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        // Offsets in MPEG-TS and fragmented MP4 are from the container start,
+        // which the remux put one AAC priming frame earlier.
+        let shifted = matches!(*file, "hole.ts" | "hole_frag.mp4");
+        let want_known: Vec<_> = want
+            .iter()
+            .map(|(k, o, d)| (k.clone(), if shifted { o + 0.0213 } else { *o }, *d))
+            .collect();
+        assert_same(file, "known holes", &got, &want_known);
+        let mut reference = ffprobe_gaps(&dir.join(file), 1.0);
+        reference.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        assert_same(file, "ffprobe", &got, &reference);
+    }
+}
+
+#[test]
+fn stream_details_dropped_frames_late_audio_and_data_tracks() {
+    let v = Vigil::new();
+    let dir = fixtures().join("continuity");
+    let r = analyze(
+        &v,
+        &[
+            dir.join("dropped_frame.mp4"),
+            dir.join("late_audio.mp4"),
+            dir.join("hole_video_tmcd.mov"),
+            dir.join("hole_av.mp4"),
+        ],
+    );
+    let video = |f: &str| {
+        r[f]["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "video")
+            .unwrap()
+            .clone()
+    };
+    let audio = |f: &str| {
+        r[f]["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "audio")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(video("dropped_frame.mp4")["dropped_frames"], 1);
+    assert_eq!(audio("dropped_frame.mp4")["dropped_frames"], 0);
+    let late = audio("late_audio.mp4")["start_s"].as_f64().unwrap();
+    assert!((late - 1.0).abs() <= FRAME, "audio starts {late}");
+    assert_eq!(video("late_audio.mp4")["start_s"], 0.0);
+    // The timecode track is neither audio nor video: not analysed.
+    assert_eq!(
+        r["hole_video_tmcd.mov"]["streams"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // MP4 is analysed from its sample index: no media data is read.
+    assert_eq!(r["hole_av.mp4"]["method"], "index");
+    // The muxer stretched the last frame before the hole; the frame length
+    // is still the nominal 40 ms.
+    assert!((video("hole_av.mp4")["frame_s"].as_f64().unwrap() - 0.04).abs() < 1e-6);
+}
+
+#[test]
+fn a_truncated_faststart_clip_is_damaged_with_its_readable_duration() {
+    let v = Vigil::new();
+    let dir = fixtures().join("continuity");
+    let r = analyze(&v, &[dir.join("truncated_faststart.mp4")]);
+    let a = &r["truncated_faststart.mp4"];
+    let why = a["damaged"].as_str().expect("damaged");
+    assert!(why.contains("ends early"), "{why}");
+    let readable = a["duration_s"].as_f64().unwrap();
+    assert!(readable > 3.0 && readable < 6.0, "readable {readable}");
+    // Ingested, it is stored byte-exact and flagged.
+    let rec = v.scratch("rec");
+    std::fs::copy(
+        dir.join("truncated_faststart.mp4"),
+        rec.join("REC_0001.MP4"),
+    )
+    .unwrap();
+    let doc = v.json(&["ingest", rec.to_str().unwrap(), "--json"]);
+    assert_eq!(doc["files"][0]["damaged"], true);
+    assert!(doc["files"][0]["damage_reason"]
+        .as_str()
+        .unwrap()
+        .contains("readable duration"));
+}
+
+fn ingest_seq(v: &Vigil) -> serde_json::Value {
+    let rec = v.scratch("recorder-seq");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    v.json(&["gaps", "--json"])
+}
+
+#[test]
+fn pauses_and_missing_files_between_segments_are_interruptions() {
+    let v = Vigil::new();
+    let doc = ingest_seq(&v);
+    let gaps = doc["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{doc:#}");
+    let between = gaps
+        .iter()
+        .find(|g| g["kind"] == "between_clips")
+        .expect("between_clips");
+    assert_eq!(between["path"], "DCIM/100MEDIA/REC_0003.MP4");
+    assert_eq!(between["previous_path"], "DCIM/100MEDIA/REC_0002.MP4");
+    assert!(
+        (between["duration_s"].as_f64().unwrap() - 30.0).abs() <= FRAME,
+        "{between:#}"
+    );
+    assert!(between["stream"].is_null() && between["offset_s"].is_null());
+    assert_eq!(between["status"], "open");
+    assert!(between["explanation"].is_null());
+    let missing = gaps
+        .iter()
+        .find(|g| g["kind"] == "missing_file")
+        .expect("missing_file");
+    assert_eq!(missing["path"], "DCIM/100MEDIA/REC_0005.MP4");
+    assert_eq!(missing["previous_path"], "DCIM/100MEDIA/REC_0003.MP4");
+    assert_eq!(missing["missing"], "4");
+    // 0006 an hour later starts a new session: no interruption.
+    assert!(gaps
+        .iter()
+        .all(|g| g["path"] != "DCIM/100MEDIA/REC_0006.MP4"));
+    // Ingesting again finds the same interruptions, not new rows.
+    let rec = v.dir.path().join("recorder-seq");
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    assert_eq!(
+        v.json(&["gaps", "--json"])["gaps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // A larger join window would not change that; a smaller one splits the
+    // 30 s pause into separate sessions.
+    let v2 = Vigil::new();
+    let rec2 = v2.scratch("r");
+    copy_tree(&fixtures().join("recorder-seq"), &rec2);
+    v2.json(&[
+        "ingest",
+        rec2.to_str().unwrap(),
+        "--device",
+        "X",
+        "--join-window",
+        "20",
+        "--json",
+    ]);
+    let kinds: Vec<String> = v2.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, vec!["missing_file"]);
+}
+
+#[test]
+fn within_clip_gaps_are_logged_at_ingest() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    std::fs::copy(
+        fixtures().join("continuity/hole_av.mp4"),
+        rec.join("REC_0001.MP4"),
+    )
+    .unwrap();
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC004",
+        "--officer",
+        "1004",
+        "--json",
+    ]);
+    let doc = v.json(&["gaps", "--json", "--device", "BWC004"]);
+    let gaps = doc["gaps"].as_array().unwrap();
+    let streams: Vec<&str> = gaps.iter().map(|g| g["stream"].as_str().unwrap()).collect();
+    assert_eq!(streams.len(), 2, "{doc:#}");
+    assert!(streams.contains(&"video") && streams.contains(&"audio"));
+    for g in gaps {
+        assert_eq!(g["kind"], "within_clip");
+        assert_eq!(g["path"], "REC_0001.MP4");
+        assert!((g["offset_s"].as_f64().unwrap() - 3.0).abs() <= FRAME);
+    }
+    assert!(v.json(&["gaps", "--json", "--device", "OTHER"])["gaps"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        v.json(&["gaps", "--json", "--officer", "1004"])["gaps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn explanations_written_and_spoken() {
+    let v = Vigil::new();
+    let doc = ingest_seq(&v);
+    let gaps = doc["gaps"].as_array().unwrap();
+    let id = |kind: &str| {
+        gaps.iter().find(|g| g["kind"] == kind).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let between = id("between_clips");
+    let missing = id("missing_file");
+
+    // Written: refused with one signer, or the same signer twice.
+    let one = v.run(&[
+        "explain",
+        &between,
+        "--written",
+        "battery swap",
+        "--signed-by",
+        "1002",
+    ]);
+    assert!(!one.status.success());
+    assert!(
+        String::from_utf8_lossy(&one.stderr).contains("at least two"),
+        "{}",
+        describe(&one)
+    );
+    let same = v.run(&[
+        "explain",
+        &between,
+        "--written",
+        "battery swap",
+        "--signed-by",
+        "1002",
+        "--signed-by",
+        "1002",
+    ]);
+    assert!(!same.status.success(), "{}", describe(&same));
+    let ok = v.run(&[
+        "explain",
+        &between,
+        "--written",
+        "battery swap",
+        "--signed-by",
+        "1002",
+        "--signed-by",
+        "1007",
+    ]);
+    assert!(ok.status.success(), "{}", describe(&ok));
+
+    // Spoken: the offset must be inside the clip, and the audio there loud.
+    let out_of_clip = v.run(&[
+        "explain", &missing, "--spoken", "--at", "99", "--by", "1002",
+    ]);
+    assert!(!out_of_clip.status.success());
+    assert!(
+        String::from_utf8_lossy(&out_of_clip.stderr).contains("not in it"),
+        "{}",
+        describe(&out_of_clip)
+    );
+    let spoken = v.run(&[
+        "explain", &missing, "--spoken", "--at", "0.5", "--by", "1002", "--json",
+    ]);
+    assert!(spoken.status.success(), "{}", describe(&spoken));
+    let e: serde_json::Value = serde_json::from_slice(&spoken.stdout).unwrap();
+    assert_eq!(e["kind"], "spoken");
+    assert!(e["level_dbfs"].as_f64().unwrap() > -50.0, "{e:#}");
+
+    let after = v.json(&["gaps", "--json"]);
+    for g in after["gaps"].as_array().unwrap() {
+        assert_eq!(g["status"], "explained", "{g:#}");
+    }
+    assert!(v.json(&["gaps", "--open", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let b = after["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == between.as_str())
+        .unwrap();
+    assert_eq!(b["explanation"]["kind"], "written");
+    assert_eq!(
+        b["explanation"]["officers"],
+        serde_json::json!(["1002", "1007"])
+    );
+
+    // A new explanation supersedes; the old one stays in the database.
+    let again = v.run(&[
+        "explain",
+        &between,
+        "--written",
+        "card full, swapped",
+        "--signed-by",
+        "1002",
+        "--signed-by",
+        "1008",
+        "--json",
+    ]);
+    assert!(again.status.success(), "{}", describe(&again));
+    let e2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(e2["supersedes"], b["explanation"]["id"]);
+    let db = v.db();
+    let n: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM explanations WHERE gap = ?1",
+            [&between],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(
+        db.execute("UPDATE explanations SET text = 'x'", [])
+            .is_err(),
+        "explanations are never edited"
+    );
+    let audited: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'gap.explained'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 3);
+    drop(db);
+    assert_eq!(v.json(&["verify", "--json"])["ok"], true);
+}
+
+#[test]
+fn a_spoken_explanation_over_silence_is_refused() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    std::fs::copy(
+        fixtures().join("continuity/hole_av.mp4"),
+        rec.join("REC_0001.MP4"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("continuity/silent.mp4"),
+        rec.join("SILENT_01.MP4"),
+    )
+    .unwrap();
+    let doc = v.json(&["ingest", rec.to_str().unwrap(), "--json"]);
+    let silent_clip = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "SILENT_01.MP4")
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gap = v.json(&["gaps", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = v.run(&[
+        "explain",
+        &gap,
+        "--spoken",
+        "--at",
+        "2",
+        "--clip",
+        &silent_clip,
+        "--by",
+        "1001",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("silent"),
+        "{}",
+        describe(&out)
+    );
+    // Where recording resumed, the tone is back: accepted.
+    let hole = v.run(&["explain", &gap, "--spoken", "--at", "5.5", "--by", "1001"]);
+    assert!(
+        hole.status.success(),
+        "sound resumes at 5.04 s: {}",
+        describe(&hole)
+    );
+}
+
+#[test]
+fn open_gaps_past_the_deadline_are_overdue_and_listed_first() {
+    let v = Vigil::new();
+    ingest_seq(&v);
+    let doc = v.json(&["gaps", "--json", "--deadline", "0"]);
+    assert!(doc["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["overdue"] == true));
+    let doc = v.json(&["gaps", "--json"]);
+    assert!(doc["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["overdue"] == false));
+    let text = v.run(&["gaps", "--deadline", "0"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("OVERDUE"));
+    // --since filters by wall-clock time of the interruption.
+    assert_eq!(
+        v.json(&["gaps", "--json", "--since", "2026-11-21"])["gaps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        v.json(&["gaps", "--json", "--since", "2026-11-20"])["gaps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let bad = v.run(&["gaps", "--since", "yesterday"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
+}
