@@ -256,6 +256,49 @@ pub fn run(args: &[String]) -> Result<()> {
         median(ingest),
         median(pipeline),
     );
+
+    // Continuity analysis alone: Vigil's demux-only analysis against
+    // `ffprobe -show_packets` over the same files.
+    let clips: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(src.join("DCIM/100MEDIA"))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?;
+        v.sort();
+        v
+    };
+    let (mut analyze, mut ffprobe) = (vec![], vec![]);
+    for _ in 0..runs {
+        analyze.push(
+            measure(
+                Command::new(&vigil)
+                    .arg("analyze")
+                    .arg("--json")
+                    .args(&clips),
+            )?
+            .wall,
+        );
+        ffprobe.push(
+            measure(
+                Command::new("bash")
+                    .arg("-c")
+                    .arg("for f in \"$@\"; do ffprobe -v error -show_packets \"$f\" > /dev/null; done")
+                    .arg("bash")
+                    .args(&clips),
+            )?
+            .wall,
+        );
+    }
+    let (analyze, ffprobe) = (median(analyze), median(ffprobe));
+    let listing = Command::new(&vigil)
+        .arg("analyze")
+        .arg("--json")
+        .args(&clips)
+        .output()?;
+    let doc: serde_json::Value = serde_json::from_slice(&listing.stdout)?;
+    let analysis_read: u64 = doc["files"]
+        .as_array()
+        .map(|fs| fs.iter().filter_map(|f| f["bytes_read"].as_u64()).sum())
+        .unwrap_or(0);
     let mbps = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
     println!(
         "ingest benchmark: {files} clips, {:.2} GB, median of {runs} runs, page cache warm",
@@ -275,7 +318,7 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!(
         "  {:<44} {:>8.2} s  {:>7.0} MB/s",
-        "vigil ingest (copy+BLAKE3+SHA-256+probe+fsync)",
+        "vigil ingest (copy+hashes+analysis+fsync)",
         ingest.as_secs_f64(),
         mbps(ingest)
     );
@@ -295,12 +338,31 @@ pub fn run(args: &[String]) -> Result<()> {
         "  vigil peak RSS         = {:.1} MiB (target < 64 MiB)",
         rss as f64 / 1024.0
     );
+    let r_analysis = ffprobe.as_secs_f64() / analyze.as_secs_f64();
+    println!("continuity analysis of the same {files} clips:");
+    println!(
+        "  {:<44} {:>8.3} s",
+        "vigil analyze (demux only)",
+        analyze.as_secs_f64()
+    );
+    println!(
+        "  {:<44} {:>8.3} s",
+        "ffprobe -show_packets",
+        ffprobe.as_secs_f64()
+    );
+    println!("  ffprobe / vigil        = {r_analysis:.1}x   (target >= 5x)");
+    println!(
+        "  bytes read by analysis = {analysis_read} of {bytes} ({:.4} %): MP4 is analysed from its sample index",
+        analysis_read as f64 * 100.0 / bytes as f64
+    );
     let json = serde_json::json!({
         "files": files, "bytes": bytes, "runs": runs,
         "cp_s": cp.as_secs_f64(), "cp_sync_s": cp_sync.as_secs_f64(),
         "vigil_ingest_s": ingest.as_secs_f64(), "naive_pipeline_s": pipeline.as_secs_f64(),
         "vigil_over_cp": r_cp, "vigil_over_cp_sync": r_sync, "naive_over_vigil": r_naive,
         "vigil_peak_rss_kib": rss,
+        "analyze_s": analyze.as_secs_f64(), "ffprobe_show_packets_s": ffprobe.as_secs_f64(),
+        "ffprobe_over_analyze": r_analysis, "analysis_bytes_read": analysis_read,
     });
     std::fs::write(
         root().join("target/bench/ingest.json"),

@@ -108,6 +108,9 @@ pub struct Analysis {
     pub creation_time: Option<time::OffsetDateTime>,
     /// The demuxer is an image reader.
     pub is_image: bool,
+    /// Bytes of the file FFmpeg read to analyse it (the index method reads
+    /// little more than the header).
+    pub bytes_read: u64,
 }
 
 impl Analysis {
@@ -215,6 +218,7 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
             damaged: None,
             creation_time,
             is_image,
+            bytes_read: bytes_read(&ctx),
         });
     }
 
@@ -268,6 +272,7 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         streams.push(stream_report(c, clip_start, min_gap_s));
     }
     let duration_s = streams.iter().map(|s| s.end_s).fold(0.0, f64::max);
+    let bytes_read = bytes_read(&ctx);
     let damaged = if damaged.is_empty() {
         None
     } else {
@@ -284,7 +289,20 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         damaged,
         creation_time,
         is_image,
+        bytes_read,
     })
+}
+
+fn bytes_read(ctx: &ffmpeg_next::format::context::Input) -> u64 {
+    // SAFETY: reading plain fields of the open context and its I/O context.
+    unsafe {
+        let pb = (*ctx.as_ptr()).pb;
+        if pb.is_null() {
+            0
+        } else {
+            (*pb).bytes_read.max(0) as u64
+        }
+    }
 }
 
 fn is_pcm(id: ffmpeg_next::codec::Id) -> bool {
