@@ -99,31 +99,27 @@ fn demo() -> Result<()> {
         run(Command::new("chmod").args(["-R", "u+w"]).arg(&store))?;
         std::fs::remove_dir_all(&store).with_context(|| format!("removing {}", store.display()))?;
     }
-    let recorder = root().join("fixtures/generated/recorder-a");
-    println!(
-        "== Ingesting recorder BWC001 (officer 1001) from {}",
-        recorder.display()
-    );
-    run(Command::new(&vigil)
-        .arg("--store")
-        .arg(&store)
-        .arg("ingest")
-        .arg(&recorder)
-        .args(["--device", "BWC001", "--officer", "1001"]))?;
-    println!("\n== Ingesting it again: nothing new is stored");
-    run(Command::new(&vigil)
-        .arg("--store")
-        .arg(&store)
-        .arg("ingest")
-        .arg(&recorder)
-        .args(["--device", "BWC001", "--officer", "1001"]))?;
+    let vigil_at = |args: &[&str]| -> Result<()> {
+        let mut c = Command::new(&vigil);
+        c.arg("--store").arg(&store).args(args);
+        run(&mut c)
+    };
+    let fixtures = root().join("fixtures/generated");
+    let (a, seq) = (fixtures.join("recorder-a"), fixtures.join("recorder-seq"));
+    let a = a.to_str().context("fixture path is UTF-8")?;
+    let seq = seq.to_str().context("fixture path is UTF-8")?;
+    println!("== Recorder BWC001 (officer 1001): clips, a photo, audio, a GPS log, a clip cut off mid-write");
+    vigil_at(&["ingest", a, "--device", "BWC001", "--officer", "1001"])?;
+    println!("\n== The same recorder again: nothing new is stored");
+    vigil_at(&["ingest", a, "--device", "BWC001", "--officer", "1001"])?;
+    println!("\n== Recorder BWC002 (officer 1002): segment files with a pause and a missing file");
+    vigil_at(&["ingest", seq, "--device", "BWC002", "--officer", "1002"])?;
     println!("\n== What is stored");
-    run(Command::new(&vigil).arg("--store").arg(&store).arg("clips"))?;
+    vigil_at(&["clips"])?;
+    println!("\n== Interruptions that need an explanation (R7, R8)");
+    vigil_at(&["gaps"])?;
     println!("\n== Verifying every object, clip and the audit chain");
-    run(Command::new(&vigil)
-        .arg("--store")
-        .arg(&store)
-        .arg("verify"))?;
+    vigil_at(&["verify"])?;
     println!(
         "\nThe store is at {} (index: vigil.db, inspect with sqlite3).",
         store.display()
