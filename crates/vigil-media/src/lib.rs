@@ -2,11 +2,11 @@
 //! read it. Demux only; this crate never decodes a frame of video.
 //!
 //! [`classify`] sorts a file by its name into video, audio, photo or other
-//! evidence (logs, GPS tracks), and [`probe`] opens it with FFmpeg's
-//! demuxers to read its streams, duration and embedded creation time. A file
-//! that is expected to be media and cannot be opened is reported as
-//! [`MediaError::Unreadable`]; the ingest stores it anyway and flags it
-//! damaged (brief: "damaged input is never dropped").
+//! evidence (logs, GPS tracks), and [`analyse`] opens it with FFmpeg's
+//! demuxers to find its streams, duration, creation time and every hole in
+//! its frame timestamps. A file that is expected to be media and cannot be
+//! opened is reported as [`MediaError::Unreadable`]; the ingest stores it
+//! anyway and flags it damaged (brief: "damaged input is never dropped").
 
 pub mod analysis;
 pub mod level;
@@ -17,8 +17,6 @@ pub use level::audio_level_dbfs;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// What a file is expected to be, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,23 +72,6 @@ pub fn classify(name: &[u8]) -> Expect {
     }
 }
 
-/// What FFmpeg found in a file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Probe {
-    /// FFmpeg's demuxer name(s), e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
-    pub format: String,
-    /// Number of video streams (attached pictures excluded).
-    pub video_streams: usize,
-    /// Number of audio streams.
-    pub audio_streams: usize,
-    /// Whether the demuxer is an image reader (JPEG, PNG, ...).
-    pub is_image: bool,
-    /// Duration in seconds, when the container says.
-    pub duration_s: Option<f64>,
-    /// `creation_time` from the container metadata.
-    pub creation_time: Option<OffsetDateTime>,
-}
-
 /// Errors from media analysis.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -116,44 +97,6 @@ pub(crate) fn init() -> Result<(), MediaError> {
     })
     .clone()
     .map_err(MediaError::Init)
-}
-
-/// Opens `path` with FFmpeg's demuxers and reads its stream layout.
-pub fn probe(path: &Path) -> Result<Probe, MediaError> {
-    init()?;
-    let unreadable = |reason: String| MediaError::Unreadable {
-        path: path.display().to_string(),
-        reason,
-    };
-    let ctx = open_input(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut video_streams = 0;
-    let mut audio_streams = 0;
-    for s in ctx.streams() {
-        let attached = s
-            .disposition()
-            .contains(ffmpeg_next::format::stream::Disposition::ATTACHED_PIC);
-        match s.parameters().medium() {
-            ffmpeg_next::media::Type::Video if !attached => video_streams += 1,
-            ffmpeg_next::media::Type::Audio => audio_streams += 1,
-            _ => {}
-        }
-    }
-    let format = ctx.format().name().to_owned();
-    let is_image = format.contains("image") || format.ends_with("_pipe");
-    let duration_s = (ctx.duration() > 0)
-        .then(|| ctx.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
-    let creation_time = ctx
-        .metadata()
-        .get("creation_time")
-        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-    Ok(Probe {
-        format,
-        video_streams,
-        audio_streams,
-        is_image,
-        duration_s,
-        creation_time,
-    })
 }
 
 /// Opens a file for demuxing. Unlike `ffmpeg_next::format::input`, this
@@ -218,7 +161,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("junk.mp4");
         std::fs::write(&f, b"this is not a video at all, just forty bytes").unwrap();
-        let err = probe(&f).unwrap_err();
+        let err = analyse(&f, 1.0).unwrap_err();
         assert!(matches!(err, MediaError::Unreadable { .. }), "{err}");
         assert!(err.to_string().contains("junk.mp4"));
         std::fs::remove_dir_all(&dir).unwrap();

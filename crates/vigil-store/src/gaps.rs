@@ -253,14 +253,7 @@ pub struct TimelineClip {
 impl Index {
     pub(crate) fn record_gaps(&mut self, actor: &str, gaps: &[NewGap]) -> Result<Vec<String>> {
         let now = now_rfc3339();
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
-        let ids = insert(&tx, actor, &now, gaps).map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))?;
-        Ok(ids)
+        self.write(|tx| insert(tx, actor, &now, gaps))
     }
 
     pub(crate) fn timeline(&self, device: Option<&str>) -> Result<Vec<TimelineClip>> {

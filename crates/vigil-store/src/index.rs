@@ -282,6 +282,22 @@ impl Index {
         sql(&self.path, e)
     }
 
+    /// Runs `f` in an IMMEDIATE transaction and commits it: the state change
+    /// and its audit rows land together or not at all.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        let out = f(&tx).map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(out)
+    }
+
     pub(crate) fn begin_run(
         &mut self,
         actor: &str,
@@ -291,25 +307,14 @@ impl Index {
     ) -> Result<String> {
         let now = now_rfc3339();
         let id = run_id(&now);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql(&self.path, e))?;
-        tx.execute(
-            "INSERT INTO ingest_runs (id, source, device_serial, officer_id, actor, started_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running')",
-            params![id, source, device, officer, actor, now],
-        )
-        .map_err(|e| sql(&self.path, e))?;
-        audit::append(
-            &tx,
-            &now,
-            actor,
-            "ingest.started",
-            &id,
-            &json!({"source": source, "device": device, "officer": officer}),
-        )
-        .map_err(|e| sql(&self.path, e))?;
-        tx.commit().map_err(|e| sql(&self.path, e))?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO ingest_runs (id, source, device_serial, officer_id, actor, started_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running')",
+                params![id, source, device, officer, actor, now],
+            )?;
+            let detail = json!({"source": source, "device": device, "officer": officer});
+            audit::append(tx, &now, actor, "ingest.started", &id, &detail)
+        })?;
         Ok(id)
     }
 
@@ -320,20 +325,24 @@ impl Index {
         } else {
             "incomplete"
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql(&self.path, e))?;
-        tx.execute(
-            "UPDATE ingest_runs SET finished_at = ?2, stored = ?3, duplicates = ?4, skipped = ?5, failed = ?6, status = ?7 WHERE id = ?1",
-            params![run, now, counts.stored as i64, counts.duplicates as i64, counts.skipped as i64, counts.failed as i64, status],
-        )
-        .map_err(|e| sql(&self.path, e))?;
         let mut detail = serde_json::to_value(counts).unwrap_or_default();
         detail["status"] = json!(status);
-        audit::append(&tx, &now, actor, "ingest.finished", run, &detail)
-            .map_err(|e| sql(&self.path, e))?;
-        tx.commit().map_err(|e| sql(&self.path, e))
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE ingest_runs SET finished_at = ?2, stored = ?3, duplicates = ?4, skipped = ?5, failed = ?6, status = ?7 WHERE id = ?1",
+                params![
+                    run,
+                    now,
+                    counts.stored as i64,
+                    counts.duplicates as i64,
+                    counts.skipped as i64,
+                    counts.failed as i64,
+                    status
+                ],
+            )?;
+            audit::append(tx, &now, actor, "ingest.finished", run, &detail)
+        })?;
+        Ok(())
     }
 
     pub(crate) fn record_clip(
@@ -627,23 +636,12 @@ impl Index {
 
     pub(crate) fn audit_verify(&mut self, actor: &str, report: &VerifyReport) -> Result<()> {
         let now = now_rfc3339();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql(&self.path, e))?;
-        audit::append(
-            &tx,
-            &now,
-            actor,
-            "store.verified",
-            "store",
-            &json!({
-                "ok": report.ok, "objects": report.objects_checked, "bytes": report.bytes_checked,
-                "problems": report.problems.len(),
-            }),
-        )
-        .map_err(|e| sql(&self.path, e))?;
-        tx.commit().map_err(|e| sql(&self.path, e))
+        let detail = json!({
+            "ok": report.ok, "objects": report.objects_checked, "bytes": report.bytes_checked,
+            "problems": report.problems.len(),
+        });
+        self.write(|tx| audit::append(tx, &now, actor, "store.verified", "store", &detail))?;
+        Ok(())
     }
 }
 
