@@ -40,6 +40,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Analyse media files for interruptions without storing them.
     Analyze(cmd::analyze::Args),
+    /// Talk to a docking station: status, pull, enroll.
+    Dock(cmd::dock::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cmd::analyze::run(&store, args),
         Command::Gaps(args) => cmd::gaps::run(&store, args),
         Command::Explain(args) => cmd::explain::run(&store, args),
+        Command::Dock(args) => cmd::dock::run(&store, args),
     };
     match result {
         Ok(code) => code,

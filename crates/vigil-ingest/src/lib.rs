@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod walk;
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -70,6 +71,9 @@ pub struct Continuity {
     pub join_window_s: f64,
     /// How file names carry sequence numbers and times.
     pub naming: naming::Naming,
+    /// The recorder's clock error when it was docked, seconds (recorder
+    /// minus true time; R5); taken off every recorder-clock time.
+    pub clock_offset_s: f64,
 }
 
 impl Default for Continuity {
@@ -78,6 +82,7 @@ impl Default for Continuity {
             min_gap_s: DEFAULT_MIN_GAP_S,
             join_window_s: DEFAULT_JOIN_WINDOW_S,
             naming: naming::Naming::default(),
+            clock_offset_s: 0.0,
         }
     }
 }
@@ -166,12 +171,7 @@ pub fn ingest_dir(
 ) -> Result<IngestReport, IngestError> {
     let root_fd = walk::open_root(root)?;
     let listing = walk::list(&root_fd);
-    let run = store.begin_run(
-        &opts.actor,
-        &root.display().to_string(),
-        opts.device.as_deref(),
-        opts.officer.as_deref(),
-    )?;
+    let run = begin_run(store, &root.display().to_string(), opts)?;
     let mut report = IngestReport {
         run: run.clone(),
         ..Default::default()
@@ -221,37 +221,85 @@ pub fn ingest_dir(
         done.extend(early.into_iter().map(Err));
         Ok::<_, IngestError>(done)
     })?;
-    let mut counts = RunCounts {
-        skipped: listing.skipped.len() as u64,
-        ..Default::default()
-    };
     for r in finalized {
         match r {
-            Ok(stored) => {
-                if stored.duplicate {
-                    counts.duplicates += 1;
-                } else {
-                    counts.stored += 1;
-                }
-                report.files.push(stored);
-            }
-            Err(failed) => {
-                counts.failed += 1;
-                report.failed.push(failed);
-            }
+            Ok(stored) => report.files.push(stored),
+            Err(failed) => report.failed.push(failed),
         }
     }
-    // Interruptions between this recorder's clips (R7), old and new clips
-    // together, since a file ingested today may close a pause from before.
-    let timeline = store.timeline(opts.device.as_deref())?;
-    let between = sessions::find(
-        &timeline,
-        opts.continuity.min_gap_s,
-        opts.continuity.join_window_s,
-    );
-    store.record_gaps(&opts.actor, &between)?;
-    store.finish_run(&opts.actor, &run, &counts)?;
+    close_run(store, &run, opts, &report)?;
     Ok(report)
+}
+
+/// Starts an ingest run from `source` (a directory, a dock slot).
+pub fn begin_run(store: &mut Store, source: &str, opts: &IngestOptions) -> Result<String, IngestError> {
+    Ok(store.begin_run(&opts.actor, source, opts.device.as_deref(), opts.officer.as_deref())?)
+}
+
+/// Ends an ingest run: records the interruptions between this recorder's
+/// clips (R7), old and new together since a file ingested now may close a
+/// pause from before, and closes the run with its counts.
+pub fn close_run(store: &mut Store, run: &str, opts: &IngestOptions, report: &IngestReport) -> Result<(), IngestError> {
+    let timeline = store.timeline(opts.device.as_deref())?;
+    let between = sessions::find(&timeline, opts.continuity.min_gap_s, opts.continuity.join_window_s);
+    store.record_gaps(&opts.actor, &between)?;
+    let duplicates = report.files.iter().filter(|f| f.duplicate).count() as u64;
+    let counts = RunCounts {
+        stored: report.files.len() as u64 - duplicates,
+        duplicates,
+        skipped: report.skipped.len() as u64,
+        failed: report.failed.len() as u64,
+    };
+    store.finish_run(&opts.actor, run, &counts)?;
+    Ok(())
+}
+
+/// One file from any source: a mounted recorder, a dock.
+pub struct FileSource<'a> {
+    /// Path relative to the recorder root, raw bytes.
+    pub rel: Vec<u8>,
+    /// Its bytes, read once.
+    pub reader: &'a mut dyn Read,
+    /// Size the source announced.
+    pub listed_len: u64,
+    /// Modification time by the recorder's clock.
+    pub mtime: Option<OffsetDateTime>,
+    /// Recording end by the recorder's clock, from dock metadata.
+    pub recorded_end: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for FileSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource").field("rel", &walk::display(&self.rel)).finish()
+    }
+}
+
+/// Stores, analyses and indexes one file of run `run`. A problem with this
+/// file alone is `Ok(Err(..))`; a store failure is `Err`.
+pub fn ingest_one(
+    store: &mut Store,
+    run: &str,
+    opts: &IngestOptions,
+    src: FileSource<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Result<StoredFile, Failed>, IngestError> {
+    let path = walk::display(&src.rel);
+    let pending = match store.objects().write_temp(src.reader, progress) {
+        Ok(p) => p,
+        Err(e @ (StoreError::Io { .. } | StoreError::Source { .. })) => {
+            return Ok(Err(Failed { path, error: e.to_string() }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let job = Job {
+        pending,
+        rel: src.rel,
+        path,
+        listed_len: src.listed_len,
+        mtime: src.mtime,
+        recorded_end: src.recorded_end,
+    };
+    finalize(store, run, opts, job)
 }
 
 /// A file copied into a temp object, waiting to be made durable and indexed.
@@ -261,6 +309,7 @@ struct Job {
     path: String,
     listed_len: u64,
     mtime: Option<OffsetDateTime>,
+    recorded_end: Option<OffsetDateTime>,
 }
 
 fn copy_file(
@@ -282,6 +331,7 @@ fn copy_file(
         path: path.to_owned(),
         listed_len: meta.len(),
         mtime: meta.modified().ok().map(OffsetDateTime::from),
+        recorded_end: None,
     })
 }
 
@@ -299,6 +349,7 @@ fn finalize(
         path,
         listed_len,
         mtime,
+        recorded_end,
     } = job;
     let object = match store.objects().commit(pending) {
         Ok(o) => o,
@@ -320,7 +371,13 @@ fn finalize(
         ));
     }
     let a = examined.analysis.as_ref();
-    let span = recording_span(a, opts.continuity.naming.time(&path), mtime);
+    let span = recording_span(
+        a,
+        recorded_end,
+        opts.continuity.naming.time(&path),
+        mtime,
+        opts.continuity.clock_offset_s,
+    );
     let first = |k| a.and_then(|a| a.first(k)).map(|s| s.start_s);
     let clip = NewClip {
         path_display: path.clone(),
@@ -431,21 +488,31 @@ fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
     }
 }
 
-/// The recording's wall-clock span from the best source (R5): the container's
-/// creation time, else a time in the file name, else the file's
-/// modification time (taken as the end: recorders close files when they stop).
+/// The recording's wall-clock span from the best source (R5): dock
+/// metadata, else the container's creation time, else a time in the file
+/// name, else the file's modification time (taken as the end: recorders
+/// close files when they stop). All of these come from the recorder's
+/// clock, so the drift measured at docking (`clock_offset_s`, recorder
+/// minus true time) is taken off.
 fn recording_span(
     analysis: Option<&vigil_media::Analysis>,
+    dock_end: Option<OffsetDateTime>,
     name_time: Option<OffsetDateTime>,
     mtime: Option<OffsetDateTime>,
+    clock_offset_s: f64,
 ) -> Option<(OffsetDateTime, OffsetDateTime, &'static str)> {
     let a = analysis?;
     let dur = time::Duration::seconds_f64(a.duration_s);
-    if let Some(t) = a.creation_time {
-        return Some((t, t + dur, "container"));
-    }
-    if let Some(t) = name_time {
-        return Some((t, t + dur, "file_name"));
-    }
-    mtime.map(|t| (t - dur, t, "file_mtime"))
+    let fix = time::Duration::seconds_f64(clock_offset_s);
+    let (start, end, source) = if let Some(end) = dock_end {
+        (end - dur, end, "dock")
+    } else if let Some(t) = a.creation_time {
+        (t, t + dur, "container")
+    } else if let Some(t) = name_time {
+        (t, t + dur, "file_name")
+    } else {
+        let t = mtime?;
+        (t - dur, t, "file_mtime")
+    };
+    Some((start - fix, end - fix, source))
 }

@@ -513,6 +513,33 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
+    pub(crate) fn dockings(&self) -> Result<Vec<crate::Docking>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT dock, slot, device_serial, officer_id, drift_ms, battery_pct, storage_free, faults FROM dockings d
+                 WHERE id = (SELECT MAX(id) FROM dockings e WHERE e.device_serial = d.device_serial)
+                 ORDER BY device_serial",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let faults: String = r.get(7)?;
+                Ok(crate::Docking {
+                    dock: r.get(0)?,
+                    slot: r.get(1)?,
+                    device: r.get(2)?,
+                    officer: r.get(3)?,
+                    drift_ms: r.get(4)?,
+                    battery_pct: r.get(5)?,
+                    storage_free: r.get::<_, i64>(6)? as u64,
+                    faults: serde_json::from_str(&faults).unwrap_or_default(),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
     pub(crate) fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
         audit::entries(&self.conn).map_err(|e| self.err(e))
     }

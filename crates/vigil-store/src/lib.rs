@@ -38,6 +38,27 @@ use std::path::{Path, PathBuf};
 /// File name of the index inside a store.
 pub const INDEX_FILE: &str = "vigil.db";
 
+/// A recorder docked: what the dock said about it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct Docking {
+    /// Dock serial.
+    pub dock: String,
+    /// Slot.
+    pub slot: u8,
+    /// Recorder serial.
+    pub device: String,
+    /// Officer it is bound to.
+    pub officer: Option<String>,
+    /// Recorder clock minus host clock at docking, ms (before it was set).
+    pub drift_ms: Option<i64>,
+    /// Battery, percent.
+    pub battery_pct: u8,
+    /// Free storage, bytes.
+    pub storage_free: u64,
+    /// Fault codes reported.
+    pub faults: Vec<u16>,
+}
+
 /// An open store: object tree plus index.
 #[derive(Debug)]
 pub struct Store {
@@ -154,6 +175,34 @@ impl Store {
     /// audits it. Validation of what is explained is the caller's.
     pub fn explain(&mut self, actor: &str, gap: &str, new: &NewExplanation) -> Result<Explanation> {
         self.index.explain(actor, gap, new)
+    }
+
+    /// Appends an audit row for an action that changes no other table
+    /// (e.g. a file erased from a recorder after it was verified).
+    pub fn record_event(&mut self, actor: &str, action: &str, subject: &str, detail: &serde_json::Value) -> Result<()> {
+        let now = now_rfc3339();
+        self.index.write(|tx| audit::append(tx, &now, actor, action, subject, detail))?;
+        Ok(())
+    }
+
+    /// Records a docking: the recorder's clock drift and health (R4, R5).
+    pub fn record_docking(&mut self, actor: &str, d: &Docking) -> Result<()> {
+        let now = now_rfc3339();
+        let faults = serde_json::to_string(&d.faults).unwrap_or_else(|_| "[]".into());
+        self.index.write(|tx| {
+            tx.execute(
+                "INSERT INTO dockings (at, dock, slot, device_serial, officer_id, drift_ms, battery_pct, storage_free, faults)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![now, d.dock, d.slot, d.device, d.officer, d.drift_ms, d.battery_pct, d.storage_free as i64, faults],
+            )?;
+            audit::append(tx, &now, actor, "device.docked", &d.device, &serde_json::to_value(d).unwrap_or_default())
+        })?;
+        Ok(())
+    }
+
+    /// The latest docking of each recorder.
+    pub fn dockings(&self) -> Result<Vec<Docking>> {
+        self.index.dockings()
     }
 
     /// Total bytes of all indexed objects (for progress bars).

@@ -128,4 +128,21 @@ BEGIN SELECT RAISE(ABORT, 'explanations are never deleted; add a new one'); END;
 CREATE TRIGGER gaps_no_delete BEFORE DELETE ON gaps
 BEGIN SELECT RAISE(ABORT, 'interruptions are never deleted'); END;
 "#,
+    // 3: dockings (R4, R5): each time a recorder is docked, its clock drift
+    // and health as the dock reported them.
+    r#"
+CREATE TABLE dockings (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    dock            TEXT NOT NULL,
+    slot            INTEGER NOT NULL,
+    device_serial   TEXT NOT NULL,
+    officer_id      TEXT,
+    drift_ms        INTEGER,
+    battery_pct     INTEGER,
+    storage_free    INTEGER,
+    faults          TEXT NOT NULL
+);
+CREATE INDEX dockings_device ON dockings (device_serial);
+"#,
 ];

@@ -1,1 +1,409 @@
-//! x
+//! The dock firmware's protocol core, `#![no_std]` and heap-free: it owns
+//! the session state machine (hello → authenticated), enrolment, and every
+//! request, and talks to the world only through traits:
+//!
+//! - [`Slots`]: which recorders are docked and who they are;
+//! - [`Storage`]: a recorder's files (list, read, erase);
+//! - [`Clock`]: a recorder's clock;
+//! - [`Power`]: battery and charging;
+//! - [`KeyStore`] and [`Entropy`]: the station key and randomness;
+//! - [`HostLink`]: the byte pipe to the host (CDC-ACM or USB bulk).
+//!
+//! The same core runs in `dock-sim` (host binary) and would run on the dock's
+//! microcontroller. Session rules (docs/dock-protocol.md):
+//!
+//! ```text
+//! Idle ──Hello──▶ Greeted ──Auth(ok)──▶ Authenticated
+//!                    │  └──Enroll (factory-new only)──▶ Greeted (now enrolled)
+//!                    └──anything else──▶ Error(Unauthorized), logged
+//! any state ──Hello──▶ Greeted (new challenge)      link cut ──▶ Idle
+//! ```
+
+#![no_std]
+
+use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
+use vigil_dock_proto::{
+    bounded, DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, RecorderStatus, SlotStatus, DATA_OVERHEAD,
+    FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS, VERSION,
+};
+
+/// Docked recorders and the dock's identity.
+pub trait Slots {
+    /// The dock's identity.
+    fn dock(&self) -> DockInfo;
+    /// The recorder in `slot`, if any (battery, clock and faults included).
+    fn recorder(&mut self, slot: u8) -> Option<RecorderStatus>;
+    /// Switches a recorder into or out of USB mass-storage mode.
+    fn set_mass_storage(&mut self, slot: u8, enable: bool) -> Result<(), ErrorCode>;
+    /// Notes something worth logging (refused hosts, erasures).
+    fn log(&mut self, line: &str);
+}
+
+/// A docked recorder's storage.
+pub trait Storage {
+    /// The file at `index` in listing order, or `None` past the end.
+    fn file(&mut self, slot: u8, index: u32) -> Result<Option<FileEntry>, ErrorCode>;
+    /// Size of a file.
+    fn size(&mut self, slot: u8, file: u32) -> Result<u64, ErrorCode>;
+    /// Reads from `offset`; returns the bytes read (0 only at end of file).
+    fn read(&mut self, slot: u8, file: u32, offset: u64, buf: &mut [u8]) -> Result<usize, ErrorCode>;
+    /// Erases a file.
+    fn erase(&mut self, slot: u8, file: u32) -> Result<(), ErrorCode>;
+}
+
+/// A docked recorder's clock.
+pub trait Clock {
+    /// Its time, Unix ms.
+    fn now_ms(&mut self, slot: u8) -> Result<i64, ErrorCode>;
+    /// Sets it.
+    fn set_ms(&mut self, slot: u8, unix_ms: i64) -> Result<(), ErrorCode>;
+}
+
+/// A docked recorder's power.
+pub trait Power {
+    /// Battery percent and whether it is charging.
+    fn battery(&mut self, slot: u8) -> (u8, bool);
+}
+
+/// All the slot hardware.
+pub trait Hardware: Slots + Storage + Clock + Power {}
+impl<T: Slots + Storage + Clock + Power> Hardware for T {}
+
+/// Where the station key is kept (flash on a dock, a file in the simulator).
+pub trait KeyStore {
+    /// The key, once enrolled.
+    fn load(&mut self) -> Option<[u8; 32]>;
+    /// Keeps the key; false if it could not be written.
+    fn save(&mut self, key: &[u8; 32]) -> bool;
+}
+
+/// Randomness for challenges.
+pub trait Entropy {
+    /// Fills `buf` with unpredictable bytes.
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+/// The byte pipe to the host.
+pub trait HostLink {
+    /// Reads what is available (0 if nothing yet); `Err` when the link is gone.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()>;
+    /// Writes all of `bytes`; `Err` when the link is gone.
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()>;
+}
+
+/// Host MAC: proves the host holds the key.
+pub fn host_mac(key: &[u8; 32], challenge: &[u8; 16], host_nonce: &[u8; 16]) -> [u8; 32] {
+    mac(key, b"vigil-dock-auth-host", challenge, host_nonce)
+}
+
+/// Dock MAC: proves the dock holds the key.
+pub fn dock_mac(key: &[u8; 32], challenge: &[u8; 16], host_nonce: &[u8; 16]) -> [u8; 32] {
+    mac(key, b"vigil-dock-auth-dock", host_nonce, challenge)
+}
+
+fn mac(key: &[u8; 32], label: &[u8; 20], a: &[u8; 16], b: &[u8; 16]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(label);
+    h.update(a);
+    h.update(b);
+    *h.finalize().as_bytes()
+}
+
+fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    Idle,
+    Greeted,
+    Authenticated,
+}
+
+const RX: usize = encoded_len(MAX_FRAME);
+
+/// The dock: protocol state plus its hardware.
+#[derive(Debug)]
+pub struct Dock<H, K, E> {
+    /// The slot hardware.
+    pub hw: H,
+    keys: K,
+    entropy: E,
+    key: Option<[u8; 32]>,
+    session: Session,
+    challenge: [u8; 16],
+    chunk: usize,
+    decoder: Decoder<RX>,
+    scratch: [u8; MAX_FRAME],
+    out: [u8; RX],
+    /// Requests refused for lack of authentication.
+    pub refused: u32,
+}
+
+impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
+    /// A dock with this hardware; enrolled if the key store has a key.
+    pub fn new(hw: H, mut keys: K, entropy: E) -> Self {
+        let key = keys.load();
+        Self {
+            hw,
+            keys,
+            entropy,
+            key,
+            session: Session::Idle,
+            challenge: [0; 16],
+            chunk: MAX_DATA,
+            decoder: Decoder::new(),
+            scratch: [0; MAX_FRAME],
+            out: [0; RX],
+            refused: 0,
+        }
+    }
+
+    /// Whether the dock has a station key.
+    pub fn enrolled(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Forgets the session after the link was cut.
+    pub fn link_lost(&mut self) {
+        self.session = Session::Idle;
+        self.decoder.reset();
+    }
+
+    /// Reads what the host sent, answers every complete request. Returns
+    /// `Err` when the link is gone (the caller reconnects and calls
+    /// [`Self::link_lost`]).
+    pub fn poll(&mut self, link: &mut impl HostLink) -> Result<usize, ()> {
+        let mut buf = [0u8; 512];
+        let n = link.read(&mut buf)?;
+        for &b in &buf[..n] {
+            let Some(frame) = self.decoder.push(b) else { continue };
+            match frame {
+                Ok(req) => {
+                    let resp = self.handle(req);
+                    self.send(link, &resp)?;
+                }
+                Err(e) => {
+                    // A corrupted frame has no trustworthy id: the host
+                    // times out and retries.
+                    let mut line = heapless::String::<80>::new();
+                    let _ = core::fmt::write(&mut line, format_args!("dropped a frame: {e}"));
+                    self.hw.log(&line);
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sends an unsolicited event (only to an authenticated host).
+    pub fn notify(&mut self, link: &mut impl HostLink, event: Event) -> Result<(), ()> {
+        if self.session != Session::Authenticated {
+            return Ok(());
+        }
+        self.send(link, &Envelope { id: 0, msg: Msg::Event(event) })
+    }
+
+    fn send(&mut self, link: &mut impl HostLink, env: &Envelope) -> Result<(), ()> {
+        match encode(env, &mut self.scratch, &mut self.out) {
+            Ok(n) => link.write_all(&self.out[..n]),
+            Err(_) => {
+                let e = Envelope {
+                    id: env.id,
+                    msg: Msg::error(ErrorCode::BadRequest, "response does not fit a frame"),
+                };
+                let n = encode(&e, &mut self.scratch, &mut self.out).map_err(|_| ())?;
+                link.write_all(&self.out[..n])
+            }
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, req: Envelope) -> Envelope {
+        let id = req.id;
+        let msg = match self.answer(req.msg) {
+            Ok(m) => m,
+            Err((code, detail)) => Msg::error(code, detail),
+        };
+        Envelope { id, msg }
+    }
+
+    fn answer(&mut self, msg: Msg) -> Result<Msg, (ErrorCode, &'static str)> {
+        match (&msg, self.session) {
+            (Msg::Hello { .. }, _) => {}
+            (Msg::Auth { .. } | Msg::Enroll { .. }, Session::Greeted | Session::Authenticated) => {}
+            (_, Session::Authenticated) => {}
+            (_, Session::Idle) => return Err((ErrorCode::VersionUnsupported, "say Hello first")),
+            (_, Session::Greeted) => {
+                self.refused += 1;
+                self.hw.log("refused a request from an unauthenticated host");
+                return Err((ErrorCode::Unauthorized, "authenticate first"));
+            }
+        }
+        match msg {
+            Msg::Hello { version, max_frame } => {
+                if version < 1 {
+                    return Err((ErrorCode::VersionUnsupported, "this dock speaks version 1"));
+                }
+                let frame = (max_frame as usize).min(MAX_FRAME);
+                if frame < DATA_OVERHEAD + 256 {
+                    return Err((ErrorCode::BadRequest, "max_frame too small"));
+                }
+                self.chunk = (frame - DATA_OVERHEAD).min(MAX_DATA);
+                self.entropy.fill(&mut self.challenge);
+                self.session = Session::Greeted;
+                Ok(Msg::HelloAck {
+                    version: VERSION.min(version),
+                    max_frame: MAX_FRAME as u32,
+                    dock: self.hw.dock(),
+                    challenge: self.challenge,
+                    enrolled: self.key.is_some(),
+                })
+            }
+            Msg::Enroll { key } => {
+                if self.key.is_some() {
+                    self.hw.log("refused to enroll: already enrolled");
+                    return Err((ErrorCode::AlreadyEnrolled, "this dock is enrolled to a station already"));
+                }
+                if !self.keys.save(&key) {
+                    return Err((ErrorCode::StorageError, "could not store the key"));
+                }
+                self.key = Some(key);
+                self.hw.log("enrolled to a station");
+                Ok(Msg::Done)
+            }
+            Msg::Auth { host_nonce, mac } => {
+                let Some(key) = self.key else {
+                    self.refused += 1;
+                    self.hw.log("refused authentication: not enrolled");
+                    return Err((ErrorCode::NotEnrolled, "this dock is not enrolled: run `vigil dock enroll`"));
+                };
+                if !ct_eq(&mac, &host_mac(&key, &self.challenge, &host_nonce)) {
+                    self.refused += 1;
+                    self.session = Session::Greeted;
+                    self.entropy.fill(&mut self.challenge); // one try per challenge
+                    self.hw.log("refused authentication: wrong station key");
+                    return Err((ErrorCode::Unauthorized, "wrong station key: this dock is enrolled to another station"));
+                }
+                self.session = Session::Authenticated;
+                Ok(Msg::AuthOk {
+                    mac: dock_mac(&key, &self.challenge, &host_nonce),
+                })
+            }
+            Msg::Status => {
+                let dock = self.hw.dock();
+                let mut slots = heapless::Vec::new();
+                for slot in 0..dock.slots.min(MAX_SLOTS as u8) {
+                    let recorder = self.hw.recorder(slot);
+                    let _ = slots.push(SlotStatus { slot, recorder });
+                }
+                Ok(Msg::StatusAck { dock, slots })
+            }
+            Msg::SetTime { slot, unix_ms } => {
+                self.occupied(slot)?;
+                let before_ms = self.hw.now_ms(slot).map_err(|c| (c, "cannot read the recorder clock"))?;
+                self.hw.set_ms(slot, unix_ms).map_err(|c| (c, "cannot set the recorder clock"))?;
+                let after_ms = self.hw.now_ms(slot).map_err(|c| (c, "cannot read the recorder clock"))?;
+                Ok(Msg::TimeSet { before_ms, after_ms })
+            }
+            Msg::ListFiles { slot, from } => {
+                self.occupied(slot)?;
+                let mut files = heapless::Vec::new();
+                let mut i = from;
+                while files.len() < FILES_PER_PAGE {
+                    match self.hw.file(slot, i).map_err(|c| (c, "cannot list files"))? {
+                        Some(f) => {
+                            let _ = files.push(f);
+                            i += 1;
+                        }
+                        None => return Ok(Msg::Files { files, next: None }),
+                    }
+                }
+                let more = self.hw.file(slot, i).map_err(|c| (c, "cannot list files"))?.is_some();
+                Ok(Msg::Files {
+                    files,
+                    next: more.then_some(i),
+                })
+            }
+            Msg::Read { slot, file, offset, len } => {
+                self.occupied(slot)?;
+                if len as usize > self.chunk {
+                    return Err((ErrorCode::OutOfRange, "len above the agreed chunk size"));
+                }
+                let size = self.hw.size(slot, file).map_err(|c| (c, "no such file"))?;
+                if offset > size {
+                    return Err((ErrorCode::OutOfRange, "offset beyond the end of the file"));
+                }
+                let mut data = heapless::Vec::<u8, MAX_DATA>::new();
+                let want = (len as u64).min(size - offset) as usize;
+                let _ = data.resize(want, 0);
+                let mut got = 0;
+                while got < want {
+                    let n = self
+                        .hw
+                        .read(slot, file, offset + got as u64, &mut data[got..])
+                        .map_err(|c| (c, "storage read failed"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                }
+                data.truncate(got);
+                Ok(Msg::Data { file, offset, data })
+            }
+            Msg::FileHash { slot, file } => {
+                self.occupied(slot)?;
+                let (size, hash) = self.hash(slot, file)?;
+                Ok(Msg::Hash { size, blake3: hash })
+            }
+            Msg::Erase { slot, file, size, blake3 } => {
+                self.occupied(slot)?;
+                let (real_size, real) = self.hash(slot, file)?;
+                if real_size != size || !ct_eq(&real, &blake3) {
+                    self.hw.log("refused to erase: size or hash differs from the file");
+                    return Err((ErrorCode::HashMismatch, "size or BLAKE3 differs from the file on the recorder"));
+                }
+                self.hw.erase(slot, file).map_err(|c| (c, "erase failed"))?;
+                Ok(Msg::Done)
+            }
+            Msg::MassStorage { slot, enable } => {
+                self.occupied(slot)?;
+                self.hw.set_mass_storage(slot, enable).map_err(|c| (c, "cannot switch mode"))?;
+                Ok(Msg::Done)
+            }
+            _ => Err((ErrorCode::BadRequest, "not a request")),
+        }
+    }
+
+    fn occupied(&mut self, slot: u8) -> Result<(), (ErrorCode, &'static str)> {
+        if slot >= self.hw.dock().slots {
+            return Err((ErrorCode::NoSuchSlot, "no such slot"));
+        }
+        if self.hw.recorder(slot).is_none() {
+            return Err((ErrorCode::EmptySlot, "the slot is empty"));
+        }
+        Ok(())
+    }
+
+    fn hash(&mut self, slot: u8, file: u32) -> Result<(u64, [u8; 32]), (ErrorCode, &'static str)> {
+        let size = self.hw.size(slot, file).map_err(|c| (c, "no such file"))?;
+        let mut h = blake3::Hasher::new();
+        let mut offset = 0u64;
+        loop {
+            let n = self
+                .hw
+                .read(slot, file, offset, &mut self.scratch)
+                .map_err(|c| (c, "storage read failed"))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&self.scratch[..n]);
+            offset += n as u64;
+        }
+        Ok((size.max(offset), *h.finalize().as_bytes()))
+    }
+}
+
+/// A short name from a longer string (for firmware strings).
+pub fn name(s: &str) -> vigil_dock_proto::Name {
+    bounded(s)
+}

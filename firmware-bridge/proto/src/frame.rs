@@ -172,23 +172,40 @@ impl<const N: usize> Decoder<N> {
     /// Returns how many bytes were consumed (always all of them).
     pub fn feed(&mut self, bytes: &[u8], mut on_frame: impl FnMut(Result<Envelope, FrameError>)) -> usize {
         for &b in bytes {
-            if b == 0 {
-                if self.overflow {
-                    on_frame(Err(FrameError::TooLong));
-                } else if self.len > 0 {
-                    let r = cobs_decode_in_place(&mut self.buf[..self.len]).and_then(|n| parse(&self.buf[..n]));
-                    on_frame(r);
-                }
-                self.len = 0;
-                self.overflow = false;
-            } else if self.len < N {
+            if let Some(r) = self.push(b) {
+                on_frame(r);
+            }
+        }
+        bytes.len()
+    }
+
+    /// Feeds one byte; returns a frame's outcome when `b` completes one.
+    pub fn push(&mut self, b: u8) -> Option<Result<Envelope, FrameError>> {
+        if b != 0 {
+            if self.len < N {
                 self.buf[self.len] = b;
                 self.len += 1;
             } else {
                 self.overflow = true;
             }
+            return None;
         }
-        bytes.len()
+        let r = if self.overflow {
+            Some(Err(FrameError::TooLong))
+        } else if self.len > 0 {
+            Some(cobs_decode_in_place(&mut self.buf[..self.len]).and_then(|n| parse(&self.buf[..n])))
+        } else {
+            None
+        };
+        self.len = 0;
+        self.overflow = false;
+        r
+    }
+
+    /// Forgets a partly received frame (after the link was cut).
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.overflow = false;
     }
 }
 

@@ -82,6 +82,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             min_gap_s: args.min_gap,
             join_window_s: args.join_window,
             naming,
+            clock_offset_s: 0.0,
         },
     };
     let report = match output::byte_bar(args.json) {

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod clips;
+pub mod dock;
 pub mod explain;
 pub mod gaps;
 pub mod ingest;

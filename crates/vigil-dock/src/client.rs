@@ -1,0 +1,329 @@
+//! A dock protocol client over any [`Link`]: `Hello`, mutual
+//! challenge–response authentication, and requests matched to responses by
+//! id. Responses with unknown ids (left over from before a reconnect) are
+//! ignored; events are queued for [`Client::take_events`].
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::time::{Duration, Instant};
+
+use vigil_dock_core::{dock_mac, host_mac};
+use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
+use vigil_dock_proto::{
+    DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, SlotStatus, DATA_OVERHEAD, MAX_DATA, MAX_FRAME, VERSION,
+};
+
+use crate::link::{open_serial, Link};
+use crate::DockError;
+
+const RX: usize = encoded_len(MAX_FRAME);
+
+/// How long to wait for an answer.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to one dock.
+pub struct Client {
+    link: Box<dyn Link>,
+    path: String,
+    decoder: Box<Decoder<RX>>,
+    scratch: Box<[u8; MAX_FRAME]>,
+    out: Box<[u8; RX]>,
+    next_id: u16,
+    /// The dock's identity (from `Hello`).
+    pub dock: DockInfo,
+    /// Whether the dock has a station key.
+    pub enrolled: bool,
+    challenge: [u8; 16],
+    /// Largest data chunk agreed.
+    pub chunk: usize,
+    events: Vec<Event>,
+    stash: VecDeque<Envelope>,
+    /// Bytes sent and received on the wire (for the efficiency benchmark).
+    pub wire_in: u64,
+    /// Bytes sent.
+    pub wire_out: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("path", &self.path).field("dock", &self.dock).finish()
+    }
+}
+
+impl Client {
+    /// Opens the serial device at `path` and says `Hello`.
+    pub fn open(path: &str) -> Result<Self, DockError> {
+        Self::over(open_serial(path)?, path)
+    }
+
+    /// Says `Hello` over an already open link.
+    pub fn over(link: Box<dyn Link>, path: &str) -> Result<Self, DockError> {
+        let mut c = Self {
+            link,
+            path: path.to_owned(),
+            decoder: Box::new(Decoder::new()),
+            scratch: Box::new([0; MAX_FRAME]),
+            out: Box::new([0; RX]),
+            next_id: 0,
+            dock: DockInfo {
+                serial: Default::default(),
+                firmware: Default::default(),
+                slots: 0,
+            },
+            enrolled: false,
+            challenge: [0; 16],
+            chunk: 0,
+            events: Vec::new(),
+            stash: VecDeque::new(),
+            wire_in: 0,
+            wire_out: 0,
+        };
+        c.hello()?;
+        Ok(c)
+    }
+
+    /// Opens and authenticates with the station key.
+    pub fn connect(path: &str, key: &[u8; 32]) -> Result<Self, DockError> {
+        let mut c = Self::open(path)?;
+        c.authenticate(key)?;
+        Ok(c)
+    }
+
+    /// Reopens the same device path (after the link dropped) and
+    /// authenticates again.
+    pub fn reconnect(&mut self, key: &[u8; 32]) -> Result<(), DockError> {
+        self.link = open_serial(&self.path)?;
+        self.decoder.reset();
+        self.stash.clear();
+        self.hello()?;
+        self.authenticate(key)
+    }
+
+    /// The device path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn hello(&mut self) -> Result<(), DockError> {
+        match self.call(Msg::Hello {
+            version: VERSION,
+            max_frame: MAX_FRAME as u32,
+        })? {
+            Msg::HelloAck {
+                version,
+                max_frame,
+                dock,
+                challenge,
+                enrolled,
+            } => {
+                if version != VERSION {
+                    return Err(self.protocol(format!("dock speaks version {version}, this host {VERSION}")));
+                }
+                self.dock = dock;
+                self.enrolled = enrolled;
+                self.challenge = challenge;
+                self.chunk = (max_frame as usize).min(MAX_FRAME).saturating_sub(DATA_OVERHEAD).min(MAX_DATA);
+                Ok(())
+            }
+            other => Err(self.unexpected("HelloAck", &other)),
+        }
+    }
+
+    /// Proves this host holds `key` and checks the dock holds it too.
+    pub fn authenticate(&mut self, key: &[u8; 32]) -> Result<(), DockError> {
+        let mut host_nonce = [0u8; 16];
+        let mut done = 0;
+        while done < 16 {
+            done += rustix::rand::getrandom(&mut host_nonce[done..], rustix::rand::GetRandomFlags::empty())
+                .map_err(|e| self.link_err(format!("no randomness: {e}")))?;
+        }
+        let mac = host_mac(key, &self.challenge, &host_nonce);
+        match self.call(Msg::Auth { host_nonce, mac })? {
+            Msg::AuthOk { mac } if mac == dock_mac(key, &self.challenge, &host_nonce) => Ok(()),
+            Msg::AuthOk { .. } => Err(self.protocol("the dock's proof of the station key is wrong: not our dock".into())),
+            other => Err(self.unexpected("AuthOk", &other)),
+        }
+    }
+
+    /// Gives a factory-new dock the station key.
+    pub fn enroll(&mut self, key: &[u8; 32]) -> Result<(), DockError> {
+        match self.call(Msg::Enroll { key: *key })? {
+            Msg::Done => {
+                self.enrolled = true;
+                Ok(())
+            }
+            other => Err(self.unexpected("Done", &other)),
+        }
+    }
+
+    /// Every slot's status.
+    pub fn status(&mut self) -> Result<Vec<SlotStatus>, DockError> {
+        match self.call(Msg::Status)? {
+            Msg::StatusAck { dock, slots } => {
+                self.dock = dock;
+                Ok(slots.into_iter().collect())
+            }
+            other => Err(self.unexpected("StatusAck", &other)),
+        }
+    }
+
+    /// Sets a recorder's clock to now; returns (recorder clock before,
+    /// after, host time at the midpoint of the exchange), Unix ms.
+    pub fn set_time(&mut self, slot: u8) -> Result<(i64, i64, i64), DockError> {
+        let t0 = now_ms();
+        let resp = self.call(Msg::SetTime { slot, unix_ms: t0 })?;
+        let t1 = now_ms();
+        match resp {
+            Msg::TimeSet { before_ms, after_ms } => Ok((before_ms, after_ms, (t0 + t1) / 2)),
+            other => Err(self.unexpected("TimeSet", &other)),
+        }
+    }
+
+    /// All files on a recorder.
+    pub fn list_files(&mut self, slot: u8) -> Result<Vec<FileEntry>, DockError> {
+        let mut all = Vec::new();
+        let mut from = 0;
+        loop {
+            match self.call(Msg::ListFiles { slot, from })? {
+                Msg::Files { files, next } => {
+                    all.extend(files);
+                    match next {
+                        Some(n) if n > from => from = n,
+                        Some(_) => return Err(self.protocol("file listing does not advance".into())),
+                        None => return Ok(all),
+                    }
+                }
+                other => return Err(self.unexpected("Files", &other)),
+            }
+        }
+    }
+
+    /// The dock's own size and BLAKE3 of a file.
+    pub fn file_hash(&mut self, slot: u8, file: u32) -> Result<(u64, [u8; 32]), DockError> {
+        match self.call(Msg::FileHash { slot, file })? {
+            Msg::Hash { size, blake3 } => Ok((size, blake3)),
+            other => Err(self.unexpected("Hash", &other)),
+        }
+    }
+
+    /// Erases a file the host has stored and verified.
+    pub fn erase(&mut self, slot: u8, file: u32, size: u64, blake3: [u8; 32]) -> Result<(), DockError> {
+        match self.call(Msg::Erase { slot, file, size, blake3 })? {
+            Msg::Done => Ok(()),
+            other => Err(self.unexpected("Done", &other)),
+        }
+    }
+
+    /// Switches mass-storage mode.
+    pub fn mass_storage(&mut self, slot: u8, enable: bool) -> Result<(), DockError> {
+        match self.call(Msg::MassStorage { slot, enable })? {
+            Msg::Done => Ok(()),
+            other => Err(self.unexpected("Done", &other)),
+        }
+    }
+
+    /// Events received so far.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Sends a request and waits for its answer.
+    pub fn call(&mut self, msg: Msg) -> Result<Msg, DockError> {
+        let id = self.send(msg)?;
+        self.wait(id)
+    }
+
+    /// Sends a request; returns its id.
+    pub fn send(&mut self, msg: Msg) -> Result<u16, DockError> {
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let id = self.next_id;
+        let n = encode(&Envelope { id, msg }, &mut self.scratch[..], &mut self.out[..])
+            .map_err(|e| self.protocol(format!("cannot encode a request: {e}")))?;
+        self.link
+            .write_all(&self.out[..n])
+            .and_then(|()| self.link.flush())
+            .map_err(|e| self.link_err(format!("write failed: {e}")))?;
+        self.wire_out += n as u64;
+        Ok(id)
+    }
+
+    /// Waits for the answer to request `id`.
+    pub fn wait(&mut self, id: u16) -> Result<Msg, DockError> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(pos) = self.stash.iter().position(|e| e.id == id) {
+                let env = self.stash.remove(pos).expect("position is valid");
+                return match env.msg {
+                    Msg::Error { code, detail } => Err(DockError::Refused {
+                        path: self.path.clone(),
+                        code,
+                        detail: detail.to_string(),
+                    }),
+                    m => Ok(m),
+                };
+            }
+            if Instant::now() > deadline {
+                return Err(self.link_err(format!("no answer to request {id} within {TIMEOUT:?}")));
+            }
+            let mut buf = [0u8; 8192];
+            let n = match self.link.read(&mut buf) {
+                Ok(0) => return Err(self.link_err("the device closed".into())),
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                    continue
+                }
+                Err(e) => return Err(self.link_err(format!("read failed: {e}"))),
+            };
+            self.wire_in += n as u64;
+            for &b in &buf[..n] {
+                match self.decoder.push(b) {
+                    Some(Ok(Envelope { id: 0, msg: Msg::Event(e) })) => self.events.push(e),
+                    Some(Ok(env)) => {
+                        if self.stash.len() > 64 {
+                            self.stash.pop_front();
+                        }
+                        self.stash.push_back(env);
+                    }
+                    Some(Err(e)) => tracing::warn!(path = %self.path, error = %e, "dropped a corrupted frame"),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn link_err(&self, what: String) -> DockError {
+        DockError::Link {
+            path: self.path.clone(),
+            what,
+        }
+    }
+
+    fn protocol(&self, what: String) -> DockError {
+        DockError::Protocol {
+            path: self.path.clone(),
+            what,
+        }
+    }
+
+    fn unexpected(&self, want: &str, got: &Msg) -> DockError {
+        self.protocol(format!("expected {want}, got {got:?}"))
+    }
+}
+
+/// Whether a refusal means the host is not allowed in.
+pub fn is_unauthorized(e: &DockError) -> bool {
+    matches!(
+        e,
+        DockError::Refused {
+            code: ErrorCode::Unauthorized | ErrorCode::NotEnrolled,
+            ..
+        }
+    )
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,117 @@
+//! Byte transports to a dock. A dock appears either as a CDC-ACM serial
+//! device (`/dev/ttyACM*`, or the simulator's pty) or as a vendor USB
+//! interface with bulk endpoints.
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use crate::DockError;
+
+/// A bidirectional byte pipe with a read timeout (a read that times out
+/// returns `ErrorKind::TimedOut` or `WouldBlock`).
+pub trait Link: Read + Write + Send {}
+impl<T: Read + Write + Send> Link for T {}
+
+/// How long one read may block before the client checks its deadline.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Opens a serial device (CDC-ACM or pty) in raw mode, flushing anything
+/// left in its input buffer.
+pub fn open_serial(path: &str) -> Result<Box<dyn Link>, DockError> {
+    let port = serialport::new(path, 921_600)
+        .timeout(POLL)
+        .open_native()
+        .map_err(|e| DockError::Link {
+            path: path.to_owned(),
+            what: format!("cannot open: {e}"),
+        })?;
+    let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::All);
+    Ok(Box::new(port))
+}
+
+/// USB vendor and product ids of docks this build recognises (extend in
+/// `udev/` and here together).
+pub const USB_IDS: &[(u16, u16)] = &[(0x1209, 0x7d01)];
+
+/// A dock's vendor-specific USB interface: bulk OUT and bulk IN endpoints.
+/// Thin glue over `rusb`; everything above it is tested over serial.
+pub struct UsbLink {
+    handle: rusb::DeviceHandle<rusb::GlobalContext>,
+    ep_in: u8,
+    ep_out: u8,
+    pending: Vec<u8>,
+}
+
+impl std::fmt::Debug for UsbLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsbLink").field("ep_in", &self.ep_in).field("ep_out", &self.ep_out).finish()
+    }
+}
+
+impl UsbLink {
+    /// Opens the first dock found by vendor/product id: claims the first
+    /// interface that has a bulk IN and a bulk OUT endpoint.
+    pub fn open_first() -> Result<Self, DockError> {
+        let err = |what: String| DockError::Link { path: "usb".into(), what };
+        let devices = rusb::devices().map_err(|e| err(format!("cannot list USB devices: {e}")))?;
+        for dev in devices.iter() {
+            let Ok(desc) = dev.device_descriptor() else { continue };
+            if !USB_IDS.contains(&(desc.vendor_id(), desc.product_id())) {
+                continue;
+            }
+            let config = dev.active_config_descriptor().map_err(|e| err(e.to_string()))?;
+            for iface in config.interfaces() {
+                for alt in iface.descriptors() {
+                    let bulk = |dir| {
+                        alt.endpoint_descriptors()
+                            .find(|e| e.transfer_type() == rusb::TransferType::Bulk && e.direction() == dir)
+                            .map(|e| e.address())
+                    };
+                    if let (Some(ep_in), Some(ep_out)) = (bulk(rusb::Direction::In), bulk(rusb::Direction::Out)) {
+                        let handle = dev.open().map_err(|e| err(format!("cannot open: {e}")))?;
+                        let _ = handle.set_auto_detach_kernel_driver(true);
+                        handle
+                            .claim_interface(alt.interface_number())
+                            .map_err(|e| err(format!("cannot claim interface: {e}")))?;
+                        return Ok(Self {
+                            handle,
+                            ep_in,
+                            ep_out,
+                            pending: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        Err(err("no dock with a known USB id is connected".into()))
+    }
+}
+
+impl Read for UsbLink {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            let mut packet = [0u8; 512];
+            match self.handle.read_bulk(self.ep_in, &mut packet, POLL) {
+                Ok(n) => self.pending.extend_from_slice(&packet[..n]),
+                Err(rusb::Error::Timeout) => return Err(io::ErrorKind::TimedOut.into()),
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
+impl Write for UsbLink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.handle
+            .write_bulk(self.ep_out, buf, Duration::from_secs(2))
+            .map_err(io::Error::other)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

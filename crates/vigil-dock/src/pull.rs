@@ -1,0 +1,251 @@
+//! Emptying docked recorders into the store, with the safety rules of R2:
+//! for each recorder, its clock is read and set (drift recorded, R5), its
+//! health recorded (R4), then each file is streamed into the store's
+//! single-pass ingest, analysed and committed; only when the stored object
+//! re-reads to the same hash the dock computes for its own copy is the
+//! recorder told to erase the file, and the erase names that size and hash.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use vigil_ingest::{FileSource, IngestOptions, IngestReport};
+use vigil_store::{Docking, Store};
+
+use crate::client::Client;
+use crate::reader::DockReader;
+use crate::DockError;
+
+/// What to pull.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Only this slot (all occupied slots otherwise).
+    pub slot: Option<u8>,
+    /// Who is pulling (audit log).
+    pub actor: String,
+    /// Continuity settings (the clock offset is filled in per recorder).
+    pub continuity: vigil_ingest::Continuity,
+    /// Erase verified files from the recorder (R2). On by default.
+    pub erase: bool,
+}
+
+/// One recorder emptied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pulled {
+    /// Slot.
+    pub slot: u8,
+    /// Recorder serial.
+    pub serial: String,
+    /// Officer it is bound to.
+    pub officer: String,
+    /// Recorder clock minus host clock before it was set, ms.
+    pub drift_ms: i64,
+    /// Battery, percent.
+    pub battery_pct: u8,
+    /// Fault codes.
+    pub faults: Vec<u16>,
+    /// Files erased from the recorder after verification.
+    pub erased: Vec<String>,
+    /// Files stored but not erased, and why.
+    pub kept: Vec<Kept>,
+    /// Times the link was re-established mid-transfer.
+    pub reconnects: u32,
+    /// The ingest of this recorder.
+    #[serde(flatten)]
+    pub report: IngestReport,
+}
+
+/// A file left on the recorder.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    /// Its path.
+    pub path: String,
+    /// Why it was not erased.
+    pub reason: String,
+}
+
+/// Empties the recorders docked at `client` into `store`.
+pub fn pull(store: &mut Store, client: &mut Client, key: &[u8; 32], opts: &PullOptions) -> Result<Vec<Pulled>, DockError> {
+    let slots = client.status()?;
+    let mut out = Vec::new();
+    for s in slots {
+        let Some(rec) = s.recorder else { continue };
+        if opts.slot.is_some_and(|want| want != s.slot) {
+            continue;
+        }
+        out.push(pull_slot(store, client, key, opts, s.slot, &rec)?);
+    }
+    if let Some(want) = opts.slot {
+        if out.is_empty() {
+            return Err(DockError::Refused {
+                path: client.path().to_owned(),
+                code: vigil_dock_proto::ErrorCode::EmptySlot,
+                detail: format!("slot {want} holds no recorder"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn hex32(h: &[u8; 32]) -> String {
+    vigil_store::objects::hex(h)
+}
+
+fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn pull_slot(
+    store: &mut Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    opts: &PullOptions,
+    slot: u8,
+    rec: &vigil_dock_proto::RecorderStatus,
+) -> Result<Pulled, DockError> {
+    let serial = rec.serial.to_string();
+    let officer = rec.officer.to_string();
+    let (before, _after, host) = client.set_time(slot)?;
+    let drift_ms = before - host;
+    store.record_docking(
+        &opts.actor,
+        &Docking {
+            dock: client.dock.serial.to_string(),
+            slot,
+            device: serial.clone(),
+            officer: Some(officer.clone()).filter(|o| !o.is_empty()),
+            drift_ms: Some(drift_ms),
+            battery_pct: rec.battery_pct,
+            storage_free: rec.storage_free,
+            faults: rec.faults.iter().copied().collect(),
+        },
+    )?;
+    if !rec.faults.is_empty() {
+        tracing::warn!(%serial, faults = ?rec.faults, battery = rec.battery_pct, "recorder reports faults (R4)");
+    }
+    let mut continuity = opts.continuity.clone();
+    continuity.clock_offset_s = drift_ms as f64 / 1000.0;
+    let iopts = IngestOptions {
+        device: Some(serial.clone()),
+        officer: Some(officer.clone()).filter(|o| !o.is_empty()),
+        actor: opts.actor.clone(),
+        continuity,
+    };
+    let source = format!("dock {} slot {slot}", client.dock.serial);
+    let run = vigil_ingest::begin_run(store, &source, &iopts)?;
+    let mut report = IngestReport {
+        run: run.clone(),
+        ..Default::default()
+    };
+    let mut erased = Vec::new();
+    let mut kept = Vec::new();
+    let mut reconnects = 0;
+    for f in client.list_files(slot)? {
+        let name = f.name.to_string();
+        let end = f
+            .end_ms
+            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+        let result = {
+            let mut reader = DockReader::new(client, *key, slot, f.id, f.size);
+            let r = vigil_ingest::ingest_one(
+                store,
+                &run,
+                &iopts,
+                FileSource {
+                    rel: name.as_bytes().to_vec(),
+                    reader: &mut reader,
+                    listed_len: f.size,
+                    mtime: None,
+                    recorded_end: end,
+                },
+                &mut |_| {},
+            )?;
+            reconnects += reader.reconnects;
+            r
+        };
+        let stored = match result {
+            Ok(s) => s,
+            Err(failed) => {
+                report.failed.push(failed);
+                continue;
+            }
+        };
+        // Verify before erasing: our durable copy re-read from disk, and the
+        // dock's own hash of its file, must both equal what was indexed.
+        let verdict = verify(store, client, key, slot, f.id, &stored);
+        match verdict {
+            Ok(hash) if opts.erase => match client.erase(slot, f.id, stored.bytes, hash) {
+                Ok(()) => {
+                    store.record_event(
+                        &opts.actor,
+                        "recorder.file_erased",
+                        &stored.clip,
+                        &serde_json::json!({"device": serial, "path": name, "blake3": stored.blake3, "bytes": stored.bytes}),
+                    )?;
+                    erased.push(name.clone());
+                }
+                Err(e) => kept.push(Kept {
+                    path: name.clone(),
+                    reason: e.to_string(),
+                }),
+            },
+            Ok(_) => kept.push(Kept {
+                path: name.clone(),
+                reason: "erasing not requested".into(),
+            }),
+            Err(reason) => kept.push(Kept {
+                path: name.clone(),
+                reason,
+            }),
+        }
+        report.files.push(stored);
+    }
+    vigil_ingest::close_run(store, &run, &iopts, &report)?;
+    Ok(Pulled {
+        slot,
+        serial,
+        officer,
+        drift_ms,
+        battery_pct: rec.battery_pct,
+        faults: rec.faults.iter().copied().collect(),
+        erased,
+        kept,
+        reconnects,
+        report,
+    })
+}
+
+fn verify(
+    store: &Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    slot: u8,
+    file: u32,
+    stored: &vigil_ingest::StoredFile,
+) -> Result<[u8; 32], String> {
+    let ours = store
+        .objects()
+        .rehash(&stored.blake3)
+        .map_err(|e| format!("re-reading the stored object failed: {e}"))?;
+    if ours.blake3 != stored.blake3 || ours.bytes != stored.bytes {
+        return Err("the stored object does not re-read to the indexed hash".into());
+    }
+    let dock = match client.file_hash(slot, file) {
+        Ok(h) => h,
+        Err(e) if e.is_link() => {
+            client.reconnect(key).map_err(|e| e.to_string())?;
+            client.file_hash(slot, file).map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    if dock.0 != stored.bytes || hex32(&dock.1) != stored.blake3 {
+        return Err(format!(
+            "the dock's copy ({} bytes, BLAKE3 {}) differs from what was stored; not erased",
+            dock.0,
+            hex32(&dock.1)
+        ));
+    }
+    unhex32(&stored.blake3).ok_or_else(|| "indexed hash is not hex".into())
+}
