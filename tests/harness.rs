@@ -269,3 +269,79 @@ pub fn ffprobe_gaps(path: &Path, min_gap: f64) -> Vec<RefGap> {
     }
     gaps
 }
+
+/// A running `dock-sim`, killed when dropped.
+#[derive(Debug)]
+pub struct DockSim {
+    child: std::process::Child,
+    /// The symlink to its pty.
+    pub link: PathBuf,
+    /// Its control socket.
+    pub control: PathBuf,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl DockSim {
+    /// Starts `dock-sim --link DIR/dock --control DIR/ctl ARGS` and waits
+    /// until its link exists.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        let link = dir.join("dock");
+        let control = dir.join("ctl");
+        let log = dir.join("dock-sim.log");
+        let _ = std::fs::remove_file(&link);
+        let child = Command::new(bin("dock-sim"))
+            .arg("--link")
+            .arg(&link)
+            .arg("--control")
+            .arg(&control)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("dock-sim starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !(link.exists() && control.exists()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dock-sim did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Self {
+            child,
+            link,
+            control,
+            log,
+        }
+    }
+
+    /// The link path as a string.
+    pub fn path(&self) -> &str {
+        self.link.to_str().expect("utf-8 path")
+    }
+
+    /// Sends a control command; returns the dock's answer line.
+    pub fn control(&self, line: &str) -> String {
+        use std::io::{BufRead, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.control).expect("control socket");
+        writeln!(s, "{line}").expect("send");
+        let mut answer = String::new();
+        std::io::BufReader::new(s)
+            .read_line(&mut answer)
+            .expect("answer");
+        answer.trim().to_owned()
+    }
+
+    /// What the simulator logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for DockSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -2,5 +2,6 @@
 
 mod continuity;
 mod crash;
+mod dock;
 mod ingest;
 mod verify;

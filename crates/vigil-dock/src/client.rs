@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use vigil_dock_core::{dock_mac, host_mac};
 use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
 use vigil_dock_proto::{
-    DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, SlotStatus, DATA_OVERHEAD, MAX_DATA, MAX_FRAME, VERSION,
+    DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, SlotStatus, DATA_OVERHEAD, MAX_DATA,
+    MAX_FRAME, VERSION,
 };
 
 use crate::link::{open_serial, Link};
@@ -46,7 +47,10 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("path", &self.path).field("dock", &self.dock).finish()
+        f.debug_struct("Client")
+            .field("path", &self.path)
+            .field("dock", &self.dock)
+            .finish()
     }
 }
 
@@ -117,12 +121,17 @@ impl Client {
                 enrolled,
             } => {
                 if version != VERSION {
-                    return Err(self.protocol(format!("dock speaks version {version}, this host {VERSION}")));
+                    return Err(self.protocol(format!(
+                        "dock speaks version {version}, this host {VERSION}"
+                    )));
                 }
                 self.dock = dock;
                 self.enrolled = enrolled;
                 self.challenge = challenge;
-                self.chunk = (max_frame as usize).min(MAX_FRAME).saturating_sub(DATA_OVERHEAD).min(MAX_DATA);
+                self.chunk = (max_frame as usize)
+                    .min(MAX_FRAME)
+                    .saturating_sub(DATA_OVERHEAD)
+                    .min(MAX_DATA);
                 Ok(())
             }
             other => Err(self.unexpected("HelloAck", &other)),
@@ -134,13 +143,19 @@ impl Client {
         let mut host_nonce = [0u8; 16];
         let mut done = 0;
         while done < 16 {
-            done += rustix::rand::getrandom(&mut host_nonce[done..], rustix::rand::GetRandomFlags::empty())
-                .map_err(|e| self.link_err(format!("no randomness: {e}")))?;
+            done += rustix::rand::getrandom(
+                &mut host_nonce[done..],
+                rustix::rand::GetRandomFlags::empty(),
+            )
+            .map_err(|e| self.link_err(format!("no randomness: {e}")))?;
         }
         let mac = host_mac(key, &self.challenge, &host_nonce);
         match self.call(Msg::Auth { host_nonce, mac })? {
             Msg::AuthOk { mac } if mac == dock_mac(key, &self.challenge, &host_nonce) => Ok(()),
-            Msg::AuthOk { .. } => Err(self.protocol("the dock's proof of the station key is wrong: not our dock".into())),
+            Msg::AuthOk { .. } => {
+                Err(self
+                    .protocol("the dock's proof of the station key is wrong: not our dock".into()))
+            }
             other => Err(self.unexpected("AuthOk", &other)),
         }
     }
@@ -174,7 +189,10 @@ impl Client {
         let resp = self.call(Msg::SetTime { slot, unix_ms: t0 })?;
         let t1 = now_ms();
         match resp {
-            Msg::TimeSet { before_ms, after_ms } => Ok((before_ms, after_ms, (t0 + t1) / 2)),
+            Msg::TimeSet {
+                before_ms,
+                after_ms,
+            } => Ok((before_ms, after_ms, (t0 + t1) / 2)),
             other => Err(self.unexpected("TimeSet", &other)),
         }
     }
@@ -189,7 +207,9 @@ impl Client {
                     all.extend(files);
                     match next {
                         Some(n) if n > from => from = n,
-                        Some(_) => return Err(self.protocol("file listing does not advance".into())),
+                        Some(_) => {
+                            return Err(self.protocol("file listing does not advance".into()))
+                        }
                         None => return Ok(all),
                     }
                 }
@@ -207,8 +227,19 @@ impl Client {
     }
 
     /// Erases a file the host has stored and verified.
-    pub fn erase(&mut self, slot: u8, file: u32, size: u64, blake3: [u8; 32]) -> Result<(), DockError> {
-        match self.call(Msg::Erase { slot, file, size, blake3 })? {
+    pub fn erase(
+        &mut self,
+        slot: u8,
+        file: u32,
+        size: u64,
+        blake3: [u8; 32],
+    ) -> Result<(), DockError> {
+        match self.call(Msg::Erase {
+            slot,
+            file,
+            size,
+            blake3,
+        })? {
             Msg::Done => Ok(()),
             other => Err(self.unexpected("Done", &other)),
         }
@@ -237,8 +268,12 @@ impl Client {
     pub fn send(&mut self, msg: Msg) -> Result<u16, DockError> {
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let id = self.next_id;
-        let n = encode(&Envelope { id, msg }, &mut self.scratch[..], &mut self.out[..])
-            .map_err(|e| self.protocol(format!("cannot encode a request: {e}")))?;
+        let n = encode(
+            &Envelope { id, msg },
+            &mut self.scratch[..],
+            &mut self.out[..],
+        )
+        .map_err(|e| self.protocol(format!("cannot encode a request: {e}")))?;
         self.link
             .write_all(&self.out[..n])
             .and_then(|()| self.link.flush())
@@ -269,7 +304,12 @@ impl Client {
             let n = match self.link.read(&mut buf) {
                 Ok(0) => return Err(self.link_err("the device closed".into())),
                 Ok(n) => n,
-                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                    ) =>
+                {
                     continue
                 }
                 Err(e) => return Err(self.link_err(format!("read failed: {e}"))),
@@ -277,14 +317,19 @@ impl Client {
             self.wire_in += n as u64;
             for &b in &buf[..n] {
                 match self.decoder.push(b) {
-                    Some(Ok(Envelope { id: 0, msg: Msg::Event(e) })) => self.events.push(e),
+                    Some(Ok(Envelope {
+                        id: 0,
+                        msg: Msg::Event(e),
+                    })) => self.events.push(e),
                     Some(Ok(env)) => {
                         if self.stash.len() > 64 {
                             self.stash.pop_front();
                         }
                         self.stash.push_back(env);
                     }
-                    Some(Err(e)) => tracing::warn!(path = %self.path, error = %e, "dropped a corrupted frame"),
+                    Some(Err(e)) => {
+                        tracing::warn!(path = %self.path, error = %e, "dropped a corrupted frame")
+                    }
                     None => {}
                 }
             }

@@ -20,9 +20,15 @@ pub fn station_key(store: &Path) -> Result<[u8; 32], DockError> {
     };
     match std::fs::read(&path) {
         Ok(bytes) => {
-            return bytes.get(..32).and_then(|b| b.try_into().ok()).ok_or_else(|| {
-                err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a 32-byte key"))
-            });
+            return bytes
+                .get(..32)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "not a 32-byte key",
+                    ))
+                });
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),

@@ -44,7 +44,10 @@ pub struct UsbLink {
 
 impl std::fmt::Debug for UsbLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UsbLink").field("ep_in", &self.ep_in).field("ep_out", &self.ep_out).finish()
+        f.debug_struct("UsbLink")
+            .field("ep_in", &self.ep_in)
+            .field("ep_out", &self.ep_out)
+            .finish()
     }
 }
 
@@ -52,22 +55,34 @@ impl UsbLink {
     /// Opens the first dock found by vendor/product id: claims the first
     /// interface that has a bulk IN and a bulk OUT endpoint.
     pub fn open_first() -> Result<Self, DockError> {
-        let err = |what: String| DockError::Link { path: "usb".into(), what };
+        let err = |what: String| DockError::Link {
+            path: "usb".into(),
+            what,
+        };
         let devices = rusb::devices().map_err(|e| err(format!("cannot list USB devices: {e}")))?;
         for dev in devices.iter() {
-            let Ok(desc) = dev.device_descriptor() else { continue };
+            let Ok(desc) = dev.device_descriptor() else {
+                continue;
+            };
             if !USB_IDS.contains(&(desc.vendor_id(), desc.product_id())) {
                 continue;
             }
-            let config = dev.active_config_descriptor().map_err(|e| err(e.to_string()))?;
+            let config = dev
+                .active_config_descriptor()
+                .map_err(|e| err(e.to_string()))?;
             for iface in config.interfaces() {
                 for alt in iface.descriptors() {
                     let bulk = |dir| {
                         alt.endpoint_descriptors()
-                            .find(|e| e.transfer_type() == rusb::TransferType::Bulk && e.direction() == dir)
+                            .find(|e| {
+                                e.transfer_type() == rusb::TransferType::Bulk
+                                    && e.direction() == dir
+                            })
                             .map(|e| e.address())
                     };
-                    if let (Some(ep_in), Some(ep_out)) = (bulk(rusb::Direction::In), bulk(rusb::Direction::Out)) {
+                    if let (Some(ep_in), Some(ep_out)) =
+                        (bulk(rusb::Direction::In), bulk(rusb::Direction::Out))
+                    {
                         let handle = dev.open().map_err(|e| err(format!("cannot open: {e}")))?;
                         let _ = handle.set_auto_detach_kernel_driver(true);
                         handle

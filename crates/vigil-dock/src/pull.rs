@@ -63,7 +63,12 @@ pub struct Kept {
 }
 
 /// Empties the recorders docked at `client` into `store`.
-pub fn pull(store: &mut Store, client: &mut Client, key: &[u8; 32], opts: &PullOptions) -> Result<Vec<Pulled>, DockError> {
+pub fn pull(
+    store: &mut Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    opts: &PullOptions,
+) -> Result<Vec<Pulled>, DockError> {
     let slots = client.status()?;
     let mut out = Vec::new();
     for s in slots {
@@ -144,9 +149,9 @@ fn pull_slot(
     let mut reconnects = 0;
     for f in client.list_files(slot)? {
         let name = f.name.to_string();
-        let end = f
-            .end_ms
-            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+        let end = f.end_ms.and_then(|ms| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+        });
         let result = {
             let mut reader = DockReader::new(client, *key, slot, f.id, f.size);
             let r = vigil_ingest::ingest_one(

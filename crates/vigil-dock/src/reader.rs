@@ -94,7 +94,11 @@ impl<'a> DockReader<'a> {
             return Ok(false);
         };
         match self.client.wait(id)? {
-            Msg::Data { file, offset: got, data } => {
+            Msg::Data {
+                file,
+                offset: got,
+                data,
+            } => {
                 if file != self.file || got != offset || data.len() != len as usize {
                     return Err(DockError::Protocol {
                         path: self.client.path().to_owned(),

@@ -232,16 +232,34 @@ pub fn ingest_dir(
 }
 
 /// Starts an ingest run from `source` (a directory, a dock slot).
-pub fn begin_run(store: &mut Store, source: &str, opts: &IngestOptions) -> Result<String, IngestError> {
-    Ok(store.begin_run(&opts.actor, source, opts.device.as_deref(), opts.officer.as_deref())?)
+pub fn begin_run(
+    store: &mut Store,
+    source: &str,
+    opts: &IngestOptions,
+) -> Result<String, IngestError> {
+    Ok(store.begin_run(
+        &opts.actor,
+        source,
+        opts.device.as_deref(),
+        opts.officer.as_deref(),
+    )?)
 }
 
 /// Ends an ingest run: records the interruptions between this recorder's
 /// clips (R7), old and new together since a file ingested now may close a
 /// pause from before, and closes the run with its counts.
-pub fn close_run(store: &mut Store, run: &str, opts: &IngestOptions, report: &IngestReport) -> Result<(), IngestError> {
+pub fn close_run(
+    store: &mut Store,
+    run: &str,
+    opts: &IngestOptions,
+    report: &IngestReport,
+) -> Result<(), IngestError> {
     let timeline = store.timeline(opts.device.as_deref())?;
-    let between = sessions::find(&timeline, opts.continuity.min_gap_s, opts.continuity.join_window_s);
+    let between = sessions::find(
+        &timeline,
+        opts.continuity.min_gap_s,
+        opts.continuity.join_window_s,
+    );
     store.record_gaps(&opts.actor, &between)?;
     let duplicates = report.files.iter().filter(|f| f.duplicate).count() as u64;
     let counts = RunCounts {
@@ -270,7 +288,9 @@ pub struct FileSource<'a> {
 
 impl std::fmt::Debug for FileSource<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileSource").field("rel", &walk::display(&self.rel)).finish()
+        f.debug_struct("FileSource")
+            .field("rel", &walk::display(&self.rel))
+            .finish()
     }
 }
 
@@ -287,7 +307,10 @@ pub fn ingest_one(
     let pending = match store.objects().write_temp(src.reader, progress) {
         Ok(p) => p,
         Err(e @ (StoreError::Io { .. } | StoreError::Source { .. })) => {
-            return Ok(Err(Failed { path, error: e.to_string() }));
+            return Ok(Err(Failed {
+                path,
+                error: e.to_string(),
+            }));
         }
         Err(e) => return Err(e.into()),
     };

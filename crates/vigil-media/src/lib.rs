@@ -17,7 +17,6 @@ pub use level::audio_level_dbfs;
 use std::path::Path;
 use std::sync::OnceLock;
 
-
 /// What a file is expected to be, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {

@@ -537,7 +537,8 @@ impl Index {
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {

@@ -179,9 +179,16 @@ impl Store {
 
     /// Appends an audit row for an action that changes no other table
     /// (e.g. a file erased from a recorder after it was verified).
-    pub fn record_event(&mut self, actor: &str, action: &str, subject: &str, detail: &serde_json::Value) -> Result<()> {
+    pub fn record_event(
+        &mut self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
         let now = now_rfc3339();
-        self.index.write(|tx| audit::append(tx, &now, actor, action, subject, detail))?;
+        self.index
+            .write(|tx| audit::append(tx, &now, actor, action, subject, detail))?;
         Ok(())
     }
 

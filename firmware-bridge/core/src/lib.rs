@@ -23,8 +23,8 @@
 
 use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
 use vigil_dock_proto::{
-    bounded, DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, RecorderStatus, SlotStatus, DATA_OVERHEAD,
-    FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS, VERSION,
+    bounded, DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, RecorderStatus, SlotStatus,
+    DATA_OVERHEAD, FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS, VERSION,
 };
 
 /// Docked recorders and the dock's identity.
@@ -46,7 +46,13 @@ pub trait Storage {
     /// Size of a file.
     fn size(&mut self, slot: u8, file: u32) -> Result<u64, ErrorCode>;
     /// Reads from `offset`; returns the bytes read (0 only at end of file).
-    fn read(&mut self, slot: u8, file: u32, offset: u64, buf: &mut [u8]) -> Result<usize, ErrorCode>;
+    fn read(
+        &mut self,
+        slot: u8,
+        file: u32,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, ErrorCode>;
     /// Erases a file.
     fn erase(&mut self, slot: u8, file: u32) -> Result<(), ErrorCode>;
 }
@@ -83,12 +89,16 @@ pub trait Entropy {
     fn fill(&mut self, buf: &mut [u8]);
 }
 
+/// The host link is gone (unplugged, cut); the caller reconnects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkDown;
+
 /// The byte pipe to the host.
 pub trait HostLink {
     /// Reads what is available (0 if nothing yet); `Err` when the link is gone.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()>;
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, LinkDown>;
     /// Writes all of `bytes`; `Err` when the link is gone.
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()>;
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), LinkDown>;
 }
 
 /// Host MAC: proves the host holds the key.
@@ -173,11 +183,13 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
     /// Reads what the host sent, answers every complete request. Returns
     /// `Err` when the link is gone (the caller reconnects and calls
     /// [`Self::link_lost`]).
-    pub fn poll(&mut self, link: &mut impl HostLink) -> Result<usize, ()> {
+    pub fn poll(&mut self, link: &mut impl HostLink) -> Result<usize, LinkDown> {
         let mut buf = [0u8; 512];
         let n = link.read(&mut buf)?;
         for &b in &buf[..n] {
-            let Some(frame) = self.decoder.push(b) else { continue };
+            let Some(frame) = self.decoder.push(b) else {
+                continue;
+            };
             match frame {
                 Ok(req) => {
                     let resp = self.handle(req);
@@ -196,14 +208,20 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
     }
 
     /// Sends an unsolicited event (only to an authenticated host).
-    pub fn notify(&mut self, link: &mut impl HostLink, event: Event) -> Result<(), ()> {
+    pub fn notify(&mut self, link: &mut impl HostLink, event: Event) -> Result<(), LinkDown> {
         if self.session != Session::Authenticated {
             return Ok(());
         }
-        self.send(link, &Envelope { id: 0, msg: Msg::Event(event) })
+        self.send(
+            link,
+            &Envelope {
+                id: 0,
+                msg: Msg::Event(event),
+            },
+        )
     }
 
-    fn send(&mut self, link: &mut impl HostLink, env: &Envelope) -> Result<(), ()> {
+    fn send(&mut self, link: &mut impl HostLink, env: &Envelope) -> Result<(), LinkDown> {
         match encode(env, &mut self.scratch, &mut self.out) {
             Ok(n) => link.write_all(&self.out[..n]),
             Err(_) => {
@@ -211,7 +229,7 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                     id: env.id,
                     msg: Msg::error(ErrorCode::BadRequest, "response does not fit a frame"),
                 };
-                let n = encode(&e, &mut self.scratch, &mut self.out).map_err(|_| ())?;
+                let n = encode(&e, &mut self.scratch, &mut self.out).map_err(|_| LinkDown)?;
                 link.write_all(&self.out[..n])
             }
         }
@@ -235,7 +253,8 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
             (_, Session::Idle) => return Err((ErrorCode::VersionUnsupported, "say Hello first")),
             (_, Session::Greeted) => {
                 self.refused += 1;
-                self.hw.log("refused a request from an unauthenticated host");
+                self.hw
+                    .log("refused a request from an unauthenticated host");
                 return Err((ErrorCode::Unauthorized, "authenticate first"));
             }
         }
@@ -262,7 +281,10 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
             Msg::Enroll { key } => {
                 if self.key.is_some() {
                     self.hw.log("refused to enroll: already enrolled");
-                    return Err((ErrorCode::AlreadyEnrolled, "this dock is enrolled to a station already"));
+                    return Err((
+                        ErrorCode::AlreadyEnrolled,
+                        "this dock is enrolled to a station already",
+                    ));
                 }
                 if !self.keys.save(&key) {
                     return Err((ErrorCode::StorageError, "could not store the key"));
@@ -275,14 +297,20 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 let Some(key) = self.key else {
                     self.refused += 1;
                     self.hw.log("refused authentication: not enrolled");
-                    return Err((ErrorCode::NotEnrolled, "this dock is not enrolled: run `vigil dock enroll`"));
+                    return Err((
+                        ErrorCode::NotEnrolled,
+                        "this dock is not enrolled: run `vigil dock enroll`",
+                    ));
                 };
                 if !ct_eq(&mac, &host_mac(&key, &self.challenge, &host_nonce)) {
                     self.refused += 1;
                     self.session = Session::Greeted;
                     self.entropy.fill(&mut self.challenge); // one try per challenge
                     self.hw.log("refused authentication: wrong station key");
-                    return Err((ErrorCode::Unauthorized, "wrong station key: this dock is enrolled to another station"));
+                    return Err((
+                        ErrorCode::Unauthorized,
+                        "wrong station key: this dock is enrolled to another station",
+                    ));
                 }
                 self.session = Session::Authenticated;
                 Ok(Msg::AuthOk {
@@ -300,17 +328,32 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
             }
             Msg::SetTime { slot, unix_ms } => {
                 self.occupied(slot)?;
-                let before_ms = self.hw.now_ms(slot).map_err(|c| (c, "cannot read the recorder clock"))?;
-                self.hw.set_ms(slot, unix_ms).map_err(|c| (c, "cannot set the recorder clock"))?;
-                let after_ms = self.hw.now_ms(slot).map_err(|c| (c, "cannot read the recorder clock"))?;
-                Ok(Msg::TimeSet { before_ms, after_ms })
+                let before_ms = self
+                    .hw
+                    .now_ms(slot)
+                    .map_err(|c| (c, "cannot read the recorder clock"))?;
+                self.hw
+                    .set_ms(slot, unix_ms)
+                    .map_err(|c| (c, "cannot set the recorder clock"))?;
+                let after_ms = self
+                    .hw
+                    .now_ms(slot)
+                    .map_err(|c| (c, "cannot read the recorder clock"))?;
+                Ok(Msg::TimeSet {
+                    before_ms,
+                    after_ms,
+                })
             }
             Msg::ListFiles { slot, from } => {
                 self.occupied(slot)?;
                 let mut files = heapless::Vec::new();
                 let mut i = from;
                 while files.len() < FILES_PER_PAGE {
-                    match self.hw.file(slot, i).map_err(|c| (c, "cannot list files"))? {
+                    match self
+                        .hw
+                        .file(slot, i)
+                        .map_err(|c| (c, "cannot list files"))?
+                    {
                         Some(f) => {
                             let _ = files.push(f);
                             i += 1;
@@ -318,13 +361,22 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                         None => return Ok(Msg::Files { files, next: None }),
                     }
                 }
-                let more = self.hw.file(slot, i).map_err(|c| (c, "cannot list files"))?.is_some();
+                let more = self
+                    .hw
+                    .file(slot, i)
+                    .map_err(|c| (c, "cannot list files"))?
+                    .is_some();
                 Ok(Msg::Files {
                     files,
                     next: more.then_some(i),
                 })
             }
-            Msg::Read { slot, file, offset, len } => {
+            Msg::Read {
+                slot,
+                file,
+                offset,
+                len,
+            } => {
                 self.occupied(slot)?;
                 if len as usize > self.chunk {
                     return Err((ErrorCode::OutOfRange, "len above the agreed chunk size"));
@@ -355,19 +407,30 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 let (size, hash) = self.hash(slot, file)?;
                 Ok(Msg::Hash { size, blake3: hash })
             }
-            Msg::Erase { slot, file, size, blake3 } => {
+            Msg::Erase {
+                slot,
+                file,
+                size,
+                blake3,
+            } => {
                 self.occupied(slot)?;
                 let (real_size, real) = self.hash(slot, file)?;
                 if real_size != size || !ct_eq(&real, &blake3) {
-                    self.hw.log("refused to erase: size or hash differs from the file");
-                    return Err((ErrorCode::HashMismatch, "size or BLAKE3 differs from the file on the recorder"));
+                    self.hw
+                        .log("refused to erase: size or hash differs from the file");
+                    return Err((
+                        ErrorCode::HashMismatch,
+                        "size or BLAKE3 differs from the file on the recorder",
+                    ));
                 }
                 self.hw.erase(slot, file).map_err(|c| (c, "erase failed"))?;
                 Ok(Msg::Done)
             }
             Msg::MassStorage { slot, enable } => {
                 self.occupied(slot)?;
-                self.hw.set_mass_storage(slot, enable).map_err(|c| (c, "cannot switch mode"))?;
+                self.hw
+                    .set_mass_storage(slot, enable)
+                    .map_err(|c| (c, "cannot switch mode"))?;
                 Ok(Msg::Done)
             }
             _ => Err((ErrorCode::BadRequest, "not a request")),

@@ -50,7 +50,9 @@ pub const fn encoded_len(n: usize) -> usize {
 /// Encodes `env` into `out` as one complete frame, delimiter included, using
 /// `scratch` for the unencoded bytes. Returns the bytes written.
 pub fn encode(env: &Envelope, scratch: &mut [u8], out: &mut [u8]) -> Result<usize, FrameError> {
-    let used = postcard::to_slice(env, scratch).map_err(|_| FrameError::NoRoom)?.len();
+    let used = postcard::to_slice(env, scratch)
+        .map_err(|_| FrameError::NoRoom)?
+        .len();
     if scratch.len() < used + 4 {
         return Err(FrameError::NoRoom);
     }
@@ -139,7 +141,7 @@ pub fn parse(decoded: &[u8]) -> Result<Envelope, FrameError> {
         return Err(FrameError::Crc);
     }
     match postcard::take_from_bytes::<Envelope>(body) {
-        Ok((env, rest)) if rest.is_empty() => Ok(env),
+        Ok((env, [])) => Ok(env),
         _ => Err(FrameError::Message),
     }
 }
@@ -170,7 +172,11 @@ impl<const N: usize> Decoder<N> {
 
     /// Feeds bytes; calls `on_frame` with each complete frame's outcome.
     /// Returns how many bytes were consumed (always all of them).
-    pub fn feed(&mut self, bytes: &[u8], mut on_frame: impl FnMut(Result<Envelope, FrameError>)) -> usize {
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        mut on_frame: impl FnMut(Result<Envelope, FrameError>),
+    ) -> usize {
         for &b in bytes {
             if let Some(r) = self.push(b) {
                 on_frame(r);
@@ -193,7 +199,9 @@ impl<const N: usize> Decoder<N> {
         let r = if self.overflow {
             Some(Err(FrameError::TooLong))
         } else if self.len > 0 {
-            Some(cobs_decode_in_place(&mut self.buf[..self.len]).and_then(|n| parse(&self.buf[..n])))
+            Some(
+                cobs_decode_in_place(&mut self.buf[..self.len]).and_then(|n| parse(&self.buf[..n])),
+            )
         } else {
             None
         };
@@ -246,7 +254,10 @@ mod tests {
     #[test]
     fn round_trip_and_resync_after_garbage() {
         let a = data(0, &[0, 1, 2, 0, 0, 255]);
-        let b = Envelope { id: 0, msg: Msg::Event(Event::Removed { slot: 2 }) };
+        let b = Envelope {
+            id: 0,
+            msg: Msg::Event(Event::Removed { slot: 2 }),
+        };
         let mut wire = StdVec::new();
         wire.extend_from_slice(b"\x13\x37noise");
         wire.push(0);
@@ -267,7 +278,10 @@ mod tests {
         let mut f = frame(&data(10, b"evidence"));
         f[5] ^= 0x04;
         let got = decode_all(&f);
-        assert!(matches!(got[0], Err(FrameError::Crc) | Err(FrameError::Cobs)), "{got:?}");
+        assert!(
+            matches!(got[0], Err(FrameError::Crc) | Err(FrameError::Cobs)),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -277,9 +291,18 @@ mod tests {
         d.feed(&[1u8; 500], |r| out.push(r));
         d.feed(&[0], |r| out.push(r));
         assert_eq!(out, [Err(FrameError::TooLong)]);
-        let f = frame(&Envelope { id: 1, msg: Msg::Status });
+        let f = frame(&Envelope {
+            id: 1,
+            msg: Msg::Status,
+        });
         d.feed(&f, |r| out.push(r));
-        assert_eq!(out[1], Ok(Envelope { id: 1, msg: Msg::Status }));
+        assert_eq!(
+            out[1],
+            Ok(Envelope {
+                id: 1,
+                msg: Msg::Status
+            })
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl Recorder {
     /// Parses `SERIAL:OFFICER:DIR` and lists DIR's files.
     pub fn parse(spec: &str) -> Result<Self> {
         let mut parts = spec.splitn(3, ':');
-        let (Some(serial), Some(officer), Some(dir)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(serial), Some(officer), Some(dir)) = (parts.next(), parts.next(), parts.next())
+        else {
             bail!("recorder {spec:?}: expected SERIAL:OFFICER:DIR");
         };
         if serial.is_empty() || serial.len() > 24 || officer.len() > 24 {
@@ -44,7 +45,8 @@ impl Recorder {
         }
         let dir = PathBuf::from(dir);
         let mut files = Vec::new();
-        list(&dir, &dir, &mut files).with_context(|| format!("listing recorder directory {}", dir.display()))?;
+        list(&dir, &dir, &mut files)
+            .with_context(|| format!("listing recorder directory {}", dir.display()))?;
         files.sort_by(|a: &SimFile, b| a.rel.cmp(&b.rel));
         for (i, f) in files.iter_mut().enumerate() {
             f.id = i as u32 + 1;
@@ -65,7 +67,9 @@ impl Recorder {
     }
 
     fn find(&self, id: u32) -> Result<&SimFile, ErrorCode> {
-        self.present().find(|f| f.id == id).ok_or(ErrorCode::NoSuchFile)
+        self.present()
+            .find(|f| f.id == id)
+            .ok_or(ErrorCode::NoSuchFile)
     }
 }
 
@@ -76,7 +80,12 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<SimFile>) -> std::io::Result<()> 
         if t.is_dir() {
             list(root, &e.path(), out)?;
         } else if t.is_file() {
-            let rel = e.path().strip_prefix(root).unwrap_or(&e.path()).to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap_or(&e.path())
+                .to_string_lossy()
+                .into_owned();
             out.push(SimFile {
                 id: 0,
                 rel,
@@ -189,7 +198,11 @@ impl Slots for SimHw {
 
     fn recorder(&mut self, slot: u8) -> Option<RecorderStatus> {
         let r = self.slots.get(slot as usize)?.as_ref()?;
-        let used: u64 = r.present().filter_map(|f| fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+        let used: u64 = r
+            .present()
+            .filter_map(|f| fs::metadata(&f.path).ok())
+            .map(|m| m.len())
+            .sum();
         let capacity = 64u64 << 30;
         Some(RecorderStatus {
             serial: name(&r.serial),
@@ -221,7 +234,9 @@ impl Storage for SimHw {
         let with_times = self.times_from_mtime;
         let r = self.slot(slot)?;
         let skew = r.skew_ms;
-        let Some(f) = r.present().nth(index as usize) else { return Ok(None) };
+        let Some(f) = r.present().nth(index as usize) else {
+            return Ok(None);
+        };
         let meta = fs::metadata(&f.path).map_err(|_| ErrorCode::StorageError)?;
         // The recorder stamps files by its own (possibly skewed) clock.
         let end_ms = meta
@@ -242,13 +257,22 @@ impl Storage for SimHw {
 
     fn size(&mut self, slot: u8, file: u32) -> Result<u64, ErrorCode> {
         let f = self.slot(slot)?.find(file)?;
-        fs::metadata(&f.path).map(|m| m.len()).map_err(|_| ErrorCode::StorageError)
+        fs::metadata(&f.path)
+            .map(|m| m.len())
+            .map_err(|_| ErrorCode::StorageError)
     }
 
-    fn read(&mut self, slot: u8, file: u32, offset: u64, buf: &mut [u8]) -> Result<usize, ErrorCode> {
+    fn read(
+        &mut self,
+        slot: u8,
+        file: u32,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, ErrorCode> {
         let f = self.slot(slot)?.find(file)?;
         let mut fh = fs::File::open(&f.path).map_err(|_| ErrorCode::StorageError)?;
-        fh.seek(SeekFrom::Start(offset)).map_err(|_| ErrorCode::StorageError)?;
+        fh.seek(SeekFrom::Start(offset))
+            .map_err(|_| ErrorCode::StorageError)?;
         let mut n = 0;
         while n < buf.len() {
             match fh.read(&mut buf[n..]) {
@@ -263,7 +287,11 @@ impl Storage for SimHw {
     fn erase(&mut self, slot: u8, file: u32) -> Result<(), ErrorCode> {
         let r = self.slot(slot)?;
         let serial = r.serial.clone();
-        let f = r.files.iter_mut().find(|f| f.id == file && !f.erased).ok_or(ErrorCode::NoSuchFile)?;
+        let f = r
+            .files
+            .iter_mut()
+            .find(|f| f.id == file && !f.erased)
+            .ok_or(ErrorCode::NoSuchFile)?;
         fs::remove_file(&f.path).map_err(|_| ErrorCode::StorageError)?;
         f.erased = true;
         tracing::info!(%serial, file = %f.rel, "erased after the host verified it");
@@ -319,8 +347,8 @@ impl KeyStore for FileKeys {
     fn save(&mut self, key: &[u8; 32]) -> bool {
         self.mem = Some(*key);
         let Some(p) = &self.path else { return true };
-        use std::os::unix::fs::OpenOptionsExt;
         use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         fs::OpenOptions::new()
             .write(true)
             .create(true)

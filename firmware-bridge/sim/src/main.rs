@@ -87,9 +87,15 @@ enum Control {
 }
 
 fn pair<A: std::str::FromStr, B: std::str::FromStr>(s: &str, what: &str) -> Result<(A, B)> {
-    let (a, b) = s.split_once(':').with_context(|| format!("{what}: expected A:B, got {s:?}"))?;
-    let a = a.parse().map_err(|_| anyhow::anyhow!("{what}: bad slot in {s:?}"))?;
-    let b = b.parse().map_err(|_| anyhow::anyhow!("{what}: bad value in {s:?}"))?;
+    let (a, b) = s
+        .split_once(':')
+        .with_context(|| format!("{what}: expected A:B, got {s:?}"))?;
+    let a = a
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{what}: bad slot in {s:?}"))?;
+    let b = b
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{what}: bad value in {s:?}"))?;
     Ok((a, b))
 }
 
@@ -104,7 +110,9 @@ fn parse_command(line: &str) -> Result<Control> {
             .with_context(|| format!("{cmd}: argument {} is not a number", i + 1))
     };
     Ok(match cmd {
-        "insert" => Control::Insert(Recorder::parse(args.first().context("insert SERIAL:OFFICER:DIR")?)?),
+        "insert" => Control::Insert(Recorder::parse(
+            args.first().context("insert SERIAL:OFFICER:DIR")?,
+        )?),
         "remove" => Control::Remove(num(0)? as u8),
         "cut" => Control::Cut,
         "cut-after" => Control::CutAfter(num(0)? as u64),
@@ -120,7 +128,8 @@ type Reply = mpsc::Sender<Result<(), String>>;
 
 fn serve_control(path: PathBuf, tx: mpsc::Sender<(Control, Reply)>) -> Result<()> {
     let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
+    let listener =
+        UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             let tx = tx.clone();
@@ -195,12 +204,10 @@ fn main() -> Result<()> {
             let r = apply(&mut dock, &mut pty, &args, cmd);
             let _ = reply.send(r.map_err(|e| format!("{e:#}")));
         }
-        if pty.wait_readable(Duration::from_millis(20))? {
-            if dock.poll(&mut pty).is_err() {
-                tracing::warn!("host link lost; waiting for the host to reopen it");
-                dock.link_lost();
-                pty.reopen(&args.link)?;
-            }
+        if pty.wait_readable(Duration::from_millis(20))? && dock.poll(&mut pty).is_err() {
+            tracing::warn!("host link lost; waiting for the host to reopen it");
+            dock.link_lost();
+            pty.reopen(&args.link)?;
         }
         if pty.cut_due() {
             tracing::warn!("cutting the host link (simulated fault)");
@@ -210,12 +217,23 @@ fn main() -> Result<()> {
     }
 }
 
-fn apply(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Pty, args: &Args, cmd: Control) -> Result<()> {
+fn apply(
+    dock: &mut Dock<SimHw, FileKeys, Urandom>,
+    pty: &mut Pty,
+    args: &Args,
+    cmd: Control,
+) -> Result<()> {
     match cmd {
         Control::Insert(rec) => {
             let serial = rec.serial.clone();
             let slot = dock.hw.insert(rec).context("no free slot")?;
-            let _ = dock.notify(pty, Event::Inserted { slot, serial: vigil_dock_core::name(&serial) });
+            let _ = dock.notify(
+                pty,
+                Event::Inserted {
+                    slot,
+                    serial: vigil_dock_core::name(&serial),
+                },
+            );
         }
         Control::Remove(slot) => {
             dock.hw.remove(slot)?;
@@ -230,7 +248,13 @@ fn apply(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Pty, args: &Args, 
         Control::Battery(slot, pct) => {
             dock.hw.set_battery(slot, pct)?;
             if pct < 20 {
-                let _ = dock.notify(pty, Event::Fault { slot, code: vigil_dock_proto::fault::LOW_BATTERY });
+                let _ = dock.notify(
+                    pty,
+                    Event::Fault {
+                        slot,
+                        code: vigil_dock_proto::fault::LOW_BATTERY,
+                    },
+                );
             }
         }
         Control::Fault(slot, code) => {

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
-use vigil_dock_core::HostLink;
+use vigil_dock_core::{HostLink, LinkDown};
 
 /// An open pseudo-terminal pair.
 pub struct Pty {
@@ -29,7 +29,8 @@ pub struct Pty {
 impl Pty {
     /// Opens a pty and points `link` at its slave.
     pub fn open(link: &Path) -> Result<Self> {
-        let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).context("openpt")?;
+        let master =
+            rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).context("openpt")?;
         rustix::pty::grantpt(&master).context("grantpt")?;
         rustix::pty::unlockpt(&master).context("unlockpt")?;
         let name = rustix::pty::ptsname(&master, Vec::new()).context("ptsname")?;
@@ -39,13 +40,15 @@ impl Pty {
         // Raw mode: every byte passes untouched, nothing is echoed.
         let mut t = rustix::termios::tcgetattr(&slave).context("tcgetattr")?;
         t.make_raw();
-        rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &t).context("tcsetattr")?;
+        rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &t)
+            .context("tcsetattr")?;
         let flags = rustix::fs::fcntl_getfl(&master)?;
         rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
         // Atomically replace the symlink.
         let tmp = link.with_extension("new");
         let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&name, &tmp).with_context(|| format!("symlink {}", tmp.display()))?;
+        std::os::unix::fs::symlink(&name, &tmp)
+            .with_context(|| format!("symlink {}", tmp.display()))?;
         std::fs::rename(&tmp, link).with_context(|| format!("renaming onto {}", link.display()))?;
         Ok(Self {
             master,
@@ -87,17 +90,17 @@ impl Pty {
 }
 
 impl HostLink for Pty {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, LinkDown> {
         match rustix::io::read(&self.master, buf) {
             Ok(n) => Ok(n),
             Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => Ok(0),
             // EIO: the slave side hung up; with our own slave fd held open
             // this does not happen, but treat it as a lost link.
-            Err(_) => Err(()),
+            Err(_) => Err(LinkDown),
         }
     }
 
-    fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+    fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), LinkDown> {
         if self.cut_due() {
             return Ok(()); // the wire is cut: bytes go nowhere
         }
@@ -115,7 +118,7 @@ impl HostLink for Pty {
                     // Nobody reads: after 5 s the host is gone.
                     stalled += 1;
                     if stalled > 50 {
-                        return Err(());
+                        return Err(LinkDown);
                     }
                     let mut fds = [PollFd::new(&self.master, PollFlags::OUT)];
                     let ts = Timespec {
@@ -124,7 +127,7 @@ impl HostLink for Pty {
                     };
                     let _ = poll(&mut fds, Some(&ts));
                 }
-                Err(_) => return Err(()),
+                Err(_) => return Err(LinkDown),
             }
         }
         Ok(())

@@ -52,7 +52,11 @@ enum Sub {
     },
 }
 
-fn connect(store: &vigil_store::Store, path: &str, actor: &str) -> anyhow::Result<(Client, [u8; 32])> {
+fn connect(
+    store: &vigil_store::Store,
+    path: &str,
+    actor: &str,
+) -> anyhow::Result<(Client, [u8; 32])> {
     let key = vigil_dock::key::station_key(store.root())?;
     match Client::connect(path, &key) {
         Ok(c) => Ok((c, key)),
@@ -60,7 +64,12 @@ fn connect(store: &vigil_store::Store, path: &str, actor: &str) -> anyhow::Resul
             if is_unauthorized(&e) {
                 // Logged on the host side too (the dock logs its refusal).
                 let mut store = vigil_store::Store::open(store.root())?;
-                store.record_event(actor, "dock.refused", path, &serde_json::json!({ "error": e.to_string() }))?;
+                store.record_event(
+                    actor,
+                    "dock.refused",
+                    path,
+                    &serde_json::json!({ "error": e.to_string() }),
+                )?;
             }
             Err(e).with_context(|| format!("connecting to the dock at {path}"))
         }
@@ -82,9 +91,12 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Sub::Enroll { path } => {
             let key = vigil_dock::key::station_key(store.root())?;
-            let mut c = Client::open(&path).with_context(|| format!("opening the dock at {path}"))?;
-            c.enroll(&key).with_context(|| format!("enrolling the dock at {path}"))?;
-            c.authenticate(&key).context("authenticating after enrolment")?;
+            let mut c =
+                Client::open(&path).with_context(|| format!("opening the dock at {path}"))?;
+            c.enroll(&key)
+                .with_context(|| format!("enrolling the dock at {path}"))?;
+            c.authenticate(&key)
+                .context("authenticating after enrolment")?;
             store.record_event(
                 &actor,
                 "dock.enrolled",
@@ -115,7 +127,10 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
                     "slots": slots,
                 }))?;
             } else {
-                println!("dock {} (firmware {}), {} slots", c.dock.serial, c.dock.firmware, c.dock.slots);
+                println!(
+                    "dock {} (firmware {}), {} slots",
+                    c.dock.serial, c.dock.firmware, c.dock.slots
+                );
                 for s in &slots {
                     match &s.recorder {
                         None => println!("  slot {:>2}: empty", s.slot),
@@ -136,7 +151,12 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Sub::Pull { path, slot, keep, json } => {
+        Sub::Pull {
+            path,
+            slot,
+            keep,
+            json,
+        } => {
             let (mut c, key) = connect(&store, &path, &actor)?;
             let opts = PullOptions {
                 slot,
@@ -175,7 +195,11 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
