@@ -344,3 +344,32 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod golden {
+    //! The worked examples in docs/dock-protocol.md, byte for byte.
+    use super::*;
+    use crate::msg::*;
+
+    fn wire(env: &Envelope) -> heapless::Vec<u8, 128> {
+        let mut scratch = [0u8; 256];
+        let mut out = [0u8; 256];
+        let n = encode(env, &mut scratch, &mut out).unwrap();
+        heapless::Vec::from_slice(&out[..n]).unwrap()
+    }
+
+    #[test]
+    fn status_request() {
+        let w = wire(&Envelope { id: 1, msg: Msg::Status });
+        assert_eq!(&w[..], &[0x07, 0x01, 0x03, 0x04, 0x72, 0xcb, 0xc1, 0x00]);
+    }
+
+    #[test]
+    fn read_request() {
+        let w = wire(&Envelope {
+            id: 300,
+            msg: Msg::Read { slot: 2, file: 5, offset: 4096, len: 4032 },
+        });
+        assert_eq!(&w[..], &[0x0e, 0xac, 0x02, 0x06, 0x02, 0x05, 0x80, 0x20, 0xc0, 0x1f, 0x0a, 0x53, 0xa2, 0xd3, 0x00]);
+    }
+}
