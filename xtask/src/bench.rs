@@ -371,3 +371,104 @@ pub fn run(args: &[String]) -> Result<()> {
     clean(&out)?;
     Ok(())
 }
+
+/// `cargo xtask bench-dock [--mb N]`: empties a simulated recorder holding
+/// N MB (default 64) of files over the pty and reports payload efficiency
+/// (payload bytes / bytes on the wire, target >= 95 %) and throughput.
+pub fn dock(args: &[String]) -> Result<()> {
+    let mut mb = 64u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--mb" => mb = it.next().context("--mb N")?.parse()?,
+            other => bail!("unknown bench-dock option {other}"),
+        }
+    }
+    sh(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "vigil-cli",
+        "-p",
+        "dock-sim",
+    ]))?;
+    let dir = root().join("target/bench/dock");
+    clean(&dir)?;
+    let rec = dir.join("recorder");
+    std::fs::create_dir_all(rec.join("DCIM"))?;
+    // Incompressible content in 8 MB files, like video.
+    let mut x: u64 = 0x243f_6a88_85a3_08d3;
+    let files = mb.div_ceil(8);
+    for i in 0..files {
+        let mut data = vec![0u8; 8 << 20];
+        for chunk in data.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(rec.join(format!("DCIM/REC_{:04}.bin", i + 1)), data)?;
+    }
+    let link = dir.join("dock");
+    let mut sim = Command::new(root().join("target/release/dock-sim"))
+        .arg("--link")
+        .arg(&link)
+        .arg("--recorder")
+        .arg(format!("BENCH01:9001:{}", rec.display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    while !link.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let vigil = root().join("target/release/vigil");
+    let store = dir.join("store");
+    let result = (|| -> Result<(f64, serde_json::Value)> {
+        sh(Command::new(&vigil)
+            .arg("--store")
+            .arg(&store)
+            .args(["dock", "enroll"])
+            .arg(&link))?;
+        let start = Instant::now();
+        let out = Command::new(&vigil)
+            .arg("--store")
+            .arg(&store)
+            .args(["dock", "pull", "--keep", "--json"])
+            .arg(&link)
+            .output()?;
+        let secs = start.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "vigil dock pull failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok((secs, serde_json::from_slice(&out.stdout)?))
+    })();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let (secs, doc) = result?;
+    let payload = doc["link"]["payload"].as_u64().unwrap_or(0);
+    let wire_in = doc["link"]["bytes_in"].as_u64().unwrap_or(1);
+    let wire_out = doc["link"]["bytes_out"].as_u64().unwrap_or(0);
+    let eff = payload as f64 / wire_in as f64 * 100.0;
+    println!(
+        "dock transfer benchmark: {files} files, {:.1} MB over a pty (release build)",
+        payload as f64 / 1e6
+    );
+    println!("  payload efficiency  = {eff:.2} % (payload / bytes dock->host; target >= 95 %)");
+    println!("  host->dock requests = {wire_out} bytes");
+    println!(
+        "  throughput          = {:.1} MB/s end to end (transfer, hashing, analysis, fsync, index, verify)",
+        payload as f64 / 1e6 / secs
+    );
+    std::fs::write(
+        root().join("target/bench/dock.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "payload": payload, "wire_in": wire_in, "wire_out": wire_out,
+            "efficiency_pct": eff, "seconds": secs, "mb_per_s": payload as f64 / 1e6 / secs,
+        }))?,
+    )?;
+    clean(&dir)?;
+    Ok(())
+}

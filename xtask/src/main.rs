@@ -22,6 +22,8 @@ fn main() -> Result<()> {
         "test" => test(),
         "demo" => demo(),
         "bench" => bench::run(&args[1..]),
+        "bench-dock" => bench::dock(&args[1..]),
+        "fuzz" => fuzz(&args[1..]),
         "fixtures" => {
             deps::ensure()?;
             fixtures()
@@ -31,6 +33,8 @@ fn main() -> Result<()> {
             eprintln!("  test      install dependencies, make fixtures, fmt, clippy, all tests");
             eprintln!("  demo      ingest the fixture recorders and print the report");
             eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
+            eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
+            eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  fixtures  make the media fixtures");
             if task == "help" {
                 Ok(())
@@ -53,10 +57,10 @@ pub fn root() -> PathBuf {
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: {shown}");
-    let status = cmd
-        .current_dir(root())
-        .status()
-        .with_context(|| format!("starting {shown}"))?;
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    let status = cmd.status().with_context(|| format!("starting {shown}"))?;
     if !status.success() {
         bail!("{shown} failed: {status}");
     }
@@ -69,6 +73,26 @@ fn cargo() -> Command {
 
 fn fixtures() -> Result<()> {
     run(Command::new("bash").arg(root().join("fixtures/make-fixtures.sh")))
+}
+
+fn fuzz(args: &[String]) -> Result<()> {
+    let secs: u64 = args.first().map(|s| s.parse()).transpose()?.unwrap_or(60);
+    if Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
+    }
+    // cargo-fuzz needs unstable flags; the stable toolchain allows them with
+    // RUSTC_BOOTSTRAP (no nightly can be fetched here).
+    run(Command::new("cargo")
+        .current_dir(root().join("firmware-bridge/proto/fuzz"))
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", "frame_decoder", "--"])
+        .arg(format!("-max_total_time={secs}"))
+        .arg("-print_final_stats=1"))
 }
 
 fn test() -> Result<()> {

@@ -360,7 +360,10 @@ mod golden {
 
     #[test]
     fn status_request() {
-        let w = wire(&Envelope { id: 1, msg: Msg::Status });
+        let w = wire(&Envelope {
+            id: 1,
+            msg: Msg::Status,
+        });
         assert_eq!(&w[..], &[0x07, 0x01, 0x03, 0x04, 0x72, 0xcb, 0xc1, 0x00]);
     }
 
@@ -368,8 +371,19 @@ mod golden {
     fn read_request() {
         let w = wire(&Envelope {
             id: 300,
-            msg: Msg::Read { slot: 2, file: 5, offset: 4096, len: 4032 },
+            msg: Msg::Read {
+                slot: 2,
+                file: 5,
+                offset: 4096,
+                len: 4032,
+            },
         });
-        assert_eq!(&w[..], &[0x0e, 0xac, 0x02, 0x06, 0x02, 0x05, 0x80, 0x20, 0xc0, 0x1f, 0x0a, 0x53, 0xa2, 0xd3, 0x00]);
+        assert_eq!(
+            &w[..],
+            &[
+                0x0e, 0xac, 0x02, 0x06, 0x02, 0x05, 0x80, 0x20, 0xc0, 0x1f, 0x0a, 0x53, 0xa2, 0xd3,
+                0x00
+            ]
+        );
     }
 }

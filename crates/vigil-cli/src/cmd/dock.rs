@@ -82,6 +82,15 @@ struct PullJson<'a> {
     skipped: Vec<&'a vigil_ingest::Skipped>,
     failed: Vec<&'a vigil_ingest::Failed>,
     recorders: &'a [Pulled],
+    /// Bytes on the wire in each direction (payload efficiency).
+    link: LinkStats,
+}
+
+#[derive(Serialize)]
+struct LinkStats {
+    bytes_in: u64,
+    bytes_out: u64,
+    payload: u64,
 }
 
 /// Runs `vigil dock`.
@@ -172,6 +181,15 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
                     skipped: pulled.iter().flat_map(|p| &p.report.skipped).collect(),
                     failed: pulled.iter().flat_map(|p| &p.report.failed).collect(),
                     recorders: &pulled,
+                    link: LinkStats {
+                        bytes_in: c.wire_in,
+                        bytes_out: c.wire_out,
+                        payload: pulled
+                            .iter()
+                            .flat_map(|p| &p.report.files)
+                            .map(|f| f.bytes)
+                            .sum(),
+                    },
                 })?;
             } else {
                 for p in &pulled {
