@@ -470,3 +470,478 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
 pub fn name(s: &str) -> vigil_dock_proto::Name {
     bounded(s)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The core against in-memory hardware and an in-memory link.
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::*;
+    use vigil_dock_proto::frame::encode;
+
+    struct Mem {
+        files: Vec<(&'static str, Vec<u8>, bool)>,
+        clock_ms: i64,
+        docked: bool,
+    }
+
+    impl Slots for Mem {
+        fn dock(&self) -> DockInfo {
+            DockInfo {
+                serial: name("MEM-1"),
+                firmware: name("test"),
+                slots: 2,
+            }
+        }
+        fn recorder(&mut self, slot: u8) -> Option<RecorderStatus> {
+            (slot == 0 && self.docked).then(|| RecorderStatus {
+                serial: name("R1"),
+                model: name("M"),
+                firmware: name("1"),
+                officer: name("1001"),
+                battery_pct: 50,
+                charging: true,
+                storage_used: 0,
+                storage_free: 0,
+                clock_ms: self.clock_ms,
+                faults: heapless::Vec::new(),
+                mass_storage: false,
+            })
+        }
+        fn set_mass_storage(&mut self, _: u8, _: bool) -> Result<(), ErrorCode> {
+            Ok(())
+        }
+        fn log(&mut self, _: &str) {}
+    }
+
+    impl Storage for Mem {
+        fn file(&mut self, _: u8, index: u32) -> Result<Option<FileEntry>, ErrorCode> {
+            Ok(self
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.2)
+                .nth(index as usize)
+                .map(|(i, f)| FileEntry {
+                    id: i as u32,
+                    name: bounded(f.0),
+                    size: f.1.len() as u64,
+                    start_ms: None,
+                    end_ms: None,
+                    seq: None,
+                }))
+        }
+        fn size(&mut self, _: u8, file: u32) -> Result<u64, ErrorCode> {
+            self.files
+                .get(file as usize)
+                .filter(|f| !f.2)
+                .map(|f| f.1.len() as u64)
+                .ok_or(ErrorCode::NoSuchFile)
+        }
+        fn read(
+            &mut self,
+            _: u8,
+            file: u32,
+            offset: u64,
+            buf: &mut [u8],
+        ) -> Result<usize, ErrorCode> {
+            let f = &self
+                .files
+                .get(file as usize)
+                .filter(|f| !f.2)
+                .ok_or(ErrorCode::NoSuchFile)?
+                .1;
+            let start = (offset as usize).min(f.len());
+            let n = buf.len().min(f.len() - start);
+            buf[..n].copy_from_slice(&f[start..start + n]);
+            Ok(n)
+        }
+        fn erase(&mut self, _: u8, file: u32) -> Result<(), ErrorCode> {
+            self.files[file as usize].2 = true;
+            Ok(())
+        }
+    }
+
+    impl Clock for Mem {
+        fn now_ms(&mut self, _: u8) -> Result<i64, ErrorCode> {
+            Ok(self.clock_ms)
+        }
+        fn set_ms(&mut self, _: u8, ms: i64) -> Result<(), ErrorCode> {
+            self.clock_ms = ms;
+            Ok(())
+        }
+    }
+
+    impl Power for Mem {
+        fn battery(&mut self, _: u8) -> (u8, bool) {
+            (50, true)
+        }
+    }
+
+    struct Keys(Option<[u8; 32]>);
+    impl KeyStore for Keys {
+        fn load(&mut self) -> Option<[u8; 32]> {
+            self.0
+        }
+        fn save(&mut self, key: &[u8; 32]) -> bool {
+            self.0 = Some(*key);
+            true
+        }
+    }
+
+    struct Counter(u8);
+    impl Entropy for Counter {
+        fn fill(&mut self, buf: &mut [u8]) {
+            self.0 = self.0.wrapping_add(1);
+            buf.fill(self.0);
+        }
+    }
+
+    /// An in-memory link: what the host wrote, and what the dock answered.
+    struct Wire {
+        to_dock: Vec<u8>,
+        to_host: Vec<u8>,
+    }
+    impl HostLink for Wire {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, LinkDown> {
+            let n = buf.len().min(self.to_dock.len());
+            buf[..n].copy_from_slice(&self.to_dock[..n]);
+            self.to_dock.drain(..n);
+            Ok(n)
+        }
+        fn write_all(&mut self, bytes: &[u8]) -> Result<(), LinkDown> {
+            self.to_host.extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+
+    const KEY: [u8; 32] = [7; 32];
+
+    fn dock(enrolled: bool) -> Dock<Mem, Keys, Counter> {
+        let hw = Mem {
+            files: std::vec![
+                ("a.mp4", (0..10_000u32).map(|i| i as u8).collect(), false),
+                ("b.log", b"log".to_vec(), false)
+            ],
+            clock_ms: 1_000,
+            docked: true,
+        };
+        Dock::new(hw, Keys(enrolled.then_some(KEY)), Counter(0))
+    }
+
+    fn ask(d: &mut Dock<Mem, Keys, Counter>, msg: Msg) -> Msg {
+        d.handle(Envelope { id: 9, msg }).msg
+    }
+
+    fn code(m: Msg) -> ErrorCode {
+        match m {
+            Msg::Error { code, .. } => code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    fn login(d: &mut Dock<Mem, Keys, Counter>) {
+        let Msg::HelloAck { challenge, .. } = ask(
+            d,
+            Msg::Hello {
+                version: 1,
+                max_frame: MAX_FRAME as u32,
+            },
+        ) else {
+            panic!("no HelloAck")
+        };
+        let nonce = [3u8; 16];
+        let m = ask(
+            d,
+            Msg::Auth {
+                host_nonce: nonce,
+                mac: host_mac(&KEY, &challenge, &nonce),
+            },
+        );
+        assert_eq!(
+            m,
+            Msg::AuthOk {
+                mac: dock_mac(&KEY, &challenge, &nonce)
+            }
+        );
+    }
+
+    #[test]
+    fn nothing_before_hello_and_nothing_but_auth_before_authentication() {
+        let mut d = dock(true);
+        assert_eq!(
+            code(ask(&mut d, Msg::Status)),
+            ErrorCode::VersionUnsupported
+        );
+        ask(
+            &mut d,
+            Msg::Hello {
+                version: 1,
+                max_frame: MAX_FRAME as u32,
+            },
+        );
+        assert_eq!(code(ask(&mut d, Msg::Status)), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Read {
+                    slot: 0,
+                    file: 0,
+                    offset: 0,
+                    len: 10
+                }
+            )),
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(d.refused, 2);
+        login(&mut d);
+        assert!(matches!(ask(&mut d, Msg::Status), Msg::StatusAck { .. }));
+        d.link_lost();
+        assert_eq!(
+            code(ask(&mut d, Msg::Status)),
+            ErrorCode::VersionUnsupported
+        );
+    }
+
+    #[test]
+    fn a_wrong_key_is_refused_and_the_challenge_changes() {
+        let mut d = dock(true);
+        let Msg::HelloAck { challenge, .. } = ask(
+            &mut d,
+            Msg::Hello {
+                version: 1,
+                max_frame: 4096,
+            },
+        ) else {
+            panic!()
+        };
+        let nonce = [1u8; 16];
+        let bad = host_mac(&[8; 32], &challenge, &nonce);
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Auth {
+                    host_nonce: nonce,
+                    mac: bad
+                }
+            )),
+            ErrorCode::Unauthorized
+        );
+        // A replay of the right MAC for the old challenge fails too.
+        let old = host_mac(&KEY, &challenge, &nonce);
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Auth {
+                    host_nonce: nonce,
+                    mac: old
+                }
+            )),
+            ErrorCode::Unauthorized
+        );
+    }
+
+    #[test]
+    fn enrolment_once_then_authentication() {
+        let mut d = dock(false);
+        let Msg::HelloAck { enrolled, .. } = ask(
+            &mut d,
+            Msg::Hello {
+                version: 1,
+                max_frame: 4096,
+            },
+        ) else {
+            panic!()
+        };
+        assert!(!enrolled);
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Auth {
+                    host_nonce: [0; 16],
+                    mac: [0; 32]
+                }
+            )),
+            ErrorCode::NotEnrolled
+        );
+        assert_eq!(ask(&mut d, Msg::Enroll { key: KEY }), Msg::Done);
+        assert_eq!(
+            code(ask(&mut d, Msg::Enroll { key: [9; 32] })),
+            ErrorCode::AlreadyEnrolled
+        );
+        login(&mut d);
+    }
+
+    #[test]
+    fn reads_ranges_lists_pages_and_erases_only_with_the_right_hash() {
+        let mut d = dock(true);
+        login(&mut d);
+        let Msg::Files { files, next } = ask(&mut d, Msg::ListFiles { slot: 0, from: 0 }) else {
+            panic!()
+        };
+        assert_eq!((files.len(), next), (2, None));
+        let Msg::Data { data, .. } = ask(
+            &mut d,
+            Msg::Read {
+                slot: 0,
+                file: 0,
+                offset: 9_990,
+                len: 100,
+            },
+        ) else {
+            panic!()
+        };
+        assert_eq!(data.len(), 10, "a short chunk only at end of file");
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Read {
+                    slot: 0,
+                    file: 0,
+                    offset: 10_001,
+                    len: 1
+                }
+            )),
+            ErrorCode::OutOfRange
+        );
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Read {
+                    slot: 0,
+                    file: 0,
+                    offset: 0,
+                    len: 9_000
+                }
+            )),
+            ErrorCode::OutOfRange
+        );
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Read {
+                    slot: 1,
+                    file: 0,
+                    offset: 0,
+                    len: 1
+                }
+            )),
+            ErrorCode::EmptySlot
+        );
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Read {
+                    slot: 5,
+                    file: 0,
+                    offset: 0,
+                    len: 1
+                }
+            )),
+            ErrorCode::NoSuchSlot
+        );
+        let real = *blake3::hash(b"log").as_bytes();
+        assert_eq!(
+            ask(&mut d, Msg::FileHash { slot: 0, file: 1 }),
+            Msg::Hash {
+                size: 3,
+                blake3: real
+            }
+        );
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Erase {
+                    slot: 0,
+                    file: 1,
+                    size: 3,
+                    blake3: [0; 32]
+                }
+            )),
+            ErrorCode::HashMismatch
+        );
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Erase {
+                    slot: 0,
+                    file: 1,
+                    size: 4,
+                    blake3: real
+                }
+            )),
+            ErrorCode::HashMismatch
+        );
+        assert_eq!(
+            ask(
+                &mut d,
+                Msg::Erase {
+                    slot: 0,
+                    file: 1,
+                    size: 3,
+                    blake3: real
+                }
+            ),
+            Msg::Done
+        );
+        assert_eq!(
+            code(ask(&mut d, Msg::FileHash { slot: 0, file: 1 })),
+            ErrorCode::NoSuchFile
+        );
+    }
+
+    #[test]
+    fn set_time_reports_the_clock_before_and_after() {
+        let mut d = dock(true);
+        login(&mut d);
+        assert_eq!(
+            ask(
+                &mut d,
+                Msg::SetTime {
+                    slot: 0,
+                    unix_ms: 5_000
+                }
+            ),
+            Msg::TimeSet {
+                before_ms: 1_000,
+                after_ms: 5_000
+            }
+        );
+    }
+
+    #[test]
+    fn poll_answers_framed_requests_over_a_link_and_survives_noise() {
+        let mut d = dock(true);
+        let mut scratch = [0u8; MAX_FRAME];
+        let mut out = [0u8; RX];
+        let n = encode(
+            &Envelope {
+                id: 42,
+                msg: Msg::Hello {
+                    version: 1,
+                    max_frame: 4096,
+                },
+            },
+            &mut scratch,
+            &mut out,
+        )
+        .unwrap();
+        let mut wire = Wire {
+            to_dock: Vec::new(),
+            to_host: Vec::new(),
+        };
+        wire.to_dock.extend_from_slice(&[0xde, 0xad, 0x00, 0x00]);
+        wire.to_dock.extend_from_slice(&out[..n]);
+        while !wire.to_dock.is_empty() {
+            d.poll(&mut wire).unwrap();
+        }
+        let mut got = Vec::new();
+        let mut dec: Decoder<RX> = Decoder::new();
+        dec.feed(&wire.to_host, |r| got.push(r));
+        assert_eq!(got.len(), 1);
+        let env = got.remove(0).unwrap();
+        assert_eq!(env.id, 42);
+        assert!(matches!(env.msg, Msg::HelloAck { version: 1, .. }));
+    }
+}
