@@ -42,6 +42,8 @@ enum Command {
     Analyze(cmd::analyze::Args),
     /// Talk to a docking station: status, pull, enroll.
     Dock(cmd::dock::Args),
+    /// What vigild is doing now: docks, recorders, progress, errors.
+    Status(cmd::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Gaps(args) => cmd::gaps::run(&store, args),
         Command::Explain(args) => cmd::explain::run(&store, args),
         Command::Dock(args) => cmd::dock::run(&store, args),
+        Command::Status(args) => cmd::status::run(&store, args),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,26 @@ use crate::client::Client;
 use crate::reader::DockReader;
 use crate::DockError;
 
+/// Hooks for a front end (the daemon's status view, its shutdown and
+/// disk-space checks). Every method has a no-op default.
+pub trait PullObserver {
+    /// A recorder's state changed (`identified`, `clock_synced`, `pulling`,
+    /// `verified`, `erased`, `done`).
+    fn state(&mut self, _slot: u8, _serial: &str, _state: &str) {}
+    /// Bytes of the recorder done so far, of its total.
+    fn bytes(&mut self, _slot: u8, _done: u64, _total: u64) {}
+    /// Called before each file; an `Err` stops the pull here without
+    /// touching the file (shutting down, store disk full).
+    fn before_file(&mut self, _size: u64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A [`PullObserver`] that does nothing.
+#[derive(Debug)]
+pub struct Quiet;
+impl PullObserver for Quiet {}
+
 /// What to pull.
 #[derive(Debug, Clone)]
 pub struct PullOptions {
@@ -48,6 +68,8 @@ pub struct Pulled {
     pub kept: Vec<Kept>,
     /// Times the link was re-established mid-transfer.
     pub reconnects: u32,
+    /// Why the pull stopped before the last file, if it did.
+    pub stopped: Option<String>,
     /// The ingest of this recorder.
     #[serde(flatten)]
     pub report: IngestReport,
@@ -69,6 +91,17 @@ pub fn pull(
     key: &[u8; 32],
     opts: &PullOptions,
 ) -> Result<Vec<Pulled>, DockError> {
+    pull_with(store, client, key, opts, &mut Quiet)
+}
+
+/// [`pull`] with hooks.
+pub fn pull_with(
+    store: &mut Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    opts: &PullOptions,
+    observer: &mut dyn PullObserver,
+) -> Result<Vec<Pulled>, DockError> {
     let slots = client.status()?;
     let mut out = Vec::new();
     for s in slots {
@@ -76,7 +109,7 @@ pub fn pull(
         if opts.slot.is_some_and(|want| want != s.slot) {
             continue;
         }
-        out.push(pull_slot(store, client, key, opts, s.slot, &rec)?);
+        out.push(pull_slot(store, client, key, opts, s.slot, &rec, observer)?);
     }
     if let Some(want) = opts.slot {
         if out.is_empty() {
@@ -109,10 +142,13 @@ fn pull_slot(
     opts: &PullOptions,
     slot: u8,
     rec: &vigil_dock_proto::RecorderStatus,
+    observer: &mut dyn PullObserver,
 ) -> Result<Pulled, DockError> {
     let serial = rec.serial.to_string();
     let officer = rec.officer.to_string();
+    observer.state(slot, &serial, "identified");
     let (before, _after, host) = client.set_time(slot)?;
+    observer.state(slot, &serial, "clock_synced");
     let drift_ms = before - host;
     store.record_docking(
         &opts.actor,
@@ -147,8 +183,18 @@ fn pull_slot(
     let mut erased = Vec::new();
     let mut kept = Vec::new();
     let mut reconnects = 0;
-    for f in client.list_files(slot)? {
+    let listing = client.list_files(slot)?;
+    let total: u64 = listing.iter().map(|f| f.size).sum();
+    let mut done = 0u64;
+    observer.state(slot, &serial, "pulling");
+    observer.bytes(slot, 0, total);
+    let mut stopped = None;
+    for f in listing {
         let name = f.name.to_string();
+        if let Err(why) = observer.before_file(f.size) {
+            stopped = Some(why);
+            break;
+        }
         let end = f.end_ms.and_then(|ms| {
             OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
         });
@@ -165,7 +211,7 @@ fn pull_slot(
                     mtime: None,
                     recorded_end: end,
                 },
-                &mut |_| {},
+                &mut |n| observer.bytes(slot, done + n, total),
             )?;
             reconnects += reader.reconnects;
             r
@@ -205,9 +251,21 @@ fn pull_slot(
                 reason,
             }),
         }
+        done += f.size;
+        observer.bytes(slot, done, total);
         report.files.push(stored);
     }
     vigil_ingest::close_run(store, &run, &iopts, &report)?;
+    observer.state(
+        slot,
+        &serial,
+        match (&stopped, report.failed.is_empty(), kept.is_empty()) {
+            (Some(_), _, _) => "parked",
+            (None, true, true) => "done",
+            (None, true, false) => "verified",
+            (None, false, _) => "failed",
+        },
+    );
     Ok(Pulled {
         slot,
         serial,
@@ -218,6 +276,7 @@ fn pull_slot(
         erased,
         kept,
         reconnects,
+        stopped,
         report,
     })
 }

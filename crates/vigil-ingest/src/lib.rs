@@ -155,6 +155,12 @@ pub trait Progress {
     fn bytes(&mut self, _done_in_file: u64) {}
     /// Called when a file is finished.
     fn file_done(&mut self, _file_bytes: u64) {}
+    /// Called before each file is read; an `Err` stops the ingest there and
+    /// the files not yet read are reported as failed with that reason
+    /// (shutting down, store disk full).
+    fn before_file(&mut self, _size: u64) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A [`Progress`] that shows nothing.
@@ -200,8 +206,17 @@ pub fn ingest_dir(
             Ok(done)
         });
         let mut early = Vec::new();
-        for found in &listing.files {
+        for (i, found) in listing.files.iter().enumerate() {
             let path = walk::display(&found.rel);
+            if let Err(why) = progress.before_file(found.size) {
+                for rest in &listing.files[i..] {
+                    early.push(Failed {
+                        path: walk::display(&rest.rel),
+                        error: format!("not ingested: {why}"),
+                    });
+                }
+                break;
+            }
             progress.file(&path);
             match copy_file(&objects, &root_fd, found, &path, progress) {
                 Ok(job) => {

@@ -146,6 +146,8 @@ pub struct ClipFilter {
     pub device: Option<String>,
     /// Only this clip.
     pub clip: Option<String>,
+    /// Hours after recording within which ingest is on time (R1: 24).
+    pub late_after_h: Option<u64>,
 }
 
 /// A clip as listed.
@@ -191,6 +193,8 @@ pub struct Clip {
     pub dropped_frames: Option<u64>,
     /// Sequence number from the file name.
     pub seq: Option<i64>,
+    /// Ingested more than the allowed delay after recording ended (R1).
+    pub late_ingest: bool,
 }
 
 /// One thing `verify` found wrong (or worth a warning).
@@ -475,7 +479,8 @@ impl Index {
             .prepare(
                 "SELECT c.id, c.path_display, c.device_serial, c.officer_id, o.blake3, o.sha256, o.bytes,
                         c.recorded_start, c.recorded_end, c.ingested_at, c.status, c.damage_reason, c.kind,
-                        c.duration_s, c.time_source, c.video_start_s, c.audio_start_s, c.dropped_frames, c.seq
+                        c.duration_s, c.time_source, c.video_start_s, c.audio_start_s, c.dropped_frames, c.seq,
+                        (julianday(c.ingested_at) - julianday(c.recorded_end)) * 24.0 > ?4
                  FROM clips c JOIN objects o ON o.blake3 = c.object
                  WHERE (?1 IS NULL OR c.officer_id = ?1) AND (?2 IS NULL OR c.device_serial = ?2)
                    AND (?3 IS NULL OR c.id = ?3)
@@ -483,33 +488,66 @@ impl Index {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![f.officer, f.device, f.clip], |r| {
-                let status: String = r.get(10)?;
-                let kind: String = r.get(12)?;
-                Ok(Clip {
-                    clip: r.get(0)?,
-                    path: r.get(1)?,
-                    device: r.get(2)?,
-                    officer: r.get(3)?,
-                    blake3: r.get(4)?,
-                    sha256: r.get(5)?,
-                    bytes: r.get::<_, i64>(6)? as u64,
-                    recorded_start: r.get(7)?,
-                    recorded_end: r.get(8)?,
-                    ingested_at: r.get(9)?,
-                    damaged: status == "damaged",
-                    damage_reason: r.get(11)?,
-                    kind: ClipKind::parse(&kind).unwrap_or(ClipKind::Other),
-                    duration_s: r.get(13)?,
-                    time_source: r.get(14)?,
-                    video_start_s: r.get(15)?,
-                    audio_start_s: r.get(16)?,
-                    dropped_frames: r.get::<_, Option<i64>>(17)?.map(|d| d as u64),
-                    seq: r.get(18)?,
-                })
-            })
+            .query_map(
+                params![
+                    f.officer,
+                    f.device,
+                    f.clip,
+                    f.late_after_h.unwrap_or(24) as f64
+                ],
+                |r| {
+                    let status: String = r.get(10)?;
+                    let kind: String = r.get(12)?;
+                    Ok(Clip {
+                        clip: r.get(0)?,
+                        path: r.get(1)?,
+                        device: r.get(2)?,
+                        officer: r.get(3)?,
+                        blake3: r.get(4)?,
+                        sha256: r.get(5)?,
+                        bytes: r.get::<_, i64>(6)? as u64,
+                        recorded_start: r.get(7)?,
+                        recorded_end: r.get(8)?,
+                        ingested_at: r.get(9)?,
+                        damaged: status == "damaged",
+                        damage_reason: r.get(11)?,
+                        kind: ClipKind::parse(&kind).unwrap_or(ClipKind::Other),
+                        duration_s: r.get(13)?,
+                        time_source: r.get(14)?,
+                        video_start_s: r.get(15)?,
+                        audio_start_s: r.get(16)?,
+                        dropped_frames: r.get::<_, Option<i64>>(17)?.map(|d| d as u64),
+                        seq: r.get(18)?,
+                        late_ingest: r.get::<_, Option<bool>>(19)?.unwrap_or(false),
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub(crate) fn device_officer(&self, serial: &str) -> Result<Option<String>> {
+        let from_devices: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT officer_id FROM devices WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(Some(o)) = from_devices {
+            return Ok(Some(o));
+        }
+        // A recorder seen at a dock carries its binding in the docking rows.
+        self.conn
+            .query_row(
+                "SELECT officer_id FROM dockings WHERE device_serial = ?1 AND officer_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(|e| self.err(e))
     }
 

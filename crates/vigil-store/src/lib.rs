@@ -207,6 +207,11 @@ impl Store {
         Ok(())
     }
 
+    /// The officer a recorder is bound to, if it is registered.
+    pub fn device_officer(&self, serial: &str) -> Result<Option<String>> {
+        self.index.device_officer(serial)
+    }
+
     /// The latest docking of each recorder.
     pub fn dockings(&self) -> Result<Vec<Docking>> {
         self.index.dockings()

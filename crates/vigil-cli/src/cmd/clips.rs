@@ -34,6 +34,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         officer: args.officer,
         device: args.device,
         clip: None,
+        late_after_h: None,
     })?;
     if args.json {
         output::print_json(&JsonClips { clips: &clips })?;
@@ -51,7 +52,13 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             c.officer.as_deref().unwrap_or("-"),
             c.recorded_start.as_deref().unwrap_or("-"),
             output::bytes(c.bytes),
-            if c.damaged { "DAMAGED" } else { "ok" },
+            if c.damaged {
+                "DAMAGED"
+            } else if c.late_ingest {
+                "LATE"
+            } else {
+                "ok"
+            },
             c.path
         );
     }

@@ -6,6 +6,7 @@ pub mod dock;
 pub mod explain;
 pub mod gaps;
 pub mod ingest;
+pub mod status;
 pub mod verify;
 
 use std::path::Path;

@@ -1,0 +1,117 @@
+//! `vigil status`: the live view for the officer at the dock and the
+//! custodian: each dock, slot, recorder, officer, state, progress and rate,
+//! last error. Read from the status file `vigild` keeps in the store
+//! (`vigild.status.json`), so it needs no connection to the daemon.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::output;
+
+/// Arguments of `vigil status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print the status document as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn alive(pid: i64) -> bool {
+    pid > 0 && i32::try_from(pid).is_ok_and(|p| unsafe { libc::kill(p, 0) } == 0)
+}
+
+/// Runs `vigil status`.
+pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let path = store_path.join("vigild.status.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!(
+                "vigild has never run on the store {} (no {})",
+                store_path.display(),
+                path.display()
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let running = alive(doc["pid"].as_i64().unwrap_or(0));
+    doc["running"] = serde_json::json!(running);
+    if args.json {
+        output::print_json(&doc)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "vigild {} (pid {}), updated {}",
+        if running { "running" } else { "NOT RUNNING" },
+        doc["pid"],
+        doc["updated_at"].as_str().unwrap_or("-")
+    );
+    let free = doc["store_free_bytes"].as_u64().unwrap_or(0);
+    println!(
+        "store {}: {} free{}",
+        doc["store"].as_str().unwrap_or("-"),
+        output::bytes(free),
+        if doc["store_full"] == true {
+            "  FULL: taking no data, erasing nothing until space is freed"
+        } else {
+            ""
+        }
+    );
+    for d in doc["docks"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        println!(
+            "dock {} {} {}{}",
+            d["path"].as_str().unwrap_or("-"),
+            d["serial"].as_str().unwrap_or("?"),
+            if d["connected"] == true {
+                "connected"
+            } else {
+                "DISCONNECTED"
+            },
+            d["last_error"]
+                .as_str()
+                .map(|e| format!("  last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "{:<34} {:<10} {:<8} {:<12} {:>21} {:>10}  NOTE",
+        "RECORDER", "SERIAL", "OFFICER", "STATE", "PROGRESS", "RATE"
+    );
+    for r in doc["recorders"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        let done = r["bytes_done"].as_u64().unwrap_or(0);
+        let total = r["bytes_total"].as_u64().unwrap_or(0);
+        let mut note = Vec::new();
+        if let Some(f) = r["faults"].as_array().filter(|f| !f.is_empty()) {
+            note.push(format!("faults {f:?}"));
+        }
+        if let Some(d) = r["drift_ms"].as_i64().filter(|d| d.abs() >= 1000) {
+            note.push(format!("clock drift {:+.1} s", d as f64 / 1000.0));
+        }
+        if let Some(e) = r["last_error"].as_str() {
+            note.push(e.to_owned());
+        }
+        println!(
+            "{:<34} {:<10} {:<8} {:<12} {:>21} {:>8}/s  {}",
+            r["source"].as_str().unwrap_or("-"),
+            r["serial"].as_str().unwrap_or("-"),
+            r["officer"].as_str().unwrap_or("-"),
+            r["state"].as_str().unwrap_or("-"),
+            format!("{}/{}", output::bytes(done), output::bytes(total)),
+            output::bytes(r["rate_bps"].as_u64().unwrap_or(0)),
+            note.join("; ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

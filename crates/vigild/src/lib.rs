@@ -1,0 +1,181 @@
+//! `vigild`: officers dock their recorders and walk away; this service
+//! empties every recorder into the store, unattended (R1, R2, R4, R5, R9, R15).
+//!
+//! [`run`] takes the configuration and a shutdown future (mini-redis style,
+//! so a test or `main` decides when to stop). It discovers docks (configured
+//! paths and globs, rescanned and watched with `notify`) and recorder mounts
+//! (directories under the mount root), runs a worker thread per dock and per
+//! mount ([`workers`]), bounds how many recorders are served at once, keeps
+//! the status board ([`status`]) that `vigil status` reads, and tells systemd
+//! it is ready and alive (`sd_notify` READY and WATCHDOG).
+
+pub mod config;
+pub mod status;
+pub mod workers;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::Watcher;
+
+use crate::config::Config;
+use crate::status::{Shared, STATUS_FILE};
+use crate::workers::{Ctx, Gate};
+
+fn expand(pattern: &str) -> Vec<String> {
+    if !pattern.contains(['*', '?', '[']) {
+        return vec![pattern.to_owned()];
+    }
+    match glob::glob(pattern) {
+        Ok(paths) => paths.flatten().map(|p| p.display().to_string()).collect(),
+        Err(e) => {
+            tracing::warn!(%pattern, error = %e, "bad dock pattern");
+            Vec::new()
+        }
+    }
+}
+
+/// Runs the daemon until `shutdown` completes, then stops taking new work,
+/// lets in-flight files finish (or parks them) and returns.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    config.check()?;
+    // Open once up front: creates the store, migrates, sweeps temp files.
+    vigil_store::Store::open(&config.store)?;
+    vigil_dock::key::station_key(&config.store)?;
+    let board = Shared::new(&config.store);
+    let status_path = config.store.join(STATUS_FILE);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctx = Ctx {
+        config: Arc::new(config.clone()),
+        board: board.clone(),
+        stop: stop.clone(),
+        gate: Arc::new(Gate::new(config.max_parallel)),
+    };
+
+    // Wake the scanner early when device or mount directories change.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let w = wake.clone();
+    let mut watcher =
+        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| w.notify_one())?;
+    let mut watched = HashSet::new();
+    let mut dirs: Vec<PathBuf> = vec![config.watch.clone()];
+    for d in &config.docks {
+        if let Some(parent) = PathBuf::from(d).parent() {
+            dirs.push(parent.to_owned());
+        }
+    }
+
+    let mut docks: HashMap<String, std::thread::JoinHandle<()>> = HashMap::new();
+    let mut mounts: HashMap<PathBuf, std::thread::JoinHandle<bool>> = HashMap::new();
+    let mut mounted_done: HashSet<PathBuf> = HashSet::new();
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let mut watchdog_usec = 0u64;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
+    let watchdog_every = Duration::from_micros(watchdog_usec.max(2)) / 2;
+    tracing::info!(store = %config.store.display(), watch = %config.watch.display(), docks = ?config.docks, "vigild ready");
+
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(Duration::from_millis(config.rescan_ms));
+    let mut pet = tokio::time::interval(if watchdog {
+        watchdog_every
+    } else {
+        Duration::from_secs(3600)
+    });
+    let mut flush = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = tick.tick() => {}
+            () = wake.notified() => {}
+            _ = pet.tick() => {
+                if watchdog {
+                    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                }
+                continue;
+            }
+            _ = flush.tick() => {
+                board.update(|b| b.store_free_bytes = workers::free_bytes(&config.store));
+                board.flush(&status_path);
+                continue;
+            }
+        }
+        for d in &dirs {
+            if d.is_dir() && watched.insert(d.clone()) {
+                let _ = watcher.watch(d, notify::RecursiveMode::NonRecursive);
+            }
+        }
+        // Docks.
+        docks.retain(|_, h| !h.is_finished());
+        for pattern in &config.docks {
+            for path in expand(pattern) {
+                if docks.contains_key(&path) || !std::path::Path::new(&path).exists() {
+                    continue;
+                }
+                tracing::info!(%path, "dock found");
+                let c = ctx.clone();
+                let p = path.clone();
+                docks.insert(path, std::thread::spawn(move || workers::dock_worker(p, c)));
+            }
+        }
+        // Mounts: every directory under the mount root is one recorder.
+        let present: HashSet<PathBuf> = std::fs::read_dir(&config.watch)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        mounted_done.retain(|p| present.contains(p));
+        let finished: Vec<PathBuf> = mounts
+            .iter()
+            .filter(|(_, h)| h.is_finished())
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in finished {
+            if let Some(h) = mounts.remove(&p) {
+                if h.join().unwrap_or(false) {
+                    mounted_done.insert(p);
+                }
+            }
+        }
+        board.update(|b| {
+            b.recorders.retain(|k, _| {
+                k.strip_prefix("mount ")
+                    .is_none_or(|d| present.contains(&PathBuf::from(d)))
+            })
+        });
+        for dir in present {
+            if mounts.contains_key(&dir) || mounted_done.contains(&dir) {
+                continue;
+            }
+            tracing::info!(dir = %dir.display(), "recorder mount found");
+            let c = ctx.clone();
+            let d = dir.clone();
+            mounts.insert(dir, std::thread::spawn(move || workers::mount_worker(d, c)));
+        }
+    }
+
+    tracing::info!("stopping: no new work; letting in-flight files finish or park");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    stop.store(true, Ordering::SeqCst);
+    let dock_threads: Vec<_> = docks.into_values().collect();
+    let mount_threads: Vec<_> = mounts.into_values().collect();
+    let _ = tokio::task::spawn_blocking(move || {
+        for h in dock_threads {
+            let _ = h.join();
+        }
+        for h in mount_threads {
+            let _ = h.join();
+        }
+    })
+    .await;
+    board.update(|_| {});
+    board.flush(&status_path);
+    tracing::info!("vigild stopped");
+    Ok(())
+}

@@ -1,0 +1,481 @@
+//! The blocking workers: one thread per dock (a dock is one serial link, so
+//! its recorders are emptied one after another over it) and one per
+//! recorder mount. They share a [`Gate`] bounding how many recorders are
+//! served at once, and the stop flag set by SIGTERM.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use vigil_dock::pull::{PullObserver, PullOptions};
+use vigil_dock::Client;
+use vigil_ingest::{Continuity, IngestOptions, Progress};
+use vigil_store::Store;
+
+use crate::config::Config;
+use crate::status::Shared;
+
+/// Who the daemon acts as in the audit log.
+pub const ACTOR: &str = "vigild";
+
+/// A counting semaphore for blocking threads.
+#[derive(Debug)]
+pub struct Gate {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Gate {
+    /// `n` permits.
+    pub fn new(n: usize) -> Self {
+        Self {
+            free: Mutex::new(n),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Waits for a permit; `None` if stopping. Waiters are woken in turn,
+    /// and a worker takes a permit per recorder, so no recorder starves.
+    pub fn acquire<'a>(&'a self, stop: &AtomicBool) -> Option<Permit<'a>> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return Some(Permit(self));
+            }
+            free = self
+                .cv
+                .wait_timeout(free, Duration::from_millis(200))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+/// A held permit; released on drop.
+#[derive(Debug)]
+pub struct Permit<'a>(&'a Gate);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+/// What every worker needs.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Settings.
+    pub config: Arc<Config>,
+    /// The status board.
+    pub board: Shared,
+    /// Set on SIGTERM.
+    pub stop: Arc<AtomicBool>,
+    /// Bounds recorders served at once.
+    pub gate: Arc<Gate>,
+}
+
+impl Ctx {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps up to `d`, waking early on stop.
+    fn nap(&self, d: Duration) {
+        let end = Instant::now() + d;
+        while Instant::now() < end && !self.stopping() {
+            std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
+        }
+    }
+
+    fn continuity(&self) -> Continuity {
+        Continuity {
+            min_gap_s: self.config.min_gap_s,
+            join_window_s: self.config.join_window_s,
+            ..Continuity::default()
+        }
+    }
+
+    /// Blocks while the store has too little free space for `size` more
+    /// bytes (R15: stop taking data, say so, erase nothing, resume when
+    /// space returns). `Err` when stopping.
+    fn wait_for_space(&self, size: u64) -> Result<(), String> {
+        let margin = self.config.min_free_mb << 20;
+        let mut warned = false;
+        loop {
+            if self.stopping() {
+                return Err("vigild is shutting down".into());
+            }
+            let free = free_bytes(&self.config.store);
+            let full = free < size.saturating_add(margin);
+            self.board.update(|b| {
+                b.store_free_bytes = free;
+                b.store_full = full;
+            });
+            if !full {
+                if warned {
+                    tracing::info!(free, "store has space again; resuming");
+                }
+                return Ok(());
+            }
+            if !warned {
+                tracing::error!(
+                    store = %self.config.store.display(), free, needed = size + margin,
+                    "store disk full: taking no data and erasing nothing until space returns"
+                );
+                warned = true;
+            }
+            self.nap(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Free bytes available to the daemon in the store's file system.
+pub fn free_bytes(store: &Path) -> u64 {
+    rustix::fs::statvfs(store)
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+        .unwrap_or(0)
+}
+
+struct Observer<'a> {
+    ctx: &'a Ctx,
+    dock_path: &'a str,
+}
+
+impl Observer<'_> {
+    fn source(&self, slot: u8) -> String {
+        format!("dock {} slot {slot}", self.dock_path)
+    }
+}
+
+impl PullObserver for Observer<'_> {
+    fn state(&mut self, slot: u8, _serial: &str, state: &str) {
+        self.ctx.board.state(&self.source(slot), state);
+    }
+    fn bytes(&mut self, slot: u8, done: u64, total: u64) {
+        self.ctx.board.bytes(&self.source(slot), done, total);
+    }
+    fn before_file(&mut self, size: u64) -> Result<(), String> {
+        self.ctx.wait_for_space(size)
+    }
+}
+
+/// Serves one dock until its device disappears or the daemon stops.
+pub fn dock_worker(path: String, ctx: Ctx) {
+    let src = |slot: u8| format!("dock {path} slot {slot}");
+    // Recorders emptied, by slot: not pulled again until they leave the slot.
+    let mut done: HashMap<u8, String> = HashMap::new();
+    let mut gone_since: Option<Instant> = None;
+    while !ctx.stopping() {
+        if !Path::new(&path).exists() {
+            let since = *gone_since.get_or_insert_with(Instant::now);
+            ctx.board.update(|b| {
+                if let Some(d) = b.docks.get_mut(&path) {
+                    d.connected = false;
+                }
+            });
+            if since.elapsed() > Duration::from_secs(3) {
+                tracing::info!(%path, "dock gone");
+                ctx.board.update(|b| {
+                    b.docks.remove(&path);
+                    b.recorders
+                        .retain(|k, _| !k.starts_with(&format!("dock {path} ")));
+                });
+                return;
+            }
+            ctx.nap(Duration::from_millis(200));
+            continue;
+        }
+        gone_since = None;
+        let key = match vigil_dock::key::station_key(&ctx.config.store) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "no station key");
+                ctx.nap(Duration::from_secs(5));
+                continue;
+            }
+        };
+        let mut client = match Client::connect(&path, &key) {
+            Ok(c) => c,
+            Err(e) => {
+                if vigil_dock::client::is_unauthorized(&e) {
+                    if let Ok(mut store) = Store::open(&ctx.config.store) {
+                        let _ = store.record_event(
+                            ACTOR,
+                            "dock.refused",
+                            &path,
+                            &serde_json::json!({"error": e.to_string()}),
+                        );
+                    }
+                }
+                ctx.board.update(|b| {
+                    let d = b.docks.entry(path.clone()).or_default();
+                    d.path = path.clone();
+                    d.connected = false;
+                    d.last_error = Some(e.to_string());
+                });
+                tracing::warn!(%path, error = %e, "cannot connect to the dock; retrying");
+                ctx.nap(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let serial = client.dock.serial.to_string();
+        tracing::info!(%path, %serial, "dock connected");
+        ctx.board.update(|b| {
+            let d = b.docks.entry(path.clone()).or_default();
+            d.path = path.clone();
+            d.serial = Some(serial.clone());
+            d.connected = true;
+            d.last_error = None;
+        });
+        while !ctx.stopping() {
+            let slots = match client.status() {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(%path, error = %e, "dock link lost");
+                    ctx.board.update(|b| {
+                        if let Some(d) = b.docks.get_mut(&path) {
+                            d.connected = false;
+                            d.last_error = Some(e.to_string());
+                        }
+                    });
+                    break;
+                }
+            };
+            for s in &slots {
+                let Some(r) = &s.recorder else {
+                    if done.remove(&s.slot).is_some()
+                        || ctx.board.update(|b| b.recorders.contains_key(&src(s.slot)))
+                    {
+                        ctx.board.update(|b| b.recorders.remove(&src(s.slot)));
+                    }
+                    continue;
+                };
+                let rserial = r.serial.to_string();
+                if done.get(&s.slot).is_some_and(|d| *d != rserial) {
+                    done.remove(&s.slot);
+                }
+                ctx.board.recorder(&src(s.slot), |e| {
+                    e.dock = Some(serial.clone());
+                    e.slot = Some(s.slot);
+                    e.serial = rserial.clone();
+                    e.officer = Some(r.officer.to_string()).filter(|o| !o.is_empty());
+                    e.battery_pct = Some(r.battery_pct);
+                    e.faults = r.faults.iter().copied().collect();
+                });
+                if done.contains_key(&s.slot) {
+                    continue;
+                }
+                if !r.faults.is_empty() {
+                    tracing::warn!(%path, slot = s.slot, serial = %rserial, faults = ?r.faults.as_slice(), battery = r.battery_pct, "recorder reports faults (R4)");
+                }
+                let Some(_permit) = ctx.gate.acquire(&ctx.stop) else {
+                    return;
+                };
+                let mut store = match Store::open(&ctx.config.store) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot open the store");
+                        ctx.nap(Duration::from_secs(2));
+                        continue;
+                    }
+                };
+                let opts = PullOptions {
+                    slot: Some(s.slot),
+                    actor: ACTOR.into(),
+                    continuity: ctx.continuity(),
+                    erase: ctx.config.erase,
+                };
+                let mut obs = Observer {
+                    ctx: &ctx,
+                    dock_path: &path,
+                };
+                match vigil_dock::pull::pull_with(&mut store, &mut client, &key, &opts, &mut obs) {
+                    Ok(pulled) => {
+                        for p in pulled {
+                            let failed = p.report.failed.len();
+                            ctx.board.recorder(&src(p.slot), |e| {
+                                e.drift_ms = Some(p.drift_ms);
+                                e.last_error = p
+                                    .report
+                                    .failed
+                                    .first()
+                                    .map(|f| format!("{}: {}", f.path, f.error))
+                                    .or_else(|| {
+                                        p.kept
+                                            .first()
+                                            .map(|k| format!("{} kept: {}", k.path, k.reason))
+                                    });
+                            });
+                            tracing::info!(
+                                %path, slot = p.slot, serial = %p.serial, stored = p.report.files.len(), erased = p.erased.len(),
+                                failed, drift_ms = p.drift_ms, "recorder emptied"
+                            );
+                            if p.stopped.is_none() && failed == 0 {
+                                done.insert(p.slot, p.serial.clone());
+                            }
+                        }
+                    }
+                    Err(e) if e.is_link() => {
+                        ctx.board.recorder(&src(s.slot), |r| {
+                            r.state = "parked".into();
+                            r.last_error = Some(e.to_string());
+                        });
+                        tracing::warn!(%path, error = %e, "link lost while pulling; will resume");
+                        break;
+                    }
+                    Err(e) => {
+                        ctx.board.recorder(&src(s.slot), |r| {
+                            r.state = "failed".into();
+                            r.last_error = Some(e.to_string());
+                        });
+                        tracing::error!(%path, slot = s.slot, error = %e, "pull failed; will retry");
+                    }
+                }
+            }
+            ctx.nap(Duration::from_millis(ctx.config.rescan_ms.max(200)));
+        }
+        ctx.nap(Duration::from_millis(300));
+    }
+}
+
+struct MountProgress<'a> {
+    ctx: &'a Ctx,
+    source: &'a str,
+    done: u64,
+    total: u64,
+}
+
+impl Progress for MountProgress<'_> {
+    fn begin(&mut self, _files: usize, bytes: u64) {
+        self.total = bytes;
+        self.ctx.board.state(self.source, "pulling");
+        self.ctx.board.bytes(self.source, 0, bytes);
+    }
+    fn bytes(&mut self, done_in_file: u64) {
+        self.ctx
+            .board
+            .bytes(self.source, self.done + done_in_file, self.total);
+    }
+    fn file_done(&mut self, file_bytes: u64) {
+        self.done += file_bytes;
+        self.ctx.board.bytes(self.source, self.done, self.total);
+    }
+    fn before_file(&mut self, size: u64) -> Result<(), String> {
+        self.ctx.wait_for_space(size)
+    }
+}
+
+fn signature(dir: &Path) -> (u64, u64, i64) {
+    fn go(dir: &Path, acc: &mut (u64, u64, i64)) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                go(&e.path(), acc);
+            } else {
+                acc.0 += 1;
+                acc.1 += m.len();
+                let t = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                acc.2 = acc.2.max(t);
+            }
+        }
+    }
+    let mut acc = (0, 0, 0);
+    go(dir, &mut acc);
+    acc
+}
+
+/// Ingests one recorder mount (a directory named by the recorder's serial
+/// under the mount root) once it has settled.
+pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
+    let serial = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let source = format!("mount {}", dir.display());
+    ctx.board.recorder(&source, |r| r.serial = serial.clone());
+    // Wait until the mount is complete: unchanged for settle_ms.
+    let settle = Duration::from_millis(ctx.config.settle_ms);
+    let mut last = signature(&dir);
+    let mut stable_since = Instant::now();
+    while stable_since.elapsed() < settle {
+        if ctx.stopping() || !dir.exists() {
+            return false;
+        }
+        ctx.nap(Duration::from_millis(100));
+        let now = signature(&dir);
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        }
+    }
+    let Some(_permit) = ctx.gate.acquire(&ctx.stop) else {
+        return false;
+    };
+    let mut store = match Store::open(&ctx.config.store) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.board.recorder(&source, |r| {
+                r.state = "failed".into();
+                r.last_error = Some(e.to_string());
+            });
+            return false;
+        }
+    };
+    let officer = store.device_officer(&serial).ok().flatten();
+    ctx.board.recorder(&source, |r| {
+        r.officer = officer.clone();
+        r.state = "identified".into();
+    });
+    let opts = IngestOptions {
+        device: Some(serial.clone()),
+        officer,
+        actor: ACTOR.into(),
+        continuity: ctx.continuity(),
+    };
+    let mut progress = MountProgress {
+        ctx: &ctx,
+        source: &source,
+        done: 0,
+        total: 0,
+    };
+    match vigil_ingest::ingest_dir(&mut store, &dir, &opts, &mut progress) {
+        Ok(report) if report.failed.is_empty() => {
+            tracing::info!(%source, files = report.files.len(), skipped = report.skipped.len(), "mount ingested");
+            ctx.board.state(&source, "done");
+            true
+        }
+        Ok(report) => {
+            let first = &report.failed[0];
+            ctx.board.recorder(&source, |r| {
+                r.state = if ctx.stopping() { "parked" } else { "failed" }.into();
+                r.last_error = Some(format!("{}: {}", first.path, first.error));
+            });
+            tracing::error!(%source, failed = report.failed.len(), "mount ingest incomplete; will retry");
+            false
+        }
+        Err(e) => {
+            ctx.board.recorder(&source, |r| {
+                r.state = "failed".into();
+                r.last_error = Some(e.to_string());
+            });
+            tracing::error!(%source, error = %e, "mount ingest failed; will retry");
+            false
+        }
+    }
+}
