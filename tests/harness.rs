@@ -345,3 +345,98 @@ impl Drop for DockSim {
         let _ = self.child.wait();
     }
 }
+
+/// A running `vigild`, killed when dropped.
+#[derive(Debug)]
+pub struct Vigild {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its store.
+    pub store: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Vigild {
+    /// Starts `vigild --store STORE ARGS`, logging to `log`.
+    pub fn start(store: &Path, log: &Path, args: &[&str]) -> Self {
+        let child = Command::new(bin("vigild"))
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .env("VIGIL_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .expect("log"),
+            )
+            .spawn()
+            .expect("vigild starts");
+        Self {
+            child,
+            store: store.to_owned(),
+            log: log.to_owned(),
+        }
+    }
+
+    /// The status document, once vigild has written one.
+    pub fn status(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.store.join("vigild.status.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Waits (up to `secs`) until `pred` holds for the status document.
+    pub fn wait_for(
+        &self,
+        secs: u64,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.status() {
+                if pred(&s) {
+                    return s;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; status: {:#}\nlog:\n{}",
+                self.status().unwrap_or_default(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+}
+
+impl Drop for Vigild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The recorders in a status document.
+pub fn recorders(status: &serde_json::Value) -> Vec<serde_json::Value> {
+    status["recorders"]
+        .as_object()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Whether every listed source is in state `done`.
+pub fn all_done(status: &serde_json::Value, sources: &[&str]) -> bool {
+    sources
+        .iter()
+        .all(|s| status["recorders"][*s]["state"] == "done")
+}
