@@ -115,38 +115,163 @@ fn test() -> Result<()> {
 fn demo() -> Result<()> {
     deps::ensure()?;
     fixtures()?;
-    run(cargo().args(["build", "--release", "--quiet", "-p", "vigil-cli"]))?;
-    let vigil = root().join("target/release/vigil");
+    run(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "vigil-cli",
+        "-p",
+        "vigild",
+        "-p",
+        "dock-sim",
+    ]))?;
+    let bin = |n: &str| root().join("target/release").join(n);
+    let base = root().join("target/demo");
     let store = root().join("target/demo-store");
-    if store.exists() {
-        // Objects are read-only; make them removable first.
-        run(Command::new("chmod").args(["-R", "u+w"]).arg(&store))?;
-        std::fs::remove_dir_all(&store).with_context(|| format!("removing {}", store.display()))?;
+    for d in [&base, &store] {
+        if d.exists() {
+            // Objects are read-only; make them removable first.
+            run(Command::new("chmod").args(["-R", "u+w"]).arg(d))?;
+            std::fs::remove_dir_all(d).with_context(|| format!("removing {}", d.display()))?;
+        }
     }
-    let vigil_at = |args: &[&str]| -> Result<()> {
-        let mut c = Command::new(&vigil);
+    let fx = root().join("fixtures/generated");
+    // Three recorders: segments with a pause, a missing file and a hole in a
+    // clip; clean clips from a recorder whose clock is 95 s fast; and a card
+    // with a clip cut off mid-write.
+    let r1 = base.join("BWC101");
+    copy_dir(&fx.join("recorder-seq"), &r1)?;
+    std::fs::copy(
+        fx.join("continuity/hole_av.mp4"),
+        r1.join("DCIM/100MEDIA/REC_0100.MP4"),
+    )?;
+    let r2 = base.join("BWC102/DCIM/100MEDIA");
+    std::fs::create_dir_all(&r2)?;
+    let seq = fx.join("recorder-seq/DCIM/100MEDIA");
+    std::fs::copy(seq.join("REC_0001.MP4"), r2.join("REC_0001.MP4"))?;
+    std::fs::copy(seq.join("REC_0002.MP4"), r2.join("REC_0002.MP4"))?;
+    let r3 = base.join("BWC103");
+    copy_dir(&fx.join("recorder-a"), &r3)?;
+    let media = base.join("media");
+    std::fs::create_dir_all(&media)?;
+    let link = base.join("dock");
+    let mut sim = Command::new(bin("dock-sim"))
+        .arg("--link")
+        .arg(&link)
+        .args(["--recorder", &format!("BWC101:1001:{}", r1.display())])
+        .args([
+            "--recorder",
+            &format!("BWC102:1002:{}", base.join("BWC102").display()),
+        ])
+        .args(["--recorder", &format!("BWC103:1003:{}", r3.display())])
+        .args(["--skew", "1:95"])
+        .stderr(std::fs::File::create(base.join("dock-sim.log"))?)
+        .spawn()
+        .context("starting dock-sim")?;
+    while !link.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let vigil = |args: &[&str]| -> Result<()> {
+        let mut c = Command::new(bin("vigil"));
         c.arg("--store").arg(&store).args(args);
         run(&mut c)
     };
-    let fixtures = root().join("fixtures/generated");
-    let (a, seq) = (fixtures.join("recorder-a"), fixtures.join("recorder-seq"));
-    let a = a.to_str().context("fixture path is UTF-8")?;
-    let seq = seq.to_str().context("fixture path is UTF-8")?;
-    println!("== Recorder BWC001 (officer 1001): clips, a photo, audio, a GPS log, a clip cut off mid-write");
-    vigil_at(&["ingest", a, "--device", "BWC001", "--officer", "1001"])?;
-    println!("\n== The same recorder again: nothing new is stored");
-    vigil_at(&["ingest", a, "--device", "BWC001", "--officer", "1001"])?;
-    println!("\n== Recorder BWC002 (officer 1002): segment files with a pause and a missing file");
-    vigil_at(&["ingest", seq, "--device", "BWC002", "--officer", "1002"])?;
-    println!("\n== What is stored");
-    vigil_at(&["clips"])?;
-    println!("\n== Interruptions that need an explanation (R7, R8)");
-    vigil_at(&["gaps"])?;
-    println!("\n== Verifying every object, clip and the audit chain");
-    vigil_at(&["verify"])?;
+    let result = (|| -> Result<()> {
+        println!(
+            "== A dock with three recorders (dock-sim on {}); enrolling it to this station",
+            link.display()
+        );
+        vigil(&["dock", "enroll", link.to_str().context("utf-8")?])?;
+        println!(
+            "\n== vigild empties them unattended (store {})",
+            store.display()
+        );
+        let mut daemon = Command::new(bin("vigild"))
+            .arg("--store")
+            .arg(&store)
+            .arg("--dock")
+            .arg(&link)
+            .arg("--watch")
+            .arg(&media)
+            .stderr(std::fs::File::create(base.join("vigild.log"))?)
+            .spawn()
+            .context("starting vigild")?;
+        let status_file = store.join("vigild.status.json");
+        let start = std::time::Instant::now();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            let doc: serde_json::Value = std::fs::read_to_string(&status_file)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            let recs: Vec<serde_json::Value> = doc["recorders"]
+                .as_object()
+                .map(|m| m.values().cloned().collect())
+                .unwrap_or_default();
+            let states: Vec<String> = recs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["serial"].as_str().unwrap_or("?"),
+                        r["state"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            println!(
+                "   [{:>4.1} s] {}",
+                start.elapsed().as_secs_f64(),
+                states.join(" | ")
+            );
+            if recs.len() == 3 && recs.iter().all(|r| r["state"] == "done") {
+                break;
+            }
+            if start.elapsed().as_secs() > 180 {
+                let _ = daemon.kill();
+                bail!(
+                    "vigild did not finish within 3 minutes; see {}",
+                    base.join("vigild.log").display()
+                );
+            }
+        }
+        println!();
+        vigil(&["status"])?;
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+        let _ = daemon.wait();
+        println!("\n== Ingest report: what came in");
+        vigil(&["clips"])?;
+        println!("\n== Interruptions that need an explanation (R7, R8)");
+        vigil(&["gaps"])?;
+        println!(
+            "\n== Clock drift found at docking (R5): the NOTE column of `vigil status` above."
+        );
+        println!("   BWC102's clock ran 95 s fast: its clips say 08:00:00 and 08:00:03 and are stored as 07:58:25 and 07:58:28.");
+        println!("\n== Verifying every object, clip and the audit chain");
+        vigil(&["verify"])?;
+        Ok(())
+    })();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    result?;
     println!(
         "\nThe store is at {} (index: vigil.db, inspect with sqlite3).",
         store.display()
     );
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dst = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dst)?;
+        } else {
+            std::fs::copy(e.path(), dst)?;
+        }
+    }
     Ok(())
 }

@@ -34,6 +34,9 @@ pub trait PullObserver {
 pub struct Quiet;
 impl PullObserver for Quiet {}
 
+/// Drift below this is measurement noise and is recorded but not applied.
+pub const DRIFT_THRESHOLD_MS: i64 = 500;
+
 /// What to pull.
 #[derive(Debug, Clone)]
 pub struct PullOptions {
@@ -167,7 +170,13 @@ fn pull_slot(
         tracing::warn!(%serial, faults = ?rec.faults, battery = rec.battery_pct, "recorder reports faults (R4)");
     }
     let mut continuity = opts.continuity.clone();
-    continuity.clock_offset_s = drift_ms as f64 / 1000.0;
+    // Below half a second the measurement itself (half a round trip) is
+    // the error: clip times are corrected only for real drift.
+    continuity.clock_offset_s = if drift_ms.abs() >= DRIFT_THRESHOLD_MS {
+        drift_ms as f64 / 1000.0
+    } else {
+        0.0
+    };
     let iopts = IngestOptions {
         device: Some(serial.clone()),
         officer: Some(officer.clone()).filter(|o| !o.is_empty()),
