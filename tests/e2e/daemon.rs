@@ -377,3 +377,41 @@ fn the_systemd_units_verify() {
         describe(&out)
     );
 }
+
+#[test]
+fn docks_are_hot_plugged_without_a_restart() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-a"), &rec);
+    let originals = hashes(std::slice::from_ref(&rec));
+    let docks = v.scratch("docks");
+    let media = v.scratch("media");
+    // vigild first, watching a glob that matches nothing yet.
+    let pattern = format!("{}/do?k", docks.display());
+    let d = Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild.log"),
+        &["--dock", &pattern, "--watch", media.to_str().unwrap()],
+    );
+    d.wait_for(30, "vigild up", |s| s["pid"].is_number());
+    // The dock appears (plugged in), is enrolled, and its recorder emptied.
+    let sim = DockSim::start(
+        &docks,
+        &["--recorder", &format!("BWC030:1030:{}", rec.display())],
+    );
+    enroll(&v, &sim);
+    let src = format!("dock {} slot 0", sim.path());
+    d.wait_for(60, "the hot-plugged dock's recorder done", |s| {
+        all_done(s, &[&src])
+    });
+    assert!(files_under(&rec).is_empty());
+    assert_stored_once(&v, &originals);
+    // The dock goes away (unplugged): vigild forgets it and keeps running.
+    let link = sim.link.clone();
+    drop(sim);
+    std::fs::remove_file(&link).unwrap();
+    d.wait_for(30, "the dock gone from the status", |s| {
+        s["docks"].as_object().is_some_and(|m| m.is_empty())
+    });
+    assert_eq!(v.json(&["status", "--json"])["running"], true);
+}

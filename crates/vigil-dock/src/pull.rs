@@ -48,6 +48,8 @@ pub struct PullOptions {
     pub continuity: vigil_ingest::Continuity,
     /// Erase verified files from the recorder (R2). On by default.
     pub erase: bool,
+    /// Slots to leave alone (recorders already emptied).
+    pub skip: Vec<u8>,
 }
 
 /// One recorder emptied.
@@ -106,22 +108,42 @@ pub fn pull_with(
     observer: &mut dyn PullObserver,
 ) -> Result<Vec<Pulled>, DockError> {
     let slots = client.status()?;
-    let mut out = Vec::new();
+    let mut jobs = Vec::new();
     for s in slots {
         let Some(rec) = s.recorder else { continue };
-        if opts.slot.is_some_and(|want| want != s.slot) {
+        if opts.slot.is_some_and(|want| want != s.slot) || opts.skip.contains(&s.slot) {
             continue;
         }
-        out.push(pull_slot(store, client, key, opts, s.slot, &rec, observer)?);
+        jobs.push(start_slot(store, client, opts, s.slot, &rec, observer)?);
     }
     if let Some(want) = opts.slot {
-        if out.is_empty() {
+        if jobs.is_empty() {
             return Err(DockError::Refused {
                 path: client.path().to_owned(),
                 code: vigil_dock_proto::ErrorCode::EmptySlot,
                 detail: format!("slot {want} holds no recorder"),
             });
         }
+    }
+    // Round robin, one file per recorder per turn: every docked recorder
+    // makes progress and none waits for all the others to finish (a 16-slot
+    // dock at shift change shares one link).
+    let mut stopped = None;
+    'turns: while jobs.iter().any(|j| !j.files.is_empty()) {
+        for job in jobs.iter_mut().filter(|j| !j.files.is_empty()) {
+            if let Err(why) = observer.before_file(job.files[0].size) {
+                stopped = Some(why);
+                break 'turns;
+            }
+            step(store, client, key, opts, job, observer)?;
+        }
+    }
+    let mut out = Vec::new();
+    for mut job in jobs {
+        if !job.files.is_empty() {
+            job.pulled.stopped = stopped.clone();
+        }
+        out.push(finish(store, job, observer)?);
     }
     Ok(out)
 }
@@ -138,21 +160,33 @@ fn unhex32(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn pull_slot(
+/// One recorder being emptied.
+struct SlotJob {
+    iopts: IngestOptions,
+    run: String,
+    files: std::collections::VecDeque<vigil_dock_proto::FileEntry>,
+    total: u64,
+    done: u64,
+    pulled: Pulled,
+}
+
+/// Identifies a recorder, syncs its clock (drift recorded, R5), records its
+/// health (R4), opens its ingest run and lists its files.
+fn start_slot(
     store: &mut Store,
     client: &mut Client,
-    key: &[u8; 32],
     opts: &PullOptions,
     slot: u8,
     rec: &vigil_dock_proto::RecorderStatus,
     observer: &mut dyn PullObserver,
-) -> Result<Pulled, DockError> {
+) -> Result<SlotJob, DockError> {
     let serial = rec.serial.to_string();
     let officer = rec.officer.to_string();
     observer.state(slot, &serial, "identified");
     let (before, _after, host) = client.set_time(slot)?;
     observer.state(slot, &serial, "clock_synced");
     let drift_ms = before - host;
+    let faults: Vec<u16> = rec.faults.iter().copied().collect();
     store.record_docking(
         &opts.actor,
         &Docking {
@@ -163,11 +197,11 @@ fn pull_slot(
             drift_ms: Some(drift_ms),
             battery_pct: rec.battery_pct,
             storage_free: rec.storage_free,
-            faults: rec.faults.iter().copied().collect(),
+            faults: faults.clone(),
         },
     )?;
-    if !rec.faults.is_empty() {
-        tracing::warn!(%serial, faults = ?rec.faults, battery = rec.battery_pct, "recorder reports faults (R4)");
+    if !faults.is_empty() {
+        tracing::warn!(%serial, ?faults, battery = rec.battery_pct, "recorder reports faults (R4)");
     }
     let mut continuity = opts.continuity.clone();
     // Below half a second the measurement itself (half a round trip) is
@@ -185,109 +219,122 @@ fn pull_slot(
     };
     let source = format!("dock {} slot {slot}", client.dock.serial);
     let run = vigil_ingest::begin_run(store, &source, &iopts)?;
-    let mut report = IngestReport {
-        run: run.clone(),
-        ..Default::default()
-    };
-    let mut erased = Vec::new();
-    let mut kept = Vec::new();
-    let mut reconnects = 0;
-    let listing = client.list_files(slot)?;
-    let total: u64 = listing.iter().map(|f| f.size).sum();
-    let mut done = 0u64;
+    let files: std::collections::VecDeque<_> = client.list_files(slot)?.into();
+    let total = files.iter().map(|f| f.size).sum();
     observer.state(slot, &serial, "pulling");
     observer.bytes(slot, 0, total);
-    let mut stopped = None;
-    for f in listing {
-        let name = f.name.to_string();
-        if let Err(why) = observer.before_file(f.size) {
-            stopped = Some(why);
-            break;
-        }
-        let end = f.end_ms.and_then(|ms| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        });
-        let result = {
-            let mut reader = DockReader::new(client, *key, slot, f.id, f.size);
-            let r = vigil_ingest::ingest_one(
-                store,
-                &run,
-                &iopts,
-                FileSource {
-                    rel: name.as_bytes().to_vec(),
-                    reader: &mut reader,
-                    listed_len: f.size,
-                    mtime: None,
-                    recorded_end: end,
-                },
-                &mut |n| observer.bytes(slot, done + n, total),
-            )?;
-            reconnects += reader.reconnects;
-            r
-        };
-        let stored = match result {
-            Ok(s) => s,
-            Err(failed) => {
-                report.failed.push(failed);
-                continue;
-            }
-        };
-        // Verify before erasing: our durable copy re-read from disk, and the
-        // dock's own hash of its file, must both equal what was indexed.
-        let verdict = verify(store, client, key, slot, f.id, &stored);
-        match verdict {
-            Ok(hash) if opts.erase => match client.erase(slot, f.id, stored.bytes, hash) {
-                Ok(()) => {
-                    store.record_event(
-                        &opts.actor,
-                        "recorder.file_erased",
-                        &stored.clip,
-                        &serde_json::json!({"device": serial, "path": name, "blake3": stored.blake3, "bytes": stored.bytes}),
-                    )?;
-                    erased.push(name.clone());
-                }
-                Err(e) => kept.push(Kept {
-                    path: name.clone(),
-                    reason: e.to_string(),
-                }),
+    Ok(SlotJob {
+        iopts,
+        run: run.clone(),
+        files,
+        total,
+        done: 0,
+        pulled: Pulled {
+            slot,
+            serial,
+            officer,
+            drift_ms,
+            battery_pct: rec.battery_pct,
+            faults,
+            erased: Vec::new(),
+            kept: Vec::new(),
+            reconnects: 0,
+            stopped: None,
+            report: IngestReport {
+                run,
+                ..Default::default()
             },
-            Ok(_) => kept.push(Kept {
-                path: name.clone(),
-                reason: "erasing not requested".into(),
-            }),
-            Err(reason) => kept.push(Kept {
-                path: name.clone(),
-                reason,
-            }),
-        }
-        done += f.size;
-        observer.bytes(slot, done, total);
-        report.files.push(stored);
-    }
-    vigil_ingest::close_run(store, &run, &iopts, &report)?;
-    observer.state(
-        slot,
-        &serial,
-        match (&stopped, report.failed.is_empty(), kept.is_empty()) {
-            (Some(_), _, _) => "parked",
-            (None, true, true) => "done",
-            (None, true, false) => "verified",
-            (None, false, _) => "failed",
         },
-    );
-    Ok(Pulled {
-        slot,
-        serial,
-        officer,
-        drift_ms,
-        battery_pct: rec.battery_pct,
-        faults: rec.faults.iter().copied().collect(),
-        erased,
-        kept,
-        reconnects,
-        stopped,
-        report,
     })
+}
+
+/// Stores, verifies and (if asked) erases one file of a recorder.
+fn step(
+    store: &mut Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    opts: &PullOptions,
+    job: &mut SlotJob,
+    observer: &mut dyn PullObserver,
+) -> Result<(), DockError> {
+    let Some(f) = job.files.pop_front() else {
+        return Ok(());
+    };
+    let slot = job.pulled.slot;
+    let name = f.name.to_string();
+    let end = f
+        .end_ms
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+    let (done, total) = (job.done, job.total);
+    let result = {
+        let mut reader = DockReader::new(client, *key, slot, f.id, f.size);
+        let r = vigil_ingest::ingest_one(
+            store,
+            &job.run,
+            &job.iopts,
+            FileSource {
+                rel: name.as_bytes().to_vec(),
+                reader: &mut reader,
+                listed_len: f.size,
+                mtime: None,
+                recorded_end: end,
+            },
+            &mut |n| observer.bytes(slot, done + n, total),
+        )?;
+        job.pulled.reconnects += reader.reconnects;
+        r
+    };
+    job.done += f.size;
+    observer.bytes(slot, job.done, total);
+    let stored = match result {
+        Ok(s) => s,
+        Err(failed) => {
+            job.pulled.report.failed.push(failed);
+            return Ok(());
+        }
+    };
+    // Verify before erasing: our durable copy re-read from disk, and the
+    // dock's own hash of its file, must both equal what was indexed.
+    let kept = |reason: String| Kept {
+        path: name.clone(),
+        reason,
+    };
+    match verify(store, client, key, slot, f.id, &stored) {
+        Ok(hash) if opts.erase => match client.erase(slot, f.id, stored.bytes, hash) {
+            Ok(()) => {
+                store.record_event(
+                    &opts.actor,
+                    "recorder.file_erased",
+                    &stored.clip,
+                    &serde_json::json!({"device": job.pulled.serial, "path": name, "blake3": stored.blake3, "bytes": stored.bytes}),
+                )?;
+                job.pulled.erased.push(name.clone());
+            }
+            Err(e) => job.pulled.kept.push(kept(e.to_string())),
+        },
+        Ok(_) => job.pulled.kept.push(kept("erasing not requested".into())),
+        Err(reason) => job.pulled.kept.push(kept(reason)),
+    }
+    job.pulled.report.files.push(stored);
+    Ok(())
+}
+
+/// Closes a recorder's ingest run (interruptions between its clips, R7).
+fn finish(
+    store: &mut Store,
+    job: SlotJob,
+    observer: &mut dyn PullObserver,
+) -> Result<Pulled, DockError> {
+    vigil_ingest::close_run(store, &job.run, &job.iopts, &job.pulled.report)?;
+    let p = job.pulled;
+    let state = match (&p.stopped, p.report.failed.is_empty(), p.kept.is_empty()) {
+        (Some(_), _, _) => "parked",
+        (None, true, true) => "done",
+        (None, true, false) => "verified",
+        (None, false, _) => "failed",
+    };
+    observer.state(p.slot, &p.serial, state);
+    Ok(p)
 }
 
 fn verify(

@@ -248,13 +248,11 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                     break;
                 }
             };
+            let mut todo = Vec::new();
             for s in &slots {
                 let Some(r) = &s.recorder else {
-                    if done.remove(&s.slot).is_some()
-                        || ctx.board.update(|b| b.recorders.contains_key(&src(s.slot)))
-                    {
-                        ctx.board.update(|b| b.recorders.remove(&src(s.slot)));
-                    }
+                    done.remove(&s.slot);
+                    ctx.board.update(|b| b.recorders.remove(&src(s.slot)));
                     continue;
                 };
                 let rserial = r.serial.to_string();
@@ -269,12 +267,11 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                     e.battery_pct = Some(r.battery_pct);
                     e.faults = r.faults.iter().copied().collect();
                 });
-                if done.contains_key(&s.slot) {
-                    continue;
+                if !done.contains_key(&s.slot) {
+                    todo.push(s.slot);
                 }
-                if !r.faults.is_empty() {
-                    tracing::warn!(%path, slot = s.slot, serial = %rserial, faults = ?r.faults.as_slice(), battery = r.battery_pct, "recorder reports faults (R4)");
-                }
+            }
+            if !todo.is_empty() {
                 let Some(_permit) = ctx.gate.acquire(&ctx.stop) else {
                     return;
                 };
@@ -287,15 +284,21 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                     }
                 };
                 let opts = PullOptions {
-                    slot: Some(s.slot),
+                    slot: None,
                     actor: ACTOR.into(),
                     continuity: ctx.continuity(),
                     erase: ctx.config.erase,
+                    skip: slots
+                        .iter()
+                        .map(|s| s.slot)
+                        .filter(|s| !todo.contains(s))
+                        .collect(),
                 };
                 let mut obs = Observer {
                     ctx: &ctx,
                     dock_path: &path,
                 };
+                // All newly docked recorders at once, one file each per turn.
                 match vigil_dock::pull::pull_with(&mut store, &mut client, &key, &opts, &mut obs) {
                     Ok(pulled) => {
                         for p in pulled {
@@ -323,19 +326,23 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                         }
                     }
                     Err(e) if e.is_link() => {
-                        ctx.board.recorder(&src(s.slot), |r| {
-                            r.state = "parked".into();
-                            r.last_error = Some(e.to_string());
-                        });
+                        for slot in &todo {
+                            ctx.board.recorder(&src(*slot), |r| {
+                                r.state = "parked".into();
+                                r.last_error = Some(e.to_string());
+                            });
+                        }
                         tracing::warn!(%path, error = %e, "link lost while pulling; will resume");
                         break;
                     }
                     Err(e) => {
-                        ctx.board.recorder(&src(s.slot), |r| {
-                            r.state = "failed".into();
-                            r.last_error = Some(e.to_string());
-                        });
-                        tracing::error!(%path, slot = s.slot, error = %e, "pull failed; will retry");
+                        for slot in &todo {
+                            ctx.board.recorder(&src(*slot), |r| {
+                                r.state = "failed".into();
+                                r.last_error = Some(e.to_string());
+                            });
+                        }
+                        tracing::error!(%path, error = %e, "pull failed; will retry");
                     }
                 }
             }

@@ -172,6 +172,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
                 actor,
                 continuity: vigil_ingest::Continuity::default(),
                 erase: !keep,
+                skip: Vec::new(),
             };
             let pulled = vigil_dock::pull::pull(&mut store, &mut c, &key, &opts)?;
             let failed = pulled.iter().map(|p| p.report.failed.len()).sum::<usize>();
