@@ -472,3 +472,159 @@ pub fn dock(args: &[String]) -> Result<()> {
     clean(&dir)?;
     Ok(())
 }
+
+/// `cargo xtask bench-daemon [--recorders N] [--mb N]`: the shift-change load
+/// test. One simulated N-slot dock (default 16) whose recorders each hold
+/// `--mb` MB (default 8, in 2 MB files); `vigild` (release) empties them all.
+/// Reports aggregate throughput and per-recorder fairness: when each
+/// recorder got its first byte and finished, and Jain's fairness index of
+/// the per-recorder rates (1.0 = perfectly even).
+pub fn daemon(args: &[String]) -> Result<()> {
+    let (mut n, mut mb) = (16usize, 8usize);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--recorders" => n = it.next().context("--recorders N")?.parse()?,
+            "--mb" => mb = it.next().context("--mb N")?.parse()?,
+            other => bail!("unknown bench-daemon option {other}"),
+        }
+    }
+    anyhow::ensure!((1..=16).contains(&n), "--recorders must be 1..=16");
+    sh(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "vigil-cli",
+        "-p",
+        "vigild",
+        "-p",
+        "dock-sim",
+    ]))?;
+    let dir = root().join("target/bench/daemon");
+    clean(&dir)?;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut sim = Command::new(root().join("target/release/dock-sim"));
+    let link = dir.join("dock");
+    sim.arg("--link").arg(&link).args(["--slots", "16"]);
+    for r in 0..n {
+        let rec = dir.join(format!("rec{r:02}/DCIM"));
+        std::fs::create_dir_all(&rec)?;
+        for f in 0..mb.div_ceil(2) {
+            let mut data = vec![0u8; 2 << 20];
+            for c in data.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                c.copy_from_slice(&x.to_le_bytes()[..c.len()]);
+            }
+            std::fs::write(rec.join(format!("REC_{:04}.bin", f + 1)), data)?;
+        }
+        sim.arg("--recorder").arg(format!(
+            "BWC{r:03}:{}:{}",
+            1000 + r,
+            dir.join(format!("rec{r:02}")).display()
+        ));
+    }
+    let mut sim = sim.stderr(std::process::Stdio::null()).spawn()?;
+    while !link.exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let store = dir.join("store");
+    let vigil = root().join("target/release/vigil");
+    let result = (|| -> Result<()> {
+        sh(Command::new(&vigil)
+            .arg("--store")
+            .arg(&store)
+            .args(["dock", "enroll"])
+            .arg(&link))?;
+        let start = Instant::now();
+        let mut d = Command::new(root().join("target/release/vigild"))
+            .arg("--store")
+            .arg(&store)
+            .arg("--dock")
+            .arg(&link)
+            .arg("--watch")
+            .arg(dir.join("media"))
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut first: Vec<Option<f64>> = vec![None; n];
+        let mut done: Vec<Option<f64>> = vec![None; n];
+        let mut bytes = vec![0u64; n];
+        while done.iter().any(Option::is_none) {
+            if start.elapsed() > Duration::from_secs(600) {
+                let _ = d.kill();
+                bail!("vigild did not finish in 10 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            let Ok(text) = std::fs::read_to_string(store.join("vigild.status.json")) else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let t = start.elapsed().as_secs_f64();
+            for r in doc["recorders"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let Some(slot) = r["slot"].as_u64().map(|s| s as usize).filter(|s| *s < n) else {
+                    continue;
+                };
+                if first[slot].is_none() && r["bytes_done"].as_u64().unwrap_or(0) > 0 {
+                    first[slot] = Some(t);
+                }
+                if done[slot].is_none() && r["state"] == "done" {
+                    done[slot] = Some(t);
+                    bytes[slot] = r["bytes_total"].as_u64().unwrap_or(0);
+                }
+            }
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(d.id() as i32, libc::SIGTERM) };
+        let _ = d.wait();
+        let first: Vec<f64> = first.into_iter().map(|t| t.unwrap_or(0.0)).collect();
+        let done: Vec<f64> = done.into_iter().map(|t| t.unwrap_or(0.0)).collect();
+        let total: u64 = bytes.iter().sum();
+        let end = done.iter().copied().fold(0.0, f64::max);
+        let rates: Vec<f64> = bytes
+            .iter()
+            .zip(&done)
+            .map(|(b, t)| *b as f64 / t.max(1e-3))
+            .collect();
+        let jain = rates.iter().sum::<f64>().powi(2)
+            / (n as f64 * rates.iter().map(|r| r * r).sum::<f64>());
+        let stat = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            (v[0], v[v.len() / 2], v[v.len() - 1])
+        };
+        let (f0, f1, f2) = stat(&first);
+        let (d0, d1, d2) = stat(&done);
+        println!(
+            "vigild load test: {n} recorders on one {n}-slot dock, {:.1} MB in all (release build)",
+            total as f64 / 1e6
+        );
+        println!(
+            "  aggregate throughput   = {:.1} MB/s ({end:.1} s until the last recorder was done)",
+            total as f64 / 1e6 / end
+        );
+        println!("  first byte per recorder: min {f0:.2} s, median {f1:.2} s, max {f2:.2} s");
+        println!("  done per recorder:       min {d0:.2} s, median {d1:.2} s, max {d2:.2} s");
+        println!("  Jain fairness index of per-recorder rates = {jain:.3} (1.0 = even)");
+        std::fs::write(
+            root().join("target/bench/daemon.json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "recorders": n, "bytes": total, "seconds": end, "mb_per_s": total as f64 / 1e6 / end,
+                "first_byte_s": first, "done_s": done, "jain": jain,
+            }))?,
+        )?;
+        Ok(())
+    })();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    result?;
+    clean(&dir)?;
+    Ok(())
+}

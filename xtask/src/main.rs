@@ -23,6 +23,7 @@ fn main() -> Result<()> {
         "demo" => demo(),
         "bench" => bench::run(&args[1..]),
         "bench-dock" => bench::dock(&args[1..]),
+        "bench-daemon" => bench::daemon(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
         "fixtures" => {
             deps::ensure()?;
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
             eprintln!("  demo      ingest the fixture recorders and print the report");
             eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
+            eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  fixtures  make the media fixtures");
             if task == "help" {

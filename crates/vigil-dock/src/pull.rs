@@ -127,24 +127,31 @@ pub fn pull_with(
     }
     // Round robin, one file per recorder per turn: every docked recorder
     // makes progress and none waits for all the others to finish (a 16-slot
-    // dock at shift change shares one link).
-    let mut stopped = None;
-    'turns: while jobs.iter().any(|j| !j.files.is_empty()) {
-        for job in jobs.iter_mut().filter(|j| !j.files.is_empty()) {
-            if let Err(why) = observer.before_file(job.files[0].size) {
-                stopped = Some(why);
-                break 'turns;
-            }
-            step(store, client, key, opts, job, observer)?;
-        }
-    }
+    // dock at shift change shares one link). A recorder is finished (its
+    // run closed, its state `done`) as soon as its last file is through.
     let mut out = Vec::new();
-    for mut job in jobs {
-        if !job.files.is_empty() {
-            job.pulled.stopped = stopped.clone();
+    let mut stopped = None;
+    while !jobs.is_empty() {
+        let mut next = Vec::with_capacity(jobs.len());
+        for mut job in jobs {
+            if stopped.is_none() && !job.files.is_empty() {
+                match observer.before_file(job.files[0].size) {
+                    Ok(()) => step(store, client, key, opts, &mut job, observer)?,
+                    Err(why) => stopped = Some(why),
+                }
+            }
+            if job.files.is_empty() || stopped.is_some() {
+                if !job.files.is_empty() {
+                    job.pulled.stopped = stopped.clone();
+                }
+                out.push(finish(store, job, observer)?);
+            } else {
+                next.push(job);
+            }
         }
-        out.push(finish(store, job, observer)?);
+        jobs = next;
     }
+    out.sort_by_key(|p| p.slot);
     Ok(out)
 }
 
