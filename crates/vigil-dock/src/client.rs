@@ -19,6 +19,10 @@ use crate::DockError;
 
 const RX: usize = encoded_len(MAX_FRAME);
 
+/// The path that names "the dock on USB bulk endpoints" (found by the
+/// vendor/product ids in [`crate::link::USB_IDS`]).
+pub const USB_PATH: &str = "usb";
+
 /// How long to wait for an answer.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -86,9 +90,14 @@ impl Client {
         Ok(c)
     }
 
-    /// Opens and authenticates with the station key.
+    /// Opens and authenticates with the station key. `path` is a serial
+    /// device, or [`USB_PATH`] for the first dock on USB bulk endpoints.
     pub fn connect(path: &str, key: &[u8; 32]) -> Result<Self, DockError> {
-        let mut c = Self::open(path)?;
+        let mut c = if path == USB_PATH {
+            Self::over(Box::new(crate::link::UsbLink::open_first()?), USB_PATH)?
+        } else {
+            Self::open(path)?
+        };
         c.authenticate(key)?;
         Ok(c)
     }
@@ -96,7 +105,11 @@ impl Client {
     /// Reopens the same device path (after the link dropped) and
     /// authenticates again.
     pub fn reconnect(&mut self, key: &[u8; 32]) -> Result<(), DockError> {
-        self.link = open_serial(&self.path)?;
+        self.link = if self.path == USB_PATH {
+            Box::new(crate::link::UsbLink::open_first()?)
+        } else {
+            open_serial(&self.path)?
+        };
         self.decoder.reset();
         self.stash.clear();
         self.hello()?;

@@ -102,6 +102,16 @@ impl UsbLink {
     }
 }
 
+/// Whether a dock with a known USB id is connected.
+pub fn usb_dock_present() -> bool {
+    rusb::devices().is_ok_and(|list| {
+        list.iter().any(|d| {
+            d.device_descriptor()
+                .is_ok_and(|desc| USB_IDS.contains(&(desc.vendor_id(), desc.product_id())))
+        })
+    })
+}
+
 impl Read for UsbLink {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pending.is_empty() {

@@ -10,7 +10,7 @@
 //! rescan_ms = 500                               # how often docks and mounts are looked for
 //! settle_ms = 1000                              # a new mount must be unchanged this long
 //! min_free_mb = 256                             # below this, stop taking data (R15)
-//! late_after_h = 24                             # clips ingested later than this are late (R1)
+//! usb = true                                    # also serve a dock on USB bulk endpoints (by USB id)
 //! min_gap_s = 1.0                               # interruption threshold (R7)
 //! join_window_s = 600.0                         # pause that still joins a session
 //! erase = true                                  # erase verified files from docked recorders (R2)
@@ -42,8 +42,8 @@ pub struct Config {
     pub settle_ms: u64,
     /// Free space below which no data is taken, MiB.
     pub min_free_mb: u64,
-    /// Ingest later than this after recording is late, hours.
-    pub late_after_h: u64,
+    /// Also serve a dock found by USB vendor/product id (bulk endpoints).
+    pub usb: bool,
     /// Interruption threshold, seconds.
     pub min_gap_s: f64,
     /// Session join window, seconds.
@@ -62,7 +62,7 @@ impl Default for Config {
             rescan_ms: 500,
             settle_ms: 1000,
             min_free_mb: 256,
-            late_after_h: 24,
+            usb: true,
             min_gap_s: vigil_ingest::DEFAULT_MIN_GAP_S,
             join_window_s: vigil_ingest::DEFAULT_JOIN_WINDOW_S,
             erase: true,

@@ -121,6 +121,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 docks.insert(path, std::thread::spawn(move || workers::dock_worker(p, c)));
             }
         }
+        let usb = vigil_dock::client::USB_PATH.to_owned();
+        if config.usb && !docks.contains_key(&usb) && vigil_dock::link::usb_dock_present() {
+            tracing::info!("dock found on USB");
+            let c = ctx.clone();
+            let p = usb.clone();
+            docks.insert(usb, std::thread::spawn(move || workers::dock_worker(p, c)));
+        }
         // Mounts: every directory under the mount root is one recorder.
         let present: HashSet<PathBuf> = std::fs::read_dir(&config.watch)
             .map(|rd| {

@@ -172,8 +172,15 @@ pub fn dock_worker(path: String, ctx: Ctx) {
     // Recorders emptied, by slot: not pulled again until they leave the slot.
     let mut done: HashMap<u8, String> = HashMap::new();
     let mut gone_since: Option<Instant> = None;
+    let present = |p: &str| {
+        if p == vigil_dock::client::USB_PATH {
+            vigil_dock::link::usb_dock_present()
+        } else {
+            Path::new(p).exists()
+        }
+    };
     while !ctx.stopping() {
-        if !Path::new(&path).exists() {
+        if !present(&path) {
             let since = *gone_since.get_or_insert_with(Instant::now);
             ctx.board.update(|b| {
                 if let Some(d) = b.docks.get_mut(&path) {

@@ -20,6 +20,10 @@ pub struct Args {
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
+    /// Clips ingested more than this many hours after their recording
+    /// ended are late (R1).
+    #[arg(long, default_value_t = 24, value_name = "HOURS")]
+    late_after: u64,
 }
 
 #[derive(Serialize)]
@@ -34,7 +38,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
         officer: args.officer,
         device: args.device,
         clip: None,
-        late_after_h: None,
+        late_after_h: Some(args.late_after),
     })?;
     if args.json {
         output::print_json(&JsonClips { clips: &clips })?;
