@@ -333,6 +333,12 @@ impl DockSim {
         answer.trim().to_owned()
     }
 
+    /// Enrols this dock to the station of `v` (`vigil dock enroll`).
+    pub fn enroll(&self, v: &Vigil) {
+        let out = v.run(&["dock", "enroll", self.path()]);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+
     /// What the simulator logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

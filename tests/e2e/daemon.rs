@@ -91,11 +91,6 @@ fn originals_of(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn enroll(v: &Vigil, sim: &DockSim) {
-    let out = v.run(&["dock", "enroll", sim.path()]);
-    assert!(out.status.success(), "{}", describe(&out));
-}
-
 #[test]
 fn empties_several_docked_recorders_and_a_mount_unattended() {
     let v = Vigil::new();
@@ -120,7 +115,7 @@ fn empties_several_docked_recorders_and_a_mount_unattended() {
             "1:12",
         ],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let media = v.scratch("media");
     let d = vigild_start(&v, sim.path(), &media);
     let srcs: Vec<String> = (0..3)
@@ -189,7 +184,7 @@ fn a_recorder_unplugged_mid_transfer_resumes_when_it_comes_back() {
         v.dir.path(),
         &["--recorder", &format!("BWC020:1020:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let d = vigild_start(&v, sim.path(), &v.scratch("media"));
     let src = format!("dock {} slot 0", sim.path());
     d.wait_for(60, "pulling", pulling(&src));
@@ -217,7 +212,7 @@ fn sigkill_mid_transfer_then_restart_stores_everything_once() {
         v.dir.path(),
         &["--recorder", &format!("BWC021:1021:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let media = v.scratch("media");
     let src = format!("dock {} slot 0", sim.path());
     {
@@ -249,7 +244,7 @@ fn sigterm_during_transfer_parks_and_exits() {
         v.dir.path(),
         &["--recorder", &format!("BWC022:1022:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let media = v.scratch("media");
     let src = format!("dock {} slot 0", sim.path());
     let mut d = vigild_start(&v, sim.path(), &media);
@@ -307,7 +302,7 @@ fn a_full_store_takes_no_data_erases_nothing_and_resumes() {
         v.dir.path(),
         &["--recorder", &format!("BWC023:1023:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let config = v.dir.path().join("vigild.toml");
     std::fs::write(&config, "min_free_mb = 1\n").unwrap();
     let media = v.scratch("media");
@@ -399,7 +394,7 @@ fn docks_are_hot_plugged_without_a_restart() {
         &docks,
         &["--recorder", &format!("BWC030:1030:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let src = format!("dock {} slot 0", sim.path());
     d.wait_for(60, "the hot-plugged dock's recorder done", |s| {
         all_done(s, &[&src])

@@ -14,11 +14,6 @@ fn recorder(v: &Vigil, name: &str, fixture: &str) -> (std::path::PathBuf, std::p
     (dir, orig)
 }
 
-fn enroll(v: &Vigil, sim: &DockSim) {
-    let out = v.run(&["dock", "enroll", sim.path()]);
-    assert!(out.status.success(), "{}", describe(&out));
-}
-
 #[test]
 fn an_unenrolled_dock_refuses_then_serves_only_its_station() {
     let v = Vigil::new();
@@ -34,7 +29,7 @@ fn an_unenrolled_dock_refuses_then_serves_only_its_station() {
         "{}",
         describe(&refused)
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let status = v.json(&["dock", "status", sim.path(), "--json"]);
     assert_eq!(status["dock"]["serial"], "DOCK-SIM-0001");
     assert_eq!(status["slots"][0]["recorder"]["serial"], "BWC001");
@@ -95,7 +90,7 @@ fn status_reports_battery_and_faults() {
             "1:4",
         ],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let s = v.json(&["dock", "status", sim.path(), "--json"]);
     assert_eq!(s["slots"][0]["recorder"]["battery_pct"], 15);
     assert_eq!(s["slots"][0]["recorder"]["faults"], serde_json::json!([1]));
@@ -126,7 +121,7 @@ fn pull_empties_recorders_byte_exact_and_erases_only_what_is_verified() {
             &format!("BWC002:1002:{}", b.display()),
         ],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let doc = v.json(&["dock", "pull", sim.path(), "--json"]);
     let files: BTreeMap<String, serde_json::Value> = doc["files"]
         .as_array()
@@ -198,7 +193,7 @@ fn time_sync_records_drift_and_corrects_clip_times() {
             "0:120",
         ],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let before = v.json(&["dock", "status", sim.path(), "--json"]);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -268,7 +263,7 @@ fn a_link_cut_mid_transfer_resumes_at_the_verified_offset() {
             "1500000",
         ],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let doc = v.json(&["dock", "pull", sim.path(), "--json"]);
     assert!(
         doc["recorders"][0]["reconnects"].as_u64().unwrap() >= 1,
@@ -300,7 +295,7 @@ fn erase_with_a_wrong_hash_is_refused_by_the_dock() {
         v.dir.path(),
         &["--recorder", &format!("BWC010:1010:{}", rec.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     let key: [u8; 32] = std::fs::read(v.store().join("station.key"))
         .unwrap()
         .try_into()
@@ -326,7 +321,7 @@ fn garbage_on_the_line_does_not_break_the_dock() {
         v.dir.path(),
         &["--recorder", &format!("BWC001:1001:{}", a.display())],
     );
-    enroll(&v, &sim);
+    sim.enroll(&v);
     // Line noise straight into the pty, then a normal session.
     let mut tty = std::fs::OpenOptions::new()
         .write(true)

@@ -343,8 +343,19 @@ fn clips_lists_and_filters_by_officer_and_device() {
     assert!(end.starts_with("2026-11-20T08:00:04"), "{end}");
     // Recorded on 2026-11-20 and ingested now: more than 24 h later (R1).
     assert_eq!(rec1["late_ingest"], true);
-    let lenient = v.json(&["clips", "--device", "BWC001", "--late-after", "1000000", "--json"]);
-    assert!(lenient["clips"].as_array().unwrap().iter().all(|c| c["late_ingest"] == false));
+    let lenient = v.json(&[
+        "clips",
+        "--device",
+        "BWC001",
+        "--late-after",
+        "1000000",
+        "--json",
+    ]);
+    assert!(lenient["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["late_ingest"] == false));
     // Text output names every clip.
     let text = v.run(&["clips"]);
     let text = String::from_utf8_lossy(&text.stdout);

@@ -372,6 +372,19 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `len` incompressible bytes (xorshift), like encoded video; `state`
+/// carries on between calls so every file differs.
+fn noise(len: usize, state: &mut u64) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    for c in data.chunks_mut(8) {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        c.copy_from_slice(&state.to_le_bytes()[..c.len()]);
+    }
+    data
+}
+
 /// `cargo xtask bench-dock [--mb N]`: empties a simulated recorder holding
 /// N MB (default 64) of files over the pty and reports payload efficiency
 /// (payload bytes / bytes on the wire, target >= 95 %) and throughput.
@@ -401,14 +414,10 @@ pub fn dock(args: &[String]) -> Result<()> {
     let mut x: u64 = 0x243f_6a88_85a3_08d3;
     let files = mb.div_ceil(8);
     for i in 0..files {
-        let mut data = vec![0u8; 8 << 20];
-        for chunk in data.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-        std::fs::write(rec.join(format!("DCIM/REC_{:04}.bin", i + 1)), data)?;
+        std::fs::write(
+            rec.join(format!("DCIM/REC_{:04}.bin", i + 1)),
+            noise(8 << 20, &mut x),
+        )?;
     }
     let link = dir.join("dock");
     let mut sim = Command::new(root().join("target/release/dock-sim"))
@@ -511,14 +520,10 @@ pub fn daemon(args: &[String]) -> Result<()> {
         let rec = dir.join(format!("rec{r:02}/DCIM"));
         std::fs::create_dir_all(&rec)?;
         for f in 0..mb.div_ceil(2) {
-            let mut data = vec![0u8; 2 << 20];
-            for c in data.chunks_mut(8) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                c.copy_from_slice(&x.to_le_bytes()[..c.len()]);
-            }
-            std::fs::write(rec.join(format!("REC_{:04}.bin", f + 1)), data)?;
+            std::fs::write(
+                rec.join(format!("REC_{:04}.bin", f + 1)),
+                noise(2 << 20, &mut x),
+            )?;
         }
         sim.arg("--recorder").arg(format!(
             "BWC{r:03}:{}:{}",
