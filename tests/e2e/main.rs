@@ -2,6 +2,7 @@
 
 mod continuity;
 mod crash;
+mod custody;
 mod daemon;
 mod dock;
 mod ingest;

@@ -6,6 +6,7 @@
 
 mod actor;
 mod cmd;
+mod identity;
 mod output;
 
 use std::path::PathBuf;
@@ -21,6 +22,11 @@ struct Cli {
     /// $XDG_DATA_HOME/vigil otherwise].
     #[arg(long, global = true, env = "VIGIL_STORE", value_name = "DIR")]
     store: Option<PathBuf>,
+
+    /// Act as this registered Vigil user (root only; the audit log records
+    /// both).
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    as_user: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -44,6 +50,14 @@ enum Command {
     Dock(cmd::dock::Args),
     /// What vigild is doing now: docks, recorders, progress, errors.
     Status(cmd::status::Args),
+    /// Vigil users and their roles.
+    User(cmd::people::UserArgs),
+    /// The officers registry.
+    Officers(cmd::people::OfficerArgs),
+    /// The recorder registry and its officer bindings.
+    Devices(cmd::people::DeviceArgs),
+    /// The audit log.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,7 +69,10 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    let store = cli.store.clone().unwrap_or_else(default_store);
+    let store = cmd::Ctx {
+        store: cli.store.clone().unwrap_or_else(default_store),
+        as_user: cli.as_user.clone(),
+    };
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(&store, args),
         Command::Clips(args) => cmd::clips::run(&store, args),
@@ -65,6 +82,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(&store, args),
         Command::Dock(args) => cmd::dock::run(&store, args),
         Command::Status(args) => cmd::status::run(&store, args),
+        Command::User(args) => cmd::people::user(&store, args),
+        Command::Officers(args) => cmd::people::officers(&store, args),
+        Command::Devices(args) => cmd::people::devices(&store, args),
+        Command::Audit(args) => cmd::audit::run(&store, args),
     };
     match result {
         Ok(code) => code,

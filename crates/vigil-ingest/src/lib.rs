@@ -417,10 +417,16 @@ fn finalize(
         opts.continuity.clock_offset_s,
     );
     let first = |k| a.and_then(|a| a.first(k)).map(|s| s.start_s);
+    // R3: the clip belongs to the officer the recorder was bound to when it
+    // was recorded (registry history), else the one given for this ingest.
+    let bound = match (&opts.device, span) {
+        (Some(d), Some((start, _, _))) => store.bound_at(d, &vigil_store::rfc3339(start))?,
+        _ => None,
+    };
     let clip = NewClip {
         path_display: path.clone(),
         device: opts.device.clone(),
-        officer: opts.officer.clone(),
+        officer: bound.or_else(|| opts.officer.clone()),
         digests: object.digests.clone(),
         kind: examined.kind,
         recorded_start: span.map(|s| vigil_store::rfc3339(s.0)),

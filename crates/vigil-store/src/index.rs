@@ -286,6 +286,10 @@ impl Index {
         sql(&self.path, e)
     }
 
+    pub(crate) fn sql_err(&self, e: rusqlite::Error) -> StoreError {
+        sql(&self.path, e)
+    }
+
     /// Runs `f` in an IMMEDIATE transaction and commits it: the state change
     /// and its audit rows land together or not at all.
     pub(crate) fn write<T>(

@@ -20,6 +20,7 @@ pub mod failpoint;
 pub mod gaps;
 mod index;
 pub mod objects;
+pub mod people;
 mod pipeline;
 mod schema;
 mod timefmt;
@@ -210,6 +211,51 @@ impl Store {
     /// The officer a recorder is bound to, if it is registered.
     pub fn device_officer(&self, serial: &str) -> Result<Option<String>> {
         self.index.device_officer(serial)
+    }
+
+    /// Registers a Vigil user (audited).
+    pub fn add_user(&mut self, actor: &str, user: &people::User) -> Result<()> {
+        self.index.add_user(actor, user)
+    }
+
+    /// All Vigil users.
+    pub fn users(&self) -> Result<Vec<people::User>> {
+        self.index.users()
+    }
+
+    /// Registers or updates an officer (audited).
+    pub fn upsert_officer(&mut self, actor: &str, officer: &people::Officer) -> Result<()> {
+        self.index.upsert_officer(actor, officer)
+    }
+
+    /// All officers.
+    pub fn officers(&self) -> Result<Vec<people::Officer>> {
+        self.index.officers()
+    }
+
+    /// Registers a recorder (audited).
+    pub fn register_device(
+        &mut self,
+        actor: &str,
+        serial: &str,
+        model: Option<&str>,
+    ) -> Result<()> {
+        self.index.register_device(actor, serial, model)
+    }
+
+    /// Binds a recorder to an officer from `from` on (audited; history kept).
+    pub fn bind(&mut self, actor: &str, serial: &str, officer: &str, from: &str) -> Result<()> {
+        self.index.bind(actor, serial, officer, from)
+    }
+
+    /// The registry with binding history.
+    pub fn devices(&self) -> Result<Vec<people::Device>> {
+        self.index.devices()
+    }
+
+    /// The officer a recorder was bound to at a time (R3).
+    pub fn bound_at(&self, serial: &str, at: &str) -> Result<Option<String>> {
+        self.index.bound_at(serial, at)
     }
 
     /// The latest docking of each recorder.

@@ -145,4 +145,26 @@ CREATE TABLE dockings (
 );
 CREATE INDEX dockings_device ON dockings (device_serial);
 "#,
+    // 4: people and registry (R3, R16, R20): Vigil users with roles mapped
+    // to Unix users; officers' units; recorder-to-officer bindings with
+    // their history (a clip's officer is the one bound when it was recorded).
+    r#"
+CREATE TABLE users (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('officer', 'custodian', 'auditor', 'supervisor', 'admin')),
+    unix_user   TEXT UNIQUE,
+    officer_id  TEXT,
+    created_at  TEXT NOT NULL
+);
+ALTER TABLE officers ADD COLUMN unit TEXT;
+CREATE TABLE bindings (
+    id              INTEGER PRIMARY KEY,
+    device_serial   TEXT NOT NULL,
+    officer_id      TEXT NOT NULL,
+    from_ts         TEXT NOT NULL,
+    to_ts           TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX bindings_device ON bindings (device_serial, from_ts);
+"#,
 ];

@@ -1,7 +1,7 @@
 //! `vigil analyze FILE...`: continuity analysis of files without storing
 //! them, for diagnosis and for checking a recorder model (R7).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -32,7 +32,7 @@ struct Entry {
 }
 
 /// Runs `vigil analyze`.
-pub fn run(_store: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let mut entries = Vec::new();
     for f in &args.files {
         let (analysis, error) = match vigil_media::analyse(f, args.min_gap) {

@@ -1,6 +1,5 @@
 //! `vigil clips`: list what is stored.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -32,8 +31,8 @@ struct JsonClips<'a> {
 }
 
 /// Runs `vigil clips`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(store_path)?;
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let (store, _) = ctx.open(crate::identity::ANYONE, "listing clips")?;
     let clips = store.clips(&ClipFilter {
         officer: args.officer,
         device: args.device,

@@ -3,7 +3,6 @@
 //! file is erased from a recorder only after it is stored, indexed and
 //! verified (R2).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -94,9 +93,9 @@ struct LinkStats {
 }
 
 /// Runs `vigil dock`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = super::open_store(store_path)?;
-    let actor = crate::actor::current();
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let (mut store, id) = ctx.open(crate::identity::CUSTODY, "using a dock")?;
+    let actor = id.actor();
     match args.command {
         Sub::Enroll { path } => {
             let key = vigil_dock::key::station_key(store.root())?;

@@ -4,7 +4,6 @@
 //! edited; a new one supersedes it. Each is in the audit log.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -47,8 +46,8 @@ pub struct Args {
 }
 
 /// Runs `vigil explain`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = super::open_store(store_path)?;
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let (mut store, id) = ctx.open(crate::identity::EXPLAIN, "explaining an interruption")?;
     let gap = store
         .gap(&args.gap)?
         .with_context(|| format!("no interruption {:?} (see `vigil gaps`)", args.gap))?;
@@ -109,7 +108,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             signers: signers.into_iter().collect(),
         }
     };
-    let e = store.explain(&crate::actor::current(), &gap.id, &new)?;
+    let e = store.explain(&id.actor(), &gap.id, &new)?;
     if args.json {
         output::print_json(&e)?;
     } else {

@@ -1,6 +1,5 @@
 //! `vigil gaps`: the gap log (R7–R9): every interruption, open or explained.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -40,7 +39,7 @@ struct JsonGaps<'a> {
 }
 
 /// Runs `vigil gaps`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(since) = &args.since {
         let ok = time::Date::parse(since, &time::format_description::well_known::Iso8601::DATE)
             .is_ok()
@@ -51,7 +50,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
             "--since {since:?}: expected YYYY-MM-DD or an RFC 3339 time"
         );
     }
-    let store = super::open_store(store_path)?;
+    let (store, _) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
     let mut gaps = store.gaps(&GapFilter {
         open_only: args.open,
         officer: args.officer,

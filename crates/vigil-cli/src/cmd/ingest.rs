@@ -1,6 +1,6 @@
 //! `vigil ingest DIR`: copy a recorder's mounted storage into the store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use indicatif::ProgressBar;
@@ -66,8 +66,8 @@ impl Progress for Bar {
 }
 
 /// Runs `vigil ingest`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = super::open_store(store_path)?;
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
     anyhow::ensure!(
         args.min_gap > 0.0 && args.min_gap < args.join_window,
         "--min-gap must be above 0 and below --join-window"
@@ -77,7 +77,7 @@ pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let opts = IngestOptions {
         device: args.device,
         officer: args.officer,
-        actor: crate::actor::current(),
+        actor: id.actor(),
         continuity: vigil_ingest::Continuity {
             min_gap_s: args.min_gap,
             join_window_s: args.join_window,

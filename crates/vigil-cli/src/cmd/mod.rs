@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod audit;
 pub mod clips;
 pub mod dock;
 pub mod explain;
 pub mod gaps;
 pub mod ingest;
+pub mod people;
 pub mod status;
 pub mod verify;
 
@@ -13,6 +15,27 @@ use std::path::Path;
 
 use anyhow::Context;
 use vigil_store::Store;
+
+use crate::identity::{Identity, Role};
+
+/// Where and as whom a command runs.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The store directory.
+    pub store: std::path::PathBuf,
+    /// Root's `--as NAME`.
+    pub as_user: Option<String>,
+}
+
+impl Ctx {
+    /// Opens the store and checks the acting user may do `what`.
+    pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Store, Identity)> {
+        let store = open_store(&self.store)?;
+        let id = crate::identity::resolve(&store, self.as_user.as_deref())?;
+        id.require(allowed, what)?;
+        Ok((store, id))
+    }
+}
 
 /// Opens the store, naming it in any error.
 pub fn open_store(path: &Path) -> anyhow::Result<Store> {

@@ -3,7 +3,6 @@
 //! last error. Read from the status file `vigild` keeps in the store
 //! (`vigild.status.json`), so it needs no connection to the daemon.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -23,7 +22,8 @@ fn alive(pid: i64) -> bool {
 }
 
 /// Runs `vigil status`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let store_path = ctx.store.as_path();
     let path = store_path.join("vigild.status.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,

@@ -1,7 +1,6 @@
 //! `vigil verify`: re-read every object, check both hashes, every clip's
 //! object and the audit chain (R10). Exit 0 only when all of it holds.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use crate::output;
@@ -15,9 +14,9 @@ pub struct Args {
 }
 
 /// Runs `vigil verify`.
-pub fn run(store_path: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = super::open_store(store_path)?;
-    let actor = crate::actor::current();
+pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let (mut store, id) = ctx.open(crate::identity::AUDIT, "verifying the store")?;
+    let actor = id.actor();
     let bar = output::byte_bar(args.json);
     if let Some(bar) = &bar {
         bar.set_length(store.indexed_bytes()?);

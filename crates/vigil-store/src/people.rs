@@ -1,0 +1,242 @@
+//! People and the device registry (R3, R16, R20): Vigil users with roles
+//! (each mapped to a Unix user), officers with their units, and which
+//! officer each recorder was bound to when. Binding history is never
+//! rewritten: a new binding closes the previous one at its start.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::error::{Result, StoreError};
+use crate::index::Index;
+use crate::timefmt::now_rfc3339;
+
+/// Roles, from least to most privileged in administration.
+pub const ROLES: &[&str] = &["officer", "custodian", "auditor", "supervisor", "admin"];
+
+/// A Vigil user.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    /// User name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// The Unix account that acts as this user.
+    pub unix_user: Option<String>,
+    /// The officer id, for officers.
+    pub officer: Option<String>,
+    /// When registered.
+    pub created_at: String,
+}
+
+/// An officer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Officer {
+    /// Officer id (badge number).
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Unit.
+    pub unit: Option<String>,
+}
+
+/// One binding of a recorder to an officer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Binding {
+    /// Officer id.
+    pub officer: String,
+    /// From (RFC 3339).
+    pub from: String,
+    /// Until (RFC 3339), open if none.
+    pub to: Option<String>,
+}
+
+/// A recorder in the registry.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Device {
+    /// Serial.
+    pub serial: String,
+    /// Model.
+    pub model: Option<String>,
+    /// The officer bound now.
+    pub officer: Option<String>,
+    /// Every binding, oldest first.
+    pub bindings: Vec<Binding>,
+}
+
+impl Index {
+    pub(crate) fn add_user(&mut self, actor: &str, u: &User) -> Result<()> {
+        if !ROLES.contains(&u.role.as_str()) {
+            return Err(StoreError::BadRow {
+                table: "users",
+                key: u.name.clone(),
+                problem: format!("unknown role {:?} (one of {})", u.role, ROLES.join(", ")),
+            });
+        }
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (name, role, unix_user, officer_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.name, u.role, u.unix_user, u.officer, now],
+            )?;
+            audit::append(tx, &now, actor, "user.added", &u.name, &json!({"role": u.role, "unix_user": u.unix_user, "officer": u.officer})).map(|_| ())
+        })
+    }
+
+    pub(crate) fn users(&self) -> Result<Vec<User>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, role, unix_user, officer_id, created_at FROM users ORDER BY name",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(User {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    unix_user: r.get(2)?,
+                    officer: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub(crate) fn upsert_officer(&mut self, actor: &str, o: &Officer) -> Result<()> {
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO officers (id, name, unit, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET name = COALESCE(?2, name), unit = COALESCE(?3, unit)",
+                params![o.id, o.name, o.unit, now],
+            )?;
+            audit::append(tx, &now, actor, "officer.registered", &o.id, &json!({"name": o.name, "unit": o.unit})).map(|_| ())
+        })
+    }
+
+    pub(crate) fn officers(&self) -> Result<Vec<Officer>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, unit FROM officers ORDER BY id")
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Officer {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    unit: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub(crate) fn register_device(
+        &mut self,
+        actor: &str,
+        serial: &str,
+        model: Option<&str>,
+    ) -> Result<()> {
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO devices (serial, model, first_seen) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(serial) DO UPDATE SET model = COALESCE(?2, model)",
+                params![serial, model, now],
+            )?;
+            audit::append(
+                tx,
+                &now,
+                actor,
+                "device.registered",
+                serial,
+                &json!({"model": model}),
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub(crate) fn bind(
+        &mut self,
+        actor: &str,
+        serial: &str,
+        officer: &str,
+        from: &str,
+    ) -> Result<()> {
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO devices (serial, first_seen) VALUES (?1, ?2)",
+                params![serial, now],
+            )?;
+            tx.execute("INSERT OR IGNORE INTO officers (id, created_at) VALUES (?1, ?2)", params![officer, now])?;
+            // Close the binding open at `from`; a binding starting later is
+            // cut short at its own start (history is only ever appended).
+            tx.execute(
+                "UPDATE bindings SET to_ts = ?2 WHERE device_serial = ?1 AND to_ts IS NULL AND from_ts <= ?2",
+                params![serial, from],
+            )?;
+            tx.execute(
+                "INSERT INTO bindings (device_serial, officer_id, from_ts, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![serial, officer, from, now],
+            )?;
+            tx.execute("UPDATE devices SET officer_id = ?2 WHERE serial = ?1", params![serial, officer])?;
+            audit::append(tx, &now, actor, "device.bound", serial, &json!({"officer": officer, "from": from})).map(|_| ())
+        })
+    }
+
+    pub(crate) fn devices(&self) -> Result<Vec<Device>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT serial, model, officer_id FROM devices ORDER BY serial")
+            .map_err(|e| self.sql_err(e))?;
+        let devices: Vec<(String, Option<String>, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.sql_err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = Vec::new();
+        for (serial, model, officer) in devices {
+            let mut b = self
+                .conn
+                .prepare("SELECT officer_id, from_ts, to_ts FROM bindings WHERE device_serial = ?1 ORDER BY from_ts, id")
+                .map_err(|e| self.sql_err(e))?;
+            let bindings = b
+                .query_map([&serial], |r| {
+                    Ok(Binding {
+                        officer: r.get(0)?,
+                        from: r.get(1)?,
+                        to: r.get(2)?,
+                    })
+                })
+                .map_err(|e| self.sql_err(e))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.sql_err(e))?;
+            out.push(Device {
+                serial,
+                model,
+                officer,
+                bindings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The officer bound to `serial` at time `at` (RFC 3339), if any.
+    pub(crate) fn bound_at(&self, serial: &str, at: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT officer_id FROM bindings WHERE device_serial = ?1 AND from_ts <= ?2 AND (to_ts IS NULL OR to_ts > ?2)
+                 ORDER BY from_ts DESC, id DESC LIMIT 1",
+                params![serial, at],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+}

@@ -1,0 +1,78 @@
+//! Custody foundations (R3, R16, R20): users and roles, root's `--as`, the
+//! registry with binding history, and the audit log listing.
+
+use vigil_e2e::{copy_tree, describe, fixtures, Vigil};
+
+fn ok(v: &Vigil, args: &[&str]) -> String {
+    let out = v.run(args);
+    assert!(out.status.success(), "vigil {args:?}: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(v: &Vigil, args: &[&str]) -> String {
+    let out = v.run(args);
+    assert!(!out.status.success(), "vigil {args:?} should be refused: {}", describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-a"), &rec);
+    let r = rec.to_str().unwrap();
+    // Fresh store: root is the admin, ingest needs no set-up.
+    ok(&v, &["ingest", r, "--device", "BWC001"]);
+    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
+    ok(&v, &["user", "add", "bob", "--role", "auditor"]);
+    ok(&v, &["user", "add", "carol", "--role", "officer", "--officer", "1001"]);
+    assert!(refused(&v, &["user", "add", "eve", "--role", "wizard"]).contains("unknown role"));
+    assert!(refused(&v, &["--as", "bob", "ingest", r]).contains("needs one of: custodian, admin"));
+    assert!(refused(&v, &["--as", "carol", "audit"]).contains("refused"));
+    assert!(refused(&v, &["--as", "alice", "user", "add", "mallory", "--role", "admin"]).contains("refused"));
+    assert!(refused(&v, &["--as", "nobody", "clips"]).contains("no such Vigil user"));
+    ok(&v, &["--as", "alice", "ingest", r, "--device", "BWC001"]);
+    let audit = v.json(&["--as", "bob", "audit", "--json", "--action", "ingest."]);
+    let actors: Vec<&str> = audit["audit"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    assert!(actors.contains(&"alice (as, by unix:root)"), "{actors:?}");
+    assert!(actors.contains(&"root"), "{actors:?}");
+    let users = v.json(&["user", "list", "--json"]);
+    assert_eq!(users["users"].as_array().unwrap().len(), 3);
+    let added = v.json(&["audit", "--json", "--action", "user.added"]);
+    assert_eq!(added["audit"].as_array().unwrap().len(), 3);
+    assert!(v.run(&["verify"]).status.success());
+}
+
+#[test]
+fn a_clip_belongs_to_the_officer_bound_when_it_was_recorded() {
+    let v = Vigil::new();
+    ok(&v, &["officers", "add", "1001", "--name", "Li Wei", "--unit", "Team 3"]);
+    ok(&v, &["devices", "add", "BWC001", "--model", "DSJ-X1"]);
+    ok(&v, &["devices", "bind", "BWC001", "1001", "--from", "2026-11-01"]);
+    // REC_0001 starts 08:00:00, REC_0002 08:00:04 (fixture creation times).
+    ok(&v, &["devices", "bind", "BWC001", "1002", "--from", "2026-11-20T08:00:02Z"]);
+    assert!(refused(&v, &["devices", "bind", "BWC001", "1003", "--from", "tomorrow"]).contains("--from"));
+    let devices = v.json(&["devices", "list", "--json"]);
+    let d = &devices["devices"][0];
+    assert_eq!(d["officer"], "1002");
+    let b = d["bindings"].as_array().unwrap();
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0]["to"], b[1]["from"], "the old binding ends where the new one starts");
+    assert!(b[1]["to"].is_null());
+    let officers = v.json(&["officers", "list", "--json"]);
+    let li = officers["officers"].as_array().unwrap().iter().find(|o| o["id"] == "1001").unwrap().clone();
+    assert_eq!((li["name"].as_str(), li["unit"].as_str()), (Some("Li Wei"), Some("Team 3")));
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-a"), &rec);
+    ok(&v, &["ingest", rec.to_str().unwrap(), "--device", "BWC001", "--officer", "9999"]);
+    let clips = v.json(&["clips", "--device", "BWC001", "--json"]);
+    let officer_of = |p: &str| {
+        clips["clips"].as_array().unwrap().iter().find(|c| c["path"] == p).unwrap()["officer"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(officer_of("DCIM/100MEDIA/REC_0001.MP4"), "1001");
+    assert_eq!(officer_of("DCIM/100MEDIA/REC_0002.MP4"), "1002");
+    // No recording time: the officer given for the ingest.
+    assert_eq!(officer_of("GPS/track.log"), "9999");
+    let bound = v.json(&["audit", "--json", "--action", "device.bound"]);
+    assert_eq!(bound["audit"].as_array().unwrap().len(), 2);
+}
