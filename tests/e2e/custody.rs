@@ -11,7 +11,11 @@ fn ok(v: &Vigil, args: &[&str]) -> String {
 
 fn refused(v: &Vigil, args: &[&str]) -> String {
     let out = v.run(args);
-    assert!(!out.status.success(), "vigil {args:?} should be refused: {}", describe(&out));
+    assert!(
+        !out.status.success(),
+        "vigil {args:?} should be refused: {}",
+        describe(&out)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -25,15 +29,35 @@ fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
     ok(&v, &["ingest", r, "--device", "BWC001"]);
     ok(&v, &["user", "add", "alice", "--role", "custodian"]);
     ok(&v, &["user", "add", "bob", "--role", "auditor"]);
-    ok(&v, &["user", "add", "carol", "--role", "officer", "--officer", "1001"]);
+    ok(
+        &v,
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "officer",
+            "--officer",
+            "1001",
+        ],
+    );
     assert!(refused(&v, &["user", "add", "eve", "--role", "wizard"]).contains("unknown role"));
     assert!(refused(&v, &["--as", "bob", "ingest", r]).contains("needs one of: custodian, admin"));
     assert!(refused(&v, &["--as", "carol", "audit"]).contains("refused"));
-    assert!(refused(&v, &["--as", "alice", "user", "add", "mallory", "--role", "admin"]).contains("refused"));
+    assert!(refused(
+        &v,
+        &["--as", "alice", "user", "add", "mallory", "--role", "admin"]
+    )
+    .contains("refused"));
     assert!(refused(&v, &["--as", "nobody", "clips"]).contains("no such Vigil user"));
     ok(&v, &["--as", "alice", "ingest", r, "--device", "BWC001"]);
     let audit = v.json(&["--as", "bob", "audit", "--json", "--action", "ingest."]);
-    let actors: Vec<&str> = audit["audit"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    let actors: Vec<&str> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
     assert!(actors.contains(&"alice (as, by unix:root)"), "{actors:?}");
     assert!(actors.contains(&"root"), "{actors:?}");
     let users = v.json(&["user", "list", "--json"]);
@@ -46,28 +70,80 @@ fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
 #[test]
 fn a_clip_belongs_to_the_officer_bound_when_it_was_recorded() {
     let v = Vigil::new();
-    ok(&v, &["officers", "add", "1001", "--name", "Li Wei", "--unit", "Team 3"]);
+    ok(
+        &v,
+        &[
+            "officers", "add", "1001", "--name", "Li Wei", "--unit", "Team 3",
+        ],
+    );
     ok(&v, &["devices", "add", "BWC001", "--model", "DSJ-X1"]);
-    ok(&v, &["devices", "bind", "BWC001", "1001", "--from", "2026-11-01"]);
+    ok(
+        &v,
+        &["devices", "bind", "BWC001", "1001", "--from", "2026-11-01"],
+    );
     // REC_0001 starts 08:00:00, REC_0002 08:00:04 (fixture creation times).
-    ok(&v, &["devices", "bind", "BWC001", "1002", "--from", "2026-11-20T08:00:02Z"]);
-    assert!(refused(&v, &["devices", "bind", "BWC001", "1003", "--from", "tomorrow"]).contains("--from"));
+    ok(
+        &v,
+        &[
+            "devices",
+            "bind",
+            "BWC001",
+            "1002",
+            "--from",
+            "2026-11-20T08:00:02Z",
+        ],
+    );
+    assert!(refused(
+        &v,
+        &["devices", "bind", "BWC001", "1003", "--from", "tomorrow"]
+    )
+    .contains("--from"));
     let devices = v.json(&["devices", "list", "--json"]);
     let d = &devices["devices"][0];
     assert_eq!(d["officer"], "1002");
     let b = d["bindings"].as_array().unwrap();
     assert_eq!(b.len(), 2);
-    assert_eq!(b[0]["to"], b[1]["from"], "the old binding ends where the new one starts");
+    assert_eq!(
+        b[0]["to"], b[1]["from"],
+        "the old binding ends where the new one starts"
+    );
     assert!(b[1]["to"].is_null());
     let officers = v.json(&["officers", "list", "--json"]);
-    let li = officers["officers"].as_array().unwrap().iter().find(|o| o["id"] == "1001").unwrap().clone();
-    assert_eq!((li["name"].as_str(), li["unit"].as_str()), (Some("Li Wei"), Some("Team 3")));
+    let li = officers["officers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "1001")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (li["name"].as_str(), li["unit"].as_str()),
+        (Some("Li Wei"), Some("Team 3"))
+    );
     let rec = v.scratch("rec");
     copy_tree(&fixtures().join("recorder-a"), &rec);
-    ok(&v, &["ingest", rec.to_str().unwrap(), "--device", "BWC001", "--officer", "9999"]);
+    ok(
+        &v,
+        &[
+            "ingest",
+            rec.to_str().unwrap(),
+            "--device",
+            "BWC001",
+            "--officer",
+            "9999",
+        ],
+    );
     let clips = v.json(&["clips", "--device", "BWC001", "--json"]);
     let officer_of = |p: &str| {
-        clips["clips"].as_array().unwrap().iter().find(|c| c["path"] == p).unwrap()["officer"].as_str().unwrap().to_owned()
+        clips["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"] == p)
+            .unwrap()["officer"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     assert_eq!(officer_of("DCIM/100MEDIA/REC_0001.MP4"), "1001");
     assert_eq!(officer_of("DCIM/100MEDIA/REC_0002.MP4"), "1002");
@@ -75,4 +151,124 @@ fn a_clip_belongs_to_the_officer_bound_when_it_was_recorded() {
     assert_eq!(officer_of("GPS/track.log"), "9999");
     let bound = v.json(&["audit", "--json", "--action", "device.bound"]);
     assert_eq!(bound["audit"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn tags_and_what_is_overdue() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-a"), &rec);
+    let doc = v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC001",
+        "--officer",
+        "1001",
+        "--json",
+    ]);
+    let clip = |p: &str| {
+        doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap()["clip"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Just ingested: nothing is overdue yet.
+    let now = v.json(&["overdue", "--json"]);
+    assert!(now["untagged"].as_array().unwrap().is_empty(), "{now:#}");
+    // A week later (the ingest is backdated), every media clip is overdue.
+    v.db()
+        .execute("UPDATE clips SET ingested_at = '2026-11-02T09:00:00Z'", [])
+        .unwrap();
+    let media = [
+        "REC_0001.MP4",
+        "REC_0002.MP4",
+        "REC_0003.MP4",
+        "IMG_0001.JPG",
+        "AUD_0001.WAV",
+    ];
+    let late = v.json(&["overdue", "--json"]);
+    assert_eq!(
+        late["untagged"].as_array().unwrap().len(),
+        media.len(),
+        "{late:#}"
+    );
+    // Tag one by id, then the 20 Nov recordings of officer 1001 in bulk.
+    let c1 = clip("DCIM/100MEDIA/REC_0001.MP4");
+    ok(
+        &v,
+        &[
+            "tag",
+            &c1,
+            "--site",
+            "Market St 12",
+            "--case",
+            "C-2026-7",
+            "--note",
+            "shop inspection",
+        ],
+    );
+    let out = ok(
+        &v,
+        &[
+            "tag",
+            "--officer",
+            "1001",
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-21",
+            "--category",
+            "inspection",
+        ],
+    );
+    assert!(out.contains("2 clip(s) tagged"), "{out}");
+    let clips = v.json(&["clips", "--json"]);
+    let tag_of = |id: &str| {
+        clips["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["clip"] == id)
+            .unwrap()["tag"]
+            .clone()
+    };
+    let t1 = tag_of(&c1);
+    assert_eq!(
+        t1["site"], "Market St 12",
+        "an earlier field is kept: {t1:#}"
+    );
+    assert_eq!(t1["category"], "inspection");
+    assert_eq!(t1["case"], "C-2026-7");
+    let c2 = tag_of(&clip("DCIM/100MEDIA/REC_0002.MP4"));
+    assert_eq!(c2["category"], "inspection");
+    // Overdue now: only clips without a site or description.
+    let left = v.json(&["overdue", "--json"]);
+    let paths: Vec<&str> = left["untagged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), media.len() - 1, "{paths:?}");
+    assert!(!paths.contains(&"DCIM/100MEDIA/REC_0001.MP4"));
+    assert!(refused(&v, &["tag", &c1]).contains("nothing to tag"));
+    assert!(refused(&v, &["tag", "cnope", "--site", "x"]).contains("no clip"));
+    let holidays = v.dir.path().join("holidays.txt");
+    std::fs::write(&holidays, "2026-11-03\nnot a date\n").unwrap();
+    assert!(
+        refused(&v, &["overdue", "--holidays", holidays.to_str().unwrap()])
+            .contains("holidays.txt:2")
+    );
+    let tagged = v.json(&["audit", "--json", "--action", "clip.tagged"]);
+    assert_eq!(tagged["audit"].as_array().unwrap().len(), 3);
+    assert!(
+        v.db().execute("DELETE FROM tags", []).is_err(),
+        "tags are never deleted"
+    );
 }

@@ -58,6 +58,10 @@ enum Command {
     Devices(cmd::people::DeviceArgs),
     /// The audit log.
     Audit(cmd::audit::Args),
+    /// Tag clips with site, case, category and description.
+    Tag(cmd::tag::TagArgs),
+    /// What is past its deadline: untagged clips, unexplained interruptions.
+    Overdue(cmd::tag::OverdueArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +90,8 @@ fn main() -> ExitCode {
         Command::Officers(args) => cmd::people::officers(&store, args),
         Command::Devices(args) => cmd::people::devices(&store, args),
         Command::Audit(args) => cmd::audit::run(&store, args),
+        Command::Tag(args) => cmd::tag::tag(&store, args),
+        Command::Overdue(args) => cmd::tag::overdue(&store, args),
     };
     match result {
         Ok(code) => code,

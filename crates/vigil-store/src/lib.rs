@@ -23,6 +23,7 @@ pub mod objects;
 pub mod people;
 mod pipeline;
 mod schema;
+pub mod tags;
 mod timefmt;
 
 pub use error::{Result, StoreError};
@@ -256,6 +257,22 @@ impl Store {
     /// The officer a recorder was bound to at a time (R3).
     pub fn bound_at(&self, serial: &str, at: &str) -> Result<Option<String>> {
         self.index.bound_at(serial, at)
+    }
+
+    /// Tags clips (audited; unset fields keep their value). Returns how many.
+    pub fn tag(&mut self, actor: &str, clips: &[String], tag: &tags::Tag) -> Result<usize> {
+        self.index.tag(actor, clips, tag)
+    }
+
+    /// A clip's current tag.
+    pub fn tag_of(&self, clip: &str) -> Result<Option<tags::Tag>> {
+        self.index.tag_of(clip)
+    }
+
+    /// Media clips ingested before `cutoff` (RFC 3339) that still have no
+    /// site or description (R11).
+    pub fn untagged_before(&self, cutoff: &str) -> Result<Vec<tags::Untagged>> {
+        self.index.untagged_ingested_before(cutoff)
     }
 
     /// The latest docking of each recorder.

@@ -167,4 +167,23 @@ CREATE TABLE bindings (
 );
 CREATE INDEX bindings_device ON bindings (device_serial, from_ts);
 "#,
+    // 5: tags (R6, R11): site, case, category, note per clip; history kept,
+    // the newest row is the clip's tag.
+    r#"
+CREATE TABLE tags (
+    id          INTEGER PRIMARY KEY,
+    clip        TEXT NOT NULL REFERENCES clips(id),
+    site        TEXT,
+    case_no     TEXT,
+    category    TEXT,
+    note        TEXT,
+    tagged_at   TEXT NOT NULL,
+    actor       TEXT NOT NULL
+);
+CREATE INDEX tags_clip ON tags (clip, id);
+CREATE TRIGGER tags_no_update BEFORE UPDATE ON tags
+BEGIN SELECT RAISE(ABORT, 'tags are never edited; tag again'); END;
+CREATE TRIGGER tags_no_delete BEFORE DELETE ON tags
+BEGIN SELECT RAISE(ABORT, 'tags are never deleted; tag again'); END;
+"#,
 ];

@@ -40,7 +40,14 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         late_after_h: Some(args.late_after),
     })?;
     if args.json {
-        output::print_json(&JsonClips { clips: &clips })?;
+        let mut doc = serde_json::to_value(JsonClips { clips: &clips })?;
+        if let Some(list) = doc["clips"].as_array_mut() {
+            for c in list {
+                let id = c["clip"].as_str().unwrap_or_default().to_owned();
+                c["tag"] = serde_json::to_value(store.tag_of(&id)?)?;
+            }
+        }
+        output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

@@ -9,6 +9,7 @@ pub mod gaps;
 pub mod ingest;
 pub mod people;
 pub mod status;
+pub mod tag;
 pub mod verify;
 
 use std::path::Path;

@@ -1,0 +1,107 @@
+//! Tags (R6, R11): the site (inspected unit or place), case number,
+//! category and description an officer gives each clip. Tagging again adds a
+//! row; the newest is the clip's tag, older ones stay as history. Unset
+//! fields keep their previous value.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::error::Result;
+use crate::index::Index;
+use crate::timefmt::now_rfc3339;
+
+/// A clip's tag.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Tag {
+    /// Inspected unit or place.
+    pub site: Option<String>,
+    /// Case number.
+    pub case: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Description.
+    pub note: Option<String>,
+}
+
+/// An untagged clip past its deadline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Untagged {
+    /// Clip id.
+    pub clip: String,
+    /// Original path.
+    pub path: String,
+    /// Recorder.
+    pub device: Option<String>,
+    /// Officer.
+    pub officer: Option<String>,
+    /// When it was ingested.
+    pub ingested_at: String,
+}
+
+impl Index {
+    pub(crate) fn tag(&mut self, actor: &str, clips: &[String], t: &Tag) -> Result<usize> {
+        let now = now_rfc3339();
+        self.write(|tx| {
+            for clip in clips {
+                let prev: Option<Tag> = tx
+                    .query_row(
+                        "SELECT site, case_no, category, note FROM tags WHERE clip = ?1 ORDER BY id DESC LIMIT 1",
+                        [clip],
+                        |r| Ok(Tag { site: r.get(0)?, case: r.get(1)?, category: r.get(2)?, note: r.get(3)? }),
+                    )
+                    .optional()?;
+                let p = prev.unwrap_or_default();
+                let merged = Tag {
+                    site: t.site.clone().or(p.site),
+                    case: t.case.clone().or(p.case),
+                    category: t.category.clone().or(p.category),
+                    note: t.note.clone().or(p.note),
+                };
+                tx.execute(
+                    "INSERT INTO tags (clip, site, case_no, category, note, tagged_at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![clip, merged.site, merged.case, merged.category, merged.note, now, actor],
+                )?;
+                audit::append(tx, &now, actor, "clip.tagged", clip, &json!(merged))?;
+            }
+            Ok(clips.len())
+        })
+    }
+
+    pub(crate) fn tag_of(&self, clip: &str) -> Result<Option<Tag>> {
+        self.conn
+            .query_row(
+                "SELECT site, case_no, category, note FROM tags WHERE clip = ?1 ORDER BY id DESC LIMIT 1",
+                [clip],
+                |r| Ok(Tag { site: r.get(0)?, case: r.get(1)?, category: r.get(2)?, note: r.get(3)? }),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub(crate) fn untagged_ingested_before(&self, cutoff: &str) -> Result<Vec<Untagged>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, path_display, device_serial, officer_id, ingested_at FROM clips c
+                 WHERE kind IN ('video', 'audio', 'photo') AND ingested_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.clip = c.id AND (t.site IS NOT NULL OR t.note IS NOT NULL))
+                 ORDER BY ingested_at, path_display",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([cutoff], |r| {
+                Ok(Untagged {
+                    clip: r.get(0)?,
+                    path: r.get(1)?,
+                    device: r.get(2)?,
+                    officer: r.get(3)?,
+                    ingested_at: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.sql_err(e))
+    }
+}
