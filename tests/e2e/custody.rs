@@ -272,3 +272,173 @@ fn tags_and_what_is_overdue() {
         "tags are never deleted"
     );
 }
+
+#[test]
+fn an_approved_request_exports_a_package_standard_tools_verify() {
+    let v = Vigil::new();
+    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
+    ok(&v, &["user", "add", "sam", "--role", "supervisor"]);
+    ok(&v, &["user", "add", "tom", "--role", "supervisor"]);
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    let doc = v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    let ids: Vec<String> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["clip"].as_str().unwrap().to_owned())
+        .collect();
+    ok(
+        &v,
+        &[
+            "tag",
+            &ids[0],
+            &ids[1],
+            &ids[2],
+            "--case",
+            "C-9",
+            "--site",
+            "Harbour Rd 3",
+            "--note",
+            "inspection",
+        ],
+    );
+    let gap = v.json(&["gaps", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &v,
+        &[
+            "explain",
+            &gap,
+            "--written",
+            "battery swap",
+            "--signed-by",
+            "1002",
+            "--signed-by",
+            "1003",
+        ],
+    );
+    let req = v.json(&[
+        "--as",
+        "sam",
+        "request",
+        "--case",
+        "C-9",
+        "--reason",
+        "court hearing 2026-12-01",
+        "--outsider",
+        "District Court",
+        "--json",
+    ]);
+    let rid = req["request"].as_str().unwrap().to_owned();
+    let out = v.dir.path().join("package");
+    let o = out.to_str().unwrap();
+    // Not approved yet; the requester cannot approve; an officer cannot export.
+    assert!(refused(
+        &v,
+        &["--as", "alice", "export", "--request", &rid, "--out", o]
+    )
+    .contains("not approved"));
+    assert!(refused(&v, &["--as", "sam", "approve", &rid]).contains("different supervisor"));
+    assert!(refused(&v, &["--as", "alice", "approve", &rid]).contains("refused"));
+    ok(&v, &["--as", "tom", "approve", &rid]);
+    let iso = v.dir.path().join("package.iso");
+    ok(
+        &v,
+        &[
+            "--as",
+            "alice",
+            "export",
+            "--request",
+            &rid,
+            "--out",
+            o,
+            "--iso",
+            iso.to_str().unwrap(),
+        ],
+    );
+    // Standard tools alone verify the package.
+    for (tool, manifest) in [("b3sum", "MANIFEST.b3"), ("sha256sum", "MANIFEST.sha256")] {
+        let check = std::process::Command::new(tool)
+            .arg("-c")
+            .arg(manifest)
+            .current_dir(&out)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} is needed (cargo xtask test installs it): {e}"));
+        assert!(check.status.success(), "{tool} -c: {}", describe(&check));
+        assert_eq!(
+            String::from_utf8_lossy(&check.stdout)
+                .matches(": OK")
+                .count(),
+            3
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["request"]["approved_by"], "tom");
+    assert_eq!(meta["request"]["outsider"], "District Court");
+    let clips = meta["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), 3);
+    for c in clips {
+        assert_eq!(c["place"], "Harbour Rd 3");
+        assert_eq!(c["matter"]["case"], "C-9");
+        assert_eq!(c["officer"], "1002");
+        let file = c["file"].as_str().unwrap();
+        assert!(file.starts_with("clips/1002_BWC002_20261120T"), "{file}");
+        assert!(c["custody"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "clip.ingested"));
+    }
+    let explained: Vec<_> = clips
+        .iter()
+        .flat_map(|c| c["interruptions"].as_array().unwrap().clone())
+        .filter(|g| g["explanation"]["kind"] == "written")
+        .collect();
+    assert_eq!(
+        explained.len(),
+        1,
+        "the explained interruption travels with its clip"
+    );
+    // A tampered copy is caught by the standard tools.
+    let victim = out.join(clips[0]["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&victim, bytes).unwrap();
+    let check = std::process::Command::new("sha256sum")
+        .args(["-c", "MANIFEST.sha256"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    // The ISO holds the same package.
+    let ls = std::process::Command::new("xorriso")
+        .args(["-indev"])
+        .arg(&iso)
+        .args(["-find", "/", "-type", "f"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        listing.contains("MANIFEST.b3") && listing.contains("metadata.json"),
+        "{listing}"
+    );
+    let exported = v.json(&["audit", "--json", "--action", "clip.exported"]);
+    assert_eq!(exported["audit"].as_array().unwrap().len(), 3);
+    assert!(refused(
+        &v,
+        &["--as", "alice", "export", "--request", &rid, "--out", o]
+    )
+    .contains("not empty"));
+}

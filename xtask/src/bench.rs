@@ -169,13 +169,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn ensure_b3sum() -> Result<()> {
-    if Command::new("b3sum").arg("--version").output().is_ok() {
-        return Ok(());
-    }
-    sh(cargo().args(["install", "--locked", "--quiet", "b3sum"]))
-}
-
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
     let mut gb = 1.0;
@@ -189,7 +182,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     crate::deps::ensure()?;
-    ensure_b3sum()?;
+    crate::deps::ensure_b3sum()?;
     let src = media(gb)?;
     let (bytes, files) = dir_bytes(&src)?;
     sh(cargo().args(["build", "--release", "--quiet", "-p", "vigil-cli"]))?;

@@ -22,6 +22,7 @@ pub const PACKAGES: &[&str] = &[
     "libudev-dev",
     "socat",
     "sqlite3",
+    "xorriso",
 ];
 
 fn installed(pkg: &str) -> bool {
@@ -30,6 +31,19 @@ fn installed(pkg: &str) -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
         .unwrap_or(false)
+}
+
+/// Installs `b3sum` (BLAKE3's reference CLI, used by the export tests to
+/// check packages with a standard tool) with cargo when it is missing.
+pub fn ensure_b3sum() -> Result<()> {
+    if Command::new("b3sum")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    crate::run(crate::cargo().args(["install", "--locked", "--quiet", "b3sum"]))
 }
 
 /// Installs the missing packages with apt-get (as root, or through sudo).

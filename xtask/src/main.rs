@@ -99,6 +99,7 @@ fn fuzz(args: &[String]) -> Result<()> {
 
 fn test() -> Result<()> {
     deps::ensure()?;
+    deps::ensure_b3sum()?;
     fixtures()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([

@@ -62,6 +62,12 @@ enum Command {
     Tag(cmd::tag::TagArgs),
     /// What is past its deadline: untagged clips, unexplained interruptions.
     Overdue(cmd::tag::OverdueArgs),
+    /// Ask to retrieve clips (the retrieval form); prints the request id.
+    Request(cmd::export::RequestArgs),
+    /// Approve a retrieval request (a supervisor other than the requester).
+    Approve(cmd::export::ApproveArgs),
+    /// Write an approved request's clips as a package checkable with b3sum/sha256sum.
+    Export(cmd::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +98,9 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(&store, args),
         Command::Tag(args) => cmd::tag::tag(&store, args),
         Command::Overdue(args) => cmd::tag::overdue(&store, args),
+        Command::Request(args) => cmd::export::request(&store, args),
+        Command::Approve(args) => cmd::export::approve(&store, args),
+        Command::Export(args) => cmd::export::export(&store, args),
     };
     match result {
         Ok(code) => code,

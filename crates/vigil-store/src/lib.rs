@@ -22,6 +22,7 @@ mod index;
 pub mod objects;
 pub mod people;
 mod pipeline;
+pub mod requests;
 mod schema;
 pub mod tags;
 mod timefmt;
@@ -273,6 +274,40 @@ impl Store {
     /// site or description (R11).
     pub fn untagged_before(&self, cutoff: &str) -> Result<Vec<tags::Untagged>> {
         self.index.untagged_ingested_before(cutoff)
+    }
+
+    /// Files a retrieval request; returns its id (audited).
+    pub fn add_request(
+        &mut self,
+        actor: &str,
+        requester: &str,
+        reason: &str,
+        outsider: Option<&str>,
+        case: Option<&str>,
+        clips: &[String],
+    ) -> Result<String> {
+        self.index
+            .add_request(actor, requester, reason, outsider, case, clips)
+    }
+
+    /// A retrieval request.
+    pub fn request(&self, id: &str) -> Result<Option<requests::Request>> {
+        self.index.request(id)
+    }
+
+    /// Approves a request; refused for its own requester (audited).
+    pub fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+        self.index.approve(actor, approver, id)
+    }
+
+    /// Clips whose current tag names this case.
+    pub fn clips_of_case(&self, case: &str) -> Result<Vec<String>> {
+        self.index.clips_of_case(case)
+    }
+
+    /// Audit rows about these subjects (clip ids, gap ids), oldest first.
+    pub fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
+        self.index.audit_about(subjects)
     }
 
     /// The latest docking of each recorder.

@@ -186,4 +186,19 @@ BEGIN SELECT RAISE(ABORT, 'tags are never edited; tag again'); END;
 CREATE TRIGGER tags_no_delete BEFORE DELETE ON tags
 BEGIN SELECT RAISE(ABORT, 'tags are never deleted; tag again'); END;
 "#,
+    // 6: retrieval requests (R16): the 调用单. Approved by a supervisor
+    // other than the requester; outsiders get copies only.
+    r#"
+CREATE TABLE requests (
+    id          TEXT PRIMARY KEY,
+    requester   TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    outsider    TEXT,
+    case_no     TEXT,
+    clips       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    approved_by TEXT,
+    approved_at TEXT
+);
+"#,
 ];

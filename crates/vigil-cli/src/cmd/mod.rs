@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clips;
 pub mod dock;
 pub mod explain;
+pub mod export;
 pub mod gaps;
 pub mod ingest;
 pub mod people;

@@ -1,0 +1,152 @@
+//! Retrieval requests (R16, the 调用单): who asks for which clips and why,
+//! and which supervisor approved it. A request is approved once, by someone
+//! other than its requester; only approved requests can be exported.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::error::{Result, StoreError};
+use crate::index::Index;
+use crate::timefmt::now_rfc3339;
+
+/// A retrieval request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Request {
+    /// Request id.
+    pub id: String,
+    /// Vigil user who asked.
+    pub requester: String,
+    /// Why.
+    pub reason: String,
+    /// Outside organisation receiving copies, if any.
+    pub outsider: Option<String>,
+    /// Case number asked for, if by case.
+    pub case: Option<String>,
+    /// The clips.
+    pub clips: Vec<String>,
+    /// When asked.
+    pub created_at: String,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// When.
+    pub approved_at: Option<String>,
+}
+
+impl Index {
+    pub(crate) fn add_request(
+        &mut self,
+        actor: &str,
+        requester: &str,
+        reason: &str,
+        outsider: Option<&str>,
+        case: Option<&str>,
+        clips: &[String],
+    ) -> Result<String> {
+        let now = now_rfc3339();
+        let mut h = blake3::Hasher::new_derive_key("vigil request id v1");
+        h.update(now.as_bytes());
+        h.update(requester.as_bytes());
+        h.update(reason.as_bytes());
+        h.update(&std::process::id().to_le_bytes());
+        let id = format!("q{}", &h.finalize().to_hex()[..12]);
+        let clips_json = serde_json::to_string(clips).unwrap_or_else(|_| "[]".into());
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO requests (id, requester, reason, outsider, case_no, clips, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, requester, reason, outsider, case, clips_json, now],
+            )?;
+            audit::append(tx, &now, actor, "request.created", &id, &json!({"reason": reason, "outsider": outsider, "case": case, "clips": clips}))
+        })?;
+        Ok(id)
+    }
+
+    pub(crate) fn request(&self, id: &str) -> Result<Option<Request>> {
+        self.conn
+            .query_row(
+                "SELECT id, requester, reason, outsider, case_no, clips, created_at, approved_by, approved_at FROM requests WHERE id = ?1",
+                [id],
+                |r| {
+                    let clips: String = r.get(5)?;
+                    Ok(Request {
+                        id: r.get(0)?,
+                        requester: r.get(1)?,
+                        reason: r.get(2)?,
+                        outsider: r.get(3)?,
+                        case: r.get(4)?,
+                        clips: serde_json::from_str(&clips).unwrap_or_default(),
+                        created_at: r.get(6)?,
+                        approved_by: r.get(7)?,
+                        approved_at: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+        let Some(req) = self.request(id)? else {
+            return Err(StoreError::BadRow {
+                table: "requests",
+                key: id.into(),
+                problem: "no such request".into(),
+            });
+        };
+        if req.approved_by.is_some() {
+            return Err(StoreError::BadRow {
+                table: "requests",
+                key: id.into(),
+                problem: "already approved".into(),
+            });
+        }
+        if req.requester == approver {
+            return Err(StoreError::BadRow {
+                table: "requests",
+                key: id.into(),
+                problem: format!(
+                    "{approver} asked for it; a different supervisor must approve (R16)"
+                ),
+            });
+        }
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE requests SET approved_by = ?2, approved_at = ?3 WHERE id = ?1",
+                params![id, approver, now],
+            )?;
+            audit::append(
+                tx,
+                &now,
+                actor,
+                "request.approved",
+                id,
+                &json!({"approver": approver}),
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn clips_of_case(&self, case: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.clip FROM tags t WHERE t.id = (SELECT MAX(id) FROM tags u WHERE u.clip = t.clip) AND t.case_no = ?1 ORDER BY t.clip",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([case], |r| r.get(0))
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.sql_err(e))
+    }
+
+    pub(crate) fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
+        Ok(audit::entries(&self.conn)
+            .map_err(|e| self.sql_err(e))?
+            .into_iter()
+            .filter(|e| subjects.contains(&e.subject))
+            .collect())
+    }
+}
