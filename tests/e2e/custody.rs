@@ -442,3 +442,166 @@ fn an_approved_request_exports_a_package_standard_tools_verify() {
     )
     .contains("not empty"));
 }
+
+#[test]
+fn reports_in_every_format_and_the_html_renders_in_chromium() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    std::fs::copy(
+        fixtures().join("continuity/truncated_faststart.mp4"),
+        rec.join("DCIM/100MEDIA/REC_0009.MP4"),
+    )
+    .unwrap();
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    let gap = v.json(&["gaps", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &v,
+        &[
+            "explain",
+            &gap,
+            "--written",
+            "battery swap",
+            "--signed-by",
+            "1002",
+            "--signed-by",
+            "1003",
+        ],
+    );
+    let since = ["--since", "2026-01-01"];
+    // JSON: one row for the officer and recorder, with the counts.
+    let json = v.json(&["report", "ingest", since[0], since[1], "--format", "json"]);
+    let row = &json["rows"][0];
+    assert_eq!(
+        (row["officer"].as_str(), row["device"].as_str()),
+        (Some("1002"), Some("BWC002"))
+    );
+    assert_eq!(row["clips"], 6);
+    assert_eq!(row["damaged"], 1);
+    assert_eq!(
+        (
+            row["interruptions_open"].as_u64(),
+            row["interruptions_explained"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        row["late_ingests"], 5,
+        "the five clips recorded on 20 Nov are late (R1)"
+    );
+    let csv = ok(
+        &v,
+        &["report", "ingest", since[0], since[1], "--format", "csv"],
+    );
+    assert!(
+        csv.starts_with("officer,device,clips,") && csv.contains("\n1002,BWC002,6,"),
+        "{csv}"
+    );
+    let gaps = ok(&v, &["report", "gaps", since[0], since[1]]);
+    assert!(
+        gaps.contains("battery swap") && gaps.contains("1002, 1003"),
+        "{gaps}"
+    );
+    let stats = v.json(&["report", "stats", since[0], since[1], "--format", "json"]);
+    assert_eq!(stats["officers"][0]["interruptions"], 2);
+    assert_eq!(stats["officers"][0]["explained"], 1);
+    assert!(refused(&v, &["report", "ingest", "--format", "pdf"]).contains("--format"));
+    // HTML: self-contained, and a real browser renders its timeline.
+    let html_path = v.dir.path().join("report.html");
+    ok(
+        &v,
+        &[
+            "report",
+            "ingest",
+            since[0],
+            since[1],
+            "--format",
+            "html",
+            "--out",
+            html_path.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "no external assets"
+    );
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is needed (cargo xtask test installs it)");
+    let profile = v.scratch("chromium-profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let url = format!("file://{}", html_path.display());
+    let dom = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    // Six clips, all dated (the truncated one by its file time).
+    assert_eq!(
+        dom.matches("class=\"clip\"").count(),
+        6,
+        "one bar per dated clip: {dom}"
+    );
+    assert_eq!(
+        dom.matches("class=\"gap\"").count(),
+        2,
+        "one mark per interruption"
+    );
+    assert!(dom.contains("Officer 1002"));
+    let png = v.dir.path().join("report.png");
+    let shot = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args([
+            "--window-size=1000,800",
+            &format!("--screenshot={}", png.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(shot.status.success(), "{}", describe(&shot));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "a real screenshot ({} bytes)",
+        bytes.len()
+    );
+    // Reading a report is itself audited (R20).
+    let reads = v.json(&["audit", "--json", "--action", "report.read"]);
+    assert!(reads["audit"].as_array().unwrap().len() >= 5);
+}

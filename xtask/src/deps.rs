@@ -23,6 +23,7 @@ pub const PACKAGES: &[&str] = &[
     "socat",
     "sqlite3",
     "xorriso",
+    "chromium",
 ];
 
 fn installed(pkg: &str) -> bool {

@@ -68,6 +68,8 @@ enum Command {
     Approve(cmd::export::ApproveArgs),
     /// Write an approved request's clips as a package checkable with b3sum/sha256sum.
     Export(cmd::export::ExportArgs),
+    /// Reports: ingest (shift/day), gap log, statistics.
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Request(args) => cmd::export::request(&store, args),
         Command::Approve(args) => cmd::export::approve(&store, args),
         Command::Export(args) => cmd::export::export(&store, args),
+        Command::Report(args) => cmd::report::run(&store, args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub mod export;
 pub mod gaps;
 pub mod ingest;
 pub mod people;
+pub mod report;
 pub mod status;
 pub mod tag;
 pub mod verify;
