@@ -605,3 +605,149 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     let reads = v.json(&["audit", "--json", "--action", "report.read"]);
     assert!(reads["audit"].as_array().unwrap().len() >= 5);
 }
+
+#[test]
+fn retention_holds_cases_and_a_two_custodian_purge_with_a_recovery_window() {
+    let v = Vigil::new();
+    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
+    ok(&v, &["user", "add", "dave", "--role", "custodian"]);
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    let doc = v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--json",
+    ]);
+    let c: Vec<String> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["clip"].as_str().unwrap().to_owned())
+        .collect();
+    let b3: Vec<String> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["blake3"].as_str().unwrap().to_owned())
+        .collect();
+    ok(
+        &v,
+        &["tag", &c[0], &c[1], "--case", "C-1", "--site", "Pier 4"],
+    );
+    ok(
+        &v,
+        &[
+            "hold",
+            &c[2],
+            "--reason",
+            "dispute",
+            "--note",
+            "party disputes the record",
+        ],
+    );
+    ok(&v, &["retain", &c[3], "--class", "long_term"]);
+    ok(&v, &["retain", &c[0], "--class", "evidence"]);
+    assert!(refused(&v, &["hold", &c[4], "--reason", "boredom"]).contains("--reason"));
+    let due = |v: &Vigil| -> Vec<String> {
+        v.json(&["purge", "--ordinary-days", "0", "--json"])["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["clip"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Open case, hold, long-term: only c[4] is due; the dry run removes nothing.
+    assert_eq!(due(&v), vec![c[4].clone()]);
+    let object = |i: usize| v.store().join("objects").join(&b3[i][..2]).join(&b3[i]);
+    assert!(object(4).exists());
+    // The case closes: c[1] (ordinary) becomes due; c[0] is evidence, kept
+    // as long as the case file (the longest retention wins).
+    ok(&v, &["case", "close", "C-1", "--at", "2026-11-21"]);
+    let mut d = due(&v);
+    d.sort();
+    let mut want = vec![c[1].clone(), c[4].clone()];
+    want.sort();
+    assert_eq!(d, want);
+    // Two custodians: alice proposes, alice cannot approve, dave approves.
+    ok(
+        &v,
+        &[
+            "--as",
+            "alice",
+            "purge",
+            "--confirm",
+            "--ordinary-days",
+            "0",
+        ],
+    );
+    assert!(refused(&v, &["--as", "alice", "purge", "--approve"]).contains("second custodian"));
+    ok(
+        &v,
+        &["--as", "dave", "purge", "--approve", "--window-days", "7"],
+    );
+    // Inside the recovery window nothing is deleted.
+    let run = v.json(&[
+        "--as",
+        "alice",
+        "purge",
+        "--run",
+        "--ordinary-days",
+        "0",
+        "--json",
+    ]);
+    assert!(run["purged"].as_array().unwrap().is_empty());
+    assert!(object(4).exists() && object(1).exists());
+    // Cancel both, propose again and approve with no window.
+    ok(&v, &["--as", "dave", "purge", "--cancel", &c[1]]);
+    ok(&v, &["--as", "dave", "purge", "--cancel", &c[4]]);
+    ok(
+        &v,
+        &[
+            "--as",
+            "alice",
+            "purge",
+            "--confirm",
+            "--ordinary-days",
+            "0",
+        ],
+    );
+    ok(
+        &v,
+        &["--as", "dave", "purge", "--approve", "--window-days", "0"],
+    );
+    // A hold placed during the window stops the removal of c[1].
+    ok(&v, &["hold", &c[1], "--reason", "complaint"]);
+    let run = v.json(&[
+        "--as",
+        "alice",
+        "purge",
+        "--run",
+        "--ordinary-days",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(run["purged"], serde_json::json!([c[4].clone()]));
+    assert!(!object(4).exists(), "the purged object is deleted");
+    assert!(object(1).exists() && object(2).exists() && object(3).exists() && object(0).exists());
+    let clips = v.json(&["clips", "--json"]);
+    assert_eq!(clips["clips"].as_array().unwrap().len(), 4);
+    assert!(
+        v.run(&["verify"]).status.success(),
+        "a purge keeps verify clean"
+    );
+    let audit = v.json(&["audit", "--json", "--action", "clip.purged"]);
+    assert_eq!(audit["audit"].as_array().unwrap().len(), 1);
+    // R12: a case closed over 30 days ago and not filed is overdue.
+    ok(&v, &["case", "close", "C-OLD", "--at", "2026-09-01"]);
+    let over = v.json(&["overdue", "--json"]);
+    assert!(over["unfiled_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["case"] == "C-OLD"));
+    ok(&v, &["case", "file", "C-OLD"]);
+    let over = v.json(&["overdue", "--json"]);
+    assert!(over["unfiled_cases"].as_array().unwrap().is_empty());
+}

@@ -70,6 +70,16 @@ enum Command {
     Export(cmd::export::ExportArgs),
     /// Reports: ingest (shift/day), gap log, statistics.
     Report(cmd::report::Args),
+    /// Give clips a retention class.
+    Retain(cmd::retention::RetainArgs),
+    /// Hold clips beyond their retention (dispute, complaint...).
+    Hold(cmd::retention::HoldArgs),
+    /// Release a hold.
+    Release(cmd::retention::ReleaseArgs),
+    /// Record a case closed or filed.
+    Case(cmd::retention::CaseArgs),
+    /// Remove expired clips: dry run, --confirm, --approve, --run.
+    Purge(cmd::retention::PurgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +114,11 @@ fn main() -> ExitCode {
         Command::Approve(args) => cmd::export::approve(&store, args),
         Command::Export(args) => cmd::export::export(&store, args),
         Command::Report(args) => cmd::report::run(&store, args),
+        Command::Retain(args) => cmd::retention::retain(&store, args),
+        Command::Hold(args) => cmd::retention::hold(&store, args),
+        Command::Release(args) => cmd::retention::release(&store, args),
+        Command::Case(args) => cmd::retention::case(&store, args),
+        Command::Purge(args) => cmd::retention::purge(&store, args),
     };
     match result {
         Ok(code) => code,

@@ -487,7 +487,7 @@ impl Index {
                         (julianday(c.ingested_at) - julianday(c.recorded_end)) * 24.0 > ?4
                  FROM clips c JOIN objects o ON o.blake3 = c.object
                  WHERE (?1 IS NULL OR c.officer_id = ?1) AND (?2 IS NULL OR c.device_serial = ?2)
-                   AND (?3 IS NULL OR c.id = ?3)
+                   AND (?3 IS NULL OR c.id = ?3) AND c.purged_at IS NULL
                  ORDER BY c.recorded_start IS NULL, c.recorded_start, c.ingested_at, c.path_display",
             )
             .map_err(|e| self.err(e))?;
@@ -613,8 +613,12 @@ impl Index {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(|e| self.err(e))?
         };
+        let purged = self.purged_objects()?;
         let mut done = 0u64;
         for (b3, sha, bytes) in &indexed {
+            if purged.contains(b3) && !objects.object_path(b3).exists() {
+                continue; // removed under the retention policy, audited
+            }
             report.objects_checked += 1;
             match objects.rehash(b3) {
                 Ok(d) => {
@@ -655,7 +659,7 @@ impl Index {
         let clips: Vec<(String, String, String)> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id, object, path_display FROM clips ORDER BY id")
+                .prepare("SELECT id, object, path_display FROM clips WHERE purged_at IS NULL ORDER BY id")
                 .map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -23,6 +23,7 @@ pub mod objects;
 pub mod people;
 mod pipeline;
 pub mod requests;
+pub mod retention;
 mod schema;
 pub mod tags;
 mod timefmt;
@@ -308,6 +309,89 @@ impl Store {
     /// Audit rows about these subjects (clip ids, gap ids), oldest first.
     pub fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
         self.index.audit_about(subjects)
+    }
+
+    /// Gives clips a retention class (the longest of a clip's classes wins).
+    pub fn set_class(&mut self, actor: &str, clips: &[String], class: &str) -> Result<()> {
+        self.index.set_class(actor, clips, class)
+    }
+
+    /// Places holds; returns their ids.
+    pub fn hold(
+        &mut self,
+        actor: &str,
+        clips: &[String],
+        reason: &str,
+        note: Option<&str>,
+    ) -> Result<Vec<i64>> {
+        self.index.hold(actor, clips, reason, note)
+    }
+
+    /// Releases a hold.
+    pub fn release(&mut self, actor: &str, hold: i64) -> Result<()> {
+        self.index.release(actor, hold)
+    }
+
+    /// Records a case closed and/or filed.
+    pub fn case_event(
+        &mut self,
+        actor: &str,
+        case: &str,
+        closed: Option<&str>,
+        filed: Option<&str>,
+    ) -> Result<()> {
+        self.index.case_event(actor, case, closed, filed)
+    }
+
+    /// Cases closed before `cutoff` and not filed (R12).
+    pub fn unfiled_cases(&self, cutoff: &str) -> Result<Vec<(String, String)>> {
+        self.index.unfiled_cases(cutoff)
+    }
+
+    /// Clips due for removal at `now`.
+    pub fn due(
+        &self,
+        now: time::OffsetDateTime,
+        policy: &retention::Policy,
+    ) -> Result<Vec<retention::Due>> {
+        self.index.due(now, policy)
+    }
+
+    /// Proposes clips for removal.
+    pub fn propose_purge(&mut self, actor: &str, clips: &[String]) -> Result<usize> {
+        self.index.propose_purge(actor, clips)
+    }
+
+    /// Approves pending proposals (not one's own).
+    pub fn approve_purge(
+        &mut self,
+        actor: &str,
+        approver: &str,
+        window_days: i64,
+    ) -> Result<usize> {
+        self.index.approve_purge(actor, approver, window_days)
+    }
+
+    /// Takes a clip off the purge queue.
+    pub fn cancel_purge(&mut self, actor: &str, clip: &str) -> Result<()> {
+        self.index.cancel_purge(actor, clip)
+    }
+
+    /// The purge queue.
+    pub fn purge_queue(&self) -> Result<Vec<retention::Queued>> {
+        self.index.queue()
+    }
+
+    /// Deletes approved entries past their recovery window that are still
+    /// due; returns the clips removed.
+    pub fn run_purge(
+        &mut self,
+        actor: &str,
+        now: time::OffsetDateTime,
+        policy: &retention::Policy,
+    ) -> Result<Vec<String>> {
+        let objects = self.objects.clone();
+        self.index.run_purge(actor, &objects, now, policy)
     }
 
     /// The latest docking of each recorder.

@@ -201,4 +201,44 @@ CREATE TABLE requests (
     approved_at TEXT
 );
 "#,
+    // 7: retention (R12, R13): retention classes per clip, holds, cases
+    // (open/closed/filed) and the purge queue with its recovery window.
+    r#"
+CREATE TABLE retention (
+    clip        TEXT NOT NULL REFERENCES clips(id),
+    class       TEXT NOT NULL CHECK (class IN ('ordinary', 'evidence', 'long_term')),
+    set_at      TEXT NOT NULL,
+    PRIMARY KEY (clip, class)
+);
+CREATE TABLE holds (
+    id          INTEGER PRIMARY KEY,
+    clip        TEXT NOT NULL REFERENCES clips(id),
+    reason      TEXT NOT NULL CHECK (reason IN ('dispute', 'complaint', 'obstruction', 'mass_incident', 'compulsory_measure')),
+    note        TEXT,
+    placed_at   TEXT NOT NULL,
+    placed_by   TEXT NOT NULL,
+    released_at TEXT,
+    released_by TEXT
+);
+CREATE TABLE cases (
+    case_no     TEXT PRIMARY KEY,
+    closed_at   TEXT,
+    filed_at    TEXT
+);
+CREATE TABLE purge_queue (
+    clip            TEXT PRIMARY KEY REFERENCES clips(id),
+    proposed_at     TEXT NOT NULL,
+    proposed_by     TEXT NOT NULL,
+    approved_at     TEXT,
+    approved_by     TEXT,
+    delete_after    TEXT,
+    cancelled_at    TEXT,
+    deleted_at      TEXT
+);
+ALTER TABLE clips ADD COLUMN purged_at TEXT;
+CREATE TABLE purged_objects (
+    blake3      TEXT PRIMARY KEY,
+    purged_at   TEXT NOT NULL
+);
+"#,
 ];

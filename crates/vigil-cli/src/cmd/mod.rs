@@ -10,6 +10,7 @@ pub mod gaps;
 pub mod ingest;
 pub mod people;
 pub mod report;
+pub mod retention;
 pub mod status;
 pub mod tag;
 pub mod verify;

@@ -181,8 +181,16 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         .into_iter()
         .filter(|g| g.overdue)
         .collect();
+    let cutoff = vigil_store::rfc3339(now - time::Duration::days(30));
+    let unfiled: Vec<serde_json::Value> = store
+        .unfiled_cases(&cutoff)?
+        .into_iter()
+        .map(|(case, closed)| serde_json::json!({"case": case, "closed_at": closed}))
+        .collect();
     if args.json {
-        output::print_json(&serde_json::json!({ "untagged": untagged, "unexplained": gaps }))?;
+        output::print_json(
+            &serde_json::json!({ "untagged": untagged, "unexplained": gaps, "unfiled_cases": unfiled }),
+        )?;
     } else {
         println!(
             "Clips untagged {} working days after ingest (R11): {}",
