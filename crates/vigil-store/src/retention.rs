@@ -70,6 +70,10 @@ pub struct Queued {
     pub delete_after: Option<String>,
 }
 
+/// A clip considered for removal: id, path, end of recording (or ingest),
+/// its classes (comma-separated), active holds, its case.
+type Candidate = (String, String, String, Option<String>, i64, Option<String>);
+
 fn parse(t: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(t, &Rfc3339).ok()
 }
@@ -206,7 +210,7 @@ impl Index {
                  FROM clips c WHERE c.purged_at IS NULL ORDER BY c.ingested_at, c.path_display",
             )
             .map_err(|e| self.sql_err(e))?;
-        let rows: Vec<(String, String, String, Option<String>, i64, Option<String>)> = stmt
+        let rows: Vec<Candidate> = stmt
             .query_map([], |r| {
                 Ok((
                     r.get(0)?,
