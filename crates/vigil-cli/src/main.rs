@@ -80,6 +80,10 @@ enum Command {
     Case(cmd::retention::CaseArgs),
     /// Remove expired clips: dry run, --confirm, --approve, --run.
     Purge(cmd::retention::PurgeArgs),
+    /// The spot-check ledger: draw a sample, record findings.
+    Spotcheck(cmd::oversight::SpotArgs),
+    /// Mark clips confidential (state secret, trade secret, privacy).
+    Confidential(cmd::oversight::ConfArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +123,8 @@ fn main() -> ExitCode {
         Command::Release(args) => cmd::retention::release(&store, args),
         Command::Case(args) => cmd::retention::case(&store, args),
         Command::Purge(args) => cmd::retention::purge(&store, args),
+        Command::Spotcheck(args) => cmd::oversight::spotcheck(&store, args),
+        Command::Confidential(args) => cmd::oversight::confidential(&store, args),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,7 @@ pub mod failpoint;
 pub mod gaps;
 mod index;
 pub mod objects;
+pub mod oversight;
 pub mod people;
 mod pipeline;
 pub mod requests;
@@ -392,6 +393,44 @@ impl Store {
     ) -> Result<Vec<String>> {
         let objects = self.objects.clone();
         self.index.run_purge(actor, &objects, now, policy)
+    }
+
+    /// Draws a reproducible spot-check sample (R18).
+    pub fn draw_spotcheck(
+        &mut self,
+        actor: &str,
+        n: usize,
+        seed: &str,
+        since: &str,
+        until: &str,
+    ) -> Result<Vec<oversight::Spotcheck>> {
+        self.index.draw(actor, n, seed, since, until)
+    }
+
+    /// Records a reviewer's finding on a spot-check entry.
+    pub fn review_spotcheck(
+        &mut self,
+        actor: &str,
+        entry: i64,
+        reviewer: &str,
+        finding: &str,
+    ) -> Result<()> {
+        self.index.review(actor, entry, reviewer, finding)
+    }
+
+    /// The spot-check ledger.
+    pub fn spotchecks(&self) -> Result<Vec<oversight::Spotcheck>> {
+        self.index.spotchecks()
+    }
+
+    /// Marks clips confidential (R17).
+    pub fn mark_confidential(&mut self, actor: &str, clips: &[String], kind: &str) -> Result<()> {
+        self.index.mark_confidential(actor, clips, kind)
+    }
+
+    /// A clip's confidentiality, if marked.
+    pub fn confidentiality(&self, clip: &str) -> Result<Option<String>> {
+        self.index.confidentiality(clip)
     }
 
     /// The latest docking of each recorder.

@@ -241,4 +241,21 @@ CREATE TABLE purged_objects (
     purged_at   TEXT NOT NULL
 );
 "#,
+    // 8: spot checks (R18) and confidentiality (R17).
+    r#"
+CREATE TABLE spotchecks (
+    id          INTEGER PRIMARY KEY,
+    clip        TEXT NOT NULL REFERENCES clips(id),
+    drawn_at    TEXT NOT NULL,
+    seed        TEXT NOT NULL,
+    reviewer    TEXT,
+    finding     TEXT,
+    reviewed_at TEXT
+);
+CREATE TABLE confidential (
+    clip        TEXT PRIMARY KEY REFERENCES clips(id),
+    kind        TEXT NOT NULL CHECK (kind IN ('state_secret', 'trade_secret', 'privacy')),
+    marked_at   TEXT NOT NULL
+);
+"#,
 ];

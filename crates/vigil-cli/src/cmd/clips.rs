@@ -32,13 +32,30 @@ struct JsonClips<'a> {
 
 /// Runs `vigil clips`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (store, _) = ctx.open(crate::identity::ANYONE, "listing clips")?;
-    let clips = store.clips(&ClipFilter {
+    let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing clips")?;
+    let all = store.clips(&ClipFilter {
         officer: args.officer,
         device: args.device,
         clip: None,
         late_after_h: Some(args.late_after),
     })?;
+    // R17: confidential clips are listed only to the roles allowed to see them.
+    let mut clips = Vec::with_capacity(all.len());
+    let mut hidden = 0;
+    for c in all {
+        if super::oversight::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+            clips.push(c);
+        } else {
+            hidden += 1;
+        }
+    }
+    // R20: every read is attributable.
+    store.record_event(
+        &id.actor(),
+        "clips.listed",
+        "clips",
+        &serde_json::json!({"shown": clips.len(), "hidden": hidden}),
+    )?;
     if args.json {
         let mut doc = serde_json::to_value(JsonClips { clips: &clips })?;
         if let Some(list) = doc["clips"].as_array_mut() {

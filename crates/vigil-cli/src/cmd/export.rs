@@ -145,6 +145,20 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
     if out.starts_with(store.root()) {
         bail!("the package must be written outside the store");
     }
+    // R17, checked before anything is written.
+    for clip_id in &req.clips {
+        let secret = store.confidentiality(clip_id)?;
+        if !super::oversight::may_see(id.role, secret.as_deref()) {
+            bail!(
+                "refused: clip {clip_id} is marked {} and {} may not handle it (R17)",
+                secret.unwrap_or_default(),
+                id.user
+            );
+        }
+        if req.outsider.is_some() && secret.as_deref() == Some("state_secret") {
+            bail!("refused: clip {clip_id} is a state secret and cannot be copied to an outside organisation (R17)");
+        }
+    }
     std::fs::create_dir_all(out.join("clips"))
         .with_context(|| format!("creating {}", out.display()))?;
     let mut b3 = String::new();

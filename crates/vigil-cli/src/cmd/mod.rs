@@ -8,6 +8,7 @@ pub mod explain;
 pub mod export;
 pub mod gaps;
 pub mod ingest;
+pub mod oversight;
 pub mod people;
 pub mod report;
 pub mod retention;
