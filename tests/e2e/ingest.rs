@@ -71,7 +71,7 @@ fn every_file_is_stored_byte_exact_with_both_hashes() {
         .filter(|n| !n.starts_with("vigil.db"))
         .collect();
     top.sort();
-    assert_eq!(top, vec!["objects", "tmp"]);
+    assert_eq!(top, vec!["audit.head", "objects", "tmp"]);
 }
 
 #[test]

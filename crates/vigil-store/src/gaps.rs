@@ -450,6 +450,7 @@ impl Index {
         )
         .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
+        self.anchor();
         Ok(Explanation {
             id,
             kind: kind.to_owned(),

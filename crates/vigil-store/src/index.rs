@@ -16,6 +16,9 @@ use crate::objects::{Digests, ObjectStore};
 use crate::schema::MIGRATIONS;
 use crate::timefmt::now_rfc3339;
 
+/// The audit anchor's file name, beside the index.
+pub const ANCHOR_FILE: &str = "audit.head";
+
 /// What kind of evidence a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -286,6 +289,57 @@ impl Index {
         sql(&self.path, e)
     }
 
+    /// Writes the audit log's newest row (seq and hash) to `audit.head`
+    /// beside the index. Deleting the newest rows leaves a shorter chain that
+    /// is valid in itself; the anchor lets `verify` see it is shorter than it
+    /// was. Best effort: a crash can leave it one write behind, never ahead.
+    pub(crate) fn anchor(&self) {
+        let head: Option<(i64, String)> = self
+            .conn
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .ok()
+            .flatten();
+        let Some((seq, hash)) = head else { return };
+        let file = self.path.with_file_name(ANCHOR_FILE);
+        let tmp = file.with_extension("tmp");
+        if std::fs::write(&tmp, format!("{seq} {hash}\n")).and_then(|()| std::fs::rename(&tmp, &file)).is_err() {
+            tracing::warn!(path = %file.display(), "cannot write the audit anchor");
+        }
+    }
+
+    fn check_anchor(&self, report: &mut VerifyReport) -> Result<()> {
+        let file = self.path.with_file_name(ANCHOR_FILE);
+        let Ok(text) = std::fs::read_to_string(&file) else { return Ok(()) };
+        let Some((seq, hash)) = text.trim().split_once(' ').and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.to_owned()))) else {
+            report.warnings.push(Problem {
+                kind: "audit_anchor".into(),
+                subject: file.display().to_string(),
+                detail: "the audit anchor cannot be read".into(),
+            });
+            return Ok(());
+        };
+        let row: Option<String> = self
+            .conn
+            .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => report.problems.push(Problem {
+                kind: "audit_chain".into(),
+                subject: format!("audit row {seq}"),
+                detail: format!("the log once reached row {seq} ({}); rows are missing from its end", file.display()),
+            }),
+            Some(h) if h != hash => report.problems.push(Problem {
+                kind: "audit_chain".into(),
+                subject: format!("audit row {seq}"),
+                detail: format!("row {seq} differs from the hash recorded in {}", file.display()),
+            }),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
     pub(crate) fn sql_err(&self, e: rusqlite::Error) -> StoreError {
         sql(&self.path, e)
     }
@@ -303,6 +357,7 @@ impl Index {
             .map_err(|e| sql(&path, e))?;
         let out = f(&tx).map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
+        self.anchor();
         Ok(out)
     }
 
@@ -470,6 +525,7 @@ impl Index {
         failpoint::hit("index.before_commit");
         tx.commit().map_err(e)?;
         failpoint::hit("index.committed");
+        self.anchor();
         Ok(RecordedClip {
             id,
             duplicate,
@@ -692,6 +748,7 @@ impl Index {
             }
         }
 
+        self.check_anchor(&mut report)?;
         let breaks = audit::verify_chain(&self.conn).map_err(|e| self.err(e))?;
         report.audit_rows_checked = self
             .conn
