@@ -508,14 +508,32 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         csv.starts_with("officer,device,clips,") && csv.contains("\n1002,BWC002,6,"),
         "{csv}"
     );
+    ok(&v, &["user", "add", "sam", "--role", "supervisor"]);
+    ok(&v, &["user", "add", "olga", "--role", "officer"]);
+    assert!(refused(&v, &["--as", "olga", "review", &gap, "--accept"]).contains("refused"));
+    ok(
+        &v,
+        &[
+            "--as", "sam", "review", &gap, "--accept", "--note", "credible",
+        ],
+    );
+    let open_gap = v.json(&["gaps", "--open", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        refused(&v, &["--as", "sam", "review", &open_gap, "--reject"]).contains("no explanation")
+    );
     let gaps = ok(&v, &["report", "gaps", since[0], since[1]]);
     assert!(
         gaps.contains("battery swap") && gaps.contains("1002, 1003"),
         "{gaps}"
     );
+    assert!(gaps.contains("reviewed: sam (accepted)"), "{gaps}");
     let stats = v.json(&["report", "stats", since[0], since[1], "--format", "json"]);
     assert_eq!(stats["officers"][0]["interruptions"], 2);
     assert_eq!(stats["officers"][0]["explained"], 1);
+    assert_eq!(stats["units"][0]["interruptions"], 2);
     assert!(refused(&v, &["report", "ingest", "--format", "pdf"]).contains("--format"));
     // HTML: self-contained, and a real browser renders its timeline.
     let html_path = v.dir.path().join("report.html");
@@ -872,6 +890,10 @@ fn spot_checks_are_reproducible_and_confidential_clips_stay_with_the_roles_allow
     .contains("outside organisation"));
     // Every listing is in the audit log too (R20).
     let reads = v.json(&["audit", "--json", "--action", "clips.listed"]);
-    assert_eq!(reads["audit"].as_array().unwrap().len(), 3, "alice, the admin and sam listed clips");
+    assert_eq!(
+        reads["audit"].as_array().unwrap().len(),
+        3,
+        "alice, the admin and sam listed clips"
+    );
     assert!(v.run(&["verify"]).status.success());
 }

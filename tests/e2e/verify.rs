@@ -178,10 +178,17 @@ fn the_audit_log_records_who_ingested_what() {
 fn deleting_the_newest_audit_rows_is_caught_by_the_anchor() {
     let (v, _) = ingested();
     let db = v.db();
-    let last: i64 = db.query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0)).unwrap();
+    let last: i64 = db
+        .query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))
+        .unwrap();
     db.execute_batch("DROP TRIGGER audit_no_delete;").unwrap();
-    db.execute("DELETE FROM audit WHERE seq > ?1", [last - 2]).unwrap();
+    db.execute("DELETE FROM audit WHERE seq > ?1", [last - 2])
+        .unwrap();
     drop(db);
     let problems = verify_problems(&v).to_string();
-    assert!(problems.contains(&format!("audit row {last}")) && problems.contains("missing from its end"), "{problems}");
+    assert!(
+        problems.contains(&format!("audit row {last}"))
+            && problems.contains("missing from its end"),
+        "{problems}"
+    );
 }

@@ -44,6 +44,8 @@ enum Command {
     Gaps(cmd::gaps::Args),
     /// Attach a spoken or written explanation to an interruption.
     Explain(cmd::explain::Args),
+    /// Accept or reject an interruption's explanation (supervisor, auditor).
+    Review(cmd::explain::ReviewArgs),
     /// Analyse media files for interruptions without storing them.
     Analyze(cmd::analyze::Args),
     /// Talk to a docking station: status, pull, enroll.
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cmd::analyze::run(&store, args),
         Command::Gaps(args) => cmd::gaps::run(&store, args),
         Command::Explain(args) => cmd::explain::run(&store, args),
+        Command::Review(args) => cmd::explain::review(&store, args),
         Command::Dock(args) => cmd::dock::run(&store, args),
         Command::Status(args) => cmd::status::run(&store, args),
         Command::User(args) => cmd::people::user(&store, args),

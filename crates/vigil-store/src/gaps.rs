@@ -109,6 +109,10 @@ pub struct Explanation {
     pub created_at: String,
     /// The explanation this one replaces.
     pub supersedes: Option<String>,
+    /// Who reviewed it last.
+    pub reviewed_by: Option<String>,
+    /// `accepted` or `rejected`.
+    pub review: Option<String>,
 }
 
 /// What to attach to a gap.
@@ -363,11 +367,58 @@ impl Index {
                         recorded_by: r.get(7)?,
                         created_at: r.get(8)?,
                         supersedes: r.get(9)?,
+                        reviewed_by: None,
+                        review: None,
                     })
                 },
             )
             .optional()
             .map_err(|e| sql(&self.path, e))
+            .and_then(|e| match e {
+                Some(mut e) => {
+                    let r: Option<(String, String)> = self
+                        .conn
+                        .query_row(
+                            "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
+                            [&e.id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()
+                        .map_err(|err| sql(&self.path, err))?;
+                    if let Some((who, verdict)) = r {
+                        e.reviewed_by = Some(who);
+                        e.review = Some(verdict);
+                    }
+                    Ok(Some(e))
+                }
+                None => Ok(None),
+            })
+    }
+
+    pub(crate) fn review_explanation(
+        &mut self,
+        actor: &str,
+        reviewer: &str,
+        gap: &str,
+        verdict: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
+        let Some(e) = self.current_explanation(gap)? else {
+            return Err(StoreError::BadRow {
+                table: "gaps",
+                key: gap.into(),
+                problem: "has no explanation to review".into(),
+            });
+        };
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO reviews (explanation, reviewer, verdict, note, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.id, reviewer, verdict, note, now],
+            )?;
+            audit::append(tx, &now, actor, "gap.reviewed", gap, &json!({"explanation": e.id, "verdict": verdict, "note": note}))
+        })?;
+        Ok(())
     }
 
     pub(crate) fn gap(&self, id: &str) -> Result<Option<Gap>> {
@@ -462,6 +513,8 @@ impl Index {
             recorded_by: actor.to_owned(),
             created_at: now,
             supersedes: previous,
+            reviewed_by: None,
+            review: None,
         })
     }
 }

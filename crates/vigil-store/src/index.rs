@@ -296,22 +296,35 @@ impl Index {
     pub(crate) fn anchor(&self) {
         let head: Option<(i64, String)> = self
             .conn
-            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .ok()
             .flatten();
         let Some((seq, hash)) = head else { return };
         let file = self.path.with_file_name(ANCHOR_FILE);
         let tmp = file.with_extension("tmp");
-        if std::fs::write(&tmp, format!("{seq} {hash}\n")).and_then(|()| std::fs::rename(&tmp, &file)).is_err() {
+        if std::fs::write(&tmp, format!("{seq} {hash}\n"))
+            .and_then(|()| std::fs::rename(&tmp, &file))
+            .is_err()
+        {
             tracing::warn!(path = %file.display(), "cannot write the audit anchor");
         }
     }
 
     fn check_anchor(&self, report: &mut VerifyReport) -> Result<()> {
         let file = self.path.with_file_name(ANCHOR_FILE);
-        let Ok(text) = std::fs::read_to_string(&file) else { return Ok(()) };
-        let Some((seq, hash)) = text.trim().split_once(' ').and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.to_owned()))) else {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return Ok(());
+        };
+        let Some((seq, hash)) = text
+            .trim()
+            .split_once(' ')
+            .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.to_owned())))
+        else {
             report.warnings.push(Problem {
                 kind: "audit_anchor".into(),
                 subject: file.display().to_string(),
@@ -328,12 +341,18 @@ impl Index {
             None => report.problems.push(Problem {
                 kind: "audit_chain".into(),
                 subject: format!("audit row {seq}"),
-                detail: format!("the log once reached row {seq} ({}); rows are missing from its end", file.display()),
+                detail: format!(
+                    "the log once reached row {seq} ({}); rows are missing from its end",
+                    file.display()
+                ),
             }),
             Some(h) if h != hash => report.problems.push(Problem {
                 kind: "audit_chain".into(),
                 subject: format!("audit row {seq}"),
-                detail: format!("row {seq} differs from the hash recorded in {}", file.display()),
+                detail: format!(
+                    "row {seq} differs from the hash recorded in {}",
+                    file.display()
+                ),
             }),
             Some(_) => {}
         }

@@ -438,6 +438,19 @@ impl Store {
         self.index.dockings()
     }
 
+    /// Records a review (accepted/rejected) of a gap's current explanation.
+    pub fn review(
+        &mut self,
+        actor: &str,
+        reviewer: &str,
+        gap: &str,
+        verdict: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.index
+            .review_explanation(actor, reviewer, gap, verdict, note)
+    }
+
     /// Total bytes of all indexed objects (for progress bars).
     pub fn indexed_bytes(&self) -> Result<u64> {
         self.index.indexed_bytes()

@@ -258,4 +258,16 @@ CREATE TABLE confidential (
     marked_at   TEXT NOT NULL
 );
 "#,
+    // 9: reviews of explanations (R8, R9): a supervisor or auditor accepts
+    // or rejects an explanation; the newest review counts.
+    r#"
+CREATE TABLE reviews (
+    id          INTEGER PRIMARY KEY,
+    explanation TEXT NOT NULL REFERENCES explanations(id),
+    reviewer    TEXT NOT NULL,
+    verdict     TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected')),
+    note        TEXT,
+    at          TEXT NOT NULL
+);
+"#,
 ];

@@ -124,3 +124,42 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `vigil review`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["accept", "reject"])))]
+pub struct ReviewArgs {
+    /// The interruption whose current explanation is reviewed.
+    gap: String,
+    /// The explanation is sufficient.
+    #[arg(long)]
+    accept: bool,
+    /// The explanation is not sufficient (the officer must explain again).
+    #[arg(long)]
+    reject: bool,
+    /// Why.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+/// Runs `vigil review`: a supervisor or auditor accepts or rejects an
+/// interruption's explanation; the gap log shows the reviewer.
+pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
+    use crate::identity::Role;
+    let (mut store, id) = ctx.open(
+        &[Role::Supervisor, Role::Auditor, Role::Admin],
+        "reviewing explanations",
+    )?;
+    let verdict = if args.accept { "accepted" } else { "rejected" };
+    store
+        .review(
+            &id.actor(),
+            &id.user,
+            &args.gap,
+            verdict,
+            args.note.as_deref(),
+        )
+        .with_context(|| format!("reviewing {}", args.gap))?;
+    println!("{} explanation {verdict} by {}", args.gap, id.user);
+    Ok(ExitCode::SUCCESS)
+}

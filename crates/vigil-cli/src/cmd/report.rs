@@ -84,6 +84,7 @@ struct Row {
 }
 
 struct Data {
+    units: BTreeMap<String, String>,
     since: OffsetDateTime,
     until: OffsetDateTime,
     clips: Vec<Clip>,
@@ -153,7 +154,13 @@ fn gather(store: &vigil_store::Store, c: &Common) -> anyhow::Result<Data> {
             r.faults = d.faults.clone();
         }
     }
+    let units = store
+        .officers()?
+        .into_iter()
+        .filter_map(|o| o.unit.map(|u| (o.id, u)))
+        .collect();
     Ok(Data {
+        units,
         since,
         until,
         clips,
@@ -399,12 +406,12 @@ fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
     match format {
         "json" => s = serde_json::to_string_pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
         "csv" => {
-            s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by\n");
+            s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review\n");
             for g in &gaps {
                 let e = g.explanation.as_ref();
                 let _ = writeln!(
                     s,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     g.id,
                     g.kind.as_str(),
                     g.status,
@@ -424,14 +431,16 @@ fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
                         .unwrap_or_default()
                     ),
                     csv_field(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
-                    csv_field(e.map(|e| e.recorded_by.as_str()).unwrap_or(""))
+                    csv_field(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
+                    csv_field(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
+                    e.and_then(|e| e.review.as_deref()).unwrap_or("")
                 );
             }
         }
         _ => {
             let html = format == "html";
             if html {
-                let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil gap log</title><style>{CSS}</style></head><body><h1>Gap log</h1><table><tr><th class=l>Gap</th><th class=l>Kind</th><th class=l>Status</th><th class=l>Officer</th><th class=l>Clip</th><th>Duration</th><th class=l>Explanation</th><th class=l>Signers</th><th class=l>Recorded by</th></tr>");
+                let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil gap log</title><style>{CSS}</style></head><body><h1>Gap log</h1><table><tr><th class=l>Gap</th><th class=l>Kind</th><th class=l>Status</th><th class=l>Officer</th><th class=l>Clip</th><th>Duration</th><th class=l>Explanation</th><th class=l>Signers</th><th class=l>Recorded by</th><th class=l>Reviewed by</th></tr>");
             } else {
                 let _ = writeln!(
                     s,
@@ -451,13 +460,14 @@ fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
                     .unwrap_or_else(|| "-".into());
                 let status = if g.overdue { "OVERDUE" } else { g.status };
                 if html {
-                    let _ = write!(s, "<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td>{:.3} s</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>",
+                    let _ = write!(s, "<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td>{:.3} s</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>",
                         g.id, g.kind.as_str(), status, esc(g.officer.as_deref().unwrap_or("-")), esc(&g.path), g.duration_s, esc(&what),
-                        esc(&e.map(|e| e.officers.join(", ")).unwrap_or_default()), esc(e.map(|e| e.recorded_by.as_str()).unwrap_or("-")));
+                        esc(&e.map(|e| e.officers.join(", ")).unwrap_or_default()), esc(e.map(|e| e.recorded_by.as_str()).unwrap_or("-")),
+                        esc(&e.and_then(|e| e.reviewed_by.as_ref().map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or("")))).unwrap_or_else(|| "-".into())));
                 } else {
                     let _ = writeln!(
                         s,
-                        "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]",
+                        "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]  reviewed: {}",
                         g.id,
                         g.kind.as_str(),
                         status,
@@ -465,7 +475,12 @@ fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
                         g.duration_s,
                         g.path,
                         what,
-                        e.map(|e| e.officers.join(", ")).unwrap_or_default()
+                        e.map(|e| e.officers.join(", ")).unwrap_or_default(),
+                        e.and_then(|e| e
+                            .reviewed_by
+                            .as_ref()
+                            .map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or(""))))
+                            .unwrap_or_else(|| "-".into())
                     );
                 }
             }
@@ -481,6 +496,7 @@ fn stats(d: &Data, format: &str) -> anyhow::Result<String> {
     #[derive(Serialize, Default)]
     struct Stat {
         officer: String,
+        unit: Option<String>,
         clips: u64,
         hours_recorded: f64,
         interruptions: u64,
@@ -493,6 +509,7 @@ fn stats(d: &Data, format: &str) -> anyhow::Result<String> {
     for c in &d.clips {
         let k = c.officer.clone().unwrap_or_else(|| "-".into());
         let st = by.entry(k.clone()).or_insert_with(|| Stat {
+            unit: d.units.get(&k).cloned(),
             officer: k,
             ..Default::default()
         });
@@ -528,12 +545,25 @@ fn stats(d: &Data, format: &str) -> anyhow::Result<String> {
         }
     }
     let rows: Vec<Stat> = by.into_values().collect();
+    // Per unit: recording hours and interruptions summed over its officers.
+    let mut units: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    for st in &rows {
+        let u = units
+            .entry(st.unit.clone().unwrap_or_else(|| "-".into()))
+            .or_default();
+        u.0 += st.hours_recorded;
+        u.1 += st.interruptions;
+    }
+    let units: Vec<serde_json::Value> = units
+        .into_iter()
+        .map(|(unit, (hours, gaps))| serde_json::json!({"unit": unit, "hours_recorded": hours, "interruptions": gaps}))
+        .collect();
     Ok(match format {
         "html" => format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil statistics</title><style>{CSS}</style></head><body><h1>Statistics</h1><pre>{}</pre></body></html>\n",
             esc(&stats(d, "text")?)
         ),
-        "json" => serde_json::to_string_pretty(&serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows}))? + "\n",
+        "json" => serde_json::to_string_pretty(&serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows, "units": units}))? + "\n",
         "csv" => {
             let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
             for st in &rows {
