@@ -50,7 +50,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             "--since {since:?}: expected YYYY-MM-DD or an RFC 3339 time"
         );
     }
-    let (store, _) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
+    let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
     let mut gaps = store.gaps(&GapFilter {
         open_only: args.open,
         officer: args.officer,
@@ -60,6 +60,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     })?;
     // Overdue first, then in time order (the store's order).
     gaps.sort_by_key(|g| !g.overdue);
+    // R20: every read is attributable.
+    store.record_event(
+        &id.actor(),
+        "gaps.listed",
+        "gaps",
+        &serde_json::json!({"shown": gaps.len()}),
+    )?;
     if args.json {
         output::print_json(&JsonGaps { gaps: &gaps })?;
         return Ok(ExitCode::SUCCESS);
