@@ -897,3 +897,72 @@ fn spot_checks_are_reproducible_and_confidential_clips_stay_with_the_roles_allow
     );
     assert!(v.run(&["verify"]).status.success());
 }
+
+#[test]
+fn an_unregistered_unix_user_is_refused_and_a_mapped_one_acts_as_its_vigil_user() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    std::fs::write(rec.join("REC_0001.MP4"), b"not media").unwrap();
+    ok(&v, &["ingest", rec.to_str().unwrap(), "--device", "BWC001"]);
+    // Let another Unix account open the store (a shared station store).
+    let open_up = |p: &std::path::Path| {
+        std::process::Command::new("chmod")
+            .args(["-R", "a+rwX"])
+            .arg(p)
+            .status()
+            .unwrap();
+    };
+    open_up(v.dir.path());
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(vigil_e2e::bin("vigil"))
+            .arg("--store")
+            .arg(v.store())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Users exist: an unmapped account is refused with the fix named.
+    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
+    let out = as_nobody(&["clips", "--json"]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--unix nobody"),
+        "{}",
+        describe(&out)
+    );
+    // Mapped to an auditor: may read the audit log, may not ingest.
+    ok(
+        &v,
+        &[
+            "user", "add", "nora", "--role", "auditor", "--unix", "nobody",
+        ],
+    );
+    open_up(v.dir.path());
+    let out = as_nobody(&["audit", "--json", "--action", "user.added"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = as_nobody(&["ingest", rec.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nora is auditor"),
+        "{}",
+        describe(&out)
+    );
+    let out = as_nobody(&["--as", "alice", "clips"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only root"),
+        "{}",
+        describe(&out)
+    );
+    // The audit log names nora and the account behind her.
+    let out = as_nobody(&["clips", "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let listed = v.json(&["audit", "--json", "--action", "clips.listed"]);
+    let actors: Vec<&str> = listed["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, vec!["nora (unix:nobody)"]);
+}
