@@ -46,3 +46,20 @@ impl Ctx {
 pub fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| format!("opening the store at {}", path.display()))
 }
+
+/// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time from the command
+/// line.
+pub fn parse_time(s: &str) -> anyhow::Result<time::OffsetDateTime> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let d = time::Date::parse(s, &Iso8601::DATE)
+        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
+    Ok(d.midnight().assume_utc())
+}
+
+/// [`parse_time`], as the index stores times (RFC 3339 UTC).
+pub fn when(s: &str) -> anyhow::Result<String> {
+    parse_time(s).map(vigil_store::rfc3339)
+}

@@ -63,16 +63,6 @@ enum SpotCmd {
     },
 }
 
-fn when(s: &str) -> anyhow::Result<String> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(vigil_store::rfc3339(t));
-    }
-    let d = time::Date::parse(s, &Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(vigil_store::rfc3339(d.midnight().assume_utc()))
-}
-
 /// Runs `vigil spotcheck`.
 pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(AUDIT, "spot checks")?;
@@ -86,12 +76,12 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
         } => {
             let since = since
                 .as_deref()
-                .map(when)
+                .map(super::when)
                 .transpose()?
                 .unwrap_or_else(|| "0000".into());
             let until = until
                 .as_deref()
-                .map(when)
+                .map(super::when)
                 .transpose()?
                 .unwrap_or_else(|| "9999".into());
             let drawn = store.draw_spotcheck(&id.actor(), count, &seed, &since, &until)?;

@@ -188,17 +188,6 @@ enum DeviceCmd {
     },
 }
 
-/// A date or time as RFC 3339 UTC.
-fn when(s: &str) -> anyhow::Result<String> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(vigil_store::rfc3339(t));
-    }
-    let d = time::Date::parse(s, &Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(vigil_store::rfc3339(d.midnight().assume_utc()))
-}
-
 /// Runs `vigil devices`.
 pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
     match args.command {
@@ -213,7 +202,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
             from,
         } => {
             let from = match from {
-                Some(f) => when(&f).context("--from")?,
+                Some(f) => super::when(&f).context("--from")?,
                 None => vigil_store::now_rfc3339(),
             };
             let (mut store, id) = ctx.open(CUSTODY, "binding recorders")?;

@@ -53,15 +53,6 @@ enum Kind {
     Stats(Common),
 }
 
-fn when(s: &str) -> anyhow::Result<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
-    }
-    let d = time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(d.midnight().assume_utc())
-}
-
 fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
     t.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
 }
@@ -96,13 +87,13 @@ fn gather(store: &vigil_store::Store, c: &Common) -> anyhow::Result<Data> {
     let until = c
         .until
         .as_deref()
-        .map(when)
+        .map(super::parse_time)
         .transpose()?
         .unwrap_or_else(OffsetDateTime::now_utc);
     let since = c
         .since
         .as_deref()
-        .map(when)
+        .map(super::parse_time)
         .transpose()?
         .unwrap_or(until - time::Duration::hours(24));
     let in_period = |t: Option<OffsetDateTime>| t.is_some_and(|t| t >= since && t < until);

@@ -21,16 +21,6 @@ const REASONS: &[&str] = &[
     "compulsory_measure",
 ];
 
-fn when(s: &str) -> anyhow::Result<String> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(vigil_store::rfc3339(t));
-    }
-    let d = time::Date::parse(s, &Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(vigil_store::rfc3339(d.midnight().assume_utc()))
-}
-
 fn check_clips(store: &vigil_store::Store, clips: &[String]) -> anyhow::Result<()> {
     for c in clips {
         store
@@ -141,7 +131,7 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
         CaseCmd::Close { case, at } => {
             let at = at
                 .as_deref()
-                .map(when)
+                .map(super::when)
                 .transpose()?
                 .unwrap_or_else(vigil_store::now_rfc3339);
             (case, Some(at), None)
@@ -149,7 +139,7 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
         CaseCmd::File { case, at } => {
             let at = at
                 .as_deref()
-                .map(when)
+                .map(super::when)
                 .transpose()?
                 .unwrap_or_else(vigil_store::now_rfc3339);
             (case, None, Some(at))

@@ -41,16 +41,6 @@ pub struct TagArgs {
     note: Option<String>,
 }
 
-fn when(s: &str) -> anyhow::Result<String> {
-    use time::format_description::well_known::{Iso8601, Rfc3339};
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(vigil_store::rfc3339(t));
-    }
-    let d = Date::parse(s, &Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(vigil_store::rfc3339(d.midnight().assume_utc()))
-}
-
 /// Runs `vigil tag`.
 pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     let t = Tag {
@@ -72,8 +62,8 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(officer) = &args.officer {
         let (from, to) = (
-            args.from.as_deref().map(when).transpose()?,
-            args.to.as_deref().map(when).transpose()?,
+            args.from.as_deref().map(super::when).transpose()?,
+            args.to.as_deref().map(super::when).transpose()?,
         );
         for c in store.clips(&ClipFilter {
             officer: Some(officer.clone()),
