@@ -9,6 +9,36 @@ fn ok(v: &Vigil, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Registers users (name, role).
+fn add_users(v: &Vigil, users: &[(&str, &str)]) {
+    for (name, role) in users {
+        ok(v, &["user", "add", name, "--role", role]);
+    }
+}
+
+/// Ingests the segment fixture as recorder BWC002; returns clip ids and
+/// BLAKE3 hashes in listing order.
+fn ingest_seq(v: &Vigil) -> (Vec<String>, Vec<String>) {
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    let doc = v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--json",
+    ]);
+    let field = |k: &str| {
+        doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f[k].as_str().unwrap().to_owned())
+            .collect()
+    };
+    (field("clip"), field("blake3"))
+}
+
 fn refused(v: &Vigil, args: &[&str]) -> String {
     let out = v.run(args);
     assert!(
@@ -27,8 +57,7 @@ fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
     let r = rec.to_str().unwrap();
     // Fresh store: root is the admin, ingest needs no set-up.
     ok(&v, &["ingest", r, "--device", "BWC001"]);
-    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
-    ok(&v, &["user", "add", "bob", "--role", "auditor"]);
+    add_users(&v, &[("alice", "custodian"), ("bob", "auditor")]);
     ok(
         &v,
         &[
@@ -276,9 +305,14 @@ fn tags_and_what_is_overdue() {
 #[test]
 fn an_approved_request_exports_a_package_standard_tools_verify() {
     let v = Vigil::new();
-    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
-    ok(&v, &["user", "add", "sam", "--role", "supervisor"]);
-    ok(&v, &["user", "add", "tom", "--role", "supervisor"]);
+    add_users(
+        &v,
+        &[
+            ("alice", "custodian"),
+            ("sam", "supervisor"),
+            ("tom", "supervisor"),
+        ],
+    );
     let rec = v.scratch("rec");
     copy_tree(&fixtures().join("recorder-seq"), &rec);
     let doc = v.json(&[
@@ -508,8 +542,7 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         csv.starts_with("officer,device,clips,") && csv.contains("\n1002,BWC002,6,"),
         "{csv}"
     );
-    ok(&v, &["user", "add", "sam", "--role", "supervisor"]);
-    ok(&v, &["user", "add", "olga", "--role", "officer"]);
+    add_users(&v, &[("sam", "supervisor"), ("olga", "officer")]);
     assert!(refused(&v, &["--as", "olga", "review", &gap, "--accept"]).contains("refused"));
     ok(
         &v,
@@ -627,29 +660,8 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
 #[test]
 fn retention_holds_cases_and_a_two_custodian_purge_with_a_recovery_window() {
     let v = Vigil::new();
-    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
-    ok(&v, &["user", "add", "dave", "--role", "custodian"]);
-    let rec = v.scratch("rec");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    let doc = v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--json",
-    ]);
-    let c: Vec<String> = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["clip"].as_str().unwrap().to_owned())
-        .collect();
-    let b3: Vec<String> = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["blake3"].as_str().unwrap().to_owned())
-        .collect();
+    add_users(&v, &[("alice", "custodian"), ("dave", "custodian")]);
+    let (c, b3) = ingest_seq(&v);
     ok(
         &v,
         &["tag", &c[0], &c[1], "--case", "C-1", "--site", "Pier 4"],
@@ -773,24 +785,15 @@ fn retention_holds_cases_and_a_two_custodian_purge_with_a_recovery_window() {
 #[test]
 fn spot_checks_are_reproducible_and_confidential_clips_stay_with_the_roles_allowed() {
     let v = Vigil::new();
-    ok(&v, &["user", "add", "alice", "--role", "custodian"]);
-    ok(&v, &["user", "add", "sam", "--role", "supervisor"]);
-    ok(&v, &["user", "add", "tom", "--role", "supervisor"]);
-    let rec = v.scratch("rec");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    let doc = v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--json",
-    ]);
-    let c: Vec<String> = doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["clip"].as_str().unwrap().to_owned())
-        .collect();
+    add_users(
+        &v,
+        &[
+            ("alice", "custodian"),
+            ("sam", "supervisor"),
+            ("tom", "supervisor"),
+        ],
+    );
+    let (c, _) = ingest_seq(&v);
     // R18: the same seed draws the same sample; findings are recorded.
     let draw = |seed: &str| -> Vec<String> {
         v.json(&[
