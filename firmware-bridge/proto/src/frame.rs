@@ -368,6 +368,22 @@ mod golden {
     }
 
     #[test]
+    fn data_is_a_length_and_raw_bytes() {
+        let env = Envelope {
+            id: 2,
+            msg: Msg::Data {
+                file: 1,
+                offset: 0,
+                data: heapless::Vec::from_slice(&[0xaa, 0xbb]).unwrap(),
+            },
+        };
+        let mut buf = [0u8; 32];
+        let body = postcard::to_slice(&env, &mut buf).unwrap();
+        // id 2, variant 16, file 1, offset 0, length 2, the bytes.
+        assert_eq!(body, &[0x02, 0x10, 0x01, 0x00, 0x02, 0xaa, 0xbb]);
+    }
+
+    #[test]
     fn read_request() {
         let w = wire(&Envelope {
             id: 300,

@@ -167,7 +167,9 @@ pub enum Msg {
         file: u32,
         /// Offset of the first byte.
         offset: u64,
-        /// The bytes.
+        /// The bytes (encoded as a length and the raw bytes, exactly as a
+        /// sequence of `u8` is, but copied in one go).
+        #[serde(with = "raw_bytes")]
         data: Vec<u8, MAX_DATA>,
     },
     /// Answer to `FileHash`.
@@ -343,4 +345,56 @@ pub fn bounded<const N: usize>(s: &str) -> String<N> {
         }
     }
     out
+}
+
+/// (De)serialises a bounded byte vector through `serialize_bytes`: postcard
+/// writes it as a varint length and the bytes, the same wire form as a
+/// sequence of `u8`, but decodes it with one copy instead of one call per
+/// byte.
+mod raw_bytes {
+    use core::fmt;
+
+    use heapless::Vec;
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        v: &Vec<u8, N>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    struct Bytes<const N: usize>;
+
+    impl<'de, const N: usize> Visitor<'de> for Bytes<N> {
+        type Value = Vec<u8, N>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "at most {N} bytes")
+        }
+
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+            Vec::from_slice(v).map_err(|()| E::invalid_length(v.len(), &self))
+        }
+
+        fn visit_borrowed_bytes<E: Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+            self.visit_bytes(v)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b)
+                    .map_err(|_| A::Error::invalid_length(N + 1, &self))?;
+            }
+            Ok(out)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Vec<u8, N>, D::Error> {
+        d.deserialize_bytes(Bytes::<N>)
+    }
 }
