@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Runs `vigil audit`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (store, _) = ctx.open(AUDIT, "reading the audit log")?;
+    let (mut store, id) = ctx.open(AUDIT, "reading the audit log")?;
     let rows: Vec<_> = store
         .audit_entries()?
         .into_iter()
@@ -28,6 +28,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 .is_none_or(|a| e.action.starts_with(a))
         })
         .collect();
+    // Reading the log is itself on the record (R20), after what was read.
+    store.record_event(
+        &id.actor(),
+        "audit.read",
+        "audit",
+        &serde_json::json!({"rows": rows.len(), "action": args.action}),
+    )?;
     if args.json {
         output::print_json(&serde_json::json!({ "audit": rows }))?;
     } else {
