@@ -243,7 +243,22 @@ fn demo() -> Result<()> {
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
         let _ = daemon.wait();
-        println!("\n== Ingest report: what came in");
+        println!("\n== Ingest report: per officer and recorder (R1 late, damaged, interruptions, drift, faults)");
+        vigil(&["report", "ingest"])?;
+        let html = base.join("report.html");
+        vigil(&[
+            "report",
+            "ingest",
+            "--format",
+            "html",
+            "--out",
+            html.to_str().context("utf-8")?,
+        ])?;
+        println!(
+            "   (the same as a page with a timeline per officer: {})",
+            html.display()
+        );
+        println!("\n== What came in, clip by clip");
         vigil(&["clips"])?;
         println!("\n== Interruptions that need an explanation (R7, R8)");
         vigil(&["gaps"])?;
