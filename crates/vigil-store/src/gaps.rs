@@ -191,6 +191,10 @@ pub struct GapFilter {
     pub since: Option<String>,
     /// Open gaps detected more than this many seconds ago are overdue.
     pub overdue_after_s: i64,
+    /// Only this gap.
+    pub id: Option<String>,
+    /// Only the gaps of this clip.
+    pub clip: Option<String>,
 }
 
 /// The gap id for a new gap (exposed for tests and tools).
@@ -303,11 +307,12 @@ impl Index {
                  FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
                  WHERE (?1 IS NULL OR g.officer_id = ?1) AND (?2 IS NULL OR g.device_serial = ?2)
                    AND (?3 IS NULL OR COALESCE(g.wall_start, g.detected_at) >= ?3)
+                   AND (?4 IS NULL OR g.id = ?4) AND (?5 IS NULL OR g.clip = ?5)
                  ORDER BY COALESCE(g.wall_start, g.detected_at), g.clip, g.offset_s",
             )
             .map_err(|e| sql(&self.path, e))?;
         let rows = stmt
-            .query_map(params![f.officer, f.device, since], |r| {
+            .query_map(params![f.officer, f.device, since, f.id, f.clip], |r| {
                 Ok(Gap {
                     id: r.get(0)?,
                     kind: GapKind::parse(&r.get::<_, String>(1)?),
@@ -422,10 +427,11 @@ impl Index {
     }
 
     pub(crate) fn gap(&self, id: &str) -> Result<Option<Gap>> {
-        Ok(self
-            .gaps(&GapFilter::default())?
-            .into_iter()
-            .find(|g| g.id == id))
+        let filter = GapFilter {
+            id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        Ok(self.gaps(&filter)?.into_iter().next())
     }
 
     pub(crate) fn explain(

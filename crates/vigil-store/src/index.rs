@@ -285,7 +285,7 @@ impl Index {
         tx.commit().map_err(|e| sql(&path, e))
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         sql(&self.path, e)
     }
 
@@ -357,10 +357,6 @@ impl Index {
             Some(_) => {}
         }
         Ok(())
-    }
-
-    pub(crate) fn sql_err(&self, e: rusqlite::Error) -> StoreError {
-        sql(&self.path, e)
     }
 
     /// Runs `f` in an IMMEDIATE transaction and commits it: the state change
@@ -782,16 +778,6 @@ impl Index {
         }
         report.ok = report.problems.is_empty();
         Ok(report)
-    }
-
-    pub(crate) fn audit_verify(&mut self, actor: &str, report: &VerifyReport) -> Result<()> {
-        let now = now_rfc3339();
-        let detail = json!({
-            "ok": report.ok, "objects": report.objects_checked, "bytes": report.bytes_checked,
-            "problems": report.problems.len(),
-        });
-        self.write(|tx| audit::append(tx, &now, actor, "store.verified", "store", &detail))?;
-        Ok(())
     }
 }
 

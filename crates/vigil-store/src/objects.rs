@@ -179,19 +179,18 @@ impl ObjectStore {
         failpoint::hit("object.synced");
 
         let final_path = self.object_path(&digests.blake3);
-        let already =
-            |digests: Digests, final_path: PathBuf, guard: TempGuard| -> Result<StoredObject> {
-                let existing = self.existing_size(&final_path)?.unwrap_or(0);
-                check_size(&digests, &final_path, existing)?;
-                drop(guard); // removes the temp file
-                Ok(StoredObject {
-                    digests,
-                    path: final_path,
-                    newly_written: false,
-                })
-            };
-        if self.existing_size(&final_path)?.is_some() {
-            return already(digests, final_path, guard);
+        // The content is stored already: the temp file goes, nothing is written.
+        let already = |digests: Digests, final_path: PathBuf, guard: TempGuard, existing: u64| {
+            check_size(&digests, &final_path, existing)?;
+            drop(guard);
+            Ok(StoredObject {
+                digests,
+                path: final_path,
+                newly_written: false,
+            })
+        };
+        if let Some(existing) = self.existing_size(&final_path)? {
+            return already(digests, final_path, guard, existing);
         }
         file.set_permissions(fs::Permissions::from_mode(0o444))
             .io("make read-only", &tmp_path)?;
@@ -209,7 +208,10 @@ impl ObjectStore {
         ) {
             Ok(()) => {}
             // Another writer stored the same content meanwhile.
-            Err(rustix::io::Errno::EXIST) => return already(digests, final_path, guard),
+            Err(rustix::io::Errno::EXIST) => {
+                let existing = self.existing_size(&final_path)?.unwrap_or(0);
+                return already(digests, final_path, guard, existing);
+            }
             Err(e) => return Err(io::Error::from(e)).io("rename into place", &final_path),
         }
         std::mem::forget(guard); // the temp name is gone; nothing to clean

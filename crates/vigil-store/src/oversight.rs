@@ -44,12 +44,12 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT id FROM clips WHERE purged_at IS NULL AND kind IN ('video', 'audio') AND ingested_at >= ?1 AND ingested_at < ?2")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let mut ids: Vec<String> = stmt
             .query_map(params![since, until], |r| r.get(0))
-            .map_err(|e| self.sql_err(e))?
+            .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         drop(stmt);
         let key = |id: &String| {
             let mut h = blake3::Hasher::new_derive_key("vigil spotcheck v1");
@@ -107,7 +107,7 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let Some(clip) = clip else {
             return Err(StoreError::BadRow {
                 table: "spotchecks",
@@ -136,7 +136,7 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT id, clip, drawn_at, seed, reviewer, finding, reviewed_at FROM spotchecks ORDER BY id")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Spotcheck {
@@ -149,9 +149,9 @@ impl Index {
                     reviewed_at: r.get(6)?,
                 })
             })
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn mark_confidential(
@@ -181,6 +181,6 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 }

@@ -90,7 +90,7 @@ impl Index {
             .prepare(
                 "SELECT name, role, unix_user, officer_id, created_at FROM users ORDER BY name",
             )
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(User {
@@ -101,9 +101,9 @@ impl Index {
                     created_at: r.get(4)?,
                 })
             })
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn upsert_officer(&mut self, actor: &str, o: &Officer) -> Result<()> {
@@ -122,7 +122,7 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT id, name, unit FROM officers ORDER BY id")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Officer {
@@ -131,9 +131,9 @@ impl Index {
                     unit: r.get(2)?,
                 })
             })
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn register_device(
@@ -194,18 +194,18 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT serial, model, officer_id FROM devices ORDER BY serial")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let devices: Vec<(String, Option<String>, Option<String>)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.sql_err(e))?
+            .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for (serial, model, officer) in devices {
             let mut b = self
                 .conn
                 .prepare("SELECT officer_id, from_ts, to_ts FROM bindings WHERE device_serial = ?1 ORDER BY from_ts, id")
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             let bindings = b
                 .query_map([&serial], |r| {
                     Ok(Binding {
@@ -214,9 +214,9 @@ impl Index {
                         to: r.get(2)?,
                     })
                 })
-                .map_err(|e| self.sql_err(e))?
+                .map_err(|e| self.err(e))?
                 .collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             out.push(Device {
                 serial,
                 model,
@@ -237,6 +237,6 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 }

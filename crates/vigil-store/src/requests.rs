@@ -83,7 +83,7 @@ impl Index {
                 },
             )
             .optional()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
@@ -134,17 +134,17 @@ impl Index {
             .prepare(
                 "SELECT t.clip FROM tags t WHERE t.id = (SELECT MAX(id) FROM tags u WHERE u.clip = t.clip) AND t.case_no = ?1 ORDER BY t.clip",
             )
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([case], |r| r.get(0))
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
         Ok(audit::entries(&self.conn)
-            .map_err(|e| self.sql_err(e))?
+            .map_err(|e| self.err(e))?
             .into_iter()
             .filter(|e| subjects.contains(&e.subject))
             .collect())

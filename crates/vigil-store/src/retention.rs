@@ -133,7 +133,7 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let Some(clip) = clip else {
             return Err(StoreError::BadRow {
                 table: "holds",
@@ -191,12 +191,12 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT case_no, closed_at FROM cases WHERE closed_at IS NOT NULL AND filed_at IS NULL AND closed_at < ?1 ORDER BY closed_at")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn due(&self, now: OffsetDateTime, p: &Policy) -> Result<Vec<Due>> {
@@ -209,7 +209,7 @@ impl Index {
                         (SELECT t.case_no FROM tags t WHERE t.clip = c.id ORDER BY t.id DESC LIMIT 1)
                  FROM clips c WHERE c.purged_at IS NULL ORDER BY c.ingested_at, c.path_display",
             )
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows: Vec<Candidate> = stmt
             .query_map([], |r| {
                 Ok((
@@ -221,9 +221,9 @@ impl Index {
                     r.get(5)?,
                 ))
             })
-            .map_err(|e| self.sql_err(e))?
+            .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for (clip, path, end, classes, holds, case) in rows {
             if holds > 0 {
@@ -236,7 +236,7 @@ impl Index {
                         r.get(0)
                     })
                     .optional()
-                    .map_err(|e| self.sql_err(e))?
+                    .map_err(|e| self.err(e))?
                     .flatten(),
                 None => None,
             };
@@ -321,12 +321,12 @@ impl Index {
             let mut stmt = self
                 .conn
                 .prepare("SELECT clip, proposed_by FROM purge_queue WHERE approved_at IS NULL AND cancelled_at IS NULL AND deleted_at IS NULL")
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql_err(e))?
+                .map_err(|e| self.err(e))?
         };
         if pending
             .iter()
@@ -368,7 +368,7 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT clip, proposed_by, approved_by, delete_after FROM purge_queue WHERE cancelled_at IS NULL AND deleted_at IS NULL ORDER BY clip")
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Queued {
@@ -378,9 +378,9 @@ impl Index {
                     delete_after: r.get(3)?,
                 })
             })
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     /// Deletes approved entries past their window that are still due.
@@ -400,12 +400,12 @@ impl Index {
                     "SELECT q.clip, c.object FROM purge_queue q JOIN clips c ON c.id = q.clip
                      WHERE q.approved_at IS NOT NULL AND q.cancelled_at IS NULL AND q.deleted_at IS NULL AND q.delete_after <= ?1",
                 )
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map([rfc3339(now)], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql_err(e))?
+                .map_err(|e| self.err(e))?
         };
         let mut deleted = Vec::new();
         for (clip, object) in ready {
@@ -418,7 +418,7 @@ impl Index {
             let others: i64 = self
                 .conn
                 .query_row("SELECT COUNT(*) FROM clips WHERE object = ?1 AND id != ?2 AND purged_at IS NULL", params![object, clip], |r| r.get(0))
-                .map_err(|e| self.sql_err(e))?;
+                .map_err(|e| self.err(e))?;
             self.write(|tx| {
                 tx.execute(
                     "UPDATE clips SET purged_at = ?2 WHERE id = ?1",
@@ -466,11 +466,9 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare("SELECT blake3 FROM purged_objects")
-            .map_err(|e| self.sql_err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 }

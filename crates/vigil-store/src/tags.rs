@@ -77,7 +77,7 @@ impl Index {
                 |r| Ok(Tag { site: r.get(0)?, case: r.get(1)?, category: r.get(2)?, note: r.get(3)? }),
             )
             .optional()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn untagged_ingested_before(&self, cutoff: &str) -> Result<Vec<Untagged>> {
@@ -89,7 +89,7 @@ impl Index {
                    AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.clip = c.id AND (t.site IS NOT NULL OR t.note IS NOT NULL))
                  ORDER BY ingested_at, path_display",
             )
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([cutoff], |r| {
                 Ok(Untagged {
@@ -100,8 +100,8 @@ impl Index {
                     ingested_at: r.get(4)?,
                 })
             })
-            .map_err(|e| self.sql_err(e))?;
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.sql_err(e))
+            .map_err(|e| self.err(e))
     }
 }

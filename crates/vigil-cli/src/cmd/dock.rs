@@ -52,7 +52,7 @@ enum Sub {
 }
 
 fn connect(
-    store: &vigil_store::Store,
+    store: &mut vigil_store::Store,
     path: &str,
     actor: &str,
 ) -> anyhow::Result<(Client, [u8; 32])> {
@@ -62,7 +62,6 @@ fn connect(
         Err(e) => {
             if is_unauthorized(&e) {
                 // Logged on the host side too (the dock logs its refusal).
-                let mut store = vigil_store::Store::open(store.root())?;
                 store.record_event(
                     actor,
                     "dock.refused",
@@ -115,7 +114,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Sub::Status { path, json } => {
-            let (mut c, _) = connect(&store, &path, &actor)?;
+            let (mut c, _) = connect(&mut store, &path, &actor)?;
             let slots = c.status()?;
             if json {
                 let slots: Vec<serde_json::Value> = slots
@@ -165,7 +164,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             keep,
             json,
         } => {
-            let (mut c, key) = connect(&store, &path, &actor)?;
+            let (mut c, key) = connect(&mut store, &path, &actor)?;
             let opts = PullOptions {
                 slot,
                 actor,

@@ -199,11 +199,10 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         b3.push_str(&format!("{}  {rel}\n", c.blake3));
         sha.push_str(&format!("{}  {rel}\n", c.sha256));
-        let gaps = store
-            .gaps(&GapFilter::default())?
-            .into_iter()
-            .filter(|g| g.clip == c.clip)
-            .collect::<Vec<_>>();
+        let gaps = store.gaps(&GapFilter {
+            clip: Some(c.clip.clone()),
+            ..Default::default()
+        })?;
         let mut subjects = vec![c.clip.clone()];
         subjects.extend(gaps.iter().map(|g| g.id.clone()));
         let custody = store.audit_about(&subjects)?;

@@ -57,6 +57,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         device: args.device,
         since: args.since,
         overdue_after_s: args.deadline * 3600,
+        ..Default::default()
     })?;
     // Overdue first, then in time order (the store's order).
     gaps.sort_by_key(|g| !g.overdue);
