@@ -301,12 +301,15 @@ fn erase_with_a_wrong_hash_is_refused_by_the_dock() {
         .try_into()
         .unwrap();
     let mut c = vigil_dock::Client::connect(sim.path(), &key).unwrap();
-    let files = c.list_files(0).unwrap();
+    let docking = c.status().unwrap()[0].recorder.as_ref().unwrap().docking;
+    let files = c.list_files(0, docking).unwrap();
     let f = &files[0];
     let real = blake3::hash(b"not yet stored anywhere");
-    let wrong = c.erase(0, f.id, f.size, [0u8; 32]).unwrap_err();
+    let wrong = c.erase(0, docking, f.id, f.size, [0u8; 32]).unwrap_err();
     assert!(wrong.to_string().contains("HashMismatch"), "{wrong}");
-    let short = c.erase(0, f.id, f.size - 1, *real.as_bytes()).unwrap_err();
+    let short = c
+        .erase(0, docking, f.id, f.size - 1, *real.as_bytes())
+        .unwrap_err();
     assert!(short.to_string().contains("HashMismatch"), "{short}");
     assert!(rec.join("REC_0001.MP4").exists(), "nothing erased");
     assert!(sim.log_text().contains("refused to erase"));

@@ -5,5 +5,6 @@ mod crash;
 mod custody;
 mod daemon;
 mod dock;
+mod hostile;
 mod ingest;
 mod verify;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use vigil_dock_core::{dock_mac, host_mac};
 use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
 use vigil_dock_proto::{
-    DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, SlotStatus, DATA_OVERHEAD, MAX_DATA,
-    MAX_FRAME, VERSION,
+    DockInfo, Envelope, ErasedEntry, ErrorCode, Event, FileEntry, Msg, SlotStatus, DATA_OVERHEAD,
+    MAX_DATA, MAX_FRAME, VERSION,
 };
 
 use crate::link::{open_serial, Link};
@@ -22,6 +22,13 @@ const RX: usize = encoded_len(MAX_FRAME);
 /// The path that names "the dock on USB bulk endpoints" (found by the
 /// vendor/product ids in [`crate::link::USB_IDS`]).
 pub const USB_PATH: &str = "usb";
+
+/// Most events kept for [`Client::take_events`]; older ones are dropped.
+pub const MAX_EVENTS: usize = 256;
+/// Most responses kept waiting for a request id nobody asked for yet.
+pub const MAX_STASH: usize = 64;
+/// Longest erase log accepted from a dock.
+pub const MAX_ERASE_LOG: usize = 65_536;
 
 /// How long to wait for an answer.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,7 +48,8 @@ pub struct Client {
     challenge: [u8; 16],
     /// Largest data chunk agreed.
     pub chunk: usize,
-    events: Vec<Event>,
+    events: VecDeque<Event>,
+    events_dropped: u64,
     stash: VecDeque<Envelope>,
     /// Bytes sent and received on the wire (for the efficiency benchmark).
     pub wire_in: u64,
@@ -81,7 +89,8 @@ impl Client {
             enrolled: false,
             challenge: [0; 16],
             chunk: 0,
-            events: Vec::new(),
+            events: VecDeque::new(),
+            events_dropped: 0,
             stash: VecDeque::new(),
             wire_in: 0,
             wire_out: 0,
@@ -105,6 +114,10 @@ impl Client {
     /// Reopens the same device path (after the link dropped) and
     /// authenticates again.
     pub fn reconnect(&mut self, key: &[u8; 32]) -> Result<(), DockError> {
+        // Close the old port first: a serial device is opened for exclusive
+        // use, so while the old descriptor lives every reopen of the same
+        // device fails (EBUSY).
+        self.link = Box::new(Closed);
         self.link = if self.path == USB_PATH {
             Box::new(crate::link::UsbLink::open_first()?)
         } else {
@@ -197,9 +210,13 @@ impl Client {
 
     /// Sets a recorder's clock to now; returns (recorder clock before,
     /// after, host time at the midpoint of the exchange), Unix ms.
-    pub fn set_time(&mut self, slot: u8) -> Result<(i64, i64, i64), DockError> {
+    pub fn set_time(&mut self, slot: u8, docking: u32) -> Result<(i64, i64, i64), DockError> {
         let t0 = now_ms();
-        let resp = self.call(Msg::SetTime { slot, unix_ms: t0 })?;
+        let resp = self.call(Msg::SetTime {
+            slot,
+            docking,
+            unix_ms: t0,
+        })?;
         let t1 = now_ms();
         match resp {
             Msg::TimeSet {
@@ -211,11 +228,15 @@ impl Client {
     }
 
     /// All files on a recorder.
-    pub fn list_files(&mut self, slot: u8) -> Result<Vec<FileEntry>, DockError> {
+    pub fn list_files(&mut self, slot: u8, docking: u32) -> Result<Vec<FileEntry>, DockError> {
         let mut all = Vec::new();
         let mut from = 0;
         loop {
-            match self.call(Msg::ListFiles { slot, from })? {
+            match self.call(Msg::ListFiles {
+                slot,
+                docking,
+                from,
+            })? {
                 Msg::Files { files, next } => {
                     all.extend(files);
                     match next {
@@ -232,8 +253,17 @@ impl Client {
     }
 
     /// The dock's own size and BLAKE3 of a file.
-    pub fn file_hash(&mut self, slot: u8, file: u32) -> Result<(u64, [u8; 32]), DockError> {
-        match self.call(Msg::FileHash { slot, file })? {
+    pub fn file_hash(
+        &mut self,
+        slot: u8,
+        docking: u32,
+        file: u32,
+    ) -> Result<(u64, [u8; 32]), DockError> {
+        match self.call(Msg::FileHash {
+            slot,
+            docking,
+            file,
+        })? {
             Msg::Hash { size, blake3 } => Ok((size, blake3)),
             other => Err(self.unexpected("Hash", &other)),
         }
@@ -243,12 +273,14 @@ impl Client {
     pub fn erase(
         &mut self,
         slot: u8,
+        docking: u32,
         file: u32,
         size: u64,
         blake3: [u8; 32],
     ) -> Result<(), DockError> {
         match self.call(Msg::Erase {
             slot,
+            docking,
             file,
             size,
             blake3,
@@ -258,17 +290,56 @@ impl Client {
         }
     }
 
+    /// The recorder's erase log (what the dock erased from it, oldest first).
+    pub fn erased(&mut self, slot: u8, docking: u32) -> Result<Vec<ErasedEntry>, DockError> {
+        let mut all = Vec::new();
+        let mut from = 0;
+        loop {
+            match self.call(Msg::Erased {
+                slot,
+                docking,
+                from,
+            })? {
+                Msg::ErasedFiles { files, next } => {
+                    all.extend(files);
+                    if all.len() > MAX_ERASE_LOG {
+                        return Err(
+                            self.protocol(format!("erase log longer than {MAX_ERASE_LOG} entries"))
+                        );
+                    }
+                    match next {
+                        Some(n) if n > from => from = n,
+                        Some(_) => return Err(self.protocol("erase log does not advance".into())),
+                        None => return Ok(all),
+                    }
+                }
+                other => return Err(self.unexpected("ErasedFiles", &other)),
+            }
+        }
+    }
+
     /// Switches mass-storage mode.
-    pub fn mass_storage(&mut self, slot: u8, enable: bool) -> Result<(), DockError> {
-        match self.call(Msg::MassStorage { slot, enable })? {
+    pub fn mass_storage(&mut self, slot: u8, docking: u32, enable: bool) -> Result<(), DockError> {
+        match self.call(Msg::MassStorage {
+            slot,
+            docking,
+            enable,
+        })? {
             Msg::Done => Ok(()),
             other => Err(self.unexpected("Done", &other)),
         }
     }
 
-    /// Events received so far.
+    /// Events received so far (at most [`MAX_EVENTS`], the newest; see
+    /// [`Self::events_dropped`]).
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        std::mem::take(&mut self.events).into()
+    }
+
+    /// Events dropped because nobody took them in time (a dock flooding
+    /// events cannot grow the host's memory).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
     }
 
     /// Sends a request and waits for its answer.
@@ -333,9 +404,17 @@ impl Client {
                     Some(Ok(Envelope {
                         id: 0,
                         msg: Msg::Event(e),
-                    })) => self.events.push(e),
+                    })) => {
+                        // Bounded: a dock sending events without end costs
+                        // the oldest ones, never memory.
+                        if self.events.len() >= MAX_EVENTS {
+                            self.events.pop_front();
+                            self.events_dropped += 1;
+                        }
+                        self.events.push_back(e);
+                    }
                     Some(Ok(env)) => {
-                        if self.stash.len() > 64 {
+                        if self.stash.len() >= MAX_STASH {
                             self.stash.pop_front();
                         }
                         self.stash.push_back(env);
@@ -365,6 +444,24 @@ impl Client {
 
     fn unexpected(&self, want: &str, got: &Msg) -> DockError {
         self.protocol(format!("expected {want}, got {got:?}"))
+    }
+}
+
+/// The link while it is being replaced: every call fails.
+struct Closed;
+
+impl std::io::Read for Closed {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(ErrorKind::NotConnected.into())
+    }
+}
+
+impl std::io::Write for Closed {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(ErrorKind::NotConnected.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(ErrorKind::NotConnected.into())
     }
 }
 

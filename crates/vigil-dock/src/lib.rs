@@ -70,4 +70,16 @@ impl DockError {
     pub fn is_link(&self) -> bool {
         matches!(self, Self::Link { .. })
     }
+
+    /// Whether the dock says the recorder asked about is no longer the one
+    /// in its slot (taken out, or swapped for another).
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused {
+                code: proto::ErrorCode::StaleDocking | proto::ErrorCode::EmptySlot,
+                ..
+            }
+        )
+    }
 }

@@ -4,6 +4,15 @@
 //! single-pass ingest, analysed and committed; only when the stored object
 //! re-reads to the same hash the dock computes for its own copy is the
 //! recorder told to erase the file, and the erase names that size and hash.
+//!
+//! Every request names the docking it is about (protocol version 2): a
+//! recorder taken out or swapped for another mid-pull makes the dock refuse
+//! the rest of the old recorder's requests (`StaleDocking`); its job ends
+//! with nothing erased, and the recorder now in the slot is pulled as
+//! itself. Erasing is two-phase in the audit log: the intent
+//! (`recorder.erase_requested`) is committed before `Erase` is sent and the
+//! outcome after; an intent left without an outcome by a crash is settled
+//! at the recorder's next docking from the dock's erase log.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,8 +57,9 @@ pub struct PullOptions {
     pub continuity: vigil_ingest::Continuity,
     /// Erase verified files from the recorder (R2). On by default.
     pub erase: bool,
-    /// Slots to leave alone (recorders already emptied).
-    pub skip: Vec<u8>,
+    /// Dockings to leave alone, as (slot, docking): recorders already
+    /// emptied. A different recorder in one of these slots is pulled.
+    pub skip: Vec<(u8, u32)>,
 }
 
 /// One recorder emptied.
@@ -61,6 +71,8 @@ pub struct Pulled {
     pub serial: String,
     /// Officer it is bound to.
     pub officer: String,
+    /// The dock's number for this docking.
+    pub docking: u32,
     /// Recorder clock minus host clock before it was set, ms.
     pub drift_ms: i64,
     /// Battery, percent.
@@ -69,6 +81,9 @@ pub struct Pulled {
     pub faults: Vec<u16>,
     /// Files erased from the recorder after verification.
     pub erased: Vec<String>,
+    /// Erases of an earlier pull whose outcome was never recorded (the host
+    /// died after sending `Erase`), settled now from the dock's erase log.
+    pub reconciled: Vec<String>,
     /// Files stored but not erased, and why.
     pub kept: Vec<Kept>,
     /// Times the link was re-established mid-transfer.
@@ -107,24 +122,67 @@ pub fn pull_with(
     opts: &PullOptions,
     observer: &mut dyn PullObserver,
 ) -> Result<Vec<Pulled>, DockError> {
-    let slots = client.status()?;
-    let mut jobs = Vec::new();
-    for s in slots {
-        let Some(rec) = s.recorder else { continue };
-        if opts.slot.is_some_and(|want| want != s.slot) || opts.skip.contains(&s.slot) {
-            continue;
+    let mut seen: Vec<(u8, u32)> = opts.skip.clone();
+    let mut out = Vec::new();
+    // A recorder swapped in mid-pull is a new docking: after each round the
+    // dock is asked again, and new dockings are pulled as themselves. A
+    // dock that keeps swapping gets a bounded number of rounds.
+    for round in 0..4 * vigil_dock_proto::MAX_SLOTS {
+        let slots = client.status()?;
+        let mut jobs = Vec::new();
+        for s in slots {
+            let Some(rec) = s.recorder else { continue };
+            let this = (s.slot, rec.docking);
+            if opts.slot.is_some_and(|want| want != s.slot) || seen.contains(&this) {
+                continue;
+            }
+            seen.push(this);
+            match start_slot(store, client, opts, s.slot, &rec, observer) {
+                Ok(job) => jobs.push(job),
+                // Gone (or swapped) between Status and its first request.
+                Err(e) if e.is_stale() => continue,
+                Err(e) => return Err(e),
+            }
         }
-        jobs.push(start_slot(store, client, opts, s.slot, &rec, observer)?);
-    }
-    if let Some(want) = opts.slot {
         if jobs.is_empty() {
-            return Err(DockError::Refused {
-                path: client.path().to_owned(),
-                code: vigil_dock_proto::ErrorCode::EmptySlot,
-                detail: format!("slot {want} holds no recorder"),
-            });
+            if round == 0 {
+                if let Some(want) = opts.slot {
+                    return Err(DockError::Refused {
+                        path: client.path().to_owned(),
+                        code: vigil_dock_proto::ErrorCode::EmptySlot,
+                        detail: format!("slot {want} holds no recorder"),
+                    });
+                }
+            }
+            break;
+        }
+        let (pulled, stopped) = round_robin(store, client, key, opts, jobs, observer)?;
+        let swapped = pulled.iter().any(|p| p.swapped);
+        out.extend(pulled.into_iter().map(|p| p.pulled));
+        if stopped || !swapped {
+            break;
         }
     }
+    out.sort_by_key(|p| (p.slot, p.docking));
+    Ok(out)
+}
+
+/// A recorder's pull and whether it ended because the recorder left.
+struct Finished {
+    pulled: Pulled,
+    swapped: bool,
+}
+
+/// Empties the recorders of `jobs`; returns them and whether the pull was
+/// stopped (shutdown, store full).
+fn round_robin(
+    store: &mut Store,
+    client: &mut Client,
+    key: &[u8; 32],
+    opts: &PullOptions,
+    mut jobs: Vec<SlotJob>,
+    observer: &mut dyn PullObserver,
+) -> Result<(Vec<Finished>, bool), DockError> {
     // Round robin, one file per recorder per turn: every docked recorder
     // makes progress and none waits for all the others to finish (a 16-slot
     // dock at shift change shares one link). A recorder is finished (its
@@ -144,15 +202,18 @@ pub fn pull_with(
                 if !job.files.is_empty() {
                     job.pulled.stopped = stopped.clone();
                 }
-                out.push(finish(store, job, observer)?);
+                let swapped = job.swapped;
+                out.push(Finished {
+                    pulled: finish(store, job, observer)?,
+                    swapped,
+                });
             } else {
                 next.push(job);
             }
         }
         jobs = next;
     }
-    out.sort_by_key(|p| p.slot);
-    Ok(out)
+    Ok((out, stopped.is_some()))
 }
 
 fn hex32(h: &[u8; 32]) -> String {
@@ -170,6 +231,9 @@ fn unhex32(s: &str) -> Option<[u8; 32]> {
 /// One recorder being emptied.
 struct SlotJob {
     iopts: IngestOptions,
+    docking: u32,
+    /// The recorder left its slot (taken out or swapped) mid-pull.
+    swapped: bool,
     run: String,
     files: std::collections::VecDeque<vigil_dock_proto::FileEntry>,
     total: u64,
@@ -189,8 +253,9 @@ fn start_slot(
 ) -> Result<SlotJob, DockError> {
     let serial = rec.serial.to_string();
     let officer = rec.officer.to_string();
+    let docking = rec.docking;
     observer.state(slot, &serial, "identified");
-    let (before, _after, host) = client.set_time(slot)?;
+    let (before, _after, host) = client.set_time(slot, docking)?;
     observer.state(slot, &serial, "clock_synced");
     let drift_ms = before - host;
     let faults: Vec<u16> = rec.faults.iter().copied().collect();
@@ -205,8 +270,10 @@ fn start_slot(
             battery_pct: rec.battery_pct,
             storage_free: rec.storage_free,
             faults: faults.clone(),
+            docking: Some(docking),
         },
     )?;
+    let reconciled = reconcile_erases(store, client, &opts.actor, slot, docking, &serial)?;
     if !faults.is_empty() {
         tracing::warn!(%serial, ?faults, battery = rec.battery_pct, "recorder reports faults (R4)");
     }
@@ -226,12 +293,15 @@ fn start_slot(
     };
     let source = format!("dock {} slot {slot}", client.dock.serial);
     let run = vigil_ingest::begin_run(store, &source, &iopts)?;
-    let files: std::collections::VecDeque<_> = client.list_files(slot)?.into();
+    let files: std::collections::VecDeque<_> = client.list_files(slot, docking)?.into();
+    settle_unconfirmed(store, &opts.actor, &serial, &files)?;
     let total = files.iter().map(|f| f.size).sum();
     observer.state(slot, &serial, "pulling");
     observer.bytes(slot, 0, total);
     Ok(SlotJob {
         iopts,
+        docking,
+        swapped: false,
         run: run.clone(),
         files,
         total,
@@ -240,10 +310,12 @@ fn start_slot(
             slot,
             serial,
             officer,
+            docking,
             drift_ms,
             battery_pct: rec.battery_pct,
             faults,
             erased: Vec::new(),
+            reconciled,
             kept: Vec::new(),
             reconnects: 0,
             stopped: None,
@@ -273,8 +345,9 @@ fn step(
         .end_ms
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let (done, total) = (job.done, job.total);
+    let docking = job.docking;
     let result = {
-        let mut reader = DockReader::new(client, *key, slot, f.id, f.size);
+        let mut reader = DockReader::new(client, *key, (slot, docking), f.id, f.size);
         let r = vigil_ingest::ingest_one(
             store,
             &job.run,
@@ -289,8 +362,21 @@ fn step(
             &mut |n| observer.bytes(slot, done + n, total),
         )?;
         job.pulled.reconnects += reader.reconnects;
+        job.swapped |= reader.stale;
         r
     };
+    if job.swapped {
+        // The recorder left (or another took its place) mid-file: the
+        // partial copy was discarded, nothing is erased, and the rest of the
+        // old recorder's files wait for its next docking.
+        let why = format!(
+            "the recorder {} left slot {slot} (taken out or swapped) during {name}; nothing erased",
+            job.pulled.serial
+        );
+        tracing::warn!(serial = %job.pulled.serial, slot, %name, "recorder left its slot mid-pull");
+        job.files.clear();
+        job.pulled.stopped = Some(why);
+    }
     job.done += f.size;
     observer.bytes(slot, job.done, total);
     let stored = match result {
@@ -306,23 +392,123 @@ fn step(
         path: name.clone(),
         reason,
     };
-    match verify(store, client, key, slot, f.id, &stored) {
-        Ok(hash) if opts.erase => match client.erase(slot, f.id, stored.bytes, hash) {
-            Ok(()) => {
-                store.record_event(
-                    &opts.actor,
-                    "recorder.file_erased",
-                    &stored.clip,
-                    &serde_json::json!({"device": job.pulled.serial, "path": name, "blake3": stored.blake3, "bytes": stored.bytes}),
-                )?;
-                job.pulled.erased.push(name.clone());
+    match verify(store, client, key, (slot, docking), f.id, &stored) {
+        Ok(hash) if opts.erase => {
+            let detail = serde_json::json!({
+                "device": job.pulled.serial, "dock": client.dock.serial.as_str(), "slot": slot,
+                "docking": docking, "path": name, "blake3": stored.blake3, "bytes": stored.bytes,
+            });
+            // The intent is durable before the dock hears of it.
+            store.record_event(
+                &opts.actor,
+                "recorder.erase_requested",
+                &stored.clip,
+                &detail,
+            )?;
+            match client.erase(slot, docking, f.id, stored.bytes, hash) {
+                Ok(()) => {
+                    vigil_store::failpoint::hit("dock.erased");
+                    store.record_event(
+                        &opts.actor,
+                        "recorder.file_erased",
+                        &stored.clip,
+                        &detail,
+                    )?;
+                    job.pulled.erased.push(name.clone());
+                }
+                // No answer: the dock may or may not have erased; the intent
+                // stays open and the next docking settles it.
+                Err(e) if e.is_link() => job.pulled.kept.push(kept(e.to_string())),
+                Err(e) => {
+                    let mut refused = detail.clone();
+                    refused["error"] = serde_json::json!(e.to_string());
+                    store.record_event(
+                        &opts.actor,
+                        "recorder.erase_refused",
+                        &stored.clip,
+                        &refused,
+                    )?;
+                    if e.is_stale() {
+                        job.swapped = true;
+                        job.files.clear();
+                        job.pulled.stopped =
+                            Some(format!("the recorder left slot {slot}; nothing erased"));
+                    }
+                    job.pulled.kept.push(kept(e.to_string()));
+                }
             }
-            Err(e) => job.pulled.kept.push(kept(e.to_string())),
-        },
+        }
         Ok(_) => job.pulled.kept.push(kept("erasing not requested".into())),
         Err(reason) => job.pulled.kept.push(kept(reason)),
     }
     job.pulled.report.files.push(stored);
+    Ok(())
+}
+
+/// Settles erase intents of earlier pulls that have no outcome (the host
+/// died after sending `Erase`): the dock's erase log says which went.
+/// Returns the paths settled as erased.
+fn reconcile_erases(
+    store: &mut Store,
+    client: &mut Client,
+    actor: &str,
+    slot: u8,
+    docking: u32,
+    serial: &str,
+) -> Result<Vec<String>, DockError> {
+    let pending = store.pending_erases(serial)?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let log = client.erased(slot, docking)?;
+    let mut settled = Vec::new();
+    for p in pending {
+        let erased = log.iter().any(|e| {
+            e.name.as_str() == p.path && e.size == p.bytes && hex32(&e.blake3) == p.blake3
+        });
+        if erased {
+            store.record_event(
+                actor,
+                "recorder.file_erased",
+                &p.clip,
+                &serde_json::json!({
+                    "device": serial, "path": p.path, "blake3": p.blake3, "bytes": p.bytes,
+                    "docking": docking, "reconciled": true, "intent": p.seq,
+                    "source": "the dock's erase log at the next docking",
+                }),
+            )?;
+            tracing::warn!(%serial, path = %p.path, intent = p.seq, "erase confirmed from the dock's log (the host had died before recording it)");
+            settled.push(p.path);
+        }
+    }
+    Ok(settled)
+}
+
+/// An intent neither in the dock's erase log nor on the recorder any more
+/// cannot be confirmed: say so in the log rather than leave it open. One
+/// still on the recorder is pulled and erased again in this pull.
+fn settle_unconfirmed(
+    store: &mut Store,
+    actor: &str,
+    serial: &str,
+    files: &std::collections::VecDeque<vigil_dock_proto::FileEntry>,
+) -> Result<(), DockError> {
+    for p in store.pending_erases(serial)? {
+        let present = files
+            .iter()
+            .any(|f| f.name.as_str() == p.path && f.size == p.bytes);
+        if !present {
+            store.record_event(
+                actor,
+                "recorder.erase_unconfirmed",
+                &p.clip,
+                &serde_json::json!({
+                    "device": serial, "path": p.path, "blake3": p.blake3, "bytes": p.bytes, "intent": p.seq,
+                    "reason": "not on the recorder and not in the dock's erase log",
+                }),
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -348,7 +534,7 @@ fn verify(
     store: &Store,
     client: &mut Client,
     key: &[u8; 32],
-    slot: u8,
+    (slot, docking): (u8, u32),
     file: u32,
     stored: &vigil_ingest::StoredFile,
 ) -> Result<[u8; 32], String> {
@@ -359,11 +545,13 @@ fn verify(
     if ours.blake3 != stored.blake3 || ours.bytes != stored.bytes {
         return Err("the stored object does not re-read to the indexed hash".into());
     }
-    let dock = match client.file_hash(slot, file) {
+    let dock = match client.file_hash(slot, docking, file) {
         Ok(h) => h,
         Err(e) if e.is_link() => {
             client.reconnect(key).map_err(|e| e.to_string())?;
-            client.file_hash(slot, file).map_err(|e| e.to_string())?
+            client
+                .file_hash(slot, docking, file)
+                .map_err(|e| e.to_string())?
         }
         Err(e) => return Err(e.to_string()),
     };

@@ -30,6 +30,7 @@ pub struct DockReader<'a> {
     client: &'a mut Client,
     key: [u8; 32],
     slot: u8,
+    docking: u32,
     file: u32,
     size: u64,
     /// Next offset to request.
@@ -41,6 +42,8 @@ pub struct DockReader<'a> {
     pos: usize,
     /// How many times the link was re-established for this file.
     pub reconnects: u32,
+    /// The recorder left its slot (or was swapped) while this file was read.
+    pub stale: bool,
 }
 
 impl std::fmt::Debug for DockReader<'_> {
@@ -54,12 +57,20 @@ impl std::fmt::Debug for DockReader<'_> {
 }
 
 impl<'a> DockReader<'a> {
-    /// Reads file `file` (of `size` bytes) in `slot`.
-    pub fn new(client: &'a mut Client, key: [u8; 32], slot: u8, file: u32, size: u64) -> Self {
+    /// Reads file `file` (of `size` bytes) of the recorder docked in `slot`
+    /// as `docking`.
+    pub fn new(
+        client: &'a mut Client,
+        key: [u8; 32],
+        (slot, docking): (u8, u32),
+        file: u32,
+        size: u64,
+    ) -> Self {
         Self {
             client,
             key,
             slot,
+            docking,
             file,
             size,
             requested: 0,
@@ -68,6 +79,7 @@ impl<'a> DockReader<'a> {
             buf: Vec::new(),
             pos: 0,
             reconnects: 0,
+            stale: false,
         }
     }
 
@@ -77,6 +89,7 @@ impl<'a> DockReader<'a> {
             let len = chunk.min(self.size - self.requested) as u32;
             let id = self.client.send(Msg::Read {
                 slot: self.slot,
+                docking: self.docking,
                 file: self.file,
                 offset: self.requested,
                 len,
@@ -154,7 +167,10 @@ impl io::Read for DockReader<'_> {
                 Ok(true) => {}
                 Ok(false) => return Ok(0),
                 Err(e) if e.is_link() => self.resume(&e).map_err(io::Error::other)?,
-                Err(e) => return Err(io::Error::other(e)),
+                Err(e) => {
+                    self.stale |= e.is_stale();
+                    return Err(io::Error::other(e));
+                }
             }
         }
         let n = out.len().min(self.buf.len() - self.pos);

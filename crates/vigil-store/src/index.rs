@@ -647,6 +647,7 @@ impl Index {
                     battery_pct: r.get(5)?,
                     storage_free: r.get::<_, i64>(6)? as u64,
                     faults: serde_json::from_str(&faults).unwrap_or_default(),
+                    docking: None,
                 })
             })
             .map_err(|e| self.err(e))?;

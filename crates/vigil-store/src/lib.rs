@@ -15,6 +15,7 @@
 //! - every state change appends an audit row in the same transaction.
 
 pub mod audit;
+pub mod erasures;
 mod error;
 pub mod failpoint;
 pub mod gaps;
@@ -62,6 +63,9 @@ pub struct Docking {
     pub storage_free: u64,
     /// Fault codes reported.
     pub faults: Vec<u16>,
+    /// The dock's number for this docking (protocol version 2), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docking: Option<u32>,
 }
 
 /// An open store: object tree plus index.
@@ -199,6 +203,12 @@ impl Store {
         self.index
             .write(|tx| audit::append(tx, &now, actor, action, subject, detail))?;
         Ok(())
+    }
+
+    /// Erases asked of a recorder's dock whose outcome was never recorded
+    /// (the host died between `Erase` and its audit row), oldest first.
+    pub fn pending_erases(&self, device: &str) -> Result<Vec<erasures::PendingErase>> {
+        self.index.pending_erases(device)
     }
 
     /// Records a docking: the recorder's clock drift and health (R4, R5).

@@ -270,4 +270,9 @@ CREATE TABLE reviews (
     at          TEXT NOT NULL
 );
 "#,
+    // 10: finding audit rows by action (erase intents reconciled at each
+    // docking, issue 9).
+    r#"
+CREATE INDEX audit_action ON audit (action, subject);
+"#,
 ];

@@ -169,8 +169,9 @@ impl PullObserver for Observer<'_> {
 /// Serves one dock until its device disappears or the daemon stops.
 pub fn dock_worker(path: String, ctx: Ctx) {
     let src = |slot: u8| format!("dock {path} slot {slot}");
-    // Recorders emptied, by slot: not pulled again until they leave the slot.
-    let mut done: HashMap<u8, String> = HashMap::new();
+    // Dockings emptied, by slot: not pulled again until the recorder leaves
+    // the slot. A different recorder in the slot is a different docking.
+    let mut done: HashMap<u8, u32> = HashMap::new();
     let mut gone_since: Option<Instant> = None;
     let present = |p: &str| {
         if p == vigil_dock::client::USB_PATH {
@@ -263,7 +264,7 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                     continue;
                 };
                 let rserial = r.serial.to_string();
-                if done.get(&s.slot).is_some_and(|d| *d != rserial) {
+                if done.get(&s.slot).is_some_and(|d| *d != r.docking) {
                     done.remove(&s.slot);
                 }
                 ctx.board.recorder(&src(s.slot), |e| {
@@ -295,10 +296,9 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                     actor: ACTOR.into(),
                     continuity: ctx.continuity(),
                     erase: ctx.config.erase,
-                    skip: slots
+                    skip: done
                         .iter()
-                        .map(|s| s.slot)
-                        .filter(|s| !todo.contains(s))
+                        .map(|(slot, docking)| (*slot, *docking))
                         .collect(),
                 };
                 let mut obs = Observer {
@@ -328,7 +328,7 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                                 failed, drift_ms = p.drift_ms, "recorder emptied"
                             );
                             if p.stopped.is_none() && failed == 0 {
-                                done.insert(p.slot, p.serial.clone());
+                                done.insert(p.slot, p.docking);
                             }
                         }
                     }

@@ -23,8 +23,9 @@
 
 use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
 use vigil_dock_proto::{
-    bounded, DockInfo, Envelope, ErrorCode, Event, FileEntry, Msg, RecorderStatus, SlotStatus,
-    DATA_OVERHEAD, FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS, VERSION,
+    bounded, DockInfo, Envelope, ErasedEntry, ErrorCode, Event, FileEntry, Msg, RecorderStatus,
+    SlotStatus, DATA_OVERHEAD, ERASED_PER_PAGE, FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS,
+    VERSION,
 };
 
 /// Docked recorders and the dock's identity.
@@ -53,8 +54,16 @@ pub trait Storage {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<usize, ErrorCode>;
-    /// Erases a file.
-    fn erase(&mut self, slot: u8, file: u32) -> Result<(), ErrorCode>;
+    /// Erases a file whose size and BLAKE3 the core has just checked. The
+    /// hardware appends `(name, size, blake3)` to the recorder's erase log
+    /// *before* the file goes, so the log never misses an erasure (a power
+    /// cut between the two leaves a logged file that is still there, which
+    /// the host simply pulls again).
+    fn erase(&mut self, slot: u8, file: u32, size: u64, blake3: &[u8; 32])
+        -> Result<(), ErrorCode>;
+    /// Entry `index` (0 = oldest) of the recorder's erase log, or `None`
+    /// past the end. A log may keep only its newest entries.
+    fn erased(&mut self, slot: u8, index: u32) -> Result<Option<ErasedEntry>, ErrorCode>;
 }
 
 /// A docked recorder's clock.
@@ -260,8 +269,10 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
         }
         match msg {
             Msg::Hello { version, max_frame } => {
-                if version < 1 {
-                    return Err((ErrorCode::VersionUnsupported, "this dock speaks version 1"));
+                if version < VERSION {
+                    // Version 1 requests carry no docking: a host speaking
+                    // it could read or erase a swapped-in recorder's files.
+                    return Err((ErrorCode::VersionUnsupported, "this dock speaks version 2"));
                 }
                 let frame = (max_frame as usize).min(MAX_FRAME);
                 if frame < DATA_OVERHEAD + 256 {
@@ -326,8 +337,12 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 }
                 Ok(Msg::StatusAck { dock, slots })
             }
-            Msg::SetTime { slot, unix_ms } => {
-                self.occupied(slot)?;
+            Msg::SetTime {
+                slot,
+                docking,
+                unix_ms,
+            } => {
+                self.occupied(slot, docking)?;
                 let before_ms = self
                     .hw
                     .now_ms(slot)
@@ -344,8 +359,12 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                     after_ms,
                 })
             }
-            Msg::ListFiles { slot, from } => {
-                self.occupied(slot)?;
+            Msg::ListFiles {
+                slot,
+                docking,
+                from,
+            } => {
+                self.occupied(slot, docking)?;
                 let mut files = heapless::Vec::new();
                 let mut i = from;
                 while files.len() < FILES_PER_PAGE {
@@ -373,11 +392,12 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
             }
             Msg::Read {
                 slot,
+                docking,
                 file,
                 offset,
                 len,
             } => {
-                self.occupied(slot)?;
+                self.occupied(slot, docking)?;
                 if len as usize > self.chunk {
                     return Err((ErrorCode::OutOfRange, "len above the agreed chunk size"));
                 }
@@ -402,18 +422,23 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 data.truncate(got);
                 Ok(Msg::Data { file, offset, data })
             }
-            Msg::FileHash { slot, file } => {
-                self.occupied(slot)?;
+            Msg::FileHash {
+                slot,
+                docking,
+                file,
+            } => {
+                self.occupied(slot, docking)?;
                 let (size, hash) = self.hash(slot, file)?;
                 Ok(Msg::Hash { size, blake3: hash })
             }
             Msg::Erase {
                 slot,
+                docking,
                 file,
                 size,
                 blake3,
             } => {
-                self.occupied(slot)?;
+                self.occupied(slot, docking)?;
                 let (real_size, real) = self.hash(slot, file)?;
                 if real_size != size || !ct_eq(&real, &blake3) {
                     self.hw
@@ -423,11 +448,48 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                         "size or BLAKE3 differs from the file on the recorder",
                     ));
                 }
-                self.hw.erase(slot, file).map_err(|c| (c, "erase failed"))?;
+                self.hw
+                    .erase(slot, file, size, &blake3)
+                    .map_err(|c| (c, "erase failed"))?;
                 Ok(Msg::Done)
             }
-            Msg::MassStorage { slot, enable } => {
-                self.occupied(slot)?;
+            Msg::Erased {
+                slot,
+                docking,
+                from,
+            } => {
+                self.occupied(slot, docking)?;
+                let mut files = heapless::Vec::new();
+                let mut i = from;
+                while files.len() < ERASED_PER_PAGE {
+                    match self
+                        .hw
+                        .erased(slot, i)
+                        .map_err(|c| (c, "cannot read the erase log"))?
+                    {
+                        Some(e) => {
+                            let _ = files.push(e);
+                            i += 1;
+                        }
+                        None => return Ok(Msg::ErasedFiles { files, next: None }),
+                    }
+                }
+                let more = self
+                    .hw
+                    .erased(slot, i)
+                    .map_err(|c| (c, "cannot read the erase log"))?
+                    .is_some();
+                Ok(Msg::ErasedFiles {
+                    files,
+                    next: more.then_some(i),
+                })
+            }
+            Msg::MassStorage {
+                slot,
+                docking,
+                enable,
+            } => {
+                self.occupied(slot, docking)?;
                 self.hw
                     .set_mass_storage(slot, enable)
                     .map_err(|c| (c, "cannot switch mode"))?;
@@ -437,14 +499,24 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
         }
     }
 
-    fn occupied(&mut self, slot: u8) -> Result<(), (ErrorCode, &'static str)> {
+    /// The slot exists and holds the recorder of this docking (a request
+    /// about a recorder that left, or was swapped, touches nothing).
+    fn occupied(&mut self, slot: u8, docking: u32) -> Result<(), (ErrorCode, &'static str)> {
         if slot >= self.hw.dock().slots {
             return Err((ErrorCode::NoSuchSlot, "no such slot"));
         }
-        if self.hw.recorder(slot).is_none() {
-            return Err((ErrorCode::EmptySlot, "the slot is empty"));
+        match self.hw.recorder(slot) {
+            None => Err((ErrorCode::EmptySlot, "the slot is empty")),
+            Some(r) if r.docking != docking || docking == 0 => {
+                self.hw
+                    .log("refused a request for a recorder no longer in its slot");
+                Err((
+                    ErrorCode::StaleDocking,
+                    "another docking is in this slot now",
+                ))
+            }
+            Some(_) => Ok(()),
         }
-        Ok(())
     }
 
     fn hash(&mut self, slot: u8, file: u32) -> Result<(u64, [u8; 32]), (ErrorCode, &'static str)> {
@@ -484,6 +556,8 @@ mod tests {
         files: Vec<(&'static str, Vec<u8>, bool)>,
         clock_ms: i64,
         docked: bool,
+        docking: u32,
+        log: Vec<ErasedEntry>,
     }
 
     impl Slots for Mem {
@@ -507,6 +581,7 @@ mod tests {
                 clock_ms: self.clock_ms,
                 faults: heapless::Vec::new(),
                 mass_storage: false,
+                docking: self.docking,
             })
         }
         fn set_mass_storage(&mut self, _: u8, _: bool) -> Result<(), ErrorCode> {
@@ -557,9 +632,23 @@ mod tests {
             buf[..n].copy_from_slice(&f[start..start + n]);
             Ok(n)
         }
-        fn erase(&mut self, _: u8, file: u32) -> Result<(), ErrorCode> {
+        fn erase(
+            &mut self,
+            _: u8,
+            file: u32,
+            size: u64,
+            blake3: &[u8; 32],
+        ) -> Result<(), ErrorCode> {
+            self.log.push(ErasedEntry {
+                name: bounded(self.files[file as usize].0),
+                size,
+                blake3: *blake3,
+            });
             self.files[file as usize].2 = true;
             Ok(())
+        }
+        fn erased(&mut self, _: u8, index: u32) -> Result<Option<ErasedEntry>, ErrorCode> {
+            Ok(self.log.get(index as usize).cloned())
         }
     }
 
@@ -626,6 +715,8 @@ mod tests {
             ],
             clock_ms: 1_000,
             docked: true,
+            docking: 7,
+            log: Vec::new(),
         };
         Dock::new(hw, Keys(enrolled.then_some(KEY)), Counter(0))
     }
@@ -645,7 +736,7 @@ mod tests {
         let Msg::HelloAck { challenge, .. } = ask(
             d,
             Msg::Hello {
-                version: 1,
+                version: VERSION,
                 max_frame: MAX_FRAME as u32,
             },
         ) else {
@@ -677,7 +768,7 @@ mod tests {
         ask(
             &mut d,
             Msg::Hello {
-                version: 1,
+                version: VERSION,
                 max_frame: MAX_FRAME as u32,
             },
         );
@@ -687,6 +778,7 @@ mod tests {
                 &mut d,
                 Msg::Read {
                     slot: 0,
+                    docking: 7,
                     file: 0,
                     offset: 0,
                     len: 10
@@ -710,7 +802,7 @@ mod tests {
         let Msg::HelloAck { challenge, .. } = ask(
             &mut d,
             Msg::Hello {
-                version: 1,
+                version: VERSION,
                 max_frame: 4096,
             },
         ) else {
@@ -748,7 +840,7 @@ mod tests {
         let Msg::HelloAck { enrolled, .. } = ask(
             &mut d,
             Msg::Hello {
-                version: 1,
+                version: VERSION,
                 max_frame: 4096,
             },
         ) else {
@@ -777,7 +869,14 @@ mod tests {
     fn reads_ranges_lists_pages_and_erases_only_with_the_right_hash() {
         let mut d = dock(true);
         login(&mut d);
-        let Msg::Files { files, next } = ask(&mut d, Msg::ListFiles { slot: 0, from: 0 }) else {
+        let Msg::Files { files, next } = ask(
+            &mut d,
+            Msg::ListFiles {
+                slot: 0,
+                docking: 7,
+                from: 0,
+            },
+        ) else {
             panic!()
         };
         assert_eq!((files.len(), next), (2, None));
@@ -785,6 +884,7 @@ mod tests {
             &mut d,
             Msg::Read {
                 slot: 0,
+                docking: 7,
                 file: 0,
                 offset: 9_990,
                 len: 100,
@@ -798,6 +898,7 @@ mod tests {
                 &mut d,
                 Msg::Read {
                     slot: 0,
+                    docking: 7,
                     file: 0,
                     offset: 10_001,
                     len: 1
@@ -810,6 +911,7 @@ mod tests {
                 &mut d,
                 Msg::Read {
                     slot: 0,
+                    docking: 7,
                     file: 0,
                     offset: 0,
                     len: 9_000
@@ -822,6 +924,7 @@ mod tests {
                 &mut d,
                 Msg::Read {
                     slot: 1,
+                    docking: 7,
                     file: 0,
                     offset: 0,
                     len: 1
@@ -834,6 +937,7 @@ mod tests {
                 &mut d,
                 Msg::Read {
                     slot: 5,
+                    docking: 7,
                     file: 0,
                     offset: 0,
                     len: 1
@@ -843,7 +947,14 @@ mod tests {
         );
         let real = *blake3::hash(b"log").as_bytes();
         assert_eq!(
-            ask(&mut d, Msg::FileHash { slot: 0, file: 1 }),
+            ask(
+                &mut d,
+                Msg::FileHash {
+                    slot: 0,
+                    docking: 7,
+                    file: 1
+                }
+            ),
             Msg::Hash {
                 size: 3,
                 blake3: real
@@ -854,6 +965,7 @@ mod tests {
                 &mut d,
                 Msg::Erase {
                     slot: 0,
+                    docking: 7,
                     file: 1,
                     size: 3,
                     blake3: [0; 32]
@@ -866,6 +978,7 @@ mod tests {
                 &mut d,
                 Msg::Erase {
                     slot: 0,
+                    docking: 7,
                     file: 1,
                     size: 4,
                     blake3: real
@@ -878,6 +991,7 @@ mod tests {
                 &mut d,
                 Msg::Erase {
                     slot: 0,
+                    docking: 7,
                     file: 1,
                     size: 3,
                     blake3: real
@@ -886,8 +1000,110 @@ mod tests {
             Msg::Done
         );
         assert_eq!(
-            code(ask(&mut d, Msg::FileHash { slot: 0, file: 1 })),
+            code(ask(
+                &mut d,
+                Msg::FileHash {
+                    slot: 0,
+                    docking: 7,
+                    file: 1
+                }
+            )),
             ErrorCode::NoSuchFile
+        );
+    }
+
+    #[test]
+    fn a_request_for_another_docking_touches_nothing() {
+        let mut d = dock(true);
+        login(&mut d);
+        let real = *blake3::hash(b"log").as_bytes();
+        // The recorder is swapped: the slot now holds docking 8.
+        d.hw.docking = 8;
+        for msg in [
+            Msg::Read {
+                slot: 0,
+                docking: 7,
+                file: 0,
+                offset: 0,
+                len: 10,
+            },
+            Msg::FileHash {
+                slot: 0,
+                docking: 7,
+                file: 1,
+            },
+            Msg::Erase {
+                slot: 0,
+                docking: 7,
+                file: 1,
+                size: 3,
+                blake3: real,
+            },
+            Msg::ListFiles {
+                slot: 0,
+                docking: 7,
+                from: 0,
+            },
+            Msg::SetTime {
+                slot: 0,
+                docking: 7,
+                unix_ms: 0,
+            },
+            Msg::Read {
+                slot: 0,
+                docking: 0,
+                file: 0,
+                offset: 0,
+                len: 10,
+            },
+        ] {
+            assert_eq!(code(ask(&mut d, msg)), ErrorCode::StaleDocking);
+        }
+        assert!(!d.hw.files[1].2, "nothing erased");
+        assert_eq!(d.hw.clock_ms, 1_000, "clock untouched");
+        // The same requests for the docking in the slot work.
+        assert_eq!(
+            ask(
+                &mut d,
+                Msg::Erase {
+                    slot: 0,
+                    docking: 8,
+                    file: 1,
+                    size: 3,
+                    blake3: real,
+                }
+            ),
+            Msg::Done
+        );
+        // And the erase log says what went.
+        let Msg::ErasedFiles { files, next } = ask(
+            &mut d,
+            Msg::Erased {
+                slot: 0,
+                docking: 8,
+                from: 0,
+            },
+        ) else {
+            panic!("no erase log")
+        };
+        assert_eq!(next, None);
+        assert_eq!(files.len(), 1);
+        assert_eq!((files[0].name.as_str(), files[0].size), ("b.log", 3));
+        assert_eq!(files[0].blake3, real);
+    }
+
+    #[test]
+    fn a_version_1_host_is_refused() {
+        let mut d = dock(true);
+        assert_eq!(
+            code(ask(
+                &mut d,
+                Msg::Hello {
+                    version: 1,
+                    max_frame: 4096,
+                }
+            )),
+            ErrorCode::VersionUnsupported
         );
     }
 
@@ -900,6 +1116,7 @@ mod tests {
                 &mut d,
                 Msg::SetTime {
                     slot: 0,
+                    docking: 7,
                     unix_ms: 5_000
                 }
             ),
@@ -919,7 +1136,7 @@ mod tests {
             &Envelope {
                 id: 42,
                 msg: Msg::Hello {
-                    version: 1,
+                    version: VERSION,
                     max_frame: 4096,
                 },
             },
@@ -942,6 +1159,12 @@ mod tests {
         assert_eq!(got.len(), 1);
         let env = got.remove(0).unwrap();
         assert_eq!(env.id, 42);
-        assert!(matches!(env.msg, Msg::HelloAck { version: 1, .. }));
+        assert!(matches!(
+            env.msg,
+            Msg::HelloAck {
+                version: VERSION,
+                ..
+            }
+        ));
     }
 }

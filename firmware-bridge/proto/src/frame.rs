@@ -325,9 +325,11 @@ mod tests {
         #[test]
         fn requests_round_trip(id in any::<u16>(), slot in any::<u8>(), file in any::<u32>(), offset in any::<u64>(), len in any::<u32>(), ms in any::<i64>(), key in any::<[u8; 32]>()) {
             for msg in [
-                Msg::Read { slot, file, offset, len },
-                Msg::SetTime { slot, unix_ms: ms },
-                Msg::Erase { slot, file, size: offset, blake3: key },
+                Msg::Read { slot, docking: file ^ 7, file, offset, len },
+                Msg::SetTime { slot, docking: len, unix_ms: ms },
+                Msg::Erase { slot, docking: len, file, size: offset, blake3: key },
+                Msg::Erased { slot, docking: file, from: len },
+                Msg::ErasedFiles { files: heapless::Vec::from_slice(&[ErasedEntry { name: crate::bounded("DCIM/A.MP4"), size: offset, blake3: key }]).unwrap(), next: Some(len) },
                 Msg::Enroll { key },
                 Msg::TimeSet { before_ms: ms, after_ms: ms.wrapping_add(1) },
                 Msg::error(ErrorCode::HashMismatch, "size or hash differs"),
@@ -389,6 +391,7 @@ mod golden {
             id: 300,
             msg: Msg::Read {
                 slot: 2,
+                docking: 7,
                 file: 5,
                 offset: 4096,
                 len: 4032,
@@ -397,9 +400,40 @@ mod golden {
         assert_eq!(
             &w[..],
             &[
-                0x0e, 0xac, 0x02, 0x06, 0x02, 0x05, 0x80, 0x20, 0xc0, 0x1f, 0x0a, 0x53, 0xa2, 0xd3,
-                0x00
+                0x0f, 0xac, 0x02, 0x06, 0x02, 0x07, 0x05, 0x80, 0x20, 0xc0, 0x1f, 0xa9, 0x27, 0xeb,
+                0x69, 0x00
             ]
+        );
+    }
+
+    #[test]
+    fn erase_log_request() {
+        let w = wire(&Envelope {
+            id: 9,
+            msg: Msg::Erased {
+                slot: 0,
+                docking: 7,
+                from: 0,
+            },
+        });
+        assert_eq!(
+            &w[..],
+            &[0x03, 0x09, 0x14, 0x02, 0x07, 0x05, 0x63, 0xc3, 0x08, 0x5b, 0x00]
+        );
+    }
+
+    #[test]
+    fn stale_docking_refusal() {
+        let w = wire(&Envelope {
+            id: 300,
+            msg: Msg::Error {
+                code: ErrorCode::StaleDocking,
+                detail: heapless::String::new(),
+            },
+        });
+        assert_eq!(
+            &w[..],
+            &[0x05, 0xac, 0x02, 0x12, 0x0c, 0x05, 0x13, 0x75, 0xeb, 0x6a, 0x00]
         );
     }
 }

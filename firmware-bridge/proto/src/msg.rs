@@ -2,13 +2,21 @@
 //! a [`Msg`]. The host numbers its requests (1..=65535, wrapping, skipping 0);
 //! the dock answers with the same id; id 0 is reserved for unsolicited
 //! [`Event`]s from the dock.
+//!
+//! Every request about a recorder names its slot *and* the docking it means
+//! (version 2): the dock issues a fresh, non-zero [`RecorderStatus::docking`]
+//! each time a recorder is inserted, and refuses with
+//! [`ErrorCode::StaleDocking`] a request whose docking is not the one in the
+//! slot now. A recorder swapped into a slot mid-pull therefore makes every
+//! request in flight fail; none of them reads, hashes or erases the new
+//! recorder's files as the old one's.
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
 /// Protocol version spoken by this crate. A peer answers `Hello` with the
 /// highest version both support; a major change bumps it.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Largest decoded frame (postcard bytes + CRC) any peer must accept.
 pub const MAX_FRAME: usize = 4352;
 /// Largest data chunk in one [`Msg::Data`].
@@ -17,6 +25,8 @@ pub const MAX_DATA: usize = 4096;
 pub const MAX_SLOTS: usize = 16;
 /// Most file entries in one [`Msg::Files`] page.
 pub const FILES_PER_PAGE: usize = 8;
+/// Most entries in one [`Msg::ErasedFiles`] page.
+pub const ERASED_PER_PAGE: usize = 8;
 /// Bytes of framing around a data chunk: envelope, `Data` header, CRC and
 /// COBS/delimiter overhead, at most. A peer's data chunk is at most its
 /// agreed frame size minus this.
@@ -71,6 +81,8 @@ pub enum Msg {
     SetTime {
         /// Slot number, from 0.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// Host time, Unix milliseconds UTC.
         unix_ms: i64,
     },
@@ -78,6 +90,8 @@ pub enum Msg {
     ListFiles {
         /// Slot.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// First file index of the page (0, then the previous page's `next`).
         from: u32,
     },
@@ -85,6 +99,8 @@ pub enum Msg {
     Read {
         /// Slot.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// File id from [`FileEntry::id`].
         file: u32,
         /// Byte offset.
@@ -96,6 +112,8 @@ pub enum Msg {
     FileHash {
         /// Slot.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// File id.
         file: u32,
     },
@@ -104,6 +122,8 @@ pub enum Msg {
     Erase {
         /// Slot.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// File id.
         file: u32,
         /// Size the host stored.
@@ -115,6 +135,8 @@ pub enum Msg {
     MassStorage {
         /// Slot.
         slot: u8,
+        /// The docking the request is about ([`RecorderStatus::docking`]).
+        docking: u32,
         /// On or off.
         enable: bool,
     },
@@ -190,6 +212,26 @@ pub enum Msg {
     // ---- events (dock → host, id 0) ----
     /// Something happened in a slot.
     Event(Event),
+
+    // ---- added in version 2 (appended: earlier variant numbers stay) ----
+    /// The recorder's erase log: files erased by this dock, newest last,
+    /// a page at a time (so a host that died between an `Erase` and its
+    /// audit row learns on the next docking what was erased).
+    Erased {
+        /// Slot.
+        slot: u8,
+        /// The docking.
+        docking: u32,
+        /// First entry of the page (0, then the previous page's `next`).
+        from: u32,
+    },
+    /// A page of the erase log.
+    ErasedFiles {
+        /// Entries, oldest first.
+        files: Vec<ErasedEntry, ERASED_PER_PAGE>,
+        /// Index of the next page, if any.
+        next: Option<u32>,
+    },
 }
 
 /// Dock identity.
@@ -237,6 +279,10 @@ pub struct RecorderStatus {
     pub faults: Vec<u16, 4>,
     /// In USB mass-storage mode.
     pub mass_storage: bool,
+    /// This docking: a non-zero number the dock issues each time a recorder
+    /// is inserted (never the same for two dockings in one slot). Every
+    /// request about the recorder carries it (version 2).
+    pub docking: u32,
 }
 
 /// Fault codes in [`RecorderStatus::faults`] and [`Event::Fault`].
@@ -270,6 +316,17 @@ pub struct FileEntry {
     pub seq: Option<u32>,
 }
 
+/// One file the dock erased from a recorder (its erase log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasedEntry {
+    /// Path it had on the recorder.
+    pub name: FileName,
+    /// Its size.
+    pub size: u64,
+    /// Its BLAKE3 (as checked before erasing).
+    pub blake3: [u8; 32],
+}
+
 /// Unsolicited news from the dock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
@@ -279,6 +336,8 @@ pub enum Event {
         slot: u8,
         /// Its serial.
         serial: Name,
+        /// The new docking ([`RecorderStatus::docking`]).
+        docking: u32,
     },
     /// A recorder was taken out.
     Removed {
@@ -321,6 +380,10 @@ pub enum ErrorCode {
     StorageError,
     /// Try again later.
     Busy,
+    /// The request names a docking that is not the one in the slot now
+    /// (the recorder was taken out, or another one put in): nothing was
+    /// read, hashed or erased (version 2).
+    StaleDocking,
 }
 
 impl Msg {

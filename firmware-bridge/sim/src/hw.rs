@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use vigil_dock_core::{name, Clock, Entropy, KeyStore, Power, Slots, Storage};
-use vigil_dock_proto::{bounded, fault, DockInfo, ErrorCode, FileEntry, RecorderStatus};
+use vigil_dock_proto::{
+    bounded, fault, DockInfo, ErasedEntry, ErrorCode, FileEntry, RecorderStatus,
+};
 
 /// One file on a simulated recorder.
 #[derive(Debug, Clone)]
@@ -30,6 +32,7 @@ pub struct Recorder {
     battery: u8,
     faults: Vec<u16>,
     mass_storage: bool,
+    docking: u32,
 }
 
 impl Recorder {
@@ -59,6 +62,7 @@ impl Recorder {
             battery: 87,
             faults: Vec::new(),
             mass_storage: false,
+            docking: 0,
         })
     }
 
@@ -110,24 +114,41 @@ pub struct SimHw {
     serial: String,
     slots: Vec<Option<Recorder>>,
     times_from_mtime: bool,
+    /// The last docking number issued.
+    docking: u32,
+    /// What this dock erased, per recorder serial (the dock's erase log,
+    /// newest last, at most [`ERASE_LOG`] entries each).
+    erased: std::collections::HashMap<String, Vec<ErasedEntry>>,
 }
+
+/// Entries kept per recorder in the erase log.
+pub const ERASE_LOG: usize = 1024;
 
 impl SimHw {
     /// A dock with `slots` empty slots.
     pub fn new(serial: &str, slots: u8, times_from_mtime: bool) -> Self {
+        // Docking numbers start at a random point so that a restarted dock
+        // does not issue the numbers of its previous life again.
+        let mut seed = [0u8; 4];
+        Urandom.fill(&mut seed);
         Self {
             serial: serial.to_owned(),
             slots: vec![None; slots as usize],
             times_from_mtime,
+            docking: u32::from_le_bytes(seed) >> 1,
+            erased: Default::default(),
         }
     }
 
-    /// Docks a recorder in the first free slot.
-    pub fn insert(&mut self, rec: Recorder) -> Option<u8> {
+    /// Docks a recorder in the first free slot; returns the slot and its
+    /// new docking number.
+    pub fn insert(&mut self, mut rec: Recorder) -> Option<(u8, u32)> {
         let i = self.slots.iter().position(Option::is_none)?;
-        tracing::info!(slot = i, serial = %rec.serial, files = rec.files.len(), "recorder inserted");
+        self.docking = self.docking.wrapping_add(1).max(1);
+        rec.docking = self.docking;
+        tracing::info!(slot = i, serial = %rec.serial, docking = rec.docking, files = rec.files.len(), "recorder inserted");
         self.slots[i] = Some(rec);
-        Some(i as u8)
+        Some((i as u8, self.docking))
     }
 
     /// Takes a recorder out.
@@ -216,6 +237,7 @@ impl Slots for SimHw {
             clock_ms: now_ms() + r.skew_ms,
             faults: r.faults.iter().copied().take(4).collect(),
             mass_storage: r.mass_storage,
+            docking: r.docking,
         })
     }
 
@@ -284,18 +306,46 @@ impl Storage for SimHw {
         Ok(n)
     }
 
-    fn erase(&mut self, slot: u8, file: u32) -> Result<(), ErrorCode> {
-        let r = self.slot(slot)?;
+    fn erase(
+        &mut self,
+        slot: u8,
+        file: u32,
+        size: u64,
+        blake3: &[u8; 32],
+    ) -> Result<(), ErrorCode> {
+        let r = self.slots.get_mut(slot as usize).and_then(Option::as_mut);
+        let r = r.ok_or(ErrorCode::EmptySlot)?;
         let serial = r.serial.clone();
         let f = r
             .files
             .iter_mut()
             .find(|f| f.id == file && !f.erased)
             .ok_or(ErrorCode::NoSuchFile)?;
+        // The log first: it must never miss an erasure.
+        let log = self.erased.entry(serial.clone()).or_default();
+        if log.len() >= ERASE_LOG {
+            log.remove(0);
+        }
+        log.push(ErasedEntry {
+            name: bounded(&f.rel),
+            size,
+            blake3: *blake3,
+        });
         fs::remove_file(&f.path).map_err(|_| ErrorCode::StorageError)?;
         f.erased = true;
         tracing::info!(%serial, file = %f.rel, "erased after the host verified it");
         Ok(())
+    }
+
+    fn erased(&mut self, slot: u8, index: u32) -> Result<Option<ErasedEntry>, ErrorCode> {
+        Ok(self.erase_log(slot)?.get(index as usize).cloned())
+    }
+}
+
+impl SimHw {
+    fn erase_log(&mut self, slot: u8) -> Result<&[ErasedEntry], ErrorCode> {
+        let serial = self.slot(slot)?.serial.clone();
+        Ok(self.erased.get(&serial).map_or(&[], Vec::as_slice))
     }
 }
 

@@ -33,6 +33,13 @@ use crate::pty::Pty;
 ///   battery SLOT PERCENT        set the battery level (below 20 raises a fault)
 ///   fault SLOT CODE             raise fault CODE on SLOT's recorder
 ///   clear SLOT                  clear SLOT's faults
+///   swap-after BYTES SERIAL:OFFICER:DIR
+///                               hostile swap: once BYTES more bytes were sent,
+///                               take slot 0's recorder out and dock this one
+///                               in its place (mid-transfer)
+///   drop-after BYTES            lose one frame to the host once BYTES more
+///                               bytes were sent (noise; the link stays up)
+///   flood COUNT                 send COUNT valid Fault events at once (hostile)
 #[derive(Debug, Parser)]
 #[command(name = "dock-sim", version, verbatim_doc_comment)]
 struct Args {
@@ -84,6 +91,9 @@ enum Control {
     Battery(u8, u8),
     Fault(u8, u16),
     Clear(u8),
+    SwapAfter(u64, Recorder),
+    Flood(u64),
+    DropAfter(u64),
 }
 
 fn pair<A: std::str::FromStr, B: std::str::FromStr>(s: &str, what: &str) -> Result<(A, B)> {
@@ -120,6 +130,12 @@ fn parse_command(line: &str) -> Result<Control> {
         "battery" => Control::Battery(num(0)? as u8, num(1)? as u8),
         "fault" => Control::Fault(num(0)? as u8, num(1)? as u16),
         "clear" => Control::Clear(num(0)? as u8),
+        "swap-after" => Control::SwapAfter(
+            num(0)? as u64,
+            Recorder::parse(args.get(1).context("swap-after BYTES SERIAL:OFFICER:DIR")?)?,
+        ),
+        "flood" => Control::Flood(num(0)? as u64),
+        "drop-after" => Control::DropAfter(num(0)? as u64),
         other => bail!("unknown command {other:?}"),
     })
 }
@@ -197,17 +213,31 @@ fn main() -> Result<()> {
     let mut dock = Dock::new(hw, keys, Urandom);
     let mut pty = Pty::open(&args.link)?;
     pty.cut_after = args.cut_after_bytes;
+    let mut swap: Option<(u64, Recorder)> = None;
     tracing::info!(link = %args.link.display(), device = %pty.name, enrolled = dock.enrolled(), "dock ready");
     loop {
         // Control commands first: they change what the next request sees.
         while let Ok((cmd, reply)) = ctl_rx.try_recv() {
-            let r = apply(&mut dock, &mut pty, &args, cmd);
+            let r = match cmd {
+                Control::SwapAfter(n, rec) => {
+                    swap = Some((pty.sent + n, rec));
+                    Ok(())
+                }
+                cmd => apply(&mut dock, &mut pty, &args, cmd),
+            };
             let _ = reply.send(r.map_err(|e| format!("{e:#}")));
         }
         if pty.wait_readable(Duration::from_millis(20))? && dock.poll(&mut pty).is_err() {
             tracing::warn!("host link lost; waiting for the host to reopen it");
             dock.link_lost();
             pty.reopen(&args.link)?;
+        }
+        if swap.as_ref().is_some_and(|(at, _)| pty.sent >= *at) {
+            let (_, rec) = swap.take().expect("checked");
+            tracing::warn!(serial = %rec.serial, "swapping the recorder in slot 0 (hostile)");
+            let _ = dock.hw.remove(0);
+            let _ = dock.notify(&mut pty, Event::Removed { slot: 0 });
+            insert(&mut dock, &mut pty, rec)?;
         }
         if pty.cut_due() {
             tracing::warn!("cutting the host link (simulated fault)");
@@ -224,17 +254,7 @@ fn apply(
     cmd: Control,
 ) -> Result<()> {
     match cmd {
-        Control::Insert(rec) => {
-            let serial = rec.serial.clone();
-            let slot = dock.hw.insert(rec).context("no free slot")?;
-            let _ = dock.notify(
-                pty,
-                Event::Inserted {
-                    slot,
-                    serial: vigil_dock_core::name(&serial),
-                },
-            );
-        }
+        Control::Insert(rec) => insert(dock, pty, rec)?,
         Control::Remove(slot) => {
             dock.hw.remove(slot)?;
             let _ = dock.notify(pty, Event::Removed { slot });
@@ -262,6 +282,33 @@ fn apply(
             let _ = dock.notify(pty, Event::Fault { slot, code });
         }
         Control::Clear(slot) => dock.hw.clear(slot)?,
+        Control::SwapAfter(..) => bail!("swap-after is scheduled by the main loop"),
+        Control::DropAfter(n) => pty.drop_after = Some(pty.sent + n),
+        Control::Flood(n) => {
+            for _ in 0..n {
+                let event = Event::Fault {
+                    slot: 0,
+                    code: vigil_dock_proto::fault::VENDOR,
+                };
+                if dock.notify(pty, event).is_err() {
+                    break;
+                }
+            }
+        }
     }
+    Ok(())
+}
+
+fn insert(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Pty, rec: Recorder) -> Result<()> {
+    let serial = rec.serial.clone();
+    let (slot, docking) = dock.hw.insert(rec).context("no free slot")?;
+    let _ = dock.notify(
+        pty,
+        Event::Inserted {
+            slot,
+            serial: vigil_dock_core::name(&serial),
+            docking,
+        },
+    );
     Ok(())
 }

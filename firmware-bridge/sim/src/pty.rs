@@ -24,6 +24,9 @@ pub struct Pty {
     pub sent: u64,
     /// Cut the link once `sent` passes this.
     pub cut_after: Option<u64>,
+    /// Lose the first frame sent once `sent` passes this (line noise: the
+    /// host sees nothing of it and times out).
+    pub drop_after: Option<u64>,
 }
 
 impl Pty {
@@ -56,6 +59,7 @@ impl Pty {
             name,
             sent: 0,
             cut_after: None,
+            drop_after: None,
         })
     }
 
@@ -103,6 +107,15 @@ impl HostLink for Pty {
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), LinkDown> {
         if self.cut_due() {
             return Ok(()); // the wire is cut: bytes go nowhere
+        }
+        if self.drop_after.is_some_and(|n| self.sent >= n) {
+            // The core writes one whole frame per call.
+            self.drop_after = None;
+            tracing::warn!(
+                bytes = bytes.len(),
+                "lost a frame on the wire (simulated noise)"
+            );
+            return Ok(());
         }
         let mut stalled = 0;
         while !bytes.is_empty() {
