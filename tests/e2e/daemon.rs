@@ -293,7 +293,10 @@ fn a_full_store_takes_no_data_erases_nothing_and_resumes() {
         }
     }
     let _guard = Unmount(store.clone());
-    // A filler takes most of the space; it goes away later.
+    // The store is made on the empty tmpfs; then a filler takes most of
+    // the space; it goes away later.
+    let made = v.run(&["clips"]);
+    assert!(made.status.success(), "{}", describe(&made));
     std::fs::write(store.join("filler"), vec![0u8; 14 << 20]).unwrap();
     let rec = v.scratch("rec");
     big_recorder(&rec, 3, 4, 19);

@@ -262,3 +262,305 @@ fn an_event_flood_is_bounded() {
     let doc = v.json(&["dock", "pull", sim.path(), "--json"]);
     assert_eq!(doc["files"].as_array().unwrap().len(), 1);
 }
+
+/// Ingests `n` noise files of `len` bytes from a fresh recorder directory.
+fn ingest_noise(v: &Vigil, name: &str, n: usize, len: usize, seed: u64) {
+    let rec = noisy_recorder(v, name, n, len, seed);
+    let out = v.run(&["ingest", rec.to_str().unwrap(), "--device", "BWC-I"]);
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Item 3: a deleted, emptied or older `vigil.db` is never silently
+/// recreated or written to; `verify` names what the index does not know.
+#[test]
+fn an_index_is_never_recreated_over_evidence() {
+    let v = Vigil::new();
+    ingest_noise(&v, "first", 2, 10_000, 6);
+    let db = v.store().join("vigil.db");
+    let backup = v.scratch("backup");
+    for f in ["vigil.db", "vigil.db-wal", "vigil.db-shm"] {
+        let from = v.store().join(f);
+        if from.exists() {
+            std::fs::copy(&from, backup.join(f)).unwrap();
+        }
+    }
+    ingest_noise(&v, "second", 2, 10_000, 7);
+    let restore_backup = || {
+        for f in ["vigil.db", "vigil.db-wal", "vigil.db-shm"] {
+            let _ = std::fs::remove_file(v.store().join(f));
+            if backup.join(f).exists() {
+                std::fs::copy(backup.join(f), v.store().join(f)).unwrap();
+            }
+        }
+    };
+
+    // Deleted.
+    let saved = v.scratch("saved");
+    for f in ["vigil.db", "vigil.db-wal", "vigil.db-shm"] {
+        let from = v.store().join(f);
+        if from.exists() {
+            std::fs::rename(&from, saved.join(f)).unwrap();
+        }
+    }
+    for cmd in [&["clips"][..], &["verify"], &["audit"]] {
+        let out = v.run(cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {}", describe(&out));
+        assert!(
+            stderr(&out).contains("never creates a new index over existing evidence"),
+            "{}",
+            describe(&out)
+        );
+    }
+    assert!(!db.exists(), "no index was created");
+    // Zero length.
+    std::fs::write(&db, b"").unwrap();
+    let out = v.run(&["clips"]);
+    assert!(
+        stderr(&out).contains("empty (0 bytes)"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+
+    // An older copy (the second ingest's rows are gone): refused for use,
+    // and verify names every object it does not know.
+    restore_backup();
+    let out = v.run(&["clips"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("audit.head records row"),
+        "{}",
+        describe(&out)
+    );
+    let out = v.run(&["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unknown = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "unindexed_object")
+        .count();
+    assert_eq!(unknown, 2, "{report:#}");
+    // The anchor was not moved back by any of this.
+    let anchor = std::fs::read_to_string(v.store().join("audit.head")).unwrap();
+    // The real index back: everything is fine again.
+    for f in ["vigil.db", "vigil.db-wal", "vigil.db-shm"] {
+        let _ = std::fs::remove_file(v.store().join(f));
+        if saved.join(f).exists() {
+            std::fs::copy(saved.join(f), v.store().join(f)).unwrap();
+        }
+    }
+    let ok = v.run(&["verify"]);
+    assert!(ok.status.success(), "{}", describe(&ok));
+    let after = std::fs::read_to_string(v.store().join("audit.head")).unwrap();
+    let seq = |s: &str| s.split(' ').next().unwrap().parse::<i64>().unwrap();
+    assert!(seq(&after) >= seq(&anchor));
+}
+
+/// Item 4: `--store` at a directory that is not a store is refused and
+/// nothing in it is touched; a store's own sweep touches only its own temp
+/// files.
+#[test]
+fn a_directory_that_is_not_a_store_is_never_adopted() {
+    let v = Vigil::new();
+    let foreign = v.scratch("foreign");
+    std::fs::create_dir_all(foreign.join("tmp")).unwrap();
+    std::fs::write(foreign.join("tmp/123.4.part"), b"someone's work").unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    let out = std::process::Command::new(vigil_e2e::bin("vigil"))
+        .arg("--store")
+        .arg(&foreign)
+        .arg("clips")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("is not a Vigil store"),
+        "{}",
+        describe(&out)
+    );
+    assert!(foreign.join("tmp/123.4.part").exists());
+    assert!(!foreign.join("vigil.db").exists());
+    assert!(!foreign.join("VIGIL-STORE").exists());
+
+    // In a real store: a stranger under tmp/ stays, an abandoned temp goes.
+    ingest_noise(&v, "rec", 1, 1000, 8);
+    let tmp = v.store().join("tmp");
+    std::fs::write(tmp.join("keep-me.txt"), b"x").unwrap();
+    std::fs::write(tmp.join("999999.7.part"), b"abandoned").unwrap();
+    assert!(v.run(&["clips"]).status.success());
+    assert!(tmp.join("keep-me.txt").exists());
+    assert!(!tmp.join("999999.7.part").exists());
+    let marker = std::fs::read_to_string(v.store().join("VIGIL-STORE")).unwrap();
+    assert_eq!(marker, "vigil-store format 1\n");
+}
+
+/// Item 5: a read-only store (a backup mounted read-only) still answers
+/// every read, `verify` and `audit` included; changes are refused clearly.
+#[test]
+fn a_read_only_store_can_be_read_and_verified() {
+    let v = Vigil::new();
+    ingest_noise(&v, "rec", 2, 10_000, 9);
+    let ro = v.scratch("ro");
+    let bind = |args: &[&str]| {
+        std::process::Command::new("mount")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let (store, ro_s) = (v.store(), ro.to_str().unwrap().to_owned());
+    if !bind(&["--bind", store.to_str().unwrap(), &ro_s]) {
+        eprintln!("SKIPPED a_read_only_store: bind mounts are not permitted here");
+        return;
+    }
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", &self.0])
+                .status();
+        }
+    }
+    let _guard = Unmount(ro_s.clone());
+    assert!(bind(&["-o", "remount,bind,ro", &ro_s]));
+    let run = |args: &[&str]| {
+        std::process::Command::new(vigil_e2e::bin("vigil"))
+            .arg("--store")
+            .arg(&ro)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let clips = run(&["clips", "--json"]);
+    assert!(clips.status.success(), "{}", describe(&clips));
+    assert!(stderr(&clips).contains("read-only"), "{}", describe(&clips));
+    let doc: serde_json::Value = serde_json::from_slice(&clips.stdout).unwrap();
+    assert_eq!(doc["clips"].as_array().unwrap().len(), 2, "{doc:#}");
+    let verify = run(&["verify", "--json"]);
+    assert!(verify.status.success(), "{}", describe(&verify));
+    let audit = run(&["audit", "--json"]);
+    assert!(audit.status.success(), "{}", describe(&audit));
+    let gaps = run(&["gaps", "--json"]);
+    assert!(gaps.status.success(), "{}", describe(&gaps));
+    let clip = doc["clips"][0]["clip"].as_str().unwrap().to_owned();
+    let tag = run(&["tag", &clip, "--site", "x"]);
+    assert!(!tag.status.success());
+    assert!(stderr(&tag).contains("read-only"), "{}", describe(&tag));
+    // Nothing was written through the read-only view.
+    let out = v.run(&["verify"]);
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// Item 6: `verify` while an ingest commits reads one snapshot: no false
+/// failures.
+#[test]
+fn verify_during_an_ingest_reports_no_false_problems() {
+    let v = Vigil::new();
+    ingest_noise(&v, "base", 2, 10_000, 10);
+    let recs: Vec<_> = (0..3)
+        .map(|i| noisy_recorder(&v, &format!("load{i}"), 25, 200_000, 20 + i))
+        .collect();
+    let ingest = {
+        let recs = recs.clone();
+        let mut cmds: Vec<std::process::Command> = recs
+            .iter()
+            .map(|r| {
+                let mut c = v.cmd();
+                c.args(["ingest", r.to_str().unwrap(), "--device", "BWC-L"]);
+                c
+            })
+            .collect();
+        std::thread::spawn(move || {
+            for c in &mut cmds {
+                assert!(c.output().unwrap().status.success());
+            }
+        })
+    };
+    let mut runs = 0;
+    while !ingest.is_finished() || runs == 0 {
+        let out = v.run(&["verify", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+        assert_eq!(report["ok"], true, "verify during ingest: {report:#}");
+        runs += 1;
+    }
+    ingest.join().unwrap();
+    assert!(runs >= 2, "verify ran {runs} times during the ingest");
+    let out = v.json(&["verify", "--json"]);
+    assert_eq!(out["ok"], true);
+    assert_eq!(out["warnings"], serde_json::json!([]), "{out:#}");
+}
+
+/// Item 7: explanations of one gap written at once never fork: each
+/// supersedes the one before, one is current.
+#[test]
+fn concurrent_explanations_form_one_chain() {
+    let v = Vigil::new();
+    let rec = v.scratch("recorder-seq");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-seq"), &rec);
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    let gaps = v.json(&["gaps", "--json"]);
+    let gap = gaps["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "between_clips")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            v.cmd()
+                .args([
+                    "explain",
+                    &gap,
+                    "--written",
+                    &format!("battery swap, account {i}"),
+                    "--signed-by",
+                    "1002",
+                    "--signed-by",
+                    "1003",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let db = v.db();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [&gap], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM explanations WHERE gap = ?1"), 8);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM explanations e WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)"),
+        1,
+        "exactly one current explanation"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM explanations WHERE gap = ?1 AND supersedes IS NULL"),
+        1,
+        "one first explanation"
+    );
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT supersedes) FROM explanations WHERE gap = ?1 AND supersedes IS NOT NULL"),
+        7,
+        "no explanation superseded twice"
+    );
+}

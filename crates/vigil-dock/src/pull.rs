@@ -193,9 +193,21 @@ fn round_robin(
         let mut next = Vec::with_capacity(jobs.len());
         for mut job in jobs {
             if stopped.is_none() && !job.files.is_empty() {
-                match observer.before_file(job.files[0].size) {
-                    Ok(()) => step(store, client, key, opts, &mut job, observer)?,
-                    Err(why) => stopped = Some(why),
+                let size = job.files[0].size;
+                if let Err(e) = store.objects().check_fits(size) {
+                    // Never fits: this file fails alone, nothing waits on it.
+                    let f = job.files.pop_front().expect("not empty");
+                    tracing::error!(serial = %job.pulled.serial, path = %f.name, error = %e, "file not stored");
+                    job.pulled.report.failed.push(vigil_ingest::Failed {
+                        path: f.name.to_string(),
+                        error: e.to_string(),
+                    });
+                    job.total = job.total.saturating_sub(size);
+                } else {
+                    match observer.before_file(size) {
+                        Ok(()) => step(store, client, key, opts, &mut job, observer)?,
+                        Err(why) => stopped = Some(why),
+                    }
                 }
             }
             if job.files.is_empty() || stopped.is_some() {
@@ -295,7 +307,7 @@ fn start_slot(
     let run = vigil_ingest::begin_run(store, &source, &iopts)?;
     let files: std::collections::VecDeque<_> = client.list_files(slot, docking)?.into();
     settle_unconfirmed(store, &opts.actor, &serial, &files)?;
-    let total = files.iter().map(|f| f.size).sum();
+    let total = files.iter().fold(0u64, |t, f| t.saturating_add(f.size));
     observer.state(slot, &serial, "pulling");
     observer.bytes(slot, 0, total);
     Ok(SlotJob {
@@ -359,7 +371,7 @@ fn step(
                 mtime: None,
                 recorded_end: end,
             },
-            &mut |n| observer.bytes(slot, done + n, total),
+            &mut |n| observer.bytes(slot, done.saturating_add(n), total),
         )?;
         job.pulled.reconnects += reader.reconnects;
         job.swapped |= reader.stale;
@@ -377,7 +389,7 @@ fn step(
         job.files.clear();
         job.pulled.stopped = Some(why);
     }
-    job.done += f.size;
+    job.done = job.done.saturating_add(f.size);
     observer.bytes(slot, job.done, total);
     let stored = match result {
         Ok(s) => s,

@@ -208,6 +208,14 @@ pub fn ingest_dir(
         let mut early = Vec::new();
         for (i, found) in listing.files.iter().enumerate() {
             let path = walk::display(&found.rel);
+            if let Err(e) = objects.check_fits(found.size) {
+                tracing::error!(%path, error = %e, "file not stored");
+                early.push(Failed {
+                    path,
+                    error: e.to_string(),
+                });
+                continue;
+            }
             if let Err(why) = progress.before_file(found.size) {
                 for rest in &listing.files[i..] {
                     early.push(Failed {
@@ -319,6 +327,12 @@ pub fn ingest_one(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Result<StoredFile, Failed>, IngestError> {
     let path = walk::display(&src.rel);
+    if let Err(e) = store.objects().check_fits(src.listed_len) {
+        return Ok(Err(Failed {
+            path,
+            error: e.to_string(),
+        }));
+    }
     let pending = match store.objects().write_temp(src.reader, progress) {
         Ok(p) => p,
         Err(e @ (StoreError::Io { .. } | StoreError::Source { .. })) => {

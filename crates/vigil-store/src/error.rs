@@ -58,6 +58,61 @@ pub enum StoreError {
         /// Size expected.
         expected: u64,
     },
+    /// The directory is not a store and not empty: it is never adopted.
+    #[error("{} is not a Vigil store (no {marker} marker) and is not empty (it holds {found}); refusing to use it: name an empty or new directory, or the store itself", root.display(), marker = crate::MARKER_FILE)]
+    NotAStore {
+        /// The directory.
+        root: PathBuf,
+        /// A few of its entries.
+        found: String,
+    },
+    /// The store marker is unreadable or of a newer format.
+    #[error("store {}: {problem}", root.display())]
+    BadMarker {
+        /// The store.
+        root: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The index is missing or empty but the store holds evidence: an index
+    /// is never created over existing evidence.
+    #[error("store {}: the index {INDEX} is {state}, but the store holds evidence ({evidence}); Vigil never creates a new index over existing evidence: restore {INDEX} (with its -wal file) from backup, then run `vigil verify`", root.display(), INDEX = crate::INDEX_FILE)]
+    IndexMissing {
+        /// The store.
+        root: PathBuf,
+        /// `missing` or `empty (0 bytes)`.
+        state: &'static str,
+        /// What evidence was found.
+        evidence: String,
+    },
+    /// The index's audit log is behind (or differs from) what the anchor
+    /// `audit.head` recorded: rows were lost or the index was replaced.
+    #[error("store {}: {detail}; the index was replaced, rolled back or lost rows (a truncated WAL?): restore it from backup; `vigil verify` lists what differs", root.display())]
+    IndexBehind {
+        /// The store.
+        root: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// A change was asked of a store opened read-only.
+    #[error("store {} is read-only (a read-only mount or another user's copy): cannot {action}", root.display())]
+    ReadOnly {
+        /// The store.
+        root: PathBuf,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// A file larger than the store's whole file system: it can never be
+    /// stored, however much space is freed.
+    #[error("{size} bytes can never fit in the store: its file system at {} holds {capacity} bytes in all", path.display())]
+    TooLarge {
+        /// The file's (listed) size.
+        size: u64,
+        /// The file system's total size.
+        capacity: u64,
+        /// The object directory.
+        path: PathBuf,
+    },
     /// A value in the index could not be understood.
     #[error("index row {table}/{key}: {problem}")]
     BadRow {

@@ -352,52 +352,7 @@ impl Index {
     }
 
     fn current_explanation(&self, gap: &str) -> Result<Option<Explanation>> {
-        // The current one is the one no other explanation supersedes.
-        self.conn
-            .query_row(
-                "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes FROM explanations e
-                 WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
-                 ORDER BY created_at DESC LIMIT 1",
-                [gap],
-                |r| {
-                    let officers: String = r.get(6)?;
-                    Ok(Explanation {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        clip: r.get(2)?,
-                        at_s: r.get(3)?,
-                        level_dbfs: r.get(4)?,
-                        text: r.get(5)?,
-                        officers: serde_json::from_str(&officers).unwrap_or_default(),
-                        recorded_by: r.get(7)?,
-                        created_at: r.get(8)?,
-                        supersedes: r.get(9)?,
-                        reviewed_by: None,
-                        review: None,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| sql(&self.path, e))
-            .and_then(|e| match e {
-                Some(mut e) => {
-                    let r: Option<(String, String)> = self
-                        .conn
-                        .query_row(
-                            "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
-                            [&e.id],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .optional()
-                        .map_err(|err| sql(&self.path, err))?;
-                    if let Some((who, verdict)) = r {
-                        e.reviewed_by = Some(who);
-                        e.review = Some(verdict);
-                    }
-                    Ok(Some(e))
-                }
-                None => Ok(None),
-            })
+        current_explanation_in(&self.conn, gap).map_err(|e| self.err(e))
     }
 
     pub(crate) fn review_explanation(
@@ -441,7 +396,17 @@ impl Index {
         new: &NewExplanation,
     ) -> Result<Explanation> {
         let now = now_rfc3339();
-        let previous = self.current_explanation(gap)?.map(|e| e.id);
+        let path = self.path.clone();
+        // Read the current explanation and write its successor in one
+        // IMMEDIATE transaction: two explanations of one gap at once are
+        // serialised, the second superseding the first (no fork).
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        let previous = current_explanation_in(&tx, gap)
+            .map_err(|e| sql(&path, e))?
+            .map(|e| e.id);
         let mut h = blake3::Hasher::new_derive_key("vigil explanation id v1");
         h.update(gap.as_bytes());
         h.update(now.as_bytes());
@@ -471,11 +436,6 @@ impl Index {
             ),
         };
         let officers_json = serde_json::to_string(&officers).unwrap_or_else(|_| "[]".into());
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql(&path, e))?;
         let exists: bool = tx
             .query_row("SELECT 1 FROM gaps WHERE id = ?1", [gap], |_| Ok(()))
             .optional()
@@ -523,4 +483,57 @@ impl Index {
             review: None,
         })
     }
+}
+
+/// A gap's current explanation (the one no other supersedes), read on
+/// `conn`: inside a write transaction this is the read of a
+/// read-modify-write that no other writer can interleave with.
+fn current_explanation_in(
+    conn: &rusqlite::Connection,
+    gap: &str,
+) -> rusqlite::Result<Option<Explanation>> {
+    // The current one is the one no other explanation supersedes.
+    conn
+            .query_row(
+                "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes FROM explanations e
+                 WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
+                 ORDER BY created_at DESC LIMIT 1",
+                [gap],
+                |r| {
+                    let officers: String = r.get(6)?;
+                    Ok(Explanation {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        clip: r.get(2)?,
+                        at_s: r.get(3)?,
+                        level_dbfs: r.get(4)?,
+                        text: r.get(5)?,
+                        officers: serde_json::from_str(&officers).unwrap_or_default(),
+                        recorded_by: r.get(7)?,
+                        created_at: r.get(8)?,
+                        supersedes: r.get(9)?,
+                        reviewed_by: None,
+                        review: None,
+                    })
+                },
+            )
+            .optional()
+            .and_then(|e| match e {
+                Some(mut e) => {
+                    let r: Option<(String, String)> = conn
+                        .query_row(
+                            "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
+                            [&e.id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()
+                        ?;
+                    if let Some((who, verdict)) = r {
+                        e.reviewed_by = Some(who);
+                        e.review = Some(verdict);
+                    }
+                    Ok(Some(e))
+                }
+                None => Ok(None),
+            })
 }

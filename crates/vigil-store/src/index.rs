@@ -236,6 +236,8 @@ pub struct VerifyReport {
 pub(crate) struct Index {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    /// Opened read-only: nothing is written, not even the anchor.
+    pub(crate) read_only: bool,
 }
 
 impl Index {
@@ -244,10 +246,83 @@ impl Index {
         let mut index = Self {
             conn,
             path: path.to_owned(),
+            read_only: false,
         };
         index.configure().map_err(|e| sql(path, e))?;
         index.migrate()?;
         Ok(index)
+    }
+
+    /// Opens an index that cannot be written (a read-only mount, another
+    /// user's copy). A WAL index whose `-shm` cannot be created is opened as
+    /// immutable (nothing else can be writing a read-only file system).
+    pub(crate) fn open_read_only(path: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let probe = |c: &Connection| {
+            c.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())
+        };
+        let plain = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| probe(&c).map(|()| c));
+        let conn = match plain {
+            Ok(c) => c,
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", path.display());
+                Connection::open_with_flags(
+                    uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .and_then(|c| probe(&c).map(|()| c))
+                .map_err(|e| sql(path, e))?
+            }
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| sql(path, e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| sql(path, e))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_owned(),
+                found: version,
+                supported,
+            });
+        }
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            read_only: true,
+        })
+    }
+
+    /// Refuses an index whose audit log is behind, or differs from, the
+    /// anchor `audit.head` (issue 9): a replaced, rolled-back or truncated
+    /// index is never written to.
+    pub(crate) fn check_not_behind(&self, root: &Path) -> Result<()> {
+        let Some((seq, hash)) = crate::open::read_anchor(root) else {
+            return Ok(());
+        };
+        let row: Option<String> = self
+            .conn
+            .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let detail = match row {
+            Some(h) if h == hash => return Ok(()),
+            Some(_) => format!("audit row {seq} differs from the one {ANCHOR_FILE} recorded"),
+            None => {
+                let last: i64 = self
+                    .conn
+                    .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))
+                    .map_err(|e| self.err(e))?;
+                format!("the audit log ends at row {last}, but {ANCHOR_FILE} records row {seq}")
+            }
+        };
+        Err(StoreError::IndexBehind {
+            root: root.to_owned(),
+            detail,
+        })
     }
 
     fn configure(&self) -> rusqlite::Result<()> {
@@ -292,8 +367,15 @@ impl Index {
     /// Writes the audit log's newest row (seq and hash) to `audit.head`
     /// beside the index. Deleting the newest rows leaves a shorter chain that
     /// is valid in itself; the anchor lets `verify` see it is shorter than it
-    /// was. Best effort: a crash can leave it one write behind, never ahead.
+    /// was. It only moves forward (a head behind it is never written: the
+    /// index is then refused at the next open), is written under a lock on
+    /// the store directory (concurrent writers cannot move it back), and is
+    /// fsynced with its directory. Best effort: a crash can leave it one
+    /// write behind, never ahead.
     pub(crate) fn anchor(&self) {
+        if self.read_only {
+            return;
+        }
         let head: Option<(i64, String)> = self
             .conn
             .query_row(
@@ -305,19 +387,39 @@ impl Index {
             .ok()
             .flatten();
         let Some((seq, hash)) = head else { return };
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
         let file = self.path.with_file_name(ANCHOR_FILE);
-        let tmp = file.with_extension("tmp");
-        if std::fs::write(&tmp, format!("{seq} {hash}\n"))
-            .and_then(|()| std::fs::rename(&tmp, &file))
-            .is_err()
-        {
-            tracing::warn!(path = %file.display(), "cannot write the audit anchor");
+        let write = || -> std::io::Result<()> {
+            let lock = std::fs::File::open(dir)?;
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+            if let Some((current, _)) = crate::open::read_anchor(dir) {
+                if current > seq {
+                    tracing::error!(path = %file.display(), current, head = seq, "the audit log is behind its anchor; the anchor is not moved back");
+                    return Ok(());
+                }
+                if current == seq {
+                    return Ok(());
+                }
+            }
+            let tmp = file.with_extension("tmp");
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, format!("{seq} {hash}\n").as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &file)?;
+            std::fs::File::open(dir)?.sync_all()
+        };
+        if let Err(e) = write() {
+            tracing::warn!(path = %file.display(), error = %e, "cannot write the audit anchor");
         }
     }
 
-    fn check_anchor(&self, report: &mut VerifyReport) -> Result<()> {
+    /// Checks the anchor `text` (read before the snapshot was taken, so it
+    /// never names a row committed after it) against the log.
+    fn check_anchor(&self, text: Option<String>, report: &mut VerifyReport) -> Result<()> {
         let file = self.path.with_file_name(ANCHOR_FILE);
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Some(text) = text else {
             return Ok(());
         };
         let Some((seq, hash)) = text
@@ -366,6 +468,12 @@ impl Index {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let path = self.path.clone();
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                root: path.parent().unwrap_or(&path).to_owned(),
+                action: "record a change",
+            });
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -674,6 +782,11 @@ impl Index {
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
+        // One read transaction: objects, clips and the audit log are read in
+        // one snapshot, so an ingest committing meanwhile cannot make them
+        // disagree.
+        let anchor = std::fs::read_to_string(self.path.with_file_name(ANCHOR_FILE)).ok();
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let indexed: Vec<(String, String, i64)> = {
             let mut stmt = self
                 .conn
@@ -754,22 +867,67 @@ impl Index {
             }
         }
 
-        for name in objects.list()? {
-            if !indexed_set.contains(name.as_str()) {
-                report.warnings.push(Problem {
-                    kind: "unindexed_object".into(),
-                    subject: name.clone(),
-                    detail: "object file not in the index (left by an interrupted ingest; running that ingest again adopts it)".into(),
-                });
-            }
-        }
-
-        self.check_anchor(&mut report)?;
+        self.check_anchor(anchor, &mut report)?;
         let breaks = audit::verify_chain(&self.conn).map_err(|e| self.err(e))?;
         report.audit_rows_checked = self
             .conn
             .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get::<_, i64>(0))
             .map_err(|e| self.err(e))? as u64;
+        drop(snapshot);
+
+        // Objects the index does not know. One committed after the snapshot
+        // is asked about again; one written since an ingest run that has not
+        // finished started may belong to it (running now, or interrupted:
+        // adopted when it is run again): a warning. Any other is evidence
+        // the index lost.
+        let unfinished: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(started_at) FROM ingest_runs WHERE status = 'running'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let since_unfinished = |t: std::time::SystemTime| {
+            let t = crate::timefmt::rfc3339(time::OffsetDateTime::from(t));
+            unfinished
+                .as_deref()
+                .is_some_and(|start| t.as_str() >= start)
+        };
+        for name in objects.list()? {
+            if indexed_set.contains(name.as_str()) {
+                continue;
+            }
+            let now_known: bool = self
+                .conn
+                .query_row("SELECT 1 FROM objects WHERE blake3 = ?1", [&name], |_| {
+                    Ok(())
+                })
+                .optional()
+                .map_err(|e| self.err(e))?
+                .is_some();
+            if now_known {
+                continue;
+            }
+            let path = objects.object_path(&name);
+            let recent = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(since_unfinished);
+            let p = Problem {
+                kind: "unindexed_object".into(),
+                subject: name.clone(),
+                detail: if recent {
+                    format!("{}: not in the index yet (an ingest running now, or just interrupted: running it again adopts it)", path.display())
+                } else {
+                    format!("{}: stored evidence the index does not know (the index lost rows or was replaced: restore it from backup)", path.display())
+                },
+            };
+            if recent {
+                report.warnings.push(p);
+            } else {
+                report.problems.push(p);
+            }
+        }
         for b in breaks {
             report.problems.push(Problem {
                 kind: "audit_chain".into(),

@@ -21,6 +21,7 @@ pub mod failpoint;
 pub mod gaps;
 mod index;
 pub mod objects;
+mod open;
 pub mod oversight;
 pub mod people;
 mod pipeline;
@@ -43,6 +44,10 @@ use std::path::{Path, PathBuf};
 
 /// File name of the index inside a store.
 pub const INDEX_FILE: &str = "vigil.db";
+/// The marker file that makes a directory a store.
+pub const MARKER_FILE: &str = "VIGIL-STORE";
+/// The store format this build reads and writes (in the marker).
+pub const FORMAT: u32 = 1;
 
 /// A recorder docked: what the dock said about it.
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
@@ -77,22 +82,78 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `root`, creating it on first use, bringing the
-    /// index schema up to date and removing temp files of dead writers.
+    /// Opens the store at `root`, creating it when `root` is missing or
+    /// empty, bringing the index schema up to date and removing temp files
+    /// of dead writers. Refused: a directory that is not a store (no
+    /// `VIGIL-STORE` marker), an index missing where evidence is, an index
+    /// behind its `audit.head` anchor. A store that cannot be written (a
+    /// read-only mount, another user's copy) is opened read-only: reads
+    /// work, changes fail with [`StoreError::ReadOnly`].
     pub fn open(root: &Path) -> Result<Self> {
-        std::fs::create_dir_all(root).map_err(|source| StoreError::Io {
-            action: "create store directory",
-            path: root.to_owned(),
-            source,
-        })?;
+        Self::open_checked(root)
+    }
+
+    /// [`Self::open`] for `verify`: an index behind its anchor is opened
+    /// (read-only) so that `verify` can report what differs.
+    pub fn open_for_verify(root: &Path) -> Result<Self> {
+        match Self::open_checked(root) {
+            Err(StoreError::IndexBehind { .. }) => Ok(Self {
+                root: root.to_owned(),
+                objects: ObjectStore::existing(root),
+                index: index::Index::open_read_only(&root.join(INDEX_FILE))?,
+            }),
+            other => other,
+        }
+    }
+
+    fn open_checked(root: &Path) -> Result<Self> {
+        let read_only =
+            root.exists() && rustix::fs::access(root, rustix::fs::Access::WRITE_OK).is_err();
+        open::recognise(root, read_only)?;
+        if read_only {
+            let index = index::Index::open_read_only(&root.join(INDEX_FILE))?;
+            index.check_not_behind(root)?;
+            return Ok(Self {
+                root: root.to_owned(),
+                objects: ObjectStore::existing(root),
+                index,
+            });
+        }
+        open::check_index_present(root)?;
         let objects = ObjectStore::open(root)?;
         let index = index::Index::open(&root.join(INDEX_FILE))?;
+        index.check_not_behind(root)?;
         objects.sweep_temp()?;
         Ok(Self {
             root: root.to_owned(),
             objects,
             index,
         })
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn read_only(&self) -> bool {
+        self.index.read_only
+    }
+
+    /// Audits a read (a listing, a report, the audit log, R20). On a
+    /// read-only store there is nowhere to write it: the read goes ahead
+    /// unrecorded (the caller has told the user so).
+    pub fn record_read(
+        &mut self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        if self.read_only() {
+            tracing::warn!(
+                action,
+                "read-only store: this read is not recorded in its audit log"
+            );
+            return Ok(());
+        }
+        self.record_event(actor, action, subject, detail)
     }
 
     /// The store directory.
@@ -151,7 +212,7 @@ impl Store {
             "ok": report.ok, "objects": report.objects_checked, "bytes": report.bytes_checked,
             "problems": report.problems.len(),
         });
-        self.record_event(actor, "store.verified", "store", &detail)?;
+        self.record_read(actor, "store.verified", "store", &detail)?;
         Ok(report)
     }
 

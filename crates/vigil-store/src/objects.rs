@@ -79,20 +79,56 @@ impl ObjectStore {
         Ok(Self { objects, tmp })
     }
 
+    /// Refuses a file that no amount of freed space could ever hold: larger
+    /// than the store's whole file system (a 1 TiB sparse file on a card, a
+    /// dock listing 2^64-1 bytes). Such a file fails alone; it must not make
+    /// the station wait for space forever (issue 9).
+    pub fn check_fits(&self, size: u64) -> Result<()> {
+        let capacity = rustix::fs::statvfs(&self.objects)
+            .map(|s| s.f_blocks.saturating_mul(s.f_frsize))
+            .map_err(io::Error::from)
+            .io("statvfs", &self.objects)?;
+        if size > capacity {
+            return Err(StoreError::TooLarge {
+                size,
+                capacity,
+                path: self.objects.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The path an object with this BLAKE3 hex name has.
     pub fn object_path(&self, blake3_hex: &str) -> PathBuf {
         let fan = blake3_hex.get(..2).unwrap_or("__");
         self.objects.join(fan).join(blake3_hex)
     }
 
+    /// The object tree of an existing store, creating nothing (read-only
+    /// stores).
+    pub fn existing(root: &Path) -> Self {
+        Self {
+            objects: root.join("objects"),
+            tmp: root.join("tmp"),
+        }
+    }
+
     /// Removes temp files left by writers that died. A temp file is locked by
     /// its writer for its whole life, so one whose lock can be taken is
-    /// abandoned. Returns how many were removed.
+    /// abandoned. Only files named as this store names its temp files
+    /// (`<pid>.<n>.part`, regular, not links) are ever touched; anything
+    /// else under `tmp/` is left alone. Returns how many were removed.
     pub fn sweep_temp(&self) -> Result<usize> {
         let mut removed = 0;
         for entry in fs::read_dir(&self.tmp).io("list", &self.tmp)? {
             let entry = entry.io("list", &self.tmp)?;
             let path = entry.path();
+            let ours = entry.file_name().to_str().is_some_and(is_temp_name)
+                && entry.file_type().is_ok_and(|t| t.is_file());
+            if !ours {
+                tracing::warn!(path = %path.display(), "not a Vigil temp file; left alone");
+                continue;
+            }
             let Ok(file) = File::open(&path) else {
                 continue;
             };
@@ -293,10 +329,23 @@ impl Drop for TempGuard {
     }
 }
 
-fn fsync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .io("fsync directory", dir)
+}
+
+/// Whether `name` is `<pid>.<n>.part`, the only temp file name the store
+/// writes.
+fn is_temp_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".part") else {
+        return false;
+    };
+    let Some((pid, n)) = stem.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(pid) && digits(n)
 }
 
 /// Lowercase hex of a byte string.

@@ -29,7 +29,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     // Reading the log is itself on the record (R20), after what was read.
-    store.record_event(
+    store.record_read(
         &id.actor(),
         "audit.read",
         "audit",

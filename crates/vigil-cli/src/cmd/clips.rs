@@ -50,7 +50,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     // R20: every read is attributable.
-    store.record_event(
+    store.record_read(
         &id.actor(),
         "clips.listed",
         "clips",

@@ -62,7 +62,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     // Overdue first, then in time order (the store's order).
     gaps.sort_by_key(|g| !g.overdue);
     // R20: every read is attributable.
-    store.record_event(
+    store.record_read(
         &id.actor(),
         "gaps.listed",
         "gaps",

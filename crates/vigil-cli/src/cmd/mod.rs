@@ -35,16 +35,33 @@ pub struct Ctx {
 impl Ctx {
     /// Opens the store and checks the acting user may do `what`.
     pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Store, Identity)> {
-        let store = open_store(&self.store)?;
+        self.open_with(allowed, what, Store::open)
+    }
+
+    /// [`Self::open`] for `verify`: a store whose index is behind its anchor
+    /// is opened read-only so that `verify` can say what differs.
+    pub fn open_for_verify(&self, what: &str) -> anyhow::Result<(Store, Identity)> {
+        self.open_with(crate::identity::AUDIT, what, Store::open_for_verify)
+    }
+
+    fn open_with(
+        &self,
+        allowed: &[Role],
+        what: &str,
+        open: fn(&Path) -> vigil_store::Result<Store>,
+    ) -> anyhow::Result<(Store, Identity)> {
+        let store = open(&self.store)
+            .with_context(|| format!("opening the store at {}", self.store.display()))?;
+        if store.read_only() {
+            eprintln!(
+                "vigil: note: the store at {} is read-only; reading only, and this read is not recorded in its audit log",
+                self.store.display()
+            );
+        }
         let id = crate::identity::resolve(&store, self.as_user.as_deref())?;
         id.require(allowed, what)?;
         Ok((store, id))
     }
-}
-
-/// Opens the store, naming it in any error.
-pub fn open_store(path: &Path) -> anyhow::Result<Store> {
-    Store::open(path).with_context(|| format!("opening the store at {}", path.display()))
 }
 
 /// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time from the command

@@ -205,7 +205,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         _ => stats(&d, &c.format)?,
     };
     emit(c, text)?;
-    store.record_event(
+    store.record_read(
         &id.actor(),
         "report.read",
         what,

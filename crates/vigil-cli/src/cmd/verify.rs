@@ -15,7 +15,7 @@ pub struct Args {
 
 /// Runs `vigil verify`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::AUDIT, "verifying the store")?;
+    let (mut store, id) = ctx.open_for_verify("verifying the store")?;
     let actor = id.actor();
     let bar = output::byte_bar(args.json);
     if let Some(bar) = &bar {
