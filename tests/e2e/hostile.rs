@@ -564,3 +564,44 @@ fn concurrent_explanations_form_one_chain() {
         "no explanation superseded twice"
     );
 }
+
+/// Item 9: a recorder clock ~31,700 years off. No panic: the recorder is
+/// emptied, its clock refused as a drift to correct (audited) and its
+/// clips' times marked untrusted.
+#[test]
+fn a_hostile_clock_is_refused_and_the_recorder_still_emptied() {
+    let v = Vigil::new();
+    let a = v.scratch("a");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-a"), &a);
+    let n = files_under(&a).len();
+    let sim = DockSim::start(
+        v.dir.path(),
+        &[
+            "--recorder",
+            &format!("BWC-T:1001:{}", a.display()),
+            "--skew",
+            "0:1000000000000",
+        ],
+    );
+    sim.enroll(&v);
+    let out = v.run(&["dock", "pull", sim.path(), "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        describe(&out)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", describe(&out)));
+    assert_eq!(doc["files"].as_array().unwrap().len(), n, "{doc:#}");
+    assert!(files_under(&a).is_empty(), "emptied");
+    assert_eq!(audit_count(&v, "device.clock_untrusted"), 1);
+    let clips = v.json(&["clips", "--json"]);
+    let mut timed = 0;
+    for c in clips["clips"].as_array().unwrap() {
+        if let Some(src) = c["time_source"].as_str() {
+            assert!(src.ends_with("_untrusted"), "{c:#}");
+            timed += 1;
+        }
+    }
+    assert!(timed > 0, "some clips carry (untrusted) times: {clips:#}");
+}

@@ -269,7 +269,7 @@ fn start_slot(
     observer.state(slot, &serial, "identified");
     let (before, _after, host) = client.set_time(slot, docking)?;
     observer.state(slot, &serial, "clock_synced");
-    let drift_ms = before - host;
+    let drift_ms = before.saturating_sub(host);
     let faults: Vec<u16> = rec.faults.iter().copied().collect();
     store.record_docking(
         &opts.actor,
@@ -297,6 +297,21 @@ fn start_slot(
     } else {
         0.0
     };
+    if continuity.clock_offset_s.abs() > vigil_ingest::MAX_TRUSTED_DRIFT_S {
+        // Not a drift but a broken or hostile clock: refuse to correct by
+        // it; the recorder is still emptied, its times marked untrusted.
+        continuity.clock_trusted = false;
+        tracing::warn!(%serial, drift_ms, "recorder clock implausibly far off: its times are kept but marked untrusted");
+        store.record_event(
+            &opts.actor,
+            "device.clock_untrusted",
+            &serial,
+            &serde_json::json!({
+                "drift_ms": drift_ms, "recorder_clock_ms": before, "host_ms": host,
+                "limit_s": vigil_ingest::MAX_TRUSTED_DRIFT_S,
+            }),
+        )?;
+    }
     let iopts = IngestOptions {
         device: Some(serial.clone()),
         officer: Some(officer.clone()).filter(|o| !o.is_empty()),

@@ -74,7 +74,15 @@ pub struct Continuity {
     /// The recorder's clock error when it was docked, seconds (recorder
     /// minus true time; R5); taken off every recorder-clock time.
     pub clock_offset_s: f64,
+    /// False when the recorder's clock was too far off to believe (see
+    /// [`MAX_TRUSTED_DRIFT_S`]): its times are kept as read but marked
+    /// untrusted (`time_source` ends in `_untrusted`), nothing is corrected.
+    pub clock_trusted: bool,
 }
+
+/// A recorder clock further off than this (a year) is not a drift to
+/// correct but a broken or hostile clock (issue 9).
+pub const MAX_TRUSTED_DRIFT_S: f64 = 366.0 * 86_400.0;
 
 impl Default for Continuity {
     fn default() -> Self {
@@ -83,6 +91,7 @@ impl Default for Continuity {
             join_window_s: DEFAULT_JOIN_WINDOW_S,
             naming: naming::Naming::default(),
             clock_offset_s: 0.0,
+            clock_trusted: true,
         }
     }
 }
@@ -428,7 +437,7 @@ fn finalize(
         recorded_end,
         opts.continuity.naming.time(&path),
         mtime,
-        opts.continuity.clock_offset_s,
+        &opts.continuity,
     );
     let first = |k| a.and_then(|a| a.first(k)).map(|s| s.start_s);
     // R3: the clip belongs to the officer the recorder was bound to when it
@@ -551,26 +560,40 @@ fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
 /// name, else the file's modification time (taken as the end: recorders
 /// close files when they stop). All of these come from the recorder's
 /// clock, so the drift measured at docking (`clock_offset_s`, recorder
-/// minus true time) is taken off.
+/// minus true time) is taken off. Any time that does not fit the calendar
+/// (a hostile clock, an absurd duration) makes the span unknown, never a
+/// panic.
 fn recording_span(
     analysis: Option<&vigil_media::Analysis>,
     dock_end: Option<OffsetDateTime>,
     name_time: Option<OffsetDateTime>,
     mtime: Option<OffsetDateTime>,
-    clock_offset_s: f64,
+    continuity: &Continuity,
 ) -> Option<(OffsetDateTime, OffsetDateTime, &'static str)> {
     let a = analysis?;
-    let dur = time::Duration::seconds_f64(a.duration_s);
-    let fix = time::Duration::seconds_f64(clock_offset_s);
+    let dur = time::Duration::checked_seconds_f64(a.duration_s)?;
+    let offset = if continuity.clock_trusted {
+        continuity.clock_offset_s
+    } else {
+        0.0
+    };
+    let fix = time::Duration::checked_seconds_f64(offset)?;
     let (start, end, source) = if let Some(end) = dock_end {
-        (end - dur, end, "dock")
+        (end.checked_sub(dur)?, end, "dock")
     } else if let Some(t) = a.creation_time {
-        (t, t + dur, "container")
+        (t, t.checked_add(dur)?, "container")
     } else if let Some(t) = name_time {
-        (t, t + dur, "file_name")
+        (t, t.checked_add(dur)?, "file_name")
     } else {
         let t = mtime?;
-        (t - dur, t, "file_mtime")
+        (t.checked_sub(dur)?, t, "file_mtime")
     };
-    Some((start - fix, end - fix, source))
+    let source = match (continuity.clock_trusted, source) {
+        (true, s) => s,
+        (false, "dock") => "dock_untrusted",
+        (false, "container") => "container_untrusted",
+        (false, "file_name") => "file_name_untrusted",
+        (false, _) => "file_mtime_untrusted",
+    };
+    Some((start.checked_sub(fix)?, end.checked_sub(fix)?, source))
 }

@@ -637,8 +637,9 @@ impl Index {
                     stream: Some(g.stream.clone()),
                     offset_s: Some(g.offset_s),
                     duration_s: g.duration_s,
-                    wall_start: start.map(|s| {
-                        crate::timefmt::rfc3339(s + time::Duration::seconds_f64(g.offset_s))
+                    wall_start: start.and_then(|s| {
+                        let d = time::Duration::checked_seconds_f64(g.offset_s)?;
+                        Some(crate::timefmt::rfc3339(s.checked_add(d)?))
                     }),
                     missing: None,
                 })

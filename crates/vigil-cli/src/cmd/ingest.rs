@@ -83,6 +83,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             join_window_s: args.join_window,
             naming,
             clock_offset_s: 0.0,
+            clock_trusted: true,
         },
     };
     let report = match output::byte_bar(args.json) {
