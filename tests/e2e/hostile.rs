@@ -605,3 +605,37 @@ fn a_hostile_clock_is_refused_and_the_recorder_still_emptied() {
     }
     assert!(timed > 0, "some clips carry (untrusted) times: {clips:#}");
 }
+
+/// Item 13: terminal escapes and bidi overrides in dock serials, officer
+/// ids and file names never reach the terminal raw.
+#[test]
+fn escapes_in_names_are_shown_not_obeyed() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    std::fs::write(rec.join("evil\u{1b}[2J\u{202e}4PM.txt"), b"x").unwrap();
+    let sim = DockSim::start(
+        v.dir.path(),
+        &[
+            "--recorder",
+            &format!("BWC\u{1b}]0;pwned\u{7}:10\u{1b}[31m:{}", rec.display()),
+        ],
+    );
+    sim.enroll(&v);
+    let raw = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{}", describe(out));
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}') && !text.contains('\u{7}'),
+            "raw escape on the terminal: {text:?}"
+        );
+        text
+    };
+    let status = raw(&v.run(&["dock", "status", sim.path()]));
+    assert!(status.contains("BWC\\u{1b}]0;pwned\\u{7}"), "{status}");
+    let pull = raw(&v.run(&["dock", "pull", sim.path()]));
+    assert!(pull.contains("10\\u{1b}[31m"), "{pull}");
+    let clips = raw(&v.run(&["clips"]));
+    // (The store's printable path already shows the ESC byte as \x1b.)
+    assert!(clips.contains("[2J\\u{202e}4PM.txt"), "{clips}");
+    raw(&v.run(&["gaps"]));
+}

@@ -132,7 +132,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vigil: error: {e:#}");
+            eprintln!("vigil: error: {}", output::printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -1,6 +1,69 @@
-//! Output helpers shared by subcommands: JSON documents and progress bars.
+//! Output helpers shared by subcommands: JSON documents, progress bars and
+//! human-readable lines that cannot carry terminal escapes.
+//!
+//! Dock serials, officer ids, mount names and file paths come from
+//! recorders and docks that may be hostile: every human-readable line goes
+//! through [`say!`] (or [`printable`]), which shows each control character
+//! (ESC, CR, BEL, ... everything but the line break) and each bidirectional
+//! override (U+202E and kin) as a visible `\u{..}` escape, so no input can
+//! move the cursor, recolour the terminal or reverse the text of a line.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+
+/// Prints one human-readable line on stdout, escaped by [`printable`]
+/// (a closed pipe is not an error worth a panic).
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::output::say_line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::say_line(&format!($($arg)*))
+    };
+}
+
+/// Writes `line` escaped, and a newline.
+pub fn say_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", printable(line));
+}
+
+/// Whether `c` must not reach a terminal as itself.
+fn dangerous(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every control character but the line break, and every
+/// bidirectional control, shown as `\u{XX}`.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(dangerous) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if dangerous(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_controls_and_bidi_but_not_text() {
+        assert_eq!(printable("REC_0001.MP4 执法"), "REC_0001.MP4 执法");
+        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\u{202e}gpm.exe"), "x\\u{202e}gpm.exe");
+        assert_eq!(printable("one\ntwo\r"), "one\ntwo\\u{d}");
+    }
+}
 
 use indicatif::{ProgressBar, ProgressStyle};
 

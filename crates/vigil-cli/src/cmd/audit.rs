@@ -39,12 +39,17 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&serde_json::json!({ "audit": rows }))?;
     } else {
         for e in &rows {
-            println!(
+            crate::say!(
                 "{:>6}  {}  {:<24} {:<22} {}  {}",
-                e.seq, e.at, e.actor, e.action, e.subject, e.detail
+                e.seq,
+                e.at,
+                e.actor,
+                e.action,
+                e.subject,
+                e.detail
             );
         }
-        println!("{} rows (verify the chain with `vigil verify`)", rows.len());
+        crate::say!("{} rows (verify the chain with `vigil verify`)", rows.len());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -67,12 +67,17 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::say!(
         "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  PATH",
-        "CLIP", "DEVICE", "OFFICER", "RECORDED", "SIZE", "STATUS"
+        "CLIP",
+        "DEVICE",
+        "OFFICER",
+        "RECORDED",
+        "SIZE",
+        "STATUS"
     );
     for c in &clips {
-        println!(
+        crate::say!(
             "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  {}",
             c.clip,
             c.device.as_deref().unwrap_or("-"),
@@ -89,6 +94,6 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             c.path
         );
     }
-    println!("{} clips", clips.len());
+    crate::say!("{} clips", clips.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -110,7 +110,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 &c.dock.serial,
                 &serde_json::json!({ "path": path, "firmware": c.dock.firmware.as_str() }),
             )?;
-            println!("dock {} enrolled to this station", c.dock.serial);
+            crate::say!("dock {} enrolled to this station", c.dock.serial);
             Ok(ExitCode::SUCCESS)
         }
         Sub::Status { path, json } => {
@@ -134,14 +134,16 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                     "slots": slots,
                 }))?;
             } else {
-                println!(
+                crate::say!(
                     "dock {} (firmware {}), {} slots",
-                    c.dock.serial, c.dock.firmware, c.dock.slots
+                    c.dock.serial,
+                    c.dock.firmware,
+                    c.dock.slots
                 );
                 for s in &slots {
                     match &s.recorder {
-                        None => println!("  slot {:>2}: empty", s.slot),
-                        Some(r) => println!(
+                        None => crate::say!("  slot {:>2}: empty", s.slot),
+                        Some(r) => crate::say!(
                             "  slot {:>2}: {} ({}) officer {}  battery {}%{}  used {} free {}  faults {:?}",
                             s.slot,
                             r.serial,
@@ -192,7 +194,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 })?;
             } else {
                 for p in &pulled {
-                    println!(
+                    crate::say!(
                         "slot {} recorder {} (officer {}): {} files stored, {} erased, {} kept, clock drift {:+.3} s, battery {}%{}",
                         p.slot,
                         p.serial,
@@ -205,10 +207,10 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                         if p.faults.is_empty() { String::new() } else { format!(", FAULTS {:?}", p.faults) }
                     );
                     for k in &p.kept {
-                        println!("  kept on recorder: {}: {}", k.path, k.reason);
+                        crate::say!("  kept on recorder: {}: {}", k.path, k.reason);
                     }
                     for f in &p.report.failed {
-                        println!("  NOT STORED: {}: {}", f.path, f.error);
+                        crate::say!("  NOT STORED: {}: {}", f.path, f.error);
                     }
                 }
             }

@@ -112,7 +112,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         output::print_json(&e)?;
     } else {
-        println!(
+        crate::say!(
             "{} explained ({}){}",
             gap.id,
             e.kind,
@@ -160,6 +160,6 @@ pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
             args.note.as_deref(),
         )
         .with_context(|| format!("reviewing {}", args.gap))?;
-    println!("{} explanation {verdict} by {}", args.gap, id.user);
+    crate::say!("{} explanation {verdict} by {}", args.gap, id.user);
     Ok(ExitCode::SUCCESS)
 }

@@ -72,9 +72,15 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&JsonGaps { gaps: &gaps })?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::say!(
         "{:<17}  {:<13}  {:<9}  {:<6}  {:>9}  {:>9}  {:<24}  PATH",
-        "GAP", "KIND", "STATUS", "STREAM", "OFFSET", "DURATION", "WALL CLOCK"
+        "GAP",
+        "KIND",
+        "STATUS",
+        "STREAM",
+        "OFFSET",
+        "DURATION",
+        "WALL CLOCK"
     );
     for g in &gaps {
         let status = match (g.status, g.overdue) {
@@ -87,7 +93,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             (Some(prev), None) => format!("{prev} -> {}", g.path),
             _ => g.path.clone(),
         };
-        println!(
+        crate::say!(
             "{:<17}  {:<13}  {:<9}  {:<6}  {:>9}  {:>8.3}s  {:<24}  {}",
             g.id,
             g.kind.as_str(),
@@ -103,7 +109,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     let open = gaps.iter().filter(|g| g.status == "open").count();
     let overdue = gaps.iter().filter(|g| g.overdue).count();
-    println!(
+    crate::say!(
         "{} interruptions, {open} open, {overdue} overdue",
         gaps.len()
     );

@@ -112,7 +112,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             ..Default::default()
         })?;
         if !open.is_empty() {
-            println!(
+            crate::say!(
                 "{} interruption(s) of this recorder need an explanation (R8): vigil gaps --open{}",
                 open.len(),
                 opts.device
@@ -151,17 +151,17 @@ fn print_text(r: &vigil_ingest::IngestReport) {
         if let Some(reason) = &f.damage_reason {
             print!("  DAMAGED: {reason}");
         }
-        println!();
+        crate::say!();
         if !f.duplicate {
             new += 1;
             bytes += f.bytes;
         }
     }
     for s in &r.skipped {
-        println!("skipped    {}: {}", s.path, s.reason);
+        crate::say!("skipped    {}: {}", s.path, s.reason);
     }
     let damaged = r.files.iter().filter(|f| f.damaged).count();
-    println!(
+    crate::say!(
         "{} files: {new} new ({}), {} already stored, {damaged} damaged, {} skipped, {} failed (run {})",
         r.files.len() + r.failed.len(),
         output::bytes(bytes),

@@ -60,7 +60,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
             store
                 .add_user(&id.actor(), &u)
                 .with_context(|| format!("adding user {}", u.name))?;
-            println!("user {} added as {}", u.name, u.role);
+            crate::say!("user {} added as {}", u.name, u.role);
         }
         UserCmd::List { json } => {
             let (store, _) = ctx.open(ANYONE, "listing users")?;
@@ -69,7 +69,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&serde_json::json!({ "users": users }))?;
             } else {
                 for u in users {
-                    println!(
+                    crate::say!(
                         "{:<16} {:<11} unix:{:<12} {}",
                         u.name,
                         u.role,
@@ -131,7 +131,7 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
                     unit,
                 },
             )?;
-            println!("officer {officer} registered");
+            crate::say!("officer {officer} registered");
         }
         OfficerCmd::List { json } => {
             let (store, _) = ctx.open(ANYONE, "listing officers")?;
@@ -140,7 +140,7 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
                 output::print_json(&serde_json::json!({ "officers": officers }))?;
             } else {
                 for o in officers {
-                    println!(
+                    crate::say!(
                         "{:<12} {:<20} {}",
                         o.id,
                         o.name.as_deref().unwrap_or("-"),
@@ -194,7 +194,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
         DeviceCmd::Add { serial, model } => {
             let (mut store, id) = ctx.open(CUSTODY, "registering recorders")?;
             store.register_device(&id.actor(), &serial, model.as_deref())?;
-            println!("recorder {serial} registered");
+            crate::say!("recorder {serial} registered");
         }
         DeviceCmd::Bind {
             serial,
@@ -207,7 +207,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
             };
             let (mut store, id) = ctx.open(CUSTODY, "binding recorders")?;
             store.bind(&id.actor(), &serial, &officer, &from)?;
-            println!("recorder {serial} bound to officer {officer} from {from}");
+            crate::say!("recorder {serial} bound to officer {officer} from {from}");
         }
         DeviceCmd::List { json } => {
             let (store, _) = ctx.open(ANYONE, "listing recorders")?;
@@ -216,14 +216,14 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&serde_json::json!({ "devices": devices }))?;
             } else {
                 for d in devices {
-                    println!(
+                    crate::say!(
                         "{:<12} {:<12} officer {}",
                         d.serial,
                         d.model.as_deref().unwrap_or("-"),
                         d.officer.as_deref().unwrap_or("-")
                     );
                     for b in d.bindings {
-                        println!(
+                        crate::say!(
                             "    {} .. {}  {}",
                             b.from,
                             b.to.as_deref().unwrap_or("now"),

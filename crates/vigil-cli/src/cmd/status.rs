@@ -44,14 +44,14 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::say!(
         "vigild {} (pid {}), updated {}",
         if running { "running" } else { "NOT RUNNING" },
         doc["pid"],
         doc["updated_at"].as_str().unwrap_or("-")
     );
     let free = doc["store_free_bytes"].as_u64().unwrap_or(0);
-    println!(
+    crate::say!(
         "store {}: {} free{}",
         doc["store"].as_str().unwrap_or("-"),
         output::bytes(free),
@@ -66,7 +66,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flat_map(|m| m.values())
     {
-        println!(
+        crate::say!(
             "dock {} {} {}{}",
             d["path"].as_str().unwrap_or("-"),
             d["serial"].as_str().unwrap_or("?"),
@@ -81,9 +81,14 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
-    println!(
+    crate::say!(
         "{:<34} {:<10} {:<8} {:<12} {:>21} {:>10}  NOTE",
-        "RECORDER", "SERIAL", "OFFICER", "STATE", "PROGRESS", "RATE"
+        "RECORDER",
+        "SERIAL",
+        "OFFICER",
+        "STATE",
+        "PROGRESS",
+        "RATE"
     );
     for r in doc["recorders"]
         .as_object()
@@ -102,7 +107,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         if let Some(e) = r["last_error"].as_str() {
             note.push(e.to_owned());
         }
-        println!(
+        crate::say!(
             "{:<34} {:<10} {:<8} {:<12} {:>21} {:>8}/s  {}",
             r["source"].as_str().unwrap_or("-"),
             r["serial"].as_str().unwrap_or("-"),

@@ -85,7 +85,7 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     }
     let clips: Vec<String> = clips.into_iter().collect();
     let n = store.tag(&id.actor(), &clips, &t)?;
-    println!("{n} clip(s) tagged");
+    crate::say!("{n} clip(s) tagged");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,13 +182,13 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
             &serde_json::json!({ "untagged": untagged, "unexplained": gaps, "unfiled_cases": unfiled }),
         )?;
     } else {
-        println!(
+        crate::say!(
             "Clips untagged {} working days after ingest (R11): {}",
             args.tag_within,
             untagged.len()
         );
         for c in &untagged {
-            println!(
+            crate::say!(
                 "  {}  {:<10} {:<8} ingested {}  {}",
                 c.clip,
                 c.device.as_deref().unwrap_or("-"),
@@ -197,13 +197,13 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
                 c.path
             );
         }
-        println!(
+        crate::say!(
             "Interruptions unexplained after {} h (R9): {}",
             args.explain_within,
             gaps.len()
         );
         for g in &gaps {
-            println!(
+            crate::say!(
                 "  {}  {:<13} {}  {}",
                 g.id,
                 g.kind.as_str(),

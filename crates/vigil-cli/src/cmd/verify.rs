@@ -34,12 +34,12 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&report)?;
     } else {
         for p in &report.problems {
-            println!("BAD      {} {}: {}", p.kind, p.subject, p.detail);
+            crate::say!("BAD      {} {}: {}", p.kind, p.subject, p.detail);
         }
         for w in &report.warnings {
-            println!("warning  {} {}: {}", w.kind, w.subject, w.detail);
+            crate::say!("warning  {} {}: {}", w.kind, w.subject, w.detail);
         }
-        println!(
+        crate::say!(
             "{}: {} objects ({}) re-read, {} clips, {} audit rows checked, {} problems",
             if report.ok { "OK" } else { "FAILED" },
             report.objects_checked,
