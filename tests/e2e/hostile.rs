@@ -639,3 +639,32 @@ fn escapes_in_names_are_shown_not_obeyed() {
     assert!(clips.contains("[2J\\u{202e}4PM.txt"), "{clips}");
     raw(&v.run(&["gaps"]));
 }
+
+/// Item 14: configuration values out of range are refused when vigild
+/// starts, naming the key; none is accepted to misbehave later.
+#[test]
+fn vigild_refuses_out_of_range_config_at_start() {
+    let v = Vigil::new();
+    let config = v.dir.path().join("vigild.toml");
+    for (text, key) in [
+        ("store = \"\"\n", "store"),
+        ("join_window_s = inf\n", "join_window_s"),
+        ("min_gap_s = 1e-300\n", "min_gap_s"),
+        ("min_free_mb = 17592186044416\n", "min_free_mb"),
+        ("docks = [\"/dev/tty[\"]\n", "docks"),
+        ("max_parallel = 100000\n", "max_parallel"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = std::process::Command::new(vigil_e2e::bin("vigild"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--store")
+            .arg(v.store())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}: accepted");
+        assert!(err.contains(key), "{text}: {err}");
+        assert!(!err.contains("panicked"), "{text}: {err}");
+    }
+}

@@ -52,19 +52,6 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn escapes_controls_and_bidi_but_not_text() {
-        assert_eq!(printable("REC_0001.MP4 执法"), "REC_0001.MP4 执法");
-        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(printable("x\u{202e}gpm.exe"), "x\\u{202e}gpm.exe");
-        assert_eq!(printable("one\ntwo\r"), "one\ntwo\\u{d}");
-    }
-}
-
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Prints one JSON document on stdout.
@@ -94,4 +81,17 @@ pub fn byte_bar(json: bool) -> Option<ProgressBar> {
 /// Human-readable byte count.
 pub fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_controls_and_bidi_but_not_text() {
+        assert_eq!(printable("REC_0001.MP4 执法"), "REC_0001.MP4 执法");
+        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\u{202e}gpm.exe"), "x\\u{202e}gpm.exe");
+        assert_eq!(printable("one\ntwo\r"), "one\ntwo\\u{d}");
+    }
 }

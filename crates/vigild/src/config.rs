@@ -24,6 +24,9 @@ use serde::Deserialize;
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/vigil/vigild.toml";
 
+/// Largest `min_free_mb` accepted (1 PiB).
+pub const MAX_FREE_MB: u64 = 1 << 30;
+
 /// The daemon's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -92,14 +95,60 @@ impl Config {
     }
 
     /// Rejects settings that cannot work.
+    /// Every value is checked against the range in which it means
+    /// something; the daemon refuses to start otherwise (issue 9).
     pub fn check(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.max_parallel >= 1, "max_parallel must be at least 1");
-        anyhow::ensure!(self.rescan_ms >= 50, "rescan_ms must be at least 50");
         anyhow::ensure!(
-            self.min_gap_s > 0.0 && self.min_gap_s < self.join_window_s,
-            "min_gap_s must be above 0 and below join_window_s"
+            !self.store.as_os_str().is_empty(),
+            "store must name a directory (it is empty)"
         );
+        anyhow::ensure!(
+            (1..=64).contains(&self.max_parallel),
+            "max_parallel must be 1 to 64, not {}",
+            self.max_parallel
+        );
+        anyhow::ensure!(
+            (50..=3_600_000).contains(&self.rescan_ms),
+            "rescan_ms must be 50 to 3600000 (an hour), not {}",
+            self.rescan_ms
+        );
+        anyhow::ensure!(
+            self.settle_ms <= 3_600_000,
+            "settle_ms must be at most 3600000 (an hour), not {}",
+            self.settle_ms
+        );
+        anyhow::ensure!(
+            self.min_free_mb <= MAX_FREE_MB,
+            "min_free_mb must be at most {MAX_FREE_MB} (1 PiB), not {}",
+            self.min_free_mb
+        );
+        anyhow::ensure!(
+            self.min_gap_s.is_finite() && (0.01..=3600.0).contains(&self.min_gap_s),
+            "min_gap_s must be 0.01 to 3600 seconds, not {}",
+            self.min_gap_s
+        );
+        anyhow::ensure!(
+            self.join_window_s.is_finite() && (0.0..=7.0 * 86_400.0).contains(&self.join_window_s),
+            "join_window_s must be 0 to 604800 seconds (a week), not {}",
+            self.join_window_s
+        );
+        anyhow::ensure!(
+            self.min_gap_s < self.join_window_s,
+            "min_gap_s ({}) must be below join_window_s ({})",
+            self.min_gap_s,
+            self.join_window_s
+        );
+        for d in &self.docks {
+            glob::Pattern::new(d)
+                .map_err(|e| anyhow::anyhow!("docks: {d:?} is not a valid pattern: {e}"))?;
+        }
         Ok(())
+    }
+
+    /// `min_free_mb` in bytes (never wraps: checked to be at most
+    /// [`MAX_FREE_MB`]).
+    pub fn min_free_bytes(&self) -> u64 {
+        self.min_free_mb.saturating_mul(1 << 20)
     }
 }
 

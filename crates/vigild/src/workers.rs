@@ -106,7 +106,7 @@ impl Ctx {
     /// bytes (R15: stop taking data, say so, erase nothing, resume when
     /// space returns). `Err` when stopping.
     fn wait_for_space(&self, size: u64) -> Result<(), String> {
-        let margin = self.config.min_free_mb << 20;
+        let margin = self.config.min_free_bytes();
         let mut warned = false;
         loop {
             if self.stopping() {
@@ -126,7 +126,7 @@ impl Ctx {
             }
             if !warned {
                 tracing::error!(
-                    store = %self.config.store.display(), free, needed = size + margin,
+                    store = %self.config.store.display(), free, needed = size.saturating_add(margin),
                     "store disk full: taking no data and erasing nothing until space returns"
                 );
                 warned = true;
