@@ -668,3 +668,162 @@ fn vigild_refuses_out_of_range_config_at_start() {
         assert!(!err.contains("panicked"), "{text}: {err}");
     }
 }
+
+/// Item 12: a directory cycle, a tree deeper than the walk's limit and a
+/// directory that cannot be read each fail the run, naming the path; the
+/// rest is stored; the run is not called complete.
+#[test]
+fn what_a_walk_cannot_see_fails_the_run() {
+    let v = Vigil::new();
+    // Depth: 70 levels with a file at the bottom.
+    let deep = noisy_recorder(&v, "deep", 1, 100, 30);
+    let mut p = deep.join("DCIM");
+    for i in 0..70 {
+        p = p.join(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("BOTTOM.BIN"), b"deep evidence").unwrap();
+    let out = v.run(&["ingest", deep.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = doc["failed"].to_string();
+    assert!(failed.contains("deeper than 64 levels"), "{doc:#}");
+    assert_eq!(
+        doc["files"].as_array().unwrap().len(),
+        1,
+        "the rest is stored"
+    );
+    let status: String = v
+        .db()
+        .query_row(
+            "SELECT status FROM ingest_runs ORDER BY started_at DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "incomplete");
+
+    // A cycle: the recorder's root bound inside itself.
+    let cyc = noisy_recorder(&v, "cyc", 1, 100, 31);
+    let inner = cyc.join("DCIM/loop");
+    std::fs::create_dir_all(&inner).unwrap();
+    let bound = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(&cyc)
+        .arg(&inner)
+        .status()
+        .is_ok_and(|s| s.success());
+    if bound {
+        struct Unmount(std::path::PathBuf);
+        impl Drop for Unmount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount")
+                    .arg("-l")
+                    .arg(&self.0)
+                    .status();
+            }
+        }
+        let _guard = Unmount(inner.clone());
+        let out = v.run(&["ingest", cyc.to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(doc["failed"].to_string().contains("DCIM/loop"), "{doc:#}");
+        assert!(doc["failed"].to_string().contains("seen before"), "{doc:#}");
+    } else {
+        eprintln!("SKIPPED the cycle case: bind mounts are not permitted here");
+    }
+
+    // Unreadable: as an account that cannot list one directory.
+    let nb = v.scratch("nb");
+    let rec = nb.join("rec");
+    std::fs::create_dir_all(rec.join("DCIM/locked")).unwrap();
+    std::fs::write(rec.join("DCIM/OPEN.BIN"), b"readable").unwrap();
+    std::fs::write(rec.join("DCIM/locked/HIDDEN.BIN"), b"unreadable").unwrap();
+    let sh = |args: &[&str]| {
+        assert!(std::process::Command::new(args[0])
+            .args(&args[1..])
+            .status()
+            .unwrap()
+            .success())
+    };
+    sh(&["chmod", "a+rx", v.dir.path().to_str().unwrap()]);
+    sh(&["chown", "-R", "nobody:nogroup", nb.to_str().unwrap()]);
+    sh(&["chmod", "000", rec.join("DCIM/locked").to_str().unwrap()]);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(vigil_e2e::bin("vigil"))
+        .arg("--store")
+        .arg(nb.join("store"))
+        .args(["ingest", rec.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = doc["failed"].to_string();
+    assert!(
+        failed.contains("DCIM/locked") && failed.contains("cannot"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["files"][0]["path"], "DCIM/OPEN.BIN");
+}
+
+/// Item 8: a file no free space could ever hold (a 1 TiB sparse file on a
+/// card) fails alone with its reason; the rest of the recorder, and other
+/// recorders, are emptied; the station is not shown FULL.
+#[test]
+fn a_file_too_large_for_the_store_fails_alone() {
+    let v = Vigil::new();
+    let rec = noisy_recorder(&v, "rec", 2, 50_000, 40);
+    let huge = std::fs::File::create(rec.join("DCIM/HUGE.MP4")).unwrap();
+    huge.set_len(1 << 40).unwrap();
+    drop(huge);
+    let other = noisy_recorder(&v, "other", 2, 50_000, 41);
+    let sim = DockSim::start(
+        v.dir.path(),
+        &[
+            "--recorder",
+            &format!("BWC-H:1001:{}", rec.display()),
+            "--recorder",
+            &format!("BWC-O:1002:{}", other.display()),
+        ],
+    );
+    sim.enroll(&v);
+    let d = vigil_e2e::Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild.log"),
+        &["--dock", sim.path()],
+    );
+    d.wait_for(60, "both recorders through", |s| {
+        vigil_e2e::recorders(s)
+            .iter()
+            .filter(|r| matches!(r["state"].as_str(), Some("done" | "failed" | "verified")))
+            .count()
+            == 2
+    });
+    let s = d.status().unwrap();
+    assert_eq!(s["store_full"], false, "{s:#}");
+    let recs = vigil_e2e::recorders(&s);
+    let h = recs.iter().find(|r| r["serial"] == "BWC-H").unwrap();
+    assert!(
+        h["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("can never fit"),
+        "{h:#}"
+    );
+    // Everything else was stored and erased; the huge file is still there.
+    assert!(files_under(&other).is_empty());
+    let left: Vec<String> = files_under(&rec).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(left, vec!["DCIM/HUGE.MP4".to_owned()]);
+    // The failure is not retried on every rescan (that would flood the log).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let docked: i64 = v
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'device.docked' AND subject = 'BWC-H'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(docked, 1);
+}

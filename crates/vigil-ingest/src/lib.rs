@@ -198,6 +198,16 @@ pub fn ingest_dir(
             reason: s.reason.clone(),
         });
     }
+    // What the walk could not see makes the run incomplete (issue 9): the
+    // recorder is never reported as emptied when part of it was not read.
+    let mut unwalked: Vec<Failed> = Vec::new();
+    for e in &listing.errors {
+        tracing::error!(path = %walk::display(&e.rel), reason = %e.reason, "not walked");
+        unwalked.push(Failed {
+            path: walk::display(&e.rel),
+            error: e.reason.clone(),
+        });
+    }
     progress.begin(
         listing.files.len(),
         listing.files.iter().map(|f| f.size).sum(),
@@ -214,7 +224,7 @@ pub fn ingest_dir(
             }
             Ok(done)
         });
-        let mut early = Vec::new();
+        let mut early = unwalked;
         for (i, found) in listing.files.iter().enumerate() {
             let path = walk::display(&found.rel);
             if let Err(e) = objects.check_fits(found.size) {

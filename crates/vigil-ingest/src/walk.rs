@@ -8,6 +8,13 @@
 //! recorder's file names need not be UTF-8, and nothing here turns them into
 //! a path outside the recorder root, because no path is ever joined: only
 //! single directory entries are opened, relative to an open directory.
+//!
+//! A walk that cannot see everything says so (issue 9): a directory that
+//! cannot be listed or opened, a directory seen twice (a cycle through a
+//! corrupt FAT, a FUSE loop or a bind mount, detected by device and inode)
+//! and a directory deeper than [`MAX_DEPTH`] are *errors* that make the run
+//! incomplete, never silent skips: a recorder is not reported emptied when
+//! part of it was not read.
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -17,7 +24,8 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::IngestError;
 
-/// Directories deeper than this are reported instead of walked.
+/// Directories deeper than this are not walked, and the run fails naming
+/// them (recorders use two or three levels).
 pub const MAX_DEPTH: usize = 64;
 
 /// A regular file found under the root.
@@ -43,8 +51,10 @@ pub struct SkippedEntry {
 pub struct Listing {
     /// Regular files, in directory order sorted by name.
     pub files: Vec<FoundFile>,
-    /// Everything else.
+    /// Everything else (links, devices...: not evidence files, by policy).
     pub skipped: Vec<SkippedEntry>,
+    /// What could not be walked: the listing is incomplete.
+    pub errors: Vec<SkippedEntry>,
 }
 
 fn dir_flags() -> OFlags {
@@ -68,11 +78,18 @@ pub fn open_root(root: &Path) -> Result<OwnedFd, IngestError> {
 /// Lists every entry under `root`.
 pub fn list(root: &OwnedFd) -> Listing {
     let mut listing = Listing::default();
-    walk_dir(root, &mut Vec::new(), 0, &mut listing);
+    let mut seen = std::collections::HashSet::new();
+    if let Ok(st) = rustix::fs::fstat(root) {
+        seen.insert((st.st_dev, st.st_ino));
+    }
+    walk_dir(root, &mut Vec::new(), 0, &mut seen, &mut listing);
     listing
 }
 
-fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, out: &mut Listing) {
+/// Directories walked so far, by (device, inode).
+type Seen = std::collections::HashSet<(u64, u64)>;
+
+fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, seen: &mut Seen, out: &mut Listing) {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let read = rustix::fs::Dir::read_from(dir).and_then(|d| {
         for entry in d {
@@ -85,7 +102,7 @@ fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, out: &mut Listing
         Ok(())
     });
     if let Err(e) = read {
-        out.skipped.push(SkippedEntry {
+        out.errors.push(SkippedEntry {
             rel: prefix.clone(),
             reason: format!("directory cannot be listed: {}", std::io::Error::from(e)),
         });
@@ -98,21 +115,34 @@ fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, out: &mut Listing
             prefix.push(b'/');
         }
         prefix.extend_from_slice(&name);
-        visit(dir, &name, prefix, depth, out);
+        visit(dir, &name, prefix, depth, seen, out);
         prefix.truncate(len);
     }
 }
 
-fn visit(dir: &OwnedFd, name: &[u8], rel: &mut Vec<u8>, depth: usize, out: &mut Listing) {
+fn visit(
+    dir: &OwnedFd,
+    name: &[u8],
+    rel: &mut Vec<u8>,
+    depth: usize,
+    seen: &mut Seen,
+    out: &mut Listing,
+) {
     let skip = |out: &mut Listing, reason: String| {
         out.skipped.push(SkippedEntry {
             rel: rel.clone(),
             reason,
         })
     };
+    let fail = |out: &mut Listing, reason: String| {
+        out.errors.push(SkippedEntry {
+            rel: rel.clone(),
+            reason,
+        })
+    };
     let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => st,
-        Err(e) => return skip(out, format!("cannot stat: {}", std::io::Error::from(e))),
+        Err(e) => return fail(out, format!("cannot stat: {}", std::io::Error::from(e))),
     };
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => out.files.push(FoundFile {
@@ -121,14 +151,27 @@ fn visit(dir: &OwnedFd, name: &[u8], rel: &mut Vec<u8>, depth: usize, out: &mut 
         }),
         FileType::Directory => {
             if depth + 1 >= MAX_DEPTH {
-                return skip(
+                return fail(
                     out,
-                    format!("directory nested deeper than {MAX_DEPTH} levels"),
+                    format!("directory nested deeper than {MAX_DEPTH} levels: not walked"),
                 );
             }
             match rustix::fs::openat(dir, name, dir_flags(), Mode::empty()) {
-                Ok(sub) => walk_dir(&sub, rel, depth + 1, out),
-                Err(e) => skip(
+                Ok(sub) => {
+                    // The open directory's own identity (not the entry's
+                    // stat, which a racing rename could make stale).
+                    let id = rustix::fs::fstat(&sub).map(|st| (st.st_dev, st.st_ino));
+                    match id {
+                        Ok(id) if !seen.insert(id) => fail(
+                            out,
+                            "directory seen before (a cycle or a directory linked twice): not walked again"
+                                .into(),
+                        ),
+                        Ok(_) => walk_dir(&sub, rel, depth + 1, seen, out),
+                        Err(e) => fail(out, format!("cannot stat: {}", std::io::Error::from(e))),
+                    }
+                }
+                Err(e) => fail(
                     out,
                     format!("directory cannot be opened: {}", std::io::Error::from(e)),
                 ),

@@ -327,7 +327,12 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                                 %path, slot = p.slot, serial = %p.serial, stored = p.report.files.len(), erased = p.erased.len(),
                                 failed, drift_ms = p.drift_ms, "recorder emptied"
                             );
-                            if p.stopped.is_none() && failed == 0 {
+                            // A pull that ran to its end is done for this
+                            // docking even with failed files (each named on
+                            // the board and in the run): retrying them every
+                            // rescan would only repeat the failure and flood
+                            // the audit log. Re-docking pulls again.
+                            if p.stopped.is_none() {
                                 done.insert(p.slot, p.docking);
                             }
                         }
@@ -386,8 +391,17 @@ impl Progress for MountProgress<'_> {
     }
 }
 
+/// (files, bytes, newest mtime) under `dir`, to tell when a mount has
+/// settled. Bounded like the ingest walk: no link followed, no directory
+/// twice (a cycle), no deeper than the walk's own limit.
 fn signature(dir: &Path) -> (u64, u64, i64) {
-    fn go(dir: &Path, acc: &mut (u64, u64, i64)) {
+    use std::os::unix::fs::MetadataExt;
+    fn go(
+        dir: &Path,
+        depth: usize,
+        seen: &mut std::collections::HashSet<(u64, u64)>,
+        acc: &mut (u64, u64, i64),
+    ) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
         };
@@ -396,7 +410,9 @@ fn signature(dir: &Path) -> (u64, u64, i64) {
                 continue;
             };
             if m.is_dir() {
-                go(&e.path(), acc);
+                if depth < vigil_ingest::walk::MAX_DEPTH && seen.insert((m.dev(), m.ino())) {
+                    go(&e.path(), depth + 1, seen, acc);
+                }
             } else {
                 acc.0 += 1;
                 acc.1 += m.len();
@@ -410,7 +426,7 @@ fn signature(dir: &Path) -> (u64, u64, i64) {
         }
     }
     let mut acc = (0, 0, 0);
-    go(dir, &mut acc);
+    go(dir, 0, &mut Default::default(), &mut acc);
     acc
 }
 
