@@ -827,3 +827,53 @@ fn a_file_too_large_for_the_store_fails_alone() {
         .unwrap();
     assert_eq!(docked, 1);
 }
+
+/// Item 14 (command line): a holidays "file" that is a device is refused at
+/// once; offsets outside real time zones and periods that end before they
+/// start are refused, naming the flag.
+#[test]
+fn hostile_command_line_values_are_refused() {
+    let v = Vigil::new();
+    ingest_noise(&v, "rec", 1, 1000, 50);
+    let out = v.run(&["overdue", "--holidays", "/dev/urandom"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        describe(&out)
+    );
+    let big = v.dir.path().join("holidays.txt");
+    std::fs::write(&big, vec![b'#'; 2 << 20]).unwrap();
+    let out = v.run(&["overdue", "--holidays", big.to_str().unwrap()]);
+    assert!(stderr(&out).contains("more than the"), "{}", describe(&out));
+
+    for args in [
+        &["gaps", "--since", "2026-11-20T10:00:00+25:00"][..],
+        &["report", "ingest", "--since", "2026-11-20T10:00:00+25:00"],
+    ] {
+        let out = v.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        assert!(
+            stderr(&out).contains("offsets run from -12:00 to +14:00"),
+            "{}",
+            describe(&out)
+        );
+    }
+    let out = v.run(&[
+        "report",
+        "ingest",
+        "--since",
+        "2026-11-21",
+        "--until",
+        "2026-11-20",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("--since (2026-11-21T00:00:00Z) is later than --until"),
+        "{}",
+        describe(&out)
+    );
+    // A real zone at the edge is fine.
+    let ok = v.run(&["gaps", "--since", "2026-11-20T10:00:00+14:00"]);
+    assert!(ok.status.success(), "{}", describe(&ok));
+}

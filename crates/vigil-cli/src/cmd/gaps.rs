@@ -41,14 +41,7 @@ struct JsonGaps<'a> {
 /// Runs `vigil gaps`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(since) = &args.since {
-        let ok = time::Date::parse(since, &time::format_description::well_known::Iso8601::DATE)
-            .is_ok()
-            || time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
-                .is_ok();
-        anyhow::ensure!(
-            ok,
-            "--since {since:?}: expected YYYY-MM-DD or an RFC 3339 time"
-        );
+        anyhow::Context::context(super::parse_time(since), "--since")?;
     }
     let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
     let mut gaps = store.gaps(&GapFilter {

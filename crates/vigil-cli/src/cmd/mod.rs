@@ -68,12 +68,44 @@ impl Ctx {
 /// line.
 pub fn parse_time(s: &str) -> anyhow::Result<time::OffsetDateTime> {
     use time::format_description::well_known::{Iso8601, Rfc3339};
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
+    // A bare date is exactly YYYY-MM-DD: a longer text is a time and must
+    // parse as one whole (a date parser would take the date off the front of
+    // `2026-11-20T10:00:00+25:00` and ignore the rest).
+    if s.len() == 10 {
+        let d = time::Date::parse(s, &Iso8601::DATE)
+            .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
+        return Ok(d.midnight().assume_utc());
     }
-    let d = time::Date::parse(s, &Iso8601::DATE)
-        .with_context(|| format!("{s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    Ok(d.midnight().assume_utc())
+    let t = time::OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        anyhow::anyhow!(
+            "{s:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2026-11-20T08:00:00+08:00 (offsets run from -12:00 to +14:00)"
+        )
+    })?;
+    // No zone on Earth is outside -12:00..+14:00.
+    let secs = t.offset().whole_seconds();
+    anyhow::ensure!(
+        (-12 * 3600..=14 * 3600).contains(&secs),
+        "{s:?}: offset {} is not a time zone (offsets run from -12:00 to +14:00)",
+        t.offset()
+    );
+    Ok(t)
+}
+
+/// Refuses a period that ends before it starts (`--since` after `--until`,
+/// `--from` after `--to`): it would silently select nothing.
+pub fn check_period(
+    (since_flag, since): (&str, Option<time::OffsetDateTime>),
+    (until_flag, until): (&str, Option<time::OffsetDateTime>),
+) -> anyhow::Result<()> {
+    if let (Some(a), Some(b)) = (since, until) {
+        anyhow::ensure!(
+            a <= b,
+            "{since_flag} ({}) is later than {until_flag} ({}): the period would be empty",
+            vigil_store::rfc3339(a),
+            vigil_store::rfc3339(b)
+        );
+    }
+    Ok(())
 }
 
 /// [`parse_time`], as the index stores times (RFC 3339 UTC).

@@ -74,16 +74,11 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
             until,
             json,
         } => {
-            let since = since
-                .as_deref()
-                .map(super::when)
-                .transpose()?
-                .unwrap_or_else(|| "0000".into());
-            let until = until
-                .as_deref()
-                .map(super::when)
-                .transpose()?
-                .unwrap_or_else(|| "9999".into());
+            let since = since.as_deref().map(super::parse_time).transpose()?;
+            let until = until.as_deref().map(super::parse_time).transpose()?;
+            super::check_period(("--since", since), ("--until", until))?;
+            let since = since.map_or_else(|| "0000".into(), vigil_store::rfc3339);
+            let until = until.map_or_else(|| "9999".into(), vigil_store::rfc3339);
             let drawn = store.draw_spotcheck(&id.actor(), count, &seed, &since, &until)?;
             if json {
                 output::print_json(&serde_json::json!({ "drawn": drawn }))?;

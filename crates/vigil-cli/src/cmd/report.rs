@@ -84,18 +84,11 @@ struct Data {
 }
 
 fn gather(store: &vigil_store::Store, c: &Common) -> anyhow::Result<Data> {
-    let until = c
-        .until
-        .as_deref()
-        .map(super::parse_time)
-        .transpose()?
-        .unwrap_or_else(OffsetDateTime::now_utc);
-    let since = c
-        .since
-        .as_deref()
-        .map(super::parse_time)
-        .transpose()?
-        .unwrap_or(until - time::Duration::hours(24));
+    let until = c.until.as_deref().map(super::parse_time).transpose()?;
+    let since = c.since.as_deref().map(super::parse_time).transpose()?;
+    super::check_period(("--since", since), ("--until", until))?;
+    let until = until.unwrap_or_else(OffsetDateTime::now_utc);
+    let since = since.unwrap_or_else(|| until.saturating_sub(time::Duration::hours(24)));
     let in_period = |t: Option<OffsetDateTime>| t.is_some_and(|t| t >= since && t < until);
     let clips: Vec<Clip> = store
         .clips(&ClipFilter::default())?

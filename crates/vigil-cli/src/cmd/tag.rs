@@ -62,9 +62,11 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(officer) = &args.officer {
         let (from, to) = (
-            args.from.as_deref().map(super::when).transpose()?,
-            args.to.as_deref().map(super::when).transpose()?,
+            args.from.as_deref().map(super::parse_time).transpose()?,
+            args.to.as_deref().map(super::parse_time).transpose()?,
         );
+        super::check_period(("--from", from), ("--to", to))?;
+        let (from, to) = (from.map(vigil_store::rfc3339), to.map(vigil_store::rfc3339));
         for c in store.clips(&ClipFilter {
             officer: Some(officer.clone()),
             ..Default::default()
@@ -107,12 +109,41 @@ pub struct OverdueArgs {
     json: bool,
 }
 
+/// Largest holidays file read (a year of dates is under 4 KiB).
+const MAX_HOLIDAYS_BYTES: u64 = 1 << 20;
+
+/// Reads a small text file given on the command line: a regular file (not
+/// a device, FIFO or `/dev/urandom`) of at most [`MAX_HOLIDAYS_BYTES`].
+fn read_small_file(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "{what} {}: not a regular file",
+        path.display()
+    );
+    anyhow::ensure!(
+        meta.len() <= MAX_HOLIDAYS_BYTES,
+        "{what} {}: {} bytes, more than the {MAX_HOLIDAYS_BYTES} a {what} file may have",
+        path.display(),
+        meta.len()
+    );
+    let mut text = String::new();
+    f.take(MAX_HOLIDAYS_BYTES)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {what} {} (UTF-8 text expected)", path.display()))?;
+    Ok(text)
+}
+
 fn holidays(path: Option<&std::path::Path>) -> anyhow::Result<BTreeSet<Date>> {
     let Some(path) = path else {
         return Ok(BTreeSet::new());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading holidays {}", path.display()))?;
+    let text = read_small_file(path, "holidays")?;
     let mut out = BTreeSet::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
