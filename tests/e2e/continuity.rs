@@ -339,43 +339,82 @@ fn explanations_written_and_spoken() {
     let between = id("between_clips");
     let missing = id("missing_file");
 
-    // Written: refused with one signer, or the same signer twice.
-    let one = v.run(&[
+    // Written: filed and signed in one officer's session, complete only when
+    // a second registered officer signs in theirs (R8).
+    for (officer, user) in [("1002", "o1002"), ("1007", "o1007"), ("1008", "o1008")] {
+        let out = v.run(&["officers", "add", officer]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let out = v.run(&[
+            "user",
+            "add",
+            user,
+            "--role",
+            "officer",
+            "--officer",
+            officer,
+        ]);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let typed = v.run(&[
+        "--as",
+        "o1002",
         "explain",
         &between,
         "--written",
         "battery swap",
         "--signed-by",
-        "1002",
+        "7777",
     ]);
-    assert!(!one.status.success());
+    assert!(!typed.status.success());
     assert!(
-        String::from_utf8_lossy(&one.stderr).contains("at least two"),
+        String::from_utf8_lossy(&typed.stderr).contains("vigil sign"),
         "{}",
-        describe(&one)
+        describe(&typed)
     );
-    let same = v.run(&[
+    let no_officer = v.run(&["explain", &between, "--written", "battery swap"]);
+    assert!(!no_officer.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_officer.stderr).contains("has no officer id"),
+        "{}",
+        describe(&no_officer)
+    );
+    let filed = v.json(&[
+        "--as",
+        "o1002",
         "explain",
         &between,
         "--written",
         "battery swap",
-        "--signed-by",
-        "1002",
-        "--signed-by",
-        "1002",
+        "--json",
     ]);
-    assert!(!same.status.success(), "{}", describe(&same));
-    let ok = v.run(&[
-        "explain",
-        &between,
-        "--written",
-        "battery swap",
-        "--signed-by",
-        "1002",
-        "--signed-by",
-        "1007",
-    ]);
-    assert!(ok.status.success(), "{}", describe(&ok));
+    let eid = filed["id"].as_str().unwrap().to_owned();
+    let status_of = |v: &Vigil| {
+        v.json(&["gaps", "--json"])["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == between.as_str())
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(status_of(&v), "awaiting_signatures");
+    assert!(v.json(&["gaps", "--open", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["id"] == between.as_str()));
+    let twice = v.run(&["--as", "o1002", "sign", &eid]);
+    assert!(!twice.status.success());
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("has signed explanation"),
+        "{}",
+        describe(&twice)
+    );
+    let ok = v.json(&["--as", "o1007", "sign", &eid, "--json"]);
+    assert_eq!(ok["status"], "explained");
+    assert_eq!(status_of(&v), "explained");
 
     // Spoken: the offset must be inside the clip, and the audio there loud.
     let out_of_clip = v.run(&[
@@ -417,19 +456,24 @@ fn explanations_written_and_spoken() {
 
     // A new explanation supersedes; the old one stays in the database.
     let again = v.run(&[
+        "--as",
+        "o1008",
         "explain",
         &between,
         "--written",
         "card full, swapped",
-        "--signed-by",
-        "1002",
-        "--signed-by",
-        "1008",
         "--json",
     ]);
     assert!(again.status.success(), "{}", describe(&again));
     let e2: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(e2["supersedes"], b["explanation"]["id"]);
+    // The superseded one can no longer be signed.
+    let old = v.run(&["--as", "o1007", "sign", &eid]);
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("superseded"),
+        "{}",
+        describe(&old)
+    );
     let db = v.db();
     let n: i64 = db
         .query_row(
@@ -471,6 +515,7 @@ fn a_spoken_explanation_over_silence_is_refused() {
     )
     .unwrap();
     let doc = v.json(&["ingest", rec.to_str().unwrap(), "--json"]);
+    assert!(v.run(&["officers", "add", "1001"]).status.success());
     let silent_clip = doc["files"]
         .as_array()
         .unwrap()

@@ -58,6 +58,21 @@ fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
     // Fresh store: root is the admin, ingest needs no set-up.
     ok(&v, &["ingest", r, "--device", "BWC001"]);
     add_users(&v, &[("alice", "custodian"), ("bob", "auditor")]);
+    // An officer id must be registered before an account can carry it.
+    assert!(refused(
+        &v,
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "officer",
+            "--officer",
+            "1001"
+        ]
+    )
+    .contains("not registered"));
+    ok(&v, &["officers", "add", "1001"]);
     ok(
         &v,
         &[
@@ -110,6 +125,22 @@ fn a_clip_belongs_to_the_officer_bound_when_it_was_recorded() {
         &v,
         &["devices", "bind", "BWC001", "1001", "--from", "2026-11-01"],
     );
+    // Unknown officers and recorders are refused, not created.
+    assert!(refused(
+        &v,
+        &[
+            "devices",
+            "bind",
+            "BWC001",
+            "1002",
+            "--from",
+            "2026-11-20T08:00:02Z"
+        ]
+    )
+    .contains("officer \"1002\" is not registered"));
+    assert!(refused(&v, &["devices", "bind", "BWC999", "1001"]).contains("not registered"));
+    ok(&v, &["officers", "add", "1002"]);
+    ok(&v, &["officers", "add", "1003"]);
     // REC_0001 starts 08:00:00, REC_0002 08:00:04 (fixture creation times).
     ok(
         &v,
@@ -349,19 +380,7 @@ fn an_approved_request_exports_a_package_standard_tools_verify() {
         .as_str()
         .unwrap()
         .to_owned();
-    ok(
-        &v,
-        &[
-            "explain",
-            &gap,
-            "--written",
-            "battery swap",
-            "--signed-by",
-            "1002",
-            "--signed-by",
-            "1003",
-        ],
-    );
+    explain_written(&v, &gap, "battery swap");
     let req = v.json(&[
         "--as",
         "sam",
@@ -500,19 +519,7 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         .as_str()
         .unwrap()
         .to_owned();
-    ok(
-        &v,
-        &[
-            "explain",
-            &gap,
-            "--written",
-            "battery swap",
-            "--signed-by",
-            "1002",
-            "--signed-by",
-            "1003",
-        ],
-    );
+    explain_written(&v, &gap, "battery swap");
     let since = ["--since", "2026-01-01"];
     // JSON: one row for the officer and recorder, with the counts.
     let json = v.json(&["report", "ingest", since[0], since[1], "--format", "json"]);
@@ -968,4 +975,35 @@ fn an_unregistered_unix_user_is_refused_and_a_mapped_one_acts_as_its_vigil_user(
         .map(|e| e["actor"].as_str().unwrap())
         .collect();
     assert_eq!(actors, vec!["nora (unix:nobody)"]);
+}
+
+/// Files a written explanation as officer 1002 and has officer 1003 sign it,
+/// each as their own Vigil user (R8).
+fn explain_written(v: &Vigil, gap: &str, text: &str) {
+    for officer in ["1002", "1003"] {
+        ok(v, &["officers", "add", officer]);
+        let user = format!("w{officer}");
+        if !v
+            .run(&["user", "list"])
+            .stdout
+            .windows(user.len())
+            .any(|w| w == user.as_bytes())
+        {
+            ok(
+                v,
+                &[
+                    "user",
+                    "add",
+                    &user,
+                    "--role",
+                    "officer",
+                    "--officer",
+                    officer,
+                ],
+            );
+        }
+    }
+    let filed = v.json(&["--as", "w1002", "explain", gap, "--written", text, "--json"]);
+    let id = filed["id"].as_str().unwrap().to_owned();
+    ok(v, &["--as", "w1003", "sign", &id]);
 }

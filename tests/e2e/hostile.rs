@@ -522,18 +522,26 @@ fn concurrent_explanations_form_one_chain() {
         .as_str()
         .unwrap()
         .to_owned();
+    let out = v.run(&[
+        "user",
+        "add",
+        "o1002",
+        "--role",
+        "officer",
+        "--officer",
+        "1002",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
     let children: Vec<_> = (0..8)
         .map(|i| {
             v.cmd()
                 .args([
+                    "--as",
+                    "o1002",
                     "explain",
                     &gap,
                     "--written",
                     &format!("battery swap, account {i}"),
-                    "--signed-by",
-                    "1002",
-                    "--signed-by",
-                    "1003",
                 ])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())

@@ -7,4 +7,5 @@ mod daemon;
 mod dock;
 mod hostile;
 mod ingest;
+mod signatures;
 mod verify;

@@ -84,6 +84,8 @@ pub struct Identity {
     pub unix: String,
     /// Acting through root's `--as`.
     pub via_as: bool,
+    /// The officer id of this Vigil user, if it is an officer's account.
+    pub officer: Option<String>,
 }
 
 impl Identity {
@@ -137,6 +139,7 @@ pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity>
             role: role_of(u),
             unix,
             via_as: true,
+            officer: u.officer.clone(),
         });
     }
     if let Some(u) = users
@@ -148,6 +151,7 @@ pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity>
             role: role_of(u),
             unix,
             via_as: false,
+            officer: u.officer.clone(),
         });
     }
     if is_root() || users.is_empty() {
@@ -156,6 +160,7 @@ pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity>
             role: Role::Admin,
             unix,
             via_as: false,
+            officer: None,
         });
     }
     bail!("refused: Unix user {unix} is not a Vigil user; an admin can add one with `vigil user add NAME --role ROLE --unix {unix}`")

@@ -46,6 +46,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Accept or reject an interruption's explanation (supervisor, auditor).
     Review(cmd::explain::ReviewArgs),
+    /// Sign a written explanation as the acting officer (a second officer completes it).
+    Sign(cmd::sign::Args),
     /// Analyse media files for interruptions without storing them.
     Analyze(cmd::analyze::Args),
     /// Talk to a docking station: status, pull, enroll.
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Gaps(args) => cmd::gaps::run(&store, args),
         Command::Explain(args) => cmd::explain::run(&store, args),
         Command::Review(args) => cmd::explain::review(&store, args),
+        Command::Sign(args) => cmd::sign::run(&store, args),
         Command::Dock(args) => cmd::dock::run(&store, args),
         Command::Status(args) => cmd::status::run(&store, args),
         Command::User(args) => cmd::people::user(&store, args),

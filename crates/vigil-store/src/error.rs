@@ -113,6 +113,9 @@ pub enum StoreError {
         /// The object directory.
         path: PathBuf,
     },
+    /// The change is not allowed (who, or in what state), with the reason.
+    #[error("refused: {0}")]
+    Refused(String),
     /// A value in the index could not be understood.
     #[error("index row {table}/{key}: {problem}")]
     BadRow {

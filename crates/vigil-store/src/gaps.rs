@@ -3,9 +3,14 @@
 //!
 //! A gap's id derives from what it is (kind, clip, stream, offset), so
 //! finding the same interruption again (a re-ingest, a re-check of a
-//! recorder's sessions) never makes a second row. A gap is `open` until an
-//! explanation is attached; explanations are append-only and a new one
-//! supersedes the previous (triggers refuse UPDATE and DELETE).
+//! recorder's sessions) never makes a second row. Explanations are
+//! append-only and a new one supersedes the previous (triggers refuse
+//! UPDATE and DELETE). A gap's status follows its current explanation:
+//!
+//! - `open`: none, or the current one was rejected by a review (R9);
+//! - `awaiting_signatures`: a written one signed by fewer than
+//!   [`SIGNATURES_NEEDED`] distinct officers, each in their own session (R8);
+//! - `explained`: a spoken one, or a written one with its signatures.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -86,6 +91,9 @@ impl NewGap {
     }
 }
 
+/// Distinct officers who must sign a written explanation (R8).
+pub const SIGNATURES_NEEDED: usize = 2;
+
 /// An explanation as stored.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Explanation {
@@ -101,8 +109,12 @@ pub struct Explanation {
     pub level_dbfs: Option<f64>,
     /// Written: the text.
     pub text: Option<String>,
-    /// Spoken: the officer who spoke; written: the signers.
+    /// Spoken: the officer who spoke; written: the officers who have signed
+    /// so far, in signing order.
     pub officers: Vec<String>,
+    /// Written: each signature (officer, the Vigil user who signed, when).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<Signature>,
     /// Who recorded it in Vigil.
     pub recorded_by: String,
     /// When.
@@ -129,13 +141,40 @@ pub enum NewExplanation {
         /// The officer who spoke.
         by: String,
     },
-    /// Written and signed by at least two officers.
+    /// Written, filed and signed by one officer in their own session; a
+    /// second officer signs with [`crate::Store::sign`].
     Written {
         /// The text.
         text: String,
-        /// Distinct signers.
-        signers: Vec<String>,
+        /// The filing officer, who signs it first.
+        by: String,
+        /// The Vigil user signing as that officer.
+        user: String,
     },
+}
+
+/// One officer's signature on a written explanation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Signature {
+    /// The officer.
+    pub officer: String,
+    /// The Vigil user who signed, in their own session.
+    pub user: String,
+    /// When.
+    pub at: String,
+}
+
+/// The outcome of a signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signed {
+    /// The gap explained.
+    pub gap: String,
+    /// The explanation.
+    pub explanation: String,
+    /// Every officer who has signed now.
+    pub officers: Vec<String>,
+    /// The gap's status after this signature.
+    pub status: &'static str,
 }
 
 /// A gap as listed.
@@ -169,7 +208,7 @@ pub struct Gap {
     pub missing: Option<String>,
     /// When Vigil found it.
     pub detected_at: String,
-    /// `open` or `explained`.
+    /// `open`, `awaiting_signatures` or `explained`.
     pub status: &'static str,
     /// Open longer than the deadline.
     pub overdue: bool,
@@ -180,7 +219,7 @@ pub struct Gap {
 /// Which gaps to list.
 #[derive(Debug, Clone, Default)]
 pub struct GapFilter {
-    /// Only open ones.
+    /// Only those not explained (open, or awaiting signatures).
     pub open_only: bool,
     /// Only this officer's.
     pub officer: Option<String>,
@@ -338,12 +377,11 @@ impl Index {
         for g in rows {
             let mut g = g.map_err(|e| sql(&self.path, e))?;
             g.explanation = self.current_explanation(&g.id)?;
-            if g.explanation.is_some() {
-                g.status = "explained";
-            } else {
+            g.status = status_of(g.explanation.as_ref());
+            if g.status != "explained" {
                 g.overdue = g.detected_at < cutoff;
             }
-            if f.open_only && g.explanation.is_some() {
+            if f.open_only && g.status == "explained" {
                 continue;
             }
             out.push(g);
@@ -426,14 +464,9 @@ impl Index {
                 None,
                 vec![by.clone()],
             ),
-            NewExplanation::Written { text, signers } => (
-                "written",
-                None,
-                None,
-                None,
-                Some(text.clone()),
-                signers.clone(),
-            ),
+            NewExplanation::Written { text, .. } => {
+                ("written", None, None, None, Some(text.clone()), Vec::new())
+            }
         };
         let officers_json = serde_json::to_string(&officers).unwrap_or_else(|_| "[]".into());
         let exists: bool = tx
@@ -447,6 +480,15 @@ impl Index {
                 key: gap.to_owned(),
                 problem: "no such interruption (see `vigil gaps`)".into(),
             });
+        }
+        let officer = match new {
+            NewExplanation::Spoken { by, .. } => by,
+            NewExplanation::Written { by, .. } => by,
+        };
+        if !officer_registered(&tx, officer).map_err(|e| sql(&path, e))? {
+            return Err(StoreError::Refused(format!(
+                "officer {officer:?} is not registered (see `vigil officers list`; an admin adds one with `vigil officers add`)"
+            )));
         }
         tx.execute(
             "INSERT INTO explanations (id, gap, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes)
@@ -466,10 +508,22 @@ impl Index {
             }),
         )
         .map_err(|e| sql(&path, e))?;
+        let mut signatures = Vec::new();
+        if let NewExplanation::Written { by, user, .. } = new {
+            signatures.push(
+                add_signature(&tx, actor, &now, gap, &id, by, user).map_err(|e| sql(&path, e))?,
+            );
+        }
         tx.commit().map_err(|e| sql(&path, e))?;
         self.anchor();
+        let officers = if signatures.is_empty() {
+            officers
+        } else {
+            signatures.iter().map(|s| s.officer.clone()).collect()
+        };
         Ok(Explanation {
             id,
+            signatures,
             kind: kind.to_owned(),
             clip,
             at_s,
@@ -509,6 +563,7 @@ fn current_explanation_in(
                         level_dbfs: r.get(4)?,
                         text: r.get(5)?,
                         officers: serde_json::from_str(&officers).unwrap_or_default(),
+                        signatures: Vec::new(),
                         recorded_by: r.get(7)?,
                         created_at: r.get(8)?,
                         supersedes: r.get(9)?,
@@ -520,6 +575,12 @@ fn current_explanation_in(
             .optional()
             .and_then(|e| match e {
                 Some(mut e) => {
+                    // Signed in sessions (schema 11 on). An explanation from
+                    // before keeps the signers typed when it was filed.
+                    e.signatures = signatures_of(conn, &e.id)?;
+                    if !e.signatures.is_empty() {
+                        e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
+                    }
                     let r: Option<(String, String)> = conn
                         .query_row(
                             "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
@@ -536,4 +597,140 @@ fn current_explanation_in(
                 }
                 None => Ok(None),
             })
+}
+
+/// Whether `id` is a registered officer.
+fn officer_registered(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM officers WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Adds `officer`'s signature (signing as Vigil user `user`) to a written
+/// explanation and audits it; call inside the write transaction.
+fn add_signature(
+    conn: &Connection,
+    actor: &str,
+    now: &str,
+    gap: &str,
+    explanation: &str,
+    officer: &str,
+    user: &str,
+) -> rusqlite::Result<Signature> {
+    conn.execute(
+        "INSERT INTO signatures (explanation, officer, user_name, at) VALUES (?1, ?2, ?3, ?4)",
+        params![explanation, officer, user, now],
+    )?;
+    audit::append(
+        conn,
+        now,
+        actor,
+        "explanation.signed",
+        gap,
+        &json!({"explanation": explanation, "officer": officer, "user": user}),
+    )?;
+    Ok(Signature {
+        officer: officer.to_owned(),
+        user: user.to_owned(),
+        at: now.to_owned(),
+    })
+}
+
+/// The signatures on an explanation, oldest first.
+fn signatures_of(conn: &Connection, explanation: &str) -> rusqlite::Result<Vec<Signature>> {
+    let mut stmt = conn.prepare(
+        "SELECT officer, user_name, at FROM signatures WHERE explanation = ?1 ORDER BY at, officer",
+    )?;
+    let rows = stmt.query_map([explanation], |r| {
+        Ok(Signature {
+            officer: r.get(0)?,
+            user: r.get(1)?,
+            at: r.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A gap's status from its current explanation (see the module doc).
+pub fn status_of(current: Option<&Explanation>) -> &'static str {
+    match current {
+        None => "open",
+        Some(e) if e.review.as_deref() == Some("rejected") => "open",
+        Some(e) if e.kind == "written" && e.officers.len() < SIGNATURES_NEEDED => {
+            "awaiting_signatures"
+        }
+        Some(_) => "explained",
+    }
+}
+
+impl Index {
+    /// Adds the acting officer's signature to a written explanation (R8):
+    /// it must be its gap's current explanation, the officer registered and
+    /// not have signed it already. Read and write in one transaction.
+    pub(crate) fn sign(
+        &mut self,
+        actor: &str,
+        user: &str,
+        officer: &str,
+        explanation: &str,
+    ) -> Result<Signed> {
+        let now = now_rfc3339();
+        let path = self.path.clone();
+        let e = |e| sql(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let row: Option<(String, String)> = tx
+            .query_row(
+                "SELECT gap, kind FROM explanations WHERE id = ?1",
+                [explanation],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(e)?;
+        let Some((gap, kind)) = row else {
+            return Err(StoreError::Refused(format!(
+                "no explanation {explanation:?} (see `vigil gaps --json`)"
+            )));
+        };
+        if kind != "written" {
+            return Err(StoreError::Refused(format!(
+                "explanation {explanation} is spoken: only written explanations are signed"
+            )));
+        }
+        let current = current_explanation_in(&tx, &gap).map_err(e)?;
+        if current.as_ref().map(|c| c.id.as_str()) != Some(explanation) {
+            return Err(StoreError::Refused(format!(
+                "explanation {explanation} of {gap} has been superseded by {}; sign the current one",
+                current.map(|c| c.id).unwrap_or_default()
+            )));
+        }
+        if !officer_registered(&tx, officer).map_err(e)? {
+            return Err(StoreError::Refused(format!(
+                "officer {officer:?} is not registered (see `vigil officers list`)"
+            )));
+        }
+        let signed = signatures_of(&tx, explanation).map_err(e)?;
+        if signed.iter().any(|s| s.officer == officer) {
+            return Err(StoreError::Refused(format!(
+                "officer {officer} has signed explanation {explanation} already; a second officer must sign it in their own session"
+            )));
+        }
+        add_signature(&tx, actor, &now, &gap, explanation, officer, user).map_err(e)?;
+        let now_current = current_explanation_in(&tx, &gap).map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.anchor();
+        let officers = now_current
+            .as_ref()
+            .map(|c| c.officers.clone())
+            .unwrap_or_default();
+        Ok(Signed {
+            gap,
+            explanation: explanation.to_owned(),
+            officers,
+            status: status_of(now_current.as_ref()),
+        })
+    }
 }

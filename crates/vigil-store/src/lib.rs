@@ -32,7 +32,9 @@ pub mod tags;
 mod timefmt;
 
 pub use error::{Result, StoreError};
-pub use gaps::{Explanation, Gap, GapFilter, GapKind, NewExplanation, NewGap, TimelineClip};
+pub use gaps::{
+    Explanation, Gap, GapFilter, GapKind, NewExplanation, NewGap, Signature, Signed, TimelineClip,
+};
 pub use index::{
     Clip, ClipFilter, ClipGap, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts,
     VerifyReport,
@@ -249,6 +251,23 @@ impl Store {
     /// audits it. Validation of what is explained is the caller's.
     pub fn explain(&mut self, actor: &str, gap: &str, new: &NewExplanation) -> Result<Explanation> {
         self.index.explain(actor, gap, new)
+    }
+
+    /// Adds `officer`'s signature, given in Vigil user `user`'s own
+    /// session, to a written explanation (R8); audited.
+    pub fn sign(
+        &mut self,
+        actor: &str,
+        user: &str,
+        officer: &str,
+        explanation: &str,
+    ) -> Result<Signed> {
+        self.index.sign(actor, user, officer, explanation)
+    }
+
+    /// Whether `id` is a registered officer.
+    pub fn officer_exists(&self, id: &str) -> Result<bool> {
+        Ok(self.officers()?.iter().any(|o| o.id == id))
     }
 
     /// Appends an audit row for an action that changes no other table

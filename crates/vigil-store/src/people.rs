@@ -74,6 +74,23 @@ impl Index {
                 problem: format!("unknown role {:?} (one of {})", u.role, ROLES.join(", ")),
             });
         }
+        if let Some(officer) = &u.officer {
+            let known = self
+                .conn
+                .query_row(
+                    "SELECT 1 FROM officers WHERE id = ?1",
+                    [officer],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?
+                .is_some();
+            if !known {
+                return Err(StoreError::Refused(format!(
+                    "officer {officer:?} is not registered (register with `vigil officers add {officer}` first)"
+                )));
+            }
+        }
         let now = now_rfc3339();
         self.write(|tx| {
             tx.execute(
@@ -169,12 +186,27 @@ impl Index {
         from: &str,
     ) -> Result<()> {
         let now = now_rfc3339();
+        // Both must be known: a typo must not create an officer or a
+        // recorder (issue 10).
+        let known = |sql: &str, key: &str| -> Result<bool> {
+            Ok(self
+                .conn
+                .query_row(sql, [key], |_| Ok(()))
+                .optional()
+                .map_err(|e| self.err(e))?
+                .is_some())
+        };
+        if !known("SELECT 1 FROM devices WHERE serial = ?1", serial)? {
+            return Err(StoreError::Refused(format!(
+                "recorder {serial:?} is not registered (see `vigil devices list`; register it with `vigil devices add {serial}`)"
+            )));
+        }
+        if !known("SELECT 1 FROM officers WHERE id = ?1", officer)? {
+            return Err(StoreError::Refused(format!(
+                "officer {officer:?} is not registered (see `vigil officers list`; register with `vigil officers add {officer}`)"
+            )));
+        }
         self.write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO devices (serial, first_seen) VALUES (?1, ?2)",
-                params![serial, now],
-            )?;
-            tx.execute("INSERT OR IGNORE INTO officers (id, created_at) VALUES (?1, ?2)", params![officer, now])?;
             // Close the binding open at `from`; a binding starting later is
             // cut short at its own start (history is only ever appended).
             tx.execute(

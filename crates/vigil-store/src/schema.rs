@@ -275,4 +275,20 @@ CREATE TABLE reviews (
     r#"
 CREATE INDEX audit_action ON audit (action, subject);
 "#,
+    // 11: signatures of written explanations (R8): each officer signs in
+    // their own session; an explanation counts once two distinct officers
+    // have signed. Append-only like the explanations themselves.
+    r#"
+CREATE TABLE signatures (
+    explanation TEXT NOT NULL REFERENCES explanations(id),
+    officer     TEXT NOT NULL REFERENCES officers(id),
+    user_name   TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (explanation, officer)
+);
+CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are never edited'); END;
+CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are never deleted'); END;
+"#,
 ];

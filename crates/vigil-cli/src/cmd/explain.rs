@@ -1,9 +1,10 @@
 //! `vigil explain GAP`: attach the explanation the regulations require to
-//! an interruption (R8): spoken by an officer when recording resumed, or
-//! written and signed by at least two officers. An explanation is never
-//! edited; a new one supersedes it. Each is in the audit log.
+//! an interruption (R8): spoken by a registered officer when recording
+//! resumed, or written: filed and signed by the acting officer in their own
+//! session, and complete once a second officer signs it in theirs
+//! (`vigil sign`, in `sign.rs`). An explanation is never edited; a new one
+//! supersedes it. Each step is in the audit log.
 
-use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -31,14 +32,16 @@ pub struct Args {
     /// The clip holding it [default: the clip where recording resumed].
     #[arg(long, value_name = "CLIP")]
     clip: Option<String>,
-    /// The officer who spoke it.
+    /// The officer who spoke it (a registered officer).
     #[arg(long, value_name = "OFFICER")]
     by: Option<String>,
-    /// The written explanation.
-    #[arg(long, value_name = "TEXT", requires = "signed_by")]
+    /// The written explanation, filed and signed by you (the acting officer);
+    /// a second officer signs it with `vigil sign EXPLANATION`.
+    #[arg(long, value_name = "TEXT")]
     written: Option<String>,
-    /// An officer who signed the written explanation (at least two).
-    #[arg(long, value_name = "OFFICER")]
+    /// No longer accepted: signatures are given by each officer in their own
+    /// session (`vigil sign`).
+    #[arg(long, value_name = "OFFICER", hide = true)]
     signed_by: Vec<String>,
     /// Print the explanation as JSON.
     #[arg(long)]
@@ -88,39 +91,45 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
     } else {
         let text = args.written.clone().context("--written needs TEXT")?;
+        if !args.signed_by.is_empty() {
+            bail!(
+                "refused: --signed-by is no longer accepted: a signature is given by each officer in their own session; file the explanation with `vigil explain GAP --written TEXT` (it is signed by you), then the second officer runs `vigil sign EXPLANATION`"
+            );
+        }
         if text.trim().is_empty() {
             bail!("refused: the written explanation is empty");
         }
-        let signers: BTreeSet<String> = args
-            .signed_by
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if signers.len() < 2 {
+        let Some(officer) = id.officer.clone() else {
             bail!(
-                "refused: a written explanation must be signed by at least two different officers (R8); got {}",
-                signers.len()
+                "refused: {} has no officer id, so cannot sign a written explanation (R8); an officer files it in their own session (an admin maps the account with `vigil user add NAME --role officer --officer ID`)",
+                id.user
             );
-        }
+        };
         NewExplanation::Written {
             text,
-            signers: signers.into_iter().collect(),
+            by: officer,
+            user: id.user.clone(),
         }
     };
     let e = store.explain(&id.actor(), &gap.id, &new)?;
     if args.json {
         output::print_json(&e)?;
     } else {
-        crate::say!(
-            "{} explained ({}){}",
-            gap.id,
-            e.kind,
-            e.supersedes
-                .as_deref()
-                .map(|s| format!(", superseding {s}"))
-                .unwrap_or_default()
-        );
+        let superseding = e
+            .supersedes
+            .as_deref()
+            .map(|s| format!(", superseding {s}"))
+            .unwrap_or_default();
+        match vigil_store::gaps::status_of(Some(&e)) {
+            "awaiting_signatures" => crate::say!(
+                "{} explanation {} filed and signed by officer {}{superseding}; awaiting a second officer: `vigil sign {}`",
+                gap.id,
+                e.id,
+                e.officers.join(", "),
+                e.id
+            ),
+            _ => crate::say!("{} explained ({}, {}){superseding}", gap.id, e.kind, e.id),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

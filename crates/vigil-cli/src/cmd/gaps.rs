@@ -77,9 +77,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     );
     for g in &gaps {
         let status = match (g.status, g.overdue) {
-            ("open", true) => "OVERDUE",
-            ("open", false) => "open",
-            _ => "explained",
+            ("explained", _) => "explained",
+            (_, true) => "OVERDUE",
+            (s, false) => s,
         };
         let path = match (&g.previous_path, &g.missing) {
             (Some(prev), Some(missing)) => format!("{prev} .. [{missing} missing] .. {}", g.path),
@@ -100,7 +100,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             path
         );
     }
-    let open = gaps.iter().filter(|g| g.status == "open").count();
+    let open = gaps.iter().filter(|g| g.status != "explained").count();
     let overdue = gaps.iter().filter(|g| g.overdue).count();
     crate::say!(
         "{} interruptions, {open} open, {overdue} overdue",

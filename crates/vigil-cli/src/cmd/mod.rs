@@ -12,6 +12,7 @@ pub mod oversight;
 pub mod people;
 pub mod report;
 pub mod retention;
+pub mod sign;
 pub mod status;
 pub mod tag;
 pub mod verify;

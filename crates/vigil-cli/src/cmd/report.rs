@@ -126,7 +126,7 @@ fn gather(store: &vigil_store::Store, c: &Common) -> anyhow::Result<Data> {
         r.late_ingests += u64::from(c.late_ingest);
         r.damaged += u64::from(c.damaged);
         for g in gaps.iter().filter(|g| g.clip == c.clip) {
-            if g.status == "open" {
+            if g.status != "explained" {
                 r.interruptions_open += 1;
             } else {
                 r.interruptions_explained += 1;
@@ -217,7 +217,7 @@ fn ingest(d: &Data, format: &str) -> anyhow::Result<String> {
         "json" => {
             s = serde_json::to_string_pretty(&serde_json::json!({
                 "since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "rows": d.rows,
-                "interruptions_open": d.gaps.iter().filter(|g| g.status == "open").count(),
+                "interruptions_open": d.gaps.iter().filter(|g| g.status != "explained").count(),
             }))? + "\n"
         }
         "csv" => {
@@ -385,7 +385,7 @@ fn timelines(d: &Data, s: &mut String) {
 
 fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
     let mut gaps = d.gaps.clone();
-    gaps.sort_by_key(|g| (!g.overdue, g.status != "open"));
+    gaps.sort_by_key(|g| (!g.overdue, g.status == "explained"));
     let mut s = String::new();
     match format {
         "json" => s = serde_json::to_string_pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",

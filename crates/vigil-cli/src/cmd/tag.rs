@@ -61,6 +61,11 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
         clips.insert(c.clone());
     }
     if let Some(officer) = &args.officer {
+        if !store.officer_exists(officer)? {
+            anyhow::bail!(
+                "refused: officer {officer:?} is not registered (see `vigil officers list`)"
+            );
+        }
         let (from, to) = (
             args.from.as_deref().map(super::parse_time).transpose()?,
             args.to.as_deref().map(super::parse_time).transpose()?,
