@@ -885,3 +885,30 @@ fn hostile_command_line_values_are_refused() {
     let ok = v.run(&["gaps", "--since", "2026-11-20T10:00:00+14:00"]);
     assert!(ok.status.success(), "{}", describe(&ok));
 }
+
+/// A reader that goes away (`vigil clips | head -1`) ends the output
+/// quietly: no panic, no error message.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let v = Vigil::new();
+    // Enough output to overflow a pipe buffer (64 KiB) several times.
+    ingest_noise(&v, "rec", 1200, 100, 60);
+    for args in [&["clips"][..], &["clips", "--json"], &["audit"]] {
+        let mut child = v
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then hang up.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 64];
+        let _ = std::io::Read::read(&mut stdout, &mut first).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}

@@ -29,6 +29,13 @@ pub fn say_line(line: &str) {
     let _ = writeln!(out, "{}", printable(line));
 }
 
+/// Writes `bytes` to stdout; a closed pipe or full disk ends the output
+/// without a panic (the exit status still reports the command's outcome).
+pub fn write_quietly(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
 /// Whether `c` must not reach a terminal as itself.
 fn dangerous(c: char) -> bool {
     (c.is_control() && c != '\n')
@@ -55,10 +62,12 @@ pub fn printable(s: &str) -> Cow<'_, str> {
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Prints one JSON document on stdout.
+/// (A reader that went away, `vigil clips --json | head`, ends the output
+/// quietly.)
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    write_quietly(&text);
     Ok(())
 }
 

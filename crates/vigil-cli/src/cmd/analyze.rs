@@ -51,24 +51,27 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         for e in &entries {
             match (&e.analysis, &e.error) {
                 (Some(a), _) => {
-                    println!(
+                    crate::say!(
                         "{}: {} ({:?}), {:.3} s readable",
-                        e.path, a.format, a.method, a.duration_s
+                        e.path,
+                        a.format,
+                        a.method,
+                        a.duration_s
                     );
                     if let Some(d) = &a.damaged {
-                        println!("  DAMAGED: {d}");
+                        crate::say!("  DAMAGED: {d}");
                     }
                     for s in &a.streams {
-                        println!(
+                        crate::say!(
                             "  {} #{} {}: {} frames, starts {:.3} s, ends {:.3} s, frame {:.4} s, {} dropped",
                             s.kind.as_str(), s.index, s.codec, s.frames, s.start_s, s.end_s, s.frame_s, s.dropped_frames
                         );
                         for g in &s.gaps {
-                            println!("    GAP at {:.3} s for {:.3} s", g.offset_s, g.duration_s);
+                            crate::say!("    GAP at {:.3} s for {:.3} s", g.offset_s, g.duration_s);
                         }
                     }
                 }
-                (None, Some(err)) => println!("{}: UNREADABLE: {err}", e.path),
+                (None, Some(err)) => crate::say!("{}: UNREADABLE: {err}", e.path),
                 (None, None) => {}
             }
         }

@@ -71,7 +71,7 @@ pub fn request(ctx: &super::Ctx, args: RequestArgs) -> anyhow::Result<ExitCode> 
     if args.json {
         output::print_json(&serde_json::json!({ "request": rid }))?;
     } else {
-        println!(
+        crate::say!(
             "request {rid} for {} clip(s) filed; a supervisor other than {} must approve it",
             clips.len(),
             id.user
@@ -93,7 +93,7 @@ pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> 
     store
         .approve(&id.actor(), &id.user, &args.request)
         .with_context(|| format!("approving request {}", args.request))?;
-    println!("request {} approved by {}", args.request, id.user);
+    crate::say!("request {} approved by {}", args.request, id.user);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -254,7 +254,7 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
     if let Some(iso) = &args.iso {
         make_iso(out, iso, &req.id)?;
     }
-    println!("{} clip(s) exported to {}; check with: cd {} && b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256", req.clips.len(), out.display(), out.display());
+    crate::say!("{} clip(s) exported to {}; check with: cd {} && b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256", req.clips.len(), out.display(), out.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -142,16 +142,17 @@ fn print_text(r: &vigil_ingest::IngestReport) {
     let mut bytes = 0u64;
     for f in &r.files {
         let state = if f.duplicate { "duplicate" } else { "stored" };
-        print!(
-            "{state:<9}  {}  {:>10}  {}",
+        let damaged = f
+            .damage_reason
+            .as_ref()
+            .map(|r| format!("  DAMAGED: {r}"))
+            .unwrap_or_default();
+        crate::say!(
+            "{state:<9}  {}  {:>10}  {}{damaged}",
             &f.blake3[..16],
             output::bytes(f.bytes),
             f.path
         );
-        if let Some(reason) = &f.damage_reason {
-            print!("  DAMAGED: {reason}");
-        }
-        crate::say!();
         if !f.duplicate {
             new += 1;
             bytes += f.bytes;

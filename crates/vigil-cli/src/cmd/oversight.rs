@@ -84,7 +84,7 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&serde_json::json!({ "drawn": drawn }))?;
             } else {
                 for d in &drawn {
-                    println!("entry {:>4}  clip {}", d.id, d.clip);
+                    crate::say!("entry {:>4}  clip {}", d.id, d.clip);
                 }
             }
         }
@@ -93,7 +93,7 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
                 bail!("--finding must say what was found");
             }
             store.review_spotcheck(&id.actor(), entry, &id.user, &finding)?;
-            println!("entry {entry} reviewed by {}", id.user);
+            crate::say!("entry {entry} reviewed by {}", id.user);
         }
         SpotCmd::List { json } => {
             let all = store.spotchecks()?;
@@ -101,7 +101,7 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&serde_json::json!({ "spotchecks": all }))?;
             } else {
                 for s in &all {
-                    println!(
+                    crate::say!(
                         "{:>4}  {}  drawn {} (seed {})  {}",
                         s.id,
                         s.clip,
@@ -143,6 +143,6 @@ pub fn confidential(ctx: &super::Ctx, args: ConfArgs) -> anyhow::Result<ExitCode
         store.clip(c)?.with_context(|| format!("no clip {c:?}"))?;
     }
     store.mark_confidential(&id.actor(), &args.clips, &args.kind)?;
-    println!("{} clip(s) marked {}", args.clips.len(), args.kind);
+    crate::say!("{} clip(s) marked {}", args.clips.len(), args.kind);
     Ok(ExitCode::SUCCESS)
 }

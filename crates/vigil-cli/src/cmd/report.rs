@@ -157,7 +157,15 @@ fn emit(c: &Common, text: String) -> anyhow::Result<()> {
     match &c.out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
         None => {
-            print!("{text}");
+            // On a terminal, text is escaped like every human-readable line;
+            // CSV, JSON and HTML are documents and go out byte for byte. A
+            // closed pipe (`| head`) ends the output quietly.
+            let shown = if c.format == "text" {
+                output::printable(&text)
+            } else {
+                std::borrow::Cow::Borrowed(text.as_str())
+            };
+            output::write_quietly(shown.as_bytes());
             Ok(())
         }
     }

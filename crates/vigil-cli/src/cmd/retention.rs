@@ -49,7 +49,7 @@ pub fn retain(ctx: &super::Ctx, args: RetainArgs) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(CUSTODY, "setting retention")?;
     check_clips(&store, &args.clips)?;
     store.set_class(&id.actor(), &args.clips, &args.class)?;
-    println!("{} clip(s) retained as {}", args.clips.len(), args.class);
+    crate::say!("{} clip(s) retained as {}", args.clips.len(), args.class);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -76,7 +76,7 @@ pub fn hold(ctx: &super::Ctx, args: HoldArgs) -> anyhow::Result<ExitCode> {
     check_clips(&store, &args.clips)?;
     let ids = store.hold(&id.actor(), &args.clips, &args.reason, args.note.as_deref())?;
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    println!("hold(s) {} placed", ids.join(", "));
+    crate::say!("hold(s) {} placed", ids.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -93,7 +93,7 @@ pub fn release(ctx: &super::Ctx, args: ReleaseArgs) -> anyhow::Result<ExitCode> 
     store
         .release(&id.actor(), args.hold)
         .with_context(|| format!("releasing hold {}", args.hold))?;
-    println!("hold {} released", args.hold);
+    crate::say!("hold {} released", args.hold);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -146,7 +146,7 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     store.case_event(&id.actor(), &case, closed.as_deref(), filed.as_deref())?;
-    println!("case {case} recorded");
+    crate::say!("case {case} recorded");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -195,14 +195,14 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(allowed, "removing expired clips")?;
     if let Some(clip) = &args.cancel {
         store.cancel_purge(&id.actor(), clip)?;
-        println!("clip {clip} taken off the purge queue");
+        crate::say!("clip {clip} taken off the purge queue");
         return Ok(ExitCode::SUCCESS);
     }
     if args.approve {
         let n = store
             .approve_purge(&id.actor(), &id.user, policy.window_days)
             .context("approving removals")?;
-        println!(
+        crate::say!(
             "{n} removal(s) approved; objects are deleted after {} day(s) by `vigil purge --run`",
             policy.window_days
         );
@@ -213,7 +213,7 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             output::print_json(&serde_json::json!({ "purged": gone }))?;
         } else {
-            println!("{} clip(s) removed", gone.len());
+            crate::say!("{} clip(s) removed", gone.len());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -221,7 +221,7 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
     if args.confirm {
         let clips: Vec<String> = due.iter().map(|d| d.clip.clone()).collect();
         let n = store.propose_purge(&id.actor(), &clips)?;
-        println!(
+        crate::say!(
             "{n} clip(s) proposed for removal; a second custodian must run `vigil purge --approve`"
         );
         return Ok(ExitCode::SUCCESS);
@@ -230,13 +230,13 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         output::print_json(&serde_json::json!({ "due": due, "queue": queue }))?;
     } else {
-        println!("Dry run: {} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", due.len());
+        crate::say!("Dry run: {} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", due.len());
         for d in &due {
-            println!("  {}  {:<10} due {}  {}", d.clip, d.class, d.due_at, d.path);
+            crate::say!("  {}  {:<10} due {}  {}", d.clip, d.class, d.due_at, d.path);
         }
-        println!("Queue: {}", queue.len());
+        crate::say!("Queue: {}", queue.len());
         for q in &queue {
-            println!(
+            crate::say!(
                 "  {}  proposed by {}  approved by {}  deleted after {}",
                 q.clip,
                 q.proposed_by,
