@@ -912,3 +912,36 @@ fn a_closed_pipe_is_not_a_panic() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+/// Issue 10: a desk user without `--store` never gets a silent new, empty
+/// store at the default location; a named new directory is still made one.
+#[test]
+fn the_default_store_is_never_created_silently() {
+    let v = Vigil::new();
+    let xdg = v.scratch("xdg");
+    assert!(std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(v.dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=61077", "--regid=61077", "--clear-groups", "--"])
+        .arg(vigil_e2e::bin("vigil"))
+        .arg("clips")
+        .env_remove("VIGIL_STORE")
+        .env("XDG_DATA_HOME", &xdg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("does not create one unasked"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!xdg.join("vigil").exists(), "nothing was created");
+    // Named, a new directory becomes a store.
+    let named = v.run(&["clips"]);
+    assert!(named.status.success(), "{}", describe(&named));
+    assert!(v.store().join("VIGIL-STORE").exists());
+}

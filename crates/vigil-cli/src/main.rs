@@ -100,6 +100,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let store = cmd::Ctx {
+        named: cli.store.is_some(),
         store: cli.store.clone().unwrap_or_else(default_store),
         as_user: cli.as_user.clone(),
     };

@@ -31,6 +31,8 @@ pub struct Ctx {
     pub store: std::path::PathBuf,
     /// Root's `--as NAME`.
     pub as_user: Option<String>,
+    /// The store was named (`--store`, `VIGIL_STORE`), not the default.
+    pub named: bool,
 }
 
 impl Ctx {
@@ -51,6 +53,18 @@ impl Ctx {
         what: &str,
         open: fn(&Path) -> vigil_store::Result<Store>,
     ) -> anyhow::Result<(Store, Identity)> {
+        // A store is only ever made where it was asked for: the default
+        // location is never filled with a silent new, empty store (a desk
+        // user would take it for the station's).
+        let exists = [vigil_store::MARKER_FILE, vigil_store::INDEX_FILE]
+            .iter()
+            .any(|f| self.store.join(f).exists());
+        if !self.named && !exists {
+            anyhow::bail!(
+                "no store at {} (the default): Vigil does not create one unasked. Name a store with --store DIR (or VIGIL_STORE; a new directory is made into one), or start the station service (`systemctl start vigild`), which keeps /var/lib/vigil",
+                self.store.display()
+            );
+        }
         let store = open(&self.store)
             .with_context(|| format!("opening the store at {}", self.store.display()))?;
         if store.read_only() {
