@@ -374,6 +374,24 @@ fn the_systemd_units_verify() {
         "{}",
         describe(&out)
     );
+    // Hardened: the exposure figure systemd computes is at most 2.5, and no
+    // test leftovers (a pty device allowed) are in the shipped unit.
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(dir.join("vigild.service"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let figure: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for vigild.service:").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure figure: {}", describe(&out)));
+    assert!(figure <= 2.5, "exposure {figure}: {text}");
+    let shipped =
+        std::fs::read_to_string(vigil_e2e::workspace().join("systemd/vigild.service")).unwrap();
+    assert!(!shipped.contains("/dev/pts"), "a test leftover in the unit");
 }
 
 #[test]
@@ -412,4 +430,84 @@ fn docks_are_hot_plugged_without_a_restart() {
         s["docks"].as_object().is_some_and(|m| m.is_empty())
     });
     assert_eq!(v.json(&["status", "--json"])["running"], true);
+}
+
+/// `vigil-mount` (what `vigil-mount@.service` runs): an empty or odd serial
+/// mounts nothing; an ext4 card is mounted read-only without journal replay.
+#[test]
+fn the_mount_helper_refuses_bad_serials_and_mounts_ext4_without_replay() {
+    let v = Vigil::new();
+    let media = v.scratch("media");
+    let script = vigil_e2e::workspace().join("systemd/vigil-mount");
+    let run = |serial: &str, fstype: &str, args: &[&str]| {
+        std::process::Command::new("sh")
+            .arg(&script)
+            .args(args)
+            .env("VIGIL_SERIAL", serial)
+            .env("VIGIL_FS_TYPE", fstype)
+            .env("VIGIL_MEDIA", &media)
+            .output()
+            .unwrap()
+    };
+    for bad in ["", "../../etc", "a b", "-rf"] {
+        let out = run(bad, "vfat", &["mount", "/dev/null"]);
+        assert_eq!(out.status.code(), Some(3), "{bad:?}: {}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not mounted"),
+            "{}",
+            describe(&out)
+        );
+    }
+    assert!(
+        std::fs::read_dir(&media).unwrap().next().is_none(),
+        "nothing made under the mount root"
+    );
+    // A real ext4 card on a loop device, where this machine allows one.
+    let img = v.dir.path().join("card.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(8 << 20)
+        .unwrap();
+    let made = std::process::Command::new("mkfs.ext4")
+        .args(["-q"])
+        .arg(&img)
+        .status()
+        .is_ok_and(|s| s.success());
+    let loopdev = std::process::Command::new("losetup")
+        .args(["-f", "--show"])
+        .arg(&img)
+        .output()
+        .ok()
+        .filter(|o| made && o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let Some(dev) = loopdev else {
+        eprintln!("SKIPPED the ext4 case: no mkfs.ext4 or loop devices here");
+        return;
+    };
+    struct Detach(String);
+    impl Drop for Detach {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("losetup")
+                .args(["-d", &self.0])
+                .status();
+        }
+    }
+    let _detach = Detach(dev.clone());
+    let out = run("BWC042", "ext4", &["mount", &dev]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let opts = std::process::Command::new("findmnt")
+        .args(["-n", "-o", "OPTIONS"])
+        .arg(media.join("BWC042"))
+        .output()
+        .unwrap();
+    let opts = String::from_utf8_lossy(&opts.stdout).into_owned();
+    let umount = run("BWC042", "ext4", &["umount", &dev]);
+    for want in ["ro", "nodev", "nosuid", "noexec", "norecovery"] {
+        assert!(
+            opts.split(',').any(|o| o.trim() == want),
+            "{want} in {opts}"
+        );
+    }
+    assert!(umount.status.success(), "{}", describe(&umount));
+    assert!(!media.join("BWC042").exists());
 }
