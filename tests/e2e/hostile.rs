@@ -823,6 +823,10 @@ fn a_file_too_large_for_the_store_fails_alone() {
     assert!(files_under(&other).is_empty());
     let left: Vec<String> = files_under(&rec).into_iter().map(|(r, _)| r).collect();
     assert_eq!(left, vec!["DCIM/HUGE.MP4".to_owned()]);
+    // Its log, not on a terminal, is plain text: no colour codes.
+    let log = std::fs::read_to_string(v.dir.path().join("vigild.log")).unwrap();
+    assert!(log.contains("can never fit"), "{log}");
+    assert!(!log.contains('\u{1b}'), "ANSI codes in a log file");
     // The failure is not retried on every rescan (that would flood the log).
     std::thread::sleep(std::time::Duration::from_secs(3));
     let docked: i64 = v

@@ -26,16 +26,34 @@ struct Args {
     max_parallel: Option<usize>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+/// Logging: to the journal with priorities when systemd connected stderr
+/// to it (`JOURNAL_STREAM`), else plain lines on stderr, coloured only on a
+/// terminal (and never with `NO_COLOR`).
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journal) = tracing_journald::layer() {
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(journal.with_syslog_identifier("vigild".into()))
+                .init();
+            return;
+        }
+    }
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(!journald)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_ansi(colour)
+        .with_env_filter(filter)
         .init();
+}
+
+fn main() -> anyhow::Result<()> {
+    init_logging();
     let args = Args::parse();
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
     if let Some(s) = args.store {
@@ -51,9 +69,12 @@ fn main() -> anyhow::Result<()> {
         config.max_parallel = n;
     }
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    rt.block_on(vigild::run(config, async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+    let mut term = rt
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        })
+        .context("installing the SIGTERM handler")?;
+    rt.block_on(vigild::run(config, async move {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM"),
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
