@@ -7,5 +7,6 @@ mod daemon;
 mod dock;
 mod hostile;
 mod ingest;
+mod package;
 mod signatures;
 mod verify;

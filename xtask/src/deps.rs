@@ -24,6 +24,7 @@ pub const PACKAGES: &[&str] = &[
     "sqlite3",
     "xorriso",
     "chromium",
+    "e2fsprogs",
 ];
 
 fn installed(pkg: &str) -> bool {

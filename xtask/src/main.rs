@@ -5,9 +5,11 @@
 //! - `demo`: ingest the fixture recorders into a store under `target/` and
 //!   print the ingest report;
 //! - `bench`: the ingest benchmark (see `bench.rs`);
+//! - `deb`: the Debian package (see `deb.rs`);
 //! - `fixtures`: make the media fixtures.
 
 mod bench;
+mod deb;
 mod deps;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ fn main() -> Result<()> {
         "bench-dock" => bench::dock(&args[1..]),
         "bench-daemon" => bench::daemon(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
+        "deb" => deb::run_deb(&args[1..]).map(|_| ()),
         "fixtures" => {
             deps::ensure()?;
             fixtures()
@@ -37,6 +40,7 @@ fn main() -> Result<()> {
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
+            eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");
             eprintln!("  fixtures  make the media fixtures");
             if task == "help" {
                 Ok(())
@@ -69,7 +73,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 

@@ -16,7 +16,12 @@ use clap::{Parser, Subcommand};
 
 /// Vigil keeps body-worn camera footage as evidence a court can trust.
 #[derive(Debug, Parser)]
-#[command(name = "vigil", version, about)]
+#[command(
+    name = "vigil",
+    version,
+    about,
+    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), NO_COLOR."
+)]
 struct Cli {
     /// The evidence store directory [default: /var/lib/vigil for root,
     /// $XDG_DATA_HOME/vigil otherwise].
@@ -48,6 +53,9 @@ enum Command {
     Review(cmd::explain::ReviewArgs),
     /// Sign a written explanation as the acting officer (a second officer completes it).
     Sign(cmd::sign::Args),
+    /// Write man pages and shell completions to a directory (packaging).
+    #[command(hide = true)]
+    GenerateDocs(cmd::generate::Args),
     /// Analyse media files for interruptions without storing them.
     Analyze(cmd::analyze::Args),
     /// Talk to a docking station: status, pull, enroll.
@@ -113,6 +121,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(&store, args),
         Command::Review(args) => cmd::explain::review(&store, args),
         Command::Sign(args) => cmd::sign::run(&store, args),
+        Command::GenerateDocs(args) => {
+            cmd::generate::run(<Cli as clap::CommandFactory>::command(), args)
+        }
         Command::Dock(args) => cmd::dock::run(&store, args),
         Command::Status(args) => cmd::status::run(&store, args),
         Command::User(args) => cmd::people::user(&store, args),
@@ -137,7 +148,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("vigil: error: {}", output::printable(&format!("{e:#}")));
-            ExitCode::from(2)
+            // A refusal (who may do what, a rule of custody) is not an error
+            // of the command: exit 3, as the man page says.
+            if e.chain().any(|c| c.to_string().starts_with("refused")) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

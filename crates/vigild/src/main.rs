@@ -24,6 +24,32 @@ struct Args {
     /// Recorders served at once (overrides `max_parallel`).
     #[arg(long, value_name = "N")]
     max_parallel: Option<usize>,
+    /// Write the man page and shell completions under DIR and exit
+    /// (packaging).
+    #[arg(long, value_name = "DIR", hide = true)]
+    generate_docs: Option<PathBuf>,
+}
+
+/// `vigild.8` and completions, from these very definitions.
+fn generate_docs(dir: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let (man, comp) = (dir.join("man"), dir.join("completions"));
+    std::fs::create_dir_all(&man)?;
+    std::fs::create_dir_all(&comp)?;
+    let mut cmd = Args::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .section("8")
+        .render(&mut page)?;
+    std::fs::write(man.join("vigild.8"), page)?;
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        clap_complete::generate_to(shell, &mut cmd, "vigild", &comp)?;
+    }
+    Ok(())
 }
 
 /// Logging: to the journal with priorities when systemd connected stderr
@@ -55,6 +81,9 @@ fn init_logging() {
 fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
+    if let Some(dir) = &args.generate_docs {
+        return generate_docs(dir).with_context(|| format!("writing docs to {}", dir.display()));
+    }
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
     if let Some(s) = args.store {
         config.store = s;

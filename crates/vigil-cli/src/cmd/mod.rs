@@ -7,6 +7,7 @@ pub mod dock;
 pub mod explain;
 pub mod export;
 pub mod gaps;
+pub mod generate;
 pub mod ingest;
 pub mod oversight;
 pub mod people;
