@@ -361,14 +361,20 @@ pub struct Vigild {
     pub store: PathBuf,
     /// Its log file.
     pub log: PathBuf,
+    /// Its API socket (beside the log, so tests never share one).
+    pub socket: PathBuf,
 }
 
 impl Vigild {
-    /// Starts `vigild --store STORE ARGS`, logging to `log`.
+    /// Starts `vigild --store STORE --socket DIR/vigil.sock ARGS` (DIR: the
+    /// log's directory), logging to `log`.
     pub fn start(store: &Path, log: &Path, args: &[&str]) -> Self {
+        let socket = log.with_file_name("vigil.sock");
         let child = Command::new(bin("vigild"))
             .arg("--store")
             .arg(store)
+            .arg("--socket")
+            .arg(&socket)
             .args(args)
             .env("VIGIL_LOG", "info")
             .stdout(std::process::Stdio::null())
@@ -385,6 +391,20 @@ impl Vigild {
             child,
             store: store.to_owned(),
             log: log.to_owned(),
+            socket,
+        }
+    }
+
+    /// Waits (up to 10 s) until the API socket answers connections.
+    pub fn wait_for_socket(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "vigild's socket {} did not come up",
+                self.socket.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 

@@ -1,5 +1,6 @@
 //! End-to-end tests of the real binaries. One harness, one module per area.
 
+mod api;
 mod continuity;
 mod crash;
 mod custody;

@@ -4,10 +4,13 @@
 //! by `--store`, `VIGIL_STORE`, or the default location, and acts as the
 //! Unix user running it (recorded in the audit log, R20).
 
-mod actor;
 mod cmd;
-mod identity;
 mod output;
+
+/// Who acts and may they: the service's identity module, shared with vigild.
+mod identity {
+    pub use vigil_service::identity::*;
+}
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,13 +23,19 @@ use clap::{Parser, Subcommand};
     name = "vigil",
     version,
     about,
-    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), NO_COLOR."
+    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n  4  no vigild answers at the socket\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), NO_COLOR."
 )]
 struct Cli {
     /// The evidence store directory [default: /var/lib/vigil for root,
     /// $XDG_DATA_HOME/vigil otherwise].
     #[arg(long, global = true, env = "VIGIL_STORE", value_name = "DIR")]
     store: Option<PathBuf>,
+
+    /// Talk to vigild on this socket [default: /run/vigil/vigil.sock when no
+    /// --store is given and it exists]. Served through it so far: clips,
+    /// audit, status.
+    #[arg(long, global = true, env = "VIGIL_SOCKET", value_name = "PATH")]
+    socket: Option<PathBuf>,
 
     /// Act as this registered Vigil user (root only; the audit log records
     /// both).
@@ -108,6 +117,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let store = cmd::Ctx {
+        socket: cli.socket.clone(),
         named: cli.store.is_some(),
         store: cli.store.clone().unwrap_or_else(default_store),
         as_user: cli.as_user.clone(),
@@ -150,7 +160,15 @@ fn main() -> ExitCode {
             eprintln!("vigil: error: {}", output::printable(&format!("{e:#}")));
             // A refusal (who may do what, a rule of custody) is not an error
             // of the command: exit 3, as the man page says.
-            if e.chain().any(|c| c.to_string().starts_with("refused")) {
+            let unreachable = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<vigil_api::client::ClientError>(),
+                    Some(vigil_api::client::ClientError::Unreachable { .. })
+                )
+            });
+            if unreachable {
+                ExitCode::from(4)
+            } else if e.chain().any(|c| c.to_string().starts_with("refused")) {
                 ExitCode::from(3)
             } else {
                 ExitCode::from(2)

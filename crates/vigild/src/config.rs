@@ -14,6 +14,7 @@
 //! min_gap_s = 1.0                               # interruption threshold (R7)
 //! join_window_s = 600.0                         # pause that still joins a session
 //! erase = true                                  # erase verified files from docked recorders (R2)
+//! socket = "/run/vigil/vigil.sock"              # the API for local users ("" for none)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ pub const MAX_FREE_MB: u64 = 1 << 30;
 pub struct Config {
     /// The evidence store.
     pub store: PathBuf,
+    /// The API's Unix socket (`""` for none).
+    #[serde(deserialize_with = "socket_path")]
+    pub socket: Option<PathBuf>,
     /// Dock device paths or globs.
     pub docks: Vec<String>,
     /// Mount root watched for recorder mass-storage mounts.
@@ -59,6 +63,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             store: PathBuf::from("/var/lib/vigil"),
+            socket: Some(PathBuf::from(vigil_api::DEFAULT_SOCKET)),
             docks: vec!["/dev/serial/by-id/*vigil-dock*".into()],
             watch: PathBuf::from("/run/vigil/media"),
             max_parallel: 4,
@@ -71,6 +76,12 @@ impl Default for Config {
             erase: true,
         }
     }
+}
+
+/// `socket = ""` means no socket.
+fn socket_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok((!s.is_empty()).then(|| PathBuf::from(s)))
 }
 
 impl Config {

@@ -48,6 +48,29 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     vigil_dock::key::station_key(&config.store)?;
     let board = Shared::new(&config.store);
     let status_path = config.store.join(STATUS_FILE);
+    // The API: the one door local users have into the store.
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = match &config.socket {
+        Some(path) => {
+            let b = board.clone();
+            let state = vigil_api::server::ApiState {
+                store: config.store.clone(),
+                status: Arc::new(move || b.document()),
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                own_uid: unsafe { libc::geteuid() },
+            };
+            let path = path.clone();
+            Some(tokio::spawn(async move {
+                let stopped = async {
+                    let _ = api_stopped.await;
+                };
+                if let Err(e) = vigil_api::server::serve_unix(&path, state, stopped).await {
+                    tracing::error!(socket = %path.display(), error = %e, "the API stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let ctx = Ctx {
         config: Arc::new(config.clone()),
@@ -181,6 +204,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         }
     })
     .await;
+    let _ = api_stop.send(());
+    if let Some(api) = api {
+        let _ = api.await;
+    }
     board.update(|_| {});
     board.flush(&status_path);
     tracing::info!("vigild stopped");

@@ -21,6 +21,9 @@ struct Args {
     /// The mount root to watch (overrides `watch`).
     #[arg(long, value_name = "DIR")]
     watch: Option<PathBuf>,
+    /// The API's Unix socket (overrides `socket`; `""` for none).
+    #[arg(long, value_name = "PATH", env = "VIGIL_SOCKET")]
+    socket: Option<PathBuf>,
     /// Recorders served at once (overrides `max_parallel`).
     #[arg(long, value_name = "N")]
     max_parallel: Option<usize>,
@@ -93,6 +96,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(w) = args.watch {
         config.watch = w;
+    }
+    if let Some(s) = args.socket {
+        config.socket = (!s.as_os_str().is_empty()).then_some(s);
     }
     if let Some(n) = args.max_parallel {
         config.max_parallel = n;

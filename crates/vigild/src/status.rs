@@ -147,6 +147,13 @@ impl Shared {
         });
     }
 
+    /// The board as the status document (what `GET /api/v1/status` serves).
+    pub fn document(&self) -> serde_json::Value {
+        let mut b = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        b.updated_at = vigil_store::now_rfc3339();
+        serde_json::to_value(&*b).unwrap_or_default()
+    }
+
     /// Writes the board if it changed.
     pub fn flush(&self, path: &Path) {
         let doc = {

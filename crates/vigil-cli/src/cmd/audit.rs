@@ -1,7 +1,11 @@
 //! `vigil audit`: the hash-chained audit log (R20): who did what, when.
+//! Served by vigild (`GET /api/v1/audit`) or in-process on your own store.
 
 use std::process::ExitCode;
 
+use vigil_service::queries::{self, AuditQuery};
+
+use super::Door;
 use crate::identity::AUDIT;
 use crate::output;
 
@@ -18,35 +22,32 @@ pub struct Args {
 
 /// Runs `vigil audit`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(AUDIT, "reading the audit log")?;
-    let rows: Vec<_> = store
-        .audit_entries()?
-        .into_iter()
-        .filter(|e| {
-            args.action
-                .as_deref()
-                .is_none_or(|a| e.action.starts_with(a))
-        })
-        .collect();
-    // Reading the log is itself on the record (R20), after what was read.
-    store.record_read(
-        &id.actor(),
-        "audit.read",
-        "audit",
-        &serde_json::json!({"rows": rows.len(), "action": args.action}),
-    )?;
+    let q = AuditQuery {
+        action: args.action,
+    };
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.get_with("/api/v1/audit", &q)?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(AUDIT, "reading the audit log")?;
+            queries::audit(&mut store, &id, &q)?
+        }
+    };
     if args.json {
-        output::print_json(&serde_json::json!({ "audit": rows }))?;
+        output::print_json(&doc)?;
     } else {
-        for e in &rows {
+        let rows = doc["audit"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for e in rows {
             crate::say!(
                 "{:>6}  {}  {:<24} {:<22} {}  {}",
-                e.seq,
-                e.at,
-                e.actor,
-                e.action,
-                e.subject,
-                e.detail
+                e["seq"],
+                e["at"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["subject"].as_str().unwrap_or(""),
+                e["detail"]
             );
         }
         crate::say!("{} rows (verify the chain with `vigil verify`)", rows.len());

@@ -1,10 +1,11 @@
-//! `vigil clips`: list what is stored.
+//! `vigil clips`: list what is stored. Served by vigild (`GET
+//! /api/v1/clips`) or, on a store you own, by the same service code here.
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-use vigil_store::{Clip, ClipFilter};
+use vigil_service::queries::{self, ClipQuery};
 
+use super::Door;
 use crate::output;
 
 /// Arguments of `vigil clips`.
@@ -25,45 +26,21 @@ pub struct Args {
     late_after: u64,
 }
 
-#[derive(Serialize)]
-struct JsonClips<'a> {
-    clips: &'a [Clip],
-}
-
 /// Runs `vigil clips`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing clips")?;
-    let all = store.clips(&ClipFilter {
+    let q = ClipQuery {
         officer: args.officer,
         device: args.device,
-        clip: None,
-        late_after_h: Some(args.late_after),
-    })?;
-    // R17: confidential clips are listed only to the roles allowed to see them.
-    let mut clips = Vec::with_capacity(all.len());
-    let mut hidden = 0;
-    for c in all {
-        if super::oversight::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
-            clips.push(c);
-        } else {
-            hidden += 1;
+        late_after: Some(args.late_after),
+    };
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.get_with("/api/v1/clips", &q)?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing clips")?;
+            queries::clips(&mut store, &id, &q)?
         }
-    }
-    // R20: every read is attributable.
-    store.record_read(
-        &id.actor(),
-        "clips.listed",
-        "clips",
-        &serde_json::json!({"shown": clips.len(), "hidden": hidden}),
-    )?;
+    };
     if args.json {
-        let mut doc = serde_json::to_value(JsonClips { clips: &clips })?;
-        if let Some(list) = doc["clips"].as_array_mut() {
-            for c in list {
-                let id = c["clip"].as_str().unwrap_or_default().to_owned();
-                c["tag"] = serde_json::to_value(store.tag_of(&id)?)?;
-            }
-        }
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -76,22 +53,27 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         "SIZE",
         "STATUS"
     );
-    for c in &clips {
+    let clips = doc["clips"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    for c in clips {
         crate::say!(
             "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  {}",
-            c.clip,
-            c.device.as_deref().unwrap_or("-"),
-            c.officer.as_deref().unwrap_or("-"),
-            c.recorded_start.as_deref().unwrap_or("-"),
-            output::bytes(c.bytes),
-            if c.damaged {
+            text(&c["clip"]),
+            text(&c["device"]),
+            text(&c["officer"]),
+            text(&c["recorded_start"]),
+            output::bytes(c["bytes"].as_u64().unwrap_or(0)),
+            if c["damaged"] == true {
                 "DAMAGED"
-            } else if c.late_ingest {
+            } else if c["late_ingest"] == true {
                 "LATE"
             } else {
                 "ok"
             },
-            c.path
+            text(&c["path"])
         );
     }
     crate::say!("{} clips", clips.len());

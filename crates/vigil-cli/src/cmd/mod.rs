@@ -34,9 +34,39 @@ pub struct Ctx {
     pub as_user: Option<String>,
     /// The store was named (`--store`, `VIGIL_STORE`), not the default.
     pub named: bool,
+    /// vigild's socket (`--socket`, `VIGIL_SOCKET`).
+    pub socket: Option<std::path::PathBuf>,
+}
+
+/// How a command reaches the store: through vigild's API, or in-process on
+/// a store the invoking user owns (the same service code either way).
+#[derive(Debug)]
+pub enum Door {
+    /// vigild, over its socket.
+    Daemon(vigil_api::client::Client),
+    /// The store named with `--store`, opened here.
+    Embedded,
 }
 
 impl Ctx {
+    /// The door for commands vigild serves: `--socket` when given, the
+    /// store when named, else the system socket when it is there.
+    pub fn door(&self) -> Door {
+        let client =
+            |p: &Path| Door::Daemon(vigil_api::client::Client::new(p, self.as_user.clone()));
+        if let Some(socket) = &self.socket {
+            return client(socket);
+        }
+        if self.named {
+            return Door::Embedded;
+        }
+        let default = Path::new(vigil_api::DEFAULT_SOCKET);
+        if default.exists() {
+            return client(default);
+        }
+        Door::Embedded
+    }
+
     /// Opens the store and checks the acting user may do `what`.
     pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Store, Identity)> {
         self.open_with(allowed, what, Store::open)
@@ -74,7 +104,8 @@ impl Ctx {
                 self.store.display()
             );
         }
-        let id = crate::identity::resolve(&store, self.as_user.as_deref())?;
+        let caller = crate::identity::Caller::current(self.as_user.clone());
+        let id = crate::identity::resolve(&store, &caller)?;
         id.require(allowed, what)?;
         Ok((store, id))
     }

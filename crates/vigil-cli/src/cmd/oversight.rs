@@ -13,11 +13,7 @@ pub const KINDS: &[&str] = &["state_secret", "trade_secret", "privacy"];
 /// Whether `role` may see a clip marked `kind` (R17): state secrets only
 /// supervisors and admins; trade secrets and private matters custodians too.
 pub fn may_see(role: Role, kind: Option<&str>) -> bool {
-    match kind {
-        None => true,
-        Some("state_secret") => matches!(role, Role::Supervisor | Role::Admin),
-        Some(_) => matches!(role, Role::Supervisor | Role::Admin | Role::Custodian),
-    }
+    vigil_service::queries::may_see(role, kind)
 }
 
 /// Arguments of `vigil spotcheck`.

@@ -23,6 +23,16 @@ fn alive(pid: i64) -> bool {
 
 /// Runs `vigil status`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    let doc = match ctx.door() {
+        // The live board, from the daemon itself (any mapped user).
+        super::Door::Daemon(c) => c.get("/api/v1/status")?,
+        super::Door::Embedded => from_file(ctx)?,
+    };
+    show(doc, args.json)
+}
+
+/// The status file vigild keeps in a store you can read.
+fn from_file(ctx: &super::Ctx) -> anyhow::Result<serde_json::Value> {
     let store_path = ctx.store.as_path();
     let path = store_path.join("vigild.status.json");
     let text = match std::fs::read_to_string(&path) {
@@ -40,7 +50,12 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let running = alive(doc["pid"].as_i64().unwrap_or(0));
     doc["running"] = serde_json::json!(running);
-    if args.json {
+    Ok(doc)
+}
+
+fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
+    let running = doc["running"] == true;
+    if json {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }

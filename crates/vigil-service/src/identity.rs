@@ -4,8 +4,9 @@
 //! On a fresh store root is the admin, so ingest works with no set-up; a
 //! store whose users table is empty also lets its owner act as admin.
 
-use anyhow::{bail, Context};
 use vigil_store::Store;
+
+use crate::error::ServiceError;
 
 /// A role's rights are checked per command against these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,38 +103,95 @@ impl Identity {
     }
 
     /// Refuses unless the role is one of `allowed`.
-    pub fn require(&self, allowed: &[Role], what: &str) -> anyhow::Result<()> {
+    pub fn require(&self, allowed: &[Role], what: &str) -> Result<(), ServiceError> {
         if allowed.contains(&self.role) {
             return Ok(());
         }
         let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-        bail!(
-            "refused: {} is {} and {what} needs one of: {}",
+        Err(ServiceError::refused(format!(
+            "{} is {} and {what} needs one of: {}",
             self.user,
             self.role.as_str(),
             names.join(", ")
-        )
+        )))
     }
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+/// Who is calling, as the operating system says: the uid running the CLI
+/// in-process, or the peer of a Unix-socket connection (`SO_PEERCRED`).
+/// Never a typed id: only root may name another user (`--as`), and both
+/// are recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The Unix uid.
+    pub uid: u32,
+    /// Root's `--as NAME`.
+    pub as_user: Option<String>,
+    /// The caller runs the store itself (the CLI on its own store, or the
+    /// daemon's own account): on a store with no users yet it is the admin.
+    /// A socket peer is never this unless it is the daemon's own uid.
+    pub owner: bool,
+}
+
+impl Caller {
+    /// The process running this code.
+    pub fn current(as_user: Option<String>) -> Self {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        Self {
+            uid,
+            as_user,
+            owner: true,
+        }
+    }
+
+    /// Whether the caller is root.
+    pub fn is_root(&self) -> bool {
+        self.uid == 0
+    }
+}
+
+/// The name of Unix user `uid`, or `uid:N` when it has no entry.
+pub fn unix_name(uid: u32) -> String {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: passwd is plain data; zeroed is a valid (empty) value.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the sizes given; getpwuid_r writes
+    // only into pwd and buf.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: pw_name points into buf and is NUL-terminated.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return name.to_string_lossy().into_owned();
+    }
+    format!("uid:{uid}")
 }
 
 /// Works out who is acting on `store`.
-pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity> {
-    let unix = crate::actor::current();
-    let users = store.users().context("reading the users")?;
+pub fn resolve(store: &Store, caller: &Caller) -> Result<Identity, ServiceError> {
+    let unix = unix_name(caller.uid);
+    let users = store.users()?;
     let role_of = |u: &vigil_store::people::User| Role::parse(&u.role).unwrap_or(Role::Officer);
-    if let Some(name) = as_user {
-        if !is_root() {
-            bail!("refused: only root may act as another user (--as)");
+    if let Some(name) = caller.as_user.as_deref() {
+        if !caller.is_root() {
+            return Err(ServiceError::refused(
+                "only root may act as another user (--as)".into(),
+            ));
         }
-        let u = users
-            .iter()
-            .find(|u| u.name == name)
-            .with_context(|| format!("--as {name}: no such Vigil user (see `vigil user list`)"))?;
+        let Some(u) = users.iter().find(|u| u.name == name) else {
+            return Err(ServiceError::not_found(format!(
+                "--as {name}: no such Vigil user (see `vigil user list`)"
+            )));
+        };
         return Ok(Identity {
             user: u.name.clone(),
             role: role_of(u),
@@ -154,7 +212,7 @@ pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity>
             officer: u.officer.clone(),
         });
     }
-    if is_root() || users.is_empty() {
+    if caller.is_root() || (caller.owner && users.is_empty()) {
         return Ok(Identity {
             user: unix.clone(),
             role: Role::Admin,
@@ -163,5 +221,7 @@ pub fn resolve(store: &Store, as_user: Option<&str>) -> anyhow::Result<Identity>
             officer: None,
         });
     }
-    bail!("refused: Unix user {unix} is not a Vigil user; an admin can add one with `vigil user add NAME --role ROLE --unix {unix}`")
+    Err(ServiceError::refused(format!(
+        "Unix user {unix} is not a Vigil user; an admin can add one with `vigil user add NAME --role ROLE --unix {unix}`"
+    )))
 }

@@ -1,0 +1,147 @@
+//! The API client the CLI uses: HTTP/1.1 over the Unix socket (hyper), one
+//! request per connection, JSON in and out. Errors come back typed, with
+//! the server's code and message.
+
+use std::path::{Path, PathBuf};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+
+use crate::AS_HEADER;
+
+/// A failed call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answers at the socket.
+    #[error("no vigild answers at {}: {source}; start it with `systemctl start vigild` (or name a store you own with --store DIR)", path.display())]
+    Unreachable {
+        /// The socket.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The daemon answered with an error.
+    #[error("{}{message}", if code == "refused" { "refused: " } else { "" })]
+    Api {
+        /// The stable code.
+        code: String,
+        /// What and why.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The exchange itself failed.
+    #[error("talking to vigild at {}: {what}", path.display())]
+    Protocol {
+        /// The socket.
+        path: PathBuf,
+        /// What went wrong.
+        what: String,
+    },
+}
+
+/// A client of the API on one socket.
+#[derive(Debug, Clone)]
+pub struct Client {
+    socket: PathBuf,
+    as_user: Option<String>,
+}
+
+impl Client {
+    /// A client for the socket at `socket`, acting as root's `as_user` when
+    /// given (the daemon honours it for root only).
+    pub fn new(socket: &Path, as_user: Option<String>) -> Self {
+        Self {
+            socket: socket.to_owned(),
+            as_user,
+        }
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// `GET path?query`, the query from a serialisable value (absent
+    /// fields left out), returning the JSON document.
+    pub fn get_with(
+        &self,
+        path: &str,
+        query: &impl serde::Serialize,
+    ) -> Result<serde_json::Value, ClientError> {
+        let q = serde_urlencoded::to_string(query)
+            .map_err(|e| self.protocol(format!("cannot encode the query: {e}")))?;
+        if q.is_empty() {
+            self.get(path)
+        } else {
+            self.get(&format!("{path}?{q}"))
+        }
+    }
+
+    /// `GET path` (with its query), returning the JSON document.
+    pub fn get(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
+        rt.block_on(self.get_async(path_and_query))
+    }
+
+    async fn get_async(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Unreachable {
+                    path: self.socket.clone(),
+                    source,
+                })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| self.protocol(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut req = hyper::Request::builder()
+            .method("GET")
+            .uri(path_and_query)
+            .header("host", "vigild")
+            .header("accept", "application/json");
+        if let Some(u) = &self.as_user {
+            req = req.header(AS_HEADER, u);
+        }
+        let req = req
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| self.protocol(e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| self.protocol(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.protocol(e.to_string()))?
+            .to_bytes();
+        let doc: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| self.protocol(format!("the answer is not JSON ({e})")))?;
+        if status >= 400 {
+            return Err(ClientError::Api {
+                code: doc["code"].as_str().unwrap_or("store").to_owned(),
+                message: doc["message"].as_str().unwrap_or("(no message)").to_owned(),
+                status,
+            });
+        }
+        Ok(doc)
+    }
+
+    fn protocol(&self, what: String) -> ClientError {
+        ClientError::Protocol {
+            path: self.socket.clone(),
+            what,
+        }
+    }
+}

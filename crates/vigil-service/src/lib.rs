@@ -1,0 +1,17 @@
+//! The domain operations behind every door into the store, written once:
+//! the CLI runs them in-process on a store its user owns, and `vigild` runs
+//! them for the clients of its API (`vigil-api`). A request travels
+//! client → API → this crate → `vigil-store`.
+//!
+//! - [`identity`]: who is calling (a [`identity::Caller`] the operating
+//!   system vouches for: a uid, root's `--as`) and their Vigil user and role;
+//! - [`queries`]: the reads, with their role checks, confidentiality (R17)
+//!   and the audit row each read leaves (R20);
+//! - [`error`]: typed errors with stable codes.
+
+pub mod error;
+pub mod identity;
+pub mod queries;
+
+pub use error::{Kind, ServiceError};
+pub use identity::{Caller, Identity, Role};

@@ -1,0 +1,105 @@
+//! Reads that the CLI (in-process, on a store its user owns) and `vigild`
+//! (for socket and desk clients) both serve, written once: role checks,
+//! confidentiality (R17) and the audit row of the read itself (R20). Each
+//! returns the JSON document `vigil ... --json` prints.
+
+use serde::{Deserialize, Serialize};
+use vigil_store::{ClipFilter, Store};
+
+use crate::error::ServiceError;
+use crate::identity::{Identity, Role, ANYONE, AUDIT};
+
+/// Which clips (`vigil clips`, `GET /api/v1/clips`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClipQuery {
+    /// Only this officer's.
+    pub officer: Option<String>,
+    /// Only this recorder's.
+    pub device: Option<String>,
+    /// Hours after recording within which ingest is on time (R1; 24).
+    pub late_after: Option<u64>,
+}
+
+/// Whether `role` may see a clip marked `kind` (R17).
+pub fn may_see(role: Role, kind: Option<&str>) -> bool {
+    match kind {
+        None => true,
+        Some("state_secret") => matches!(role, Role::Supervisor | Role::Admin),
+        Some(_) => matches!(role, Role::Supervisor | Role::Admin | Role::Custodian),
+    }
+}
+
+/// The clips `id` may see, each with its current tag: `{"clips": [...]}`.
+pub fn clips(
+    store: &mut Store,
+    id: &Identity,
+    q: &ClipQuery,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing clips")?;
+    let all = store.clips(&ClipFilter {
+        officer: q.officer.clone(),
+        device: q.device.clone(),
+        clip: None,
+        late_after_h: Some(q.late_after.unwrap_or(24)),
+    })?;
+    let mut shown = Vec::with_capacity(all.len());
+    let mut hidden = 0;
+    for c in all {
+        if may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+            shown.push(c);
+        } else {
+            hidden += 1;
+        }
+    }
+    store.record_read(
+        &id.actor(),
+        "clips.listed",
+        "clips",
+        &serde_json::json!({"shown": shown.len(), "hidden": hidden}),
+    )?;
+    let mut list = Vec::with_capacity(shown.len());
+    for c in &shown {
+        let mut v =
+            serde_json::to_value(c).map_err(|e| ServiceError::bad_request(e.to_string()))?;
+        v["tag"] = serde_json::to_value(store.tag_of(&c.clip)?)
+            .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+        list.push(v);
+    }
+    Ok(serde_json::json!({ "clips": list }))
+}
+
+/// Which audit rows (`vigil audit`, `GET /api/v1/audit`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Only rows whose action starts with this.
+    pub action: Option<String>,
+}
+
+/// The audit log (R20), read on the record: `{"audit": [...]}`.
+pub fn audit(
+    store: &mut Store,
+    id: &Identity,
+    q: &AuditQuery,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(AUDIT, "reading the audit log")?;
+    let rows: Vec<_> = store
+        .audit_entries()?
+        .into_iter()
+        .filter(|e| q.action.as_deref().is_none_or(|a| e.action.starts_with(a)))
+        .collect();
+    store.record_read(
+        &id.actor(),
+        "audit.read",
+        "audit",
+        &serde_json::json!({"rows": rows.len(), "action": q.action}),
+    )?;
+    Ok(serde_json::json!({ "audit": rows }))
+}
+
+/// Who the caller is, as the service sees them (`GET /api/v1/whoami`).
+pub fn whoami(id: &Identity) -> serde_json::Value {
+    serde_json::json!({
+        "user": id.user, "role": id.role.as_str(), "unix": id.unix,
+        "via_as": id.via_as, "officer": id.officer, "actor": id.actor(),
+    })
+}
