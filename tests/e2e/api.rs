@@ -136,3 +136,147 @@ fn the_cli_is_a_client_of_the_daemon_and_the_kernel_says_who_calls() {
         describe(&gone)
     );
 }
+
+/// Two officers in two Unix accounts, each through the daemon in their own
+/// session: one files and signs, the other signs; a supervisor rejects and
+/// the gap reopens (R8, R9).
+#[test]
+fn officers_explain_and_sign_through_the_daemon() {
+    let v = Vigil::new();
+    let rec = v.scratch("recorder-seq");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-seq"), &rec);
+    let ingest = v.run(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+    ]);
+    assert!(ingest.status.success(), "{}", describe(&ingest));
+    for args in [
+        &["officers", "add", "1003"][..],
+        &[
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "officer",
+            "--officer",
+            "1002",
+            "--unix",
+            "uid:61202",
+        ],
+        &[
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "officer",
+            "--officer",
+            "1003",
+            "--unix",
+            "uid:61203",
+        ],
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "supervisor",
+            "--unix",
+            "uid:61209",
+        ],
+    ] {
+        let out = v.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    assert!(std::process::Command::new("chmod")
+        .arg("a+x")
+        .arg(v.dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let gaps = json(&vigil_at(&d.socket, Some(61202), &["gaps", "--json"]));
+    let gap = gaps["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "between_clips")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = |uid| {
+        json(&vigil_at(&d.socket, Some(uid), &["gaps", "--json"]))["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == gap.as_str())
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let filed = json(&vigil_at(
+        &d.socket,
+        Some(61202),
+        &["explain", &gap, "--written", "battery swap", "--json"],
+    ));
+    let eid = filed["id"].as_str().unwrap().to_owned();
+    assert_eq!(filed["status"], "awaiting_signatures");
+    assert_eq!(status(61209), "awaiting_signatures");
+    let twice = vigil_at(&d.socket, Some(61202), &["sign", &eid]);
+    assert_eq!(twice.status.code(), Some(3), "{}", describe(&twice));
+    let boss = vigil_at(&d.socket, Some(61209), &["sign", &eid]);
+    assert_eq!(boss.status.code(), Some(3), "{}", describe(&boss));
+    let signed = json(&vigil_at(&d.socket, Some(61203), &["sign", &eid, "--json"]));
+    assert_eq!(signed["status"], "explained");
+    assert_eq!(status(61202), "explained");
+    // An officer cannot review; the supervisor can, and a rejection reopens.
+    let nope = vigil_at(&d.socket, Some(61203), &["review", &gap, "--accept"]);
+    assert_eq!(nope.status.code(), Some(3), "{}", describe(&nope));
+    let out = vigil_at(
+        &d.socket,
+        Some(61209),
+        &[
+            "review",
+            &gap,
+            "--reject",
+            "--note",
+            "where was it charged?",
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the interruption is open"));
+    assert_eq!(status(61202), "open");
+    // Who did what is in the log, by their own accounts.
+    let log = json(&vigil_at(&d.socket, Some(61209), &["audit", "--json"]));
+    let acts: Vec<(String, String)> = log["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r["action"].as_str(),
+                Some("gap.explained" | "explanation.signed" | "gap.reviewed")
+            )
+        })
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_owned(),
+                r["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        acts.contains(&("gap.explained".into(), "zhang (unix:uid:61202)".into())),
+        "{acts:?}"
+    );
+    assert!(
+        acts.contains(&("explanation.signed".into(), "wang (unix:uid:61203)".into())),
+        "{acts:?}"
+    );
+}

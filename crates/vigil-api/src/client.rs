@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
@@ -83,14 +83,39 @@ impl Client {
 
     /// `GET path` (with its query), returning the JSON document.
     pub fn get(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
+        self.call("GET", path_and_query, None)
+    }
+
+    /// `POST path` with a JSON body, returning the JSON document.
+    pub fn post(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
+        self.call("POST", path, Some(body))
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<serde_json::Value, ClientError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
             .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
-        rt.block_on(self.get_async(path_and_query))
+        rt.block_on(self.call_async(method, path_and_query, body))
     }
 
-    async fn get_async(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
+    async fn call_async(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<serde_json::Value, ClientError> {
         let stream =
             UnixStream::connect(&self.socket)
                 .await
@@ -105,15 +130,18 @@ impl Client {
             let _ = conn.await;
         });
         let mut req = hyper::Request::builder()
-            .method("GET")
+            .method(method)
             .uri(path_and_query)
             .header("host", "vigild")
             .header("accept", "application/json");
         if let Some(u) = &self.as_user {
             req = req.header(AS_HEADER, u);
         }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
         let req = req
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| self.protocol(e.to_string()))?;
         let resp = sender
             .send_request(req)

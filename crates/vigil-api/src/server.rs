@@ -2,17 +2,18 @@
 //! peer's identity and calls the same `vigil-service` function the CLI
 //! would run in-process.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::connect_info::{self, ConnectInfo};
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use tokio::net::UnixListener;
+use vigil_service::explanations::{self, Explain, GapQuery, Review};
 use vigil_service::identity::{resolve, Caller, Identity};
 use vigil_service::queries::{self, AuditQuery, ClipQuery};
 use vigil_service::{Kind, ServiceError};
@@ -161,6 +162,60 @@ async fn audit(
     Ok(Json(doc))
 }
 
+async fn gaps(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Query(q): Query<GapQuery>,
+) -> ApiResult {
+    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+        explanations::gaps(s, id, &q)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
+async fn explain(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(gap): Path<String>,
+    Json(how): Json<Explain>,
+) -> ApiResult {
+    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+        explanations::explain(s, id, &gap, &how)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
+async fn sign(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(explanation): Path<String>,
+) -> ApiResult {
+    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+        explanations::sign(s, id, &explanation)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
+async fn review(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(gap): Path<String>,
+    Json(r): Json<Review>,
+) -> ApiResult {
+    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+        explanations::review(s, id, &gap, &r)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
 async fn status(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -186,6 +241,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/gaps", get(gaps))
+        .route("/api/v1/gaps/{gap}/explanations", post(explain))
+        .route("/api/v1/gaps/{gap}/reviews", post(review))
+        .route("/api/v1/explanations/{explanation}/signatures", post(sign))
         .fallback(not_found)
         .with_state(state)
 }
@@ -195,7 +254,7 @@ pub fn router(state: ApiState) -> Router {
 /// from the kernel, what they may do from their Vigil role. A stale socket
 /// file is replaced; the file is removed on the way out.
 pub async fn serve_unix(
-    path: &Path,
+    path: &std::path::Path,
     state: ApiState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {

@@ -7,9 +7,12 @@
 //!   system vouches for: a uid, root's `--as`) and their Vigil user and role;
 //! - [`queries`]: the reads, with their role checks, confidentiality (R17)
 //!   and the audit row each read leaves (R20);
+//! - [`explanations`]: the gap log, explanations, signatures and reviews
+//!   (R7–R9);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod error;
+pub mod explanations;
 pub mod identity;
 pub mod queries;
 

@@ -7,15 +7,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use vigil_store::NewExplanation;
+use anyhow::bail;
+use vigil_service::explanations::{self, Explain, Review};
 
+use super::Door;
 use crate::output;
-
-/// Audio quieter than this at the stated offset is taken as silence.
-pub const SILENCE_DBFS: f64 = -50.0;
-/// Seconds of audio measured from the stated offset.
-pub const WINDOW_S: f64 = 3.0;
 
 /// Arguments of `vigil explain`.
 #[derive(Debug, clap::Args)]
@@ -48,87 +44,77 @@ pub struct Args {
     json: bool,
 }
 
+/// Refuses an id that is not a plain word (ids become URL path segments).
+pub fn plain_id(what: &str, id: &str) -> anyhow::Result<()> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bail!("{what} {id:?} is not an id (see `vigil gaps --json`)");
+    }
+    Ok(())
+}
+
 /// Runs `vigil explain`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::EXPLAIN, "explaining an interruption")?;
-    let gap = store
-        .gap(&args.gap)?
-        .with_context(|| format!("no interruption {:?} (see `vigil gaps`)", args.gap))?;
-    let new = if args.spoken {
-        let at = args.at.context("--spoken needs --at SECONDS")?;
-        let by = args.by.clone().context("--spoken needs --by OFFICER")?;
-        let clip_id = args.clip.clone().unwrap_or_else(|| gap.clip.clone());
-        let clip = store
-            .clip(&clip_id)?
-            .with_context(|| format!("no clip {clip_id:?}"))?;
-        let duration = clip.duration_s.unwrap_or(0.0);
-        if !(0.0..=duration).contains(&at) {
-            bail!(
-                "refused: clip {clip_id} ({}) is {duration:.3} s long; offset {at} s is not in it",
-                clip.path
-            );
-        }
-        let object = store.objects().object_path(&clip.blake3);
-        let level = vigil_media::audio_level_dbfs(&object, at, WINDOW_S)
-            .with_context(|| format!("measuring the audio of clip {clip_id}"))?;
-        let Some(level) = level else {
-            bail!(
-                "refused: clip {clip_id} ({}) has no audio at {at} s to hold a spoken explanation",
-                clip.path
-            );
-        };
-        if level < SILENCE_DBFS {
-            bail!(
-                "refused: the audio of clip {clip_id} ({}) is silent at {at} s ({level:.1} dBFS over {WINDOW_S} s, below {SILENCE_DBFS} dBFS)",
-                clip.path
-            );
-        }
-        NewExplanation::Spoken {
-            clip: clip_id,
-            at_s: at,
-            level_dbfs: (level * 10.0).round() / 10.0,
-            by,
+    plain_id("interruption", &args.gap)?;
+    if !args.signed_by.is_empty() {
+        bail!(
+            "refused: --signed-by is no longer accepted: a signature is given by each officer in their own session; file the explanation with `vigil explain GAP --written TEXT` (it is signed by you), then the second officer runs `vigil sign EXPLANATION`"
+        );
+    }
+    let how = if args.spoken {
+        Explain::Spoken {
+            at: args
+                .at
+                .ok_or_else(|| anyhow::anyhow!("--spoken needs --at SECONDS"))?,
+            clip: args.clip.clone(),
+            by: args
+                .by
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("--spoken needs --by OFFICER"))?,
         }
     } else {
-        let text = args.written.clone().context("--written needs TEXT")?;
-        if !args.signed_by.is_empty() {
-            bail!(
-                "refused: --signed-by is no longer accepted: a signature is given by each officer in their own session; file the explanation with `vigil explain GAP --written TEXT` (it is signed by you), then the second officer runs `vigil sign EXPLANATION`"
-            );
-        }
-        if text.trim().is_empty() {
-            bail!("refused: the written explanation is empty");
-        }
-        let Some(officer) = id.officer.clone() else {
-            bail!(
-                "refused: {} has no officer id, so cannot sign a written explanation (R8); an officer files it in their own session (an admin maps the account with `vigil user add NAME --role officer --officer ID`)",
-                id.user
-            );
-        };
-        NewExplanation::Written {
-            text,
-            by: officer,
-            user: id.user.clone(),
+        Explain::Written {
+            text: args.written.clone().unwrap_or_default(),
         }
     };
-    let e = store.explain(&id.actor(), &gap.id, &new)?;
+    let e = match ctx.door() {
+        Door::Daemon(c) => c.post(&format!("/api/v1/gaps/{}/explanations", args.gap), &how)?,
+        Door::Embedded => {
+            let (mut store, id) =
+                ctx.open(crate::identity::EXPLAIN, "explaining an interruption")?;
+            explanations::explain(&mut store, &id, &args.gap, &how)?
+        }
+    };
     if args.json {
         output::print_json(&e)?;
     } else {
-        let superseding = e
-            .supersedes
-            .as_deref()
-            .map(|s| format!(", superseding {s}"))
+        let s = |k: &str| e[k].as_str().unwrap_or("").to_owned();
+        let superseding = e["supersedes"]
+            .as_str()
+            .map(|p| format!(", superseding {p}"))
             .unwrap_or_default();
-        match vigil_store::gaps::status_of(Some(&e)) {
-            "awaiting_signatures" => crate::say!(
+        let officers: Vec<&str> = e["officers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|o| o.as_str()).collect())
+            .unwrap_or_default();
+        if s("status") == "awaiting_signatures" {
+            crate::say!(
                 "{} explanation {} filed and signed by officer {}{superseding}; awaiting a second officer: `vigil sign {}`",
-                gap.id,
-                e.id,
-                e.officers.join(", "),
-                e.id
-            ),
-            _ => crate::say!("{} explained ({}, {}){superseding}", gap.id, e.kind, e.id),
+                s("gap"),
+                s("id"),
+                officers.join(", "),
+                s("id")
+            );
+        } else {
+            crate::say!(
+                "{} explained ({}, {}){superseding}",
+                s("gap"),
+                s("kind"),
+                s("id")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -152,23 +138,31 @@ pub struct ReviewArgs {
 }
 
 /// Runs `vigil review`: a supervisor or auditor accepts or rejects an
-/// interruption's explanation; the gap log shows the reviewer.
+/// interruption's explanation; the gap log shows the reviewer, and a
+/// rejection reopens the gap.
 pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
-    use crate::identity::Role;
-    let (mut store, id) = ctx.open(
-        &[Role::Supervisor, Role::Auditor, Role::Admin],
-        "reviewing explanations",
-    )?;
-    let verdict = if args.accept { "accepted" } else { "rejected" };
-    store
-        .review(
-            &id.actor(),
-            &id.user,
-            &args.gap,
-            verdict,
-            args.note.as_deref(),
-        )
-        .with_context(|| format!("reviewing {}", args.gap))?;
-    crate::say!("{} explanation {verdict} by {}", args.gap, id.user);
+    plain_id("interruption", &args.gap)?;
+    let r = Review {
+        verdict: if args.accept { "accepted" } else { "rejected" }.to_owned(),
+        note: args.note,
+    };
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.post(&format!("/api/v1/gaps/{}/reviews", args.gap), &r)?,
+        Door::Embedded => {
+            use crate::identity::Role;
+            let (mut store, id) = ctx.open(
+                &[Role::Supervisor, Role::Auditor, Role::Admin],
+                "reviewing explanations",
+            )?;
+            explanations::review(&mut store, &id, &args.gap, &r)?
+        }
+    };
+    crate::say!(
+        "{} explanation {} by {}; the interruption is {}",
+        args.gap,
+        r.verdict,
+        doc["reviewer"].as_str().unwrap_or(""),
+        doc["status"].as_str().unwrap_or("")
+    );
     Ok(ExitCode::SUCCESS)
 }

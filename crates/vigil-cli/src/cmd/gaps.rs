@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-use vigil_store::{Gap, GapFilter};
+use vigil_service::explanations::{self, GapQuery};
 
+use super::Door;
 use crate::output;
 
 /// Default hours after which an open interruption is overdue.
-pub const DEFAULT_DEADLINE_H: i64 = 24;
+pub const DEFAULT_DEADLINE_H: i64 = explanations::DEFAULT_DEADLINE_H;
 
 /// Arguments of `vigil gaps`.
 #[derive(Debug, clap::Args)]
@@ -33,36 +33,27 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct JsonGaps<'a> {
-    gaps: &'a [Gap],
-}
-
 /// Runs `vigil gaps`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(since) = &args.since {
         anyhow::Context::context(super::parse_time(since), "--since")?;
     }
-    let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
-    let mut gaps = store.gaps(&GapFilter {
-        open_only: args.open,
+    let q = GapQuery {
+        open: args.open,
         officer: args.officer,
         device: args.device,
         since: args.since,
-        overdue_after_s: args.deadline * 3600,
-        ..Default::default()
-    })?;
-    // Overdue first, then in time order (the store's order).
-    gaps.sort_by_key(|g| !g.overdue);
-    // R20: every read is attributable.
-    store.record_read(
-        &id.actor(),
-        "gaps.listed",
-        "gaps",
-        &serde_json::json!({"shown": gaps.len()}),
-    )?;
+        deadline: Some(args.deadline),
+    };
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.get_with("/api/v1/gaps", &q)?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
+            explanations::gaps(&mut store, &id, &q)?
+        }
+    };
     if args.json {
-        output::print_json(&JsonGaps { gaps: &gaps })?;
+        output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::say!(
@@ -75,33 +66,41 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         "DURATION",
         "WALL CLOCK"
     );
-    for g in &gaps {
-        let status = match (g.status, g.overdue) {
+    let gaps = doc["gaps"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    for g in gaps {
+        let state = g["status"].as_str().unwrap_or("open");
+        let status = match (state, g["overdue"] == true) {
             ("explained", _) => "explained",
             (_, true) => "OVERDUE",
             (s, false) => s,
         };
-        let path = match (&g.previous_path, &g.missing) {
-            (Some(prev), Some(missing)) => format!("{prev} .. [{missing} missing] .. {}", g.path),
-            (Some(prev), None) => format!("{prev} -> {}", g.path),
-            _ => g.path.clone(),
+        let here = text(&g["path"]).unwrap_or_default();
+        let path = match (text(&g["previous_path"]), text(&g["missing"])) {
+            (Some(prev), Some(missing)) => format!("{prev} .. [{missing} missing] .. {here}"),
+            (Some(prev), None) => format!("{prev} -> {here}"),
+            _ => here,
         };
         crate::say!(
             "{:<17}  {:<13}  {:<9}  {:<6}  {:>9}  {:>8.3}s  {:<24}  {}",
-            g.id,
-            g.kind.as_str(),
+            text(&g["id"]).unwrap_or_default(),
+            text(&g["kind"]).unwrap_or_default(),
             status,
-            g.stream.as_deref().unwrap_or("-"),
-            g.offset_s
+            text(&g["stream"]).unwrap_or_else(|| "-".into()),
+            g["offset_s"]
+                .as_f64()
                 .map(|o| format!("{o:.3}s"))
                 .unwrap_or_else(|| "-".into()),
-            g.duration_s,
-            g.wall_start.as_deref().unwrap_or("-"),
+            g["duration_s"].as_f64().unwrap_or(0.0),
+            text(&g["wall_start"]).unwrap_or_else(|| "-".into()),
             path
         );
     }
-    let open = gaps.iter().filter(|g| g.status != "explained").count();
-    let overdue = gaps.iter().filter(|g| g.overdue).count();
+    let open = gaps.iter().filter(|g| g["status"] != "explained").count();
+    let overdue = gaps.iter().filter(|g| g["overdue"] == true).count();
     crate::say!(
         "{} interruptions, {open} open, {overdue} overdue",
         gaps.len()

@@ -5,8 +5,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use vigil_service::explanations;
 
+use super::Door;
 use crate::output;
 
 /// Arguments of `vigil sign`.
@@ -21,23 +22,30 @@ pub struct Args {
 
 /// Runs `vigil sign`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::EXPLAIN, "signing an explanation")?;
-    let Some(officer) = id.officer.clone() else {
-        bail!(
-            "refused: {} has no officer id, so cannot sign (R8); only an officer signs, in their own session",
-            id.user
-        );
+    super::explain::plain_id("explanation", &args.explanation)?;
+    let signed = match ctx.door() {
+        Door::Daemon(c) => c.post(
+            &format!("/api/v1/explanations/{}/signatures", args.explanation),
+            &serde_json::json!({}),
+        )?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(crate::identity::EXPLAIN, "signing an explanation")?;
+            explanations::sign(&mut store, &id, &args.explanation)?
+        }
     };
-    let signed = store.sign(&id.actor(), &id.user, &officer, &args.explanation)?;
     if args.json {
         output::print_json(&signed)?;
     } else {
+        let officers: Vec<&str> = signed["officers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|o| o.as_str()).collect())
+            .unwrap_or_default();
         crate::say!(
-            "{} explanation {} signed by officer {officer}; signed by {}: {}",
-            signed.gap,
-            signed.explanation,
-            signed.officers.join(", "),
-            signed.status
+            "{} explanation {} signed; signed by {}: {}",
+            signed["gap"].as_str().unwrap_or(""),
+            signed["explanation"].as_str().unwrap_or(""),
+            officers.join(", "),
+            signed["status"].as_str().unwrap_or("")
         );
     }
     Ok(ExitCode::SUCCESS)
