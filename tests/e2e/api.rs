@@ -280,3 +280,92 @@ fn officers_explain_and_sign_through_the_daemon() {
         "{acts:?}"
     );
 }
+
+/// Long work runs inside the daemon, its progress streamed back: a
+/// custodian's ingest of a mount vigild can read, and verify.
+#[test]
+fn ingest_and_verify_run_inside_the_daemon() {
+    let v = Vigil::new();
+    let made = v.run(&["clips"]);
+    assert!(made.status.success(), "{}", describe(&made));
+    for args in [
+        &[
+            "user",
+            "add",
+            "cus",
+            "--role",
+            "custodian",
+            "--unix",
+            "uid:61301",
+        ][..],
+        &[
+            "user",
+            "add",
+            "aud",
+            "--role",
+            "auditor",
+            "--unix",
+            "uid:61302",
+        ],
+    ] {
+        let out = v.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let rec = v.scratch("card");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-a"), &rec);
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    assert!(std::process::Command::new("chmod")
+        .arg("a+x")
+        .arg(v.dir.path())
+        .status()
+        .unwrap()
+        .success());
+    // An auditor may not ingest: refused before any work.
+    let refused = vigil_at(&d.socket, Some(61302), &["ingest", rec.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));
+    // The custodian's ingest runs in vigild (which reads the card itself).
+    let doc = json(&vigil_at(
+        &d.socket,
+        Some(61301),
+        &[
+            "ingest",
+            rec.to_str().unwrap(),
+            "--device",
+            "BWC001",
+            "--json",
+        ],
+    ));
+    let originals = vigil_e2e::files_under(&rec).len();
+    assert_eq!(doc["files"].as_array().unwrap().len(), originals, "{doc:#}");
+    assert!(doc["run"].as_str().unwrap().starts_with('r'));
+    let actor: String = v
+        .db()
+        .query_row(
+            "SELECT actor FROM audit WHERE action = 'ingest.started' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(actor, "cus (unix:uid:61301)");
+    // Verify, streamed, as the auditor: OK, every object re-read.
+    let report = json(&vigil_at(&d.socket, Some(61302), &["verify", "--json"]));
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert!(report["objects_checked"].as_u64().unwrap() > 0);
+    // The progress really is streamed: lines before the result.
+    let client = vigil_api::client::Client::new(&d.socket, None);
+    let mut lines = Vec::new();
+    let result = client
+        .post_stream("/api/v1/verify", &serde_json::json!({}), &mut |done, total, _| {
+            lines.push((done, total))
+        })
+        .unwrap();
+    assert_eq!(result["ok"], true);
+    assert!(!lines.is_empty(), "no progress lines");
+    let total = lines.last().unwrap().1;
+    assert!(total > 0 && lines.iter().all(|(d, t)| *t == total && *d <= total), "{lines:?}");
+    // A card vigild cannot read is its error, named, not a silent success.
+    let out = vigil_at(&d.socket, Some(61301), &["ingest", "/nonexistent/card"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/card"));
+}

@@ -97,6 +97,65 @@ impl Client {
         self.call("POST", path, Some(body))
     }
 
+    /// `POST path` for long work: the daemon streams JSON lines; each
+    /// `{"progress": {"done", "total", "file"}}` goes to `progress`, and the
+    /// final `{"result": ...}` is returned (`{"error": ...}` as an error).
+    pub fn post_stream(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        progress: &mut dyn FnMut(u64, u64, Option<&str>),
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
+        rt.block_on(async {
+            let resp = self.send(hyper::Method::POST, path, Some(body)).await?;
+            let status = resp.status().as_u16();
+            let mut body = resp.into_body();
+            if status >= 400 {
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(|e| self.protocol(e.to_string()))?
+                    .to_bytes();
+                return Err(self.api_error(status, &bytes));
+            }
+            let mut pending: Vec<u8> = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| self.protocol(e.to_string()))?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                pending.extend_from_slice(&data);
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    let doc: serde_json::Value = serde_json::from_slice(&line)
+                        .map_err(|e| self.protocol(format!("a progress line is not JSON ({e})")))?;
+                    if let Some(p) = doc.get("progress") {
+                        progress(
+                            p["done"].as_u64().unwrap_or(0),
+                            p["total"].as_u64().unwrap_or(0),
+                            p["file"].as_str(),
+                        );
+                    } else if let Some(result) = doc.get("result") {
+                        return Ok(result.clone());
+                    } else if let Some(e) = doc.get("error") {
+                        return Err(ClientError::Api {
+                            code: e["code"].as_str().unwrap_or("store").to_owned(),
+                            message: e["message"].as_str().unwrap_or("(no message)").to_owned(),
+                            status: 200,
+                        });
+                    }
+                }
+            }
+            Err(self.protocol("the daemon ended the stream without a result".into()))
+        })
+    }
+
     fn call(
         &self,
         method: &str,
@@ -116,6 +175,29 @@ impl Client {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value, ClientError> {
+        let method = hyper::Method::from_bytes(method.as_bytes())
+            .map_err(|e| self.protocol(e.to_string()))?;
+        let resp = self.send(method, path_and_query, body).await?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.protocol(e.to_string()))?
+            .to_bytes();
+        if status >= 400 {
+            return Err(self.api_error(status, &body));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| self.protocol(format!("the answer is not JSON ({e})")))
+    }
+
+    async fn send(
+        &self,
+        method: hyper::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError> {
         let stream =
             UnixStream::connect(&self.socket)
                 .await
@@ -143,27 +225,21 @@ impl Client {
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| self.protocol(e.to_string()))?;
-        let resp = sender
+        sender
             .send_request(req)
             .await
-            .map_err(|e| self.protocol(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| self.protocol(e.to_string()))?
-            .to_bytes();
-        let doc: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| self.protocol(format!("the answer is not JSON ({e})")))?;
-        if status >= 400 {
-            return Err(ClientError::Api {
+            .map_err(|e| self.protocol(e.to_string()))
+    }
+
+    fn api_error(&self, status: u16, body: &[u8]) -> ClientError {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(doc) => ClientError::Api {
                 code: doc["code"].as_str().unwrap_or("store").to_owned(),
                 message: doc["message"].as_str().unwrap_or("(no message)").to_owned(),
                 status,
-            });
+            },
+            Err(_) => self.protocol(format!("HTTP {status} without a JSON error")),
         }
-        Ok(doc)
     }
 
     fn protocol(&self, what: String) -> ClientError {

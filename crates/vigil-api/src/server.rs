@@ -15,6 +15,8 @@ use axum::{Json, Router};
 use tokio::net::UnixListener;
 use vigil_service::explanations::{self, Explain, GapQuery, Review};
 use vigil_service::identity::{resolve, Caller, Identity};
+use vigil_service::identity::{AUDIT, CUSTODY};
+use vigil_service::jobs::{self, IngestRequest, Sink};
 use vigil_service::queries::{self, AuditQuery, ClipQuery};
 use vigil_service::{Kind, ServiceError};
 use vigil_store::Store;
@@ -125,6 +127,106 @@ async fn with_identity<T: Send + 'static>(
         )))
     })?
     .map_err(ApiError)
+}
+
+/// Progress as JSON lines on a streamed response (at most ten a second).
+struct LineSink {
+    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::convert::Infallible>>,
+    last: Option<std::time::Instant>,
+}
+
+impl LineSink {
+    fn send(&self, doc: &serde_json::Value) {
+        let mut line = doc.to_string();
+        line.push('\n');
+        // A client that went away only stops the progress, not the work.
+        let _ = self.tx.blocking_send(Ok(line.into()));
+    }
+}
+
+impl Sink for LineSink {
+    fn progress(&mut self, done: u64, total: u64, file: Option<&str>) {
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_millis(100));
+        if due || done == total {
+            self.last = Some(std::time::Instant::now());
+            self.send(
+                &serde_json::json!({"progress": {"done": done, "total": total, "file": file}}),
+            );
+        }
+    }
+}
+
+/// Runs `job` after checking the caller, streaming its progress as JSON
+/// lines and ending with `{"result": ...}` or `{"error": {"code", "message"}}`.
+/// Refusals before the work starts are ordinary JSON errors.
+async fn stream_job(
+    state: &ApiState,
+    peer: &Peer,
+    headers: &HeaderMap,
+    allowed: &'static [vigil_service::Role],
+    what: &'static str,
+    job: impl FnOnce(&mut Store, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
+        + Send
+        + 'static,
+) -> Result<Response, ApiError> {
+    let (store, id) = with_identity(state, peer, headers, move |_, id| {
+        id.require(allowed, what)?;
+        Ok(id.clone())
+    })
+    .await
+    .map(|id| (state.store.clone(), id))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::task::spawn_blocking(move || {
+        let mut sink = LineSink { tx, last: None };
+        let outcome = Store::open(&store)
+            .map_err(ServiceError::from)
+            .and_then(|mut s| job(&mut s, &id, &mut sink));
+        let last = match outcome {
+            Ok(result) => serde_json::json!({ "result": result }),
+            Err(e) => serde_json::json!({"error": {"code": e.kind.code(), "message": e.message}}),
+        };
+        sink.send(&last);
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([("content-type", "application/x-ndjson")], body).into_response())
+}
+
+async fn verify(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    stream_job(
+        &state,
+        &peer,
+        &headers,
+        AUDIT,
+        "verifying the store",
+        |s, id, sink| {
+            let report = jobs::verify(s, id, sink)?;
+            serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
+        },
+    )
+    .await
+}
+
+async fn ingest(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Json(req): Json<IngestRequest>,
+) -> Result<Response, ApiError> {
+    stream_job(
+        &state,
+        &peer,
+        &headers,
+        CUSTODY,
+        "ingesting",
+        move |s, id, sink| jobs::ingest(s, id, &req, sink),
+    )
+    .await
 }
 
 async fn whoami(
@@ -242,6 +344,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/gaps", get(gaps))
+        .route("/api/v1/verify", post(verify))
+        .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/gaps/{gap}/explanations", post(explain))
         .route("/api/v1/gaps/{gap}/reviews", post(review))
         .route("/api/v1/explanations/{explanation}/signatures", post(sign))

@@ -102,7 +102,7 @@ fn analysis_json(a: &vigil_media::Analysis) -> String {
 }
 
 /// One stored file, as `vigil ingest --json` prints it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StoredFile {
     /// Path relative to the recorder root (printable).
     pub path: String,
@@ -124,7 +124,7 @@ pub struct StoredFile {
 }
 
 /// An entry not ingested on purpose.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Skipped {
     /// Path relative to the recorder root.
     pub path: String,
@@ -133,7 +133,7 @@ pub struct Skipped {
 }
 
 /// A regular file that could not be stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Failed {
     /// Path relative to the recorder root.
     pub path: String,
@@ -142,7 +142,7 @@ pub struct Failed {
 }
 
 /// Everything one ingest did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct IngestReport {
     /// Ingest run id.
     pub run: String,

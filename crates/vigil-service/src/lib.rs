@@ -9,11 +9,13 @@
 //!   and the audit row each read leaves (R20);
 //! - [`explanations`]: the gap log, explanations, signatures and reviews
 //!   (R7–R9);
+//! - [`jobs`]: long work with progress (verify, ingest);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod error;
 pub mod explanations;
 pub mod identity;
+pub mod jobs;
 pub mod queries;
 
 pub use error::{Kind, ServiceError};

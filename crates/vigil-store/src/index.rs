@@ -201,7 +201,7 @@ pub struct Clip {
 }
 
 /// One thing `verify` found wrong (or worth a warning).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Problem {
     /// `object_missing`, `object_altered`, `clip_object_missing`,
     /// `audit_chain`, `unindexed_object`.
@@ -213,7 +213,7 @@ pub struct Problem {
 }
 
 /// The outcome of `verify`.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
 pub struct VerifyReport {
     /// True when there are no problems.
     pub ok: bool,

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use indicatif::ProgressBar;
-use serde::Serialize;
-use vigil_ingest::{IngestOptions, Progress};
+use vigil_service::jobs::{self, IngestRequest, Sink};
 
+use super::Door;
 use crate::output;
 
 /// Arguments of `vigil ingest`.
@@ -36,86 +35,43 @@ pub struct Args {
     seq_pattern: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    files: &'a [vigil_ingest::StoredFile],
-    skipped: &'a [vigil_ingest::Skipped],
-    failed: &'a [vigil_ingest::Failed],
-    run: &'a str,
-}
-
-struct Bar {
-    bar: ProgressBar,
-    base: u64,
-}
-
-impl Progress for Bar {
-    fn begin(&mut self, _files: usize, bytes: u64) {
-        self.bar.set_length(bytes);
-    }
-    fn file(&mut self, path: &str) {
-        self.bar.set_message(path.to_owned());
-    }
-    fn bytes(&mut self, done: u64) {
-        self.bar.set_position(self.base + done);
-    }
-    fn file_done(&mut self, bytes: u64) {
-        self.base += bytes;
-        self.bar.set_position(self.base);
-    }
-}
-
-/// Runs `vigil ingest`.
+/// Runs `vigil ingest`: inside vigild (which reads DIR as its own user and
+/// streams progress back) or in-process on a store you own.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
-    anyhow::ensure!(
-        args.min_gap > 0.0 && args.min_gap < args.join_window,
-        "--min-gap must be above 0 and below --join-window"
-    );
-    let naming = vigil_ingest::naming::Naming::with_seq_patterns(&args.seq_pattern)
-        .map_err(|e| anyhow::anyhow!("--seq-pattern: {e}"))?;
-    let opts = IngestOptions {
+    let dir = if args.dir.is_absolute() {
+        args.dir.clone()
+    } else {
+        std::env::current_dir()?.join(&args.dir)
+    };
+    let req = IngestRequest {
+        dir,
         device: args.device,
         officer: args.officer,
-        actor: id.actor(),
-        continuity: vigil_ingest::Continuity {
-            min_gap_s: args.min_gap,
-            join_window_s: args.join_window,
-            naming,
-            clock_offset_s: 0.0,
-            clock_trusted: true,
-        },
+        min_gap: args.min_gap,
+        join_window: args.join_window,
+        seq_pattern: args.seq_pattern,
     };
-    let report = match output::byte_bar(args.json) {
-        Some(bar) => {
-            let mut p = Bar { bar, base: 0 };
-            let r = vigil_ingest::ingest_dir(&mut store, &args.dir, &opts, &mut p);
-            p.bar.finish_and_clear();
-            r?
+    let mut sink = super::verify::BarSink(output::byte_bar(args.json));
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.post_stream("/api/v1/ingest", &req, &mut |d, t, f| {
+            sink.progress(d, t, f)
+        })?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
+            jobs::ingest(&mut store, &id, &req, &mut sink)?
         }
-        None => vigil_ingest::ingest_dir(&mut store, &args.dir, &opts, &mut vigil_ingest::Silent)?,
     };
+    drop(sink);
+    let report: vigil_ingest::IngestReport = serde_json::from_value(doc.clone())?;
     if args.json {
-        output::print_json(&JsonReport {
-            files: &report.files,
-            skipped: &report.skipped,
-            failed: &report.failed,
-            run: &report.run,
-        })?;
+        output::print_json(&doc)?;
     } else {
         print_text(&report);
-    }
-    if !args.json {
-        let open = store.gaps(&vigil_store::GapFilter {
-            open_only: true,
-            device: opts.device.clone(),
-            ..Default::default()
-        })?;
-        if !open.is_empty() {
+        let open = doc["open_interruptions"].as_u64().unwrap_or(0);
+        if open > 0 {
             crate::say!(
-                "{} interruption(s) of this recorder need an explanation (R8): vigil gaps --open{}",
-                open.len(),
-                opts.device
+                "{open} interruption(s) of this recorder need an explanation (R8): vigil gaps --open{}",
+                req.device
                     .as_deref()
                     .map(|d| format!(" --device {d}"))
                     .unwrap_or_default()
@@ -126,7 +82,10 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         for f in &report.failed {
-            eprintln!("vigil: error: {} was not stored: {}", f.path, f.error);
+            eprintln!(
+                "vigil: error: {}",
+                output::printable(&format!("{} was not stored: {}", f.path, f.error))
+            );
         }
         eprintln!(
             "vigil: {} of {} files were not stored; fix the cause and run the same command again",

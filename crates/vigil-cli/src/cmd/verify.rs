@@ -1,8 +1,12 @@
 //! `vigil verify`: re-read every object, check both hashes, every clip's
-//! object and the audit chain (R10). Exit 0 only when all of it holds.
+//! object and the audit chain (R10). Exit 0 only when all of it holds. Runs
+//! inside vigild (its progress streamed back) or in-process on your store.
 
 use std::process::ExitCode;
 
+use vigil_service::jobs::{self, Sink};
+
+use super::Door;
 use crate::output;
 
 /// Arguments of `vigil verify`.
@@ -13,23 +17,48 @@ pub struct Args {
     json: bool,
 }
 
+/// Progress on a byte bar (when there is one).
+pub struct BarSink(pub Option<indicatif::ProgressBar>);
+
+impl Sink for BarSink {
+    fn progress(&mut self, done: u64, total: u64, file: Option<&str>) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
+            if let Some(f) = file {
+                bar.set_message(f.to_owned());
+            }
+        }
+    }
+}
+
+impl Drop for BarSink {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Runs `vigil verify`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open_for_verify("verifying the store")?;
-    let actor = id.actor();
-    let bar = output::byte_bar(args.json);
-    if let Some(bar) = &bar {
-        bar.set_length(store.indexed_bytes()?);
+    let mut sink = BarSink(output::byte_bar(args.json));
+    if let Some(bar) = &sink.0 {
         bar.set_message("re-reading objects");
     }
-    let report = store.verify(&actor, &mut |done| {
-        if let Some(bar) = &bar {
-            bar.set_position(done);
+    let report: vigil_store::VerifyReport = match ctx.door() {
+        Door::Daemon(c) => {
+            let doc = c.post_stream("/api/v1/verify", &serde_json::json!({}), &mut |d, t, f| {
+                sink.progress(d, t, f)
+            })?;
+            serde_json::from_value(doc)?
         }
-    })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+        Door::Embedded => {
+            let (mut store, id) = ctx.open_for_verify("verifying the store")?;
+            jobs::verify(&mut store, &id, &mut sink)?
+        }
+    };
+    drop(sink);
     if args.json {
         output::print_json(&report)?;
     } else {
