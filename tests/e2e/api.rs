@@ -356,14 +356,19 @@ fn ingest_and_verify_run_inside_the_daemon() {
     let client = vigil_api::client::Client::new(&d.socket, None);
     let mut lines = Vec::new();
     let result = client
-        .post_stream("/api/v1/verify", &serde_json::json!({}), &mut |done, total, _| {
-            lines.push((done, total))
-        })
+        .post_stream(
+            "/api/v1/verify",
+            &serde_json::json!({}),
+            &mut |done, total, _| lines.push((done, total)),
+        )
         .unwrap();
     assert_eq!(result["ok"], true);
     assert!(!lines.is_empty(), "no progress lines");
     let total = lines.last().unwrap().1;
-    assert!(total > 0 && lines.iter().all(|(d, t)| *t == total && *d <= total), "{lines:?}");
+    assert!(
+        total > 0 && lines.iter().all(|(d, t)| *t == total && *d <= total),
+        "{lines:?}"
+    );
     // A card vigild cannot read is its error, named, not a silent success.
     let out = vigil_at(&d.socket, Some(61301), &["ingest", "/nonexistent/card"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));

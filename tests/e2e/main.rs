@@ -5,6 +5,7 @@ mod continuity;
 mod crash;
 mod custody;
 mod daemon;
+mod desk;
 mod dock;
 mod hostile;
 mod ingest;

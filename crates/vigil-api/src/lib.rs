@@ -6,6 +6,8 @@
 //! (`X-Vigil-As`), and the audit log then records both.
 //!
 //! - [`server`]: the router and `serve_unix(path, state, shutdown)`;
+//! - [`tls`]: the same API for desks on the LAN: TCP with TLS, callers by
+//!   session token (`POST /api/v1/login`);
 //! - [`client`]: what the CLI uses to call it.
 //!
 //! Endpoints and their documents are listed in docs/api.md. Errors are
@@ -14,6 +16,7 @@
 
 pub mod client;
 pub mod server;
+pub mod tls;
 
 /// The socket `vigild` listens on and the CLI calls by default.
 pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::connect_info::{self, ConnectInfo};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::IncomingStream;
@@ -32,6 +32,8 @@ pub struct ApiState {
     pub status: Arc<dyn Fn() -> serde_json::Value + Send + Sync>,
     /// The daemon's own uid: a peer with it is the store's owner.
     pub own_uid: u32,
+    /// Sessions and lockout for desk logins.
+    pub policy: vigil_service::auth::Policy,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -54,6 +56,62 @@ impl connect_info::Connected<IncomingStream<'_, UnixListener>> for Peer {
         Self {
             uid: stream.io().peer_cred().ok().map(|c| c.uid()),
         }
+    }
+}
+
+/// The peer of a TLS connection (a desk on the LAN).
+#[derive(Clone, Debug)]
+pub struct TlsPeer {
+    /// Its address.
+    pub addr: std::net::SocketAddr,
+}
+
+/// Who is calling: the kernel's word for a Unix-socket peer, or a session
+/// token for a desk over TLS (never a typed id).
+#[derive(Clone, Debug)]
+pub struct Who {
+    /// A Unix-socket peer's uid.
+    uid: Option<u32>,
+    /// Root's `X-Vigil-As`.
+    as_user: Option<String>,
+    /// A desk's bearer token.
+    bearer: Option<String>,
+    /// A desk's address (for the log).
+    remote: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| -> Result<Option<String>, ApiError> {
+            match parts.headers.get(name) {
+                None => Ok(None),
+                Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
+                    ServiceError::bad_request(format!("header {name} is not text")).into()
+                }),
+            }
+        };
+        let unix = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0.clone());
+        let tls = parts
+            .extensions
+            .get::<ConnectInfo<TlsPeer>>()
+            .map(|c| c.0.clone());
+        let bearer =
+            header("authorization")?.and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
+        Ok(Self {
+            uid: unix.and_then(|p| p.uid),
+            as_user: header(AS_HEADER)?,
+            // A token counts only over TLS; a local account is its uid.
+            bearer: if tls.is_some() { bearer } else { None },
+            remote: tls.map(|t| t.addr.to_string()),
+        })
     }
 }
 
@@ -91,34 +149,54 @@ type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 /// Opens the store and resolves the caller (blocking work, off the reactor).
 async fn with_identity<T: Send + 'static>(
     state: &ApiState,
-    peer: &Peer,
-    headers: &HeaderMap,
+    who: &Who,
     f: impl FnOnce(&mut Store, &Identity) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let Some(uid) = peer.uid else {
-        return Err(ServiceError::refused(
-            "the kernel did not say who is calling (no peer credentials)".into(),
-        )
-        .into());
-    };
-    let as_user = match headers.get(AS_HEADER) {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| ServiceError::bad_request(format!("{AS_HEADER} is not text")))?
-                .to_owned(),
-        ),
-        None => None,
-    };
-    let caller = Caller {
-        uid,
-        as_user,
-        owner: uid == state.own_uid,
-    };
+    enum By {
+        Unix(Caller),
+        Token(String),
+    }
+    let by =
+        match (who.uid, &who.bearer) {
+            (Some(uid), _) => By::Unix(Caller {
+                uid,
+                as_user: who.as_user.clone(),
+                owner: uid == state.own_uid,
+            }),
+            (None, Some(token)) => By::Token(token.clone()),
+            (None, None) => return Err(ServiceError::refused(
+                "not logged in: log in first (`vigil login --server URL`, or POST /api/v1/login)"
+                    .into(),
+            )
+            .into()),
+        };
     let root = state.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&root)?;
-        let id = resolve(&store, &caller)?;
+        let id = match by {
+            By::Unix(caller) => resolve(&store, &caller)?,
+            By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
+        };
         f(&mut store, &id)
+    })
+    .await
+    .map_err(|e| {
+        ApiError(ServiceError::bad_request(format!(
+            "the request failed: {e}"
+        )))
+    })?
+    .map_err(ApiError)
+}
+
+/// Opens the store for a request that needs no caller yet (a login).
+async fn with_store<T: Send + 'static>(
+    state: &ApiState,
+    f: impl FnOnce(&mut Store) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let root = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&root)?;
+        f(&mut store)
     })
     .await
     .map_err(|e| {
@@ -163,15 +241,14 @@ impl Sink for LineSink {
 /// Refusals before the work starts are ordinary JSON errors.
 async fn stream_job(
     state: &ApiState,
-    peer: &Peer,
-    headers: &HeaderMap,
+    who: &Who,
     allowed: &'static [vigil_service::Role],
     what: &'static str,
     job: impl FnOnce(&mut Store, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
         + Send
         + 'static,
 ) -> Result<Response, ApiError> {
-    let (store, id) = with_identity(state, peer, headers, move |_, id| {
+    let (store, id) = with_identity(state, who, move |_, id| {
         id.require(allowed, what)?;
         Ok(id.clone())
     })
@@ -193,98 +270,102 @@ async fn stream_job(
     Ok(([("content-type", "application/x-ndjson")], body).into_response())
 }
 
-async fn verify(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    stream_job(
-        &state,
-        &peer,
-        &headers,
-        AUDIT,
-        "verifying the store",
-        |s, id, sink| {
-            let report = jobs::verify(s, id, sink)?;
-            serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
-        },
-    )
+async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, ApiError> {
+    stream_job(&state, &who, AUDIT, "verifying the store", |s, id, sink| {
+        let report = jobs::verify(s, id, sink)?;
+        serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
+    })
     .await
 }
 
 async fn ingest(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
+    who: Who,
     Json(req): Json<IngestRequest>,
 ) -> Result<Response, ApiError> {
-    stream_job(
-        &state,
-        &peer,
-        &headers,
-        CUSTODY,
-        "ingesting",
-        move |s, id, sink| jobs::ingest(s, id, &req, sink),
-    )
+    stream_job(&state, &who, CUSTODY, "ingesting", move |s, id, sink| {
+        jobs::ingest(s, id, &req, sink)
+    })
     .await
 }
 
-async fn whoami(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, |_, id| Ok(queries::whoami(id))).await?;
-    Ok(Json(doc))
+#[derive(serde::Deserialize)]
+struct Login {
+    user: String,
+    password: String,
 }
 
-async fn clips(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Query(q): Query<ClipQuery>,
-) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
-        queries::clips(s, id, &q)
+async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) -> ApiResult {
+    let Some(peer) = who.remote.clone() else {
+        return Err(ServiceError::bad_request(
+            "log in over the desk's TLS listener; local accounts need no login".into(),
+        )
+        .into());
+    };
+    let policy = state.policy;
+    let session = with_store(&state, move |s| {
+        vigil_service::auth::login(s, &l.user, &l.password, &peer, &policy)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(session).unwrap_or_default()))
+}
+
+async fn logout(State(state): State<ApiState>, who: Who) -> ApiResult {
+    let Some(token) = who.bearer.clone() else {
+        return Err(ServiceError::bad_request("no session to end".into()).into());
+    };
+    let doc = with_identity(&state, &who, move |s, id| {
+        vigil_service::auth::logout(s, id, &token)
     })
     .await?;
     Ok(Json(doc))
 }
 
-async fn audit(
+#[derive(serde::Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+async fn set_password(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    who: Who,
+    Path(user): Path<String>,
+    Json(p): Json<NewPassword>,
 ) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
-        queries::audit(s, id, &q)
+    let doc = with_identity(&state, &who, move |s, id| {
+        vigil_service::auth::set_password(s, id, &user, &p.password)
     })
     .await?;
     Ok(Json(doc))
 }
 
-async fn gaps(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Query(q): Query<GapQuery>,
-) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
-        explanations::gaps(s, id, &q)
-    })
-    .await?;
+async fn whoami(State(state): State<ApiState>, who: Who) -> ApiResult {
+    let doc = with_identity(&state, &who, |_, id| Ok(queries::whoami(id))).await?;
+    Ok(Json(doc))
+}
+
+async fn clips(State(state): State<ApiState>, who: Who, Query(q): Query<ClipQuery>) -> ApiResult {
+    let doc = with_identity(&state, &who, move |s, id| queries::clips(s, id, &q)).await?;
+    Ok(Json(doc))
+}
+
+async fn audit(State(state): State<ApiState>, who: Who, Query(q): Query<AuditQuery>) -> ApiResult {
+    let doc = with_identity(&state, &who, move |s, id| queries::audit(s, id, &q)).await?;
+    Ok(Json(doc))
+}
+
+async fn gaps(State(state): State<ApiState>, who: Who, Query(q): Query<GapQuery>) -> ApiResult {
+    let doc = with_identity(&state, &who, move |s, id| explanations::gaps(s, id, &q)).await?;
     Ok(Json(doc))
 }
 
 async fn explain(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
+    who: Who,
     Path(gap): Path<String>,
     Json(how): Json<Explain>,
 ) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+    let doc = with_identity(&state, &who, move |s, id| {
         explanations::explain(s, id, &gap, &how)
     })
     .await?;
@@ -293,11 +374,10 @@ async fn explain(
 
 async fn sign(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
+    who: Who,
     Path(explanation): Path<String>,
 ) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+    let doc = with_identity(&state, &who, move |s, id| {
         explanations::sign(s, id, &explanation)
     })
     .await?;
@@ -306,25 +386,20 @@ async fn sign(
 
 async fn review(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
+    who: Who,
     Path(gap): Path<String>,
     Json(r): Json<Review>,
 ) -> ApiResult {
-    let doc = with_identity(&state, &peer, &headers, move |s, id| {
+    let doc = with_identity(&state, &who, move |s, id| {
         explanations::review(s, id, &gap, &r)
     })
     .await?;
     Ok(Json(doc))
 }
 
-async fn status(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-) -> ApiResult {
+async fn status(State(state): State<ApiState>, who: Who) -> ApiResult {
     // Any mapped user may see the station's status.
-    with_identity(&state, &peer, &headers, |_, _| Ok(())).await?;
+    with_identity(&state, &who, |_, _| Ok(())).await?;
     let mut doc = (state.status)();
     doc["running"] = serde_json::json!(true);
     Ok(Json(doc))
@@ -340,6 +415,9 @@ async fn not_found() -> ApiError {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/whoami", get(whoami))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/users/{user}/password", post(set_password))
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))

@@ -87,12 +87,18 @@ pub struct Identity {
     pub via_as: bool,
     /// The officer id of this Vigil user, if it is an officer's account.
     pub officer: Option<String>,
+    /// The desk session acting (its id, a prefix of the token's hash), when
+    /// the caller logged in over TLS instead of being a local account.
+    pub session: Option<String>,
 }
 
 impl Identity {
     /// How the audit log names this actor: the user, and the Unix account
     /// behind it when they differ.
     pub fn actor(&self) -> String {
+        if let Some(session) = &self.session {
+            return format!("{} (desk session {session})", self.user);
+        }
         if self.via_as {
             format!("{} (as, by unix:{})", self.user, self.unix)
         } else if self.user == self.unix {
@@ -198,6 +204,7 @@ pub fn resolve(store: &Store, caller: &Caller) -> Result<Identity, ServiceError>
             unix,
             via_as: true,
             officer: u.officer.clone(),
+            session: None,
         });
     }
     if let Some(u) = users
@@ -210,6 +217,7 @@ pub fn resolve(store: &Store, caller: &Caller) -> Result<Identity, ServiceError>
             unix,
             via_as: false,
             officer: u.officer.clone(),
+            session: None,
         });
     }
     if caller.is_root() || (caller.owner && users.is_empty()) {
@@ -219,9 +227,26 @@ pub fn resolve(store: &Store, caller: &Caller) -> Result<Identity, ServiceError>
             unix,
             via_as: false,
             officer: None,
+            session: None,
         });
     }
     Err(ServiceError::refused(format!(
         "Unix user {unix} is not a Vigil user; an admin can add one with `vigil user add NAME --role ROLE --unix {unix}`"
     )))
+}
+
+/// The identity of registered user `name` (a desk session's user).
+pub fn of_user(store: &Store, name: &str) -> Result<Identity, ServiceError> {
+    let users = store.users()?;
+    let Some(u) = users.iter().find(|u| u.name == name) else {
+        return Err(ServiceError::refused(format!("no Vigil user {name:?}")));
+    };
+    Ok(Identity {
+        user: u.name.clone(),
+        role: Role::parse(&u.role).unwrap_or(Role::Officer),
+        unix: String::new(),
+        via_as: false,
+        officer: u.officer.clone(),
+        session: None,
+    })
 }

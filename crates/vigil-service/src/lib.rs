@@ -9,9 +9,11 @@
 //!   and the audit row each read leaves (R20);
 //! - [`explanations`]: the gap log, explanations, signatures and reviews
 //!   (R7–R9);
+//! - [`auth`]: desk logins: argon2id passwords, expiring sessions, lockout;
 //! - [`jobs`]: long work with progress (verify, ingest);
 //! - [`error`]: typed errors with stable codes.
 
+pub mod auth;
 pub mod error;
 pub mod explanations;
 pub mod identity;

@@ -28,6 +28,7 @@ mod pipeline;
 pub mod requests;
 pub mod retention;
 mod schema;
+mod sessions;
 pub mod tags;
 mod timefmt;
 
@@ -263,6 +264,55 @@ impl Store {
         explanation: &str,
     ) -> Result<Signed> {
         self.index.sign(actor, user, officer, explanation)
+    }
+
+    /// Sets a user's password hash (argon2id PHC string); ends their
+    /// sessions. Audited.
+    pub fn set_password(&mut self, actor: &str, user: &str, hash: &str) -> Result<()> {
+        self.index.set_password(actor, user, hash)
+    }
+
+    /// A user's password hash, if one is set.
+    pub fn password_hash(&self, user: &str) -> Result<Option<String>> {
+        self.index.password_hash(user)
+    }
+
+    /// Failed logins of `user` at or after `since` (RFC 3339).
+    pub fn login_failures_since(&self, user: &str, since: &str) -> Result<u32> {
+        self.index.login_failures_since(user, since)
+    }
+
+    /// Records a failed login (audited, counted for the lockout).
+    pub fn record_login_failure(
+        &mut self,
+        actor: &str,
+        user: &str,
+        why: &str,
+        peer: &str,
+    ) -> Result<()> {
+        self.index.record_login_failure(actor, user, why, peer)
+    }
+
+    /// Opens a session (audited as the user's login).
+    pub fn open_session(
+        &mut self,
+        user: &str,
+        token_sha256: &str,
+        expires_at: &str,
+        peer: &str,
+    ) -> Result<()> {
+        self.index
+            .open_session(user, token_sha256, expires_at, peer)
+    }
+
+    /// The user of a live session.
+    pub fn session_user(&self, token_sha256: &str, now: &str) -> Result<Option<String>> {
+        self.index.session_user(token_sha256, now)
+    }
+
+    /// Ends a session (audited); false if there was none.
+    pub fn end_session(&mut self, actor: &str, token_sha256: &str) -> Result<bool> {
+        self.index.end_session(actor, token_sha256)
     }
 
     /// Whether `id` is a registered officer.

@@ -291,4 +291,27 @@ BEGIN SELECT RAISE(ABORT, 'signatures are never edited'); END;
 CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are never deleted'); END;
 "#,
+    // 12: desk logins (issue 10): a password hash per user (argon2id, PHC
+    // string), sessions by the SHA-256 of their token (the token itself is
+    // never stored), failed attempts for the lockout.
+    r#"
+CREATE TABLE passwords (
+    user_name   TEXT PRIMARY KEY REFERENCES users(name),
+    hash        TEXT NOT NULL,
+    set_at      TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name    TEXT NOT NULL REFERENCES users(name),
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    ended_at     TEXT
+);
+CREATE TABLE login_failures (
+    id          INTEGER PRIMARY KEY,
+    user_name   TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX login_failures_user ON login_failures (user_name, at);
+"#,
 ];

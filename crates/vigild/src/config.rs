@@ -15,6 +15,12 @@
 //! join_window_s = 600.0                         # pause that still joins a session
 //! erase = true                                  # erase verified files from docked recorders (R2)
 //! socket = "/run/vigil/vigil.sock"              # the API for local users ("" for none)
+//! listen = "0.0.0.0:8443"                       # the desk API over TLS (off when absent)
+//! tls_cert = "/var/lib/vigil/tls/cert.pem"      # made self-signed on first start when missing
+//! tls_key = "/var/lib/vigil/tls/key.pem"
+//! session_s = 28800                             # desk sessions expire after this
+//! login_failures_max = 5                        # failed logins that lock a user out...
+//! lockout_minutes = 15                          # ...within this many minutes
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,6 +63,19 @@ pub struct Config {
     pub join_window_s: f64,
     /// Erase verified files from docked recorders.
     pub erase: bool,
+    /// The desk listener (TLS), `host:port`; off when absent.
+    pub listen: Option<String>,
+    /// Its certificate (PEM) [default: `<store>/tls/cert.pem`, made
+    /// self-signed on first start].
+    pub tls_cert: Option<PathBuf>,
+    /// Its key (PEM) [default: `<store>/tls/key.pem`].
+    pub tls_key: Option<PathBuf>,
+    /// How long a desk session lasts, seconds.
+    pub session_s: i64,
+    /// Failed logins within `lockout_minutes` that lock a user out.
+    pub login_failures_max: u32,
+    /// The lockout window, minutes.
+    pub lockout_minutes: i64,
 }
 
 impl Default for Config {
@@ -74,6 +93,12 @@ impl Default for Config {
             min_gap_s: vigil_ingest::DEFAULT_MIN_GAP_S,
             join_window_s: vigil_ingest::DEFAULT_JOIN_WINDOW_S,
             erase: true,
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            session_s: 8 * 3600,
+            login_failures_max: 5,
+            lockout_minutes: 15,
         }
     }
 }
@@ -149,6 +174,27 @@ impl Config {
             self.min_gap_s,
             self.join_window_s
         );
+        anyhow::ensure!(
+            (1..=7 * 86_400).contains(&self.session_s),
+            "session_s must be 1 to 604800 seconds (a week), not {}",
+            self.session_s
+        );
+        anyhow::ensure!(
+            (1..=100).contains(&self.login_failures_max),
+            "login_failures_max must be 1 to 100, not {}",
+            self.login_failures_max
+        );
+        anyhow::ensure!(
+            (1..=7 * 1440).contains(&self.lockout_minutes),
+            "lockout_minutes must be 1 to 10080, not {}",
+            self.lockout_minutes
+        );
+        if let Some(l) = &self.listen {
+            anyhow::ensure!(
+                l.parse::<std::net::SocketAddr>().is_ok(),
+                "listen must be HOST:PORT with an IP address (e.g. 0.0.0.0:8443), not {l:?}"
+            );
+        }
         for d in &self.docks {
             glob::Pattern::new(d)
                 .map_err(|e| anyhow::anyhow!("docks: {d:?} is not a valid pattern: {e}"))?;

@@ -39,6 +39,64 @@ fn expand(pattern: &str) -> Vec<String> {
     }
 }
 
+/// Starts the desk listener: the certificate (made self-signed when
+/// missing, its fingerprint printed and logged), the TLS socket, the task.
+async fn start_desk(
+    config: &Config,
+    addr: &str,
+    state: vigil_api::server::ApiState,
+    board: &Shared,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use anyhow::Context;
+    let cert = config
+        .tls_cert
+        .clone()
+        .unwrap_or_else(|| config.store.join("tls/cert.pem"));
+    let key = config
+        .tls_key
+        .clone()
+        .unwrap_or_else(|| config.store.join("tls/key.pem"));
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    let names = vec![
+        host,
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let made = vigil_api::tls::ensure_self_signed(&cert, &key, &names)?;
+    let fingerprint = vigil_api::tls::fingerprint(&cert)?;
+    if made {
+        eprintln!(
+            "vigild: made a self-signed desk certificate {}; SHA-256 fingerprint {fingerprint}",
+            cert.display()
+        );
+        tracing::warn!(cert = %cert.display(), %fingerprint, "made a self-signed desk certificate");
+    }
+    let tls = vigil_api::tls::server_config(&cert, &key)?;
+    let (listener, local) = vigil_api::tls::bind(addr, tls)
+        .await
+        .with_context(|| format!("listen {addr}"))?;
+    tracing::info!(addr = %local, %fingerprint, "desk API listening (TLS)");
+    board.update(|b| {
+        b.desk = Some(crate::status::Desk {
+            addr: local.to_string(),
+            fingerprint: fingerprint.clone(),
+        })
+    });
+    Ok(tokio::spawn(async move {
+        let stop = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = vigil_api::tls::serve(listener, state, stop).await {
+            tracing::error!(error = %e, "the desk API stopped");
+        }
+    }))
+}
+
 /// Runs the daemon until `shutdown` completes, then stops taking new work,
 /// lets in-flight files finish (or parks them) and returns.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -48,17 +106,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     vigil_dock::key::station_key(&config.store)?;
     let board = Shared::new(&config.store);
     let status_path = config.store.join(STATUS_FILE);
-    // The API: the one door local users have into the store.
+    // The API: the one door local users (socket) and desks (TLS) have into
+    // the store.
+    let b = board.clone();
+    let api_state = vigil_api::server::ApiState {
+        store: config.store.clone(),
+        status: Arc::new(move || b.document()),
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        own_uid: unsafe { libc::geteuid() },
+        policy: vigil_service::auth::Policy {
+            session_s: config.session_s,
+            max_failures: config.login_failures_max,
+            lockout_minutes: config.lockout_minutes,
+        },
+    };
+    let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
+    let desk = match &config.listen {
+        Some(addr) => {
+            Some(start_desk(&config, addr, api_state.clone(), &board, desk_stopped).await?)
+        }
+        None => None,
+    };
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = match &config.socket {
         Some(path) => {
-            let b = board.clone();
-            let state = vigil_api::server::ApiState {
-                store: config.store.clone(),
-                status: Arc::new(move || b.document()),
-                // SAFETY: geteuid has no preconditions and cannot fail.
-                own_uid: unsafe { libc::geteuid() },
-            };
+            let state = api_state.clone();
             let path = path.clone();
             Some(tokio::spawn(async move {
                 let stopped = async {
@@ -205,8 +277,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     })
     .await;
     let _ = api_stop.send(());
-    if let Some(api) = api {
-        let _ = api.await;
+    let _ = desk_stop.send(());
+    for task in [api, desk].into_iter().flatten() {
+        let _ = task.await;
     }
     board.update(|_| {});
     board.flush(&status_path);

@@ -24,6 +24,9 @@ struct Args {
     /// The API's Unix socket (overrides `socket`; `""` for none).
     #[arg(long, value_name = "PATH", env = "VIGIL_SOCKET")]
     socket: Option<PathBuf>,
+    /// The desk listener, HOST:PORT (overrides `listen`; TLS).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
     /// Recorders served at once (overrides `max_parallel`).
     #[arg(long, value_name = "N")]
     max_parallel: Option<usize>,
@@ -99,6 +102,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(s) = args.socket {
         config.socket = (!s.as_os_str().is_empty()).then_some(s);
+    }
+    if let Some(l) = args.listen {
+        config.listen = Some(l);
     }
     if let Some(n) = args.max_parallel {
         config.max_parallel = n;

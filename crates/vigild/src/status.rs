@@ -80,8 +80,21 @@ pub struct Board {
     pub docks: BTreeMap<String, Dock>,
     /// Recorders by source.
     pub recorders: BTreeMap<String, Recorder>,
+    /// The desk listener, when configured: its address and the SHA-256
+    /// fingerprint of its certificate (what a desk pins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desk: Option<Desk>,
     #[serde(skip)]
     dirty: bool,
+}
+
+/// The desk (TLS) listener.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Desk {
+    /// Where it listens.
+    pub addr: String,
+    /// The certificate's SHA-256 fingerprint.
+    pub fingerprint: String,
 }
 
 /// The board, shared between workers.

@@ -38,6 +38,13 @@ enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Set a user's desk password (read from standard input, first line;
+    /// at least 10 characters). An admin sets anyone's, a user their own;
+    /// their desk sessions end.
+    Passwd {
+        /// User name.
+        name: String,
+    },
 }
 
 /// Runs `vigil user`.
@@ -61,6 +68,27 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 .add_user(&id.actor(), &u)
                 .with_context(|| format!("adding user {}", u.name))?;
             crate::say!("user {} added as {}", u.name, u.role);
+        }
+        UserCmd::Passwd { name } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\n', '\r']).to_owned();
+            super::explain::plain_id("user", &name)?;
+            match ctx.door() {
+                super::Door::Daemon(c) => {
+                    c.post(
+                        &format!("/api/v1/users/{name}/password"),
+                        &serde_json::json!({ "password": password }),
+                    )?;
+                }
+                super::Door::Embedded => {
+                    let (mut store, id) = ctx.open(ANYONE, "setting a password")?;
+                    vigil_service::auth::set_password(&mut store, &id, &name, &password)?;
+                }
+            }
+            crate::say!("password of {name} set; their desk sessions ended");
         }
         UserCmd::List { json } => {
             let (store, _) = ctx.open(ANYONE, "listing users")?;

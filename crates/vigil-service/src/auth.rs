@@ -1,0 +1,183 @@
+//! Desk logins (issue 10): argon2id password hashes, session tokens that
+//! expire, a lockout after repeated failures, and every login, failure and
+//! logout in the audit log. A token is 32 random bytes shown once to the
+//! client; the store keeps only its SHA-256.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use vigil_store::Store;
+
+use crate::error::ServiceError;
+use crate::identity::{self, Identity, Role};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// How sessions and the lockout behave (from vigild's config).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Policy {
+    /// How long a session lasts, seconds.
+    pub session_s: i64,
+    /// Failed logins within the window that lock a user out.
+    pub max_failures: u32,
+    /// The lockout window, minutes.
+    pub lockout_minutes: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            session_s: 8 * 3600,
+            max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+/// A login's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// The bearer token (shown once).
+    pub token: String,
+    /// The user.
+    pub user: String,
+    /// When it expires (RFC 3339 UTC).
+    pub expires_at: String,
+}
+
+/// The SHA-256 (hex) under which a token's session is kept.
+pub fn token_sha256(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(token.as_bytes());
+    vigil_store::objects::hex(&h.finalize())
+}
+
+fn random_hex(n: usize) -> Result<String, ServiceError> {
+    let mut buf = vec![0u8; n];
+    let mut done = 0;
+    while done < n {
+        done += rustix::rand::getrandom(&mut buf[done..], rustix::rand::GetRandomFlags::empty())
+            .map_err(|e| ServiceError::bad_request(format!("no randomness: {e}")))?;
+    }
+    Ok(vigil_store::objects::hex(&buf))
+}
+
+/// An argon2id hash of `password` (PHC string).
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
+    let salt = SaltString::encode_b64(random_hex(16)?.as_bytes())
+        .map_err(|e| ServiceError::bad_request(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::bad_request(format!("hashing the password: {e}")))
+}
+
+/// Sets `user`'s password: an admin for anyone, anyone for themselves.
+pub fn set_password(
+    store: &mut Store,
+    id: &Identity,
+    user: &str,
+    password: &str,
+) -> Result<serde_json::Value, ServiceError> {
+    if id.role != Role::Admin && id.user != user {
+        return Err(ServiceError::refused(format!(
+            "{} may set only their own password (an admin sets others')",
+            id.user
+        )));
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(ServiceError::refused(format!(
+            "a password needs at least {MIN_PASSWORD} characters"
+        )));
+    }
+    let hash = hash_password(password)?;
+    store.set_password(&id.actor(), user, &hash)?;
+    Ok(serde_json::json!({"user": user, "password_set": true}))
+}
+
+fn seconds_from_now(s: i64) -> String {
+    let t = time::OffsetDateTime::now_utc()
+        .checked_add(time::Duration::seconds(s))
+        .unwrap_or(time::OffsetDateTime::now_utc());
+    vigil_store::rfc3339(t)
+}
+
+/// Logs `user` in with `password` from `peer` (an address, for the log).
+/// The same refusal for an unknown user and a wrong password; locked after
+/// `policy.max_failures` failures within `policy.lockout_minutes`.
+pub fn login(
+    store: &mut Store,
+    user: &str,
+    password: &str,
+    peer: &str,
+    policy: &Policy,
+) -> Result<Session, ServiceError> {
+    let actor = format!("{user} (desk login from {peer})");
+    let since = seconds_from_now(-60 * policy.lockout_minutes);
+    if store.login_failures_since(user, &since)? >= policy.max_failures {
+        store.record_login_failure(&actor, user, "locked out", peer)?;
+        return Err(ServiceError::refused(format!(
+            "{user} is locked out after {} failed logins; try again in {} minutes or ask an admin",
+            policy.max_failures, policy.lockout_minutes
+        )));
+    }
+    let known = store.users()?.into_iter().any(|u| u.name == user);
+    let hash = if known {
+        store.password_hash(user)?
+    } else {
+        None
+    };
+    // Verify against a real hash even for unknown users, so both cost the same.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = match &hash {
+        Some(h) => h.clone(),
+        None => DUMMY
+            .get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
+            .clone(),
+    };
+    let ok = PasswordHash::new(&stored)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if !(ok && hash.is_some()) {
+        store.record_login_failure(&actor, user, "wrong user name or password", peer)?;
+        return Err(ServiceError::refused("wrong user name or password".into()));
+    }
+    let token = random_hex(32)?;
+    let expires_at = seconds_from_now(policy.session_s);
+    store.open_session(user, &token_sha256(&token), &expires_at, peer)?;
+    Ok(Session {
+        token,
+        user: user.to_owned(),
+        expires_at,
+    })
+}
+
+/// The identity of a live session's bearer token.
+pub fn identity_of(store: &Store, token: &str) -> Result<Identity, ServiceError> {
+    let now = vigil_store::now_rfc3339();
+    let sha = token_sha256(token);
+    let Some(user) = store.session_user(&sha, &now)? else {
+        return Err(ServiceError::refused(
+            "the session is unknown, expired or ended: log in again (`vigil login`)".into(),
+        ));
+    };
+    let mut id = identity::of_user(store, &user)?;
+    id.session = Some(sha[..16].to_owned());
+    Ok(id)
+}
+
+/// Ends the session of `token`.
+pub fn logout(
+    store: &mut Store,
+    id: &Identity,
+    token: &str,
+) -> Result<serde_json::Value, ServiceError> {
+    let ended = store.end_session(&id.actor(), &token_sha256(token))?;
+    Ok(serde_json::json!({"ended": ended}))
+}
