@@ -171,6 +171,69 @@ fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
     assert_eq!(locked.status(), 403);
     let b: serde_json::Value = locked.json().unwrap();
     assert!(b["message"].as_str().unwrap().contains("locked out"), "{b}");
+    // The CLI as a desk: `vigil login` pins the certificate and keeps the
+    // token (0600); commands then go to the station.
+    let home = v.scratch("desk-home");
+    let desk_cli = |args: &[&str], stdin: Option<&str>| {
+        let mut child = std::process::Command::new(vigil_e2e::bin("vigil"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", &home)
+            .env_remove("VIGIL_STORE")
+            .env_remove("VIGIL_SOCKET")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            writeln!(child.stdin.take().unwrap(), "{text}").unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        child.wait_with_output().unwrap()
+    };
+    let wrong_pin = "00".repeat(32);
+    let out = desk_cli(
+        &[
+            "login",
+            "--server",
+            &format!("https://{addr}"),
+            "--fingerprint",
+            &wrong_pin,
+            "--user",
+            "ann",
+        ],
+        Some("correct horse battery"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not the one pinned"),
+        "{}",
+        describe(&out)
+    );
+    let out = desk_cli(
+        &[
+            "login",
+            "--server",
+            &format!("https://{addr}"),
+            "--fingerprint",
+            &fingerprint,
+            "--user",
+            "ann",
+        ],
+        Some("correct horse battery"),
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let saved = home.join("vigil/session.json");
+    let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let listed = desk_cli(&["clips", "--json"], None);
+    assert!(listed.status.success(), "{}", describe(&listed));
+    let who = desk_cli(&["audit", "--json", "--action", "session.login"], None);
+    assert!(who.status.success(), "{}", describe(&who));
+    let out = desk_cli(&["logout"], None);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(!saved.exists());
     drop(d);
     // Every login, failure and logout is in the audit log.
     let db = v.db();
@@ -182,8 +245,8 @@ fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
         )
         .unwrap()
     };
-    assert_eq!(count("session.login"), 3);
-    assert_eq!(count("session.logout"), 1);
+    assert_eq!(count("session.login"), 4);
+    assert_eq!(count("session.logout"), 2);
     assert_eq!(count("session.login_failed"), 5);
     assert_eq!(count("user.password_set"), 2);
     let clips_reader: String = db

@@ -15,7 +15,7 @@ use crate::AS_HEADER;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing answers at the socket.
-    #[error("no vigild answers at {}: {source}; start it with `systemctl start vigild` (or name a store you own with --store DIR)", path.display())]
+    #[error("no vigild answers at {}: {source}; start it with `systemctl start vigild` (or name a store you own with --store DIR; a desk logs in with `vigil login`)", path.display())]
     Unreachable {
         /// The socket.
         path: PathBuf,
@@ -48,15 +48,112 @@ pub enum ClientError {
 pub struct Client {
     socket: PathBuf,
     as_user: Option<String>,
+    desk: Option<Desk>,
+}
+
+/// A desk's connection to a station over TLS: the server, the certificate
+/// fingerprint it must present (pinned), and the session token.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Desk {
+    /// `host:port`.
+    pub server: String,
+    /// The SHA-256 fingerprint of the station's certificate (hex pairs,
+    /// colons optional).
+    pub fingerprint: String,
+    /// The bearer token, once logged in.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// Accepts exactly the certificate with the pinned SHA-256 (the station's
+/// own, self-signed one), checking the handshake signatures with it.
+#[derive(Debug)]
+struct Pinned {
+    sha256: Vec<u8>,
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        if sha2::Sha256::digest(end_entity.as_ref()).as_slice() == self.sha256.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the station's certificate is not the one pinned at login (its fingerprint differs)".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The bytes of a fingerprint written as hex pairs (colons optional).
+pub fn parse_fingerprint(text: &str) -> Option<Vec<u8>> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect()
 }
 
 impl Client {
+    /// A client of a station's desk listener.
+    pub fn desk(desk: Desk) -> Self {
+        Self {
+            socket: PathBuf::from(&desk.server),
+            as_user: None,
+            desk: Some(desk),
+        }
+    }
     /// A client for the socket at `socket`, acting as root's `as_user` when
     /// given (the daemon honours it for root only).
     pub fn new(socket: &Path, as_user: Option<String>) -> Self {
         Self {
             socket: socket.to_owned(),
             as_user,
+            desk: None,
         }
     }
 
@@ -198,13 +295,70 @@ impl Client {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError> {
-        let stream =
-            UnixStream::connect(&self.socket)
-                .await
-                .map_err(|source| ClientError::Unreachable {
-                    path: self.socket.clone(),
-                    source,
+        match &self.desk {
+            None => {
+                let stream = UnixStream::connect(&self.socket).await.map_err(|source| {
+                    ClientError::Unreachable {
+                        path: self.socket.clone(),
+                        source,
+                    }
                 })?;
+                self.exchange(stream, method, path_and_query, body).await
+            }
+            Some(desk) => {
+                let stream = self.connect_tls(desk).await?;
+                self.exchange(stream, method, path_and_query, body).await
+            }
+        }
+    }
+
+    async fn connect_tls(
+        &self,
+        desk: &Desk,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, ClientError> {
+        let sha256 = parse_fingerprint(&desk.fingerprint).ok_or_else(|| {
+            self.protocol(format!(
+                "{:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)",
+                desk.fingerprint
+            ))
+        })?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| self.protocol(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(Pinned { sha256, provider }))
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(&desk.server)
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                path: PathBuf::from(&desk.server),
+                source,
+            })?;
+        let host = desk
+            .server
+            .rsplit_once(':')
+            .map_or(desk.server.as_str(), |(h, _)| h)
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_owned();
+        let name = rustls::pki_types::ServerName::try_from(host)
+            .map_err(|e| self.protocol(format!("server name: {e}")))?;
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| self.protocol(format!("TLS: {e}")))
+    }
+
+    async fn exchange<S>(
+        &self,
+        stream: S,
+        method: hyper::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| self.protocol(e.to_string()))?;
@@ -221,6 +375,9 @@ impl Client {
         }
         if body.is_some() {
             req = req.header("content-type", "application/json");
+        }
+        if let Some(token) = self.desk.as_ref().and_then(|d| d.token.as_ref()) {
+            req = req.header("authorization", format!("Bearer {token}"));
         }
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))

@@ -62,6 +62,10 @@ enum Command {
     Review(cmd::explain::ReviewArgs),
     /// Sign a written explanation as the acting officer (a second officer completes it).
     Sign(cmd::sign::Args),
+    /// Log in to a station's desk listener (password on standard input).
+    Login(cmd::login::Args),
+    /// End the desk session and forget it.
+    Logout,
     /// Write man pages and shell completions to a directory (packaging).
     #[command(hide = true)]
     GenerateDocs(cmd::generate::Args),
@@ -131,6 +135,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(&store, args),
         Command::Review(args) => cmd::explain::review(&store, args),
         Command::Sign(args) => cmd::sign::run(&store, args),
+        Command::Login(args) => cmd::login::login(args),
+        Command::Logout => cmd::login::logout(),
         Command::GenerateDocs(args) => {
             cmd::generate::run(<Cli as clap::CommandFactory>::command(), args)
         }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod gaps;
 pub mod generate;
 pub mod ingest;
+pub mod login;
 pub mod oversight;
 pub mod people;
 pub mod report;
@@ -50,7 +51,8 @@ pub enum Door {
 
 impl Ctx {
     /// The door for commands vigild serves: `--socket` when given, the
-    /// store when named, else the system socket when it is there.
+    /// store when named, a desk session (`vigil login`) when there is one,
+    /// else the system socket when it is there.
     pub fn door(&self) -> Door {
         let client =
             |p: &Path| Door::Daemon(vigil_api::client::Client::new(p, self.as_user.clone()));
@@ -59,6 +61,9 @@ impl Ctx {
         }
         if self.named {
             return Door::Embedded;
+        }
+        if let Some(desk) = login::saved() {
+            return Door::Daemon(vigil_api::client::Client::desk(desk));
         }
         let default = Path::new(vigil_api::DEFAULT_SOCKET);
         if default.exists() {
