@@ -374,3 +374,47 @@ fn ingest_and_verify_run_inside_the_daemon() {
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/card"));
 }
+
+/// The API describes itself: an OpenAPI document generated from the code,
+/// naming every endpoint the CLI uses.
+#[test]
+fn the_openapi_document_lists_every_endpoint() {
+    let v = Vigil::new();
+    assert!(v.run(&["clips"]).status.success());
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    let doc = vigil_api::client::Client::new(&d.socket, None)
+        .get("/api/openapi.json")
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{doc:#}"
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/whoami",
+        "/api/v1/login",
+        "/api/v1/logout",
+        "/api/v1/users/{user}/password",
+        "/api/v1/status",
+        "/api/v1/clips",
+        "/api/v1/audit",
+        "/api/v1/gaps",
+        "/api/v1/gaps/{gap}/explanations",
+        "/api/v1/gaps/{gap}/reviews",
+        "/api/v1/explanations/{explanation}/signatures",
+        "/api/v1/verify",
+        "/api/v1/ingest",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // An unknown endpoint is a JSON error with its code, not an HTML page.
+    let err = vigil_api::client::Client::new(&d.socket, None)
+        .get("/api/v1/nothing")
+        .unwrap_err();
+    assert!(err.to_string().contains("no such endpoint"), "{err}");
+}

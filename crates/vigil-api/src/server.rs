@@ -270,6 +270,7 @@ async fn stream_job(
     Ok(([("content-type", "application/x-ndjson")], body).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/verify", tag = "evidence", responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, ApiError> {
     stream_job(&state, &who, AUDIT, "verifying the store", |s, id, sink| {
         let report = jobs::verify(s, id, sink)?;
@@ -278,6 +279,7 @@ async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, Api
     .await
 }
 
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "evidence", request_body = IngestRequest, responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn ingest(
     State(state): State<ApiState>,
     who: Who,
@@ -289,12 +291,13 @@ async fn ingest(
     .await
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct Login {
     user: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/login", tag = "identity", request_body = Login, responses((status = 200, description = "a session: token, user, expires_at"), (status = 400, description = "not over TLS", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) -> ApiResult {
     let Some(peer) = who.remote.clone() else {
         return Err(ServiceError::bad_request(
@@ -310,6 +313,7 @@ async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) ->
     Ok(Json(serde_json::to_value(session).unwrap_or_default()))
 }
 
+#[utoipa::path(post, path = "/api/v1/logout", tag = "identity", responses((status = 200, description = "{\"ended\": bool}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn logout(State(state): State<ApiState>, who: Who) -> ApiResult {
     let Some(token) = who.bearer.clone() else {
         return Err(ServiceError::bad_request("no session to end".into()).into());
@@ -321,11 +325,12 @@ async fn logout(State(state): State<ApiState>, who: Who) -> ApiResult {
     Ok(Json(doc))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct NewPassword {
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user}/password", tag = "identity", params(("user" = String, Path, description = "the Vigil user")), request_body = NewPassword, responses((status = 200, description = "{user, password_set}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn set_password(
     State(state): State<ApiState>,
     who: Who,
@@ -339,26 +344,31 @@ async fn set_password(
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "identity", responses((status = 200, description = "the caller as the service sees them: user, role, unix, via_as, officer, actor"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn whoami(State(state): State<ApiState>, who: Who) -> ApiResult {
     let doc = with_identity(&state, &who, |_, id| Ok(queries::whoami(id))).await?;
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/clips", tag = "evidence", params(ClipQuery), responses((status = 200, description = "{\"clips\": [...]}, each with its tag; confidential ones only for the roles allowed (R17)"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn clips(State(state): State<ApiState>, who: Who, Query(q): Query<ClipQuery>) -> ApiResult {
     let doc = with_identity(&state, &who, move |s, id| queries::clips(s, id, &q)).await?;
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "{\"audit\": [...]}: seq, at, actor, action, subject, detail, prev_hash, hash"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn audit(State(state): State<ApiState>, who: Who, Query(q): Query<AuditQuery>) -> ApiResult {
     let doc = with_identity(&state, &who, move |s, id| queries::audit(s, id, &q)).await?;
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/gaps", tag = "interruptions", params(GapQuery), responses((status = 200, description = "{\"gaps\": [...]}, overdue first; status open, awaiting_signatures or explained"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn gaps(State(state): State<ApiState>, who: Who, Query(q): Query<GapQuery>) -> ApiResult {
     let doc = with_identity(&state, &who, move |s, id| explanations::gaps(s, id, &q)).await?;
     Ok(Json(doc))
 }
 
+#[utoipa::path(post, path = "/api/v1/gaps/{gap}/explanations", tag = "interruptions", params(("gap" = String, Path, description = "the interruption")), request_body = Explain, responses((status = 200, description = "the explanation, with its id and the gap's status"), (status = 404, description = "no such interruption", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn explain(
     State(state): State<ApiState>,
     who: Who,
@@ -372,6 +382,7 @@ async fn explain(
     Ok(Json(doc))
 }
 
+#[utoipa::path(post, path = "/api/v1/explanations/{explanation}/signatures", tag = "interruptions", params(("explanation" = String, Path, description = "the written explanation")), responses((status = 200, description = "{gap, explanation, officers, status}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn sign(
     State(state): State<ApiState>,
     who: Who,
@@ -384,6 +395,7 @@ async fn sign(
     Ok(Json(doc))
 }
 
+#[utoipa::path(post, path = "/api/v1/gaps/{gap}/reviews", tag = "interruptions", params(("gap" = String, Path, description = "the interruption")), request_body = Review, responses((status = 200, description = "{gap, verdict, reviewer, status}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn review(
     State(state): State<ApiState>,
     who: Who,
@@ -397,6 +409,7 @@ async fn review(
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/status", tag = "station", responses((status = 200, description = "the live status board"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn status(State(state): State<ApiState>, who: Who) -> ApiResult {
     // Any mapped user may see the station's status.
     with_identity(&state, &who, |_, _| Ok(())).await?;
@@ -411,9 +424,49 @@ async fn not_found() -> ApiError {
     ))
 }
 
+/// An error as every endpoint sends it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable: `refused`, `not_found`, `bad_request`, `store`.
+    pub code: String,
+    /// What and why.
+    pub message: String,
+}
+
+/// The OpenAPI document, generated from the handlers' own annotations.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Vigil API",
+        description = "vigild's HTTP/JSON API: a Unix socket for local users (identity from SO_PEERCRED), TLS with session tokens for desks. See docs/api.md."
+    ),
+    paths(
+        whoami,
+        login,
+        logout,
+        set_password,
+        status,
+        clips,
+        audit,
+        gaps,
+        explain,
+        sign,
+        review,
+        verify,
+        ingest
+    ),
+    components(schemas(ErrorBody, Login, NewPassword, Explain, Review, IngestRequest))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 /// The API's routes.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/api/openapi.json", get(openapi))
         .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))

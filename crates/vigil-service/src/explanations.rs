@@ -18,7 +18,8 @@ pub const WINDOW_S: f64 = 3.0;
 pub const DEFAULT_DEADLINE_H: i64 = 24;
 
 /// Which interruptions (`vigil gaps`, `GET /api/v1/gaps`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GapQuery {
     /// Only those not explained (open, or awaiting signatures).
     #[serde(default)]
@@ -65,7 +66,7 @@ pub fn gaps(
 }
 
 /// An explanation to give (`vigil explain`, `POST /api/v1/gaps/{gap}/explanations`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "how", rename_all = "snake_case")]
 pub enum Explain {
     /// Spoken in the footage when recording resumed.
@@ -175,7 +176,7 @@ pub fn sign(
 }
 
 /// A review of a gap's current explanation (`POST /api/v1/gaps/{gap}/reviews`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Review {
     /// `accepted` or `rejected`.
     pub verdict: String,

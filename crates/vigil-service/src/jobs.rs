@@ -35,9 +35,10 @@ pub fn verify(
 /// An ingest of a recorder's mounted storage (`vigil ingest`,
 /// `POST /api/v1/ingest`). `dir` is read by whoever runs it: vigild reads it
 /// as its own user.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestRequest {
     /// The recorder's mounted storage.
+    #[schema(value_type = String)]
     pub dir: PathBuf,
     /// Its serial number.
     pub device: Option<String>,

@@ -10,7 +10,8 @@ use crate::error::ServiceError;
 use crate::identity::{Identity, Role, ANYONE, AUDIT};
 
 /// Which clips (`vigil clips`, `GET /api/v1/clips`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClipQuery {
     /// Only this officer's.
     pub officer: Option<String>,
@@ -69,7 +70,8 @@ pub fn clips(
 }
 
 /// Which audit rows (`vigil audit`, `GET /api/v1/audit`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only rows whose action starts with this.
     pub action: Option<String>,
