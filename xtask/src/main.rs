@@ -184,6 +184,13 @@ fn demo() -> Result<()> {
         c.arg("--store").arg(&store).args(args);
         run(&mut c)
     };
+    // While vigild runs, the CLI is its client, on the daemon's socket.
+    let socket = base.join("vigil.sock");
+    let client = |args: &[&str]| -> Result<()> {
+        let mut c = Command::new(bin("vigil"));
+        c.arg("--socket").arg(&socket).args(args);
+        run(&mut c)
+    };
     let result = (|| -> Result<()> {
         println!(
             "== A dock with three recorders (dock-sim on {}); enrolling it to this station",
@@ -197,6 +204,8 @@ fn demo() -> Result<()> {
         let mut daemon = Command::new(bin("vigild"))
             .arg("--store")
             .arg(&store)
+            .arg("--socket")
+            .arg(&socket)
             .arg("--dock")
             .arg(&link)
             .arg("--watch")
@@ -243,7 +252,18 @@ fn demo() -> Result<()> {
             }
         }
         println!();
-        vigil(&["status"])?;
+        println!("== The CLI asks vigild on its socket ({})", socket.display());
+        client(&["status"])?;
+        println!("\n== What came in, clip by clip");
+        client(&["clips"])?;
+        println!("\n== Interruptions that need an explanation (R7, R8)");
+        client(&["gaps"])?;
+        println!(
+            "\n== Clock drift found at docking (R5): the NOTE column of `vigil status` above."
+        );
+        println!("   BWC102's clock ran 95 s fast: its clips say 08:00:00 and 08:00:03 and are stored as 07:58:25 and 07:58:28.");
+        println!("\n== Verifying every object, clip and the audit chain (inside vigild)");
+        client(&["verify"])?;
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
         let _ = daemon.wait();
@@ -262,16 +282,6 @@ fn demo() -> Result<()> {
             "   (the same as a page with a timeline per officer: {})",
             html.display()
         );
-        println!("\n== What came in, clip by clip");
-        vigil(&["clips"])?;
-        println!("\n== Interruptions that need an explanation (R7, R8)");
-        vigil(&["gaps"])?;
-        println!(
-            "\n== Clock drift found at docking (R5): the NOTE column of `vigil status` above."
-        );
-        println!("   BWC102's clock ran 95 s fast: its clips say 08:00:00 and 08:00:03 and are stored as 07:58:25 and 07:58:28.");
-        println!("\n== Verifying every object, clip and the audit chain");
-        vigil(&["verify"])?;
         Ok(())
     })();
     let _ = sim.kill();
