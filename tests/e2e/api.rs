@@ -405,6 +405,10 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/explanations/{explanation}/signatures",
         "/api/v1/verify",
         "/api/v1/ingest",
+        "/api/v1/users",
+        "/api/v1/officers",
+        "/api/v1/devices",
+        "/api/v1/devices/{serial}/bindings",
     ] {
         assert!(
             paths.contains_key(p),
@@ -417,4 +421,73 @@ fn the_openapi_document_lists_every_endpoint() {
         .get("/api/v1/nothing")
         .unwrap_err();
     assert!(err.to_string().contains("no such endpoint"), "{err}");
+}
+
+/// The registry through the daemon: an admin adds users, a custodian
+/// registers officers and recorders and binds them, an officer may only
+/// read; unknown officers are refused.
+#[test]
+fn the_registry_is_kept_through_the_daemon() {
+    let v = Vigil::new();
+    assert!(v.run(&["clips"]).status.success());
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    assert!(std::process::Command::new("chmod")
+        .arg("a+x")
+        .arg(v.dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let root = |args: &[&str]| vigil_at(&d.socket, None, args);
+    let ok = |out: std::process::Output| assert!(out.status.success(), "{}", describe(&out));
+    ok(root(&[
+        "user",
+        "add",
+        "cus",
+        "--role",
+        "custodian",
+        "--unix",
+        "uid:61401",
+    ]));
+    ok(root(&["officers", "add", "2001", "--name", "Zhao Lei"]));
+    ok(root(&[
+        "user",
+        "add",
+        "zl",
+        "--role",
+        "officer",
+        "--officer",
+        "2001",
+        "--unix",
+        "uid:61402",
+    ]));
+    let cus = |args: &[&str]| vigil_at(&d.socket, Some(61401), args);
+    ok(cus(&["officers", "add", "2002", "--unit", "Team 7"]));
+    ok(cus(&["devices", "add", "BWC900", "--model", "DSJ-9"]));
+    ok(cus(&[
+        "devices",
+        "bind",
+        "BWC900",
+        "2002",
+        "--from",
+        "2026-11-01",
+    ]));
+    let unknown = cus(&["devices", "bind", "BWC900", "9999"]);
+    assert_eq!(unknown.status.code(), Some(3), "{}", describe(&unknown));
+    let not_admin = cus(&["user", "add", "eve", "--role", "admin"]);
+    assert_eq!(not_admin.status.code(), Some(3), "{}", describe(&not_admin));
+    let officer = |args: &[&str]| vigil_at(&d.socket, Some(61402), args);
+    let devices = json(&officer(&["devices", "list", "--json"]));
+    assert_eq!(devices["devices"][0]["officer"], "2002");
+    assert_eq!(
+        devices["devices"][0]["bindings"][0]["from"],
+        "2026-11-01T00:00:00Z"
+    );
+    let refused = officer(&["officers", "add", "2003"]);
+    assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));
+    let users = json(&officer(&["user", "list", "--json"]));
+    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    // Each change was made by the account the kernel named.
+    let log = json(&root(&["audit", "--json", "--action", "device.bound"]));
+    assert_eq!(log["audit"][0]["actor"], "cus (unix:uid:61401)");
 }

@@ -252,7 +252,10 @@ fn demo() -> Result<()> {
             }
         }
         println!();
-        println!("== The CLI asks vigild on its socket ({})", socket.display());
+        println!(
+            "== The CLI asks vigild on its socket ({})",
+            socket.display()
+        );
         client(&["status"])?;
         println!("\n== What came in, clip by clip");
         client(&["clips"])?;

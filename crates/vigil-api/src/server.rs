@@ -18,6 +18,7 @@ use vigil_service::identity::{resolve, Caller, Identity};
 use vigil_service::identity::{AUDIT, CUSTODY};
 use vigil_service::jobs::{self, IngestRequest, Sink};
 use vigil_service::queries::{self, AuditQuery, ClipQuery};
+use vigil_service::registry::{self, Binding, NewDevice, NewOfficer, NewUser};
 use vigil_service::{Kind, ServiceError};
 use vigil_store::Store;
 
@@ -424,6 +425,74 @@ async fn not_found() -> ApiError {
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "registry", responses((status = 200, description = "{\"users\": [...]}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn users(State(state): State<ApiState>, who: Who) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, |s, id| registry::users(s, id)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "registry", request_body = NewUser, responses((status = 200, description = "the user added"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn add_user(State(state): State<ApiState>, who: Who, Json(u): Json<NewUser>) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| registry::add_user(s, id, &u)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/officers", tag = "registry", responses((status = 200, description = "{\"officers\": [...]}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn officers(State(state): State<ApiState>, who: Who) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, |s, id| registry::officers(s, id)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/officers", tag = "registry", request_body = NewOfficer, responses((status = 200, description = "the officer as registered"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn add_officer(
+    State(state): State<ApiState>,
+    who: Who,
+    Json(o): Json<NewOfficer>,
+) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| {
+            registry::upsert_officer(s, id, &o)
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/devices", tag = "registry", responses((status = 200, description = "{\"devices\": [...]} with binding history"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn devices(State(state): State<ApiState>, who: Who) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, |s, id| registry::devices(s, id)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/devices", tag = "registry", request_body = NewDevice, responses((status = 200, description = "the recorder registered"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn add_device(
+    State(state): State<ApiState>,
+    who: Who,
+    Json(d): Json<NewDevice>,
+) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| registry::add_device(s, id, &d)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/devices/{serial}/bindings", tag = "registry", params(("serial" = String, Path, description = "the recorder")), request_body = Binding, responses((status = 200, description = "{serial, officer, from}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn bind(
+    State(state): State<ApiState>,
+    who: Who,
+    Path(serial): Path<String>,
+    Json(b): Json<Binding>,
+) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| {
+            registry::bind(s, id, &serial, &b)
+        })
+        .await?,
+    ))
+}
+
 /// An error as every endpoint sends it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -453,9 +522,27 @@ pub struct ErrorBody {
         sign,
         review,
         verify,
-        ingest
+        ingest,
+        users,
+        add_user,
+        officers,
+        add_officer,
+        devices,
+        add_device,
+        bind
     ),
-    components(schemas(ErrorBody, Login, NewPassword, Explain, Review, IngestRequest))
+    components(schemas(
+        ErrorBody,
+        Login,
+        NewPassword,
+        Explain,
+        Review,
+        IngestRequest,
+        NewUser,
+        NewOfficer,
+        NewDevice,
+        Binding
+    ))
 )]
 pub struct ApiDoc;
 
@@ -471,6 +558,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/users/{user}/password", post(set_password))
+        .route("/api/v1/users", get(users).post(add_user))
+        .route("/api/v1/officers", get(officers).post(add_officer))
+        .route("/api/v1/devices", get(devices).post(add_device))
+        .route("/api/v1/devices/{serial}/bindings", post(bind))
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))

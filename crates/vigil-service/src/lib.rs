@@ -11,6 +11,7 @@
 //!   (R7–R9);
 //! - [`auth`]: desk logins: argon2id passwords, expiring sessions, lockout;
 //! - [`jobs`]: long work with progress (verify, ingest);
+//! - [`registry`]: users, officers, recorders and bindings (R3, R16);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod explanations;
 pub mod identity;
 pub mod jobs;
 pub mod queries;
+pub mod registry;
 
 pub use error::{Kind, ServiceError};
 pub use identity::{Caller, Identity, Role};

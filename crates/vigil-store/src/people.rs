@@ -16,7 +16,7 @@ use crate::timefmt::now_rfc3339;
 pub const ROLES: &[&str] = &["officer", "custodian", "auditor", "supervisor", "admin"];
 
 /// A Vigil user.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct User {
     /// User name.
     pub name: String,
@@ -31,7 +31,7 @@ pub struct User {
 }
 
 /// An officer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Officer {
     /// Officer id (badge number).
     pub id: String,
@@ -42,7 +42,7 @@ pub struct Officer {
 }
 
 /// One binding of a recorder to an officer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Binding {
     /// Officer id.
     pub officer: String,
@@ -53,7 +53,7 @@ pub struct Binding {
 }
 
 /// A recorder in the registry.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Device {
     /// Serial.
     pub serial: String,

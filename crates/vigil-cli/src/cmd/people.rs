@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use vigil_store::people::{Officer, User};
+use vigil_service::registry::{self, Binding, NewDevice, NewOfficer, NewUser};
 
+use super::Door;
 use crate::identity::{ADMIN, ANYONE, CUSTODY};
 use crate::output;
 
@@ -56,17 +57,21 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
             unix,
             officer,
         } => {
-            let (mut store, id) = ctx.open(ADMIN, "adding users")?;
-            let u = User {
-                unix_user: Some(unix.unwrap_or_else(|| name.clone())),
+            let u = NewUser {
                 name,
                 role,
+                unix,
                 officer,
-                created_at: String::new(),
             };
-            store
-                .add_user(&id.actor(), &u)
-                .with_context(|| format!("adding user {}", u.name))?;
+            match ctx.door() {
+                Door::Daemon(c) => {
+                    c.post("/api/v1/users", &u)?;
+                }
+                Door::Embedded => {
+                    let (mut store, id) = ctx.open(ADMIN, "adding users")?;
+                    registry::add_user(&mut store, &id, &u)?;
+                }
+            }
             crate::say!("user {} added as {}", u.name, u.role);
         }
         UserCmd::Passwd { name } => {
@@ -91,19 +96,29 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
             crate::say!("password of {name} set; their desk sessions ended");
         }
         UserCmd::List { json } => {
-            let (store, _) = ctx.open(ANYONE, "listing users")?;
-            let users = store.users()?;
+            let doc = match ctx.door() {
+                Door::Daemon(c) => c.get("/api/v1/users")?,
+                Door::Embedded => {
+                    let (store, id) = ctx.open(ANYONE, "listing users")?;
+                    registry::users(&store, &id)?
+                }
+            };
             if json {
-                output::print_json(&serde_json::json!({ "users": users }))?;
+                output::print_json(&doc)?;
             } else {
-                for u in users {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                for u in doc["users"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
                     crate::say!(
                         "{:<16} {:<11} unix:{:<12} {}",
-                        u.name,
-                        u.role,
-                        u.unix_user.as_deref().unwrap_or("-"),
-                        u.officer
-                            .as_deref()
+                        text(&u["name"]),
+                        text(&u["role"]),
+                        text(&u["unix_user"]),
+                        u["officer"]
+                            .as_str()
                             .map(|o| format!("officer {o}"))
                             .unwrap_or_default()
                     );
@@ -150,29 +165,44 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
             name,
             unit,
         } => {
-            let (mut store, id) = ctx.open(CUSTODY, "registering officers")?;
-            store.upsert_officer(
-                &id.actor(),
-                &Officer {
-                    id: officer.clone(),
-                    name,
-                    unit,
-                },
-            )?;
+            let o = NewOfficer {
+                id: officer.clone(),
+                name,
+                unit,
+            };
+            match ctx.door() {
+                Door::Daemon(c) => {
+                    c.post("/api/v1/officers", &o)?;
+                }
+                Door::Embedded => {
+                    let (mut store, id) = ctx.open(CUSTODY, "registering officers")?;
+                    registry::upsert_officer(&mut store, &id, &o)?;
+                }
+            }
             crate::say!("officer {officer} registered");
         }
         OfficerCmd::List { json } => {
-            let (store, _) = ctx.open(ANYONE, "listing officers")?;
-            let officers = store.officers()?;
+            let doc = match ctx.door() {
+                Door::Daemon(c) => c.get("/api/v1/officers")?,
+                Door::Embedded => {
+                    let (store, id) = ctx.open(ANYONE, "listing officers")?;
+                    registry::officers(&store, &id)?
+                }
+            };
             if json {
-                output::print_json(&serde_json::json!({ "officers": officers }))?;
+                output::print_json(&doc)?;
             } else {
-                for o in officers {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                for o in doc["officers"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
                     crate::say!(
                         "{:<12} {:<20} {}",
-                        o.id,
-                        o.name.as_deref().unwrap_or("-"),
-                        o.unit.as_deref().unwrap_or("-")
+                        text(&o["id"]),
+                        text(&o["name"]),
+                        text(&o["unit"])
                     );
                 }
             }
@@ -220,8 +250,19 @@ enum DeviceCmd {
 pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         DeviceCmd::Add { serial, model } => {
-            let (mut store, id) = ctx.open(CUSTODY, "registering recorders")?;
-            store.register_device(&id.actor(), &serial, model.as_deref())?;
+            let d = NewDevice {
+                serial: serial.clone(),
+                model,
+            };
+            match ctx.door() {
+                Door::Daemon(c) => {
+                    c.post("/api/v1/devices", &d)?;
+                }
+                Door::Embedded => {
+                    let (mut store, id) = ctx.open(CUSTODY, "registering recorders")?;
+                    registry::add_device(&mut store, &id, &d)?;
+                }
+            }
             crate::say!("recorder {serial} registered");
         }
         DeviceCmd::Bind {
@@ -233,29 +274,55 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                 Some(f) => super::when(&f).context("--from")?,
                 None => vigil_store::now_rfc3339(),
             };
-            let (mut store, id) = ctx.open(CUSTODY, "binding recorders")?;
-            store.bind(&id.actor(), &serial, &officer, &from)?;
+            let b = Binding {
+                officer: officer.clone(),
+                from: from.clone(),
+            };
+            match ctx.door() {
+                Door::Daemon(c) => {
+                    super::explain::plain_id("recorder", &serial)?;
+                    c.post(&format!("/api/v1/devices/{serial}/bindings"), &b)?;
+                }
+                Door::Embedded => {
+                    let (mut store, id) = ctx.open(CUSTODY, "binding recorders")?;
+                    registry::bind(&mut store, &id, &serial, &b)?;
+                }
+            }
             crate::say!("recorder {serial} bound to officer {officer} from {from}");
         }
         DeviceCmd::List { json } => {
-            let (store, _) = ctx.open(ANYONE, "listing recorders")?;
-            let devices = store.devices()?;
+            let doc = match ctx.door() {
+                Door::Daemon(c) => c.get("/api/v1/devices")?,
+                Door::Embedded => {
+                    let (store, id) = ctx.open(ANYONE, "listing recorders")?;
+                    registry::devices(&store, &id)?
+                }
+            };
             if json {
-                output::print_json(&serde_json::json!({ "devices": devices }))?;
+                output::print_json(&doc)?;
             } else {
-                for d in devices {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                for d in doc["devices"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
                     crate::say!(
                         "{:<12} {:<12} officer {}",
-                        d.serial,
-                        d.model.as_deref().unwrap_or("-"),
-                        d.officer.as_deref().unwrap_or("-")
+                        text(&d["serial"]),
+                        text(&d["model"]),
+                        text(&d["officer"])
                     );
-                    for b in d.bindings {
+                    for b in d["bindings"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default()
+                    {
                         crate::say!(
                             "    {} .. {}  {}",
-                            b.from,
-                            b.to.as_deref().unwrap_or("now"),
-                            b.officer
+                            text(&b["from"]),
+                            b["to"].as_str().unwrap_or("now"),
+                            text(&b["officer"])
                         );
                     }
                 }

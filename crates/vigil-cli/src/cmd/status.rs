@@ -1,7 +1,8 @@
 //! `vigil status`: the live view for the officer at the dock and the
 //! custodian: each dock, slot, recorder, officer, state, progress and rate,
-//! last error. Read from the status file `vigild` keeps in the store
-//! (`vigild.status.json`), so it needs no connection to the daemon.
+//! last error, the desk listener and its certificate fingerprint. Asked of
+//! the daemon on its socket (any Vigil user may), or read from the status
+//! file it keeps in a store you can read (`vigild.status.json`).
 
 use std::process::ExitCode;
 
@@ -76,6 +77,12 @@ fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if let Some(addr) = doc["desk"]["addr"].as_str() {
+        crate::say!(
+            "desk API on {addr} (TLS), certificate SHA-256 {}",
+            doc["desk"]["fingerprint"].as_str().unwrap_or("?")
+        );
+    }
     for d in doc["docks"]
         .as_object()
         .into_iter()

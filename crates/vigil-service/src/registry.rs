@@ -1,0 +1,135 @@
+//! Who may act and who each recorder belongs to (R3, R16, R20): Vigil
+//! users, officers, recorders and their binding history. Served by vigild
+//! and run in-process alike; every change audited by the store.
+
+use serde::{Deserialize, Serialize};
+use vigil_store::people::{Officer, User};
+use vigil_store::Store;
+
+use crate::error::ServiceError;
+use crate::identity::{Identity, ADMIN, ANYONE, CUSTODY};
+
+/// A user to register (`vigil user add`, `POST /api/v1/users`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    /// User name.
+    pub name: String,
+    /// officer, custodian, auditor, supervisor or admin.
+    pub role: String,
+    /// The Unix account that acts as this user [default: the name].
+    pub unix: Option<String>,
+    /// The officer id (a registered officer), for officers.
+    pub officer: Option<String>,
+}
+
+fn json<T: Serialize>(v: &T) -> Result<serde_json::Value, ServiceError> {
+    serde_json::to_value(v).map_err(|e| ServiceError::bad_request(e.to_string()))
+}
+
+/// Registers a user (admins only).
+pub fn add_user(
+    store: &mut Store,
+    id: &Identity,
+    u: &NewUser,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(ADMIN, "adding users")?;
+    let user = User {
+        unix_user: Some(u.unix.clone().unwrap_or_else(|| u.name.clone())),
+        name: u.name.clone(),
+        role: u.role.clone(),
+        officer: u.officer.clone(),
+        created_at: String::new(),
+    };
+    store.add_user(&id.actor(), &user).map_err(|e| {
+        let mut e = ServiceError::from(e);
+        e.message = format!("adding user {}: {}", u.name, e.message);
+        e
+    })?;
+    json(&user)
+}
+
+/// All users: `{"users": [...]}`.
+pub fn users(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing users")?;
+    Ok(serde_json::json!({ "users": store.users()? }))
+}
+
+/// An officer to register or update (`POST /api/v1/officers`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewOfficer {
+    /// Officer id (badge number).
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Unit.
+    pub unit: Option<String>,
+}
+
+/// Registers or updates an officer (custodians, admins).
+pub fn upsert_officer(
+    store: &mut Store,
+    id: &Identity,
+    o: &NewOfficer,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "registering officers")?;
+    let officer = Officer {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        unit: o.unit.clone(),
+    };
+    store.upsert_officer(&id.actor(), &officer)?;
+    json(&officer)
+}
+
+/// All officers: `{"officers": [...]}`.
+pub fn officers(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing officers")?;
+    Ok(serde_json::json!({ "officers": store.officers()? }))
+}
+
+/// A recorder to register (`POST /api/v1/devices`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewDevice {
+    /// Serial number.
+    pub serial: String,
+    /// Model.
+    pub model: Option<String>,
+}
+
+/// Registers a recorder (custodians, admins).
+pub fn add_device(
+    store: &mut Store,
+    id: &Identity,
+    d: &NewDevice,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "registering recorders")?;
+    store.register_device(&id.actor(), &d.serial, d.model.as_deref())?;
+    json(d)
+}
+
+/// A binding (`POST /api/v1/devices/{serial}/bindings`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Binding {
+    /// The officer (registered).
+    pub officer: String,
+    /// From when, RFC 3339 UTC.
+    pub from: String,
+}
+
+/// Binds a recorder to an officer from `b.from` on (R3).
+pub fn bind(
+    store: &mut Store,
+    id: &Identity,
+    serial: &str,
+    b: &Binding,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "binding recorders")?;
+    store.bind(&id.actor(), serial, &b.officer, &b.from)?;
+    Ok(serde_json::json!({"serial": serial, "officer": b.officer, "from": b.from}))
+}
+
+/// The registry with binding history: `{"devices": [...]}`.
+pub fn devices(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing recorders")?;
+    Ok(serde_json::json!({ "devices": store.devices()? }))
+}
