@@ -409,6 +409,8 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/officers",
         "/api/v1/devices",
         "/api/v1/devices/{serial}/bindings",
+        "/api/v1/tags",
+        "/api/v1/overdue",
     ] {
         assert!(
             paths.contains_key(p),
@@ -490,4 +492,29 @@ fn the_registry_is_kept_through_the_daemon() {
     // Each change was made by the account the kernel named.
     let log = json(&root(&["audit", "--json", "--action", "device.bound"]));
     assert_eq!(log["audit"][0]["actor"], "cus (unix:uid:61401)");
+    // Tags and what is overdue, through the daemon too.
+    let rec = v.scratch("rec");
+    std::fs::write(rec.join("NOTE.TXT"), b"shift notes").unwrap();
+    ok(root(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC900",
+        "--officer",
+        "2002",
+    ]));
+    let clip = json(&officer(&["clips", "--json"]))["clips"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tagged = officer(&["tag", &clip, "--site", "Harbour Rd 3"]);
+    assert!(
+        String::from_utf8_lossy(&tagged.stdout).contains("1 clip(s) tagged"),
+        "{}",
+        describe(&tagged)
+    );
+    let due = json(&officer(&["overdue", "--json", "--tag-within", "0"]));
+    assert!(due["untagged"].as_array().unwrap().is_empty(), "{due:#}");
+    let bad = cus(&["tag", "--officer", "9999", "--site", "x"]);
+    assert_eq!(bad.status.code(), Some(3), "{}", describe(&bad));
 }

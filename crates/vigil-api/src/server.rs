@@ -19,6 +19,7 @@ use vigil_service::identity::{AUDIT, CUSTODY};
 use vigil_service::jobs::{self, IngestRequest, Sink};
 use vigil_service::queries::{self, AuditQuery, ClipQuery};
 use vigil_service::registry::{self, Binding, NewDevice, NewOfficer, NewUser};
+use vigil_service::tagging::{self, OverdueQuery, TagRequest};
 use vigil_service::{Kind, ServiceError};
 use vigil_store::Store;
 
@@ -493,6 +494,24 @@ async fn bind(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/tags", tag = "evidence", request_body = TagRequest, responses((status = 200, description = "{\"tagged\": N}"), (status = 400, description = "nothing to tag", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn tag(State(state): State<ApiState>, who: Who, Json(r): Json<TagRequest>) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| tagging::tag(s, id, &r)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/overdue", tag = "evidence", params(OverdueQuery), responses((status = 200, description = "{untagged, unexplained, unfiled_cases}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn overdue(
+    State(state): State<ApiState>,
+    who: Who,
+    Query(q): Query<OverdueQuery>,
+) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| tagging::overdue(s, id, &q)).await?,
+    ))
+}
+
 /// An error as every endpoint sends it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -529,7 +548,9 @@ pub struct ErrorBody {
         add_officer,
         devices,
         add_device,
-        bind
+        bind,
+        tag,
+        overdue
     ),
     components(schemas(
         ErrorBody,
@@ -541,7 +562,8 @@ pub struct ErrorBody {
         NewUser,
         NewOfficer,
         NewDevice,
-        Binding
+        Binding,
+        TagRequest
     ))
 )]
 pub struct ApiDoc;
@@ -562,6 +584,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/officers", get(officers).post(add_officer))
         .route("/api/v1/devices", get(devices).post(add_device))
         .route("/api/v1/devices/{serial}/bindings", post(bind))
+        .route("/api/v1/tags", post(tag))
+        .route("/api/v1/overdue", get(overdue))
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))

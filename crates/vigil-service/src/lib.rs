@@ -12,6 +12,7 @@
 //! - [`auth`]: desk logins: argon2id passwords, expiring sessions, lockout;
 //! - [`jobs`]: long work with progress (verify, ingest);
 //! - [`registry`]: users, officers, recorders and bindings (R3, R16);
+//! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod jobs;
 pub mod queries;
 pub mod registry;
+pub mod tagging;
 
 pub use error::{Kind, ServiceError};
 pub use identity::{Caller, Identity, Role};

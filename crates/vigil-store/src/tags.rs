@@ -26,7 +26,7 @@ pub struct Tag {
 }
 
 /// An untagged clip past its deadline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Untagged {
     /// Clip id.
     pub clip: String,

@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use time::{Date, OffsetDateTime, Weekday};
-use vigil_store::tags::Tag;
-use vigil_store::{ClipFilter, GapFilter};
+use anyhow::Context;
+use time::Date;
+use vigil_service::tagging::{self, OverdueQuery, TagRequest};
 
+use super::Door;
 use crate::identity::{ANYONE, EXPLAIN};
 use crate::output;
 
@@ -43,56 +43,29 @@ pub struct TagArgs {
 
 /// Runs `vigil tag`.
 pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
-    let t = Tag {
+    let (from, to) = (
+        args.from.as_deref().map(super::parse_time).transpose()?,
+        args.to.as_deref().map(super::parse_time).transpose()?,
+    );
+    super::check_period(("--from", from), ("--to", to))?;
+    let r = TagRequest {
+        clips: args.clips,
+        officer: args.officer,
+        from: from.map(vigil_store::rfc3339),
+        to: to.map(vigil_store::rfc3339),
         site: args.site,
         case: args.case_no,
         category: args.category,
         note: args.note,
     };
-    if t == Tag::default() {
-        bail!("nothing to tag with: give --site, --case, --category or --note");
-    }
-    let (mut store, id) = ctx.open(EXPLAIN, "tagging clips")?;
-    let mut clips: BTreeSet<String> = BTreeSet::new();
-    for c in &args.clips {
-        store
-            .clip(c)?
-            .with_context(|| format!("no clip {c:?} (see `vigil clips`)"))?;
-        clips.insert(c.clone());
-    }
-    if let Some(officer) = &args.officer {
-        if !store.officer_exists(officer)? {
-            anyhow::bail!(
-                "refused: officer {officer:?} is not registered (see `vigil officers list`)"
-            );
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.post("/api/v1/tags", &r)?,
+        Door::Embedded => {
+            let (mut store, id) = ctx.open(EXPLAIN, "tagging clips")?;
+            tagging::tag(&mut store, &id, &r)?
         }
-        let (from, to) = (
-            args.from.as_deref().map(super::parse_time).transpose()?,
-            args.to.as_deref().map(super::parse_time).transpose()?,
-        );
-        super::check_period(("--from", from), ("--to", to))?;
-        let (from, to) = (from.map(vigil_store::rfc3339), to.map(vigil_store::rfc3339));
-        for c in store.clips(&ClipFilter {
-            officer: Some(officer.clone()),
-            ..Default::default()
-        })? {
-            let Some(start) = c.recorded_start.as_deref() else {
-                continue;
-            };
-            if from.as_deref().is_some_and(|f| start < f)
-                || to.as_deref().is_some_and(|t| start >= t)
-            {
-                continue;
-            }
-            clips.insert(c.clip);
-        }
-    }
-    if clips.is_empty() {
-        bail!("no clips to tag: name clips, or --officer with a time range that holds some");
-    }
-    let clips: Vec<String> = clips.into_iter().collect();
-    let n = store.tag(&id.actor(), &clips, &t)?;
-    crate::say!("{n} clip(s) tagged");
+    };
+    crate::say!("{} clip(s) tagged", doc["tagged"]);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -168,56 +141,30 @@ fn holidays(path: Option<&std::path::Path>) -> anyhow::Result<BTreeSet<Date>> {
     Ok(out)
 }
 
-/// The end of the `n`-th working day after `day` (UTC).
-pub fn working_deadline(day: Date, n: u32, holidays: &BTreeSet<Date>) -> OffsetDateTime {
-    let mut d = day;
-    let mut left = n;
-    while left > 0 {
-        d = d.next_day().unwrap_or(d);
-        let weekend = matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday);
-        if !weekend && !holidays.contains(&d) {
-            left -= 1;
-        }
-    }
-    d.next_day().unwrap_or(d).midnight().assume_utc()
-}
-
 /// Runs `vigil overdue`.
 pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> {
-    let holidays = holidays(args.holidays.as_deref())?;
-    let (store, _) = ctx.open(ANYONE, "listing overdue work")?;
-    let now = OffsetDateTime::now_utc();
-    let untagged: Vec<_> = store
-        .untagged_before(&vigil_store::rfc3339(now))?
+    let holidays: Vec<String> = holidays(args.holidays.as_deref())?
         .into_iter()
-        .filter(|c| {
-            OffsetDateTime::parse(
-                &c.ingested_at,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .is_ok_and(|t| working_deadline(t.date(), args.tag_within, &holidays) < now)
-        })
+        .map(|d| d.to_string())
         .collect();
-    let gaps: Vec<_> = store
-        .gaps(&GapFilter {
-            open_only: true,
-            overdue_after_s: args.explain_within * 3600,
-            ..Default::default()
-        })?
-        .into_iter()
-        .filter(|g| g.overdue)
-        .collect();
-    let cutoff = vigil_store::rfc3339(now - time::Duration::days(30));
-    let unfiled: Vec<serde_json::Value> = store
-        .unfiled_cases(&cutoff)?
-        .into_iter()
-        .map(|(case, closed)| serde_json::json!({"case": case, "closed_at": closed}))
-        .collect();
+    let q = OverdueQuery {
+        tag_within: args.tag_within,
+        explain_within: args.explain_within,
+        holidays: holidays.join(","),
+    };
+    let doc = match ctx.door() {
+        Door::Daemon(c) => c.get_with("/api/v1/overdue", &q)?,
+        Door::Embedded => {
+            let (store, id) = ctx.open(ANYONE, "listing overdue work")?;
+            tagging::overdue(&store, &id, &q)?
+        }
+    };
     if args.json {
-        output::print_json(
-            &serde_json::json!({ "untagged": untagged, "unexplained": gaps, "unfiled_cases": unfiled }),
-        )?;
+        output::print_json(&doc)?;
     } else {
+        let list = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+        let untagged = list("untagged");
         crate::say!(
             "Clips untagged {} working days after ingest (R11): {}",
             args.tag_within,
@@ -226,13 +173,14 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         for c in &untagged {
             crate::say!(
                 "  {}  {:<10} {:<8} ingested {}  {}",
-                c.clip,
-                c.device.as_deref().unwrap_or("-"),
-                c.officer.as_deref().unwrap_or("-"),
-                c.ingested_at,
-                c.path
+                text(&c["clip"]),
+                text(&c["device"]),
+                text(&c["officer"]),
+                text(&c["ingested_at"]),
+                text(&c["path"])
             );
         }
+        let gaps = list("unexplained");
         crate::say!(
             "Interruptions unexplained after {} h (R9): {}",
             args.explain_within,
@@ -241,39 +189,12 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         for g in &gaps {
             crate::say!(
                 "  {}  {:<13} {}  {}",
-                g.id,
-                g.kind.as_str(),
-                g.officer.as_deref().unwrap_or("-"),
-                g.path
+                text(&g["id"]),
+                text(&g["kind"]),
+                text(&g["officer"]),
+                text(&g["path"])
             );
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::date;
-
-    #[test]
-    fn deadlines_skip_weekends_and_holidays() {
-        let none = BTreeSet::new();
-        // Thursday + 2 working days = end of Monday.
-        assert_eq!(
-            working_deadline(date!(2026 - 11 - 19), 2, &none).date(),
-            date!(2026 - 11 - 24)
-        );
-        // Monday + 2 = end of Wednesday.
-        assert_eq!(
-            working_deadline(date!(2026 - 11 - 23), 2, &none).date(),
-            date!(2026 - 11 - 26)
-        );
-        // With Tuesday a holiday: end of Thursday.
-        let h = BTreeSet::from([date!(2026 - 11 - 24)]);
-        assert_eq!(
-            working_deadline(date!(2026 - 11 - 23), 2, &h).date(),
-            date!(2026 - 11 - 27)
-        );
-    }
 }

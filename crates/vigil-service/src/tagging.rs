@@ -1,0 +1,202 @@
+//! Naming and classifying clips (R6, R11) and what is past its deadline:
+//! clips untagged two working days after ingest (R11), interruptions
+//! unexplained (R9), cases closed but not filed (R12). Served by vigild and
+//! run in-process alike.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, Weekday};
+use vigil_store::tags::Tag;
+use vigil_store::{ClipFilter, GapFilter, Store};
+
+use crate::error::ServiceError;
+use crate::identity::{Identity, ANYONE, EXPLAIN};
+
+/// A tagging (`vigil tag`, `POST /api/v1/tags`): clips named, and/or every
+/// clip of an officer recorded in `[from, to)` (RFC 3339 UTC).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TagRequest {
+    /// Clips by id.
+    #[serde(default)]
+    pub clips: Vec<String>,
+    /// Bulk: every clip of this (registered) officer...
+    pub officer: Option<String>,
+    /// ...recorded at or after this...
+    pub from: Option<String>,
+    /// ...and before this.
+    pub to: Option<String>,
+    /// The inspected unit or place.
+    pub site: Option<String>,
+    /// Case number.
+    pub case: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Description of the content.
+    pub note: Option<String>,
+}
+
+/// Tags clips (audited; unset fields keep their value): `{"tagged": N}`.
+pub fn tag(
+    store: &mut Store,
+    id: &Identity,
+    r: &TagRequest,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(EXPLAIN, "tagging clips")?;
+    let t = Tag {
+        site: r.site.clone(),
+        case: r.case.clone(),
+        category: r.category.clone(),
+        note: r.note.clone(),
+    };
+    if t == Tag::default() {
+        return Err(ServiceError::bad_request(
+            "nothing to tag with: give --site, --case, --category or --note".into(),
+        ));
+    }
+    let mut clips: BTreeSet<String> = BTreeSet::new();
+    for c in &r.clips {
+        store
+            .clip(c)?
+            .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
+        clips.insert(c.clone());
+    }
+    if let Some(officer) = &r.officer {
+        if !store.officer_exists(officer)? {
+            return Err(ServiceError::refused(format!(
+                "officer {officer:?} is not registered (see `vigil officers list`)"
+            )));
+        }
+        for c in store.clips(&ClipFilter {
+            officer: Some(officer.clone()),
+            ..Default::default()
+        })? {
+            let Some(start) = c.recorded_start.as_deref() else {
+                continue;
+            };
+            if r.from.as_deref().is_some_and(|f| start < f)
+                || r.to.as_deref().is_some_and(|t| start >= t)
+            {
+                continue;
+            }
+            clips.insert(c.clip);
+        }
+    }
+    if clips.is_empty() {
+        return Err(ServiceError::bad_request(
+            "no clips to tag: name clips, or --officer with a time range that holds some".into(),
+        ));
+    }
+    let clips: Vec<String> = clips.into_iter().collect();
+    let n = store.tag(&id.actor(), &clips, &t)?;
+    Ok(serde_json::json!({ "tagged": n }))
+}
+
+/// The end of the `n`-th working day after `day` (UTC).
+pub fn working_deadline(day: Date, n: u32, holidays: &BTreeSet<Date>) -> OffsetDateTime {
+    let mut d = day;
+    let mut left = n;
+    while left > 0 {
+        d = d.next_day().unwrap_or(d);
+        let weekend = matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday);
+        if !weekend && !holidays.contains(&d) {
+            left -= 1;
+        }
+    }
+    d.next_day().unwrap_or(d).midnight().assume_utc()
+}
+
+/// What to check (`vigil overdue`, `GET /api/v1/overdue`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OverdueQuery {
+    /// Working days after ingest within which a clip must be tagged (R11).
+    pub tag_within: u32,
+    /// Hours within which an interruption must be explained (R9).
+    pub explain_within: i64,
+    /// Public holidays, `YYYY-MM-DD`, comma-separated.
+    #[serde(default)]
+    pub holidays: String,
+}
+
+/// What is past its deadline: `{"untagged", "unexplained", "unfiled_cases"}`.
+pub fn overdue(
+    store: &Store,
+    id: &Identity,
+    q: &OverdueQuery,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing overdue work")?;
+    if q.tag_within > 366 || !(0..=24 * 366).contains(&q.explain_within) {
+        return Err(ServiceError::bad_request(
+            "tag_within is at most 366 working days, explain_within 0 to 8784 hours".into(),
+        ));
+    }
+    let mut holidays = BTreeSet::new();
+    for d in q
+        .holidays
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        holidays.insert(
+            Date::parse(d, &time::format_description::well_known::Iso8601::DATE).map_err(|_| {
+                ServiceError::bad_request(format!("holiday {d:?} is not a YYYY-MM-DD date"))
+            })?,
+        );
+    }
+    let now = OffsetDateTime::now_utc();
+    let untagged: Vec<_> = store
+        .untagged_before(&vigil_store::rfc3339(now))?
+        .into_iter()
+        .filter(|c| {
+            OffsetDateTime::parse(
+                &c.ingested_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .is_ok_and(|t| working_deadline(t.date(), q.tag_within, &holidays) < now)
+        })
+        .collect();
+    let gaps: Vec<_> = store
+        .gaps(&GapFilter {
+            open_only: true,
+            overdue_after_s: q.explain_within * 3600,
+            ..Default::default()
+        })?
+        .into_iter()
+        .filter(|g| g.overdue)
+        .collect();
+    let cutoff = vigil_store::rfc3339(now.saturating_sub(time::Duration::days(30)));
+    let unfiled: Vec<serde_json::Value> = store
+        .unfiled_cases(&cutoff)?
+        .into_iter()
+        .map(|(case, closed)| serde_json::json!({"case": case, "closed_at": closed}))
+        .collect();
+    Ok(serde_json::json!({ "untagged": untagged, "unexplained": gaps, "unfiled_cases": unfiled }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn deadlines_skip_weekends_and_holidays() {
+        let none = BTreeSet::new();
+        // Thursday + 2 working days = end of Monday.
+        assert_eq!(
+            working_deadline(date!(2026 - 11 - 19), 2, &none).date(),
+            date!(2026 - 11 - 24)
+        );
+        // Monday + 2 = end of Wednesday.
+        assert_eq!(
+            working_deadline(date!(2026 - 11 - 23), 2, &none).date(),
+            date!(2026 - 11 - 26)
+        );
+        // With Tuesday a holiday: end of Thursday.
+        let h = BTreeSet::from([date!(2026 - 11 - 24)]);
+        assert_eq!(
+            working_deadline(date!(2026 - 11 - 23), 2, &h).date(),
+            date!(2026 - 11 - 27)
+        );
+    }
+}
