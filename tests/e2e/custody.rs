@@ -914,21 +914,32 @@ fn an_unregistered_unix_user_is_refused_and_a_mapped_one_acts_as_its_vigil_user(
     let rec = v.scratch("rec");
     std::fs::write(rec.join("REC_0001.MP4"), b"not media").unwrap();
     ok(&v, &["ingest", rec.to_str().unwrap(), "--device", "BWC001"]);
-    // Let another Unix account open the store (a shared station store).
-    let open_up = |p: &std::path::Path| {
-        std::process::Command::new("chmod")
-            .args(["-R", "a+rwX"])
-            .arg(p)
-            .status()
-            .unwrap();
-    };
-    open_up(v.dir.path());
+    // Another account cannot open the store itself: it is root's (0700),
+    // and even when opened up, in-process use is refused. It goes through
+    // the daemon, where the kernel says who it is.
+    std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(v.dir.path())
+        .status()
+        .unwrap();
+    let direct = std::process::Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(vigil_e2e::bin("vigil"))
+        .arg("--store")
+        .arg(v.store())
+        .args(["clips"])
+        .output()
+        .unwrap();
+    assert_eq!(direct.status.code(), Some(3), "{}", describe(&direct));
+    assert!(String::from_utf8_lossy(&direct.stderr).contains("belongs to root"));
+    let d = vigil_e2e::Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
     let as_nobody = |args: &[&str]| {
         std::process::Command::new("setpriv")
             .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
             .arg(vigil_e2e::bin("vigil"))
-            .arg("--store")
-            .arg(v.store())
+            .arg("--socket")
+            .arg(&d.socket)
             .args(args)
             .output()
             .unwrap()
@@ -949,7 +960,6 @@ fn an_unregistered_unix_user_is_refused_and_a_mapped_one_acts_as_its_vigil_user(
             "user", "add", "nora", "--role", "auditor", "--unix", "nobody",
         ],
     );
-    open_up(v.dir.path());
     let out = as_nobody(&["audit", "--json", "--action", "user.added"]);
     assert!(out.status.success(), "{}", describe(&out));
     let out = as_nobody(&["ingest", rec.to_str().unwrap()]);

@@ -511,3 +511,85 @@ fn the_mount_helper_refuses_bad_serials_and_mounts_ext4_without_replay() {
     assert!(umount.status.success(), "{}", describe(&umount));
     assert!(!media.join("BWC042").exists());
 }
+
+/// The store is one account's (issue 10): a new store is 0700; vigild
+/// refuses a store another account owns, naming owner and fix; root starts
+/// it `--user` the owner and it drops to that account before opening
+/// anything.
+#[test]
+fn vigild_runs_as_the_stores_owner_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let v = Vigil::new();
+    assert!(v.run(&["clips"]).status.success());
+    let mode = std::fs::metadata(v.store()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "a new store is its owner's alone");
+    // Give it to another account: root's vigild refuses it.
+    assert!(std::process::Command::new("chown")
+        .args(["-R", "61500:61500"])
+        .arg(v.store())
+        .status()
+        .unwrap()
+        .success());
+    let out = std::process::Command::new(vigil_e2e::bin("vigild"))
+        .arg("--store")
+        .arg(v.store())
+        .arg("--socket=")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is owned by uid:61500 (uid 61500) but vigild runs as root"),
+        "{err}"
+    );
+    assert!(
+        err.contains("vigild --user uid:61500") || err.contains("--user"),
+        "{err}"
+    );
+    // Started by root with --user, it drops to the owner and serves.
+    let sock_dir = v.scratch("run");
+    assert!(std::process::Command::new("chown")
+        .arg("61500:61500")
+        .arg(&sock_dir)
+        .status()
+        .unwrap()
+        .success());
+    assert!(std::process::Command::new("chmod")
+        .arg("a+x")
+        .arg(v.dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let mut child = std::process::Command::new(vigil_e2e::bin("vigild"))
+        .arg("--store")
+        .arg(v.store())
+        .args(["--user", "61500", "--dock", "/nonexistent", "--watch"])
+        .arg(v.scratch("media"))
+        .arg("--socket")
+        .arg(sock_dir.join("vigil.sock"))
+        .stderr(std::fs::File::create(v.dir.path().join("vigild.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sock_dir.join("vigil.sock").exists() {
+        assert!(std::time::Instant::now() < deadline, "no socket");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .to_owned();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        uid_line.split_whitespace().skip(1).all(|u| u == "61500"),
+        "{uid_line}"
+    );
+    // Everything it made in the store is the owner's.
+    for e in std::fs::read_dir(v.store()).unwrap() {
+        let e = e.unwrap();
+        assert_eq!(e.metadata().unwrap().uid(), 61500, "{}", e.path().display());
+    }
+}

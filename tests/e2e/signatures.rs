@@ -1,6 +1,6 @@
 //! Written explanations signed in each officer's own session (R8, R9,
-//! issue 10): two Unix accounts, two Vigil officer users; the gap waits for
-//! the second signature; a rejection reopens it.
+//! issue 10): two Unix accounts, two Vigil officer users, each through the
+//! daemon; the gap waits for the second signature; a rejection reopens it.
 
 use vigil_e2e::{copy_tree, describe, fixtures, Vigil};
 
@@ -19,15 +19,15 @@ fn err(out: std::process::Output) -> String {
 }
 
 /// `vigil ARGS` run by Unix uid `uid` (an account without a passwd entry:
-/// Vigil names it `uid:N`).
-fn as_uid(v: &Vigil, uid: u32, args: &[&str]) -> std::process::Output {
+/// Vigil names it `uid:N`), through the daemon on `socket`.
+fn as_uid(socket: &std::path::Path, uid: u32, args: &[&str]) -> std::process::Output {
     std::process::Command::new("setpriv")
         .arg(format!("--reuid={uid}"))
         .arg(format!("--regid={uid}"))
         .args(["--clear-groups", "--"])
         .arg(vigil_e2e::bin("vigil"))
-        .arg("--store")
-        .arg(v.store())
+        .arg("--socket")
+        .arg(socket)
         .args(args)
         .output()
         .unwrap()
@@ -90,9 +90,11 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
         "--unix",
         "uid:61009",
     ]));
-    // A shared station store, for these accounts (as the custody test does).
+    // Each account reaches the store through the daemon, in its own session.
+    let d = vigil_e2e::Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
     assert!(std::process::Command::new("chmod")
-        .args(["-R", "a+rwX"])
+        .arg("a+x")
         .arg(v.dir.path())
         .status()
         .unwrap()
@@ -100,7 +102,7 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
 
     // An unknown officer cannot be named as the speaker either.
     assert!(err(as_uid(
-        &v,
+        &d.socket,
         61002,
         &["explain", &gap, "--spoken", "--at", "0.5", "--by", "7777"]
     ))
@@ -108,7 +110,7 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
 
     // Zhang files and signs; the gap waits for a second officer.
     let filed: serde_json::Value = serde_json::from_str(&ok(as_uid(
-        &v,
+        &d.socket,
         61002,
         &["explain", &gap, "--written", "battery swap", "--json"],
     )))
@@ -117,12 +119,12 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
     assert_eq!(filed["officers"], serde_json::json!(["1002"]));
     assert_eq!(gap_status(&v, &gap)["status"], "awaiting_signatures");
     // The same officer again is refused; so is an account without an officer.
-    assert!(err(as_uid(&v, 61002, &["sign", &eid])).contains("has signed"));
-    assert!(err(as_uid(&v, 61009, &["sign", &eid])).contains("no officer id"));
+    assert!(err(as_uid(&d.socket, 61002, &["sign", &eid])).contains("has signed"));
+    assert!(err(as_uid(&d.socket, 61009, &["sign", &eid])).contains("no officer id"));
     // Wang signs in his own session: explained, both signatures recorded
     // with the user who gave each.
     let signed: serde_json::Value =
-        serde_json::from_str(&ok(as_uid(&v, 61003, &["sign", &eid, "--json"]))).unwrap();
+        serde_json::from_str(&ok(as_uid(&d.socket, 61003, &["sign", &eid, "--json"]))).unwrap();
     assert_eq!(signed["status"], "explained");
     let g = gap_status(&v, &gap);
     assert_eq!(g["status"], "explained");
@@ -147,7 +149,7 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
     // The supervisor rejects it: the gap is open again, the rejection shown,
     // and it is counted open in listings and reports.
     ok(as_uid(
-        &v,
+        &d.socket,
         61009,
         &[
             "review",
@@ -176,7 +178,7 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
     assert!(report["interruptions_open"].as_u64().unwrap() >= 1);
     // A new explanation, signed by both, explains it again.
     let again: serde_json::Value = serde_json::from_str(&ok(as_uid(
-        &v,
+        &d.socket,
         61003,
         &[
             "explain",
@@ -187,7 +189,11 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
         ],
     )))
     .unwrap();
-    ok(as_uid(&v, 61002, &["sign", again["id"].as_str().unwrap()]));
+    ok(as_uid(
+        &d.socket,
+        61002,
+        &["sign", again["id"].as_str().unwrap()],
+    ));
     assert_eq!(gap_status(&v, &gap)["status"], "explained");
     assert!(v.run(&["verify"]).status.success());
 }

@@ -75,7 +75,20 @@ pub(crate) fn recognise(root: &Path, read_only: bool) -> Result<Found> {
             })
         };
     }
-    fs::create_dir_all(root).io("create store directory", root)?;
+    // The store is its owner's alone (0700): nobody else may open the index
+    // or the objects, whatever their modes (issue 10).
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).io("create the parent of", root)?;
+    }
+    match fs::create_dir(root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).io("create store directory", root),
+    }
+    if !legacy {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700)).io("make private", root)?;
+    }
     write_marker(root)?;
     Ok(if legacy { Found::Store } else { Found::New })
 }

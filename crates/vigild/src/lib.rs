@@ -10,6 +10,7 @@
 //! it is ready and alive (`sd_notify` READY and WATCHDOG).
 
 pub mod config;
+pub mod privilege;
 pub mod status;
 pub mod workers;
 

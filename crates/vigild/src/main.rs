@@ -23,13 +23,17 @@ struct Args {
     watch: Option<PathBuf>,
     /// The API's Unix socket (overrides `socket`; `""` for none).
     #[arg(long, value_name = "PATH", env = "VIGIL_SOCKET")]
-    socket: Option<PathBuf>,
+    socket: Option<String>,
     /// The desk listener, HOST:PORT (overrides `listen`; TLS).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Recorders served at once (overrides `max_parallel`).
     #[arg(long, value_name = "N")]
     max_parallel: Option<usize>,
+    /// Run as this user (name or uid) when started as root: vigild drops
+    /// to it before it opens anything, and a new store is made its own.
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
     /// Write the man page and shell completions under DIR and exit
     /// (packaging).
     #[arg(long, value_name = "DIR", hide = true)]
@@ -101,7 +105,7 @@ fn main() -> anyhow::Result<()> {
         config.watch = w;
     }
     if let Some(s) = args.socket {
-        config.socket = (!s.as_os_str().is_empty()).then_some(s);
+        config.socket = (!s.is_empty()).then(|| PathBuf::from(s));
     }
     if let Some(l) = args.listen {
         config.listen = Some(l);
@@ -109,6 +113,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(n) = args.max_parallel {
         config.max_parallel = n;
     }
+    if let Some(user) = &args.user {
+        vigild::privilege::drop_to(user, &config.store)?;
+    }
+    vigild::privilege::check_owner(&config.store)?;
     let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let mut term = rt
         .block_on(async {

@@ -101,6 +101,24 @@ impl Ctx {
                 self.store.display()
             );
         }
+        // In-process use is for a store the invoking account owns. Another
+        // account's store (the station's, owned by vigil) is reached through
+        // its daemon: opening it here would write files as the wrong user
+        // (root's would lock vigild out) or bypass the daemon's door. A copy
+        // that cannot be written is still read (read-only mode).
+        if let Ok(meta) = std::fs::metadata(&self.store) {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions.
+            let me = unsafe { libc::geteuid() };
+            let writable = rustix::fs::access(&self.store, rustix::fs::Access::WRITE_OK).is_ok();
+            if meta.uid() != me && writable {
+                let owner = vigil_service::identity::unix_name(meta.uid());
+                anyhow::bail!(
+                    "refused: the store {} belongs to {owner}; only its vigild opens it: run this through the daemon (`vigil --socket /run/vigil/vigil.sock ...`, or without --store), or as {owner}",
+                    self.store.display()
+                );
+            }
+        }
         let store = open(&self.store)
             .with_context(|| format!("opening the store at {}", self.store.display()))?;
         if store.read_only() {
