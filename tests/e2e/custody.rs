@@ -571,6 +571,11 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     );
     assert!(gaps.contains("reviewed: sam (accepted)"), "{gaps}");
     let stats = v.json(&["report", "stats", since[0], since[1], "--format", "json"]);
+    // `--json` is `--format json`.
+    let period = [since[0], since[1], "--until", "2027-01-01"];
+    let long = v.json(&[&["report", "stats"][..], &period, &["--format", "json"]].concat());
+    let short = v.json(&[&["report", "stats"][..], &period, &["--json"]].concat());
+    assert_eq!(long, short);
     assert_eq!(stats["officers"][0]["interruptions"], 2);
     assert_eq!(stats["officers"][0]["explained"], 1);
     assert_eq!(stats["units"][0]["interruptions"], 2);
@@ -755,7 +760,9 @@ fn retention_holds_cases_and_a_two_custodian_purge_with_a_recovery_window() {
         &["--as", "dave", "purge", "--approve", "--window-days", "0"],
     );
     // A hold placed during the window stops the removal of c[1].
-    ok(&v, &["hold", &c[1], "--reason", "complaint"]);
+    let held = v.json(&["hold", &c[1], "--reason", "complaint", "--json"]);
+    assert_eq!(held["reason"], "complaint");
+    assert!(held["holds"][0].as_i64().is_some(), "{held}");
     let run = v.json(&[
         "--as",
         "alice",

@@ -36,6 +36,16 @@ pub fn write_quietly(bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
+/// A command's outcome: the JSON document with `--json`, else the line.
+pub fn outcome(json: bool, doc: &serde_json::Value, line: &str) -> anyhow::Result<()> {
+    if json {
+        print_json(doc)
+    } else {
+        say_line(line);
+        Ok(())
+    }
+}
+
 /// Whether `c` must not reach a terminal as itself.
 fn dangerous(c: char) -> bool {
     (c.is_control() && c != '\n')

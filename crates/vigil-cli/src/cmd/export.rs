@@ -85,6 +85,9 @@ pub fn request(ctx: &super::Ctx, args: RequestArgs) -> anyhow::Result<ExitCode> 
 pub struct ApproveArgs {
     /// The request id.
     request: String,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `vigil approve`.
@@ -93,7 +96,11 @@ pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> 
     store
         .approve(&id.actor(), &id.user, &args.request)
         .with_context(|| format!("approving request {}", args.request))?;
-    crate::say!("request {} approved by {}", args.request, id.user);
+    output::outcome(
+        args.json,
+        &serde_json::json!({"request": args.request, "approved_by": id.user}),
+        &format!("request {} approved by {}", args.request, id.user),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

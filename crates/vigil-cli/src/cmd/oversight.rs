@@ -124,6 +124,9 @@ pub struct ConfArgs {
     /// state_secret, trade_secret or privacy.
     #[arg(long)]
     kind: String,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `vigil confidential`.
@@ -139,6 +142,10 @@ pub fn confidential(ctx: &super::Ctx, args: ConfArgs) -> anyhow::Result<ExitCode
         store.clip(c)?.with_context(|| format!("no clip {c:?}"))?;
     }
     store.mark_confidential(&id.actor(), &args.clips, &args.kind)?;
-    crate::say!("{} clip(s) marked {}", args.clips.len(), args.kind);
+    output::outcome(
+        args.json,
+        &serde_json::json!({"clips": args.clips, "kind": args.kind}),
+        &format!("{} clip(s) marked {}", args.clips.len(), args.kind),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,9 @@ struct Common {
     /// text, csv, json or html.
     #[arg(long, default_value = "text")]
     format: String,
+    /// The same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
@@ -189,11 +192,16 @@ fn csv_field(s: &str) -> String {
 /// Runs `vigil report`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(ANYONE, "reading reports")?;
-    let (c, what) = match &args.kind {
+    let (c, what) = match args.kind {
         Kind::Ingest(c) => (c, "ingest"),
         Kind::Gaps(c) => (c, "gaps"),
         Kind::Stats(c) => (c, "stats"),
     };
+    let mut c = c;
+    if c.json {
+        c.format = "json".into();
+    }
+    let c = &c;
     anyhow::ensure!(
         ["text", "csv", "json", "html"].contains(&c.format.as_str()),
         "--format {:?}: one of text, csv, json, html",

@@ -39,6 +39,9 @@ pub struct RetainArgs {
     /// ordinary, evidence or long_term.
     #[arg(long)]
     class: String,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `vigil retain`.
@@ -49,7 +52,11 @@ pub fn retain(ctx: &super::Ctx, args: RetainArgs) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(CUSTODY, "setting retention")?;
     check_clips(&store, &args.clips)?;
     store.set_class(&id.actor(), &args.clips, &args.class)?;
-    crate::say!("{} clip(s) retained as {}", args.clips.len(), args.class);
+    output::outcome(
+        args.json,
+        &serde_json::json!({"clips": args.clips, "class": args.class}),
+        &format!("{} clip(s) retained as {}", args.clips.len(), args.class),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -65,6 +72,9 @@ pub struct HoldArgs {
     /// Free text.
     #[arg(long)]
     note: Option<String>,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `vigil hold`.
@@ -75,8 +85,12 @@ pub fn hold(ctx: &super::Ctx, args: HoldArgs) -> anyhow::Result<ExitCode> {
     let (mut store, id) = ctx.open(CUSTODY, "placing holds")?;
     check_clips(&store, &args.clips)?;
     let ids = store.hold(&id.actor(), &args.clips, &args.reason, args.note.as_deref())?;
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    crate::say!("hold(s) {} placed", ids.join(", "));
+    let shown: Vec<String> = ids.iter().map(i64::to_string).collect();
+    output::outcome(
+        args.json,
+        &serde_json::json!({"holds": ids, "clips": args.clips, "reason": args.reason}),
+        &format!("hold(s) {} placed", shown.join(", ")),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -85,6 +99,9 @@ pub fn hold(ctx: &super::Ctx, args: HoldArgs) -> anyhow::Result<ExitCode> {
 pub struct ReleaseArgs {
     /// The hold id.
     hold: i64,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `vigil release`.
@@ -93,7 +110,11 @@ pub fn release(ctx: &super::Ctx, args: ReleaseArgs) -> anyhow::Result<ExitCode> 
     store
         .release(&id.actor(), args.hold)
         .with_context(|| format!("releasing hold {}", args.hold))?;
-    crate::say!("hold {} released", args.hold);
+    output::outcome(
+        args.json,
+        &serde_json::json!({"hold": args.hold, "released": true}),
+        &format!("hold {} released", args.hold),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,6 +123,9 @@ pub fn release(ctx: &super::Ctx, args: ReleaseArgs) -> anyhow::Result<ExitCode> 
 pub struct CaseArgs {
     #[command(subcommand)]
     command: CaseCmd,
+    /// Print the outcome as one JSON document.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -146,7 +170,11 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     store.case_event(&id.actor(), &case, closed.as_deref(), filed.as_deref())?;
-    crate::say!("case {case} recorded");
+    output::outcome(
+        args.json,
+        &serde_json::json!({"case": case, "closed_at": closed, "filed_at": filed}),
+        &format!("case {case} recorded"),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
