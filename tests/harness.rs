@@ -117,6 +117,29 @@ impl Vigil {
             .unwrap_or_else(|e| panic!("vigil {args:?}: bad JSON ({e}): {}", describe(&out)))
     }
 
+    /// Ingests the `recorder-seq` fixture as recorder BWC002 of officer 1002
+    /// and returns the id of its `between_clips` interruption.
+    pub fn ingest_seq_gap(&self) -> String {
+        let rec = self.scratch("recorder-seq");
+        copy_tree(&fixtures().join("recorder-seq"), &rec);
+        self.json(&[
+            "ingest",
+            rec.to_str().expect("utf-8 path"),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+            "--json",
+        ]);
+        let gaps = self.json(&["gaps", "--json"]);
+        gaps["gaps"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["kind"] == "between_clips"))
+            .and_then(|g| g["id"].as_str())
+            .expect("recorder-seq has a pause between clips")
+            .to_owned()
+    }
+
     /// Opens the index read-only.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
@@ -350,6 +373,38 @@ impl Drop for DockSim {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `vigil --socket SOCKET ARGS`, as Unix uid `uid` when given (an account
+/// without a passwd entry: Vigil names it `uid:N`), else as this process.
+pub fn vigil_via(socket: &Path, uid: Option<u32>, args: &[&str]) -> Output {
+    let mut cmd = match uid {
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={uid}"))
+                .args(["--clear-groups", "--"])
+                .arg(bin("vigil"));
+            c
+        }
+        None => Command::new(bin("vigil")),
+    };
+    cmd.arg("--socket")
+        .arg(socket)
+        .args(args)
+        .env_remove("VIGIL_STORE")
+        .output()
+        .expect("vigil runs")
+}
+
+/// Lets every account through `dir` (`chmod a+x`): to reach a socket in it.
+pub fn let_others_through(dir: &Path) {
+    let ok = Command::new("chmod")
+        .arg("a+x")
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "chmod a+x {}", dir.display());
 }
 
 /// A running `vigild`, killed when dropped.

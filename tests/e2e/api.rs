@@ -6,23 +6,7 @@
 use vigil_e2e::{describe, Vigil, Vigild};
 
 fn vigil_at(socket: &std::path::Path, uid: Option<u32>, args: &[&str]) -> std::process::Output {
-    let mut cmd = match uid {
-        Some(uid) => {
-            let mut c = std::process::Command::new("setpriv");
-            c.arg(format!("--reuid={uid}"))
-                .arg(format!("--regid={uid}"))
-                .args(["--clear-groups", "--"])
-                .arg(vigil_e2e::bin("vigil"));
-            c
-        }
-        None => std::process::Command::new(vigil_e2e::bin("vigil")),
-    };
-    cmd.arg("--socket")
-        .arg(socket)
-        .args(args)
-        .env_remove("VIGIL_STORE")
-        .output()
-        .unwrap()
+    vigil_e2e::vigil_via(socket, uid, args)
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -67,12 +51,7 @@ fn the_cli_is_a_client_of_the_daemon_and_the_kernel_says_who_calls() {
     d.wait_for_socket();
     // The socket is open to every local user; the directories on the way
     // must let them reach it.
-    assert!(std::process::Command::new("chmod")
-        .arg("a+x")
-        .arg(v.dir.path())
-        .status()
-        .unwrap()
-        .success());
+    vigil_e2e::let_others_through(v.dir.path());
 
     // Root, through the daemon: the same document as in-process.
     let via = json(&vigil_at(&d.socket, None, &["clips", "--json"]));
@@ -193,12 +172,7 @@ fn officers_explain_and_sign_through_the_daemon() {
     }
     let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
     d.wait_for_socket();
-    assert!(std::process::Command::new("chmod")
-        .arg("a+x")
-        .arg(v.dir.path())
-        .status()
-        .unwrap()
-        .success());
+    vigil_e2e::let_others_through(v.dir.path());
     let gaps = json(&vigil_at(&d.socket, Some(61202), &["gaps", "--json"]));
     let gap = gaps["gaps"]
         .as_array()
@@ -315,12 +289,7 @@ fn ingest_and_verify_run_inside_the_daemon() {
     vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-a"), &rec);
     let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
     d.wait_for_socket();
-    assert!(std::process::Command::new("chmod")
-        .arg("a+x")
-        .arg(v.dir.path())
-        .status()
-        .unwrap()
-        .success());
+    vigil_e2e::let_others_through(v.dir.path());
     // An auditor may not ingest: refused before any work.
     let refused = vigil_at(&d.socket, Some(61302), &["ingest", rec.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));
@@ -434,12 +403,7 @@ fn the_registry_is_kept_through_the_daemon() {
     assert!(v.run(&["clips"]).status.success());
     let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
     d.wait_for_socket();
-    assert!(std::process::Command::new("chmod")
-        .arg("a+x")
-        .arg(v.dir.path())
-        .status()
-        .unwrap()
-        .success());
+    vigil_e2e::let_others_through(v.dir.path());
     let root = |args: &[&str]| vigil_at(&d.socket, None, args);
     let ok = |out: std::process::Output| assert!(out.status.success(), "{}", describe(&out));
     ok(root(&[

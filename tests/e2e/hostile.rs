@@ -501,27 +501,7 @@ fn verify_during_an_ingest_reports_no_false_problems() {
 #[test]
 fn concurrent_explanations_form_one_chain() {
     let v = Vigil::new();
-    let rec = v.scratch("recorder-seq");
-    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-seq"), &rec);
-    v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-        "--json",
-    ]);
-    let gaps = v.json(&["gaps", "--json"]);
-    let gap = gaps["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["kind"] == "between_clips")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gap = v.ingest_seq_gap();
     let out = v.run(&[
         "user",
         "add",

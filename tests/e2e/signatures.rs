@@ -2,7 +2,7 @@
 //! issue 10): two Unix accounts, two Vigil officer users, each through the
 //! daemon; the gap waits for the second signature; a rejection reopens it.
 
-use vigil_e2e::{copy_tree, describe, fixtures, Vigil};
+use vigil_e2e::{describe, Vigil};
 
 fn ok(out: std::process::Output) -> String {
     assert!(out.status.success(), "{}", describe(&out));
@@ -21,16 +21,7 @@ fn err(out: std::process::Output) -> String {
 /// `vigil ARGS` run by Unix uid `uid` (an account without a passwd entry:
 /// Vigil names it `uid:N`), through the daemon on `socket`.
 fn as_uid(socket: &std::path::Path, uid: u32, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("setpriv")
-        .arg(format!("--reuid={uid}"))
-        .arg(format!("--regid={uid}"))
-        .args(["--clear-groups", "--"])
-        .arg(vigil_e2e::bin("vigil"))
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap()
+    vigil_e2e::vigil_via(socket, Some(uid), args)
 }
 
 fn gap_status(v: &Vigil, gap: &str) -> serde_json::Value {
@@ -46,26 +37,7 @@ fn gap_status(v: &Vigil, gap: &str) -> serde_json::Value {
 #[test]
 fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
     let v = Vigil::new();
-    let rec = v.scratch("recorder-seq");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    ok(v.run(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-    ]));
-    let gaps = v.json(&["gaps", "--json"]);
-    let gap = gaps["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["kind"] == "between_clips")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gap = v.ingest_seq_gap();
     // Two officers, each an account of its own; a supervisor.
     for (officer, user, uid) in [("1002", "zhang", 61002), ("1003", "wang", 61003)] {
         ok(v.run(&["officers", "add", officer]));
@@ -93,12 +65,7 @@ fn two_officers_sign_in_their_own_sessions_and_a_rejection_reopens() {
     // Each account reaches the store through the daemon, in its own session.
     let d = vigil_e2e::Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
     d.wait_for_socket();
-    assert!(std::process::Command::new("chmod")
-        .arg("a+x")
-        .arg(v.dir.path())
-        .status()
-        .unwrap()
-        .success());
+    vigil_e2e::let_others_through(v.dir.path());
 
     // An unknown officer cannot be named as the speaker either.
     assert!(err(as_uid(

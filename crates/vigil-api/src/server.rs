@@ -148,45 +148,61 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 
-/// Opens the store and resolves the caller (blocking work, off the reactor).
+/// How a caller proves who they are.
+enum By {
+    /// A local account, as the kernel says.
+    Unix(Caller),
+    /// A desk's session token.
+    Token(String),
+}
+
+fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
+    match (who.uid, &who.bearer) {
+        (Some(uid), _) => Ok(By::Unix(Caller {
+            uid,
+            as_user: who.as_user.clone(),
+            owner: uid == state.own_uid,
+        })),
+        (None, Some(token)) => Ok(By::Token(token.clone())),
+        (None, None) => Err(ServiceError::refused(
+            "not logged in: log in first (`vigil login --server URL`, or POST /api/v1/login)"
+                .into(),
+        )
+        .into()),
+    }
+}
+
+/// Opens the store and resolves the caller (blocking).
+fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
+    let store = Store::open(root)?;
+    let id = match by {
+        By::Unix(caller) => resolve(&store, &caller)?,
+        By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
+    };
+    Ok((store, id))
+}
+
+fn join_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError(ServiceError::bad_request(format!(
+        "the request failed: {e}"
+    )))
+}
+
+/// Opens the store, resolves the caller and runs `f` (blocking work, off
+/// the reactor).
 async fn with_identity<T: Send + 'static>(
     state: &ApiState,
     who: &Who,
     f: impl FnOnce(&mut Store, &Identity) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    enum By {
-        Unix(Caller),
-        Token(String),
-    }
-    let by =
-        match (who.uid, &who.bearer) {
-            (Some(uid), _) => By::Unix(Caller {
-                uid,
-                as_user: who.as_user.clone(),
-                owner: uid == state.own_uid,
-            }),
-            (None, Some(token)) => By::Token(token.clone()),
-            (None, None) => return Err(ServiceError::refused(
-                "not logged in: log in first (`vigil login --server URL`, or POST /api/v1/login)"
-                    .into(),
-            )
-            .into()),
-        };
+    let by = caller_of(state, who)?;
     let root = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&root)?;
-        let id = match by {
-            By::Unix(caller) => resolve(&store, &caller)?,
-            By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
-        };
+        let (mut store, id) = open_as(&root, by)?;
         f(&mut store, &id)
     })
     .await
-    .map_err(|e| {
-        ApiError(ServiceError::bad_request(format!(
-            "the request failed: {e}"
-        )))
-    })?
+    .map_err(join_failed)?
     .map_err(ApiError)
 }
 
@@ -201,11 +217,7 @@ async fn with_store<T: Send + 'static>(
         f(&mut store)
     })
     .await
-    .map_err(|e| {
-        ApiError(ServiceError::bad_request(format!(
-            "the request failed: {e}"
-        )))
-    })?
+    .map_err(join_failed)?
     .map_err(ApiError)
 }
 
@@ -250,24 +262,43 @@ async fn stream_job(
         + Send
         + 'static,
 ) -> Result<Response, ApiError> {
-    let (store, id) = with_identity(state, who, move |_, id| {
-        id.require(allowed, what)?;
-        Ok(id.clone())
-    })
-    .await
-    .map(|id| (state.store.clone(), id))?;
+    let by = caller_of(state, who)?;
+    let root = state.store.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let (started, start) = tokio::sync::oneshot::channel::<Result<(), ServiceError>>();
+    // One store handle for the check and the work: the caller is checked
+    // first (a refusal is an ordinary error response), then the work runs.
     tokio::task::spawn_blocking(move || {
+        let opened = open_as(&root, by).and_then(|(store, id)| {
+            id.require(allowed, what)?;
+            Ok((store, id))
+        });
+        let (mut store, id) = match opened {
+            Ok(ok) => {
+                let _ = started.send(Ok(()));
+                ok
+            }
+            Err(e) => {
+                let _ = started.send(Err(e));
+                return;
+            }
+        };
         let mut sink = LineSink { tx, last: None };
-        let outcome = Store::open(&store)
-            .map_err(ServiceError::from)
-            .and_then(|mut s| job(&mut s, &id, &mut sink));
-        let last = match outcome {
+        let last = match job(&mut store, &id, &mut sink) {
             Ok(result) => serde_json::json!({ "result": result }),
             Err(e) => serde_json::json!({"error": {"code": e.kind.code(), "message": e.message}}),
         };
         sink.send(&last);
     });
+    match start.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError(e)),
+        Err(_) => {
+            return Err(ApiError(ServiceError::bad_request(
+                "the request failed before it started".into(),
+            )))
+        }
+    }
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok(([("content-type", "application/x-ndjson")], body).into_response())
 }

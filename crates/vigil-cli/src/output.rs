@@ -36,6 +36,29 @@ pub fn write_quietly(bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
+/// Progress on a byte bar (when there is one).
+pub struct BarSink(pub Option<indicatif::ProgressBar>);
+
+impl vigil_service::jobs::Sink for BarSink {
+    fn progress(&mut self, done: u64, total: u64, file: Option<&str>) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
+            if let Some(f) = file {
+                bar.set_message(f.to_owned());
+            }
+        }
+    }
+}
+
+impl Drop for BarSink {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// A command's outcome: the JSON document with `--json`, else the line.
 pub fn outcome(json: bool, doc: &serde_json::Value, line: &str) -> anyhow::Result<()> {
     if json {

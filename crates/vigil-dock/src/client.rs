@@ -27,7 +27,7 @@ pub const USB_PATH: &str = "usb";
 pub const MAX_EVENTS: usize = 256;
 /// Most responses kept waiting for a request id nobody asked for yet.
 pub const MAX_STASH: usize = 64;
-/// Longest erase log accepted from a dock.
+/// Longest listing (files, erase log) accepted from a dock.
 pub const MAX_ERASE_LOG: usize = 65_536;
 
 /// How long to wait for an answer.
@@ -229,25 +229,43 @@ impl Client {
 
     /// All files on a recorder.
     pub fn list_files(&mut self, slot: u8, docking: u32) -> Result<Vec<FileEntry>, DockError> {
-        let mut all = Vec::new();
-        let mut from = 0;
-        loop {
-            match self.call(Msg::ListFiles {
+        self.all_pages(
+            ("file listing", "Files"),
+            |from| Msg::ListFiles {
                 slot,
                 docking,
                 from,
-            })? {
-                Msg::Files { files, next } => {
-                    all.extend(files);
-                    match next {
-                        Some(n) if n > from => from = n,
-                        Some(_) => {
-                            return Err(self.protocol("file listing does not advance".into()))
-                        }
-                        None => return Ok(all),
-                    }
-                }
-                other => return Err(self.unexpected("Files", &other)),
+            },
+            |m| match m {
+                Msg::Files { files, next } => Ok((files.into_iter().collect(), next)),
+                other => Err(Box::new(other)),
+            },
+        )
+    }
+
+    /// Pages through a listing until its last page: `ask(from)` makes the
+    /// request, `take` splits an answer into entries and the next index.
+    fn all_pages<T>(
+        &mut self,
+        (what, want): (&str, &str),
+        ask: impl Fn(u32) -> Msg,
+        take: impl Fn(Msg) -> Result<(Vec<T>, Option<u32>), Box<Msg>>,
+    ) -> Result<Vec<T>, DockError> {
+        let mut all = Vec::new();
+        let mut from = 0;
+        loop {
+            let (items, next) = match take(self.call(ask(from))?) {
+                Ok(page) => page,
+                Err(other) => return Err(self.unexpected(want, &other)),
+            };
+            all.extend(items);
+            if all.len() > MAX_ERASE_LOG {
+                return Err(self.protocol(format!("{what} longer than {MAX_ERASE_LOG} entries")));
+            }
+            match next {
+                Some(n) if n > from => from = n,
+                Some(_) => return Err(self.protocol(format!("{what} does not advance"))),
+                None => return Ok(all),
             }
         }
     }
@@ -292,30 +310,18 @@ impl Client {
 
     /// The recorder's erase log (what the dock erased from it, oldest first).
     pub fn erased(&mut self, slot: u8, docking: u32) -> Result<Vec<ErasedEntry>, DockError> {
-        let mut all = Vec::new();
-        let mut from = 0;
-        loop {
-            match self.call(Msg::Erased {
+        self.all_pages(
+            ("erase log", "ErasedFiles"),
+            |from| Msg::Erased {
                 slot,
                 docking,
                 from,
-            })? {
-                Msg::ErasedFiles { files, next } => {
-                    all.extend(files);
-                    if all.len() > MAX_ERASE_LOG {
-                        return Err(
-                            self.protocol(format!("erase log longer than {MAX_ERASE_LOG} entries"))
-                        );
-                    }
-                    match next {
-                        Some(n) if n > from => from = n,
-                        Some(_) => return Err(self.protocol("erase log does not advance".into())),
-                        None => return Ok(all),
-                    }
-                }
-                other => return Err(self.unexpected("ErasedFiles", &other)),
-            }
-        }
+            },
+            |m| match m {
+                Msg::ErasedFiles { files, next } => Ok((files.into_iter().collect(), next)),
+                other => Err(Box::new(other)),
+            },
+        )
     }
 
     /// Switches mass-storage mode.

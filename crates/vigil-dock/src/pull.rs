@@ -17,6 +17,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 use vigil_ingest::{FileSource, IngestOptions, IngestReport};
+use vigil_store::erasures::PendingErase;
 use vigil_store::{Docking, Store};
 
 use crate::client::Client;
@@ -285,7 +286,8 @@ fn start_slot(
             docking: Some(docking),
         },
     )?;
-    let reconciled = reconcile_erases(store, client, &opts.actor, slot, docking, &serial)?;
+    let (reconciled, unsettled) =
+        reconcile_erases(store, client, &opts.actor, slot, docking, &serial)?;
     if !faults.is_empty() {
         tracing::warn!(%serial, ?faults, battery = rec.battery_pct, "recorder reports faults (R4)");
     }
@@ -321,7 +323,7 @@ fn start_slot(
     let source = format!("dock {} slot {slot}", client.dock.serial);
     let run = vigil_ingest::begin_run(store, &source, &iopts)?;
     let files: std::collections::VecDeque<_> = client.list_files(slot, docking)?.into();
-    settle_unconfirmed(store, &opts.actor, &serial, &files)?;
+    settle_unconfirmed(store, &opts.actor, &serial, unsettled, &files)?;
     let total = files.iter().fold(0u64, |t, f| t.saturating_add(f.size));
     observer.state(slot, &serial, "pulling");
     observer.bytes(slot, 0, total);
@@ -474,7 +476,7 @@ fn step(
 
 /// Settles erase intents of earlier pulls that have no outcome (the host
 /// died after sending `Erase`): the dock's erase log says which went.
-/// Returns the paths settled as erased.
+/// Returns the paths settled as erased, and the intents still open.
 fn reconcile_erases(
     store: &mut Store,
     client: &mut Client,
@@ -482,13 +484,14 @@ fn reconcile_erases(
     slot: u8,
     docking: u32,
     serial: &str,
-) -> Result<Vec<String>, DockError> {
+) -> Result<(Vec<String>, Vec<PendingErase>), DockError> {
     let pending = store.pending_erases(serial)?;
     if pending.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let log = client.erased(slot, docking)?;
     let mut settled = Vec::new();
+    let mut open = Vec::new();
     for p in pending {
         let erased = log.iter().any(|e| {
             e.name.as_str() == p.path && e.size == p.bytes && hex32(&e.blake3) == p.blake3
@@ -506,9 +509,11 @@ fn reconcile_erases(
             )?;
             tracing::warn!(%serial, path = %p.path, intent = p.seq, "erase confirmed from the dock's log (the host had died before recording it)");
             settled.push(p.path);
+        } else {
+            open.push(p);
         }
     }
-    Ok(settled)
+    Ok((settled, open))
 }
 
 /// An intent neither in the dock's erase log nor on the recorder any more
@@ -518,9 +523,10 @@ fn settle_unconfirmed(
     store: &mut Store,
     actor: &str,
     serial: &str,
+    open: Vec<PendingErase>,
     files: &std::collections::VecDeque<vigil_dock_proto::FileEntry>,
 ) -> Result<(), DockError> {
-    for p in store.pending_erases(serial)? {
+    for p in open {
         let present = files
             .iter()
             .any(|f| f.name.as_str() == p.path && f.size == p.bytes);

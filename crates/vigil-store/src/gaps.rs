@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::audit;
 use crate::error::{Result, StoreError};
 use crate::index::{sql, Index};
+use crate::people::officer_registered;
 use crate::timefmt::now_rfc3339;
 
 /// What kind of interruption.
@@ -597,14 +598,6 @@ fn current_explanation_in(
                 }
                 None => Ok(None),
             })
-}
-
-/// Whether `id` is a registered officer.
-fn officer_registered(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn
-        .query_row("SELECT 1 FROM officers WHERE id = ?1", [id], |_| Ok(()))
-        .optional()?
-        .is_some())
 }
 
 /// Adds `officer`'s signature (signing as Vigil user `user`) to a written

@@ -317,7 +317,7 @@ impl Store {
 
     /// Whether `id` is a registered officer.
     pub fn officer_exists(&self, id: &str) -> Result<bool> {
-        Ok(self.officers()?.iter().any(|o| o.id == id))
+        self.index.officer_exists(id)
     }
 
     /// Appends an audit row for an action that changes no other table

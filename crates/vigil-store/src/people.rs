@@ -65,7 +65,19 @@ pub struct Device {
     pub bindings: Vec<Binding>,
 }
 
+/// Whether `id` is a registered officer.
+pub(crate) fn officer_registered(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM officers WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 impl Index {
+    pub(crate) fn officer_exists(&self, id: &str) -> Result<bool> {
+        officer_registered(&self.conn, id).map_err(|e| self.err(e))
+    }
+
     pub(crate) fn add_user(&mut self, actor: &str, u: &User) -> Result<()> {
         if !ROLES.contains(&u.role.as_str()) {
             return Err(StoreError::BadRow {
@@ -75,17 +87,7 @@ impl Index {
             });
         }
         if let Some(officer) = &u.officer {
-            let known = self
-                .conn
-                .query_row(
-                    "SELECT 1 FROM officers WHERE id = ?1",
-                    [officer],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?
-                .is_some();
-            if !known {
+            if !self.officer_exists(officer)? {
                 return Err(StoreError::Refused(format!(
                     "officer {officer:?} is not registered (register with `vigil officers add {officer}` first)"
                 )));
@@ -188,20 +190,20 @@ impl Index {
         let now = now_rfc3339();
         // Both must be known: a typo must not create an officer or a
         // recorder (issue 10).
-        let known = |sql: &str, key: &str| -> Result<bool> {
-            Ok(self
-                .conn
-                .query_row(sql, [key], |_| Ok(()))
-                .optional()
-                .map_err(|e| self.err(e))?
-                .is_some())
-        };
-        if !known("SELECT 1 FROM devices WHERE serial = ?1", serial)? {
+        let device_known = self
+            .conn
+            .query_row("SELECT 1 FROM devices WHERE serial = ?1", [serial], |_| {
+                Ok(())
+            })
+            .optional()
+            .map_err(|e| self.err(e))?
+            .is_some();
+        if !device_known {
             return Err(StoreError::Refused(format!(
                 "recorder {serial:?} is not registered (see `vigil devices list`; register it with `vigil devices add {serial}`)"
             )));
         }
-        if !known("SELECT 1 FROM officers WHERE id = ?1", officer)? {
+        if !self.officer_exists(officer)? {
             return Err(StoreError::Refused(format!(
                 "officer {officer:?} is not registered (see `vigil officers list`; register with `vigil officers add {officer}`)"
             )));

@@ -24,8 +24,7 @@
 use vigil_dock_proto::frame::{encode, encoded_len, Decoder};
 use vigil_dock_proto::{
     bounded, DockInfo, Envelope, ErasedEntry, ErrorCode, Event, FileEntry, Msg, RecorderStatus,
-    SlotStatus, DATA_OVERHEAD, ERASED_PER_PAGE, FILES_PER_PAGE, MAX_DATA, MAX_FRAME, MAX_SLOTS,
-    VERSION,
+    SlotStatus, DATA_OVERHEAD, MAX_DATA, MAX_FRAME, MAX_SLOTS, VERSION,
 };
 
 /// Docked recorders and the dock's identity.
@@ -365,30 +364,10 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 from,
             } => {
                 self.occupied(slot, docking)?;
-                let mut files = heapless::Vec::new();
-                let mut i = from;
-                while files.len() < FILES_PER_PAGE {
-                    match self
-                        .hw
-                        .file(slot, i)
-                        .map_err(|c| (c, "cannot list files"))?
-                    {
-                        Some(f) => {
-                            let _ = files.push(f);
-                            i += 1;
-                        }
-                        None => return Ok(Msg::Files { files, next: None }),
-                    }
-                }
-                let more = self
-                    .hw
-                    .file(slot, i)
-                    .map_err(|c| (c, "cannot list files"))?
-                    .is_some();
-                Ok(Msg::Files {
-                    files,
-                    next: more.then_some(i),
-                })
+                let (files, next) = page(from, |i| {
+                    self.hw.file(slot, i).map_err(|c| (c, "cannot list files"))
+                })?;
+                Ok(Msg::Files { files, next })
             }
             Msg::Read {
                 slot,
@@ -459,30 +438,12 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
                 from,
             } => {
                 self.occupied(slot, docking)?;
-                let mut files = heapless::Vec::new();
-                let mut i = from;
-                while files.len() < ERASED_PER_PAGE {
-                    match self
-                        .hw
+                let (files, next) = page(from, |i| {
+                    self.hw
                         .erased(slot, i)
-                        .map_err(|c| (c, "cannot read the erase log"))?
-                    {
-                        Some(e) => {
-                            let _ = files.push(e);
-                            i += 1;
-                        }
-                        None => return Ok(Msg::ErasedFiles { files, next: None }),
-                    }
-                }
-                let more = self
-                    .hw
-                    .erased(slot, i)
-                    .map_err(|c| (c, "cannot read the erase log"))?
-                    .is_some();
-                Ok(Msg::ErasedFiles {
-                    files,
-                    next: more.then_some(i),
-                })
+                        .map_err(|c| (c, "cannot read the erase log"))
+                })?;
+                Ok(Msg::ErasedFiles { files, next })
             }
             Msg::MassStorage {
                 slot,
@@ -536,6 +497,27 @@ impl<H: Hardware, K: KeyStore, E: Entropy> Dock<H, K, E> {
         }
         Ok((size.max(offset), *h.finalize().as_bytes()))
     }
+}
+
+/// One page of a listing: up to `N` entries from index `from`, and the index
+/// of the next page when there are more (`get` returns `None` past the end).
+fn page<T, E, const N: usize>(
+    from: u32,
+    mut get: impl FnMut(u32) -> Result<Option<T>, E>,
+) -> Result<(heapless::Vec<T, N>, Option<u32>), E> {
+    let mut items = heapless::Vec::new();
+    let mut i = from;
+    while items.len() < N {
+        match get(i)? {
+            Some(item) => {
+                let _ = items.push(item);
+                i += 1;
+            }
+            None => return Ok((items, None)),
+        }
+    }
+    let more = get(i)?.is_some();
+    Ok((items, more.then_some(i)))
 }
 
 /// A short name from a longer string (for firmware strings).

@@ -44,21 +44,9 @@ pub struct Args {
     json: bool,
 }
 
-/// Refuses an id that is not a plain word (ids become URL path segments).
-pub fn plain_id(what: &str, id: &str) -> anyhow::Result<()> {
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        bail!("{what} {id:?} is not an id (see `vigil gaps --json`)");
-    }
-    Ok(())
-}
-
 /// Runs `vigil explain`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    plain_id("interruption", &args.gap)?;
+    super::plain_id("interruption", &args.gap)?;
     if !args.signed_by.is_empty() {
         bail!(
             "refused: --signed-by is no longer accepted: a signature is given by each officer in their own session; file the explanation with `vigil explain GAP --written TEXT` (it is signed by you), then the second officer runs `vigil sign EXPLANATION`"
@@ -141,7 +129,7 @@ pub struct ReviewArgs {
 /// interruption's explanation; the gap log shows the reviewer, and a
 /// rejection reopens the gap.
 pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
-    plain_id("interruption", &args.gap)?;
+    super::plain_id("interruption", &args.gap)?;
     let r = Review {
         verdict: if args.accept { "accepted" } else { "rejected" }.to_owned(),
         note: args.note,

@@ -51,7 +51,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         join_window: args.join_window,
         seq_pattern: args.seq_pattern,
     };
-    let mut sink = super::verify::BarSink(output::byte_bar(args.json));
+    let mut sink = output::BarSink(output::byte_bar(args.json));
     let doc = match ctx.door() {
         Door::Daemon(c) => c.post_stream("/api/v1/ingest", &req, &mut |d, t, f| {
             sink.progress(d, t, f)

@@ -161,6 +161,18 @@ pub fn parse_time(s: &str) -> anyhow::Result<time::OffsetDateTime> {
     Ok(t)
 }
 
+/// Refuses an id that is not a plain word (ids become URL path segments).
+pub fn plain_id(what: &str, id: &str) -> anyhow::Result<()> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        anyhow::bail!("{what} {id:?} is not an id (see `vigil gaps --json`)");
+    }
+    Ok(())
+}
+
 /// Refuses a period that ends before it starts (`--since` after `--until`,
 /// `--from` after `--to`): it would silently select nothing.
 pub fn check_period(

@@ -80,7 +80,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 .read_line(&mut line)
                 .context("reading the password from standard input")?;
             let password = line.trim_end_matches(['\n', '\r']).to_owned();
-            super::explain::plain_id("user", &name)?;
+            super::plain_id("user", &name)?;
             match ctx.door() {
                 super::Door::Daemon(c) => {
                     c.post(
@@ -280,7 +280,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
             };
             match ctx.door() {
                 Door::Daemon(c) => {
-                    super::explain::plain_id("recorder", &serial)?;
+                    super::plain_id("recorder", &serial)?;
                     c.post(&format!("/api/v1/devices/{serial}/bindings"), &b)?;
                 }
                 Door::Embedded => {

@@ -22,7 +22,7 @@ pub struct Args {
 
 /// Runs `vigil sign`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    super::explain::plain_id("explanation", &args.explanation)?;
+    super::plain_id("explanation", &args.explanation)?;
     let signed = match ctx.door() {
         Door::Daemon(c) => c.post(
             &format!("/api/v1/explanations/{}/signatures", args.explanation),

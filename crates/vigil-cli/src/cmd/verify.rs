@@ -17,32 +17,9 @@ pub struct Args {
     json: bool,
 }
 
-/// Progress on a byte bar (when there is one).
-pub struct BarSink(pub Option<indicatif::ProgressBar>);
-
-impl Sink for BarSink {
-    fn progress(&mut self, done: u64, total: u64, file: Option<&str>) {
-        if let Some(bar) = &self.0 {
-            bar.set_length(total);
-            bar.set_position(done);
-            if let Some(f) = file {
-                bar.set_message(f.to_owned());
-            }
-        }
-    }
-}
-
-impl Drop for BarSink {
-    fn drop(&mut self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 /// Runs `vigil verify`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let mut sink = BarSink(output::byte_bar(args.json));
+    let mut sink = output::BarSink(output::byte_bar(args.json));
     if let Some(bar) = &sink.0 {
         bar.set_message("re-reading objects");
     }
