@@ -253,6 +253,44 @@ impl Client {
         })
     }
 
+    /// `POST path` for a download (an export's tar stream): the body is
+    /// copied into `out` as it arrives; an error status is returned typed.
+    pub fn post_download(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), ClientError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
+        rt.block_on(async {
+            let resp = self.send(hyper::Method::POST, path, Some(body)).await?;
+            let status = resp.status().as_u16();
+            let mut body = resp.into_body();
+            if status >= 400 {
+                let bytes = body
+                    .collect()
+                    .await
+                    .map_err(|e| self.protocol(e.to_string()))?
+                    .to_bytes();
+                return Err(self.api_error(status, &bytes));
+            }
+            while let Some(frame) = body.frame().await {
+                let frame =
+                    frame.map_err(|e| self.protocol(format!("the download broke off: {e}")))?;
+                if let Ok(data) = frame.into_data() {
+                    out.write_all(&data)
+                        .map_err(|e| self.protocol(format!("writing the download: {e}")))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn call(
         &self,
         method: &str,

@@ -6,6 +6,8 @@
 //! (`X-Vigil-As`), and the audit log then records both.
 //!
 //! - [`server`]: the router and `serve_unix(path, state, shutdown)`;
+//! - `custody`: retention, holds, cases, removal, requests, export and
+//!   spot checks;
 //! - [`tls`]: the same API for desks on the LAN: TCP with TLS, callers by
 //!   session token (`POST /api/v1/login`);
 //! - [`client`]: what the CLI uses to call it.
@@ -15,6 +17,7 @@
 //! 403, `not_found` 404, `bad_request` 400, `store` 500).
 
 pub mod client;
+mod custody;
 pub mod server;
 pub mod tls;
 

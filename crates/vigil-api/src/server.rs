@@ -119,7 +119,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Who {
 
 /// An error as the API sends it.
 #[derive(Debug)]
-pub struct ApiError(ServiceError);
+pub struct ApiError(pub(crate) ServiceError);
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
@@ -146,17 +146,17 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Json<serde_json::Value>, ApiError>;
+pub(crate) type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 
 /// How a caller proves who they are.
-enum By {
+pub(crate) enum By {
     /// A local account, as the kernel says.
     Unix(Caller),
     /// A desk's session token.
     Token(String),
 }
 
-fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
+pub(crate) fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
     match (who.uid, &who.bearer) {
         (Some(uid), _) => Ok(By::Unix(Caller {
             uid,
@@ -173,7 +173,7 @@ fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
 }
 
 /// Opens the store and resolves the caller (blocking).
-fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
+pub(crate) fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
     let store = Store::open(root)?;
     let id = match by {
         By::Unix(caller) => resolve(&store, &caller)?,
@@ -182,7 +182,7 @@ fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceE
     Ok((store, id))
 }
 
-fn join_failed(e: tokio::task::JoinError) -> ApiError {
+pub(crate) fn join_failed(e: tokio::task::JoinError) -> ApiError {
     ApiError(ServiceError::bad_request(format!(
         "the request failed: {e}"
     )))
@@ -190,7 +190,7 @@ fn join_failed(e: tokio::task::JoinError) -> ApiError {
 
 /// Opens the store, resolves the caller and runs `f` (blocking work, off
 /// the reactor).
-async fn with_identity<T: Send + 'static>(
+pub(crate) async fn with_identity<T: Send + 'static>(
     state: &ApiState,
     who: &Who,
     f: impl FnOnce(&mut Store, &Identity) -> Result<T, ServiceError> + Send + 'static,
@@ -581,7 +581,20 @@ pub struct ErrorBody {
         add_device,
         bind,
         tag,
-        overdue
+        overdue,
+        crate::custody::retain,
+        crate::custody::hold,
+        crate::custody::release,
+        crate::custody::case,
+        crate::custody::purge_plan,
+        crate::custody::purge,
+        crate::custody::confidential,
+        crate::custody::request,
+        crate::custody::approve,
+        crate::custody::export_package,
+        crate::custody::draw,
+        crate::custody::spotchecks,
+        crate::custody::finding
     ),
     components(schemas(
         ErrorBody,
@@ -594,13 +607,56 @@ pub struct ErrorBody {
         NewOfficer,
         NewDevice,
         Binding,
-        TagRequest
+        TagRequest,
+        vigil_service::custody::Retain,
+        vigil_service::custody::Hold,
+        vigil_service::custody::CaseEvent,
+        vigil_service::custody::PurgePolicy,
+        vigil_service::custody::PurgeStep,
+        vigil_service::custody::Purge,
+        vigil_service::custody::Confidential,
+        vigil_service::custody::NewRequest,
+        vigil_service::custody::Draw,
+        vigil_service::custody::Finding
     ))
 )]
 pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+/// Gives every error the API's JSON shape: a request the extractors
+/// refuse (a body that is not the expected JSON, a path segment that is not
+/// a number) would otherwise answer in plain text.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = if status.is_client_error() {
+        Kind::BadRequest
+    } else {
+        Kind::Store
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    (
+        status,
+        Json(serde_json::json!({"code": code.code(), "message": message})),
+    )
+        .into_response()
 }
 
 /// The API's routes.
@@ -626,7 +682,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/gaps/{gap}/explanations", post(explain))
         .route("/api/v1/gaps/{gap}/reviews", post(review))
         .route("/api/v1/explanations/{explanation}/signatures", post(sign))
+        .merge(crate::custody::routes())
         .fallback(not_found)
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 

@@ -12,12 +12,17 @@
 //! - [`auth`]: desk logins: argon2id passwords, expiring sessions, lockout;
 //! - [`jobs`]: long work with progress (verify, ingest);
 //! - [`registry`]: users, officers, recorders and bindings (R3, R16);
+//! - [`custody`]: retention, holds, cases, removal, confidentiality,
+//!   retrieval requests and spot checks (R12–R14, R16–R18);
+//! - [`export`]: an approved request's package, streamed (R14, R16, R17);
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
+pub mod custody;
 pub mod error;
 pub mod explanations;
+pub mod export;
 pub mod identity;
 pub mod jobs;
 pub mod queries;

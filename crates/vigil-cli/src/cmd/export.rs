@@ -7,15 +7,15 @@
 //! officers, interruptions with their explanations, and each clip's custody
 //! trail from the audit log). Optionally an ISO 9660 image for disc.
 
-use std::collections::BTreeSet;
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use vigil_store::GapFilter;
+use vigil_service::custody::{self, NewRequest};
+use vigil_service::export::safe;
 
-use crate::identity::{Role, ANYONE, CUSTODY};
 use crate::output;
 
 /// Arguments of `vigil request`.
@@ -41,40 +41,24 @@ pub struct RequestArgs {
 
 /// Runs `vigil request`.
 pub fn request(ctx: &super::Ctx, args: RequestArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(ANYONE, "requesting a retrieval")?;
-    if args.reason.trim().is_empty() {
-        bail!("--reason must say why the clips are needed");
-    }
-    let mut clips: BTreeSet<String> = BTreeSet::new();
-    for c in &args.clip {
-        store
-            .clip(c)?
-            .with_context(|| format!("no clip {c:?} (see `vigil clips`)"))?;
-        clips.insert(c.clone());
-    }
-    if let Some(case) = &args.case_no {
-        let of_case = store.clips_of_case(case)?;
-        if of_case.is_empty() {
-            bail!("no clip is tagged with case {case:?}");
-        }
-        clips.extend(of_case);
-    }
-    let clips: Vec<String> = clips.into_iter().collect();
-    let rid = store.add_request(
-        &id.actor(),
-        &id.user,
-        &args.reason,
-        args.outsider.as_deref(),
-        args.case_no.as_deref(),
-        &clips,
+    let r = NewRequest {
+        clips: args.clip,
+        case: args.case_no,
+        reason: args.reason,
+        outsider: args.outsider,
+    };
+    let doc = ctx.call(
+        |c| c.post("/api/v1/requests", &r),
+        |s, id| custody::request(s, id, &r),
     )?;
     if args.json {
-        output::print_json(&serde_json::json!({ "request": rid }))?;
+        output::print_json(&serde_json::json!({ "request": doc["request"] }))?;
     } else {
         crate::say!(
-            "request {rid} for {} clip(s) filed; a supervisor other than {} must approve it",
-            clips.len(),
-            id.user
+            "request {} for {} clip(s) filed; a supervisor other than {} must approve it",
+            doc["request"].as_str().unwrap_or("-"),
+            doc["clips"].as_array().map_or(0, Vec::len),
+            doc["requester"].as_str().unwrap_or("-")
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -92,14 +76,24 @@ pub struct ApproveArgs {
 
 /// Runs `vigil approve`.
 pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(&[Role::Supervisor, Role::Admin], "approving a retrieval")?;
-    store
-        .approve(&id.actor(), &id.user, &args.request)
-        .with_context(|| format!("approving request {}", args.request))?;
+    let r = args.request;
+    super::plain_id("request", &r)?;
+    let doc = ctx.call(
+        |c| {
+            c.post(
+                &format!("/api/v1/requests/{r}/approval"),
+                &serde_json::json!({}),
+            )
+        },
+        |s, id| custody::approve(s, id, &r),
+    )?;
     output::outcome(
         args.json,
-        &serde_json::json!({"request": args.request, "approved_by": id.user}),
-        &format!("request {} approved by {}", args.request, id.user),
+        &doc,
+        &format!(
+            "request {r} approved by {}",
+            doc["approved_by"].as_str().unwrap_or("-")
+        ),
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -118,151 +112,139 @@ pub struct ExportArgs {
     iso: Option<PathBuf>,
 }
 
-/// A file name safe on any disc: letters, digits, `-`, `_`, `.` only.
-fn safe(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    out.trim_matches('.').to_owned()
-}
-
-/// Runs `vigil export`.
+/// Runs `vigil export`: the package is made where the store is (vigild,
+/// or in-process on a store you own) and arrives as a tar stream, unpacked
+/// here into `--out` with every name checked and every file hashed again
+/// against both manifests.
 pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(CUSTODY, "exporting evidence")?;
-    let req = store
-        .request(&args.request)?
-        .with_context(|| format!("no request {:?}", args.request))?;
-    let Some(approver) = &req.approved_by else {
-        bail!("refused: request {} is not approved yet (R16)", req.id);
-    };
     let out = &args.out;
+    super::plain_id("request", &args.request)?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         bail!(
             "{} is not empty; give a new or empty directory",
             out.display()
         );
     }
-    if out.starts_with(store.root()) {
+    let door = ctx.door();
+    if matches!(door, super::Door::Embedded) && absolute(out).starts_with(absolute(&ctx.store)) {
         bail!("the package must be written outside the store");
-    }
-    // R17, checked before anything is written.
-    for clip_id in &req.clips {
-        let secret = store.confidentiality(clip_id)?;
-        if !super::oversight::may_see(id.role, secret.as_deref()) {
-            bail!(
-                "refused: clip {clip_id} is marked {} and {} may not handle it (R17)",
-                secret.unwrap_or_default(),
-                id.user
-            );
-        }
-        if req.outsider.is_some() && secret.as_deref() == Some("state_secret") {
-            bail!("refused: clip {clip_id} is a state secret and cannot be copied to an outside organisation (R17)");
-        }
     }
     std::fs::create_dir_all(out.join("clips"))
         .with_context(|| format!("creating {}", out.display()))?;
-    let mut b3 = String::new();
-    let mut sha = String::new();
-    let mut entries = Vec::new();
-    let mut names = BTreeSet::new();
-    for clip_id in &req.clips {
-        let c = store
-            .clip(clip_id)?
-            .with_context(|| format!("request names clip {clip_id}, which is not stored"))?;
-        let original = c.path.rsplit('/').next().unwrap_or(&c.path);
-        let stamp = c
-            .recorded_start
-            .as_deref()
-            .map(|t| t.replace([':', '-'], ""))
-            .unwrap_or_else(|| "undated".into());
-        let mut name = safe(&format!(
-            "{}_{}_{}_{}",
-            c.officer.as_deref().unwrap_or("unknown"),
-            c.device.as_deref().unwrap_or("unknown"),
-            stamp,
-            original
-        ));
-        while !names.insert(name.clone()) {
-            name = format!("{}_{name}", &c.clip[..8]);
-        }
-        let rel = format!("clips/{name}");
-        let src = store.objects().object_path(&c.blake3);
-        std::fs::copy(&src, out.join(&rel))
-            .with_context(|| format!("copying clip {} to {}", c.clip, rel))?;
-        // The copy must be what the store holds: hash it again.
-        let got = vigil_store::objects::hash_reader(&mut std::fs::File::open(out.join(&rel))?)?;
-        if got.blake3 != c.blake3 || got.sha256 != c.sha256 {
-            bail!(
-                "the copy of clip {} does not match the store; run `vigil verify`",
-                c.clip
-            );
-        }
-        b3.push_str(&format!("{}  {rel}\n", c.blake3));
-        sha.push_str(&format!("{}  {rel}\n", c.sha256));
-        let gaps = store.gaps(&GapFilter {
-            clip: Some(c.clip.clone()),
-            ..Default::default()
-        })?;
-        let mut subjects = vec![c.clip.clone()];
-        subjects.extend(gaps.iter().map(|g| g.id.clone()));
-        let custody = store.audit_about(&subjects)?;
-        let tag = store.tag_of(&c.clip)?;
-        entries.push(serde_json::json!({
-            "file": rel, "clip": c.clip, "original_path": c.path, "device": c.device, "officer": c.officer,
-            "bytes": c.bytes, "blake3": c.blake3, "sha256": c.sha256, "kind": c.kind,
-            "time": {"start": c.recorded_start, "end": c.recorded_end, "source": c.time_source},
-            "place": tag.as_ref().and_then(|t| t.site.clone()),
-            "matter": tag.as_ref().map(|t| serde_json::json!({"case": t.case, "category": t.category, "description": t.note})),
-            "method": "body-worn camera recording (audio/video), original file, byte-exact",
-            "damaged": c.damaged, "damage_reason": c.damage_reason,
-            "interruptions": gaps, "custody": custody,
-        }));
-        store.record_event(
-            &id.actor(),
-            "clip.exported",
-            &c.clip,
-            &serde_json::json!({"request": req.id, "file": rel}),
-        )?;
-    }
-    let officers: BTreeSet<String> = entries
-        .iter()
-        .filter_map(|e| e["officer"].as_str().map(str::to_owned))
-        .collect();
-    let metadata = serde_json::json!({
-        "request": {"id": req.id, "reason": req.reason, "requester": req.requester, "approved_by": approver,
-                    "approved_at": req.approved_at, "outsider": req.outsider, "case": req.case},
-        "exported_by": id.actor(), "exported_at": vigil_store::now_rfc3339(),
-        "officers": officers, "clips": entries,
-        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256",
-    });
-    let write = |name: &str, text: &str| -> anyhow::Result<()> {
-        let mut f =
-            std::fs::File::create(out.join(name)).with_context(|| format!("writing {name}"))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        Ok(())
+    let (reader, mut writer) = std::io::pipe().context("making a pipe for the package")?;
+    let dir = out.clone();
+    let unpacker = std::thread::spawn(move || unpack(reader, &dir));
+    let sent = match door {
+        super::Door::Daemon(c) => c
+            .post_download(
+                &format!("/api/v1/requests/{}/export", args.request),
+                &serde_json::json!({}),
+                &mut writer,
+            )
+            .map_err(anyhow::Error::from),
+        super::Door::Embedded => (|| {
+            let (mut store, id) = ctx.open(crate::identity::ANYONE, "exporting evidence")?;
+            let plan = vigil_service::export::prepare(&store, &id, &args.request)?;
+            vigil_service::export::write(&mut store, &id, &plan, &mut writer)?;
+            Ok(())
+        })(),
     };
-    write("MANIFEST.b3", &b3)?;
-    write("MANIFEST.sha256", &sha)?;
-    write("metadata.json", &serde_json::to_string_pretty(&metadata)?)?;
-    store.record_event(
-        &id.actor(),
-        "request.exported",
-        &req.id,
-        &serde_json::json!({"out": out.display().to_string(), "clips": req.clips.len()}),
-    )?;
+    drop(writer);
+    let unpacked = unpacker
+        .join()
+        .map_err(|_| anyhow::anyhow!("unpacking the package failed"))?;
+    // The unpacking side's failure is the cause when both fail (the sender
+    // then only saw its reader go away).
+    let n = match (sent, unpacked) {
+        (_, Err(e)) | (Err(e), Ok(())) => Err(e),
+        (Ok(()), Ok(())) => check_package(out),
+    };
+    let n = match n {
+        Ok(n) => n,
+        Err(e) => {
+            // Nothing half-made is left looking like a package.
+            let _ = std::fs::remove_dir_all(out);
+            return Err(e);
+        }
+    };
     if let Some(iso) = &args.iso {
-        make_iso(out, iso, &req.id)?;
+        make_iso(out, iso, &args.request)?;
     }
-    crate::say!("{} clip(s) exported to {}; check with: cd {} && b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256", req.clips.len(), out.display(), out.display());
+    crate::say!("{n} clip(s) exported to {}; check with: cd {} && b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256", out.display(), out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
+}
+
+/// Whether `name` is a name a package may hold.
+fn allowed(name: &str) -> bool {
+    if vigil_service::export::MANIFESTS.contains(&name) {
+        return true;
+    }
+    name.strip_prefix("clips/")
+        .is_some_and(|f| !f.is_empty() && vigil_service::export::safe(f) == f)
+}
+
+/// Unpacks the tar stream into `dir`: regular files under the names a
+/// package holds, each created new (nothing is overwritten) and fsynced.
+fn unpack(reader: impl Read, dir: &Path) -> anyhow::Result<()> {
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().context("reading the package")? {
+        let mut entry = entry.context("reading the package")?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if entry.header().entry_type() != tar::EntryType::Regular || !allowed(&name) {
+            bail!("the package holds {name:?}, which is not a package file");
+        }
+        let path = dir.join(&name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        std::io::copy(&mut entry, &mut f).with_context(|| format!("writing {}", path.display()))?;
+        f.sync_all()
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    // Drain what follows the archive's end, so the sender is never blocked.
+    let mut rest = archive.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink())?;
+    Ok(())
+}
+
+/// Checks every file both manifests name against its hashes, and that the
+/// package holds no other clip: the clip count.
+fn check_package(dir: &Path) -> anyhow::Result<usize> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).with_context(|| format!("{name} is missing"))
+    };
+    let b3 = read("MANIFEST.b3")?;
+    let sha = read("MANIFEST.sha256")?;
+    read("metadata.json")?;
+    let parse = |text: &str| -> BTreeMap<String, String> {
+        text.lines()
+            .filter_map(|l| l.split_once("  "))
+            .map(|(h, f)| (f.to_owned(), h.to_owned()))
+            .collect()
+    };
+    let (b3, sha) = (parse(&b3), parse(&sha));
+    let files: BTreeSet<String> = std::fs::read_dir(dir.join("clips"))?
+        .map(|e| e.map(|e| format!("clips/{}", e.file_name().to_string_lossy())))
+        .collect::<Result<_, _>>()?;
+    let listed: BTreeSet<String> = b3.keys().cloned().collect();
+    anyhow::ensure!(
+        listed == files && sha.keys().cloned().collect::<BTreeSet<_>>() == files,
+        "the manifests and the clips received differ"
+    );
+    for f in &files {
+        let got = vigil_store::objects::hash_reader(&mut std::fs::File::open(dir.join(f))?)?;
+        anyhow::ensure!(
+            b3.get(f) == Some(&got.blake3) && sha.get(f) == Some(&got.sha256),
+            "{f} does not match its manifest entry"
+        );
+    }
+    Ok(files.len())
 }
 
 fn make_iso(dir: &Path, iso: &Path, label: &str) -> anyhow::Result<()> {

@@ -72,6 +72,28 @@ impl Ctx {
         Door::Embedded
     }
 
+    /// One service call through the door: `remote` against vigild, or
+    /// `local` in-process on the named store (the service checks the role
+    /// either way).
+    pub fn call(
+        &self,
+        remote: impl FnOnce(
+            &vigil_api::client::Client,
+        ) -> Result<serde_json::Value, vigil_api::client::ClientError>,
+        local: impl FnOnce(
+            &mut Store,
+            &Identity,
+        ) -> Result<serde_json::Value, vigil_service::ServiceError>,
+    ) -> anyhow::Result<serde_json::Value> {
+        match self.door() {
+            Door::Daemon(c) => Ok(remote(&c)?),
+            Door::Embedded => {
+                let (mut store, id) = self.open(crate::identity::ANYONE, "using the store")?;
+                Ok(local(&mut store, &id)?)
+            }
+        }
+    }
+
     /// Opens the store and checks the acting user may do `what`.
     pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Store, Identity)> {
         self.open_with(allowed, what, Store::open)

@@ -2,19 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use vigil_service::custody::{self, Confidential, Draw, Finding};
 
-use crate::identity::{Role, AUDIT, CUSTODY};
 use crate::output;
-
-/// Kinds of confidential content.
-pub const KINDS: &[&str] = &["state_secret", "trade_secret", "privacy"];
-
-/// Whether `role` may see a clip marked `kind` (R17): state secrets only
-/// supervisors and admins; trade secrets and private matters custodians too.
-pub fn may_see(role: Role, kind: Option<&str>) -> bool {
-    vigil_service::queries::may_see(role, kind)
-}
 
 /// Arguments of `vigil spotcheck`.
 #[derive(Debug, clap::Args)]
@@ -61,7 +51,6 @@ enum SpotCmd {
 
 /// Runs `vigil spotcheck`.
 pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(AUDIT, "spot checks")?;
     match args.command {
         SpotCmd::Draw {
             count,
@@ -73,40 +62,60 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
             let since = since.as_deref().map(super::parse_time).transpose()?;
             let until = until.as_deref().map(super::parse_time).transpose()?;
             super::check_period(("--since", since), ("--until", until))?;
-            let since = since.map_or_else(|| "0000".into(), vigil_store::rfc3339);
-            let until = until.map_or_else(|| "9999".into(), vigil_store::rfc3339);
-            let drawn = store.draw_spotcheck(&id.actor(), count, &seed, &since, &until)?;
+            let d = Draw {
+                count,
+                seed,
+                since: since.map(vigil_store::rfc3339),
+                until: until.map(vigil_store::rfc3339),
+            };
+            let doc = ctx.call(
+                |c| c.post("/api/v1/spotchecks", &d),
+                |s, id| custody::draw(s, id, &d),
+            )?;
             if json {
-                output::print_json(&serde_json::json!({ "drawn": drawn }))?;
+                output::print_json(&doc)?;
             } else {
-                for d in &drawn {
-                    crate::say!("entry {:>4}  clip {}", d.id, d.clip);
+                for d in doc["drawn"].as_array().into_iter().flatten() {
+                    crate::say!(
+                        "entry {:>4}  clip {}",
+                        d["id"],
+                        d["clip"].as_str().unwrap_or("-")
+                    );
                 }
             }
         }
         SpotCmd::Review { entry, finding } => {
-            if finding.trim().is_empty() {
-                bail!("--finding must say what was found");
-            }
-            store.review_spotcheck(&id.actor(), entry, &id.user, &finding)?;
-            crate::say!("entry {entry} reviewed by {}", id.user);
+            let f = Finding { finding };
+            let doc = ctx.call(
+                |c| c.post(&format!("/api/v1/spotchecks/{entry}/findings"), &f),
+                |s, id| custody::review(s, id, entry, &f),
+            )?;
+            crate::say!(
+                "entry {entry} reviewed by {}",
+                doc["reviewer"].as_str().unwrap_or("-")
+            );
         }
         SpotCmd::List { json } => {
-            let all = store.spotchecks()?;
+            let doc = ctx.call(
+                |c| c.get("/api/v1/spotchecks"),
+                |s, id| custody::spotchecks(s, id),
+            )?;
             if json {
-                output::print_json(&serde_json::json!({ "spotchecks": all }))?;
+                output::print_json(&doc)?;
             } else {
-                for s in &all {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                for s in doc["spotchecks"].as_array().into_iter().flatten() {
+                    let finding = match s["finding"].as_str() {
+                        Some(f) => format!("{}: {f}", s["reviewer"].as_str().unwrap_or("?")),
+                        None => "not reviewed".into(),
+                    };
                     crate::say!(
                         "{:>4}  {}  drawn {} (seed {})  {}",
-                        s.id,
-                        s.clip,
-                        s.drawn_at,
-                        s.seed,
-                        s.finding
-                            .as_deref()
-                            .map(|f| format!("{}: {f}", s.reviewer.as_deref().unwrap_or("?")))
-                            .unwrap_or_else(|| "not reviewed".into())
+                        s["id"],
+                        text(&s["clip"]),
+                        text(&s["drawn_at"]),
+                        text(&s["seed"]),
+                        finding
                     );
                 }
             }
@@ -131,21 +140,18 @@ pub struct ConfArgs {
 
 /// Runs `vigil confidential`.
 pub fn confidential(ctx: &super::Ctx, args: ConfArgs) -> anyhow::Result<ExitCode> {
-    if !KINDS.contains(&args.kind.as_str()) {
-        bail!("--kind {:?}: one of {}", args.kind, KINDS.join(", "));
-    }
-    let (mut store, id) = ctx.open(
-        &[CUSTODY, &[Role::Supervisor]].concat(),
-        "marking clips confidential",
+    let c = Confidential {
+        clips: args.clips,
+        kind: args.kind,
+    };
+    let doc = ctx.call(
+        |cl| cl.post("/api/v1/confidential", &c),
+        |s, id| custody::confidential(s, id, &c),
     )?;
-    for c in &args.clips {
-        store.clip(c)?.with_context(|| format!("no clip {c:?}"))?;
-    }
-    store.mark_confidential(&id.actor(), &args.clips, &args.kind)?;
     output::outcome(
         args.json,
-        &serde_json::json!({"clips": args.clips, "kind": args.kind}),
-        &format!("{} clip(s) marked {}", args.clips.len(), args.kind),
+        &doc,
+        &format!("{} clip(s) marked {}", c.clips.len(), c.kind),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,29 +6,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use vigil_store::retention::Policy;
+use vigil_service::custody::{self, CaseEvent, Hold, Purge, PurgePolicy, PurgeStep, Retain};
 
-use crate::identity::{ANYONE, CUSTODY};
 use crate::output;
-
-const CLASSES: &[&str] = &["ordinary", "evidence", "long_term"];
-const REASONS: &[&str] = &[
-    "dispute",
-    "complaint",
-    "obstruction",
-    "mass_incident",
-    "compulsory_measure",
-];
-
-fn check_clips(store: &vigil_store::Store, clips: &[String]) -> anyhow::Result<()> {
-    for c in clips {
-        store
-            .clip(c)?
-            .with_context(|| format!("no clip {c:?} (see `vigil clips`)"))?;
-    }
-    Ok(())
-}
 
 /// Arguments of `vigil retain`.
 #[derive(Debug, clap::Args)]
@@ -46,16 +26,18 @@ pub struct RetainArgs {
 
 /// Runs `vigil retain`.
 pub fn retain(ctx: &super::Ctx, args: RetainArgs) -> anyhow::Result<ExitCode> {
-    if !CLASSES.contains(&args.class.as_str()) {
-        bail!("--class {:?}: one of {}", args.class, CLASSES.join(", "));
-    }
-    let (mut store, id) = ctx.open(CUSTODY, "setting retention")?;
-    check_clips(&store, &args.clips)?;
-    store.set_class(&id.actor(), &args.clips, &args.class)?;
+    let r = Retain {
+        clips: args.clips,
+        class: args.class,
+    };
+    let doc = ctx.call(
+        |c| c.post("/api/v1/retention", &r),
+        |s, id| custody::retain(s, id, &r),
+    )?;
     output::outcome(
         args.json,
-        &serde_json::json!({"clips": args.clips, "class": args.class}),
-        &format!("{} clip(s) retained as {}", args.clips.len(), args.class),
+        &doc,
+        &format!("{} clip(s) retained as {}", r.clips.len(), r.class),
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -79,16 +61,22 @@ pub struct HoldArgs {
 
 /// Runs `vigil hold`.
 pub fn hold(ctx: &super::Ctx, args: HoldArgs) -> anyhow::Result<ExitCode> {
-    if !REASONS.contains(&args.reason.as_str()) {
-        bail!("--reason {:?}: one of {}", args.reason, REASONS.join(", "));
-    }
-    let (mut store, id) = ctx.open(CUSTODY, "placing holds")?;
-    check_clips(&store, &args.clips)?;
-    let ids = store.hold(&id.actor(), &args.clips, &args.reason, args.note.as_deref())?;
-    let shown: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let h = Hold {
+        clips: args.clips,
+        reason: args.reason,
+        note: args.note,
+    };
+    let doc = ctx.call(
+        |c| c.post("/api/v1/holds", &h),
+        |s, id| custody::hold(s, id, &h),
+    )?;
+    let shown: Vec<String> = doc["holds"]
+        .as_array()
+        .map(|a| a.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
     output::outcome(
         args.json,
-        &serde_json::json!({"holds": ids, "clips": args.clips, "reason": args.reason}),
+        &doc,
         &format!("hold(s) {} placed", shown.join(", ")),
     )?;
     Ok(ExitCode::SUCCESS)
@@ -106,15 +94,17 @@ pub struct ReleaseArgs {
 
 /// Runs `vigil release`.
 pub fn release(ctx: &super::Ctx, args: ReleaseArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(CUSTODY, "releasing holds")?;
-    store
-        .release(&id.actor(), args.hold)
-        .with_context(|| format!("releasing hold {}", args.hold))?;
-    output::outcome(
-        args.json,
-        &serde_json::json!({"hold": args.hold, "released": true}),
-        &format!("hold {} released", args.hold),
+    let hold = args.hold;
+    let doc = ctx.call(
+        |c| {
+            c.post(
+                &format!("/api/v1/holds/{hold}/release"),
+                &serde_json::json!({}),
+            )
+        },
+        |s, id| custody::release(s, id, hold),
     )?;
+    output::outcome(args.json, &doc, &format!("hold {hold} released"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -150,31 +140,37 @@ enum CaseCmd {
 
 /// Runs `vigil case`.
 pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(CUSTODY, "recording case events")?;
-    let (case, closed, filed) = match args.command {
-        CaseCmd::Close { case, at } => {
-            let at = at
-                .as_deref()
+    let at = |at: Option<String>| -> anyhow::Result<Option<String>> {
+        Ok(Some(
+            at.as_deref()
                 .map(super::when)
                 .transpose()?
-                .unwrap_or_else(vigil_store::now_rfc3339);
-            (case, Some(at), None)
-        }
-        CaseCmd::File { case, at } => {
-            let at = at
-                .as_deref()
-                .map(super::when)
-                .transpose()?
-                .unwrap_or_else(vigil_store::now_rfc3339);
-            (case, None, Some(at))
-        }
+                .unwrap_or_else(vigil_store::now_rfc3339),
+        ))
     };
-    store.case_event(&id.actor(), &case, closed.as_deref(), filed.as_deref())?;
-    output::outcome(
-        args.json,
-        &serde_json::json!({"case": case, "closed_at": closed, "filed_at": filed}),
-        &format!("case {case} recorded"),
+    let (case, e) = match args.command {
+        CaseCmd::Close { case, at: when } => (
+            case.clone(),
+            CaseEvent {
+                case,
+                closed_at: at(when)?,
+                filed_at: None,
+            },
+        ),
+        CaseCmd::File { case, at: when } => (
+            case.clone(),
+            CaseEvent {
+                case,
+                closed_at: None,
+                filed_at: at(when)?,
+            },
+        ),
+    };
+    let doc = ctx.call(
+        |c| c.post("/api/v1/cases", &e),
+        |s, id| custody::case_event(s, id, &e),
     )?;
+    output::outcome(args.json, &doc, &format!("case {case} recorded"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -194,13 +190,13 @@ pub struct PurgeArgs {
     #[arg(long, value_name = "CLIP")]
     cancel: Option<String>,
     /// Ordinary retention, days after recording.
-    #[arg(long, default_value_t = Policy::default().ordinary_days)]
+    #[arg(long, default_value_t = PurgePolicy::default().ordinary_days)]
     ordinary_days: i64,
     /// Evidence retention, days after its case closed.
-    #[arg(long, default_value_t = Policy::default().case_file_days)]
+    #[arg(long, default_value_t = PurgePolicy::default().case_file_days)]
     case_file_days: i64,
     /// Recovery window between approval and deletion, days.
-    #[arg(long, default_value_t = Policy::default().window_days)]
+    #[arg(long, default_value_t = PurgePolicy::default().window_days)]
     window_days: i64,
     /// Print JSON.
     #[arg(long)]
@@ -209,69 +205,72 @@ pub struct PurgeArgs {
 
 /// Runs `vigil purge`.
 pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
-    let policy = Policy {
+    let policy = PurgePolicy {
         ordinary_days: args.ordinary_days,
         case_file_days: args.case_file_days,
         window_days: args.window_days,
     };
-    let now = time::OffsetDateTime::now_utc();
-    let allowed = if args.confirm || args.approve || args.run || args.cancel.is_some() {
-        CUSTODY
-    } else {
-        ANYONE
+    let step = match (args.confirm, args.approve, args.run, args.cancel) {
+        (_, _, _, Some(clip)) => Some(PurgeStep::Cancel(clip)),
+        (true, ..) => Some(PurgeStep::Confirm),
+        (_, true, ..) => Some(PurgeStep::Approve),
+        (_, _, true, _) => Some(PurgeStep::Run),
+        _ => None,
     };
-    let (mut store, id) = ctx.open(allowed, "removing expired clips")?;
-    if let Some(clip) = &args.cancel {
-        store.cancel_purge(&id.actor(), clip)?;
-        crate::say!("clip {clip} taken off the purge queue");
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.approve {
-        let n = store
-            .approve_purge(&id.actor(), &id.user, policy.window_days)
-            .context("approving removals")?;
-        crate::say!(
-            "{n} removal(s) approved; objects are deleted after {} day(s) by `vigil purge --run`",
-            policy.window_days
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.run {
-        let gone = store.run_purge(&id.actor(), now, &policy)?;
+    let Some(step) = step else {
+        let doc = ctx.call(
+            |c| c.get_with("/api/v1/purge", &policy),
+            |s, id| custody::purge_plan(s, id, policy),
+        )?;
         if args.json {
-            output::print_json(&serde_json::json!({ "purged": gone }))?;
-        } else {
-            crate::say!("{} clip(s) removed", gone.len());
+            output::print_json(&doc)?;
+            return Ok(ExitCode::SUCCESS);
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let due = store.due(now, &policy)?;
-    if args.confirm {
-        let clips: Vec<String> = due.iter().map(|d| d.clip.clone()).collect();
-        let n = store.propose_purge(&id.actor(), &clips)?;
-        crate::say!(
-            "{n} clip(s) proposed for removal; a second custodian must run `vigil purge --approve`"
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let queue = store.purge_queue()?;
-    if args.json {
-        output::print_json(&serde_json::json!({ "due": due, "queue": queue }))?;
-    } else {
+        let list = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+        let (due, queue) = (list("due"), list("queue"));
         crate::say!("Dry run: {} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", due.len());
         for d in &due {
-            crate::say!("  {}  {:<10} due {}  {}", d.clip, d.class, d.due_at, d.path);
+            crate::say!(
+                "  {}  {:<10} due {}  {}",
+                text(&d["clip"]),
+                text(&d["class"]),
+                text(&d["due_at"]),
+                text(&d["path"])
+            );
         }
         crate::say!("Queue: {}", queue.len());
         for q in &queue {
             crate::say!(
                 "  {}  proposed by {}  approved by {}  deleted after {}",
-                q.clip,
-                q.proposed_by,
-                q.approved_by.as_deref().unwrap_or("-"),
-                q.delete_after.as_deref().unwrap_or("-")
+                text(&q["clip"]),
+                text(&q["proposed_by"]),
+                text(&q["approved_by"]),
+                text(&q["delete_after"])
             );
         }
-    }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let p = Purge { step, policy };
+    let doc = ctx.call(
+        |c| c.post("/api/v1/purge", &p),
+        |s, id| custody::purge(s, id, &p),
+    )?;
+    let line = match &p.step {
+        PurgeStep::Cancel(clip) => format!("clip {clip} taken off the purge queue"),
+        PurgeStep::Approve => format!(
+            "{} removal(s) approved; objects are deleted after {} day(s) by `vigil purge --run`",
+            doc["approved"], policy.window_days
+        ),
+        PurgeStep::Run => format!(
+            "{} clip(s) removed",
+            doc["purged"].as_array().map_or(0, Vec::len)
+        ),
+        PurgeStep::Confirm => format!(
+            "{} clip(s) proposed for removal; a second custodian must run `vigil purge --approve`",
+            doc["proposed"]
+        ),
+    };
+    output::outcome(args.json, &doc, &line)?;
     Ok(ExitCode::SUCCESS)
 }

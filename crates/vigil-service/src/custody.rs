@@ -1,0 +1,439 @@
+//! Custody of stored clips: retention classes, holds and cases (R12, R13),
+//! the two-person removal of expired clips, confidentiality marks (R17),
+//! retrieval requests and their approval (R14, R16), and the supervisors'
+//! spot checks (R18). Served by vigild and run in-process alike; every
+//! change is audited by the store.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use vigil_store::retention::Policy;
+use vigil_store::Store;
+
+use crate::error::ServiceError;
+use crate::identity::{Identity, Role, ANYONE, AUDIT, CUSTODY};
+
+/// Retention classes (R12).
+pub const CLASSES: &[&str] = &["ordinary", "evidence", "long_term"];
+/// Why a clip may be held past its retention (R13).
+pub const REASONS: &[&str] = &[
+    "dispute",
+    "complaint",
+    "obstruction",
+    "mass_incident",
+    "compulsory_measure",
+];
+/// Kinds of confidential content (R17).
+pub const KINDS: &[&str] = &["state_secret", "trade_secret", "privacy"];
+
+/// Who may mark clips confidential.
+const MARKERS: &[Role] = &[Role::Custodian, Role::Admin, Role::Supervisor];
+/// Who may approve a retrieval.
+const APPROVERS: &[Role] = &[Role::Supervisor, Role::Admin];
+
+fn one_of(flag: &str, value: &str, allowed: &[&str]) -> Result<(), ServiceError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ServiceError::bad_request(format!(
+        "{flag} {value:?}: one of {}",
+        allowed.join(", ")
+    )))
+}
+
+fn rfc3339(t: &str) -> Result<(), ServiceError> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map(|_| ())
+        .map_err(|_| ServiceError::bad_request(format!("{t:?} is not an RFC 3339 time")))
+}
+
+fn check_clips(store: &Store, clips: &[String]) -> Result<(), ServiceError> {
+    if clips.is_empty() {
+        return Err(ServiceError::bad_request("name at least one clip".into()));
+    }
+    for c in clips {
+        store
+            .clip(c)?
+            .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
+    }
+    Ok(())
+}
+
+/// Setting a retention class (`vigil retain`, `POST /api/v1/retention`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Retain {
+    /// Clips.
+    pub clips: Vec<String>,
+    /// ordinary, evidence or long_term.
+    pub class: String,
+}
+
+/// Sets the retention class of clips: `{clips, class}`.
+pub fn retain(
+    store: &mut Store,
+    id: &Identity,
+    r: &Retain,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "setting retention")?;
+    one_of("--class", &r.class, CLASSES)?;
+    check_clips(store, &r.clips)?;
+    store.set_class(&id.actor(), &r.clips, &r.class)?;
+    Ok(serde_json::json!({"clips": r.clips, "class": r.class}))
+}
+
+/// A hold (`vigil hold`, `POST /api/v1/holds`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Hold {
+    /// Clips.
+    pub clips: Vec<String>,
+    /// dispute, complaint, obstruction, mass_incident or compulsory_measure.
+    pub reason: String,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// Places holds: `{holds: [id...], clips, reason}`.
+pub fn hold(store: &mut Store, id: &Identity, h: &Hold) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "placing holds")?;
+    one_of("--reason", &h.reason, REASONS)?;
+    check_clips(store, &h.clips)?;
+    let ids = store.hold(&id.actor(), &h.clips, &h.reason, h.note.as_deref())?;
+    Ok(serde_json::json!({"holds": ids, "clips": h.clips, "reason": h.reason}))
+}
+
+/// Releases a hold: `{hold, released: true}`.
+pub fn release(
+    store: &mut Store,
+    id: &Identity,
+    hold: i64,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "releasing holds")?;
+    store.release(&id.actor(), hold).map_err(|e| {
+        let mut e = ServiceError::from(e);
+        e.message = format!("releasing hold {hold}: {}", e.message);
+        e
+    })?;
+    Ok(serde_json::json!({"hold": hold, "released": true}))
+}
+
+/// A case closed or filed (`vigil case`, `POST /api/v1/cases`); times
+/// RFC 3339 UTC.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CaseEvent {
+    /// The case number.
+    pub case: String,
+    /// When the case was closed.
+    pub closed_at: Option<String>,
+    /// When its records were filed (R12).
+    pub filed_at: Option<String>,
+}
+
+/// Records a case event: `{case, closed_at, filed_at}`.
+pub fn case_event(
+    store: &mut Store,
+    id: &Identity,
+    e: &CaseEvent,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "recording case events")?;
+    let case = e.case.as_str();
+    if case.trim().is_empty() {
+        return Err(ServiceError::bad_request("the case number is empty".into()));
+    }
+    if e.closed_at.is_none() && e.filed_at.is_none() {
+        return Err(ServiceError::bad_request(
+            "say when the case was closed or filed".into(),
+        ));
+    }
+    for t in [&e.closed_at, &e.filed_at].into_iter().flatten() {
+        rfc3339(t)?;
+    }
+    store.case_event(
+        &id.actor(),
+        case,
+        e.closed_at.as_deref(),
+        e.filed_at.as_deref(),
+    )?;
+    Ok(serde_json::json!({"case": case, "closed_at": e.closed_at, "filed_at": e.filed_at}))
+}
+
+/// The retention policy a purge is judged by (`GET /api/v1/purge`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct PurgePolicy {
+    /// Ordinary retention, days after recording.
+    pub ordinary_days: i64,
+    /// Evidence retention, days after its case closed.
+    pub case_file_days: i64,
+    /// Recovery window between approval and deletion, days.
+    pub window_days: i64,
+}
+
+impl Default for PurgePolicy {
+    fn default() -> Self {
+        let p = Policy::default();
+        Self {
+            ordinary_days: p.ordinary_days,
+            case_file_days: p.case_file_days,
+            window_days: p.window_days,
+        }
+    }
+}
+
+impl PurgePolicy {
+    fn policy(self) -> Result<Policy, ServiceError> {
+        let days = 0..=366 * 100;
+        if !days.contains(&self.ordinary_days)
+            || !days.contains(&self.case_file_days)
+            || !days.contains(&self.window_days)
+        {
+            return Err(ServiceError::bad_request(
+                "retention and window days run from 0 to 36600".into(),
+            ));
+        }
+        Ok(Policy {
+            ordinary_days: self.ordinary_days,
+            case_file_days: self.case_file_days,
+            window_days: self.window_days,
+        })
+    }
+}
+
+/// The dry run: what is due for removal, and the queue: `{due, queue}`.
+pub fn purge_plan(
+    store: &Store,
+    id: &Identity,
+    p: PurgePolicy,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing clips due for removal")?;
+    let due = store.due(time::OffsetDateTime::now_utc(), &p.policy()?)?;
+    Ok(serde_json::json!({ "due": due, "queue": store.purge_queue()? }))
+}
+
+/// A step of removal (`POST /api/v1/purge`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PurgeStep {
+    /// Propose every due clip.
+    Confirm,
+    /// Approve pending proposals (a second custodian, not the proposer).
+    Approve,
+    /// Delete approved clips whose recovery window has passed.
+    Run,
+    /// Take a clip off the queue.
+    Cancel(String),
+}
+
+/// One step of removal, under `policy`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Purge {
+    /// What to do.
+    pub step: PurgeStep,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PurgePolicy,
+}
+
+/// Takes one step of removal: `{proposed}`, `{approved, window_days}`,
+/// `{purged: [...]}` or `{cancelled}`.
+pub fn purge(
+    store: &mut Store,
+    id: &Identity,
+    p: &Purge,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(CUSTODY, "removing expired clips")?;
+    let policy = p.policy.policy()?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(match &p.step {
+        PurgeStep::Cancel(clip) => {
+            store.cancel_purge(&id.actor(), clip)?;
+            serde_json::json!({ "cancelled": clip })
+        }
+        PurgeStep::Approve => {
+            let n = store
+                .approve_purge(&id.actor(), &id.user, policy.window_days)
+                .map_err(|e| {
+                    let mut e = ServiceError::from(e);
+                    e.message = format!("approving removals: {}", e.message);
+                    e
+                })?;
+            serde_json::json!({ "approved": n, "window_days": policy.window_days })
+        }
+        PurgeStep::Run => {
+            serde_json::json!({ "purged": store.run_purge(&id.actor(), now, &policy)? })
+        }
+        PurgeStep::Confirm => {
+            let clips: Vec<String> = store
+                .due(now, &policy)?
+                .into_iter()
+                .map(|d| d.clip)
+                .collect();
+            serde_json::json!({ "proposed": store.propose_purge(&id.actor(), &clips)? })
+        }
+    })
+}
+
+/// A confidentiality mark (`vigil confidential`, `POST /api/v1/confidential`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Confidential {
+    /// Clips.
+    pub clips: Vec<String>,
+    /// state_secret, trade_secret or privacy.
+    pub kind: String,
+}
+
+/// Marks clips confidential: `{clips, kind}`.
+pub fn confidential(
+    store: &mut Store,
+    id: &Identity,
+    c: &Confidential,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(MARKERS, "marking clips confidential")?;
+    one_of("--kind", &c.kind, KINDS)?;
+    check_clips(store, &c.clips)?;
+    store.mark_confidential(&id.actor(), &c.clips, &c.kind)?;
+    Ok(serde_json::json!({"clips": c.clips, "kind": c.kind}))
+}
+
+/// A retrieval request (`vigil request`, `POST /api/v1/requests`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewRequest {
+    /// Clips to retrieve.
+    #[serde(default)]
+    pub clips: Vec<String>,
+    /// Every clip tagged with this case number.
+    pub case: Option<String>,
+    /// Why (written on the retrieval form).
+    pub reason: String,
+    /// The outside organisation receiving copies.
+    pub outsider: Option<String>,
+}
+
+/// Files a retrieval request as the acting user: `{request, clips, requester}`.
+pub fn request(
+    store: &mut Store,
+    id: &Identity,
+    r: &NewRequest,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "requesting a retrieval")?;
+    if r.reason.trim().is_empty() {
+        return Err(ServiceError::bad_request(
+            "--reason must say why the clips are needed".into(),
+        ));
+    }
+    if r.clips.is_empty() && r.case.is_none() {
+        return Err(ServiceError::bad_request(
+            "name the clips (--clip) or a case (--case)".into(),
+        ));
+    }
+    let mut clips: BTreeSet<String> = BTreeSet::new();
+    for c in &r.clips {
+        store
+            .clip(c)?
+            .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
+        clips.insert(c.clone());
+    }
+    if let Some(case) = &r.case {
+        let of_case = store.clips_of_case(case)?;
+        if of_case.is_empty() {
+            return Err(ServiceError::not_found(format!(
+                "no clip is tagged with case {case:?}"
+            )));
+        }
+        clips.extend(of_case);
+    }
+    let clips: Vec<String> = clips.into_iter().collect();
+    let rid = store.add_request(
+        &id.actor(),
+        &id.user,
+        &r.reason,
+        r.outsider.as_deref(),
+        r.case.as_deref(),
+        &clips,
+    )?;
+    Ok(serde_json::json!({ "request": rid, "clips": clips, "requester": id.user }))
+}
+
+/// Approves a request as the acting supervisor (never its requester):
+/// `{request, approved_by}`.
+pub fn approve(
+    store: &mut Store,
+    id: &Identity,
+    request: &str,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(APPROVERS, "approving a retrieval")?;
+    if store.request(request)?.is_none() {
+        return Err(ServiceError::not_found(format!("no request {request:?}")));
+    }
+    store.approve(&id.actor(), &id.user, request).map_err(|e| {
+        let mut e = ServiceError::from(e);
+        e.message = format!("approving request {request}: {}", e.message);
+        e
+    })?;
+    Ok(serde_json::json!({"request": request, "approved_by": id.user}))
+}
+
+/// A reproducible draw for spot checks (`POST /api/v1/spotchecks`); times
+/// RFC 3339 UTC.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Draw {
+    /// How many clips.
+    pub count: usize,
+    /// The seed (the same seed over the same clips draws the same sample).
+    pub seed: String,
+    /// Clips ingested at or after.
+    pub since: Option<String>,
+    /// ...and before.
+    pub until: Option<String>,
+}
+
+/// Draws clips for review: `{drawn: [...]}`.
+pub fn draw(store: &mut Store, id: &Identity, d: &Draw) -> Result<serde_json::Value, ServiceError> {
+    id.require(AUDIT, "spot checks")?;
+    if d.count == 0 || d.count > 10_000 {
+        return Err(ServiceError::bad_request(
+            "--count runs from 1 to 10000".into(),
+        ));
+    }
+    if d.seed.trim().is_empty() {
+        return Err(ServiceError::bad_request(
+            "--seed must not be empty (record it: it makes the draw reproducible)".into(),
+        ));
+    }
+    for t in [&d.since, &d.until].into_iter().flatten() {
+        rfc3339(t)?;
+    }
+    let since = d.since.clone().unwrap_or_else(|| "0000".into());
+    let until = d.until.clone().unwrap_or_else(|| "9999".into());
+    let drawn = store.draw_spotcheck(&id.actor(), d.count, &d.seed, &since, &until)?;
+    Ok(serde_json::json!({ "drawn": drawn }))
+}
+
+/// A finding on a drawn entry (`POST /api/v1/spotchecks/{entry}/findings`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Finding {
+    /// What was found.
+    pub finding: String,
+}
+
+/// Records the acting user's finding: `{entry, reviewer}`.
+pub fn review(
+    store: &mut Store,
+    id: &Identity,
+    entry: i64,
+    f: &Finding,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(AUDIT, "spot checks")?;
+    if f.finding.trim().is_empty() {
+        return Err(ServiceError::bad_request(
+            "--finding must say what was found".into(),
+        ));
+    }
+    store.review_spotcheck(&id.actor(), entry, &id.user, &f.finding)?;
+    Ok(serde_json::json!({"entry": entry, "reviewer": id.user}))
+}
+
+/// The spot-check ledger: `{spotchecks: [...]}`.
+pub fn spotchecks(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    id.require(AUDIT, "spot checks")?;
+    Ok(serde_json::json!({ "spotchecks": store.spotchecks()? }))
+}

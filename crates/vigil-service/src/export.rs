@@ -1,0 +1,249 @@
+//! Exporting an approved retrieval request (R14, R16, R17) as a package a
+//! court can check with standard tools alone: the clip files under readable
+//! names, `MANIFEST.b3` (`b3sum -c`), `MANIFEST.sha256` (`sha256sum -c`) and
+//! `metadata.json` (matter, time, place, method, officers, interruptions
+//! with their explanations, each clip's custody trail).
+//!
+//! The package leaves the store as a tar stream, written where the store is
+//! (inside vigild, or in-process), so the store is only ever read by its
+//! owner: [`prepare`] makes every check before a byte is written, then
+//! [`write`] streams the clips, each hashed again on its way out and
+//! compared with what the store recorded, and the manifests last. The
+//! receiving side unpacks it (`vigil export` checks every name and hash).
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+
+use sha2::Digest;
+use vigil_store::requests::Request;
+use vigil_store::{GapFilter, Store};
+
+use crate::error::ServiceError;
+use crate::identity::{Identity, CUSTODY};
+use crate::queries::may_see;
+
+/// The names a package may hold besides `clips/<name>`.
+pub const MANIFESTS: &[&str] = &["MANIFEST.b3", "MANIFEST.sha256", "metadata.json"];
+
+/// A file name safe on any disc: letters, digits, `-`, `_`, `.` only.
+pub fn safe(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    out.trim_matches('.').to_owned()
+}
+
+/// An export that passed every check.
+#[derive(Debug)]
+pub struct Plan {
+    req: Request,
+    approver: String,
+}
+
+impl Plan {
+    /// The request.
+    pub fn request(&self) -> &str {
+        &self.req.id
+    }
+}
+
+/// Checks the request may be exported by the acting user: it exists, a
+/// supervisor approved it (R16), and no clip is one this user may not
+/// handle or one that may not leave to an outside organisation (R17).
+pub fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, ServiceError> {
+    id.require(CUSTODY, "exporting evidence")?;
+    let req = store
+        .request(request)?
+        .ok_or_else(|| ServiceError::not_found(format!("no request {request:?}")))?;
+    let Some(approver) = req.approved_by.clone() else {
+        return Err(ServiceError::refused(format!(
+            "request {} is not approved yet (R16)",
+            req.id
+        )));
+    };
+    for clip in &req.clips {
+        let secret = store.confidentiality(clip)?;
+        if !may_see(id.role, secret.as_deref()) {
+            return Err(ServiceError::refused(format!(
+                "clip {clip} is marked {} and {} may not handle it (R17)",
+                secret.unwrap_or_default(),
+                id.user
+            )));
+        }
+        if req.outsider.is_some() && secret.as_deref() == Some("state_secret") {
+            return Err(ServiceError::refused(format!(
+                "clip {clip} is a state secret and cannot be copied to an outside organisation (R17)"
+            )));
+        }
+        if store.clip(clip)?.is_none() {
+            return Err(ServiceError::not_found(format!(
+                "request {} names clip {clip}, which is not stored",
+                req.id
+            )));
+        }
+    }
+    Ok(Plan { req, approver })
+}
+
+/// Reads through to `inner`, hashing with BLAKE3 and SHA-256 on the way.
+struct Hashing<R> {
+    inner: R,
+    b3: blake3::Hasher,
+    sha: sha2::Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.b3.update(&buf[..n]);
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> ServiceError + '_ {
+    move |e| ServiceError {
+        kind: crate::Kind::Store,
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn add(
+    tar: &mut tar::Builder<impl Write>,
+    name: &str,
+    len: u64,
+    data: impl Read,
+) -> Result<(), ServiceError> {
+    let mut h = tar::Header::new_ustar();
+    h.set_size(len);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mtime(
+        time::OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .try_into()
+            .unwrap_or(0),
+    );
+    tar.append_data(&mut h, name, data)
+        .map_err(io(&format!("sending {name}")))
+}
+
+/// Streams the package of `plan` into `out` as a tar archive, auditing each
+/// clip as it leaves (`clip.exported`) and the whole (`request.exported`).
+/// A clip whose bytes differ from the store's record ends the stream
+/// before its manifest is written.
+pub fn write(
+    store: &mut Store,
+    id: &Identity,
+    plan: &Plan,
+    out: impl Write,
+) -> Result<serde_json::Value, ServiceError> {
+    let req = &plan.req;
+    let mut tar = tar::Builder::new(out);
+    let (mut b3, mut sha) = (String::new(), String::new());
+    let mut entries = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut bytes = 0u64;
+    for clip_id in &req.clips {
+        let c = store.clip(clip_id)?.ok_or_else(|| {
+            ServiceError::not_found(format!("request names clip {clip_id}, which is not stored"))
+        })?;
+        let original = c.path.rsplit('/').next().unwrap_or(&c.path);
+        let stamp = c
+            .recorded_start
+            .as_deref()
+            .map(|t| t.replace([':', '-'], ""))
+            .unwrap_or_else(|| "undated".into());
+        let mut name = safe(&format!(
+            "{}_{}_{}_{}",
+            c.officer.as_deref().unwrap_or("unknown"),
+            c.device.as_deref().unwrap_or("unknown"),
+            stamp,
+            original
+        ));
+        while !names.insert(name.clone()) {
+            name = format!("{}_{name}", &c.clip[..8]);
+        }
+        let rel = format!("clips/{name}");
+        let src = store.objects().object_path(&c.blake3);
+        let file = std::fs::File::open(&src).map_err(io(&format!("reading clip {}", c.clip)))?;
+        let mut reader = Hashing {
+            inner: file.take(c.bytes),
+            b3: blake3::Hasher::new(),
+            sha: sha2::Sha256::new(),
+        };
+        add(&mut tar, &rel, c.bytes, &mut reader)?;
+        // What left must be what the store holds.
+        let got_b3 = reader.b3.finalize().to_hex().to_string();
+        let got_sha = vigil_store::objects::hex(&reader.sha.finalize());
+        if got_b3 != c.blake3 || got_sha != c.sha256 {
+            return Err(ServiceError {
+                kind: crate::Kind::Store,
+                message: format!(
+                    "the stored object of clip {} does not match its record; the export is stopped; run `vigil verify`",
+                    c.clip
+                ),
+            });
+        }
+        bytes += c.bytes;
+        b3.push_str(&format!("{}  {rel}\n", c.blake3));
+        sha.push_str(&format!("{}  {rel}\n", c.sha256));
+        let gaps = store.gaps(&GapFilter {
+            clip: Some(c.clip.clone()),
+            ..Default::default()
+        })?;
+        let mut subjects = vec![c.clip.clone()];
+        subjects.extend(gaps.iter().map(|g| g.id.clone()));
+        let custody = store.audit_about(&subjects)?;
+        let tag = store.tag_of(&c.clip)?;
+        entries.push(serde_json::json!({
+            "file": rel, "clip": c.clip, "original_path": c.path, "device": c.device, "officer": c.officer,
+            "bytes": c.bytes, "blake3": c.blake3, "sha256": c.sha256, "kind": c.kind,
+            "time": {"start": c.recorded_start, "end": c.recorded_end, "source": c.time_source},
+            "place": tag.as_ref().and_then(|t| t.site.clone()),
+            "matter": tag.as_ref().map(|t| serde_json::json!({"case": t.case, "category": t.category, "description": t.note})),
+            "method": "body-worn camera recording (audio/video), original file, byte-exact",
+            "damaged": c.damaged, "damage_reason": c.damage_reason,
+            "interruptions": gaps, "custody": custody,
+        }));
+        store.record_event(
+            &id.actor(),
+            "clip.exported",
+            &c.clip,
+            &serde_json::json!({"request": req.id, "file": rel}),
+        )?;
+    }
+    let officers: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|e| e["officer"].as_str().map(str::to_owned))
+        .collect();
+    let metadata = serde_json::json!({
+        "request": {"id": req.id, "reason": req.reason, "requester": req.requester, "approved_by": plan.approver,
+                    "approved_at": req.approved_at, "outsider": req.outsider, "case": req.case},
+        "exported_by": id.actor(), "exported_at": vigil_store::now_rfc3339(),
+        "officers": officers, "clips": entries,
+        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256",
+    });
+    let metadata = serde_json::to_string_pretty(&metadata)
+        .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    for (name, text) in MANIFESTS.iter().zip([&b3, &sha, &metadata]) {
+        add(&mut tar, name, text.len() as u64, text.as_bytes())?;
+    }
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(io("ending the package"))?;
+    store.record_event(
+        &id.actor(),
+        "request.exported",
+        &req.id,
+        &serde_json::json!({"clips": req.clips.len(), "bytes": bytes}),
+    )?;
+    Ok(serde_json::json!({"request": req.id, "clips": req.clips.len(), "bytes": bytes}))
+}
