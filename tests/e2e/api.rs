@@ -380,6 +380,17 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/devices/{serial}/bindings",
         "/api/v1/tags",
         "/api/v1/overdue",
+        "/api/v1/retention",
+        "/api/v1/holds",
+        "/api/v1/holds/{hold}/release",
+        "/api/v1/cases",
+        "/api/v1/purge",
+        "/api/v1/confidential",
+        "/api/v1/requests",
+        "/api/v1/requests/{request}/approval",
+        "/api/v1/requests/{request}/export",
+        "/api/v1/spotchecks",
+        "/api/v1/spotchecks/{entry}/findings",
     ] {
         assert!(
             paths.contains_key(p),
@@ -481,4 +492,234 @@ fn the_registry_is_kept_through_the_daemon() {
     assert!(due["untagged"].as_array().unwrap().is_empty(), "{due:#}");
     let bad = cus(&["tag", "--officer", "9999", "--site", "x"]);
     assert_eq!(bad.status.code(), Some(3), "{}", describe(&bad));
+}
+
+/// Custody through the daemon, each step by the Unix account the kernel
+/// names: a custodian sets retention, holds and releases, closes a case; a
+/// supervisor requests, the same supervisor may not approve, a second one
+/// does; the custodian's export streams out of vigild into a directory only
+/// that account can write, and standard tools verify it; an auditor draws
+/// and reviews spot checks but may not change retention; a body that is not
+/// the expected JSON is a JSON error with its code.
+#[test]
+fn custody_and_export_run_through_the_daemon() {
+    let v = Vigil::new();
+    let ok = |out: &std::process::Output| assert!(out.status.success(), "{}", describe(out));
+    for (name, role, uid) in [
+        ("cus", "custodian", 61501),
+        ("sup1", "supervisor", 61503),
+        ("sup2", "supervisor", 61504),
+        ("aud", "auditor", 61505),
+    ] {
+        ok(&v.run(&[
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--unix",
+            &format!("uid:{uid}"),
+        ]));
+    }
+    let rec = v.scratch("card");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-seq"), &rec);
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    vigil_e2e::let_others_through(v.dir.path());
+    let as_uid = |uid: u32, args: &[&str]| vigil_at(&d.socket, Some(uid), args);
+    let files = json(&vigil_at(
+        &d.socket,
+        None,
+        &[
+            "ingest",
+            rec.to_str().unwrap(),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+            "--json",
+        ],
+    ));
+    let clips: Vec<String> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["clip"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(clips.len() >= 3, "{files:#}");
+    let kept = json(&as_uid(
+        61501,
+        &["retain", &clips[0], "--class", "evidence", "--json"],
+    ));
+    assert_eq!(kept["class"], "evidence");
+    let bad = as_uid(61501, &["retain", &clips[0], "--class", "forever"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("long_term"),
+        "{}",
+        describe(&bad)
+    );
+    let held = json(&as_uid(
+        61501,
+        &["hold", &clips[1], "--reason", "complaint", "--json"],
+    ));
+    let hold = held["holds"][0].to_string();
+    ok(&as_uid(61501, &["release", &hold]));
+    ok(&as_uid(61501, &["case", "close", "C-1"]));
+    let audit_refused = as_uid(61505, &["retain", &clips[0], "--class", "ordinary"]);
+    assert_eq!(
+        audit_refused.status.code(),
+        Some(3),
+        "{}",
+        describe(&audit_refused)
+    );
+    let plan = json(&as_uid(61505, &["purge", "--json"]));
+    assert!(
+        plan["due"].is_array() && plan["queue"].is_array(),
+        "{plan:#}"
+    );
+    // Two supervisors for one retrieval.
+    let rid = json(&as_uid(
+        61503,
+        &[
+            "request", "--clip", &clips[0], &clips[2], "--reason", "hearing", "--json",
+        ],
+    ))["request"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own = as_uid(61503, &["approve", &rid]);
+    assert_eq!(own.status.code(), Some(3), "{}", describe(&own));
+    // The package arrives in a directory only the custodian's account owns.
+    let home = v.scratch("cus-home");
+    let chown = std::process::Command::new("chown")
+        .args(["61501:61501"])
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let early = home.join("early");
+    let not_yet = as_uid(
+        61501,
+        &[
+            "export",
+            "--request",
+            &rid,
+            "--out",
+            early.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(not_yet.status.code(), Some(3), "{}", describe(&not_yet));
+    assert!(!early.exists(), "a refused export leaves nothing behind");
+    ok(&as_uid(61504, &["approve", &rid]));
+    let out = home.join("package");
+    ok(&as_uid(
+        61501,
+        &["export", "--request", &rid, "--out", out.to_str().unwrap()],
+    ));
+    for (tool, manifest) in [("b3sum", "MANIFEST.b3"), ("sha256sum", "MANIFEST.sha256")] {
+        let check = std::process::Command::new(tool)
+            .arg("-c")
+            .arg(manifest)
+            .current_dir(&out)
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{tool}: {}", describe(&check));
+        assert_eq!(
+            String::from_utf8_lossy(&check.stdout)
+                .matches(": OK")
+                .count(),
+            2
+        );
+    }
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(out.join("metadata.json")).unwrap().uid(),
+        61501
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["request"]["approved_by"], "sup2");
+    assert_eq!(meta["exported_by"], "cus (unix:uid:61501)");
+    let log = json(&vigil_at(
+        &d.socket,
+        None,
+        &["audit", "--json", "--action", "clip.exported"],
+    ));
+    let rows = log["audit"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|r| r["actor"] == "cus (unix:uid:61501)"),
+        "{log:#}"
+    );
+    // A stored object that no longer matches its record stops the stream
+    // before the manifests: nothing that looks like a package is left, and
+    // the request is not recorded as exported.
+    let rid2 = json(&as_uid(
+        61503,
+        &[
+            "request", "--clip", &clips[1], "--reason", "appeal", "--json",
+        ],
+    ))["request"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&as_uid(61504, &["approve", &rid2]));
+    let b3 = files["files"][1]["blake3"].as_str().unwrap();
+    let object = v.store().join("objects").join(&b3[..2]).join(b3);
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[200] ^= 0x40;
+    std::fs::write(&object, bytes).unwrap();
+    let broken = home.join("broken");
+    let out2 = as_uid(
+        61501,
+        &[
+            "export",
+            "--request",
+            &rid2,
+            "--out",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out2.status.code(), Some(2), "{}", describe(&out2));
+    assert!(
+        !broken.exists(),
+        "a broken-off export leaves nothing behind"
+    );
+    let done = json(&vigil_at(
+        &d.socket,
+        None,
+        &["audit", "--json", "--action", "request.exported"],
+    ));
+    assert_eq!(done["audit"].as_array().unwrap().len(), 1, "{done:#}");
+    // Spot checks by the auditor.
+    let drawn = json(&as_uid(
+        61505,
+        &[
+            "spotcheck",
+            "draw",
+            "--count",
+            "1",
+            "--seed",
+            "s1",
+            "--json",
+        ],
+    ));
+    let entry = drawn["drawn"][0]["id"].to_string();
+    ok(&as_uid(
+        61505,
+        &["spotcheck", "review", &entry, "--finding", "complete"],
+    ));
+    let ledger = json(&as_uid(61505, &["spotcheck", "list", "--json"]));
+    assert_eq!(ledger["spotchecks"][0]["reviewer"], "aud");
+    // A malformed body is refused in the API's JSON shape.
+    let err = vigil_api::client::Client::new(&d.socket, None)
+        .post("/api/v1/holds", &serde_json::json!({"clips": "not a list"}))
+        .unwrap_err();
+    match err {
+        vigil_api::client::ClientError::Api { code, status, .. } => {
+            assert_eq!((code.as_str(), status), ("bad_request", 422));
+        }
+        e => panic!("expected a JSON error, got {e}"),
+    }
 }

@@ -281,7 +281,7 @@ impl Client {
             }
             while let Some(frame) = body.frame().await {
                 let frame =
-                    frame.map_err(|e| self.protocol(format!("the download broke off: {e}")))?;
+                    frame.map_err(|e| self.protocol(format!("the download broke off ({e}); vigild stopped it, and its log says why (`journalctl -u vigild`)")))?;
                 if let Ok(data) = frame.into_data() {
                     out.write_all(&data)
                         .map_err(|e| self.protocol(format!("writing the download: {e}")))?;

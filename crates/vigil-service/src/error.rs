@@ -78,6 +78,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Refused(m) => Self::refused(m),
+            StoreError::NotFound(m) => Self::not_found(m),
             e => Self {
                 kind: Kind::Store,
                 message: e.to_string(),

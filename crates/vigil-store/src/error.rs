@@ -113,6 +113,9 @@ pub enum StoreError {
         /// The object directory.
         path: PathBuf,
     },
+    /// What a change names does not exist (a request, hold or entry).
+    #[error("{0}")]
+    NotFound(String),
     /// The change is not allowed (who, or in what state), with the reason.
     #[error("refused: {0}")]
     Refused(String),

@@ -109,11 +109,9 @@ impl Index {
             .optional()
             .map_err(|e| self.err(e))?;
         let Some(clip) = clip else {
-            return Err(StoreError::BadRow {
-                table: "spotchecks",
-                key: entry.to_string(),
-                problem: "no unreviewed entry with this id".into(),
-            });
+            return Err(StoreError::NotFound(format!(
+                "no unreviewed entry {entry} in the spot-check ledger (see `vigil spotcheck list`)"
+            )));
         };
         self.write(|tx| {
             tx.execute(

@@ -88,27 +88,17 @@ impl Index {
 
     pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
         let Some(req) = self.request(id)? else {
-            return Err(StoreError::BadRow {
-                table: "requests",
-                key: id.into(),
-                problem: "no such request".into(),
-            });
+            return Err(StoreError::NotFound(format!("no request {id:?}")));
         };
-        if req.approved_by.is_some() {
-            return Err(StoreError::BadRow {
-                table: "requests",
-                key: id.into(),
-                problem: "already approved".into(),
-            });
+        if let Some(by) = &req.approved_by {
+            return Err(StoreError::Refused(format!(
+                "request {id} is already approved (by {by})"
+            )));
         }
         if req.requester == approver {
-            return Err(StoreError::BadRow {
-                table: "requests",
-                key: id.into(),
-                problem: format!(
-                    "{approver} asked for it; a different supervisor must approve (R16)"
-                ),
-            });
+            return Err(StoreError::Refused(format!(
+                "{approver} asked for request {id}; a different supervisor must approve (R16)"
+            )));
         }
         let now = now_rfc3339();
         self.write(|tx| {

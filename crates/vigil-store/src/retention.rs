@@ -135,11 +135,7 @@ impl Index {
             .optional()
             .map_err(|e| self.err(e))?;
         let Some(clip) = clip else {
-            return Err(StoreError::BadRow {
-                table: "holds",
-                key: hold.to_string(),
-                problem: "no active hold with this id".into(),
-            });
+            return Err(StoreError::NotFound(format!("no active hold {hold}")));
         };
         self.write(|tx| {
             tx.execute(
@@ -332,11 +328,9 @@ impl Index {
             .iter()
             .any(|(_, by)| by.split(' ').next() == Some(approver))
         {
-            return Err(StoreError::BadRow {
-                table: "purge_queue",
-                key: approver.into(),
-                problem: "the custodian who proposed a removal cannot approve it; a second custodian must (R13)".into(),
-            });
+            return Err(StoreError::Refused(format!(
+                "{approver} proposed a removal and cannot approve it; a second custodian must (R13)"
+            )));
         }
         self.write(|tx| {
             for (c, _) in &pending {

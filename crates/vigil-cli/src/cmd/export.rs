@@ -129,6 +129,7 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
     if matches!(door, super::Door::Embedded) && absolute(out).starts_with(absolute(&ctx.store)) {
         bail!("the package must be written outside the store");
     }
+    let created = !out.exists();
     std::fs::create_dir_all(out.join("clips"))
         .with_context(|| format!("creating {}", out.display()))?;
     let (reader, mut writer) = std::io::pipe().context("making a pipe for the package")?;
@@ -162,8 +163,16 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let n = match n {
         Ok(n) => n,
         Err(e) => {
-            // Nothing half-made is left looking like a package.
-            let _ = std::fs::remove_dir_all(out);
+            // Nothing half-made is left looking like a package (and a
+            // directory the user made is emptied, not removed).
+            if created {
+                let _ = std::fs::remove_dir_all(out);
+            } else {
+                let _ = std::fs::remove_dir_all(out.join("clips"));
+                for f in vigil_service::export::MANIFESTS {
+                    let _ = std::fs::remove_file(out.join(f));
+                }
+            }
             return Err(e);
         }
     };
