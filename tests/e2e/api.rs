@@ -391,6 +391,7 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/requests/{request}/export",
         "/api/v1/spotchecks",
         "/api/v1/spotchecks/{entry}/findings",
+        "/api/v1/reports/{kind}",
     ] {
         assert!(
             paths.contains_key(p),
@@ -712,6 +713,43 @@ fn custody_and_export_run_through_the_daemon() {
     ));
     let ledger = json(&as_uid(61505, &["spotcheck", "list", "--json"]));
     assert_eq!(ledger["spotchecks"][0]["reviewer"], "aud");
+    // Reports are rendered by vigild: the same document in every format,
+    // the reading audited under the reader's name.
+    let since = "2000-01-01";
+    let rows = json(&as_uid(
+        61505,
+        &["report", "ingest", "--since", since, "--json"],
+    ));
+    let listed: u64 = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["clips"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed as usize, clips.len(), "{rows:#}");
+    let html = as_uid(
+        61505,
+        &["report", "gaps", "--since", since, "--format", "html"],
+    );
+    ok(&html);
+    assert!(
+        String::from_utf8_lossy(&html.stdout).contains("<html"),
+        "{}",
+        describe(&html)
+    );
+    let read = json(&vigil_at(
+        &d.socket,
+        None,
+        &["audit", "--json", "--action", "report.read"],
+    ));
+    assert_eq!(
+        read["audit"][0]["actor"], "aud (unix:uid:61505)",
+        "{read:#}"
+    );
+    let err = vigil_api::client::Client::new(&d.socket, None)
+        .get("/api/v1/reports/salaries")
+        .unwrap_err();
+    assert!(err.to_string().contains("no report \"salaries\""), "{err}");
     // A malformed body is refused in the API's JSON shape.
     let err = vigil_api::client::Client::new(&d.socket, None)
         .post("/api/v1/holds", &serde_json::json!({"clips": "not a list"}))

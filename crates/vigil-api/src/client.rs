@@ -178,6 +178,40 @@ impl Client {
         }
     }
 
+    /// `GET path?query` for a document that is not JSON (a report in text,
+    /// CSV or HTML): its text.
+    pub fn get_text_with(
+        &self,
+        path: &str,
+        query: &impl serde::Serialize,
+    ) -> Result<String, ClientError> {
+        let q = serde_urlencoded::to_string(query)
+            .map_err(|e| self.protocol(format!("cannot encode the query: {e}")))?;
+        let mut out = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
+        rt.block_on(async {
+            let resp = self
+                .send(hyper::Method::GET, &format!("{path}?{q}"), None)
+                .await?;
+            let status = resp.status().as_u16();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| self.protocol(e.to_string()))?
+                .to_bytes();
+            if status >= 400 {
+                return Err(self.api_error(status, &body));
+            }
+            out.extend_from_slice(&body);
+            Ok(())
+        })?;
+        String::from_utf8(out).map_err(|_| self.protocol("the document is not UTF-8".into()))
+    }
+
     /// `GET path` (with its query), returning the JSON document.
     pub fn get(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
         self.call("GET", path_and_query, None)

@@ -543,6 +543,20 @@ async fn overdue(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports", params(("kind" = String, Path, description = "ingest, gaps or stats"), vigil_service::reports::ReportQuery), responses((status = 200, description = "the report in the format asked for: text/plain, text/csv, application/json or text/html"), (status = 400, description = "not a format, or not a period", body = ErrorBody), (status = 404, description = "no such report", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody)))]
+async fn report(
+    State(state): State<ApiState>,
+    who: Who,
+    Path(kind): Path<String>,
+    Query(q): Query<vigil_service::reports::ReportQuery>,
+) -> Result<Response, ApiError> {
+    let r = with_identity(&state, &who, move |s, id| {
+        vigil_service::reports::report(s, id, &kind, &q)
+    })
+    .await?;
+    Ok(([("content-type", r.content_type())], r.text).into_response())
+}
+
 /// An error as every endpoint sends it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -582,6 +596,7 @@ pub struct ErrorBody {
         bind,
         tag,
         overdue,
+        report,
         crate::custody::retain,
         crate::custody::hold,
         crate::custody::release,
@@ -673,6 +688,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/devices/{serial}/bindings", post(bind))
         .route("/api/v1/tags", post(tag))
         .route("/api/v1/overdue", get(overdue))
+        .route("/api/v1/reports/{kind}", get(report))
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))

@@ -15,6 +15,8 @@
 //! - [`custody`]: retention, holds, cases, removal, confidentiality,
 //!   retrieval requests and spot checks (R12–R14, R16–R18);
 //! - [`export`]: an approved request's package, streamed (R14, R16, R17);
+//! - [`reports`]: the ingest report, the gap log and statistics, rendered
+//!   (R1, R4, R5, R8, R9, R19);
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`error`]: typed errors with stable codes.
 
@@ -27,6 +29,7 @@ pub mod identity;
 pub mod jobs;
 pub mod queries;
 pub mod registry;
+pub mod reports;
 pub mod tagging;
 
 pub use error::{Kind, ServiceError};

@@ -1,20 +1,13 @@
 //! `vigil report ingest|gaps|stats`: what came in and what needs attention,
-//! for the custodian (R1, R4, R5, R8, R9) and the auditor (R19). Formats:
-//! text, CSV, JSON, and a self-contained HTML page (inline CSS and SVG, no
-//! external assets) with a timeline per officer of recorded spans and
-//! interruptions.
+//! for the custodian (R1, R4, R5, R8, R9) and the auditor (R19), rendered
+//! where the store is (`vigil-service::reports`) in text, CSV, JSON or HTML,
+//! and written here to stdout or `--out`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-use vigil_store::{Clip, ClipFilter, Gap, GapFilter};
+use vigil_service::reports::{self, ReportQuery};
 
-use crate::identity::ANYONE;
 use crate::output;
 
 /// Arguments of `vigil report`.
@@ -56,106 +49,6 @@ enum Kind {
     Stats(Common),
 }
 
-fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
-    t.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-}
-
-/// One row of the ingest report.
-#[derive(Debug, Default, Serialize, Clone)]
-struct Row {
-    officer: String,
-    device: String,
-    clips: u64,
-    hours_recorded: f64,
-    bytes: u64,
-    late_ingests: u64,
-    damaged: u64,
-    interruptions_open: u64,
-    interruptions_explained: u64,
-    clock_drift_ms: Option<i64>,
-    battery_pct: Option<u8>,
-    faults: Vec<u16>,
-}
-
-struct Data {
-    units: BTreeMap<String, String>,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-    clips: Vec<Clip>,
-    gaps: Vec<Gap>,
-    rows: Vec<Row>,
-}
-
-fn gather(store: &vigil_store::Store, c: &Common) -> anyhow::Result<Data> {
-    let until = c.until.as_deref().map(super::parse_time).transpose()?;
-    let since = c.since.as_deref().map(super::parse_time).transpose()?;
-    super::check_period(("--since", since), ("--until", until))?;
-    let until = until.unwrap_or_else(OffsetDateTime::now_utc);
-    let since = since.unwrap_or_else(|| until.saturating_sub(time::Duration::hours(24)));
-    let in_period = |t: Option<OffsetDateTime>| t.is_some_and(|t| t >= since && t < until);
-    let clips: Vec<Clip> = store
-        .clips(&ClipFilter::default())?
-        .into_iter()
-        .filter(|c| in_period(parse(Some(&c.ingested_at))))
-        .collect();
-    let ids: std::collections::BTreeSet<&str> = clips.iter().map(|c| c.clip.as_str()).collect();
-    let gaps: Vec<Gap> = store
-        .gaps(&GapFilter {
-            overdue_after_s: 24 * 3600,
-            ..Default::default()
-        })?
-        .into_iter()
-        .filter(|g| ids.contains(g.clip.as_str()))
-        .collect();
-    let dockings: BTreeMap<String, vigil_store::Docking> = store
-        .dockings()?
-        .into_iter()
-        .map(|d| (d.device.clone(), d))
-        .collect();
-    let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
-    for c in &clips {
-        let key = (
-            c.officer.clone().unwrap_or_else(|| "-".into()),
-            c.device.clone().unwrap_or_else(|| "-".into()),
-        );
-        let r = rows.entry(key.clone()).or_insert_with(|| Row {
-            officer: key.0.clone(),
-            device: key.1.clone(),
-            ..Default::default()
-        });
-        r.clips += 1;
-        r.bytes += c.bytes;
-        r.hours_recorded += c.duration_s.unwrap_or(0.0) / 3600.0;
-        r.late_ingests += u64::from(c.late_ingest);
-        r.damaged += u64::from(c.damaged);
-        for g in gaps.iter().filter(|g| g.clip == c.clip) {
-            if g.status != "explained" {
-                r.interruptions_open += 1;
-            } else {
-                r.interruptions_explained += 1;
-            }
-        }
-        if let Some(d) = c.device.as_ref().and_then(|d| dockings.get(d)) {
-            r.clock_drift_ms = d.drift_ms;
-            r.battery_pct = Some(d.battery_pct);
-            r.faults = d.faults.clone();
-        }
-    }
-    let units = store
-        .officers()?
-        .into_iter()
-        .filter_map(|o| o.unit.map(|u| (o.id, u)))
-        .collect();
-    Ok(Data {
-        units,
-        since,
-        until,
-        clips,
-        gaps,
-        rows: rows.into_values().collect(),
-    })
-}
-
 fn emit(c: &Common, text: String) -> anyhow::Result<()> {
     match &c.out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
@@ -174,25 +67,9 @@ fn emit(c: &Common, text: String) -> anyhow::Result<()> {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// Runs `vigil report`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(ANYONE, "reading reports")?;
-    let (c, what) = match args.kind {
+    let (c, kind) = match args.kind {
         Kind::Ingest(c) => (c, "ingest"),
         Kind::Gaps(c) => (c, "gaps"),
         Kind::Stats(c) => (c, "stats"),
@@ -201,384 +78,29 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if c.json {
         c.format = "json".into();
     }
-    let c = &c;
     anyhow::ensure!(
-        ["text", "csv", "json", "html"].contains(&c.format.as_str()),
-        "--format {:?}: one of text, csv, json, html",
-        c.format
+        reports::FORMATS.contains(&c.format.as_str()),
+        "--format {:?}: one of {}",
+        c.format,
+        reports::FORMATS.join(", ")
     );
-    let d = gather(&store, c)?;
-    let text = match what {
-        "ingest" => ingest(&d, &c.format)?,
-        "gaps" => gap_log(&d, &c.format)?,
-        _ => stats(&d, &c.format)?,
+    let until = c.until.as_deref().map(super::parse_time).transpose()?;
+    let since = c.since.as_deref().map(super::parse_time).transpose()?;
+    super::check_period(("--since", since), ("--until", until))?;
+    let q = ReportQuery {
+        since: since.map(vigil_store::rfc3339),
+        until: until.map(vigil_store::rfc3339),
+        format: Some(c.format.clone()),
     };
-    emit(c, text)?;
-    store.record_read(
-        &id.actor(),
-        "report.read",
-        what,
-        &serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "format": c.format}),
-    )?;
+    let text = match ctx.door() {
+        super::Door::Daemon(client) => {
+            client.get_text_with(&format!("/api/v1/reports/{kind}"), &q)?
+        }
+        super::Door::Embedded => {
+            let (mut store, id) = ctx.open(crate::identity::ANYONE, "reading reports")?;
+            reports::report(&mut store, &id, kind, &q)?.text
+        }
+    };
+    emit(&c, text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-const CSS: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:12px 0}\
-th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}th{background:#eee}td.l,th.l{text-align:left}\
-.bad{color:#b00;font-weight:bold}h2{margin-top:28px}svg{background:#fafafa;border:1px solid #ccc}";
-
-fn ingest(d: &Data, format: &str) -> anyhow::Result<String> {
-    let mut s = String::new();
-    match format {
-        "json" => {
-            s = serde_json::to_string_pretty(&serde_json::json!({
-                "since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "rows": d.rows,
-                "interruptions_open": d.gaps.iter().filter(|g| g.status != "explained").count(),
-            }))? + "\n"
-        }
-        "csv" => {
-            s.push_str("officer,device,clips,hours_recorded,bytes,late_ingests,damaged,interruptions_open,interruptions_explained,clock_drift_ms,battery_pct,faults\n");
-            for r in &d.rows {
-                let faults: Vec<String> = r.faults.iter().map(u16::to_string).collect();
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{:.3},{},{},{},{},{},{},{},{}",
-                    csv_field(&r.officer),
-                    csv_field(&r.device),
-                    r.clips,
-                    r.hours_recorded,
-                    r.bytes,
-                    r.late_ingests,
-                    r.damaged,
-                    r.interruptions_open,
-                    r.interruptions_explained,
-                    r.clock_drift_ms.map(|v| v.to_string()).unwrap_or_default(),
-                    r.battery_pct.map(|v| v.to_string()).unwrap_or_default(),
-                    csv_field(&faults.join(" "))
-                );
-            }
-        }
-        "text" => {
-            let _ = writeln!(
-                s,
-                "Ingest report {} .. {}",
-                vigil_store::rfc3339(d.since),
-                vigil_store::rfc3339(d.until)
-            );
-            let _ = writeln!(
-                s,
-                "{:<10} {:<10} {:>5} {:>7} {:>10} {:>5} {:>7} {:>6} {:>9} {:>9}  FAULTS",
-                "OFFICER",
-                "DEVICE",
-                "CLIPS",
-                "HOURS",
-                "BYTES",
-                "LATE",
-                "DAMAGED",
-                "OPEN",
-                "EXPLAINED",
-                "DRIFT"
-            );
-            for r in &d.rows {
-                let _ = writeln!(
-                    s,
-                    "{:<10} {:<10} {:>5} {:>7.3} {:>10} {:>5} {:>7} {:>6} {:>9} {:>9}  {:?}",
-                    r.officer,
-                    r.device,
-                    r.clips,
-                    r.hours_recorded,
-                    output::bytes(r.bytes),
-                    r.late_ingests,
-                    r.damaged,
-                    r.interruptions_open,
-                    r.interruptions_explained,
-                    r.clock_drift_ms
-                        .map(|v| format!("{:+.1}s", v as f64 / 1000.0))
-                        .unwrap_or_else(|| "-".into()),
-                    r.faults
-                );
-            }
-        }
-        _ => {
-            let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil ingest report</title><style>{CSS}</style></head><body>");
-            let _ = write!(s, "<h1>Ingest report</h1><p>{} .. {}</p><table><tr><th class=l>Officer</th><th class=l>Recorder</th><th>Clips</th><th>Hours</th><th>Bytes</th><th>Late</th><th>Damaged</th><th>Open interruptions</th><th>Explained</th><th>Clock drift</th><th>Battery</th><th>Faults</th></tr>",
-                esc(&vigil_store::rfc3339(d.since)), esc(&vigil_store::rfc3339(d.until)));
-            for r in &d.rows {
-                let bad = |n: u64| {
-                    if n > 0 {
-                        format!("<td class=bad>{n}</td>")
-                    } else {
-                        format!("<td>{n}</td>")
-                    }
-                };
-                let _ = write!(
-                    s,
-                    "<tr><td class=l>{}</td><td class=l>{}</td><td>{}</td><td>{:.3}</td><td>{}</td>{}{}{}<td>{}</td><td>{}</td><td>{}</td><td>{:?}</td></tr>",
-                    esc(&r.officer), esc(&r.device), r.clips, r.hours_recorded, esc(&output::bytes(r.bytes)),
-                    bad(r.late_ingests), bad(r.damaged), bad(r.interruptions_open), r.interruptions_explained,
-                    r.clock_drift_ms.map(|v| format!("{:+.1} s", v as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
-                    r.battery_pct.map(|v| format!("{v} %")).unwrap_or_else(|| "-".into()), r.faults
-                );
-            }
-            s.push_str("</table>");
-            timelines(d, &mut s);
-            s.push_str("</body></html>\n");
-        }
-    }
-    Ok(s)
-}
-
-/// One SVG per officer: a lane per recorder, a bar per clip over its
-/// recorded span, a red mark at each interruption.
-fn timelines(d: &Data, s: &mut String) {
-    let mut by_officer: BTreeMap<String, Vec<&Clip>> = BTreeMap::new();
-    for c in &d.clips {
-        if parse(c.recorded_start.as_deref()).is_some() {
-            by_officer
-                .entry(c.officer.clone().unwrap_or_else(|| "-".into()))
-                .or_default()
-                .push(c);
-        }
-    }
-    for (officer, clips) in by_officer {
-        let starts: Vec<OffsetDateTime> = clips
-            .iter()
-            .filter_map(|c| parse(c.recorded_start.as_deref()))
-            .collect();
-        let ends: Vec<OffsetDateTime> = clips
-            .iter()
-            .filter_map(|c| parse(c.recorded_end.as_deref()))
-            .collect();
-        let (Some(t0), Some(t1)) = (starts.iter().min(), ends.iter().chain(starts.iter()).max())
-        else {
-            continue;
-        };
-        let span = ((*t1 - *t0).as_seconds_f64()).max(1.0);
-        let devices: Vec<String> = {
-            let mut v: Vec<String> = clips
-                .iter()
-                .map(|c| c.device.clone().unwrap_or_else(|| "-".into()))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let (w, left, lane) = (900.0, 110.0, 34.0);
-        let h = 40.0 + lane * devices.len() as f64;
-        let x = |t: OffsetDateTime| left + (t - *t0).as_seconds_f64() / span * (w - left - 20.0);
-        let _ = write!(s, "<h2>Officer {} &mdash; timeline</h2><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"timeline of officer {}\">", esc(&officer), esc(&officer));
-        let _ = write!(s, "<text x=\"{left}\" y=\"16\" font-size=\"11\">{}</text><text x=\"{}\" y=\"16\" font-size=\"11\" text-anchor=\"end\">{}</text>", esc(&vigil_store::rfc3339(*t0)), w - 20.0, esc(&vigil_store::rfc3339(*t1)));
-        for (i, dev) in devices.iter().enumerate() {
-            let y = 28.0 + lane * i as f64;
-            let _ = write!(s, "<text x=\"6\" y=\"{}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>", y + 16.0, esc(dev), w - 20.0, y + 12.0, y + 12.0);
-            for c in clips
-                .iter()
-                .filter(|c| c.device.as_deref().unwrap_or("-") == dev)
-            {
-                let (Some(a), Some(b)) = (
-                    parse(c.recorded_start.as_deref()),
-                    parse(c.recorded_end.as_deref()),
-                ) else {
-                    continue;
-                };
-                let fill = if c.damaged { "#e8a33c" } else { "#3c78d8" };
-                let _ = write!(s, "<rect class=\"clip\" x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"24\" fill=\"{fill}\"><title>{} {} .. {}</title></rect>",
-                    x(a), (x(b) - x(a)).max(2.0), esc(&c.path), esc(c.recorded_start.as_deref().unwrap_or("")), esc(c.recorded_end.as_deref().unwrap_or("")));
-                for g in d.gaps.iter().filter(|g| g.clip == c.clip) {
-                    let Some(at) = parse(g.wall_start.as_deref()) else {
-                        continue;
-                    };
-                    let gx = x(at);
-                    let gw = (g.duration_s / span * (w - left - 20.0)).max(3.0);
-                    let _ = write!(s, "<rect class=\"gap\" x=\"{gx:.1}\" y=\"{}\" width=\"{gw:.1}\" height=\"30\" fill=\"#d00\" opacity=\"0.8\"><title>{} {:.1} s, {}</title></rect>",
-                        y - 3.0, esc(g.kind.as_str()), g.duration_s, g.status);
-                }
-            }
-        }
-        s.push_str("</svg><p>Blue: recorded; orange: damaged file; red: interruption.</p>");
-    }
-}
-
-fn gap_log(d: &Data, format: &str) -> anyhow::Result<String> {
-    let mut gaps = d.gaps.clone();
-    gaps.sort_by_key(|g| (!g.overdue, g.status == "explained"));
-    let mut s = String::new();
-    match format {
-        "json" => s = serde_json::to_string_pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
-        "csv" => {
-            s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review\n");
-            for g in &gaps {
-                let e = g.explanation.as_ref();
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    g.id,
-                    g.kind.as_str(),
-                    g.status,
-                    g.overdue,
-                    csv_field(g.officer.as_deref().unwrap_or("")),
-                    csv_field(g.device.as_deref().unwrap_or("")),
-                    csv_field(&g.path),
-                    g.stream.as_deref().unwrap_or(""),
-                    g.offset_s.map(|o| format!("{o:.3}")).unwrap_or_default(),
-                    g.duration_s,
-                    g.wall_start.as_deref().unwrap_or(""),
-                    csv_field(
-                        &e.map(|e| e.text.clone().unwrap_or_else(|| format!(
-                            "spoken at {:.1} s",
-                            e.at_s.unwrap_or(0.0)
-                        )))
-                        .unwrap_or_default()
-                    ),
-                    csv_field(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
-                    csv_field(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
-                    csv_field(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
-                    e.and_then(|e| e.review.as_deref()).unwrap_or("")
-                );
-            }
-        }
-        _ => {
-            let html = format == "html";
-            if html {
-                let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil gap log</title><style>{CSS}</style></head><body><h1>Gap log</h1><table><tr><th class=l>Gap</th><th class=l>Kind</th><th class=l>Status</th><th class=l>Officer</th><th class=l>Clip</th><th>Duration</th><th class=l>Explanation</th><th class=l>Signers</th><th class=l>Recorded by</th><th class=l>Reviewed by</th></tr>");
-            } else {
-                let _ = writeln!(
-                    s,
-                    "Gap log {} .. {} (overdue first)",
-                    vigil_store::rfc3339(d.since),
-                    vigil_store::rfc3339(d.until)
-                );
-            }
-            for g in &gaps {
-                let e = g.explanation.as_ref();
-                let what = e
-                    .map(|e| {
-                        e.text
-                            .clone()
-                            .unwrap_or_else(|| format!("spoken at {:.1} s", e.at_s.unwrap_or(0.0)))
-                    })
-                    .unwrap_or_else(|| "-".into());
-                let status = if g.overdue { "OVERDUE" } else { g.status };
-                if html {
-                    let _ = write!(s, "<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td>{:.3} s</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>",
-                        g.id, g.kind.as_str(), status, esc(g.officer.as_deref().unwrap_or("-")), esc(&g.path), g.duration_s, esc(&what),
-                        esc(&e.map(|e| e.officers.join(", ")).unwrap_or_default()), esc(e.map(|e| e.recorded_by.as_str()).unwrap_or("-")),
-                        esc(&e.and_then(|e| e.reviewed_by.as_ref().map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or("")))).unwrap_or_else(|| "-".into())));
-                } else {
-                    let _ = writeln!(
-                        s,
-                        "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]  reviewed: {}",
-                        g.id,
-                        g.kind.as_str(),
-                        status,
-                        g.officer.as_deref().unwrap_or("-"),
-                        g.duration_s,
-                        g.path,
-                        what,
-                        e.map(|e| e.officers.join(", ")).unwrap_or_default(),
-                        e.and_then(|e| e
-                            .reviewed_by
-                            .as_ref()
-                            .map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or(""))))
-                            .unwrap_or_else(|| "-".into())
-                    );
-                }
-            }
-            if html {
-                s.push_str("</table></body></html>\n");
-            }
-        }
-    }
-    Ok(s)
-}
-
-fn stats(d: &Data, format: &str) -> anyhow::Result<String> {
-    #[derive(Serialize, Default)]
-    struct Stat {
-        officer: String,
-        unit: Option<String>,
-        clips: u64,
-        hours_recorded: f64,
-        interruptions: u64,
-        interruptions_per_hour: f64,
-        late_ingest_rate: f64,
-        explained: u64,
-        mean_explanation_hours: Option<f64>,
-    }
-    let mut by: BTreeMap<String, Stat> = BTreeMap::new();
-    for c in &d.clips {
-        let k = c.officer.clone().unwrap_or_else(|| "-".into());
-        let st = by.entry(k.clone()).or_insert_with(|| Stat {
-            unit: d.units.get(&k).cloned(),
-            officer: k,
-            ..Default::default()
-        });
-        st.clips += 1;
-        st.hours_recorded += c.duration_s.unwrap_or(0.0) / 3600.0;
-        st.late_ingest_rate += f64::from(u8::from(c.late_ingest));
-    }
-    let mut turnaround: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for g in &d.gaps {
-        let k = g.officer.clone().unwrap_or_else(|| "-".into());
-        if let Some(st) = by.get_mut(&k) {
-            st.interruptions += 1;
-        }
-        if let (Some(e), Some(found)) = (&g.explanation, parse(Some(&g.detected_at))) {
-            if let Some(at) = parse(Some(&e.created_at)) {
-                turnaround
-                    .entry(k)
-                    .or_default()
-                    .push((at - found).as_seconds_f64() / 3600.0);
-            }
-        }
-    }
-    for st in by.values_mut() {
-        st.late_ingest_rate /= st.clips.max(1) as f64;
-        st.interruptions_per_hour = if st.hours_recorded > 0.0 {
-            st.interruptions as f64 / st.hours_recorded
-        } else {
-            0.0
-        };
-        if let Some(t) = turnaround.get(&st.officer) {
-            st.explained = t.len() as u64;
-            st.mean_explanation_hours = Some(t.iter().sum::<f64>() / t.len() as f64);
-        }
-    }
-    let rows: Vec<Stat> = by.into_values().collect();
-    // Per unit: recording hours and interruptions summed over its officers.
-    let mut units: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-    for st in &rows {
-        let u = units
-            .entry(st.unit.clone().unwrap_or_else(|| "-".into()))
-            .or_default();
-        u.0 += st.hours_recorded;
-        u.1 += st.interruptions;
-    }
-    let units: Vec<serde_json::Value> = units
-        .into_iter()
-        .map(|(unit, (hours, gaps))| serde_json::json!({"unit": unit, "hours_recorded": hours, "interruptions": gaps}))
-        .collect();
-    Ok(match format {
-        "html" => format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil statistics</title><style>{CSS}</style></head><body><h1>Statistics</h1><pre>{}</pre></body></html>\n",
-            esc(&stats(d, "text")?)
-        ),
-        "json" => serde_json::to_string_pretty(&serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows, "units": units}))? + "\n",
-        "csv" => {
-            let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
-            for st in &rows {
-                let _ = writeln!(s, "{},{},{:.3},{},{:.3},{:.3},{},{}", csv_field(&st.officer), st.clips, st.hours_recorded, st.interruptions, st.interruptions_per_hour, st.late_ingest_rate, st.explained, st.mean_explanation_hours.map(|h| format!("{h:.2}")).unwrap_or_default());
-            }
-            s
-        }
-        _ => {
-            let mut s = format!("Statistics {} .. {}\n", vigil_store::rfc3339(d.since), vigil_store::rfc3339(d.until));
-            for st in &rows {
-                let _ = writeln!(s, "officer {:<8} {:>4} clips {:>8.3} h  {:>3} interruptions ({:.2}/h)  late {:>5.1} %  explained {} (mean {} h)",
-                    st.officer, st.clips, st.hours_recorded, st.interruptions, st.interruptions_per_hour, st.late_ingest_rate * 100.0, st.explained,
-                    st.mean_explanation_hours.map(|h| format!("{h:.2}")).unwrap_or_else(|| "-".into()));
-            }
-            s
-        }
-    })
 }
