@@ -761,3 +761,95 @@ fn custody_and_export_run_through_the_daemon() {
         e => panic!("expected a JSON error, got {e}"),
     }
 }
+
+/// A dock named by hand is opened by vigild with the station key, for a
+/// custodian only: enrolment, status and a pull (streamed) through the
+/// socket; a path that is not a serial device is refused before anything
+/// is opened; a dock vigild serves itself is its own workers' to pull.
+#[test]
+fn a_dock_named_by_hand_is_used_through_the_daemon() {
+    let v = Vigil::new();
+    let ok = |out: &std::process::Output| assert!(out.status.success(), "{}", describe(out));
+    ok(&v.run(&[
+        "user",
+        "add",
+        "cus",
+        "--role",
+        "custodian",
+        "--unix",
+        "uid:61601",
+    ]));
+    ok(&v.run(&[
+        "user",
+        "add",
+        "aud",
+        "--role",
+        "auditor",
+        "--unix",
+        "uid:61602",
+    ]));
+    let card = v.scratch("card");
+    vigil_e2e::copy_tree(&vigil_e2e::fixtures().join("recorder-a"), &card);
+    let on_card = vigil_e2e::files_under(&card).len();
+    let sim = vigil_e2e::DockSim::start(
+        v.dir.path(),
+        &["--recorder", &format!("BWC001:1001:{}", card.display())],
+    );
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    vigil_e2e::let_others_through(v.dir.path());
+    let cus = |args: &[&str]| vigil_at(&d.socket, Some(61601), args);
+    let refused = vigil_at(&d.socket, Some(61602), &["dock", "status", sim.path()]);
+    assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));
+    for not_a_dock in [
+        "/etc/passwd".to_owned(),
+        v.store().join("vigil.db").display().to_string(),
+    ] {
+        let out = cus(&["dock", "status", &not_a_dock]);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not a serial device"),
+            "{}",
+            describe(&out)
+        );
+    }
+    ok(&cus(&["dock", "enroll", sim.path()]));
+    let status = json(&cus(&["dock", "status", sim.path(), "--json"]));
+    assert_eq!(
+        status["slots"][0]["recorder"]["serial"], "BWC001",
+        "{status:#}"
+    );
+    let pulled = json(&cus(&["dock", "pull", sim.path(), "--keep", "--json"]));
+    assert_eq!(
+        pulled["files"].as_array().unwrap().len(),
+        on_card,
+        "{pulled:#}"
+    );
+    assert!(pulled["link"]["payload"].as_u64().unwrap() > 0);
+    let log = json(&vigil_at(
+        &d.socket,
+        None,
+        &["audit", "--json", "--action", "dock.enrolled"],
+    ));
+    assert_eq!(log["audit"][0]["actor"], "cus (unix:uid:61601)");
+    let clips = json(&cus(&["clips", "--json"]));
+    assert_eq!(clips["clips"].as_array().unwrap().len(), on_card);
+    drop(d);
+    // Now vigild serves the dock from its configuration.
+    let d = Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild2.log"),
+        &["--dock", sim.path()],
+    );
+    d.wait_for_socket();
+    d.wait_for(10, "the dock served", |s| {
+        s["docks"].as_object().is_some_and(|m| !m.is_empty())
+    });
+    let busy = vigil_at(&d.socket, Some(61601), &["dock", "status", sim.path()]);
+    assert_eq!(busy.status.code(), Some(3), "{}", describe(&busy));
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("serves the dock"),
+        "{}",
+        describe(&busy)
+    );
+}

@@ -8,6 +8,7 @@
 //! - [`server`]: the router and `serve_unix(path, state, shutdown)`;
 //! - `custody`: retention, holds, cases, removal, requests, export and
 //!   spot checks;
+//! - `docks`: a dock named by hand (status, pull, enrolment);
 //! - [`tls`]: the same API for desks on the LAN: TCP with TLS, callers by
 //!   session token (`POST /api/v1/login`);
 //! - [`client`]: what the CLI uses to call it.
@@ -18,6 +19,7 @@
 
 pub mod client;
 mod custody;
+mod docks;
 pub mod server;
 pub mod tls;
 

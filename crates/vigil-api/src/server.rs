@@ -253,7 +253,7 @@ impl Sink for LineSink {
 /// Runs `job` after checking the caller, streaming its progress as JSON
 /// lines and ending with `{"result": ...}` or `{"error": {"code", "message"}}`.
 /// Refusals before the work starts are ordinary JSON errors.
-async fn stream_job(
+pub(crate) async fn stream_job(
     state: &ApiState,
     who: &Who,
     allowed: &'static [vigil_service::Role],
@@ -609,7 +609,10 @@ pub struct ErrorBody {
         crate::custody::export_package,
         crate::custody::draw,
         crate::custody::spotchecks,
-        crate::custody::finding
+        crate::custody::finding,
+        crate::docks::status,
+        crate::docks::enroll,
+        crate::docks::pull
     ),
     components(schemas(
         ErrorBody,
@@ -632,7 +635,9 @@ pub struct ErrorBody {
         vigil_service::custody::Confidential,
         vigil_service::custody::NewRequest,
         vigil_service::custody::Draw,
-        vigil_service::custody::Finding
+        vigil_service::custody::Finding,
+        vigil_service::docks::DockPath,
+        vigil_service::docks::PullRequest
     ))
 )]
 pub struct ApiDoc;
@@ -699,6 +704,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/gaps/{gap}/reviews", post(review))
         .route("/api/v1/explanations/{explanation}/signatures", post(sign))
         .merge(crate::custody::routes())
+        .merge(crate::docks::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))
         .with_state(state)

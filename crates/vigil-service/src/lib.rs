@@ -7,6 +7,7 @@
 //!   system vouches for: a uid, root's `--as`) and their Vigil user and role;
 //! - [`queries`]: the reads, with their role checks, confidentiality (R17)
 //!   and the audit row each read leaves (R20);
+//! - [`docks`]: a dock named by hand: status, pull, enrolment (R2);
 //! - [`explanations`]: the gap log, explanations, signatures and reviews
 //!   (R7–R9);
 //! - [`auth`]: desk logins: argon2id passwords, expiring sessions, lockout;
@@ -22,6 +23,7 @@
 
 pub mod auth;
 pub mod custody;
+pub mod docks;
 pub mod error;
 pub mod explanations;
 pub mod export;

@@ -1,15 +1,11 @@
-//! `vigil dock status|pull|enroll PATH`: talk to a docking station directly,
-//! for manual use and diagnosis. The same safety rules as the daemon: a
-//! file is erased from a recorder only after it is stored, indexed and
-//! verified (R2).
+//! `vigil dock status|pull|enroll PATH`: a docking station named by hand,
+//! for manual use and diagnosis (`vigil-service::docks`). The same safety
+//! rules as the daemon: a file is erased from a recorder only after it is
+//! stored, indexed and verified (R2).
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use serde::Serialize;
-use vigil_dock::client::is_unauthorized;
-use vigil_dock::pull::{PullOptions, Pulled};
-use vigil_dock::Client;
+use vigil_service::docks::{self, DockPath, PullRequest};
 
 use crate::output;
 
@@ -51,112 +47,62 @@ enum Sub {
     },
 }
 
-fn connect(
-    store: &mut vigil_store::Store,
-    path: &str,
-    actor: &str,
-) -> anyhow::Result<(Client, [u8; 32])> {
-    let key = vigil_dock::key::station_key(store.root())?;
-    match Client::connect(path, &key) {
-        Ok(c) => Ok((c, key)),
-        Err(e) => {
-            if is_unauthorized(&e) {
-                // Logged on the host side too (the dock logs its refusal).
-                store.record_event(
-                    actor,
-                    "dock.refused",
-                    path,
-                    &serde_json::json!({ "error": e.to_string() }),
-                )?;
-            }
-            Err(e).with_context(|| format!("connecting to the dock at {path}"))
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct PullJson<'a> {
-    files: Vec<&'a vigil_ingest::StoredFile>,
-    skipped: Vec<&'a vigil_ingest::Skipped>,
-    failed: Vec<&'a vigil_ingest::Failed>,
-    recorders: &'a [Pulled],
-    /// Bytes on the wire in each direction (payload efficiency).
-    link: LinkStats,
-}
-
-#[derive(Serialize)]
-struct LinkStats {
-    bytes_in: u64,
-    bytes_out: u64,
-    payload: u64,
-}
-
-/// Runs `vigil dock`.
+/// Runs `vigil dock`: the dock is opened where the store and its station
+/// key are (by vigild for its clients).
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, id) = ctx.open(crate::identity::CUSTODY, "using a dock")?;
-    let actor = id.actor();
     match args.command {
         Sub::Enroll { path } => {
-            let key = vigil_dock::key::station_key(store.root())?;
-            let mut c =
-                Client::open(&path).with_context(|| format!("opening the dock at {path}"))?;
-            c.enroll(&key)
-                .with_context(|| format!("enrolling the dock at {path}"))?;
-            c.authenticate(&key)
-                .context("authenticating after enrolment")?;
-            store.record_event(
-                &actor,
-                "dock.enrolled",
-                &c.dock.serial,
-                &serde_json::json!({ "path": path, "firmware": c.dock.firmware.as_str() }),
+            let p = DockPath { path };
+            let doc = ctx.call(
+                |c| c.post("/api/v1/docks/enroll", &p),
+                |s, id| docks::enroll(s, id, &p.path),
             )?;
-            crate::say!("dock {} enrolled to this station", c.dock.serial);
+            crate::say!(
+                "dock {} enrolled to this station",
+                doc["dock"].as_str().unwrap_or("-")
+            );
             Ok(ExitCode::SUCCESS)
         }
         Sub::Status { path, json } => {
-            let (mut c, _) = connect(&mut store, &path, &actor)?;
-            let slots = c.status()?;
+            let p = DockPath { path };
+            let doc = ctx.call(
+                |c| c.get_with("/api/v1/docks/status", &p),
+                |s, id| docks::status(s, id, &p.path),
+            )?;
             if json {
-                let slots: Vec<serde_json::Value> = slots
-                    .iter()
-                    .map(|s| match &s.recorder {
-                        None => serde_json::json!({"slot": s.slot, "recorder": null}),
-                        Some(r) => serde_json::json!({"slot": s.slot, "recorder": {
-                            "serial": r.serial.as_str(), "model": r.model.as_str(), "firmware": r.firmware.as_str(),
-                            "officer": r.officer.as_str(), "battery_pct": r.battery_pct, "charging": r.charging,
-                            "storage_used": r.storage_used, "storage_free": r.storage_free, "clock_ms": r.clock_ms,
-                            "faults": r.faults.as_slice(), "mass_storage": r.mass_storage,
-                        }}),
-                    })
-                    .collect();
-                output::print_json(&serde_json::json!({
-                    "dock": {"serial": c.dock.serial.as_str(), "firmware": c.dock.firmware.as_str(), "slots": c.dock.slots},
-                    "slots": slots,
-                }))?;
-            } else {
-                crate::say!(
-                    "dock {} (firmware {}), {} slots",
-                    c.dock.serial,
-                    c.dock.firmware,
-                    c.dock.slots
-                );
-                for s in &slots {
-                    match &s.recorder {
-                        None => crate::say!("  slot {:>2}: empty", s.slot),
-                        Some(r) => crate::say!(
-                            "  slot {:>2}: {} ({}) officer {}  battery {}%{}  used {} free {}  faults {:?}",
-                            s.slot,
-                            r.serial,
-                            r.model,
-                            r.officer,
-                            r.battery_pct,
-                            if r.charging { " charging" } else { "" },
-                            output::bytes(r.storage_used),
-                            output::bytes(r.storage_free),
-                            r.faults.as_slice()
-                        ),
-                    }
+                output::print_json(&doc)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+            let dock = &doc["dock"];
+            crate::say!(
+                "dock {} (firmware {}), {} slots",
+                text(&dock["serial"]),
+                text(&dock["firmware"]),
+                dock["slots"]
+            );
+            for s in doc["slots"].as_array().into_iter().flatten() {
+                let r = &s["recorder"];
+                if r.is_null() {
+                    crate::say!("  slot {:>2}: empty", s["slot"]);
+                    continue;
                 }
+                crate::say!(
+                    "  slot {:>2}: {} ({}) officer {}  battery {}%{}  used {} free {}  faults {}",
+                    s["slot"],
+                    text(&r["serial"]),
+                    text(&r["model"]),
+                    text(&r["officer"]),
+                    r["battery_pct"],
+                    if r["charging"] == true {
+                        " charging"
+                    } else {
+                        ""
+                    },
+                    output::bytes(r["storage_used"].as_u64().unwrap_or(0)),
+                    output::bytes(r["storage_free"].as_u64().unwrap_or(0)),
+                    r["faults"]
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -166,51 +112,49 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             keep,
             json,
         } => {
-            let (mut c, key) = connect(&mut store, &path, &actor)?;
-            let opts = PullOptions {
-                slot,
-                actor,
-                continuity: vigil_ingest::Continuity::default(),
-                erase: !keep,
-                skip: Vec::new(),
+            let r = PullRequest { path, slot, keep };
+            let mut bar = output::BarSink(output::byte_bar(json));
+            let doc = match ctx.door() {
+                super::Door::Daemon(c) => {
+                    c.post_stream("/api/v1/docks/pull", &r, &mut |d, t, f| {
+                        vigil_service::jobs::Sink::progress(&mut bar, d, t, f)
+                    })?
+                }
+                super::Door::Embedded => {
+                    let (mut store, id) = ctx.open(crate::identity::ANYONE, "using a dock")?;
+                    docks::pull(&mut store, &id, &r, &mut bar)?
+                }
             };
-            let pulled = vigil_dock::pull::pull(&mut store, &mut c, &key, &opts)?;
-            let failed = pulled.iter().map(|p| p.report.failed.len()).sum::<usize>();
+            drop(bar);
+            let failed = doc["failed"].as_array().map_or(0, Vec::len);
             if json {
-                output::print_json(&PullJson {
-                    files: pulled.iter().flat_map(|p| &p.report.files).collect(),
-                    skipped: pulled.iter().flat_map(|p| &p.report.skipped).collect(),
-                    failed: pulled.iter().flat_map(|p| &p.report.failed).collect(),
-                    recorders: &pulled,
-                    link: LinkStats {
-                        bytes_in: c.wire_in,
-                        bytes_out: c.wire_out,
-                        payload: pulled
-                            .iter()
-                            .flat_map(|p| &p.report.files)
-                            .map(|f| f.bytes)
-                            .sum(),
-                    },
-                })?;
+                output::print_json(&doc)?;
             } else {
-                for p in &pulled {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+                for p in doc["recorders"].as_array().into_iter().flatten() {
+                    let faults = count(&p["faults"]);
                     crate::say!(
                         "slot {} recorder {} (officer {}): {} files stored, {} erased, {} kept, clock drift {:+.3} s, battery {}%{}",
-                        p.slot,
-                        p.serial,
-                        p.officer,
-                        p.report.files.len(),
-                        p.erased.len(),
-                        p.kept.len(),
-                        p.drift_ms as f64 / 1000.0,
-                        p.battery_pct,
-                        if p.faults.is_empty() { String::new() } else { format!(", FAULTS {:?}", p.faults) }
+                        p["slot"],
+                        text(&p["serial"]),
+                        text(&p["officer"]),
+                        count(&p["files"]),
+                        count(&p["erased"]),
+                        count(&p["kept"]),
+                        p["drift_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+                        p["battery_pct"],
+                        if faults == 0 { String::new() } else { format!(", FAULTS {}", p["faults"]) }
                     );
-                    for k in &p.kept {
-                        crate::say!("  kept on recorder: {}: {}", k.path, k.reason);
+                    for k in p["kept"].as_array().into_iter().flatten() {
+                        crate::say!(
+                            "  kept on recorder: {}: {}",
+                            text(&k["path"]),
+                            text(&k["reason"])
+                        );
                     }
-                    for f in &p.report.failed {
-                        crate::say!("  NOT STORED: {}: {}", f.path, f.error);
+                    for f in p["failed"].as_array().into_iter().flatten() {
+                        crate::say!("  NOT STORED: {}: {}", text(&f["path"]), text(&f["error"]));
                     }
                 }
             }
