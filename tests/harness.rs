@@ -63,6 +63,8 @@ pub fn fixtures() -> PathBuf {
 pub struct Vigil {
     /// Holds the temp directory alive.
     pub dir: tempfile::TempDir,
+    /// With `VIGIL_E2E_DOOR=daemon`: the vigild every command goes through.
+    daemon: std::sync::OnceLock<(Vigild, tempfile::TempDir)>,
 }
 
 impl Default for Vigil {
@@ -76,6 +78,7 @@ impl Vigil {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            daemon: std::sync::OnceLock::new(),
         }
     }
 
@@ -91,12 +94,30 @@ impl Vigil {
         p
     }
 
-    /// A `vigil` command on this store.
+    /// Whether commands go through a vigild (`VIGIL_E2E_DOOR=daemon`).
+    pub fn through_daemon(&self) -> bool {
+        std::env::var_os("VIGIL_E2E_DOOR").is_some_and(|d| d == "daemon")
+    }
+
+    /// A `vigil` command on this store: in-process on it, or, with
+    /// `VIGIL_E2E_DOOR=daemon` (the second pass of `cargo xtask test`),
+    /// through a vigild serving it, started on first use.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("vigil"));
-        c.arg("--store")
-            .arg(self.store())
-            .env_remove("VIGIL_FAILPOINT");
+        c.env_remove("VIGIL_FAILPOINT");
+        if self.through_daemon() {
+            let (d, _) = self.daemon.get_or_init(|| {
+                // Its log and socket live apart from the test's directory,
+                // which some tests list.
+                let dir = tempfile::tempdir().expect("temp dir");
+                let d = Vigild::start(&self.store(), &dir.path().join("vigild.log"), &[]);
+                d.wait_for_socket();
+                (d, dir)
+            });
+            c.arg("--socket").arg(&d.socket);
+        } else {
+            c.arg("--store").arg(self.store());
+        }
         c
     }
 

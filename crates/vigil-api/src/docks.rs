@@ -64,9 +64,14 @@ pub(crate) async fn pull(
     Json(r): Json<PullRequest>,
 ) -> Result<Response, ApiError> {
     not_served(&state, &r.path)?;
-    stream_job(&state, &who, CUSTODY, "using a dock", move |s, id, sink| {
-        docks::pull(s, id, &r, sink)
-    })
+    stream_job(
+        &state,
+        &who,
+        vigil_store::Store::open,
+        CUSTODY,
+        "using a dock",
+        move |s, id, sink| docks::pull(s, id, &r, sink),
+    )
     .await
 }
 

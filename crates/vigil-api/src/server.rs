@@ -174,7 +174,18 @@ pub(crate) fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
 
 /// Opens the store and resolves the caller (blocking).
 pub(crate) fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
-    let store = Store::open(root)?;
+    open_with(root, by, Store::open)
+}
+
+/// [`open_as`] with the store opened by `open` (`Store::open_for_verify`
+/// for verify, which must open an index that is behind its anchor to say
+/// what differs).
+fn open_with(
+    root: &std::path::Path,
+    by: By,
+    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
+) -> Result<(Store, Identity), ServiceError> {
+    let store = open(root)?;
     let id = match by {
         By::Unix(caller) => resolve(&store, &caller)?,
         By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
@@ -256,6 +267,7 @@ impl Sink for LineSink {
 pub(crate) async fn stream_job(
     state: &ApiState,
     who: &Who,
+    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
     allowed: &'static [vigil_service::Role],
     what: &'static str,
     job: impl FnOnce(&mut Store, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
@@ -269,7 +281,7 @@ pub(crate) async fn stream_job(
     // One store handle for the check and the work: the caller is checked
     // first (a refusal is an ordinary error response), then the work runs.
     tokio::task::spawn_blocking(move || {
-        let opened = open_as(&root, by).and_then(|(store, id)| {
+        let opened = open_with(&root, by, open).and_then(|(store, id)| {
             id.require(allowed, what)?;
             Ok((store, id))
         });
@@ -305,10 +317,17 @@ pub(crate) async fn stream_job(
 
 #[utoipa::path(post, path = "/api/v1/verify", tag = "evidence", responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, ApiError> {
-    stream_job(&state, &who, AUDIT, "verifying the store", |s, id, sink| {
-        let report = jobs::verify(s, id, sink)?;
-        serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
-    })
+    stream_job(
+        &state,
+        &who,
+        Store::open_for_verify,
+        AUDIT,
+        "verifying the store",
+        |s, id, sink| {
+            let report = jobs::verify(s, id, sink)?;
+            serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
+        },
+    )
     .await
 }
 
@@ -318,9 +337,14 @@ async fn ingest(
     who: Who,
     Json(req): Json<IngestRequest>,
 ) -> Result<Response, ApiError> {
-    stream_job(&state, &who, CUSTODY, "ingesting", move |s, id, sink| {
-        jobs::ingest(s, id, &req, sink)
-    })
+    stream_job(
+        &state,
+        &who,
+        Store::open,
+        CUSTODY,
+        "ingesting",
+        move |s, id, sink| jobs::ingest(s, id, &req, sink),
+    )
     .await
 }
 
