@@ -1024,3 +1024,53 @@ fn explain_written(v: &Vigil, gap: &str, text: &str) {
     let id = filed["id"].as_str().unwrap().to_owned();
     ok(v, &["--as", "w1003", "sign", &id]);
 }
+
+/// Display width of `s` in a terminal: CJK ideographs and full-width forms
+/// take two columns.
+fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115f
+            | 0x2e80..=0x303e
+            | 0x3041..=0x33ff
+            | 0x3400..=0x4dbf
+            | 0x4e00..=0x9fff
+            | 0xac00..=0xd7a3
+            | 0xf900..=0xfaff
+            | 0xff00..=0xff60 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Listings are tables aligned by what the eye sees: a column after a
+/// Chinese name starts where it starts after a Latin one.
+#[test]
+fn listings_align_chinese_names_by_display_width() {
+    let v = Vigil::new();
+    for (id, name, unit) in [
+        ("1002", "Li Na", "Team 7"),
+        ("2001", "张伟", "城管执法一中队"),
+        ("2002", "欧阳娜娜", "（二）中队"),
+    ] {
+        ok(&v, &["officers", "add", id, "--name", name, "--unit", unit]);
+    }
+    let out = v.run(&["officers", "list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    // Where the UNIT column starts, in display columns, on every line.
+    let starts: Vec<usize> = lines
+        .iter()
+        .zip(["UNIT", "Team 7", "城管执法一中队", "（二）中队"])
+        .map(|(l, unit)| {
+            let at = l.find(unit).unwrap_or_else(|| panic!("{unit} in {l:?}"));
+            width(&l[..at])
+        })
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "{starts:?}\n{text}"
+    );
+}

@@ -69,6 +69,51 @@ pub fn outcome(json: bool, doc: &serde_json::Value, line: &str) -> anyhow::Resul
     }
 }
 
+/// Columns aligned by display width (a Chinese name is two columns per
+/// character), no borders, two spaces between columns; every cell escaped
+/// by [`printable`] before it is measured.
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// A table with these column headings.
+    pub fn new(headers: &[&str]) -> Self {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::NOTHING)
+            .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+            .set_header(headers.iter().map(|h| comfy_table::Cell::new(h)));
+        for c in t.column_iter_mut() {
+            c.set_padding((0, 2));
+        }
+        Self(t)
+    }
+
+    /// Right-aligns the columns numbered in `cols` (from 0): numbers.
+    pub fn right(mut self, cols: &[usize]) -> Self {
+        for &i in cols {
+            if let Some(c) = self.0.column_mut(i) {
+                c.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+        self
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: impl IntoIterator<Item = String>) {
+        self.0
+            .add_row(cells.into_iter().map(|c| printable(&c).into_owned()));
+    }
+
+    /// Prints the table (nothing but its header when it has no rows).
+    pub fn print(self) {
+        let mut text = String::new();
+        for line in self.0.lines() {
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        write_quietly(text.as_bytes());
+    }
+}
+
 /// Whether `c` must not reach a terminal as itself.
 fn dangerous(c: char) -> bool {
     (c.is_control() && c != '\n')

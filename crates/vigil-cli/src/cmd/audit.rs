@@ -39,17 +39,20 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+        let mut table =
+            output::Table::new(&["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT", "DETAIL"]).right(&[0]);
         for e in rows {
-            crate::say!(
-                "{:>6}  {}  {:<24} {:<22} {}  {}",
-                e["seq"],
-                e["at"].as_str().unwrap_or(""),
-                e["actor"].as_str().unwrap_or(""),
-                e["action"].as_str().unwrap_or(""),
-                e["subject"].as_str().unwrap_or(""),
-                e["detail"]
-            );
+            table.row([
+                e["seq"].to_string(),
+                text(&e["at"]),
+                text(&e["actor"]),
+                text(&e["action"]),
+                text(&e["subject"]),
+                e["detail"].to_string(),
+            ]);
         }
+        table.print();
         crate::say!("{} rows (verify the chain with `vigil verify`)", rows.len());
     }
     Ok(ExitCode::SUCCESS)

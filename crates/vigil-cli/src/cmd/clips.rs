@@ -44,23 +44,17 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::say!(
-        "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  PATH",
-        "CLIP",
-        "DEVICE",
-        "OFFICER",
-        "RECORDED",
-        "SIZE",
-        "STATUS"
-    );
+    let mut table = output::Table::new(&[
+        "CLIP", "DEVICE", "OFFICER", "RECORDED", "SIZE", "STATUS", "PATH",
+    ])
+    .right(&[4]);
     let clips = doc["clips"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
     for c in clips {
-        crate::say!(
-            "{:<21}  {:<12}  {:<10}  {:<24}  {:>10}  {:<7}  {}",
+        table.row([
             text(&c["clip"]),
             text(&c["device"]),
             text(&c["officer"]),
@@ -72,10 +66,12 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 "LATE"
             } else {
                 "ok"
-            },
-            text(&c["path"])
-        );
+            }
+            .to_owned(),
+            text(&c["path"]),
+        ]);
     }
+    table.print();
     crate::say!("{} clips", clips.len());
     Ok(ExitCode::SUCCESS)
 }

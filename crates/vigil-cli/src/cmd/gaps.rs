@@ -56,16 +56,17 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::say!(
-        "{:<17}  {:<13}  {:<9}  {:<6}  {:>9}  {:>9}  {:<24}  PATH",
+    let mut table = output::Table::new(&[
         "GAP",
         "KIND",
         "STATUS",
         "STREAM",
         "OFFSET",
         "DURATION",
-        "WALL CLOCK"
-    );
+        "WALL CLOCK",
+        "PATH",
+    ])
+    .right(&[4, 5]);
     let gaps = doc["gaps"]
         .as_array()
         .map(Vec::as_slice)
@@ -84,21 +85,21 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             (Some(prev), None) => format!("{prev} -> {here}"),
             _ => here,
         };
-        crate::say!(
-            "{:<17}  {:<13}  {:<9}  {:<6}  {:>9}  {:>8.3}s  {:<24}  {}",
+        table.row([
             text(&g["id"]).unwrap_or_default(),
             text(&g["kind"]).unwrap_or_default(),
-            status,
+            status.to_owned(),
             text(&g["stream"]).unwrap_or_else(|| "-".into()),
             g["offset_s"]
                 .as_f64()
                 .map(|o| format!("{o:.3}s"))
                 .unwrap_or_else(|| "-".into()),
-            g["duration_s"].as_f64().unwrap_or(0.0),
+            format!("{:.3}s", g["duration_s"].as_f64().unwrap_or(0.0)),
             text(&g["wall_start"]).unwrap_or_else(|| "-".into()),
-            path
-        );
+            path,
+        ]);
     }
+    table.print();
     let open = gaps.iter().filter(|g| g["status"] != "explained").count();
     let overdue = gaps.iter().filter(|g| g["overdue"] == true).count();
     crate::say!(

@@ -104,20 +104,20 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&doc)?;
             } else {
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                let mut t =
+                    output::Table::new(&["ENTRY", "CLIP", "DRAWN", "SEED", "REVIEWER", "FINDING"])
+                        .right(&[0]);
                 for s in doc["spotchecks"].as_array().into_iter().flatten() {
-                    let finding = match s["finding"].as_str() {
-                        Some(f) => format!("{}: {f}", s["reviewer"].as_str().unwrap_or("?")),
-                        None => "not reviewed".into(),
-                    };
-                    crate::say!(
-                        "{:>4}  {}  drawn {} (seed {})  {}",
-                        s["id"],
+                    t.row([
+                        s["id"].to_string(),
                         text(&s["clip"]),
                         text(&s["drawn_at"]),
                         text(&s["seed"]),
-                        finding
-                    );
+                        text(&s["reviewer"]),
+                        s["finding"].as_str().unwrap_or("not reviewed").to_owned(),
+                    ]);
                 }
+                t.print();
             }
         }
     }

@@ -107,22 +107,20 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&doc)?;
             } else {
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                let mut table = output::Table::new(&["USER", "ROLE", "UNIX", "OFFICER"]);
                 for u in doc["users"]
                     .as_array()
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                 {
-                    crate::say!(
-                        "{:<16} {:<11} unix:{:<12} {}",
+                    table.row([
                         text(&u["name"]),
                         text(&u["role"]),
                         text(&u["unix_user"]),
-                        u["officer"]
-                            .as_str()
-                            .map(|o| format!("officer {o}"))
-                            .unwrap_or_default()
-                    );
+                        text(&u["officer"]),
+                    ]);
                 }
+                table.print();
             }
         }
     }
@@ -193,18 +191,15 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
                 output::print_json(&doc)?;
             } else {
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                let mut table = output::Table::new(&["OFFICER", "NAME", "UNIT"]);
                 for o in doc["officers"]
                     .as_array()
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                 {
-                    crate::say!(
-                        "{:<12} {:<20} {}",
-                        text(&o["id"]),
-                        text(&o["name"]),
-                        text(&o["unit"])
-                    );
+                    table.row([text(&o["id"]), text(&o["name"]), text(&o["unit"])]);
                 }
+                table.print();
             }
         }
     }
@@ -302,30 +297,35 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                 output::print_json(&doc)?;
             } else {
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                // One row per binding (R3): who had the recorder when.
+                let mut table =
+                    output::Table::new(&["RECORDER", "MODEL", "OFFICER", "FROM", "UNTIL"]);
                 for d in doc["devices"]
                     .as_array()
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                 {
-                    crate::say!(
-                        "{:<12} {:<12} officer {}",
-                        text(&d["serial"]),
-                        text(&d["model"]),
-                        text(&d["officer"])
-                    );
-                    for b in d["bindings"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or_default()
-                    {
-                        crate::say!(
-                            "    {} .. {}  {}",
+                    let bindings = d["bindings"].as_array().cloned().unwrap_or_default();
+                    if bindings.is_empty() {
+                        table.row([
+                            text(&d["serial"]),
+                            text(&d["model"]),
+                            text(&d["officer"]),
+                            "-".into(),
+                            "-".into(),
+                        ]);
+                    }
+                    for b in &bindings {
+                        table.row([
+                            text(&d["serial"]),
+                            text(&d["model"]),
+                            text(&b["officer"]),
                             text(&b["from"]),
-                            b["to"].as_str().unwrap_or("now"),
-                            text(&b["officer"])
-                        );
+                            b["to"].as_str().unwrap_or("now").to_owned(),
+                        ]);
                     }
                 }
+                table.print();
             }
         }
     }

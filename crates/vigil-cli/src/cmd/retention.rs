@@ -230,24 +230,21 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
         let (due, queue) = (list("due"), list("queue"));
         crate::say!("Dry run: {} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", due.len());
-        for d in &due {
-            crate::say!(
-                "  {}  {:<10} due {}  {}",
-                text(&d["clip"]),
-                text(&d["class"]),
-                text(&d["due_at"]),
-                text(&d["path"])
-            );
+        if !due.is_empty() {
+            let mut t = output::Table::new(&["CLIP", "CLASS", "DUE", "PATH"]);
+            for d in &due {
+                t.row(["clip", "class", "due_at", "path"].map(|k| text(&d[k])));
+            }
+            t.print();
         }
         crate::say!("Queue: {}", queue.len());
-        for q in &queue {
-            crate::say!(
-                "  {}  proposed by {}  approved by {}  deleted after {}",
-                text(&q["clip"]),
-                text(&q["proposed_by"]),
-                text(&q["approved_by"]),
-                text(&q["delete_after"])
-            );
+        if !queue.is_empty() {
+            let mut t =
+                output::Table::new(&["CLIP", "PROPOSED BY", "APPROVED BY", "DELETED AFTER"]);
+            for q in &queue {
+                t.row(["clip", "proposed_by", "approved_by", "delete_after"].map(|k| text(&q[k])));
+            }
+            t.print();
         }
         return Ok(ExitCode::SUCCESS);
     };

@@ -170,15 +170,12 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
             args.tag_within,
             untagged.len()
         );
-        for c in &untagged {
-            crate::say!(
-                "  {}  {:<10} {:<8} ingested {}  {}",
-                text(&c["clip"]),
-                text(&c["device"]),
-                text(&c["officer"]),
-                text(&c["ingested_at"]),
-                text(&c["path"])
-            );
+        if !untagged.is_empty() {
+            let mut t = output::Table::new(&["CLIP", "DEVICE", "OFFICER", "INGESTED", "PATH"]);
+            for c in &untagged {
+                t.row(["clip", "device", "officer", "ingested_at", "path"].map(|k| text(&c[k])));
+            }
+            t.print();
         }
         let gaps = list("unexplained");
         crate::say!(
@@ -186,14 +183,12 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
             args.explain_within,
             gaps.len()
         );
-        for g in &gaps {
-            crate::say!(
-                "  {}  {:<13} {}  {}",
-                text(&g["id"]),
-                text(&g["kind"]),
-                text(&g["officer"]),
-                text(&g["path"])
-            );
+        if !gaps.is_empty() {
+            let mut t = output::Table::new(&["GAP", "KIND", "OFFICER", "PATH"]);
+            for g in &gaps {
+                t.row(["id", "kind", "officer", "path"].map(|k| text(&g[k])));
+            }
+            t.print();
         }
     }
     Ok(ExitCode::SUCCESS)
