@@ -91,6 +91,24 @@ fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
         .build()
         .unwrap();
     assert!(stranger.get(url("/api/v1/whoami")).send().is_err());
+    // Clients that connect and say nothing do not hold up the desks behind
+    // them: their handshakes wait on their own (up to 10 s each), and a
+    // desk asking meanwhile is answered well inside that.
+    let silent: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let patient = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert_pem).unwrap())
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let answered = patient.get(url("/api/v1/whoami")).send();
+    assert!(
+        answered.is_ok_and(|r| r.status() == 403),
+        "a desk waited behind silent clients"
+    );
+    drop(silent);
     // No session: refused with the stable code.
     let anon = client.get(url("/api/v1/clips")).send().unwrap();
     assert_eq!(anon.status(), 403);

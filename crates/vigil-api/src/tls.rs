@@ -117,45 +117,78 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
         .map_err(|e| TlsError::Bad(format!("{} and {}: {e}", cert.display(), key.display())))
 }
 
-/// TCP connections that have completed a TLS handshake.
+/// TCP connections that have completed a TLS handshake. Handshakes run
+/// side by side (at most [`MAX_HANDSHAKES`] at once, each within
+/// [`HANDSHAKE_TIMEOUT`]), so one slow or silent client cannot hold up the
+/// desks behind it.
 pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
 }
 
 impl std::fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsListener").finish_non_exhaustive()
+        f.debug_struct("TlsListener")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
     }
 }
 
 /// How long a client may take over its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at once; more connections wait in the backlog.
+pub const MAX_HANDSHAKES: usize = 64;
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, addr) = match self.tcp.accept().await {
+/// Accepts TCP connections and hands each to its own handshake task.
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    ready: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (conn, addr) = tokio::select! {
+            r = tcp.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a desk connection failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => return (tls, addr),
+            },
+            () = ready.closed() => return,
+        };
+        let (acceptor, ready) = (acceptor.clone(), ready.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
+                Ok(Ok(tls)) => {
+                    let _ = ready.send((tls, addr)).await;
+                }
                 Ok(Err(e)) => tracing::info!(%addr, error = %e, "TLS handshake refused"),
                 Err(_) => tracing::info!(%addr, "TLS handshake timed out"),
             }
+        });
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(c) => c,
+            // The accept loop only ends when this listener is dropped.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.local)
     }
 }
 
@@ -175,13 +208,9 @@ pub async fn bind(
 ) -> std::io::Result<(TlsListener, SocketAddr)> {
     let tcp = TcpListener::bind(addr).await?;
     let local = tcp.local_addr()?;
-    Ok((
-        TlsListener {
-            tcp,
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-        },
-        local,
-    ))
+    let (tx, ready) = tokio::sync::mpsc::channel(MAX_HANDSHAKES);
+    tokio::spawn(accept_loop(tcp, TlsAcceptor::from(Arc::new(config)), tx));
+    Ok((TlsListener { ready, local }, local))
 }
 
 /// Serves the API on `listener` until `shutdown` completes.
