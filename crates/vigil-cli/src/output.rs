@@ -80,7 +80,7 @@ impl Table {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING)
             .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-            .set_header(headers.iter().map(|h| comfy_table::Cell::new(h)));
+            .set_header(headers.iter().map(comfy_table::Cell::new));
         for c in t.column_iter_mut() {
             c.set_padding((0, 2));
         }

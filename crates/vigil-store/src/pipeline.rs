@@ -161,7 +161,7 @@ fn write_chunk(sink: &mut Sink<'_>, data: &[u8]) -> Result<()> {
     let Sink::File { file, name, direct } = sink else {
         return Ok(());
     };
-    if *direct && data.len() % ALIGN != 0 {
+    if *direct && !data.len().is_multiple_of(ALIGN) {
         // The final partial chunk: O_DIRECT needs aligned lengths, so this
         // one goes through the page cache (fsync follows anyway).
         let flags = rustix::fs::fcntl_getfl(&**file)
