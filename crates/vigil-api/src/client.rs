@@ -187,29 +187,16 @@ impl Client {
     ) -> Result<String, ClientError> {
         let q = serde_urlencoded::to_string(query)
             .map_err(|e| self.protocol(format!("cannot encode the query: {e}")))?;
-        let mut out = Vec::new();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
-        rt.block_on(async {
-            let resp = self
-                .send(hyper::Method::GET, &format!("{path}?{q}"), None)
-                .await?;
-            let status = resp.status().as_u16();
-            let body = resp
-                .into_body()
+        let bytes = self.block_on(async {
+            self.open(hyper::Method::GET, &format!("{path}?{q}"), None)
+                .await?
                 .collect()
                 .await
-                .map_err(|e| self.protocol(e.to_string()))?
-                .to_bytes();
-            if status >= 400 {
-                return Err(self.api_error(status, &body));
-            }
-            out.extend_from_slice(&body);
-            Ok(())
+                .map(|b| b.to_bytes())
+                .map_err(|e| self.protocol(e.to_string()))
         })?;
-        String::from_utf8(out).map_err(|_| self.protocol("the document is not UTF-8".into()))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| self.protocol("the document is not UTF-8".into()))
     }
 
     /// `GET path` (with its query), returning the JSON document.
@@ -223,8 +210,7 @@ impl Client {
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<serde_json::Value, ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
+        let body = self.encode(body)?;
         self.call("POST", path, Some(body))
     }
 
@@ -237,24 +223,9 @@ impl Client {
         body: &impl serde::Serialize,
         progress: &mut dyn FnMut(u64, u64, Option<&str>),
     ) -> Result<serde_json::Value, ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
-        rt.block_on(async {
-            let resp = self.send(hyper::Method::POST, path, Some(body)).await?;
-            let status = resp.status().as_u16();
-            let mut body = resp.into_body();
-            if status >= 400 {
-                let bytes = body
-                    .collect()
-                    .await
-                    .map_err(|e| self.protocol(e.to_string()))?
-                    .to_bytes();
-                return Err(self.api_error(status, &bytes));
-            }
+        let body = self.encode(body)?;
+        self.block_on(async {
+            let mut body = self.open(hyper::Method::POST, path, Some(body)).await?;
             let mut pending: Vec<u8> = Vec::new();
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(|e| self.protocol(e.to_string()))?;
@@ -295,24 +266,9 @@ impl Client {
         body: &impl serde::Serialize,
         out: &mut dyn std::io::Write,
     ) -> Result<(), ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
-        rt.block_on(async {
-            let resp = self.send(hyper::Method::POST, path, Some(body)).await?;
-            let status = resp.status().as_u16();
-            let mut body = resp.into_body();
-            if status >= 400 {
-                let bytes = body
-                    .collect()
-                    .await
-                    .map_err(|e| self.protocol(e.to_string()))?
-                    .to_bytes();
-                return Err(self.api_error(status, &bytes));
-            }
+        let body = self.encode(body)?;
+        self.block_on(async {
+            let mut body = self.open(hyper::Method::POST, path, Some(body)).await?;
             while let Some(frame) = body.frame().await {
                 let frame =
                     frame.map_err(|e| self.protocol(format!("the download broke off ({e}); vigild stopped it, and its log says why (`journalctl -u vigild`)")))?;
@@ -331,11 +287,7 @@ impl Client {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value, ClientError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?;
-        rt.block_on(self.call_async(method, path_and_query, body))
+        self.block_on(self.call_async(method, path_and_query, body))
     }
 
     async fn call_async(
@@ -346,19 +298,54 @@ impl Client {
     ) -> Result<serde_json::Value, ClientError> {
         let method = hyper::Method::from_bytes(method.as_bytes())
             .map_err(|e| self.protocol(e.to_string()))?;
-        let resp = self.send(method, path_and_query, body).await?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
+        let body = self
+            .open(method, path_and_query, body)
+            .await?
             .collect()
             .await
             .map_err(|e| self.protocol(e.to_string()))?
             .to_bytes();
-        if status >= 400 {
-            return Err(self.api_error(status, &body));
-        }
         serde_json::from_slice(&body)
             .map_err(|e| self.protocol(format!("the answer is not JSON ({e})")))
+    }
+
+    fn encode(&self, body: &impl serde::Serialize) -> Result<Vec<u8>, ClientError> {
+        serde_json::to_vec(body)
+            .map_err(|e| self.protocol(format!("cannot encode the request: {e}")))
+    }
+
+    /// Runs one exchange on a runtime of its own (the CLI is synchronous).
+    fn block_on<T>(
+        &self,
+        exchange: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?
+            .block_on(exchange)
+    }
+
+    /// Sends a request; an error status comes back as the API's typed
+    /// error, anything else as the body to read.
+    async fn open(
+        &self,
+        method: hyper::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<hyper::body::Incoming, ClientError> {
+        let resp = self.send(method, path_and_query, body).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body();
+        if status >= 400 {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| self.protocol(e.to_string()))?
+                .to_bytes();
+            return Err(self.api_error(status, &bytes));
+        }
+        Ok(body)
     }
 
     async fn send(

@@ -47,10 +47,16 @@ fn rfc3339(t: &str) -> Result<(), ServiceError> {
         .map_err(|_| ServiceError::bad_request(format!("{t:?} is not an RFC 3339 time")))
 }
 
-fn check_clips(store: &Store, clips: &[String]) -> Result<(), ServiceError> {
+/// Refuses an empty list or a clip that is not stored.
+pub(crate) fn check_clips(store: &Store, clips: &[String]) -> Result<(), ServiceError> {
     if clips.is_empty() {
         return Err(ServiceError::bad_request("name at least one clip".into()));
     }
+    known_clips(store, clips)
+}
+
+/// Refuses a clip that is not stored.
+pub(crate) fn known_clips(store: &Store, clips: &[String]) -> Result<(), ServiceError> {
     for c in clips {
         store
             .clip(c)?
@@ -325,13 +331,8 @@ pub fn request(
             "name the clips (--clip) or a case (--case)".into(),
         ));
     }
-    let mut clips: BTreeSet<String> = BTreeSet::new();
-    for c in &r.clips {
-        store
-            .clip(c)?
-            .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
-        clips.insert(c.clone());
-    }
+    known_clips(store, &r.clips)?;
+    let mut clips: BTreeSet<String> = r.clips.iter().cloned().collect();
     if let Some(case) = &r.case {
         let of_case = store.clips_of_case(case)?;
         if of_case.is_empty() {

@@ -54,13 +54,8 @@ pub fn tag(
             "nothing to tag with: give --site, --case, --category or --note".into(),
         ));
     }
-    let mut clips: BTreeSet<String> = BTreeSet::new();
-    for c in &r.clips {
-        store
-            .clip(c)?
-            .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
-        clips.insert(c.clone());
-    }
+    crate::custody::known_clips(store, &r.clips)?;
+    let mut clips: BTreeSet<String> = r.clips.iter().cloned().collect();
     if let Some(officer) = &r.officer {
         if !store.officer_exists(officer)? {
             return Err(ServiceError::refused(format!(
