@@ -99,7 +99,8 @@ impl Vigil {
         std::env::var_os("VIGIL_E2E_DOOR").is_some_and(|d| d == "daemon")
     }
 
-    /// A `vigil` command on this store: in-process on it, or, with
+    /// A `vigil` command on this store: in-process on it; through the
+    /// socket of a vigild a test started on it; or, with
     /// `VIGIL_E2E_DOOR=daemon` (the second pass of `cargo xtask test`),
     /// through a vigild serving it, started on first use.
     pub fn cmd(&self) -> Command {
@@ -115,6 +116,13 @@ impl Vigil {
                 (d, dir)
             });
             c.arg("--socket").arg(&d.socket);
+        } else if let Some(socket) =
+            vigil_store::served::served_by(&self.store()).and_then(|s| s.socket)
+        {
+            // A vigild a test started serves the store: the CLI refuses
+            // to open it in-process, so go through its socket, as a user
+            // would.
+            c.arg("--socket").arg(socket);
         } else {
             c.arg("--store").arg(self.store());
         }

@@ -853,3 +853,49 @@ fn a_dock_named_by_hand_is_used_through_the_daemon() {
         describe(&busy)
     );
 }
+
+/// While vigild serves a store, it alone opens it: the CLI's in-process
+/// mode is refused and pointed to the socket, and a second vigild on the
+/// same store is refused. Once the daemon is gone (even by SIGKILL) the
+/// owner may open it again.
+#[test]
+fn a_served_store_is_opened_only_by_its_daemon() {
+    let v = Vigil::new();
+    assert!(v.run(&["clips"]).status.success());
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    let embedded = || {
+        std::process::Command::new(vigil_e2e::bin("vigil"))
+            .arg("--store")
+            .arg(v.store())
+            .args(["clips", "--json"])
+            .output()
+            .unwrap()
+    };
+    let out = embedded();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("serves the store") && err.contains(d.socket.to_str().unwrap()),
+        "{err}"
+    );
+    let second = std::process::Command::new(vigil_e2e::bin("vigild"))
+        .arg("--store")
+        .arg(v.store())
+        .arg("--socket")
+        .arg(v.dir.path().join("second.sock"))
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "{}", describe(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already served"),
+        "{}",
+        describe(&second)
+    );
+    // Through the socket it works.
+    json(&vigil_at(&d.socket, None, &["clips", "--json"]));
+    d.signal(libc::SIGKILL);
+    drop(d);
+    let out = embedded();
+    assert!(out.status.success(), "{}", describe(&out));
+}

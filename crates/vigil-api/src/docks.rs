@@ -1,6 +1,7 @@
 //! The dock endpoints: a dock named by hand (`vigil dock`), opened by
 //! vigild with the station key (`vigil-service::docks`). A dock vigild
-//! already serves from its configuration is its own workers' to pull.
+//! already serves from its configuration is its own workers' to ask and
+//! pull; enrolling one is what makes it usable to them.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -51,7 +52,9 @@ pub(crate) async fn enroll(
     who: Who,
     Json(p): Json<DockPath>,
 ) -> ApiResult {
-    not_served(&state, &p.path)?;
+    // Not refused when vigild knows the dock: a factory-new dock plugged
+    // into a running station is one its workers cannot use (they only
+    // retry the handshake) until it is enrolled here.
     Ok(Json(
         with_identity(&state, &who, move |s, id| docks::enroll(s, id, &p.path)).await?,
     ))

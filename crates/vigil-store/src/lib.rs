@@ -7,6 +7,7 @@
 //!                           clips, ingest runs, audit log
 //! <store>/objects/ab/ab…    content-addressed object files, read-only
 //! <store>/tmp/              temp files of writes in progress
+//! <store>/vigild.lock       held (flock) by the vigild serving the store
 //! ```
 //!
 //! Invariants (see docs/ARCHITECTURE.md):
@@ -28,6 +29,7 @@ mod pipeline;
 pub mod requests;
 pub mod retention;
 mod schema;
+pub mod served;
 mod sessions;
 pub mod tags;
 mod timefmt;

@@ -104,6 +104,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     config.check()?;
     // Open once up front: creates the store, migrates, sweeps temp files.
     vigil_store::Store::open(&config.store)?;
+    // Held until run returns: the CLI's in-process mode then refuses this
+    // store (pointing to the socket), and a second vigild is refused.
+    let _claim = vigil_store::served::claim(&config.store, config.socket.as_deref())?;
     vigil_dock::key::station_key(&config.store)?;
     let board = Shared::new(&config.store);
     let status_path = config.store.join(STATUS_FILE);

@@ -141,6 +141,19 @@ impl Ctx {
                 );
             }
         }
+        // A store a running vigild serves is its to open: two writers
+        // would bypass its door (and its status of what is in progress).
+        if let Some(by) = vigil_store::served::served_by(&self.store) {
+            let socket = by.socket.map_or_else(
+                || vigil_api::DEFAULT_SOCKET.into(),
+                |p| p.display().to_string(),
+            );
+            anyhow::bail!(
+                "refused: vigild (pid {}) serves the store {}: go through it with `vigil --socket {socket} ...` (or stop it first)",
+                by.pid,
+                self.store.display()
+            );
+        }
         let store = open(&self.store)
             .with_context(|| format!("opening the store at {}", self.store.display()))?;
         if store.read_only() {
