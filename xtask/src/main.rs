@@ -121,14 +121,29 @@ fn test() -> Result<()> {
     // (`VIGIL_E2E_DOOR=daemon`). Left out: the tests that plant fail points
     // in the CLI's own process (crash::, the erase fail point), which
     // daemon:: covers inside vigild, and the tests that start their own
-    // daemons (api::, daemon::, desk::, package::).
-    run(cargo()
-        .env("VIGIL_E2E_DOOR", "daemon")
+    // daemons on their stores (api::, daemon::, desk::, package::, and the
+    // few in DAEMON_SKIP).
+    let mut pass = cargo();
+    pass.env("VIGIL_E2E_DOOR", "daemon")
         .args(["test", "-p", "vigil-e2e", "--test", "e2e", "--"])
-        .args(DAEMON_PASS)
-        .args(["--skip", "an_erase_the_host_died_after"]))?;
+        .args(DAEMON_PASS);
+    for t in DAEMON_SKIP {
+        pass.args(["--skip", t]);
+    }
+    run(&mut pass)?;
     Ok(())
 }
+
+/// Left out of the second pass: a fail point in the CLI's own process, and
+/// tests that start a vigild of their own on the store (or a bind mount of
+/// it), which a served store refuses.
+const DAEMON_SKIP: &[&str] = &[
+    "an_erase_the_host_died_after",
+    "an_unregistered_unix_user_is_refused",
+    "two_officers_sign_in_their_own_sessions",
+    "a_read_only_store_can_be_read_and_verified",
+    "a_file_too_large_for_the_store_fails_alone",
+];
 
 /// The test modules run a second time through vigild.
 const DAEMON_PASS: &[&str] = &[
