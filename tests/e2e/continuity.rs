@@ -592,3 +592,128 @@ fn open_gaps_past_the_deadline_are_overdue_and_listed_first() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
 }
+
+/// The interruptions of one file as (stream, kind, offset, duration).
+fn kinds(a: &serde_json::Value) -> Vec<(String, String, f64, f64)> {
+    let mut out = Vec::new();
+    for s in a["streams"].as_array().unwrap() {
+        for g in s["gaps"].as_array().unwrap() {
+            out.push((
+                s["kind"].as_str().unwrap().to_owned(),
+                g["kind"].as_str().unwrap().to_owned(),
+                g["offset_s"].as_f64().unwrap(),
+                g["duration_s"].as_f64().unwrap(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)));
+    out
+}
+
+/// Cases seen in real recordings (issue 11), each made the way the camera
+/// makes it (fixtures/make-fixtures.sh), against the truth written here.
+#[test]
+fn real_recording_cases() {
+    let v = Vigil::new();
+    let dir = fixtures().join("continuity");
+    let names = [
+        "restart.ts",
+        "truncated.avi",
+        "truncated.wav",
+        "truncated.mkv",
+        "truncated.flv",
+        "truncated.mxf",
+        "vfr.mp4",
+        "audio_stops.mp4",
+    ];
+    let files: Vec<_> = names.iter().map(|f| dir.join(f)).collect();
+    let r = analyze(&v, &files);
+    // A recorder that rebooted mid-file: timestamps start over at 4 s. The
+    // restart is an interruption of each stream, where it happened, and the
+    // recording is 8 s long, not 4.
+    let restart = &r["restart.ts"];
+    assert!(restart["damaged"].is_null(), "{restart:#}");
+    let k = kinds(restart);
+    assert_eq!(k.len(), 2, "{k:?}");
+    for (stream, kind, at, _) in &k {
+        assert_eq!(kind, "restart", "{stream}: {k:?}");
+        assert!((at - 4.0).abs() <= 0.1, "{stream} restarts at {at}");
+    }
+    let length = restart["duration_s"].as_f64().unwrap();
+    assert!((length - 8.0).abs() <= 0.1, "readable length {length}");
+    // Cut at half: every container says so, with the readable span.
+    for f in [
+        "truncated.avi",
+        "truncated.wav",
+        "truncated.mkv",
+        "truncated.flv",
+        "truncated.mxf",
+    ] {
+        let a = &r[f];
+        let why = a["damaged"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{f} is damaged: {a:#}"));
+        assert!(why.contains("truncated"), "{f}: {why}");
+        let readable = a["duration_s"].as_f64().unwrap();
+        assert!(
+            (3.0..=4.5).contains(&readable),
+            "{f}: {readable} s readable"
+        );
+        assert!(why.contains(&format!("{readable:.3} s")), "{f}: {why}");
+    }
+    // Variable frame rate (30 then 20 fps) is not a dropped frame.
+    let vfr = &r["vfr.mp4"];
+    assert!(vfr["damaged"].is_null(), "{vfr:#}");
+    assert_eq!(vfr["streams"][0]["dropped_frames"], 0, "{vfr:#}");
+    assert!(kinds(vfr).is_empty(), "{vfr:#}");
+    // The same as ffprobe's presentation timestamps say.
+    assert!(ffprobe_gaps(&dir.join("vfr.mp4"), 1.0).is_empty());
+    // Audio that stops 10 s before the video: an interruption of the audio.
+    let stops = kinds(&r["audio_stops.mp4"]);
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    let (stream, kind, at, lasted) = &stops[0];
+    assert_eq!(
+        (stream.as_str(), kind.as_str()),
+        ("audio", "stream_stopped")
+    );
+    assert!(
+        (at - 6.0).abs() <= 0.05 && (lasted - 10.0).abs() <= 0.05,
+        "{stops:?}"
+    );
+    // At ingest each becomes an interruption that needs an explanation.
+    let card = v.scratch("card");
+    for f in ["restart.ts", "audio_stops.mp4"] {
+        std::fs::copy(dir.join(f), card.join(f)).unwrap();
+    }
+    let out = v.run(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--device",
+        "BWC1",
+        "--officer",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let gaps = v.json(&["gaps", "--json"]);
+    let mut seen: Vec<(String, String)> = gaps["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["kind"].as_str().unwrap().to_owned(),
+                g["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("restart".to_owned(), "open".to_owned()),
+            ("restart".to_owned(), "open".to_owned()),
+            ("stream_stopped".to_owned(), "open".to_owned()),
+        ],
+        "{gaps:#}"
+    );
+}

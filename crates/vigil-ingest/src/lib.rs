@@ -478,6 +478,11 @@ fn finalize(
             .flat_map(|a| &a.streams)
             .flat_map(|s| {
                 s.gaps.iter().map(|g| vigil_store::ClipGap {
+                    kind: match g.kind {
+                        vigil_media::GapKind::Hole => vigil_store::GapKind::WithinClip,
+                        vigil_media::GapKind::Restart => vigil_store::GapKind::Restart,
+                        vigil_media::GapKind::StreamStopped => vigil_store::GapKind::StreamStopped,
+                    },
                     stream: s.kind.as_str().to_owned(),
                     offset_s: g.offset_s,
                     duration_s: g.duration_s,

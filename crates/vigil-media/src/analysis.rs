@@ -1,12 +1,23 @@
 //! Frame-timestamp continuity of one file (R7): demux only, never decode.
 //!
-//! For every audio and video stream the frame start times are collected,
-//! sorted by presentation time (packets arrive in decode order with
-//! B-frames), and each place where a frame starts at least `min_gap` after
-//! the previous frame *nominally* ends is a gap. The nominal frame length
-//! comes from the codec (audio frame size, PCM bytes per sample) or the
-//! stream's median frame step, never from the packet's own duration, because
-//! the MP4 muxer stretches the last sample before a hole across the hole.
+//! Every audio and video stream is followed frame by frame in presentation
+//! order by a [`Tracker`] that keeps only per-stream state (constant memory
+//! in file length): packets arrive in decode order, so a small reorder
+//! window puts B-frames back in place. Each place where a frame starts at
+//! least `min_gap` after the previous frame *nominally* ends is a hole. The
+//! nominal frame length comes from the codec (audio frame size, PCM bytes
+//! per sample) or the stream's *local* frame interval (the median of its
+//! last steps, so variable frame rate is not mistaken for drops), never from
+//! the packet's own duration, because the MP4 muxer stretches the last
+//! sample before a hole across the hole.
+//!
+//! Timestamps that jump back by more than the reorder window can explain
+//! (a recorder that rebooted mid-file, MPEG-TS) are a `restart`: the
+//! timeline continues across it, so the recording's length is the sum of
+//! its segments. A stream that stops at least `min_gap` before the others
+//! is an interruption of that stream (`stream_stopped`); one that starts
+//! later is not (a recorder's pre-event buffer records video before audio;
+//! docs/operator-guide.md).
 //!
 //! Two ways to get the timestamps:
 //! - **index**: MP4/MOV files describe every sample in their header (moov);
@@ -16,8 +27,9 @@
 //!   reported as missing: the clip is damaged and ends early.
 //! - **packets**: every other container (MPEG-TS, AVI, MKV, fragmented MP4,
 //!   audio files) is demuxed packet by packet with other streams discarded.
-//!   A read error partway marks the file damaged; fewer packets than the
-//!   container declares marks it damaged as ending early.
+//!   A read error partway marks the file damaged; so does a header that
+//!   declares more duration than the packets cover (AVI, WAV, MKV, FLV, MXF
+//!   truncated).
 
 use std::path::Path;
 
@@ -46,13 +58,43 @@ impl StreamKind {
     }
 }
 
-/// A hole in one stream.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// What kind of interruption of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapKind {
+    /// Nothing was recorded for a while (a hole in the timestamps).
+    Hole,
+    /// The timestamps jump back: the recorder restarted mid-file.
+    Restart,
+    /// The stream ends at least `min_gap` before the clip does.
+    StreamStopped,
+}
+
+impl GapKind {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hole => "hole",
+            Self::Restart => "restart",
+            Self::StreamStopped => "stream_stopped",
+        }
+    }
+}
+
+/// An interruption of one stream.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Gap {
-    /// Where the last frame before the hole ends, seconds from clip start.
+    /// What kind.
+    pub kind: GapKind,
+    /// Where the last frame before it ends, seconds from clip start (on
+    /// the recording's timeline, continued across restarts).
     pub offset_s: f64,
-    /// How long nothing was recorded, seconds.
+    /// How long nothing was recorded, seconds (0 for a restart: the time
+    /// lost is not in the file).
     pub duration_s: f64,
+    /// What was seen, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// What one stream looks like.
@@ -128,25 +170,216 @@ impl Analysis {
     }
 }
 
-/// One frame: start and nominal length, seconds (absolute stream time).
+/// One frame: start and nominal length (0: unknown), seconds of stream time.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     start: f64,
     len: f64,
 }
 
-struct Collected {
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        self.start.total_cmp(&other.start).is_eq()
+    }
+}
+impl Eq for Frame {}
+impl PartialOrd for Frame {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Frame {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.start.total_cmp(&other.start)
+    }
+}
+
+/// Frames held back to put decode order into presentation order (H.264 and
+/// HEVC reorder by at most 16).
+const REORDER: usize = 32;
+/// Steps the local frame interval is the median of.
+const STEPS: usize = 9;
+/// A step back in presentation time longer than this is a restart, not
+/// reordering.
+const RESTART_BACK_S: f64 = 1.0;
+/// Interruptions listed per stream; more are counted in the detail of the
+/// last one (a pathological file cannot grow the report without bound).
+const MAX_GAPS: usize = 10_000;
+
+/// Follows one stream frame by frame; its state does not grow with the
+/// file (the reorder window, a few steps, the interruptions found).
+struct Tracker {
     kind: StreamKind,
     index: usize,
     codec: String,
     declared: Option<u64>,
-    frames: Vec<Frame>,
     /// Nominal length from the codec, when it gives one.
     codec_len: Option<f64>,
     /// PCM: seconds per byte of packet.
     pcm_s_per_byte: Option<f64>,
     /// Index entries the container itself marks as not to be shown.
     discarded: u64,
+    min_gap_s: f64,
+    pending: std::collections::BinaryHeap<std::cmp::Reverse<Frame>>,
+    /// Latest start pushed in this segment.
+    newest: f64,
+    last: Option<Frame>,
+    steps: std::collections::VecDeque<f64>,
+    frames: u64,
+    /// Timeline position of stream time `t` is `base + t - origin`.
+    base: f64,
+    origin: f64,
+    started: bool,
+    first_pos: f64,
+    end_pos: f64,
+    gaps: Vec<Gap>,
+    gaps_over: u64,
+    dropped: u64,
+}
+
+impl Tracker {
+    fn frame_s(&self) -> f64 {
+        if let Some(l) = self.codec_len {
+            return l;
+        }
+        let mut d: Vec<f64> = self.steps.iter().copied().collect();
+        d.sort_by(f64::total_cmp);
+        d.get(d.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    fn gap(&mut self, g: Gap) {
+        if self.gaps.len() < MAX_GAPS {
+            self.gaps.push(g);
+        } else {
+            self.gaps_over += 1;
+        }
+    }
+
+    /// Takes the next frame in decode order; `clip_start` is where the
+    /// clip's timeline starts, in stream time.
+    fn push(&mut self, f: Frame, clip_start: f64) {
+        if !self.started {
+            self.started = true;
+            self.origin = clip_start;
+            self.newest = f.start;
+        } else if f.start < self.newest - RESTART_BACK_S {
+            self.restart(f);
+        }
+        self.newest = self.newest.max(f.start);
+        self.pending.push(std::cmp::Reverse(f));
+        if self.pending.len() > REORDER {
+            self.release_one();
+        }
+    }
+
+    fn release_one(&mut self) {
+        if let Some(std::cmp::Reverse(f)) = self.pending.pop() {
+            self.release(f);
+        }
+    }
+
+    /// The timestamps went back: what is held is released, and the
+    /// timeline continues from where the last segment ended.
+    fn restart(&mut self, f: Frame) {
+        while !self.pending.is_empty() {
+            self.release_one();
+        }
+        let at = self.end_pos;
+        let back = self.newest - f.start;
+        self.gap(Gap {
+            kind: GapKind::Restart,
+            offset_s: round_us(at),
+            duration_s: 0.0,
+            detail: Some(format!(
+                "timestamps go back {back:.3} s here: the recording restarted"
+            )),
+        });
+        self.base = at;
+        self.origin = f.start;
+        self.newest = f.start;
+        self.last = None;
+    }
+
+    fn release(&mut self, f: Frame) {
+        let pos = |t: &Self, x: f64| t.base + x - t.origin;
+        if let Some(prev) = self.last {
+            let step = f.start - prev.start;
+            if step.abs() < 1e-9 {
+                return; // the same frame twice
+            }
+            let nominal = self.codec_len.unwrap_or_else(|| {
+                let local = self.frame_s();
+                if local > 0.0 {
+                    local
+                } else {
+                    step
+                }
+            });
+            let prev_len = if prev.len > 0.0 { prev.len } else { nominal };
+            let hole = f.start - (prev.start + prev_len);
+            if hole >= self.min_gap_s {
+                let at = pos(self, prev.start + prev_len);
+                self.gap(Gap {
+                    kind: GapKind::Hole,
+                    offset_s: round_us(at),
+                    duration_s: round_us(hole),
+                    detail: None,
+                });
+            } else {
+                if step > 0.0 {
+                    if self.steps.len() == STEPS {
+                        self.steps.pop_front();
+                    }
+                    self.steps.push_back(step);
+                }
+                // A drop is a step of about two or more local intervals: a
+                // frame rate that changes (30 to 20 fps: 1.5) is not one.
+                if nominal > 0.0 && step >= nominal * 1.75 {
+                    self.dropped += ((step / nominal).round() as u64).saturating_sub(1).max(1);
+                }
+            }
+        } else if self.frames == 0 {
+            self.first_pos = pos(self, f.start);
+        }
+        self.frames += 1;
+        let len = if f.len > 0.0 { f.len } else { self.frame_s() };
+        self.end_pos = self.end_pos.max(pos(self, f.start + len));
+        self.last = Some(f);
+    }
+
+    fn finish(mut self) -> Option<StreamReport> {
+        while !self.pending.is_empty() {
+            self.release_one();
+        }
+        if self.frames == 0 {
+            return None;
+        }
+        // The last frame's length is only known now that every step is in.
+        if let Some(last) = self.last.filter(|l| l.len <= 0.0) {
+            let end = self.base + last.start + self.frame_s() - self.origin;
+            self.end_pos = self.end_pos.max(end);
+        }
+        if self.gaps_over > 0 {
+            if let Some(g) = self.gaps.last_mut() {
+                g.detail = Some(format!(
+                    "and {} more interruptions not listed",
+                    self.gaps_over
+                ));
+            }
+        }
+        Some(StreamReport {
+            kind: self.kind,
+            index: self.index,
+            codec: self.codec.clone(),
+            frames: self.frames,
+            declared_frames: self.declared,
+            start_s: round_us(self.first_pos.max(0.0)),
+            end_s: round_us(self.end_pos),
+            frame_s: self.frame_s(),
+            gaps: self.gaps,
+            dropped_frames: self.dropped,
+        })
+    }
 }
 
 /// Analyses the file at `path` for holes of at least `min_gap_s` seconds.
@@ -159,12 +392,13 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     let mut ctx = open_input(path).map_err(|e| unreadable(e.to_string()))?;
     let format = ctx.format().name().to_owned();
     let is_image = format.contains("image") || format.ends_with("_pipe");
+    let is_mov = format.contains("mov");
     let creation_time = ctx.metadata().get("creation_time").and_then(|t| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     });
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
 
-    let mut collected: Vec<Collected> = Vec::new();
+    let mut trackers: Vec<Tracker> = Vec::new();
     for s in ctx.streams() {
         let par = s.parameters();
         let kind = match par.medium() {
@@ -198,18 +432,31 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
             }
             _ => (None, None),
         };
-        collected.push(Collected {
+        trackers.push(Tracker {
             kind,
             index: s.index(),
             codec: par.id().name().to_owned(),
             declared: (s.frames() > 0).then_some(s.frames() as u64),
-            frames: Vec::new(),
             codec_len,
             pcm_s_per_byte,
             discarded: 0,
+            min_gap_s,
+            pending: std::collections::BinaryHeap::with_capacity(REORDER + 1),
+            newest: 0.0,
+            last: None,
+            steps: std::collections::VecDeque::with_capacity(STEPS),
+            frames: 0,
+            base: 0.0,
+            origin: 0.0,
+            started: false,
+            first_pos: 0.0,
+            end_pos: 0.0,
+            gaps: Vec::new(),
+            gaps_over: 0,
+            dropped: 0,
         });
     }
-    if collected.is_empty() {
+    if trackers.is_empty() {
         return Ok(Analysis {
             format,
             method: Method::Packets,
@@ -222,56 +469,61 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         });
     }
 
+    // The clip's timeline: MP4/MOV's presentation starts at zero (encoder
+    // priming may put the first audio packet slightly before it, and a
+    // leading empty edit presents the media later); other containers start
+    // where their timeline starts (MPEG-TS well above zero).
+    // SAFETY: reading a plain field of the open context.
+    let container_start = unsafe { (*ctx.as_ptr()).start_time };
+    let clip_start = if is_mov {
+        Some(0.0)
+    } else if container_start != ffi::AV_NOPTS_VALUE {
+        Some(container_start as f64 / f64::from(ffi::AV_TIME_BASE))
+    } else {
+        None
+    };
+
     let mut damaged = Vec::new();
     let method = if is_image {
         Method::Packets
-    } else if format.contains("mov") && from_index(&mut ctx, &mut collected, file_len) {
+    } else if is_mov && from_index(&mut ctx, &mut trackers, file_len, clip_start) {
         Method::Index
     } else {
-        if let Some(err) = from_packets(&mut ctx, &mut collected) {
+        if let Some(err) = from_packets(&mut ctx, &mut trackers, clip_start) {
             damaged.push(err);
         }
         Method::Packets
     };
 
     let mut streams = Vec::new();
-    let first_frame = collected
-        .iter()
-        .filter_map(|c| c.frames.iter().map(|f| f.start).min_by(f64::total_cmp))
-        .min_by(f64::total_cmp)
-        .unwrap_or(0.0);
-    // The clip starts where the container's timeline starts (MPEG-TS starts
-    // well above zero); MP4's timeline starts at zero even when encoder
-    // priming puts the first audio packet slightly before it.
-    // SAFETY: reading a plain field of the open context.
-    let container_start = unsafe { (*ctx.as_ptr()).start_time };
-    let clip_start = match container_start {
-        t if t != ffi::AV_NOPTS_VALUE => t as f64 / f64::from(ffi::AV_TIME_BASE),
-        _ if format.contains("mov") => first_frame.max(0.0),
-        _ => first_frame,
-    };
-    for c in &mut collected {
-        c.frames.sort_by(|a, b| a.start.total_cmp(&b.start));
-        c.frames.dedup_by(|b, a| (a.start - b.start).abs() < 1e-9);
-        let found = c.frames.len() as u64 + c.discarded;
+    for t in trackers {
         // Only MP4/MOV declare a trustworthy frame count (AVI counts its
         // placeholder chunks, and PCM samples rather than packets).
-        let comparable = format.contains("mov") && c.pcm_s_per_byte.is_none();
-        if let Some(declared) = c.declared.filter(|_| comparable) {
+        let comparable = is_mov && t.pcm_s_per_byte.is_none();
+        let (kind, index, declared, discarded) = (t.kind, t.index, t.declared, t.discarded);
+        let report = t.finish();
+        let found = report.as_ref().map_or(0, |r| r.frames) + discarded;
+        if let Some(declared) = declared.filter(|_| comparable) {
             if found < declared {
                 damaged.push(format!(
-                    "{} stream {} ends early: {found} of {declared} declared frames are readable",
-                    c.kind.as_str(),
-                    c.index
+                    "{} stream {index} ends early: {found} of {declared} declared frames are readable",
+                    kind.as_str(),
                 ));
             }
         }
-        if c.frames.is_empty() {
-            continue;
-        }
-        streams.push(stream_report(c, clip_start, min_gap_s));
+        streams.extend(report);
     }
     let duration_s = streams.iter().map(|s| s.end_s).fold(0.0, f64::max);
+    if !is_mov {
+        let riff = format == "avi" || format == "wav";
+        let truncated = if riff {
+            riff_declared(path, file_len)
+        } else {
+            declared_beyond(&ctx, duration_s, min_gap_s)
+        };
+        damaged.extend(truncated);
+    }
+    stream_extents(&mut streams, min_gap_s);
     let bytes_read = bytes_read(&ctx);
     let damaged = if damaged.is_empty() {
         None
@@ -293,6 +545,98 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     })
 }
 
+/// A header that declares more duration than the packets cover (AVI's
+/// frame count, WAV's data size, MKV's and FLV's duration, MXF's): the file
+/// is truncated. Durations FFmpeg only estimated (from the bit rate, or
+/// from the last timestamps it found) declare nothing.
+fn declared_beyond(
+    ctx: &ffmpeg_next::format::context::Input,
+    readable_s: f64,
+    min_gap_s: f64,
+) -> Option<String> {
+    // SAFETY: reading plain fields of the open context.
+    let (duration, method) = unsafe {
+        let c = &*ctx.as_ptr();
+        (c.duration, c.duration_estimation_method)
+    };
+    // A duration "from PTS" is measured from the file itself, except where
+    // the demuxer read it from a header first (Matroska's Segment Duration);
+    // MPEG-TS and -PS measure (and their timestamps may wrap or restart).
+    let format = ctx.format();
+    let measured = format.name().contains("mpeg");
+    let declares = match method {
+        ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_STREAM => true,
+        ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_PTS => !measured,
+        _ => false,
+    };
+    if !declares || duration == ffi::AV_NOPTS_VALUE || duration <= 0 {
+        return None;
+    }
+    let declared = duration as f64 / f64::from(ffi::AV_TIME_BASE);
+    let tolerance = (min_gap_s / 2.0).clamp(0.25, 1.0);
+    (declared - readable_s > tolerance).then(|| {
+        format!(
+            "the header declares {declared:.3} s but the file holds {readable_s:.3} s (truncated)"
+        )
+    })
+}
+
+/// A RIFF file (AVI, WAV) whose chunk headers declare more bytes than the
+/// file holds: cut off before it was finished. AVI files over 1 GiB are a
+/// chain of RIFF chunks (`AVIX`), each checked. FFmpeg itself trims its
+/// duration to what it finds, so the header is read here.
+fn riff_declared(path: &Path, file_len: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut pos = 0u64;
+    let mut head = [0u8; 12];
+    for _ in 0..4096 {
+        f.seek(SeekFrom::Start(pos)).ok()?;
+        if f.read_exact(&mut head).is_err() {
+            return None;
+        }
+        if &head[..4] != b"RIFF" {
+            return None;
+        }
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if size == u32::MAX {
+            return None; // RF64: the size is elsewhere
+        }
+        let end = pos + 8 + u64::from(size) + u64::from(size % 2);
+        if end > file_len + 1 {
+            return Some(format!(
+                "the RIFF header declares {end} bytes but the file holds {file_len} (truncated)"
+            ));
+        }
+        if end >= file_len {
+            return None;
+        }
+        pos = end;
+    }
+    None
+}
+
+/// Marks each stream that stops at least `min_gap` before the clip ends as
+/// interrupted for the rest of it (R7: "intermittent"). A stream that starts
+/// late is not: body-worn cameras keep a pre-event buffer of video alone.
+fn stream_extents(streams: &mut [StreamReport], min_gap_s: f64) {
+    let end = streams.iter().map(|s| s.end_s).fold(0.0, f64::max);
+    for s in streams.iter_mut() {
+        if end - s.end_s >= min_gap_s {
+            s.gaps.push(Gap {
+                kind: GapKind::StreamStopped,
+                offset_s: s.end_s,
+                duration_s: round_us(end - s.end_s),
+                detail: Some(format!(
+                    "{} stops {:.3} s before the clip ends",
+                    s.kind.as_str(),
+                    end - s.end_s
+                )),
+            });
+        }
+    }
+}
+
 fn bytes_read(ctx: &ffmpeg_next::format::context::Input) -> u64 {
     // SAFETY: reading plain fields of the open context and its I/O context.
     unsafe {
@@ -309,51 +653,6 @@ fn is_pcm(id: ffmpeg_next::codec::Id) -> bool {
     id.name().starts_with("pcm_")
 }
 
-fn stream_report(c: &Collected, clip_start: f64, min_gap_s: f64) -> StreamReport {
-    // Nominal length: the codec's when known, else the median step.
-    let median = {
-        let mut d: Vec<f64> = c
-            .frames
-            .windows(2)
-            .map(|w| w[1].start - w[0].start)
-            .filter(|d| *d > 0.0)
-            .collect();
-        d.sort_by(f64::total_cmp);
-        d.get(d.len() / 2).copied()
-    };
-    let frame_s = c.codec_len.or(median).unwrap_or(0.0);
-    let len_of = |f: &Frame| if f.len > 0.0 { f.len } else { frame_s };
-    let mut gaps = Vec::new();
-    let mut dropped = 0u64;
-    for w in c.frames.windows(2) {
-        let end = w[0].start + len_of(&w[0]);
-        let hole = w[1].start - end;
-        if hole >= min_gap_s {
-            gaps.push(Gap {
-                offset_s: round_us(end - clip_start),
-                duration_s: round_us(hole),
-            });
-        } else if frame_s > 0.0 && hole > frame_s * 0.5 {
-            dropped += (hole / frame_s).round().max(1.0) as u64;
-        }
-    }
-    let first = c.frames.first().expect("non-empty");
-    let last = c.frames.last().expect("non-empty");
-    StreamReport {
-        kind: c.kind,
-        index: c.index,
-        codec: c.codec.clone(),
-        frames: c.frames.len() as u64,
-        declared_frames: c.declared,
-        // Decode order can put the first B-frame's timestamp before zero.
-        start_s: round_us((first.start - clip_start).max(0.0)),
-        end_s: round_us(last.start + len_of(last) - clip_start),
-        frame_s,
-        gaps,
-        dropped_frames: dropped,
-    }
-}
-
 fn round_us(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
@@ -363,80 +662,81 @@ fn seconds(ts: i64, tb: ffmpeg_next::Rational) -> f64 {
 }
 
 /// Reads frame times from the container's sample index. Returns false (and
-/// collects nothing) when the index does not describe every declared frame.
+/// tracks nothing) when the index does not describe every declared frame.
 fn from_index(
     ctx: &mut ffmpeg_next::format::context::Input,
-    collected: &mut [Collected],
+    trackers: &mut [Tracker],
     file_len: u64,
+    clip_start: Option<f64>,
 ) -> bool {
-    let mut all: Vec<(Vec<Frame>, u64)> = Vec::new();
-    for c in collected.iter() {
-        let Some(declared) = c.declared else {
+    // First check every stream's index is whole, then follow them.
+    let mut plan = Vec::new();
+    for t in trackers.iter() {
+        let Some(declared) = t.declared else {
             return false;
         };
-        let Some(stream) = ctx.stream(c.index) else {
+        let Some(stream) = ctx.stream(t.index) else {
             return false;
         };
-        let tb = stream.time_base();
-        // SAFETY: the stream belongs to the open context and outlives st's use.
+        // SAFETY: the stream belongs to the open context.
         let st = unsafe { stream.as_ptr() } as *mut ffi::AVStream;
         // SAFETY: st is a valid stream of the open context.
         let n = unsafe { ffi::avformat_index_get_entries_count(st) };
-        let mut frames = Vec::with_capacity(n.max(0) as usize);
-        let mut listed = 0u64;
-        let mut discarded = 0u64;
-        for i in 0..n {
-            // SAFETY: i < n; the entry is read before any other call on ctx.
-            let e = unsafe { ffi::avformat_index_get_entry(st, i) };
-            if e.is_null() {
-                return false;
-            }
-            // SAFETY: non-null entry owned by the stream.
-            let e = unsafe { &*e };
-            listed += 1;
-            if e.flags() & ffi::AVINDEX_DISCARD_FRAME != 0 {
-                discarded += 1; // e.g. AAC priming cut by the edit list
-                continue;
-            }
-            let size = e.size().max(0) as u64;
-            if e.pos < 0 || e.pos as u64 + size > file_len {
-                continue; // data not in the file: counted as missing below
-            }
-            let len = c.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
-            frames.push(Frame {
-                start: seconds(e.timestamp, tb),
-                len,
-            });
-        }
         // MOV declares PCM audio in samples, not chunks: nothing to compare.
-        if listed != declared && c.pcm_s_per_byte.is_none() {
+        if n.max(0) as u64 != declared && t.pcm_s_per_byte.is_none() {
             tracing::debug!(
-                stream = c.index,
-                listed,
+                stream = t.index,
+                listed = n,
                 declared,
                 "sample index incomplete; demuxing packets"
             );
             return false;
         }
-        all.push((frames, discarded));
+        plan.push((st, n, stream.time_base()));
     }
-    for (c, (frames, discarded)) in collected.iter_mut().zip(all) {
-        c.frames = frames;
-        c.discarded = discarded;
+    let start = clip_start.unwrap_or(0.0);
+    for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
+        for i in 0..n {
+            // SAFETY: i < n; the entry is read before any other call on ctx.
+            let e = unsafe { ffi::avformat_index_get_entry(st, i) };
+            if e.is_null() {
+                continue;
+            }
+            // SAFETY: non-null entry owned by the stream.
+            let e = unsafe { &*e };
+            if e.flags() & ffi::AVINDEX_DISCARD_FRAME != 0 {
+                t.discarded += 1; // e.g. AAC priming cut by the edit list
+                continue;
+            }
+            let size = e.size().max(0) as u64;
+            if e.pos < 0 || e.pos as u64 + size > file_len {
+                continue; // data not in the file: counted as missing
+            }
+            let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
+            t.push(
+                Frame {
+                    start: seconds(e.timestamp, tb),
+                    len,
+                },
+                start,
+            );
+        }
     }
     true
 }
 
-/// Demuxes every packet of the selected streams. Returns the read error
-/// that stopped it early, if any.
+/// Demuxes every packet of the tracked streams, each packet's buffer freed
+/// as soon as its timestamp is taken. Returns the read error that stopped
+/// it early, if any, with where (from the clip start).
 fn from_packets(
     ctx: &mut ffmpeg_next::format::context::Input,
-    collected: &mut [Collected],
+    trackers: &mut [Tracker],
+    clip_start: Option<f64>,
 ) -> Option<String> {
     let mut slot = vec![usize::MAX; ctx.nb_streams() as usize];
     let mut tbs = vec![ffmpeg_next::Rational::new(1, 1); ctx.nb_streams() as usize];
-    for (i, c) in collected.iter().enumerate() {
-        slot[c.index] = i;
+    for (i, t) in trackers.iter().enumerate() {
+        slot[t.index] = i;
     }
     for (i, s) in ctx.streams().enumerate() {
         tbs[i] = s.time_base();
@@ -447,27 +747,36 @@ fn from_packets(
             };
         }
     }
+    let mut start = clip_start;
     let mut packet = ffmpeg_next::Packet::empty();
     let mut errors_in_a_row = 0;
     let mut last_error = None;
     loop {
-        match packet.read(ctx) {
+        let read = packet.read(ctx);
+        // av_read_frame does not free what the packet held before: free it
+        // here, or every packet of the file stays in memory.
+        let (si, ts, size) = (
+            packet.stream(),
+            packet.pts().or(packet.dts()),
+            packet.size(),
+        );
+        // SAFETY: the packet is ours; unref frees its buffer and resets it.
+        unsafe { ffi::av_packet_unref(ffmpeg_next::packet::Mut::as_mut_ptr(&mut packet)) };
+        match read {
             Ok(()) => {
                 errors_in_a_row = 0;
-                let si = packet.stream();
                 let Some(&i) = slot.get(si) else { continue };
                 if i == usize::MAX {
                     continue;
                 }
-                let Some(ts) = packet.pts().or(packet.dts()) else {
+                let Some(ts) = ts else {
                     continue;
                 };
-                let c = &mut collected[i];
-                let len = c.pcm_s_per_byte.map_or(0.0, |s| s * packet.size() as f64);
-                c.frames.push(Frame {
-                    start: seconds(ts, tbs[si]),
-                    len,
-                });
+                let t = &mut trackers[i];
+                let at = seconds(ts, tbs[si]);
+                let origin = *start.get_or_insert(at);
+                let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
+                t.push(Frame { start: at, len }, origin);
             }
             Err(ffmpeg_next::Error::Eof) => break,
             Err(ffmpeg_next::Error::Other {
@@ -482,10 +791,7 @@ fn from_packets(
             }
         }
     }
-    let at = collected
-        .iter()
-        .filter_map(|c| c.frames.iter().map(|f| f.start).max_by(f64::total_cmp))
-        .max_by(f64::total_cmp)
-        .unwrap_or(0.0);
-    last_error.map(|e| format!("packets stop with an error near {at:.3} s: {e}"))
+    let at = trackers.iter().map(|t| t.end_pos).fold(0.0, f64::max);
+    last_error
+        .map(|e| format!("packets stop with an error near {at:.3} s from the clip start: {e}"))
 }

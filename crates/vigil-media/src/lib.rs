@@ -11,7 +11,7 @@
 pub mod analysis;
 pub mod level;
 
-pub use analysis::{analyse, Analysis, Gap, Method, StreamKind, StreamReport};
+pub use analysis::{analyse, Analysis, Gap, GapKind, Method, StreamKind, StreamReport};
 pub use level::audio_level_dbfs;
 
 use std::path::Path;

@@ -32,6 +32,14 @@ pub enum GapKind {
     BetweenClips,
     /// A numbered file missing inside a session.
     MissingFile,
+    /// Timestamps jump back inside one clip: the recorder restarted (R7:
+    /// re-recorded).
+    Restart,
+    /// One stream of a clip stops well before the others (R7: intermittent).
+    StreamStopped,
+    /// An MP4/MOV edit list hides recorded media or shows nothing for a
+    /// while (R7: selectively cut).
+    EditListCut,
 }
 
 impl GapKind {
@@ -41,6 +49,9 @@ impl GapKind {
             Self::WithinClip => "within_clip",
             Self::BetweenClips => "between_clips",
             Self::MissingFile => "missing_file",
+            Self::Restart => "restart",
+            Self::StreamStopped => "stream_stopped",
+            Self::EditListCut => "edit_list_cut",
         }
     }
 
@@ -48,6 +59,9 @@ impl GapKind {
         match s {
             "between_clips" => Self::BetweenClips,
             "missing_file" => Self::MissingFile,
+            "restart" => Self::Restart,
+            "stream_stopped" => Self::StreamStopped,
+            "edit_list_cut" => Self::EditListCut,
             _ => Self::WithinClip,
         }
     }

@@ -108,6 +108,8 @@ pub struct NewClip {
 /// A hole inside a clip's stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipGap {
+    /// What kind (`WithinClip` for a hole).
+    pub kind: GapKind,
     /// `video` or `audio`.
     pub stream: String,
     /// Offset from clip start, seconds.
@@ -353,6 +355,15 @@ impl Index {
         }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(m).map_err(|e| sql(&path, e))?;
+            if m.contains("writable_schema") {
+                // A definition edited in place: every connection must
+                // read the schema again.
+                let v: i64 = tx
+                    .query_row("PRAGMA schema_version", [], |r| r.get(0))
+                    .map_err(|e| sql(&path, e))?;
+                tx.pragma_update(None, "schema_version", v + 1)
+                    .map_err(|e| sql(&path, e))?;
+            }
             tracing::info!(index = %path.display(), version = i + 1, "index schema migrated");
         }
         tx.pragma_update(None, "user_version", supported)
@@ -631,7 +642,7 @@ impl Index {
                 .gaps
                 .iter()
                 .map(|g| NewGap {
-                    kind: GapKind::WithinClip,
+                    kind: g.kind,
                     clip: id.clone(),
                     previous_clip: None,
                     stream: Some(g.stream.clone()),

@@ -314,4 +314,18 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_user ON login_failures (user_name, at);
 "#,
+    // 13: interruptions seen in real recordings (issue 11, R7): a restart
+    // inside a clip, a stream that stops early, an edit-list cut. Widening
+    // a CHECK changes nothing on disk, so the table's definition is edited
+    // in place (SQLite's documented procedure; the schema version is
+    // bumped after the batch, see `Index::migrate`).
+    r#"
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql,
+       'CHECK (kind IN (''within_clip'', ''between_clips'', ''missing_file''))',
+       'CHECK (kind IN (''within_clip'', ''between_clips'', ''missing_file'', ''restart'', ''stream_stopped'', ''edit_list_cut''))')
+ WHERE type = 'table' AND name = 'gaps';
+PRAGMA writable_schema = OFF;
+"#,
 ];

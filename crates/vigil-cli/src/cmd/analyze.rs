@@ -67,7 +67,16 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                             s.kind.as_str(), s.index, s.codec, s.frames, s.start_s, s.end_s, s.frame_s, s.dropped_frames
                         );
                         for g in &s.gaps {
-                            crate::say!("    GAP at {:.3} s for {:.3} s", g.offset_s, g.duration_s);
+                            crate::say!(
+                                "    {} at {:.3} s for {:.3} s{}",
+                                g.kind.as_str().to_uppercase(),
+                                g.offset_s,
+                                g.duration_s,
+                                g.detail
+                                    .as_deref()
+                                    .map(|d| format!(": {d}"))
+                                    .unwrap_or_default()
+                            );
                         }
                     }
                 }
