@@ -717,3 +717,87 @@ fn real_recording_cases() {
         "{gaps:#}"
     );
 }
+
+/// MP4/MOV as phones and cameras write them (issue 11): presentation time
+/// (composition offsets applied), and edit lists read rather than applied,
+/// so that a cut is reported as one and an ordinary edit list stays clean.
+#[test]
+fn mp4_presentation_time_and_edit_lists() {
+    let v = Vigil::new();
+    let dir = fixtures().join("continuity");
+    let names = [
+        "editlist_skip.mp4",
+        "editlist_empty.mp4",
+        "editlist_leading.mp4",
+        "aac_tail_trim.mp4",
+        "bunched_dts.mp4",
+        "ima4.mov",
+        "hole_bframes.mp4",
+    ];
+    let files: Vec<_> = names.iter().map(|f| dir.join(f)).collect();
+    let r = analyze(&v, &files);
+    for f in names {
+        assert!(r[f]["damaged"].is_null(), "{f} is not damaged: {:#}", r[f]);
+    }
+    // Media hidden inside the clip, and nothing shown for a while: each an
+    // edit_list_cut of its own kind, at 3 s for 2 s, on both streams.
+    for f in ["editlist_skip.mp4", "editlist_empty.mp4"] {
+        let k = kinds(&r[f]);
+        assert_eq!(k.len(), 2, "{f}: {k:?}");
+        for (stream, kind, at, lasted) in &k {
+            assert_eq!(kind, "edit_list_cut", "{f} {stream}: {k:?}");
+            assert!(
+                (at - 3.0).abs() <= FRAME && (lasted - 2.0).abs() <= FRAME,
+                "{f}: {k:?}"
+            );
+        }
+    }
+    // What is shown of the skip is 6 s; the empty edit's clip runs 10 s.
+    assert!((r["editlist_skip.mp4"]["duration_s"].as_f64().unwrap() - 6.0).abs() <= FRAME);
+    assert!((r["editlist_empty.mp4"]["duration_s"].as_f64().unwrap() - 10.0).abs() <= FRAME);
+    // Ordinary edit lists: a clip presented from 5 s starts at 5 s; an AAC
+    // trim at both ends is clean (it used to read as "ends early").
+    let leading = &r["editlist_leading.mp4"];
+    assert!(kinds(leading).is_empty(), "{leading:#}");
+    for s in leading["streams"].as_array().unwrap() {
+        assert!(
+            (s["start_s"].as_f64().unwrap() - 5.0).abs() <= 0.001,
+            "{leading:#}"
+        );
+    }
+    assert!(kinds(&r["aac_tail_trim.mp4"]).is_empty());
+    // Decode times bunched 40 frames at a time: presentation is regular, so
+    // no hole and no drop, as ffprobe's presentation timestamps say.
+    let bunched = &r["bunched_dts.mp4"];
+    assert!(kinds(bunched).is_empty(), "{bunched:#}");
+    assert_eq!(bunched["streams"][0]["dropped_frames"], 0, "{bunched:#}");
+    assert!(ffprobe_gaps(&dir.join("bunched_dts.mp4"), 1.0).is_empty());
+    // B-frames: every frame found, none dropped.
+    let b = &r["hole_bframes.mp4"]["streams"][0];
+    assert_eq!(
+        (b["frames"].as_u64(), b["dropped_frames"].as_u64()),
+        (Some(149), Some(0)),
+        "{b:#}"
+    );
+    assert!(kinds(&r["ima4.mov"]).is_empty(), "{:#}", r["ima4.mov"]);
+    // At ingest a cut is an interruption to explain.
+    let card = v.scratch("cut");
+    std::fs::copy(dir.join("editlist_skip.mp4"), card.join("REC_0001.MP4")).unwrap();
+    let out = v.run(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--device",
+        "BWC9",
+        "--officer",
+        "9",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let gaps = v.json(&["gaps", "--json", "--device", "BWC9"]);
+    let cut: Vec<_> = gaps["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "edit_list_cut")
+        .collect();
+    assert_eq!(cut.len(), 2, "{gaps:#}");
+}

@@ -482,6 +482,7 @@ fn finalize(
                         vigil_media::GapKind::Hole => vigil_store::GapKind::WithinClip,
                         vigil_media::GapKind::Restart => vigil_store::GapKind::Restart,
                         vigil_media::GapKind::StreamStopped => vigil_store::GapKind::StreamStopped,
+                        vigil_media::GapKind::EditListCut => vigil_store::GapKind::EditListCut,
                     },
                     stream: s.kind.as_str().to_owned(),
                     offset_s: g.offset_s,

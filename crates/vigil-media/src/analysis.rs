@@ -36,7 +36,7 @@ use std::path::Path;
 use ffmpeg_next::ffi;
 use ffmpeg_next::media::Type;
 
-use crate::{open_input, MediaError};
+use crate::MediaError;
 
 /// Which kind of stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,6 +68,9 @@ pub enum GapKind {
     Restart,
     /// The stream ends at least `min_gap` before the clip does.
     StreamStopped,
+    /// An MP4/MOV edit list hides recorded media, shows it again, or shows
+    /// nothing for a while (R7: "selectively cut").
+    EditListCut,
 }
 
 impl GapKind {
@@ -77,6 +80,7 @@ impl GapKind {
             Self::Hole => "hole",
             Self::Restart => "restart",
             Self::StreamStopped => "stream_stopped",
+            Self::EditListCut => "edit_list_cut",
         }
     }
 }
@@ -199,8 +203,8 @@ impl Ord for Frame {
 const REORDER: usize = 32;
 /// Steps the local frame interval is the median of.
 const STEPS: usize = 9;
-/// A step back in presentation time longer than this is a restart, not
-/// reordering.
+/// A step back in presentation time, behind what the reorder window has
+/// already released, longer than this is a restart, not reordering.
 const RESTART_BACK_S: f64 = 1.0;
 /// Interruptions listed per stream; more are counted in the detail of the
 /// last one (a pathological file cannot grow the report without bound).
@@ -217,8 +221,11 @@ struct Tracker {
     codec_len: Option<f64>,
     /// PCM: seconds per byte of packet.
     pcm_s_per_byte: Option<f64>,
-    /// Index entries the container itself marks as not to be shown.
+    /// Samples the container itself does not show (priming cut by the
+    /// edit list).
     discarded: u64,
+    /// Samples whose data lies beyond the end of the file.
+    missing: u64,
     min_gap_s: f64,
     pending: std::collections::BinaryHeap<std::cmp::Reverse<Frame>>,
     /// Latest start pushed in this segment.
@@ -262,8 +269,15 @@ impl Tracker {
             self.started = true;
             self.origin = clip_start;
             self.newest = f.start;
-        } else if f.start < self.newest - RESTART_BACK_S {
-            self.restart(f);
+        } else {
+            // Reordering never puts a frame before one already released
+            // (held back by the window): a frame that lands well before
+            // that is a restart. Before anything is released, the newest
+            // frame is the reference.
+            let reference = self.last.map_or(self.newest, |l| l.start);
+            if f.start < reference - RESTART_BACK_S {
+                self.restart(f);
+            }
         }
         self.newest = self.newest.max(f.start);
         self.pending.push(std::cmp::Reverse(f));
@@ -359,6 +373,22 @@ impl Tracker {
             let end = self.base + last.start + self.frame_s() - self.origin;
             self.end_pos = self.end_pos.max(end);
         }
+        // An empty edit leaves a hole in the presented frames: one
+        // interruption, reported once, as the cut that makes it.
+        let near = (2.0 * self.frame_s()).max(0.05);
+        let cuts: Vec<(f64, f64)> = self
+            .gaps
+            .iter()
+            .filter(|g| g.kind == GapKind::EditListCut)
+            .map(|g| (g.offset_s, g.duration_s))
+            .collect();
+        self.gaps.retain(|g| {
+            g.kind != GapKind::Hole
+                || !cuts.iter().any(|(o, d)| {
+                    (g.offset_s - o).abs() <= near && (g.duration_s - d).abs() <= near
+                })
+        });
+        self.gaps.sort_by(|a, b| a.offset_s.total_cmp(&b.offset_s));
         if self.gaps_over > 0 {
             if let Some(g) = self.gaps.last_mut() {
                 g.detail = Some(format!(
@@ -389,7 +419,16 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         path: path.display().to_string(),
         reason,
     };
-    let mut ctx = open_input(path).map_err(|e| unreadable(e.to_string()))?;
+    // MP4/MOV: the timing tables are read here (composition offsets, edit
+    // lists), so FFmpeg is asked to leave edit lists alone: applied, they
+    // drop samples from its index and hide what they cut.
+    let movie = crate::mp4::read(path).filter(|m| !m.fragmented);
+    let options: &[(&str, &str)] = if movie.is_some() {
+        &[("ignore_editlist", "1")]
+    } else {
+        &[]
+    };
+    let mut ctx = crate::open_input_with(path, options).map_err(|e| unreadable(e.to_string()))?;
     let format = ctx.format().name().to_owned();
     let is_image = format.contains("image") || format.ends_with("_pipe");
     let is_mov = format.contains("mov");
@@ -440,6 +479,7 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
             codec_len,
             pcm_s_per_byte,
             discarded: 0,
+            missing: 0,
             min_gap_s,
             pending: std::collections::BinaryHeap::with_capacity(REORDER + 1),
             newest: 0.0,
@@ -486,7 +526,12 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     let mut damaged = Vec::new();
     let method = if is_image {
         Method::Packets
-    } else if is_mov && from_index(&mut ctx, &mut trackers, file_len, clip_start) {
+    } else if let Some(m) = movie
+        .as_ref()
+        .filter(|_| is_mov)
+        .filter(|m| from_movie(&mut ctx, &mut trackers, file_len, m))
+    {
+        let _ = m;
         Method::Index
     } else {
         if let Some(err) = from_packets(&mut ctx, &mut trackers, clip_start) {
@@ -501,8 +546,15 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         // placeholder chunks, and PCM samples rather than packets).
         let comparable = is_mov && t.pcm_s_per_byte.is_none();
         let (kind, index, declared, discarded) = (t.kind, t.index, t.declared, t.discarded);
+        let missing = t.missing;
         let report = t.finish();
         let found = report.as_ref().map_or(0, |r| r.frames) + discarded;
+        if missing > 0 && !(comparable && declared.is_some()) {
+            damaged.push(format!(
+                "{} stream {index} ends early: {missing} of its index entries lie beyond the end of the file",
+                kind.as_str(),
+            ));
+        }
         if let Some(declared) = declared.filter(|_| comparable) {
             if found < declared {
                 damaged.push(format!(
@@ -661,41 +713,175 @@ fn seconds(ts: i64, tb: ffmpeg_next::Rational) -> f64 {
     ts as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator())
 }
 
-/// Reads frame times from the container's sample index. Returns false (and
-/// tracks nothing) when the index does not describe every declared frame.
-fn from_index(
+/// A media edit: media `[start, end)` (media time scale) shown from
+/// `shown_at` seconds.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: i64,
+    end: i64,
+    shown_at: f64,
+}
+
+/// What a track's edit list shows, and what it cuts: the interruptions it
+/// makes (a skip inside the media, media shown again, an empty edit after
+/// the start, a long head or tail hidden). A leading empty edit (the track
+/// is presented later) and short trims (encoder delay, AAC padding) are
+/// ordinary.
+fn edit_plan(t: &crate::mp4::Track, movie_scale: u32, min_gap_s: f64) -> (Vec<Segment>, Vec<Gap>) {
+    let media_end = t.media_duration();
+    let scale = f64::from(t.timescale.max(1));
+    let Some(edits) = t.edits.as_ref().filter(|e| !e.is_empty()) else {
+        return (
+            vec![Segment {
+                start: i64::MIN,
+                end: i64::MAX,
+                shown_at: 0.0,
+            }],
+            Vec::new(),
+        );
+    };
+    let mut segs: Vec<Segment> = Vec::new();
+    let mut cuts = Vec::new();
+    let mut at = 0.0f64;
+    let cut = |offset: f64, duration: f64, detail: String| Gap {
+        kind: GapKind::EditListCut,
+        offset_s: round_us(offset),
+        duration_s: round_us(duration),
+        detail: Some(detail),
+    };
+    for (i, e) in edits.iter().enumerate() {
+        let dur_s = e.duration as f64 / f64::from(movie_scale.max(1));
+        if e.media_time < 0 {
+            if !segs.is_empty() && dur_s >= min_gap_s {
+                cuts.push(cut(
+                    at,
+                    dur_s,
+                    format!("an empty edit shows nothing for {dur_s:.3} s"),
+                ));
+            }
+            at += dur_s;
+            continue;
+        }
+        // A zero-length media edit runs to the end of the media.
+        let span = if e.duration == 0 {
+            (media_end - e.media_time).max(0)
+        } else {
+            (dur_s * scale).round() as i64
+        };
+        let seg = Segment {
+            start: e.media_time,
+            end: e.media_time + span,
+            shown_at: at,
+        };
+        match segs.last() {
+            None if e.media_time as f64 / scale >= min_gap_s => cuts.push(cut(
+                at,
+                e.media_time as f64 / scale,
+                format!(
+                    "the edit list hides the first {:.3} s of recorded media",
+                    e.media_time as f64 / scale
+                ),
+            )),
+            Some(prev) => {
+                let skip = (seg.start - prev.end) as f64 / scale;
+                if skip >= min_gap_s {
+                    cuts.push(cut(
+                        at,
+                        skip,
+                        format!(
+                            "the edit list hides {skip:.3} s of recorded media (media {:.3}–{:.3} s)",
+                            prev.end as f64 / scale,
+                            seg.start as f64 / scale
+                        ),
+                    ));
+                } else if -skip >= min_gap_s {
+                    cuts.push(cut(
+                        at,
+                        0.0,
+                        format!(
+                            "the edit list shows {:.3} s of recorded media again (media {:.3} s on)",
+                            -skip,
+                            seg.start as f64 / scale
+                        ),
+                    ));
+                }
+            }
+            None => {}
+        }
+        segs.push(seg);
+        at += if e.duration == 0 {
+            span as f64 / scale
+        } else {
+            dur_s
+        };
+        let last_media = edits[i + 1..].iter().all(|e| e.media_time < 0);
+        if last_media {
+            let tail = (media_end - seg.end) as f64 / scale;
+            if tail >= min_gap_s {
+                cuts.push(cut(
+                    at,
+                    tail,
+                    format!("the edit list hides the last {tail:.3} s of recorded media"),
+                ));
+            }
+        }
+    }
+    (segs, cuts)
+}
+
+/// Reads frame times from the movie's own tables (presentation time: decode
+/// time plus composition offset, placed by the edit list) and each sample's
+/// place in the file from FFmpeg's index (opened with `ignore_editlist`, so
+/// one entry per sample). Returns false (and tracks nothing) when they do
+/// not line up, and the caller demuxes packets instead.
+fn from_movie(
     ctx: &mut ffmpeg_next::format::context::Input,
     trackers: &mut [Tracker],
     file_len: u64,
-    clip_start: Option<f64>,
+    movie: &crate::mp4::Movie,
 ) -> bool {
-    // First check every stream's index is whole, then follow them.
     let mut plan = Vec::new();
     for t in trackers.iter() {
-        let Some(declared) = t.declared else {
+        let Some(stream) = ctx.stream(t.index) else {
             return false;
         };
-        let Some(stream) = ctx.stream(t.index) else {
+        let Some(track) = movie
+            .tracks
+            .iter()
+            .find(|tr| i64::from(tr.id) == i64::from(stream.id()))
+        else {
             return false;
         };
         // SAFETY: the stream belongs to the open context.
         let st = unsafe { stream.as_ptr() } as *mut ffi::AVStream;
         // SAFETY: st is a valid stream of the open context.
-        let n = unsafe { ffi::avformat_index_get_entries_count(st) };
-        // MOV declares PCM audio in samples, not chunks: nothing to compare.
-        if n.max(0) as u64 != declared && t.pcm_s_per_byte.is_none() {
+        let n = unsafe { ffi::avformat_index_get_entries_count(st) }.max(0);
+        // Sound with a constant sample size counts audio samples, and
+        // FFmpeg's index lists its chunks: those entries are the frames.
+        let chunked = t.kind == StreamKind::Audio && track.constant_size > 0;
+        if !chunked && n as u64 != u64::from(track.samples) {
             tracing::debug!(
                 stream = t.index,
                 listed = n,
-                declared,
-                "sample index incomplete; demuxing packets"
+                samples = track.samples,
+                "sample index and tables differ; demuxing packets"
             );
             return false;
         }
-        plan.push((st, n, stream.time_base()));
+        plan.push((st, n, stream.time_base(), track, chunked));
     }
-    let start = clip_start.unwrap_or(0.0);
-    for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
+    for (t, (st, n, tb, track, chunked)) in trackers.iter_mut().zip(plan) {
+        let (segs, cuts) = edit_plan(track, movie.timescale, t.min_gap_s);
+        for c in cuts {
+            t.gap(c);
+        }
+        let scale = f64::from(track.timescale.max(1));
+        let place = |pts: i64| {
+            segs.iter()
+                .find(|s| pts >= s.start && pts < s.end)
+                .map(|s| s.shown_at + (pts - s.start.max(0)) as f64 / scale)
+        };
+        let mut times = track.times();
         for i in 0..n {
             // SAFETY: i < n; the entry is read before any other call on ctx.
             let e = unsafe { ffi::avformat_index_get_entry(st, i) };
@@ -704,22 +890,28 @@ fn from_index(
             }
             // SAFETY: non-null entry owned by the stream.
             let e = unsafe { &*e };
-            if e.flags() & ffi::AVINDEX_DISCARD_FRAME != 0 {
-                t.discarded += 1; // e.g. AAC priming cut by the edit list
+            let pts = if chunked {
+                // Chunk times in the stream's time base (media time scale).
+                (e.timestamp as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator())
+                    * scale)
+                    .round() as i64
+            } else {
+                match times.next() {
+                    Some((_, pts)) => pts,
+                    None => break,
+                }
+            };
+            let Some(shown) = place(pts) else {
+                t.discarded += 1; // not shown (priming, or cut)
                 continue;
-            }
+            };
             let size = e.size().max(0) as u64;
             if e.pos < 0 || e.pos as u64 + size > file_len {
-                continue; // data not in the file: counted as missing
+                t.missing += 1; // data not in the file
+                continue;
             }
             let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
-            t.push(
-                Frame {
-                    start: seconds(e.timestamp, tb),
-                    len,
-                },
-                start,
-            );
+            t.push(Frame { start: shown, len }, 0.0);
         }
     }
     true

@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod level;
+pub mod mp4;
 
 pub use analysis::{analyse, Analysis, Gap, GapKind, Method, StreamKind, StreamReport};
 pub use level::audio_level_dbfs;
@@ -102,22 +103,27 @@ pub(crate) fn init() -> Result<(), MediaError> {
 /// does not run `avformat_find_stream_info` (which decodes frames) when the
 /// container header already describes every stream, as MP4, MOV, MKV and
 /// AVI headers do; header-less formats (MPEG-TS, raw streams) still get it.
-pub(crate) fn open_input(
+/// `options` go to the demuxer (`ignore_editlist`, ...).
+pub(crate) fn open_input_with(
     path: &Path,
+    options: &[(&str, &str)],
 ) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
     use ffmpeg_next::ffi;
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| ffmpeg_next::Error::InvalidData)?;
     let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
+    let mut dict = ffmpeg_next::Dictionary::new();
+    for (k, v) in options {
+        dict.set(k, v);
+    }
     // SAFETY: ps is a valid out-pointer; c_path is NUL-terminated; on
     // failure avformat_open_input frees the context and leaves ps null.
+    // disown hands us the dictionary, which we free after the call.
     let r = unsafe {
-        ffi::avformat_open_input(
-            &mut ps,
-            c_path.as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
+        let mut opts = dict.disown();
+        let r = ffi::avformat_open_input(&mut ps, c_path.as_ptr(), std::ptr::null_mut(), &mut opts);
+        ffi::av_dict_free(&mut opts);
+        r
     };
     if r < 0 {
         return Err(ffmpeg_next::Error::from(r));
