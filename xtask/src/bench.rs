@@ -626,3 +626,167 @@ pub fn daemon(args: &[String]) -> Result<()> {
     clean(&dir)?;
     Ok(())
 }
+
+/// `cargo xtask bench-analyze [--runs N]`: continuity analysis (issue 11).
+/// `vigil analyze` against `ffprobe -show_packets` on MP4, MPEG-TS, AVI and
+/// MKV separately (the same 60 s 720p H.264/AAC recording, 8 titles per
+/// container), and peak RSS of `vigil analyze` on a 2 GB AVI and a 2 GB TS.
+/// Media cached under `target/bench/analyze`; results to stdout and
+/// `target/bench/analyze.json`.
+pub fn analyze(args: &[String]) -> Result<()> {
+    let mut runs = 3usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => runs = it.next().context("--runs N")?.parse()?,
+            other => bail!("unknown option {other}"),
+        }
+    }
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "vigil-cli"]))?;
+    let dir = root().join("target/bench/analyze");
+    let stamp = dir.join(".complete");
+    let containers = ["mp4", "ts", "avi", "mkv"];
+    if !stamp.exists() {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let base = dir.join("base.mp4");
+        let b = base.to_str().context("utf-8 path")?;
+        ff(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30:duration=60",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=60",
+            "-vf",
+            "noise=alls=20:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "36M",
+            "-maxrate",
+            "36M",
+            "-bufsize",
+            "72M",
+            "-g",
+            "30",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            b,
+        ])?;
+        for ext in containers {
+            let sub = dir.join(ext);
+            std::fs::create_dir_all(&sub)?;
+            for n in 0..8 {
+                let out = sub.join(format!("REC_{n:04}.{ext}"));
+                ff(&[
+                    "-i",
+                    b,
+                    "-c",
+                    "copy",
+                    "-metadata",
+                    &format!("title=bench {n}"),
+                    out.to_str().context("utf-8 path")?,
+                ])?;
+            }
+        }
+        // About 2 GB each: the recording eight times over, one file.
+        let list = dir.join("list.txt");
+        std::fs::write(&list, format!("file '{b}'\n").repeat(8))?;
+        for ext in ["avi", "ts"] {
+            let out = dir.join(format!("big.{ext}"));
+            ff(&[
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                list.to_str().context("utf-8")?,
+                "-c",
+                "copy",
+                out.to_str().context("utf-8 path")?,
+            ])?;
+        }
+        std::fs::remove_file(&base)?;
+        std::fs::write(&stamp, b"")?;
+    }
+    let vigil = root().join("target/release/vigil");
+    let mut rows = Vec::new();
+    println!("| container | files | bytes | vigil analyze | ffprobe -show_packets | speed-up | vigil peak RSS |");
+    println!("|---|---|---|---|---|---|---|");
+    for ext in containers {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(ext))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?;
+        files.sort();
+        let bytes: u64 = files
+            .iter()
+            .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        let mut rss = 0;
+        for _ in 0..runs {
+            let m = measure(
+                Command::new(&vigil)
+                    .arg("analyze")
+                    .arg("--json")
+                    .args(&files),
+            )?;
+            rss = rss.max(m.max_rss_kib);
+            ours.push(m.wall);
+            let start = Instant::now();
+            for f in &files {
+                measure(
+                    Command::new("ffprobe")
+                        .args(["-v", "error", "-show_packets", "-of", "compact"])
+                        .arg(f),
+                )?;
+            }
+            theirs.push(start.elapsed());
+        }
+        let (o, t) = (median(ours), median(theirs));
+        let speedup = t.as_secs_f64() / o.as_secs_f64();
+        println!(
+            "| {ext} | {} | {:.2} GB | {:.3} s | {:.3} s | {speedup:.1}× | {:.1} MiB |",
+            files.len(),
+            bytes as f64 / 1e9,
+            o.as_secs_f64(),
+            t.as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+        rows.push(
+            serde_json::json!({"container": ext, "files": files.len(), "bytes": bytes,
+            "vigil_s": o.as_secs_f64(), "ffprobe_s": t.as_secs_f64(), "speedup": speedup,
+            "vigil_max_rss_kib": rss}),
+        );
+    }
+    let mut big = Vec::new();
+    for ext in ["avi", "ts"] {
+        let f = dir.join(format!("big.{ext}"));
+        let bytes = f.metadata()?.len();
+        let m = measure(Command::new(&vigil).arg("analyze").arg("--json").arg(&f))?;
+        println!(
+            "{:.2} GB {ext}: vigil analyze {:.3} s, peak RSS {:.1} MiB",
+            bytes as f64 / 1e9,
+            m.wall.as_secs_f64(),
+            m.max_rss_kib as f64 / 1024.0
+        );
+        big.push(serde_json::json!({"container": ext, "bytes": bytes,
+            "vigil_s": m.wall.as_secs_f64(), "vigil_max_rss_kib": m.max_rss_kib}));
+    }
+    let doc = serde_json::json!({"per_container": rows, "large": big, "runs": runs});
+    std::fs::write(
+        root().join("target/bench/analyze.json"),
+        serde_json::to_string_pretty(&doc)?,
+    )?;
+    Ok(())
+}

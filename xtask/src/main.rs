@@ -26,6 +26,7 @@ fn main() -> Result<()> {
         "bench" => bench::run(&args[1..]),
         "bench-dock" => bench::dock(&args[1..]),
         "bench-daemon" => bench::daemon(&args[1..]),
+        "bench-analyze" => bench::analyze(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
         "deb" => deb::run_deb(&args[1..]).map(|_| ()),
         "fixtures" => {
@@ -39,6 +40,7 @@ fn main() -> Result<()> {
             eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
+            eprintln!("  bench-analyze  continuity analysis vs ffprobe per container, peak RSS on 2 GB files");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");
             eprintln!("  fixtures  make the media fixtures");
