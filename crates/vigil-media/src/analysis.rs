@@ -179,6 +179,8 @@ impl Analysis {
 struct Frame {
     start: f64,
     len: f64,
+    /// Frames it stands for (an MPEG-TS audio PES holds several).
+    count: u32,
 }
 
 impl PartialEq for Frame {
@@ -346,16 +348,16 @@ impl Tracker {
                     }
                     self.steps.push_back(step);
                 }
-                // A drop is a step of about two or more local intervals: a
-                // frame rate that changes (30 to 20 fps: 1.5) is not one.
-                if nominal > 0.0 && step >= nominal * 1.75 {
-                    self.dropped += ((step / nominal).round() as u64).saturating_sub(1).max(1);
+                // A drop is a hole of about one local interval or more: a
+                // frame rate that changes (30 to 20 fps: half of one) is not.
+                if nominal > 0.0 && hole >= nominal * 0.75 {
+                    self.dropped += ((hole / nominal).round() as u64).max(1);
                 }
             }
         } else if self.frames == 0 {
             self.first_pos = pos(self, f.start);
         }
-        self.frames += 1;
+        self.frames += u64::from(f.count.max(1));
         let len = if f.len > 0.0 { f.len } else { self.frame_s() };
         self.end_pos = self.end_pos.max(pos(self, f.start + len));
         self.last = Some(f);
@@ -526,12 +528,16 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     let mut damaged = Vec::new();
     let method = if is_image {
         Method::Packets
-    } else if let Some(m) = movie
+    } else if movie
         .as_ref()
         .filter(|_| is_mov)
-        .filter(|m| from_movie(&mut ctx, &mut trackers, file_len, m))
+        .is_some_and(|m| from_movie(&mut ctx, &mut trackers, file_len, m))
     {
-        let _ = m;
+        Method::Index
+    } else if format == "avi"
+        && riff_declared(path, file_len).is_none()
+        && from_avi_index(&mut ctx, &mut trackers, file_len)
+    {
         Method::Index
     } else {
         if let Some(err) = from_packets(&mut ctx, &mut trackers, clip_start) {
@@ -911,7 +917,97 @@ fn from_movie(
                 continue;
             }
             let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
-            t.push(Frame { start: shown, len }, 0.0);
+            t.push(
+                Frame {
+                    start: shown,
+                    len,
+                    count: 1,
+                },
+                0.0,
+            );
+        }
+    }
+    true
+}
+
+/// ADTS AAC frames at the start of `data`, each found by the length in its
+/// header (a PES of an MPEG-TS audio stream holds several).
+fn adts_frames(data: &[u8]) -> u64 {
+    let mut at = 0usize;
+    let mut n = 0;
+    while at + 7 <= data.len() && data[at] == 0xff && data[at + 1] & 0xf0 == 0xf0 {
+        let len = (usize::from(data[at + 3] & 3) << 11)
+            | (usize::from(data[at + 4]) << 3)
+            | usize::from(data[at + 5] >> 5);
+        if len < 7 {
+            break;
+        }
+        n += 1;
+        at += len;
+    }
+    n
+}
+
+/// AVI with its index (`idx1`, or OpenDML's): FFmpeg loads every chunk's
+/// place, size and time at open, so no media data is read. Empty chunks
+/// are placeholders for frames not recorded. Returns false (tracks nothing)
+/// when a stream has no index (a file cut off before its index was
+/// written), and the caller demuxes packets.
+fn from_avi_index(
+    ctx: &mut ffmpeg_next::format::context::Input,
+    trackers: &mut [Tracker],
+    file_len: u64,
+) -> bool {
+    let mut plan = Vec::new();
+    for t in trackers.iter() {
+        let Some(stream) = ctx.stream(t.index) else {
+            return false;
+        };
+        // SAFETY: the stream belongs to the open context.
+        let st = unsafe { stream.as_ptr() } as *mut ffi::AVStream;
+        // SAFETY: st is a valid stream of the open context.
+        let n = unsafe { ffi::avformat_index_get_entries_count(st) };
+        // A file whose RIFF sizes hold (checked first) has its idx1; one
+        // cut off before it was written has only the first chunks FFmpeg
+        // read, and is demuxed.
+        if n <= 1 {
+            return false;
+        }
+        plan.push((st, n, stream.time_base()));
+    }
+    for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
+        // PCM chunks are placed by the bytes before them.
+        let mut pcm_bytes = 0u64;
+        for i in 0..n {
+            // SAFETY: i < n; the entry is read before any other call on ctx.
+            let e = unsafe { ffi::avformat_index_get_entry(st, i) };
+            if e.is_null() {
+                continue;
+            }
+            // SAFETY: non-null entry owned by the stream.
+            let e = unsafe { &*e };
+            let size = e.size().max(0) as u64;
+            if size == 0 {
+                continue;
+            }
+            let start = match t.pcm_s_per_byte {
+                Some(s) => s * pcm_bytes as f64,
+                None => seconds(e.timestamp, tb),
+            };
+            pcm_bytes += size;
+            if e.pos < 0 || e.pos as u64 + size > file_len {
+                t.missing += 1;
+                continue;
+            }
+            let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
+            t.push(
+                Frame {
+                    start,
+                    len,
+                    count: 1,
+                },
+                0.0,
+            );
         }
     }
     true
@@ -939,6 +1035,33 @@ fn from_packets(
             };
         }
     }
+    // MPEG-TS and Matroska frame their packets themselves: FFmpeg's parsers
+    // (which scan all of the video data to split access units) add nothing
+    // to the timestamps but time. Without them an MPEG-TS packet is a whole
+    // PES, which for audio may hold several frames: its length is then the
+    // local step, not the codec's frame size.
+    let format = ctx.format().name().to_owned();
+    let unparsed = format == "mpegts" || format.starts_with("matroska");
+    if unparsed {
+        // SAFETY: setting flags on the open context before reading packets.
+        unsafe {
+            (*ctx.as_mut_ptr()).flags |= ffi::AVFMT_FLAG_NOPARSE | ffi::AVFMT_FLAG_NOFILLIN;
+        }
+    }
+    // Unparsed MPEG-TS audio: a packet is a PES of several frames. ADTS AAC
+    // says how many (each frame has its length in its header); other audio
+    // is measured by the local step.
+    let mut adts = vec![false; trackers.len()];
+    if format == "mpegts" {
+        for (t, a) in trackers.iter_mut().zip(adts.iter_mut()) {
+            if t.kind == StreamKind::Audio && t.pcm_s_per_byte.is_none() {
+                *a = t.codec == "aac" && t.codec_len.is_some();
+                if !*a {
+                    t.codec_len = None;
+                }
+            }
+        }
+    }
     let mut start = clip_start;
     let mut packet = ffmpeg_next::Packet::empty();
     let mut errors_in_a_row = 0;
@@ -952,6 +1075,10 @@ fn from_packets(
             packet.pts().or(packet.dts()),
             packet.size(),
         );
+        let frames_in = match slot.get(si) {
+            Some(&i) if i != usize::MAX && adts[i] => packet.data().map_or(0, adts_frames),
+            _ => 0,
+        };
         // SAFETY: the packet is ours; unref frees its buffer and resets it.
         unsafe { ffi::av_packet_unref(ffmpeg_next::packet::Mut::as_mut_ptr(&mut packet)) };
         match read {
@@ -967,8 +1094,20 @@ fn from_packets(
                 let t = &mut trackers[i];
                 let at = seconds(ts, tbs[si]);
                 let origin = *start.get_or_insert(at);
-                let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
-                t.push(Frame { start: at, len }, origin);
+                let len = match (t.pcm_s_per_byte, t.codec_len) {
+                    (Some(s), _) => s * size as f64,
+                    (None, Some(l)) if adts[i] && frames_in > 0 => l * frames_in as f64,
+                    _ => 0.0,
+                };
+                let count = if adts[i] { frames_in.max(1) as u32 } else { 1 };
+                t.push(
+                    Frame {
+                        start: at,
+                        len,
+                        count,
+                    },
+                    origin,
+                );
             }
             Err(ffmpeg_next::Error::Eof) => break,
             Err(ffmpeg_next::Error::Other {
