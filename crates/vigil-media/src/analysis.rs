@@ -532,11 +532,9 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         .as_ref()
         .filter(|_| is_mov)
         .is_some_and(|m| from_movie(&mut ctx, &mut trackers, file_len, m))
-    {
-        Method::Index
-    } else if format == "avi"
-        && riff_declared(path, file_len).is_none()
-        && from_avi_index(&mut ctx, &mut trackers, file_len)
+        || (format == "avi"
+            && riff_declared(path, file_len).is_none()
+            && from_avi_index(&mut ctx, &mut trackers, file_len))
     {
         Method::Index
     } else {
@@ -627,10 +625,23 @@ fn declared_beyond(
         ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_PTS => !measured,
         _ => false,
     };
-    if !declares || duration == ffi::AV_NOPTS_VALUE || duration <= 0 {
+    let declared = if duration != ffi::AV_NOPTS_VALUE && duration > 0 {
+        if !declares {
+            return None;
+        }
+        duration as f64 / f64::from(ffi::AV_TIME_BASE)
+    } else {
+        // No container duration: FFmpeg estimated nothing (its stream-info
+        // pass did not run, the header described the file), so each
+        // stream's duration is what its header declares (MXF).
+        ctx.streams()
+            .filter(|s| s.duration() > 0)
+            .map(|s| seconds(s.duration(), s.time_base()))
+            .fold(0.0, f64::max)
+    };
+    if declared <= 0.0 {
         return None;
     }
-    let declared = duration as f64 / f64::from(ffi::AV_TIME_BASE);
     let tolerance = (min_gap_s / 2.0).clamp(0.25, 1.0);
     (declared - readable_s > tolerance).then(|| {
         format!(

@@ -131,11 +131,13 @@ pub(crate) fn open_input_with(
     // SAFETY: avformat_open_input succeeded, so ps is a valid context that
     // Input now owns (it closes it on drop).
     let ctx = unsafe { ffmpeg_next::format::context::Input::wrap(ps) };
+    // A header describes the file when every stream has a known medium
+    // and a length (the container's, or each stream's own: AVI's).
     let described = ctx.nb_streams() > 0
-        && ctx.duration() > 0
-        && ctx
-            .streams()
-            .all(|s| s.parameters().medium() != ffmpeg_next::media::Type::Unknown);
+        && ctx.streams().all(|s| {
+            s.parameters().medium() != ffmpeg_next::media::Type::Unknown
+                && (ctx.duration() > 0 || s.duration() > 0 || s.frames() > 0)
+        });
     if !described {
         // SAFETY: ctx wraps a valid open input context.
         let r = unsafe { ffi::avformat_find_stream_info(ps, std::ptr::null_mut()) };
