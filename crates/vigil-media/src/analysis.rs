@@ -425,11 +425,14 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     // lists), so FFmpeg is asked to leave edit lists alone: applied, they
     // drop samples from its index and hide what they cut.
     let movie = crate::mp4::read(path).filter(|m| !m.fragmented);
-    let options: &[(&str, &str)] = if movie.is_some() {
-        &[("ignore_editlist", "1")]
-    } else {
-        &[]
-    };
+    // FFmpeg's stream-info pass (header-less formats: MPEG-TS) decodes
+    // frames until it knows each codec: half a second of them is enough for
+    // what continuity needs, and the frame rate is not probed at all.
+    let mut options: Vec<(&str, &str)> = vec![("analyzeduration", "500000"), ("fpsprobesize", "0")];
+    if movie.is_some() {
+        options.push(("ignore_editlist", "1"));
+    }
+    let options = options.as_slice();
     let mut ctx = crate::open_input_with(path, options).map_err(|e| unreadable(e.to_string()))?;
     let format = ctx.format().name().to_owned();
     let is_image = format.contains("image") || format.ends_with("_pipe");
