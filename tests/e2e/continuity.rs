@@ -661,6 +661,17 @@ fn real_recording_cases() {
         );
         assert!(why.contains(&format!("{readable:.3} s")), "{f}: {why}");
     }
+    // Garbage over part of a Matroska cluster: FFmpeg skips it silently;
+    // the file is damaged, saying so.
+    let corrupt = analyze(&v, &[dir.join("corrupt_cluster.mkv")]);
+    let why = corrupt["corrupt_cluster.mkv"]["damaged"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.contains("skipped corrupt data"),
+        "{:#}",
+        corrupt["corrupt_cluster.mkv"]
+    );
     // Variable frame rate (30 then 20 fps) is not a dropped frame.
     let vfr = &r["vfr.mp4"];
     assert!(vfr["damaged"].is_null(), "{vfr:#}");

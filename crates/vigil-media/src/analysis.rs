@@ -541,8 +541,18 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     {
         Method::Index
     } else {
+        crate::take_errors();
         if let Some(err) = from_packets(&mut ctx, &mut trackers, clip_start) {
             damaged.push(err);
+        } else if let (n @ 1.., first) = crate::take_errors() {
+            // The demuxer resynchronised over data it could not read (a
+            // corrupt Matroska cluster, a damaged TS packet): what was in
+            // it is lost, and the file says nothing of it.
+            damaged.push(format!(
+                "the demuxer skipped corrupt data ({n} error{}; first: {})",
+                if n == 1 { "" } else { "s" },
+                first.unwrap_or_default()
+            ));
         }
         Method::Packets
     };

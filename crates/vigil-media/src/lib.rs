@@ -92,11 +92,64 @@ pub(crate) fn init() -> Result<(), MediaError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         ffmpeg_next::init().map_err(|e| e.to_string())?;
-        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
+        // Errors FFmpeg reports (corrupt data it skipped) are kept for the
+        // thread analysing the file; nothing is printed.
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        // SAFETY: the callback is a plain extern "C" function that only
+        // formats into a stack buffer and records into a thread-local.
+        unsafe { ffmpeg_next::ffi::av_log_set_callback(Some(log_callback)) };
         Ok(())
     })
     .clone()
     .map_err(MediaError::Init)
+}
+
+thread_local! {
+    /// FFmpeg's error messages on this thread since [`take_errors`].
+    static ERRORS: std::cell::RefCell<(u64, Option<String>)> =
+        const { std::cell::RefCell::new((0, None)) };
+}
+
+unsafe extern "C" fn log_callback(
+    avcl: *mut std::ffi::c_void,
+    level: std::ffi::c_int,
+    fmt: *const std::ffi::c_char,
+    vl: *mut ffmpeg_next::ffi::__va_list_tag,
+) {
+    if level > ffmpeg_next::ffi::AV_LOG_ERROR as std::ffi::c_int {
+        return;
+    }
+    let mut line = [0 as std::ffi::c_char; 256];
+    let mut prefix: std::ffi::c_int = 0;
+    // SAFETY: FFmpeg passes a valid format and argument list; the buffer
+    // and its size are ours.
+    let text = unsafe {
+        ffmpeg_next::ffi::av_log_format_line2(
+            avcl,
+            level,
+            fmt,
+            vl,
+            line.as_mut_ptr(),
+            256,
+            &mut prefix,
+        );
+        std::ffi::CStr::from_ptr(line.as_ptr())
+            .to_string_lossy()
+            .trim()
+            .to_owned()
+    };
+    let _ = ERRORS.try_with(|e| {
+        if let Ok(mut e) = e.try_borrow_mut() {
+            e.0 += 1;
+            e.1.get_or_insert(text);
+        }
+    });
+}
+
+/// The errors FFmpeg reported on this thread since the last call: how many,
+/// and the first.
+pub(crate) fn take_errors() -> (u64, Option<String>) {
+    ERRORS.with(|e| std::mem::take(&mut *e.borrow_mut()))
 }
 
 /// Opens a file for demuxing. Unlike `ffmpeg_next::format::input`, this
