@@ -661,6 +661,10 @@ fn real_recording_cases() {
         );
         assert!(why.contains(&format!("{readable:.3} s")), "{f}: {why}");
     }
+    // Timestamps that wrap at 2^33 are continuous: no restart.
+    let wrap = analyze(&v, &[dir.join("wrap.ts")]);
+    assert!(kinds(&wrap["wrap.ts"]).is_empty(), "{:#}", wrap["wrap.ts"]);
+    assert!((wrap["wrap.ts"]["duration_s"].as_f64().unwrap() - 8.0).abs() <= 0.1);
     // Garbage over part of a Matroska cluster: FFmpeg skips it silently;
     // the file is damaged, saying so.
     let corrupt = analyze(&v, &[dir.join("corrupt_cluster.mkv")]);

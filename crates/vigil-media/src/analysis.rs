@@ -954,9 +954,22 @@ fn from_movie(
     true
 }
 
+/// ADTS sampling rates by index.
+const ADTS_RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
+
 /// ADTS AAC frames at the start of `data`, each found by the length in its
-/// header (a PES of an MPEG-TS audio stream holds several).
-fn adts_frames(data: &[u8]) -> u64 {
+/// header (a PES of an MPEG-TS audio stream holds several), and the
+/// sampling rate the first header gives (0: none).
+fn adts_frames(data: &[u8]) -> (u64, u32) {
+    let rate = match data {
+        [0xff, b1, b2, ..] if b1 & 0xf0 == 0xf0 => ADTS_RATES
+            .get(usize::from((b2 >> 2) & 0x0f))
+            .copied()
+            .unwrap_or(0),
+        _ => 0,
+    };
     let mut at = 0usize;
     let mut n = 0;
     while at + 7 <= data.len() && data[at] == 0xff && data[at + 1] & 0xf0 == 0xf0 {
@@ -969,7 +982,7 @@ fn adts_frames(data: &[u8]) -> u64 {
         n += 1;
         at += len;
     }
-    n
+    (n, rate)
 }
 
 /// AVI with its index (`idx1`, or OpenDML's): FFmpeg loads every chunk's
@@ -1079,7 +1092,7 @@ fn from_packets(
     if format == "mpegts" {
         for (t, a) in trackers.iter_mut().zip(adts.iter_mut()) {
             if t.kind == StreamKind::Audio && t.pcm_s_per_byte.is_none() {
-                *a = t.codec == "aac" && t.codec_len.is_some();
+                *a = t.codec == "aac";
                 if !*a {
                     t.codec_len = None;
                 }
@@ -1087,6 +1100,7 @@ fn from_packets(
         }
     }
     let mut start = clip_start;
+    let mut early: Vec<(usize, Frame)> = Vec::new();
     let mut packet = ffmpeg_next::Packet::empty();
     let mut errors_in_a_row = 0;
     let mut last_error = None;
@@ -1099,9 +1113,9 @@ fn from_packets(
             packet.pts().or(packet.dts()),
             packet.size(),
         );
-        let frames_in = match slot.get(si) {
-            Some(&i) if i != usize::MAX && adts[i] => packet.data().map_or(0, adts_frames),
-            _ => 0,
+        let (frames_in, rate) = match slot.get(si) {
+            Some(&i) if i != usize::MAX && adts[i] => packet.data().map_or((0, 0), adts_frames),
+            _ => (0, 0),
         };
         // SAFETY: the packet is ours; unref frees its buffer and resets it.
         unsafe { ffi::av_packet_unref(ffmpeg_next::packet::Mut::as_mut_ptr(&mut packet)) };
@@ -1116,22 +1130,37 @@ fn from_packets(
                     continue;
                 };
                 let t = &mut trackers[i];
+                if adts[i] && t.codec_len.is_none() && rate > 0 {
+                    t.codec_len = Some(1024.0 / f64::from(rate));
+                }
                 let at = seconds(ts, tbs[si]);
-                let origin = *start.get_or_insert(at);
                 let len = match (t.pcm_s_per_byte, t.codec_len) {
                     (Some(s), _) => s * size as f64,
                     (None, Some(l)) if adts[i] && frames_in > 0 => l * frames_in as f64,
                     _ => 0.0,
                 };
                 let count = if adts[i] { frames_in.max(1) as u32 } else { 1 };
-                t.push(
-                    Frame {
-                        start: at,
-                        len,
-                        count,
-                    },
-                    origin,
-                );
+                let frame = Frame {
+                    start: at,
+                    len,
+                    count,
+                };
+                match start {
+                    Some(origin) => t.push(frame, origin),
+                    None => {
+                        // No container start (MPEG-TS read without its
+                        // stream-info pass): the clip starts at the earliest
+                        // first packet of any stream, so a few are held.
+                        early.push((i, frame));
+                        let seen = trackers
+                            .iter()
+                            .enumerate()
+                            .all(|(k, _)| early.iter().any(|(j, _)| *j == k));
+                        if seen || early.len() >= EARLY {
+                            start = Some(flush_early(trackers, &mut early));
+                        }
+                    }
+                }
             }
             Err(ffmpeg_next::Error::Eof) => break,
             Err(ffmpeg_next::Error::Other {
@@ -1146,7 +1175,27 @@ fn from_packets(
             }
         }
     }
+    if start.is_none() {
+        flush_early(trackers, &mut early);
+    }
     let at = trackers.iter().map(|t| t.end_pos).fold(0.0, f64::max);
     last_error
         .map(|e| format!("packets stop with an error near {at:.3} s from the clip start: {e}"))
+}
+
+/// First packets held while the clip's start is not known.
+const EARLY: usize = 256;
+
+/// Pushes the held first packets with the clip starting at the earliest of
+/// them; returns that start.
+fn flush_early(trackers: &mut [Tracker], early: &mut Vec<(usize, Frame)>) -> f64 {
+    let origin = early
+        .iter()
+        .map(|(_, f)| f.start)
+        .fold(f64::INFINITY, f64::min);
+    let origin = if origin.is_finite() { origin } else { 0.0 };
+    for (i, f) in early.drain(..) {
+        trackers[i].push(f, origin);
+    }
+    origin
 }

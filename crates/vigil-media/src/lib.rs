@@ -186,10 +186,15 @@ pub(crate) fn open_input_with(
     let ctx = unsafe { ffmpeg_next::format::context::Input::wrap(ps) };
     // A header describes the file when every stream has a known medium
     // and a length (the container's, or each stream's own: AVI's).
+    // MPEG-TS has no header, but its program map names every stream and
+    // codec, which is all continuity needs (AAC's frame length is read
+    // from its ADTS headers while demuxing).
+    let mpegts = ctx.format().name() == "mpegts";
     let described = ctx.nb_streams() > 0
         && ctx.streams().all(|s| {
             s.parameters().medium() != ffmpeg_next::media::Type::Unknown
-                && (ctx.duration() > 0 || s.duration() > 0 || s.frames() > 0)
+                && s.parameters().id() != ffmpeg_next::codec::Id::None
+                && (mpegts || ctx.duration() > 0 || s.duration() > 0 || s.frames() > 0)
         });
     if !described {
         // SAFETY: ctx wraps a valid open input context.
