@@ -11,10 +11,14 @@
 //! - a consistency proof shows a tree of one size is a prefix of a larger
 //!   one: history was only appended to ([`consistency_proof`],
 //!   [`verify_consistency`]);
-//! - [`Compact`] keeps a growing tree's root in O(log n) state.
+//! - [`Compact`] keeps a growing tree's root in O(log n) state;
+//! - [`note`]: checkpoints (C2SP `tlog-checkpoint`) signed as C2SP
+//!   `signed-note`s with Ed25519.
 //!
 //! Proofs are built from a [`Leaves`] source, so a store can answer the
 //! subtree hashes it keeps instead of rehashing every leaf.
+
+pub mod note;
 
 use sha2::{Digest, Sha256};
 
