@@ -9,6 +9,7 @@
 //! - `fixtures`: make the media fixtures.
 
 mod bench;
+mod bench_log;
 mod deb;
 mod deps;
 
@@ -27,6 +28,7 @@ fn main() -> Result<()> {
         "bench-dock" => bench::dock(&args[1..]),
         "bench-daemon" => bench::daemon(&args[1..]),
         "bench-analyze" => bench::analyze(&args[1..]),
+        "bench-log" => bench_log::run(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
         "deb" => deb::run_deb(&args[1..]).map(|_| ()),
         "fixtures" => {
@@ -41,6 +43,7 @@ fn main() -> Result<()> {
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
             eprintln!("  bench-analyze  continuity analysis vs ffprobe per container, peak RSS on 2 GB files");
+            eprintln!("  bench-log [--rows N]  the Merkle log core: append rate, checkpoint signing, proof sizes and verify times");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");
             eprintln!("  fixtures  make the media fixtures");

@@ -365,6 +365,61 @@ impl Compact {
     }
 }
 
+/// Every perfect, aligned subtree's hash, level by level (2n hashes for n
+/// leaves): any subtree root the proofs ask for in O(log n). The shape a
+/// store keeps its tree in.
+#[derive(Debug, Clone, Default)]
+pub struct Levels {
+    /// `levels[k][i]` is the root of leaves `[i·2^k, (i+1)·2^k)`.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Levels {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.levels[0].push(leaf);
+        let mut k = 0;
+        while self.levels[k].len().is_multiple_of(2) {
+            let n = self.levels[k].len();
+            let h = node_hash(&self.levels[k][n - 2], &self.levels[k][n - 1]);
+            if self.levels.len() == k + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[k + 1].push(h);
+            k += 1;
+        }
+    }
+}
+
+impl Leaves for Levels {
+    fn len(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+    fn leaf(&self, i: u64) -> Hash {
+        self.levels[0][i as usize]
+    }
+    fn subtree(&self, start: u64, end: u64) -> Hash {
+        let n = end - start;
+        if n.is_power_of_two() && start.is_multiple_of(n) {
+            let k = n.trailing_zeros() as usize;
+            return self.levels[k][(start >> k) as usize];
+        }
+        let k = split(n);
+        node_hash(
+            &self.subtree(start, start + k),
+            &self.subtree(start + k, end),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +525,26 @@ mod tests {
             }
         }
         assert!(consistency_proof(&leaves, 5, 4).is_err());
+    }
+
+    #[test]
+    fn levels_answer_what_rehashing_every_leaf_does() {
+        let leaves = tree(100);
+        let mut levels = Levels::new();
+        for (n, l) in leaves.iter().enumerate() {
+            levels.push(*l);
+            let size = n as u64 + 1;
+            assert_eq!(root(&levels, size), root(&leaves, size));
+        }
+        for (old, new) in [(1, 100), (37, 64), (64, 100), (99, 100)] {
+            assert_eq!(
+                consistency_proof(&levels, old, new).unwrap(),
+                consistency_proof(&leaves, old, new).unwrap()
+            );
+            assert_eq!(
+                inclusion_proof(&levels, old - 1, new).unwrap(),
+                inclusion_proof(&leaves, old - 1, new).unwrap()
+            );
+        }
     }
 }
