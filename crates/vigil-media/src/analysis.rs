@@ -251,9 +251,16 @@ impl Tracker {
         if let Some(l) = self.codec_len {
             return l;
         }
-        let mut d: Vec<f64> = self.steps.iter().copied().collect();
-        d.sort_by(f64::total_cmp);
-        d.get(d.len() / 2).copied().unwrap_or(0.0)
+        // The median of the last steps, sorted on the stack (this runs for
+        // every frame).
+        let mut d = [0.0f64; STEPS];
+        let n = self.steps.len();
+        for (slot, s) in d.iter_mut().zip(&self.steps) {
+            *slot = *s;
+        }
+        let d = &mut d[..n];
+        d.sort_unstable_by(f64::total_cmp);
+        d.get(n / 2).copied().unwrap_or(0.0)
     }
 
     fn gap(&mut self, g: Gap) {
@@ -528,6 +535,11 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         None
     };
 
+    // RIFF files (AVI, WAV) say in their chunk sizes whether they are whole:
+    // read once, for the method and for the damage.
+    let riff = (format == "avi" || format == "wav")
+        .then(|| riff_declared(path, file_len))
+        .flatten();
     let mut damaged = Vec::new();
     let method = if is_image {
         Method::Packets
@@ -535,9 +547,7 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         .as_ref()
         .filter(|_| is_mov)
         .is_some_and(|m| from_movie(&mut ctx, &mut trackers, file_len, m))
-        || (format == "avi"
-            && riff_declared(path, file_len).is_none()
-            && from_avi_index(&mut ctx, &mut trackers, file_len))
+        || (format == "avi" && riff.is_none() && from_avi_index(&mut ctx, &mut trackers, file_len))
     {
         Method::Index
     } else {
@@ -584,9 +594,8 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     }
     let duration_s = streams.iter().map(|s| s.end_s).fold(0.0, f64::max);
     if !is_mov {
-        let riff = format == "avi" || format == "wav";
-        let truncated = if riff {
-            riff_declared(path, file_len)
+        let truncated = if format == "avi" || format == "wav" {
+            riff
         } else {
             declared_beyond(&ctx, duration_s, min_gap_s)
         };

@@ -114,11 +114,9 @@ pub fn release(
     hold: i64,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(CUSTODY, "releasing holds")?;
-    store.release(&id.actor(), hold).map_err(|e| {
-        let mut e = ServiceError::from(e);
-        e.message = format!("releasing hold {hold}: {}", e.message);
-        e
-    })?;
+    store
+        .release(&id.actor(), hold)
+        .map_err(ServiceError::doing(format!("releasing hold {hold}")))?;
     Ok(serde_json::json!({"hold": hold, "released": true}))
 }
 
@@ -257,11 +255,7 @@ pub fn purge(
         PurgeStep::Approve => {
             let n = store
                 .approve_purge(&id.actor(), &id.user, policy.window_days)
-                .map_err(|e| {
-                    let mut e = ServiceError::from(e);
-                    e.message = format!("approving removals: {}", e.message);
-                    e
-                })?;
+                .map_err(ServiceError::doing("approving removals"))?;
             serde_json::json!({ "approved": n, "window_days": policy.window_days })
         }
         PurgeStep::Run => {
@@ -365,11 +359,9 @@ pub fn approve(
     if store.request(request)?.is_none() {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
     }
-    store.approve(&id.actor(), &id.user, request).map_err(|e| {
-        let mut e = ServiceError::from(e);
-        e.message = format!("approving request {request}: {}", e.message);
-        e
-    })?;
+    store
+        .approve(&id.actor(), &id.user, request)
+        .map_err(ServiceError::doing(format!("approving request {request}")))?;
     Ok(serde_json::json!({"request": request, "approved_by": id.user}))
 }
 

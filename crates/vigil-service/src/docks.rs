@@ -36,10 +36,7 @@ pub struct PullRequest {
 }
 
 fn failed(what: String) -> impl FnOnce(vigil_dock::DockError) -> ServiceError {
-    move |e| ServiceError {
-        kind: crate::Kind::Store,
-        message: format!("{what}: {e}"),
-    }
+    move |e| ServiceError::store(format!("{what}: {e}"))
 }
 
 /// Refuses a path that is not a serial device (a character device, after

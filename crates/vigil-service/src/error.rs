@@ -65,6 +65,24 @@ impl ServiceError {
         }
     }
 
+    /// The store (or what the service reads beside it) failed.
+    pub fn store(message: String) -> Self {
+        Self {
+            kind: Kind::Store,
+            message,
+        }
+    }
+
+    /// Maps a store error to this, its message prefixed with what was
+    /// being done (`store.x().map_err(ServiceError::doing("releasing hold 3"))`).
+    pub fn doing(what: impl std::fmt::Display) -> impl FnOnce(StoreError) -> Self {
+        move |e| {
+            let mut e = Self::from(e);
+            e.message = format!("{what}: {}", e.message);
+            e
+        }
+    }
+
     /// A malformed request.
     pub fn bad_request(message: String) -> Self {
         Self {

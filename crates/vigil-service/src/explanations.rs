@@ -204,11 +204,7 @@ pub fn review(
     }
     store
         .review(&id.actor(), &id.user, gap, &r.verdict, r.note.as_deref())
-        .map_err(|e| {
-            let mut e = ServiceError::from(e);
-            e.message = format!("reviewing {gap}: {}", e.message);
-            e
-        })?;
+        .map_err(ServiceError::doing(format!("reviewing {gap}")))?;
     let g = store.gap(gap)?;
     Ok(serde_json::json!({
         "gap": gap, "verdict": r.verdict, "reviewer": id.user,

@@ -109,10 +109,7 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> ServiceError + '_ {
-    move |e| ServiceError {
-        kind: crate::Kind::Store,
-        message: format!("{what}: {e}"),
-    }
+    move |e| ServiceError::store(format!("{what}: {e}"))
 }
 
 fn add(
@@ -184,13 +181,10 @@ pub fn write(
         let got_b3 = reader.b3.finalize().to_hex().to_string();
         let got_sha = vigil_store::objects::hex(&reader.sha.finalize());
         if got_b3 != c.blake3 || got_sha != c.sha256 {
-            return Err(ServiceError {
-                kind: crate::Kind::Store,
-                message: format!(
+            return Err(ServiceError::store(format!(
                     "the stored object of clip {} does not match its record; the export is stopped; run `vigil verify`",
                     c.clip
-                ),
-            });
+                )));
         }
         bytes += c.bytes;
         b3.push_str(&format!("{}  {rel}\n", c.blake3));

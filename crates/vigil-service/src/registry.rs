@@ -40,11 +40,9 @@ pub fn add_user(
         officer: u.officer.clone(),
         created_at: String::new(),
     };
-    store.add_user(&id.actor(), &user).map_err(|e| {
-        let mut e = ServiceError::from(e);
-        e.message = format!("adding user {}: {}", u.name, e.message);
-        e
-    })?;
+    store
+        .add_user(&id.actor(), &user)
+        .map_err(ServiceError::doing(format!("adding user {}", u.name)))?;
     json(&user)
 }
 
