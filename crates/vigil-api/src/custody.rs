@@ -4,17 +4,16 @@
 //! the CLI runs in-process on a store it owns.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use vigil_service::custody::{
     self, CaseEvent, Confidential, Draw, Finding, Hold, NewRequest, Purge, PurgePolicy, Retain,
 };
 use vigil_service::export;
-use vigil_service::ServiceError;
 
 use crate::server::{
-    caller_of, open_as, with_identity, ApiError, ApiResult, ApiState, ErrorBody, Who,
+    checked_stream, with_identity, ApiError, ApiResult, ApiState, BodyTx, ErrorBody, Who,
 };
 
 #[utoipa::path(post, path = "/api/v1/retention", tag = "custody", request_body = Retain, responses((status = 200, description = "{clips, class}"), (status = 400, description = "not a class", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 404, description = "no such clip", body = ErrorBody)))]
@@ -118,7 +117,7 @@ pub(crate) async fn approve(
 
 /// Sends what the export writes as the response body, 64 KiB at a time.
 struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+    tx: BodyTx,
     buf: Vec<u8>,
 }
 
@@ -156,47 +155,26 @@ pub(crate) async fn export_package(
     who: Who,
     Path(request): Path<String>,
 ) -> Result<Response, ApiError> {
-    let by = caller_of(&state, &who)?;
-    let root = state.store.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let (started, start) = tokio::sync::oneshot::channel::<Result<(), ServiceError>>();
-    tokio::task::spawn_blocking(move || {
-        // Every check before a byte is sent: a refusal is an ordinary error.
-        let prepared = open_as(&root, by).and_then(|(store, id)| {
-            let plan = export::prepare(&store, &id, &request)?;
-            Ok((store, id, plan))
-        });
-        let (mut store, id, plan) = match prepared {
-            Ok(ok) => {
-                let _ = started.send(Ok(()));
-                ok
+    // Every check before a byte is sent: a refusal is an ordinary error.
+    checked_stream(
+        &state,
+        &who,
+        vigil_store::Store::open,
+        "application/x-tar",
+        move |store, id| export::prepare(store, id, &request),
+        |mut store, id, plan, tx| {
+            let mut out = ChannelWriter {
+                tx: tx.clone(),
+                buf: Vec::with_capacity(ChannelWriter::CHUNK),
+            };
+            if let Err(e) = export::write(&mut store, &id, &plan, &mut out) {
+                tracing::warn!(request = plan.request(), error = %e, "export stopped");
+                // Breaks the response off: the client never sees a whole package.
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
             }
-            Err(e) => {
-                let _ = started.send(Err(e));
-                return;
-            }
-        };
-        let mut out = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(ChannelWriter::CHUNK),
-        };
-        if let Err(e) = export::write(&mut store, &id, &plan, &mut out) {
-            tracing::warn!(request = plan.request(), error = %e, "export stopped");
-            // Breaks the response off: the client never sees a whole package.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-        }
-    });
-    match start.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(ApiError(e)),
-        Err(_) => {
-            return Err(ApiError(ServiceError::bad_request(
-                "the export failed before it started".into(),
-            )))
-        }
-    }
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok(([("content-type", "application/x-tar")], body).into_response())
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/spotchecks", tag = "custody", request_body = Draw, responses((status = 200, description = "{drawn: [...]}"), (status = 400, description = "bad count, seed or time", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody)))]

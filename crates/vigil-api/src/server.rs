@@ -156,7 +156,7 @@ pub(crate) enum By {
     Token(String),
 }
 
-pub(crate) fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
+fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
     match (who.uid, &who.bearer) {
         (Some(uid), _) => Ok(By::Unix(Caller {
             uid,
@@ -173,7 +173,7 @@ pub(crate) fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
 }
 
 /// Opens the store and resolves the caller (blocking).
-pub(crate) fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
+fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
     open_with(root, by, Store::open)
 }
 
@@ -234,7 +234,7 @@ async fn with_store<T: Send + 'static>(
 
 /// Progress as JSON lines on a streamed response (at most ten a second).
 struct LineSink {
-    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::convert::Infallible>>,
+    tx: BodyTx,
     last: Option<std::time::Instant>,
 }
 
@@ -261,6 +261,55 @@ impl Sink for LineSink {
     }
 }
 
+/// What a streamed response's body is made of.
+pub(crate) type BodyTx = tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>;
+
+/// Opens the store as the caller and runs `check` (a refusal there is an
+/// ordinary JSON error response); then `work` runs off the reactor with
+/// what `check` returned, writing the body of a `content_type` response
+/// through the channel it is given. An `Err` sent on it breaks the response
+/// off. The one way every streamed endpoint starts.
+pub(crate) async fn checked_stream<P: Send + 'static>(
+    state: &ApiState,
+    who: &Who,
+    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
+    content_type: &'static str,
+    check: impl FnOnce(&mut Store, &Identity) -> Result<P, ServiceError> + Send + 'static,
+    work: impl FnOnce(Store, Identity, P, BodyTx) + Send + 'static,
+) -> Result<Response, ApiError> {
+    let by = caller_of(state, who)?;
+    let root = state.store.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let (started, start) = tokio::sync::oneshot::channel::<Result<(), ServiceError>>();
+    // One store handle for the check and the work.
+    tokio::task::spawn_blocking(move || {
+        let opened = open_with(&root, by, open).and_then(|(mut store, id)| {
+            let p = check(&mut store, &id)?;
+            Ok((store, id, p))
+        });
+        match opened {
+            Ok((store, id, p)) => {
+                let _ = started.send(Ok(()));
+                work(store, id, p, tx);
+            }
+            Err(e) => {
+                let _ = started.send(Err(e));
+            }
+        }
+    });
+    match start.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError(e)),
+        Err(_) => {
+            return Err(ApiError(ServiceError::bad_request(
+                "the request failed before it started".into(),
+            )))
+        }
+    }
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([("content-type", content_type)], body).into_response())
+}
+
 /// Runs `job` after checking the caller, streaming its progress as JSON
 /// lines and ending with `{"result": ...}` or `{"error": {"code", "message"}}`.
 /// Refusals before the work starts are ordinary JSON errors.
@@ -274,45 +323,24 @@ pub(crate) async fn stream_job(
         + Send
         + 'static,
 ) -> Result<Response, ApiError> {
-    let by = caller_of(state, who)?;
-    let root = state.store.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let (started, start) = tokio::sync::oneshot::channel::<Result<(), ServiceError>>();
-    // One store handle for the check and the work: the caller is checked
-    // first (a refusal is an ordinary error response), then the work runs.
-    tokio::task::spawn_blocking(move || {
-        let opened = open_with(&root, by, open).and_then(|(store, id)| {
-            id.require(allowed, what)?;
-            Ok((store, id))
-        });
-        let (mut store, id) = match opened {
-            Ok(ok) => {
-                let _ = started.send(Ok(()));
-                ok
-            }
-            Err(e) => {
-                let _ = started.send(Err(e));
-                return;
-            }
-        };
-        let mut sink = LineSink { tx, last: None };
-        let last = match job(&mut store, &id, &mut sink) {
-            Ok(result) => serde_json::json!({ "result": result }),
-            Err(e) => serde_json::json!({"error": {"code": e.kind.code(), "message": e.message}}),
-        };
-        sink.send(&last);
-    });
-    match start.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(ApiError(e)),
-        Err(_) => {
-            return Err(ApiError(ServiceError::bad_request(
-                "the request failed before it started".into(),
-            )))
-        }
-    }
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok(([("content-type", "application/x-ndjson")], body).into_response())
+    checked_stream(
+        state,
+        who,
+        open,
+        "application/x-ndjson",
+        move |_, id| id.require(allowed, what),
+        move |mut store, id, (), tx| {
+            let mut sink = LineSink { tx, last: None };
+            let last = match job(&mut store, &id, &mut sink) {
+                Ok(result) => serde_json::json!({ "result": result }),
+                Err(e) => {
+                    serde_json::json!({"error": {"code": e.kind.code(), "message": e.message}})
+                }
+            };
+            sink.send(&last);
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/verify", tag = "evidence", responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
