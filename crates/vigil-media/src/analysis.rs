@@ -921,14 +921,9 @@ fn from_movie(
                 .map(|s| s.shown_at + (pts - s.start.max(0)) as f64 / scale)
         };
         let mut times = track.times();
-        for i in 0..n {
-            // SAFETY: i < n; the entry is read before any other call on ctx.
-            let e = unsafe { ffi::avformat_index_get_entry(st, i) };
-            if e.is_null() {
-                continue;
-            }
-            // SAFETY: non-null entry owned by the stream.
-            let e = unsafe { &*e };
+        // SAFETY: st is a stream of the open context, which nothing
+        // changes while its entries are read.
+        for e in unsafe { index_entries(st, n) } {
             let pts = if chunked {
                 // Chunk times in the stream's time base (media time scale).
                 (e.timestamp as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator())
@@ -961,6 +956,20 @@ fn from_movie(
         }
     }
     true
+}
+
+/// The entries of a stream's index (FFmpeg's sample or chunk index).
+///
+/// # Safety
+/// `st` must be a stream of an open context that is not read from, closed
+/// or otherwise changed while the entries are in use.
+unsafe fn index_entries<'a>(
+    st: *mut ffi::AVStream,
+    n: i32,
+) -> impl Iterator<Item = &'a ffi::AVIndexEntry> {
+    // SAFETY: i < n entries exist; a null is skipped; per the contract the
+    // entries outlive their use.
+    (0..n).filter_map(move |i| unsafe { ffi::avformat_index_get_entry(st, i).as_ref() })
 }
 
 /// ADTS sampling rates by index.
@@ -1024,14 +1033,9 @@ fn from_avi_index(
     for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
         // PCM chunks are placed by the bytes before them.
         let mut pcm_bytes = 0u64;
-        for i in 0..n {
-            // SAFETY: i < n; the entry is read before any other call on ctx.
-            let e = unsafe { ffi::avformat_index_get_entry(st, i) };
-            if e.is_null() {
-                continue;
-            }
-            // SAFETY: non-null entry owned by the stream.
-            let e = unsafe { &*e };
+        // SAFETY: st is a stream of the open context, which nothing
+        // changes while its entries are read.
+        for e in unsafe { index_entries(st, n) } {
             let size = e.size().max(0) as u64;
             if size == 0 {
                 continue;
