@@ -6,6 +6,9 @@
 //! row breaks the chain at that row, which [`verify_chain`] reports.
 //! Rows are appended inside the caller's transaction, so the audit entry and
 //! the state change it describes commit together or not at all.
+//!
+//! Each row is also a leaf of the log's Merkle tree (issue 12, see
+//! [`crate::tlog`]): its leaf is [`leaf_bytes`], appended with the row.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -32,6 +35,9 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// This row's hash.
     pub hash: String,
+    /// `detail` exactly as stored and hashed (the leaf is made of it).
+    #[serde(skip)]
+    pub detail_text: String,
 }
 
 /// What is wrong with one audit row.
@@ -68,6 +74,44 @@ fn row_hash(
     h.finalize().to_hex().to_string()
 }
 
+/// A row's Merkle leaf: `seq` (8 bytes little-endian), then `at`, `actor`,
+/// `action`, `subject`, `detail` (the JSON text as stored), each as its
+/// length (8 bytes little-endian) followed by its UTF-8 bytes. The leaf
+/// hash is `SHA-256(0x00 ‖ leaf)` (RFC 6962). An auditor can recompute it
+/// from the row alone (docs/operations.md).
+pub fn leaf_bytes(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        8 + 40 + at.len() + actor.len() + action.len() + subject.len() + detail.len(),
+    );
+    out.extend_from_slice(&seq.to_le_bytes());
+    for field in [at, actor, action, subject, detail] {
+        out.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
+
+impl AuditEntry {
+    /// This row's Merkle leaf ([`leaf_bytes`]).
+    pub fn leaf(&self) -> Vec<u8> {
+        leaf_bytes(
+            self.seq,
+            &self.at,
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.detail_text,
+        )
+    }
+}
+
 /// Appends a row; call inside the transaction that makes the change.
 pub fn append(
     conn: &Connection,
@@ -90,10 +134,12 @@ pub fn append(
     };
     let detail = detail.to_string();
     let hash = row_hash(&prev, seq, at, actor, action, subject, &detail);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, at, actor, action, subject, detail, prev, hash],
-    )?;
+    )?
+    .execute(params![seq, at, actor, action, subject, detail, prev, hash])?;
+    let leaf = leaf_bytes(seq, at, actor, action, subject, &detail);
+    crate::tlog::push(conn, (seq - 1) as u64, vigil_tlog::leaf_hash(&leaf))?;
     Ok(seq)
 }
 
@@ -110,9 +156,11 @@ pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
             actor: r.get(2)?,
             action: r.get(3)?,
             subject: r.get(4)?,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            detail: serde_json::from_str(&detail)
+                .unwrap_or_else(|_| serde_json::Value::String(detail.clone())),
             prev_hash: r.get(6)?,
             hash: r.get(7)?,
+            detail_text: detail,
         })
     })?;
     rows.collect()
@@ -168,7 +216,9 @@ mod tests {
 
     fn log() -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+        for m in crate::schema::MIGRATIONS {
+            c.execute_batch(m).unwrap();
+        }
         for i in 0..5 {
             append(
                 &c,

@@ -529,6 +529,7 @@ impl Index {
                 add_signature(&tx, actor, &now, gap, &id, by, user).map_err(|e| sql(&path, e))?,
             );
         }
+        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         self.anchor();
         let officers = if signatures.is_empty() {
@@ -727,6 +728,7 @@ impl Index {
         }
         add_signature(&tx, actor, &now, &gap, explanation, officer, user).map_err(e)?;
         let now_current = current_explanation_in(&tx, &gap).map_err(e)?;
+        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(e)?;
         tx.commit().map_err(e)?;
         self.anchor();
         let officers = now_current

@@ -240,6 +240,9 @@ pub(crate) struct Index {
     pub(crate) path: PathBuf,
     /// Opened read-only: nothing is written, not even the anchor.
     pub(crate) read_only: bool,
+    /// The station key that signs a checkpoint at each commit (none: no
+    /// checkpoints are signed, e.g. a store whose key cannot be read).
+    pub(crate) signer: Option<vigil_tlog::note::Signer>,
 }
 
 impl Index {
@@ -249,6 +252,7 @@ impl Index {
             conn,
             path: path.to_owned(),
             read_only: false,
+            signer: None,
         };
         index.configure().map_err(|e| sql(path, e))?;
         index.migrate()?;
@@ -295,6 +299,7 @@ impl Index {
             conn,
             path: path.to_owned(),
             read_only: true,
+            signer: None,
         })
     }
 
@@ -368,6 +373,10 @@ impl Index {
         }
         tx.pragma_update(None, "user_version", supported)
             .map_err(|e| sql(&path, e))?;
+        let leaves = crate::tlog::catch_up(&tx).map_err(|e| sql(&path, e))?;
+        if leaves > 0 {
+            tracing::info!(index = %path.display(), leaves, "audit rows given their Merkle leaves");
+        }
         tx.commit().map_err(|e| sql(&path, e))
     }
 
@@ -472,6 +481,26 @@ impl Index {
         Ok(())
     }
 
+    /// Signs a checkpoint of the tree when rows have none yet (rows given
+    /// their leaves by a migration, a key made since).
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let Some(signer) = &self.signer else {
+            return Ok(());
+        };
+        let size = crate::tlog::size(&self.conn).map_err(|e| sql(&path, e))?;
+        let latest = crate::tlog::latest(&self.conn).map_err(|e| sql(&path, e))?;
+        if size == 0 || latest.is_some_and(|k| k.size == size) {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        crate::tlog::seal(&tx, signer, &now_rfc3339()).map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))
+    }
+
     /// Runs `f` in an IMMEDIATE transaction and commits it: the state change
     /// and its audit rows land together or not at all.
     pub(crate) fn write<T>(
@@ -490,6 +519,8 @@ impl Index {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql(&path, e))?;
         let out = f(&tx).map_err(|e| sql(&path, e))?;
+        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now_rfc3339())
+            .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         self.anchor();
         Ok(out)
@@ -657,6 +688,7 @@ impl Index {
                 .collect();
             crate::gaps::insert(&tx, actor, &now, &gaps).map_err(e)?;
         }
+        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(e)?;
         failpoint::hit("index.before_commit");
         tx.commit().map_err(e)?;
         failpoint::hit("index.committed");
@@ -881,6 +913,16 @@ impl Index {
 
         self.check_anchor(anchor, &mut report)?;
         let breaks = audit::verify_chain(&self.conn).map_err(|e| self.err(e))?;
+        let key = self.path.parent().and_then(|root| crate::tlog::public_key(root).ok());
+        for (kind, subject, detail) in
+            crate::tlog::check(&self.conn, key.as_ref()).map_err(|e| self.err(e))?
+        {
+            report.problems.push(Problem {
+                kind: kind.into(),
+                subject,
+                detail,
+            });
+        }
         report.audit_rows_checked = self
             .conn
             .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get::<_, i64>(0))

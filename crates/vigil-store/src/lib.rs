@@ -33,6 +33,7 @@ pub mod served;
 mod sessions;
 pub mod tags;
 mod timefmt;
+pub mod tlog;
 
 pub use error::{Result, StoreError};
 pub use gaps::{
@@ -126,9 +127,11 @@ impl Store {
         }
         open::check_index_present(root)?;
         let objects = ObjectStore::open(root)?;
-        let index = index::Index::open(&root.join(INDEX_FILE))?;
+        let mut index = index::Index::open(&root.join(INDEX_FILE))?;
         index.check_not_behind(root)?;
         objects.sweep_temp()?;
+        index.signer = Some(tlog::ensure_key(root, None)?);
+        index.seal()?;
         Ok(Self {
             root: root.to_owned(),
             objects,
@@ -219,6 +222,72 @@ impl Store {
         });
         self.record_read(actor, "store.verified", "store", &detail)?;
         Ok(report)
+    }
+
+    /// The newest checkpoint the station signed (none before the first
+    /// audit row).
+    pub fn checkpoint(&self) -> Result<Option<tlog::Kept>> {
+        tlog::latest(&self.index.conn).map_err(|e| self.index.err(e))
+    }
+
+    /// The kept checkpoint of tree size `size`, when the station signed one.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<tlog::Kept>> {
+        tlog::at_size(&self.index.conn, size).map_err(|e| self.index.err(e))
+    }
+
+    /// The station's verifier key (signed-note key string).
+    pub fn station_key(&self) -> Result<vigil_tlog::note::Verifier> {
+        match &self.index.signer {
+            Some(s) => Ok(s.verifier()),
+            None => tlog::public_key(&self.root),
+        }
+    }
+
+    /// Leaves in the audit log's Merkle tree.
+    pub fn log_size(&self) -> Result<u64> {
+        tlog::size(&self.index.conn).map_err(|e| self.index.err(e))
+    }
+
+    /// The root of the log's first `size` rows, from the stored tree.
+    pub fn log_root(&self, size: u64) -> Result<vigil_tlog::Hash> {
+        self.with_tree(|t| {
+            if size > vigil_tlog::Leaves::len(t) {
+                return Err(vigil_tlog::ProofError::OutOfRange {
+                    index: size,
+                    size: vigil_tlog::Leaves::len(t),
+                });
+            }
+            Ok(vigil_tlog::root(t, size))
+        })
+    }
+
+    /// The consistency proof from the log's first `old` rows to its first
+    /// `new` (RFC 9162 §2.1.4).
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<vigil_tlog::Hash>> {
+        self.with_tree(|t| vigil_tlog::consistency_proof(t, old, new))
+    }
+
+    /// The inclusion proof of audit row `seq` in the log's first `size`
+    /// rows (RFC 9162 §2.1.3).
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<vigil_tlog::Hash>> {
+        if seq == 0 {
+            return Err(StoreError::Refused("audit rows are numbered from 1".into()));
+        }
+        self.with_tree(|t| vigil_tlog::inclusion_proof(t, seq - 1, size))
+    }
+
+    fn with_tree<T>(
+        &self,
+        f: impl FnOnce(&tlog::Stored<'_>) -> std::result::Result<T, vigil_tlog::ProofError>,
+    ) -> Result<T> {
+        let e = |e| self.index.err(e);
+        // One snapshot: a commit meanwhile cannot mix two trees.
+        let snapshot = self.index.conn.unchecked_transaction().map_err(e)?;
+        let tree = tlog::Stored::new(&snapshot).map_err(e)?;
+        let out = f(&tree);
+        let out = tree.finish(out).map_err(e)?;
+        drop(snapshot);
+        out.map_err(|p| StoreError::Refused(format!("the audit log cannot prove that: {p}")))
     }
 
     /// One clip by id.

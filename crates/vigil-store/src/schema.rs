@@ -328,4 +328,31 @@ UPDATE sqlite_schema
  WHERE type = 'table' AND name = 'gaps';
 PRAGMA writable_schema = OFF;
 "#,
+    // 14: the audit log as a Merkle tree (issue 12, R10, R20): every
+    // perfect aligned subtree of the RFC 6962 tree over the audit rows
+    // (level 0 = leaf hashes, leaf i = row i + 1), appended with each row;
+    // and every checkpoint the station signed. Both append-only. Rows of an
+    // older store get their leaves on this open (`tlog::catch_up`).
+    r#"
+CREATE TABLE audit_tree (
+    level       INTEGER NOT NULL,
+    idx         INTEGER NOT NULL,
+    hash        BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER audit_tree_no_update BEFORE UPDATE ON audit_tree
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_tree_no_delete BEFORE DELETE ON audit_tree
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE checkpoints (
+    size        INTEGER PRIMARY KEY,
+    root        BLOB NOT NULL,
+    note        TEXT NOT NULL,
+    signed_at   TEXT NOT NULL
+);
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
+"#,
 ];
