@@ -447,6 +447,28 @@ async fn audit(State(state): State<ApiState>, who: Who, Query(q): Query<AuditQue
     Ok(Json(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/checkpoint", tag = "audit", responses((status = 200, description = "the newest signed checkpoint: checkpoint (the signed note, text to save), origin, size, root, signed_at, key (the station's verifier key)"), (status = 404, description = "none signed yet", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn checkpoint(State(state): State<ApiState>, who: Who) -> ApiResult {
+    let doc = with_identity(&state, &who, |s, id| {
+        vigil_service::checkpoints::checkpoint(s, id)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/consistency", tag = "audit", params(vigil_service::checkpoints::ConsistencyQuery), responses((status = 200, description = "the proof file: from, to, log_size, checkpoint (signed, of size to), proof (base64 hashes, RFC 9162 §2.1.4)"), (status = 403, description = "refused: the log is shorter than the checkpoint held (the message names the size where they diverge)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
+async fn consistency(
+    State(state): State<ApiState>,
+    who: Who,
+    Query(q): Query<vigil_service::checkpoints::ConsistencyQuery>,
+) -> ApiResult {
+    let doc = with_identity(&state, &who, move |s, id| {
+        vigil_service::checkpoints::consistency(s, id, &q)
+    })
+    .await?;
+    Ok(Json(doc))
+}
+
 #[utoipa::path(get, path = "/api/v1/gaps", tag = "interruptions", params(GapQuery), responses((status = 200, description = "{\"gaps\": [...]}, overdue first; status open, awaiting_signatures or explained"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn gaps(State(state): State<ApiState>, who: Who, Query(q): Query<GapQuery>) -> ApiResult {
     let doc = with_identity(&state, &who, move |s, id| explanations::gaps(s, id, &q)).await?;
@@ -633,6 +655,8 @@ pub struct ErrorBody {
         status,
         clips,
         audit,
+        checkpoint,
+        consistency,
         gaps,
         explain,
         sign,
@@ -749,6 +773,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/clips", get(clips))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/audit/consistency", get(consistency))
+        .route("/api/v1/checkpoint", get(checkpoint))
         .route("/api/v1/gaps", get(gaps))
         .route("/api/v1/verify", post(verify))
         .route("/api/v1/ingest", post(ingest))

@@ -6,6 +6,7 @@
 
 mod cmd;
 mod output;
+mod proof;
 
 /// Who acts and may they: the service's identity module, shared with vigild.
 mod identity {
@@ -83,6 +84,7 @@ enum Command {
     Devices(cmd::people::DeviceArgs),
     /// The audit log.
     Audit(cmd::audit::Args),
+    Checkpoint(cmd::checkpoint::Args),
     /// Tag clips with site, case, category and description.
     Tag(cmd::tag::TagArgs),
     /// What is past its deadline: untagged clips, unexplained interruptions.
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         Command::Officers(args) => cmd::people::officers(&store, args),
         Command::Devices(args) => cmd::people::devices(&store, args),
         Command::Audit(args) => cmd::audit::run(&store, args),
+        Command::Checkpoint(args) => cmd::checkpoint::run(&store, args),
         Command::Tag(args) => cmd::tag::tag(&store, args),
         Command::Overdue(args) => cmd::tag::overdue(&store, args),
         Command::Request(args) => cmd::export::request(&store, args),

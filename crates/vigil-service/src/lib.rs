@@ -19,9 +19,12 @@
 //! - [`reports`]: the ingest report, the gap log and statistics, rendered
 //!   (R1, R4, R5, R8, R9, R19);
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
+//! - [`checkpoints`]: the audit log's signed checkpoints and its proofs
+//!   (R10, R20);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
+pub mod checkpoints;
 pub mod custody;
 pub mod docks;
 pub mod error;

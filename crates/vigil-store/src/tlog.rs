@@ -41,12 +41,33 @@ pub fn default_origin() -> String {
     format!("vigil/{}", if host.is_empty() { "station" } else { &host })
 }
 
+static ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the log of a store whose key is made in this process (vigild's
+/// `station` setting); call before the first open. Later calls are
+/// ignored.
+pub fn set_origin(name: &str) -> std::result::Result<(), String> {
+    check_origin(name)?;
+    let _ = ORIGIN.set(name.to_owned());
+    Ok(())
+}
+
+/// Whether `name` can name a log (a signed-note key name: no spaces, no
+/// `+`).
+pub fn check_origin(name: &str) -> std::result::Result<(), String> {
+    Signer::from_seed(name, [0; 32])
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// Loads the station key of the store at `root`, making it (named
-/// `origin`, or [`default_origin`]) when there is none. A key that exists is
+/// `origin`, the name given to [`set_origin`], or [`default_origin`]) when
+/// there is none. A key that exists is
 /// never replaced: its name is the log's name for good, and a different
 /// `origin` is only warned about.
 pub fn ensure_key(root: &Path, origin: Option<&str>) -> Result<Signer> {
     let path = root.join(KEY_FILE);
+    let origin = origin.or(ORIGIN.get().map(String::as_str));
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let signer = Signer::from_key_string(text.trim()).map_err(|e| bad_key(&path, e))?;

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! store = "/var/lib/vigil"                      # the evidence store
+//! station = "vigil/<host name>"                 # the audit log's name in its signed checkpoints
 //! docks = ["/dev/serial/by-id/*vigil-dock*"]    # dock serial devices; globs allowed
 //! watch = "/run/vigil/media"                    # recorder mass-storage mounts appear here
 //! max_parallel = 4                              # recorders served at once
@@ -40,6 +41,10 @@ pub const MAX_FREE_MB: u64 = 1 << 30;
 pub struct Config {
     /// The evidence store.
     pub store: PathBuf,
+    /// The audit log's name (the origin line of its checkpoints), e.g.
+    /// `vigil.example-agency/station-1`; fixed when the station key is made
+    /// at first start [default: `vigil/<host name>`].
+    pub station: Option<String>,
     /// The API's Unix socket (`""` for none).
     #[serde(deserialize_with = "socket_path")]
     pub socket: Option<PathBuf>,
@@ -82,6 +87,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             store: PathBuf::from("/var/lib/vigil"),
+            station: None,
             socket: Some(PathBuf::from(vigil_api::DEFAULT_SOCKET)),
             docks: vec!["/dev/serial/by-id/*vigil-dock*".into()],
             watch: PathBuf::from("/run/vigil/media"),
@@ -138,6 +144,11 @@ impl Config {
             !self.store.as_os_str().is_empty(),
             "store must name a directory (it is empty)"
         );
+        if let Some(name) = &self.station {
+            vigil_store::tlog::check_origin(name).map_err(|e| {
+                anyhow::anyhow!("station = {name:?} cannot name the audit log: {e}")
+            })?;
+        }
         anyhow::ensure!(
             (1..=64).contains(&self.max_parallel),
             "max_parallel must be 1 to 64, not {}",

@@ -102,6 +102,10 @@ async fn start_desk(
 /// lets in-flight files finish (or parks them) and returns.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     config.check()?;
+    if let Some(name) = &config.station {
+        // The log's name, for the key made at first start.
+        vigil_store::tlog::set_origin(name).map_err(anyhow::Error::msg)?;
+    }
     // Open once up front: creates the store, migrates, sweeps temp files.
     vigil_store::Store::open(&config.store)?;
     // Held until run returns: the CLI's in-process mode then refuses this

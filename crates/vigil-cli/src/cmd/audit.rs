@@ -1,8 +1,12 @@
 //! `vigil audit`: the hash-chained audit log (R20): who did what, when.
 //! Served by vigild (`GET /api/v1/audit`) or in-process on your own store.
+//! `vigil audit prove --from OLD`: the consistency proof an auditor checks
+//! offline (`vigil checkpoint verify OLD --proof FILE --key KEY`).
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+use vigil_service::checkpoints::{self, ConsistencyQuery};
 use vigil_service::queries::{self, AuditQuery};
 
 use super::Door;
@@ -11,7 +15,10 @@ use crate::output;
 
 /// Arguments of `vigil audit`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    cmd: Option<Sub>,
     /// Only rows whose action starts with this (e.g. `clip.`, `gap.explained`).
     #[arg(long)]
     action: Option<String>,
@@ -20,8 +27,60 @@ pub struct Args {
     json: bool,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Print the proof (JSON) that the log extends a kept checkpoint, to
+    /// check offline.
+    Prove(ProveArgs),
+}
+
+/// Arguments of `vigil audit prove`.
+#[derive(Debug, clap::Args)]
+pub struct ProveArgs {
+    /// The checkpoint kept (a file from `vigil checkpoint`), or its size.
+    #[arg(long, value_name = "OLD")]
+    from: String,
+    /// Prove up to this size [default: the newest checkpoint's].
+    #[arg(long, value_name = "SIZE")]
+    to: Option<u64>,
+}
+
+fn prove(ctx: &super::Ctx, args: ProveArgs) -> anyhow::Result<ExitCode> {
+    let from = match args.from.parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => {
+            let text = std::fs::read_to_string(&args.from)
+                .with_context(|| format!("--from {}: neither a size nor a readable checkpoint file", args.from))?;
+            let notes = crate::proof::notes(&text);
+            let note = notes.last().with_context(|| format!("{} holds no checkpoint", args.from))?;
+            // The size line, read without the key: the proof is checked,
+            // with the key, by `vigil checkpoint verify`.
+            note.lines()
+                .nth(1)
+                .and_then(|l| l.parse::<u64>().ok())
+                .with_context(|| format!("{}: not a checkpoint (no tree size on its second line)", args.from))?
+        }
+    };
+    let q = ConsistencyQuery { from, to: args.to };
+    let doc = ctx.call(
+        |c| c.get_with("/api/v1/audit/consistency", &q),
+        |s, id| checkpoints::consistency(s, id, &q),
+    )?;
+    if doc["proof"].is_null() {
+        anyhow::bail!(
+            "no proof: {}",
+            doc["problem"].as_str().unwrap_or("the log cannot prove it")
+        );
+    }
+    output::print_json(&doc)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `vigil audit`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(Sub::Prove(p)) = args.cmd {
+        return prove(ctx, p);
+    }
     let q = AuditQuery {
         action: args.action,
     };

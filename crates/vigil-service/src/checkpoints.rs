@@ -1,0 +1,109 @@
+//! The audit log's signed checkpoints and proofs (issue 12, R10, R20):
+//! what an auditor saves (`vigil checkpoint`) and what shows that today's
+//! log extends it (`vigil checkpoint verify`, `vigil audit prove`).
+//!
+//! Checkpoints and proofs are hashes only: any registered user may read
+//! them, and reading them changes nothing (they are not audited, so a
+//! checkpoint fetched twice is the same checkpoint).
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use vigil_store::Store;
+
+use crate::{Identity, ServiceError};
+
+/// The newest signed checkpoint (`GET /api/v1/checkpoint`): `checkpoint`
+/// (the signed note, text to save), `origin`, `size`, `root` (base64),
+/// `signed_at`, `key` (the station's verifier key).
+pub fn checkpoint(store: &Store, _id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    let key = store
+        .station_key()
+        .map_err(ServiceError::doing("reading the station key"))?;
+    let Some(kept) = store.checkpoint()? else {
+        return Err(ServiceError::not_found(
+            "the station has signed no checkpoint yet (its audit log is empty)".into(),
+        ));
+    };
+    describe(&kept, &key)
+}
+
+/// A kept checkpoint as JSON.
+pub fn describe(
+    kept: &vigil_store::tlog::Kept,
+    key: &vigil_tlog::note::Verifier,
+) -> Result<serde_json::Value, ServiceError> {
+    let cp = vigil_tlog::note::Checkpoint::open(&kept.note, key).map_err(|e| {
+        ServiceError::store(format!(
+            "the kept checkpoint of size {} does not verify with the station key: {e} (run `vigil verify`)",
+            kept.size
+        ))
+    })?;
+    Ok(serde_json::json!({
+        "checkpoint": kept.note, "origin": cp.origin, "size": cp.size,
+        "root": B64.encode(cp.root), "signed_at": kept.signed_at, "key": key.to_key_string(),
+    }))
+}
+
+/// Which consistency proof (`GET /api/v1/audit/consistency`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The size of the checkpoint held.
+    pub from: u64,
+    /// The size to prove it extends to (default: the newest checkpoint's).
+    pub to: Option<u64>,
+}
+
+/// The consistency proof from `from` rows to `to` (RFC 9162 §2.1.4), as
+/// the proof file `vigil audit prove` writes: `from`, `to`, `log_size`,
+/// `checkpoint` (the station's signed checkpoint of size `to`, when it
+/// kept one), `proof` (base64 hashes). For a log shorter than `from` or
+/// `to`, `proof` is null and `problem` says so (the logs diverge at
+/// `log_size + 1`).
+pub fn consistency(
+    store: &Store,
+    _id: &Identity,
+    q: &ConsistencyQuery,
+) -> Result<serde_json::Value, ServiceError> {
+    let size = store.log_size()?;
+    let to = match q.to {
+        Some(t) => t,
+        None => store.checkpoint()?.map_or(size, |k| k.size),
+    };
+    if q.from > size || to > size {
+        // Not an error of the request: the answer is that the log is
+        // shorter than a checkpoint the station once signed.
+        let n = q.from.max(to);
+        return Ok(serde_json::json!({
+            "from": q.from, "to": to, "log_size": size, "checkpoint": null, "proof": null,
+            "problem": format!(
+                "a checkpoint signs a log of {n} rows, but the station's log has only {size}: \
+                 rows {}..{n} are gone (the log was truncated, or restored from an older copy)",
+                size + 1
+            ),
+        }));
+    }
+    if q.from > to {
+        return Err(ServiceError::bad_request(format!(
+            "a log of {} rows cannot extend to {to}: name the older checkpoint first",
+            q.from
+        )));
+    }
+    let proof = store.consistency_proof(q.from, to)?;
+    let checkpoint = store.checkpoint_at(to)?.map(|k| k.note);
+    Ok(serde_json::json!({
+        "from": q.from, "to": to, "log_size": size, "checkpoint": checkpoint,
+        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+    }))
+}
+
+/// The inclusion proof of audit row `seq` in the log's first `size` rows
+/// (RFC 9162 §2.1.3), base64 hashes from the leaf up.
+pub fn inclusion(store: &Store, seq: u64, size: u64) -> Result<Vec<String>, ServiceError> {
+    Ok(store
+        .inclusion_proof(seq, size)?
+        .iter()
+        .map(|h| B64.encode(h))
+        .collect())
+}
