@@ -55,6 +55,8 @@ enum Command {
     Clips(cmd::clips::Args),
     /// Re-read every object and check hashes, clips and the audit chain.
     Verify(cmd::verify::Args),
+    /// Check a court package offline: manifests, checkpoint, custody proofs.
+    VerifyExport(cmd::verify_export::Args),
     /// List interruptions in the footage and their explanations.
     Gaps(cmd::gaps::Args),
     /// Attach a spoken or written explanation to an interruption.
@@ -84,6 +86,7 @@ enum Command {
     Devices(cmd::people::DeviceArgs),
     /// The audit log.
     Audit(cmd::audit::Args),
+    /// The audit log's signed checkpoint; check that the log extends one kept.
     Checkpoint(cmd::checkpoint::Args),
     /// Tag clips with site, case, category and description.
     Tag(cmd::tag::TagArgs),
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => cmd::ingest::run(&store, args),
         Command::Clips(args) => cmd::clips::run(&store, args),
         Command::Verify(args) => cmd::verify::run(&store, args),
+        Command::VerifyExport(args) => cmd::verify_export::run(args),
         Command::Analyze(args) => cmd::analyze::run(&store, args),
         Command::Gaps(args) => cmd::gaps::run(&store, args),
         Command::Explain(args) => cmd::explain::run(&store, args),

@@ -473,6 +473,7 @@ fn finalize(
         dropped_frames: a.map(|a| a.dropped_frames()),
         seq: opts.continuity.naming.seq(&path),
         analysis: a.map(analysis_json),
+        min_gap_s: a.map(|_| opts.continuity.min_gap_s),
         gaps: a
             .into_iter()
             .flat_map(|a| &a.streams)

@@ -2,7 +2,10 @@
 //! court can check with standard tools alone: the clip files under readable
 //! names, `MANIFEST.b3` (`b3sum -c`), `MANIFEST.sha256` (`sha256sum -c`) and
 //! `metadata.json` (matter, time, place, method, officers, interruptions
-//! with their explanations, each clip's custody trail).
+//! with their explanations, each clip's custody trail), and the log's
+//! signed `CHECKPOINT` with `station.pub`: every custody row carries its
+//! inclusion proof to that checkpoint (issue 12), so the package alone
+//! shows the rows are the station's log (`vigil verify-export`).
 //!
 //! The package leaves the store as a tar stream, written where the store is
 //! (inside vigild, or in-process), so the store is only ever read by its
@@ -23,7 +26,16 @@ use crate::identity::{Identity, CUSTODY};
 use crate::queries::may_see;
 
 /// The names a package may hold besides `clips/<name>`.
-pub const MANIFESTS: &[&str] = &["MANIFEST.b3", "MANIFEST.sha256", "metadata.json"];
+/// `CHECKPOINT` is the station's signed checkpoint the custody trails'
+/// inclusion proofs lead to, `station.pub` its key as the station gave it
+/// (an auditor checks with the key they keep: `vigil verify-export`).
+pub const MANIFESTS: &[&str] = &[
+    "MANIFEST.b3",
+    "MANIFEST.sha256",
+    "metadata.json",
+    "CHECKPOINT",
+    "station.pub",
+];
 
 /// A file name safe on any disc: letters, digits, `-`, `_`, `.` only.
 pub fn safe(s: &str) -> String {
@@ -148,6 +160,7 @@ pub fn write(
     let mut entries = Vec::new();
     let mut names = BTreeSet::new();
     let mut bytes = 0u64;
+    let mut trails = Vec::new();
     for clip_id in &req.clips {
         let c = store.clip(clip_id)?.ok_or_else(|| {
             ServiceError::not_found(format!("request names clip {clip_id}, which is not stored"))
@@ -193,9 +206,9 @@ pub fn write(
             clip: Some(c.clip.clone()),
             ..Default::default()
         })?;
-        let mut subjects = vec![c.clip.clone()];
+        let mut subjects = vec![c.clip.clone(), req.id.clone()];
         subjects.extend(gaps.iter().map(|g| g.id.clone()));
-        let custody = store.audit_about(&subjects)?;
+        trails.push(subjects);
         let tag = store.tag_of(&c.clip)?;
         entries.push(serde_json::json!({
             "file": rel, "clip": c.clip, "original_path": c.path, "device": c.device, "officer": c.officer,
@@ -205,7 +218,7 @@ pub fn write(
             "matter": tag.as_ref().map(|t| serde_json::json!({"case": t.case, "category": t.category, "description": t.note})),
             "method": "body-worn camera recording (audio/video), original file, byte-exact",
             "damaged": c.damaged, "damage_reason": c.damage_reason,
-            "interruptions": gaps, "custody": custody,
+            "interruptions": gaps,
         }));
         store.record_event(
             &id.actor(),
@@ -214,6 +227,32 @@ pub fn write(
             &serde_json::json!({"request": req.id, "file": rel}),
         )?;
     }
+    // Each clip's custody trail (its ingest, tags, interruptions and
+    // their explanations, the request and its approval, its export), read
+    // now that its export is on record, with each row's inclusion proof to
+    // the checkpoint signed with it.
+    let kept = store.checkpoint()?.ok_or_else(|| {
+        ServiceError::store("the station has signed no checkpoint of its audit log".into())
+    })?;
+    let key = store
+        .station_key()
+        .map_err(ServiceError::doing("reading the station key"))?;
+    let all: BTreeSet<String> = trails.iter().flatten().cloned().collect();
+    let rows = store.audit_about(&all.into_iter().collect::<Vec<_>>())?;
+    for (entry, subjects) in entries.iter_mut().zip(&trails) {
+        let mut custody = Vec::new();
+        for r in rows
+            .iter()
+            .filter(|r| subjects.contains(&r.subject) && r.seq as u64 <= kept.size)
+        {
+            let mut v = serde_json::to_value(r).map_err(|e| ServiceError::bad_request(e.to_string()))?;
+            v["detail_json"] = r.detail_text.clone().into();
+            v["proof"] = crate::checkpoints::inclusion(store, r.seq as u64, kept.size)?.into();
+            custody.push(v);
+        }
+        entry["custody"] = custody.into();
+    }
+    let checkpoint = crate::checkpoints::describe(&kept, &key)?;
     let officers: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| e["officer"].as_str().map(str::to_owned))
@@ -223,11 +262,16 @@ pub fn write(
                     "approved_at": req.approved_at, "outsider": req.outsider, "case": req.case},
         "exported_by": id.actor(), "exported_at": vigil_store::now_rfc3339(),
         "officers": officers, "clips": entries,
-        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256",
+        "checkpoint": {"origin": checkpoint["origin"], "size": checkpoint["size"], "root": checkpoint["root"]},
+        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256; vigil verify-export . --key KEY (the station key you keep)",
     });
     let metadata = serde_json::to_string_pretty(&metadata)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
-    for (name, text) in MANIFESTS.iter().zip([&b3, &sha, &metadata]) {
+    let public = format!("{}\n", key.to_key_string());
+    for (name, text) in MANIFESTS
+        .iter()
+        .zip([&b3, &sha, &metadata, &kept.note, &public])
+    {
         add(&mut tar, name, text.len() as u64, text.as_bytes())?;
     }
     tar.into_inner()

@@ -19,8 +19,10 @@ pub trait Sink {
     fn progress(&mut self, done: u64, total: u64, file: Option<&str>);
 }
 
-/// Re-reads every object, checks both hashes, every clip and the audit
-/// chain (R10); the check itself is audited. Returns the report.
+/// Re-reads every object, checks both hashes, every clip, the audit chain
+/// and its Merkle tree and checkpoints (R10), and every recording's
+/// continuity against the gap log; the check itself is audited. Returns
+/// the report.
 pub fn verify(
     store: &mut Store,
     id: &Identity,
@@ -29,7 +31,79 @@ pub fn verify(
     id.require(AUDIT, "verifying the store")?;
     let total = store.indexed_bytes()?;
     sink.progress(0, total, None);
-    Ok(store.verify(&id.actor(), &mut |done| sink.progress(done, total, None))?)
+    store.verify_with(
+        &id.actor(),
+        &mut |done| sink.progress(done, total, None),
+        recheck_continuity,
+    )
+}
+
+/// Analyses every stored recording again (MP4/MOV from their headers
+/// alone) with the threshold its `clip.ingested` row records, and names
+/// each interruption the gap log lacks: a gap row deleted behind the
+/// service's back is caught even where no checkpoint was kept (R7, R10).
+fn recheck_continuity(
+    store: &Store,
+    report: &mut vigil_store::VerifyReport,
+) -> Result<(), ServiceError> {
+    use vigil_store::{ClipKind, GapKind};
+    let mut thresholds = std::collections::HashMap::new();
+    for e in store.audit_entries()? {
+        if e.action == "clip.ingested" {
+            if let Some(t) = e.detail["min_gap_s"].as_f64() {
+                thresholds.insert(e.subject, t);
+            }
+        }
+    }
+    let logged = store.gaps(&vigil_store::GapFilter::default())?;
+    for c in store.clips(&vigil_store::ClipFilter::default())? {
+        if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) {
+            continue;
+        }
+        let path = store.objects().object_path(&c.blake3);
+        if !path.exists() {
+            continue; // purged under the policy, or named missing already
+        }
+        let min_gap = thresholds
+            .get(&c.clip)
+            .copied()
+            .unwrap_or(vigil_ingest::DEFAULT_MIN_GAP_S);
+        let Ok(a) = vigil_media::analyse(&path, min_gap) else {
+            continue; // unreadable as media: stored as damaged at ingest
+        };
+        report.recordings_reanalysed += 1;
+        for s in &a.streams {
+            for g in &s.gaps {
+                let kind = match g.kind {
+                    vigil_media::GapKind::Hole => GapKind::WithinClip,
+                    vigil_media::GapKind::Restart => GapKind::Restart,
+                    vigil_media::GapKind::StreamStopped => GapKind::StreamStopped,
+                    vigil_media::GapKind::EditListCut => GapKind::EditListCut,
+                };
+                let found = logged.iter().any(|l| {
+                    l.clip == c.clip
+                        && l.kind == kind
+                        && l.stream.as_deref() == Some(s.kind.as_str())
+                        && l.offset_s.is_some_and(|o| (o - g.offset_s).abs() < 1e-3)
+                });
+                if !found {
+                    report.problems.push(vigil_store::Problem {
+                        kind: "interruption_missing".into(),
+                        subject: c.clip.clone(),
+                        detail: format!(
+                            "{}: its {} stream is interrupted at {:.3} s for {:.3} s ({}), but the gap log has no such interruption (a gap row was removed?)",
+                            c.path,
+                            s.kind.as_str(),
+                            g.offset_s,
+                            g.duration_s,
+                            kind.as_str()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An ingest of a recorder's mounted storage (`vigil ingest`,

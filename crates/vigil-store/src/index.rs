@@ -101,6 +101,10 @@ pub struct NewClip {
     pub seq: Option<i64>,
     /// The full analysis, as JSON.
     pub analysis: Option<String>,
+    /// The interruption threshold it was analysed with, seconds (R7):
+    /// recorded in its `clip.ingested` row, so `verify` re-analyses it the
+    /// same way.
+    pub min_gap_s: Option<f64>,
     /// Holes inside the clip.
     pub gaps: Vec<ClipGap>,
 }
@@ -227,6 +231,10 @@ pub struct VerifyReport {
     pub clips_checked: u64,
     /// Audit rows checked.
     pub audit_rows_checked: u64,
+    /// Recordings whose continuity was analysed again and compared with
+    /// the gap log.
+    #[serde(default)]
+    pub recordings_reanalysed: u64,
     /// What is wrong; any entry makes `ok` false.
     pub problems: Vec<Problem>,
     /// Worth knowing but not a failure (e.g. an object file left by an
@@ -662,7 +670,7 @@ impl Index {
                 &json!({
                     "path": c.path_display, "device": c.device, "officer": c.officer,
                     "blake3": c.digests.blake3, "sha256": c.digests.sha256, "bytes": c.digests.bytes,
-                    "run": run, "status": status, "damage_reason": reason,
+                    "run": run, "status": status, "damage_reason": reason, "min_gap_s": c.min_gap_s,
                 }),
             )
             .map_err(e)?;

@@ -215,7 +215,20 @@ impl Store {
     /// Re-reads every object and checks it, every clip and the audit chain.
     /// `progress` gets bytes re-read so far. The check itself is audited.
     pub fn verify(&mut self, actor: &str, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
-        let report = self.index.verify(&self.objects, progress)?;
+        self.verify_with(actor, progress, |_, _| Ok(()))
+    }
+
+    /// [`Self::verify`] with more checks by the caller (`more`, e.g. the
+    /// continuity of every stored recording) before the check is recorded.
+    pub fn verify_with<E: From<StoreError>>(
+        &mut self,
+        actor: &str,
+        progress: &mut dyn FnMut(u64),
+        more: impl FnOnce(&Self, &mut VerifyReport) -> std::result::Result<(), E>,
+    ) -> std::result::Result<VerifyReport, E> {
+        let mut report = self.index.verify(&self.objects, progress)?;
+        more(self, &mut report)?;
+        report.ok = report.problems.is_empty();
         let detail = serde_json::json!({
             "ok": report.ok, "objects": report.objects_checked, "bytes": report.bytes_checked,
             "problems": report.problems.len(),

@@ -224,7 +224,7 @@ fn unpack(reader: impl Read, dir: &Path) -> anyhow::Result<()> {
 
 /// Checks every file both manifests name against its hashes, and that the
 /// package holds no other clip: the clip count.
-fn check_package(dir: &Path) -> anyhow::Result<usize> {
+pub(crate) fn check_package(dir: &Path) -> anyhow::Result<usize> {
     let read = |name: &str| {
         std::fs::read_to_string(dir.join(name)).with_context(|| format!("{name} is missing"))
     };

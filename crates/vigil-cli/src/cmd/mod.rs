@@ -19,6 +19,7 @@ pub mod sign;
 pub mod status;
 pub mod tag;
 pub mod verify;
+pub mod verify_export;
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! `vigil verify`: re-read every object, check both hashes, every clip's
-//! object and the audit chain (R10). Exit 0 only when all of it holds. Runs
+//! object, the audit chain, its Merkle tree and every kept checkpoint, and
+//! every recording's continuity against the gap log (R7, R10). Exit 0 only when all of it holds. Runs
 //! inside vigild (its progress streamed back) or in-process on your store.
 
 use std::process::ExitCode;
@@ -46,12 +47,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             crate::say!("warning  {} {}: {}", w.kind, w.subject, w.detail);
         }
         crate::say!(
-            "{}: {} objects ({}) re-read, {} clips, {} audit rows checked, {} problems",
+            "{}: {} objects ({}) re-read, {} clips, {} audit rows and their Merkle tree checked, {} recordings analysed again, {} problems",
             if report.ok { "OK" } else { "FAILED" },
             report.objects_checked,
             output::bytes(report.bytes_checked),
             report.clips_checked,
             report.audit_rows_checked,
+            report.recordings_reanalysed,
             report.problems.len()
         );
     }
