@@ -11,4 +11,5 @@ mod hostile;
 mod ingest;
 mod package;
 mod signatures;
+mod tlog;
 mod verify;

@@ -245,7 +245,8 @@ pub fn write(
             .iter()
             .filter(|r| subjects.contains(&r.subject) && r.seq as u64 <= kept.size)
         {
-            let mut v = serde_json::to_value(r).map_err(|e| ServiceError::bad_request(e.to_string()))?;
+            let mut v =
+                serde_json::to_value(r).map_err(|e| ServiceError::bad_request(e.to_string()))?;
             v["detail_json"] = r.detail_text.clone().into();
             v["proof"] = crate::checkpoints::inclusion(store, r.seq as u64, kept.size)?.into();
             custody.push(v);

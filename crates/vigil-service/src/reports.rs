@@ -83,6 +83,13 @@ pub fn report(
         "gaps" => gap_log(&d, format)?,
         _ => stats(&d, format)?,
     };
+    // The checkpoint of the log the report was made from (issue 12): a
+    // reader can later show the log still holds what it was then.
+    let checkpoint = match store.checkpoint()? {
+        Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),
+        None => None,
+    };
+    let text = with_checkpoint(text, format, checkpoint.as_ref())?;
     store.record_read(
         &id.actor(),
         "report.read",
@@ -90,6 +97,60 @@ pub fn report(
         &serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "format": format}),
     )?;
     Ok(Report { text, format })
+}
+
+/// `text` with the signed checkpoint `cp` added in its format: a closing
+/// block (text), a closing row padded to the header's width (CSV), a
+/// `checkpoint` member (JSON), a closing section (HTML, shown in print).
+fn with_checkpoint(
+    mut text: String,
+    format: &str,
+    cp: Option<&serde_json::Value>,
+) -> Result<String, ServiceError> {
+    let Some(cp) = cp else {
+        return Ok(text);
+    };
+    let note = cp["checkpoint"].as_str().unwrap_or_default();
+    let key = cp["key"].as_str().unwrap_or_default();
+    match format {
+        "json" => {
+            let mut doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+            if let Some(m) = doc.as_object_mut() {
+                m.insert("checkpoint".into(), cp.clone());
+            }
+            text = pretty(&doc)?;
+            text.push('\n');
+        }
+        "csv" => {
+            let width = text.lines().next().map_or(1, |h| h.split(',').count());
+            let mut row = vec![String::new(); width.max(2)];
+            row[0] = "checkpoint".into();
+            row[1] = csv_field(note);
+            if width > 2 {
+                row[2] = csv_field(key);
+            }
+            let _ = writeln!(text, "{}", row.join(","));
+        }
+        "html" => {
+            let section = format!(
+                "<section class=\"checkpoint\"><h2>Audit log checkpoint</h2><p>The station's signed checkpoint of its audit log when this report was made (check it later with <code>vigil checkpoint verify</code>; station key <code>{}</code>):</p><pre>{}</pre></section>",
+                esc(key),
+                esc(note)
+            );
+            match text.rfind("</body>") {
+                Some(i) => text.insert_str(i, &section),
+                None => text.push_str(&section),
+            }
+        }
+        _ => {
+            let _ = write!(
+                text,
+                "\nAudit log checkpoint (check later with `vigil checkpoint verify`; station key {key}):\n{note}"
+            );
+        }
+    }
+    Ok(text)
 }
 
 fn pretty(v: &serde_json::Value) -> Result<String, ServiceError> {

@@ -921,7 +921,10 @@ impl Index {
 
         self.check_anchor(anchor, &mut report)?;
         let breaks = audit::verify_chain(&self.conn).map_err(|e| self.err(e))?;
-        let key = self.path.parent().and_then(|root| crate::tlog::public_key(root).ok());
+        let key = self
+            .path
+            .parent()
+            .and_then(|root| crate::tlog::public_key(root).ok());
         for (kind, subject, detail) in
             crate::tlog::check(&self.conn, key.as_ref()).map_err(|e| self.err(e))?
         {

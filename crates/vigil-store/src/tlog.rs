@@ -403,8 +403,9 @@ pub(crate) fn check(
         ));
     }
     {
-        let mut stmt =
-            conn.prepare("SELECT level, idx, hash FROM audit_tree WHERE level > 0 ORDER BY level, idx")?;
+        let mut stmt = conn.prepare(
+            "SELECT level, idx, hash FROM audit_tree WHERE level > 0 ORDER BY level, idx",
+        )?;
         let mut nodes = stmt.query([])?;
         let mut wrong = 0u64;
         let mut first = None;
@@ -523,13 +524,22 @@ mod tests {
                 .unwrap();
             }
             let p = vigil_tlog::inclusion_proof(&stored, n - 1, n).unwrap();
-            vigil_tlog::verify_inclusion(n - 1, n, &leaves[(n - 1) as usize], &p, &vigil_tlog::root(&leaves, n))
-                .unwrap();
+            vigil_tlog::verify_inclusion(
+                n - 1,
+                n,
+                &leaves[(n - 1) as usize],
+                &p,
+                &vigil_tlog::root(&leaves, n),
+            )
+            .unwrap();
         }
         stored.finish(()).unwrap();
         // Checkpoints at 7, 14, ... 35 and 37; each verifies.
         let kept = all(&c).unwrap();
-        assert_eq!(kept.iter().map(|k| k.size).collect::<Vec<_>>(), [7, 14, 21, 28, 35, 37]);
+        assert_eq!(
+            kept.iter().map(|k| k.size).collect::<Vec<_>>(),
+            [7, 14, 21, 28, 35, 37]
+        );
         assert!(check(&c, Some(&key.verifier())).unwrap().is_empty());
     }
 
@@ -540,7 +550,11 @@ mod tests {
         c.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 9", [])
             .unwrap();
         let p = check(&c, Some(&key.verifier())).unwrap();
-        assert!(p.iter().any(|(k, s, _)| *k == "audit_tree" && s == "audit row 9"), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|(k, s, _)| *k == "audit_tree" && s == "audit row 9"),
+            "{p:?}"
+        );
         // Rebuilding the tree over the changed row still contradicts every
         // checkpoint signed after it.
         c.execute_batch("DROP TRIGGER audit_tree_no_delete; DELETE FROM audit_tree;")

@@ -15,6 +15,10 @@ struct Args {
     /// The evidence store (overrides `store`).
     #[arg(long, value_name = "DIR", env = "VIGIL_STORE")]
     store: Option<PathBuf>,
+    /// The audit log's name in its checkpoints (overrides `station`; fixed
+    /// when the station key is made at first start).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// A dock device path or glob (overrides `docks`; repeatable).
     #[arg(long, value_name = "PATH")]
     dock: Vec<String>,
@@ -97,6 +101,9 @@ fn main() -> anyhow::Result<()> {
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
     if let Some(s) = args.store {
         config.store = s;
+    }
+    if let Some(s) = args.station {
+        config.station = Some(s);
     }
     if !args.dock.is_empty() {
         config.docks = args.dock;

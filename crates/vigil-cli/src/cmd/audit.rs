@@ -49,16 +49,27 @@ fn prove(ctx: &super::Ctx, args: ProveArgs) -> anyhow::Result<ExitCode> {
     let from = match args.from.parse::<u64>() {
         Ok(n) => n,
         Err(_) => {
-            let text = std::fs::read_to_string(&args.from)
-                .with_context(|| format!("--from {}: neither a size nor a readable checkpoint file", args.from))?;
+            let text = std::fs::read_to_string(&args.from).with_context(|| {
+                format!(
+                    "--from {}: neither a size nor a readable checkpoint file",
+                    args.from
+                )
+            })?;
             let notes = crate::proof::notes(&text);
-            let note = notes.last().with_context(|| format!("{} holds no checkpoint", args.from))?;
+            let note = notes
+                .last()
+                .with_context(|| format!("{} holds no checkpoint", args.from))?;
             // The size line, read without the key: the proof is checked,
             // with the key, by `vigil checkpoint verify`.
             note.lines()
                 .nth(1)
                 .and_then(|l| l.parse::<u64>().ok())
-                .with_context(|| format!("{}: not a checkpoint (no tree size on its second line)", args.from))?
+                .with_context(|| {
+                    format!(
+                        "{}: not a checkpoint (no tree size on its second line)",
+                        args.from
+                    )
+                })?
         }
     };
     let q = ConsistencyQuery { from, to: args.to };

@@ -106,7 +106,12 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 &std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read the proof file {}", p.display()))?,
             )
-            .with_context(|| format!("{} is not a proof file (JSON from `vigil audit prove`)", p.display()))?,
+            .with_context(|| {
+                format!(
+                    "{} is not a proof file (JSON from `vigil audit prove`)",
+                    p.display()
+                )
+            })?,
         ),
         None => None,
     };
@@ -120,7 +125,9 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             let note = pf["checkpoint"].as_str().context(
                 "the proof file carries no checkpoint: name the newer checkpoint file (NEW)",
             )?;
-            Checkpoint::open(note, &key).context("the proof file's checkpoint: its signature does not verify with the key")?
+            Checkpoint::open(note, &key).context(
+                "the proof file's checkpoint: its signature does not verify with the key",
+            )?
         }
         (None, None) => {
             let doc = latest(ctx)?;
@@ -182,7 +189,11 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn online_check(
@@ -230,6 +241,7 @@ fn offline_check(
             pf["from"], pf["to"], old.size, new.size
         )));
     }
-    let hashes = proof::hashes(&pf["proof"], "the proof file").map_err(|e| failed(e.to_string()))?;
+    let hashes =
+        proof::hashes(&pf["proof"], "the proof file").map_err(|e| failed(e.to_string()))?;
     proof::extends(old, new, &hashes)
 }

@@ -41,7 +41,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (key, own) = match &args.key {
         Some(k) => (proof::key(k)?, false),
-        None => (proof::key(&dir.join("station.pub").display().to_string())?, true),
+        None => (
+            proof::key(&dir.join("station.pub").display().to_string())?,
+            true,
+        ),
     };
     let note = std::fs::read_to_string(dir.join("CHECKPOINT"))
         .with_context(|| format!("{}: the package has no CHECKPOINT", dir.display()))?;
@@ -61,15 +64,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("metadata.json is not JSON")?;
     let manifest_b3 = std::fs::read_to_string(dir.join("MANIFEST.b3")).unwrap_or_default();
     let mut rows_checked = 0u64;
-    for c in meta["clips"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for c in meta["clips"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         let file = c["file"].as_str().unwrap_or("?");
         let b3 = c["blake3"].as_str().unwrap_or_default();
         let sha = c["sha256"].as_str().unwrap_or_default();
         if !manifest_b3.lines().any(|l| l == format!("{b3}  {file}")) {
-            problems.push(format!("{file}: metadata.json's BLAKE3 is not the manifest's"));
+            problems.push(format!(
+                "{file}: metadata.json's BLAKE3 is not the manifest's"
+            ));
         }
         let mut ingested = false;
-        for r in c["custody"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for r in c["custody"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             rows_checked += 1;
             let seq = r["seq"].as_i64().unwrap_or(0);
             let action = r["action"].as_str().unwrap_or("?");
@@ -144,5 +157,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
