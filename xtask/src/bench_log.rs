@@ -127,7 +127,12 @@ fn store_figures(rows: u64) -> Result<serde_json::Value> {
     let single = 2000u64;
     let t = Instant::now();
     for i in 0..single {
-        store.record_event("bench", "bench.event", &format!("s{i}"), &serde_json::json!({"i": i}))?;
+        store.record_event(
+            "bench",
+            "bench.event",
+            &format!("s{i}"),
+            &serde_json::json!({"i": i}),
+        )?;
     }
     let single_rate = single as f64 / t.elapsed().as_secs_f64();
     drop(store);
@@ -146,7 +151,14 @@ fn store_figures(rows: u64) -> Result<serde_json::Value> {
     while done < batched {
         let tx = conn.transaction()?;
         for _ in 0..1000.min(batched - done) {
-            vigil_store::audit::append(&tx, "2026-12-02T08:30:15.000Z", "vigil", "clip.ingested", "c0123456789abcdef0123", &detail)?;
+            vigil_store::audit::append(
+                &tx,
+                "2026-12-02T08:30:15.000Z",
+                "vigil",
+                "clip.ingested",
+                "c0123456789abcdef0123",
+                &detail,
+            )?;
             done += 1;
         }
         tx.commit()?;
@@ -175,8 +187,14 @@ fn store_figures(rows: u64) -> Result<serde_json::Value> {
     let bytes = std::fs::metadata(dir.join(vigil_store::INDEX_FILE))?.len();
     let rate = batched as f64 / batched_s;
     println!("store: {batched} audit rows appended with their Merkle tree in {batched_s:.1} s: {rate:.0} rows/s (transactions of 1,000, WAL, synchronous=FULL)");
-    println!("store: {single_rate:.0} durable single-row commits/s, each with its signed checkpoint");
-    println!("store: open and sign a checkpoint of {size} rows: {:.1} ms; root verifies: {}", open_sign.as_secs_f64() * 1e3, cp.size == size);
+    println!(
+        "store: {single_rate:.0} durable single-row commits/s, each with its signed checkpoint"
+    );
+    println!(
+        "store: open and sign a checkpoint of {size} rows: {:.1} ms; root verifies: {}",
+        open_sign.as_secs_f64() * 1e3,
+        cp.size == size
+    );
     println!("store: proofs from the stored tree: inclusion ≤ {inc_len} hashes in {:.0} µs, consistency ≤ {con_len} hashes in {:.0} µs; index {:.0} MiB", inc / k * 1e6, con / k * 1e6, bytes as f64 / 1048576.0);
     let doc = serde_json::json!({
         "rows": size, "batched_rows_per_s": rate, "single_commits_per_s": single_rate,

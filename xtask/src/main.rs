@@ -307,8 +307,78 @@ fn demo() -> Result<()> {
             "\n== Clock drift found at docking (R5): the NOTE column of `vigil status` above."
         );
         println!("   BWC102's clock ran 95 s fast: its clips say 08:00:00 and 08:00:03 and are stored as 07:58:25 and 07:58:28.");
-        println!("\n== Verifying every object, clip and the audit chain (inside vigild)");
+        println!("\n== Verifying every object, clip, the audit log and every recording's continuity (inside vigild)");
         client(&["verify"])?;
+        println!("\n== A court export (R14, R16): requested by one supervisor, approved by another, made by the custodian");
+        for (user, role) in [
+            ("demo-custodian", "custodian"),
+            ("demo-sup1", "supervisor"),
+            ("demo-sup2", "supervisor"),
+        ] {
+            client(&["user", "add", user, "--role", role])?;
+        }
+        let listed = Command::new(bin("vigil"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(["clips", "--json"])
+            .output()
+            .context("listing clips")?;
+        let clips: serde_json::Value = serde_json::from_slice(&listed.stdout)?;
+        let first: Vec<String> = clips["clips"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c["clip"].as_str().map(str::to_owned))
+            .take(2)
+            .collect();
+        let mut req = vec![
+            "--as",
+            "demo-sup1",
+            "request",
+            "--reason",
+            "demo: court hearing",
+            "--json",
+            "--clip",
+        ];
+        req.extend(first.iter().map(String::as_str));
+        let made = Command::new(bin("vigil"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(&req)
+            .output()
+            .context("requesting")?;
+        let made: serde_json::Value = serde_json::from_slice(&made.stdout)
+            .with_context(|| format!("vigil request: {}", String::from_utf8_lossy(&made.stderr)))?;
+        let rid = made["request"].as_str().context("a request id")?.to_owned();
+        client(&["--as", "demo-sup2", "approve", &rid])?;
+        let package = base.join("export");
+        client(&[
+            "--as",
+            "demo-custodian",
+            "export",
+            "--request",
+            &rid,
+            "--out",
+            package.to_str().context("utf-8")?,
+        ])?;
+        println!("\n== The audit log's signed checkpoint (R10): keep it; `vigil checkpoint verify` shows later that the log still extends it");
+        client(&["checkpoint"])?;
+        let key = Command::new(bin("vigil"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(["checkpoint", "--key"])
+            .output()
+            .context("the station key")?;
+        let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+        println!("   station key: {key}");
+        println!(
+            "\n== The package checked offline, with the station key alone (no store, no daemon)"
+        );
+        run(Command::new(bin("vigil"))
+            .arg("verify-export")
+            .arg(&package)
+            .args(["--key", &key]))?;
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
         let _ = daemon.wait();
