@@ -76,7 +76,17 @@ fn every_file_is_stored_byte_exact_with_both_hashes() {
         })
         .collect();
     top.sort();
-    assert_eq!(top, vec!["VIGIL-STORE", "audit.head", "objects", "tmp"]);
+    assert_eq!(
+        top,
+        vec![
+            "VIGIL-STORE",
+            "audit.head",
+            "checkpoint.key",
+            "checkpoint.pub",
+            "objects",
+            "tmp"
+        ]
+    );
 }
 
 #[test]
