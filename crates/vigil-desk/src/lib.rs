@@ -1,1 +1,282 @@
-//! placeholder
+//! The desk's pages (issue 13): server-rendered HTML from askama templates
+//! (`templates/`), a stylesheet that also prints on A4 and one small script
+//! for the player (`static/`), all served by vigild itself: no external
+//! assets, nothing inline, so the pages work under a strict
+//! Content-Security-Policy on a closed network.
+//!
+//! This crate only renders. The HTTP side (sessions, CSRF, the store) is
+//! `vigil-api`'s `desk` module, which fills these view models from
+//! `vigil-service`. Every label comes from `vigil-i18n`'s catalogue in the
+//! reader's language; every time is already in the station's zone.
+
+use askama::Template;
+use vigil_i18n::{Lang, Msg};
+
+/// The stylesheet (`/desk/static/desk.css`).
+pub const CSS: &str = include_str!("../static/desk.css");
+/// The script (`/desk/static/desk.js`).
+pub const JS: &str = include_str!("../static/desk.js");
+
+/// What every page shows around its content.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    /// The reader's language.
+    pub lang: Lang,
+    /// The page title.
+    pub title: String,
+    /// "Signed in as ..." when signed in.
+    pub who: Option<String>,
+    /// The session's CSRF token for forms.
+    pub csrf: String,
+    /// Which menu entry is current (`home`, `clips`).
+    pub nav: &'static str,
+    /// This page's path and query (where a language switch returns to),
+    /// URL-encoded.
+    pub here: String,
+    /// The station's time zone.
+    pub zone: String,
+}
+
+impl Chrome {
+    /// A label in the reader's language.
+    pub fn t(&self, m: Msg) -> &'static str {
+        m.text(self.lang)
+    }
+
+    /// The language menu: (code, name, current).
+    pub fn langs(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL
+            .iter()
+            .map(|l| (l.code(), l.name(), *l == self.lang))
+            .collect()
+    }
+
+    /// "Times are shown in ...".
+    pub fn times_in(&self) -> String {
+        Msg::TimesIn.fmt(self.lang, &[("zone", &self.zone)])
+    }
+}
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The last attempt failed.
+    pub failed: bool,
+    /// The user name tried.
+    pub user: String,
+}
+
+/// A refusal, a missing page, an expired form.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// What happened.
+    pub text: String,
+    /// Where to go back to.
+    pub back: String,
+}
+
+/// One row of a table: its cells, the first a link to `href`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Where the first cell links.
+    pub href: String,
+    /// The cells, as shown.
+    pub cells: Vec<String>,
+}
+
+/// One queue of the home page.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Its anchor id.
+    pub id: &'static str,
+    /// Its heading.
+    pub title: String,
+    /// Its column headings.
+    pub head: Vec<String>,
+    /// Its rows.
+    pub rows: Vec<Row>,
+}
+
+/// A user's own queue.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The queues for the user's role.
+    pub sections: Vec<Section>,
+}
+
+/// The clip list's filter as entered.
+#[derive(Debug, Clone, Default)]
+pub struct ClipFilterView {
+    /// Officer id.
+    pub officer: String,
+    /// Recorder serial.
+    pub device: String,
+    /// Status value (`""` for any).
+    pub status: String,
+    /// Local date from.
+    pub from: String,
+    /// Local date until.
+    pub until: String,
+}
+
+/// The clip list.
+#[derive(Template)]
+#[template(path = "clips.html")]
+pub struct ClipsPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The filter as entered.
+    pub filter: ClipFilterView,
+    /// The status choices: (value, label).
+    pub statuses: Vec<(&'static str, &'static str)>,
+    /// Column headings.
+    pub head: Vec<String>,
+    /// This page's rows.
+    pub rows: Vec<Row>,
+    /// "Page n".
+    pub page_label: String,
+    /// The previous page's link.
+    pub prev: Option<String>,
+    /// The next page's link.
+    pub next: Option<String>,
+}
+
+/// One clip as its page shows it.
+#[derive(Debug, Clone)]
+pub struct ClipView {
+    /// Its original path.
+    pub path: String,
+    /// Label and value pairs (officer, recorder, start, hashes, ...).
+    pub facts: Vec<(String, String)>,
+    /// Where the player reads it.
+    pub media: String,
+    /// Its length, seconds.
+    pub duration: f64,
+    /// This page's path (forms return here).
+    pub here: String,
+}
+
+/// An interruption's mark on the timeline.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// The gap it marks.
+    pub gap: String,
+    /// x in 0..1000.
+    pub x: f64,
+    /// Width in the same units (at least visible).
+    pub width: f64,
+    /// Where a click seeks (seconds: just before the interruption).
+    pub seek: f64,
+    /// Its description.
+    pub label: String,
+}
+
+/// An explanation as shown.
+#[derive(Debug, Clone)]
+pub struct ExplanationView {
+    /// What it says.
+    pub text: String,
+    /// Who filed it, when.
+    pub filed: String,
+    /// Who signed.
+    pub signers: Vec<String>,
+    /// The review, when there is one.
+    pub review: Option<String>,
+}
+
+/// An interruption of the clip, with what the reader may do about it.
+#[derive(Debug, Clone)]
+pub struct GapView {
+    /// Its id.
+    pub id: String,
+    /// Its kind, in words.
+    pub kind: String,
+    /// Where and how long, in words.
+    pub place: String,
+    /// Its status, in words.
+    pub status: String,
+    /// `open`, `awaiting` or `explained` (for its colour).
+    pub status_class: &'static str,
+    /// Where to seek to see it.
+    pub seek: Option<f64>,
+    /// "Play from just before".
+    pub seek_label: String,
+    /// The current explanation.
+    pub explanation: Option<ExplanationView>,
+    /// The reader may file a written explanation.
+    pub can_explain: bool,
+    /// The reader may sign this explanation (its id).
+    pub can_sign: Option<String>,
+    /// The reader may review it.
+    pub can_review: bool,
+}
+
+/// A clip's page: the player, the timeline, the interruptions.
+#[derive(Template)]
+#[template(path = "clip.html")]
+pub struct ClipPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The clip.
+    pub clip: ClipView,
+    /// Marks on the timeline.
+    pub marks: Vec<Mark>,
+    /// The time axis: (x, text-anchor, label).
+    pub axis: Vec<(f64, &'static str, String)>,
+    /// Its interruptions.
+    pub gaps: Vec<GapView>,
+}
+
+/// Renders a page; a template error (none is expected: the templates are
+/// checked when this crate is built) becomes a plain message.
+pub fn render(page: &impl Template) -> String {
+    page.render()
+        .unwrap_or_else(|e| format!("<!doctype html><title>error</title><p>the page could not be rendered: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrome(lang: Lang) -> Chrome {
+        Chrome {
+            lang,
+            title: "t".into(),
+            who: Some("张三".into()),
+            csrf: "c".into(),
+            nav: "home",
+            here: "%2Fdesk%2F".into(),
+            zone: "Asia/Shanghai".into(),
+        }
+    }
+
+    #[test]
+    fn pages_are_in_the_readers_language_and_escape_what_they_show() {
+        let page = MessagePage {
+            chrome: chrome(Lang::ZhCn),
+            text: "<script>alert(1)</script>".into(),
+            back: "/desk/".into(),
+        };
+        let html = render(&page);
+        assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
+        assert!(html.contains("时间均按 Asia/Shanghai 显示"), "{html}");
+        assert!(html.contains("&#60;script&#62;"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("style=\""), "no inline styles under the CSP");
+        let en = render(&LoginPage {
+            chrome: chrome(Lang::En),
+            failed: true,
+            user: "ann".into(),
+        });
+        assert!(en.contains("The user name or password is wrong"), "{en}");
+    }
+}
