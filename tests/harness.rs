@@ -550,3 +550,88 @@ pub fn all_done(status: &serde_json::Value, sources: &[&str]) -> bool {
         .iter()
         .all(|s| status["recorders"][*s]["state"] == "done")
 }
+
+/// A chromedriver (Debian's `chromium-driver`) and the headless Chromium
+/// sessions it drives over WebDriver, for the desk's tests.
+#[derive(Debug)]
+pub struct Browser {
+    driver: std::process::Child,
+    /// The WebDriver endpoint.
+    pub url: String,
+    profiles: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and waits until it answers.
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium-driver; cargo xtask test installs it)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self {
+            driver,
+            url: format!("http://127.0.0.1:{port}"),
+            profiles: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A new headless Chromium session (its own profile: its own cookies)
+    /// whose browser asks for `lang` (`zh-CN`, `en`), 1366×768.
+    pub async fn session(&self, lang: &str) -> fantoccini::Client {
+        // Two TLS back ends are linked in (reqwest's, fantoccini's): name one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let profile = tempfile::tempdir_in(self.profiles.path())
+            .expect("profile")
+            .keep();
+        let caps = serde_json::json!({
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--autoplay-policy=no-user-gesture-required", "--window-size=1366,768",
+                    format!("--lang={lang}"), format!("--user-data-dir={}", profile.display()),
+                ],
+                "prefs": {"intl.accept_languages": lang},
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        fantoccini::ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Where the desk's screenshots are kept (CI artefacts): `target/desk-screens`.
+pub fn screens() -> PathBuf {
+    let dir = workspace().join("target/desk-screens");
+    std::fs::create_dir_all(&dir).expect("mkdir target/desk-screens");
+    dir
+}

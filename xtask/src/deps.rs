@@ -24,6 +24,8 @@ pub const PACKAGES: &[&str] = &[
     "sqlite3",
     "xorriso",
     "chromium",
+    "chromium-driver",
+    "fonts-noto-cjk",
     "e2fsprogs",
 ];
 

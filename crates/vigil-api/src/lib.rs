@@ -19,6 +19,7 @@
 
 pub mod client;
 mod custody;
+pub mod desk;
 mod docks;
 pub mod server;
 pub mod tls;

@@ -36,6 +36,8 @@ pub struct ApiState {
     pub own_uid: u32,
     /// Sessions and lockout for desk logins.
     pub policy: vigil_service::auth::Policy,
+    /// The station's time zone (the desk shows times in it).
+    pub zone: vigil_i18n::Zone,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -785,6 +787,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::docks::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))
+        .merge(crate::desk::routes())
         .with_state(state)
 }
 

@@ -58,7 +58,7 @@ impl Chrome {
 }
 
 /// The login page.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
     /// Around it.
@@ -70,7 +70,7 @@ pub struct LoginPage {
 }
 
 /// A refusal, a missing page, an expired form.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
     /// Around it (its title is the heading).
@@ -104,7 +104,7 @@ pub struct Section {
 }
 
 /// A user's own queue.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     /// Around it.
@@ -129,7 +129,7 @@ pub struct ClipFilterView {
 }
 
 /// The clip list.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "clips.html")]
 pub struct ClipsPage {
     /// Around it.
@@ -221,7 +221,7 @@ pub struct GapView {
 }
 
 /// A clip's page: the player, the timeline, the interruptions.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "clip.html")]
 pub struct ClipPage {
     /// Around it.
@@ -239,8 +239,9 @@ pub struct ClipPage {
 /// Renders a page; a template error (none is expected: the templates are
 /// checked when this crate is built) becomes a plain message.
 pub fn render(page: &impl Template) -> String {
-    page.render()
-        .unwrap_or_else(|e| format!("<!doctype html><title>error</title><p>the page could not be rendered: {e}"))
+    page.render().unwrap_or_else(|e| {
+        format!("<!doctype html><title>error</title><p>the page could not be rendered: {e}")
+    })
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ catalogue! {
     Recorder => "Recorder", "记录仪";
     Start => "Start", "开始时间";
     Duration => "Duration", "时长";
+    Where => "Where", "位置";
+    Ingested => "Ingested", "导入时间";
     Status => "Status", "状态";
     Case => "Case", "案件编号";
     Site => "Site", "地点";
@@ -73,6 +75,7 @@ catalogue! {
     Recording => "Recording", "记录";
     Timeline => "Timeline of the recording", "记录时间轴";
     TimelineHelp => "Each red mark is an interruption: click it to play from just before it.", "红色标记为中断：点击即从中断前开始播放。";
+    PlayBefore => "Play from just before it", "从中断前开始播放";
     Download => "Download the original", "下载原始文件";
     Original => "The original file, byte for byte as stored", "与存储一致的原始文件";
     NotPlayable => "This browser cannot play this recording's format; download the original to view it.", "浏览器无法播放此格式；请下载原始文件查看。";
@@ -81,6 +84,8 @@ catalogue! {
     Interruption => "Interruption", "中断";
     At => "at {at} s, for {for} s", "于 {at} 秒处，持续 {for} 秒";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
+    StreamVideo => "video", "视频";
+    StreamAudio => "sound", "音频";
     KindWithinClip => "hole in the recording", "记录内中断";
     KindBetweenClips => "pause between recordings", "两段记录之间的中断";
     KindMissingFile => "missing file", "文件缺失";

@@ -99,8 +99,14 @@ mod tests {
 
     #[test]
     fn languages_are_chosen_as_browsers_and_locales_name_them() {
-        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Lang::ZhCn);
-        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.5"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Lang::ZhCn
+        );
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,zh;q=0.5"),
+            Lang::En
+        );
         assert_eq!(Lang::from_accept_language("fr-FR, zh;q=0.3"), Lang::ZhCn);
         assert_eq!(Lang::from_accept_language("de"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::En);

@@ -110,10 +110,7 @@ impl Zone {
             .map_err(|_| bad())?
             .to_zoned(self.tz.clone())
             .map_err(|_| bad())?;
-        Ok((
-            start.timestamp().to_string(),
-            end.timestamp().to_string(),
-        ))
+        Ok((start.timestamp().to_string(), end.timestamp().to_string()))
     }
 }
 
@@ -131,7 +128,10 @@ mod tests {
             "2026-12-02 15:30:05 +08:00"
         );
         let (a, b) = z.day_utc("2026-12-02").unwrap();
-        assert_eq!((a.as_str(), b.as_str()), ("2026-12-01T16:00:00Z", "2026-12-02T16:00:00Z"));
+        assert_eq!(
+            (a.as_str(), b.as_str()),
+            ("2026-12-01T16:00:00Z", "2026-12-02T16:00:00Z")
+        );
         assert!(z.day_utc("02/12/2026").is_err());
         assert_eq!(z.local("not a time"), "not a time");
         assert!(Zone::named("Mars/Olympus").is_err());
@@ -141,6 +141,9 @@ mod tests {
     fn a_day_across_a_change_of_offset_is_not_24_hours() {
         let z = Zone::named("Europe/Berlin").unwrap();
         let (a, b) = z.day_utc("2026-03-29").unwrap();
-        assert_eq!((a.as_str(), b.as_str()), ("2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"));
+        assert_eq!(
+            (a.as_str(), b.as_str()),
+            ("2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z")
+        );
     }
 }

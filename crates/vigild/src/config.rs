@@ -5,6 +5,7 @@
 //! ```toml
 //! store = "/var/lib/vigil"                      # the evidence store
 //! station = "vigil/<host name>"                 # the audit log's name in its signed checkpoints
+//! timezone = "<the system's>"                   # times are shown in this zone (IANA name, e.g. Asia/Shanghai)
 //! docks = ["/dev/serial/by-id/*vigil-dock*"]    # dock serial devices; globs allowed
 //! watch = "/run/vigil/media"                    # recorder mass-storage mounts appear here
 //! max_parallel = 4                              # recorders served at once
@@ -45,6 +46,9 @@ pub struct Config {
     /// `vigil.example-agency/station-1`; fixed when the station key is made
     /// at first start [default: `vigil/<host name>`].
     pub station: Option<String>,
+    /// The station's time zone (IANA name): the desk and reports show
+    /// times in it; they are stored in UTC [default: the system's].
+    pub timezone: Option<String>,
     /// The API's Unix socket (`""` for none).
     #[serde(deserialize_with = "socket_path")]
     pub socket: Option<PathBuf>,
@@ -88,6 +92,7 @@ impl Default for Config {
         Self {
             store: PathBuf::from("/var/lib/vigil"),
             station: None,
+            timezone: None,
             socket: Some(PathBuf::from(vigil_api::DEFAULT_SOCKET)),
             docks: vec!["/dev/serial/by-id/*vigil-dock*".into()],
             watch: PathBuf::from("/run/vigil/media"),
@@ -116,6 +121,15 @@ fn socket_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>
 }
 
 impl Config {
+    /// The station's time zone.
+    pub fn zone(&self) -> anyhow::Result<vigil_i18n::Zone> {
+        match &self.timezone {
+            None => Ok(vigil_i18n::Zone::system()),
+            Some(name) => vigil_i18n::Zone::named(name)
+                .map_err(|e| anyhow::anyhow!("timezone = {name:?}: {e}")),
+        }
+    }
+
     /// Reads `path`; a missing default file means the embedded defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let (path, required) = match path {
@@ -144,6 +158,7 @@ impl Config {
             !self.store.as_os_str().is_empty(),
             "store must name a directory (it is empty)"
         );
+        self.zone()?;
         if let Some(name) = &self.station {
             vigil_store::tlog::check_origin(name).map_err(|e| {
                 anyhow::anyhow!("station = {name:?} cannot name the audit log: {e}")

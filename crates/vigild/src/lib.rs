@@ -127,6 +127,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             max_failures: config.login_failures_max,
             lockout_minutes: config.lockout_minutes,
         },
+        zone: config.zone()?,
     };
     let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
     let desk = match &config.listen {

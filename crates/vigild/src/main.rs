@@ -19,6 +19,9 @@ struct Args {
     /// when the station key is made at first start).
     #[arg(long, value_name = "NAME")]
     station: Option<String>,
+    /// The station's time zone, an IANA name (overrides `timezone`).
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
     /// A dock device path or glob (overrides `docks`; repeatable).
     #[arg(long, value_name = "PATH")]
     dock: Vec<String>,
@@ -101,6 +104,9 @@ fn main() -> anyhow::Result<()> {
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
     if let Some(s) = args.store {
         config.store = s;
+    }
+    if let Some(z) = args.timezone {
+        config.timezone = Some(z);
     }
     if let Some(s) = args.station {
         config.station = Some(s);

@@ -1,0 +1,1245 @@
+//! The desk (issue 13): web pages for officers, custodians, supervisors and
+//! auditors, served by vigild on its TLS listener beside the API, with the
+//! same sessions, roles and service code (`vigil-service`).
+//!
+//! - A login sets the session in a cookie (`Secure; HttpOnly;
+//!   SameSite=Strict`); every form carries a CSRF token derived from the
+//!   session (SHA-256 of a fixed label and the token), checked on POST.
+//!   The API's own routes never accept the cookie, only a bearer token.
+//! - Every page is sent with a strict Content-Security-Policy (nothing but
+//!   the station's own stylesheet, script and media), `nosniff`, no
+//!   framing, no referrer, and `no-store`.
+//! - The language follows the `vigil_lang` cookie (the menu sets it), else
+//!   the browser's `Accept-Language`; times are the station's zone.
+//! - A recording plays straight from its object with HTTP range requests
+//!   (no copy); confidentiality (R17) is checked for the page and for every
+//!   range, and the page view is audited (`clip.viewed`, R20).
+
+use std::collections::BTreeSet;
+
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sha2::Digest;
+use vigil_desk as view;
+use vigil_i18n::{Lang, Msg};
+use vigil_service::identity::{Identity, Role, EXPLAIN};
+use vigil_service::{Kind, ServiceError};
+use vigil_store::{Clip, Gap, GapFilter, GapKind, Store};
+
+use crate::server::{join_failed, ApiState, TlsPeer};
+
+/// The session cookie.
+const SESSION: &str = "vigil_session";
+/// The language cookie.
+const LANG: &str = "vigil_lang";
+/// Rows per page of a list.
+pub const PAGE: usize = 50;
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The desk's routes (merged into the API's router).
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/desk/") }))
+        .route("/desk", get(|| async { Redirect::to("/desk/") }))
+        .route("/desk/", get(home))
+        .route("/desk/login", get(login_page).post(login))
+        .route("/desk/logout", post(logout))
+        .route("/desk/lang/{code}", get(set_lang))
+        .route("/desk/clips", get(clips))
+        .route("/desk/clips/{clip}", get(clip_page))
+        .route("/desk/clips/{clip}/media", get(media))
+        .route("/desk/gaps/{gap}/explain", post(explain))
+        .route("/desk/gaps/{gap}/review", post(review))
+        .route("/desk/explanations/{explanation}/sign", post(sign))
+        .route(
+            "/desk/static/desk.css",
+            get(|| async { asset("text/css; charset=utf-8", view::CSS) }),
+        )
+        .route(
+            "/desk/static/desk.js",
+            get(|| async { asset("text/javascript; charset=utf-8", view::JS) }),
+        )
+        .layer(axum::middleware::map_response(secure_headers))
+}
+
+async fn secure_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Who is at the desk, as the request says: the session cookie (over TLS
+/// only), the language, the page.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    token: Option<String>,
+    lang: Lang,
+    remote: Option<String>,
+    here: String,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Desk {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let cookies = cookies(&parts.headers);
+        let tls = parts
+            .extensions
+            .get::<ConnectInfo<TlsPeer>>()
+            .map(|c| c.0.clone());
+        let lang = cookies
+            .iter()
+            .find(|(k, _)| k == LANG)
+            .and_then(|(_, v)| Lang::parse(v))
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(Lang::from_accept_language)
+            })
+            .unwrap_or_default();
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/desk/".into());
+        Ok(Self {
+            // A session counts only over TLS (the cookie is Secure).
+            token: tls
+                .as_ref()
+                .and_then(|_| cookies.iter().find(|(k, _)| k == SESSION))
+                .map(|(_, v)| v.clone()),
+            lang,
+            remote: tls.map(|t| t.addr.to_string()),
+            here,
+        })
+    }
+}
+
+fn cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// The CSRF token of a session: it cannot be made without the session's
+/// own token, which the page's script never sees (HttpOnly).
+fn csrf_of(token: &str) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(b"vigil-desk-csrf\0");
+    h.update(token.as_bytes());
+    vigil_store::objects::hex(&h.finalize())
+}
+
+fn encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|q| q.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// A path to return to after a form or a language switch: only the desk's
+/// own pages (never another site).
+fn safe_back(back: Option<&str>) -> String {
+    match back {
+        Some(b) if b.starts_with("/desk/") && !b.starts_with("//") && !b.contains('\\') => {
+            b.to_owned()
+        }
+        _ => "/desk/".into(),
+    }
+}
+
+fn role_label(role: Role, lang: Lang) -> &'static str {
+    match role {
+        Role::Officer => Msg::RoleOfficer,
+        Role::Custodian => Msg::RoleCustodian,
+        Role::Auditor => Msg::RoleAuditor,
+        Role::Supervisor => Msg::RoleSupervisor,
+        Role::Admin => Msg::RoleAdmin,
+    }
+    .text(lang)
+}
+
+fn chrome(
+    state: &ApiState,
+    desk: &Desk,
+    id: Option<&Identity>,
+    title: String,
+    nav: &'static str,
+) -> view::Chrome {
+    view::Chrome {
+        lang: desk.lang,
+        title,
+        who: id.map(|id| {
+            Msg::SignedInAs.fmt(
+                desk.lang,
+                &[("user", &id.user), ("role", role_label(id.role, desk.lang))],
+            )
+        }),
+        csrf: desk.token.as_deref().map(csrf_of).unwrap_or_default(),
+        nav,
+        here: encode(&desk.here),
+        zone: state.zone.name().to_owned(),
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn message(state: &ApiState, desk: &Desk, e: &ServiceError) -> Response {
+    let (status, title) = match e.kind {
+        Kind::Refused => (StatusCode::FORBIDDEN, Msg::Refused),
+        Kind::NotFound => (StatusCode::NOT_FOUND, Msg::NotFound),
+        Kind::BadRequest => (StatusCode::BAD_REQUEST, Msg::Refused),
+        Kind::Store => (StatusCode::INTERNAL_SERVER_ERROR, Msg::Refused),
+    };
+    let page = view::MessagePage {
+        chrome: chrome(state, desk, None, title.text(desk.lang).into(), ""),
+        text: e.message.clone(),
+        back: "/desk/".into(),
+    };
+    html(status, view::render(&page))
+}
+
+/// What a desk handler's blocking part returns.
+enum Out {
+    Page(String),
+    Redirect(String),
+    Raw(Response),
+}
+
+/// Opens the store as the session's user and runs `f`; no live session
+/// sends the browser to the login page, a refusal renders a message.
+async fn as_user(
+    state: &ApiState,
+    desk: &Desk,
+    f: impl FnOnce(&mut Store, &Identity) -> Result<Out, ServiceError> + Send + 'static,
+) -> Response {
+    let Some(token) = desk.token.clone() else {
+        return Redirect::to("/desk/login").into_response();
+    };
+    let root = state.store.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&root)?;
+        let id = match vigil_service::auth::identity_of(&store, &token) {
+            Ok(id) => id,
+            Err(e) if e.kind == Kind::Refused => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        f(&mut store, &id).map(Some)
+    })
+    .await;
+    match run {
+        Err(e) => message(state, desk, &join_failed(e).0),
+        Ok(Err(e)) => message(state, desk, &e),
+        Ok(Ok(None)) => Redirect::to("/desk/login").into_response(),
+        Ok(Ok(Some(Out::Page(body)))) => html(StatusCode::OK, body),
+        Ok(Ok(Some(Out::Redirect(to)))) => Redirect::to(&to).into_response(),
+        Ok(Ok(Some(Out::Raw(r)))) => r,
+    }
+}
+
+/// Checks a form's CSRF token against the session's.
+fn check_csrf(desk: &Desk, given: &str) -> Result<(), ServiceError> {
+    match &desk.token {
+        Some(t) if !given.is_empty() && csrf_of(t) == given => Ok(()),
+        _ => Err(ServiceError::refused(
+            Msg::FormExpired.text(desk.lang).to_owned(),
+        )),
+    }
+}
+
+async fn login_page(State(state): State<ApiState>, desk: Desk) -> Response {
+    let page = view::LoginPage {
+        chrome: chrome(&state, &desk, None, Msg::Login.text(desk.lang).into(), ""),
+        failed: false,
+        user: String::new(),
+    };
+    html(StatusCode::OK, view::render(&page))
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(State(state): State<ApiState>, desk: Desk, Form(f): Form<LoginForm>) -> Response {
+    let Some(peer) = desk.remote.clone() else {
+        return message(
+            &state,
+            &desk,
+            &ServiceError::bad_request("the desk is served over TLS only".into()),
+        );
+    };
+    let policy = state.policy;
+    let root = state.store.clone();
+    let user = f.user.clone();
+    let session = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&root)?;
+        vigil_service::auth::login(&mut store, &f.user, &f.password, &peer, &policy)
+    })
+    .await;
+    match session {
+        Ok(Ok(s)) => {
+            let cookie = format!(
+                "{SESSION}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
+                s.token, policy.session_s
+            );
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/desk/")).into_response()
+        }
+        Ok(Err(e)) if e.kind == Kind::Refused => {
+            let page = view::LoginPage {
+                chrome: chrome(&state, &desk, None, Msg::Login.text(desk.lang).into(), ""),
+                failed: true,
+                user,
+            };
+            html(StatusCode::UNAUTHORIZED, view::render(&page))
+        }
+        Ok(Err(e)) => message(&state, &desk, &e),
+        Err(e) => message(&state, &desk, &join_failed(e).0),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(state): State<ApiState>, desk: Desk, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(e) = check_csrf(&desk, &f.csrf) {
+        return message(&state, &desk, &e);
+    }
+    let token = desk.token.clone().unwrap_or_default();
+    let r = as_user(&state, &desk, move |s, id| {
+        vigil_service::auth::logout(s, id, &token)?;
+        Ok(Out::Redirect("/desk/login".into()))
+    })
+    .await;
+    let mut r = r;
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "vigil_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    r
+}
+
+#[derive(serde::Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn set_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    let cookie = format!(
+        "{LANG}={}; Path=/; Secure; SameSite=Strict; Max-Age=31536000",
+        lang.code()
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&safe_back(q.back.as_deref())),
+    )
+        .into_response()
+}
+
+fn kind_label(k: GapKind, lang: Lang) -> &'static str {
+    match k {
+        GapKind::WithinClip => Msg::KindWithinClip,
+        GapKind::BetweenClips => Msg::KindBetweenClips,
+        GapKind::MissingFile => Msg::KindMissingFile,
+        GapKind::Restart => Msg::KindRestart,
+        GapKind::StreamStopped => Msg::KindStreamStopped,
+        GapKind::EditListCut => Msg::KindEditListCut,
+    }
+    .text(lang)
+}
+
+fn status_label(status: &str, lang: Lang) -> (&'static str, &'static str) {
+    match status {
+        "open" => (Msg::GapOpen.text(lang), "open"),
+        "awaiting_signatures" => (Msg::GapAwaiting.text(lang), "awaiting"),
+        _ => (Msg::GapExplained.text(lang), "explained"),
+    }
+}
+
+fn secs(s: f64) -> String {
+    format!("{s:.1}")
+}
+
+fn place(g: &Gap, lang: Lang) -> String {
+    let at = match g.offset_s {
+        Some(at) => Msg::At.fmt(lang, &[("at", &secs(at)), ("for", &secs(g.duration_s))]),
+        None => Msg::Between.fmt(lang, &[("for", &secs(g.duration_s))]),
+    };
+    let stream = match g.stream.as_deref() {
+        Some("video") => Msg::StreamVideo.text(lang),
+        Some("audio") => Msg::StreamAudio.text(lang),
+        _ => return at,
+    };
+    format!("{at} ({stream})")
+}
+
+/// Officers by id, shown as "name (id)".
+#[derive(Debug, Default)]
+struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    fn of(store: &Store) -> Result<Self, ServiceError> {
+        Ok(Self(
+            store
+                .officers()?
+                .into_iter()
+                .filter_map(|o| Some((o.id.clone(), format!("{} ({})", o.name?, o.id))))
+                .collect(),
+        ))
+    }
+
+    fn show(&self, id: Option<&str>) -> String {
+        match id {
+            Some(i) => self.0.get(i).cloned().unwrap_or_else(|| i.to_owned()),
+            None => String::new(),
+        }
+    }
+}
+
+fn gap_row(g: &Gap, lang: Lang, zone: &vigil_i18n::Zone, names: &Names) -> view::Row {
+    view::Row {
+        href: format!("/desk/clips/{}#gap-{}", encode(&g.clip), g.id),
+        cells: vec![
+            g.path.clone(),
+            kind_label(g.kind, lang).into(),
+            place(g, lang),
+            names.show(g.officer.as_deref()),
+            g.wall_start
+                .as_deref()
+                .map(|t| zone.local(t))
+                .unwrap_or_default(),
+            status_label(g.status, lang).0.into(),
+        ],
+    }
+}
+
+fn gap_head(lang: Lang) -> Vec<String> {
+    [
+        Msg::File,
+        Msg::Interruption,
+        Msg::Where,
+        Msg::Officer,
+        Msg::Start,
+        Msg::Status,
+    ]
+    .iter()
+    .map(|m| m.text(lang).to_owned())
+    .collect()
+}
+
+fn clip_row(c: &Clip, lang: Lang, zone: &vigil_i18n::Zone, names: &Names) -> view::Row {
+    let status = if c.damaged {
+        Msg::StatusDamaged
+    } else if c.late_ingest {
+        Msg::StatusLate
+    } else {
+        Msg::StatusOk
+    };
+    view::Row {
+        href: format!("/desk/clips/{}", encode(&c.clip)),
+        cells: vec![
+            c.path.clone(),
+            names.show(c.officer.as_deref()),
+            c.device.clone().unwrap_or_default(),
+            c.recorded_start
+                .as_deref()
+                .map(|t| zone.local(t))
+                .unwrap_or_default(),
+            c.duration_s
+                .map(|d| format!("{d:.1} s"))
+                .unwrap_or_default(),
+            status.text(lang).into(),
+        ],
+    }
+}
+
+fn clip_head(lang: Lang) -> Vec<String> {
+    [
+        Msg::File,
+        Msg::Officer,
+        Msg::Recorder,
+        Msg::Start,
+        Msg::Duration,
+        Msg::Status,
+    ]
+    .iter()
+    .map(|m| m.text(lang).to_owned())
+    .collect()
+}
+
+/// The clips `id` may see (R17), newest first.
+fn visible_clips(
+    store: &Store,
+    id: &Identity,
+    filter: &vigil_store::ClipFilter,
+) -> Result<Vec<Clip>, ServiceError> {
+    let mut out = Vec::new();
+    for c in store.clips(filter)? {
+        if vigil_service::queries::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+            out.push(c);
+        }
+    }
+    out.sort_by(|a, b| b.recorded_start.cmp(&a.recorded_start));
+    Ok(out)
+}
+
+/// The queues of `id`'s role.
+fn sections(
+    store: &mut Store,
+    id: &Identity,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Result<Vec<view::Section>, ServiceError> {
+    let mut out = Vec::new();
+    let names = Names::of(store)?;
+    let all_gaps = store.gaps(&GapFilter::default())?;
+    let visible: BTreeSet<String> = visible_clips(store, id, &Default::default())?
+        .into_iter()
+        .map(|c| c.clip)
+        .collect();
+    let gaps: Vec<&Gap> = all_gaps
+        .iter()
+        .filter(|g| visible.contains(&g.clip))
+        .collect();
+    let section = |id: &'static str, title: Msg, rows: Vec<view::Row>| view::Section {
+        id,
+        title: title.text(lang).into(),
+        head: gap_head(lang),
+        rows,
+    };
+    if let Some(me) = &id.officer {
+        let open = gaps
+            .iter()
+            .filter(|g| g.status == "open" && g.officer.as_deref() == Some(me))
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect();
+        out.push(section("open", Msg::QueueOpen, open));
+        let to_sign = gaps
+            .iter()
+            .filter(|g| {
+                g.status == "awaiting_signatures"
+                    && g.explanation
+                        .as_ref()
+                        .is_some_and(|e| !e.signatures.iter().any(|s| &s.officer == me))
+            })
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect();
+        out.push(section("to-sign", Msg::QueueToSign, to_sign));
+        let untagged = store
+            .untagged_before(&vigil_store::now_rfc3339())?
+            .into_iter()
+            .filter(|u| u.officer.as_deref() == Some(me))
+            .map(|u| view::Row {
+                href: format!("/desk/clips/{}", encode(&u.clip)),
+                cells: vec![
+                    u.path,
+                    u.device.unwrap_or_default(),
+                    zone.local(&u.ingested_at),
+                ],
+            })
+            .collect();
+        out.push(view::Section {
+            id: "untagged",
+            title: Msg::QueueUntagged.text(lang).into(),
+            head: [Msg::File, Msg::Recorder, Msg::Ingested]
+                .iter()
+                .map(|m| m.text(lang).to_owned())
+                .collect(),
+            rows: untagged,
+        });
+    }
+    if matches!(id.role, Role::Supervisor | Role::Auditor | Role::Admin) {
+        let to_review = gaps
+            .iter()
+            .filter(|g| {
+                g.explanation
+                    .as_ref()
+                    .is_some_and(|e| e.reviewed_by.is_none())
+            })
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect();
+        out.push(section("to-review", Msg::QueueToReview, to_review));
+    }
+    if matches!(id.role, Role::Custodian | Role::Admin) {
+        let today = zone
+            .day_utc(&zone.local(&vigil_store::now_rfc3339())[..10])
+            .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+        let rows = visible_clips(store, id, &Default::default())?
+            .iter()
+            .filter(|c| c.ingested_at >= today.0 && c.ingested_at < today.1)
+            .map(|c| clip_row(c, lang, zone, &names))
+            .collect();
+        out.push(view::Section {
+            id: "today",
+            title: Msg::QueueToday.text(lang).into(),
+            head: clip_head(lang),
+            rows,
+        });
+    }
+    if matches!(
+        id.role,
+        Role::Custodian | Role::Supervisor | Role::Auditor | Role::Admin
+    ) {
+        let overdue = gaps
+            .iter()
+            .filter(|g| g.overdue)
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect();
+        out.push(section("overdue", Msg::QueueOverdue, overdue));
+    }
+    if matches!(id.role, Role::Auditor) {
+        let log = gaps
+            .iter()
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect();
+        out.push(section("gap-log", Msg::QueueGapLog, log));
+    }
+    store.record_read(
+        &id.actor(),
+        "desk.home",
+        &id.user,
+        &serde_json::json!({"sections": out.iter().map(|s| s.rows.len()).collect::<Vec<_>>()}),
+    )?;
+    Ok(out)
+}
+
+async fn home(State(state): State<ApiState>, desk: Desk) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let sections = sections(s, id, d.lang, &st.zone)?;
+        Ok(Out::Page(view::render(&view::HomePage {
+            chrome: chrome(&st, &d, Some(id), Msg::Home.text(d.lang).into(), "home"),
+            sections,
+        })))
+    })
+    .await
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ClipsQuery {
+    #[serde(default)]
+    officer: String,
+    #[serde(default)]
+    device: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    page: usize,
+}
+
+async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQuery>) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let lang = d.lang;
+        let none = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+        let filter = vigil_store::ClipFilter {
+            officer: none(&q.officer),
+            device: none(&q.device),
+            clip: None,
+            late_after_h: Some(24),
+        };
+        let bound = |date: &str, end: bool| -> Result<Option<String>, ServiceError> {
+            match none(date) {
+                None => Ok(None),
+                Some(d) => st
+                    .zone
+                    .day_utc(&d)
+                    .map(|(a, b)| Some(if end { b } else { a }))
+                    .map_err(|e| ServiceError::bad_request(e.to_string())),
+            }
+        };
+        let (from, until) = (bound(&q.from, false)?, bound(&q.until, true)?);
+        let open: BTreeSet<String> = s
+            .gaps(&GapFilter {
+                open_only: true,
+                ..Default::default()
+            })?
+            .into_iter()
+            .map(|g| g.clip)
+            .collect();
+        let mut rows = Vec::new();
+        for c in visible_clips(s, id, &filter)? {
+            let start = c.recorded_start.clone().unwrap_or_else(|| c.ingested_at.clone());
+            if from.as_ref().is_some_and(|f| &start < f) || until.as_ref().is_some_and(|u| &start >= u) {
+                continue;
+            }
+            let keep = match q.status.as_str() {
+                "damaged" => c.damaged,
+                "late" => c.late_ingest,
+                "untagged" => s.tag_of(&c.clip)?.is_none(),
+                "open" => open.contains(&c.clip),
+                _ => true,
+            };
+            if keep {
+                rows.push(c);
+            }
+        }
+        let total = rows.len();
+        let names = Names::of(s)?;
+        let shown: Vec<view::Row> = rows
+            .iter()
+            .skip(q.page * PAGE)
+            .take(PAGE)
+            .map(|c| clip_row(c, lang, &st.zone, &names))
+            .collect();
+        s.record_read(
+            &id.actor(),
+            "clips.listed",
+            "clips",
+            &serde_json::json!({"shown": shown.len(), "matching": total, "page": q.page, "desk": true}),
+        )?;
+        let link = |page: usize| {
+            let query = serde_urlencoded::to_string([
+                ("officer", q.officer.as_str()),
+                ("device", q.device.as_str()),
+                ("status", q.status.as_str()),
+                ("from", q.from.as_str()),
+                ("until", q.until.as_str()),
+                ("page", &page.to_string()),
+            ])
+            .unwrap_or_default();
+            format!("/desk/clips?{query}")
+        };
+        let page = view::ClipsPage {
+            chrome: chrome(&st, &d, Some(id), Msg::Clips.text(lang).into(), "clips"),
+            filter: view::ClipFilterView {
+                officer: q.officer.clone(),
+                device: q.device.clone(),
+                status: q.status.clone(),
+                from: q.from.clone(),
+                until: q.until.clone(),
+            },
+            statuses: vec![
+                ("", Msg::Any.text(lang)),
+                ("damaged", Msg::StatusDamaged.text(lang)),
+                ("late", Msg::StatusLate.text(lang)),
+                ("untagged", Msg::StatusUntagged.text(lang)),
+                ("open", Msg::StatusOpenGap.text(lang)),
+            ],
+            head: clip_head(lang),
+            rows: shown,
+            page_label: Msg::PageOf.fmt(lang, &[("page", &(q.page + 1).to_string())]),
+            prev: (q.page > 0).then(|| link(q.page - 1)),
+            next: ((q.page + 1) * PAGE < total).then(|| link(q.page + 1)),
+        };
+        Ok(Out::Page(view::render(&page)))
+    })
+    .await
+}
+
+/// The clip `clip` if `id` may see it (R17).
+fn seen_clip(store: &Store, id: &Identity, clip: &str) -> Result<Clip, ServiceError> {
+    let c = store
+        .clip(clip)?
+        .ok_or_else(|| ServiceError::not_found(format!("no recording {clip:?}")))?;
+    if !vigil_service::queries::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+        return Err(ServiceError::refused(format!(
+            "recording {clip} is confidential; {} may not see it (R17)",
+            id.user
+        )));
+    }
+    Ok(c)
+}
+
+async fn clip_page(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let lang = d.lang;
+        let c = seen_clip(s, id, &clip)?;
+        let gaps = s.gaps(&GapFilter {
+            clip: Some(c.clip.clone()),
+            ..Default::default()
+        })?;
+        let duration = c.duration_s.unwrap_or(0.0).max(0.0);
+        let here = format!("/desk/clips/{}", encode(&c.clip));
+        let names = Names::of(s)?;
+        let mut facts = vec![
+            (
+                Msg::Officer.text(lang).to_owned(),
+                names.show(c.officer.as_deref()),
+            ),
+            (
+                Msg::Recorder.text(lang).to_owned(),
+                c.device.clone().unwrap_or_default(),
+            ),
+            (
+                Msg::Start.text(lang).to_owned(),
+                c.recorded_start
+                    .as_deref()
+                    .map(|t| st.zone.local_with_offset(t))
+                    .unwrap_or_default(),
+            ),
+            (
+                Msg::Duration.text(lang).to_owned(),
+                format!("{duration:.1} s"),
+            ),
+            (
+                Msg::Status.text(lang).to_owned(),
+                match &c.damage_reason {
+                    Some(r) => format!("{}: {r}", Msg::StatusDamaged.text(lang)),
+                    None => Msg::StatusOk.text(lang).to_owned(),
+                },
+            ),
+            (
+                Msg::Bytes.text(lang).to_owned(),
+                vigil_service::reports::human_bytes(c.bytes),
+            ),
+            (
+                Msg::Hashes.text(lang).to_owned(),
+                format!("BLAKE3 {} · SHA-256 {}", c.blake3, c.sha256),
+            ),
+        ];
+        if let Some(t) = s.tag_of(&c.clip)? {
+            facts.push((
+                Msg::Case.text(lang).to_owned(),
+                t.case.clone().unwrap_or_default(),
+            ));
+            facts.push((
+                Msg::Site.text(lang).to_owned(),
+                t.site.clone().unwrap_or_default(),
+            ));
+        }
+        let mut marks: Vec<view::Mark> = Vec::new();
+        for m in gaps.iter().filter_map(|g| {
+            let at = g.offset_s?;
+            let x = if duration > 0.0 {
+                (at / duration * 1000.0).clamp(0.0, 1000.0)
+            } else {
+                0.0
+            };
+            let w = if duration > 0.0 {
+                (g.duration_s / duration * 1000.0).max(6.0)
+            } else {
+                6.0
+            };
+            Some(view::Mark {
+                gap: g.id.clone(),
+                x: (x - 3.0).clamp(0.0, 994.0),
+                width: w.min(1000.0 - x.min(994.0)),
+                seek: ((at - 2.0).max(0.0) * 10.0).round() / 10.0,
+                label: format!("{} · {}", kind_label(g.kind, lang), place(g, lang)),
+            })
+        }) {
+            // Interruptions that overlap (video and sound alike) are one
+            // mark, naming each; it seeks to before the first.
+            match marks
+                .iter_mut()
+                .find(|k| m.x < k.x + k.width && k.x < m.x + m.width)
+            {
+                Some(k) => {
+                    let end = (k.x + k.width).max(m.x + m.width);
+                    k.x = k.x.min(m.x);
+                    k.width = end - k.x;
+                    k.seek = k.seek.min(m.seek);
+                    k.label = format!("{}\n{}", k.label, m.label);
+                }
+                None => marks.push(m),
+            }
+        }
+        let start = c.recorded_start.clone();
+        let axis = (0..=4)
+            .map(|i| {
+                let x = f64::from(i) * 250.0;
+                let t = duration * f64::from(i) / 4.0;
+                let label = match &start {
+                    Some(s0) => s0
+                        .parse::<stamp::Stamp>()
+                        .map(|s0| st.zone.local_time(&s0.plus(t)))
+                        .unwrap_or_else(|_| format!("{t:.0} s")),
+                    None => format!("{t:.0} s"),
+                };
+                let anchor = match i {
+                    0 => "start",
+                    4 => "end",
+                    _ => "middle",
+                };
+                (x, anchor, label)
+            })
+            .collect();
+        let is_reviewer = matches!(id.role, Role::Supervisor | Role::Auditor | Role::Admin);
+        let may_explain = EXPLAIN.contains(&id.role) && id.officer.is_some();
+        let views = gaps
+            .iter()
+            .map(|g| {
+                let (status, class) = status_label(g.status, lang);
+                let explanation = g.explanation.as_ref().map(|e| view::ExplanationView {
+                    text: match (&e.text, e.at_s) {
+                        (Some(t), _) => t.clone(),
+                        (None, Some(at)) => format!("({}: {at:.1} s)", e.kind),
+                        _ => String::new(),
+                    },
+                    // The actor as logged names the session too; the
+                    // page names the person.
+                    filed: Msg::FiledBy.fmt(
+                        lang,
+                        &[
+                            (
+                                "who",
+                                e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by),
+                            ),
+                            ("at", &st.zone.local(&e.created_at)),
+                        ],
+                    ),
+                    signers: e
+                        .signatures
+                        .iter()
+                        .map(|s| format!("{} ({})", s.user, s.officer))
+                        .collect(),
+                    review: e.reviewed_by.as_ref().map(|who| {
+                        let verdict = match e.review.as_deref() {
+                            Some("rejected") => Msg::VerdictRejected.text(lang),
+                            _ => Msg::VerdictAccepted.text(lang),
+                        };
+                        Msg::ReviewedBy.fmt(lang, &[("who", who), ("verdict", verdict)])
+                    }),
+                });
+                let can_sign = match (&id.officer, &g.explanation) {
+                    (Some(me), Some(e))
+                        if g.status == "awaiting_signatures"
+                            && !e.signatures.iter().any(|s| &s.officer == me) =>
+                    {
+                        Some(e.id.clone())
+                    }
+                    _ => None,
+                };
+                view::GapView {
+                    id: g.id.clone(),
+                    kind: kind_label(g.kind, lang).into(),
+                    place: place(g, lang),
+                    status: status.into(),
+                    status_class: class,
+                    seek: g
+                        .offset_s
+                        .map(|at| ((at - 2.0).max(0.0) * 10.0).round() / 10.0),
+                    seek_label: Msg::PlayBefore.text(lang).to_owned(),
+                    explanation,
+                    can_explain: may_explain && g.status == "open",
+                    can_sign,
+                    can_review: is_reviewer && g.explanation.is_some(),
+                }
+            })
+            .collect();
+        s.record_read(
+            &id.actor(),
+            "clip.viewed",
+            &c.clip,
+            &serde_json::json!({"desk": true}),
+        )?;
+        let page = view::ClipPage {
+            chrome: chrome(&st, &d, Some(id), c.path.clone(), "clips"),
+            clip: view::ClipView {
+                path: c.path.clone(),
+                facts,
+                media: format!("{here}/media"),
+                duration,
+                here,
+            },
+            marks,
+            axis,
+            gaps: views,
+        };
+        Ok(Out::Page(view::render(&page)))
+    })
+    .await
+}
+
+/// The media type a recording is served as, from its original name.
+fn media_type(path: &str) -> &'static str {
+    let ext = path
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "m4a" => "audio/mp4",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "ts" => "video/mp2t",
+        "avi" => "video/x-msvideo",
+        "jpg" | "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MediaQuery {
+    download: Option<String>,
+}
+
+async fn media(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+    Query(q): Query<MediaQuery>,
+    req: axum::extract::Request,
+) -> Response {
+    let download = q.download.is_some();
+    let (parts, _) = req.into_parts();
+    as_user(&state, &desk, move |s, id| {
+        let c = seen_clip(s, id, &clip)?;
+        if download {
+            s.record_read(
+                &id.actor(),
+                "clip.downloaded",
+                &c.clip,
+                &serde_json::json!({"desk": true}),
+            )?;
+        }
+        let path = s.objects().object_path(&c.blake3);
+        let name = vigil_service::export::safe(c.path.rsplit('/').next().unwrap_or("recording"));
+        Ok(Out::Raw(serve_range(
+            &path,
+            media_type(&c.path),
+            &parts.headers,
+            download.then_some(name),
+        )))
+    })
+    .await
+}
+
+/// Serves `path` with HTTP range requests (RFC 9110 §14): one range, or the
+/// whole file.
+fn serve_range(
+    path: &std::path::Path,
+    kind: &'static str,
+    headers: &HeaderMap,
+    attachment: Option<String>,
+) -> Response {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the object is missing (run `vigil verify`)",
+        )
+            .into_response();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|r| {
+            let (a, b) = r.split(',').next()?.trim().split_once('-')?;
+            let (start, end) = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+                (Some(s), Some(e)) => (s, e.min(len.saturating_sub(1))),
+                (Some(s), None) => (s, len.saturating_sub(1)),
+                (None, Some(n)) => (len.saturating_sub(n), len.saturating_sub(1)),
+                (None, None) => return None,
+            };
+            Some((start, end))
+        });
+    let (status, start, end) = match range {
+        Some((s, e)) if s <= e && s < len => (StatusCode::PARTIAL_CONTENT, s, e),
+        Some(_) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response()
+        }
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    // At most 8 MiB a response: a player asks again for the rest.
+    let count = if status == StatusCode::PARTIAL_CONTENT {
+        count.min(8 << 20)
+    } else {
+        count
+    };
+    let end = start + count.saturating_sub(1);
+    let mut body = vec![0u8; count as usize];
+    if f.seek(SeekFrom::Start(start))
+        .and_then(|_| f.read_exact(&mut body))
+        .is_err()
+    {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the object cannot be read",
+        )
+            .into_response();
+    }
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    if let Some(name) = attachment {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    resp
+}
+
+#[derive(serde::Deserialize)]
+struct ExplainForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    back: Option<String>,
+}
+
+async fn explain(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(gap): Path<String>,
+    Form(f): Form<ExplainForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&desk, &f.csrf) {
+        return message(&state, &desk, &e);
+    }
+    let back = safe_back(f.back.as_deref());
+    as_user(&state, &desk, move |s, id| {
+        vigil_service::explanations::explain(
+            s,
+            id,
+            &gap,
+            &vigil_service::explanations::Explain::Written { text: f.text },
+        )?;
+        Ok(Out::Redirect(format!("{back}#gap-{gap}")))
+    })
+    .await
+}
+
+async fn sign(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(explanation): Path<String>,
+    Form(f): Form<ExplainForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&desk, &f.csrf) {
+        return message(&state, &desk, &e);
+    }
+    let back = safe_back(f.back.as_deref());
+    as_user(&state, &desk, move |s, id| {
+        vigil_service::explanations::sign(s, id, &explanation)?;
+        Ok(Out::Redirect(back))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    verdict: String,
+    note: Option<String>,
+    back: Option<String>,
+}
+
+async fn review(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(gap): Path<String>,
+    Form(f): Form<ReviewForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&desk, &f.csrf) {
+        return message(&state, &desk, &e);
+    }
+    let back = safe_back(f.back.as_deref());
+    as_user(&state, &desk, move |s, id| {
+        vigil_service::explanations::review(
+            s,
+            id,
+            &gap,
+            &vigil_service::explanations::Review {
+                verdict: f.verdict,
+                note: f.note.filter(|n| !n.trim().is_empty()),
+            },
+        )?;
+        Ok(Out::Redirect(format!("{back}#gap-{gap}")))
+    })
+    .await
+}
+
+/// Adding seconds to an RFC 3339 time, for the timeline's axis.
+mod stamp {
+    /// A UTC instant.
+    pub struct Stamp(time::OffsetDateTime);
+
+    impl std::str::FromStr for Stamp {
+        type Err = time::error::Parse;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map(Self)
+        }
+    }
+
+    impl Stamp {
+        /// `secs` later, as RFC 3339.
+        pub fn plus(&self, secs: f64) -> String {
+            let t = time::Duration::checked_seconds_f64(secs)
+                .and_then(|d| self.0.checked_add(d))
+                .unwrap_or(self.0);
+            vigil_store::rfc3339(t)
+        }
+    }
+}
