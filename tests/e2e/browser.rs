@@ -187,6 +187,15 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_the_browser() {
         );
         // Local time: the recording's start in Beijing time, with its offset.
         assert!(page.contains("+08:00"), "{page}");
+        let local_start = page
+            .lines()
+            .find(|l| l.contains("+08:00"))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find(|w| w.len() == 10 && w.starts_with("20"))
+            })
+            .expect("a local date on the page")
+            .to_owned();
         until(
             &zhang,
             "return document.getElementById('player').readyState",
@@ -330,6 +339,57 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_the_browser() {
             "{page}"
         );
         shot(&sam, "clip-reviewed-zh").await;
+        // The day's ingest report in Chinese, printed by the browser to A4.
+        sam.goto(&format!("{base}/desk/reports")).await.unwrap();
+        shot(&sam, "reports-zh").await;
+        sam.find(Locator::Id("show-report"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        sam.wait()
+            .for_element(Locator::Css("body.report"))
+            .await
+            .unwrap();
+        shot(&sam, "report-ingest-zh").await;
+        let pdf = sam
+            .print(
+                fantoccini::wd::PrintConfiguration::builder()
+                    .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                    .build()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let pdf_path = screens().join("report-ingest-zh.pdf");
+        std::fs::write(&pdf_path, &pdf).unwrap();
+        let text = std::process::Command::new("pdftotext")
+            .args(["-layout"])
+            .arg(&pdf_path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils; cargo xtask test installs it)");
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        for want in [
+            "音视频记录导入报告",
+            "张三 (1002)",
+            "电池更换，记录中断",
+            "设备故障",
+            "+08:00",
+            "制表人（证据管理员）签名",
+            "审计日志检查点",
+        ] {
+            assert!(
+                text.contains(want),
+                "the printed report lacks {want:?}:\n{text}"
+            );
+        }
+        // The recording's local start, as the clip page showed it.
+        assert!(
+            text.contains(&local_start),
+            "printed local time {local_start:?}:\n{text}"
+        );
         sam.close().await.unwrap();
     });
     // The store says the same: one explained, one reopened by the rejection.

@@ -546,7 +546,7 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         &["report", "ingest", since[0], since[1], "--format", "csv"],
     );
     assert!(
-        csv.starts_with("officer,device,clips,") && csv.contains("\n1002,BWC002,6,"),
+        csv.starts_with("\u{feff}officer,device,clips,") && csv.contains("\n1002,BWC002,6,"),
         "{csv}"
     );
     let last = csv

@@ -26,6 +26,7 @@ pub const PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "fonts-noto-cjk",
+    "poppler-utils",
     "e2fsprogs",
 ];
 

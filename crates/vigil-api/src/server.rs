@@ -626,8 +626,9 @@ async fn report(
     Path(kind): Path<String>,
     Query(q): Query<vigil_service::reports::ReportQuery>,
 ) -> Result<Response, ApiError> {
+    let zone = state.zone.clone();
     let r = with_identity(&state, &who, move |s, id| {
-        vigil_service::reports::report(s, id, &kind, &q)
+        vigil_service::reports::report(s, id, &kind, &q, &zone)
     })
     .await?;
     Ok(([("content-type", r.content_type())], r.text).into_response())

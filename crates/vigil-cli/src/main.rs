@@ -192,6 +192,15 @@ fn main() -> ExitCode {
 
 /// `/var/lib/vigil` for root, `$XDG_DATA_HOME/vigil` (or
 /// `~/.local/share/vigil`) for anyone else.
+/// The station's time zone for in-process work: `VIGIL_TIMEZONE` (an IANA
+/// name), else the system's.
+pub(crate) fn zone() -> vigil_i18n::Zone {
+    std::env::var("VIGIL_TIMEZONE")
+        .ok()
+        .and_then(|z| vigil_i18n::Zone::named(&z).ok())
+        .unwrap_or_else(vigil_i18n::Zone::system)
+}
+
 fn default_store() -> PathBuf {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {

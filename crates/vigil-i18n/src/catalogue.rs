@@ -37,6 +37,9 @@ catalogue! {
     Home => "My work", "我的待办";
     Clips => "Recordings", "音视频记录";
     Interruptions => "Interruptions", "中断";
+    Reports => "Reports", "报表";
+    ShowReport => "Show the report", "生成报表";
+    ReportsHelp => "Dates are local dates of the station; the report opens as a page to print (A4).", "日期按工作站本地日期；报表以可打印页面打开（A4）。";
     RoleOfficer => "officer", "执法人员";
     RoleCustodian => "evidence custodian", "证据管理员";
     RoleAuditor => "auditor", "审计人员";
@@ -115,6 +118,40 @@ catalogue! {
     NotFound => "Not found", "未找到";
     FormExpired => "This form has expired: reload the page and try again.", "表单已过期：请刷新页面后重试。";
     Done => "Done.", "已完成。";
+    ReportIngest => "Ingest report", "音视频记录导入报告";
+    ReportGaps => "Interruption log", "记录中断登记表";
+    ReportStats => "Statistics", "统计";
+    Station => "Station", "工作站";
+    Period => "Period", "统计时段";
+    MadeBy => "Made by", "制表人";
+    MadeAt => "Made at", "制表时间";
+    TimeZone => "Time zone", "时区";
+    Totals => "Totals", "合计";
+    PerOfficer => "Per officer and recorder", "按执法人员和记录仪";
+    PerUnit => "Per unit", "按单位";
+    Unit => "Unit", "单位";
+    HoursRecorded => "Hours recorded", "记录时长（小时）";
+    LateCount => "Late", "逾期导入";
+    DamagedCount => "Damaged", "损坏";
+    OpenCount => "Open interruptions", "未说明中断";
+    ExplainedCount => "Explained", "已说明";
+    ClockDrift => "Clock drift", "时钟偏差";
+    Battery => "Battery", "电量";
+    Faults => "Faults", "故障";
+    PerHour => "Interruptions per hour", "每小时中断次数";
+    LateRate => "Late ingests", "逾期导入比例";
+    MeanHours => "Mean hours to explain", "平均说明用时（小时）";
+    OfficerTimeline => "Officer {officer}: timeline", "执法人员 {officer}：时间轴";
+    Legend => "Blue: recorded; orange: damaged file; red: interruption.", "蓝色：已记录；橙色：文件损坏；红色：中断。";
+    SignPrepared => "Prepared by (evidence custodian)", "制表人（证据管理员）签名";
+    SignReviewed => "Reviewed by (supervisor)", "审核人（法制审核人员）签名";
+    Date => "Date", "日期";
+    CheckpointTitle => "Audit log checkpoint", "审计日志检查点";
+    CheckpointIntro => "The station's signed checkpoint of its audit log when this report was made; check later that the log still holds it with `vigil checkpoint verify` (station key {key}).", "本报告生成时工作站对审计日志签署的检查点；日后可用 `vigil checkpoint verify` 核验日志未被改写（工作站公钥 {key}）。";
+    Signers => "Signed by", "签名人";
+    ReviewedByCol => "Reviewed by", "审核";
+    Spoken => "spoken in the recording at {at} s", "于记录第 {at} 秒处口头说明";
+    OverdueMark => "overdue", "已超期";
 }
 
 impl Msg {

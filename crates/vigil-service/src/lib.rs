@@ -18,6 +18,8 @@
 //! - [`export`]: an approved request's package, streamed (R14, R16, R17);
 //! - [`reports`]: the ingest report, the gap log and statistics, rendered
 //!   (R1, R4, R5, R8, R9, R19);
+//! - [`printed`]: the reports as printable pages, in the reader's language
+//!   and the station's time;
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`checkpoints`]: the audit log's signed checkpoints and its proofs
 //!   (R10, R20);
@@ -32,6 +34,7 @@ pub mod explanations;
 pub mod export;
 pub mod identity;
 pub mod jobs;
+pub mod printed;
 pub mod queries;
 pub mod registry;
 pub mod reports;

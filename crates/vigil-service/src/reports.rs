@@ -32,6 +32,9 @@ pub struct ReportQuery {
     pub until: Option<String>,
     /// text, csv, json or html [default: text].
     pub format: Option<String>,
+    /// The reader's language for the printable page (`zh-CN`, `en`)
+    /// [default: en].
+    pub lang: Option<String>,
 }
 
 /// A rendered report.
@@ -62,6 +65,7 @@ pub fn report(
     id: &Identity,
     kind: &str,
     q: &ReportQuery,
+    zone: &vigil_i18n::Zone,
 ) -> Result<Report, ServiceError> {
     id.require(ANYONE, "reading reports")?;
     let Some(kind) = KINDS.iter().copied().find(|k| *k == kind) else {
@@ -78,18 +82,64 @@ pub fn report(
         )));
     };
     let d = gather(store, q)?;
-    let text = match kind {
-        "ingest" => ingest(&d, format)?,
-        "gaps" => gap_log(&d, format)?,
-        _ => stats(&d, format)?,
-    };
     // The checkpoint of the log the report was made from (issue 12): a
     // reader can later show the log still holds what it was then.
     let checkpoint = match store.checkpoint()? {
         Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),
         None => None,
     };
-    let text = with_checkpoint(text, format, checkpoint.as_ref())?;
+    let text = if format == "html" {
+        let names: BTreeMap<String, String> = store
+            .officers()?
+            .into_iter()
+            .map(|o| {
+                let shown = match &o.name {
+                    Some(n) => format!("{n} ({})", o.id),
+                    None => o.id.clone(),
+                };
+                (o.id, shown)
+            })
+            .collect();
+        let cx = crate::printed::Context {
+            lang: q
+                .lang
+                .as_deref()
+                .and_then(vigil_i18n::Lang::parse)
+                .unwrap_or_default(),
+            zone,
+            names: &names,
+            by: id.user.clone(),
+            station: store
+                .station_key()
+                .map(|k| k.name().to_owned())
+                .unwrap_or_default(),
+            checkpoint: checkpoint.as_ref().map(|c| {
+                (
+                    c["checkpoint"].as_str().unwrap_or_default().to_owned(),
+                    c["key"].as_str().unwrap_or_default().to_owned(),
+                )
+            }),
+        };
+        match kind {
+            "ingest" => crate::printed::ingest(&d, &cx),
+            "gaps" => crate::printed::gap_log(&d, &sorted_gaps(&d), &cx),
+            _ => crate::printed::stats(&d, &cx),
+        }
+    } else {
+        let text = match kind {
+            "ingest" => ingest(&d, format)?,
+            "gaps" => gap_log(&d, format)?,
+            _ => stats(&d, format)?,
+        };
+        let text = with_checkpoint(text, format, checkpoint.as_ref())?;
+        if format == "csv" {
+            // A UTF-8 byte-order mark: spreadsheets then read Chinese names
+            // as UTF-8.
+            format!("\u{feff}{text}")
+        } else {
+            text
+        }
+    };
     store.record_read(
         &id.actor(),
         "report.read",
@@ -179,28 +229,28 @@ fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
 
 /// One row of the ingest report.
 #[derive(Debug, Default, Serialize, Clone)]
-struct Row {
-    officer: String,
-    device: String,
-    clips: u64,
-    hours_recorded: f64,
-    bytes: u64,
-    late_ingests: u64,
-    damaged: u64,
-    interruptions_open: u64,
-    interruptions_explained: u64,
-    clock_drift_ms: Option<i64>,
-    battery_pct: Option<u8>,
-    faults: Vec<u16>,
+pub(crate) struct Row {
+    pub(crate) officer: String,
+    pub(crate) device: String,
+    pub(crate) clips: u64,
+    pub(crate) hours_recorded: f64,
+    pub(crate) bytes: u64,
+    pub(crate) late_ingests: u64,
+    pub(crate) damaged: u64,
+    pub(crate) interruptions_open: u64,
+    pub(crate) interruptions_explained: u64,
+    pub(crate) clock_drift_ms: Option<i64>,
+    pub(crate) battery_pct: Option<u8>,
+    pub(crate) faults: Vec<u16>,
 }
 
-struct Data {
-    units: BTreeMap<String, String>,
-    since: OffsetDateTime,
-    until: OffsetDateTime,
-    clips: Vec<Clip>,
-    gaps: Vec<Gap>,
-    rows: Vec<Row>,
+pub(crate) struct Data {
+    pub(crate) units: BTreeMap<String, String>,
+    pub(crate) since: OffsetDateTime,
+    pub(crate) until: OffsetDateTime,
+    pub(crate) clips: Vec<Clip>,
+    pub(crate) gaps: Vec<Gap>,
+    pub(crate) rows: Vec<Row>,
 }
 
 fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
@@ -296,8 +346,16 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A text field of a CSV report: a value a spreadsheet would take for a
+/// formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) is
+/// prefixed with `'` (OWASP's CSV injection advice); quoted when needed.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    let s = &if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
@@ -480,9 +538,15 @@ fn timelines(d: &Data, s: &mut String) {
     }
 }
 
-fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
+/// The period's gaps, overdue first, then open, then explained.
+fn sorted_gaps(d: &Data) -> Vec<Gap> {
     let mut gaps = d.gaps.clone();
     gaps.sort_by_key(|g| (!g.overdue, g.status == "explained"));
+    gaps
+}
+
+fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
+    let gaps = sorted_gaps(d);
     let mut s = String::new();
     match format {
         "json" => s = pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
@@ -573,19 +637,22 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
     Ok(s)
 }
 
-fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
-    #[derive(Serialize, Default)]
-    struct Stat {
-        officer: String,
-        unit: Option<String>,
-        clips: u64,
-        hours_recorded: f64,
-        interruptions: u64,
-        interruptions_per_hour: f64,
-        late_ingest_rate: f64,
-        explained: u64,
-        mean_explanation_hours: Option<f64>,
-    }
+/// One officer's statistics (R19).
+#[derive(Serialize, Default)]
+pub(crate) struct Stat {
+    pub(crate) officer: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) clips: u64,
+    pub(crate) hours_recorded: f64,
+    pub(crate) interruptions: u64,
+    pub(crate) interruptions_per_hour: f64,
+    pub(crate) late_ingest_rate: f64,
+    pub(crate) explained: u64,
+    pub(crate) mean_explanation_hours: Option<f64>,
+}
+
+/// Per officer, and per unit (recording hours, interruptions).
+pub(crate) fn stat_rows(d: &Data) -> (Vec<Stat>, BTreeMap<String, (f64, u64)>) {
     let mut by: BTreeMap<String, Stat> = BTreeMap::new();
     for c in &d.clips {
         let k = c.officer.clone().unwrap_or_else(|| "-".into());
@@ -635,6 +702,11 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
         u.0 += st.hours_recorded;
         u.1 += st.interruptions;
     }
+    (rows, units)
+}
+
+fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
+    let (rows, units) = stat_rows(d);
     let units: Vec<serde_json::Value> = units
         .into_iter()
         .map(|(unit, (hours, gaps))| serde_json::json!({"unit": unit, "hours_recorded": hours, "interruptions": gaps}))
@@ -662,4 +734,22 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
             s
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_text_cannot_become_a_formula() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(csv_field("+1 battery"), "'+1 battery");
+        assert_eq!(csv_field("-"), "'-");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("张三, 1002"), "\"张三, 1002\"");
+        assert_eq!(csv_field("BWC002"), "BWC002");
+    }
 }

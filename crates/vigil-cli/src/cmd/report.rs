@@ -91,6 +91,8 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         since: since.map(vigil_store::rfc3339),
         until: until.map(vigil_store::rfc3339),
         format: Some(c.format.clone()),
+        // The printable page follows LANG.
+        lang: Some(vigil_i18n::Lang::from_env().code().to_owned()),
     };
     let text = match ctx.door() {
         super::Door::Daemon(client) => {
@@ -98,7 +100,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         super::Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "reading reports")?;
-            reports::report(&mut store, &id, kind, &q)?.text
+            reports::report(&mut store, &id, kind, &q, &crate::zone())?.text
         }
     };
     emit(&c, text)?;

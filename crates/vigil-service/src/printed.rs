@@ -1,0 +1,468 @@
+//! The reports as printable pages (issue 13): the HTML format of `vigil
+//! report` and the desk's report pages, rendered by `vigil-desk`'s report
+//! template in the reader's language with times in the station's zone.
+//! Everything is visible in print: officer names and units, every
+//! interruption with its explanation, signers and review, the timelines
+//! with a readable local time axis, signature lines and the log's
+//! checkpoint (R1, R8, R9, R19).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use time::OffsetDateTime;
+use vigil_desk::{Cell, ReportPage, ReportSection};
+use vigil_i18n::{Lang, Msg, Zone};
+use vigil_store::{Clip, Gap, GapKind};
+
+use crate::reports::{human_bytes, Data};
+
+/// Who and where a report is made, for its header.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// The reader's language.
+    pub lang: Lang,
+    /// The station's zone.
+    pub zone: &'a Zone,
+    /// Officer id → "name (id)".
+    pub names: &'a BTreeMap<String, String>,
+    /// Who made it.
+    pub by: String,
+    /// The log's name (the station).
+    pub station: String,
+    /// The checkpoint (signed note) and the station key.
+    pub checkpoint: Option<(String, String)>,
+}
+
+impl Context<'_> {
+    fn t(&self, m: Msg) -> String {
+        m.text(self.lang).to_owned()
+    }
+
+    fn officer(&self, id: Option<&str>) -> String {
+        match id {
+            Some(i) => self.names.get(i).cloned().unwrap_or_else(|| i.to_owned()),
+            None => "-".into(),
+        }
+    }
+
+    fn local(&self, t: OffsetDateTime) -> String {
+        self.zone.local_with_offset(&vigil_store::rfc3339(t))
+    }
+
+    fn page(&self, title: Msg, d: &Data) -> ReportPage {
+        let now = vigil_store::now_rfc3339();
+        ReportPage {
+            lang: self.lang,
+            title: self.t(title),
+            css: vigil_desk::REPORT_CSS,
+            meta: vec![
+                (self.t(Msg::Station), self.station.clone()),
+                (
+                    self.t(Msg::Period),
+                    format!("{} – {}", self.local(d.since), self.local(d.until)),
+                ),
+                (self.t(Msg::MadeBy), self.by.clone()),
+                (self.t(Msg::MadeAt), self.zone.local_with_offset(&now)),
+                (self.t(Msg::TimeZone), self.zone.name().to_owned()),
+            ],
+            sections: Vec::new(),
+            timelines: Vec::new(),
+            legend: String::new(),
+            empty: self.t(Msg::Nothing),
+            signatures: vec![self.t(Msg::SignPrepared), self.t(Msg::SignReviewed)],
+            date_label: self.t(Msg::Date),
+            checkpoint_title: self.t(Msg::CheckpointTitle),
+            checkpoint: self.checkpoint.as_ref().map(|(note, key)| {
+                (
+                    Msg::CheckpointIntro.fmt(self.lang, &[("key", key)]),
+                    note.clone(),
+                )
+            }),
+        }
+    }
+
+    fn head(&self, m: &[Msg]) -> Vec<String> {
+        m.iter().map(|m| self.t(*m)).collect()
+    }
+}
+
+fn kind(k: GapKind) -> Msg {
+    match k {
+        GapKind::WithinClip => Msg::KindWithinClip,
+        GapKind::BetweenClips => Msg::KindBetweenClips,
+        GapKind::MissingFile => Msg::KindMissingFile,
+        GapKind::Restart => Msg::KindRestart,
+        GapKind::StreamStopped => Msg::KindStreamStopped,
+        GapKind::EditListCut => Msg::KindEditListCut,
+    }
+}
+
+/// Every interruption of the period, with its explanation, signers and
+/// review.
+fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
+    let lang = cx.lang;
+    let rows = gaps
+        .iter()
+        .map(|g| {
+            let e = g.explanation.as_ref();
+            let at = g.offset_s.map_or_else(
+                || Msg::Between.fmt(lang, &[("for", &format!("{:.1}", g.duration_s))]),
+                |at| {
+                    Msg::At.fmt(
+                        lang,
+                        &[
+                            ("at", &format!("{at:.1}")),
+                            ("for", &format!("{:.1}", g.duration_s)),
+                        ],
+                    )
+                },
+            );
+            let stream = match g.stream.as_deref() {
+                Some("video") => format!(" ({})", Msg::StreamVideo.text(lang)),
+                Some("audio") => format!(" ({})", Msg::StreamAudio.text(lang)),
+                _ => String::new(),
+            };
+            let status = match (g.overdue, g.status) {
+                (true, _) => cx.t(Msg::OverdueMark),
+                (_, "open") => cx.t(Msg::GapOpen),
+                (_, "awaiting_signatures") => cx.t(Msg::GapAwaiting),
+                _ => cx.t(Msg::GapExplained),
+            };
+            let text = e
+                .map(|e| match (&e.text, e.at_s) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some(at)) => Msg::Spoken.fmt(lang, &[("at", &format!("{at:.1}"))]),
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
+            let signers = e
+                .map(|e| {
+                    if e.signatures.is_empty() {
+                        e.officers
+                            .iter()
+                            .map(|o| cx.officer(Some(o)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    } else {
+                        e.signatures
+                            .iter()
+                            .map(|s| {
+                                format!(
+                                    "{} · {}",
+                                    cx.officer(Some(&s.officer)),
+                                    cx.zone.local(&s.at)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    }
+                })
+                .unwrap_or_default();
+            let review = e
+                .and_then(|e| {
+                    let who = e.reviewed_by.as_ref()?;
+                    let verdict = match e.review.as_deref() {
+                        Some("rejected") => Msg::VerdictRejected,
+                        _ => Msg::VerdictAccepted,
+                    };
+                    Some(
+                        Msg::ReviewedBy.fmt(lang, &[("who", who), ("verdict", verdict.text(lang))]),
+                    )
+                })
+                .unwrap_or_default();
+            vec![
+                Cell::text(format!("{}{stream}\n{at}", cx.t(kind(g.kind)))),
+                Cell::text(format!(
+                    "{}\n{}",
+                    cx.officer(g.officer.as_deref()),
+                    g.device.clone().unwrap_or_default()
+                )),
+                Cell::text(g.path.clone()),
+                Cell::text(
+                    g.wall_start
+                        .as_deref()
+                        .map(|t| cx.zone.local(t))
+                        .unwrap_or_default(),
+                ),
+                Cell::text(status),
+                Cell::prose(text),
+                Cell::prose(signers),
+                Cell::text(review),
+            ]
+        })
+        .collect();
+    ReportSection {
+        title: cx.t(Msg::Interruptions),
+        class: "gaps",
+        head: cx.head(&[
+            Msg::Interruption,
+            Msg::Officer,
+            Msg::File,
+            Msg::Start,
+            Msg::Status,
+            Msg::Explanation,
+            Msg::Signers,
+            Msg::ReviewedByCol,
+        ]),
+        rows,
+    }
+}
+
+/// The ingest report: per officer and recorder, a timeline per officer,
+/// every interruption.
+pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> String {
+    let mut page = cx.page(Msg::ReportIngest, d);
+    let mut totals = [0u64; 5];
+    let rows = d
+        .rows
+        .iter()
+        .map(|r| {
+            totals[0] += r.clips;
+            totals[1] += r.late_ingests;
+            totals[2] += r.damaged;
+            totals[3] += r.interruptions_open;
+            totals[4] += r.interruptions_explained;
+            vec![
+                Cell::text(cx.officer(Some(&r.officer))),
+                Cell::text(r.device.clone()),
+                Cell::n(r.clips),
+                Cell::n(format!("{:.2}", r.hours_recorded)),
+                Cell::n(human_bytes(r.bytes)),
+                Cell::count(r.late_ingests),
+                Cell::count(r.damaged),
+                Cell::count(r.interruptions_open),
+                Cell::n(r.interruptions_explained),
+                Cell::n(
+                    r.clock_drift_ms
+                        .map(|v| format!("{:+.1} s", v as f64 / 1000.0))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::n(
+                    r.battery_pct
+                        .map(|v| format!("{v} %"))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::text(if r.faults.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:?}", r.faults)
+                }),
+            ]
+        })
+        .collect::<Vec<_>>();
+    let mut rows = rows;
+    if !rows.is_empty() {
+        rows.push(vec![
+            Cell::text(cx.t(Msg::Totals)),
+            Cell::text(""),
+            Cell::n(totals[0]),
+            Cell::n(format!(
+                "{:.2}",
+                d.rows.iter().map(|r| r.hours_recorded).sum::<f64>()
+            )),
+            Cell::n(human_bytes(d.rows.iter().map(|r| r.bytes).sum())),
+            Cell::count(totals[1]),
+            Cell::count(totals[2]),
+            Cell::count(totals[3]),
+            Cell::n(totals[4]),
+            Cell::text(""),
+            Cell::text(""),
+            Cell::text(""),
+        ]);
+    }
+    page.sections.push(ReportSection {
+        title: cx.t(Msg::PerOfficer),
+        class: "ingest",
+        head: cx.head(&[
+            Msg::Officer,
+            Msg::Recorder,
+            Msg::Clips,
+            Msg::HoursRecorded,
+            Msg::Bytes,
+            Msg::LateCount,
+            Msg::DamagedCount,
+            Msg::OpenCount,
+            Msg::ExplainedCount,
+            Msg::ClockDrift,
+            Msg::Battery,
+            Msg::Faults,
+        ]),
+        rows,
+    });
+    page.sections.push(gap_section(cx, &d.gaps));
+    page.timelines = timelines(d, cx);
+    if !page.timelines.is_empty() {
+        page.legend = cx.t(Msg::Legend);
+    }
+    vigil_desk::render(&page)
+}
+
+/// The interruption log: every interruption of the period.
+pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> String {
+    let mut page = cx.page(Msg::ReportGaps, d);
+    page.sections.push(gap_section(cx, gaps));
+    vigil_desk::render(&page)
+}
+
+/// Statistics per officer and per unit (R19).
+pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> String {
+    let (rows, units) = crate::reports::stat_rows(d);
+    let mut page = cx.page(Msg::ReportStats, d);
+    page.signatures.clear();
+    page.sections.push(ReportSection {
+        title: cx.t(Msg::PerOfficer),
+        class: "stats",
+        head: cx.head(&[
+            Msg::Officer,
+            Msg::Unit,
+            Msg::Clips,
+            Msg::HoursRecorded,
+            Msg::Interruptions,
+            Msg::PerHour,
+            Msg::LateRate,
+            Msg::ExplainedCount,
+            Msg::MeanHours,
+        ]),
+        rows: rows
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::text(cx.officer(Some(&s.officer))),
+                    Cell::text(s.unit.clone().unwrap_or_else(|| "-".into())),
+                    Cell::n(s.clips),
+                    Cell::n(format!("{:.2}", s.hours_recorded)),
+                    Cell::n(s.interruptions),
+                    Cell::n(format!("{:.2}", s.interruptions_per_hour)),
+                    Cell::n(format!("{:.1} %", s.late_ingest_rate * 100.0)),
+                    Cell::n(s.explained),
+                    Cell::n(
+                        s.mean_explanation_hours
+                            .map(|h| format!("{h:.2}"))
+                            .unwrap_or_else(|| "-".into()),
+                    ),
+                ]
+            })
+            .collect(),
+    });
+    page.sections.push(ReportSection {
+        title: cx.t(Msg::PerUnit),
+        class: "units",
+        head: cx.head(&[Msg::Unit, Msg::HoursRecorded, Msg::Interruptions]),
+        rows: units
+            .iter()
+            .map(|(u, (h, n))| {
+                vec![
+                    Cell::text(u.clone()),
+                    Cell::n(format!("{h:.2}")),
+                    Cell::n(*n),
+                ]
+            })
+            .collect(),
+    });
+    vigil_desk::render(&page)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
+    t.and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+}
+
+/// One SVG per officer: a lane per recorder, a bar per clip over its
+/// recorded span, a red mark at each interruption, and a time axis in the
+/// station's zone with five ticks. Every text in it is escaped here.
+fn timelines(d: &Data, cx: &Context<'_>) -> Vec<(String, String)> {
+    let mut by_officer: BTreeMap<String, Vec<&Clip>> = BTreeMap::new();
+    for c in &d.clips {
+        if parse(c.recorded_start.as_deref()).is_some() {
+            by_officer
+                .entry(c.officer.clone().unwrap_or_else(|| "-".into()))
+                .or_default()
+                .push(c);
+        }
+    }
+    let mut out = Vec::new();
+    for (officer, clips) in by_officer {
+        let starts: Vec<OffsetDateTime> = clips
+            .iter()
+            .filter_map(|c| parse(c.recorded_start.as_deref()))
+            .collect();
+        let ends: Vec<OffsetDateTime> = clips
+            .iter()
+            .filter_map(|c| parse(c.recorded_end.as_deref()))
+            .collect();
+        let (Some(t0), Some(t1)) = (starts.iter().min(), ends.iter().chain(starts.iter()).max())
+        else {
+            continue;
+        };
+        let span = ((*t1 - *t0).as_seconds_f64()).max(1.0);
+        let mut devices: Vec<String> = clips
+            .iter()
+            .map(|c| c.device.clone().unwrap_or_else(|| "-".into()))
+            .collect();
+        devices.sort();
+        devices.dedup();
+        let (w, left, lane) = (1000.0, 110.0, 34.0);
+        let h = 56.0 + lane * devices.len() as f64;
+        let x = |t: OffsetDateTime| left + (t - *t0).as_seconds_f64() / span * (w - left - 20.0);
+        let mut s = String::new();
+        let _ = write!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">", esc(&cx.officer(Some(&officer))));
+        for (i, dev) in devices.iter().enumerate() {
+            let y = 8.0 + lane * i as f64;
+            let _ = write!(s, "<text x=\"6\" y=\"{}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>", y + 16.0, esc(dev), w - 20.0, y + 12.0, y + 12.0);
+            for c in clips
+                .iter()
+                .filter(|c| c.device.as_deref().unwrap_or("-") == dev)
+            {
+                let (Some(a), Some(b)) = (
+                    parse(c.recorded_start.as_deref()),
+                    parse(c.recorded_end.as_deref()),
+                ) else {
+                    continue;
+                };
+                let fill = if c.damaged { "#e8a33c" } else { "#3c78d8" };
+                let _ = write!(s, "<rect class=\"clip\" x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"24\" fill=\"{fill}\"/>", x(a), (x(b) - x(a)).max(2.0));
+                for g in d.gaps.iter().filter(|g| g.clip == c.clip) {
+                    let Some(at) = parse(g.wall_start.as_deref()) else {
+                        continue;
+                    };
+                    let gw = (g.duration_s / span * (w - left - 20.0)).max(3.0);
+                    let _ = write!(s, "<rect class=\"gap\" x=\"{:.1}\" y=\"{}\" width=\"{gw:.1}\" height=\"30\" fill=\"#d00\" opacity=\"0.85\"/>", x(at), y - 3.0);
+                }
+            }
+        }
+        let axis_y = 8.0 + lane * devices.len() as f64 + 6.0;
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{axis_y}\" y2=\"{axis_y}\" stroke=\"#888\"/>",
+            w - 20.0
+        );
+        for i in 0..=4 {
+            let t = *t0 + time::Duration::seconds_f64(span * f64::from(i) / 4.0);
+            let tx = x(t);
+            let anchor = match i {
+                0 => "start",
+                4 => "end",
+                _ => "middle",
+            };
+            let label = cx.zone.local(&vigil_store::rfc3339(t));
+            let label = if i == 0 {
+                label.clone()
+            } else {
+                label.get(11..).unwrap_or(&label).to_owned()
+            };
+            let _ = write!(s, "<line x1=\"{tx:.1}\" x2=\"{tx:.1}\" y1=\"{axis_y}\" y2=\"{}\" stroke=\"#888\"/><text x=\"{tx:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"{anchor}\">{}</text>", axis_y + 5.0, axis_y + 20.0, esc(&label));
+        }
+        s.push_str("</svg>");
+        out.push((
+            Msg::OfficerTimeline.fmt(cx.lang, &[("officer", &cx.officer(Some(&officer)))]),
+            s,
+        ));
+    }
+    out
+}
