@@ -23,7 +23,7 @@ fn main() -> Result<()> {
     let task = args.first().map(String::as_str).unwrap_or("help");
     match task {
         "test" => test(),
-        "demo" => demo(),
+        "demo" => demo(args[1..].iter().any(|a| a == "--serve")),
         "bench" => bench::run(&args[1..]),
         "bench-dock" => bench::dock(&args[1..]),
         "bench-daemon" => bench::daemon(&args[1..]),
@@ -38,7 +38,7 @@ fn main() -> Result<()> {
         _ => {
             eprintln!("usage: cargo xtask <test|demo|bench|fixtures>");
             eprintln!("  test      install dependencies, make fixtures, fmt, clippy, all tests");
-            eprintln!("  demo      ingest the fixture recorders and print the report");
+            eprintln!("  demo [--serve]      the station on simulated docks, its reports, the desk URL and logins (--serve: keep them running until Ctrl-C)");
             eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
@@ -161,7 +161,101 @@ const DAEMON_PASS: &[&str] = &[
     "hostile::",
 ];
 
-fn demo() -> Result<()> {
+/// The demo station's log name.
+const DEMO_STATION: &str = "vigil.demo-agency/station-1";
+
+/// Where the demo's desk listens.
+const DEMO_DESK: &str = "127.0.0.1:8443";
+
+/// The demo's desk users: (user, role, officer, name, password).
+const DEMO_USERS: &[(&str, &str, Option<&str>, &str, &str)] = &[
+    (
+        "wangfang",
+        "officer",
+        Some("1001"),
+        "王芳",
+        "demo-officer-1001",
+    ),
+    (
+        "lilei",
+        "officer",
+        Some("1002"),
+        "李雷",
+        "demo-officer-1002",
+    ),
+    ("demo-sup1", "supervisor", None, "", "demo-supervisor-1"),
+    ("demo-custodian", "custodian", None, "", "demo-custodian"),
+    ("demo-auditor", "auditor", None, "", "demo-auditor"),
+];
+
+/// Gives the demo's desk users passwords and prints the desk's address
+/// and a login for each role.
+fn desk_logins(vigil: &Path, socket: &Path, status: &Path) -> Result<()> {
+    use std::io::Write as _;
+    let call = |args: &[&str], input: Option<&str>| -> Result<()> {
+        let mut c = Command::new(vigil);
+        c.arg("--socket").arg(socket).args(args);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null());
+        let mut child = c.spawn().with_context(|| format!("vigil {args:?}"))?;
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            writeln!(stdin, "{text}")?;
+        }
+        let st = child.wait()?;
+        anyhow::ensure!(st.success(), "vigil {args:?} failed: {st}");
+        Ok(())
+    };
+    for (user, role, officer, name, password) in DEMO_USERS {
+        if let Some(o) = officer {
+            call(&["officers", "add", o, "--name", name], None)?;
+        }
+        let mut add = vec!["user", "add", user, "--role", role];
+        if let Some(o) = officer {
+            add.extend(["--officer", o]);
+        }
+        // demo-sup1 and demo-custodian exist already (the export above).
+        if !matches!(*user, "demo-sup1" | "demo-custodian") {
+            call(&add, None)?;
+        }
+        call(&["user", "passwd", user], Some(password))?;
+    }
+    let doc: serde_json::Value = std::fs::read_to_string(status)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    println!(
+        "\n== The desk (issue 13): https://{DEMO_DESK}/desk/ (zh-CN or en, times in Asia/Shanghai)"
+    );
+    println!(
+        "   its certificate is self-signed; SHA-256 fingerprint {}",
+        doc["desk"]["fingerprint"]
+            .as_str()
+            .unwrap_or("(see vigil status)")
+    );
+    println!("   {:<16} {:<11} {}", "USER", "ROLE", "PASSWORD");
+    for (user, role, _, _, password) in DEMO_USERS {
+        println!("   {user:<16} {role:<11} {password}");
+    }
+    Ok(())
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_ctrl_c() {
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    extern "C" fn on_signal(_: libc::c_int) {
+        STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn demo(serve: bool) -> Result<()> {
     deps::ensure()?;
     fixtures()?;
     run(cargo().args([
@@ -223,6 +317,8 @@ fn demo() -> Result<()> {
     }
     let vigil = |args: &[&str]| -> Result<()> {
         let mut c = Command::new(bin("vigil"));
+        // The first open of the store makes its key: name the log.
+        c.env("VIGIL_STATION", DEMO_STATION);
         c.arg("--store").arg(&store).args(args);
         run(&mut c)
     };
@@ -252,6 +348,8 @@ fn demo() -> Result<()> {
             .arg(&link)
             .arg("--watch")
             .arg(&media)
+            .args(["--listen", DEMO_DESK, "--timezone", "Asia/Shanghai"])
+            .args(["--station", DEMO_STATION])
             .stderr(std::fs::File::create(base.join("vigild.log"))?)
             .spawn()
             .context("starting vigild")?;
@@ -379,13 +477,10 @@ fn demo() -> Result<()> {
             .arg("verify-export")
             .arg(&package)
             .args(["--key", &key]))?;
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
-        let _ = daemon.wait();
         println!("\n== Ingest report: per officer and recorder (R1 late, damaged, interruptions, drift, faults)");
-        vigil(&["report", "ingest"])?;
+        client(&["report", "ingest"])?;
         let html = base.join("report.html");
-        vigil(&[
+        client(&[
             "report",
             "ingest",
             "--format",
@@ -397,6 +492,14 @@ fn demo() -> Result<()> {
             "   (the same as a page with a timeline per officer: {})",
             html.display()
         );
+        desk_logins(&bin("vigil"), &socket, &status_file)?;
+        if serve {
+            println!("\nThe station and the desk keep running; press Ctrl-C to stop them.");
+            wait_for_ctrl_c();
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+        let _ = daemon.wait();
         Ok(())
     })();
     let _ = sim.kill();

@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
     name = "vigil",
     version,
     about,
-    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n  4  no vigild answers at the socket\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), NO_COLOR."
+    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n  4  no vigild answers at the socket\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), VIGIL_TIMEZONE (the station's zone for in-process reports), VIGIL_STATION (the audit log's name when a new store's key is made), LANG (the language of printable reports), NO_COLOR."
 )]
 struct Cli {
     /// The evidence store directory [default: /var/lib/vigil for root,
@@ -125,6 +125,13 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Ok(name) = std::env::var("VIGIL_STATION") {
+        // The log's name, when this open of a store makes its key.
+        if let Err(e) = vigil_store::tlog::set_origin(&name) {
+            eprintln!("vigil: error: VIGIL_STATION={name:?} cannot name the audit log: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let store = cmd::Ctx {
         socket: cli.socket.clone(),
         named: cli.store.is_some(),
