@@ -232,7 +232,7 @@ fn desk_logins(vigil: &Path, socket: &Path, status: &Path) -> Result<()> {
             .as_str()
             .unwrap_or("(see vigil status)")
     );
-    println!("   {:<16} {:<11} {}", "USER", "ROLE", "PASSWORD");
+    println!("   USER             ROLE        PASSWORD");
     for (user, role, _, _, password) in DEMO_USERS {
         println!("   {user:<16} {role:<11} {password}");
     }
