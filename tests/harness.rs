@@ -129,6 +129,22 @@ impl Vigil {
         c
     }
 
+    /// Sets `user`'s desk password (`vigil user passwd`, read from stdin).
+    pub fn passwd(&self, user: &str, password: &str) {
+        use std::io::Write as _;
+        let mut child = self
+            .cmd()
+            .args(["user", "passwd", user])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("vigil runs");
+        writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write the password");
+        let out = child.wait_with_output().expect("vigil runs");
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+
     /// Runs `vigil ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("vigil runs")

@@ -5,7 +5,6 @@
 //! accepts one explanation and rejects another. Screenshots of each page
 //! are kept in `target/desk-screens` (CI artefacts).
 
-use std::io::Write;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
@@ -16,18 +15,19 @@ fn ok(v: &Vigil, args: &[&str]) {
     assert!(out.status.success(), "vigil {args:?}: {}", describe(&out));
 }
 
-fn passwd(v: &Vigil, user: &str, password: &str) {
-    let mut child = v
-        .cmd()
-        .args(["user", "passwd", user])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
+/// Starts vigild on `v`'s store with its desk on a free port; returns it
+/// and the desk's base URL.
+fn desk(v: &Vigil, args: &[&str]) -> (Vigild, String) {
+    let logs = v.scratch("logs");
+    let d = Vigild::start(
+        &v.store(),
+        &logs.join("vigild.log"),
+        &[&["--listen", "127.0.0.1:0"], args].concat(),
+    );
+    d.wait_for_socket();
+    let status = d.wait_for(20, "the desk listener", |s| s["desk"]["addr"].is_string());
+    let base = format!("https://{}", status["desk"]["addr"].as_str().unwrap());
+    (d, base)
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -125,17 +125,9 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_the_browser() {
             args.extend(["--officer", o]);
         }
         ok(&v, &args);
-        passwd(&v, user, PASSWORD);
+        v.passwd(user, PASSWORD);
     }
-    let logs = v.scratch("logs");
-    let d = Vigild::start(
-        &v.store(),
-        &logs.join("vigild.log"),
-        &["--listen", "127.0.0.1:0", "--timezone", "Asia/Shanghai"],
-    );
-    d.wait_for_socket();
-    let status = d.wait_for(20, "the desk listener", |s| s["desk"]["addr"].is_string());
-    let base = format!("https://{}", status["desk"]["addr"].as_str().unwrap());
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
     let gaps = v.json(&["gaps", "--json"]);
     let gap_ids: Vec<String> = gaps["gaps"]
         .as_array()
@@ -432,16 +424,8 @@ fn the_desk_refuses_forged_forms_and_its_cookie_opens_no_api() {
             "1002",
         ],
     );
-    passwd(&v, "zhang", PASSWORD);
-    let logs = v.scratch("logs");
-    let d = Vigild::start(
-        &v.store(),
-        &logs.join("vigild.log"),
-        &["--listen", "127.0.0.1:0"],
-    );
-    d.wait_for_socket();
-    let status = d.wait_for(20, "the desk listener", |s| s["desk"]["addr"].is_string());
-    let base = format!("https://{}", status["desk"]["addr"].as_str().unwrap());
+    v.passwd("zhang", PASSWORD);
+    let (d, base) = desk(&v, &[]);
     let http = reqwest::blocking::Client::builder()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -8,20 +8,6 @@ use std::io::Write;
 
 use vigil_e2e::{describe, Vigil, Vigild};
 
-fn passwd(v: &Vigil, user: &str, password: &str) {
-    let mut child = v
-        .cmd()
-        .args(["user", "passwd", user])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-}
-
 #[test]
 fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
     let v = Vigil::new();
@@ -32,8 +18,8 @@ fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
         let out = v.run(args);
         assert!(out.status.success(), "{}", describe(&out));
     }
-    passwd(&v, "ann", "correct horse battery");
-    passwd(&v, "bob", "another long secret");
+    v.passwd("ann", "correct horse battery");
+    v.passwd("bob", "another long secret");
     let short = v
         .cmd()
         .args(["user", "passwd", "bob"])

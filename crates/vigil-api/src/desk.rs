@@ -284,6 +284,20 @@ async fn as_user(
     }
 }
 
+/// A form post: its CSRF token checked first, then `f` as the session's
+/// user.
+async fn posted(
+    state: &ApiState,
+    desk: &Desk,
+    csrf: &str,
+    f: impl FnOnce(&mut Store, &Identity) -> Result<Out, ServiceError> + Send + 'static,
+) -> Response {
+    match check_csrf(desk, csrf) {
+        Ok(()) => as_user(state, desk, f).await,
+        Err(e) => message(state, desk, &e),
+    }
+}
+
 /// Checks a form's CSRF token against the session's.
 fn check_csrf(desk: &Desk, given: &str) -> Result<(), ServiceError> {
     match &desk.token {
@@ -353,16 +367,16 @@ struct CsrfForm {
 }
 
 async fn logout(State(state): State<ApiState>, desk: Desk, Form(f): Form<CsrfForm>) -> Response {
+    // A forged form must not even clear the cookie.
     if let Err(e) = check_csrf(&desk, &f.csrf) {
         return message(&state, &desk, &e);
     }
     let token = desk.token.clone().unwrap_or_default();
-    let r = as_user(&state, &desk, move |s, id| {
+    let mut r = as_user(&state, &desk, move |s, id| {
         vigil_service::auth::logout(s, id, &token)?;
         Ok(Out::Redirect("/desk/login".into()))
     })
     .await;
-    let mut r = r;
     r.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static(
@@ -391,15 +405,7 @@ async fn set_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
 }
 
 fn kind_label(k: GapKind, lang: Lang) -> &'static str {
-    match k {
-        GapKind::WithinClip => Msg::KindWithinClip,
-        GapKind::BetweenClips => Msg::KindBetweenClips,
-        GapKind::MissingFile => Msg::KindMissingFile,
-        GapKind::Restart => Msg::KindRestart,
-        GapKind::StreamStopped => Msg::KindStreamStopped,
-        GapKind::EditListCut => Msg::KindEditListCut,
-    }
-    .text(lang)
+    vigil_service::printed::kind_msg(k).text(lang)
 }
 
 fn status_label(status: &str, lang: Lang) -> (&'static str, &'static str) {
@@ -410,21 +416,8 @@ fn status_label(status: &str, lang: Lang) -> (&'static str, &'static str) {
     }
 }
 
-fn secs(s: f64) -> String {
-    format!("{s:.1}")
-}
-
 fn place(g: &Gap, lang: Lang) -> String {
-    let at = match g.offset_s {
-        Some(at) => Msg::At.fmt(lang, &[("at", &secs(at)), ("for", &secs(g.duration_s))]),
-        None => Msg::Between.fmt(lang, &[("for", &secs(g.duration_s))]),
-    };
-    let stream = match g.stream.as_deref() {
-        Some("video") => Msg::StreamVideo.text(lang),
-        Some("audio") => Msg::StreamAudio.text(lang),
-        _ => return at,
-    };
-    format!("{at} ({stream})")
+    vigil_service::printed::place(g, lang)
 }
 
 /// Officers by id, shown as "name (id)".
@@ -547,13 +540,11 @@ fn sections(
     let mut out = Vec::new();
     let names = Names::of(store)?;
     let all_gaps = store.gaps(&GapFilter::default())?;
-    let visible: BTreeSet<String> = visible_clips(store, id, &Default::default())?
-        .into_iter()
-        .map(|c| c.clip)
-        .collect();
+    let seen = visible_clips(store, id, &Default::default())?;
+    let visible: BTreeSet<&str> = seen.iter().map(|c| c.clip.as_str()).collect();
     let gaps: Vec<&Gap> = all_gaps
         .iter()
-        .filter(|g| visible.contains(&g.clip))
+        .filter(|g| visible.contains(g.clip.as_str()))
         .collect();
     let section = |id: &'static str, title: Msg, rows: Vec<view::Row>| view::Section {
         id,
@@ -615,10 +606,11 @@ fn sections(
         out.push(section("to-review", Msg::QueueToReview, to_review));
     }
     if matches!(id.role, Role::Custodian | Role::Admin) {
+        let now = zone.local(&vigil_store::now_rfc3339());
         let today = zone
-            .day_utc(&zone.local(&vigil_store::now_rfc3339())[..10])
+            .day_utc(now.get(..10).unwrap_or_default())
             .map_err(|e| ServiceError::bad_request(e.to_string()))?;
-        let rows = visible_clips(store, id, &Default::default())?
+        let rows = seen
             .iter()
             .filter(|c| c.ingested_at >= today.0 && c.ingested_at < today.1)
             .map(|c| clip_row(c, lang, zone, &names))
@@ -1158,13 +1150,11 @@ async fn explain(
     State(state): State<ApiState>,
     desk: Desk,
     Path(gap): Path<String>,
-    Form(f): Form<ExplainForm>,
+    Form(mut f): Form<ExplainForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&desk, &f.csrf) {
-        return message(&state, &desk, &e);
-    }
     let back = safe_back(f.back.as_deref());
-    as_user(&state, &desk, move |s, id| {
+    let csrf = std::mem::take(&mut f.csrf);
+    posted(&state, &desk, &csrf, move |s, id| {
         vigil_service::explanations::explain(
             s,
             id,
@@ -1180,13 +1170,11 @@ async fn sign(
     State(state): State<ApiState>,
     desk: Desk,
     Path(explanation): Path<String>,
-    Form(f): Form<ExplainForm>,
+    Form(mut f): Form<ExplainForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&desk, &f.csrf) {
-        return message(&state, &desk, &e);
-    }
     let back = safe_back(f.back.as_deref());
-    as_user(&state, &desk, move |s, id| {
+    let csrf = std::mem::take(&mut f.csrf);
+    posted(&state, &desk, &csrf, move |s, id| {
         vigil_service::explanations::sign(s, id, &explanation)?;
         Ok(Out::Redirect(back))
     })
@@ -1206,13 +1194,11 @@ async fn review(
     State(state): State<ApiState>,
     desk: Desk,
     Path(gap): Path<String>,
-    Form(f): Form<ReviewForm>,
+    Form(mut f): Form<ReviewForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&desk, &f.csrf) {
-        return message(&state, &desk, &e);
-    }
     let back = safe_back(f.back.as_deref());
-    as_user(&state, &desk, move |s, id| {
+    let csrf = std::mem::take(&mut f.csrf);
+    posted(&state, &desk, &csrf, move |s, id| {
         vigil_service::explanations::review(
             s,
             id,

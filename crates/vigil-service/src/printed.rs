@@ -14,7 +14,7 @@ use vigil_desk::{Cell, ReportPage, ReportSection};
 use vigil_i18n::{Lang, Msg, Zone};
 use vigil_store::{Clip, Gap, GapKind};
 
-use crate::reports::{human_bytes, Data};
+use crate::reports::{human_bytes, parse, Data};
 
 /// Who and where a report is made, for its header.
 #[derive(Debug)]
@@ -86,7 +86,8 @@ impl Context<'_> {
     }
 }
 
-fn kind(k: GapKind) -> Msg {
+/// An interruption's kind, as people read it.
+pub fn kind_msg(k: GapKind) -> Msg {
     match k {
         GapKind::WithinClip => Msg::KindWithinClip,
         GapKind::BetweenClips => Msg::KindBetweenClips,
@@ -97,6 +98,22 @@ fn kind(k: GapKind) -> Msg {
     }
 }
 
+/// Where in the recording an interruption is and for how long, and which
+/// stream: `at 3.0 s, for 2.0 s (video)`.
+pub fn place(g: &Gap, lang: Lang) -> String {
+    let secs = |s: f64| format!("{s:.1}");
+    let at = match g.offset_s {
+        Some(at) => Msg::At.fmt(lang, &[("at", &secs(at)), ("for", &secs(g.duration_s))]),
+        None => Msg::Between.fmt(lang, &[("for", &secs(g.duration_s))]),
+    };
+    let stream = match g.stream.as_deref() {
+        Some("video") => Msg::StreamVideo.text(lang),
+        Some("audio") => Msg::StreamAudio.text(lang),
+        _ => return at,
+    };
+    format!("{at} ({stream})")
+}
+
 /// Every interruption of the period, with its explanation, signers and
 /// review.
 fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
@@ -105,23 +122,6 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
         .iter()
         .map(|g| {
             let e = g.explanation.as_ref();
-            let at = g.offset_s.map_or_else(
-                || Msg::Between.fmt(lang, &[("for", &format!("{:.1}", g.duration_s))]),
-                |at| {
-                    Msg::At.fmt(
-                        lang,
-                        &[
-                            ("at", &format!("{at:.1}")),
-                            ("for", &format!("{:.1}", g.duration_s)),
-                        ],
-                    )
-                },
-            );
-            let stream = match g.stream.as_deref() {
-                Some("video") => format!(" ({})", Msg::StreamVideo.text(lang)),
-                Some("audio") => format!(" ({})", Msg::StreamAudio.text(lang)),
-                _ => String::new(),
-            };
             let status = match (g.overdue, g.status) {
                 (true, _) => cx.t(Msg::OverdueMark),
                 (_, "open") => cx.t(Msg::GapOpen),
@@ -171,7 +171,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
                 })
                 .unwrap_or_default();
             vec![
-                Cell::text(format!("{}{stream}\n{at}", cx.t(kind(g.kind)))),
+                Cell::text(format!("{}\n{}", cx.t(kind_msg(g.kind)), place(g, lang))),
                 Cell::text(format!(
                     "{}\n{}",
                     cx.officer(g.officer.as_deref()),
@@ -367,10 +367,6 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
-    t.and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
 }
 
 /// One SVG per officer: a lane per recorder, a bar per clip over its

@@ -182,17 +182,6 @@ fn with_checkpoint(
             }
             let _ = writeln!(text, "{}", row.join(","));
         }
-        "html" => {
-            let section = format!(
-                "<section class=\"checkpoint\"><h2>Audit log checkpoint</h2><p>The station's signed checkpoint of its audit log when this report was made (check it later with <code>vigil checkpoint verify</code>; station key <code>{}</code>):</p><pre>{}</pre></section>",
-                esc(key),
-                esc(note)
-            );
-            match text.rfind("</body>") {
-                Some(i) => text.insert_str(i, &section),
-                None => text.push_str(&section),
-            }
-        }
         _ => {
             let _ = write!(
                 text,
@@ -223,7 +212,7 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
+pub(crate) fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
     t.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
 }
 
@@ -339,13 +328,6 @@ fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
     })
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A text field of a CSV report: a value a spreadsheet would take for a
 /// formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) is
 /// prefixed with `'` (OWASP's CSV injection advice); quoted when needed.
@@ -361,10 +343,6 @@ fn csv_field(s: &str) -> String {
         s.to_owned()
     }
 }
-
-const CSS: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:12px 0}\
-th,td{border:1px solid #bbb;padding:4px 8px;text-align:right}th{background:#eee}td.l,th.l{text-align:left}\
-.bad{color:#b00;font-weight:bold}h2{margin-top:28px}svg{background:#fafafa;border:1px solid #ccc}";
 
 fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
     let mut s = String::new();
@@ -397,7 +375,7 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
                 );
             }
         }
-        "text" => {
+        _ => {
             let _ = writeln!(
                 s,
                 "Ingest report {} .. {}",
@@ -438,104 +416,8 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
                 );
             }
         }
-        _ => {
-            let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil ingest report</title><style>{CSS}</style></head><body>");
-            let _ = write!(s, "<h1>Ingest report</h1><p>{} .. {}</p><table><tr><th class=l>Officer</th><th class=l>Recorder</th><th>Clips</th><th>Hours</th><th>Bytes</th><th>Late</th><th>Damaged</th><th>Open interruptions</th><th>Explained</th><th>Clock drift</th><th>Battery</th><th>Faults</th></tr>",
-                esc(&vigil_store::rfc3339(d.since)), esc(&vigil_store::rfc3339(d.until)));
-            for r in &d.rows {
-                let bad = |n: u64| {
-                    if n > 0 {
-                        format!("<td class=bad>{n}</td>")
-                    } else {
-                        format!("<td>{n}</td>")
-                    }
-                };
-                let _ = write!(
-                    s,
-                    "<tr><td class=l>{}</td><td class=l>{}</td><td>{}</td><td>{:.3}</td><td>{}</td>{}{}{}<td>{}</td><td>{}</td><td>{}</td><td>{:?}</td></tr>",
-                    esc(&r.officer), esc(&r.device), r.clips, r.hours_recorded, esc(&human_bytes(r.bytes)),
-                    bad(r.late_ingests), bad(r.damaged), bad(r.interruptions_open), r.interruptions_explained,
-                    r.clock_drift_ms.map(|v| format!("{:+.1} s", v as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
-                    r.battery_pct.map(|v| format!("{v} %")).unwrap_or_else(|| "-".into()), r.faults
-                );
-            }
-            s.push_str("</table>");
-            timelines(d, &mut s);
-            s.push_str("</body></html>\n");
-        }
     }
     Ok(s)
-}
-
-/// One SVG per officer: a lane per recorder, a bar per clip over its
-/// recorded span, a red mark at each interruption.
-fn timelines(d: &Data, s: &mut String) {
-    let mut by_officer: BTreeMap<String, Vec<&Clip>> = BTreeMap::new();
-    for c in &d.clips {
-        if parse(c.recorded_start.as_deref()).is_some() {
-            by_officer
-                .entry(c.officer.clone().unwrap_or_else(|| "-".into()))
-                .or_default()
-                .push(c);
-        }
-    }
-    for (officer, clips) in by_officer {
-        let starts: Vec<OffsetDateTime> = clips
-            .iter()
-            .filter_map(|c| parse(c.recorded_start.as_deref()))
-            .collect();
-        let ends: Vec<OffsetDateTime> = clips
-            .iter()
-            .filter_map(|c| parse(c.recorded_end.as_deref()))
-            .collect();
-        let (Some(t0), Some(t1)) = (starts.iter().min(), ends.iter().chain(starts.iter()).max())
-        else {
-            continue;
-        };
-        let span = ((*t1 - *t0).as_seconds_f64()).max(1.0);
-        let devices: Vec<String> = {
-            let mut v: Vec<String> = clips
-                .iter()
-                .map(|c| c.device.clone().unwrap_or_else(|| "-".into()))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let (w, left, lane) = (900.0, 110.0, 34.0);
-        let h = 40.0 + lane * devices.len() as f64;
-        let x = |t: OffsetDateTime| left + (t - *t0).as_seconds_f64() / span * (w - left - 20.0);
-        let _ = write!(s, "<h2>Officer {} &mdash; timeline</h2><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"timeline of officer {}\">", esc(&officer), esc(&officer));
-        let _ = write!(s, "<text x=\"{left}\" y=\"16\" font-size=\"11\">{}</text><text x=\"{}\" y=\"16\" font-size=\"11\" text-anchor=\"end\">{}</text>", esc(&vigil_store::rfc3339(*t0)), w - 20.0, esc(&vigil_store::rfc3339(*t1)));
-        for (i, dev) in devices.iter().enumerate() {
-            let y = 28.0 + lane * i as f64;
-            let _ = write!(s, "<text x=\"6\" y=\"{}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>", y + 16.0, esc(dev), w - 20.0, y + 12.0, y + 12.0);
-            for c in clips
-                .iter()
-                .filter(|c| c.device.as_deref().unwrap_or("-") == dev)
-            {
-                let (Some(a), Some(b)) = (
-                    parse(c.recorded_start.as_deref()),
-                    parse(c.recorded_end.as_deref()),
-                ) else {
-                    continue;
-                };
-                let fill = if c.damaged { "#e8a33c" } else { "#3c78d8" };
-                let _ = write!(s, "<rect class=\"clip\" x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"24\" fill=\"{fill}\"><title>{} {} .. {}</title></rect>",
-                    x(a), (x(b) - x(a)).max(2.0), esc(&c.path), esc(c.recorded_start.as_deref().unwrap_or("")), esc(c.recorded_end.as_deref().unwrap_or("")));
-                for g in d.gaps.iter().filter(|g| g.clip == c.clip) {
-                    let Some(at) = parse(g.wall_start.as_deref()) else {
-                        continue;
-                    };
-                    let gx = x(at);
-                    let gw = (g.duration_s / span * (w - left - 20.0)).max(3.0);
-                    let _ = write!(s, "<rect class=\"gap\" x=\"{gx:.1}\" y=\"{}\" width=\"{gw:.1}\" height=\"30\" fill=\"#d00\" opacity=\"0.8\"><title>{} {:.1} s, {}</title></rect>",
-                        y - 3.0, esc(g.kind.as_str()), g.duration_s, g.status);
-                }
-            }
-        }
-        s.push_str("</svg><p>Blue: recorded; orange: damaged file; red: interruption.</p>");
-    }
 }
 
 /// The period's gaps, overdue first, then open, then explained.
@@ -583,17 +465,12 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
             }
         }
         _ => {
-            let html = format == "html";
-            if html {
-                let _ = write!(s, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil gap log</title><style>{CSS}</style></head><body><h1>Gap log</h1><table><tr><th class=l>Gap</th><th class=l>Kind</th><th class=l>Status</th><th class=l>Officer</th><th class=l>Clip</th><th>Duration</th><th class=l>Explanation</th><th class=l>Signers</th><th class=l>Recorded by</th><th class=l>Reviewed by</th></tr>");
-            } else {
-                let _ = writeln!(
-                    s,
-                    "Gap log {} .. {} (overdue first)",
-                    vigil_store::rfc3339(d.since),
-                    vigil_store::rfc3339(d.until)
-                );
-            }
+            let _ = writeln!(
+                s,
+                "Gap log {} .. {} (overdue first)",
+                vigil_store::rfc3339(d.since),
+                vigil_store::rfc3339(d.until)
+            );
             for g in &gaps {
                 let e = g.explanation.as_ref();
                 let what = e
@@ -604,33 +481,23 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
                     })
                     .unwrap_or_else(|| "-".into());
                 let status = if g.overdue { "OVERDUE" } else { g.status };
-                if html {
-                    let _ = write!(s, "<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td>{:.3} s</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>",
-                        g.id, g.kind.as_str(), status, esc(g.officer.as_deref().unwrap_or("-")), esc(&g.path), g.duration_s, esc(&what),
-                        esc(&e.map(|e| e.officers.join(", ")).unwrap_or_default()), esc(e.map(|e| e.recorded_by.as_str()).unwrap_or("-")),
-                        esc(&e.and_then(|e| e.reviewed_by.as_ref().map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or("")))).unwrap_or_else(|| "-".into())));
-                } else {
-                    let _ = writeln!(
-                        s,
-                        "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]  reviewed: {}",
-                        g.id,
-                        g.kind.as_str(),
-                        status,
-                        g.officer.as_deref().unwrap_or("-"),
-                        g.duration_s,
-                        g.path,
-                        what,
-                        e.map(|e| e.officers.join(", ")).unwrap_or_default(),
-                        e.and_then(|e| e
-                            .reviewed_by
-                            .as_ref()
-                            .map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or(""))))
-                            .unwrap_or_else(|| "-".into())
-                    );
-                }
-            }
-            if html {
-                s.push_str("</table></body></html>\n");
+                let _ = writeln!(
+                    s,
+                    "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]  reviewed: {}",
+                    g.id,
+                    g.kind.as_str(),
+                    status,
+                    g.officer.as_deref().unwrap_or("-"),
+                    g.duration_s,
+                    g.path,
+                    what,
+                    e.map(|e| e.officers.join(", ")).unwrap_or_default(),
+                    e.and_then(|e| e
+                        .reviewed_by
+                        .as_ref()
+                        .map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or(""))))
+                        .unwrap_or_else(|| "-".into())
+                );
             }
         }
     }
@@ -712,20 +579,37 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
         .map(|(unit, (hours, gaps))| serde_json::json!({"unit": unit, "hours_recorded": hours, "interruptions": gaps}))
         .collect();
     Ok(match format {
-        "html" => format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vigil statistics</title><style>{CSS}</style></head><body><h1>Statistics</h1><pre>{}</pre></body></html>\n",
-            esc(&stats(d, "text")?)
-        ),
-        "json" => pretty(&serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows, "units": units}))? + "\n",
+        "json" => {
+            pretty(
+                &serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows, "units": units}),
+            )? + "\n"
+        }
         "csv" => {
             let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
             for st in &rows {
-                let _ = writeln!(s, "{},{},{:.3},{},{:.3},{:.3},{},{}", csv_field(&st.officer), st.clips, st.hours_recorded, st.interruptions, st.interruptions_per_hour, st.late_ingest_rate, st.explained, st.mean_explanation_hours.map(|h| format!("{h:.2}")).unwrap_or_default());
+                let _ = writeln!(
+                    s,
+                    "{},{},{:.3},{},{:.3},{:.3},{},{}",
+                    csv_field(&st.officer),
+                    st.clips,
+                    st.hours_recorded,
+                    st.interruptions,
+                    st.interruptions_per_hour,
+                    st.late_ingest_rate,
+                    st.explained,
+                    st.mean_explanation_hours
+                        .map(|h| format!("{h:.2}"))
+                        .unwrap_or_default()
+                );
             }
             s
         }
         _ => {
-            let mut s = format!("Statistics {} .. {}\n", vigil_store::rfc3339(d.since), vigil_store::rfc3339(d.until));
+            let mut s = format!(
+                "Statistics {} .. {}\n",
+                vigil_store::rfc3339(d.since),
+                vigil_store::rfc3339(d.until)
+            );
             for st in &rows {
                 let _ = writeln!(s, "officer {:<8} {:>4} clips {:>8.3} h  {:>3} interruptions ({:.2}/h)  late {:>5.1} %  explained {} (mean {} h)",
                     st.officer, st.clips, st.hours_recorded, st.interruptions, st.interruptions_per_hour, st.late_ingest_rate * 100.0, st.explained,
