@@ -136,6 +136,8 @@ fn a_rewritten_and_re_signed_log_is_exposed_by_a_kept_checkpoint() {
     let gap_id = gap["id"].as_str().unwrap().to_owned();
     let mut first_removed = 0;
     rewrite(&v.store(), |conn, rows| {
+        conn.execute("DELETE FROM gap_state WHERE gap = ?1", [&gap_id])
+            .unwrap();
         conn.execute("DELETE FROM gaps WHERE id = ?1", [&gap_id])
             .unwrap();
         first_removed = rows.iter().find(|r| r.subject == gap_id).unwrap().seq;

@@ -15,8 +15,6 @@
 //!   (no copy); confidentiality (R17) is checked for the page and for every
 //!   range, and the page view is audited (`clip.viewed`, R20).
 
-use std::collections::BTreeSet;
-
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -514,23 +512,8 @@ fn clip_head(lang: Lang) -> Vec<String> {
     .collect()
 }
 
-/// The clips `id` may see (R17), newest first.
-fn visible_clips(
-    store: &Store,
-    id: &Identity,
-    filter: &vigil_store::ClipFilter,
-) -> Result<Vec<Clip>, ServiceError> {
-    let mut out = Vec::new();
-    for c in store.clips(filter)? {
-        if vigil_service::queries::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
-            out.push(c);
-        }
-    }
-    out.sort_by(|a, b| b.recorded_start.cmp(&a.recorded_start));
-    Ok(out)
-}
-
-/// The queues of `id`'s role.
+/// The queues of `id`'s role, each its first [`PAGE`] rows, read by the
+/// store's indexes (never every clip or interruption).
 fn sections(
     store: &mut Store,
     id: &Identity,
@@ -539,41 +522,52 @@ fn sections(
 ) -> Result<Vec<view::Section>, ServiceError> {
     let mut out = Vec::new();
     let names = Names::of(store)?;
-    let all_gaps = store.gaps(&GapFilter::default())?;
-    let seen = visible_clips(store, id, &Default::default())?;
-    let visible: BTreeSet<&str> = seen.iter().map(|c| c.clip.as_str()).collect();
-    let gaps: Vec<&Gap> = all_gaps
-        .iter()
-        .filter(|g| visible.contains(g.clip.as_str()))
-        .collect();
-    let section = |id: &'static str, title: Msg, rows: Vec<view::Row>| view::Section {
-        id,
-        title: title.text(lang).into(),
-        head: gap_head(lang),
-        rows,
+    let hide = vigil_service::queries::hidden_from(id.role);
+    let base = GapFilter {
+        hide_confidential: hide.clone(),
+        overdue_after_s: vigil_service::explanations::DEFAULT_DEADLINE_H * 3600,
+        limit: Some(PAGE as u64),
+        ..Default::default()
+    };
+    let gap_section = |store: &Store,
+                       id: &'static str,
+                       title: Msg,
+                       f: GapFilter|
+     -> Result<view::Section, ServiceError> {
+        Ok(view::Section {
+            id,
+            title: title.text(lang).into(),
+            head: gap_head(lang),
+            rows: store
+                .gaps(&f)?
+                .iter()
+                .map(|g| gap_row(g, lang, zone, &names))
+                .collect(),
+        })
     };
     if let Some(me) = &id.officer {
-        let open = gaps
-            .iter()
-            .filter(|g| g.status == "open" && g.officer.as_deref() == Some(me))
-            .map(|g| gap_row(g, lang, zone, &names))
-            .collect();
-        out.push(section("open", Msg::QueueOpen, open));
-        let to_sign = gaps
-            .iter()
-            .filter(|g| {
-                g.status == "awaiting_signatures"
-                    && g.explanation
-                        .as_ref()
-                        .is_some_and(|e| !e.signatures.iter().any(|s| &s.officer == me))
-            })
-            .map(|g| gap_row(g, lang, zone, &names))
-            .collect();
-        out.push(section("to-sign", Msg::QueueToSign, to_sign));
+        out.push(gap_section(
+            store,
+            "open",
+            Msg::QueueOpen,
+            GapFilter {
+                officer: Some(me.clone()),
+                status: Some("open".into()),
+                ..base.clone()
+            },
+        )?);
+        out.push(gap_section(
+            store,
+            "to-sign",
+            Msg::QueueToSign,
+            GapFilter {
+                not_signed_by: Some(me.clone()),
+                ..base.clone()
+            },
+        )?);
         let untagged = store
-            .untagged_before(&vigil_store::now_rfc3339())?
+            .untagged_of(me, &vigil_store::now_rfc3339(), PAGE as u64)?
             .into_iter()
-            .filter(|u| u.officer.as_deref() == Some(me))
             .map(|u| view::Row {
                 href: format!("/desk/clips/{}", encode(&u.clip)),
                 cells: vec![
@@ -594,25 +588,31 @@ fn sections(
         });
     }
     if matches!(id.role, Role::Supervisor | Role::Auditor | Role::Admin) {
-        let to_review = gaps
-            .iter()
-            .filter(|g| {
-                g.explanation
-                    .as_ref()
-                    .is_some_and(|e| e.reviewed_by.is_none())
-            })
-            .map(|g| gap_row(g, lang, zone, &names))
-            .collect();
-        out.push(section("to-review", Msg::QueueToReview, to_review));
+        out.push(gap_section(
+            store,
+            "to-review",
+            Msg::QueueToReview,
+            GapFilter {
+                unreviewed: true,
+                newest_first: true,
+                ..base.clone()
+            },
+        )?);
     }
     if matches!(id.role, Role::Custodian | Role::Admin) {
         let now = zone.local(&vigil_store::now_rfc3339());
         let today = zone
             .day_utc(now.get(..10).unwrap_or_default())
             .map_err(|e| ServiceError::bad_request(e.to_string()))?;
-        let rows = seen
+        let rows = store
+            .clips(&vigil_store::ClipFilter {
+                ingested: Some(today),
+                hide_confidential: hide.clone(),
+                newest_first: true,
+                limit: Some(PAGE as u64),
+                ..Default::default()
+            })?
             .iter()
-            .filter(|c| c.ingested_at >= today.0 && c.ingested_at < today.1)
             .map(|c| clip_row(c, lang, zone, &names))
             .collect();
         out.push(view::Section {
@@ -626,19 +626,26 @@ fn sections(
         id.role,
         Role::Custodian | Role::Supervisor | Role::Auditor | Role::Admin
     ) {
-        let overdue = gaps
-            .iter()
-            .filter(|g| g.overdue)
-            .map(|g| gap_row(g, lang, zone, &names))
-            .collect();
-        out.push(section("overdue", Msg::QueueOverdue, overdue));
+        out.push(gap_section(
+            store,
+            "overdue",
+            Msg::QueueOverdue,
+            GapFilter {
+                overdue_only: true,
+                ..base.clone()
+            },
+        )?);
     }
     if matches!(id.role, Role::Auditor) {
-        let log = gaps
-            .iter()
-            .map(|g| gap_row(g, lang, zone, &names))
-            .collect();
-        out.push(section("gap-log", Msg::QueueGapLog, log));
+        out.push(gap_section(
+            store,
+            "gap-log",
+            Msg::QueueGapLog,
+            GapFilter {
+                newest_first: true,
+                ..base.clone()
+            },
+        )?);
     }
     store.record_read(
         &id.actor(),
@@ -668,6 +675,12 @@ struct ClipsQuery {
     #[serde(default)]
     device: String,
     #[serde(default)]
+    site: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
     status: String,
     #[serde(default)]
     from: String,
@@ -682,12 +695,6 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let none = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
-        let filter = vigil_store::ClipFilter {
-            officer: none(&q.officer),
-            device: none(&q.device),
-            clip: None,
-            late_after_h: Some(24),
-        };
         let bound = |date: &str, end: bool| -> Result<Option<String>, ServiceError> {
             match none(date) {
                 None => Ok(None),
@@ -698,33 +705,32 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
                     .map_err(|e| ServiceError::bad_request(e.to_string())),
             }
         };
-        let (from, until) = (bound(&q.from, false)?, bound(&q.until, true)?);
-        let open: BTreeSet<String> = s
-            .gaps(&GapFilter {
-                open_only: true,
-                ..Default::default()
-            })?
-            .into_iter()
-            .map(|g| g.clip)
-            .collect();
-        let mut rows = Vec::new();
-        for c in visible_clips(s, id, &filter)? {
-            let start = c.recorded_start.clone().unwrap_or_else(|| c.ingested_at.clone());
-            if from.as_ref().is_some_and(|f| &start < f) || until.as_ref().is_some_and(|u| &start >= u) {
-                continue;
-            }
-            let keep = match q.status.as_str() {
-                "damaged" => c.damaged,
-                "late" => c.late_ingest,
-                "untagged" => s.tag_of(&c.clip)?.is_none(),
-                "open" => open.contains(&c.clip),
-                _ => true,
-            };
-            if keep {
-                rows.push(c);
-            }
-        }
-        let total = rows.len();
+        let state = match q.status.as_str() {
+            "" => None,
+            other => Some(vigil_store::ClipState::parse(other).ok_or_else(|| {
+                ServiceError::bad_request(format!("no recording status {other:?}"))
+            })?),
+        };
+        let filter = vigil_store::ClipFilter {
+            officer: none(&q.officer),
+            device: none(&q.device),
+            site: none(&q.site),
+            case: none(&q.case),
+            category: none(&q.category),
+            late_after_h: Some(24),
+            recorded_from: bound(&q.from, false)?,
+            recorded_until: bound(&q.until, true)?,
+            state,
+            hide_confidential: vigil_service::queries::hidden_from(id.role),
+            newest_first: true,
+            // One more than a page: whether there is a next one.
+            limit: Some(PAGE as u64 + 1),
+            offset: (q.page * PAGE) as u64,
+            ..Default::default()
+        };
+        let mut rows = s.clips(&filter)?;
+        let more = rows.len() > PAGE;
+        rows.truncate(PAGE);
         let names = Names::of(s)?;
         let shown: Vec<view::Row> = rows
             .iter()
@@ -736,12 +742,15 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
             &id.actor(),
             "clips.listed",
             "clips",
-            &serde_json::json!({"shown": shown.len(), "matching": total, "page": q.page, "desk": true}),
+            &serde_json::json!({"shown": shown.len(), "page": q.page, "desk": true}),
         )?;
         let link = |page: usize| {
             let query = serde_urlencoded::to_string([
                 ("officer", q.officer.as_str()),
                 ("device", q.device.as_str()),
+                ("site", q.site.as_str()),
+                ("case", q.case.as_str()),
+                ("category", q.category.as_str()),
                 ("status", q.status.as_str()),
                 ("from", q.from.as_str()),
                 ("until", q.until.as_str()),
@@ -755,6 +764,9 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
             filter: view::ClipFilterView {
                 officer: q.officer.clone(),
                 device: q.device.clone(),
+                site: q.site.clone(),
+                case: q.case.clone(),
+                category: q.category.clone(),
                 status: q.status.clone(),
                 from: q.from.clone(),
                 until: q.until.clone(),
@@ -770,7 +782,7 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
             rows: shown,
             page_label: Msg::PageOf.fmt(lang, &[("page", &(q.page + 1).to_string())]),
             prev: (q.page > 0).then(|| link(q.page - 1)),
-            next: ((q.page + 1) * PAGE < total).then(|| link(q.page + 1)),
+            next: more.then(|| link(q.page + 1)),
         };
         Ok(Out::Page(view::render(&page)))
     })

@@ -161,6 +161,9 @@ async fn accept_loop(
             },
             () = ready.closed() => return,
         };
+        // Pages are written in a few TLS records: without this, Nagle's
+        // algorithm holds the last one for the client's delayed ACK (40 ms).
+        let _ = conn.set_nodelay(true);
         let (acceptor, ready) = (acceptor.clone(), ready.clone());
         tokio::spawn(async move {
             let _permit = permit;

@@ -120,6 +120,12 @@ pub struct ClipFilterView {
     pub officer: String,
     /// Recorder serial.
     pub device: String,
+    /// Site (current tag).
+    pub site: String,
+    /// Case number (current tag).
+    pub case: String,
+    /// Category (current tag).
+    pub category: String,
     /// Status value (`""` for any).
     pub status: String,
     /// Local date from.

@@ -62,6 +62,7 @@ catalogue! {
     Status => "Status", "状态";
     Case => "Case", "案件编号";
     Site => "Site", "地点";
+    Category => "Category", "类别";
     File => "File", "文件";
     Filter => "Filter", "筛选";
     From => "From", "自";

@@ -30,6 +30,16 @@ pub fn may_see(role: Role, kind: Option<&str>) -> bool {
     }
 }
 
+/// The confidentiality kinds `role` may not see (R17), for a store filter:
+/// the kinds [`may_see`] refuses.
+pub fn hidden_from(role: Role) -> Vec<String> {
+    ["state_secret", "trade_secret", "privacy"]
+        .into_iter()
+        .filter(|k| !may_see(role, Some(k)))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The clips `id` may see, each with its current tag: `{"clips": [...]}`.
 pub fn clips(
     store: &mut Store,
@@ -40,8 +50,8 @@ pub fn clips(
     let all = store.clips(&ClipFilter {
         officer: q.officer.clone(),
         device: q.device.clone(),
-        clip: None,
         late_after_h: Some(q.late_after.unwrap_or(24)),
+        ..Default::default()
     })?;
     let mut shown = Vec::with_capacity(all.len());
     let mut hidden = 0;

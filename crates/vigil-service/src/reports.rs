@@ -81,7 +81,7 @@ pub fn report(
             FORMATS.join(", ")
         )));
     };
-    let d = gather(store, q)?;
+    let d = gather(store, q, kind)?;
     // The checkpoint of the log the report was made from (issue 12): a
     // reader can later show the log still holds what it was then.
     let checkpoint = match store.checkpoint()? {
@@ -240,9 +240,15 @@ pub(crate) struct Data {
     pub(crate) clips: Vec<Clip>,
     pub(crate) gaps: Vec<Gap>,
     pub(crate) rows: Vec<Row>,
+    /// Per officer totals (the statistics), summed by the store.
+    pub(crate) totals: Vec<vigil_store::stats::OfficerTotals>,
 }
 
-fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
+/// What the report `kind` needs over the period, read by the store's
+/// indexes: the period's clips and their interruptions for the ingest
+/// report, the interruptions alone for the gap log, totals counted by
+/// SQLite for the statistics (a year is a million clips).
+fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceError> {
     let time = |flag: &str, t: &Option<String>| -> Result<Option<OffsetDateTime>, ServiceError> {
         t.as_deref()
             .map(|t| {
@@ -264,26 +270,45 @@ fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
     }
     let until = until.unwrap_or_else(OffsetDateTime::now_utc);
     let since = since.unwrap_or_else(|| until.saturating_sub(time::Duration::hours(24)));
-    let in_period = |t: Option<OffsetDateTime>| t.is_some_and(|t| t >= since && t < until);
-    let clips: Vec<Clip> = store
-        .clips(&ClipFilter::default())?
-        .into_iter()
-        .filter(|c| in_period(parse(Some(&c.ingested_at))))
-        .collect();
-    let ids: std::collections::BTreeSet<&str> = clips.iter().map(|c| c.clip.as_str()).collect();
-    let gaps: Vec<Gap> = store
-        .gaps(&GapFilter {
+    let period = (vigil_store::rfc3339(since), vigil_store::rfc3339(until));
+    let clips: Vec<Clip> = if kind == "ingest" {
+        store.clips(&ClipFilter {
+            ingested: Some(period.clone()),
+            late_after_h: Some(24),
+            ..Default::default()
+        })?
+    } else {
+        Vec::new()
+    };
+    let gaps: Vec<Gap> = if kind == "stats" {
+        Vec::new()
+    } else {
+        store.gaps(&GapFilter {
+            ingested: Some(period.clone()),
             overdue_after_s: 24 * 3600,
             ..Default::default()
         })?
-        .into_iter()
-        .filter(|g| ids.contains(g.clip.as_str()))
-        .collect();
+    };
+    let totals = if kind == "stats" {
+        store.officer_totals(&period.0, &period.1, 24)?
+    } else {
+        Vec::new()
+    };
     let dockings: BTreeMap<String, vigil_store::Docking> = store
         .dockings()?
         .into_iter()
         .map(|d| (d.device.clone(), d))
         .collect();
+    // Open and explained interruptions per clip.
+    let mut per_clip: std::collections::HashMap<&str, (u64, u64)> = Default::default();
+    for g in &gaps {
+        let e = per_clip.entry(g.clip.as_str()).or_default();
+        if g.status == "explained" {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     for c in &clips {
         let key = (
@@ -300,13 +325,9 @@ fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
         r.hours_recorded += c.duration_s.unwrap_or(0.0) / 3600.0;
         r.late_ingests += u64::from(c.late_ingest);
         r.damaged += u64::from(c.damaged);
-        for g in gaps.iter().filter(|g| g.clip == c.clip) {
-            if g.status != "explained" {
-                r.interruptions_open += 1;
-            } else {
-                r.interruptions_explained += 1;
-            }
-        }
+        let (open, explained) = per_clip.get(c.clip.as_str()).copied().unwrap_or_default();
+        r.interruptions_open += open;
+        r.interruptions_explained += explained;
         if let Some(d) = c.device.as_ref().and_then(|d| dockings.get(d)) {
             r.clock_drift_ms = d.drift_ms;
             r.battery_pct = Some(d.battery_pct);
@@ -325,6 +346,7 @@ fn gather(store: &Store, q: &ReportQuery) -> Result<Data, ServiceError> {
         clips,
         gaps,
         rows: rows.into_values().collect(),
+        totals,
     })
 }
 
@@ -521,43 +543,25 @@ pub(crate) struct Stat {
 /// Per officer, and per unit (recording hours, interruptions).
 pub(crate) fn stat_rows(d: &Data) -> (Vec<Stat>, BTreeMap<String, (f64, u64)>) {
     let mut by: BTreeMap<String, Stat> = BTreeMap::new();
-    for c in &d.clips {
-        let k = c.officer.clone().unwrap_or_else(|| "-".into());
-        let st = by.entry(k.clone()).or_insert_with(|| Stat {
-            unit: d.units.get(&k).cloned(),
-            officer: k,
-            ..Default::default()
-        });
-        st.clips += 1;
-        st.hours_recorded += c.duration_s.unwrap_or(0.0) / 3600.0;
-        st.late_ingest_rate += f64::from(u8::from(c.late_ingest));
-    }
-    let mut turnaround: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for g in &d.gaps {
-        let k = g.officer.clone().unwrap_or_else(|| "-".into());
-        if let Some(st) = by.get_mut(&k) {
-            st.interruptions += 1;
-        }
-        if let (Some(e), Some(found)) = (&g.explanation, parse(Some(&g.detected_at))) {
-            if let Some(at) = parse(Some(&e.created_at)) {
-                turnaround
-                    .entry(k)
-                    .or_default()
-                    .push((at - found).as_seconds_f64() / 3600.0);
-            }
-        }
-    }
-    for st in by.values_mut() {
-        st.late_ingest_rate /= st.clips.max(1) as f64;
-        st.interruptions_per_hour = if st.hours_recorded > 0.0 {
-            st.interruptions as f64 / st.hours_recorded
-        } else {
-            0.0
-        };
-        if let Some(t) = turnaround.get(&st.officer) {
-            st.explained = t.len() as u64;
-            st.mean_explanation_hours = Some(t.iter().sum::<f64>() / t.len() as f64);
-        }
+    for t in &d.totals {
+        by.insert(
+            t.officer.clone(),
+            Stat {
+                officer: t.officer.clone(),
+                unit: d.units.get(&t.officer).cloned(),
+                clips: t.clips,
+                hours_recorded: t.hours_recorded,
+                interruptions: t.interruptions,
+                interruptions_per_hour: if t.hours_recorded > 0.0 {
+                    t.interruptions as f64 / t.hours_recorded
+                } else {
+                    0.0
+                },
+                late_ingest_rate: t.late_ingests as f64 / t.clips.max(1) as f64,
+                explained: t.explained,
+                mean_explanation_hours: t.mean_explanation_hours,
+            },
+        );
     }
     let rows: Vec<Stat> = by.into_values().collect();
     // Per unit: recording hours and interruptions summed over its officers.

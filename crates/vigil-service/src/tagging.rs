@@ -151,15 +151,11 @@ pub fn overdue(
             .is_ok_and(|t| working_deadline(t.date(), q.tag_within, &holidays) < now)
         })
         .collect();
-    let gaps: Vec<_> = store
-        .gaps(&GapFilter {
-            open_only: true,
-            overdue_after_s: q.explain_within * 3600,
-            ..Default::default()
-        })?
-        .into_iter()
-        .filter(|g| g.overdue)
-        .collect();
+    let gaps = store.gaps(&GapFilter {
+        overdue_only: true,
+        overdue_after_s: q.explain_within * 3600,
+        ..Default::default()
+    })?;
     let cutoff = vigil_store::rfc3339(now.saturating_sub(time::Duration::days(30)));
     let unfiled: Vec<serde_json::Value> = store
         .unfiled_cases(&cutoff)?

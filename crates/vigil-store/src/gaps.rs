@@ -249,6 +249,30 @@ pub struct GapFilter {
     pub id: Option<String>,
     /// Only the gaps of this clip.
     pub clip: Option<String>,
+    /// Only those starting (wall clock, else detected) before this RFC 3339
+    /// time.
+    pub until: Option<String>,
+    /// Only the gaps of clips ingested in `[from, until)` (RFC 3339): a
+    /// report's period.
+    pub ingested: Option<(String, String)>,
+    /// Only those in this state (`open`, `awaiting_signatures`,
+    /// `explained`).
+    pub status: Option<String>,
+    /// Only those whose current explanation nobody has reviewed yet.
+    pub unreviewed: bool,
+    /// Only overdue ones (open longer than `overdue_after_s`).
+    pub overdue_only: bool,
+    /// Only written explanations this officer has not signed yet.
+    pub not_signed_by: Option<String>,
+    /// Leave out gaps of clips marked with one of these confidentiality
+    /// kinds (R17: what the reader's role may not see).
+    pub hide_confidential: Vec<String>,
+    /// Newest first (default: oldest first).
+    pub newest_first: bool,
+    /// At most this many.
+    pub limit: Option<u64>,
+    /// Skip this many first.
+    pub offset: u64,
 }
 
 /// The gap id for a new gap (exposed for tests and tools).
@@ -279,6 +303,10 @@ pub(crate) fn insert(
             params![id, g.kind.as_str(), g.clip, g.previous_clip, g.stream, g.offset_s, g.duration_s, g.wall_start, device, officer, g.missing, now],
         )?;
         if inserted > 0 {
+            conn.execute(
+                "INSERT OR IGNORE INTO gap_state (gap, status, detected_at) VALUES (?1, 'open', ?2)",
+                params![id, now],
+            )?;
             audit::append(
                 conn,
                 now,
@@ -344,29 +372,66 @@ impl Index {
     }
 
     pub(crate) fn gaps(&self, f: &GapFilter) -> Result<Vec<Gap>> {
-        let since = f.since.as_deref().map(|s| {
+        let day = |s: &str| {
             if s.len() == 10 {
                 format!("{s}T00:00:00Z")
             } else {
                 s.to_owned()
             }
-        });
+        };
         let cutoff = time::OffsetDateTime::now_utc() - time::Duration::seconds(f.overdue_after_s);
         let cutoff = crate::timefmt::rfc3339(cutoff);
+        let mut q = crate::query::Query::new(
+            "SELECT g.id, g.kind, g.clip, c.path_display, g.previous_clip, p.path_display, g.stream, g.offset_s,
+                    g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at
+             FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
+             JOIN gap_state s ON s.gap = g.id",
+        );
+        q.eq("g.officer_id", &f.officer);
+        q.eq("g.device_serial", &f.device);
+        q.eq("g.id", &f.id);
+        q.eq("g.clip", &f.clip);
+        q.eq("s.status", &f.status);
+        if let Some(since) = &f.since {
+            q.cond("COALESCE(g.wall_start, g.detected_at) >= ?", day(since));
+        }
+        if let Some(until) = &f.until {
+            q.cond("COALESCE(g.wall_start, g.detected_at) < ?", day(until));
+        }
+        if let Some((a, b)) = &f.ingested {
+            q.cond("c.ingested_at >= ?", a.clone());
+            q.cond("c.ingested_at < ?", b.clone());
+        }
+        if f.open_only {
+            q.raw("s.status != 'explained'");
+        }
+        if f.overdue_only {
+            q.raw("s.status != 'explained'");
+            q.cond("s.detected_at < ?", cutoff.clone());
+        }
+        if f.unreviewed {
+            q.raw("s.explanation IS NOT NULL AND s.reviewed = 0");
+        }
+        if let Some(me) = &f.not_signed_by {
+            q.raw("s.status = 'awaiting_signatures'");
+            q.cond(
+                "NOT EXISTS (SELECT 1 FROM signatures x WHERE x.explanation = s.explanation AND x.officer = ?)",
+                me.clone(),
+            );
+        }
+        q.not_confidential("g.clip", &f.hide_confidential);
+        q.order(if f.newest_first {
+            "COALESCE(g.wall_start, g.detected_at) DESC, g.clip, g.offset_s"
+        } else {
+            "COALESCE(g.wall_start, g.detected_at), g.clip, g.offset_s"
+        });
+        q.page(f.limit, f.offset);
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT g.id, g.kind, g.clip, c.path_display, g.previous_clip, p.path_display, g.stream, g.offset_s,
-                        g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at
-                 FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
-                 WHERE (?1 IS NULL OR g.officer_id = ?1) AND (?2 IS NULL OR g.device_serial = ?2)
-                   AND (?3 IS NULL OR COALESCE(g.wall_start, g.detected_at) >= ?3)
-                   AND (?4 IS NULL OR g.id = ?4) AND (?5 IS NULL OR g.clip = ?5)
-                 ORDER BY COALESCE(g.wall_start, g.detected_at), g.clip, g.offset_s",
-            )
+            .prepare(&q.sql())
             .map_err(|e| sql(&self.path, e))?;
         let rows = stmt
-            .query_map(params![f.officer, f.device, since, f.id, f.clip], |r| {
+            .query_map(rusqlite::params_from_iter(q.params()), |r| {
                 Ok(Gap {
                     id: r.get(0)?,
                     kind: GapKind::parse(&r.get::<_, String>(1)?),
@@ -396,12 +461,27 @@ impl Index {
             if g.status != "explained" {
                 g.overdue = g.detected_at < cutoff;
             }
-            if f.open_only && g.status == "explained" {
-                continue;
-            }
             out.push(g);
         }
         Ok(out)
+    }
+
+    /// How many gaps are in each state, and how many are overdue:
+    /// `(open, awaiting_signatures, explained, overdue)`.
+    pub(crate) fn gap_counts(&self, overdue_after_s: i64) -> Result<(u64, u64, u64, u64)> {
+        let cutoff = crate::timefmt::rfc3339(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(overdue_after_s),
+        );
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(status = 'open'), 0), COALESCE(SUM(status = 'awaiting_signatures'), 0),
+                        COALESCE(SUM(status = 'explained'), 0),
+                        COALESCE(SUM(status != 'explained' AND detected_at < ?1), 0)
+                 FROM gap_state",
+                [cutoff],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)),
+            )
+            .map_err(|e| self.err(e))
     }
 
     fn current_explanation(&self, gap: &str) -> Result<Option<Explanation>> {
@@ -429,7 +509,8 @@ impl Index {
                 "INSERT INTO reviews (explanation, reviewer, verdict, note, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![e.id, reviewer, verdict, note, now],
             )?;
-            audit::append(tx, &now, actor, "gap.reviewed", gap, &json!({"explanation": e.id, "verdict": verdict, "note": note}))
+            audit::append(tx, &now, actor, "gap.reviewed", gap, &json!({"explanation": e.id, "verdict": verdict, "note": note}))?;
+            refresh_state(tx, gap)
         })?;
         Ok(())
     }
@@ -529,6 +610,7 @@ impl Index {
                 add_signature(&tx, actor, &now, gap, &id, by, user).map_err(|e| sql(&path, e))?,
             );
         }
+        refresh_state(&tx, gap).map_err(|e| sql(&path, e))?;
         crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         self.anchor();
@@ -660,6 +742,67 @@ fn signatures_of(conn: &Connection, explanation: &str) -> rusqlite::Result<Vec<S
     rows.collect()
 }
 
+/// Writes `gap`'s derived state (status, current explanation, whether it
+/// was reviewed) from its explanations; call inside the transaction that
+/// changed them.
+pub(crate) fn refresh_state(conn: &Connection, gap: &str) -> rusqlite::Result<()> {
+    let current = current_explanation_in(conn, gap)?;
+    conn.execute(
+        "INSERT INTO gap_state (gap, status, explanation, reviewed, detected_at)
+         SELECT id, ?2, ?3, ?4, detected_at FROM gaps WHERE id = ?1
+         ON CONFLICT (gap) DO UPDATE SET status = excluded.status, explanation = excluded.explanation, reviewed = excluded.reviewed",
+        params![
+            gap,
+            status_of(current.as_ref()),
+            current.as_ref().map(|e| e.id.as_str()),
+            current.as_ref().is_some_and(|e| e.review.is_some()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Gives every gap without one its derived state (a store from before
+/// schema 15); returns how many. Runs inside the open's transaction.
+pub(crate) fn catch_up(conn: &Connection) -> rusqlite::Result<usize> {
+    let missing: Vec<String> = conn
+        .prepare("SELECT id FROM gaps WHERE id NOT IN (SELECT gap FROM gap_state)")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for g in &missing {
+        refresh_state(conn, g)?;
+    }
+    Ok(missing.len())
+}
+
+/// Gaps whose derived state differs from what their explanations give
+/// (for `verify`): `(gap, stored, recomputed)`.
+pub(crate) fn stale_states(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, s.status, s.explanation, s.reviewed FROM gaps g LEFT JOIN gap_state s ON s.gap = g.id",
+    )?;
+    /// A gap and its stored state (status, explanation, reviewed).
+    type Stored = (String, Option<String>, Option<String>, Option<bool>);
+    let rows: Vec<Stored> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for (gap, status, explanation, reviewed) in rows {
+        let current = current_explanation_in(conn, &gap)?;
+        let want = status_of(current.as_ref());
+        let same = status.as_deref() == Some(want)
+            && explanation.as_deref() == current.as_ref().map(|e| e.id.as_str())
+            && reviewed == Some(current.as_ref().is_some_and(|e| e.review.is_some()));
+        if !same {
+            out.push((
+                gap,
+                status.unwrap_or_else(|| "none".into()),
+                want.to_owned(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// A gap's status from its current explanation (see the module doc).
 pub fn status_of(current: Option<&Explanation>) -> &'static str {
     match current {
@@ -727,6 +870,7 @@ impl Index {
             )));
         }
         add_signature(&tx, actor, &now, &gap, explanation, officer, user).map_err(e)?;
+        refresh_state(&tx, &gap).map_err(e)?;
         let now_current = current_explanation_in(&tx, &gap).map_err(e)?;
         crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(e)?;
         tx.commit().map_err(e)?;

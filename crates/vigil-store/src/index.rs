@@ -157,6 +157,65 @@ pub struct ClipFilter {
     pub clip: Option<String>,
     /// Hours after recording within which ingest is on time (R1: 24).
     pub late_after_h: Option<u64>,
+    /// Only those ingested in `[from, until)` (RFC 3339).
+    pub ingested: Option<(String, String)>,
+    /// Only those whose recording starts at or after this RFC 3339 time.
+    pub recorded_from: Option<String>,
+    /// Only those whose recording starts before this RFC 3339 time.
+    pub recorded_until: Option<String>,
+    /// Only those in this state.
+    pub state: Option<ClipState>,
+    /// Only those whose current tag names this site.
+    pub site: Option<String>,
+    /// ... this case.
+    pub case: Option<String>,
+    /// ... this category.
+    pub category: Option<String>,
+    /// Leave out clips marked with one of these confidentiality kinds (R17:
+    /// what the reader's role may not see).
+    pub hide_confidential: Vec<String>,
+    /// Newest recording first (default: oldest first).
+    pub newest_first: bool,
+    /// At most this many.
+    pub limit: Option<u64>,
+    /// Skip this many first.
+    pub offset: u64,
+}
+
+/// A state a clip can be listed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipState {
+    /// Stored byte-exact but not readable.
+    Damaged,
+    /// Ingested later than allowed after recording (R1).
+    Late,
+    /// Not yet named with a site or a description (R11).
+    Untagged,
+    /// With an interruption not yet explained (R9).
+    OpenInterruption,
+}
+
+impl ClipState {
+    /// From its name in a query (`damaged`, `late`, `untagged`, `open`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "damaged" => Self::Damaged,
+            "late" => Self::Late,
+            "untagged" => Self::Untagged,
+            "open" => Self::OpenInterruption,
+            _ => return None,
+        })
+    }
+
+    /// Its name in a query.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Damaged => "damaged",
+            Self::Late => "late",
+            Self::Untagged => "untagged",
+            Self::OpenInterruption => "open",
+        }
+    }
 }
 
 /// A clip as listed.
@@ -385,6 +444,15 @@ impl Index {
         if leaves > 0 {
             tracing::info!(index = %path.display(), leaves, "audit rows given their Merkle leaves");
         }
+        // A store from before schema 15 gets its interruptions' state once.
+        let states = if version < 15 {
+            crate::gaps::catch_up(&tx).map_err(|e| sql(&path, e))?
+        } else {
+            0
+        };
+        if states > 0 {
+            tracing::info!(index = %path.display(), states, "interruptions given their derived state");
+        }
         tx.commit().map_err(|e| sql(&path, e))
     }
 
@@ -581,32 +649,57 @@ impl Index {
         Ok(())
     }
 
-    pub(crate) fn record_clip(
+    /// Indexes clips in one transaction (each as [`Self::record_clip`]).
+    pub(crate) fn record_clips(
         &mut self,
         actor: &str,
         run: Option<&str>,
-        c: &NewClip,
-    ) -> Result<RecordedClip> {
+        clips: &[NewClip],
+    ) -> Result<Vec<RecordedClip>> {
         let now = now_rfc3339();
-        let id = clip_id(c.device.as_deref(), &c.path, &c.digests.blake3);
         let path = self.path.clone();
         let e = |e| sql(&path, e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
-        let known: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT sha256, bytes FROM objects WHERE blake3 = ?1",
-                [&c.digests.blake3],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(e)?;
-        let duplicate = match known {
-            Some((sha, bytes)) => {
-                if sha != c.digests.sha256 || bytes as u64 != c.digests.bytes {
-                    return Err(StoreError::BadRow {
+        let mut out = Vec::with_capacity(clips.len());
+        for c in clips {
+            out.push(record_in(&tx, &path, actor, run, c, &now)?);
+        }
+        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(e)?;
+        failpoint::hit("index.before_commit");
+        tx.commit().map_err(e)?;
+        failpoint::hit("index.committed");
+        self.anchor();
+        Ok(out)
+    }
+}
+
+/// Indexes one clip inside `tx` (see [`Index::record_clip`]).
+fn record_in(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    actor: &str,
+    run: Option<&str>,
+    c: &NewClip,
+    now: &str,
+) -> Result<RecordedClip> {
+    let now = now.to_owned();
+    let id = clip_id(c.device.as_deref(), &c.path, &c.digests.blake3);
+    let e = |e| sql(path, e);
+    let known: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT sha256, bytes FROM objects WHERE blake3 = ?1",
+            [&c.digests.blake3],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(e)?;
+    let duplicate = match known {
+        Some((sha, bytes)) => {
+            if sha != c.digests.sha256 || bytes as u64 != c.digests.bytes {
+                return Err(StoreError::BadRow {
                         table: "objects",
                         key: c.digests.blake3.clone(),
                         problem: format!(
@@ -614,43 +707,48 @@ impl Index {
                             c.digests.bytes, c.digests.sha256
                         ),
                     });
-                }
-                true
             }
-            None => {
-                tx.execute(
-                    "INSERT INTO objects (blake3, sha256, bytes, stored_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![c.digests.blake3, c.digests.sha256, c.digests.bytes as i64, now],
-                )
-                .map_err(e)?;
-                false
-            }
-        };
-        let existed: bool = tx
-            .query_row("SELECT 1 FROM clips WHERE id = ?1", [&id], |_| Ok(()))
-            .optional()
-            .map_err(e)?
-            .is_some();
-        if !existed {
-            if let Some(officer) = &c.officer {
-                tx.execute(
-                    "INSERT OR IGNORE INTO officers (id, created_at) VALUES (?1, ?2)",
-                    params![officer, now],
-                )
-                .map_err(e)?;
-            }
-            if let Some(device) = &c.device {
-                tx.execute(
+            true
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO objects (blake3, sha256, bytes, stored_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    c.digests.blake3,
+                    c.digests.sha256,
+                    c.digests.bytes as i64,
+                    now
+                ],
+            )
+            .map_err(e)?;
+            false
+        }
+    };
+    let existed: bool = tx
+        .query_row("SELECT 1 FROM clips WHERE id = ?1", [&id], |_| Ok(()))
+        .optional()
+        .map_err(e)?
+        .is_some();
+    if !existed {
+        if let Some(officer) = &c.officer {
+            tx.execute(
+                "INSERT OR IGNORE INTO officers (id, created_at) VALUES (?1, ?2)",
+                params![officer, now],
+            )
+            .map_err(e)?;
+        }
+        if let Some(device) = &c.device {
+            tx.execute(
                     "INSERT OR IGNORE INTO devices (serial, officer_id, first_seen) VALUES (?1, ?2, ?3)",
                     params![device, c.officer, now],
                 )
                 .map_err(e)?;
-            }
-            let (status, reason) = match &c.status {
-                ClipStatus::Ok => ("ok", None),
-                ClipStatus::Damaged(r) => ("damaged", Some(r.as_str())),
-            };
-            tx.execute(
+        }
+        let (status, reason) = match &c.status {
+            ClipStatus::Ok => ("ok", None),
+            ClipStatus::Damaged(r) => ("damaged", Some(r.as_str())),
+        };
+        tx.execute(
                 "INSERT INTO clips (id, object, path, path_display, device_serial, officer_id, kind, recorded_start, recorded_end, time_source, source_mtime, ingested_at, ingest_run, status, damage_reason,
                                     duration_s, video_start_s, audio_start_s, dropped_frames, seq, analysis)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
@@ -661,102 +759,151 @@ impl Index {
                 ],
             )
             .map_err(e)?;
-            audit::append(
-                &tx,
-                &now,
-                actor,
-                "clip.ingested",
-                &id,
-                &json!({
-                    "path": c.path_display, "device": c.device, "officer": c.officer,
-                    "blake3": c.digests.blake3, "sha256": c.digests.sha256, "bytes": c.digests.bytes,
-                    "run": run, "status": status, "damage_reason": reason, "min_gap_s": c.min_gap_s,
-                }),
+        if matches!(c.kind, ClipKind::Video | ClipKind::Audio | ClipKind::Photo) {
+            tx.execute(
+                "INSERT INTO untagged (clip, ingested_at) VALUES (?1, ?2)",
+                params![id, now],
             )
             .map_err(e)?;
-            let start = c.recorded_start.as_deref().and_then(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            });
-            let gaps: Vec<NewGap> = c
-                .gaps
-                .iter()
-                .map(|g| NewGap {
-                    kind: g.kind,
-                    clip: id.clone(),
-                    previous_clip: None,
-                    stream: Some(g.stream.clone()),
-                    offset_s: Some(g.offset_s),
-                    duration_s: g.duration_s,
-                    wall_start: start.and_then(|s| {
-                        let d = time::Duration::checked_seconds_f64(g.offset_s)?;
-                        Some(crate::timefmt::rfc3339(s.checked_add(d)?))
-                    }),
-                    missing: None,
-                })
-                .collect();
-            crate::gaps::insert(&tx, actor, &now, &gaps).map_err(e)?;
         }
-        crate::tlog::seal_with(&tx, self.signer.as_ref(), &now).map_err(e)?;
-        failpoint::hit("index.before_commit");
-        tx.commit().map_err(e)?;
-        failpoint::hit("index.committed");
-        self.anchor();
-        Ok(RecordedClip {
-            id,
-            duplicate,
-            existed,
-        })
+        audit::append(
+            tx,
+            &now,
+            actor,
+            "clip.ingested",
+            &id,
+            &json!({
+                "path": c.path_display, "device": c.device, "officer": c.officer,
+                "blake3": c.digests.blake3, "sha256": c.digests.sha256, "bytes": c.digests.bytes,
+                "run": run, "status": status, "damage_reason": reason, "min_gap_s": c.min_gap_s,
+            }),
+        )
+        .map_err(e)?;
+        let start = c.recorded_start.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
+        let gaps: Vec<NewGap> = c
+            .gaps
+            .iter()
+            .map(|g| NewGap {
+                kind: g.kind,
+                clip: id.clone(),
+                previous_clip: None,
+                stream: Some(g.stream.clone()),
+                offset_s: Some(g.offset_s),
+                duration_s: g.duration_s,
+                wall_start: start.and_then(|s| {
+                    let d = time::Duration::checked_seconds_f64(g.offset_s)?;
+                    Some(crate::timefmt::rfc3339(s.checked_add(d)?))
+                }),
+                missing: None,
+            })
+            .collect();
+        crate::gaps::insert(tx, actor, &now, &gaps).map_err(e)?;
+    }
+    Ok(RecordedClip {
+        id,
+        duplicate,
+        existed,
+    })
+}
+
+impl Index {
+    pub(crate) fn record_clip(
+        &mut self,
+        actor: &str,
+        run: Option<&str>,
+        c: &NewClip,
+    ) -> Result<RecordedClip> {
+        let mut out = self.record_clips(actor, run, std::slice::from_ref(c))?;
+        Ok(out.remove(0))
     }
 
     pub(crate) fn clips(&self, f: &ClipFilter) -> Result<Vec<Clip>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT c.id, c.path_display, c.device_serial, c.officer_id, o.blake3, o.sha256, o.bytes,
-                        c.recorded_start, c.recorded_end, c.ingested_at, c.status, c.damage_reason, c.kind,
-                        c.duration_s, c.time_source, c.video_start_s, c.audio_start_s, c.dropped_frames, c.seq,
-                        (julianday(c.ingested_at) - julianday(c.recorded_end)) * 24.0 > ?4
-                 FROM clips c JOIN objects o ON o.blake3 = c.object
-                 WHERE (?1 IS NULL OR c.officer_id = ?1) AND (?2 IS NULL OR c.device_serial = ?2)
-                   AND (?3 IS NULL OR c.id = ?3) AND c.purged_at IS NULL
-                 ORDER BY c.recorded_start IS NULL, c.recorded_start, c.ingested_at, c.path_display",
-            )
-            .map_err(|e| self.err(e))?;
+        const LATE: &str = "(julianday(c.ingested_at) - julianday(c.recorded_end)) * 24.0";
+        let late_after = f.late_after_h.unwrap_or(24) as f64;
+        let mut q = crate::query::Query::new(&format!(
+            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, o.blake3, o.sha256, o.bytes,
+                    c.recorded_start, c.recorded_end, c.ingested_at, c.status, c.damage_reason, c.kind,
+                    c.duration_s, c.time_source, c.video_start_s, c.audio_start_s, c.dropped_frames, c.seq,
+                    {LATE} > {late_after:?}
+             FROM clips c JOIN objects o ON o.blake3 = c.object"
+        ));
+        q.raw("c.purged_at IS NULL");
+        q.eq("c.officer_id", &f.officer);
+        q.eq("c.device_serial", &f.device);
+        q.eq("c.id", &f.clip);
+        if let Some((a, b)) = &f.ingested {
+            q.cond("c.ingested_at >= ?", a.clone());
+            q.cond("c.ingested_at < ?", b.clone());
+        }
+        if let Some(a) = &f.recorded_from {
+            q.cond("c.recorded_start >= ?", a.clone());
+        }
+        if let Some(b) = &f.recorded_until {
+            q.cond("c.recorded_start < ?", b.clone());
+        }
+        match f.state {
+            Some(ClipState::Damaged) => q.raw("c.status = 'damaged'"),
+            Some(ClipState::Late) => q.cond(&format!("{LATE} > ?"), late_after),
+            Some(ClipState::Untagged) => q.raw("c.id IN (SELECT clip FROM untagged)"),
+            Some(ClipState::OpenInterruption) => q.raw(
+                "c.id IN (SELECT g.clip FROM gap_state s JOIN gaps g ON g.id = s.gap WHERE s.status != 'explained')",
+            ),
+            None => {}
+        }
+        for (column, value) in [
+            ("site", &f.site),
+            ("case_no", &f.case),
+            ("category", &f.category),
+        ] {
+            if let Some(v) = value {
+                // The clip's current tag is its newest row.
+                q.cond(
+                    &format!(
+                        "c.id IN (SELECT t.clip FROM tags t WHERE t.{column} = ? AND t.id = (SELECT MAX(id) FROM tags n WHERE n.clip = t.clip))"
+                    ),
+                    v.clone(),
+                );
+            }
+        }
+        q.not_confidential("c.id", &f.hide_confidential);
+        q.order(if f.newest_first {
+            // The index's own order (NULL starts last): the first page
+            // reads a page of rows, not the whole table.
+            "c.recorded_start DESC, c.rowid DESC"
+        } else {
+            "c.recorded_start IS NULL, c.recorded_start, c.ingested_at, c.path_display"
+        });
+        q.page(f.limit, f.offset);
+        let mut stmt = self.conn.prepare(&q.sql()).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(
-                params![
-                    f.officer,
-                    f.device,
-                    f.clip,
-                    f.late_after_h.unwrap_or(24) as f64
-                ],
-                |r| {
-                    let status: String = r.get(10)?;
-                    let kind: String = r.get(12)?;
-                    Ok(Clip {
-                        clip: r.get(0)?,
-                        path: r.get(1)?,
-                        device: r.get(2)?,
-                        officer: r.get(3)?,
-                        blake3: r.get(4)?,
-                        sha256: r.get(5)?,
-                        bytes: r.get::<_, i64>(6)? as u64,
-                        recorded_start: r.get(7)?,
-                        recorded_end: r.get(8)?,
-                        ingested_at: r.get(9)?,
-                        damaged: status == "damaged",
-                        damage_reason: r.get(11)?,
-                        kind: ClipKind::parse(&kind).unwrap_or(ClipKind::Other),
-                        duration_s: r.get(13)?,
-                        time_source: r.get(14)?,
-                        video_start_s: r.get(15)?,
-                        audio_start_s: r.get(16)?,
-                        dropped_frames: r.get::<_, Option<i64>>(17)?.map(|d| d as u64),
-                        seq: r.get(18)?,
-                        late_ingest: r.get::<_, Option<bool>>(19)?.unwrap_or(false),
-                    })
-                },
-            )
+            .query_map(rusqlite::params_from_iter(q.params()), |r| {
+                let status: String = r.get(10)?;
+                let kind: String = r.get(12)?;
+                Ok(Clip {
+                    clip: r.get(0)?,
+                    path: r.get(1)?,
+                    device: r.get(2)?,
+                    officer: r.get(3)?,
+                    blake3: r.get(4)?,
+                    sha256: r.get(5)?,
+                    bytes: r.get::<_, i64>(6)? as u64,
+                    recorded_start: r.get(7)?,
+                    recorded_end: r.get(8)?,
+                    ingested_at: r.get(9)?,
+                    damaged: status == "damaged",
+                    damage_reason: r.get(11)?,
+                    kind: ClipKind::parse(&kind).unwrap_or(ClipKind::Other),
+                    duration_s: r.get(13)?,
+                    time_source: r.get(14)?,
+                    video_start_s: r.get(15)?,
+                    audio_start_s: r.get(16)?,
+                    dropped_frames: r.get::<_, Option<i64>>(17)?.map(|d| d as u64),
+                    seq: r.get(18)?,
+                    late_ingest: r.get::<_, Option<bool>>(19)?.unwrap_or(false),
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
@@ -998,6 +1145,17 @@ impl Index {
                 kind: "audit_chain".into(),
                 subject: format!("audit row {}", b.seq),
                 detail: b.problem,
+            });
+        }
+        // The derived state the lists and queues read (schema 15) must be
+        // what the explanations give.
+        for (gap, stored, want) in crate::gaps::stale_states(&self.conn).map_err(|e| self.err(e))? {
+            report.problems.push(Problem {
+                kind: "gap_state".into(),
+                subject: gap,
+                detail: format!(
+                    "the interruption is listed as {stored}, but its explanations make it {want} (the index was edited behind the service)"
+                ),
             });
         }
         report.ok = report.problems.is_empty();

@@ -26,11 +26,13 @@ mod open;
 pub mod oversight;
 pub mod people;
 mod pipeline;
+mod query;
 pub mod requests;
 pub mod retention;
 mod schema;
 pub mod served;
 mod sessions;
+pub mod stats;
 pub mod tags;
 mod timefmt;
 pub mod tlog;
@@ -40,8 +42,8 @@ pub use gaps::{
     Explanation, Gap, GapFilter, GapKind, NewExplanation, NewGap, Signature, Signed, TimelineClip,
 };
 pub use index::{
-    Clip, ClipFilter, ClipGap, ClipKind, ClipStatus, NewClip, Problem, RecordedClip, RunCounts,
-    VerifyReport,
+    Clip, ClipFilter, ClipGap, ClipKind, ClipState, ClipStatus, NewClip, Problem, RecordedClip,
+    RunCounts, VerifyReport,
 };
 pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};
@@ -200,6 +202,35 @@ impl Store {
         clip: &NewClip,
     ) -> Result<RecordedClip> {
         self.index.record_clip(actor, run, clip)
+    }
+
+    /// Indexes clips whose objects are already durable in one transaction
+    /// (each as [`Self::record_clip`]): one commit and one checkpoint for
+    /// many files.
+    pub fn record_clips(
+        &mut self,
+        actor: &str,
+        run: Option<&str>,
+        clips: &[NewClip],
+    ) -> Result<Vec<RecordedClip>> {
+        self.index.record_clips(actor, run, clips)
+    }
+
+    /// Per officer totals over the clips ingested in `[since, until)`
+    /// (RFC 3339), counted by SQLite (R19).
+    pub fn officer_totals(
+        &self,
+        since: &str,
+        until: &str,
+        late_after_h: u64,
+    ) -> Result<Vec<stats::OfficerTotals>> {
+        self.index.officer_totals(since, until, late_after_h)
+    }
+
+    /// How many gaps are open, awaiting signatures, explained, and overdue
+    /// (open longer than `overdue_after_s`).
+    pub fn gap_counts(&self, overdue_after_s: i64) -> Result<(u64, u64, u64, u64)> {
+        self.index.gap_counts(overdue_after_s)
     }
 
     /// Clips matching the filter, oldest recording first.
@@ -503,7 +534,19 @@ impl Store {
     /// Media clips ingested before `cutoff` (RFC 3339) that still have no
     /// site or description (R11).
     pub fn untagged_before(&self, cutoff: &str) -> Result<Vec<tags::Untagged>> {
-        self.index.untagged_ingested_before(cutoff)
+        self.index.untagged_ingested_before(cutoff, None, None)
+    }
+
+    /// One officer's untagged clips ingested before `cutoff`, at most
+    /// `limit`, oldest first.
+    pub fn untagged_of(
+        &self,
+        officer: &str,
+        cutoff: &str,
+        limit: u64,
+    ) -> Result<Vec<tags::Untagged>> {
+        self.index
+            .untagged_ingested_before(cutoff, Some(officer), Some(limit))
     }
 
     /// Files a retrieval request; returns its id (audited).

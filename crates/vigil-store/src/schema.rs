@@ -355,4 +355,45 @@ BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
 CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
 "#,
+    // 15: agency scale (issue 13): indexes for the desk's lists and the
+    // reports' periods, and two tables of derived state kept in the same
+    // transaction as the change they follow, so a list or a queue never
+    // works out every interruption's explanation or every clip's tags:
+    // `gap_state` (each interruption's status and current explanation;
+    // filled for an older store on this open, `gaps::catch_up`) and
+    // `untagged` (clips not yet named with a site or a description, R11).
+    // `vigil verify` recomputes both.
+    r#"
+CREATE INDEX clips_ingested ON clips (ingested_at);
+CREATE INDEX clips_recorded ON clips (recorded_start);
+CREATE INDEX clips_officer_recorded ON clips (officer_id, recorded_start);
+CREATE INDEX clips_device_recorded ON clips (device_serial, recorded_start);
+CREATE INDEX clips_late ON clips ((julianday(ingested_at) - julianday(recorded_end)) * 24.0);
+CREATE INDEX gaps_officer ON gaps (officer_id, detected_at);
+CREATE INDEX gaps_start ON gaps (COALESCE(wall_start, detected_at));
+CREATE INDEX explanations_supersedes ON explanations (supersedes);
+CREATE INDEX reviews_explanation ON reviews (explanation, id);
+CREATE INDEX tags_case ON tags (case_no);
+CREATE INDEX tags_site ON tags (site);
+CREATE INDEX tags_category ON tags (category);
+CREATE INDEX dockings_device_id ON dockings (device_serial, id);
+CREATE TABLE gap_state (
+    gap         TEXT PRIMARY KEY REFERENCES gaps(id),
+    status      TEXT NOT NULL CHECK (status IN ('open', 'awaiting_signatures', 'explained')),
+    explanation TEXT REFERENCES explanations(id),
+    reviewed    INTEGER NOT NULL DEFAULT 0,
+    detected_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX gap_state_status ON gap_state (status, detected_at);
+CREATE INDEX gap_state_unreviewed ON gap_state (reviewed, status);
+CREATE TABLE untagged (
+    clip        TEXT PRIMARY KEY REFERENCES clips(id),
+    ingested_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX untagged_ingested ON untagged (ingested_at);
+INSERT INTO untagged (clip, ingested_at)
+SELECT id, ingested_at FROM clips c
+ WHERE kind IN ('video', 'audio', 'photo')
+   AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.clip = c.id AND (t.site IS NOT NULL OR t.note IS NOT NULL));
+"#,
 ];

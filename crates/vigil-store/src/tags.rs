@@ -63,6 +63,9 @@ impl Index {
                     "INSERT INTO tags (clip, site, case_no, category, note, tagged_at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![clip, merged.site, merged.case, merged.category, merged.note, now, actor],
                 )?;
+                if merged.site.is_some() || merged.note.is_some() {
+                    tx.execute("DELETE FROM untagged WHERE clip = ?1", [clip])?;
+                }
                 audit::append(tx, &now, actor, "clip.tagged", clip, &json!(merged))?;
             }
             Ok(clips.len())
@@ -80,26 +83,34 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
-    pub(crate) fn untagged_ingested_before(&self, cutoff: &str) -> Result<Vec<Untagged>> {
+    pub(crate) fn untagged_ingested_before(
+        &self,
+        cutoff: &str,
+        officer: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<Vec<Untagged>> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, path_display, device_serial, officer_id, ingested_at FROM clips c
-                 WHERE kind IN ('video', 'audio', 'photo') AND ingested_at < ?1
-                   AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.clip = c.id AND (t.site IS NOT NULL OR t.note IS NOT NULL))
-                 ORDER BY ingested_at, path_display",
+                "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
+                 FROM untagged u JOIN clips c ON c.id = u.clip
+                 WHERE u.ingested_at < ?1 AND (?2 IS NULL OR c.officer_id = ?2)
+                 ORDER BY u.ingested_at, c.path_display LIMIT ?3",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([cutoff], |r| {
-                Ok(Untagged {
-                    clip: r.get(0)?,
-                    path: r.get(1)?,
-                    device: r.get(2)?,
-                    officer: r.get(3)?,
-                    ingested_at: r.get(4)?,
-                })
-            })
+            .query_map(
+                params![cutoff, officer, limit.map_or(-1, |l| l as i64)],
+                |r| {
+                    Ok(Untagged {
+                        clip: r.get(0)?,
+                        path: r.get(1)?,
+                        device: r.get(2)?,
+                        officer: r.get(3)?,
+                        ingested_at: r.get(4)?,
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
