@@ -486,3 +486,486 @@ fn the_desk_refuses_forged_forms_and_its_cookie_opens_no_api() {
     assert_eq!(r.headers()["location"], "/desk/");
     drop(d);
 }
+
+/// Runs `fetch(url)` in the page (the session's cookie goes with it) and
+/// returns the HTTP status and the body.
+async fn fetch(c: &Client, url: &str) -> (u16, Vec<u8>) {
+    use base64::Engine as _;
+    let got = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => {
+               const u = new Uint8Array(await r.arrayBuffer());
+               let s = ''; for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
+               done({status: r.status, body: btoa(s)});
+             }).catch(e => done({status: 0, body: btoa(String(e))}));",
+            vec![serde_json::json!(url)],
+        )
+        .await
+        .unwrap();
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(got["body"].as_str().unwrap_or_default())
+        .unwrap();
+    (got["status"].as_u64().unwrap_or(0) as u16, body)
+}
+
+async fn fill(c: &Client, form: &str, field: &str, value: &str) {
+    c.find(Locator::Css(&format!("{form} [name={field}]")))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// Submits the form and waits for the page it leads to.
+async fn submit(c: &Client, form: &str) {
+    c.execute("window.__before = 1", vec![]).await.unwrap();
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        c,
+        "return window.__before === undefined && document.readyState === 'complete' ? 1 : 0",
+        &format!("the page after {form}"),
+        |v| v == 1.0,
+    )
+    .await;
+}
+
+/// The request id the page was sent to (`/desk/requests#req-ID`).
+async fn request_id(c: &Client) -> String {
+    let url = c.current_url().await.unwrap();
+    url.fragment()
+        .and_then(|f| f.strip_prefix("req-"))
+        .expect("sent to the new request")
+        .to_owned()
+}
+
+#[test]
+fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
+    let v = Vigil::new();
+    let card = v.scratch("card");
+    std::fs::copy(
+        fixtures().join("continuity/hole_av.mp4"),
+        card.join("REC_0200.MP4"),
+    )
+    .unwrap();
+    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
+    ok(
+        &v,
+        &[
+            "ingest",
+            card.to_str().unwrap(),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+        ],
+    );
+    for (user, role, officer) in [
+        ("zhang", "officer", Some("1002")),
+        ("cara", "custodian", None),
+        ("sam", "supervisor", None),
+    ] {
+        let mut args = vec!["user", "add", user, "--role", role];
+        if let Some(o) = officer {
+            args.extend(["--officer", o]);
+        }
+        ok(&v, &args);
+        v.passwd(user, PASSWORD);
+    }
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
+    let clip = v.json(&["clips", "--json"])["clips"][0].clone();
+    let clip_id = clip["clip"].as_str().unwrap().to_owned();
+    let local_day = {
+        // The recording's start as a local (Beijing) date.
+        let t = clip["recorded_start"].as_str().unwrap();
+        let utc: u32 = t[11..13].parse().unwrap();
+        if utc + 8 >= 24 {
+            panic!("the fixture records before 16:00 UTC: {t}")
+        }
+        t[..10].to_owned()
+    };
+    let gaps = v.json(&["gaps", "--json"]);
+    let audio_gap = gaps["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["stream"] == "audio")
+        .expect("hole_av.mp4 breaks its sound too")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = Browser::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let here = format!("{base}/desk/clips/{clip_id}");
+    let (first, second) = rt.block_on(async {
+        // The officer explains one interruption aloud: the player's
+        // position after the sound comes back, checked by the station.
+        let zhang = browser.session("zh-CN").await;
+        login(&zhang, &base, "zhang").await;
+        zhang.goto(&here).await.unwrap();
+        let spoken = format!("#gap-{audio_gap} form.spoken");
+        fill(&zhang, &spoken, "at", "6.0").await;
+        submit(&zhang, &spoken).await;
+        let page = text(&zhang).await;
+        assert!(page.contains("已说明"), "{page}");
+        zhang.close().await.unwrap();
+
+        // The custodian, in English: tags the recording, sets its class,
+        // places a hold and asks for a copy.
+        let cara = browser.session("en").await;
+        login(&cara, &base, "cara").await;
+        let home = text(&cara).await;
+        assert!(home.contains("Ingested today") && home.contains("REC_0200.MP4"), "{home}");
+        cara.goto(&here).await.unwrap();
+        fill(&cara, "form.tag", "site", "Market street 5").await;
+        fill(&cara, "form.tag", "case", "A-2026-17").await;
+        fill(&cara, "form.tag", "category", "inspection").await;
+        submit(&cara, "form.tag").await;
+        cara.find(Locator::Css("#custody select[name=class] option[value=evidence]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        submit(&cara, "#custody form.inline-form").await;
+        cara.find(Locator::Css("#custody select[name=reason] option[value=complaint]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        fill(&cara, "#custody form.inline-form:last-of-type", "note", "complaint 2026-118").await;
+        submit(&cara, "#custody form.inline-form:last-of-type").await;
+        let page = text(&cara).await;
+        for want in [
+            "evidence (kept with the case file)",
+            "a complaint, since",
+            "complaint 2026-118",
+            "Release",
+        ] {
+            assert!(page.contains(want), "{want:?} on the clip page:\n{page}");
+        }
+        shot(&cara, "clip-custody-en").await;
+        fill(&cara, "form.request", "reason", "Court hearing 2026-12-09").await;
+        fill(&cara, "form.request", "outsider", "District court").await;
+        submit(&cara, "form.request").await;
+        let first = request_id(&cara).await;
+        // A second request, by case, which the supervisor turns down.
+        fill(&cara, "main > form.request", "case", "A-2026-17").await;
+        fill(&cara, "main > form.request", "reason", "Press enquiry").await;
+        submit(&cara, "main > form.request").await;
+        let second = request_id(&cara).await;
+        assert_ne!(first, second);
+        // Bulk: every recording of officer 1002 that day gets a new site;
+        // the case stays.
+        cara.goto(&format!("{base}/desk/tagging")).await.unwrap();
+        cara.find(Locator::Css("form.bulk select[name=officer] option[value='1002']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        for (field, value) in [("from", local_day.as_str()), ("until", local_day.as_str())] {
+            // A date input takes the value by script (its typing is locale-bound).
+            cara.execute(
+                "document.querySelector('form.bulk [name=' + arguments[0] + ']').value = arguments[1]",
+                vec![serde_json::json!(field), serde_json::json!(value)],
+            )
+            .await
+            .unwrap();
+        }
+        fill(&cara, "form.bulk", "site", "Market street 7").await;
+        shot(&cara, "tagging-en").await;
+        submit(&cara, "form.bulk").await;
+        assert!(
+            cara.current_url().await.unwrap().as_str().contains("tagged=1"),
+            "one recording tagged"
+        );
+        cara.close().await.unwrap();
+
+        // The supervisor, in Chinese: approves the first, turns the second
+        // down with a reason.
+        let sam = browser.session("zh-CN").await;
+        login(&sam, &base, "sam").await;
+        sam.goto(&format!("{base}/desk/requests")).await.unwrap();
+        submit(&sam, &format!("#req-{first} form.inline:first-of-type")).await;
+        fill(&sam, &format!("#req-{second} form.inline:last-of-type"), "reason", "无案件编号以外的依据").await;
+        submit(&sam, &format!("#req-{second} form.inline:last-of-type")).await;
+        let page = text(&sam).await;
+        assert!(
+            page.contains("已由 sam 批准") && page.contains("已由 sam 退回：无案件编号以外的依据"),
+            "{page}"
+        );
+        shot(&sam, "requests-zh").await;
+        // An officer-free page: the station's live status follows its stream.
+        sam.goto(&format!("{base}/desk/status")).await.unwrap();
+        until(
+            &sam,
+            "return document.querySelector('table.board').getAttribute('data-live') === '1' ? 1 : 0",
+            "the status board's event stream",
+            |v| v == 1.0,
+        )
+        .await;
+        shot(&sam, "status-zh").await;
+        // A supervisor downloads no package.
+        let (status, _) = fetch(&sam, &format!("/desk/requests/{first}/package.tar")).await;
+        assert_eq!(status, 403, "exports are the custodian's");
+        sam.close().await.unwrap();
+
+        // The custodian downloads the approved package, tar and disc image.
+        let cara = browser.session("en").await;
+        login(&cara, &base, "cara").await;
+        cara.goto(&format!("{base}/desk/requests")).await.unwrap();
+        let links = cara
+            .find_all(Locator::Css(&format!("#req-{first} a.package")))
+            .await
+            .unwrap();
+        assert_eq!(links.len(), 1, "the approved request offers its package");
+        assert!(
+            cara.find_all(Locator::Css(&format!("#req-{second} a.package")))
+                .await
+                .unwrap()
+                .is_empty(),
+            "a turned-down request offers none"
+        );
+        shot(&cara, "requests-en").await;
+        let (status, tar) = fetch(&cara, &format!("/desk/requests/{first}/package.tar")).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&tar));
+        let (status, iso) = fetch(&cara, &format!("/desk/requests/{first}/package.iso")).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&iso));
+        let (status, _) = fetch(&cara, &format!("/desk/requests/{second}/package.tar")).await;
+        assert_eq!(status, 403, "a turned-down request is not exported");
+        cara.close().await.unwrap();
+        std::fs::write(v.scratch("dl").join("package.tar"), &tar).unwrap();
+        std::fs::write(v.scratch("dl").join("package.iso"), &iso).unwrap();
+        (first, second)
+    });
+    drop(d);
+    // What the browser downloaded verifies offline with the station key.
+    let dl = v.scratch("dl");
+    let pkg = dl.join("package");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let untar = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(dl.join("package.tar"))
+        .arg("-C")
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(untar.status.success(), "{}", describe(&untar));
+    let key = v.store().join("checkpoint.pub");
+    ok(
+        &v,
+        &[
+            "verify-export",
+            pkg.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let iso = std::fs::read(dl.join("package.iso")).unwrap();
+    assert_eq!(&iso[0x8001..0x8006], b"CD001", "an ISO 9660 image");
+    let listing = std::process::Command::new("xorriso")
+        .args(["-indev"])
+        .arg(dl.join("package.iso"))
+        .args(["-find", "/", "-name", "MANIFEST.b3"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listing.stdout).contains("MANIFEST.b3"),
+        "{}",
+        describe(&listing)
+    );
+    // The store holds what the pages did, attributed to each user.
+    let tag = &v.json(&["clips", "--json"])["clips"][0]["tag"];
+    assert_eq!(tag["site"], "Market street 7", "the bulk tagging: {tag}");
+    assert_eq!(tag["case"], "A-2026-17", "an empty field keeps its value");
+    let audio = v.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == audio_gap.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(audio["status"], "explained", "{audio:#}");
+    assert_eq!(audio["explanation"]["kind"], "spoken");
+    assert!((audio["explanation"]["at_s"].as_f64().unwrap() - 6.0).abs() < 1e-6);
+    let audit = v.json(&["audit", "--json"]);
+    let rows = audit["audit"].as_array().unwrap();
+    let by = |action: &str, subject: &str| {
+        rows.iter()
+            .find(|r| r["action"] == action && r["subject"] == subject)
+            .unwrap_or_else(|| panic!("no {action} of {subject} in the log"))["actor"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(by("clip.held", &clip_id).starts_with("cara"));
+    assert!(by("clip.retention_class", &clip_id).starts_with("cara"));
+    assert!(by("request.approved", &first).starts_with("sam"));
+    assert!(by("request.rejected", &second).starts_with("sam"));
+    assert!(by("clip.exported", &clip_id).starts_with("cara"));
+}
+
+#[test]
+fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    vigil_e2e::copy_tree(&fixtures().join("recorder-a"), &rec);
+    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
+    ok(&v, &["user", "add", "cara", "--role", "custodian"]);
+    v.passwd("cara", PASSWORD);
+    let sim = vigil_e2e::DockSim::start(v.dir.path(), &[]);
+    sim.enroll(&v);
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai", "--dock", sim.path()]);
+    let browser = Browser::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cara = browser.session("zh-CN").await;
+        login(&cara, &base, "cara").await;
+        cara.goto(&format!("{base}/desk/status")).await.unwrap();
+        let page = text(&cara).await;
+        assert!(page.contains("当前无记录仪接入。"), "{page}");
+        // The page is not loaded again from here on: the marker stays.
+        cara.execute("window.__same = 1", vec![]).await.unwrap();
+        until(
+            &cara,
+            "return document.querySelector('table.board').getAttribute('data-live') === '1' ? 1 : 0",
+            "the event stream",
+            |v| v == 1.0,
+        )
+        .await;
+        // A recorder docked now appears, and is emptied, as the page looks on.
+        let answer = sim.control(&format!("insert BWC005:1002:{}", rec.display()));
+        assert!(answer.starts_with("ok"), "{answer}");
+        until(
+            &cara,
+            "return document.getElementById('board').textContent.includes('BWC005') ? 1 : 0",
+            "the docked recorder on the board",
+            |v| v == 1.0,
+        )
+        .await;
+        until(
+            &cara,
+            "return window.__same === 1 && document.getElementById('board').textContent.includes('已完成，可取走') ? 1 : 0",
+            "the recorder done, without a reload",
+            |v| v == 1.0,
+        )
+        .await;
+        let board = cara
+            .find(Locator::Id("board"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(board.contains("张三 (1002)") && board.contains("100 %"), "{board}");
+        assert!(
+            cara.find(Locator::Id("board-empty"))
+                .await
+                .unwrap()
+                .attr("hidden")
+                .await
+                .unwrap()
+                .is_some(),
+            "the empty note hides"
+        );
+        shot(&cara, "status-live-zh").await;
+        cara.close().await.unwrap();
+    });
+    drop(d);
+}
+
+#[test]
+fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_downloads() {
+    let v = Vigil::new();
+    let card = v.scratch("card");
+    std::fs::copy(
+        fixtures().join("continuity/hole_video.avi"),
+        card.join("REC_0300.AVI"),
+    )
+    .unwrap();
+    ok(&v, &["officers", "add", "1002"]);
+    ok(
+        &v,
+        &[
+            "ingest",
+            card.to_str().unwrap(),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+        ],
+    );
+    ok(&v, &["user", "add", "cara", "--role", "custodian"]);
+    v.passwd("cara", PASSWORD);
+    let clip = v.json(&["clips", "--json"])["clips"][0].clone();
+    let id = clip["clip"].as_str().unwrap().to_owned();
+    let objects = || {
+        let mut n = 0;
+        for fan in std::fs::read_dir(v.store().join("objects")).unwrap() {
+            n += std::fs::read_dir(fan.unwrap().path()).map_or(0, |d| d.count());
+        }
+        n
+    };
+    let before = objects();
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
+    let browser = Browser::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let original = rt.block_on(async {
+        let cara = browser.session("en").await;
+        login(&cara, &base, "cara").await;
+        cara.goto(&format!("{base}/desk/clips/{id}")).await.unwrap();
+        let label = cara
+            .find(Locator::Css("p.preview-label"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(label.contains("not the evidence"), "{label}");
+        let src = cara
+            .find(Locator::Id("player"))
+            .await
+            .unwrap()
+            .attr("src")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(src.ends_with("/media?preview=1"), "{src}");
+        until(
+            &cara,
+            "return document.getElementById('player').readyState",
+            "the preview plays (MJPEG in AVI does not)",
+            |r| r >= 2.0,
+        )
+        .await;
+        shot(&cara, "clip-preview-en").await;
+        let (status, body) = fetch(&cara, &format!("/desk/clips/{id}/media?download=1")).await;
+        assert_eq!(status, 200);
+        cara.close().await.unwrap();
+        body
+    });
+    drop(d);
+    assert_eq!(
+        blake3::hash(&original).to_hex().as_str(),
+        clip["blake3"].as_str().unwrap(),
+        "the download is the original, byte for byte"
+    );
+    assert_eq!(objects(), before, "the preview is kept outside the store");
+}

@@ -8,7 +8,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use vigil_service::custody::{
-    self, CaseEvent, Confidential, Draw, Finding, Hold, NewRequest, Purge, PurgePolicy, Retain,
+    self, CaseEvent, Confidential, Draw, Finding, Hold, NewRequest, Purge, PurgePolicy, Rejection,
+    Retain,
 };
 use vigil_service::export;
 
@@ -115,14 +116,41 @@ pub(crate) async fn approve(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/requests/{request}/rejection", tag = "custody", params(("request" = String, Path, description = "the request")), request_body = Rejection, responses((status = 200, description = "{request, rejected_by, reason}"), (status = 400, description = "no reason", body = ErrorBody), (status = 403, description = "refused: not a supervisor, its requester, or decided already", body = ErrorBody), (status = 404, description = "no such request", body = ErrorBody)))]
+pub(crate) async fn reject(
+    State(state): State<ApiState>,
+    who: Who,
+    Path(r): Path<String>,
+    Json(why): Json<Rejection>,
+) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| custody::reject(s, id, &r, &why)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests", tag = "custody", responses((status = 200, description = "{requests: [...]}, newest first (200 at most)")))]
+pub(crate) async fn requests(State(state): State<ApiState>, who: Who) -> ApiResult {
+    Ok(Json(
+        with_identity(&state, &who, move |s, id| custody::requests(s, id)).await?,
+    ))
+}
+
 /// Sends what the export writes as the response body, 64 KiB at a time.
-struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     tx: BodyTx,
     buf: Vec<u8>,
 }
 
 impl ChannelWriter {
     const CHUNK: usize = 64 * 1024;
+
+    /// A writer into the response body `tx`.
+    pub(crate) fn new(tx: BodyTx) -> Self {
+        Self {
+            tx,
+            buf: Vec::with_capacity(Self::CHUNK),
+        }
+    }
 
     fn send(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
@@ -216,7 +244,8 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/api/v1/cases", post(case))
         .route("/api/v1/purge", get(purge_plan).post(purge))
         .route("/api/v1/confidential", post(confidential))
-        .route("/api/v1/requests", post(request))
+        .route("/api/v1/requests", get(requests).post(request))
+        .route("/api/v1/requests/{request}/rejection", post(reject))
         .route("/api/v1/requests/{request}/approval", post(approve))
         .route("/api/v1/requests/{request}/export", post(export_package))
         .route("/api/v1/spotchecks", get(spotchecks).post(draw))

@@ -29,6 +29,10 @@ use vigil_store::{Clip, Gap, GapFilter, GapKind, Store};
 
 use crate::server::{join_failed, ApiState, TlsPeer};
 
+mod custody;
+mod preview;
+mod status;
+
 /// The session cookie.
 const SESSION: &str = "vigil_session";
 /// The language cookie.
@@ -55,6 +59,24 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/gaps/{gap}/explain", post(explain))
         .route("/desk/gaps/{gap}/review", post(review))
         .route("/desk/explanations/{explanation}/sign", post(sign))
+        .route("/desk/clips/{clip}/tag", post(custody::tag_clip))
+        .route("/desk/clips/{clip}/class", post(custody::set_class))
+        .route("/desk/clips/{clip}/hold", post(custody::hold))
+        .route("/desk/holds/{hold}/release", post(custody::release))
+        .route(
+            "/desk/tagging",
+            get(custody::tagging).post(custody::tag_bulk),
+        )
+        .route("/desk/cases", post(custody::case_event))
+        .route(
+            "/desk/requests",
+            get(custody::requests).post(custody::new_request),
+        )
+        .route("/desk/requests/{request}/approve", post(custody::approve))
+        .route("/desk/requests/{request}/reject", post(custody::reject))
+        .route("/desk/requests/{request}/{file}", get(custody::package))
+        .route("/desk/status", get(status::page))
+        .route("/desk/status/events", get(status::events))
         .route(
             "/desk/static/desk.css",
             get(|| async { asset("text/css; charset=utf-8", view::CSS) }),
@@ -819,7 +841,7 @@ async fn clip_page(
         let duration = c.duration_s.unwrap_or(0.0).max(0.0);
         let here = format!("/desk/clips/{}", encode(&c.clip));
         let names = Names::of(s)?;
-        let mut facts = vec![
+        let facts = vec![
             (
                 Msg::Officer.text(lang).to_owned(),
                 names.show(c.officer.as_deref()),
@@ -855,16 +877,7 @@ async fn clip_page(
                 format!("BLAKE3 {} · SHA-256 {}", c.blake3, c.sha256),
             ),
         ];
-        if let Some(t) = s.tag_of(&c.clip)? {
-            facts.push((
-                Msg::Case.text(lang).to_owned(),
-                t.case.clone().unwrap_or_default(),
-            ));
-            facts.push((
-                Msg::Site.text(lang).to_owned(),
-                t.site.clone().unwrap_or_default(),
-            ));
-        }
+        let custody = custody::view_of(s, id, &c.clip, lang, &st.zone)?;
         let mut marks: Vec<view::Mark> = Vec::new();
         for m in gaps.iter().filter_map(|g| {
             let at = g.offset_s?;
@@ -997,12 +1010,15 @@ async fn clip_page(
                 path: c.path.clone(),
                 facts,
                 media: format!("{here}/media"),
+                id: c.clip.clone(),
+                preview: preview::needed(s, &c)?,
                 duration,
                 here,
             },
             marks,
             axis,
             gaps: views,
+            custody,
         };
         Ok(Out::Page(view::render(&page)))
     })
@@ -1034,6 +1050,7 @@ fn media_type(path: &str) -> &'static str {
 #[derive(serde::Deserialize)]
 struct MediaQuery {
     download: Option<String>,
+    preview: Option<String>,
 }
 
 async fn media(
@@ -1056,6 +1073,16 @@ async fn media(
             )?;
         }
         let path = s.objects().object_path(&c.blake3);
+        if q.preview.is_some() && !download {
+            // A transcoded copy, kept outside the store; never the evidence.
+            let copy = preview::make(&path, &c.blake3)?;
+            return Ok(Out::Raw(serve_range(
+                &copy,
+                "video/mp4",
+                &parts.headers,
+                None,
+            )));
+        }
         let name = vigil_service::export::safe(c.path.rsplit('/').next().unwrap_or("recording"));
         Ok(Out::Raw(serve_range(
             &path,
@@ -1155,6 +1182,11 @@ struct ExplainForm {
     csrf: String,
     #[serde(default)]
     text: String,
+    /// `spoken` (at `at` seconds, by the acting officer) or written.
+    #[serde(default)]
+    how: String,
+    #[serde(default)]
+    at: String,
     back: Option<String>,
 }
 
@@ -1167,12 +1199,24 @@ async fn explain(
     let back = safe_back(f.back.as_deref());
     let csrf = std::mem::take(&mut f.csrf);
     posted(&state, &desk, &csrf, move |s, id| {
-        vigil_service::explanations::explain(
-            s,
-            id,
-            &gap,
-            &vigil_service::explanations::Explain::Written { text: f.text },
-        )?;
+        let how = if f.how == "spoken" {
+            let at: f64 = f.at.trim().parse().map_err(|_| {
+                ServiceError::bad_request(format!(
+                    "{:?} is not a number of seconds into the recording",
+                    f.at
+                ))
+            })?;
+            let by = id.officer.clone().ok_or_else(|| {
+                ServiceError::refused(format!(
+                    "{} is not an officer: only the officer who spoke explains aloud",
+                    id.user
+                ))
+            })?;
+            vigil_service::explanations::Explain::Spoken { at, clip: None, by }
+        } else {
+            vigil_service::explanations::Explain::Written { text: f.text }
+        };
+        vigil_service::explanations::explain(s, id, &gap, &how)?;
         Ok(Out::Redirect(format!("{back}#gap-{gap}")))
     })
     .await

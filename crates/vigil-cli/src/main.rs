@@ -96,6 +96,8 @@ enum Command {
     Request(cmd::export::RequestArgs),
     /// Approve a retrieval request (a supervisor other than the requester).
     Approve(cmd::export::ApproveArgs),
+    /// Turn a retrieval request down, with the reason (a supervisor other than the requester).
+    Reject(cmd::export::RejectArgs),
     /// Write an approved request's clips as a package checkable with b3sum/sha256sum.
     Export(cmd::export::ExportArgs),
     /// Reports: ingest (shift/day), gap log, statistics.
@@ -164,6 +166,7 @@ fn main() -> ExitCode {
         Command::Overdue(args) => cmd::tag::overdue(&store, args),
         Command::Request(args) => cmd::export::request(&store, args),
         Command::Approve(args) => cmd::export::approve(&store, args),
+        Command::Reject(args) => cmd::export::reject(&store, args),
         Command::Export(args) => cmd::export::export(&store, args),
         Command::Report(args) => cmd::report::run(&store, args),
         Command::Retain(args) => cmd::retention::retain(&store, args),

@@ -169,6 +169,108 @@ pub struct ClipView {
     pub duration: f64,
     /// This page's path (forms return here).
     pub here: String,
+    /// The clip id.
+    pub id: String,
+    /// The player shows a preview transcoded for the browser, not the
+    /// original (labelled as such).
+    pub preview: bool,
+}
+
+/// A clip's tag, retention and holds, as its page shows them.
+#[derive(Debug, Clone, Default)]
+pub struct CustodyView {
+    /// The reader may tag it.
+    pub may_tag: bool,
+    /// The reader may set classes and holds (a custodian).
+    pub may_hold: bool,
+    /// Current tag fields.
+    pub site: String,
+    /// Case number.
+    pub case: String,
+    /// Category.
+    pub category: String,
+    /// Description.
+    pub note: String,
+    /// Its retention classes, as labels.
+    pub classes: Vec<String>,
+    /// The class choices: (value, label).
+    pub class_choices: Vec<(&'static str, &'static str)>,
+    /// The hold reasons: (value, label).
+    pub hold_choices: Vec<(&'static str, &'static str)>,
+    /// Its holds, newest first.
+    pub holds: Vec<HoldView>,
+}
+
+/// A hold as shown.
+#[derive(Debug, Clone)]
+pub struct HoldView {
+    /// What it says.
+    pub text: String,
+    /// Its id, when the reader may release it (still in force).
+    pub release: Option<i64>,
+}
+
+/// One retrieval request as listed.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    /// Request id.
+    pub id: String,
+    /// Who asked.
+    pub requester: String,
+    /// When (local).
+    pub at: String,
+    /// Case asked for.
+    pub case: String,
+    /// How many recordings.
+    pub clips: usize,
+    /// Why.
+    pub reason: String,
+    /// Receiving organisation.
+    pub outsider: String,
+    /// Its state, in words.
+    pub state: String,
+    /// `pending`, `approved` or `rejected`.
+    pub state_class: &'static str,
+    /// The reader may approve or turn it down.
+    pub may_decide: bool,
+    /// The reader may download its package.
+    pub may_export: bool,
+}
+
+/// The retrieval requests.
+#[derive(Debug, Template)]
+#[template(path = "requests.html")]
+pub struct RequestsPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// Newest first.
+    pub rows: Vec<RequestView>,
+}
+
+/// Bulk tagging and case events.
+#[derive(Debug, Template)]
+#[template(path = "tagging.html")]
+pub struct TaggingPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The officers: (id, name).
+    pub officers: Vec<(String, String)>,
+    /// The reader may record case events (a custodian).
+    pub may_case: bool,
+}
+
+/// The station's live status board.
+#[derive(Debug, Template)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// "Updated ...".
+    pub updated: String,
+    /// Column headings.
+    pub head: Vec<String>,
+    /// One row per recorder.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// An interruption's mark on the timeline.
@@ -254,6 +356,8 @@ pub struct ClipPage {
     pub axis: Vec<(f64, &'static str, String)>,
     /// Its interruptions.
     pub gaps: Vec<GapView>,
+    /// Its tag, retention and holds.
+    pub custody: CustodyView,
 }
 
 /// The printable report's stylesheet (inline in the report, so a saved

@@ -1,10 +1,41 @@
 // The desk's only script: the player seeks to an interruption when its mark
-// is clicked (or the page is opened at #t=SECONDS). Served from the station
-// itself (Content-Security-Policy: script-src 'self').
+// is clicked (or the page is opened at #t=SECONDS), a spoken explanation
+// takes the player's position, and the station status follows its event
+// stream. Served from the station itself (Content-Security-Policy:
+// script-src 'self'). Every page works without it.
 "use strict";
 (function () {
+  var board = document.querySelector("table.board[data-events]");
+  if (board && window.EventSource) {
+    var body = document.getElementById("board");
+    var empty = document.getElementById("board-empty");
+    var updated = document.getElementById("updated");
+    var events = new EventSource(board.getAttribute("data-events"));
+    events.addEventListener("board", function (ev) {
+      var doc = JSON.parse(ev.data);
+      while (body.firstChild) body.removeChild(body.firstChild);
+      doc.rows.forEach(function (row) {
+        var tr = document.createElement("tr");
+        row.forEach(function (cell) {
+          var td = document.createElement("td");
+          td.textContent = cell;
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      });
+      empty.hidden = doc.rows.length > 0;
+      updated.textContent = doc.updated;
+      board.setAttribute("data-live", "1");
+    });
+  }
   var player = document.getElementById("player");
   if (!player) return;
+  document.querySelectorAll("button.use-player").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var input = b.form.querySelector("input[name=at]");
+      input.value = (Math.round(player.currentTime * 10) / 10).toFixed(1);
+    });
+  });
   function seek(t) {
     if (!isFinite(t)) return;
     var go = function () {

@@ -29,7 +29,8 @@ pub const KINDS: &[&str] = &["state_secret", "trade_secret", "privacy"];
 /// Who may mark clips confidential.
 const MARKERS: &[Role] = &[Role::Custodian, Role::Admin, Role::Supervisor];
 /// Who may approve a retrieval.
-const APPROVERS: &[Role] = &[Role::Supervisor, Role::Admin];
+/// Who may approve or turn down a retrieval request (R16).
+pub const APPROVERS: &[Role] = &[Role::Supervisor, Role::Admin];
 
 fn one_of(flag: &str, value: &str, allowed: &[&str]) -> Result<(), ServiceError> {
     if allowed.contains(&value) {
@@ -363,6 +364,45 @@ pub fn approve(
         .approve(&id.actor(), &id.user, request)
         .map_err(ServiceError::doing(format!("approving request {request}")))?;
     Ok(serde_json::json!({"request": request, "approved_by": id.user}))
+}
+
+/// Why a request is turned down (`vigil reject`,
+/// `POST /api/v1/requests/{request}/rejection`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rejection {
+    /// Why (the requester reads it).
+    pub reason: String,
+}
+
+/// Turns a request down as the acting supervisor (never its requester),
+/// with the reason (R16): `{request, rejected_by, reason}`.
+pub fn reject(
+    store: &mut Store,
+    id: &Identity,
+    request: &str,
+    r: &Rejection,
+) -> Result<serde_json::Value, ServiceError> {
+    id.require(APPROVERS, "turning down a retrieval")?;
+    if r.reason.trim().is_empty() {
+        return Err(ServiceError::bad_request(
+            "--reason must say why the request is turned down".into(),
+        ));
+    }
+    if store.request(request)?.is_none() {
+        return Err(ServiceError::not_found(format!("no request {request:?}")));
+    }
+    store
+        .reject_request(&id.actor(), &id.user, request, r.reason.trim())
+        .map_err(ServiceError::doing(format!(
+            "turning down request {request}"
+        )))?;
+    Ok(serde_json::json!({"request": request, "rejected_by": id.user, "reason": r.reason.trim()}))
+}
+
+/// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
+pub fn requests(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
+    id.require(ANYONE, "listing retrieval requests")?;
+    Ok(serde_json::json!({ "requests": store.requests(200)? }))
 }
 
 /// A reproducible draw for spot checks (`POST /api/v1/spotchecks`); times

@@ -286,3 +286,56 @@ pub fn write(
     )?;
     Ok(serde_json::json!({"request": req.id, "clips": req.clips.len(), "bytes": bytes}))
 }
+
+/// Writes an ISO 9660 image (Rock Ridge and Joliet names) of the unpacked
+/// package in `dir` to `iso`, labelled after the request, with xorriso.
+pub fn make_iso(
+    dir: &std::path::Path,
+    iso: &std::path::Path,
+    label: &str,
+) -> Result<(), ServiceError> {
+    let status = std::process::Command::new("xorriso")
+        .args(["-as", "mkisofs", "-quiet", "-r", "-J", "-V"])
+        .arg(safe(label).to_uppercase())
+        .arg("-o")
+        .arg(iso)
+        .arg(dir)
+        .status()
+        .map_err(|e| {
+            ServiceError::bad_request(format!("running xorriso (apt-get install xorriso): {e}"))
+        })?;
+    if !status.success() {
+        return Err(ServiceError::bad_request(format!(
+            "xorriso failed making {}: {status}",
+            iso.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Makes the package of `plan` as an ISO image in the directory `work`
+/// (emptied by the caller afterwards): the tar stream is unpacked there
+/// and imaged; returns the image's path.
+pub fn iso_in(
+    store: &mut Store,
+    id: &Identity,
+    plan: &Plan,
+    work: &std::path::Path,
+) -> Result<std::path::PathBuf, ServiceError> {
+    let io = |what: &str, e: std::io::Error| ServiceError::bad_request(format!("{what}: {e}"));
+    let tar_path = work.join("package.tar");
+    let mut file = std::fs::File::create(&tar_path).map_err(|e| io("writing the package", e))?;
+    write(store, id, plan, &mut file)?;
+    drop(file);
+    let dir = work.join("package");
+    let mut archive = tar::Archive::new(
+        std::fs::File::open(&tar_path).map_err(|e| io("reading the package", e))?,
+    );
+    archive
+        .unpack(&dir)
+        .map_err(|e| io("unpacking the package", e))?;
+    std::fs::remove_file(&tar_path).map_err(|e| io("removing the tar", e))?;
+    let iso = work.join("package.iso");
+    make_iso(&dir, &iso, plan.request())?;
+    Ok(iso)
+}

@@ -303,10 +303,7 @@ pub(crate) fn insert(
             params![id, g.kind.as_str(), g.clip, g.previous_clip, g.stream, g.offset_s, g.duration_s, g.wall_start, device, officer, g.missing, now],
         )?;
         if inserted > 0 {
-            conn.execute(
-                "INSERT OR IGNORE INTO gap_state (gap, status, detected_at) VALUES (?1, 'open', ?2)",
-                params![id, now],
-            )?;
+            refresh_state(conn, &id)?;
             audit::append(
                 conn,
                 now,
@@ -387,26 +384,25 @@ impl Index {
              FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
              JOIN gap_state s ON s.gap = g.id",
         );
-        q.eq("g.officer_id", &f.officer);
+        q.eq("s.officer", &f.officer);
         q.eq("g.device_serial", &f.device);
         q.eq("g.id", &f.id);
         q.eq("g.clip", &f.clip);
         q.eq("s.status", &f.status);
         if let Some(since) = &f.since {
-            q.cond("COALESCE(g.wall_start, g.detected_at) >= ?", day(since));
+            q.cond("s.start >= ?", day(since));
         }
         if let Some(until) = &f.until {
-            q.cond("COALESCE(g.wall_start, g.detected_at) < ?", day(until));
+            q.cond("s.start < ?", day(until));
         }
         if let Some((a, b)) = &f.ingested {
-            q.cond("c.ingested_at >= ?", a.clone());
-            q.cond("c.ingested_at < ?", b.clone());
+            q.cond("s.clip_ingested >= ?", a.clone());
+            q.cond("s.clip_ingested < ?", b.clone());
         }
-        if f.open_only {
-            q.raw("s.status != 'explained'");
+        if f.open_only || f.overdue_only {
+            q.raw("s.status IN ('open', 'awaiting_signatures')");
         }
         if f.overdue_only {
-            q.raw("s.status != 'explained'");
             q.cond("s.detected_at < ?", cutoff.clone());
         }
         if f.unreviewed {
@@ -421,9 +417,9 @@ impl Index {
         }
         q.not_confidential("g.clip", &f.hide_confidential);
         q.order(if f.newest_first {
-            "COALESCE(g.wall_start, g.detected_at) DESC, g.clip, g.offset_s"
+            "s.start DESC, g.clip, g.offset_s"
         } else {
-            "COALESCE(g.wall_start, g.detected_at), g.clip, g.offset_s"
+            "s.start, g.clip, g.offset_s"
         });
         q.page(f.limit, f.offset);
         let mut stmt = self
@@ -748,13 +744,16 @@ fn signatures_of(conn: &Connection, explanation: &str) -> rusqlite::Result<Vec<S
 pub(crate) fn refresh_state(conn: &Connection, gap: &str) -> rusqlite::Result<()> {
     let current = current_explanation_in(conn, gap)?;
     conn.execute(
-        "INSERT INTO gap_state (gap, status, explanation, reviewed, detected_at)
-         SELECT id, ?2, ?3, ?4, detected_at FROM gaps WHERE id = ?1
-         ON CONFLICT (gap) DO UPDATE SET status = excluded.status, explanation = excluded.explanation, reviewed = excluded.reviewed",
+        "INSERT INTO gap_state (gap, status, explanation, explained_at, reviewed, detected_at, start, clip_ingested, officer)
+         SELECT g.id, ?2, ?3, ?4, ?5, g.detected_at, COALESCE(g.wall_start, g.detected_at), c.ingested_at, g.officer_id
+         FROM gaps g JOIN clips c ON c.id = g.clip WHERE g.id = ?1
+         ON CONFLICT (gap) DO UPDATE SET status = excluded.status, explanation = excluded.explanation,
+             explained_at = excluded.explained_at, reviewed = excluded.reviewed",
         params![
             gap,
             status_of(current.as_ref()),
             current.as_ref().map(|e| e.id.as_str()),
+            current.as_ref().map(|e| e.created_at.as_str()),
             current.as_ref().is_some_and(|e| e.review.is_some()),
         ],
     )?;

@@ -846,9 +846,13 @@ impl Index {
         match f.state {
             Some(ClipState::Damaged) => q.raw("c.status = 'damaged'"),
             Some(ClipState::Late) => q.cond(&format!("{LATE} > ?"), late_after),
-            Some(ClipState::Untagged) => q.raw("c.id IN (SELECT clip FROM untagged)"),
+            // EXISTS, not IN: SQLite then walks the clips in the list's
+            // order and stops at a page, instead of sorting every match.
+            Some(ClipState::Untagged) => {
+                q.raw("EXISTS (SELECT 1 FROM untagged u WHERE u.clip = c.id)")
+            }
             Some(ClipState::OpenInterruption) => q.raw(
-                "c.id IN (SELECT g.clip FROM gap_state s JOIN gaps g ON g.id = s.gap WHERE s.status != 'explained')",
+                "EXISTS (SELECT 1 FROM gaps g JOIN gap_state s ON s.gap = g.id WHERE g.clip = c.id AND s.status != 'explained')",
             ),
             None => {}
         }
@@ -906,6 +910,16 @@ impl Index {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub(crate) fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT analysis FROM clips WHERE id = ?1", [clip], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(Option::flatten)
             .map_err(|e| self.err(e))
     }
 

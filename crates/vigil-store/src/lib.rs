@@ -568,6 +568,17 @@ impl Store {
         self.index.request(id)
     }
 
+    /// The newest retrieval requests first, at most `limit`.
+    pub fn requests(&self, limit: u64) -> Result<Vec<requests::Request>> {
+        self.index.requests(limit)
+    }
+
+    /// Turns a request down with the reason; refused for its own requester
+    /// and for a request already decided (audited).
+    pub fn reject_request(&mut self, actor: &str, by: &str, id: &str, reason: &str) -> Result<()> {
+        self.index.reject(actor, by, id, reason)
+    }
+
     /// Approves a request; refused for its own requester (audited).
     pub fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
         self.index.approve(actor, approver, id)
@@ -581,6 +592,16 @@ impl Store {
     /// Audit rows about these subjects (clip ids, gap ids), oldest first.
     pub fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
         self.index.audit_about(subjects)
+    }
+
+    /// A clip's continuity analysis as recorded at ingest (JSON), if any.
+    pub fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
+        self.index.analysis_of(clip)
+    }
+
+    /// A clip's retention classes and holds (newest first).
+    pub fn retention_of(&self, clip: &str) -> Result<(Vec<String>, Vec<retention::HoldRow>)> {
+        self.index.retention_of(clip)
     }
 
     /// Gives clips a retention class (the longest of a clip's classes wins).

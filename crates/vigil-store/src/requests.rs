@@ -1,6 +1,7 @@
 //! Retrieval requests (R16, the 调用单): who asks for which clips and why,
-//! and which supervisor approved it. A request is approved once, by someone
-//! other than its requester; only approved requests can be exported.
+//! and which supervisor approved it. A request is approved or turned down
+//! once, with the reason, by someone other than its requester; only
+//! approved requests can be exported.
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -32,6 +33,35 @@ pub struct Request {
     pub approved_by: Option<String>,
     /// When.
     pub approved_at: Option<String>,
+    /// Who turned it down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
+    /// When.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_at: Option<String>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+}
+
+const COLUMNS: &str = "id, requester, reason, outsider, case_no, clips, created_at, approved_by, approved_at, rejected_by, rejected_at, reject_reason";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+    let clips: String = r.get(5)?;
+    Ok(Request {
+        id: r.get(0)?,
+        requester: r.get(1)?,
+        reason: r.get(2)?,
+        outsider: r.get(3)?,
+        case: r.get(4)?,
+        clips: serde_json::from_str(&clips).unwrap_or_default(),
+        created_at: r.get(6)?,
+        approved_by: r.get(7)?,
+        approved_at: r.get(8)?,
+        rejected_by: r.get(9)?,
+        rejected_at: r.get(10)?,
+        reject_reason: r.get(11)?,
+    })
 }
 
 impl Index {
@@ -65,28 +95,58 @@ impl Index {
     pub(crate) fn request(&self, id: &str) -> Result<Option<Request>> {
         self.conn
             .query_row(
-                "SELECT id, requester, reason, outsider, case_no, clips, created_at, approved_by, approved_at FROM requests WHERE id = ?1",
+                &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"),
                 [id],
-                |r| {
-                    let clips: String = r.get(5)?;
-                    Ok(Request {
-                        id: r.get(0)?,
-                        requester: r.get(1)?,
-                        reason: r.get(2)?,
-                        outsider: r.get(3)?,
-                        case: r.get(4)?,
-                        clips: serde_json::from_str(&clips).unwrap_or_default(),
-                        created_at: r.get(6)?,
-                        approved_by: r.get(7)?,
-                        approved_at: r.get(8)?,
-                    })
-                },
+                row,
             )
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+    /// The newest requests first, at most `limit`.
+    pub(crate) fn requests(&self, limit: u64) -> Result<Vec<Request>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, id LIMIT ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Turns a request down, with the reason; refused for its own
+    /// requester and for a request already decided.
+    pub(crate) fn reject(&mut self, actor: &str, by: &str, id: &str, reason: &str) -> Result<()> {
+        let req = self.undecided(id)?;
+        if req.requester == by {
+            return Err(StoreError::Refused(format!(
+                "{by} asked for request {id}; a different supervisor must decide on it (R16)"
+            )));
+        }
+        let now = now_rfc3339();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE requests SET rejected_by = ?2, rejected_at = ?3, reject_reason = ?4 WHERE id = ?1",
+                params![id, by, now, reason],
+            )?;
+            audit::append(
+                tx,
+                &now,
+                actor,
+                "request.rejected",
+                id,
+                &json!({"by": by, "reason": reason}),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The request `id`, refused when it was approved or turned down.
+    fn undecided(&self, id: &str) -> Result<Request> {
         let Some(req) = self.request(id)? else {
             return Err(StoreError::NotFound(format!("no request {id:?}")));
         };
@@ -95,6 +155,16 @@ impl Index {
                 "request {id} is already approved (by {by})"
             )));
         }
+        if let Some(by) = &req.rejected_by {
+            return Err(StoreError::Refused(format!(
+                "request {id} was turned down (by {by}); file a new request"
+            )));
+        }
+        Ok(req)
+    }
+
+    pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+        let req = self.undecided(id)?;
         if req.requester == approver {
             return Err(StoreError::Refused(format!(
                 "{approver} asked for request {id}; a different supervisor must approve (R16)"

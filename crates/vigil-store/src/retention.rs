@@ -78,7 +78,55 @@ fn parse(t: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(t, &Rfc3339).ok()
 }
 
+/// A hold on a clip, as listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HoldRow {
+    /// Hold id.
+    pub id: i64,
+    /// Why (one of the hold reasons).
+    pub reason: String,
+    /// Free text.
+    pub note: Option<String>,
+    /// When placed, and by whom.
+    pub placed_at: String,
+    /// Who placed it.
+    pub placed_by: String,
+    /// When released (none: in force).
+    pub released_at: Option<String>,
+}
+
 impl Index {
+    /// A clip's retention classes and its holds (newest first).
+    pub(crate) fn retention_of(&self, clip: &str) -> Result<(Vec<String>, Vec<HoldRow>)> {
+        let e = |e| self.err(e);
+        let classes = self
+            .conn
+            .prepare("SELECT class FROM retention WHERE clip = ?1 ORDER BY set_at, class")
+            .map_err(e)?
+            .query_map([clip], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(e)?;
+        let holds = self
+            .conn
+            .prepare("SELECT id, reason, note, placed_at, placed_by, released_at FROM holds WHERE clip = ?1 ORDER BY id DESC")
+            .map_err(e)?
+            .query_map([clip], |r| {
+                Ok(HoldRow {
+                    id: r.get(0)?,
+                    reason: r.get(1)?,
+                    note: r.get(2)?,
+                    placed_at: r.get(3)?,
+                    placed_by: r.get(4)?,
+                    released_at: r.get(5)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(e)?;
+        Ok((classes, holds))
+    }
+
     pub(crate) fn set_class(&mut self, actor: &str, clips: &[String], class: &str) -> Result<()> {
         let now = now_rfc3339();
         self.write(|tx| {

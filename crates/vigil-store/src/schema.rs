@@ -364,28 +364,35 @@ BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
     // `untagged` (clips not yet named with a site or a description, R11).
     // `vigil verify` recomputes both.
     r#"
-CREATE INDEX clips_ingested ON clips (ingested_at);
+CREATE INDEX clips_ingested ON clips (ingested_at, officer_id, purged_at, duration_s, recorded_end);
 CREATE INDEX clips_recorded ON clips (recorded_start);
 CREATE INDEX clips_officer_recorded ON clips (officer_id, recorded_start);
 CREATE INDEX clips_device_recorded ON clips (device_serial, recorded_start);
 CREATE INDEX clips_late ON clips ((julianday(ingested_at) - julianday(recorded_end)) * 24.0);
-CREATE INDEX gaps_officer ON gaps (officer_id, detected_at);
-CREATE INDEX gaps_start ON gaps (COALESCE(wall_start, detected_at));
 CREATE INDEX explanations_supersedes ON explanations (supersedes);
 CREATE INDEX reviews_explanation ON reviews (explanation, id);
 CREATE INDEX tags_case ON tags (case_no);
 CREATE INDEX tags_site ON tags (site);
 CREATE INDEX tags_category ON tags (category);
 CREATE INDEX dockings_device_id ON dockings (device_serial, id);
+-- `start`: the gap's wall-clock start, else when it was found (the lists'
+-- order); `clip_ingested` and `officer`: its clip's (the reports' period).
 CREATE TABLE gap_state (
-    gap         TEXT PRIMARY KEY REFERENCES gaps(id),
-    status      TEXT NOT NULL CHECK (status IN ('open', 'awaiting_signatures', 'explained')),
-    explanation TEXT REFERENCES explanations(id),
-    reviewed    INTEGER NOT NULL DEFAULT 0,
-    detected_at TEXT NOT NULL
+    gap           TEXT PRIMARY KEY REFERENCES gaps(id),
+    status        TEXT NOT NULL CHECK (status IN ('open', 'awaiting_signatures', 'explained')),
+    explanation   TEXT REFERENCES explanations(id),
+    explained_at  TEXT,
+    reviewed      INTEGER NOT NULL DEFAULT 0,
+    detected_at   TEXT NOT NULL,
+    start         TEXT NOT NULL,
+    clip_ingested TEXT NOT NULL,
+    officer       TEXT
 ) WITHOUT ROWID;
-CREATE INDEX gap_state_status ON gap_state (status, detected_at);
-CREATE INDEX gap_state_unreviewed ON gap_state (reviewed, status);
+CREATE INDEX gap_state_start ON gap_state (start);
+CREATE INDEX gap_state_status ON gap_state (status, start);
+CREATE INDEX gap_state_unreviewed ON gap_state (reviewed, start) WHERE explanation IS NOT NULL;
+CREATE INDEX gap_state_officer ON gap_state (officer, status, start);
+CREATE INDEX gap_state_ingested ON gap_state (clip_ingested, officer, explained_at, detected_at);
 CREATE TABLE untagged (
     clip        TEXT PRIMARY KEY REFERENCES clips(id),
     ingested_at TEXT NOT NULL
@@ -395,5 +402,12 @@ INSERT INTO untagged (clip, ingested_at)
 SELECT id, ingested_at FROM clips c
  WHERE kind IN ('video', 'audio', 'photo')
    AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.clip = c.id AND (t.site IS NOT NULL OR t.note IS NOT NULL));
+"#,
+    // 16: a retrieval request can be turned down, with the reason (R16).
+    r#"
+ALTER TABLE requests ADD COLUMN rejected_by TEXT;
+ALTER TABLE requests ADD COLUMN rejected_at TEXT;
+ALTER TABLE requests ADD COLUMN reject_reason TEXT;
+CREATE INDEX requests_created ON requests (created_at);
 "#,
 ];

@@ -63,11 +63,9 @@ impl Index {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT COALESCE(g.officer_id, '-'), COUNT(*), COUNT(e.id),
-                        AVG((julianday(e.created_at) - julianday(g.detected_at)) * 24.0)
-                 FROM gaps g JOIN clips c ON c.id = g.clip
-                 JOIN gap_state s ON s.gap = g.id LEFT JOIN explanations e ON e.id = s.explanation
-                 WHERE c.ingested_at >= ?1 AND c.ingested_at < ?2 AND c.purged_at IS NULL
+                "SELECT COALESCE(officer, '-'), COUNT(*), COUNT(explained_at),
+                        AVG((julianday(explained_at) - julianday(detected_at)) * 24.0)
+                 FROM gap_state WHERE clip_ingested >= ?1 AND clip_ingested < ?2
                  GROUP BY 1",
             )
             .map_err(|e| self.err(e))?;

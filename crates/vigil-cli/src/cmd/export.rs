@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use vigil_service::custody::{self, NewRequest};
-use vigil_service::export::safe;
 
 use crate::output;
 
@@ -93,6 +92,42 @@ pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> 
         &format!(
             "request {r} approved by {}",
             doc["approved_by"].as_str().unwrap_or("-")
+        ),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `vigil reject`.
+#[derive(Debug, clap::Args)]
+pub struct RejectArgs {
+    /// The request id.
+    request: String,
+    /// Why it is turned down (the requester reads it).
+    #[arg(long)]
+    reason: String,
+    /// Print the outcome as one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `vigil reject`.
+pub fn reject(ctx: &super::Ctx, args: RejectArgs) -> anyhow::Result<ExitCode> {
+    let r = args.request;
+    super::plain_id("request", &r)?;
+    let why = custody::Rejection {
+        reason: args.reason,
+    };
+    let doc = ctx.call(
+        |c| c.post(&format!("/api/v1/requests/{r}/rejection"), &why),
+        |s, id| custody::reject(s, id, &r, &why),
+    )?;
+    output::outcome(
+        args.json,
+        &doc,
+        &format!(
+            "request {r} turned down by {}: {}",
+            doc["rejected_by"].as_str().unwrap_or("-"),
+            doc["reason"].as_str().unwrap_or("-")
         ),
     )?;
     Ok(ExitCode::SUCCESS)
@@ -177,7 +212,7 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(iso) = &args.iso {
-        make_iso(out, iso, &args.request)?;
+        vigil_service::export::make_iso(out, iso, &args.request)?;
     }
     crate::say!("{n} clip(s) exported to {}; check with: cd {} && b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256", out.display(), out.display());
     Ok(ExitCode::SUCCESS)
@@ -254,19 +289,4 @@ pub(crate) fn check_package(dir: &Path) -> anyhow::Result<usize> {
         );
     }
     Ok(files.len())
-}
-
-fn make_iso(dir: &Path, iso: &Path, label: &str) -> anyhow::Result<()> {
-    let status = std::process::Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-r", "-J", "-V"])
-        .arg(safe(label).to_uppercase())
-        .arg("-o")
-        .arg(iso)
-        .arg(dir)
-        .status()
-        .context("running xorriso (apt-get install xorriso)")?;
-    if !status.success() {
-        bail!("xorriso failed making {}: {status}", iso.display());
-    }
-    Ok(())
 }

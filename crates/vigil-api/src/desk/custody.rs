@@ -1,0 +1,552 @@
+//! The custodian's desk (issue 13): a clip's tag, retention class and
+//! holds (R6, R11, R13); tagging many clips at once and case events (R12);
+//! retrieval requests, their approval or refusal with a reason, and the
+//! approved package downloaded as tar or as a disc image (R14, R16). Every
+//! form posts to the same `vigil-service` function the CLI and the API
+//! call, so roles, checks and audit rows are theirs.
+
+use axum::extract::{Form, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use vigil_desk as view;
+use vigil_i18n::{Lang, Msg};
+use vigil_service::custody::{self, APPROVERS, CLASSES, REASONS};
+use vigil_service::identity::{Identity, Role, CUSTODY, EXPLAIN};
+use vigil_service::ServiceError;
+use vigil_store::Store;
+
+use super::{as_user, chrome, encode, posted, safe_back, Desk, Names, Out};
+use crate::server::ApiState;
+
+fn class_label(c: &str, lang: Lang) -> &'static str {
+    match c {
+        "evidence" => Msg::ClassEvidence.text(lang),
+        "long_term" => Msg::ClassLongTerm.text(lang),
+        _ => Msg::ClassOrdinary.text(lang),
+    }
+}
+
+fn hold_label(r: &str, lang: Lang) -> &'static str {
+    match r {
+        "dispute" => Msg::HoldDispute.text(lang),
+        "complaint" => Msg::HoldComplaint.text(lang),
+        "obstruction" => Msg::HoldObstruction.text(lang),
+        "mass_incident" => Msg::HoldMassIncident.text(lang),
+        _ => Msg::HoldCompulsory.text(lang),
+    }
+}
+
+/// A clip's tag, classes and holds for its page.
+pub(super) fn view_of(
+    store: &Store,
+    id: &Identity,
+    clip: &str,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Result<view::CustodyView, ServiceError> {
+    let tag = store.tag_of(clip)?.unwrap_or_default();
+    let (classes, holds) = store.retention_of(clip)?;
+    let may_hold = CUSTODY.contains(&id.role);
+    Ok(view::CustodyView {
+        may_tag: EXPLAIN.contains(&id.role),
+        may_hold,
+        site: tag.site.unwrap_or_default(),
+        case: tag.case.unwrap_or_default(),
+        category: tag.category.unwrap_or_default(),
+        note: tag.note.unwrap_or_default(),
+        classes: classes
+            .iter()
+            .map(|c| class_label(c, lang).to_owned())
+            .collect(),
+        class_choices: CLASSES.iter().map(|c| (*c, class_label(c, lang))).collect(),
+        hold_choices: REASONS.iter().map(|r| (*r, hold_label(r, lang))).collect(),
+        holds: holds
+            .into_iter()
+            .map(|h| {
+                let mut text = Msg::HeldSince.fmt(
+                    lang,
+                    &[
+                        ("reason", hold_label(&h.reason, lang)),
+                        ("at", &zone.local(&h.placed_at)),
+                        (
+                            "who",
+                            h.placed_by.split(" (").next().unwrap_or(&h.placed_by),
+                        ),
+                    ],
+                );
+                if let Some(n) = h.note.as_deref().filter(|n| !n.is_empty()) {
+                    text = format!("{text}: {n}");
+                }
+                if let Some(at) = &h.released_at {
+                    text = format!(
+                        "{text} · {}",
+                        Msg::ReleasedAt.fmt(lang, &[("at", &zone.local(at))])
+                    );
+                }
+                view::HoldView {
+                    text,
+                    release: (may_hold && h.released_at.is_none()).then_some(h.id),
+                }
+            })
+            .collect(),
+    })
+}
+
+fn some(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct TagForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    officer: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+}
+
+impl TagForm {
+    fn request(&self) -> custody_tag::TagRequest {
+        custody_tag::TagRequest {
+            site: some(&self.site),
+            case: some(&self.case),
+            category: some(&self.category),
+            note: some(&self.note),
+            ..Default::default()
+        }
+    }
+}
+
+use vigil_service::tagging as custody_tag;
+
+/// `POST /desk/clips/{clip}/tag`.
+pub(super) async fn tag_clip(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+    Form(f): Form<TagForm>,
+) -> Response {
+    let back = format!("/desk/clips/{}#tag", encode(&clip));
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        let mut r = f.request();
+        r.clips = vec![clip];
+        custody_tag::tag(s, id, &r)?;
+        Ok(Out::Redirect(back))
+    })
+    .await
+}
+
+/// `GET /desk/tagging`: bulk tagging and case events.
+pub(super) async fn tagging(State(state): State<ApiState>, desk: Desk) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let names = Names::of(s)?;
+        let officers = s
+            .officers()?
+            .into_iter()
+            .map(|o| {
+                let shown = names.show(Some(&o.id));
+                (o.id, shown)
+            })
+            .collect();
+        Ok(Out::Page(view::render(&view::TaggingPage {
+            chrome: chrome(
+                &st,
+                &d,
+                Some(id),
+                Msg::Tagging.text(d.lang).into(),
+                "tagging",
+            ),
+            officers,
+            may_case: CUSTODY.contains(&id.role),
+        })))
+    })
+    .await
+}
+
+/// `POST /desk/tagging`: every clip of an officer recorded in the local
+/// dates `[from, until]`.
+pub(super) async fn tag_bulk(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Form(f): Form<TagForm>,
+) -> Response {
+    let zone = state.zone.clone();
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        let day = |d: &str| {
+            zone.day_utc(d)
+                .map_err(|e| ServiceError::bad_request(e.to_string()))
+        };
+        let mut r = f.request();
+        r.officer = some(&f.officer);
+        r.from = Some(day(&f.from)?.0);
+        r.to = Some(day(&f.until)?.1);
+        let done = custody_tag::tag(s, id, &r)?;
+        Ok(Out::Redirect(format!(
+            "/desk/clips?officer={}&from={}&until={}&tagged={}",
+            encode(&f.officer),
+            encode(&f.from),
+            encode(&f.until),
+            done["tagged"]
+        )))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CaseForm {
+    #[serde(default)]
+    csrf: String,
+    case: String,
+    #[serde(default)]
+    closed: String,
+    #[serde(default)]
+    filed: String,
+}
+
+/// `POST /desk/cases`: a case closed or filed on a local date.
+pub(super) async fn case_event(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Form(f): Form<CaseForm>,
+) -> Response {
+    let zone = state.zone.clone();
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        let at = |d: &str| -> Result<Option<String>, ServiceError> {
+            some(d)
+                .map(|d| {
+                    zone.day_utc(&d)
+                        .map(|(a, _)| a)
+                        .map_err(|e| ServiceError::bad_request(e.to_string()))
+                })
+                .transpose()
+        };
+        custody::case_event(
+            s,
+            id,
+            &custody::CaseEvent {
+                case: f.case.trim().to_owned(),
+                closed_at: at(&f.closed)?,
+                filed_at: at(&f.filed)?,
+            },
+        )?;
+        Ok(Out::Redirect(format!(
+            "/desk/clips?case={}",
+            encode(f.case.trim())
+        )))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ClassForm {
+    #[serde(default)]
+    csrf: String,
+    class: String,
+}
+
+/// `POST /desk/clips/{clip}/class`.
+pub(super) async fn set_class(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+    Form(f): Form<ClassForm>,
+) -> Response {
+    let back = format!("/desk/clips/{}#custody", encode(&clip));
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        custody::retain(
+            s,
+            id,
+            &custody::Retain {
+                clips: vec![clip],
+                class: f.class,
+            },
+        )?;
+        Ok(Out::Redirect(back))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct HoldForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    back: Option<String>,
+}
+
+/// `POST /desk/clips/{clip}/hold`.
+pub(super) async fn hold(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+    Form(f): Form<HoldForm>,
+) -> Response {
+    let back = format!("/desk/clips/{}#custody", encode(&clip));
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        custody::hold(
+            s,
+            id,
+            &custody::Hold {
+                clips: vec![clip],
+                reason: f.reason,
+                note: some(&f.note),
+            },
+        )?;
+        Ok(Out::Redirect(back))
+    })
+    .await
+}
+
+/// `POST /desk/holds/{hold}/release`.
+pub(super) async fn release(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(hold): Path<i64>,
+    Form(f): Form<HoldForm>,
+) -> Response {
+    let back = format!("{}#custody", safe_back(f.back.as_deref()));
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        custody::release(s, id, hold)?;
+        Ok(Out::Redirect(back))
+    })
+    .await
+}
+
+/// `GET /desk/requests`: the newest requests, with what the reader may do.
+pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let lang = d.lang;
+        let rows = s
+            .requests(200)?
+            .into_iter()
+            .map(|r| {
+                let (state, class) = match (&r.approved_by, &r.rejected_by) {
+                    (Some(who), _) => (Msg::ReqApproved.fmt(lang, &[("who", who)]), "approved"),
+                    (None, Some(who)) => (
+                        Msg::ReqRejected.fmt(
+                            lang,
+                            &[
+                                ("who", who),
+                                ("why", r.reject_reason.as_deref().unwrap_or("")),
+                            ],
+                        ),
+                        "rejected",
+                    ),
+                    (None, None) => (Msg::ReqPending.text(lang).to_owned(), "pending"),
+                };
+                view::RequestView {
+                    may_decide: class == "pending"
+                        && APPROVERS.contains(&id.role)
+                        && r.requester != id.user,
+                    may_export: class == "approved" && CUSTODY.contains(&id.role),
+                    at: st.zone.local(&r.created_at),
+                    case: r.case.clone().unwrap_or_default(),
+                    clips: r.clips.len(),
+                    outsider: r.outsider.clone().unwrap_or_default(),
+                    state,
+                    state_class: class,
+                    id: r.id,
+                    requester: r.requester,
+                    reason: r.reason,
+                }
+            })
+            .collect();
+        s.record_read(
+            &id.actor(),
+            "requests.listed",
+            "requests",
+            &serde_json::json!({"desk": true}),
+        )?;
+        Ok(Out::Page(view::render(&view::RequestsPage {
+            chrome: chrome(
+                &st,
+                &d,
+                Some(id),
+                Msg::Requests.text(lang).into(),
+                "requests",
+            ),
+            rows,
+        })))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    clip: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    outsider: String,
+}
+
+/// `POST /desk/requests`: a retrieval of one clip or of a case's clips.
+pub(super) async fn new_request(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Form(f): Form<RequestForm>,
+) -> Response {
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        let done = custody::request(
+            s,
+            id,
+            &custody::NewRequest {
+                clips: some(&f.clip).into_iter().collect(),
+                case: some(&f.case),
+                reason: f.reason.trim().to_owned(),
+                outsider: some(&f.outsider),
+            },
+        )?;
+        Ok(Out::Redirect(format!(
+            "/desk/requests#req-{}",
+            done["request"].as_str().unwrap_or_default()
+        )))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/requests/{request}/approve`.
+pub(super) async fn approve(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(r): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        custody::approve(s, id, &r)?;
+        Ok(Out::Redirect(format!("/desk/requests#req-{r}")))
+    })
+    .await
+}
+
+/// `POST /desk/requests/{request}/reject`, with the reason.
+pub(super) async fn reject(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(r): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        custody::reject(s, id, &r, &custody::Rejection { reason: f.reason })?;
+        Ok(Out::Redirect(format!("/desk/requests#req-{r}")))
+    })
+    .await
+}
+
+/// `GET /desk/requests/{request}/package.tar`: the approved package as the
+/// API streams it (every check before the first byte; a stream that breaks
+/// off is not a package). `package.iso`: the same, imaged by xorriso in a
+/// temporary directory outside the store, then sent.
+pub(super) async fn package(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path((r, file)): Path<(String, String)>,
+) -> Response {
+    let iso = match file.as_str() {
+        "package.tar" => false,
+        "package.iso" => true,
+        _ => {
+            return super::message(
+                &state,
+                &desk,
+                &ServiceError::not_found(format!("no {file:?}: package.tar or package.iso")),
+            )
+        }
+    };
+    as_user(&state, &desk, move |s, id| {
+        if id.role == Role::Officer {
+            return Err(ServiceError::refused(
+                "exports are made by an evidence custodian (R16)".into(),
+            ));
+        }
+        let plan = vigil_service::export::prepare(s, id, &r)?;
+        let name = format!(
+            "{}.{}",
+            vigil_service::export::safe(&r),
+            if iso { "iso" } else { "tar" }
+        );
+        let disposition = format!("attachment; filename=\"{name}\"");
+        if iso {
+            let work = tempfile::Builder::new()
+                .prefix("vigil-iso-")
+                .tempdir()
+                .map_err(|e| ServiceError::bad_request(format!("a temporary directory: {e}")))?;
+            let image = vigil_service::export::iso_in(s, id, &plan, work.path())?;
+            let bytes = std::fs::read(&image)
+                .map_err(|e| ServiceError::bad_request(format!("reading the image: {e}")))?;
+            return Ok(Out::Raw(
+                (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            "application/x-iso9660-image".to_owned(),
+                        ),
+                        (header::CONTENT_DISPOSITION, disposition),
+                    ],
+                    bytes,
+                )
+                    .into_response(),
+            ));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let (root, who) = (s.root().to_owned(), id.clone());
+        std::thread::spawn(move || {
+            let mut out = crate::custody::ChannelWriter::new(tx.clone());
+            let done = Store::open(&root)
+                .map_err(ServiceError::from)
+                .and_then(|mut store| {
+                    vigil_service::export::write(&mut store, &who, &plan, &mut out)
+                });
+            let done = done.and_then(|_| {
+                std::io::Write::flush(&mut out)
+                    .map_err(|e| ServiceError::bad_request(format!("sending the package: {e}")))
+            });
+            if let Err(e) = done {
+                tracing::warn!(request = plan.request(), error = %e, "desk export stopped");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        });
+        let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+        Ok(Out::Raw(
+            (
+                [
+                    (header::CONTENT_TYPE, "application/x-tar".to_owned()),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                body,
+            )
+                .into_response(),
+        ))
+    })
+    .await
+}

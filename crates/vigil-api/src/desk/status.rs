@@ -1,0 +1,187 @@
+//! The station's live status on the desk (issue 13): every docked
+//! recorder's slot, state, progress, battery, faults (with their meaning,
+//! R4) and clock drift (R5), from vigild's status board. The page is whole
+//! without script; `desk.js` then follows `/desk/status/events`, a stream
+//! of server-sent events that sends the rows again whenever they change.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::response::Response;
+use tokio_stream::StreamExt as _;
+use vigil_desk as view;
+use vigil_dock_proto::msg::fault;
+use vigil_i18n::{Lang, Msg};
+
+use super::{as_user, chrome, Desk, Names, Out};
+use crate::server::ApiState;
+
+fn state_label(s: &str, lang: Lang) -> String {
+    let m = match s {
+        "detected" => Msg::StDetected,
+        "identified" => Msg::StIdentified,
+        "clock_synced" => Msg::StClockSynced,
+        "pulling" => Msg::StPulling,
+        "analysing" => Msg::StAnalysing,
+        "verified" => Msg::StVerified,
+        "erased" => Msg::StErased,
+        "done" => Msg::StDone,
+        "parked" => Msg::StParked,
+        "failed" => Msg::StFailed,
+        other => return other.to_owned(),
+    };
+    m.text(lang).to_owned()
+}
+
+/// What a fault code means (the dock protocol's codes, R4).
+fn fault_label(code: u16, lang: Lang) -> String {
+    let n = code.to_string();
+    match code {
+        fault::LOW_BATTERY => Msg::FaultLowBattery.text(lang).to_owned(),
+        fault::STORAGE_FULL => Msg::FaultStorageFull.text(lang).to_owned(),
+        fault::CLOCK_INVALID => Msg::FaultClock.text(lang).to_owned(),
+        fault::STORAGE_ERROR => Msg::FaultStorage.text(lang).to_owned(),
+        c if c >= fault::VENDOR => Msg::FaultVendor.fmt(lang, &[("code", &format!("{c:#06x}"))]),
+        _ => Msg::FaultOther.fmt(lang, &[("code", &n)]),
+    }
+}
+
+fn head(lang: Lang) -> Vec<String> {
+    [
+        Msg::Dock,
+        Msg::Slot,
+        Msg::Recorder,
+        Msg::Officer,
+        Msg::State,
+        Msg::Progress,
+        Msg::Battery,
+        Msg::Faults,
+        Msg::ClockDrift,
+    ]
+    .iter()
+    .map(|m| m.text(lang).to_owned())
+    .collect()
+}
+
+/// The board's rows (one per recorder) in `lang`, and when it changed.
+fn rows(
+    doc: &serde_json::Value,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+    names: &Names,
+) -> (String, Vec<Vec<String>>) {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = Vec::new();
+    for r in doc["recorders"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        let (done, total) = (
+            r["bytes_done"].as_u64().unwrap_or(0),
+            r["bytes_total"].as_u64().unwrap_or(0),
+        );
+        let progress = if total > 0 {
+            format!(
+                "{:.0} % ({})",
+                done as f64 * 100.0 / total as f64,
+                vigil_service::reports::human_bytes(total)
+            )
+        } else {
+            String::new()
+        };
+        let faults: Vec<String> = r["faults"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_u64())
+            .map(|f| fault_label(u16::try_from(f).unwrap_or(u16::MAX), lang))
+            .collect();
+        let mut state = state_label(r["state"].as_str().unwrap_or(""), lang);
+        if let Some(e) = r["last_error"].as_str() {
+            state = format!("{state}: {e}");
+        }
+        out.push(vec![
+            text(&r["dock"]),
+            text(&r["slot"]),
+            text(&r["serial"]),
+            names.show(r["officer"].as_str()),
+            state,
+            progress,
+            r["battery_pct"]
+                .as_u64()
+                .map(|b| format!("{b} %"))
+                .unwrap_or_default(),
+            faults.join("; "),
+            r["drift_ms"]
+                .as_i64()
+                .map(|d| format!("{:+.1} s", d as f64 / 1000.0))
+                .unwrap_or_default(),
+        ]);
+    }
+    let updated = doc["updated_at"]
+        .as_str()
+        .map(|t| Msg::Updated.fmt(lang, &[("at", &zone.local(t))]))
+        .unwrap_or_default();
+    (updated, out)
+}
+
+/// `GET /desk/status`.
+pub(super) async fn page(State(state): State<ApiState>, desk: Desk) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let names = Names::of(s)?;
+        let (updated, rows) = rows(&(st.status)(), d.lang, &st.zone, &names);
+        Ok(Out::Page(view::render(&view::StatusPage {
+            chrome: chrome(
+                &st,
+                &d,
+                Some(id),
+                Msg::StationStatus.text(d.lang).into(),
+                "status",
+            ),
+            updated,
+            head: head(d.lang),
+            rows,
+        })))
+    })
+    .await
+}
+
+/// `GET /desk/status/events`: an `event: board` with `{updated, rows}`
+/// (JSON) at once and whenever the board changes (checked twice a second),
+/// for as long as the page stays open.
+pub(super) async fn events(State(state): State<ApiState>, desk: Desk) -> Response {
+    let (st, lang) = (state.clone(), desk.lang);
+    as_user(&state, &desk, move |s, _| {
+        let names = Names::of(s)?;
+        let mut last = String::new();
+        let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
+            Duration::from_millis(500),
+        ));
+        let stream = ticks.filter_map(move |_| {
+            let (updated, rows) = rows(&(st.status)(), lang, &st.zone, &names);
+            let data = serde_json::json!({"updated": updated, "rows": rows}).to_string();
+            if data == last {
+                return None;
+            }
+            last.clone_from(&data);
+            Some(Ok::<_, Infallible>(
+                Event::default().event("board").data(data),
+            ))
+        });
+        Ok(Out::Raw(
+            Sse::new(stream)
+                .keep_alive(KeepAlive::default())
+                .into_response(),
+        ))
+    })
+    .await
+}
