@@ -690,6 +690,19 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
             cara.current_url().await.unwrap().as_str().contains("tagged=1"),
             "one recording tagged"
         );
+        // The case is closed that day; the page then lists its recordings.
+        cara.goto(&format!("{base}/desk/tagging")).await.unwrap();
+        let cases = "main > form.tag:not(.bulk)";
+        fill(&cara, cases, "case", "A-2026-17").await;
+        cara.execute(
+            "document.querySelector('main > form.tag:not(.bulk) [name=closed]').value = arguments[0]",
+            vec![serde_json::json!(local_day)],
+        )
+        .await
+        .unwrap();
+        submit(&cara, cases).await;
+        let listed = text(&cara).await;
+        assert!(listed.contains("REC_0200.MP4"), "{listed}");
         cara.close().await.unwrap();
 
         // The supervisor, in Chinese: approves the first, turns the second
@@ -814,6 +827,7 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
     assert!(by("request.approved", &first).starts_with("sam"));
     assert!(by("request.rejected", &second).starts_with("sam"));
     assert!(by("clip.exported", &clip_id).starts_with("cara"));
+    assert!(by("case.closed", "A-2026-17").starts_with("cara"));
 }
 
 #[test]

@@ -573,11 +573,14 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         refused(&v, &["--as", "sam", "review", &open_gap, "--reject"]).contains("no explanation")
     );
     let gaps = ok(&v, &["report", "gaps", since[0], since[1]]);
+    // The text report reads like the printed one, in the reader's
+    // language: each signer with the time they signed, the review.
     assert!(
-        gaps.contains("battery swap") && gaps.contains("1002, 1003"),
+        gaps.contains("battery swap") && gaps.contains("1002 · ") && gaps.contains("1003 · "),
         "{gaps}"
     );
-    assert!(gaps.contains("reviewed: sam (accepted)"), "{gaps}");
+    assert!(gaps.contains("Reviewed by sam: accepted"), "{gaps}");
+    assert!(gaps.starts_with("Interruption log\n"), "{gaps}");
     let stats = v.json(&["report", "stats", since[0], since[1], "--format", "json"]);
     // `--json` is `--format json`.
     let period = [since[0], since[1], "--until", "2027-01-01"];

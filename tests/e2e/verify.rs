@@ -192,3 +192,53 @@ fn deleting_the_newest_audit_rows_is_caught_by_the_anchor() {
         "{problems}"
     );
 }
+
+#[test]
+fn an_interruption_marked_explained_behind_the_service_is_named() {
+    // The lists read each interruption's status from `gap_state` (schema
+    // 15); verify recomputes it from the explanations.
+    let v = Vigil::new();
+    let card = v.scratch("card");
+    std::fs::copy(
+        fixtures().join("continuity/hole_av.mp4"),
+        card.join("REC_0100.MP4"),
+    )
+    .unwrap();
+    v.json(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--json",
+    ]);
+    assert!(v.run(&["verify"]).status.success(), "clean before the edit");
+    let open = v.json(&["gaps", "--open", "--json"]);
+    let gap = open["gaps"][0]["id"].as_str().unwrap().to_owned();
+    let db = v.db();
+    db.execute(
+        "UPDATE gap_state SET status = 'explained' WHERE gap = ?1",
+        [&gap],
+    )
+    .unwrap();
+    drop(db);
+    let after = v.json(&["gaps", "--open", "--json"]);
+    assert_eq!(
+        after["gaps"].as_array().unwrap().len(),
+        open["gaps"].as_array().unwrap().len() - 1,
+        "the edit hides it from the open list"
+    );
+    let problems = verify_problems(&v);
+    let named: Vec<&serde_json::Value> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "gap_state")
+        .collect();
+    assert_eq!(named.len(), 1, "{problems:#}");
+    assert_eq!(named[0]["subject"], gap.as_str());
+    assert!(
+        named[0]["detail"].as_str().unwrap().contains("explained")
+            && named[0]["detail"].as_str().unwrap().contains("open"),
+        "{problems:#}"
+    );
+}

@@ -171,7 +171,12 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
                 })
                 .unwrap_or_default();
             vec![
-                Cell::text(format!("{}\n{}", cx.t(kind_msg(g.kind)), place(g, lang))),
+                Cell::text(format!(
+                    "{}\n{}\n{}",
+                    cx.t(kind_msg(g.kind)),
+                    place(g, lang),
+                    g.id
+                )),
                 Cell::text(format!(
                     "{}\n{}",
                     cx.officer(g.officer.as_deref()),
@@ -210,7 +215,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
 
 /// The ingest report: per officer and recorder, a timeline per officer,
 /// every interruption.
-pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> String {
+pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
     let mut page = cx.page(Msg::ReportIngest, d);
     let mut totals = [0u64; 5];
     let rows = d
@@ -294,18 +299,18 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> String {
     if !page.timelines.is_empty() {
         page.legend = cx.t(Msg::Legend);
     }
-    vigil_desk::render(&page)
+    page
 }
 
 /// The interruption log: every interruption of the period.
-pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> String {
+pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
     let mut page = cx.page(Msg::ReportGaps, d);
     page.sections.push(gap_section(cx, gaps));
-    vigil_desk::render(&page)
+    page
 }
 
 /// Statistics per officer and per unit (R19).
-pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> String {
+pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
     let (rows, units) = crate::reports::stat_rows(d);
     let mut page = cx.page(Msg::ReportStats, d);
     page.signatures.clear();
@@ -359,7 +364,7 @@ pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> String {
             })
             .collect(),
     });
-    vigil_desk::render(&page)
+    page
 }
 
 fn esc(s: &str) -> String {
@@ -459,6 +464,54 @@ fn timelines(d: &Data, cx: &Context<'_>) -> Vec<(String, String)> {
             Msg::OfficerTimeline.fmt(cx.lang, &[("officer", &cx.officer(Some(&officer)))]),
             s,
         ));
+    }
+    out
+}
+
+/// The report as plain text in the reader's language (the CLI's default
+/// format): its facts, each table aligned by display width (Chinese text is
+/// two columns a character), the signature lines and the checkpoint.
+pub(crate) fn text(page: &ReportPage) -> String {
+    let mut out = format!("{}\n", page.title);
+    for (k, v) in &page.meta {
+        let _ = writeln!(out, "{k}: {v}");
+    }
+    for section in &page.sections {
+        let _ = writeln!(out, "\n{}", section.title);
+        if section.rows.is_empty() {
+            let _ = writeln!(out, "  {}", page.empty);
+            continue;
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+            .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+            .set_header(section.head.iter().map(comfy_table::Cell::new));
+        for row in &section.rows {
+            t.add_row(row.iter().map(|c| {
+                let cell = comfy_table::Cell::new(&c.text);
+                if c.class.starts_with('n') || c.class == "bad" {
+                    cell.set_alignment(comfy_table::CellAlignment::Right)
+                } else {
+                    cell
+                }
+            }));
+        }
+        for line in t.lines() {
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    if !page.signatures.is_empty() {
+        out.push('\n');
+        for s in &page.signatures {
+            let _ = writeln!(
+                out,
+                "{s}: ____________________   {}: ____________",
+                page.date_label
+            );
+        }
+    }
+    if let Some((what, note)) = &page.checkpoint {
+        let _ = write!(out, "\n{}\n{what}\n{note}", page.checkpoint_title);
     }
     out
 }

@@ -88,7 +88,7 @@ pub fn report(
         Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),
         None => None,
     };
-    let text = if format == "html" {
+    let text = if format == "html" || format == "text" {
         let names: BTreeMap<String, String> = store
             .officers()?
             .into_iter()
@@ -120,10 +120,15 @@ pub fn report(
                 )
             }),
         };
-        match kind {
+        let page = match kind {
             "ingest" => crate::printed::ingest(&d, &cx),
             "gaps" => crate::printed::gap_log(&d, &sorted_gaps(&d), &cx),
             _ => crate::printed::stats(&d, &cx),
+        };
+        if format == "html" {
+            vigil_desk::render(&page)
+        } else {
+            crate::printed::text(&page)
         }
     } else {
         let text = match kind {
@@ -149,9 +154,9 @@ pub fn report(
     Ok(Report { text, format })
 }
 
-/// `text` with the signed checkpoint `cp` added in its format: a closing
-/// block (text), a closing row padded to the header's width (CSV), a
-/// `checkpoint` member (JSON), a closing section (HTML, shown in print).
+/// `text` (CSV or JSON; the text and HTML pages carry their own) with the
+/// signed checkpoint `cp` added: a closing row padded to the header's
+/// width (CSV), a `checkpoint` member (JSON).
 fn with_checkpoint(
     mut text: String,
     format: &str,
@@ -172,7 +177,7 @@ fn with_checkpoint(
             text = pretty(&doc)?;
             text.push('\n');
         }
-        "csv" => {
+        _ => {
             let width = text.lines().next().map_or(1, |h| h.split(',').count());
             let mut row = vec![String::new(); width.max(2)];
             row[0] = "checkpoint".into();
@@ -181,12 +186,6 @@ fn with_checkpoint(
                 row[2] = csv_field(key);
             }
             let _ = writeln!(text, "{}", row.join(","));
-        }
-        _ => {
-            let _ = write!(
-                text,
-                "\nAudit log checkpoint (check later with `vigil checkpoint verify`; station key {key}):\n{note}"
-            );
         }
     }
     Ok(text)
@@ -375,7 +374,7 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
                 "interruptions_open": d.gaps.iter().filter(|g| g.status != "explained").count(),
             }))? + "\n"
         }
-        "csv" => {
+        _ => {
             s.push_str("officer,device,clips,hours_recorded,bytes,late_ingests,damaged,interruptions_open,interruptions_explained,clock_drift_ms,battery_pct,faults\n");
             for r in &d.rows {
                 let faults: Vec<String> = r.faults.iter().map(u16::to_string).collect();
@@ -397,47 +396,6 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
                 );
             }
         }
-        _ => {
-            let _ = writeln!(
-                s,
-                "Ingest report {} .. {}",
-                vigil_store::rfc3339(d.since),
-                vigil_store::rfc3339(d.until)
-            );
-            let _ = writeln!(
-                s,
-                "{:<10} {:<10} {:>5} {:>7} {:>10} {:>5} {:>7} {:>6} {:>9} {:>9}  FAULTS",
-                "OFFICER",
-                "DEVICE",
-                "CLIPS",
-                "HOURS",
-                "BYTES",
-                "LATE",
-                "DAMAGED",
-                "OPEN",
-                "EXPLAINED",
-                "DRIFT"
-            );
-            for r in &d.rows {
-                let _ = writeln!(
-                    s,
-                    "{:<10} {:<10} {:>5} {:>7.3} {:>10} {:>5} {:>7} {:>6} {:>9} {:>9}  {:?}",
-                    r.officer,
-                    r.device,
-                    r.clips,
-                    r.hours_recorded,
-                    human_bytes(r.bytes),
-                    r.late_ingests,
-                    r.damaged,
-                    r.interruptions_open,
-                    r.interruptions_explained,
-                    r.clock_drift_ms
-                        .map(|v| format!("{:+.1}s", v as f64 / 1000.0))
-                        .unwrap_or_else(|| "-".into()),
-                    r.faults
-                );
-            }
-        }
     }
     Ok(s)
 }
@@ -454,7 +412,7 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
     let mut s = String::new();
     match format {
         "json" => s = pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
-        "csv" => {
+        _ => {
             s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review\n");
             for g in &gaps {
                 let e = g.explanation.as_ref();
@@ -483,42 +441,6 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
                     csv_field(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
                     csv_field(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
                     e.and_then(|e| e.review.as_deref()).unwrap_or("")
-                );
-            }
-        }
-        _ => {
-            let _ = writeln!(
-                s,
-                "Gap log {} .. {} (overdue first)",
-                vigil_store::rfc3339(d.since),
-                vigil_store::rfc3339(d.until)
-            );
-            for g in &gaps {
-                let e = g.explanation.as_ref();
-                let what = e
-                    .map(|e| {
-                        e.text
-                            .clone()
-                            .unwrap_or_else(|| format!("spoken at {:.1} s", e.at_s.unwrap_or(0.0)))
-                    })
-                    .unwrap_or_else(|| "-".into());
-                let status = if g.overdue { "OVERDUE" } else { g.status };
-                let _ = writeln!(
-                    s,
-                    "{}  {:<13} {:<9} {:<8} {:>8.3}s  {}  {}  [{}]  reviewed: {}",
-                    g.id,
-                    g.kind.as_str(),
-                    status,
-                    g.officer.as_deref().unwrap_or("-"),
-                    g.duration_s,
-                    g.path,
-                    what,
-                    e.map(|e| e.officers.join(", ")).unwrap_or_default(),
-                    e.and_then(|e| e
-                        .reviewed_by
-                        .as_ref()
-                        .map(|r| format!("{r} ({})", e.review.as_deref().unwrap_or(""))))
-                        .unwrap_or_else(|| "-".into())
                 );
             }
         }
@@ -588,7 +510,7 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
                 &serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "officers": rows, "units": units}),
             )? + "\n"
         }
-        "csv" => {
+        _ => {
             let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
             for st in &rows {
                 let _ = writeln!(
@@ -605,19 +527,6 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
                         .map(|h| format!("{h:.2}"))
                         .unwrap_or_default()
                 );
-            }
-            s
-        }
-        _ => {
-            let mut s = format!(
-                "Statistics {} .. {}\n",
-                vigil_store::rfc3339(d.since),
-                vigil_store::rfc3339(d.until)
-            );
-            for st in &rows {
-                let _ = writeln!(s, "officer {:<8} {:>4} clips {:>8.3} h  {:>3} interruptions ({:.2}/h)  late {:>5.1} %  explained {} (mean {} h)",
-                    st.officer, st.clips, st.hours_recorded, st.interruptions, st.interruptions_per_hour, st.late_ingest_rate * 100.0, st.explained,
-                    st.mean_explanation_hours.map(|h| format!("{h:.2}")).unwrap_or_else(|| "-".into()));
             }
             s
         }

@@ -185,3 +185,39 @@ pub(super) async fn events(State(state): State<ApiState>, desk: Desk) -> Respons
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_fault_code_is_said_in_words() {
+        assert_eq!(fault_label(fault::LOW_BATTERY, Lang::ZhCn), "电量低");
+        assert_eq!(
+            fault_label(fault::CLOCK_INVALID, Lang::En),
+            "clock lost (power cut)"
+        );
+        assert_eq!(fault_label(0x8003, Lang::En), "maker's fault 0x8003");
+        assert_eq!(fault_label(9, Lang::ZhCn), "故障 9");
+        let doc = serde_json::json!({"updated_at": "2026-12-02T08:00:00Z", "recorders": {"dock x slot 0": {
+            "dock": "D1", "slot": 0, "serial": "BWC1", "officer": null, "state": "pulling",
+            "bytes_done": 50, "bytes_total": 200, "battery_pct": 12, "faults": [1, 3], "drift_ms": -45000}}});
+        let zone = vigil_i18n::Zone::named("Asia/Shanghai").unwrap();
+        let (updated, rows) = rows(&doc, Lang::ZhCn, &zone, &Names::default());
+        assert_eq!(updated, "更新于 2026-12-02 16:00:00");
+        assert_eq!(
+            rows[0],
+            [
+                "D1",
+                "0",
+                "BWC1",
+                "",
+                "正在导入",
+                "25 % (200 B)",
+                "12 %",
+                "电量低; 时钟失效（曾断电）",
+                "-45.0 s"
+            ]
+        );
+    }
+}
