@@ -33,6 +33,21 @@ pub fn add_user(
     u: &NewUser,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(ADMIN, "adding users")?;
+    let unix = u.unix.clone().unwrap_or_else(|| u.name.clone());
+    for existing in store.users()? {
+        if existing.name == u.name {
+            return Err(ServiceError::refused(format!(
+                "user {} exists already (as {}); see `vigil user list`",
+                u.name, existing.role
+            )));
+        }
+        if existing.unix_user.as_deref() == Some(unix.as_str()) {
+            return Err(ServiceError::refused(format!(
+                "the Unix account {unix} acts as user {} already; give --unix another account",
+                existing.name
+            )));
+        }
+    }
     let user = User {
         unix_user: Some(u.unix.clone().unwrap_or_else(|| u.name.clone())),
         name: u.name.clone(),

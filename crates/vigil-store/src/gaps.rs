@@ -400,7 +400,8 @@ impl Index {
             q.cond("s.clip_ingested < ?", b.clone());
         }
         if f.open_only || f.overdue_only {
-            q.raw("s.status IN ('open', 'awaiting_signatures')");
+            // As the partial index `gap_state_unexplained` is written.
+            q.raw("s.status != 'explained'");
         }
         if f.overdue_only {
             q.cond("s.detected_at < ?", cutoff.clone());
@@ -416,10 +417,12 @@ impl Index {
             );
         }
         q.not_confidential("g.clip", &f.hide_confidential);
+        // The order of gap_state's indexes (start, then the gap id): a
+        // page reads a page of rows, not every match sorted.
         q.order(if f.newest_first {
-            "s.start DESC, g.clip, g.offset_s"
+            "s.start DESC, s.gap DESC"
         } else {
-            "s.start, g.clip, g.offset_s"
+            "s.start, s.gap"
         });
         q.page(f.limit, f.offset);
         let mut stmt = self

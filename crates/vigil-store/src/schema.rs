@@ -390,6 +390,7 @@ CREATE TABLE gap_state (
 ) WITHOUT ROWID;
 CREATE INDEX gap_state_start ON gap_state (start);
 CREATE INDEX gap_state_status ON gap_state (status, start);
+CREATE INDEX gap_state_unexplained ON gap_state (start) WHERE status != 'explained';
 CREATE INDEX gap_state_unreviewed ON gap_state (reviewed, start) WHERE explanation IS NOT NULL;
 CREATE INDEX gap_state_officer ON gap_state (officer, status, start);
 CREATE INDEX gap_state_ingested ON gap_state (clip_ingested, officer, explained_at, detected_at);

@@ -89,15 +89,19 @@ impl Index {
         officer: Option<&str>,
         limit: Option<u64>,
     ) -> Result<Vec<Untagged>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
-                 FROM untagged u JOIN clips c ON c.id = u.clip
-                 WHERE u.ingested_at < ?1 AND (?2 IS NULL OR c.officer_id = ?2)
-                 ORDER BY u.ingested_at, c.path_display LIMIT ?3",
-            )
-            .map_err(|e| self.err(e))?;
+        // One officer's: walk their clips (an index), not every untagged one.
+        let sql = if officer.is_some() {
+            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
+             FROM clips c JOIN untagged u ON u.clip = c.id
+             WHERE c.officer_id = ?2 AND u.ingested_at < ?1
+             ORDER BY u.ingested_at, u.clip LIMIT ?3"
+        } else {
+            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
+             FROM untagged u JOIN clips c ON c.id = u.clip
+             WHERE u.ingested_at < ?1 AND ?2 IS NULL
+             ORDER BY u.ingested_at, u.clip LIMIT ?3"
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(
                 params![cutoff, officer, limit.map_or(-1, |l| l as i64)],
