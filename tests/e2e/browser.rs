@@ -983,3 +983,88 @@ fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_dow
     );
     assert_eq!(objects(), before, "the preview is kept outside the store");
 }
+
+#[test]
+fn recordings_are_listed_fifty_a_page_and_the_auditor_sees_the_log() {
+    let v = Vigil::new();
+    let card = v.scratch("card");
+    for i in 0..55 {
+        std::fs::write(card.join(format!("NOTE_{i:04}.TXT")), format!("note {i}\n")).unwrap();
+    }
+    ok(
+        &v,
+        &["ingest", card.to_str().unwrap(), "--device", "BWC009"],
+    );
+    for (user, role) in [("cara", "custodian"), ("aud", "auditor")] {
+        ok(&v, &["user", "add", user, "--role", role]);
+        v.passwd(user, PASSWORD);
+    }
+    let (d, base) = desk(&v, &[]);
+    let browser = Browser::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cara = browser.session("en").await;
+        login(&cara, &base, "cara").await;
+        cara.goto(&format!("{base}/desk/clips?device=BWC009"))
+            .await
+            .unwrap();
+        let rows = "return document.querySelectorAll('table.clips tbody tr').length";
+        assert_eq!(number(&cara, rows).await, 50.0);
+        let first = text(&cara).await;
+        cara.find(Locator::Css("a[rel=next]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(&cara, rows, "the second page", |n| n == 5.0).await;
+        assert!(cara
+            .find_all(Locator::Css("a[rel=next]"))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(!cara
+            .find_all(Locator::Css("a[rel=prev]"))
+            .await
+            .unwrap()
+            .is_empty());
+        let second = text(&cara).await;
+        // No recording on both pages.
+        for i in 0..55 {
+            let name = format!("NOTE_{i:04}.TXT");
+            assert!(
+                first.contains(&name) ^ second.contains(&name),
+                "{name} on exactly one page"
+            );
+        }
+        cara.close().await.unwrap();
+        let aud = browser.session("en").await;
+        login(&aud, &base, "aud").await;
+        let log = aud
+            .find(Locator::Id("audit"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            log.contains("clip.ingested") && log.contains("desk.home"),
+            "{log}"
+        );
+        let cp = aud
+            .find(Locator::Id("checkpoint"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let key = v.json(&["checkpoint", "--json"]);
+        assert!(cp.contains(key["key"].as_str().unwrap()), "{cp} {key:#}");
+        shot(&aud, "auditor-home-en").await;
+        aud.close().await.unwrap();
+    });
+    drop(d);
+}

@@ -668,6 +668,48 @@ fn sections(
                 ..base.clone()
             },
         )?);
+        let heads = |m: &[Msg]| m.iter().map(|m| m.text(lang).to_owned()).collect();
+        let rows = store
+            .audit_newest(PAGE as u64)?
+            .into_iter()
+            .map(|e| view::Row {
+                href: if e.action.starts_with("clip.") {
+                    format!("/desk/clips/{}", encode(&e.subject))
+                } else {
+                    "#audit".into()
+                },
+                cells: vec![
+                    e.seq.to_string(),
+                    zone.local(&e.at),
+                    e.actor,
+                    e.action,
+                    e.subject,
+                ],
+            })
+            .collect();
+        out.push(view::Section {
+            id: "audit",
+            title: Msg::QueueAudit.text(lang).into(),
+            head: heads(&[Msg::Seq, Msg::When, Msg::Who, Msg::Action, Msg::Subject]),
+            rows,
+        });
+        if let Some(k) = store.checkpoint()? {
+            let key = store.station_key()?;
+            let doc = vigil_service::checkpoints::describe(&k, &key)?;
+            out.push(view::Section {
+                id: "checkpoint",
+                title: Msg::QueueCheckpoint.text(lang).into(),
+                head: heads(&[Msg::LogSize, Msg::Root, Msg::StationKey]),
+                rows: vec![view::Row {
+                    href: "#checkpoint".into(),
+                    cells: vec![
+                        doc["size"].to_string(),
+                        doc["root"].as_str().unwrap_or_default().to_owned(),
+                        doc["key"].as_str().unwrap_or_default().to_owned(),
+                    ],
+                }],
+            });
+        }
     }
     store.record_read(
         &id.actor(),
@@ -756,8 +798,6 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
         let names = Names::of(s)?;
         let shown: Vec<view::Row> = rows
             .iter()
-            .skip(q.page * PAGE)
-            .take(PAGE)
             .map(|c| clip_row(c, lang, &st.zone, &names))
             .collect();
         s.record_read(

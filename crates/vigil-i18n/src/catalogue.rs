@@ -212,6 +212,16 @@ catalogue! {
     Updated => "Updated {at}", "更新于 {at}";
     Preview => "Preview, transcoded for the browser: not the evidence. The original is below.", "浏览器预览（已转码，非原始证据）。原始文件见下方。";
     Requested => "Requested", "申请时间";
+    QueueAudit => "Audit log, newest first", "审计日志（最新在前）";
+    QueueCheckpoint => "The log's signed checkpoint", "审计日志签名检查点";
+    When => "When", "时间";
+    Seq => "#", "序号";
+    Who => "Who", "操作人";
+    Action => "Action", "操作";
+    Subject => "About", "对象";
+    LogSize => "Rows", "条数";
+    Root => "Root hash", "根哈希";
+    StationKey => "Station key", "工作站公钥";
     StDetected => "detected", "已检测到";
     StIdentified => "identified", "已识别";
     StClockSynced => "clock set", "已校时";

@@ -145,10 +145,23 @@ pub fn append(
 
 /// All rows, oldest first.
 pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| {
+    entries_where(conn, "ORDER BY seq", [])
+}
+
+/// The newest `limit` rows, newest first.
+pub fn newest(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<AuditEntry>> {
+    entries_where(conn, "ORDER BY seq DESC LIMIT ?1", [limit as i64])
+}
+
+fn entries_where(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit {tail}"
+    ))?;
+    let rows = stmt.query_map(params, |r| {
         let detail: String = r.get(5)?;
         Ok(AuditEntry {
             seq: r.get(0)?,

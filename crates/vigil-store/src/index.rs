@@ -976,6 +976,10 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
+    pub(crate) fn audit_newest(&self, limit: u64) -> Result<Vec<audit::AuditEntry>> {
+        audit::newest(&self.conn, limit).map_err(|e| self.err(e))
+    }
+
     pub(crate) fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
         audit::entries(&self.conn).map_err(|e| self.err(e))
     }

@@ -238,6 +238,11 @@ impl Store {
         self.index.clips(filter)
     }
 
+    /// The newest `limit` rows of the audit log, newest first.
+    pub fn audit_newest(&self, limit: u64) -> Result<Vec<audit::AuditEntry>> {
+        self.index.audit_newest(limit)
+    }
+
     /// The whole audit log, oldest first.
     pub fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
         self.index.audit_entries()
