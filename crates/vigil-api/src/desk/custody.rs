@@ -502,8 +502,16 @@ pub(super) async fn package(
                 .tempdir()
                 .map_err(|e| ServiceError::bad_request(format!("a temporary directory: {e}")))?;
             let image = vigil_service::export::iso_in(s, id, &plan, work.path())?;
-            let bytes = std::fs::read(&image)
+            let file = std::fs::File::open(&image)
                 .map_err(|e| ServiceError::bad_request(format!("reading the image: {e}")))?;
+            // Sent 64 KiB at a time; the directory goes once it is sent.
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            std::thread::spawn(move || {
+                let _work = work;
+                send_file(file, &tx);
+            });
+            let body =
+                axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
             return Ok(Out::Raw(
                 (
                     [
@@ -513,7 +521,7 @@ pub(super) async fn package(
                         ),
                         (header::CONTENT_DISPOSITION, disposition),
                     ],
-                    bytes,
+                    body,
                 )
                     .into_response(),
             ));
@@ -549,4 +557,26 @@ pub(super) async fn package(
         ))
     })
     .await
+}
+
+/// Sends `file` into the response body `tx` in 64 KiB chunks; a read error
+/// breaks the response off.
+fn send_file(mut file: std::fs::File, tx: &crate::server::BodyTx) {
+    use std::io::Read as _;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                let chunk = axum::body::Bytes::copy_from_slice(&buf[..n]);
+                if tx.blocking_send(Ok(chunk)).is_err() {
+                    return; // the client went away
+                }
+            }
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
 }
