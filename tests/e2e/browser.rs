@@ -331,6 +331,19 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_the_browser() {
             "{page}"
         );
         shot(&sam, "clip-reviewed-zh").await;
+        // Each interruption's history names every explanation and review.
+        let history = sam
+            .execute(
+                "return Array.from(document.querySelectorAll('details.history')).map(d => d.textContent).join('\\n')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let history = history.as_str().unwrap_or_default();
+        assert!(
+            history.contains("历史") && history.contains("sam 审核：退回") && history.contains("设备故障"),
+            "{history}"
+        );
         // The day's ingest report in Chinese, printed by the browser to A4.
         sam.goto(&format!("{base}/desk/reports")).await.unwrap();
         shot(&sam, "reports-zh").await;
@@ -709,6 +722,17 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
         // down with a reason.
         let sam = browser.session("zh-CN").await;
         login(&sam, &base, "sam").await;
+        let home = sam
+            .find(Locator::Id("to-approve"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            home.contains(&first) && home.contains(&second) && home.contains("Press enquiry"),
+            "the supervisor's queue holds both requests: {home}"
+        );
         sam.goto(&format!("{base}/desk/requests")).await.unwrap();
         submit(&sam, &format!("#req-{first} form.inline:first-of-type")).await;
         fill(&sam, &format!("#req-{second} form.inline:last-of-type"), "reason", "无案件编号以外的依据").await;

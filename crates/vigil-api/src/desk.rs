@@ -541,6 +541,7 @@ fn sections(
     id: &Identity,
     lang: Lang,
     zone: &vigil_i18n::Zone,
+    board: &serde_json::Value,
 ) -> Result<Vec<view::Section>, ServiceError> {
     let mut out = Vec::new();
     let names = Names::of(store)?;
@@ -621,7 +622,57 @@ fn sections(
             },
         )?);
     }
+    if matches!(id.role, Role::Supervisor | Role::Admin) {
+        // Retrieval requests waiting for a decision this user may take (R16).
+        let rows = store
+            .requests(200)?
+            .into_iter()
+            .filter(|r| {
+                r.approved_by.is_none() && r.rejected_by.is_none() && r.requester != id.user
+            })
+            .take(PAGE)
+            .map(|r| view::Row {
+                href: format!("/desk/requests#req-{}", r.id),
+                cells: vec![
+                    r.id,
+                    r.requester,
+                    zone.local(&r.created_at),
+                    r.clips.len().to_string(),
+                    r.reason,
+                ],
+            })
+            .collect();
+        out.push(view::Section {
+            id: "to-approve",
+            title: Msg::QueueToApprove.text(lang).into(),
+            head: [
+                Msg::Seq,
+                Msg::Requester,
+                Msg::Requested,
+                Msg::Recordings,
+                Msg::RequestReason,
+            ]
+            .iter()
+            .map(|m| m.text(lang).to_owned())
+            .collect(),
+            rows,
+        });
+    }
     if matches!(id.role, Role::Custodian | Role::Admin) {
+        // The station's board, as on the status page.
+        let (_, rows) = status::rows(board, lang, zone, &names);
+        out.push(view::Section {
+            id: "station",
+            title: Msg::StationStatus.text(lang).into(),
+            head: status::head(lang),
+            rows: rows
+                .into_iter()
+                .map(|cells| view::Row {
+                    href: "/desk/status".into(),
+                    cells,
+                })
+                .collect(),
+        });
         let now = zone.local(&vigil_store::now_rfc3339());
         let today = zone
             .day_utc(now.get(..10).unwrap_or_default())
@@ -723,7 +774,7 @@ fn sections(
 async fn home(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
-        let sections = sections(s, id, d.lang, &st.zone)?;
+        let sections = sections(s, id, d.lang, &st.zone, &(st.status)())?;
         Ok(Out::Page(view::render(&view::HomePage {
             chrome: chrome(&st, &d, Some(id), Msg::Home.text(d.lang).into(), "home"),
             sections,
@@ -1021,7 +1072,9 @@ async fn clip_page(
                     }
                     _ => None,
                 };
-                view::GapView {
+                let history = history_lines(s, &g.id, lang, &st.zone)?;
+                Ok(view::GapView {
+                    history,
                     id: g.id.clone(),
                     kind: kind_label(g.kind, lang).into(),
                     place: place(g, lang),
@@ -1035,9 +1088,9 @@ async fn clip_page(
                     can_explain: may_explain && g.status == "open",
                     can_sign,
                     can_review: is_reviewer && g.explanation.is_some(),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, ServiceError>>()?;
         s.record_read(
             &id.actor(),
             "clip.viewed",
@@ -1091,6 +1144,49 @@ fn media_type(path: &str) -> &'static str {
 struct MediaQuery {
     download: Option<String>,
     preview: Option<String>,
+}
+
+/// A gap's explanations and reviews, oldest first, in words; empty when
+/// there is only the current explanation, unreviewed.
+fn history_lines(
+    store: &Store,
+    gap: &str,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Result<Vec<String>, ServiceError> {
+    let all = store.explanation_history(gap)?;
+    if all.len() < 2 && all.iter().all(|(_, r)| r.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (e, reviews) in all {
+        let what = match (&e.text, e.at_s) {
+            (Some(t), _) => t.clone(),
+            (None, Some(at)) => Msg::Spoken.fmt(lang, &[("at", &format!("{at:.1}"))]),
+            _ => String::new(),
+        };
+        let who = e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by);
+        out.push(format!(
+            "{}: {what}",
+            Msg::FiledBy.fmt(lang, &[("who", who), ("at", &zone.local(&e.created_at))])
+        ));
+        for r in reviews {
+            let verdict = match r.verdict.as_str() {
+                "rejected" => Msg::VerdictRejected.text(lang),
+                _ => Msg::VerdictAccepted.text(lang),
+            };
+            let mut line = format!(
+                "{} · {}",
+                Msg::ReviewedBy.fmt(lang, &[("who", &r.reviewer), ("verdict", verdict)]),
+                zone.local(&r.at)
+            );
+            if let Some(n) = r.note.filter(|n| !n.is_empty()) {
+                line = format!("{line}: {n}");
+            }
+            out.push(line);
+        }
+    }
+    Ok(out)
 }
 
 async fn media(

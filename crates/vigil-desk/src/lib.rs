@@ -326,6 +326,9 @@ pub struct GapView {
     pub can_sign: Option<String>,
     /// The reader may review it.
     pub can_review: bool,
+    /// Every explanation and review, oldest first, when there is more than
+    /// the current explanation to show.
+    pub history: Vec<String>,
 }
 
 /// The report chooser.

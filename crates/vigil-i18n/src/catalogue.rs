@@ -212,6 +212,7 @@ catalogue! {
     Updated => "Updated {at}", "更新于 {at}";
     Preview => "Preview, transcoded for the browser: not the evidence. The original is below.", "浏览器预览（已转码，非原始证据）。原始文件见下方。";
     Requested => "Requested", "申请时间";
+    QueueToApprove => "Retrieval requests to decide", "待审批的调取申请";
     QueueAudit => "Audit log, newest first", "审计日志（最新在前）";
     QueueCheckpoint => "The log's signed checkpoint", "审计日志签名检查点";
     When => "When", "时间";

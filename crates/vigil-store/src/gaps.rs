@@ -696,6 +696,74 @@ fn current_explanation_in(
             })
 }
 
+/// One review of an explanation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReviewEntry {
+    /// Who reviewed.
+    pub reviewer: String,
+    /// `accepted` or `rejected`.
+    pub verdict: String,
+    /// Why.
+    pub note: Option<String>,
+    /// When.
+    pub at: String,
+}
+
+/// Every explanation of a gap, oldest first, each with its reviews.
+pub(crate) fn history_in(
+    conn: &Connection,
+    gap: &str,
+) -> rusqlite::Result<Vec<(Explanation, Vec<ReviewEntry>)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes
+         FROM explanations WHERE gap = ?1 ORDER BY created_at, id",
+    )?;
+    let rows: Vec<Explanation> = stmt
+        .query_map([gap], |r| {
+            let officers: String = r.get(6)?;
+            Ok(Explanation {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                clip: r.get(2)?,
+                at_s: r.get(3)?,
+                level_dbfs: r.get(4)?,
+                text: r.get(5)?,
+                officers: serde_json::from_str(&officers).unwrap_or_default(),
+                signatures: Vec::new(),
+                recorded_by: r.get(7)?,
+                created_at: r.get(8)?,
+                supersedes: r.get(9)?,
+                reviewed_by: None,
+                review: None,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for mut e in rows {
+        e.signatures = signatures_of(conn, &e.id)?;
+        if !e.signatures.is_empty() {
+            e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
+        }
+        let reviews = conn
+            .prepare("SELECT reviewer, verdict, note, at FROM reviews WHERE explanation = ?1 ORDER BY id")?
+            .query_map([&e.id], |r| {
+                Ok(ReviewEntry {
+                    reviewer: r.get(0)?,
+                    verdict: r.get(1)?,
+                    note: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if let Some(last) = reviews.last() {
+            e.reviewed_by = Some(last.reviewer.clone());
+            e.review = Some(last.verdict.clone());
+        }
+        out.push((e, reviews));
+    }
+    Ok(out)
+}
+
 /// Adds `officer`'s signature (signing as Vigil user `user`) to a written
 /// explanation and audits it; call inside the write transaction.
 fn add_signature(

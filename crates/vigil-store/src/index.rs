@@ -913,6 +913,13 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
+    pub(crate) fn explanation_history(
+        &self,
+        gap: &str,
+    ) -> Result<Vec<(crate::Explanation, Vec<crate::gaps::ReviewEntry>)>> {
+        crate::gaps::history_in(&self.conn, gap).map_err(|e| self.err(e))
+    }
+
     pub(crate) fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT analysis FROM clips WHERE id = ?1", [clip], |r| {

@@ -599,6 +599,14 @@ impl Store {
         self.index.audit_about(subjects)
     }
 
+    /// Every explanation of a gap, oldest first, each with its reviews.
+    pub fn explanation_history(
+        &self,
+        gap: &str,
+    ) -> Result<Vec<(Explanation, Vec<gaps::ReviewEntry>)>> {
+        self.index.explanation_history(gap)
+    }
+
     /// A clip's continuity analysis as recorded at ingest (JSON), if any.
     pub fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
         self.index.analysis_of(clip)

@@ -49,7 +49,7 @@ fn fault_label(code: u16, lang: Lang) -> String {
     }
 }
 
-fn head(lang: Lang) -> Vec<String> {
+pub(super) fn head(lang: Lang) -> Vec<String> {
     [
         Msg::Dock,
         Msg::Slot,
@@ -67,7 +67,7 @@ fn head(lang: Lang) -> Vec<String> {
 }
 
 /// The board's rows (one per recorder) in `lang`, and when it changed.
-fn rows(
+pub(super) fn rows(
     doc: &serde_json::Value,
     lang: Lang,
     zone: &vigil_i18n::Zone,
