@@ -78,6 +78,12 @@ pub(super) fn make(object: &Path, blake3: &str) -> Result<PathBuf, ServiceError>
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     }
     let done = dir.join(format!("{blake3}.mp4"));
+    // A player asks for several ranges at once: one FFmpeg at a time, and
+    // the others then find the preview made.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if done.exists() {
         return Ok(done);
     }
