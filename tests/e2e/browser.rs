@@ -15,6 +15,36 @@ fn ok(v: &Vigil, args: &[&str]) {
     assert!(out.status.success(), "vigil {args:?}: {}", describe(&out));
 }
 
+/// Registers desk users `(name, role, officer)`, each with [`PASSWORD`].
+fn desk_users(v: &Vigil, users: &[(&str, &str, Option<&str>)]) {
+    for (user, role, officer) in users {
+        let mut args = vec!["user", "add", user, "--role", role];
+        if let Some(o) = officer {
+            args.extend(["--officer", o]);
+        }
+        ok(v, &args);
+        v.passwd(user, PASSWORD);
+    }
+}
+
+/// Ingests the fixture `fixture` as `name` from recorder BWC002 of
+/// officer 1002 (registered before).
+fn ingest_as_1002(v: &Vigil, fixture: &str, name: &str) {
+    let card = v.scratch("card");
+    std::fs::copy(fixtures().join(fixture), card.join(name)).unwrap();
+    ok(
+        v,
+        &[
+            "ingest",
+            card.to_str().unwrap(),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+        ],
+    );
+}
+
 /// Starts vigild on `v`'s store with its desk on a free port; returns it
 /// and the desk's base URL.
 fn desk(v: &Vigil, args: &[&str]) -> (Vigild, String) {
@@ -96,37 +126,17 @@ async fn text(c: &Client) -> String {
 #[test]
 fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_the_browser() {
     let v = Vigil::new();
-    let card = v.scratch("card");
-    std::fs::copy(
-        fixtures().join("continuity/hole_av.mp4"),
-        card.join("REC_0100.MP4"),
-    )
-    .unwrap();
     ok(&v, &["officers", "add", "1002", "--name", "张三"]);
     ok(&v, &["officers", "add", "1003", "--name", "李四"]);
-    ok(
+    ingest_as_1002(&v, "continuity/hole_av.mp4", "REC_0100.MP4");
+    desk_users(
         &v,
         &[
-            "ingest",
-            card.to_str().unwrap(),
-            "--device",
-            "BWC002",
-            "--officer",
-            "1002",
+            ("zhang", "officer", Some("1002")),
+            ("li", "officer", Some("1003")),
+            ("sam", "supervisor", None),
         ],
     );
-    for (user, role, officer) in [
-        ("zhang", "officer", Some("1002")),
-        ("li", "officer", Some("1003")),
-        ("sam", "supervisor", None),
-    ] {
-        let mut args = vec!["user", "add", user, "--role", role];
-        if let Some(o) = officer {
-            args.extend(["--officer", o]);
-        }
-        ok(&v, &args);
-        v.passwd(user, PASSWORD);
-    }
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
     let gaps = v.json(&["gaps", "--json"]);
     let gap_ids: Vec<String> = gaps["gaps"]
@@ -561,36 +571,16 @@ async fn request_id(c: &Client) -> String {
 #[test]
 fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
     let v = Vigil::new();
-    let card = v.scratch("card");
-    std::fs::copy(
-        fixtures().join("continuity/hole_av.mp4"),
-        card.join("REC_0200.MP4"),
-    )
-    .unwrap();
     ok(&v, &["officers", "add", "1002", "--name", "张三"]);
-    ok(
+    ingest_as_1002(&v, "continuity/hole_av.mp4", "REC_0200.MP4");
+    desk_users(
         &v,
         &[
-            "ingest",
-            card.to_str().unwrap(),
-            "--device",
-            "BWC002",
-            "--officer",
-            "1002",
+            ("zhang", "officer", Some("1002")),
+            ("cara", "custodian", None),
+            ("sam", "supervisor", None),
         ],
     );
-    for (user, role, officer) in [
-        ("zhang", "officer", Some("1002")),
-        ("cara", "custodian", None),
-        ("sam", "supervisor", None),
-    ] {
-        let mut args = vec!["user", "add", user, "--role", role];
-        if let Some(o) = officer {
-            args.extend(["--officer", o]);
-        }
-        ok(&v, &args);
-        v.passwd(user, PASSWORD);
-    }
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
     let clip = v.json(&["clips", "--json"])["clips"][0].clone();
     let clip_id = clip["clip"].as_str().unwrap().to_owned();
@@ -860,8 +850,7 @@ fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
     let rec = v.scratch("rec");
     vigil_e2e::copy_tree(&fixtures().join("recorder-a"), &rec);
     ok(&v, &["officers", "add", "1002", "--name", "张三"]);
-    ok(&v, &["user", "add", "cara", "--role", "custodian"]);
-    v.passwd("cara", PASSWORD);
+    desk_users(&v, &[("cara", "custodian", None)]);
     let sim = vigil_e2e::DockSim::start(v.dir.path(), &[]);
     sim.enroll(&v);
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai", "--dock", sim.path()]);
@@ -929,26 +918,9 @@ fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
 #[test]
 fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_downloads() {
     let v = Vigil::new();
-    let card = v.scratch("card");
-    std::fs::copy(
-        fixtures().join("continuity/hole_video.avi"),
-        card.join("REC_0300.AVI"),
-    )
-    .unwrap();
     ok(&v, &["officers", "add", "1002"]);
-    ok(
-        &v,
-        &[
-            "ingest",
-            card.to_str().unwrap(),
-            "--device",
-            "BWC002",
-            "--officer",
-            "1002",
-        ],
-    );
-    ok(&v, &["user", "add", "cara", "--role", "custodian"]);
-    v.passwd("cara", PASSWORD);
+    ingest_as_1002(&v, "continuity/hole_video.avi", "REC_0300.AVI");
+    desk_users(&v, &[("cara", "custodian", None)]);
     let clip = v.json(&["clips", "--json"])["clips"][0].clone();
     let id = clip["clip"].as_str().unwrap().to_owned();
     let objects = || {
@@ -1019,10 +991,7 @@ fn recordings_are_listed_fifty_a_page_and_the_auditor_sees_the_log() {
         &v,
         &["ingest", card.to_str().unwrap(), "--device", "BWC009"],
     );
-    for (user, role) in [("cara", "custodian"), ("aud", "auditor")] {
-        ok(&v, &["user", "add", user, "--role", role]);
-        v.passwd(user, PASSWORD);
-    }
+    desk_users(&v, &[("cara", "custodian", None), ("aud", "auditor", None)]);
     let (d, base) = desk(&v, &[]);
     let browser = Browser::start();
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -197,6 +197,12 @@ fn encode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A form field's text, trimmed; `None` when left empty.
+fn filled(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
 /// A path to return to after a form or a language switch: only the desk's
 /// own pages (never another site).
 fn safe_back(back: Option<&str>) -> String {
@@ -627,9 +633,7 @@ fn sections(
         let rows = store
             .requests(200)?
             .into_iter()
-            .filter(|r| {
-                r.approved_by.is_none() && r.rejected_by.is_none() && r.requester != id.user
-            })
+            .filter(|r| !r.decided() && r.requester != id.user)
             .take(PAGE)
             .map(|r| view::Row {
                 href: format!("/desk/requests#req-{}", r.id),
@@ -809,9 +813,8 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
-        let none = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
         let bound = |date: &str, end: bool| -> Result<Option<String>, ServiceError> {
-            match none(date) {
+            match filled(date) {
                 None => Ok(None),
                 Some(d) => st
                     .zone
@@ -827,11 +830,11 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
             })?),
         };
         let filter = vigil_store::ClipFilter {
-            officer: none(&q.officer),
-            device: none(&q.device),
-            site: none(&q.site),
-            case: none(&q.case),
-            category: none(&q.category),
+            officer: filled(&q.officer),
+            device: filled(&q.device),
+            site: filled(&q.site),
+            case: filled(&q.case),
+            category: filled(&q.category),
             late_after_h: Some(24),
             recorded_from: bound(&q.from, false)?,
             recorded_until: bound(&q.until, true)?,

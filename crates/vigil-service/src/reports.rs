@@ -293,11 +293,16 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
     } else {
         Vec::new()
     };
-    let dockings: BTreeMap<String, vigil_store::Docking> = store
-        .dockings()?
-        .into_iter()
-        .map(|d| (d.device.clone(), d))
-        .collect();
+    // The last docking of each recorder: the ingest report's rows only.
+    let dockings: BTreeMap<String, vigil_store::Docking> = if clips.is_empty() {
+        BTreeMap::new()
+    } else {
+        store
+            .dockings()?
+            .into_iter()
+            .map(|d| (d.device.clone(), d))
+            .collect()
+    };
     // Open and explained interruptions per clip.
     let mut per_clip: std::collections::HashMap<&str, (u64, u64)> = Default::default();
     for g in &gaps {

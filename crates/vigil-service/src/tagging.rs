@@ -62,19 +62,17 @@ pub fn tag(
                 "officer {officer:?} is not registered (see `vigil officers list`)"
             )));
         }
+        // The recording period is the store's filter (an index), not a
+        // pass over every clip of the officer.
         for c in store.clips(&ClipFilter {
             officer: Some(officer.clone()),
+            recorded_from: r.from.clone(),
+            recorded_until: r.to.clone(),
             ..Default::default()
         })? {
-            let Some(start) = c.recorded_start.as_deref() else {
-                continue;
-            };
-            if r.from.as_deref().is_some_and(|f| start < f)
-                || r.to.as_deref().is_some_and(|t| start >= t)
-            {
-                continue;
+            if c.recorded_start.is_some() {
+                clips.insert(c.clip);
             }
-            clips.insert(c.clip);
         }
     }
     if clips.is_empty() {

@@ -650,34 +650,12 @@ fn current_explanation_in(
                  WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
                  ORDER BY created_at DESC LIMIT 1",
                 [gap],
-                |r| {
-                    let officers: String = r.get(6)?;
-                    Ok(Explanation {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        clip: r.get(2)?,
-                        at_s: r.get(3)?,
-                        level_dbfs: r.get(4)?,
-                        text: r.get(5)?,
-                        officers: serde_json::from_str(&officers).unwrap_or_default(),
-                        signatures: Vec::new(),
-                        recorded_by: r.get(7)?,
-                        created_at: r.get(8)?,
-                        supersedes: r.get(9)?,
-                        reviewed_by: None,
-                        review: None,
-                    })
-                },
+                explanation_row,
             )
             .optional()
             .and_then(|e| match e {
                 Some(mut e) => {
-                    // Signed in sessions (schema 11 on). An explanation from
-                    // before keeps the signers typed when it was filed.
-                    e.signatures = signatures_of(conn, &e.id)?;
-                    if !e.signatures.is_empty() {
-                        e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
-                    }
+                    with_signatures(conn, &mut e)?;
                     let r: Option<(String, String)> = conn
                         .query_row(
                             "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
@@ -694,6 +672,38 @@ fn current_explanation_in(
                 }
                 None => Ok(None),
             })
+}
+
+/// An explanation from a row of `id, kind, clip, at_s, level_dbfs, text,
+/// officers, actor, created_at, supersedes` (no signatures or review yet).
+fn explanation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Explanation> {
+    let officers: String = r.get(6)?;
+    Ok(Explanation {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        clip: r.get(2)?,
+        at_s: r.get(3)?,
+        level_dbfs: r.get(4)?,
+        text: r.get(5)?,
+        officers: serde_json::from_str(&officers).unwrap_or_default(),
+        signatures: Vec::new(),
+        recorded_by: r.get(7)?,
+        created_at: r.get(8)?,
+        supersedes: r.get(9)?,
+        reviewed_by: None,
+        review: None,
+    })
+}
+
+/// Adds an explanation's signatures; its signers are then the officers who
+/// signed in their sessions (schema 11 on). An explanation from before
+/// keeps the signers typed when it was filed.
+fn with_signatures(conn: &Connection, e: &mut Explanation) -> rusqlite::Result<()> {
+    e.signatures = signatures_of(conn, &e.id)?;
+    if !e.signatures.is_empty() {
+        e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
+    }
+    Ok(())
 }
 
 /// One review of an explanation.
@@ -719,31 +729,11 @@ pub(crate) fn history_in(
          FROM explanations WHERE gap = ?1 ORDER BY created_at, id",
     )?;
     let rows: Vec<Explanation> = stmt
-        .query_map([gap], |r| {
-            let officers: String = r.get(6)?;
-            Ok(Explanation {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                clip: r.get(2)?,
-                at_s: r.get(3)?,
-                level_dbfs: r.get(4)?,
-                text: r.get(5)?,
-                officers: serde_json::from_str(&officers).unwrap_or_default(),
-                signatures: Vec::new(),
-                recorded_by: r.get(7)?,
-                created_at: r.get(8)?,
-                supersedes: r.get(9)?,
-                reviewed_by: None,
-                review: None,
-            })
-        })?
+        .query_map([gap], explanation_row)?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::new();
     for mut e in rows {
-        e.signatures = signatures_of(conn, &e.id)?;
-        if !e.signatures.is_empty() {
-            e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
-        }
+        with_signatures(conn, &mut e)?;
         let reviews = conn
             .prepare("SELECT reviewer, verdict, note, at FROM reviews WHERE explanation = ?1 ORDER BY id")?
             .query_map([&e.id], |r| {

@@ -44,6 +44,13 @@ pub struct Request {
     pub reject_reason: Option<String>,
 }
 
+impl Request {
+    /// Approved or turned down already.
+    pub fn decided(&self) -> bool {
+        self.approved_by.is_some() || self.rejected_by.is_some()
+    }
+}
+
 const COLUMNS: &str = "id, requester, reason, outsider, case_no, clips, created_at, approved_by, approved_at, rejected_by, rejected_at, reject_reason";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {

@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use vigil_desk as view;
 use vigil_i18n::{Lang, Msg};
 use vigil_service::custody::{self, APPROVERS, CLASSES, REASONS};
-use vigil_service::identity::{Identity, Role, CUSTODY, EXPLAIN};
+use vigil_service::identity::{Identity, CUSTODY, EXPLAIN};
+use vigil_service::tagging as custody_tag;
 use vigil_service::ServiceError;
 use vigil_store::Store;
 
-use super::{as_user, chrome, encode, posted, safe_back, Desk, Names, Out};
+use super::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
 use crate::server::ApiState;
 
 fn class_label(c: &str, lang: Lang) -> &'static str {
@@ -92,11 +93,6 @@ pub(super) fn view_of(
     })
 }
 
-fn some(v: &str) -> Option<String> {
-    let v = v.trim();
-    (!v.is_empty()).then(|| v.to_owned())
-}
-
 #[derive(serde::Deserialize)]
 pub(super) struct TagForm {
     #[serde(default)]
@@ -120,16 +116,14 @@ pub(super) struct TagForm {
 impl TagForm {
     fn request(&self) -> custody_tag::TagRequest {
         custody_tag::TagRequest {
-            site: some(&self.site),
-            case: some(&self.case),
-            category: some(&self.category),
-            note: some(&self.note),
+            site: filled(&self.site),
+            case: filled(&self.case),
+            category: filled(&self.category),
+            note: filled(&self.note),
             ..Default::default()
         }
     }
 }
-
-use vigil_service::tagging as custody_tag;
 
 /// `POST /desk/clips/{clip}/tag`.
 pub(super) async fn tag_clip(
@@ -190,7 +184,7 @@ pub(super) async fn tag_bulk(
                 .map_err(|e| ServiceError::bad_request(e.to_string()))
         };
         let mut r = f.request();
-        r.officer = some(&f.officer);
+        r.officer = filled(&f.officer);
         r.from = Some(day(&f.from)?.0);
         r.to = Some(day(&f.until)?.1);
         let done = custody_tag::tag(s, id, &r)?;
@@ -225,7 +219,7 @@ pub(super) async fn case_event(
     let zone = state.zone.clone();
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
         let at = |d: &str| -> Result<Option<String>, ServiceError> {
-            some(d)
+            filled(d)
                 .map(|d| {
                     zone.day_utc(&d)
                         .map(|(a, _)| a)
@@ -305,7 +299,7 @@ pub(super) async fn hold(
             &custody::Hold {
                 clips: vec![clip],
                 reason: f.reason,
-                note: some(&f.note),
+                note: filled(&f.note),
             },
         )?;
         Ok(Out::Redirect(back))
@@ -352,7 +346,7 @@ pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Respo
                     (None, None) => (Msg::ReqPending.text(lang).to_owned(), "pending"),
                 };
                 view::RequestView {
-                    may_decide: class == "pending"
+                    may_decide: !r.decided()
                         && APPROVERS.contains(&id.role)
                         && r.requester != id.user,
                     may_export: class == "approved" && CUSTODY.contains(&id.role),
@@ -413,10 +407,10 @@ pub(super) async fn new_request(
             s,
             id,
             &custody::NewRequest {
-                clips: some(&f.clip).into_iter().collect(),
-                case: some(&f.case),
+                clips: filled(&f.clip).into_iter().collect(),
+                case: filled(&f.case),
                 reason: f.reason.trim().to_owned(),
-                outsider: some(&f.outsider),
+                outsider: filled(&f.outsider),
             },
         )?;
         Ok(Out::Redirect(format!(
@@ -484,11 +478,6 @@ pub(super) async fn package(
         }
     };
     as_user(&state, &desk, move |s, id| {
-        if id.role == Role::Officer {
-            return Err(ServiceError::refused(
-                "exports are made by an evidence custodian (R16)".into(),
-            ));
-        }
         let plan = vigil_service::export::prepare(s, id, &r)?;
         let name = format!(
             "{}.{}",
