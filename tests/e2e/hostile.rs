@@ -477,7 +477,12 @@ fn verify_during_an_ingest_reports_no_false_problems() {
             .collect();
         std::thread::spawn(move || {
             for c in &mut cmds {
-                assert!(c.output().unwrap().status.success());
+                let out = c.output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "ingest during verify: {}",
+                    describe(&out)
+                );
             }
         })
     };

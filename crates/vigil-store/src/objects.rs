@@ -11,7 +11,8 @@
 //!
 //! If the hash is already stored the temp file is dropped (deduplication).
 //! A crash leaves at most a temp file, which [`ObjectStore::sweep_temp`]
-//! removes once no live writer holds its lock; a renamed object is always
+//! removes once no live writer holds its lock (even beside live writers:
+//! see its doc); a renamed object is always
 //! complete because the rename happens only after its bytes are durable.
 
 use std::fs::{self, File, OpenOptions};
@@ -118,7 +119,16 @@ impl ObjectStore {
     /// abandoned. Only files named as this store names its temp files
     /// (`<pid>.<n>.part`, regular, not links) are ever touched; anything
     /// else under `tmp/` is left alone. Returns how many were removed.
+    ///
+    /// Every writable open of the store sweeps, so a sweep runs beside live
+    /// writers (`vigil verify` during an ingest). It holds `tmp/` locked
+    /// exclusively, and a writer holds it shared from creating its temp file
+    /// until it has locked it, so no sweep sees a temp file not yet locked;
+    /// and it removes a name only while the file it locked is still the one
+    /// under that name (a writer that renamed its file into place and let go
+    /// of the lock meanwhile has not left it behind).
     pub fn sweep_temp(&self) -> Result<usize> {
+        let dir_lock = self.lock_tmp(FlockOperation::LockExclusive)?;
         let mut removed = 0;
         for entry in fs::read_dir(&self.tmp).io("list", &self.tmp)? {
             let entry = entry.io("list", &self.tmp)?;
@@ -132,15 +142,41 @@ impl ObjectStore {
             let Ok(file) = File::open(&path) else {
                 continue;
             };
-            if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                fs::remove_file(&path).io("remove abandoned temp file", &path)?;
-                removed += 1;
+            if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+                continue;
+            }
+            let same = |a: &fs::Metadata, b: &fs::Metadata| {
+                use std::os::unix::fs::MetadataExt;
+                a.dev() == b.dev() && a.ino() == b.ino()
+            };
+            let still_there = match (file.metadata(), fs::symlink_metadata(&path)) {
+                (Ok(locked), Ok(named)) => same(&locked, &named),
+                _ => false,
+            };
+            if !still_there {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).io("remove abandoned temp file", &path),
             }
         }
+        drop(dir_lock);
         if removed > 0 {
             tracing::info!(removed, "removed temp files of interrupted writes");
         }
         Ok(removed)
+    }
+
+    /// `tmp/` itself, locked (flock) as `op` says: shared by a writer while
+    /// it creates and locks its temp file, exclusive by a sweep.
+    fn lock_tmp(&self, op: FlockOperation) -> Result<File> {
+        let dir = File::open(&self.tmp).io("open", &self.tmp)?;
+        flock(&dir, op)
+            .map_err(io::Error::from)
+            .io("lock", &self.tmp)?;
+        Ok(dir)
     }
 
     /// Copies everything `source` yields into the store, hashing in the same
@@ -163,6 +199,8 @@ impl ObjectStore {
         source: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<PendingObject> {
+        // Held until the temp file is locked: a sweep never sees it unlocked.
+        let dir_lock = self.lock_tmp(FlockOperation::LockShared)?;
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp_path = self.tmp.join(format!("{}.{n}.part", std::process::id()));
         let open = |extra: i32| {
@@ -185,6 +223,7 @@ impl ObjectStore {
         flock(&file, FlockOperation::LockExclusive)
             .map_err(io::Error::from)
             .io("lock temp file", &tmp_path)?;
+        drop(dir_lock);
         let digests = copy_and_hash(
             source,
             Sink::File {
@@ -432,6 +471,43 @@ mod tests {
         assert!(err.to_string().contains("unplugged"));
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         assert!(store.list().unwrap().is_empty());
+    }
+
+    /// A sweep (every writable open of the store runs one, `vigil verify`
+    /// too) racing a writer never takes a temp file between its creation
+    /// and its writer's lock: every write commits.
+    #[test]
+    fn a_sweep_never_takes_a_temp_file_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(ObjectStore::open(dir.path()).unwrap());
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeper = {
+            let (store, done) = (store.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut swept = 0;
+                while !done.load(Ordering::Relaxed) {
+                    swept += store.sweep_temp().unwrap();
+                }
+                swept
+            })
+        };
+        let mut failures = Vec::new();
+        for i in 0..3000u32 {
+            let body = i.to_le_bytes();
+            if let Err(e) = store.put(&mut &body[..], &mut |_| {}) {
+                failures.push(e.to_string());
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        let swept = sweeper.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} writes failed: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(3)]
+        );
+        assert_eq!(swept, 0, "the sweep removed live temp files");
+        assert_eq!(store.list().unwrap().len(), 3000);
     }
 
     #[test]
