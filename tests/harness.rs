@@ -567,74 +567,150 @@ pub fn all_done(status: &serde_json::Value, sources: &[&str]) -> bool {
         .all(|s| status["recorders"][*s]["state"] == "done")
 }
 
-/// A chromedriver (Debian's `chromium-driver`) and the headless Chromium
-/// sessions it drives over WebDriver, for the desk's tests.
+/// The browsers the desk is tested in: Debian's Chromium (`chromium`,
+/// driven by `chromedriver`) and Firefox ESR (`firefox-esr`, driven by
+/// Mozilla's `geckodriver`, which `cargo xtask test` installs with cargo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Chromium through chromedriver.
+    Chromium,
+    /// Firefox ESR through geckodriver.
+    Firefox,
+}
+
+impl Engine {
+    /// The name used in screenshot file names and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+}
+
+/// A WebDriver server (chromedriver or geckodriver) and the headless
+/// browser sessions it drives, for the desk's tests.
 #[derive(Debug)]
 pub struct Browser {
     driver: std::process::Child,
     /// The WebDriver endpoint.
     pub url: String,
+    /// Which browser.
+    pub engine: Engine,
     profiles: tempfile::TempDir,
 }
 
 impl Browser {
     /// Starts chromedriver on a free port and waits until it answers.
     pub fn start() -> Self {
+        Self::of(Engine::Chromium)
+    }
+
+    /// Starts the WebDriver server of `engine` on a free port and waits
+    /// until it answers.
+    pub fn of(engine: Engine) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
+        let mut command = match engine {
+            Engine::Chromium => {
+                let mut c = Command::new("chromedriver");
+                c.arg(format!("--port={port}"));
+                c
+            }
+            Engine::Firefox => {
+                let mut c = Command::new("geckodriver");
+                c.args(["--port", &port.to_string(), "--log", "error"]);
+                c
+            }
+        };
+        let driver = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("chromedriver (apt-get install chromium-driver; cargo xtask test installs it)");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} WebDriver server: {e} (cargo xtask test installs chromium-driver and geckodriver)",
+                    engine.name()
+                )
+            });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 std::time::Instant::now() < deadline,
-                "chromedriver did not start"
+                "the {} WebDriver server did not start",
+                engine.name()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         Self {
             driver,
             url: format!("http://127.0.0.1:{port}"),
+            engine,
             profiles: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    /// A new headless Chromium session (its own profile: its own cookies)
-    /// whose browser asks for `lang` (`zh-CN`, `en`), 1366×768.
+    /// A new headless session (its own profile: its own cookies) whose
+    /// browser asks for `lang` (`zh-CN`, `en`), 1366×768.
     pub async fn session(&self, lang: &str) -> fantoccini::Client {
         // Two TLS back ends are linked in (reqwest's, fantoccini's): name one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let profile = tempfile::tempdir_in(self.profiles.path())
-            .expect("profile")
-            .keep();
-        let caps = serde_json::json!({
-            "acceptInsecureCerts": true,
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--autoplay-policy=no-user-gesture-required", "--window-size=1366,768",
-                    format!("--lang={lang}"), format!("--user-data-dir={}", profile.display()),
-                ],
-                "prefs": {"intl.accept_languages": lang},
+        let caps = match self.engine {
+            Engine::Chromium => {
+                let profile = tempfile::tempdir_in(self.profiles.path())
+                    .expect("profile")
+                    .keep();
+                serde_json::json!({
+                    "acceptInsecureCerts": true,
+                    "goog:chromeOptions": {
+                        "binary": "/usr/bin/chromium",
+                        "args": [
+                            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            "--autoplay-policy=no-user-gesture-required", "--window-size=1366,768",
+                            format!("--lang={lang}"), format!("--user-data-dir={}", profile.display()),
+                        ],
+                        "prefs": {"intl.accept_languages": lang},
+                    }
+                })
             }
-        });
+            // geckodriver gives every session a fresh temporary profile.
+            Engine::Firefox => serde_json::json!({
+                "acceptInsecureCerts": true,
+                "moz:firefoxOptions": {
+                    "binary": "/usr/bin/firefox-esr",
+                    "args": ["-headless", "--width=1366", "--height=768"],
+                    "prefs": {
+                        "intl.accept_languages": lang,
+                        "media.autoplay.default": 0,
+                        "media.autoplay.blocking_policy": 0,
+                        "app.update.enabled": false,
+                        "browser.shell.checkDefaultBrowser": false,
+                        "network.captive-portal-service.enabled": false,
+                        "network.connectivity-service.enabled": false,
+                    },
+                    "env": {"MOZ_HEADLESS_WIDTH": "1366", "MOZ_HEADLESS_HEIGHT": "768"},
+                }
+            }),
+        };
         let serde_json::Value::Object(caps) = caps else {
             unreachable!()
         };
-        fantoccini::ClientBuilder::rustls()
+        let client = fantoccini::ClientBuilder::rustls()
             .expect("rustls")
             .capabilities(caps)
             .connect(&self.url)
             .await
-            .expect("a Chromium session")
+            .unwrap_or_else(|e| panic!("a {} session: {e}", self.engine.name()));
+        if self.engine == Engine::Firefox {
+            client
+                .set_window_size(1366, 768)
+                .await
+                .expect("window size");
+        }
+        client
     }
 }
 

@@ -1,6 +1,7 @@
 //! Installs what the build and the tests need on a fresh Debian machine:
 //! FFmpeg and its -dev libraries, clang for bindgen, libusb, libudev,
-//! socat. Nothing is done when everything is present.
+//! socat, Chromium; for the tests also Firefox ESR, and b3sum and
+//! geckodriver from crates.io. Nothing is done when everything is present.
 
 use std::process::Command;
 
@@ -51,9 +52,39 @@ pub fn ensure_b3sum() -> Result<()> {
     crate::run(crate::cargo().args(["install", "--locked", "--quiet", "b3sum"]))
 }
 
-/// Installs the missing packages with apt-get (as root, or through sudo).
+/// Debian packages only the tests need: the second browser the desk is
+/// tested in (its WebDriver server, geckodriver, comes from crates.io).
+pub const TEST_PACKAGES: &[&str] = &["firefox-esr"];
+
+/// Installs `geckodriver` (Mozilla's WebDriver server for Firefox, which
+/// Debian does not package) with cargo when it is missing.
+pub fn ensure_geckodriver() -> Result<()> {
+    if Command::new("geckodriver")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Ok(());
+    }
+    crate::run(crate::cargo().args(["install", "--locked", "--quiet", "geckodriver"]))
+}
+
+/// Installs what the tests need beyond [`ensure`]: [`TEST_PACKAGES`],
+/// `b3sum` and `geckodriver`.
+pub fn ensure_test_tools() -> Result<()> {
+    install(TEST_PACKAGES)?;
+    ensure_b3sum()?;
+    ensure_geckodriver()
+}
+
+/// Installs the missing packages of [`PACKAGES`] with apt-get (as root, or
+/// through sudo).
 pub fn ensure() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    install(PACKAGES)
+}
+
+fn install(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }

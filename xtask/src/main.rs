@@ -111,7 +111,7 @@ fn fuzz(args: &[String]) -> Result<()> {
 
 fn test() -> Result<()> {
     deps::ensure()?;
-    deps::ensure_b3sum()?;
+    deps::ensure_test_tools()?;
     fixtures()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
