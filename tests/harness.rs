@@ -586,6 +586,15 @@ impl Engine {
             Engine::Firefox => "firefox",
         }
     }
+
+    /// A screenshot's file name for `page`: Chromium's keep the plain name
+    /// (the operator guide's), the others carry the engine's.
+    pub fn shot_name(self, page: &str) -> String {
+        match self {
+            Engine::Chromium => page.to_owned(),
+            other => format!("{page}-{}", other.name()),
+        }
+    }
 }
 
 /// A WebDriver server (chromedriver or geckodriver) and the headless

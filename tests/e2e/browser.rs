@@ -138,11 +138,6 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_firefox() {
 }
 
 fn explain_co_sign_and_review(engine: Engine) {
-    // Chromium's screenshots keep their plain names (the operator guide's).
-    let name = |page: &str| match engine {
-        Engine::Chromium => page.to_owned(),
-        other => format!("{page}-{}", other.name()),
-    };
     let v = Vigil::new();
     ok(&v, &["officers", "add", "1002", "--name", "张三"]);
     ok(&v, &["officers", "add", "1003", "--name", "李四"]);
@@ -186,7 +181,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             home.contains("张三 (1002)"),
             "officer names, not ids: {home}"
         );
-        shot(&zhang, &name("officer-home-zh")).await;
+        shot(&zhang, &engine.shot_name("officer-home-zh")).await;
         zhang
             .find(Locator::Css("#open a"))
             .await
@@ -227,7 +222,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             .execute("window.scrollTo(0, 0)", vec![])
             .await
             .unwrap();
-        shot(&zhang, &name("clip-zh")).await;
+        shot(&zhang, &engine.shot_name("clip-zh")).await;
         // A click on the mark seeks to just before the interruption and
         // plays on past it.
         let marks = zhang.find_all(Locator::Css("a.mark")).await.unwrap();
@@ -285,7 +280,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             page.contains("电池更换，记录中断") && page.contains("待第二人签名"),
             "{page}"
         );
-        shot(&zhang, &name("clip-explained-zh")).await;
+        shot(&zhang, &engine.shot_name("clip-explained-zh")).await;
         zhang.close().await.unwrap();
 
         // The second officer, in English, in their own session: co-signs.
@@ -296,7 +291,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             home.contains("Explanations waiting for my signature"),
             "{home}"
         );
-        shot(&li, &name("second-officer-home-en")).await;
+        shot(&li, &engine.shot_name("second-officer-home-en")).await;
         li.find(Locator::Css("#to-sign a"))
             .await
             .unwrap()
@@ -366,7 +361,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             page.contains("sam 审核：通过") && page.contains("sam 审核：退回"),
             "{page}"
         );
-        shot(&sam, &name("clip-reviewed-zh")).await;
+        shot(&sam, &engine.shot_name("clip-reviewed-zh")).await;
         // Each interruption's history names every explanation and review.
         let history = sam
             .execute(
@@ -382,7 +377,7 @@ fn explain_co_sign_and_review(engine: Engine) {
         );
         // The day's ingest report in Chinese, printed by the browser to A4.
         sam.goto(&format!("{base}/desk/reports")).await.unwrap();
-        shot(&sam, &name("reports-zh")).await;
+        shot(&sam, &engine.shot_name("reports-zh")).await;
         sam.find(Locator::Id("show-report"))
             .await
             .unwrap()
@@ -393,7 +388,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             .for_element(Locator::Css("body.report"))
             .await
             .unwrap();
-        shot(&sam, &name("report-ingest-zh")).await;
+        shot(&sam, &engine.shot_name("report-ingest-zh")).await;
         let pdf = sam
             .print(
                 fantoccini::wd::PrintConfiguration::builder()
@@ -403,7 +398,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             )
             .await
             .unwrap();
-        let pdf_path = screens().join(format!("{}.pdf", name("report-ingest-zh")));
+        let pdf_path = screens().join(format!("{}.pdf", engine.shot_name("report-ingest-zh")));
         std::fs::write(&pdf_path, &pdf).unwrap();
         let text = std::process::Command::new("pdftotext")
             .args(["-layout"])
@@ -896,6 +891,16 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
 
 #[test]
 fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
+    status_follows_a_docked_recorder(Engine::Chromium);
+}
+
+/// The same in Firefox ESR: its event stream (EventSource).
+#[test]
+fn the_station_status_follows_a_recorder_docked_while_the_page_is_open_in_firefox() {
+    status_follows_a_docked_recorder(Engine::Firefox);
+}
+
+fn status_follows_a_docked_recorder(engine: Engine) {
     let v = Vigil::new();
     let rec = v.scratch("rec");
     vigil_e2e::copy_tree(&fixtures().join("recorder-a"), &rec);
@@ -904,7 +909,7 @@ fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
     let sim = vigil_e2e::DockSim::start(v.dir.path(), &[]);
     sim.enroll(&v);
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai", "--dock", sim.path()]);
-    let browser = Browser::start();
+    let browser = Browser::of(engine);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -959,7 +964,7 @@ fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
                 .is_some(),
             "the empty note hides"
         );
-        shot(&cara, "status-live-zh").await;
+        shot(&cara, &engine.shot_name("status-live-zh")).await;
         cara.close().await.unwrap();
     });
     drop(d);
@@ -967,6 +972,17 @@ fn the_station_status_follows_a_recorder_docked_while_the_page_is_open() {
 
 #[test]
 fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_downloads() {
+    preview_for_what_browsers_cannot_play(Engine::Chromium);
+}
+
+/// The same in Firefox ESR: the preview plays there too.
+#[test]
+fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_downloads_in_firefox()
+{
+    preview_for_what_browsers_cannot_play(Engine::Firefox);
+}
+
+fn preview_for_what_browsers_cannot_play(engine: Engine) {
     let v = Vigil::new();
     ok(&v, &["officers", "add", "1002"]);
     ingest_as_1002(&v, "continuity/hole_video.avi", "REC_0300.AVI");
@@ -982,7 +998,7 @@ fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_dow
     };
     let before = objects();
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
-    let browser = Browser::start();
+    let browser = Browser::of(engine);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1015,7 +1031,7 @@ fn a_recording_browsers_cannot_play_gets_a_labelled_preview_and_the_original_dow
             |r| r >= 2.0,
         )
         .await;
-        shot(&cara, "clip-preview-en").await;
+        shot(&cara, &engine.shot_name("clip-preview-en")).await;
         let (status, body) = fetch(&cara, &format!("/desk/clips/{id}/media?download=1")).await;
         assert_eq!(status, 200);
         cara.close().await.unwrap();
