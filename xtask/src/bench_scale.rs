@@ -9,7 +9,7 @@
 //! - the printable reports: a day's ingest report, a month's gap log, a
 //!   year's statistics;
 //! - `vigil gaps --open --json` and `vigil overdue --json` on the socket;
-//! - vigild's peak RSS (VmHWM).
+//! - vigild's peak RSS (VmHWM), and the CPU it spends idle over 5 s.
 //!
 //! The index is built once and kept in `target/bench-scale/` (`--fresh`
 //! builds it again). Its clock is the year's: the builder runs under
@@ -687,6 +687,25 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         }
         Ok(figures)
     })();
+    // Idle: the CPU vigild spends with no request and no recorder (its
+    // scanner, status board and watchers), over 5 s after the last figure.
+    let cpu = |pid: u32| -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        // utime and stime, fields 14 and 15 of proc(5), in clock ticks.
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        // SAFETY: sysconf has no memory preconditions.
+        Some(ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64)
+    };
+    let idle_s = 5.0;
+    let before = cpu(pid);
+    std::thread::sleep(Duration::from_secs_f64(idle_s));
+    let idle_pct = match (before, cpu(pid)) {
+        (Some(a), Some(b)) => (b - a) / idle_s * 100.0,
+        _ => f64::NAN,
+    };
     let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -704,8 +723,9 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
     let index_bytes = std::fs::metadata(store.join(vigil_store::INDEX_FILE))
         .map(|m| m.len())
         .unwrap_or(0);
+    println!("\nvigild idle: {idle_pct:.1} % of one core over {idle_s} s with no request");
     println!(
-        "\nvigild peak RSS {:.1} MiB (goal 256); index {:.0} MiB for {} clips, {} interruptions, {} officers",
+        "vigild peak RSS {:.1} MiB (goal 256); index {:.0} MiB for {} clips, {} interruptions, {} officers",
         hwm as f64 / 1024.0,
         index_bytes as f64 / (1 << 20) as f64,
         shape.clips,
@@ -717,7 +737,8 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         root().join("target/bench/scale.json"),
         serde_json::to_string_pretty(&serde_json::json!({
             "clips": shape.clips, "interruptions": shape.gaps, "officers": shape.officers,
-            "index_bytes": index_bytes, "vigild_peak_rss_kib": hwm, "figures": figures,
+            "index_bytes": index_bytes, "vigild_peak_rss_kib": hwm,
+            "vigild_idle_cpu_pct": idle_pct, "figures": figures,
         }))?,
     )?;
     Ok(())

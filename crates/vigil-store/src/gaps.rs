@@ -643,25 +643,24 @@ fn current_explanation_in(
     conn: &rusqlite::Connection,
     gap: &str,
 ) -> rusqlite::Result<Option<Explanation>> {
-    // The current one is the one no other explanation supersedes.
+    // The current one is the one no other explanation supersedes. The
+    // statements are cached: a month's gap log asks this of every row.
     conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes FROM explanations e
                  WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
                  ORDER BY created_at DESC LIMIT 1",
-                [gap],
-                explanation_row,
-            )
+            )?
+            .query_row([gap], explanation_row)
             .optional()
             .and_then(|e| match e {
                 Some(mut e) => {
                     with_signatures(conn, &mut e)?;
                     let r: Option<(String, String)> = conn
-                        .query_row(
+                        .prepare_cached(
                             "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
-                            [&e.id],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
+                        )?
+                        .query_row([&e.id], |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()
                         ?;
                     if let Some((who, verdict)) = r {
@@ -786,7 +785,7 @@ fn add_signature(
 
 /// The signatures on an explanation, oldest first.
 fn signatures_of(conn: &Connection, explanation: &str) -> rusqlite::Result<Vec<Signature>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT officer, user_name, at FROM signatures WHERE explanation = ?1 ORDER BY at, officer",
     )?;
     let rows = stmt.query_map([explanation], |r| {

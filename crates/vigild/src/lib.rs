@@ -40,6 +40,15 @@ fn expand(pattern: &str) -> Vec<String> {
     }
 }
 
+/// Whether a change in a watched directory can change what the scanner
+/// finds: an entry made, removed or renamed, not a directory or file being
+/// opened, read or closed. inotify reports opens too (notify watches
+/// `IN_OPEN`), and the scan itself opens the directories it watches: waking
+/// on those, an idle vigild rescanned without pause and kept a core busy.
+fn wakes_scanner(event: &notify::Event) -> bool {
+    !matches!(event.kind, notify::EventKind::Access(_))
+}
+
 /// Starts the desk listener: the certificate (made self-signed when
 /// missing, its fingerprint printed and logged), the TLS socket, the task.
 async fn start_desk(
@@ -163,8 +172,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     // Wake the scanner early when device or mount directories change.
     let wake = Arc::new(tokio::sync::Notify::new());
     let w = wake.clone();
-    let mut watcher =
-        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| w.notify_one())?;
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.as_ref().map_or(true, wakes_scanner) {
+            w.notify_one();
+        }
+    })?;
     let mut watched = HashSet::new();
     let mut dirs: Vec<PathBuf> = vec![config.watch.clone()];
     for d in &config.docks {
@@ -294,4 +306,54 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     board.flush(&status_path);
     tracing::info!("vigild stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use notify::Watcher;
+
+    use super::wakes_scanner;
+
+    /// A real inotify watch: the scan's own `read_dir` of the watched
+    /// directory reaches the watcher (so the filter has something to
+    /// refuse) but does not wake the scanner; a recorder's directory
+    /// appearing does.
+    #[test]
+    fn reading_a_watched_directory_does_not_wake_the_scanner() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let _ = tx.send(res.map(|e| (wakes_scanner(&e), e.kind)));
+        })
+        .unwrap();
+        watcher
+            .watch(dir.path(), notify::RecursiveMode::NonRecursive)
+            .unwrap();
+        let listed: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(listed.is_empty());
+        std::fs::create_dir(dir.path().join("recorder-1")).unwrap();
+        let mut seen = Vec::new();
+        let woken = loop {
+            let (wakes, kind) = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the watcher reports the new directory")
+                .unwrap();
+            seen.push(kind);
+            if wakes {
+                break kind;
+            }
+        };
+        assert!(
+            matches!(woken, notify::EventKind::Create(_)),
+            "the first event that wakes the scanner is the new directory: {seen:?}"
+        );
+        assert!(
+            seen.iter()
+                .any(|k| matches!(k, notify::EventKind::Access(_))),
+            "the listing itself was reported first (and not taken for a change): {seen:?}"
+        );
+    }
 }
