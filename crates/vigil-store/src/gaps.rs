@@ -378,11 +378,20 @@ impl Index {
         };
         let cutoff = time::OffsetDateTime::now_utc() - time::Duration::seconds(f.overdue_after_s);
         let cutoff = crate::timefmt::rfc3339(cutoff);
+        // Each gap with its current explanation (gap_state names it, as
+        // `refresh_state` derived it from `current_explanation_in`), that
+        // explanation's signatures and its latest review, in one statement:
+        // a month's gap log is thousands of rows, and a statement per row
+        // is prepared again at every new binding (STAT4).
         let mut q = crate::query::Query::new(
             "SELECT g.id, g.kind, g.clip, c.path_display, g.previous_clip, p.path_display, g.stream, g.offset_s,
-                    g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at
+                    g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at,
+                    e.id, e.kind, e.clip, e.at_s, e.level_dbfs, e.text, e.officers, e.actor, e.created_at, e.supersedes,
+                    (SELECT json_array(r.reviewer, r.verdict) FROM reviews r WHERE r.explanation = e.id ORDER BY r.id DESC LIMIT 1),
+                    (SELECT json_group_array(json_array(x.officer, x.user_name, x.at) ORDER BY x.at, x.officer)
+                       FROM signatures x WHERE x.explanation = e.id)
              FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
-             JOIN gap_state s ON s.gap = g.id",
+             JOIN gap_state s ON s.gap = g.id LEFT JOIN explanations e ON e.id = s.explanation",
         );
         q.eq("s.officer", &f.officer);
         q.eq("g.device_serial", &f.device);
@@ -448,14 +457,13 @@ impl Index {
                     detected_at: r.get(13)?,
                     status: "open",
                     overdue: false,
-                    explanation: None,
+                    explanation: explanation_joined(r, 14)?,
                 })
             })
             .map_err(|e| sql(&self.path, e))?;
         let mut out = Vec::new();
         for g in rows {
             let mut g = g.map_err(|e| sql(&self.path, e))?;
-            g.explanation = self.current_explanation(&g.id)?;
             g.status = status_of(g.explanation.as_ref());
             if g.status != "explained" {
                 g.overdue = g.detected_at < cutoff;
@@ -671,6 +679,66 @@ fn current_explanation_in(
                 }
                 None => Ok(None),
             })
+}
+
+/// The explanation in columns `at..` of a row: `explanation_row`'s ten
+/// columns (all NULL for none), then the latest review as a JSON
+/// `[reviewer, verdict]` and the signatures as a JSON array of
+/// `[officer, user, at]`, as `current_explanation_in` gives them.
+fn explanation_joined(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Explanation>> {
+    if r.get_ref(at)?.as_str_or_null()?.is_none() {
+        return Ok(None);
+    }
+    let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+        r.get::<_, Option<String>>(at + i)?
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        at + i,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let text = |v: &serde_json::Value, i: usize| {
+        v.get(i).and_then(|x| x.as_str()).unwrap_or("").to_owned()
+    };
+    let officers: String = r.get(at + 6)?;
+    let mut e = Explanation {
+        id: r.get(at)?,
+        kind: r.get(at + 1)?,
+        clip: r.get(at + 2)?,
+        at_s: r.get(at + 3)?,
+        level_dbfs: r.get(at + 4)?,
+        text: r.get(at + 5)?,
+        officers: serde_json::from_str(&officers).unwrap_or_default(),
+        signatures: Vec::new(),
+        recorded_by: r.get(at + 7)?,
+        created_at: r.get(at + 8)?,
+        supersedes: r.get(at + 9)?,
+        reviewed_by: None,
+        review: None,
+    };
+    if let Some(review) = json(10)? {
+        e.reviewed_by = Some(text(&review, 0));
+        e.review = Some(text(&review, 1));
+    }
+    if let Some(serde_json::Value::Array(signatures)) = json(11)? {
+        e.signatures = signatures
+            .iter()
+            .map(|s| Signature {
+                officer: text(s, 0),
+                user: text(s, 1),
+                at: text(s, 2),
+            })
+            .collect();
+    }
+    if !e.signatures.is_empty() {
+        e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
+    }
+    Ok(Some(e))
 }
 
 /// An explanation from a row of `id, kind, clip, at_s, level_dbfs, text,
@@ -944,5 +1012,163 @@ impl Index {
             officers,
             status: status_of(now_current.as_ref()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::people::{Officer, User};
+    use crate::{ClipGap, ClipKind, ClipStatus, Digests, GapFilter, NewClip, Store};
+
+    fn clip(n: usize) -> NewClip {
+        let path = format!("DCIM/100BWC/GAP_{n:04}.MP4");
+        NewClip {
+            path: path.clone().into_bytes(),
+            path_display: path,
+            device: Some("BWC0001".into()),
+            officer: Some("P1".into()),
+            digests: Digests {
+                blake3: blake3::hash(format!("clip {n}").as_bytes())
+                    .to_hex()
+                    .to_string(),
+                sha256: format!("{n:064x}"),
+                bytes: 1000,
+            },
+            kind: ClipKind::Video,
+            recorded_start: Some(format!("2026-11-0{}T08:00:00Z", n + 1)),
+            recorded_end: Some(format!("2026-11-0{}T08:15:00Z", n + 1)),
+            time_source: Some("container".into()),
+            source_mtime: None,
+            status: ClipStatus::Ok,
+            duration_s: Some(900.0),
+            video_start_s: Some(0.0),
+            audio_start_s: Some(0.0),
+            dropped_frames: Some(0),
+            seq: Some(n as i64),
+            analysis: None,
+            min_gap_s: Some(2.0),
+            gaps: vec![ClipGap {
+                kind: GapKind::WithinClip,
+                stream: "video".into(),
+                offset_s: 100.0,
+                duration_s: 4.0,
+            }],
+        }
+    }
+
+    /// The gap log reads each gap's explanation, signatures and review in
+    /// its one statement; every state a gap can be in reads as the
+    /// explanation `current_explanation_in` gives (the one reviews, signing
+    /// and superseding use), with the status that follows from it.
+    #[test]
+    fn the_gap_log_shows_each_gaps_current_explanation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        for (id, name) in [("P1", "一号"), ("P2", "二号"), ("P3", "三号")] {
+            let o = Officer {
+                id: id.into(),
+                name: Some(name.into()),
+                unit: None,
+            };
+            store.upsert_officer("test", &o).unwrap();
+            let u = User {
+                name: id.to_lowercase(),
+                role: "officer".into(),
+                unix_user: None,
+                officer: Some(id.into()),
+                created_at: String::new(),
+            };
+            store.add_user("test", &u).unwrap();
+        }
+        let clips: Vec<NewClip> = (0..7).map(clip).collect();
+        store.record_clips("test", None, &clips).unwrap();
+        let mut gaps = store.gaps(&GapFilter::default()).unwrap();
+        gaps.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(gaps.len(), 7);
+        let spoken = |g: &Gap| NewExplanation::Spoken {
+            clip: g.clip.clone(),
+            at_s: 110.0,
+            level_dbfs: -20.0,
+            by: "P1".into(),
+        };
+        let written = |text: &str| NewExplanation::Written {
+            text: text.into(),
+            by: "P1".into(),
+            user: "p1".into(),
+        };
+        // 0: none. 1: spoken. 2: written, signed by its filer only.
+        store.explain("p1", &gaps[1].id, &spoken(&gaps[1])).unwrap();
+        store
+            .explain("p1", &gaps[2].id, &written("电池耗尽"))
+            .unwrap();
+        // 3: written and co-signed by two more officers.
+        let e = store
+            .explain("p1", &gaps[3].id, &written("设备故障"))
+            .unwrap();
+        store.sign("p3", "p3", "P3", &e.id).unwrap();
+        store.sign("p2", "p2", "P2", &e.id).unwrap();
+        // 4: written, then superseded by a spoken one.
+        store
+            .explain("p1", &gaps[4].id, &written("先写的"))
+            .unwrap();
+        store.explain("p1", &gaps[4].id, &spoken(&gaps[4])).unwrap();
+        // 5: spoken, rejected. 6: spoken, rejected, then accepted.
+        store.explain("p1", &gaps[5].id, &spoken(&gaps[5])).unwrap();
+        store
+            .review("sup", "sup", &gaps[5].id, "rejected", Some("听不清"))
+            .unwrap();
+        store.explain("p1", &gaps[6].id, &spoken(&gaps[6])).unwrap();
+        store
+            .review("sup", "sup", &gaps[6].id, "rejected", None)
+            .unwrap();
+        store
+            .review("sup2", "sup2", &gaps[6].id, "accepted", None)
+            .unwrap();
+
+        let mut listed = store.gaps(&GapFilter::default()).unwrap();
+        listed.sort_by(|a, b| a.path.cmp(&b.path));
+        let conn = &store.index.conn;
+        for g in &listed {
+            let current = current_explanation_in(conn, &g.id).unwrap();
+            assert_eq!(g.explanation, current, "gap {} ({})", g.id, g.path);
+            assert_eq!(g.status, status_of(current.as_ref()), "gap {}", g.path);
+        }
+        let statuses: Vec<&str> = listed.iter().map(|g| g.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                "open",
+                "explained",
+                "awaiting_signatures",
+                "explained",
+                "explained",
+                "open",
+                "explained"
+            ]
+        );
+        // The filer signs on filing (R8); the order is the reference's,
+        // checked above with the whole explanation.
+        let signed = listed[3].explanation.as_ref().unwrap();
+        let mut signers: Vec<(&str, &str)> = signed
+            .signatures
+            .iter()
+            .map(|s| (s.officer.as_str(), s.user.as_str()))
+            .collect();
+        signers.sort();
+        assert_eq!(signers, [("P1", "p1"), ("P2", "p2"), ("P3", "p3")]);
+        assert_eq!(signed.officers.len(), 3);
+        let unsigned = listed[2].explanation.as_ref().unwrap();
+        assert_eq!(unsigned.officers, ["P1"]);
+        assert_eq!(signed.text.as_deref(), Some("设备故障"));
+        let superseding = listed[4].explanation.as_ref().unwrap();
+        assert_eq!(superseding.kind, "spoken");
+        assert!(superseding.supersedes.is_some());
+        let last = listed[6].explanation.as_ref().unwrap();
+        assert_eq!(
+            (last.reviewed_by.as_deref(), last.review.as_deref()),
+            (Some("sup2"), Some("accepted"))
+        );
+        assert_eq!(listed[0].explanation, None);
     }
 }
