@@ -9,6 +9,7 @@
 //! - the printable reports: a day's ingest report, a month's gap log, a
 //!   year's statistics;
 //! - `vigil gaps --open --json` and `vigil overdue --json` on the socket;
+//! - `vigil export` of one recording (its custody trail out of the log);
 //! - vigild's peak RSS (VmHWM), and the CPU it spends idle over 5 s.
 //!
 //! The index is built once and kept in `target/bench-scale/` (`--fresh`
@@ -685,6 +686,67 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
             );
             figures.push(f);
         }
+        // A court export of the real recording: its custody trail is found
+        // among the whole year's audit rows. Each run is a new request
+        // (cust1) approved by sup1, then exported; the export is timed.
+        let cli = |args: &[&str]| -> Result<String> {
+            let out = Command::new(&vigil)
+                .arg("--socket")
+                .arg(&socket)
+                .args(args)
+                .output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "vigil {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let out_root = base.join("exports");
+        let _ = std::fs::remove_dir_all(&out_root);
+        let mut runs = Vec::new();
+        for i in 0..6 {
+            let made = cli(&[
+                "request",
+                "--as",
+                "cust1",
+                "--clip",
+                &real_clip,
+                "--reason",
+                "bench-scale export",
+                "--json",
+            ])?;
+            let req: serde_json::Value = serde_json::from_str(&made)?;
+            let req = req["request"].as_str().context("request id")?.to_owned();
+            cli(&["approve", "--as", "sup1", &req])?;
+            let dir = out_root.join(format!("p{i}"));
+            let t = Instant::now();
+            cli(&[
+                "export",
+                "--as",
+                "cust1",
+                "--request",
+                &req,
+                "--out",
+                &dir.display().to_string(),
+            ])?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let meta = std::fs::metadata(dir.join("metadata.json"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if i > 0 {
+                runs.push((ms, meta));
+            }
+        }
+        let f = stats("vigil export, one recording", runs, None);
+        println!("\nexport through vigild (whole process, request and approval not counted):");
+        println!(
+            "  {:<44} {:>8.1} ms  (min {:.1}, max {:.1}; metadata {} bytes)",
+            f.what, f.median_ms, f.min_ms, f.max_ms, f.bytes
+        );
+        figures.push(f);
+        let _ = std::fs::remove_dir_all(&out_root);
         Ok(figures)
     })();
     // Idle: the CPU vigild spends with no request and no recorder (its

@@ -148,6 +148,16 @@ pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
     entries_where(conn, "ORDER BY seq", [])
 }
 
+/// The rows about any of `subjects` (a JSON array of strings), in log
+/// order; by the index `audit_subject` (schema 17).
+pub fn about(conn: &Connection, subjects: &str) -> rusqlite::Result<Vec<AuditEntry>> {
+    entries_where(
+        conn,
+        "WHERE subject IN (SELECT value FROM json_each(?1)) ORDER BY seq",
+        [subjects],
+    )
+}
+
 /// The newest `limit` rows, newest first.
 pub fn newest(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<AuditEntry>> {
     entries_where(conn, "ORDER BY seq DESC LIMIT ?1", [limit as i64])
@@ -259,6 +269,57 @@ mod tests {
         assert_eq!(e.len(), 5);
         assert_eq!(e[0].prev_hash, GENESIS);
         assert_eq!(e[1].prev_hash, e[0].hash);
+    }
+
+    #[test]
+    fn a_subjects_rows_are_found_by_index_in_log_order() {
+        let c = log();
+        append(
+            &c,
+            "2026-11-22T11:00:00Z",
+            "cust",
+            "clip.tagged",
+            "c3",
+            &json!({}),
+        )
+        .unwrap();
+        append(
+            &c,
+            "2026-11-22T12:00:00Z",
+            "cust",
+            "clip.exported",
+            "c1",
+            &json!({}),
+        )
+        .unwrap();
+        let rows = about(&c, r#"["c3", "c1", "nothing"]"#).unwrap();
+        let got: Vec<(i64, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.seq, r.subject.as_str(), r.action.as_str()))
+            .collect();
+        let want: Vec<(i64, &str, &str)> = vec![
+            (2, "c1", "clip.ingested"),
+            (4, "c3", "clip.ingested"),
+            (6, "c3", "clip.tagged"),
+            (7, "c1", "clip.exported"),
+        ];
+        assert_eq!(got, want);
+        let same: Vec<AuditEntry> = entries(&c)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.subject == "c1" || e.subject == "c3")
+            .collect();
+        assert_eq!(rows, same, "the whole rows, as the full log has them");
+        let plan: Vec<String> = c
+            .prepare("EXPLAIN QUERY PLAN SELECT seq FROM audit WHERE subject IN (SELECT value FROM json_each(?1)) ORDER BY seq")
+            .unwrap()
+            .query_map([r#"["c1"]"#], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(plan.contains("audit_subject"), "{plan}");
+        assert!(about(&c, "[]").unwrap().is_empty());
     }
 
     #[test]

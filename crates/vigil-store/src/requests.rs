@@ -210,10 +210,11 @@ impl Index {
     }
 
     pub(crate) fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
-        Ok(audit::entries(&self.conn)
-            .map_err(|e| self.err(e))?
-            .into_iter()
-            .filter(|e| subjects.contains(&e.subject))
-            .collect())
+        let subjects = serde_json::to_string(subjects).map_err(|e| StoreError::BadRow {
+            table: "audit",
+            key: "subjects".into(),
+            problem: e.to_string(),
+        })?;
+        audit::about(&self.conn, &subjects).map_err(|e| self.err(e))
     }
 }

@@ -411,4 +411,9 @@ ALTER TABLE requests ADD COLUMN rejected_at TEXT;
 ALTER TABLE requests ADD COLUMN reject_reason TEXT;
 CREATE INDEX requests_created ON requests (created_at);
 "#,
+    // 17: a subject's rows of the audit log (an export's custody trails)
+    // found by index, not by reading the whole log.
+    r#"
+CREATE INDEX audit_subject ON audit (subject, seq);
+"#,
 ];
