@@ -659,6 +659,10 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         for (what, args) in [
             ("vigil gaps --open --json", vec!["gaps", "--open", "--json"]),
             ("vigil overdue --json", vec!["overdue", "--json"]),
+            (
+                "vigil audit --action user. --json",
+                vec!["audit", "--action", "user.", "--json"],
+            ),
         ] {
             let run = || -> Result<(f64, u64)> {
                 let t = Instant::now();

@@ -94,11 +94,10 @@ pub fn audit(
     q: &AuditQuery,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(AUDIT, "reading the audit log")?;
-    let rows: Vec<_> = store
-        .audit_entries()?
-        .into_iter()
-        .filter(|e| q.action.as_deref().is_none_or(|a| e.action.starts_with(a)))
-        .collect();
+    let rows = match q.action.as_deref() {
+        Some(prefix) => store.audit_with_action(prefix)?,
+        None => store.audit_entries()?,
+    };
     store.record_read(
         &id.actor(),
         "audit.read",

@@ -158,6 +158,30 @@ pub fn about(conn: &Connection, subjects: &str) -> rusqlite::Result<Vec<AuditEnt
     )
 }
 
+/// The rows whose action starts with `prefix`, in log order; by the index
+/// `audit_action` (the prefix as a range: from `prefix` to `prefix` with
+/// its last character's successor).
+pub fn with_action(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let next = chars
+        .pop()
+        .and_then(|last| char::from_u32(last as u32 + 1))
+        .map(|c| chars.into_iter().chain([c]).collect::<String>());
+    let Some(end) = next else {
+        // "" (every row), or a last character with no successor.
+        let rows = entries(conn)?;
+        return Ok(rows
+            .into_iter()
+            .filter(|e| e.action.starts_with(prefix))
+            .collect());
+    };
+    entries_where(
+        conn,
+        "WHERE action >= ?1 AND action < ?2 ORDER BY seq",
+        [prefix, end.as_str()],
+    )
+}
+
 /// The newest `limit` rows, newest first.
 pub fn newest(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<AuditEntry>> {
     entries_where(conn, "ORDER BY seq DESC LIMIT ?1", [limit as i64])
@@ -320,6 +344,47 @@ mod tests {
         let plan = plan.join("; ");
         assert!(plan.contains("audit_subject"), "{plan}");
         assert!(about(&c, "[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rows_by_action_prefix_are_the_full_logs() {
+        let c = log();
+        append(
+            &c,
+            "2026-11-22T11:00:00Z",
+            "cust",
+            "clip.tagged",
+            "c3",
+            &json!({}),
+        )
+        .unwrap();
+        append(
+            &c,
+            "2026-11-22T12:00:00Z",
+            "root",
+            "clips.listed",
+            "-",
+            &json!({}),
+        )
+        .unwrap();
+        append(&c, "2026-11-22T12:00:01Z", "root", "clip", "-", &json!({})).unwrap();
+        for prefix in [
+            "clip.",
+            "clip",
+            "clip.tagged",
+            "clips",
+            "",
+            "x",
+            "clip.taggee",
+        ] {
+            let want: Vec<AuditEntry> = entries(&c)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action.starts_with(prefix))
+                .collect();
+            assert_eq!(with_action(&c, prefix).unwrap(), want, "prefix {prefix:?}");
+        }
+        assert_eq!(with_action(&c, "clip.").unwrap().len(), 6);
     }
 
     #[test]

@@ -991,6 +991,10 @@ impl Index {
         audit::entries(&self.conn).map_err(|e| self.err(e))
     }
 
+    pub(crate) fn audit_with_action(&self, prefix: &str) -> Result<Vec<audit::AuditEntry>> {
+        audit::with_action(&self.conn, prefix).map_err(|e| self.err(e))
+    }
+
     pub(crate) fn indexed_bytes(&self) -> Result<u64> {
         self.conn
             .query_row("SELECT COALESCE(SUM(bytes), 0) FROM objects", [], |r| {

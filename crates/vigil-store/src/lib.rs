@@ -248,6 +248,11 @@ impl Store {
         self.index.audit_entries()
     }
 
+    /// The audit rows whose action starts with `prefix`, oldest first.
+    pub fn audit_with_action(&self, prefix: &str) -> Result<Vec<audit::AuditEntry>> {
+        self.index.audit_with_action(prefix)
+    }
+
     /// Re-reads every object and checks it, every clip and the audit chain.
     /// `progress` gets bytes re-read so far. The check itself is audited.
     pub fn verify(&mut self, actor: &str, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
