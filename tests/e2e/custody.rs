@@ -111,6 +111,85 @@ fn roles_decide_what_each_user_may_do_and_the_audit_log_names_both() {
     assert!(v.run(&["verify"]).status.success());
 }
 
+/// The rows of an `audit --json` document: `(seq, action, subject)`.
+fn audit_rows(doc: &serde_json::Value) -> Vec<(i64, String, String)> {
+    doc["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap(),
+                e["action"].as_str().unwrap().to_owned(),
+                e["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_audit_log_reads_in_pages_by_action_and_by_subject() {
+    let v = Vigil::new();
+    let (clips, _) = ingest_seq(&v);
+    for (i, clip) in clips.iter().enumerate() {
+        ok(&v, &["tag", clip, "--site", &format!("site {i}")]);
+    }
+    // The whole log as it stands, then its clip rows a page of 3 at a time.
+    let whole = audit_rows(&v.json(&["audit", "--json", "--action", "clip."]));
+    assert!(whole.len() > 3 + clips.len(), "{whole:?}");
+    assert!(whole.iter().all(|(_, a, _)| a.starts_with("clip.")));
+    let mut paged = Vec::new();
+    let mut after: Option<i64> = None;
+    for _ in 0..100 {
+        let mut args = vec!["audit", "--json", "--action", "clip.", "--limit", "3"];
+        let a = after.map(|a| a.to_string());
+        if let Some(a) = &a {
+            args.extend(["--after", a.as_str()]);
+        }
+        let doc = v.json(&args);
+        let page = audit_rows(&doc);
+        assert!(page.len() <= 3);
+        paged.extend(page.clone());
+        match doc["next"].as_i64() {
+            Some(next) => {
+                assert_eq!(
+                    Some(next),
+                    page.last().map(|r| r.0),
+                    "next is the page's last row"
+                );
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, whole,
+        "the pages make the whole, each row once, in order"
+    );
+    // One clip's trail: its ingest and its tag, nothing about the others.
+    let trail = audit_rows(&v.json(&["audit", "--json", "--subject", &clips[1]]));
+    let actions: Vec<&str> = trail.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert!(actions.contains(&"clip.ingested"), "{actions:?}");
+    assert!(actions.contains(&"clip.tagged"), "{actions:?}");
+    assert!(trail.iter().all(|(_, _, s)| s == &clips[1]), "{trail:?}");
+    let tagged = audit_rows(&v.json(&[
+        "audit",
+        "--json",
+        "--subject",
+        &clips[1],
+        "--action",
+        "clip.tagged",
+    ]));
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+    // The table says where the next page starts.
+    let out = v.run(&["audit", "--action", "clip.", "--limit", "2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("--after {}", whole[1].0)), "{said}");
+    let bad = refused(&v, &["audit", "--limit", "0"]);
+    assert!(bad.contains("limit 0 is out of range"), "{bad}");
+}
+
 #[test]
 fn a_clip_belongs_to_the_officer_bound_when_it_was_recorded() {
     let v = Vigil::new();

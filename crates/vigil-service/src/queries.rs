@@ -85,6 +85,15 @@ pub fn clips(
 pub struct AuditQuery {
     /// Only rows whose action starts with this.
     pub action: Option<String>,
+    /// Only rows about this subject (a clip, gap, request or user id).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Only rows after this sequence number (the `next` of the page before).
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// At most this many rows (1–100000); `next` then names the last one.
+    #[serde(default)]
+    pub limit: Option<u64>,
 }
 
 /// The audit log (R20), read on the record: `{"audit": [...]}`.
@@ -94,17 +103,32 @@ pub fn audit(
     q: &AuditQuery,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(AUDIT, "reading the audit log")?;
-    let rows = match q.action.as_deref() {
-        Some(prefix) => store.audit_with_action(prefix)?,
-        None => store.audit_entries()?,
+    if let Some(l) = q.limit {
+        if !(1..=100_000).contains(&l) {
+            return Err(ServiceError::bad_request(format!(
+                "limit {l} is out of range: 1 to 100000 rows a page"
+            )));
+        }
+    }
+    let rows = store.audit_select(&vigil_store::audit::AuditFilter {
+        action: q.action.clone(),
+        subject: q.subject.clone(),
+        after: q.after,
+        limit: q.limit,
+    })?;
+    // A full page may have more after it: its last row is where the next
+    // one starts.
+    let next = match q.limit {
+        Some(l) if rows.len() as u64 == l => rows.last().map(|e| e.seq),
+        _ => None,
     };
     store.record_read(
         &id.actor(),
         "audit.read",
         "audit",
-        &serde_json::json!({"rows": rows.len(), "action": q.action}),
+        &serde_json::json!({"rows": rows.len(), "action": q.action, "subject": q.subject, "after": q.after, "limit": q.limit}),
     )?;
-    Ok(serde_json::json!({ "audit": rows }))
+    Ok(serde_json::json!({ "audit": rows, "next": next }))
 }
 
 /// Who the caller is, as the service sees them (`GET /api/v1/whoami`).

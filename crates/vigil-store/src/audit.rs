@@ -158,33 +158,72 @@ pub fn about(conn: &Connection, subjects: &str) -> rusqlite::Result<Vec<AuditEnt
     )
 }
 
-/// The rows whose action starts with `prefix`, in log order; by the index
-/// `audit_action` (the prefix as a range: from `prefix` to `prefix` with
-/// its last character's successor).
-pub fn with_action(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    let next = chars
-        .pop()
-        .and_then(|last| char::from_u32(last as u32 + 1))
-        .map(|c| chars.into_iter().chain([c]).collect::<String>());
-    let Some(end) = next else {
-        // "" (every row), or a last character with no successor.
-        let rows = entries(conn)?;
-        return Ok(rows
-            .into_iter()
-            .filter(|e| e.action.starts_with(prefix))
-            .collect());
-    };
-    entries_where(
-        conn,
-        "WHERE action >= ?1 AND action < ?2 ORDER BY seq",
-        [prefix, end.as_str()],
-    )
+/// Which audit rows to read ([`select`]); every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Rows whose action starts with this (by the index `audit_action`,
+    /// the prefix read as a range).
+    pub action: Option<String>,
+    /// Rows about this subject (a clip, gap, request or user id; by the
+    /// index `audit_subject`).
+    pub subject: Option<String>,
+    /// Rows after this sequence number (the previous page's last).
+    pub after: Option<i64>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+/// The rows `f` asks for, in log order.
+pub fn select(conn: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut q = crate::query::Query::new(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit",
+    );
+    if let Some(prefix) = f.action.as_deref().filter(|p| !p.is_empty()) {
+        let mut chars: Vec<char> = prefix.chars().collect();
+        let successor = chars
+            .pop()
+            .and_then(|last| char::from_u32(last as u32 + 1))
+            .map(|c| chars.into_iter().chain([c]).collect::<String>());
+        match successor {
+            Some(end) => {
+                q.cond("action >= ?", prefix.to_owned());
+                q.cond("action < ?", end);
+            }
+            // A last character with no successor: compared, not ranged.
+            None => q.cond("instr(action, ?) = 1", prefix.to_owned()),
+        }
+    }
+    q.eq("subject", &f.subject);
+    if let Some(after) = f.after {
+        q.cond("seq > ?", after);
+    }
+    q.order("seq");
+    q.page(f.limit, 0);
+    let mut stmt = conn.prepare(&q.sql())?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.params()), entry_row)?;
+    rows.collect()
 }
 
 /// The newest `limit` rows, newest first.
 pub fn newest(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<AuditEntry>> {
     entries_where(conn, "ORDER BY seq DESC LIMIT ?1", [limit as i64])
+}
+
+/// One row of `seq, at, actor, action, subject, detail, prev_hash, hash`.
+fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let detail: String = r.get(5)?;
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        detail: serde_json::from_str(&detail)
+            .unwrap_or_else(|_| serde_json::Value::String(detail.clone())),
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+        detail_text: detail,
+    })
 }
 
 fn entries_where(
@@ -195,21 +234,7 @@ fn entries_where(
     let mut stmt = conn.prepare(&format!(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit {tail}"
     ))?;
-    let rows = stmt.query_map(params, |r| {
-        let detail: String = r.get(5)?;
-        Ok(AuditEntry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: serde_json::from_str(&detail)
-                .unwrap_or_else(|_| serde_json::Value::String(detail.clone())),
-            prev_hash: r.get(6)?,
-            hash: r.get(7)?,
-            detail_text: detail,
-        })
-    })?;
+    let rows = stmt.query_map(params, entry_row)?;
     rows.collect()
 }
 
@@ -347,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_by_action_prefix_are_the_full_logs() {
+    fn rows_by_action_prefix_subject_and_page_are_the_full_logs() {
         let c = log();
         append(
             &c,
@@ -382,9 +407,47 @@ mod tests {
                 .into_iter()
                 .filter(|e| e.action.starts_with(prefix))
                 .collect();
-            assert_eq!(with_action(&c, prefix).unwrap(), want, "prefix {prefix:?}");
+            let f = AuditFilter {
+                action: Some(prefix.into()),
+                ..Default::default()
+            };
+            assert_eq!(select(&c, &f).unwrap(), want, "prefix {prefix:?}");
         }
-        assert_eq!(with_action(&c, "clip.").unwrap().len(), 6);
+        // Pages of two, each after the last one's final row, make the whole.
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let f = AuditFilter {
+                action: Some("clip.".into()),
+                after,
+                limit: Some(2),
+                ..Default::default()
+            };
+            let page = select(&c, &f).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 2);
+            after = page.last().map(|e| e.seq);
+            paged.extend(page);
+        }
+        let f = AuditFilter {
+            action: Some("clip.".into()),
+            ..Default::default()
+        };
+        assert_eq!(paged, select(&c, &f).unwrap());
+        assert_eq!(paged.len(), 6);
+        let f = AuditFilter {
+            subject: Some("c3".into()),
+            action: Some("clip.t".into()),
+            ..Default::default()
+        };
+        let about_c3: Vec<(i64, String)> = select(&c, &f)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.seq, e.action))
+            .collect();
+        assert_eq!(about_c3, [(6, "clip.tagged".to_owned())]);
     }
 
     #[test]

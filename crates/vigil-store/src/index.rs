@@ -991,8 +991,8 @@ impl Index {
         audit::entries(&self.conn).map_err(|e| self.err(e))
     }
 
-    pub(crate) fn audit_with_action(&self, prefix: &str) -> Result<Vec<audit::AuditEntry>> {
-        audit::with_action(&self.conn, prefix).map_err(|e| self.err(e))
+    pub(crate) fn audit_select(&self, f: &audit::AuditFilter) -> Result<Vec<audit::AuditEntry>> {
+        audit::select(&self.conn, f).map_err(|e| self.err(e))
     }
 
     pub(crate) fn indexed_bytes(&self) -> Result<u64> {

@@ -248,9 +248,10 @@ impl Store {
         self.index.audit_entries()
     }
 
-    /// The audit rows whose action starts with `prefix`, oldest first.
-    pub fn audit_with_action(&self, prefix: &str) -> Result<Vec<audit::AuditEntry>> {
-        self.index.audit_with_action(prefix)
+    /// The audit rows `filter` asks for (action prefix, subject, a page),
+    /// oldest first.
+    pub fn audit_select(&self, filter: &audit::AuditFilter) -> Result<Vec<audit::AuditEntry>> {
+        self.index.audit_select(filter)
     }
 
     /// Re-reads every object and checks it, every clip and the audit chain.

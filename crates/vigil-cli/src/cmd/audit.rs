@@ -22,6 +22,15 @@ pub struct Args {
     /// Only rows whose action starts with this (e.g. `clip.`, `gap.explained`).
     #[arg(long)]
     action: Option<String>,
+    /// Only rows about this subject (a clip, gap, request or user id).
+    #[arg(long)]
+    subject: Option<String>,
+    /// Only rows after this sequence number (the last row of the page before).
+    #[arg(long, value_name = "SEQ")]
+    after: Option<i64>,
+    /// At most this many rows (a page of a long log; 1–100000).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -94,6 +103,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     let q = AuditQuery {
         action: args.action,
+        subject: args.subject,
+        after: args.after,
+        limit: args.limit,
     };
     let doc = match ctx.door() {
         Door::Daemon(c) => c.get_with("/api/v1/audit", &q)?,
@@ -124,6 +136,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         table.print();
         crate::say!("{} rows (verify the chain with `vigil verify`)", rows.len());
+        if let Some(next) = doc["next"].as_i64() {
+            crate::say!("more may follow: the next page is `--after {next}`");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
