@@ -1,4 +1,5 @@
-//! `vigil ingest` and `vigil clips` against real fixture trees.
+//! `vigil ingest` and `vigil clips` against real fixture trees (and the
+//! listings in the reader's language and the station's zone).
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -378,6 +379,64 @@ fn clips_lists_and_filters_by_officer_and_device() {
         text.contains("REC_0100.MP4") && text.contains("DAMAGED"),
         "{text}"
     );
+    // The listings follow LANG and show times in the station's zone: the
+    // clip recorded at 08:00 UTC was recorded at 16:00 in Beijing.
+    let listing = |lang: &str, args: &[&str]| {
+        let out = v
+            .cmd()
+            .env("LANG", lang)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("VIGIL_TIMEZONE", "Asia/Shanghai")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let zh = listing("zh_CN.UTF-8", &["clips"]);
+    for word in [
+        "记录仪",
+        "开始时间",
+        "已损坏",
+        "2026-11-20 16:00:00",
+        "时间均按 Asia/Shanghai 显示",
+    ] {
+        assert!(zh.contains(word), "{word:?} in\n{zh}");
+    }
+    assert!(
+        !zh.contains("DAMAGED") && !zh.contains("2026-11-20T08:00:00Z"),
+        "{zh}"
+    );
+    let en = listing("en_GB.UTF-8", &["clips"]);
+    for word in [
+        "RECORDER",
+        "START",
+        "DAMAGED",
+        "2026-11-20 16:00:00",
+        "Times are shown in Asia/Shanghai",
+    ] {
+        assert!(en.contains(word), "{word:?} in\n{en}");
+    }
+    let gap = v.ingest_seq_gap();
+    let gaps = listing("zh_CN.UTF-8", &["gaps"]);
+    assert!(gaps.contains(&gap), "{gaps}");
+    for word in ["类型", "两段记录之间的中断", "待说明", "处中断"] {
+        assert!(gaps.contains(word), "{word:?} in\n{gaps}");
+    }
+    let audit = listing(
+        "zh_CN.UTF-8",
+        &["audit", "--action", "clip.", "--limit", "1"],
+    );
+    for word in [
+        "序号",
+        "操作人",
+        "clip.ingested",
+        "共 1 条",
+        "下一页用 `--after",
+    ] {
+        assert!(audit.contains(word), "{word:?} in\n{audit}");
+    }
 }
 
 #[test]

@@ -69,6 +69,51 @@ pub fn outcome(json: bool, doc: &serde_json::Value, line: &str) -> anyhow::Resul
     }
 }
 
+/// The reader's language (`LANG`) and the station's zone, for listings.
+pub struct Words {
+    /// From `LC_ALL`, `LC_MESSAGES` or `LANG`.
+    pub lang: vigil_i18n::Lang,
+    /// `VIGIL_TIMEZONE`, else the system's.
+    pub zone: vigil_i18n::Zone,
+}
+
+impl Words {
+    /// The environment's.
+    pub fn from_env() -> Self {
+        Self {
+            lang: vigil_i18n::Lang::from_env(),
+            zone: crate::zone(),
+        }
+    }
+
+    /// A message in the reader's language.
+    pub fn t(&self, m: vigil_i18n::Msg) -> &'static str {
+        m.text(self.lang)
+    }
+
+    /// A message with its `{name}`s filled.
+    pub fn fmt(&self, m: vigil_i18n::Msg, args: &[(&str, &str)]) -> String {
+        m.fmt(self.lang, args)
+    }
+
+    /// Column headings: upper case in English, as written in Chinese.
+    pub fn heads(&self, msgs: &[vigil_i18n::Msg]) -> Vec<String> {
+        msgs.iter().map(|m| self.t(*m).to_uppercase()).collect()
+    }
+
+    /// A stored UTC time in the station's zone; `-` for none.
+    pub fn local(&self, utc: &serde_json::Value) -> String {
+        utc.as_str()
+            .map(|t| self.zone.local(t))
+            .unwrap_or_else(|| "-".into())
+    }
+
+    /// The line under a listing that names the zone its times are in.
+    pub fn zone_line(&self) -> String {
+        self.fmt(vigil_i18n::Msg::TimesIn, &[("zone", self.zone.name())])
+    }
+}
+
 /// Columns aligned by display width (a Chinese name is two columns per
 /// character), no borders, two spaces between columns; every cell escaped
 /// by [`printable`] before it is measured.
@@ -76,11 +121,11 @@ pub struct Table(comfy_table::Table);
 
 impl Table {
     /// A table with these column headings.
-    pub fn new(headers: &[&str]) -> Self {
+    pub fn new<S: AsRef<str>>(headers: &[S]) -> Self {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING)
             .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-            .set_header(headers.iter().map(comfy_table::Cell::new));
+            .set_header(headers.iter().map(|h| comfy_table::Cell::new(h.as_ref())));
         for c in t.column_iter_mut() {
             c.set_padding((0, 2));
         }

@@ -239,6 +239,17 @@ catalogue! {
     FaultStorage => "storage read error", "存储读取错误";
     FaultVendor => "maker's fault {code}", "厂商故障 {code}";
     FaultOther => "fault {code}", "故障 {code}";
+    // The command line's listings (`vigil clips`, `gaps`, `audit`).
+    ColId => "Id", "编号";
+    ColKind => "Kind", "类型";
+    ColStream => "Stream", "音视频流";
+    ColOffset => "Offset", "位置";
+    ColWallClock => "Wall clock", "发生时间";
+    ColDetail => "Detail", "详情";
+    CountClips => "{n} clips", "共 {n} 条记录";
+    CountGaps => "{n} interruptions, {open} open, {overdue} overdue", "共 {n} 处中断，{open} 处未说明，{overdue} 处已超期";
+    CountAuditRows => "{n} rows (verify the chain with `vigil verify`)", "共 {n} 条（用 `vigil verify` 核验哈希链）";
+    AuditNextPage => "more may follow: the next page is `--after {next}`", "可能还有更多：下一页用 `--after {next}`";
 }
 
 impl Msg {

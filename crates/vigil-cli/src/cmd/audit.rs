@@ -121,13 +121,22 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default();
+        use vigil_i18n::Msg;
+        let w = output::Words::from_env();
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
-        let mut table =
-            output::Table::new(&["SEQ", "AT", "ACTOR", "ACTION", "SUBJECT", "DETAIL"]).right(&[0]);
+        let mut table = output::Table::new(&w.heads(&[
+            Msg::Seq,
+            Msg::When,
+            Msg::Who,
+            Msg::Action,
+            Msg::Subject,
+            Msg::ColDetail,
+        ]))
+        .right(&[0]);
         for e in rows {
             table.row([
                 e["seq"].to_string(),
-                text(&e["at"]),
+                w.local(&e["at"]),
                 text(&e["actor"]),
                 text(&e["action"]),
                 text(&e["subject"]),
@@ -135,9 +144,16 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             ]);
         }
         table.print();
-        crate::say!("{} rows (verify the chain with `vigil verify`)", rows.len());
+        crate::say!(
+            "{}\n{}",
+            w.fmt(Msg::CountAuditRows, &[("n", &rows.len().to_string())]),
+            w.zone_line()
+        );
         if let Some(next) = doc["next"].as_i64() {
-            crate::say!("more may follow: the next page is `--after {next}`");
+            crate::say!(
+                "{}",
+                w.fmt(Msg::AuditNextPage, &[("next", &next.to_string())])
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

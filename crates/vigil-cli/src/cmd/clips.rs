@@ -44,9 +44,17 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut table = output::Table::new(&[
-        "CLIP", "DEVICE", "OFFICER", "RECORDED", "SIZE", "STATUS", "PATH",
-    ])
+    use vigil_i18n::Msg;
+    let w = output::Words::from_env();
+    let mut table = output::Table::new(&w.heads(&[
+        Msg::Recording,
+        Msg::Recorder,
+        Msg::Officer,
+        Msg::Start,
+        Msg::Bytes,
+        Msg::Status,
+        Msg::File,
+    ]))
     .right(&[4]);
     let clips = doc["clips"]
         .as_array()
@@ -58,20 +66,24 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             text(&c["clip"]),
             text(&c["device"]),
             text(&c["officer"]),
-            text(&c["recorded_start"]),
+            w.local(&c["recorded_start"]),
             output::bytes(c["bytes"].as_u64().unwrap_or(0)),
+            // What needs attention stands out (upper case in English).
             if c["damaged"] == true {
-                "DAMAGED"
+                w.t(Msg::StatusDamaged).to_uppercase()
             } else if c["late_ingest"] == true {
-                "LATE"
+                w.t(Msg::StatusLate).to_uppercase()
             } else {
-                "ok"
-            }
-            .to_owned(),
+                w.t(Msg::StatusOk).to_owned()
+            },
             text(&c["path"]),
         ]);
     }
     table.print();
-    crate::say!("{} clips", clips.len());
+    crate::say!(
+        "{}\n{}",
+        w.fmt(Msg::CountClips, &[("n", &clips.len().to_string())]),
+        w.zone_line()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -56,16 +56,18 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut table = output::Table::new(&[
-        "GAP",
-        "KIND",
-        "STATUS",
-        "STREAM",
-        "OFFSET",
-        "DURATION",
-        "WALL CLOCK",
-        "PATH",
-    ])
+    use vigil_i18n::Msg;
+    let w = output::Words::from_env();
+    let mut table = output::Table::new(&w.heads(&[
+        Msg::ColId,
+        Msg::ColKind,
+        Msg::Status,
+        Msg::ColStream,
+        Msg::ColOffset,
+        Msg::Duration,
+        Msg::ColWallClock,
+        Msg::File,
+    ]))
     .right(&[4, 5]);
     let gaps = doc["gaps"]
         .as_array()
@@ -74,10 +76,36 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     for g in gaps {
         let state = g["status"].as_str().unwrap_or("open");
+        // Overdue stands out (upper case in English).
         let status = match (state, g["overdue"] == true) {
-            ("explained", _) => "explained",
-            (_, true) => "OVERDUE",
-            (s, false) => s,
+            ("explained", _) => w.t(Msg::GapExplained).to_owned(),
+            (_, true) => w.t(Msg::OverdueMark).to_uppercase(),
+            ("awaiting_signatures", false) => w.t(Msg::GapAwaiting).to_owned(),
+            _ => w.t(Msg::GapOpen).to_owned(),
+        };
+        let kind = g["kind"]
+            .as_str()
+            .map(|name| {
+                use vigil_store::GapKind as K;
+                [
+                    K::WithinClip,
+                    K::BetweenClips,
+                    K::MissingFile,
+                    K::Restart,
+                    K::StreamStopped,
+                    K::EditListCut,
+                ]
+                .into_iter()
+                .find(|k| k.as_str() == name)
+                .map(|k| w.t(vigil_service::printed::kind_msg(k)).to_owned())
+                .unwrap_or_else(|| name.to_owned())
+            })
+            .unwrap_or_default();
+        let stream = match g["stream"].as_str() {
+            Some("video") => w.t(Msg::StreamVideo).to_owned(),
+            Some("audio") => w.t(Msg::StreamAudio).to_owned(),
+            Some(other) => other.to_owned(),
+            None => "-".into(),
         };
         let here = text(&g["path"]).unwrap_or_default();
         let path = match (text(&g["previous_path"]), text(&g["missing"])) {
@@ -87,15 +115,15 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         };
         table.row([
             text(&g["id"]).unwrap_or_default(),
-            text(&g["kind"]).unwrap_or_default(),
-            status.to_owned(),
-            text(&g["stream"]).unwrap_or_else(|| "-".into()),
+            kind,
+            status,
+            stream,
             g["offset_s"]
                 .as_f64()
                 .map(|o| format!("{o:.3}s"))
                 .unwrap_or_else(|| "-".into()),
             format!("{:.3}s", g["duration_s"].as_f64().unwrap_or(0.0)),
-            text(&g["wall_start"]).unwrap_or_else(|| "-".into()),
+            w.local(&g["wall_start"]),
             path,
         ]);
     }
@@ -103,8 +131,16 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let open = gaps.iter().filter(|g| g["status"] != "explained").count();
     let overdue = gaps.iter().filter(|g| g["overdue"] == true).count();
     crate::say!(
-        "{} interruptions, {open} open, {overdue} overdue",
-        gaps.len()
+        "{}\n{}",
+        w.fmt(
+            Msg::CountGaps,
+            &[
+                ("n", &gaps.len().to_string()),
+                ("open", &open.to_string()),
+                ("overdue", &overdue.to_string())
+            ]
+        ),
+        w.zone_line()
     );
     Ok(ExitCode::SUCCESS)
 }
