@@ -424,6 +424,14 @@ fn clips_lists_and_filters_by_officer_and_device() {
     for word in ["类型", "两段记录之间的中断", "待说明", "处中断"] {
         assert!(gaps.contains(word), "{word:?} in\n{gaps}");
     }
+    let overdue = listing("zh_CN.UTF-8", &["overdue", "--explain-within", "0"]);
+    for word in ["仍未说明的中断（R9）", "编号", "两段记录之间的中断"] {
+        assert!(overdue.contains(word), "{word:?} in\n{overdue}");
+    }
+    let devices = listing("zh_CN.UTF-8", &["devices", "list"]);
+    for word in ["记录仪", "型号", "BWC002"] {
+        assert!(devices.contains(word), "{word:?} in\n{devices}");
+    }
     let audit = listing(
         "zh_CN.UTF-8",
         &["audit", "--action", "clip.", "--limit", "1"],

@@ -108,6 +108,27 @@ impl Words {
             .unwrap_or_else(|| "-".into())
     }
 
+    /// An interruption's kind as stored (`within_clip`, ...) in words; an
+    /// unknown name as itself.
+    pub fn kind(&self, stored: &serde_json::Value) -> String {
+        use vigil_store::GapKind as K;
+        let Some(name) = stored.as_str() else {
+            return "-".into();
+        };
+        [
+            K::WithinClip,
+            K::BetweenClips,
+            K::MissingFile,
+            K::Restart,
+            K::StreamStopped,
+            K::EditListCut,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .map(|k| self.t(vigil_service::printed::kind_msg(k)).to_owned())
+        .unwrap_or_else(|| name.to_owned())
+    }
+
     /// The line under a listing that names the zone its times are in.
     pub fn zone_line(&self) -> String {
         self.fmt(vigil_i18n::Msg::TimesIn, &[("zone", self.zone.name())])

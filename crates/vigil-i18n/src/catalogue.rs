@@ -249,6 +249,27 @@ catalogue! {
     CountClips => "{n} clips", "共 {n} 条记录";
     CountGaps => "{n} interruptions, {open} open, {overdue} overdue", "共 {n} 处中断，{open} 处未说明，{overdue} 处已超期";
     CountAuditRows => "{n} rows (verify the chain with `vigil verify`)", "共 {n} 条（用 `vigil verify` 核验哈希链）";
+    ColUser => "User", "用户";
+    ColRole => "Role", "角色";
+    ColUnix => "Unix", "系统账户";
+    ColName => "Name", "姓名";
+    ColModel => "Model", "型号";
+    ColNow => "now", "至今";
+    ColClass => "Class", "保存类别";
+    ColDue => "Due", "到期时间";
+    ColProposedBy => "Proposed by", "提出人";
+    ColApprovedBy => "Approved by", "批准人";
+    ColDeletedAfter => "Deleted after", "删除时间";
+    ColEntry => "Entry", "条目";
+    ColDrawn => "Drawn", "抽取时间";
+    ColSeed => "Seed", "随机种子";
+    ColReviewer => "Reviewer", "审核人";
+    ColFinding => "Finding", "结论";
+    NotReviewed => "not reviewed", "未审核";
+    PurgeDryRun => "Dry run: {n} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", "试运行：{n} 条记录到期待删除（未经 --confirm、--approve 和 --run 不会删除任何内容）";
+    PurgeQueue => "Queue: {n}", "删除队列：{n}";
+    OverdueUntagged => "Clips untagged {days} working days after ingest (R11): {n}", "导入后 {days} 个工作日仍未标注的记录（R11）：{n}";
+    OverdueUnexplained => "Interruptions unexplained after {hours} h (R9): {n}", "超过 {hours} 小时仍未说明的中断（R9）：{n}";
     AuditNextPage => "more may follow: the next page is `--after {next}`", "可能还有更多：下一页用 `--after {next}`";
 }
 

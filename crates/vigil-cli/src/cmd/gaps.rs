@@ -83,24 +83,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             ("awaiting_signatures", false) => w.t(Msg::GapAwaiting).to_owned(),
             _ => w.t(Msg::GapOpen).to_owned(),
         };
-        let kind = g["kind"]
-            .as_str()
-            .map(|name| {
-                use vigil_store::GapKind as K;
-                [
-                    K::WithinClip,
-                    K::BetweenClips,
-                    K::MissingFile,
-                    K::Restart,
-                    K::StreamStopped,
-                    K::EditListCut,
-                ]
-                .into_iter()
-                .find(|k| k.as_str() == name)
-                .map(|k| w.t(vigil_service::printed::kind_msg(k)).to_owned())
-                .unwrap_or_else(|| name.to_owned())
-            })
-            .unwrap_or_default();
+        let kind = w.kind(&g["kind"]);
         let stream = match g["stream"].as_str() {
             Some("video") => w.t(Msg::StreamVideo).to_owned(),
             Some("audio") => w.t(Msg::StreamAudio).to_owned(),

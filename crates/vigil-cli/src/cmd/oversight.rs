@@ -103,18 +103,29 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
             if json {
                 output::print_json(&doc)?;
             } else {
+                use vigil_i18n::Msg;
+                let w = output::Words::from_env();
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-                let mut t =
-                    output::Table::new(&["ENTRY", "CLIP", "DRAWN", "SEED", "REVIEWER", "FINDING"])
-                        .right(&[0]);
+                let mut t = output::Table::new(&w.heads(&[
+                    Msg::ColEntry,
+                    Msg::Recording,
+                    Msg::ColDrawn,
+                    Msg::ColSeed,
+                    Msg::ColReviewer,
+                    Msg::ColFinding,
+                ]))
+                .right(&[0]);
                 for s in doc["spotchecks"].as_array().into_iter().flatten() {
                     t.row([
                         s["id"].to_string(),
                         text(&s["clip"]),
-                        text(&s["drawn_at"]),
+                        w.local(&s["drawn_at"]),
                         text(&s["seed"]),
                         text(&s["reviewer"]),
-                        s["finding"].as_str().unwrap_or("not reviewed").to_owned(),
+                        s["finding"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| w.t(Msg::NotReviewed).to_owned()),
                     ]);
                 }
                 t.print();

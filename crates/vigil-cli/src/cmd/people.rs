@@ -106,8 +106,26 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
             if json {
                 output::print_json(&doc)?;
             } else {
+                use vigil_i18n::Msg;
+                let w = output::Words::from_env();
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-                let mut table = output::Table::new(&["USER", "ROLE", "UNIX", "OFFICER"]);
+                let role = |v: &serde_json::Value| {
+                    let name = v.as_str().unwrap_or("-");
+                    match name {
+                        "officer" => w.t(Msg::RoleOfficer).to_owned(),
+                        "custodian" => w.t(Msg::RoleCustodian).to_owned(),
+                        "auditor" => w.t(Msg::RoleAuditor).to_owned(),
+                        "supervisor" => w.t(Msg::RoleSupervisor).to_owned(),
+                        "admin" => w.t(Msg::RoleAdmin).to_owned(),
+                        other => other.to_owned(),
+                    }
+                };
+                let mut table = output::Table::new(&w.heads(&[
+                    Msg::ColUser,
+                    Msg::ColRole,
+                    Msg::ColUnix,
+                    Msg::Officer,
+                ]));
                 for u in doc["users"]
                     .as_array()
                     .map(Vec::as_slice)
@@ -115,7 +133,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 {
                     table.row([
                         text(&u["name"]),
-                        text(&u["role"]),
+                        role(&u["role"]),
                         text(&u["unix_user"]),
                         text(&u["officer"]),
                     ]);
@@ -190,8 +208,11 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
             if json {
                 output::print_json(&doc)?;
             } else {
+                use vigil_i18n::Msg;
+                let w = output::Words::from_env();
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-                let mut table = output::Table::new(&["OFFICER", "NAME", "UNIT"]);
+                let mut table =
+                    output::Table::new(&w.heads(&[Msg::Officer, Msg::ColName, Msg::Unit]));
                 for o in doc["officers"]
                     .as_array()
                     .map(Vec::as_slice)
@@ -296,10 +317,17 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
             if json {
                 output::print_json(&doc)?;
             } else {
+                use vigil_i18n::Msg;
+                let w = output::Words::from_env();
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
                 // One row per binding (R3): who had the recorder when.
-                let mut table =
-                    output::Table::new(&["RECORDER", "MODEL", "OFFICER", "FROM", "UNTIL"]);
+                let mut table = output::Table::new(&w.heads(&[
+                    Msg::Recorder,
+                    Msg::ColModel,
+                    Msg::Officer,
+                    Msg::From,
+                    Msg::Until,
+                ]));
                 for d in doc["devices"]
                     .as_array()
                     .map(Vec::as_slice)
@@ -320,8 +348,12 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                             text(&d["serial"]),
                             text(&d["model"]),
                             text(&b["officer"]),
-                            text(&b["from"]),
-                            b["to"].as_str().unwrap_or("now").to_owned(),
+                            w.local(&b["from"]),
+                            if b["to"].is_string() {
+                                w.local(&b["to"])
+                            } else {
+                                w.t(Msg::ColNow).to_owned()
+                            },
                         ]);
                     }
                 }

@@ -227,24 +227,54 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let list = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
+        use vigil_i18n::Msg;
+        let w = output::Words::from_env();
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
         let (due, queue) = (list("due"), list("queue"));
-        crate::say!("Dry run: {} clip(s) due for removal (nothing is removed without --confirm, --approve and --run)", due.len());
+        crate::say!(
+            "{}",
+            w.fmt(Msg::PurgeDryRun, &[("n", &due.len().to_string())])
+        );
         if !due.is_empty() {
-            let mut t = output::Table::new(&["CLIP", "CLASS", "DUE", "PATH"]);
+            let mut t = output::Table::new(&w.heads(&[
+                Msg::Recording,
+                Msg::ColClass,
+                Msg::ColDue,
+                Msg::File,
+            ]));
             for d in &due {
-                t.row(["clip", "class", "due_at", "path"].map(|k| text(&d[k])));
+                t.row([
+                    text(&d["clip"]),
+                    text(&d["class"]),
+                    w.local(&d["due_at"]),
+                    text(&d["path"]),
+                ]);
             }
             t.print();
         }
-        crate::say!("Queue: {}", queue.len());
+        crate::say!(
+            "{}",
+            w.fmt(Msg::PurgeQueue, &[("n", &queue.len().to_string())])
+        );
         if !queue.is_empty() {
-            let mut t =
-                output::Table::new(&["CLIP", "PROPOSED BY", "APPROVED BY", "DELETED AFTER"]);
+            let mut t = output::Table::new(&w.heads(&[
+                Msg::Recording,
+                Msg::ColProposedBy,
+                Msg::ColApprovedBy,
+                Msg::ColDeletedAfter,
+            ]));
             for q in &queue {
-                t.row(["clip", "proposed_by", "approved_by", "delete_after"].map(|k| text(&q[k])));
+                t.row([
+                    text(&q["clip"]),
+                    text(&q["proposed_by"]),
+                    text(&q["approved_by"]),
+                    w.local(&q["delete_after"]),
+                ]);
             }
             t.print();
+        }
+        if !due.is_empty() || !queue.is_empty() {
+            crate::say!("{}", w.zone_line());
         }
         return Ok(ExitCode::SUCCESS);
     };

@@ -164,29 +164,60 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
     } else {
         let list = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+        use vigil_i18n::Msg;
+        let w = output::Words::from_env();
         let untagged = list("untagged");
         crate::say!(
-            "Clips untagged {} working days after ingest (R11): {}",
-            args.tag_within,
-            untagged.len()
+            "{}",
+            w.fmt(
+                Msg::OverdueUntagged,
+                &[
+                    ("days", &args.tag_within.to_string()),
+                    ("n", &untagged.len().to_string())
+                ]
+            )
         );
         if !untagged.is_empty() {
-            let mut t = output::Table::new(&["CLIP", "DEVICE", "OFFICER", "INGESTED", "PATH"]);
+            let mut t = output::Table::new(&w.heads(&[
+                Msg::Recording,
+                Msg::Recorder,
+                Msg::Officer,
+                Msg::Ingested,
+                Msg::File,
+            ]));
             for c in &untagged {
-                t.row(["clip", "device", "officer", "ingested_at", "path"].map(|k| text(&c[k])));
+                t.row([
+                    text(&c["clip"]),
+                    text(&c["device"]),
+                    text(&c["officer"]),
+                    w.local(&c["ingested_at"]),
+                    text(&c["path"]),
+                ]);
             }
             t.print();
+            crate::say!("{}", w.zone_line());
         }
         let gaps = list("unexplained");
         crate::say!(
-            "Interruptions unexplained after {} h (R9): {}",
-            args.explain_within,
-            gaps.len()
+            "{}",
+            w.fmt(
+                Msg::OverdueUnexplained,
+                &[
+                    ("hours", &args.explain_within.to_string()),
+                    ("n", &gaps.len().to_string())
+                ]
+            )
         );
         if !gaps.is_empty() {
-            let mut t = output::Table::new(&["GAP", "KIND", "OFFICER", "PATH"]);
+            let mut t =
+                output::Table::new(&w.heads(&[Msg::ColId, Msg::ColKind, Msg::Officer, Msg::File]));
             for g in &gaps {
-                t.row(["id", "kind", "officer", "path"].map(|k| text(&g[k])));
+                t.row([
+                    text(&g["id"]),
+                    w.kind(&g["kind"]),
+                    text(&g["officer"]),
+                    text(&g["path"]),
+                ]);
             }
             t.print();
         }
