@@ -322,6 +322,8 @@ fn demo(serve: bool) -> Result<()> {
         let mut c = Command::new(bin("vigil"));
         // The first open of the store makes its key: name the log.
         c.env("VIGIL_STATION", DEMO_STATION);
+        // The station's zone, as vigild's `--timezone` below.
+        c.env("VIGIL_TIMEZONE", "Asia/Shanghai");
         c.arg("--store").arg(&store).args(args);
         run(&mut c)
     };
@@ -329,6 +331,8 @@ fn demo(serve: bool) -> Result<()> {
     let socket = base.join("vigil.sock");
     let client = |args: &[&str]| -> Result<()> {
         let mut c = Command::new(bin("vigil"));
+        // Listings show times in the station's zone, as the desk does.
+        c.env("VIGIL_TIMEZONE", "Asia/Shanghai");
         c.arg("--socket").arg(&socket).args(args);
         run(&mut c)
     };
