@@ -92,7 +92,10 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         };
         let here = text(&g["path"]).unwrap_or_default();
         let path = match (text(&g["previous_path"]), text(&g["missing"])) {
-            (Some(prev), Some(missing)) => format!("{prev} .. [{missing} missing] .. {here}"),
+            (Some(prev), Some(missing)) => format!(
+                "{prev} .. [{}] .. {here}",
+                w.fmt(Msg::GapMissingFiles, &[("missing", &missing)])
+            ),
             (Some(prev), None) => format!("{prev} -> {here}"),
             _ => here,
         };
