@@ -655,6 +655,22 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         ] {
             figures.push(measure(what, u, &path, goal)?);
         }
+        // `vigil` on vigild's socket: its standard output, or what it said
+        // when it failed.
+        let cli = |args: &[&str]| -> Result<Vec<u8>> {
+            let out = Command::new(&vigil)
+                .arg("--socket")
+                .arg(&socket)
+                .args(args)
+                .output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "vigil {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok(out.stdout)
+        };
         println!("\nCLI on the socket (whole process):");
         for (what, args) in [
             ("vigil gaps --open --json", vec!["gaps", "--open", "--json"]),
@@ -666,17 +682,8 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         ] {
             let run = || -> Result<(f64, u64)> {
                 let t = Instant::now();
-                let out = Command::new(&vigil)
-                    .arg("--socket")
-                    .arg(&socket)
-                    .args(&args)
-                    .output()?;
-                anyhow::ensure!(
-                    out.status.success(),
-                    "{what}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                Ok((t.elapsed().as_secs_f64() * 1000.0, out.stdout.len() as u64))
+                let out = cli(&args)?;
+                Ok((t.elapsed().as_secs_f64() * 1000.0, out.len() as u64))
             };
             run()?;
             let f = stats(
@@ -693,20 +700,6 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         // A court export of the real recording: its custody trail is found
         // among the whole year's audit rows. Each run is a new request
         // (cust1) approved by sup1, then exported; the export is timed.
-        let cli = |args: &[&str]| -> Result<String> {
-            let out = Command::new(&vigil)
-                .arg("--socket")
-                .arg(&socket)
-                .args(args)
-                .output()?;
-            anyhow::ensure!(
-                out.status.success(),
-                "vigil {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        };
         let out_root = base.join("exports");
         let _ = std::fs::remove_dir_all(&out_root);
         let mut runs = Vec::new();
@@ -721,7 +714,7 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
                 "bench-scale export",
                 "--json",
             ])?;
-            let req: serde_json::Value = serde_json::from_str(&made)?;
+            let req: serde_json::Value = serde_json::from_slice(&made)?;
             let req = req["request"].as_str().context("request id")?.to_owned();
             cli(&["approve", "--as", "sup1", &req])?;
             let dir = out_root.join(format!("p{i}"));

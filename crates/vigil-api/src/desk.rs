@@ -214,17 +214,6 @@ fn safe_back(back: Option<&str>) -> String {
     }
 }
 
-fn role_label(role: Role, lang: Lang) -> &'static str {
-    match role {
-        Role::Officer => Msg::RoleOfficer,
-        Role::Custodian => Msg::RoleCustodian,
-        Role::Auditor => Msg::RoleAuditor,
-        Role::Supervisor => Msg::RoleSupervisor,
-        Role::Admin => Msg::RoleAdmin,
-    }
-    .text(lang)
-}
-
 fn chrome(
     state: &ApiState,
     desk: &Desk,
@@ -238,7 +227,10 @@ fn chrome(
         who: id.map(|id| {
             Msg::SignedInAs.fmt(
                 desk.lang,
-                &[("user", &id.user), ("role", role_label(id.role, desk.lang))],
+                &[
+                    ("user", &id.user),
+                    ("role", id.role.label().text(desk.lang)),
+                ],
             )
         }),
         csrf: desk.token.as_deref().map(csrf_of).unwrap_or_default(),

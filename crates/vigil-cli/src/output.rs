@@ -111,22 +111,30 @@ impl Words {
     /// An interruption's kind as stored (`within_clip`, ...) in words; an
     /// unknown name as itself.
     pub fn kind(&self, stored: &serde_json::Value) -> String {
-        use vigil_store::GapKind as K;
         let Some(name) = stored.as_str() else {
             return "-".into();
         };
-        [
-            K::WithinClip,
-            K::BetweenClips,
-            K::MissingFile,
-            K::Restart,
-            K::StreamStopped,
-            K::EditListCut,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
-        .map(|k| self.t(vigil_service::printed::kind_msg(k)).to_owned())
-        .unwrap_or_else(|| name.to_owned())
+        vigil_store::GapKind::from_name(name)
+            .map(|k| self.t(vigil_service::printed::kind_msg(k)).to_owned())
+            .unwrap_or_else(|| name.to_owned())
+    }
+
+    /// A stream's name (`video`, `audio`) in words; another as itself.
+    pub fn stream(&self, stored: &serde_json::Value) -> String {
+        match stored.as_str() {
+            Some(name) => vigil_service::printed::stream_msg(name)
+                .map(|m| self.t(m).to_owned())
+                .unwrap_or_else(|| name.to_owned()),
+            None => "-".into(),
+        }
+    }
+
+    /// A role's name (`officer`, ...) in words; another as itself.
+    pub fn role(&self, stored: &serde_json::Value) -> String {
+        let name = stored.as_str().unwrap_or("-");
+        vigil_service::identity::Role::parse(name)
+            .map(|r| self.t(r.label()).to_owned())
+            .unwrap_or_else(|| name.to_owned())
     }
 
     /// The line under a listing that names the zone its times are in.

@@ -24,7 +24,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(s: &str) -> Option<Self> {
+    /// The role named `s` (`officer`, `custodian`, ...), if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "officer" => Self::Officer,
             "custodian" => Self::Custodian,
@@ -33,6 +34,18 @@ impl Role {
             "admin" => Self::Admin,
             _ => return None,
         })
+    }
+
+    /// The role in people's words (the catalogue's).
+    pub fn label(self) -> vigil_i18n::Msg {
+        use vigil_i18n::Msg;
+        match self {
+            Self::Officer => Msg::RoleOfficer,
+            Self::Custodian => Msg::RoleCustodian,
+            Self::Auditor => Msg::RoleAuditor,
+            Self::Supervisor => Msg::RoleSupervisor,
+            Self::Admin => Msg::RoleAdmin,
+        }
     }
 
     /// The role's name.

@@ -98,6 +98,15 @@ pub fn kind_msg(k: GapKind) -> Msg {
     }
 }
 
+/// A stream's name (`video`, `audio`) in people's words.
+pub fn stream_msg(stream: &str) -> Option<Msg> {
+    match stream {
+        "video" => Some(Msg::StreamVideo),
+        "audio" => Some(Msg::StreamAudio),
+        _ => None,
+    }
+}
+
 /// Where in the recording an interruption is and for how long, and which
 /// stream: `at 3.0 s, for 2.0 s (video)`.
 pub fn place(g: &Gap, lang: Lang) -> String {
@@ -106,11 +115,10 @@ pub fn place(g: &Gap, lang: Lang) -> String {
         Some(at) => Msg::At.fmt(lang, &[("at", &secs(at)), ("for", &secs(g.duration_s))]),
         None => Msg::Between.fmt(lang, &[("for", &secs(g.duration_s))]),
     };
-    let stream = match g.stream.as_deref() {
-        Some("video") => Msg::StreamVideo.text(lang),
-        Some("audio") => Msg::StreamAudio.text(lang),
-        _ => return at,
+    let Some(stream) = g.stream.as_deref().and_then(stream_msg) else {
+        return at;
     };
+    let stream = stream.text(lang);
     format!("{at} ({stream})")
 }
 

@@ -148,6 +148,9 @@ pub fn entries(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
     entries_where(conn, "ORDER BY seq", [])
 }
 
+/// Every column of a row, in the order [`entry_row`] reads them.
+const SELECT: &str = "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit";
+
 /// The rows about any of `subjects` (a JSON array of strings), in log
 /// order; by the index `audit_subject` (schema 17).
 pub fn about(conn: &Connection, subjects: &str) -> rusqlite::Result<Vec<AuditEntry>> {
@@ -175,9 +178,7 @@ pub struct AuditFilter {
 
 /// The rows `f` asks for, in log order.
 pub fn select(conn: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut q = crate::query::Query::new(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit",
-    );
+    let mut q = crate::query::Query::new(SELECT);
     if let Some(prefix) = f.action.as_deref().filter(|p| !p.is_empty()) {
         let mut chars: Vec<char> = prefix.chars().collect();
         let successor = chars
@@ -231,9 +232,7 @@ fn entries_where(
     tail: &str,
     params: impl rusqlite::Params,
 ) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit {tail}"
-    ))?;
+    let mut stmt = conn.prepare(&format!("{SELECT} {tail}"))?;
     let rows = stmt.query_map(params, entry_row)?;
     rows.collect()
 }
@@ -305,6 +304,21 @@ mod tests {
         c
     }
 
+    /// Appends rows `(action, subject)` after [`log`]'s five.
+    fn more(c: &Connection, rows: &[(&str, &str)]) {
+        for (action, subject) in rows {
+            append(
+                c,
+                "2026-11-22T11:00:00Z",
+                "cust",
+                action,
+                subject,
+                &json!({}),
+            )
+            .unwrap();
+        }
+    }
+
     fn drop_guards(c: &Connection) {
         c.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
             .unwrap();
@@ -323,24 +337,7 @@ mod tests {
     #[test]
     fn a_subjects_rows_are_found_by_index_in_log_order() {
         let c = log();
-        append(
-            &c,
-            "2026-11-22T11:00:00Z",
-            "cust",
-            "clip.tagged",
-            "c3",
-            &json!({}),
-        )
-        .unwrap();
-        append(
-            &c,
-            "2026-11-22T12:00:00Z",
-            "cust",
-            "clip.exported",
-            "c1",
-            &json!({}),
-        )
-        .unwrap();
+        more(&c, &[("clip.tagged", "c3"), ("clip.exported", "c1")]);
         let rows = about(&c, r#"["c3", "c1", "nothing"]"#).unwrap();
         let got: Vec<(i64, &str, &str)> = rows
             .iter()
@@ -374,25 +371,10 @@ mod tests {
     #[test]
     fn rows_by_action_prefix_subject_and_page_are_the_full_logs() {
         let c = log();
-        append(
+        more(
             &c,
-            "2026-11-22T11:00:00Z",
-            "cust",
-            "clip.tagged",
-            "c3",
-            &json!({}),
-        )
-        .unwrap();
-        append(
-            &c,
-            "2026-11-22T12:00:00Z",
-            "root",
-            "clips.listed",
-            "-",
-            &json!({}),
-        )
-        .unwrap();
-        append(&c, "2026-11-22T12:00:01Z", "root", "clip", "-", &json!({})).unwrap();
+            &[("clip.tagged", "c3"), ("clips.listed", "-"), ("clip", "-")],
+        );
         for prefix in [
             "clip.",
             "clip",

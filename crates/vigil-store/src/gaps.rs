@@ -55,15 +55,21 @@ impl GapKind {
         }
     }
 
-    fn parse(s: &str) -> Self {
-        match s {
+    /// The kind stored as `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "within_clip" => Self::WithinClip,
             "between_clips" => Self::BetweenClips,
             "missing_file" => Self::MissingFile,
             "restart" => Self::Restart,
             "stream_stopped" => Self::StreamStopped,
             "edit_list_cut" => Self::EditListCut,
-            _ => Self::WithinClip,
-        }
+            _ => return None,
+        })
+    }
+
+    fn parse(s: &str) -> Self {
+        Self::from_name(s).unwrap_or(Self::WithinClip)
     }
 }
 
@@ -651,24 +657,25 @@ fn current_explanation_in(
     conn: &rusqlite::Connection,
     gap: &str,
 ) -> rusqlite::Result<Option<Explanation>> {
-    // The current one is the one no other explanation supersedes. The
-    // statements are cached: a month's gap log asks this of every row.
+    // The current one is the one no other explanation supersedes.
     conn
-            .prepare_cached(
+            .query_row(
                 "SELECT id, kind, clip, at_s, level_dbfs, text, officers, actor, created_at, supersedes FROM explanations e
                  WHERE gap = ?1 AND NOT EXISTS (SELECT 1 FROM explanations n WHERE n.supersedes = e.id)
                  ORDER BY created_at DESC LIMIT 1",
-            )?
-            .query_row([gap], explanation_row)
+                [gap],
+                explanation_row,
+            )
             .optional()
             .and_then(|e| match e {
                 Some(mut e) => {
                     with_signatures(conn, &mut e)?;
                     let r: Option<(String, String)> = conn
-                        .prepare_cached(
+                        .query_row(
                             "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
-                        )?
-                        .query_row([&e.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                            [&e.id],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
                         .optional()
                         ?;
                     if let Some((who, verdict)) = r {
@@ -705,8 +712,35 @@ fn explanation_joined(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Opti
     let text = |v: &serde_json::Value, i: usize| {
         v.get(i).and_then(|x| x.as_str()).unwrap_or("").to_owned()
     };
+    let mut e = explanation_at(r, at)?;
+    if let Some(review) = json(10)? {
+        e.reviewed_by = Some(text(&review, 0));
+        e.review = Some(text(&review, 1));
+    }
+    if let Some(serde_json::Value::Array(signatures)) = json(11)? {
+        let signatures = signatures
+            .iter()
+            .map(|s| Signature {
+                officer: text(s, 0),
+                user: text(s, 1),
+                at: text(s, 2),
+            })
+            .collect();
+        signed(&mut e, signatures);
+    }
+    Ok(Some(e))
+}
+
+/// An explanation from a row of `id, kind, clip, at_s, level_dbfs, text,
+/// officers, actor, created_at, supersedes` (no signatures or review yet).
+fn explanation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Explanation> {
+    explanation_at(r, 0)
+}
+
+/// The same ten columns from column `at` on.
+fn explanation_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Explanation> {
     let officers: String = r.get(at + 6)?;
-    let mut e = Explanation {
+    Ok(Explanation {
         id: r.get(at)?,
         kind: r.get(at + 1)?,
         clip: r.get(at + 2)?,
@@ -720,45 +754,6 @@ fn explanation_joined(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Opti
         supersedes: r.get(at + 9)?,
         reviewed_by: None,
         review: None,
-    };
-    if let Some(review) = json(10)? {
-        e.reviewed_by = Some(text(&review, 0));
-        e.review = Some(text(&review, 1));
-    }
-    if let Some(serde_json::Value::Array(signatures)) = json(11)? {
-        e.signatures = signatures
-            .iter()
-            .map(|s| Signature {
-                officer: text(s, 0),
-                user: text(s, 1),
-                at: text(s, 2),
-            })
-            .collect();
-    }
-    if !e.signatures.is_empty() {
-        e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
-    }
-    Ok(Some(e))
-}
-
-/// An explanation from a row of `id, kind, clip, at_s, level_dbfs, text,
-/// officers, actor, created_at, supersedes` (no signatures or review yet).
-fn explanation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Explanation> {
-    let officers: String = r.get(6)?;
-    Ok(Explanation {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        clip: r.get(2)?,
-        at_s: r.get(3)?,
-        level_dbfs: r.get(4)?,
-        text: r.get(5)?,
-        officers: serde_json::from_str(&officers).unwrap_or_default(),
-        signatures: Vec::new(),
-        recorded_by: r.get(7)?,
-        created_at: r.get(8)?,
-        supersedes: r.get(9)?,
-        reviewed_by: None,
-        review: None,
     })
 }
 
@@ -766,11 +761,16 @@ fn explanation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Explanation> {
 /// signed in their sessions (schema 11 on). An explanation from before
 /// keeps the signers typed when it was filed.
 fn with_signatures(conn: &Connection, e: &mut Explanation) -> rusqlite::Result<()> {
-    e.signatures = signatures_of(conn, &e.id)?;
+    signed(e, signatures_of(conn, &e.id)?);
+    Ok(())
+}
+
+/// Gives `e` its signatures; with any, its signers are their officers.
+fn signed(e: &mut Explanation, signatures: Vec<Signature>) {
+    e.signatures = signatures;
     if !e.signatures.is_empty() {
         e.officers = e.signatures.iter().map(|s| s.officer.clone()).collect();
     }
-    Ok(())
 }
 
 /// One review of an explanation.
@@ -853,7 +853,7 @@ fn add_signature(
 
 /// The signatures on an explanation, oldest first.
 fn signatures_of(conn: &Connection, explanation: &str) -> rusqlite::Result<Vec<Signature>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "SELECT officer, user_name, at FROM signatures WHERE explanation = ?1 ORDER BY at, officer",
     )?;
     let rows = stmt.query_map([explanation], |r| {

@@ -210,11 +210,7 @@ impl Index {
     }
 
     pub(crate) fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
-        let subjects = serde_json::to_string(subjects).map_err(|e| StoreError::BadRow {
-            table: "audit",
-            key: "subjects".into(),
-            problem: e.to_string(),
-        })?;
+        let subjects = serde_json::Value::from(subjects).to_string();
         audit::about(&self.conn, &subjects).map_err(|e| self.err(e))
     }
 }

@@ -84,12 +84,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             _ => w.t(Msg::GapOpen).to_owned(),
         };
         let kind = w.kind(&g["kind"]);
-        let stream = match g["stream"].as_str() {
-            Some("video") => w.t(Msg::StreamVideo).to_owned(),
-            Some("audio") => w.t(Msg::StreamAudio).to_owned(),
-            Some(other) => other.to_owned(),
-            None => "-".into(),
-        };
+        let stream = w.stream(&g["stream"]);
         let here = text(&g["path"]).unwrap_or_default();
         let path = match (text(&g["previous_path"]), text(&g["missing"])) {
             (Some(prev), Some(missing)) => format!(

@@ -109,17 +109,6 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 use vigil_i18n::Msg;
                 let w = output::Words::from_env();
                 let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-                let role = |v: &serde_json::Value| {
-                    let name = v.as_str().unwrap_or("-");
-                    match name {
-                        "officer" => w.t(Msg::RoleOfficer).to_owned(),
-                        "custodian" => w.t(Msg::RoleCustodian).to_owned(),
-                        "auditor" => w.t(Msg::RoleAuditor).to_owned(),
-                        "supervisor" => w.t(Msg::RoleSupervisor).to_owned(),
-                        "admin" => w.t(Msg::RoleAdmin).to_owned(),
-                        other => other.to_owned(),
-                    }
-                };
                 let mut table = output::Table::new(&w.heads(&[
                     Msg::ColUser,
                     Msg::ColRole,
@@ -133,7 +122,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 {
                     table.row([
                         text(&u["name"]),
-                        role(&u["role"]),
+                        w.role(&u["role"]),
                         text(&u["unix_user"]),
                         text(&u["officer"]),
                     ]);
