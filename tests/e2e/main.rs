@@ -1,6 +1,7 @@
 //! End-to-end tests of the real binaries. One harness, one module per area.
 
 mod api;
+mod attacks;
 mod browser;
 mod continuity;
 mod crash;

@@ -21,6 +21,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use sha2::Digest;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use vigil_desk as view;
 use vigil_i18n::{Lang, Msg};
 use vigil_service::identity::{Identity, Role, EXPLAIN};
@@ -1099,7 +1102,7 @@ async fn clip_page(
                 facts,
                 media: format!("{here}/media"),
                 id: c.clip.clone(),
-                preview: preview::needed(s, &c)?,
+                preview: preview::needed(s, &c)?.is_some(),
                 duration,
                 here,
             },
@@ -1193,6 +1196,10 @@ async fn media(
 ) -> Response {
     let download = q.download.is_some();
     let (parts, _) = req.into_parts();
+    // Set when this request is dropped (the viewer went away): a preview
+    // being made for it is stopped.
+    let gone = Arc::new(AtomicBool::new(false));
+    let _on_drop = SetOnDrop(gone.clone());
     as_user(&state, &desk, move |s, id| {
         let c = seen_clip(s, id, &clip)?;
         if download {
@@ -1205,13 +1212,21 @@ async fn media(
         }
         let path = s.objects().object_path(&c.blake3);
         if q.preview.is_some() && !download {
-            // A transcoded copy, kept outside the store; never the evidence.
-            let copy = preview::make(&path, &c.blake3)?;
+            // A transcoded copy, kept outside the store; never the evidence,
+            // and only for a recording that needs one.
+            let Some(source) = preview::needed(s, &c)? else {
+                return Err(ServiceError::bad_request(format!(
+                    "recording {} plays as it is: it has no preview",
+                    c.clip
+                )));
+            };
+            let copy = preview::make(&path, &c.blake3, &source, &gone)?;
             return Ok(Out::Raw(serve_range(
                 &copy,
                 "video/mp4",
                 &parts.headers,
                 None,
+                &id.user,
             )));
         }
         let name = vigil_service::export::safe(c.path.rsplit('/').next().unwrap_or("recording"));
@@ -1220,20 +1235,78 @@ async fn media(
             media_type(&c.path),
             &parts.headers,
             download.then_some(name),
+            &id.user,
         )))
     })
     .await
 }
 
-/// Serves `path` with HTTP range requests (RFC 9110 §14): one range, or the
-/// whole file.
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many evidence bodies one user may have streaming at once: a player
+/// asks for a few ranges side by side; more is a download loop.
+const STREAMS_PER_USER: usize = 8;
+
+/// A user's place among the bodies streaming now; given back when the
+/// body is done or dropped.
+struct StreamSlot(String);
+
+impl StreamSlot {
+    fn streaming() -> &'static std::sync::Mutex<HashMap<String, usize>> {
+        static NOW: std::sync::OnceLock<std::sync::Mutex<HashMap<String, usize>>> =
+            std::sync::OnceLock::new();
+        NOW.get_or_init(Default::default)
+    }
+
+    /// A slot for `user`, unless they have [`STREAMS_PER_USER`] already.
+    fn take(user: &str) -> Option<Self> {
+        let mut now = Self::streaming()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = now.entry(user.to_owned()).or_default();
+        if *n >= STREAMS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Self(user.to_owned()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut now = Self::streaming()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = now.get_mut(&self.0) {
+            *n -= 1;
+            if *n == 0 {
+                now.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// Serves `path` to `user` with HTTP range requests (RFC 9110 §14): one
+/// range, or the whole file. The body streams from the file in 64 KiB
+/// chunks: memory does not grow with the file, and a user has at most
+/// [`STREAMS_PER_USER`] bodies streaming at once (429 past that).
 fn serve_range(
     path: &std::path::Path,
     kind: &'static str,
     headers: &HeaderMap,
     attachment: Option<String>,
+    user: &str,
 ) -> Response {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::{Seek, SeekFrom};
+    use tokio::io::AsyncReadExt as _;
+    use tokio_stream::StreamExt as _;
     let Ok(mut f) = std::fs::File::open(path) else {
         return (
             StatusCode::NOT_FOUND,
@@ -1275,20 +1348,33 @@ fn serve_range(
         count
     };
     let end = start + count.saturating_sub(1);
-    let mut body = vec![0u8; count as usize];
-    if f.seek(SeekFrom::Start(start))
-        .and_then(|_| f.read_exact(&mut body))
-        .is_err()
-    {
+    if f.seek(SeekFrom::Start(start)).is_err() {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             "the object cannot be read",
         )
             .into_response();
     }
-    let mut resp = (status, body).into_response();
+    let Some(slot) = StreamSlot::take(user) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "5")],
+            format!("{user} has {STREAMS_PER_USER} recordings streaming already: wait for one to finish"),
+        )
+            .into_response();
+    };
+    let chunks = tokio_util::io::ReaderStream::with_capacity(
+        tokio::fs::File::from_std(f).take(count),
+        64 << 10,
+    )
+    .map(move |chunk| {
+        let _held = &slot;
+        chunk
+    });
+    let mut resp = (status, axum::body::Body::from_stream(chunks)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::CACHE_CONTROL,

@@ -38,6 +38,9 @@ pub struct ApiState {
     pub policy: vigil_service::auth::Policy,
     /// The station's time zone (the desk shows times in it).
     pub zone: vigil_i18n::Zone,
+    /// Where recorders are mounted (vigild's watch root): the station
+    /// ingests from there for anyone allowed to ingest.
+    pub ingest_roots: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -53,14 +56,45 @@ impl std::fmt::Debug for ApiState {
 pub struct Peer {
     /// Its uid, when the kernel could say (it always can on Linux).
     pub uid: Option<u32>,
+    /// Its primary and supplementary groups when it connected
+    /// (`SO_PEERCRED`, `SO_PEERGROUPS`).
+    pub gids: Vec<u32>,
 }
 
 impl connect_info::Connected<IncomingStream<'_, UnixListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Self {
+        let cred = stream.io().peer_cred().ok();
+        let mut gids: Vec<u32> = cred.iter().map(|c| c.gid()).collect();
+        gids.extend(peer_groups(stream.io()));
         Self {
-            uid: stream.io().peer_cred().ok().map(|c| c.uid()),
+            uid: cred.map(|c| c.uid()),
+            gids,
         }
     }
+}
+
+/// The supplementary groups of a Unix-socket peer as the kernel recorded
+/// them at connect (`SO_PEERGROUPS`); empty when it cannot say.
+fn peer_groups(stream: &tokio::net::UnixStream) -> Vec<u32> {
+    use std::os::fd::AsRawFd;
+    let mut groups = vec![0 as libc::gid_t; 256];
+    let mut len = (groups.len() * std::mem::size_of::<libc::gid_t>()) as libc::socklen_t;
+    // SAFETY: the buffer and its length are ours; the fd is the open
+    // stream's.
+    let r = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERGROUPS,
+            groups.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Vec::new();
+    }
+    groups.truncate(len as usize / std::mem::size_of::<libc::gid_t>());
+    groups
 }
 
 /// The peer of a TLS connection (a desk on the LAN).
@@ -76,6 +110,8 @@ pub struct TlsPeer {
 pub struct Who {
     /// A Unix-socket peer's uid.
     uid: Option<u32>,
+    /// Its groups.
+    gids: Vec<u32>,
     /// Root's `X-Vigil-As`.
     as_user: Option<String>,
     /// A desk's bearer token.
@@ -110,6 +146,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Who {
         let bearer =
             header("authorization")?.and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
         Ok(Self {
+            gids: unix.as_ref().map(|p| p.gids.clone()).unwrap_or_default(),
             uid: unix.and_then(|p| p.uid),
             as_user: header(AS_HEADER)?,
             // A token counts only over TLS; a local account is its uid.
@@ -367,13 +404,25 @@ async fn ingest(
     who: Who,
     Json(req): Json<IngestRequest>,
 ) -> Result<Response, ApiError> {
+    // A local caller's directory is read with their rights; a desk
+    // session's only under the watch root.
+    let sources = vigil_service::sources::Sources {
+        watch: state.ingest_roots.clone(),
+        read_as: match who.uid {
+            Some(uid) => vigil_service::sources::ReadAs::Peer(vigil_service::sources::Access {
+                uid,
+                gids: who.gids.clone(),
+            }),
+            None => vigil_service::sources::ReadAs::Remote,
+        },
+    };
     stream_job(
         &state,
         &who,
         Store::open,
         CUSTODY,
         "ingesting",
-        move |s, id, sink| jobs::ingest(s, id, &req, sink),
+        move |s, id, sink| jobs::ingest(s, id, &req, &sources, sink),
     )
     .await
 }

@@ -319,6 +319,8 @@ fn start_slot(
         officer: Some(officer.clone()).filter(|o| !o.is_empty()),
         actor: opts.actor.clone(),
         continuity,
+        limits: Default::default(),
+        root_id: None,
     };
     let source = format!("dock {} slot {slot}", client.dock.serial);
     let run = vigil_ingest::begin_run(store, &source, &iopts)?;

@@ -60,6 +60,12 @@ pub struct IngestOptions {
     pub actor: String,
     /// Continuity settings.
     pub continuity: Continuity,
+    /// Whose rights the walk keeps to, and what it never enters; the root
+    /// must be the directory (device, inode) that was checked, when one
+    /// was.
+    pub limits: walk::Limits,
+    /// The root's (device, inode) as checked before the ingest.
+    pub root_id: Option<(u64, u64)>,
 }
 
 /// How interruptions are found (R7).
@@ -185,7 +191,39 @@ pub fn ingest_dir(
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let root_fd = walk::open_root(root)?;
-    let listing = walk::list(&root_fd);
+    let root_st = rustix::fs::fstat(&root_fd).map_err(|e| IngestError::Root {
+        path: root.to_owned(),
+        source: e.into(),
+    })?;
+    if opts
+        .root_id
+        .is_some_and(|id| id != (root_st.st_dev, root_st.st_ino))
+    {
+        return Err(IngestError::Root {
+            path: root.to_owned(),
+            source: std::io::Error::other("it changed while it was being checked"),
+        });
+    }
+    let mut limits = opts.limits.clone();
+    // Never the store itself, whoever asks.
+    if let Ok(st) = rustix::fs::stat(store.root()) {
+        limits.exclude.push((st.st_dev, st.st_ino));
+        if limits.exclude.contains(&(root_st.st_dev, root_st.st_ino)) {
+            return Err(IngestError::Root {
+                path: root.to_owned(),
+                source: std::io::Error::other("it is the evidence store itself"),
+            });
+        }
+    }
+    if let Some(a) = &limits.access {
+        if !a.permits(&root_st, 0o5) {
+            return Err(IngestError::Root {
+                path: root.to_owned(),
+                source: std::io::Error::other(format!("uid {} may not read it", a.uid)),
+            });
+        }
+    }
+    let listing = walk::list_within(&root_fd, &limits);
     let run = begin_run(store, &root.display().to_string(), opts)?;
     let mut report = IngestReport {
         run: run.clone(),
@@ -564,6 +602,14 @@ fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
             }
         }
         Err(_) if expect == Expect::Unknown => plain(ClipKind::Other, ClipStatus::Ok),
+        // A playlist or list of other files under a recording's name: kept
+        // byte-exact and flagged, and what it names is never read.
+        Err(vigil_media::MediaError::NotARecording { format, .. }) => plain(
+            fallback_kind,
+            ClipStatus::Damaged(format!(
+                "not a recording: FFmpeg reads it as '{format}', a format that names other files or streams; nothing it names was read"
+            )),
+        ),
         Err(vigil_media::MediaError::Unreadable { reason, .. }) => plain(
             fallback_kind,
             ClipStatus::Damaged(format!("FFmpeg cannot open it as media: {reason}")),

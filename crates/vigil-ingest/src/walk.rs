@@ -57,6 +57,48 @@ pub struct Listing {
     pub errors: Vec<SkippedEntry>,
 }
 
+/// Reading on someone's behalf: the account whose rights a walk keeps to.
+/// vigild may read more than the person who asked it to ingest a
+/// directory; what that person could not read themselves is not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// Their uid.
+    pub uid: u32,
+    /// Their primary and supplementary groups.
+    pub gids: Vec<u32>,
+}
+
+impl Access {
+    /// Whether the permission bits of `st` give this account all of `want`
+    /// (`0o4` read, `0o1` search/execute). Root may read anything. Only the
+    /// mode bits are read: an ACL that grants more is not honoured, so a
+    /// refusal may be stricter than the kernel, never looser.
+    pub fn permits(&self, st: &rustix::fs::Stat, want: u32) -> bool {
+        if self.uid == 0 {
+            return true;
+        }
+        let mode = st.st_mode;
+        let bits = if st.st_uid == self.uid {
+            mode >> 6
+        } else if self.gids.contains(&st.st_gid) {
+            mode >> 3
+        } else {
+            mode
+        };
+        bits & want & 0o7 == want
+    }
+}
+
+/// What a walk keeps to besides links: whose rights it reads with, and
+/// directories it never enters (the evidence store itself).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Read only what this account could read.
+    pub access: Option<Access>,
+    /// Directories (device, inode) never walked.
+    pub exclude: Vec<(u64, u64)>,
+}
+
 fn dir_flags() -> OFlags {
     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
 }
@@ -77,19 +119,33 @@ pub fn open_root(root: &Path) -> Result<OwnedFd, IngestError> {
 
 /// Lists every entry under `root`.
 pub fn list(root: &OwnedFd) -> Listing {
+    list_within(root, &Limits::default())
+}
+
+/// Lists every entry under `root` that `limits` allow: an entry the
+/// account could not read, or an excluded directory, is an error (the run
+/// is incomplete), never read.
+pub fn list_within(root: &OwnedFd, limits: &Limits) -> Listing {
     let mut listing = Listing::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut walk = Walk {
+        seen: std::collections::HashSet::new(),
+        limits,
+    };
     if let Ok(st) = rustix::fs::fstat(root) {
-        seen.insert((st.st_dev, st.st_ino));
+        walk.seen.insert((st.st_dev, st.st_ino));
     }
-    walk_dir(root, &mut Vec::new(), 0, &mut seen, &mut listing);
+    walk_dir(root, &mut Vec::new(), 0, &mut walk, &mut listing);
     listing
 }
 
-/// Directories walked so far, by (device, inode).
-type Seen = std::collections::HashSet<(u64, u64)>;
+/// A walk's state: directories walked so far, by (device, inode), and its
+/// limits.
+struct Walk<'a> {
+    seen: std::collections::HashSet<(u64, u64)>,
+    limits: &'a Limits,
+}
 
-fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, seen: &mut Seen, out: &mut Listing) {
+fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, seen: &mut Walk, out: &mut Listing) {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let read = rustix::fs::Dir::read_from(dir).and_then(|d| {
         for entry in d {
@@ -125,7 +181,7 @@ fn visit(
     name: &[u8],
     rel: &mut Vec<u8>,
     depth: usize,
-    seen: &mut Seen,
+    seen: &mut Walk,
     out: &mut Listing,
 ) {
     let skip = |out: &mut Listing, reason: String| {
@@ -144,7 +200,26 @@ fn visit(
         Ok(st) => st,
         Err(e) => return fail(out, format!("cannot stat: {}", std::io::Error::from(e))),
     };
-    match FileType::from_raw_mode(st.st_mode) {
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if let Some(a) = &seen.limits.access {
+        let want = if kind == FileType::Directory {
+            0o5
+        } else {
+            0o4
+        };
+        if matches!(kind, FileType::Directory | FileType::RegularFile) && !a.permits(&st, want) {
+            return fail(
+                out,
+                format!(
+                    "uid {} may not read it (mode {:o}, owner {}): not read on their behalf",
+                    a.uid,
+                    st.st_mode & 0o7777,
+                    st.st_uid
+                ),
+            );
+        }
+    }
+    match kind {
         FileType::RegularFile => out.files.push(FoundFile {
             rel: rel.clone(),
             size: st.st_size as u64,
@@ -162,7 +237,11 @@ fn visit(
                     // stat, which a racing rename could make stale).
                     let id = rustix::fs::fstat(&sub).map(|st| (st.st_dev, st.st_ino));
                     match id {
-                        Ok(id) if !seen.insert(id) => fail(
+                        Ok(id) if seen.limits.exclude.contains(&id) => fail(
+                            out,
+                            "the evidence store itself: never ingested".into(),
+                        ),
+                        Ok(id) if !seen.seen.insert(id) => fail(
                             out,
                             "directory seen before (a cycle or a directory linked twice): not walked again"
                                 .into(),

@@ -424,10 +424,6 @@ impl Tracker {
 /// Analyses the file at `path` for holes of at least `min_gap_s` seconds.
 pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     crate::init()?;
-    let unreadable = |reason: String| MediaError::Unreadable {
-        path: path.display().to_string(),
-        reason,
-    };
     // MP4/MOV: the timing tables are read here (composition offsets, edit
     // lists), so FFmpeg is asked to leave edit lists alone: applied, they
     // drop samples from its index and hide what they cut.
@@ -440,7 +436,7 @@ pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
         options.push(("ignore_editlist", "1"));
     }
     let options = options.as_slice();
-    let mut ctx = crate::open_input_with(path, options).map_err(|e| unreadable(e.to_string()))?;
+    let mut ctx = crate::open_input_with(path, options)?;
     let format = ctx.format().name().to_owned();
     let is_image = format.contains("image") || format.ends_with("_pipe");
     let is_mov = format.contains("mov");

@@ -17,7 +17,7 @@ pub fn audio_level_dbfs(path: &Path, at_s: f64, window_s: f64) -> Result<Option<
         path: path.display().to_string(),
         reason,
     };
-    let mut ictx = ffmpeg_next::format::input(path).map_err(|e| err(e.to_string()))?;
+    let mut ictx = crate::open_input_with(path, &[])?;
     let Some(stream) = ictx.streams().best(ffmpeg_next::media::Type::Audio) else {
         return Ok(None);
     };

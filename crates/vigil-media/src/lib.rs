@@ -83,9 +83,128 @@ pub enum MediaError {
         /// FFmpeg's reason.
         reason: String,
     },
+    /// FFmpeg reads the file as something that is not a recording
+    /// container (a playlist, a concatenation list, an image sequence...):
+    /// such a file names other files or URLs, and is never followed.
+    #[error("{path}: not a recording: FFmpeg reads it as '{format}', which is not a recording container; what it names was not read")]
+    NotARecording {
+        /// The file.
+        path: String,
+        /// The demuxer FFmpeg's probe chose.
+        format: String,
+    },
     /// FFmpeg itself could not start.
     #[error("FFmpeg failed to initialise: {0}")]
     Init(String),
+}
+
+/// The demuxers evidence is ever opened with: recording containers and
+/// elementary streams that read only the one file they are given. Never
+/// `hls`, `dash`, `concat`, `image2`, `tee`, `subfile`, `data` or any other
+/// demuxer that opens further files or URLs named inside the content.
+/// Each entry is a demuxer's short name as FFmpeg's `format_whitelist`
+/// matches it.
+pub const DEMUXERS: &[&str] = &[
+    "mov",
+    "mp4",
+    "matroska",
+    "webm",
+    "avi",
+    "mpegts",
+    "mpeg",
+    "mpegvideo",
+    "flv",
+    "wav",
+    "w64",
+    "asf",
+    "mp3",
+    "aac",
+    "ogg",
+    "amr",
+    "amrnb",
+    "amrwb",
+    "flac",
+    "mxf",
+    "h264",
+    "hevc",
+    "m4v",
+    "mjpeg",
+    "caf",
+    "au",
+    "aiff",
+    "dv",
+    "g722",
+    "gsm",
+    "alaw",
+    "mulaw",
+    "ac3",
+    "eac3",
+    "dts",
+    "jpeg_pipe",
+    "png_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "webp_pipe",
+    "gif",
+];
+
+/// The only protocol evidence is read through: the one local file.
+pub const PROTOCOLS: &str = "file";
+
+/// Whether FFmpeg's demuxer name `name` (comma-separated aliases, as
+/// `AVInputFormat::name`) is one evidence may be opened with.
+pub fn allowed_demuxer(name: &str) -> bool {
+    name.split(',').any(|n| DEMUXERS.contains(&n))
+}
+
+/// The options that confine an FFmpeg open of evidence to the one file and
+/// to [`DEMUXERS`]: every open (analysis, audio level, previews) uses them.
+pub fn confined_options() -> Vec<(&'static str, String)> {
+    vec![
+        ("format_whitelist", DEMUXERS.join(",")),
+        ("protocol_whitelist", PROTOCOLS.to_owned()),
+        // QuickTime data references name other files: never followed.
+        ("enable_drefs", "0".to_owned()),
+    ]
+}
+
+/// What FFmpeg's probe takes the file at `path` for, from its first MiB:
+/// the demuxer's name, when one matches with more than FFmpeg's retry
+/// score (a guess at noise is not a verdict). Reads the bytes itself: no
+/// demuxer is opened.
+pub fn probe_format(path: &Path) -> Option<String> {
+    use ffmpeg_next::ffi;
+    use std::io::Read as _;
+    init().ok()?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    std::fs::File::open(path)
+        .ok()?
+        .take(1 << 20)
+        .read_to_end(&mut buf)
+        .ok()?;
+    let len = buf.len();
+    // AVPROBE_PADDING_SIZE zero bytes after the data.
+    buf.resize(len + 64, 0);
+    // No file name: the stored object's name says nothing, and a name
+    // must not steer the choice.
+    let empty = c"";
+    let mut pd = ffi::AVProbeData {
+        filename: empty.as_ptr(),
+        buf: buf.as_mut_ptr(),
+        buf_size: len as std::ffi::c_int,
+        mime_type: std::ptr::null(),
+    };
+    let mut score: std::ffi::c_int = 0;
+    // SAFETY: pd points at our buffer, padded as FFmpeg requires; the
+    // returned format is a static FFmpeg table entry (or null).
+    let fmt = unsafe { ffi::av_probe_input_format2(&mut pd, 1, &mut score) };
+    // AVPROBE_SCORE_RETRY: AVPROBE_SCORE_MAX / 4.
+    if fmt.is_null() || score <= 25 {
+        return None;
+    }
+    // SAFETY: a demuxer's name is a static NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr((*fmt).name) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 pub(crate) fn init() -> Result<(), MediaError> {
@@ -157,17 +276,38 @@ pub(crate) fn take_errors() -> (u64, Option<String>) {
 /// container header already describes every stream, as MP4, MOV, MKV and
 /// AVI headers do; header-less formats (MPEG-TS, raw streams) still get it.
 /// `options` go to the demuxer (`ignore_editlist`, ...).
+///
+/// Every open is confined ([`confined_options`]): only the `file` protocol,
+/// only the demuxers of [`DEMUXERS`]. A file FFmpeg takes for anything else
+/// (an HLS playlist named `REC_0001.MP4`, a concat list) is
+/// [`MediaError::NotARecording`]; nothing it names is opened.
 pub(crate) fn open_input_with(
     path: &Path,
     options: &[(&str, &str)],
-) -> Result<ffmpeg_next::format::context::Input, ffmpeg_next::Error> {
+) -> Result<ffmpeg_next::format::context::Input, MediaError> {
     use ffmpeg_next::ffi;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| ffmpeg_next::Error::InvalidData)?;
+    let unreadable = |reason: String| MediaError::Unreadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Some(format) = probe_format(path).filter(|f| !allowed_demuxer(f)) {
+        return Err(MediaError::NotARecording {
+            path: path.display().to_string(),
+            format,
+        });
+    }
+    // `file:` so that a path with a colon is never read as a protocol.
+    let mut url = b"file:".to_vec();
+    url.extend_from_slice(path.as_os_str().as_encoded_bytes());
+    let c_path =
+        std::ffi::CString::new(url).map_err(|_| unreadable("the path holds a NUL byte".into()))?;
     let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
     let mut dict = ffmpeg_next::Dictionary::new();
     for (k, v) in options {
         dict.set(k, v);
+    }
+    for (k, v) in confined_options() {
+        dict.set(k, &v);
     }
     // SAFETY: ps is a valid out-pointer; c_path is NUL-terminated; on
     // failure avformat_open_input frees the context and leaves ps null.
@@ -179,7 +319,7 @@ pub(crate) fn open_input_with(
         r
     };
     if r < 0 {
-        return Err(ffmpeg_next::Error::from(r));
+        return Err(unreadable(ffmpeg_next::Error::from(r).to_string()));
     }
     // SAFETY: avformat_open_input succeeded, so ps is a valid context that
     // Input now owns (it closes it on drop).
@@ -200,7 +340,7 @@ pub(crate) fn open_input_with(
         // SAFETY: ctx wraps a valid open input context.
         let r = unsafe { ffi::avformat_find_stream_info(ps, std::ptr::null_mut()) };
         if r < 0 {
-            return Err(ffmpeg_next::Error::from(r));
+            return Err(unreadable(ffmpeg_next::Error::from(r).to_string()));
         }
     }
     Ok(ctx)

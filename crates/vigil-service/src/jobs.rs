@@ -152,15 +152,19 @@ impl Progress for Adapter<'_> {
     }
 }
 
-/// Ingests `req.dir`; returns the report (`run`, `files`, `skipped`,
-/// `failed`) and the number of open interruptions of the recorder.
+/// Ingests `req.dir` if it is a recorder source the caller may name
+/// ([`crate::sources::check`]); returns the report (`run`, `files`,
+/// `skipped`, `failed`) and the number of open interruptions of the
+/// recorder.
 pub fn ingest(
     store: &mut Store,
     id: &Identity,
     req: &IngestRequest,
+    sources: &crate::sources::Sources,
     sink: &mut dyn Sink,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(CUSTODY, "ingesting")?;
+    let source = crate::sources::check(&req.dir, store.root(), sources)?;
     if !(req.min_gap > 0.0 && req.min_gap < req.join_window && req.join_window.is_finite()) {
         return Err(ServiceError::bad_request(
             "--min-gap must be above 0 and below --join-window".into(),
@@ -179,6 +183,8 @@ pub fn ingest(
             clock_offset_s: 0.0,
             clock_trusted: true,
         },
+        limits: source.limits,
+        root_id: Some(source.id),
     };
     let mut adapter = Adapter {
         sink,
@@ -186,7 +192,7 @@ pub fn ingest(
         base: 0,
         file: String::new(),
     };
-    let report = vigil_ingest::ingest_dir(store, &req.dir, &opts, &mut adapter)
+    let report = vigil_ingest::ingest_dir(store, &source.path, &opts, &mut adapter)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let open = store
         .gaps(&vigil_store::GapFilter {

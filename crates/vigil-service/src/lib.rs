@@ -38,6 +38,7 @@ pub mod printed;
 pub mod queries;
 pub mod registry;
 pub mod reports;
+pub mod sources;
 pub mod tagging;
 
 pub use error::{Kind, ServiceError};

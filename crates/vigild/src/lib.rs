@@ -137,6 +137,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             lockout_minutes: config.lockout_minutes,
         },
         zone: config.zone()?,
+        ingest_roots: vec![config.watch.clone()],
     };
     let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
     let desk = match &config.listen {

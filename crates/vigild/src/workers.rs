@@ -477,6 +477,8 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
         officer,
         actor: ACTOR.into(),
         continuity: ctx.continuity(),
+        limits: Default::default(),
+        root_id: None,
     };
     let mut progress = MountProgress {
         ctx: &ctx,

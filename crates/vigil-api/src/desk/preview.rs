@@ -1,11 +1,22 @@
-//! Previews for recordings a browser cannot play (issue 13): HEVC, MJPEG in
-//! AVI, ADPCM sound and the like. A preview is an H.264/AAC MP4 made on
-//! demand by FFmpeg from the stored object, kept outside the evidence store
-//! (in the service's temporary directory, made once per object) and
-//! labelled on the page as a preview; the original is always what is
-//! downloaded and hashed.
+//! Previews for recordings a browser cannot play: HEVC, MJPEG in AVI,
+//! ADPCM sound and the like. A preview is an H.264/AAC MP4 made on demand
+//! by FFmpeg from the stored object, kept outside the evidence store (in
+//! the service's temporary directory, made once per object) and labelled
+//! on the page as a preview; the original is always what is downloaded
+//! and hashed.
+//!
+//! FFmpeg is confined as every other open of evidence is: its demuxer is
+//! forced to the container the ingest's analysis named (one of
+//! `vigil_media::DEMUXERS`), only the `file` protocol, and only the one
+//! object. It runs with a wall-clock and a CPU budget, dies with vigild
+//! (`PR_SET_PDEATHSIG`), is killed when the viewer goes away, and one
+//! FFmpeg runs per object at a time (others wait for its result).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use vigil_service::ServiceError;
 use vigil_store::{Clip, ClipKind, Store};
@@ -32,18 +43,27 @@ const CONTAINERS: &[&str] = &[
     "wav",
 ];
 
-/// Whether the page should play a preview instead of the original: the
-/// analysis recorded at ingest names a container or codec browsers do not
-/// play. Damaged and unanalysed files play as they are.
-pub(super) fn needed(store: &Store, c: &Clip) -> Result<bool, ServiceError> {
+/// What a preview is made from: the demuxer the ingest's analysis named
+/// (its first alias, as FFmpeg's `-f` takes it) and the recording's length.
+#[derive(Debug, Clone)]
+pub(super) struct Source {
+    demuxer: String,
+    duration_s: f64,
+}
+
+/// The source of a preview when the page should play one instead of the
+/// original: the analysis recorded at ingest names a container or codec
+/// browsers do not play, in a container evidence may be opened with.
+/// Damaged and unanalysed files play as they are (`None`).
+pub(super) fn needed(store: &Store, c: &Clip) -> Result<Option<Source>, ServiceError> {
     if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) || c.damaged {
-        return Ok(false);
+        return Ok(None);
     }
     let Some(a) = store.analysis_of(&c.clip)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let Ok(a) = serde_json::from_str::<serde_json::Value>(&a) else {
-        return Ok(false);
+        return Ok(None);
     };
     let format = a["format"].as_str().unwrap_or("");
     let playable = CONTAINERS.contains(&format)
@@ -55,19 +75,52 @@ pub(super) fn needed(store: &Store, c: &Clip) -> Result<bool, ServiceError> {
                 _ => true,
             }
         });
-    Ok(!playable)
+    let demuxer = format
+        .split(',')
+        .find(|n| vigil_media::DEMUXERS.contains(n));
+    Ok(match (playable, demuxer) {
+        (false, Some(d)) => Some(Source {
+            demuxer: d.to_owned(),
+            duration_s: a["duration_s"].as_f64().unwrap_or(0.0).max(0.0),
+        }),
+        _ => None,
+    })
 }
 
 fn dir() -> PathBuf {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    std::env::temp_dir().join(format!("vigil-previews-{uid}"))
+    std::env::temp_dir().join(format!(
+        "vigil-previews-{}",
+        rustix::process::geteuid().as_raw()
+    ))
+}
+
+/// The longest FFmpeg may take for a recording of `duration_s` seconds:
+/// two minutes, plus four times the recording, at most two hours.
+fn budget(duration_s: f64) -> Duration {
+    Duration::from_secs_f64((120.0 + 4.0 * duration_s).min(7200.0))
+}
+
+/// One lock per object being previewed: a player asks for several ranges
+/// at once, and the first request makes the preview while the others wait
+/// for it; previews of other objects go on side by side.
+fn lock_for(blake3: &str) -> Arc<Mutex<()>> {
+    static MAKING: Mutex<Option<HashMap<String, Arc<Mutex<()>>>>> = Mutex::new(None);
+    let mut all = MAKING.lock().unwrap_or_else(PoisonError::into_inner);
+    let all = all.get_or_insert_with(HashMap::new);
+    all.retain(|_, l| Arc::strong_count(l) > 1);
+    all.entry(blake3.to_owned()).or_default().clone()
 }
 
 /// The preview of the object at `object` (BLAKE3 `blake3`), made now if it
 /// is not made yet: FFmpeg writes a temporary file that is renamed into
-/// place when whole, so a half-made preview is never served.
-pub(super) fn make(object: &Path, blake3: &str) -> Result<PathBuf, ServiceError> {
+/// place when whole, so a half-made preview is never served. `cancel` is
+/// set when the viewer has gone: FFmpeg is then killed.
+pub(super) fn make(
+    object: &Path,
+    blake3: &str,
+    source: &Source,
+    cancel: &AtomicBool,
+) -> Result<PathBuf, ServiceError> {
     let dir = dir();
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         ServiceError::bad_request(format!("making the preview: {what}: {e}"))
@@ -78,19 +131,22 @@ pub(super) fn make(object: &Path, blake3: &str) -> Result<PathBuf, ServiceError>
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     }
     let done = dir.join(format!("{blake3}.mp4"));
-    // A player asks for several ranges at once: one FFmpeg at a time, and
-    // the others then find the preview made.
-    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = MAKING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = lock_for(blake3);
+    let _one = lock.lock().unwrap_or_else(PoisonError::into_inner);
     if done.exists() {
         return Ok(done);
     }
     let part = dir.join(format!("{blake3}.{}.part.mp4", std::process::id()));
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(object)
+    let budget = budget(source.duration_s);
+    let mut input = std::ffi::OsString::from("file:");
+    input.push(object);
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-loglevel", "error", "-y"])
+        .args(["-protocol_whitelist", vigil_media::PROTOCOLS])
+        .arg("-format_whitelist")
+        .arg(vigil_media::DEMUXERS.join(","))
+        .args(["-f", &source.demuxer, "-i"])
+        .arg(&input)
         .args([
             "-map",
             "0:v:0?",
@@ -113,15 +169,73 @@ pub(super) fn make(object: &Path, blake3: &str) -> Result<PathBuf, ServiceError>
             "-movflags",
             "+faststart",
         ])
+        // Never longer than the recording the analysis measured.
+        .arg("-t")
+        .arg(format!("{:.3}", source.duration_s + 1.0))
         .arg(&part)
-        .output()
-        .map_err(|e| failed("running ffmpeg", &e))?;
-    if !out.status.success() {
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let cpu_s = budget.as_secs().saturating_mul(2);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only async-signal-safe calls:
+        // prctl and setrlimit.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Dies with the thread that started it (vigild's).
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let cpu = libc::rlimit {
+                    rlim_cur: cpu_s,
+                    rlim_max: cpu_s,
+                };
+                if libc::setrlimit(libc::RLIMIT_CPU, &cpu) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+    }
+    let mut child = cmd.spawn().map_err(|e| failed("running ffmpeg", &e))?;
+    let mut stderr = child.stderr.take();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(e) = stderr.as_mut() {
+            use std::io::Read as _;
+            let _ = e.take(64 << 10).read_to_string(&mut text);
+        }
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(e) => break Err(failed("waiting for ffmpeg", &e)),
+        }
+        let stop = if cancel.load(Ordering::Relaxed) {
+            Some("the viewer went away")
+        } else if started.elapsed() > budget {
+            Some("it took longer than its time budget")
+        } else {
+            None
+        };
+        if let Some(why) = stop {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = std::fs::remove_file(&part);
+            tracing::warn!(object = %blake3, why, "preview stopped");
+            return Err(failed("stopped", &why));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = status?;
+    let errors = errors.join().unwrap_or_default();
+    if !status.success() {
         let _ = std::fs::remove_file(&part);
-        return Err(failed(
-            "ffmpeg",
-            &String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        ));
+        return Err(failed("ffmpeg", &errors.trim()));
     }
     std::fs::rename(&part, &done).map_err(|e| failed("putting it in place", &e))?;
     Ok(done)

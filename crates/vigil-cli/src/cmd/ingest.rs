@@ -58,7 +58,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         })?,
         Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
-            jobs::ingest(&mut store, &id, &req, &mut sink)?
+            jobs::ingest(
+                &mut store,
+                &id,
+                &req,
+                &vigil_service::sources::Sources::process(),
+                &mut sink,
+            )?
         }
     };
     drop(sink);
