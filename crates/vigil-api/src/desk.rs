@@ -258,6 +258,7 @@ fn message(state: &ApiState, desk: &Desk, e: &ServiceError) -> Response {
         Kind::NotFound => (StatusCode::NOT_FOUND, Msg::NotFound),
         Kind::BadRequest => (StatusCode::BAD_REQUEST, Msg::Refused),
         Kind::Store => (StatusCode::INTERNAL_SERVER_ERROR, Msg::Refused),
+        Kind::Busy => (StatusCode::TOO_MANY_REQUESTS, Msg::Refused),
     };
     let page = view::MessagePage {
         chrome: chrome(state, desk, None, title.text(desk.lang).into(), ""),
@@ -355,9 +356,13 @@ async fn login(State(state): State<ApiState>, desk: Desk, Form(f): Form<LoginFor
     let policy = state.policy;
     let root = state.store.clone();
     let user = f.user.clone();
+    let admitted = match vigil_service::auth::admit() {
+        Ok(a) => a,
+        Err(e) => return message(&state, &desk, &e),
+    };
     let session = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&root)?;
-        vigil_service::auth::login(&mut store, &f.user, &f.password, &peer, &policy)
+        vigil_service::auth::login(&mut store, &admitted, &f.user, &f.password, &peer, &policy)
     })
     .await;
     match session {

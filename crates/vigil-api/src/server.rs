@@ -179,6 +179,7 @@ impl IntoResponse for ApiError {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::BadRequest => StatusCode::BAD_REQUEST,
             Kind::Store => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::Busy => StatusCode::TOO_MANY_REQUESTS,
         };
         let body = serde_json::json!({"code": self.0.kind.code(), "message": self.0.message});
         (status, Json(body)).into_response()
@@ -442,8 +443,11 @@ async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) ->
         .into());
     };
     let policy = state.policy;
+    // Admitted before the store is opened: a flood of logins is turned
+    // away at once, not queued in memory.
+    let admitted = vigil_service::auth::admit()?;
     let session = with_store(&state, move |s| {
-        vigil_service::auth::login(s, &l.user, &l.password, &peer, &policy)
+        vigil_service::auth::login(s, &admitted, &l.user, &l.password, &peer, &policy)
     })
     .await?;
     Ok(Json(serde_json::to_value(session).unwrap_or_default()))
@@ -853,17 +857,40 @@ pub async fn serve_unix(
     state: ApiState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listener = bind_unix(path)?;
+    serve_bound(path, listener, state, shutdown).await
+}
+
+/// Binds the API socket at `path` (mode 0666: the kernel's peer
+/// credentials, not the file's mode, say who may do what). vigild binds
+/// before it starts anything else, so a socket it cannot bind stops it at
+/// once instead of leaving a station with no API.
+pub fn bind_unix(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    let named = |what: &str, e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| named("making the directory of", e))?;
     }
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(named("removing the old socket", e)),
     }
-    let listener = UnixListener::bind(path)?;
+    let listener = UnixListener::bind(path).map_err(|e| named("binding", e))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .map_err(|e| named("opening", e))?;
+    Ok(listener)
+}
+
+/// Serves the API on a socket [`bind_unix`] bound, until `shutdown`.
+pub async fn serve_bound(
+    path: &std::path::Path,
+    listener: UnixListener,
+    state: ApiState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(socket = %path.display(), "API listening");
     let app = router(state).into_make_service_with_connect_info::<Peer>();
     let result = axum::serve(listener, app)

@@ -117,10 +117,13 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
         .map_err(|e| TlsError::Bad(format!("{} and {}: {e}", cert.display(), key.display())))
 }
 
-/// TCP connections that have completed a TLS handshake. Handshakes run
-/// side by side (at most [`MAX_HANDSHAKES`] at once, each within
-/// [`HANDSHAKE_TIMEOUT`]), so one slow or silent client cannot hold up the
-/// desks behind it.
+/// TCP connections that have completed a TLS handshake. Every connection
+/// is accepted at once and handshakes run side by side, each within
+/// [`HANDSHAKE_TIMEOUT`]. At most [`HANDSHAKES_PER_SOURCE`] are pending
+/// from one address and [`MAX_HANDSHAKES`] in all; a new connection past
+/// either limit takes the place of the oldest pending one, so clients
+/// that connect and say nothing never keep a new desk out: a real client
+/// finishes its handshake in milliseconds.
 pub struct TlsListener {
     ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
@@ -135,9 +138,19 @@ impl std::fmt::Debug for TlsListener {
 }
 
 /// How long a client may take over its handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; more connections wait in the backlog.
-pub const MAX_HANDSHAKES: usize = 64;
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Handshakes pending at once from one source address.
+pub const HANDSHAKES_PER_SOURCE: usize = 32;
+/// Handshakes pending at once in all.
+pub const MAX_HANDSHAKES: usize = 512;
+
+/// The handshakes pending now, oldest first: (number, source, its task).
+type Pending = std::collections::VecDeque<(u64, std::net::IpAddr, tokio::task::AbortHandle)>;
+
+/// The pending handshakes, locked (never across an await).
+fn lock(p: &std::sync::Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Accepts TCP connections and hands each to its own handshake task.
 async fn accept_loop(
@@ -145,11 +158,9 @@ async fn accept_loop(
     acceptor: TlsAcceptor,
     ready: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    let pending = Arc::new(std::sync::Mutex::new(Pending::new()));
+    let mut next: u64 = 0;
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
         let (conn, addr) = tokio::select! {
             r = tcp.accept() => match r {
                 Ok(c) => c,
@@ -164,17 +175,41 @@ async fn accept_loop(
         // Pages are written in a few TLS records: without this, Nagle's
         // algorithm holds the last one for the client's delayed ACK (40 ms).
         let _ = conn.set_nodelay(true);
-        let (acceptor, ready) = (acceptor.clone(), ready.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
+        next += 1;
+        let number = next;
+        let (acceptor, ready_tx, done) = (acceptor.clone(), ready.clone(), pending.clone());
+        // Held while the task is spawned and listed, so that a task that
+        // ends at once finds itself listed.
+        let mut p = lock(&pending);
+        let task = tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
                 Ok(Ok(tls)) => {
-                    let _ = ready.send((tls, addr)).await;
+                    lock(&done).retain(|(n, _, _)| *n != number);
+                    let _ = ready_tx.send((tls, addr)).await;
+                    return;
                 }
                 Ok(Err(e)) => tracing::info!(%addr, error = %e, "TLS handshake refused"),
                 Err(_) => tracing::info!(%addr, "TLS handshake timed out"),
             }
+            lock(&done).retain(|(n, _, _)| *n != number);
         });
+        p.push_back((number, addr.ip(), task.abort_handle()));
+        // Past a limit, the oldest pending handshake (of this source, else
+        // of anyone) gives way.
+        if p.iter().filter(|(_, ip, _)| *ip == addr.ip()).count() > HANDSHAKES_PER_SOURCE {
+            if let Some(i) = p.iter().position(|(_, ip, _)| *ip == addr.ip()) {
+                if let Some((_, ip, oldest)) = p.remove(i) {
+                    oldest.abort();
+                    tracing::info!(%ip, "a pending TLS handshake was dropped for a newer one");
+                }
+            }
+        }
+        if p.len() > MAX_HANDSHAKES {
+            if let Some((_, ip, oldest)) = p.pop_front() {
+                oldest.abort();
+                tracing::info!(%ip, "a pending TLS handshake was dropped for a newer one");
+            }
+        }
     }
 }
 
@@ -211,7 +246,7 @@ pub async fn bind(
 ) -> std::io::Result<(TlsListener, SocketAddr)> {
     let tcp = TcpListener::bind(addr).await?;
     let local = tcp.local_addr()?;
-    let (tx, ready) = tokio::sync::mpsc::channel(MAX_HANDSHAKES);
+    let (tx, ready) = tokio::sync::mpsc::channel(64);
     tokio::spawn(accept_loop(tcp, TlsAcceptor::from(Arc::new(config)), tx));
     Ok((TlsListener { ready, local }, local))
 }

@@ -104,22 +104,106 @@ fn seconds_from_now(s: i64) -> String {
     vigil_store::rfc3339(t)
 }
 
-/// Logs `user` in with `password` from `peer` (an address, for the log).
-/// The same refusal for an unknown user and a wrong password; locked after
-/// `policy.max_failures` failures within `policy.lockout_minutes`.
+/// Logins admitted at once: [`HASHING`] verify a password side by side
+/// (each argon2id verification takes 19 MiB and a core for a moment), the
+/// rest wait their turn; past this many, a login is turned away at once
+/// with `busy`. Memory for logins does not grow with how many arrive.
+pub const ADMITTED: usize = 16;
+/// Password verifications run side by side.
+pub const HASHING: usize = 2;
+
+struct Gate {
+    admitted: usize,
+    hashing: usize,
+}
+
+static GATE: std::sync::Mutex<Gate> = std::sync::Mutex::new(Gate {
+    admitted: 0,
+    hashing: 0,
+});
+static TURN: std::sync::Condvar = std::sync::Condvar::new();
+
+fn gate() -> std::sync::MutexGuard<'static, Gate> {
+    GATE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A login's place among those admitted ([`admit`]); given back on drop.
+#[derive(Debug)]
+pub struct Admission(());
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        gate().admitted -= 1;
+    }
+}
+
+/// Admits a login before any work is done for it (the store is not even
+/// opened), or turns it away with `busy` when [`ADMITTED`] are in
+/// progress.
+pub fn admit() -> Result<Admission, ServiceError> {
+    let mut g = gate();
+    if g.admitted >= ADMITTED {
+        return Err(ServiceError::busy(format!(
+            "{ADMITTED} logins are being checked already: try again in a moment"
+        )));
+    }
+    g.admitted += 1;
+    Ok(Admission(()))
+}
+
+/// Runs `f` (a password hash) as one of the [`HASHING`] side by side.
+fn hashing<T>(f: impl FnOnce() -> T) -> T {
+    {
+        let mut g = gate();
+        while g.hashing >= HASHING {
+            g = TURN
+                .wait(g)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        g.hashing += 1;
+    }
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            gate().hashing -= 1;
+            TURN.notify_one();
+        }
+    }
+    let _done = Done;
+    f()
+}
+
+/// The address part of a peer (`192.0.2.7:51234` → `192.0.2.7`): a
+/// lockout is per user and source address, whatever port a client uses.
+pub fn source_of(peer: &str) -> String {
+    peer.parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| peer.to_owned())
+}
+
+/// Checks `user`'s password and opens a session. After
+/// `policy.max_failures` failures from one source address within
+/// `policy.lockout_minutes`, the user is locked out *from that address*
+/// (every further try there is a failure too, so the lockout lasts while
+/// the guessing goes on); they can still log in from elsewhere. The
+/// lockout is audited (`session.locked_out`) and logged for an
+/// administrator. Every failure is audited.
 pub fn login(
     store: &mut Store,
+    _admitted: &Admission,
     user: &str,
     password: &str,
     peer: &str,
     policy: &Policy,
 ) -> Result<Session, ServiceError> {
     let actor = format!("{user} (desk login from {peer})");
+    let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
-    if store.login_failures_since(user, &since)? >= policy.max_failures {
-        store.record_login_failure(&actor, user, "locked out", peer)?;
+    if store.login_failures_since(user, &source, &since)? >= policy.max_failures {
+        store.record_login_failure(&actor, user, "locked out", peer, &source)?;
         return Err(ServiceError::refused(format!(
-            "{user} is locked out after {} failed logins; try again in {} minutes or ask an admin",
+            "{user} is locked out from {source} after {} failed logins; try again in {} minutes or ask an admin",
             policy.max_failures, policy.lockout_minutes
         )));
     }
@@ -134,18 +218,34 @@ pub fn login(
     let stored = match &hash {
         Some(h) => h.clone(),
         None => DUMMY
-            .get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
+            .get_or_init(|| {
+                hashing(|| hash_password("no such user, no such password")).unwrap_or_default()
+            })
             .clone(),
     };
-    let ok = PasswordHash::new(&stored)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false);
+    let ok = hashing(|| {
+        PasswordHash::new(&stored)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    });
     if !(ok && hash.is_some()) {
-        store.record_login_failure(&actor, user, "wrong user name or password", peer)?;
+        store.record_login_failure(&actor, user, "wrong user name or password", peer, &source)?;
+        if known && store.login_failures_since(user, &source, &since)? == policy.max_failures {
+            tracing::warn!(%user, %source, "desk login locked out after repeated failures");
+            store.record_event(
+                &actor,
+                "session.locked_out",
+                user,
+                &serde_json::json!({
+                    "source": source, "failures": policy.max_failures,
+                    "minutes": policy.lockout_minutes,
+                }),
+            )?;
+        }
         return Err(ServiceError::refused("wrong user name or password".into()));
     }
     let token = random_hex(32)?;

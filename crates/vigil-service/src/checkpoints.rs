@@ -90,6 +90,18 @@ pub fn consistency(
             q.from
         )));
     }
+    // The stored tree is not trusted: a proof is served only when the
+    // rows still make it (a row deleted or changed behind the service,
+    // its tree left as it was, would otherwise still "prove" the old log).
+    if let Some(problem) = store.log_mismatch()? {
+        return Ok(serde_json::json!({
+            "from": q.from, "to": to, "log_size": size, "checkpoint": null, "proof": null,
+            "tampered": true,
+            "problem": format!(
+                "the audit log no longer matches its Merkle tree: {problem}; no proof is given from it"
+            ),
+        }));
+    }
     let proof = store.consistency_proof(q.from, to)?;
     let checkpoint = store.checkpoint_at(to)?.map(|k| k.note);
     Ok(serde_json::json!({

@@ -357,8 +357,28 @@ pub fn approve(
     request: &str,
 ) -> Result<serde_json::Value, ServiceError> {
     id.require(APPROVERS, "approving a retrieval")?;
-    if store.request(request)?.is_none() {
+    let Some(req) = store.request(request)? else {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
+    };
+    // Separation of duties (R16): never one's own request, under this
+    // account or another account of the same officer.
+    let officer_of = |user: &str| -> Result<Option<String>, ServiceError> {
+        Ok(store
+            .users()?
+            .into_iter()
+            .find(|u| u.name == user)
+            .and_then(|u| u.officer))
+    };
+    let same_officer = match (&id.officer, officer_of(&req.requester)?) {
+        (Some(a), Some(b)) => *a == b,
+        _ => false,
+    };
+    if req.requester == id.user || same_officer {
+        return Err(ServiceError::refused(format!(
+            "request {request} was filed by {}, {}; a different supervisor must approve it (separation of duties, R16)",
+            req.requester,
+            if same_officer { "another account of the same officer" } else { "this account" }
+        )));
     }
     store
         .approve(&id.actor(), &id.user, request)

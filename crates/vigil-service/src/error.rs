@@ -14,6 +14,8 @@ pub enum Kind {
     BadRequest,
     /// The store failed or cannot be used (`store`).
     Store,
+    /// Too much is asked at once; try again shortly (`busy`).
+    Busy,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Self::NotFound => "not_found",
             Self::BadRequest => "bad_request",
             Self::Store => "store",
+            Self::Busy => "busy",
         }
     }
 
@@ -33,6 +36,7 @@ impl Kind {
             "refused" => Self::Refused,
             "not_found" => Self::NotFound,
             "bad_request" => Self::BadRequest,
+            "busy" => Self::Busy,
             _ => Self::Store,
         }
     }
@@ -61,6 +65,14 @@ impl ServiceError {
     pub fn not_found(message: String) -> Self {
         Self {
             kind: Kind::NotFound,
+            message,
+        }
+    }
+
+    /// Too much at once: the caller should try again shortly.
+    pub fn busy(message: String) -> Self {
+        Self {
+            kind: Kind::Busy,
             message,
         }
     }

@@ -184,6 +184,40 @@ pub struct Review {
     pub note: Option<String>,
 }
 
+/// Refuses a review of one's own work (separation of duties, R8, R16),
+/// whatever roles the reviewer holds: the reviewer filed or signed the
+/// current explanation, or is the officer (under any of their accounts)
+/// whose recording was interrupted or who is named in the explanation.
+fn own_work(id: &Identity, g: &vigil_store::Gap) -> Result<(), ServiceError> {
+    let refuse = |why: &str| {
+        Err(ServiceError::refused(format!(
+            "{} may not review the explanation of interruption {}: {why}; another supervisor or auditor must (separation of duties, R16)",
+            id.user, g.id
+        )))
+    };
+    let mine = |officer: &str| id.officer.as_deref() == Some(officer);
+    if g.officer.as_deref().is_some_and(mine) {
+        return refuse("it interrupts their own recording");
+    }
+    let Some(e) = &g.explanation else {
+        return Ok(());
+    };
+    let filer = e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by);
+    if filer == id.user {
+        return refuse("they filed it");
+    }
+    if e.signatures
+        .iter()
+        .any(|s| s.user == id.user || mine(&s.officer))
+    {
+        return refuse("they signed it");
+    }
+    if e.officers.iter().any(|o| mine(o)) {
+        return refuse("it is their own explanation");
+    }
+    Ok(())
+}
+
 /// A supervisor or auditor accepts or rejects a gap's current explanation;
 /// a rejection reopens the gap.
 pub fn review(
@@ -201,6 +235,9 @@ pub fn review(
             "verdict {:?}: expected accepted or rejected",
             r.verdict
         )));
+    }
+    if let Some(g) = store.gap(gap)? {
+        own_work(id, &g)?;
     }
     store
         .review(&id.actor(), &id.user, gap, &r.verdict, r.note.as_deref())

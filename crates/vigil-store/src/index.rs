@@ -1,7 +1,7 @@
 //! The SQLite index: opening and migrating it, recording runs and clips,
 //! listing clips and verifying the store against it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -1004,6 +1004,123 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
+    /// Every clip row against what its `clip.ingested` audit row vouches
+    /// for: object, path, recorder and officer (a row edited behind the
+    /// service, its log row left as it was, is named).
+    fn check_clips_against_log(&self, report: &mut VerifyReport) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.object, c.path_display, c.device_serial, c.officer_id, a.detail
+                   FROM clips c LEFT JOIN audit a
+                     ON a.subject = c.id AND a.action = 'clip.ingested'
+                  ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<Row>>>()
+            .map_err(|e| self.err(e))?;
+        for (id, object, path, device, officer, detail) in rows {
+            let Some(detail) = detail else {
+                report.problems.push(Problem {
+                    kind: "clip_unlogged".into(),
+                    subject: id.clone(),
+                    detail: format!("clip {id} ({path}) has no clip.ingested row in the audit log"),
+                });
+                continue;
+            };
+            let logged: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+            let mut wrong = Vec::new();
+            let text = |k: &str| logged[k].as_str().map(str::to_owned);
+            if text("blake3").as_deref() != Some(object.as_str()) {
+                wrong.push(format!(
+                    "its object is {object}, the log says {}",
+                    logged["blake3"]
+                ));
+            }
+            if text("path").as_deref() != Some(path.as_str()) {
+                wrong.push(format!(
+                    "its path is {path:?}, the log says {}",
+                    logged["path"]
+                ));
+            }
+            if text("device") != device {
+                wrong.push(format!(
+                    "its recorder is {device:?}, the log says {}",
+                    logged["device"]
+                ));
+            }
+            if text("officer") != officer {
+                wrong.push(format!(
+                    "its officer is {officer:?}, the log says {}",
+                    logged["officer"]
+                ));
+            }
+            if !wrong.is_empty() {
+                report.problems.push(Problem {
+                    kind: "clip_altered".into(),
+                    subject: id.clone(),
+                    detail: format!(
+                        "clip {id} no longer matches its clip.ingested row: {}",
+                        wrong.join("; ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The append-only and immutability triggers the schema defines, each
+    /// present and as defined: a dropped or rewritten trigger is named.
+    fn check_triggers(&self, report: &mut VerifyReport) -> Result<()> {
+        let reference = Connection::open_in_memory().map_err(|e| self.err(e))?;
+        for m in crate::schema::MIGRATIONS {
+            reference.execute_batch(m).map_err(|e| self.err(e))?;
+        }
+        let triggers = |c: &Connection| -> rusqlite::Result<BTreeMap<String, String>> {
+            let mut stmt =
+                c.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        };
+        let want = triggers(&reference).map_err(|e| self.err(e))?;
+        let have = triggers(&self.conn).map_err(|e| self.err(e))?;
+        for (name, sql) in &want {
+            let problem = match have.get(name) {
+                None => "is missing (dropped)",
+                Some(h) if h != sql => "was changed",
+                Some(_) => continue,
+            };
+            report.problems.push(Problem {
+                kind: "schema_altered".into(),
+                subject: format!("trigger {name}"),
+                detail: format!(
+                    "the trigger {name} {problem}: the rule it keeps no longer holds in the index"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn verify(
         &self,
         objects: &ObjectStore,
@@ -1095,6 +1212,8 @@ impl Index {
             }
         }
 
+        self.check_clips_against_log(&mut report)?;
+        self.check_triggers(&mut report)?;
         self.check_anchor(anchor, &mut report)?;
         let breaks = audit::verify_chain(&self.conn).map_err(|e| self.err(e))?;
         let key = self

@@ -331,6 +331,17 @@ impl Store {
         self.with_tree(|t| vigil_tlog::inclusion_proof(t, seq - 1, size))
     }
 
+    /// The first thing that no longer holds between the audit rows and the
+    /// stored Merkle tree (a row changed or deleted, a leaf or subtree that
+    /// the rows do not make), or `None`: proofs are served only from a
+    /// tree the rows still make.
+    pub fn log_mismatch(&self) -> Result<Option<String>> {
+        let e = |e| self.index.err(e);
+        let snapshot = self.index.conn.unchecked_transaction().map_err(e)?;
+        let (problems, _) = tlog::check_rows(&snapshot).map_err(e)?;
+        Ok(problems.into_iter().next().map(|(_, _, detail)| detail))
+    }
+
     fn with_tree<T>(
         &self,
         f: impl FnOnce(&tlog::Stored<'_>) -> std::result::Result<T, vigil_tlog::ProofError>,
@@ -404,8 +415,8 @@ impl Store {
     }
 
     /// Failed logins of `user` at or after `since` (RFC 3339).
-    pub fn login_failures_since(&self, user: &str, since: &str) -> Result<u32> {
-        self.index.login_failures_since(user, since)
+    pub fn login_failures_since(&self, user: &str, source: &str, since: &str) -> Result<u32> {
+        self.index.login_failures_since(user, source, since)
     }
 
     /// Records a failed login (audited, counted for the lockout).
@@ -415,8 +426,10 @@ impl Store {
         user: &str,
         why: &str,
         peer: &str,
+        source: &str,
     ) -> Result<()> {
-        self.index.record_login_failure(actor, user, why, peer)
+        self.index
+            .record_login_failure(actor, user, why, peer, source)
     }
 
     /// Opens a session (audited as the user's login).

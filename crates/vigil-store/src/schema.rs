@@ -416,4 +416,10 @@ CREATE INDEX requests_created ON requests (created_at);
     r#"
 CREATE INDEX audit_subject ON audit (subject, seq);
 "#,
+    // 18: a lockout is per user and source address: a stranger's wrong
+    // passwords do not lock the user out everywhere.
+    r#"
+ALTER TABLE login_failures ADD COLUMN source TEXT;
+CREATE INDEX login_failures_source ON login_failures (user_name, source, at);
+"#,
 ];

@@ -54,11 +54,16 @@ impl Index {
             .map_err(|e| self.err(e))
     }
 
-    pub(crate) fn login_failures_since(&self, user: &str, since: &str) -> Result<u32> {
+    pub(crate) fn login_failures_since(
+        &self,
+        user: &str,
+        source: &str,
+        since: &str,
+    ) -> Result<u32> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM login_failures WHERE user_name = ?1 AND at >= ?2",
-                params![user, since],
+                "SELECT COUNT(*) FROM login_failures WHERE user_name = ?1 AND source = ?2 AND at >= ?3",
+                params![user, source, since],
                 |r| r.get::<_, u32>(0),
             )
             .map_err(|e| self.err(e))
@@ -70,12 +75,13 @@ impl Index {
         user: &str,
         why: &str,
         peer: &str,
+        source: &str,
     ) -> Result<()> {
         let now = now_rfc3339();
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO login_failures (user_name, at) VALUES (?1, ?2)",
-                params![user, now],
+                "INSERT INTO login_failures (user_name, at, source) VALUES (?1, ?2, ?3)",
+                params![user, now, source],
             )?;
             audit::append(
                 tx,

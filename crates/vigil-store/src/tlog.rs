@@ -357,8 +357,19 @@ pub(crate) fn check(
     conn: &Connection,
     key: Option<&Verifier>,
 ) -> rusqlite::Result<Vec<(&'static str, String, String)>> {
+    let (mut problems, tree) = check_rows(conn)?;
+    let rows = tree.len();
+    check_kept(conn, key, &tree, rows, &mut problems)?;
+    Ok(problems)
+}
+
+/// What does not hold between the rows and the stored tree (every leaf and
+/// every stored subtree recomputed from the rows, and the rows numbered
+/// without a hole), first problem first; and the tree the rows make.
+pub(crate) fn check_rows(conn: &Connection) -> rusqlite::Result<(Problems, vigil_tlog::Levels)> {
     let mut problems = Vec::new();
     let mut tree = vigil_tlog::Levels::new();
+    let mut expected: i64 = 1;
     {
         let mut stmt = conn.prepare(
             "SELECT a.seq, a.at, a.actor, a.action, a.subject, a.detail, t.hash
@@ -368,6 +379,18 @@ pub(crate) fn check(
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
+            if seq != expected {
+                problems.push((
+                    "audit_tree",
+                    format!("audit row {expected}"),
+                    format!(
+                        "audit rows {expected}..{} are missing: the log skips from row {} to row {seq} (rows were deleted)",
+                        seq - 1,
+                        expected - 1
+                    ),
+                ));
+            }
+            expected = seq + 1;
             let leaf = crate::audit::leaf_bytes(
                 seq,
                 &r.get::<_, String>(1)?,
@@ -428,6 +451,21 @@ pub(crate) fn check(
             ));
         }
     }
+    Ok((problems, tree))
+}
+
+/// What a check finds: (kind, subject, detail).
+pub(crate) type Problems = Vec<(&'static str, String, String)>;
+
+/// Checks every kept checkpoint (its root and its signature by `key`)
+/// against the tree the rows make.
+fn check_kept(
+    conn: &Connection,
+    key: Option<&Verifier>,
+    tree: &vigil_tlog::Levels,
+    rows: u64,
+    problems: &mut Problems,
+) -> rusqlite::Result<()> {
     // Streamed: a station keeps one checkpoint per write.
     let mut stmt = conn.prepare("SELECT size, note, signed_at FROM checkpoints ORDER BY size")?;
     let mut kept_rows = stmt.query([])?;
@@ -457,7 +495,7 @@ pub(crate) fn check(
                     cp.size
                 ),
             )),
-            Ok(cp) if vigil_tlog::root(&tree, cp.size) != cp.root => problems.push((
+            Ok(cp) if vigil_tlog::root(tree, cp.size) != cp.root => problems.push((
                 "checkpoint",
                 subject,
                 format!(
@@ -468,7 +506,7 @@ pub(crate) fn check(
             Ok(_) => {}
         }
     }
-    Ok(problems)
+    Ok(())
 }
 
 #[cfg(test)]

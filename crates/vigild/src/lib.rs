@@ -151,11 +151,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         Some(path) => {
             let state = api_state.clone();
             let path = path.clone();
+            // Bound here: a station without its API does not start.
+            let listener = vigil_api::server::bind_unix(&path)
+                .map_err(|e| anyhow::anyhow!("the API socket: {e}"))?;
             Some(tokio::spawn(async move {
                 let stopped = async {
                     let _ = api_stopped.await;
                 };
-                if let Err(e) = vigil_api::server::serve_unix(&path, state, stopped).await {
+                if let Err(e) =
+                    vigil_api::server::serve_bound(&path, listener, state, stopped).await
+                {
                     tracing::error!(socket = %path.display(), error = %e, "the API stopped");
                 }
             }))

@@ -216,6 +216,14 @@ fn online_check(
             |s, id| checkpoints::consistency(s, id, &q),
         )
         .map_err(|e| failed(format!("the station gives no proof: {e:#}")))?;
+    if doc["proof"].is_null() && doc["tampered"] == true {
+        return Err(failed(
+            doc["problem"]
+                .as_str()
+                .unwrap_or("the audit log no longer matches its Merkle tree")
+                .to_owned(),
+        ));
+    }
     if doc["proof"].is_null() {
         let have = doc["log_size"].as_u64().unwrap_or_default();
         return Err(proof::shorter(old.size.max(new.size), have));
