@@ -499,9 +499,33 @@ fn the_desk_refuses_forged_forms_and_its_cookie_opens_no_api() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let r = http
+    // The login form's pre-session token, from its page and its cookie.
+    let form = http.get(format!("{base}/desk/login")).send().unwrap();
+    let pre = form.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = pre.split_once('=').unwrap().1.to_owned();
+    assert!(form.text().unwrap().contains(&token));
+    // Without it (a form from anywhere else), no login.
+    let forged = http
         .post(format!("{base}/desk/login"))
         .form(&[("user", "zhang"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+    let r = http
+        .post(format!("{base}/desk/login"))
+        .header("cookie", &pre)
+        .form(&[
+            ("user", "zhang"),
+            ("password", PASSWORD),
+            ("login_token", token.as_str()),
+        ])
         .send()
         .unwrap();
     assert_eq!(r.status(), 303);

@@ -511,10 +511,29 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         let url = |p: &str| format!("https://{listen}{p}");
         let jar = |u: &str| base.join(format!("{u}.cookies"));
         for u in ["p0001", "sup1", "cust1", "aud1"] {
-            let out = Command::new("curl")
-                .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-c"])
+            // The login form's pre-session token (login CSRF): its page
+            // sets the cookie and carries the token.
+            let page = Command::new("curl")
+                .args(["-sk", "-c"])
                 .arg(jar(u))
-                .args(["-d", &format!("user={u}&password={PASSWORD}")])
+                .arg(url("/desk/login"))
+                .output()?;
+            let page = String::from_utf8_lossy(&page.stdout).to_string();
+            let token = page
+                .split("name=\"login_token\" value=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .unwrap_or_default()
+                .to_owned();
+            let out = Command::new("curl")
+                .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-b"])
+                .arg(jar(u))
+                .arg("-c")
+                .arg(jar(u))
+                .args([
+                    "-d",
+                    &format!("user={u}&password={PASSWORD}&login_token={token}"),
+                ])
                 .arg(url("/desk/login"))
                 .output()?;
             let code = String::from_utf8_lossy(&out.stdout).to_string();

@@ -330,22 +330,81 @@ fn check_csrf(desk: &Desk, given: &str) -> Result<(), ServiceError> {
     }
 }
 
+/// The pre-session cookie of the login form (login CSRF).
+const LOGIN_COOKIE: &str = "vigil_login";
+
+/// The login page, with a fresh pre-session token in a cookie and in the
+/// form: a login is taken only when both come back, so a form on another
+/// site cannot log a browser in (login CSRF).
 async fn login_page(State(state): State<ApiState>, desk: Desk) -> Response {
-    let page = view::LoginPage {
-        chrome: chrome(&state, &desk, None, Msg::Login.text(desk.lang).into(), ""),
-        failed: false,
-        user: String::new(),
+    login_form(&state, &desk, StatusCode::OK, false, String::new())
+}
+
+fn login_form(
+    state: &ApiState,
+    desk: &Desk,
+    status: StatusCode,
+    failed: bool,
+    user: String,
+) -> Response {
+    let Ok(token) = vigil_service::auth::random_hex(16) else {
+        return message(
+            state,
+            desk,
+            &ServiceError::store("no randomness for the login form".into()),
+        );
     };
-    html(StatusCode::OK, view::render(&page))
+    let page = view::LoginPage {
+        chrome: chrome(state, desk, None, Msg::Login.text(desk.lang).into(), ""),
+        failed,
+        user,
+        token: token.clone(),
+    };
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/desk/login; Secure; HttpOnly; SameSite=Strict; Max-Age=3600"
+    );
+    let mut r = html(status, view::render(&page));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 #[derive(serde::Deserialize)]
 struct LoginForm {
     user: String,
     password: String,
+    #[serde(default)]
+    login_token: String,
 }
 
-async fn login(State(state): State<ApiState>, desk: Desk, Form(f): Form<LoginForm>) -> Response {
+/// Whether a login form came from this desk's own login page: the
+/// browser's `Origin` and `Sec-Fetch-Site` (when it sends them) name this
+/// site, and the pre-session token came back in both cookie and form.
+fn same_site_login(headers: &HeaderMap, token: &str) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
+        if origin != format!("https://{host}") {
+            return false;
+        }
+    }
+    !token.is_empty()
+        && cookies(headers)
+            .iter()
+            .any(|(k, v)| k == LOGIN_COOKIE && v == token)
+}
+
+async fn login(
+    State(state): State<ApiState>,
+    desk: Desk,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let Some(peer) = desk.remote.clone() else {
         return message(
             &state,
@@ -353,6 +412,13 @@ async fn login(State(state): State<ApiState>, desk: Desk, Form(f): Form<LoginFor
             &ServiceError::bad_request("the desk is served over TLS only".into()),
         );
     };
+    if !same_site_login(&headers, &f.login_token) {
+        return message(
+            &state,
+            &desk,
+            &ServiceError::refused(Msg::FormExpired.text(desk.lang).to_owned()),
+        );
+    }
     let policy = state.policy;
     let root = state.store.clone();
     let user = f.user.clone();
@@ -374,12 +440,7 @@ async fn login(State(state): State<ApiState>, desk: Desk, Form(f): Form<LoginFor
             ([(header::SET_COOKIE, cookie)], Redirect::to("/desk/")).into_response()
         }
         Ok(Err(e)) if e.kind == Kind::Refused => {
-            let page = view::LoginPage {
-                chrome: chrome(&state, &desk, None, Msg::Login.text(desk.lang).into(), ""),
-                failed: true,
-                user,
-            };
-            html(StatusCode::UNAUTHORIZED, view::render(&page))
+            login_form(&state, &desk, StatusCode::UNAUTHORIZED, true, user)
         }
         Ok(Err(e)) => message(&state, &desk, &e),
         Err(e) => message(&state, &desk, &join_failed(e).0),
@@ -1214,6 +1275,15 @@ async fn media(
                 &c.clip,
                 &serde_json::json!({"desk": true}),
             )?;
+        } else if new_viewing(&id.actor(), &c.clip) {
+            // The player's bytes are evidence read by a person too (R16,
+            // R20): audited once per viewing, not per range request.
+            s.record_read(
+                &id.actor(),
+                "clip.played",
+                &c.clip,
+                &serde_json::json!({"desk": true, "preview": q.preview.is_some()}),
+            )?;
         }
         let path = s.objects().object_path(&c.blake3);
         if q.preview.is_some() && !download {
@@ -1244,6 +1314,27 @@ async fn media(
         )))
     })
     .await
+}
+
+/// How long one viewing of a recording lasts: range requests for the same
+/// recording by the same session within it are the same viewing.
+const VIEWING: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Whether `actor` (a desk session) reading `clip`'s bytes now starts a new
+/// viewing: the first request, or the first after [`VIEWING`] without one.
+fn new_viewing(actor: &str, clip: &str) -> bool {
+    static SEEN: std::sync::Mutex<Option<HashMap<(String, String), std::time::Instant>>> =
+        std::sync::Mutex::new(None);
+    let now = std::time::Instant::now();
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seen = seen.get_or_insert_with(HashMap::new);
+    seen.retain(|_, at| now.duration_since(*at) < VIEWING);
+    let key = (actor.to_owned(), clip.to_owned());
+    let new = !seen.contains_key(&key);
+    seen.insert(key, now);
+    new
 }
 
 /// Sets its flag when dropped.

@@ -190,25 +190,13 @@ impl Table {
 
 /// Whether `c` must not reach a terminal as itself.
 fn dangerous(c: char) -> bool {
-    (c.is_control() && c != '\n')
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\n') || vigil_i18n::visible::is_bidi_control(c)
 }
 
 /// `s` with every control character but the line break, and every
 /// bidirectional control, shown as `\u{XX}`.
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(dangerous) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if dangerous(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    vigil_i18n::visible::escape_chars(s, dangerous)
 }
 
 use indicatif::{ProgressBar, ProgressStyle};

@@ -67,6 +67,8 @@ pub struct LoginPage {
     pub failed: bool,
     /// The user name tried.
     pub user: String,
+    /// The pre-session token the form sends back (login CSRF).
+    pub token: String,
 }
 
 /// A refusal, a missing page, an expired form.
@@ -453,11 +455,18 @@ pub struct ReportPage {
 }
 
 /// Renders a page; a template error (none is expected: the templates are
-/// checked when this crate is built) becomes a plain message.
+/// checked when this crate is built) becomes a plain message. What the page
+/// shows is shown as it is: a bidirectional override or control character
+/// in a name, file name or explanation is written as a visible escape
+/// (`vigil_i18n::visible`), never left to reorder the text around it.
 pub fn render(page: &impl Template) -> String {
-    page.render().unwrap_or_else(|e| {
+    let html = page.render().unwrap_or_else(|e| {
         format!("<!doctype html><title>error</title><p>the page could not be rendered: {e}")
-    })
+    });
+    match vigil_i18n::visible::html(&html) {
+        std::borrow::Cow::Borrowed(_) => html,
+        std::borrow::Cow::Owned(shown) => shown,
+    }
 }
 
 #[cfg(test)]
@@ -493,7 +502,9 @@ mod tests {
             chrome: chrome(Lang::En),
             failed: true,
             user: "ann".into(),
+            token: "t0k3n".into(),
         });
+        assert!(en.contains(r#"name="login_token" value="t0k3n""#), "{en}");
         assert!(en.contains("The user name or password is wrong"), "{en}");
     }
 }

@@ -10,6 +10,7 @@
 //!   system's): times are stored in UTC and shown in it.
 
 mod catalogue;
+pub mod visible;
 mod zone;
 
 pub use catalogue::Msg;

@@ -610,6 +610,13 @@ fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
                 "not a recording: FFmpeg reads it as '{format}', a format that names other files or streams; nothing it names was read"
             )),
         ),
+        // Stored, flagged, and the next file goes on.
+        Err(vigil_media::MediaError::OverBudget { seconds, .. }) => plain(
+            fallback_kind,
+            ClipStatus::Damaged(format!(
+                "not analysed: reading it took longer than its budget of {seconds} s; the file is stored as it is, its continuity unchecked"
+            )),
+        ),
         Err(vigil_media::MediaError::Unreadable { reason, .. }) => plain(
             fallback_kind,
             ClipStatus::Damaged(format!("FFmpeg cannot open it as media: {reason}")),

@@ -422,8 +422,25 @@ impl Tracker {
 }
 
 /// Analyses the file at `path` for holes of at least `min_gap_s` seconds.
+///
+/// The analysis has a time budget ([`crate::budget_for`], from the file's
+/// size): past it FFmpeg is interrupted and the file is
+/// [`MediaError::OverBudget`], never a verdict drawn from half of it.
 pub fn analyse(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     crate::init()?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let budget = crate::Budget::start(crate::budget_for(size));
+    let result = analyse_within(path, min_gap_s);
+    if budget.exceeded() {
+        return Err(MediaError::OverBudget {
+            path: path.display().to_string(),
+            seconds: budget.seconds(),
+        });
+    }
+    result
+}
+
+pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, MediaError> {
     // MP4/MOV: the timing tables are read here (composition offsets, edit
     // lists), so FFmpeg is asked to leave edit lists alone: applied, they
     // drop samples from its index and hide what they cut.

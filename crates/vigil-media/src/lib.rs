@@ -93,9 +93,71 @@ pub enum MediaError {
         /// The demuxer FFmpeg's probe chose.
         format: String,
     },
+    /// Reading the file took longer than its time budget: FFmpeg was
+    /// stopped, and nothing is concluded from what it had read.
+    #[error("{path}: its analysis took longer than its budget of {seconds} s and was stopped")]
+    OverBudget {
+        /// The file.
+        path: String,
+        /// The budget.
+        seconds: u64,
+    },
     /// FFmpeg itself could not start.
     #[error("FFmpeg failed to initialise: {0}")]
     Init(String),
+}
+
+/// The time an analysis of a file of `bytes` may take: 30 s, plus one
+/// second for every 8 MiB (demuxing reads far faster than that).
+pub fn budget_for(bytes: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(30 + bytes / (8 << 20))
+}
+
+thread_local! {
+    /// This thread's analysis deadline, and whether FFmpeg was stopped at it.
+    static DEADLINE: std::cell::Cell<(Option<std::time::Instant>, bool)> =
+        const { std::cell::Cell::new((None, false)) };
+}
+
+/// A deadline for the FFmpeg work on this thread: every open made while it
+/// is held is interrupted once it passes. Cleared on drop.
+#[derive(Debug)]
+pub(crate) struct Budget(std::time::Duration);
+
+impl Budget {
+    pub(crate) fn start(d: std::time::Duration) -> Self {
+        DEADLINE.with(|c| c.set((Some(std::time::Instant::now() + d), false)));
+        Self(d)
+    }
+
+    /// Whether FFmpeg was stopped at the deadline.
+    pub(crate) fn exceeded(&self) -> bool {
+        DEADLINE.with(|c| c.get().1)
+    }
+
+    pub(crate) fn seconds(&self) -> u64 {
+        self.0.as_secs()
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        DEADLINE.with(|c| c.set((None, false)));
+    }
+}
+
+/// FFmpeg's interrupt callback: non-zero (stop) once this thread's
+/// deadline has passed.
+unsafe extern "C" fn past_deadline(_: *mut std::ffi::c_void) -> std::ffi::c_int {
+    DEADLINE
+        .try_with(|c| match c.get() {
+            (Some(at), _) if std::time::Instant::now() >= at => {
+                c.set((Some(at), true));
+                1
+            }
+            _ => 0,
+        })
+        .unwrap_or(0)
 }
 
 /// The demuxers evidence is ever opened with: recording containers and
@@ -301,7 +363,19 @@ pub(crate) fn open_input_with(
     url.extend_from_slice(path.as_os_str().as_encoded_bytes());
     let c_path =
         std::ffi::CString::new(url).map_err(|_| unreadable("the path holds a NUL byte".into()))?;
-    let mut ps: *mut ffi::AVFormatContext = std::ptr::null_mut();
+    // SAFETY: a fresh context (or null when out of memory); its interrupt
+    // callback stops FFmpeg at this thread's deadline ([`Budget`]).
+    let mut ps: *mut ffi::AVFormatContext = unsafe { ffi::avformat_alloc_context() };
+    if ps.is_null() {
+        return Err(unreadable("out of memory".into()));
+    }
+    // SAFETY: ps is the valid context just allocated.
+    unsafe {
+        (*ps).interrupt_callback = ffi::AVIOInterruptCB {
+            callback: Some(past_deadline),
+            opaque: std::ptr::null_mut(),
+        };
+    }
     let mut dict = ffmpeg_next::Dictionary::new();
     for (k, v) in options {
         dict.set(k, v);
@@ -309,7 +383,7 @@ pub(crate) fn open_input_with(
     for (k, v) in confined_options() {
         dict.set(k, &v);
     }
-    // SAFETY: ps is a valid out-pointer; c_path is NUL-terminated; on
+    // SAFETY: ps is a context we allocated; c_path is NUL-terminated; on
     // failure avformat_open_input frees the context and leaves ps null.
     // disown hands us the dictionary, which we free after the call.
     let r = unsafe {
@@ -358,6 +432,40 @@ mod tests {
         assert_eq!(classify(b"gps.log"), Expect::Other);
         assert_eq!(classify(b"README"), Expect::Unknown);
         assert_eq!(classify(b"x.\xff\xfe"), Expect::Unknown);
+    }
+
+    #[test]
+    fn an_analysis_past_its_budget_is_stopped_and_says_so() {
+        let clean = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/generated/continuity/clean.mp4");
+        assert!(analyse(&clean, 1.0).is_ok(), "within its budget");
+        let budget = Budget::start(std::time::Duration::ZERO);
+        let r = analysis::analyse_within(&clean, 1.0);
+        assert!(r.is_err() && budget.exceeded(), "{r:?}");
+        drop(budget);
+        assert!(
+            analyse(&clean, 1.0).is_ok(),
+            "the deadline is this analysis's only"
+        );
+    }
+
+    #[test]
+    fn playlists_are_not_recordings() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("REC_0001.MP4");
+        std::fs::write(
+            &f,
+            "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n/etc/hostname\n#EXT-X-ENDLIST\n",
+        )
+        .unwrap();
+        match analyse(&f, 1.0) {
+            Err(MediaError::NotARecording { format, .. }) => assert_eq!(format, "hls"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            !allowed_demuxer("hls") && !allowed_demuxer("concat") && !allowed_demuxer("image2")
+        );
+        assert!(allowed_demuxer("mov,mp4,m4a,3gp,3g2,mj2"));
     }
 
     #[test]

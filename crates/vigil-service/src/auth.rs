@@ -54,7 +54,7 @@ pub fn token_sha256(token: &str) -> String {
     vigil_store::objects::hex(&h.finalize())
 }
 
-fn random_hex(n: usize) -> Result<String, ServiceError> {
+pub fn random_hex(n: usize) -> Result<String, ServiceError> {
     let mut buf = vec![0u8; n];
     let mut done = 0;
     while done < n {
