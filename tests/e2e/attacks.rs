@@ -298,3 +298,440 @@ fn playlists_inside_evidence_are_stored_flagged_and_never_followed() {
     assert_ne!(r.status(), 200);
     assert!(r.text().unwrap().contains("has no preview"));
 }
+
+/// Runs `vigil ARGS`, expecting success; its stdout.
+fn ok(v: &Vigil, args: &[&str]) -> String {
+    let out = v.run(args);
+    assert!(out.status.success(), "vigil {args:?}: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Items 3 and 9: root, with `sqlite3`, drops the append-only triggers,
+/// deletes a row from the middle of the audit log (leaving the stored
+/// Merkle tree as it was) and moves a clip to another officer. A kept
+/// checkpoint no longer verifies, naming the missing row; no proof is
+/// served; `vigil verify` names the dropped triggers and the edited clip.
+#[test]
+fn root_edits_behind_the_service_fail_checkpoint_verify_and_verify() {
+    let v = Vigil::new();
+    v.ingest_seq_gap();
+    let kept = v.dir.path().join("kept.txt");
+    std::fs::write(&kept, ok(&v, &["checkpoint"])).unwrap();
+    let key = ok(&v, &["checkpoint", "--key"]).trim().to_owned();
+    let holds = v.run(&[
+        "checkpoint",
+        "verify",
+        kept.to_str().unwrap(),
+        "--key",
+        &key,
+    ]);
+    assert!(holds.status.success(), "{}", describe(&holds));
+    let clip: String = v
+        .db()
+        .query_row(
+            "SELECT id FROM clips WHERE officer_id IS NOT NULL LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let conn = v.db();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         DROP TRIGGER audit_no_delete; DROP TRIGGER audit_no_update;
+         DELETE FROM audit WHERE seq = 3;",
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE clips SET officer_id = '9999' WHERE id = ?1",
+        [&clip],
+    )
+    .unwrap();
+    drop(conn);
+    let out = v.run(&[
+        "checkpoint",
+        "verify",
+        kept.to_str().unwrap(),
+        "--key",
+        &key,
+    ]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        text.contains("no longer matches its Merkle tree")
+            && text.contains("rows 3..3 are missing"),
+        "{text}"
+    );
+    let proof = v.run(&["audit", "prove", "--from", kept.to_str().unwrap()]);
+    assert!(!proof.status.success(), "{}", describe(&proof));
+    assert!(
+        stderr(&proof).contains("rows 3..3 are missing"),
+        "{}",
+        describe(&proof)
+    );
+    let report = v.run(&["verify", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&report.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", describe(&report)));
+    assert_eq!(doc["ok"], false);
+    let problems = doc["problems"].as_array().unwrap();
+    let has = |kind: &str, subject: &str, words: &str| {
+        problems.iter().any(|p| {
+            p["kind"] == kind
+                && p["subject"].as_str().unwrap().contains(subject)
+                && p["detail"].as_str().unwrap().contains(words)
+        })
+    };
+    assert!(
+        has("schema_altered", "audit_no_delete", "is missing"),
+        "{doc:#}"
+    );
+    assert!(
+        has("schema_altered", "audit_no_update", "is missing"),
+        "{doc:#}"
+    );
+    assert!(
+        has("clip_altered", &clip, "its officer is Some(\"9999\")"),
+        "{doc:#}"
+    );
+}
+
+/// vigild's peak resident memory, from `/proc`.
+fn peak_rss_mib(d: &Vigild) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024
+}
+
+/// Items 4, 5 and 6: a flood from anyone who can reach the port. 1,000
+/// logins with unknown names, 200 at a time, and six parallel unranged
+/// downloads of a 256 MiB recording leave vigild under 256 MiB (excess
+/// logins are told `busy` at once); a ninth stream of one user is refused;
+/// 193 connections that never start TLS do not keep a desk waiting.
+#[test]
+fn floods_of_logins_downloads_and_silent_connections_stay_bounded() {
+    let s = Station::start(
+        &[("cus", "custodian", None, Some("custodian secret 1"))],
+        "",
+    );
+    let big = s.v.scratch("big");
+    std::fs::create_dir(big.join("DCIM")).unwrap();
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(big.join("DCIM/LOG_0001.BIN")).unwrap();
+        let chunk: Vec<u8> = (0..1u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for i in 0..256u32 {
+            let mut c = chunk.clone();
+            c[..4].copy_from_slice(&i.to_le_bytes());
+            f.write_all(&c).unwrap();
+        }
+    }
+    let doc = s.v.json(&["ingest", big.to_str().unwrap(), "--json"]);
+    let clip = doc["files"][0]["clip"].as_str().unwrap().to_owned();
+    let base = peak_rss_mib(&s.d);
+    // 1,000 unknown logins, 200 at a time.
+    let mut busy = 0;
+    let mut refused = 0;
+    for _ in 0..5 {
+        let answers: Vec<u16> = std::thread::scope(|scope| {
+            let hs: Vec<_> = (0..200)
+                .map(|i| {
+                    let (c, url) = (s.client(), s.url("/api/v1/login"));
+                    scope.spawn(move || {
+                        c.post(url)
+                            .json(&serde_json::json!({"user": format!("nobody{i}"), "password": "guess guess guess"}))
+                            .send()
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        busy += answers.iter().filter(|&&a| a == 429).count();
+        refused += answers.iter().filter(|&&a| a == 403).count();
+    }
+    assert_eq!(
+        busy + refused,
+        1000,
+        "every login answered: busy or refused"
+    );
+    assert!(busy > 0, "a flood is turned away, not queued");
+    let after_logins = peak_rss_mib(&s.d);
+    assert!(
+        after_logins <= 256,
+        "vigild peaked at {after_logins} MiB (before: {base})"
+    );
+    // Six parallel whole downloads of the 256 MiB object.
+    let token = s.login("cus", "custodian secret 1");
+    let media = s.url(&format!("/desk/clips/{clip}/media?download=1"));
+    let cookie = format!("vigil_session={token}");
+    let sums: Vec<(u64, String)> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| {
+                let (c, url, cookie) = (s.client(), media.clone(), cookie.clone());
+                scope.spawn(move || {
+                    let mut r = c.get(url).header("cookie", cookie).send().unwrap();
+                    assert_eq!(r.status(), 200);
+                    let mut h = blake3::Hasher::new();
+                    let n = std::io::copy(&mut r, &mut h).unwrap();
+                    (n, h.finalize().to_hex().to_string())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let want = doc["files"][0]["blake3"].as_str().unwrap();
+    assert!(
+        sums.iter().all(|(n, h)| *n == 256 << 20 && h == want),
+        "{sums:?}"
+    );
+    let after_downloads = peak_rss_mib(&s.d);
+    eprintln!(
+        "vigild peak RSS: {base} MiB before, {after_logins} MiB after 1,000 logins ({busy} busy), {after_downloads} MiB after six 256 MiB downloads"
+    );
+    assert!(
+        after_downloads <= 256,
+        "vigild peaked at {after_downloads} MiB serving six 256 MiB downloads"
+    );
+    // Eight bodies streaming at once for one user; a ninth is refused.
+    let c = s.client();
+    let open: Vec<_> = (0..8)
+        .map(|_| {
+            let r = c.get(&media).header("cookie", &cookie).send().unwrap();
+            assert_eq!(r.status(), 200);
+            r
+        })
+        .collect();
+    let ninth = c.get(&media).header("cookie", &cookie).send().unwrap();
+    assert_eq!(ninth.status(), 429);
+    drop(open);
+    // 193 connections that never start TLS; a desk is answered at once.
+    let silent: Vec<std::net::TcpStream> = (0..193)
+        .map(|_| std::net::TcpStream::connect(&s.addr).unwrap())
+        .collect();
+    let patient = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&s.cert).unwrap())
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answered = patient.get(s.url("/api/v1/whoami")).send();
+    assert!(
+        answered.is_ok_and(|r| r.status() == 403),
+        "a desk waited behind 193 silent connections ({:?})",
+        started.elapsed()
+    );
+    drop(silent);
+}
+
+/// Item 10: separation of duties. A supervisor who is also officer 1002
+/// may not review an explanation of their own recording, nor approve a
+/// request filed under another account of the same officer.
+#[test]
+fn no_one_reviews_or_approves_their_own_work() {
+    let v = Vigil::new();
+    let gap = v.ingest_seq_gap(); // officer 1002's recorder
+    ok(&v, &["officers", "add", "1002"]);
+    ok(&v, &["officers", "add", "1003"]);
+    for (user, role, officer) in [
+        ("zhang", "officer", Some("1002")),
+        ("zhang-sup", "supervisor", Some("1002")),
+        ("wang", "officer", Some("1003")),
+        ("li", "supervisor", None),
+    ] {
+        let mut args = vec!["user", "add", user, "--role", role];
+        if let Some(o) = officer {
+            args.extend(["--officer", o]);
+        }
+        ok(&v, &args);
+    }
+    ok(
+        &v,
+        &["--as", "wang", "explain", &gap, "--written", "battery swap"],
+    );
+    let own = v.run(&["--as", "zhang-sup", "review", &gap, "--accept"]);
+    assert_eq!(own.status.code(), Some(3), "{}", describe(&own));
+    assert!(
+        stderr(&own).contains("their own recording"),
+        "{}",
+        describe(&own)
+    );
+    let g = v.json(&["gaps", "--json"]);
+    assert!(g["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["explanation"]["review"].is_null()));
+    ok(&v, &["--as", "li", "review", &gap, "--accept"]);
+    // A request filed as officer zhang, approved as zhang-sup: refused.
+    let clip = v.json(&["clips", "--json"])["clips"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = v.json(&[
+        "--as",
+        "zhang",
+        "request",
+        "--clip",
+        &clip,
+        "--reason",
+        "my own case",
+        "--json",
+    ]);
+    let rid = req["request"].as_str().unwrap();
+    let approve = v.run(&["--as", "zhang-sup", "approve", rid]);
+    assert_eq!(approve.status.code(), Some(3), "{}", describe(&approve));
+    assert!(
+        stderr(&approve).contains("same officer"),
+        "{}",
+        describe(&approve)
+    );
+    ok(&v, &["--as", "li", "approve", rid]);
+}
+
+/// Items 8, 12, 13 and 14 at the desk: five wrong passwords from one
+/// address lock the user out there only, audited; a login form from
+/// another site is refused; the player's bytes are audited once per
+/// viewing; a file name with a right-to-left override is shown escaped.
+#[test]
+fn the_desk_resists_lockout_login_csrf_unaudited_reads_and_bidi_spoofing() {
+    let s = Station::start(
+        &[
+            ("aud", "auditor", None, Some("auditor secret 1")),
+            ("cus", "custodian", None, Some("custodian secret 1")),
+        ],
+        "login_failures_max = 5\n",
+    );
+    let name = "REC_0001\u{202e}4pm.exe.MP4";
+    let card = recorder(
+        &s.v,
+        "card",
+        &[(
+            name,
+            std::fs::read(vigil_e2e::fixtures().join("continuity/clean.mp4")).unwrap(),
+        )],
+    );
+    let doc = s.v.json(&["ingest", card.to_str().unwrap(), "--json"]);
+    let clip = doc["files"][0]["clip"].as_str().unwrap().to_owned();
+    // Lockout by (user, address).
+    let from = |ip: &str| {
+        reqwest::blocking::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&s.cert).unwrap())
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let login = |c: &reqwest::blocking::Client, password: &str| {
+        c.post(s.url("/api/v1/login"))
+            .json(&serde_json::json!({"user": "aud", "password": password}))
+            .send()
+            .unwrap()
+    };
+    let attacker = from("127.0.0.2");
+    for _ in 0..5 {
+        assert_eq!(login(&attacker, "wrong password!").status(), 403);
+    }
+    let locked = login(&attacker, "auditor secret 1");
+    assert_eq!(locked.status(), 403);
+    assert!(locked.text().unwrap().contains("locked out from 127.0.0.2"));
+    assert_eq!(login(&from("127.0.0.1"), "auditor secret 1").status(), 200);
+    let locks =
+        s.v.json(&["audit", "--action", "session.locked_out", "--json"]);
+    let rows = locks["audit"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{locks:#}");
+    assert_eq!(rows[0]["detail"]["source"], "127.0.0.2");
+    // Login CSRF: a form posted from another site is refused, even with a
+    // token of this desk's login page.
+    let c = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&s.cert).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c.get(s.url("/desk/login")).send().unwrap();
+    let pre = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = pre.split_once('=').unwrap().1.to_owned();
+    let post = |origin: &str| {
+        c.post(s.url("/desk/login"))
+            .header("cookie", &pre)
+            .header("origin", origin)
+            .form(&[
+                ("user", "cus"),
+                ("password", "custodian secret 1"),
+                ("login_token", token.as_str()),
+            ])
+            .send()
+            .unwrap()
+    };
+    let forged = post("https://evil.example");
+    assert_eq!(forged.status(), 403);
+    let good = post(&format!("https://{}", s.addr));
+    assert_eq!(good.status(), 303);
+    // The player's bytes: one audit row per viewing, whatever the ranges.
+    let session = s.login("aud", "auditor secret 1");
+    let cookie = format!("vigil_session={session}");
+    for range in ["bytes=0-99", "bytes=100-199", "bytes=200-"] {
+        let r = c
+            .get(s.url(&format!("/desk/clips/{clip}/media")))
+            .header("cookie", &cookie)
+            .header("range", range)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 206);
+    }
+    let played = s.v.json(&["audit", "--action", "clip.played", "--json"]);
+    assert_eq!(played["audit"].as_array().unwrap().len(), 1, "{played:#}");
+    assert_eq!(played["audit"][0]["subject"], clip.as_str());
+    // The override is shown as an escape, never applied.
+    let page = c
+        .get(s.url(&format!("/desk/clips/{clip}")))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!page.contains('\u{202e}'), "raw override on the page");
+    assert!(page.contains("REC_0001\\u{202e}4pm.exe.MP4"), "{page}");
+}
+
+/// vigild whose API socket cannot be bound stops at once, naming it,
+/// instead of running on with no API.
+#[test]
+fn vigild_without_its_socket_does_not_start() {
+    let v = Vigil::new();
+    let log = v.dir.path().join("vigild.log");
+    let mut d = std::process::Command::new(vigil_e2e::bin("vigild"))
+        .arg("--store")
+        .arg(v.store())
+        .args(["--socket", "/proc/self/no-such-dir/vigil.sock"])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = d.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = d.kill();
+            panic!("vigild kept running without its socket");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("no-such-dir/vigil.sock"), "{text}");
+}

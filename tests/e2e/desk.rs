@@ -78,7 +78,7 @@ fn desks_log_in_over_tls_with_sessions_that_expire_and_a_lockout() {
         .unwrap();
     assert!(stranger.get(url("/api/v1/whoami")).send().is_err());
     // Clients that connect and say nothing do not hold up the desks behind
-    // them: their handshakes wait on their own (up to 10 s each), and a
+    // them: their handshakes wait on their own (up to 5 s each), and a
     // desk asking meanwhile is answered well inside that.
     let silent: Vec<std::net::TcpStream> = (0..3)
         .map(|_| std::net::TcpStream::connect(&addr).unwrap())

@@ -119,11 +119,11 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
 
 /// TCP connections that have completed a TLS handshake. Every connection
 /// is accepted at once and handshakes run side by side, each within
-/// [`HANDSHAKE_TIMEOUT`]. At most [`HANDSHAKES_PER_SOURCE`] are pending
-/// from one address and [`MAX_HANDSHAKES`] in all; a new connection past
-/// either limit takes the place of the oldest pending one, so clients
-/// that connect and say nothing never keep a new desk out: a real client
-/// finishes its handshake in milliseconds.
+/// [`HANDSHAKE_TIMEOUT`], so clients that connect and say nothing never
+/// keep a new desk out. Past [`HANDSHAKES_PER_SOURCE`] pending from one
+/// address, a new connection takes the place of that address's oldest
+/// handshake stalled for [`STALLED`]; past [`MAX_HANDSHAKES`] in all, of
+/// the oldest.
 pub struct TlsListener {
     ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
@@ -144,8 +144,19 @@ pub const HANDSHAKES_PER_SOURCE: usize = 32;
 /// Handshakes pending at once in all.
 pub const MAX_HANDSHAKES: usize = 512;
 
-/// The handshakes pending now, oldest first: (number, source, its task).
-type Pending = std::collections::VecDeque<(u64, std::net::IpAddr, tokio::task::AbortHandle)>;
+/// A pending handshake gives way to a newer one of its source only when it
+/// has taken at least this long: a burst of real clients finishes well
+/// inside it, a silent connection never does.
+pub const STALLED: Duration = Duration::from_secs(1);
+
+/// The handshakes pending now, oldest first: (number, source, since, its
+/// task).
+type Pending = std::collections::VecDeque<(
+    u64,
+    std::net::IpAddr,
+    tokio::time::Instant,
+    tokio::task::AbortHandle,
+)>;
 
 /// The pending handshakes, locked (never across an await).
 fn lock(p: &std::sync::Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
@@ -184,28 +195,29 @@ async fn accept_loop(
         let task = tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
                 Ok(Ok(tls)) => {
-                    lock(&done).retain(|(n, _, _)| *n != number);
+                    lock(&done).retain(|(n, ..)| *n != number);
                     let _ = ready_tx.send((tls, addr)).await;
                     return;
                 }
                 Ok(Err(e)) => tracing::info!(%addr, error = %e, "TLS handshake refused"),
                 Err(_) => tracing::info!(%addr, "TLS handshake timed out"),
             }
-            lock(&done).retain(|(n, _, _)| *n != number);
+            lock(&done).retain(|(n, ..)| *n != number);
         });
-        p.push_back((number, addr.ip(), task.abort_handle()));
-        // Past a limit, the oldest pending handshake (of this source, else
-        // of anyone) gives way.
-        if p.iter().filter(|(_, ip, _)| *ip == addr.ip()).count() > HANDSHAKES_PER_SOURCE {
-            if let Some(i) = p.iter().position(|(_, ip, _)| *ip == addr.ip()) {
-                if let Some((_, ip, oldest)) = p.remove(i) {
-                    oldest.abort();
-                    tracing::info!(%ip, "a pending TLS handshake was dropped for a newer one");
-                }
+        let now = tokio::time::Instant::now();
+        p.push_back((number, addr.ip(), now, task.abort_handle()));
+        // Past a source's limit, its oldest stalled handshake gives way.
+        if p.iter().filter(|(_, ip, ..)| *ip == addr.ip()).count() > HANDSHAKES_PER_SOURCE {
+            let stalled = p
+                .iter()
+                .position(|(_, ip, since, _)| *ip == addr.ip() && now - *since >= STALLED);
+            if let Some((_, ip, _, oldest)) = stalled.and_then(|i| p.remove(i)) {
+                oldest.abort();
+                tracing::info!(%ip, "a stalled TLS handshake was dropped for a newer one");
             }
         }
         if p.len() > MAX_HANDSHAKES {
-            if let Some((_, ip, oldest)) = p.pop_front() {
+            if let Some((_, ip, _, oldest)) = p.pop_front() {
                 oldest.abort();
                 tracing::info!(%ip, "a pending TLS handshake was dropped for a newer one");
             }

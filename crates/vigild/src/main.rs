@@ -95,7 +95,23 @@ fn init_logging() {
         .init();
 }
 
+/// Memory that a burst of work leaves behind is given back: glibc's
+/// allocator would otherwise keep each large buffer (a password hash's
+/// 19 MiB, a page being built) in the arena of whichever of the many
+/// blocking threads used it, and vigild would grow with how many requests
+/// ever arrived at once. Large blocks are always mapped and unmapped, and
+/// threads share a few arenas.
+fn bound_the_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    bound_the_allocator();
     init_logging();
     let args = Args::parse();
     if let Some(dir) = &args.generate_docs {
