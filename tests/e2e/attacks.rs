@@ -735,3 +735,75 @@ fn vigild_without_its_socket_does_not_start() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("no-such-dir/vigil.sock"), "{text}");
 }
+
+/// The confidentiality rule for requests (R17): an officer cannot request a
+/// confidential recording they may not see, and a package for an outsider
+/// never carries a state or trade secret, whoever files or approves it.
+#[test]
+fn confidential_recordings_are_not_requested_unseen_nor_sent_outside() {
+    let v = Vigil::new();
+    v.ingest_seq_gap();
+    ok(&v, &["officers", "add", "1002"]);
+    for (user, role) in [
+        ("zhang", "officer"),
+        ("li", "supervisor"),
+        ("sam", "custodian"),
+    ] {
+        let mut args = vec!["user", "add", user, "--role", role];
+        if role == "officer" {
+            args.extend(["--officer", "1002"]);
+        }
+        ok(&v, &args);
+    }
+    let clips = v.json(&["clips", "--json"]);
+    let ids: Vec<String> = clips["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clip"].as_str().unwrap().to_owned())
+        .collect();
+    ok(&v, &["confidential", &ids[0], "--kind", "privacy"]);
+    let unseen = v.run(&[
+        "--as", "zhang", "request", "--clip", &ids[0], "--reason", "mine",
+    ]);
+    assert_eq!(unseen.status.code(), Some(3), "{}", describe(&unseen));
+    assert!(
+        stderr(&unseen).contains("may not see it"),
+        "{}",
+        describe(&unseen)
+    );
+    // A trade secret the custodian may handle, requested and approved for
+    // an outsider: the package is refused, naming the rule.
+    ok(&v, &["confidential", &ids[1], "--kind", "trade_secret"]);
+    let req = v.json(&[
+        "--as",
+        "sam",
+        "request",
+        "--clip",
+        &ids[1],
+        "--reason",
+        "court",
+        "--outsider",
+        "Law firm",
+        "--json",
+    ]);
+    let rid = req["request"].as_str().unwrap();
+    ok(&v, &["--as", "li", "approve", rid]);
+    let out = v.dir.path().join("pkg");
+    let export = v.run(&[
+        "--as",
+        "sam",
+        "export",
+        "--request",
+        rid,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(export.status.code(), Some(3), "{}", describe(&export));
+    assert!(
+        stderr(&export).contains("never carries state or trade secrets (R17)"),
+        "{}",
+        describe(&export)
+    );
+    assert!(!out.join("MANIFEST").exists());
+}

@@ -250,7 +250,7 @@ pub fn probe_format(path: &Path) -> Option<String> {
     // No file name: the stored object's name says nothing, and a name
     // must not steer the choice.
     let empty = c"";
-    let mut pd = ffi::AVProbeData {
+    let pd = ffi::AVProbeData {
         filename: empty.as_ptr(),
         buf: buf.as_mut_ptr(),
         buf_size: len as std::ffi::c_int,
@@ -259,7 +259,7 @@ pub fn probe_format(path: &Path) -> Option<String> {
     let mut score: std::ffi::c_int = 0;
     // SAFETY: pd points at our buffer, padded as FFmpeg requires; the
     // returned format is a static FFmpeg table entry (or null).
-    let fmt = unsafe { ffi::av_probe_input_format2(&mut pd, 1, &mut score) };
+    let fmt = unsafe { ffi::av_probe_input_format2(&pd, 1, &mut score) };
     // AVPROBE_SCORE_RETRY: AVPROBE_SCORE_MAX / 4.
     if fmt.is_null() || score <= 25 {
         return None;

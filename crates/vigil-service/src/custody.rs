@@ -338,6 +338,16 @@ pub fn request(
         clips.extend(of_case);
     }
     let clips: Vec<String> = clips.into_iter().collect();
+    for clip in &clips {
+        let kind = store.confidentiality(clip)?;
+        if !crate::queries::may_see(id.role, kind.as_deref()) {
+            return Err(ServiceError::refused(format!(
+                "recording {clip} is confidential ({}); {} may not see it, so may not request it (R17)",
+                kind.unwrap_or_default(),
+                id.user
+            )));
+        }
+    }
     let rid = store.add_request(
         &id.actor(),
         &id.user,
@@ -348,6 +358,12 @@ pub fn request(
     )?;
     Ok(serde_json::json!({ "request": rid, "clips": clips, "requester": id.user }))
 }
+
+/// Confidentiality an outsider's package never carries (R17): state and
+/// trade secrets are not disclosed under the information-disclosure rules;
+/// a privacy record may go to a party who asks for it, with approval.
+/// Checked when the package is made (`export::prepare`).
+pub const NEVER_TO_OUTSIDERS: &[&str] = &["state_secret", "trade_secret"];
 
 /// Approves a request as the acting supervisor (never its requester):
 /// `{request, approved_by}`.

@@ -89,10 +89,12 @@ pub fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, Serv
                 id.user
             )));
         }
-        if req.outsider.is_some() && secret.as_deref() == Some("state_secret") {
-            return Err(ServiceError::refused(format!(
-                "clip {clip} is a state secret and cannot be copied to an outside organisation (R17)"
-            )));
+        if let (Some(outsider), Some(kind)) = (&req.outsider, secret.as_deref()) {
+            if crate::custody::NEVER_TO_OUTSIDERS.contains(&kind) {
+                return Err(ServiceError::refused(format!(
+                    "clip {clip} is marked {kind} and cannot be copied to an outside organisation ({outsider}): a package for an outsider never carries state or trade secrets (R17)"
+                )));
+            }
         }
         if store.clip(clip)?.is_none() {
             return Err(ServiceError::not_found(format!(
