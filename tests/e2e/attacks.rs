@@ -678,6 +678,18 @@ fn the_desk_resists_lockout_login_csrf_unaudited_reads_and_bidi_spoofing() {
     };
     let forged = post("https://evil.example");
     assert_eq!(forged.status(), 403);
+    let cross = c
+        .post(s.url("/desk/login"))
+        .header("cookie", &pre)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("user", "cus"),
+            ("password", "custodian secret 1"),
+            ("login_token", token.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(cross.status(), 403);
     let good = post(&format!("https://{}", s.addr));
     assert_eq!(good.status(), 303);
     // The player's bytes: one audit row per viewing, whatever the ranges.

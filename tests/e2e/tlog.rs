@@ -59,6 +59,18 @@ fn rewrite(
     edit: impl FnOnce(&rusqlite::Connection, &mut Vec<vigil_store::audit::AuditEntry>),
 ) {
     let conn = rusqlite::Connection::open(store.join("vigil.db")).unwrap();
+    // A careful root puts the guards back afterwards, as they were.
+    let guards: Vec<String> = conn
+        .prepare(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN
+             ('audit_no_update', 'audit_no_delete', 'audit_tree_no_delete',
+              'checkpoints_no_delete', 'gaps_no_delete')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     conn.execute_batch(
         "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;
          DROP TRIGGER audit_tree_no_delete; DROP TRIGGER checkpoints_no_delete;
@@ -72,6 +84,9 @@ fn rewrite(
     for r in &rows {
         vigil_store::audit::append(&conn, &r.at, &r.actor, &r.action, &r.subject, &r.detail)
             .unwrap();
+    }
+    for g in &guards {
+        conn.execute_batch(g).unwrap();
     }
     let (seq, hash): (i64, String) = conn
         .query_row(

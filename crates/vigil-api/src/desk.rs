@@ -383,14 +383,18 @@ struct LoginForm {
 /// site, and the pre-session token came back in both cookie and form.
 fn same_site_login(headers: &HeaderMap, token: &str) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
-    }
-    if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
-        if origin != format!("https://{host}") {
-            return false;
+    // The browser's own word first (scripts cannot set it); else the
+    // Origin, which a page with `Referrer-Policy: no-referrer` sends as
+    // `null` (and the token still has to match).
+    match header("sec-fetch-site") {
+        Some(site) if !matches!(site, "same-origin" | "none") => return false,
+        Some(_) => {}
+        None => {
+            if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
+                if origin != "null" && origin != format!("https://{host}") {
+                    return false;
+                }
+            }
         }
     }
     !token.is_empty()
@@ -413,6 +417,20 @@ async fn login(
         );
     };
     if !same_site_login(&headers, &f.login_token) {
+        let header = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        tracing::warn!(
+            %peer,
+            origin = %header("origin"),
+            host = %header("host"),
+            site = %header("sec-fetch-site"),
+            "a login form not from this desk's login page was refused"
+        );
         return message(
             &state,
             &desk,
