@@ -440,7 +440,7 @@ impl Index {
                 .conn
                 .prepare(
                     "SELECT q.clip, c.object FROM purge_queue q JOIN clips c ON c.id = q.clip
-                     WHERE q.approved_at IS NOT NULL AND q.cancelled_at IS NULL AND q.deleted_at IS NULL AND q.delete_after <= ?1",
+                     WHERE q.approved_at IS NOT NULL AND q.cancelled_at IS NULL AND q.deleted_at IS NULL AND julianday(q.delete_after) <= julianday(?1)",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = stmt
