@@ -378,29 +378,33 @@ struct LoginForm {
     login_token: String,
 }
 
-/// Whether a login form came from this desk's own login page: the
-/// browser's `Origin` and `Sec-Fetch-Site` (when it sends them) name this
-/// site, and the pre-session token came back in both cookie and form.
-fn same_site_login(headers: &HeaderMap, token: &str) -> bool {
+/// Why a login form did not come from this desk's own login page, if it
+/// did not: the browser's `Sec-Fetch-Site` (else its `Origin`) names
+/// another site, or the pre-session token did not come back in both
+/// cookie and form.
+fn foreign_login(headers: &HeaderMap, token: &str) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     // The browser's own word first (scripts cannot set it); else the
     // Origin, which a page with `Referrer-Policy: no-referrer` sends as
     // `null` (and the token still has to match).
     match header("sec-fetch-site") {
-        Some(site) if !matches!(site, "same-origin" | "none") => return false,
+        Some(site) if !matches!(site, "same-origin" | "none") => {
+            return Some(format!("Sec-Fetch-Site: {site}"))
+        }
         Some(_) => {}
         None => {
             if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
                 if origin != "null" && origin != format!("https://{host}") {
-                    return false;
+                    return Some(format!("Origin {origin} for host {host}"));
                 }
             }
         }
     }
-    !token.is_empty()
+    let returned = !token.is_empty()
         && cookies(headers)
             .iter()
-            .any(|(k, v)| k == LOGIN_COOKIE && v == token)
+            .any(|(k, v)| k == LOGIN_COOKIE && v == token);
+    (!returned).then(|| "the login page's token did not come back".to_owned())
 }
 
 async fn login(
@@ -416,21 +420,8 @@ async fn login(
             &ServiceError::bad_request("the desk is served over TLS only".into()),
         );
     };
-    if !same_site_login(&headers, &f.login_token) {
-        let header = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        tracing::warn!(
-            %peer,
-            origin = %header("origin"),
-            host = %header("host"),
-            site = %header("sec-fetch-site"),
-            "a login form not from this desk's login page was refused"
-        );
+    if let Some(why) = foreign_login(&headers, &f.login_token) {
+        tracing::warn!(%peer, %why, "a login form not from this desk's login page was refused");
         return message(
             &state,
             &desk,

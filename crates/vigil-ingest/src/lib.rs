@@ -191,36 +191,35 @@ pub fn ingest_dir(
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
     let root_fd = walk::open_root(root)?;
-    let root_st = rustix::fs::fstat(&root_fd).map_err(|e| IngestError::Root {
+    let refuse = |source: std::io::Error| IngestError::Root {
         path: root.to_owned(),
-        source: e.into(),
-    })?;
+        source,
+    };
+    let root_st = rustix::fs::fstat(&root_fd).map_err(|e| refuse(e.into()))?;
     if opts
         .root_id
         .is_some_and(|id| id != (root_st.st_dev, root_st.st_ino))
     {
-        return Err(IngestError::Root {
-            path: root.to_owned(),
-            source: std::io::Error::other("it changed while it was being checked"),
-        });
+        return Err(refuse(std::io::Error::other(
+            "it changed while it was being checked",
+        )));
     }
     let mut limits = opts.limits.clone();
     // Never the store itself, whoever asks.
     if let Ok(st) = rustix::fs::stat(store.root()) {
         limits.exclude.push((st.st_dev, st.st_ino));
         if limits.exclude.contains(&(root_st.st_dev, root_st.st_ino)) {
-            return Err(IngestError::Root {
-                path: root.to_owned(),
-                source: std::io::Error::other("it is the evidence store itself"),
-            });
+            return Err(refuse(std::io::Error::other(
+                "it is the evidence store itself",
+            )));
         }
     }
     if let Some(a) = &limits.access {
         if !a.permits(&root_st, 0o5) {
-            return Err(IngestError::Root {
-                path: root.to_owned(),
-                source: std::io::Error::other(format!("uid {} may not read it", a.uid)),
-            });
+            return Err(refuse(std::io::Error::other(format!(
+                "uid {} may not read it",
+                a.uid
+            ))));
         }
     }
     let listing = walk::list_within(&root_fd, &limits);

@@ -145,7 +145,7 @@ struct Walk<'a> {
     limits: &'a Limits,
 }
 
-fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, seen: &mut Walk, out: &mut Listing) {
+fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, walk: &mut Walk, out: &mut Listing) {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let read = rustix::fs::Dir::read_from(dir).and_then(|d| {
         for entry in d {
@@ -171,7 +171,7 @@ fn walk_dir(dir: &OwnedFd, prefix: &mut Vec<u8>, depth: usize, seen: &mut Walk, 
             prefix.push(b'/');
         }
         prefix.extend_from_slice(&name);
-        visit(dir, &name, prefix, depth, seen, out);
+        visit(dir, &name, prefix, depth, walk, out);
         prefix.truncate(len);
     }
 }
@@ -181,7 +181,7 @@ fn visit(
     name: &[u8],
     rel: &mut Vec<u8>,
     depth: usize,
-    seen: &mut Walk,
+    walk: &mut Walk,
     out: &mut Listing,
 ) {
     let skip = |out: &mut Listing, reason: String| {
@@ -201,7 +201,7 @@ fn visit(
         Err(e) => return fail(out, format!("cannot stat: {}", std::io::Error::from(e))),
     };
     let kind = FileType::from_raw_mode(st.st_mode);
-    if let Some(a) = &seen.limits.access {
+    if let Some(a) = &walk.limits.access {
         let want = if kind == FileType::Directory {
             0o5
         } else {
@@ -237,16 +237,16 @@ fn visit(
                     // stat, which a racing rename could make stale).
                     let id = rustix::fs::fstat(&sub).map(|st| (st.st_dev, st.st_ino));
                     match id {
-                        Ok(id) if seen.limits.exclude.contains(&id) => fail(
+                        Ok(id) if walk.limits.exclude.contains(&id) => fail(
                             out,
                             "the evidence store itself: never ingested".into(),
                         ),
-                        Ok(id) if !seen.seen.insert(id) => fail(
+                        Ok(id) if !walk.seen.insert(id) => fail(
                             out,
                             "directory seen before (a cycle or a directory linked twice): not walked again"
                                 .into(),
                         ),
-                        Ok(_) => walk_dir(&sub, rel, depth + 1, seen, out),
+                        Ok(_) => walk_dir(&sub, rel, depth + 1, walk, out),
                         Err(e) => fail(out, format!("cannot stat: {}", std::io::Error::from(e))),
                     }
                 }

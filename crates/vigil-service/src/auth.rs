@@ -200,7 +200,8 @@ pub fn login(
     let actor = format!("{user} (desk login from {peer})");
     let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
-    if store.login_failures_since(user, &source, &since)? >= policy.max_failures {
+    let failures = store.login_failures_since(user, &source, &since)?;
+    if failures >= policy.max_failures {
         store.record_login_failure(&actor, user, "locked out", peer, &source)?;
         return Err(ServiceError::refused(format!(
             "{user} is locked out from {source} after {} failed logins; try again in {} minutes or ask an admin",
@@ -234,7 +235,7 @@ pub fn login(
     });
     if !(ok && hash.is_some()) {
         store.record_login_failure(&actor, user, "wrong user name or password", peer, &source)?;
-        if known && store.login_failures_since(user, &source, &since)? == policy.max_failures {
+        if known && failures + 1 == policy.max_failures {
             tracing::warn!(%user, %source, "desk login locked out after repeated failures");
             store.record_event(
                 &actor,

@@ -85,13 +85,16 @@ pub fn check(dir: &Path, store: &Path, sources: &Sources) -> Result<Checked, Ser
     if let Some(sys) = SYSTEM.iter().find(|s| path.starts_with(s)) {
         return Err(refused(dir, &format!("it is part of the system's {sys}")));
     }
-    let st = rustix::fs::stat(&path).map_err(|e| {
-        ServiceError::bad_request(format!(
-            "{}: cannot be opened: {}",
-            dir.display(),
-            std::io::Error::from(e)
-        ))
-    })?;
+    let stat = |p: &Path| {
+        rustix::fs::stat(p).map_err(|e| {
+            ServiceError::bad_request(format!(
+                "{}: cannot be opened: {}",
+                p.display(),
+                std::io::Error::from(e)
+            ))
+        })
+    };
+    let st = stat(&path)?;
     let id = (st.st_dev, st.st_ino);
     let watched = sources
         .watch
@@ -108,14 +111,7 @@ pub fn check(dir: &Path, store: &Path, sources: &Sources) -> Result<Checked, Ser
                 // Every directory on the way must let them through, and the
                 // source itself must be theirs to list.
                 for up in path.ancestors().skip(1) {
-                    let st = rustix::fs::stat(up).map_err(|e| {
-                        ServiceError::bad_request(format!(
-                            "{}: cannot be opened: {}",
-                            up.display(),
-                            std::io::Error::from(e)
-                        ))
-                    })?;
-                    if !a.permits(&st, 0o1) {
+                    if !a.permits(&stat(up)?, 0o1) {
                         return Err(refused(
                             dir,
                             &format!("uid {} may not pass through {}", a.uid, up.display()),

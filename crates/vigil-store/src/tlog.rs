@@ -358,8 +358,7 @@ pub(crate) fn check(
     key: Option<&Verifier>,
 ) -> rusqlite::Result<Vec<(&'static str, String, String)>> {
     let (mut problems, tree) = check_rows(conn)?;
-    let rows = tree.len();
-    check_kept(conn, key, &tree, rows, &mut problems)?;
+    check_kept(conn, key, &tree, &mut problems)?;
     Ok(problems)
 }
 
@@ -463,9 +462,9 @@ fn check_kept(
     conn: &Connection,
     key: Option<&Verifier>,
     tree: &vigil_tlog::Levels,
-    rows: u64,
     problems: &mut Problems,
 ) -> rusqlite::Result<()> {
+    let rows = tree.len();
     // Streamed: a station keeps one checkpoint per write.
     let mut stmt = conn.prepare("SELECT size, note, signed_at FROM checkpoints ORDER BY size")?;
     let mut kept_rows = stmt.query([])?;
