@@ -234,6 +234,233 @@ fn sigkill_mid_transfer_then_restart_stores_everything_once() {
     assert_stored_once(&v, &originals.iter().map(|o| o.1.clone()).collect());
 }
 
+/// A host killed mid-pull leaves the dock answering requests nobody waits
+/// for. After a real SIGKILL, the killed host's last window (200 reads,
+/// more than the pty holds, sent and never read) is left on the link, so
+/// the dock is still writing stale answers, the first of them cut, when
+/// the next vigild opens it. That vigild resynchronises before its first
+/// request: every file stored once, none failed, no stale answer taken for
+/// one of its own.
+#[test]
+fn after_sigkill_the_next_vigild_resynchronises_the_dock_link() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    big_recorder(&rec, 3, 8, 23);
+    let originals = originals_of(&rec);
+    let sim = DockSim::start(
+        v.dir.path(),
+        &["--recorder", &format!("BWC023:1023:{}", rec.display())],
+    );
+    sim.enroll(&v);
+    let media = v.scratch("media");
+    let src = format!("dock {} slot 0", sim.path());
+    {
+        let mut d = vigild_start(&v, sim.path(), &media);
+        d.wait_for(60, "pulling", pulling(&src));
+        d.child.kill().unwrap(); // SIGKILL
+        d.child.wait().unwrap();
+    }
+    {
+        let key = vigil_dock::key::station_key(&v.store()).unwrap();
+        let mut dead = vigil_dock::Client::connect(sim.path(), &key).unwrap();
+        let docking = dead.status().unwrap()[0].recorder.as_ref().unwrap().docking;
+        let files = dead.list_files(0, docking).unwrap();
+        let len = dead.chunk as u32;
+        for i in 0..200 {
+            let f = &files[i % files.len()];
+            dead.send(vigil_dock::proto::Msg::Read {
+                slot: 0,
+                docking,
+                file: f.id,
+                offset: (i as u64 * u64::from(len)) % (f.size - u64::from(len)),
+                len,
+            })
+            .unwrap();
+        }
+    }
+    let d = vigild_start(&v, sim.path(), &media);
+    d.wait_for(120, "done after restart", |s| all_done(s, &[&src]));
+    assert!(files_under(&rec).is_empty());
+    assert_stored_once(&v, &originals.iter().map(|o| o.1.clone()).collect());
+    let log = std::fs::read_to_string(&d.log).unwrap();
+    let failed: i64 = v
+        .db()
+        .query_row(
+            "SELECT COALESCE(SUM(failed), 0) FROM ingest_runs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, 0, "no file failed: {log}");
+    assert!(!log.contains("corrupted frame"), "{log}");
+    assert!(
+        log.contains("discarded what a previous session left on the link"),
+        "the stale answers were on the link when vigild opened it: {log}"
+    );
+}
+
+/// A file that fails to read (a flaky card) is tried again in the same
+/// docking; a file that keeps failing is given up after three attempts and
+/// named with its reason in the `ingest.finished` audit row, in `vigil
+/// status` and on the desk's station page, which tells the officer the
+/// recorder was not emptied.
+#[test]
+fn a_failed_file_is_retried_and_a_lasting_failure_is_named_everywhere() {
+    let v = Vigil::new();
+    let made = v.run(&["officers", "add", "1024", "--name", "Ola"]);
+    assert!(made.status.success(), "{}", describe(&made));
+    let made = v.run(&[
+        "user",
+        "add",
+        "ola",
+        "--role",
+        "officer",
+        "--officer",
+        "1024",
+    ]);
+    assert!(made.status.success(), "{}", describe(&made));
+    v.passwd("ola", "officer secret 24");
+    let flaky = v.scratch("flaky");
+    big_recorder(&flaky, 2, 1, 29);
+    let broken = v.scratch("broken");
+    big_recorder(&broken, 2, 1, 31);
+    let flaky_originals = originals_of(&flaky);
+    let sim = DockSim::start(
+        v.dir.path(),
+        &[
+            "--recorder",
+            &format!("BWC024:1024:{}", flaky.display()),
+            "--recorder",
+            &format!("BWC025:1024:{}", broken.display()),
+        ],
+    );
+    sim.enroll(&v);
+    // Slot 0 misreads once; slot 1 never reads again.
+    assert_eq!(sim.control("read-errors 0 1"), "ok");
+    assert_eq!(sim.control("read-errors 1 100000"), "ok");
+    let d = Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild.log"),
+        &[
+            "--dock",
+            sim.path(),
+            "--watch",
+            v.scratch("media").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let (src0, src1) = (
+        format!("dock {} slot 0", sim.path()),
+        format!("dock {} slot 1", sim.path()),
+    );
+    let status = d.wait_for(180, "both pulls over", |s| {
+        all_done(s, &[&src0]) && s["recorders"][&src1]["state"] == "failed"
+    });
+    // The flaky card: its first file failed once, was tried again and
+    // stored; the recorder is empty.
+    assert!(files_under(&flaky).is_empty());
+    assert_stored_once(&v, &flaky_originals.iter().map(|o| o.1.clone()).collect());
+    let db = v.db();
+    let retried: Vec<serde_json::Value> = db
+        .prepare("SELECT detail FROM audit WHERE action = 'ingest.file_retried' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|d| serde_json::from_str(&d.unwrap()).unwrap())
+        .collect();
+    let of = |serial: &str| -> Vec<&serde_json::Value> {
+        retried.iter().filter(|r| r["device"] == serial).collect()
+    };
+    assert_eq!(of("BWC024").len(), 1, "{retried:?}");
+    assert_eq!(of("BWC024")[0]["path"], "DCIM/REC_0001.bin");
+    assert!(of("BWC024")[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("StorageError"));
+    // The broken card: each file tried three times (two retries each),
+    // then named with its reason wherever people look.
+    assert_eq!(of("BWC025").len(), 4, "{retried:?}");
+    assert_eq!(files_under(&broken).len(), 2, "nothing erased");
+    let r1 = &status["recorders"][&src1];
+    assert_eq!(r1["left_on_recorder"], 2, "{r1}");
+    let failed = r1["failed_files"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{r1}");
+    for (f, name) in failed
+        .iter()
+        .zip(["DCIM/REC_0001.bin", "DCIM/REC_0002.bin"])
+    {
+        assert_eq!(f["path"], name);
+        let e = f["error"].as_str().unwrap();
+        assert!(
+            e.contains("StorageError") && e.contains("attempt 3 of 3"),
+            "{e}"
+        );
+    }
+    let finished: serde_json::Value = db
+        .query_row(
+            "SELECT a.detail FROM audit a JOIN ingest_runs r ON r.id = a.subject \
+             WHERE a.action = 'ingest.finished' AND r.device_serial = 'BWC025'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .map(|d| serde_json::from_str(&d).unwrap())
+        .unwrap();
+    assert_eq!(finished["failed"], 2, "{finished}");
+    assert_eq!(finished["status"], "incomplete");
+    let names: Vec<&str> = finished["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["DCIM/REC_0001.bin", "DCIM/REC_0002.bin"]);
+    assert!(finished["failures"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("StorageError"));
+    let text = v.run(&["status"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("NOT EMPTIED: 2 files left on the recorder")
+            && text.contains("failed: DCIM/REC_0002.bin: "),
+        "{text}"
+    );
+    // The officer's station page says so, in English and in Chinese.
+    let addr = status["desk"]["addr"].as_str().unwrap();
+    let cert = std::fs::read(v.store().join("tls/cert.pem")).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    let login: serde_json::Value = client
+        .post(format!("https://{addr}/api/v1/login"))
+        .json(&serde_json::json!({"user": "ola", "password": "officer secret 24"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    for (lang, says) in [
+        ("en", "NOT EMPTIED: 2 file(s) left on the recorder"),
+        ("zh-CN", "未清空：记录仪上仍有 2 个文件"),
+    ] {
+        let page = client
+            .get(format!("https://{addr}/desk/status"))
+            .header("Cookie", format!("vigil_session={token}"))
+            .header("Accept-Language", lang)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(
+            page.contains(says) && page.contains("DCIM/REC_0001.bin"),
+            "{lang}: {page}"
+        );
+    }
+}
+
 #[test]
 fn sigterm_during_transfer_parks_and_exits() {
     let v = Vigil::new();

@@ -1,7 +1,15 @@
 //! A dock protocol client over any [`Link`]: `Hello`, mutual
 //! challenge–response authentication, and requests matched to responses by
-//! id. Responses with unknown ids (left over from before a reconnect) are
-//! ignored; events are queued for [`Client::take_events`].
+//! id; events are queued for [`Client::take_events`].
+//!
+//! A link is resynchronised before its first request, every time it is
+//! opened: a host killed mid-transfer leaves the dock answering requests
+//! nobody waits for any more, and part of a frame on the wire. The client
+//! ends any half-frame the dock holds (a lone delimiter), discards what the
+//! dock sends until it has been quiet for [`QUIET`] (at most [`DRAIN`]),
+//! numbers its requests from a random id, and takes only answers to
+//! requests it has outstanding: a stale answer that arrives later is
+//! dropped, never matched to a new request with the same id.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -32,6 +40,12 @@ pub const MAX_ERASE_LOG: usize = 65_536;
 
 /// How long to wait for an answer.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// A freshly opened link is drained until the dock was silent this long.
+pub const QUIET: Duration = Duration::from_millis(150);
+/// Most time spent draining a freshly opened link.
+pub const DRAIN: Duration = Duration::from_secs(3);
+/// Most requests outstanding at once (answers to others are stale).
+pub const MAX_OUTSTANDING: usize = 64;
 
 /// A connection to one dock.
 pub struct Client {
@@ -51,6 +65,11 @@ pub struct Client {
     events: VecDeque<Event>,
     events_dropped: u64,
     stash: VecDeque<Envelope>,
+    /// Requests sent and not yet answered, oldest first.
+    outstanding: VecDeque<u16>,
+    /// Answers dropped because no request of this session was waiting for
+    /// them (left over from a host that died, or from before a reconnect).
+    pub stale_dropped: u64,
     /// Bytes sent and received on the wire (for the efficiency benchmark).
     pub wire_in: u64,
     /// Bytes sent.
@@ -92,9 +111,12 @@ impl Client {
             events: VecDeque::new(),
             events_dropped: 0,
             stash: VecDeque::new(),
+            outstanding: VecDeque::new(),
+            stale_dropped: 0,
             wire_in: 0,
             wire_out: 0,
         };
+        c.resync()?;
         c.hello()?;
         Ok(c)
     }
@@ -123,10 +145,55 @@ impl Client {
         } else {
             open_serial(&self.path)?
         };
-        self.decoder.reset();
-        self.stash.clear();
+        self.resync()?;
         self.hello()?;
         self.authenticate(key)
+    }
+
+    /// Brings a freshly opened link to a frame boundary with nothing stale
+    /// on it (see the module doc): a delimiter ends any partial frame the
+    /// dock holds, what the dock still sends is discarded until it has been
+    /// quiet for [`QUIET`], and the next request id is random.
+    fn resync(&mut self) -> Result<(), DockError> {
+        self.link
+            .write_all(&[0])
+            .and_then(|()| self.link.flush())
+            .map_err(|e| self.link_err(format!("write failed: {e}")))?;
+        let start = Instant::now();
+        let mut last = start;
+        let mut discarded = 0u64;
+        let mut buf = [0u8; 8192];
+        while last.elapsed() < QUIET {
+            if start.elapsed() > DRAIN {
+                return Err(self.link_err(format!(
+                    "the dock did not fall silent within {DRAIN:?} after the link was opened ({discarded} bytes discarded)"
+                )));
+            }
+            match self.link.read(&mut buf) {
+                Ok(0) => return Err(self.link_err("the device closed".into())),
+                Ok(n) => {
+                    discarded += n as u64;
+                    last = Instant::now();
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(self.link_err(format!("read failed: {e}"))),
+            }
+        }
+        if discarded > 0 {
+            tracing::warn!(path = %self.path, bytes = discarded, "discarded what a previous session left on the link");
+        }
+        self.wire_in += discarded;
+        self.decoder.reset();
+        self.stash.clear();
+        self.outstanding.clear();
+        let mut id = [0u8; 2];
+        let _ = rustix::rand::getrandom(&mut id, rustix::rand::GetRandomFlags::empty());
+        self.next_id = u16::from_le_bytes(id);
+        Ok(())
     }
 
     /// The device path.
@@ -369,6 +436,10 @@ impl Client {
             .and_then(|()| self.link.flush())
             .map_err(|e| self.link_err(format!("write failed: {e}")))?;
         self.wire_out += n as u64;
+        if self.outstanding.len() >= MAX_OUTSTANDING {
+            self.outstanding.pop_front();
+        }
+        self.outstanding.push_back(id);
         Ok(id)
     }
 
@@ -378,6 +449,7 @@ impl Client {
         loop {
             if let Some(pos) = self.stash.iter().position(|e| e.id == id) {
                 let env = self.stash.remove(pos).expect("position is valid");
+                self.outstanding.retain(|&o| o != id);
                 return match env.msg {
                     Msg::Error { code, detail } => Err(DockError::Refused {
                         path: self.path.clone(),
@@ -419,11 +491,15 @@ impl Client {
                         }
                         self.events.push_back(e);
                     }
-                    Some(Ok(env)) => {
+                    Some(Ok(env)) if self.outstanding.contains(&env.id) => {
                         if self.stash.len() >= MAX_STASH {
                             self.stash.pop_front();
                         }
                         self.stash.push_back(env);
+                    }
+                    Some(Ok(env)) => {
+                        self.stale_dropped += 1;
+                        tracing::debug!(path = %self.path, id = env.id, "dropped an answer no request is waiting for");
                     }
                     Some(Err(e)) => {
                         tracing::warn!(path = %self.path, error = %e, "dropped a corrupted frame")

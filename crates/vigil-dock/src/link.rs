@@ -15,16 +15,29 @@ impl<T: Read + Write + Send> Link for T {}
 /// How long one read may block before the client checks its deadline.
 pub const POLL: Duration = Duration::from_millis(50);
 
+/// How long an open waits for a port another process holds (vigild
+/// trying a dock while `vigil dock enroll` runs, or the other way round).
+pub const BUSY_WAIT: Duration = Duration::from_secs(3);
+
 /// Opens a serial device (CDC-ACM or pty) in raw mode, flushing anything
-/// left in its input buffer.
+/// left in its input buffer. A port held by another process (an exclusive
+/// `flock`) is tried again for up to [`BUSY_WAIT`].
 pub fn open_serial(path: &str) -> Result<Box<dyn Link>, DockError> {
-    let port = serialport::new(path, 921_600)
-        .timeout(POLL)
-        .open_native()
-        .map_err(|e| DockError::Link {
-            path: path.to_owned(),
-            what: format!("cannot open: {e}"),
-        })?;
+    let start = std::time::Instant::now();
+    let port = loop {
+        match serialport::new(path, 921_600).timeout(POLL).open_native() {
+            Ok(port) => break port,
+            Err(e) if e.description.contains("exclusive lock") && start.elapsed() < BUSY_WAIT => {
+                std::thread::sleep(POLL);
+            }
+            Err(e) => {
+                return Err(DockError::Link {
+                    path: path.to_owned(),
+                    what: format!("cannot open: {e}"),
+                })
+            }
+        }
+    };
     let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::All);
     Ok(Box::new(port))
 }

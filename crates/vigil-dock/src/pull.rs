@@ -44,6 +44,9 @@ pub trait PullObserver {
 pub struct Quiet;
 impl PullObserver for Quiet {}
 
+/// Times a file that failed to read is tried within one docking.
+pub const FILE_ATTEMPTS: u32 = 3;
+
 /// Drift below this is measurement noise and is recorded but not applied.
 pub const DRIFT_THRESHOLD_MS: i64 = 500;
 
@@ -89,6 +92,9 @@ pub struct Pulled {
     pub kept: Vec<Kept>,
     /// Times the link was re-established mid-transfer.
     pub reconnects: u32,
+    /// Attempts that failed and were tried again (at most
+    /// [`FILE_ATTEMPTS`] per file).
+    pub retried: Vec<Retried>,
     /// Why the pull stopped before the last file, if it did.
     pub stopped: Option<String>,
     /// The ingest of this recorder.
@@ -102,6 +108,17 @@ pub struct Kept {
     /// Its path.
     pub path: String,
     /// Why it was not erased.
+    pub reason: String,
+}
+
+/// A failed attempt at a file, tried again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Retried {
+    /// Its path.
+    pub path: String,
+    /// Which attempt failed (from 1).
+    pub attempt: u32,
+    /// Why.
     pub reason: String,
 }
 
@@ -349,6 +366,7 @@ fn start_slot(
             reconciled,
             kept: Vec::new(),
             reconnects: 0,
+            retried: Vec::new(),
             stopped: None,
             report: IngestReport {
                 run,
@@ -377,7 +395,8 @@ fn step(
         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let (done, total) = (job.done, job.total);
     let docking = job.docking;
-    let result = {
+    let mut attempt = 1;
+    let result = loop {
         let mut reader = DockReader::new(client, *key, (slot, docking), f.id, f.size);
         let r = vigil_ingest::ingest_one(
             store,
@@ -394,7 +413,38 @@ fn step(
         )?;
         job.pulled.reconnects += reader.reconnects;
         job.swapped |= reader.stale;
-        r
+        match r {
+            // A failed read (a flaky card, a garbled answer) is tried again
+            // on a resynchronised link, a bounded number of times; each
+            // failed attempt is in the audit log with its reason.
+            Err(failed) if !job.swapped && attempt < FILE_ATTEMPTS => {
+                tracing::warn!(serial = %job.pulled.serial, path = %name, attempt, error = %failed.error, "file failed; trying it again");
+                store.record_event(
+                    &opts.actor,
+                    "ingest.file_retried",
+                    &job.run,
+                    &serde_json::json!({
+                        "device": job.pulled.serial, "path": name, "attempt": attempt,
+                        "of": FILE_ATTEMPTS, "error": failed.error,
+                    }),
+                )?;
+                job.pulled.retried.push(Retried {
+                    path: name.clone(),
+                    attempt,
+                    reason: failed.error,
+                });
+                attempt += 1;
+                client.reconnect(key)?;
+            }
+            Err(mut failed) => {
+                if attempt > 1 {
+                    failed.error =
+                        format!("{} (attempt {attempt} of {FILE_ATTEMPTS})", failed.error);
+                }
+                break Err(failed);
+            }
+            ok => break ok,
+        }
     };
     if job.swapped {
         // The recorder left (or another took its place) mid-file: the

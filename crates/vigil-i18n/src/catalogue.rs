@@ -233,6 +233,7 @@ catalogue! {
     StDone => "done: safe to take", "已完成，可取走";
     StParked => "parked: see the station log", "已暂停：见工作站日志";
     StFailed => "failed", "失败";
+    NotEmptied => "NOT EMPTIED: {n} file(s) left on the recorder; dock it again", "未清空：记录仪上仍有 {n} 个文件，请重新放入底座";
     FaultLowBattery => "battery low", "电量低";
     FaultStorageFull => "storage nearly full", "存储将满";
     FaultClock => "clock lost (power cut)", "时钟失效（曾断电）";

@@ -22,7 +22,8 @@ use time::OffsetDateTime;
 use vigil_media::Expect;
 
 use vigil_store::{
-    ClipKind, ClipStatus, NewClip, ObjectStore, PendingObject, RunCounts, Store, StoreError,
+    ClipKind, ClipStatus, NewClip, ObjectStore, PendingObject, RunCounts, RunFailure, Store,
+    StoreError,
 };
 
 /// Default smallest hole reported as an interruption, seconds (R7).
@@ -346,6 +347,14 @@ pub fn close_run(
         duplicates,
         skipped: report.skipped.len() as u64,
         failed: report.failed.len() as u64,
+        failures: report
+            .failed
+            .iter()
+            .map(|f| RunFailure {
+                path: f.path.clone(),
+                error: f.error.clone(),
+            })
+            .collect(),
     };
     store.finish_run(&opts.actor, run, &counts)?;
     Ok(())

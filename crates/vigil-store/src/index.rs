@@ -144,6 +144,22 @@ pub struct RunCounts {
     pub skipped: u64,
     /// Regular files that could not be stored.
     pub failed: u64,
+    /// Each of them, with the reason (the first [`MAX_FAILURES_LISTED`]
+    /// are named in the `ingest.finished` audit row, and how many more
+    /// there were).
+    pub failures: Vec<RunFailure>,
+}
+
+/// Most failed files named one by one in an `ingest.finished` row.
+pub const MAX_FAILURES_LISTED: usize = 100;
+
+/// A file an ingest run could not store, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunFailure {
+    /// Its path relative to the recorder root.
+    pub path: String,
+    /// What went wrong.
+    pub error: String,
 }
 
 /// Which clips to list.
@@ -631,6 +647,10 @@ impl Index {
         };
         let mut detail = serde_json::to_value(counts).unwrap_or_default();
         detail["status"] = json!(status);
+        if counts.failures.len() > MAX_FAILURES_LISTED {
+            detail["failures"] = json!(&counts.failures[..MAX_FAILURES_LISTED]);
+            detail["failures_not_listed"] = json!(counts.failures.len() - MAX_FAILURES_LISTED);
+        }
         self.write(|tx| {
             tx.execute(
                 "UPDATE ingest_runs SET finished_at = ?2, stored = ?3, duplicates = ?4, skipped = ?5, failed = ?6, status = ?7 WHERE id = ?1",

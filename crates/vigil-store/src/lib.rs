@@ -43,7 +43,7 @@ pub use gaps::{
 };
 pub use index::{
     Clip, ClipFilter, ClipGap, ClipKind, ClipState, ClipStatus, NewClip, Problem, RecordedClip,
-    RunCounts, VerifyReport,
+    RunCounts, RunFailure, VerifyReport,
 };
 pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};

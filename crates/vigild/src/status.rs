@@ -44,8 +44,22 @@ pub struct Recorder {
     pub faults: Vec<u16>,
     /// Clock drift found at docking, ms (R5).
     pub drift_ms: Option<i64>,
+    /// Files of this docking that could not be stored, each with why.
+    pub failed_files: Vec<FileProblem>,
+    /// Files still on the recorder after its pull (failed, or stored but
+    /// not erased): the recorder was not emptied and must be docked again.
+    pub left_on_recorder: u64,
     #[serde(skip)]
     started: Option<Instant>,
+}
+
+/// A file and what went wrong with it.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileProblem {
+    /// Its path on the recorder.
+    pub path: String,
+    /// Why.
+    pub error: String,
 }
 
 /// One dock.
@@ -140,6 +154,12 @@ impl Shared {
         tracing::info!(%source, %state, "recorder state");
         self.recorder(source, |r| {
             r.state = state.to_owned();
+            if state == "identified" {
+                // A new pull: what the last one left is no longer news.
+                r.failed_files.clear();
+                r.left_on_recorder = 0;
+                r.last_error = None;
+            }
             if state == "pulling" {
                 r.started = Some(Instant::now());
             }

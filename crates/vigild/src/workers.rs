@@ -312,6 +312,16 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                             let failed = p.report.failed.len();
                             ctx.board.recorder(&src(p.slot), |e| {
                                 e.drift_ms = Some(p.drift_ms);
+                                e.failed_files = p
+                                    .report
+                                    .failed
+                                    .iter()
+                                    .map(|f| crate::status::FileProblem {
+                                        path: f.path.clone(),
+                                        error: f.error.clone(),
+                                    })
+                                    .collect();
+                                e.left_on_recorder = (p.report.failed.len() + p.kept.len()) as u64;
                                 e.last_error = p
                                     .report
                                     .failed

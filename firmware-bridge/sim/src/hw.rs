@@ -33,6 +33,8 @@ pub struct Recorder {
     faults: Vec<u16>,
     mass_storage: bool,
     docking: u32,
+    /// Reads still to fail with a storage error (a flaky card).
+    read_errors: u32,
 }
 
 impl Recorder {
@@ -63,6 +65,7 @@ impl Recorder {
             faults: Vec::new(),
             mass_storage: false,
             docking: 0,
+            read_errors: 0,
         })
     }
 
@@ -193,6 +196,13 @@ impl SimHw {
         Ok(())
     }
 
+    /// Makes the next `count` reads from `slot`'s recorder fail with a
+    /// storage error (a card that misreads now and then).
+    pub fn fail_reads(&mut self, slot: u8, count: u32) -> Result<()> {
+        self.rec(slot)?.read_errors = count;
+        Ok(())
+    }
+
     /// Clears faults.
     pub fn clear(&mut self, slot: u8) -> Result<()> {
         self.rec(slot)?.faults.clear();
@@ -291,7 +301,12 @@ impl Storage for SimHw {
         offset: u64,
         buf: &mut [u8],
     ) -> Result<usize, ErrorCode> {
-        let f = self.slot(slot)?.find(file)?;
+        let r = self.slot(slot)?;
+        if r.read_errors > 0 {
+            r.read_errors -= 1;
+            return Err(ErrorCode::StorageError);
+        }
+        let f = r.find(file)?;
         let mut fh = fs::File::open(&f.path).map_err(|_| ErrorCode::StorageError)?;
         fh.seek(SeekFrom::Start(offset))
             .map_err(|_| ErrorCode::StorageError)?;

@@ -40,6 +40,8 @@ use crate::pty::Pty;
 ///   drop-after BYTES            lose one frame to the host once BYTES more
 ///                               bytes were sent (noise; the link stays up)
 ///   flood COUNT                 send COUNT valid Fault events at once (hostile)
+///   read-errors SLOT COUNT      fail the next COUNT reads from SLOT's recorder
+///                               with a storage error (a flaky card)
 #[derive(Debug, Parser)]
 #[command(name = "dock-sim", version, verbatim_doc_comment)]
 struct Args {
@@ -94,6 +96,7 @@ enum Control {
     SwapAfter(u64, Recorder),
     Flood(u64),
     DropAfter(u64),
+    ReadErrors(u8, u32),
 }
 
 fn pair<A: std::str::FromStr, B: std::str::FromStr>(s: &str, what: &str) -> Result<(A, B)> {
@@ -136,6 +139,7 @@ fn parse_command(line: &str) -> Result<Control> {
         ),
         "flood" => Control::Flood(num(0)? as u64),
         "drop-after" => Control::DropAfter(num(0)? as u64),
+        "read-errors" => Control::ReadErrors(num(0)? as u8, num(1)? as u32),
         other => bail!("unknown command {other:?}"),
     })
 }
@@ -284,6 +288,7 @@ fn apply(
         Control::Clear(slot) => dock.hw.clear(slot)?,
         Control::SwapAfter(..) => bail!("swap-after is scheduled by the main loop"),
         Control::DropAfter(n) => pty.drop_after = Some(pty.sent + n),
+        Control::ReadErrors(slot, n) => dock.hw.fail_reads(slot, n)?,
         Control::Flood(n) => {
             for _ in 0..n {
                 let event = Event::Fault {

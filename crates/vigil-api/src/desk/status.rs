@@ -105,7 +105,21 @@ pub(super) fn rows(
             .map(|f| fault_label(u16::try_from(f).unwrap_or(u16::MAX), lang))
             .collect();
         let mut state = state_label(r["state"].as_str().unwrap_or(""), lang);
-        if let Some(e) = r["last_error"].as_str() {
+        let failed: Vec<String> = r["failed_files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{}: {}", text(&f["path"]), text(&f["error"])))
+            .collect();
+        if let Some(n) = r["left_on_recorder"].as_u64().filter(|n| *n > 0) {
+            state = format!(
+                "{state}. {}",
+                Msg::NotEmptied.fmt(lang, &[("n", &n.to_string())])
+            );
+        }
+        if !failed.is_empty() {
+            state = format!("{state}. {}", failed.join("; "));
+        } else if let Some(e) = r["last_error"].as_str() {
             state = format!("{state}: {e}");
         }
         out.push(vec![

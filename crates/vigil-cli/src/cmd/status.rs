@@ -126,7 +126,17 @@ fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
         if let Some(d) = r["drift_ms"].as_i64().filter(|d| d.abs() >= 1000) {
             note.push(format!("clock drift {:+.1} s", d as f64 / 1000.0));
         }
-        if let Some(e) = r["last_error"].as_str() {
+        let failed: Vec<&serde_json::Value> = r["failed_files"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        if let Some(n) = r["left_on_recorder"].as_u64().filter(|n| *n > 0) {
+            note.push(format!(
+                "NOT EMPTIED: {n} file{} left on the recorder, dock it again",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(e) = r["last_error"].as_str().filter(|_| failed.is_empty()) {
             note.push(e.to_owned());
         }
         crate::say!(
@@ -139,6 +149,13 @@ fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
             output::bytes(r["rate_bps"].as_u64().unwrap_or(0)),
             note.join("; ")
         );
+        for f in failed {
+            crate::say!(
+                "    failed: {}: {}",
+                f["path"].as_str().unwrap_or("?"),
+                f["error"].as_str().unwrap_or("?")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
