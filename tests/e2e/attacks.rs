@@ -819,3 +819,124 @@ fn confidential_recordings_are_not_requested_unseen_nor_sent_outside() {
     );
     assert!(!out.join("MANIFEST").exists());
 }
+
+/// FFmpeg children of process `pid` now (from `/proc`).
+fn ffmpeg_children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        let Some((head, tail)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if head.ends_with("(ffmpeg") && ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Waits up to `secs` for `done`, polling.
+fn within(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {secs} s: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Item 7: a preview is stopped when its viewer leaves (FFmpeg killed, no
+/// half-made preview kept) and when vigild is told to stop (it exits at
+/// once instead of waiting for the transcode).
+#[test]
+fn a_preview_stops_when_its_viewer_leaves_and_when_vigild_stops() {
+    let mut s = Station::start(&[("aud", "auditor", None, Some("auditor secret 1"))], "");
+    // Two minutes of 720p MJPEG: browsers do not play it, so the desk
+    // transcodes it, which takes FFmpeg many seconds here.
+    let card = recorder(&s.v, "card", &[]);
+    let sample = s.v.dir.path().join("sample.avi");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-t", "4", "-c:v", "mjpeg", "-q:v", "20"])
+        .arg(&sample)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-stream_loop", "29", "-i"])
+        .arg(&sample)
+        .args(["-c", "copy"])
+        .arg(card.join("DCIM/REC_0001.AVI"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let doc = s.v.json(&["ingest", card.to_str().unwrap(), "--json"]);
+    let clip = doc["files"][0]["clip"].as_str().unwrap().to_owned();
+    let session = s.login("aud", "auditor secret 1");
+    let pid = s.d.child.id();
+    let url = s.url(&format!("/desk/clips/{clip}/media?preview=1"));
+    let ask = |patience: u64| {
+        let (client, url) = (
+            reqwest::blocking::Client::builder()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(&s.cert).unwrap())
+                .timeout(std::time::Duration::from_secs(patience))
+                .build()
+                .unwrap(),
+            url.clone(),
+        );
+        let cookie = format!("vigil_session={session}");
+        std::thread::spawn(move || client.get(url).header("cookie", cookie).send().is_ok())
+    };
+    let log = || std::fs::read_to_string(&s.d.log).unwrap_or_default();
+
+    // The viewer waits three seconds and leaves.
+    let viewer = ask(3);
+    within(20, "FFmpeg making the preview", || {
+        !ffmpeg_children(pid).is_empty()
+    });
+    assert!(
+        !viewer.join().unwrap(),
+        "the viewer gave up before the preview was made"
+    );
+    within(10, "FFmpeg gone after the viewer left", || {
+        ffmpeg_children(pid).is_empty()
+    });
+    assert!(
+        log().contains("the viewer went away"),
+        "the preview was stopped, not finished: {}",
+        log()
+    );
+
+    // A viewer waits; vigild is told to stop mid-transcode.
+    let _viewer = ask(120);
+    within(20, "FFmpeg making the preview again", || {
+        !ffmpeg_children(pid).is_empty()
+    });
+    let child = ffmpeg_children(pid)[0];
+    s.d.signal(libc::SIGTERM);
+    let mut exited = None;
+    within(20, "vigild gone after SIGTERM", || {
+        exited = s.d.child.try_wait().unwrap();
+        exited.is_some()
+    });
+    assert!(exited.unwrap().success(), "{:?}", exited);
+    within(5, "its FFmpeg gone too", || {
+        !std::path::Path::new(&format!("/proc/{child}")).exists()
+    });
+    let text = log();
+    assert!(
+        text.contains("vigild is stopping") && text.contains("vigild stopped"),
+        "{text}"
+    );
+}

@@ -36,6 +36,8 @@ mod custody;
 mod preview;
 mod status;
 
+pub use preview::stop_all as stop_previews;
+
 /// The session cookie.
 const SESSION: &str = "vigil_session";
 /// The language cookie.

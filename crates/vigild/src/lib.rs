@@ -292,6 +292,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     tracing::info!("stopping: no new work; letting in-flight files finish or park");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     stop.store(true, Ordering::SeqCst);
+    vigil_api::desk::stop_previews();
     let dock_threads: Vec<_> = docks.into_values().collect();
     let mount_threads: Vec<_> = mounts.into_values().collect();
     let _ = tokio::task::spawn_blocking(move || {

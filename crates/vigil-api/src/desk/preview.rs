@@ -9,8 +9,9 @@
 //! forced to the container the ingest's analysis named (one of
 //! `vigil_media::DEMUXERS`), only the `file` protocol, and only the one
 //! object. It runs with a wall-clock and a CPU budget, dies with vigild
-//! (`PR_SET_PDEATHSIG`), is killed when the viewer goes away, and one
-//! FFmpeg runs per object at a time (others wait for its result).
+//! (`PR_SET_PDEATHSIG`), is killed when the viewer goes away or vigild is
+//! stopping ([`stop_all`]), and one FFmpeg runs per object at a time
+//! (others wait for its result).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,15 @@ pub(super) fn needed(store: &Store, c: &Clip) -> Result<Option<Source>, ServiceE
         }),
         _ => None,
     })
+}
+
+/// Set once vigild is stopping: every preview being made is stopped.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Stops every preview being made and refuses new ones (vigild is
+/// stopping: a transcode must not hold up its exit).
+pub fn stop_all() {
+    STOPPING.store(true, Ordering::SeqCst);
 }
 
 fn dir() -> PathBuf {
@@ -198,6 +208,9 @@ pub(super) fn make(
             })
         };
     }
+    if STOPPING.load(Ordering::Relaxed) {
+        return Err(failed("not started", &"vigild is stopping"));
+    }
     let mut child = cmd.spawn().map_err(|e| failed("running ffmpeg", &e))?;
     let mut stderr = child.stderr.take();
     let errors = std::thread::spawn(move || {
@@ -217,6 +230,8 @@ pub(super) fn make(
         }
         let stop = if cancel.load(Ordering::Relaxed) {
             Some("the viewer went away")
+        } else if STOPPING.load(Ordering::Relaxed) {
+            Some("vigild is stopping")
         } else if started.elapsed() > budget {
             Some("it took longer than its time budget")
         } else {
