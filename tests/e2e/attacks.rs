@@ -875,7 +875,9 @@ fn a_preview_stops_when_its_viewer_leaves_and_when_vigild_stops() {
     let made = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-stream_loop", "29", "-i"])
         .arg(&sample)
-        .args(["-c", "copy"])
+        .args(["-c", "copy", "-metadata"])
+        // Unique bytes: a preview made by an earlier run is never reused.
+        .arg(format!("comment={}", s.v.dir.path().display()))
         .arg(card.join("DCIM/REC_0001.AVI"))
         .status()
         .unwrap();
