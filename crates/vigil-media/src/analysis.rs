@@ -124,6 +124,9 @@ pub struct StreamReport {
     pub gaps: Vec<Gap>,
     /// Frames missing in holes shorter than `min_gap`.
     pub dropped_frames: u64,
+    /// How its times were read, when not as the container gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How the timestamps were obtained.
@@ -228,6 +231,11 @@ struct Tracker {
     discarded: u64,
     /// Samples whose data lies beyond the end of the file.
     missing: u64,
+    /// Whether a step back in time can be a restart. Not for times read
+    /// from an MP4/MOV's tables: their decode times only go forward, so a
+    /// presentation time earlier than another is reordering (however long
+    /// the frames), and media shown again is the edit list's doing.
+    restarts: bool,
     min_gap_s: f64,
     pending: std::collections::BinaryHeap<std::cmp::Reverse<Frame>>,
     /// Latest start pushed in this segment.
@@ -244,6 +252,20 @@ struct Tracker {
     gaps: Vec<Gap>,
     gaps_over: u64,
     dropped: u64,
+    /// Why the stream's length was taken from its frame count.
+    retimed: Option<String>,
+    /// The frame length the codec's specification fixes, when FFmpeg's
+    /// stream header does not give it (no decoding is done).
+    frame_hint: Option<f64>,
+    /// The container declares this stream's length in audio samples, not
+    /// packets (QuickTime sound of constant packet size: IMA4, GSM, ...).
+    counts_samples: bool,
+    /// Bytes per packet and samples per packet, as the codec header says
+    /// (0: not said): converts bytes read into samples.
+    block_align: u64,
+    packet_samples: u64,
+    /// Bytes of the stream's packets read (or indexed) in the file.
+    bytes: u64,
 }
 
 impl Tracker {
@@ -284,7 +306,7 @@ impl Tracker {
             // that is a restart. Before anything is released, the newest
             // frame is the reference.
             let reference = self.last.map_or(self.newest, |l| l.start);
-            if f.start < reference - RESTART_BACK_S {
+            if self.restarts && f.start < reference - RESTART_BACK_S {
                 self.restart(f);
             }
         }
@@ -382,6 +404,27 @@ impl Tracker {
             let end = self.base + last.start + self.frame_s() - self.origin;
             self.end_pos = self.end_pos.max(end);
         }
+        // Frames of a codec with a fixed frame length cannot overlap: when
+        // the container's times would fit them into less than half the time
+        // they take, its times are on a wrong base (an AVI stream header
+        // whose rate does not match its chunks), and the frames themselves
+        // say how long the stream is.
+        if let Some(len) = self
+            .codec_len
+            .or(self.frame_hint)
+            .filter(|_| self.pcm_s_per_byte.is_none())
+        {
+            let by_frames = self.frames as f64 * len;
+            if self.frames > 1 && self.end_pos - self.first_pos < by_frames / 2.0 {
+                self.retimed = Some(format!(
+                    "the container's times put {} frames of {:.3} s each in {:.3} s: timed by its frames instead",
+                    self.frames,
+                    len,
+                    self.end_pos - self.first_pos
+                ));
+                self.end_pos = self.first_pos + by_frames;
+            }
+        }
         // An empty edit leaves a hole in the presented frames: one
         // interruption, reported once, as the cut that makes it.
         let near = (2.0 * self.frame_s()).max(0.05);
@@ -417,6 +460,7 @@ impl Tracker {
             frame_s: self.frame_s(),
             gaps: self.gaps,
             dropped_frames: self.dropped,
+            note: self.retimed,
         })
     }
 }
@@ -505,6 +549,7 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
             pcm_s_per_byte,
             discarded: 0,
             missing: 0,
+            restarts: true,
             min_gap_s,
             pending: std::collections::BinaryHeap::with_capacity(REORDER + 1),
             newest: 0.0,
@@ -519,7 +564,28 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
             gaps: Vec::new(),
             gaps_over: 0,
             dropped: 0,
+            retimed: None,
+            frame_hint: (cp.sample_rate > 0)
+                .then(|| spec_frame_samples(par.id(), cp.sample_rate))
+                .flatten()
+                .map(|n| f64::from(n) / f64::from(cp.sample_rate)),
+            counts_samples: false,
+            block_align: spec_packet(par.id(), cp.ch_layout.nb_channels)
+                .map_or(u64::try_from(cp.block_align).unwrap_or(0), |p| p.0),
+            packet_samples: spec_packet(par.id(), cp.ch_layout.nb_channels)
+                .map_or(u64::try_from(cp.frame_size).unwrap_or(0), |p| p.1),
+            bytes: 0,
         });
+    }
+    if let Some(m) = movie.as_ref().filter(|_| is_mov) {
+        for t in trackers.iter_mut().filter(|t| t.kind == StreamKind::Audio) {
+            let id = ctx.stream(t.index).map_or(-1, |s| i64::from(s.id()));
+            t.counts_samples = m.tracks.iter().any(|tr| {
+                i64::from(tr.id) == id
+                    && tr.constant_size > 0
+                    && tr.stts.iter().all(|&(_, delta)| delta == 1)
+            });
+        }
     }
     if trackers.is_empty() {
         return Ok(Analysis {
@@ -584,10 +650,36 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
     for t in trackers {
         // Only MP4/MOV declare a trustworthy frame count (AVI counts its
         // placeholder chunks, and PCM samples rather than packets).
-        let comparable = is_mov && t.pcm_s_per_byte.is_none();
+        // A count in audio samples is compared in samples, converted from
+        // the bytes read by the codec's packet size; where the codec header
+        // does not give it, the count is not compared (unknown, not damage).
+        let counts_samples = t.counts_samples && t.pcm_s_per_byte.is_none();
+        let comparable = is_mov && t.pcm_s_per_byte.is_none() && !counts_samples;
+        let samples_read = (counts_samples && t.block_align > 0 && t.packet_samples > 0)
+            .then(|| t.bytes / t.block_align * t.packet_samples);
+        let packet_samples = t.packet_samples;
         let (kind, index, declared, discarded) = (t.kind, t.index, t.declared, t.discarded);
         let missing = t.missing;
-        let report = t.finish();
+        let mut report = t.finish();
+        if counts_samples {
+            if let Some(r) = report.as_mut() {
+                r.note = Some(match samples_read {
+                    Some(n) => format!(
+                        "the container counts this stream in audio samples: {n} readable of {} declared",
+                        declared.unwrap_or(0)
+                    ),
+                    None => "the container counts this stream in audio samples and its codec header gives no packet size: the count is not compared".into(),
+                });
+            }
+            if let (Some(declared), Some(read)) = (declared, samples_read) {
+                if read + packet_samples < declared {
+                    damaged.push(format!(
+                        "{} stream {index} ends early: {read} of {declared} declared audio samples are readable",
+                        kind.as_str(),
+                    ));
+                }
+            }
+        }
         let found = report.as_ref().map_or(0, |r| r.frames) + discarded;
         if missing > 0 && !(comparable && declared.is_some()) {
             damaged.push(format!(
@@ -720,21 +812,53 @@ fn riff_declared(path: &Path, file_len: u64) -> Option<String> {
     None
 }
 
-/// Marks each stream that stops at least `min_gap` before the clip ends as
-/// interrupted for the rest of it (R7: "intermittent"). A stream that starts
-/// late is not: body-worn cameras keep a pre-event buffer of video alone.
+/// Marks each stream that stopped before the clip ended (R7:
+/// "intermittent"). The rule, the same for every container, on each
+/// stream's presented span `[start, end]`:
+///
+/// a stream *stopped* when another stream goes on at least `min_gap` after
+/// its last frame, covers at least `min_gap` more time than it does, and no
+/// stream of the same kind starts where it ended (a codec change in FLV or
+/// MPEG-TS opens a new stream that carries on). The interruption starts at
+/// its last frame and lasts the smaller of the two amounts: the time the
+/// other stream went on, and the time it covered more.
+///
+/// So a stream that starts late, or is presented late (a leading empty
+/// edit, an audio PES that leads the video), and ends late by as much is
+/// shorter by design, not stopped; nor is one that starts late and ends
+/// with the others (a pre-event buffer of video alone).
 fn stream_extents(streams: &mut [StreamReport], min_gap_s: f64) {
-    let end = streams.iter().map(|s| s.end_s).fold(0.0, f64::max);
+    let spans: Vec<(StreamKind, f64, f64)> =
+        streams.iter().map(|s| (s.kind, s.start_s, s.end_s)).collect();
     for s in streams.iter_mut() {
-        if end - s.end_s >= min_gap_s {
+        let taken_over = spans.iter().any(|&(kind, start, _)| {
+            kind == s.kind && start >= s.end_s - min_gap_s && start > s.start_s
+        });
+        if taken_over {
+            continue;
+        }
+        // The other stream that went on longest after this one, and by how
+        // much more it covered.
+        let mut stop: Option<(f64, f64, f64)> = None;
+        for &(_, start, end) in &spans {
+            let after = end - s.end_s;
+            let more = (end - start) - (s.end_s - s.start_s);
+            if after >= min_gap_s && more >= min_gap_s {
+                let lost = after.min(more);
+                if stop.is_none_or(|(l, _, _)| lost > l) {
+                    stop = Some((lost, after, more));
+                }
+            }
+        }
+        if let Some((lost, after, more)) = stop {
             s.gaps.push(Gap {
                 kind: GapKind::StreamStopped,
                 offset_s: s.end_s,
-                duration_s: round_us(end - s.end_s),
+                duration_s: round_us(lost),
                 detail: Some(format!(
-                    "{} stops {:.3} s before the clip ends",
+                    "{} stops at {:.3} s; another stream goes on {after:.3} s after it and covers {more:.3} s more",
                     s.kind.as_str(),
-                    end - s.end_s
+                    s.end_s,
                 )),
             });
         }
@@ -750,6 +874,40 @@ fn bytes_read(ctx: &ffmpeg_next::format::context::Input) -> u64 {
         } else {
             (*pb).bytes_read.max(0) as u64
         }
+    }
+}
+
+/// Samples per frame the codec's specification fixes (MPEG audio layers
+/// I–III, AC-3, E-AC-3), for a stream whose header does not say.
+fn spec_frame_samples(id: ffmpeg_next::codec::Id, rate: i32) -> Option<u32> {
+    use ffmpeg_next::codec::Id;
+    match id {
+        Id::MP1 => Some(384),
+        Id::MP2 => Some(1152),
+        // MPEG-1 layer III (32 kHz and up) has 1152; MPEG-2 and 2.5, 576.
+        Id::MP3 => Some(if rate >= 32_000 { 1152 } else { 576 }),
+        Id::AC3 | Id::EAC3 => Some(1536),
+        _ => None,
+    }
+}
+
+/// Bytes and samples of one packet of a constant-size sound codec, as
+/// its specification fixes them (QuickTime's sound description repeats
+/// them, but FFmpeg does not pass them on without decoding).
+fn spec_packet(id: ffmpeg_next::codec::Id, channels: i32) -> Option<(u64, u64)> {
+    use ffmpeg_next::codec::Id;
+    let ch = u64::try_from(channels.max(1)).unwrap_or(1);
+    match id {
+        // 34 bytes hold 64 samples of one channel.
+        Id::ADPCM_IMA_QT => Some((34 * ch, 64)),
+        // GSM 06.10: 33 bytes, 160 samples (mono).
+        Id::GSM => Some((33, 160)),
+        // Microsoft's GSM: two frames, 65 bytes, 320 samples.
+        Id::GSM_MS => Some((65, 320)),
+        // MACE 3:1 and 6:1: 2 and 1 bytes per 6 samples of each channel.
+        Id::MACE3 => Some((2 * ch, 6)),
+        Id::MACE6 => Some((ch, 6)),
+        _ => None,
     }
 }
 
@@ -792,6 +950,7 @@ fn edit_plan(t: &crate::mp4::Track, movie_scale: u32, min_gap_s: f64) -> (Vec<Se
             Vec::new(),
         );
     };
+    let first_shown = t.times().map(|(_, pts)| pts).min().unwrap_or(0);
     let mut segs: Vec<Segment> = Vec::new();
     let mut cuts = Vec::new();
     let mut at = 0.0f64;
@@ -825,14 +984,16 @@ fn edit_plan(t: &crate::mp4::Track, movie_scale: u32, min_gap_s: f64) -> (Vec<Se
             end: e.media_time + span,
             shown_at: at,
         };
+        // What the first edit hides is measured from the first sample's
+        // presentation time: with composition offsets (B-frames) the
+        // media's first frame is presented after zero, and an edit that
+        // starts there hides nothing.
+        let head = (e.media_time - first_shown).max(0) as f64 / scale;
         match segs.last() {
-            None if e.media_time as f64 / scale >= min_gap_s => cuts.push(cut(
+            None if head >= min_gap_s => cuts.push(cut(
                 at,
-                e.media_time as f64 / scale,
-                format!(
-                    "the edit list hides the first {:.3} s of recorded media",
-                    e.media_time as f64 / scale
-                ),
+                head,
+                format!("the edit list hides the first {head:.3} s of recorded media"),
             )),
             Some(prev) => {
                 let skip = (seg.start - prev.end) as f64 / scale;
@@ -923,6 +1084,7 @@ fn from_movie(
         plan.push((st, n, stream.time_base(), track, chunked));
     }
     for (t, (st, n, tb, track, chunked)) in trackers.iter_mut().zip(plan) {
+        t.restarts = false;
         let (segs, cuts) = edit_plan(track, movie.timescale, t.min_gap_s);
         for c in cuts {
             t.gap(c);
@@ -957,6 +1119,7 @@ fn from_movie(
                 t.missing += 1; // data not in the file
                 continue;
             }
+            t.bytes += size;
             let len = t.pcm_s_per_byte.map_or(0.0, |s| s * size as f64);
             t.push(
                 Frame {
@@ -1043,9 +1206,43 @@ fn from_avi_index(
         }
         plan.push((st, n, stream.time_base()));
     }
+    // The clock: the first audio stream, whose chunks are interleaved with
+    // the video's in the order they were recorded. A video index that
+    // skips frames (a DVR that wrote no placeholder for what it did not
+    // record) numbers the frames after the skip as if none were missing;
+    // where they lie among the audio chunks says when they were recorded.
+    // Its chunks' (position, start), timed as the audio tracker times them
+    // (16 bytes a chunk: about 1 MiB an hour).
+    let clock: Vec<(i64, f64)> = trackers
+        .iter()
+        .zip(&plan)
+        .find(|(t, _)| t.kind == StreamKind::Audio)
+        .map(|(t, &(st, n, tb))| {
+            let mut bytes = 0u64;
+            // SAFETY: st is a stream of the open context, unchanged while
+            // its entries are read.
+            unsafe { index_entries(st, n) }
+                .filter(|e| e.size() > 0)
+                .map(|e| {
+                    let at = match t.pcm_s_per_byte {
+                        Some(s) => s * bytes as f64,
+                        None => seconds(e.timestamp, tb),
+                    };
+                    bytes += e.size().max(0) as u64;
+                    (e.pos, at)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
         // PCM chunks are placed by the bytes before them.
         let mut pcm_bytes = 0u64;
+        let mut shift = 0.0f64;
+        let clock: &[(i64, f64)] = if t.kind == StreamKind::Video {
+            &clock
+        } else {
+            &[]
+        };
         // SAFETY: st is a stream of the open context, which nothing
         // changes while its entries are read.
         for e in unsafe { index_entries(st, n) } {
@@ -1053,11 +1250,24 @@ fn from_avi_index(
             if size == 0 {
                 continue;
             }
-            let start = match t.pcm_s_per_byte {
+            let mut start = match t.pcm_s_per_byte {
                 Some(s) => s * pcm_bytes as f64,
-                None => seconds(e.timestamp, tb),
+                None => seconds(e.timestamp, tb) + shift,
             };
             pcm_bytes += size;
+            {
+                if let Some((at, chunk)) = clock_at(clock, e.pos) {
+                    let lag = at - start;
+                    if lag >= t.min_gap_s + chunk {
+                        shift += lag;
+                        start += lag;
+                        t.retimed = Some(format!(
+                            "the video index skips frames: frames after {:.3} s are placed by where they lie among the audio chunks",
+                            start - lag
+                        ));
+                    }
+                }
+            }
             if e.pos < 0 || e.pos as u64 + size > file_len {
                 t.missing += 1;
                 continue;
@@ -1074,6 +1284,16 @@ fn from_avi_index(
         }
     }
     true
+}
+
+/// The time of the last clock chunk that lies before byte `pos` of the
+/// file, and the time between it and the next (how coarsely the streams
+/// are interleaved there).
+fn clock_at(clock: &[(i64, f64)], pos: i64) -> Option<(f64, f64)> {
+    let k = clock.partition_point(|&(p, _)| p <= pos).checked_sub(1)?;
+    let at = clock[k].1;
+    let next = clock.get(k + 1).map_or(at, |c| c.1);
+    Some((at, (next - at).max(0.0)))
 }
 
 /// Demuxes every packet of the tracked streams, each packet's buffer freed
@@ -1156,6 +1376,7 @@ fn from_packets(
                     continue;
                 };
                 let t = &mut trackers[i];
+                t.bytes += size as u64;
                 if adts[i] && t.codec_len.is_none() && rate > 0 {
                     t.codec_len = Some(1024.0 / f64::from(rate));
                 }
