@@ -14,4 +14,5 @@ mod ingest;
 mod package;
 mod signatures;
 mod tlog;
+mod verdicts;
 mod verify;

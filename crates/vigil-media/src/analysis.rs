@@ -74,6 +74,16 @@ pub enum GapKind {
 }
 
 impl GapKind {
+    /// The rule that reports this kind, in words (`vigil analyze --explain`).
+    pub fn rule(self) -> &'static str {
+        match self {
+            Self::Hole => "a frame starts at least the smallest gap after the previous frame's nominal end (its codec's frame length, or the median of the last steps)",
+            Self::Restart => "a frame's time lies more than 1 s before frames already placed, which reordering cannot explain: the recorder's clock started over",
+            Self::StreamStopped => "another stream goes on at least the smallest gap after this one's last frame, covers at least that much more time, and no stream of the same kind takes over",
+            Self::EditListCut => "the MP4/MOV edit list hides recorded media, shows it again, or shows nothing for a while",
+        }
+    }
+
     /// The name stored and printed.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -368,7 +378,10 @@ impl Tracker {
                     kind: GapKind::Hole,
                     offset_s: round_us(at),
                     duration_s: round_us(hole),
-                    detail: None,
+                    detail: Some(format!(
+                        "a frame at {:.6} s (stream time) lasting {prev_len:.6} s, then the next at {:.6} s: {hole:.6} s with no frame",
+                        prev.start, f.start
+                    )),
                 });
             } else {
                 if step > 0.0 {
@@ -828,8 +841,10 @@ fn riff_declared(path: &Path, file_len: u64) -> Option<String> {
 /// shorter by design, not stopped; nor is one that starts late and ends
 /// with the others (a pre-event buffer of video alone).
 fn stream_extents(streams: &mut [StreamReport], min_gap_s: f64) {
-    let spans: Vec<(StreamKind, f64, f64)> =
-        streams.iter().map(|s| (s.kind, s.start_s, s.end_s)).collect();
+    let spans: Vec<(StreamKind, f64, f64)> = streams
+        .iter()
+        .map(|s| (s.kind, s.start_s, s.end_s))
+        .collect();
     for s in streams.iter_mut() {
         let taken_over = spans.iter().any(|&(kind, start, _)| {
             kind == s.kind && start >= s.end_s - min_gap_s && start > s.start_s

@@ -20,6 +20,11 @@ pub struct Args {
     /// Print one JSON document instead of text.
     #[arg(long)]
     json: bool,
+    /// Say, per stream, why each verdict was reached: how the times were
+    /// read, the times on both sides of each interruption, the rule that
+    /// fired.
+    #[arg(long, conflicts_with = "json")]
+    explain: bool,
 }
 
 #[derive(Serialize)]
@@ -58,6 +63,9 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                         a.method,
                         a.duration_s
                     );
+                    if args.explain {
+                        explain_file(a, args.min_gap);
+                    }
                     if let Some(d) = &a.damaged {
                         crate::say!("  DAMAGED: {d}");
                     }
@@ -66,6 +74,9 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                             "  {} #{} {}: {} frames, starts {:.3} s, ends {:.3} s, frame {:.4} s, {} dropped",
                             s.kind.as_str(), s.index, s.codec, s.frames, s.start_s, s.end_s, s.frame_s, s.dropped_frames
                         );
+                        if args.explain {
+                            explain_stream(s);
+                        }
                         for g in &s.gaps {
                             crate::say!(
                                 "    {} at {:.3} s for {:.3} s{}",
@@ -77,6 +88,9 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                                     .map(|d| format!(": {d}"))
                                     .unwrap_or_default()
                             );
+                            if args.explain {
+                                crate::say!("      rule: {}", g.kind.rule());
+                            }
                         }
                     }
                 }
@@ -86,4 +100,41 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the file's times were read and what decides damage.
+fn explain_file(a: &vigil_media::Analysis, min_gap: f64) {
+    let how = match a.method {
+        vigil_media::Method::Index => {
+            "times read from the container's own sample index (no media data read)"
+        }
+        vigil_media::Method::Packets => "times read by demuxing every packet (nothing decoded)",
+    };
+    crate::say!("  how: {how}; smallest gap {min_gap:.3} s");
+    crate::say!(
+        "  damage: {}",
+        match &a.damaged {
+            Some(_) => "the file holds less than it declares, or could not be read to its end",
+            None => "none: the file reads to its end and holds what its header declares",
+        }
+    );
+}
+
+/// What one stream's verdicts rest on.
+fn explain_stream(s: &vigil_media::StreamReport) {
+    crate::say!(
+        "    frames {} of {} declared; nominal frame {:.6} s; presented {:.6}–{:.6} s",
+        s.frames,
+        s.declared_frames
+            .map_or("none".to_owned(), |d| d.to_string()),
+        s.frame_s,
+        s.start_s,
+        s.end_s
+    );
+    if let Some(n) = &s.note {
+        crate::say!("    note: {n}");
+    }
+    if s.gaps.is_empty() {
+        crate::say!("    no interruption: no frame starts a smallest gap or more after the one before, and the stream does not stop early");
+    }
 }
