@@ -627,6 +627,83 @@ pub fn daemon(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The real recordings of `../shared/media-real/`: each one's verdict (its
+/// interruptions, damage) and the time `vigil analyze` and `ffprobe
+/// -show_packets` take on it.
+fn real_recordings(vigil: &Path) -> Result<Vec<serde_json::Value>> {
+    let dir = root().join("../shared/media-real");
+    let Ok(list) = std::fs::read_dir(&dir) else {
+        println!("no real recordings at {}", dir.display());
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = list
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !matches!(p.extension().and_then(|e| e.to_str()), Some("md" | "tsv")))
+        .collect();
+    files.sort();
+    println!("\n| real recording | format | readable | verdict | vigil analyze | ffprobe -show_packets |");
+    println!("|---|---|---|---|---|---|");
+    let mut out = Vec::new();
+    for f in files {
+        let start = Instant::now();
+        let run = Command::new(vigil)
+            .args(["analyze", "--json"])
+            .arg(&f)
+            .output()?;
+        let ours = start.elapsed();
+        let start = Instant::now();
+        measure(
+            Command::new("ffprobe")
+                .args(["-v", "error", "-show_packets", "-of", "compact"])
+                .arg(&f),
+        )?;
+        let theirs = start.elapsed();
+        let doc: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+        let a = &doc["files"][0];
+        let mut verdict: Vec<String> = a["streams"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| {
+                s["gaps"].as_array().into_iter().flatten().map(move |g| {
+                    format!(
+                        "{} {} at {:.3} s for {:.3} s",
+                        s["kind"].as_str().unwrap_or("?"),
+                        g["kind"].as_str().unwrap_or("?"),
+                        g["offset_s"].as_f64().unwrap_or(0.0),
+                        g["duration_s"].as_f64().unwrap_or(0.0)
+                    )
+                })
+            })
+            .collect();
+        if let Some(d) = a["damaged"].as_str() {
+            verdict.push(format!("damaged: {d}"));
+        }
+        if let Some(e) = a["error"].as_str() {
+            verdict.push(format!("unreadable: {e}"));
+        }
+        let verdict = if verdict.is_empty() {
+            "continuous, intact".to_owned()
+        } else {
+            verdict.join("; ")
+        };
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        println!(
+            "| {name} | {} | {:.3} s | {verdict} | {:.3} s | {:.3} s |",
+            a["format"].as_str().unwrap_or("-"),
+            a["duration_s"].as_f64().unwrap_or(0.0),
+            ours.as_secs_f64(),
+            theirs.as_secs_f64()
+        );
+        out.push(
+            serde_json::json!({"file": name, "format": a["format"], "duration_s": a["duration_s"],
+            "verdict": verdict, "vigil_s": ours.as_secs_f64(), "ffprobe_s": theirs.as_secs_f64()}),
+        );
+    }
+    Ok(out)
+}
+
 /// `cargo xtask bench-analyze [--runs N]`: continuity analysis (issue 11).
 /// `vigil analyze` against `ffprobe -show_packets` on MP4, MPEG-TS, AVI and
 /// MKV separately (the same 60 s 720p H.264/AAC recording, 8 titles per
@@ -788,7 +865,8 @@ pub fn analyze(args: &[String]) -> Result<()> {
         big.push(serde_json::json!({"container": ext, "bytes": bytes,
             "vigil_s": m.wall.as_secs_f64(), "vigil_max_rss_kib": m.max_rss_kib}));
     }
-    let doc = serde_json::json!({"per_container": rows, "large": big, "runs": runs});
+    let real = real_recordings(&vigil)?;
+    let doc = serde_json::json!({"per_container": rows, "large": big, "real": real, "runs": runs});
     std::fs::write(
         root().join("target/bench/analyze.json"),
         serde_json::to_string_pretty(&doc)?,
