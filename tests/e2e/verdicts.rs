@@ -80,6 +80,7 @@ fn each_class_of_wrong_verdict_gets_the_right_one() {
         "dvr_index_skip.avi",
         "ima4_samples.mov",
         "audio_stops.mp4",
+        "codec_change.flv",
     ];
     let r = analyze(&v, &names.map(|n| dir.join(n)));
     // The video is presented 2 s late by a leading empty edit: the audio
@@ -117,6 +118,20 @@ fn each_class_of_wrong_verdict_gets_the_right_one() {
     assert_eq!(stops.len(), 1, "{stops:?}");
     assert_eq!(stops[0].1, "stream_stopped");
     assert!((stops[0].2 - 6.0).abs() <= 0.05 && (stops[0].3 - 10.0).abs() <= 0.05);
+    // FLV audio that changes codec at 5 s carries on as a new stream (no
+    // interruption there) and really stops at 8 s, 2 s before the video.
+    let flv = &r["codec_change.flv"];
+    assert!(flv["damaged"].is_null(), "{flv:#}");
+    let g = gaps(flv);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert_eq!(
+        (g[0].0.as_str(), g[0].1.as_str()),
+        ("audio", "stream_stopped")
+    );
+    assert!(
+        (g[0].2 - 8.0).abs() <= 0.1 && (g[0].3 - 2.0).abs() <= 0.1,
+        "{g:?}"
+    );
     // `--explain` says why, with the times on both sides and the rule.
     let out = v.run(&[
         "analyze",

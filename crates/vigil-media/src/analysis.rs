@@ -478,6 +478,79 @@ impl Tracker {
     }
 }
 
+/// A tracker for stream `s`, if it is audio or video (an attached picture
+/// is neither).
+fn tracker_for(s: &ffmpeg_next::format::stream::Stream, min_gap_s: f64) -> Option<Tracker> {
+    let par = s.parameters();
+    let kind = match par.medium() {
+        Type::Video
+            if !s
+                .disposition()
+                .contains(ffmpeg_next::format::stream::Disposition::ATTACHED_PIC) =>
+        {
+            StreamKind::Video
+        }
+        Type::Audio => StreamKind::Audio,
+        _ => return None,
+    };
+    // SAFETY: parameters() wraps the stream's valid codecpar.
+    let cp = unsafe { &*par.as_ptr() };
+    let (codec_len, pcm_s_per_byte) = match kind {
+        StreamKind::Audio if cp.sample_rate > 0 => {
+            // Bytes per sample frame: block_align, or bits × channels.
+            // SAFETY: av_get_bits_per_sample only reads a codec id.
+            let bits = unsafe { ffi::av_get_bits_per_sample(cp.codec_id) };
+            let align = if cp.block_align > 0 {
+                cp.block_align
+            } else {
+                bits * cp.ch_layout.nb_channels / 8
+            };
+            let pcm = align > 0 && is_pcm(par.id());
+            let per_byte = pcm.then(|| 1.0 / (f64::from(align) * f64::from(cp.sample_rate)));
+            let frame =
+                (cp.frame_size > 0).then(|| f64::from(cp.frame_size) / f64::from(cp.sample_rate));
+            (frame, per_byte)
+        }
+        _ => (None, None),
+    };
+    Some(Tracker {
+        kind,
+        index: s.index(),
+        codec: par.id().name().to_owned(),
+        declared: (s.frames() > 0).then_some(s.frames() as u64),
+        codec_len,
+        pcm_s_per_byte,
+        discarded: 0,
+        missing: 0,
+        restarts: true,
+        min_gap_s,
+        pending: std::collections::BinaryHeap::with_capacity(REORDER + 1),
+        newest: 0.0,
+        last: None,
+        steps: std::collections::VecDeque::with_capacity(STEPS),
+        frames: 0,
+        base: 0.0,
+        origin: 0.0,
+        started: false,
+        first_pos: 0.0,
+        end_pos: 0.0,
+        gaps: Vec::new(),
+        gaps_over: 0,
+        dropped: 0,
+        retimed: None,
+        frame_hint: (cp.sample_rate > 0)
+            .then(|| spec_frame_samples(par.id(), cp.sample_rate))
+            .flatten()
+            .map(|n| f64::from(n) / f64::from(cp.sample_rate)),
+        counts_samples: false,
+        block_align: spec_packet(par.id(), cp.ch_layout.nb_channels)
+            .map_or(u64::try_from(cp.block_align).unwrap_or(0), |p| p.0),
+        packet_samples: spec_packet(par.id(), cp.ch_layout.nb_channels)
+            .map_or(u64::try_from(cp.frame_size).unwrap_or(0), |p| p.1),
+        bytes: 0,
+    })
+}
+
 /// Analyses the file at `path` for holes of at least `min_gap_s` seconds.
 ///
 /// The analysis has a time budget ([`crate::budget_for`], from the file's
@@ -519,77 +592,10 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
     });
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
 
-    let mut trackers: Vec<Tracker> = Vec::new();
-    for s in ctx.streams() {
-        let par = s.parameters();
-        let kind = match par.medium() {
-            Type::Video
-                if !s
-                    .disposition()
-                    .contains(ffmpeg_next::format::stream::Disposition::ATTACHED_PIC) =>
-            {
-                StreamKind::Video
-            }
-            Type::Audio => StreamKind::Audio,
-            _ => continue,
-        };
-        // SAFETY: parameters() wraps the stream's valid codecpar.
-        let cp = unsafe { &*par.as_ptr() };
-        let (codec_len, pcm_s_per_byte) = match kind {
-            StreamKind::Audio if cp.sample_rate > 0 => {
-                // Bytes per sample frame: block_align, or bits × channels.
-                // SAFETY: av_get_bits_per_sample only reads a codec id.
-                let bits = unsafe { ffi::av_get_bits_per_sample(cp.codec_id) };
-                let align = if cp.block_align > 0 {
-                    cp.block_align
-                } else {
-                    bits * cp.ch_layout.nb_channels / 8
-                };
-                let pcm = align > 0 && is_pcm(par.id());
-                let per_byte = pcm.then(|| 1.0 / (f64::from(align) * f64::from(cp.sample_rate)));
-                let frame = (cp.frame_size > 0)
-                    .then(|| f64::from(cp.frame_size) / f64::from(cp.sample_rate));
-                (frame, per_byte)
-            }
-            _ => (None, None),
-        };
-        trackers.push(Tracker {
-            kind,
-            index: s.index(),
-            codec: par.id().name().to_owned(),
-            declared: (s.frames() > 0).then_some(s.frames() as u64),
-            codec_len,
-            pcm_s_per_byte,
-            discarded: 0,
-            missing: 0,
-            restarts: true,
-            min_gap_s,
-            pending: std::collections::BinaryHeap::with_capacity(REORDER + 1),
-            newest: 0.0,
-            last: None,
-            steps: std::collections::VecDeque::with_capacity(STEPS),
-            frames: 0,
-            base: 0.0,
-            origin: 0.0,
-            started: false,
-            first_pos: 0.0,
-            end_pos: 0.0,
-            gaps: Vec::new(),
-            gaps_over: 0,
-            dropped: 0,
-            retimed: None,
-            frame_hint: (cp.sample_rate > 0)
-                .then(|| spec_frame_samples(par.id(), cp.sample_rate))
-                .flatten()
-                .map(|n| f64::from(n) / f64::from(cp.sample_rate)),
-            counts_samples: false,
-            block_align: spec_packet(par.id(), cp.ch_layout.nb_channels)
-                .map_or(u64::try_from(cp.block_align).unwrap_or(0), |p| p.0),
-            packet_samples: spec_packet(par.id(), cp.ch_layout.nb_channels)
-                .map_or(u64::try_from(cp.frame_size).unwrap_or(0), |p| p.1),
-            bytes: 0,
-        });
-    }
+    let mut trackers: Vec<Tracker> = ctx
+        .streams()
+        .filter_map(|s| tracker_for(&s, min_gap_s))
+        .collect();
     if let Some(m) = movie.as_ref().filter(|_| is_mov) {
         for t in trackers.iter_mut().filter(|t| t.kind == StreamKind::Audio) {
             let id = ctx.stream(t.index).map_or(-1, |s| i64::from(s.id()));
@@ -1316,7 +1322,7 @@ fn clock_at(clock: &[(i64, f64)], pos: i64) -> Option<(f64, f64)> {
 /// it early, if any, with where (from the clip start).
 fn from_packets(
     ctx: &mut ffmpeg_next::format::context::Input,
-    trackers: &mut [Tracker],
+    trackers: &mut Vec<Tracker>,
     clip_start: Option<f64>,
 ) -> Option<String> {
     let mut slot = vec![usize::MAX; ctx.nb_streams() as usize];
@@ -1383,6 +1389,27 @@ fn from_packets(
         match read {
             Ok(()) => {
                 errors_in_a_row = 0;
+                if si >= slot.len() {
+                    // A stream that appears mid-file (FLV's audio changing
+                    // codec, a new program in MPEG-TS) is tracked from its
+                    // first packet on: its frames are recorded media too.
+                    let min_gap = trackers.first().map_or(1.0, |t| t.min_gap_s);
+                    for k in slot.len()..=si {
+                        let Some(stream) = ctx.stream(k) else { break };
+                        tbs.push(stream.time_base());
+                        match tracker_for(&stream, min_gap) {
+                            Some(mut t) => {
+                                if format == "mpegts" && t.kind == StreamKind::Audio {
+                                    t.codec_len = None;
+                                }
+                                slot.push(trackers.len());
+                                adts.push(false);
+                                trackers.push(t);
+                            }
+                            None => slot.push(usize::MAX),
+                        }
+                    }
+                }
                 let Some(&i) = slot.get(si) else { continue };
                 if i == usize::MAX {
                     continue;
