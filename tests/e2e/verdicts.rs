@@ -282,7 +282,22 @@ fn every_container_clean_holed_and_cut_gets_the_verdict_the_bytes_support() {
     std::fs::create_dir_all(&dir).unwrap();
     // (extension, video and audio codec arguments, holds audio holes,
     // declares its length)
-    let containers: [(&str, &[&str], bool, bool); 9] = [
+    let containers: [(&str, &[&str], bool, bool); 10] = [
+        (
+            "edit.mp4",
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-c:a",
+                "aac",
+                "-f",
+                "mp4",
+            ],
+            true,
+            false,
+        ),
         (
             "mp4",
             &[
@@ -408,7 +423,25 @@ fn every_container_clean_holed_and_cut_gets_the_verdict_the_bytes_support() {
             let mut args = src(hole);
             args.push(file.display().to_string());
             ff(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            cases.push((ext, name, file, t, l, audio_holes));
+            let mut at = t;
+            if ext == "edit.mp4" {
+                // Both tracks presented `lead` s late by a leading empty
+                // edit (fixtures/mp4edit.py): everything moves by as much.
+                let lead = 0.2 + 0.8 * rng.next();
+                for track in ["0", "1"] {
+                    let edited = dir.join("edited.mp4");
+                    let out = Command::new("python3")
+                        .arg(workspace().join("fixtures/mp4edit.py"))
+                        .args([&file, &edited])
+                        .args(["elst", track, &format!("{lead:.3}:-1,10:0")])
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{}", describe(&out));
+                    std::fs::rename(&edited, &file).unwrap();
+                }
+                at += lead;
+            }
+            cases.push((ext, name, file, at, l, audio_holes));
         }
         if declares {
             let whole = dir.join(format!("clean.{ext}"));
