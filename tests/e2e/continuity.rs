@@ -33,7 +33,10 @@ fn known() -> BTreeMap<&'static str, Vec<(&'static str, f64, f64)>> {
     ])
 }
 
-fn analyze(v: &Vigil, files: &[std::path::PathBuf]) -> BTreeMap<String, serde_json::Value> {
+pub(crate) fn analyze(
+    v: &Vigil,
+    files: &[std::path::PathBuf],
+) -> BTreeMap<String, serde_json::Value> {
     let mut args = vec!["analyze".to_owned(), "--json".to_owned()];
     args.extend(files.iter().map(|f| f.display().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -594,7 +597,7 @@ fn open_gaps_past_the_deadline_are_overdue_and_listed_first() {
 }
 
 /// The interruptions of one file as (stream, kind, offset, duration).
-fn kinds(a: &serde_json::Value) -> Vec<(String, String, f64, f64)> {
+pub(crate) fn kinds(a: &serde_json::Value) -> Vec<(String, String, f64, f64)> {
     let mut out = Vec::new();
     for s in a["streams"].as_array().unwrap() {
         for g in s["gaps"].as_array().unwrap() {

@@ -202,25 +202,56 @@ fn a_recorder_unplugged_mid_transfer_resumes_when_it_comes_back() {
     assert_stored_once(&v, &originals.iter().map(|o| o.1.clone()).collect());
 }
 
-#[test]
-fn sigkill_mid_transfer_then_restart_stores_everything_once() {
+/// A station whose vigild was SIGKILLed while pulling a recorder of three
+/// 8 MiB files (`serial`, officer `number`).
+struct KilledMidPull {
+    v: Vigil,
+    rec: PathBuf,
+    originals: Vec<(String, String)>,
+    sim: DockSim,
+    media: PathBuf,
+    src: String,
+}
+
+fn killed_mid_pull(serial: &str, number: &str, seed: u64) -> KilledMidPull {
     let v = Vigil::new();
     let rec = v.scratch("rec");
-    big_recorder(&rec, 3, 8, 13);
+    big_recorder(&rec, 3, 8, seed);
     let originals = originals_of(&rec);
     let sim = DockSim::start(
         v.dir.path(),
-        &["--recorder", &format!("BWC021:1021:{}", rec.display())],
+        &[
+            "--recorder",
+            &format!("{serial}:{number}:{}", rec.display()),
+        ],
     );
     sim.enroll(&v);
     let media = v.scratch("media");
     let src = format!("dock {} slot 0", sim.path());
-    {
-        let mut d = vigild_start(&v, sim.path(), &media);
-        d.wait_for(60, "pulling", pulling(&src));
-        d.child.kill().unwrap(); // SIGKILL
-        d.child.wait().unwrap();
+    let mut d = vigild_start(&v, sim.path(), &media);
+    d.wait_for(60, "pulling", pulling(&src));
+    d.child.kill().unwrap(); // SIGKILL
+    d.child.wait().unwrap();
+    KilledMidPull {
+        v,
+        rec,
+        originals,
+        sim,
+        media,
+        src,
     }
+}
+
+#[test]
+fn sigkill_mid_transfer_then_restart_stores_everything_once() {
+    let KilledMidPull {
+        v,
+        rec,
+        originals,
+        sim,
+        media,
+        src,
+    } = killed_mid_pull("BWC021", "1021", 13);
     assert_nothing_lost(&v, &rec, &originals);
     let verify = v.run(&["verify"]);
     assert!(
@@ -243,23 +274,14 @@ fn sigkill_mid_transfer_then_restart_stores_everything_once() {
 /// one of its own.
 #[test]
 fn after_sigkill_the_next_vigild_resynchronises_the_dock_link() {
-    let v = Vigil::new();
-    let rec = v.scratch("rec");
-    big_recorder(&rec, 3, 8, 23);
-    let originals = originals_of(&rec);
-    let sim = DockSim::start(
-        v.dir.path(),
-        &["--recorder", &format!("BWC023:1023:{}", rec.display())],
-    );
-    sim.enroll(&v);
-    let media = v.scratch("media");
-    let src = format!("dock {} slot 0", sim.path());
-    {
-        let mut d = vigild_start(&v, sim.path(), &media);
-        d.wait_for(60, "pulling", pulling(&src));
-        d.child.kill().unwrap(); // SIGKILL
-        d.child.wait().unwrap();
-    }
+    let KilledMidPull {
+        v,
+        rec,
+        originals,
+        sim,
+        media,
+        src,
+    } = killed_mid_pull("BWC023", "1023", 23);
     {
         let key = vigil_dock::key::station_key(&v.store()).unwrap();
         let mut dead = vigil_dock::Client::connect(sim.path(), &key).unwrap();

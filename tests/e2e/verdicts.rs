@@ -8,48 +8,12 @@
 //! stream where it is, a cut file is damaged.
 
 use std::collections::BTreeMap;
+
+use crate::continuity::{analyze, kinds as gaps};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vigil_e2e::{describe, fixtures, workspace, Vigil};
-
-/// `vigil analyze --json` of `files`, by file name.
-fn analyze(v: &Vigil, files: &[PathBuf]) -> BTreeMap<String, serde_json::Value> {
-    let mut args = vec!["analyze".to_owned(), "--json".to_owned()];
-    args.extend(files.iter().map(|f| f.display().to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let doc = v.json(&args);
-    doc["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let name = Path::new(f["path"].as_str().unwrap())
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            (name, f.clone())
-        })
-        .collect()
-}
-
-/// (stream kind, gap kind, offset, duration) of every interruption.
-fn gaps(a: &serde_json::Value) -> Vec<(String, String, f64, f64)> {
-    let mut out = Vec::new();
-    for s in a["streams"].as_array().unwrap() {
-        for g in s["gaps"].as_array().unwrap() {
-            out.push((
-                s["kind"].as_str().unwrap().to_owned(),
-                g["kind"].as_str().unwrap().to_owned(),
-                g["offset_s"].as_f64().unwrap(),
-                g["duration_s"].as_f64().unwrap(),
-            ));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)));
-    out
-}
 
 fn stream<'a>(a: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
     a["streams"]
@@ -242,6 +206,9 @@ fn the_real_recordings_get_the_verdicts_their_tables_support() {
     assert_eq!(stream(slow, "video")["frames"], shown.len() as u64);
 }
 
+/// H.264 video and AAC sound, as most recorders write them.
+const X264_AAC: &[&str] = &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"];
+
 /// A tiny deterministic generator (the seed is printed; set
 /// VIGIL_VERDICT_SEED to replay one).
 struct Lcg(u64);
@@ -343,18 +310,8 @@ fn every_container_clean_holed_and_cut_gets_the_verdict_the_bytes_support() {
             true,
             true,
         ),
-        (
-            "mkv",
-            &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-            true,
-            true,
-        ),
-        (
-            "ts",
-            &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-            true,
-            false,
-        ),
+        ("mkv", X264_AAC, true, true),
+        ("ts", X264_AAC, true, false),
         (
             "mpg",
             &["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "vob"],
@@ -367,12 +324,7 @@ fn every_container_clean_holed_and_cut_gets_the_verdict_the_bytes_support() {
             false,
             true,
         ),
-        (
-            "flv",
-            &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-            true,
-            true,
-        ),
+        ("flv", X264_AAC, true, true),
         ("wav", &["-vn", "-c:a", "pcm_s16le"], false, true),
     ];
     let mut cases = Vec::new();
