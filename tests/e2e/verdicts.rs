@@ -35,6 +35,17 @@ fn ffprobe(args: &[&str], file: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `ffprobe` of a file it may find damaged: what it printed, errors aside.
+fn ffprobe_quiet(args: &[&str], file: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "quiet"])
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn each_class_of_wrong_verdict_gets_the_right_one() {
     let v = Vigil::new();
@@ -442,6 +453,26 @@ fn every_container_clean_holed_and_cut_gets_the_verdict_the_bytes_support() {
                 let readable = a["duration_s"].as_f64().unwrap_or(0.0);
                 assert!(readable < 10.0 - 0.5, "{what}: {readable} s readable");
                 assert!(why.contains(&format!("{readable:.3} s")), "{what}: {why}");
+                // The last readable time is where ffprobe's packets end.
+                let end = ffprobe_quiet(
+                    &[
+                        "-show_entries",
+                        "packet=pts_time,duration_time",
+                        "-of",
+                        "csv=p=0",
+                    ],
+                    file,
+                )
+                .lines()
+                .filter_map(|l| {
+                    let (pts, dur) = l.split_once(',')?;
+                    Some(pts.parse::<f64>().ok()? + dur.parse::<f64>().unwrap_or(0.0))
+                })
+                .fold(0.0, f64::max);
+                assert!(
+                    (readable - end).abs() <= 0.1,
+                    "{what}: readable {readable} s, packets end at {end} s"
+                );
             }
         }
     }
