@@ -144,6 +144,16 @@ pub(super) fn rows(
         .as_str()
         .map(|t| Msg::Updated.fmt(lang, &[("at", &zone.local(t))]))
         .unwrap_or_default();
+    // The rows also travel as JSON in the event stream, past the page's
+    // own escaping: a recorder's serial or file name with a bidirectional
+    // override is shown as an escape there too.
+    for row in &mut out {
+        for cell in row.iter_mut() {
+            if let std::borrow::Cow::Owned(shown) = vigil_i18n::visible::html(cell) {
+                *cell = shown;
+            }
+        }
+    }
     (updated, out)
 }
 
@@ -203,6 +213,24 @@ pub(super) async fn events(State(state): State<ApiState>, desk: Desk) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_rows_show_bidi_overrides_as_escapes() {
+        let doc = serde_json::json!({"recorders": {"dock x slot 0": {
+            "dock": "D1", "slot": 0, "serial": "BWC\u{202e}1", "state": "failed",
+            "failed_files": [{"path": "REC\u{202e}4pm.exe.MP4", "error": "StorageError"}],
+            "left_on_recorder": 1}}});
+        let zone = vigil_i18n::Zone::named("Asia/Shanghai").unwrap();
+        let (_, rows) = rows(&doc, Lang::En, &zone, &Names::default());
+        assert_eq!(rows[0][2], "BWC\\u{202e}1");
+        assert!(
+            rows[0][4].contains("REC\\u{202e}4pm.exe.MP4: StorageError")
+                && rows[0][4].contains("NOT EMPTIED: 1 file(s)"),
+            "{:?}",
+            rows[0][4]
+        );
+        assert!(rows.iter().flatten().all(|c| !c.contains('\u{202e}')));
+    }
 
     #[test]
     fn each_fault_code_is_said_in_words() {
