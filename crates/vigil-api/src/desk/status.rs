@@ -111,14 +111,18 @@ pub(super) fn rows(
             .flatten()
             .map(|f| format!("{}: {}", text(&f["path"]), text(&f["error"])))
             .collect();
+        let stop = match lang {
+            Lang::ZhCn => "。",
+            _ => ". ",
+        };
         if let Some(n) = r["left_on_recorder"].as_u64().filter(|n| *n > 0) {
             state = format!(
-                "{state}. {}",
+                "{state}{stop}{}",
                 Msg::NotEmptied.fmt(lang, &[("n", &n.to_string())])
             );
         }
         if !failed.is_empty() {
-            state = format!("{state}. {}", failed.join("; "));
+            state = format!("{state}{stop}{}", failed.join("; "));
         } else if let Some(e) = r["last_error"].as_str() {
             state = format!("{state}: {e}");
         }
