@@ -459,7 +459,7 @@ fn the_registry_is_kept_through_the_daemon() {
     assert_eq!(devices["devices"][0]["officer"], "2002");
     assert_eq!(
         devices["devices"][0]["bindings"][0]["from"],
-        "2026-11-01T00:00:00Z"
+        "2026-11-01T00:00:00.000Z"
     );
     let refused = officer(&["officers", "add", "2003"]);
     assert_eq!(refused.status.code(), Some(3), "{}", describe(&refused));

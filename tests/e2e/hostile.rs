@@ -866,7 +866,7 @@ fn hostile_command_line_values_are_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(
-        stderr(&out).contains("--since (2026-11-21T00:00:00Z) is later than --until"),
+        stderr(&out).contains("--since (2026-11-21T00:00:00.000Z) is later than --until"),
         "{}",
         describe(&out)
     );

@@ -354,7 +354,7 @@ fn clips_lists_and_filters_by_officer_and_device() {
         .find(|c| c["path"] == "DCIM/100MEDIA/REC_0001.MP4")
         .unwrap();
     // Recording time from the container: creation_time + 4 s of media.
-    assert_eq!(rec1["recorded_start"], "2026-11-20T08:00:00Z");
+    assert_eq!(rec1["recorded_start"], "2026-11-20T08:00:00.000Z");
     let end = rec1["recorded_end"].as_str().unwrap();
     assert!(end.starts_with("2026-11-20T08:00:04"), "{end}");
     // Recorded on 2026-11-20 and ingested now: more than 24 h later (R1).

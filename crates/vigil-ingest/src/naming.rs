@@ -115,7 +115,7 @@ mod tests {
     fn times_in_names_are_beijing_time_by_default() {
         let n = Naming::default();
         let t = n.time("BWC001_20261120_080000_0001.MP4").unwrap();
-        assert_eq!(vigil_store::rfc3339(t), "2026-11-20T00:00:00Z");
+        assert_eq!(vigil_store::rfc3339(t), "2026-11-20T00:00:00.000Z");
         assert!(
             n.time("20261320_080000.MP4").is_none(),
             "month 13 is not a time"
