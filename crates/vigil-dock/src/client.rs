@@ -169,18 +169,9 @@ impl Client {
                     "the dock did not fall silent within {DRAIN:?} after the link was opened ({discarded} bytes discarded)"
                 )));
             }
-            match self.link.read(&mut buf) {
-                Ok(0) => return Err(self.link_err("the device closed".into())),
-                Ok(n) => {
-                    discarded += n as u64;
-                    last = Instant::now();
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => return Err(self.link_err(format!("read failed: {e}"))),
+            if let Some(n) = self.read_some(&mut buf)? {
+                discarded += n as u64;
+                last = Instant::now();
             }
         }
         if discarded > 0 {
@@ -463,18 +454,8 @@ impl Client {
                 return Err(self.link_err(format!("no answer to request {id} within {TIMEOUT:?}")));
             }
             let mut buf = [0u8; 8192];
-            let n = match self.link.read(&mut buf) {
-                Ok(0) => return Err(self.link_err("the device closed".into())),
-                Ok(n) => n,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(self.link_err(format!("read failed: {e}"))),
+            let Some(n) = self.read_some(&mut buf)? else {
+                continue;
             };
             self.wire_in += n as u64;
             for &b in &buf[..n] {
@@ -507,6 +488,24 @@ impl Client {
                     None => {}
                 }
             }
+        }
+    }
+
+    /// One read from the link: `None` when nothing came within its poll
+    /// time; an error when the device closed or failed.
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<Option<usize>, DockError> {
+        match self.link.read(buf) {
+            Ok(0) => Err(self.link_err("the device closed".into())),
+            Ok(n) => Ok(Some(n)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.link_err(format!("read failed: {e}"))),
         }
     }
 

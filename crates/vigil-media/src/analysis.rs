@@ -513,6 +513,11 @@ fn tracker_for(s: &ffmpeg_next::format::stream::Stream, min_gap_s: f64) -> Optio
         }
         _ => (None, None),
     };
+    let (block_align, packet_samples) =
+        spec_packet(par.id(), cp.ch_layout.nb_channels).unwrap_or((
+            u64::try_from(cp.block_align).unwrap_or(0),
+            u64::try_from(cp.frame_size).unwrap_or(0),
+        ));
     Some(Tracker {
         kind,
         index: s.index(),
@@ -543,10 +548,8 @@ fn tracker_for(s: &ffmpeg_next::format::stream::Stream, min_gap_s: f64) -> Optio
             .flatten()
             .map(|n| f64::from(n) / f64::from(cp.sample_rate)),
         counts_samples: false,
-        block_align: spec_packet(par.id(), cp.ch_layout.nb_channels)
-            .map_or(u64::try_from(cp.block_align).unwrap_or(0), |p| p.0),
-        packet_samples: spec_packet(par.id(), cp.ch_layout.nb_channels)
-            .map_or(u64::try_from(cp.frame_size).unwrap_or(0), |p| p.1),
+        block_align,
+        packet_samples,
         bytes: 0,
     })
 }
