@@ -140,6 +140,24 @@ fn the_real_recordings_get_the_verdicts_their_tables_support() {
     assert!(files.len() >= 26, "{} real recordings", files.len());
     let v = Vigil::new();
     let r = analyze(&v, &files);
+    // Files are analysed on every core at once; the answer is the same,
+    // file for file and in the order named, as one at a time.
+    let run = |jobs: Option<&str>| {
+        let mut args = vec!["analyze", "--json"];
+        args.extend(jobs.map(|j| ["--jobs", j]).into_iter().flatten());
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        v.json(&args)
+    };
+    let (parallel, serial) = (run(None), run(Some("1")));
+    let order: Vec<&str> = parallel["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    let named: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    assert_eq!(order, named);
+    assert_eq!(parallel, serial);
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
         let a = &r[name];

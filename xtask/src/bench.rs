@@ -797,8 +797,8 @@ pub fn analyze(args: &[String]) -> Result<()> {
     }
     let vigil = root().join("target/release/vigil");
     let mut rows = Vec::new();
-    println!("| container | files | bytes | vigil analyze | ffprobe -show_packets | speed-up | vigil peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| container | files | bytes | vigil analyze | ffprobe -show_packets | speed-up | one file at a time | speed-up | vigil peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for ext in containers {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(ext))?
             .map(|e| e.map(|e| e.path()))
@@ -812,8 +812,10 @@ pub fn analyze(args: &[String]) -> Result<()> {
         for f in &files {
             std::io::copy(&mut std::fs::File::open(f)?, &mut std::io::sink())?;
         }
-        let mut ours = Vec::new();
-        let mut theirs = Vec::new();
+        // `vigil analyze` takes the files on every core; ffprobe is one
+        // process per file, one after the other. `--jobs 1` is the
+        // like-for-like figure.
+        let (mut ours, mut serial, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
         let mut rss = 0;
         for _ in 0..runs {
             let m = measure(
@@ -824,6 +826,13 @@ pub fn analyze(args: &[String]) -> Result<()> {
             )?;
             rss = rss.max(m.max_rss_kib);
             ours.push(m.wall);
+            let m = measure(
+                Command::new(&vigil)
+                    .args(["analyze", "--json", "--jobs", "1"])
+                    .args(&files),
+            )?;
+            rss = rss.max(m.max_rss_kib);
+            serial.push(m.wall);
             let start = Instant::now();
             for f in &files {
                 measure(
@@ -834,19 +843,22 @@ pub fn analyze(args: &[String]) -> Result<()> {
             }
             theirs.push(start.elapsed());
         }
-        let (o, t) = (median(ours), median(theirs));
+        let (o, s1, t) = (median(ours), median(serial), median(theirs));
         let speedup = t.as_secs_f64() / o.as_secs_f64();
+        let speedup1 = t.as_secs_f64() / s1.as_secs_f64();
         println!(
-            "| {ext} | {} | {:.2} GB | {:.3} s | {:.3} s | {speedup:.1}× | {:.1} MiB |",
+            "| {ext} | {} | {:.2} GB | {:.3} s | {:.3} s | {speedup:.1}× | {:.3} s | {speedup1:.1}× | {:.1} MiB |",
             files.len(),
             bytes as f64 / 1e9,
             o.as_secs_f64(),
             t.as_secs_f64(),
+            s1.as_secs_f64(),
             rss as f64 / 1024.0
         );
         rows.push(
             serde_json::json!({"container": ext, "files": files.len(), "bytes": bytes,
             "vigil_s": o.as_secs_f64(), "ffprobe_s": t.as_secs_f64(), "speedup": speedup,
+            "vigil_one_job_s": s1.as_secs_f64(), "speedup_one_job": speedup1,
             "vigil_max_rss_kib": rss}),
         );
     }

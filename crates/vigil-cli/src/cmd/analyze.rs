@@ -25,6 +25,9 @@ pub struct Args {
     /// fired.
     #[arg(long, conflicts_with = "json")]
     explain: bool,
+    /// Files analysed at once (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 #[derive(Serialize)]
@@ -38,18 +41,7 @@ struct Entry {
 
 /// Runs `vigil analyze`.
 pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    let mut entries = Vec::new();
-    for f in &args.files {
-        let (analysis, error) = match vigil_media::analyse(f, args.min_gap) {
-            Ok(a) => (Some(a), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        entries.push(Entry {
-            path: f.display().to_string(),
-            analysis,
-            error,
-        });
-    }
+    let entries = analyse_all(&args.files, args.min_gap, args.jobs);
     if args.json {
         output::print_json(&serde_json::json!({ "files": entries }))?;
     } else {
@@ -100,6 +92,52 @@ pub fn run(_ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Analyses every file, on `jobs` threads or as many as the machine has cores (each
+/// file on one thread: FFmpeg's demuxers share nothing between contexts),
+/// and returns the results in the order the files were named.
+fn analyse_all(files: &[PathBuf], min_gap: f64, jobs: Option<u16>) -> Vec<Entry> {
+    let one = |f: &PathBuf| {
+        let (analysis, error) = match vigil_media::analyse(f, min_gap) {
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Entry {
+            path: f.display().to_string(),
+            analysis,
+            error,
+        }
+    };
+    let workers = jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(files.len());
+    if workers <= 1 {
+        return files.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Entry)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        mine.push((i, one(f)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, e)| e).collect()
 }
 
 /// How the file's times were read and what decides damage.
