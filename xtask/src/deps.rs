@@ -77,6 +77,47 @@ pub fn ensure_test_tools() -> Result<()> {
     ensure_geckodriver()
 }
 
+/// What the station guest needs on the host: mmdebstrap to build the
+/// image, and QEMU. Debian 12's `qemu-system-x86` conflicts with the
+/// `qemu-utils` from bookworm-backports that such machines often carry,
+/// so QEMU comes from bookworm-backports (the source is added, in a file
+/// of its own, when apt has none for that suite).
+pub fn ensure_station_tools() -> Result<()> {
+    install(&["mmdebstrap", "e2fsprogs"])?;
+    if installed("qemu-system-x86") && installed("qemu-utils") {
+        return Ok(());
+    }
+    let listed = Command::new("sh")
+        .args([
+            "-c",
+            "grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !listed {
+        std::fs::write(
+            "/etc/apt/sources.list.d/vigil-bookworm-backports.sources",
+            "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\n\
+             Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+        )?;
+    }
+    let mut c = Command::new("apt-get");
+    c.env("DEBIAN_FRONTEND", "noninteractive");
+    crate::run(c.args(["update", "-qq"]))?;
+    let mut c = Command::new("apt-get");
+    c.env("DEBIAN_FRONTEND", "noninteractive");
+    crate::run(c.args([
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "-t",
+        "bookworm-backports",
+        "qemu-system-x86",
+        "qemu-utils",
+    ]))
+}
+
 /// Installs the missing packages of [`PACKAGES`] with apt-get (as root, or
 /// through sudo).
 pub fn ensure() -> Result<()> {

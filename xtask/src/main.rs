@@ -13,6 +13,7 @@ mod bench_log;
 mod bench_scale;
 mod deb;
 mod deps;
+mod station;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +34,7 @@ fn main() -> Result<()> {
         "bench-scale" => bench_scale::run(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
         "deb" => deb::run_deb(&args[1..]).map(|_| ()),
+        "station" => station::run(&args[1..]),
         "fixtures" => {
             deps::ensure()?;
             fixtures()
@@ -49,6 +51,7 @@ fn main() -> Result<()> {
             eprintln!("  bench-scale [--clips N] [--gaps N] [--officers N] [--fresh]  the desk and reports on a year of an agency (1M clips)");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");
+            eprintln!("  station VERB  a station in a Debian guest: up, plug-storage IMAGE, plug-dock SOCKET, unplug ID, exec -- CMD, power-cut, boot, down");
             eprintln!("  fixtures  make the media fixtures");
             if task == "help" {
                 Ok(())

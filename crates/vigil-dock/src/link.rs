@@ -5,6 +5,8 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
+use rusb::UsbContext;
+
 use crate::DockError;
 
 /// A bidirectional byte pipe with a read timeout (a read that times out
@@ -49,7 +51,7 @@ pub const USB_IDS: &[(u16, u16)] = &[(0x1209, 0x7d01)];
 /// A dock's vendor-specific USB interface: bulk OUT and bulk IN endpoints.
 /// Thin glue over `rusb`; everything above it is tested over serial.
 pub struct UsbLink {
-    handle: rusb::DeviceHandle<rusb::GlobalContext>,
+    handle: rusb::DeviceHandle<rusb::Context>,
     ep_in: u8,
     ep_out: u8,
     pending: Vec<u8>,
@@ -72,7 +74,10 @@ impl UsbLink {
             path: "usb".into(),
             what,
         };
-        let devices = rusb::devices().map_err(|e| err(format!("cannot list USB devices: {e}")))?;
+        let devices = usb()
+            .map_err(|e| err(e.to_owned()))?
+            .devices()
+            .map_err(|e| err(format!("cannot list USB devices: {e}")))?;
         for dev in devices.iter() {
             let Ok(desc) = dev.device_descriptor() else {
                 continue;
@@ -115,9 +120,28 @@ impl UsbLink {
     }
 }
 
+/// The process's libusb context, made on first use. libusb cannot start
+/// where the USB file system or netlink is out of reach (a sandbox, a
+/// container): that is an error for USB docks, never a crash of the
+/// service, and it is logged once.
+fn usb() -> Result<&'static rusb::Context, &'static str> {
+    static CONTEXT: std::sync::OnceLock<Result<rusb::Context, String>> = std::sync::OnceLock::new();
+    CONTEXT
+        .get_or_init(|| {
+            rusb::Context::new().map_err(|e| {
+                let why = format!("USB docks are unavailable: libusb cannot start ({e})");
+                tracing::warn!("{why}");
+                why
+            })
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
 /// Whether a dock with a known USB id is connected.
 pub fn usb_dock_present() -> bool {
-    rusb::devices().is_ok_and(|list| {
+    let Ok(usb) = usb() else { return false };
+    usb.devices().is_ok_and(|list| {
         list.iter().any(|d| {
             d.device_descriptor()
                 .is_ok_and(|desc| USB_IDS.contains(&(desc.vendor_id(), desc.product_id())))

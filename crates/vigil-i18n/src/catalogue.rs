@@ -234,6 +234,8 @@ catalogue! {
     StParked => "parked: see the station log", "已暂停：见工作站日志";
     StFailed => "failed", "失败";
     NotEmptied => "NOT EMPTIED: {n} file(s) left on the recorder; dock it again", "未清空：记录仪上仍有 {n} 个文件，请重新放入底座";
+    UnknownUsbDevice => "UNKNOWN USB DEVICE ({kind}): not a recorder or dock of this station; not mounted, not served", "未知 USB 设备（{kind}）：不是本站的记录仪或底座，未挂载、未处理";
+    UsbPort => "USB port {port}", "USB 端口 {port}";
     FaultLowBattery => "battery low", "电量低";
     FaultStorageFull => "storage nearly full", "存储将满";
     FaultClock => "clock lost (power cut)", "时钟失效（曾断电）";

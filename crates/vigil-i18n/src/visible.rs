@@ -30,6 +30,13 @@ pub fn escape_chars(s: &str, hide: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// One line of text as a reader should see it (a log line, a device's
+/// name): every control character, line breaks included, and every
+/// bidirectional control made visible.
+pub fn line(s: &str) -> Cow<'_, str> {
+    escape_chars(s, |c| c.is_control() || is_bidi_control(c))
+}
+
 /// An HTML page as a reader should see it: bidirectional controls and
 /// control characters other than line breaks and tabs made visible (the
 /// markup itself never holds them, so only shown text changes).

@@ -441,7 +441,7 @@ impl Index {
                 supported,
             });
         }
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for m in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(m).map_err(|e| sql(&path, e))?;
             if m.contains("writable_schema") {
                 // A definition edited in place: every connection must
@@ -452,7 +452,9 @@ impl Index {
                 tx.pragma_update(None, "schema_version", v + 1)
                     .map_err(|e| sql(&path, e))?;
             }
-            tracing::info!(index = %path.display(), version = i + 1, "index schema migrated");
+        }
+        if version < supported {
+            tracing::info!(index = %path.display(), from = version, to = supported, "index schema migrated");
         }
         tx.pragma_update(None, "user_version", supported)
             .map_err(|e| sql(&path, e))?;

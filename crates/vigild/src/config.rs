@@ -13,6 +13,8 @@
 //! settle_ms = 1000                              # a new mount must be unchanged this long
 //! min_free_mb = 256                             # below this, stop taking data (R15)
 //! usb = true                                    # also serve a dock on USB bulk endpoints (by USB id)
+//! recorder_usb_ids = []                         # more recorder models, "VVVV:PPPP" or "VVVV:PPPP:SERIAL"
+//! dock_usb_ids = []                             # more dock models (USB serial adapters), the same form
 //! min_gap_s = 1.0                               # interruption threshold (R7)
 //! join_window_s = 600.0                         # pause that still joins a session
 //! erase = true                                  # erase verified files from docked recorders (R2)
@@ -66,6 +68,11 @@ pub struct Config {
     pub min_free_mb: u64,
     /// Also serve a dock found by USB vendor/product id (bulk endpoints).
     pub usb: bool,
+    /// Recorder models (USB mass storage) besides those this build knows:
+    /// `VVVV:PPPP` or `VVVV:PPPP:SERIAL` ([`crate::devices`]).
+    pub recorder_usb_ids: Vec<String>,
+    /// Dock models (USB serial adapters) besides those this build knows.
+    pub dock_usb_ids: Vec<String>,
     /// Interruption threshold, seconds.
     pub min_gap_s: f64,
     /// Session join window, seconds.
@@ -101,6 +108,8 @@ impl Default for Config {
             settle_ms: 1000,
             min_free_mb: 256,
             usb: true,
+            recorder_usb_ids: Vec::new(),
+            dock_usb_ids: Vec::new(),
             min_gap_s: vigil_ingest::DEFAULT_MIN_GAP_S,
             join_window_s: vigil_ingest::DEFAULT_JOIN_WINDOW_S,
             erase: true,
@@ -221,11 +230,39 @@ impl Config {
                 "listen must be HOST:PORT with an IP address (e.g. 0.0.0.0:8443), not {l:?}"
             );
         }
+        self.recorder_ids()?;
+        self.dock_ids()?;
         for d in &self.docks {
             glob::Pattern::new(d)
                 .map_err(|e| anyhow::anyhow!("docks: {d:?} is not a valid pattern: {e}"))?;
         }
         Ok(())
+    }
+
+    /// The configured recorder models.
+    pub fn recorder_ids(&self) -> anyhow::Result<Vec<crate::devices::UsbId>> {
+        crate::devices::parse_ids("recorder_usb_ids", &self.recorder_usb_ids)
+    }
+
+    /// The configured dock models.
+    pub fn dock_ids(&self) -> anyhow::Result<Vec<crate::devices::UsbId>> {
+        crate::devices::parse_ids("dock_usb_ids", &self.dock_usb_ids)
+    }
+
+    /// Whether a USB device is one of the station's recorders or docks
+    /// (built in or configured).
+    pub fn usb_allowed(&self, vendor: u16, product: u16, serial: Option<&str>) -> bool {
+        let built_in = crate::devices::RECORDER_USB_IDS
+            .iter()
+            .chain(vigil_dock::link::USB_IDS)
+            .any(|&id| id == (vendor, product));
+        built_in
+            || self
+                .recorder_ids()
+                .unwrap_or_default()
+                .iter()
+                .chain(&self.dock_ids().unwrap_or_default())
+                .any(|id| id.matches(vendor, product, serial))
     }
 
     /// `min_free_mb` in bytes (never wraps: checked to be at most

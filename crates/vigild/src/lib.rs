@@ -10,6 +10,7 @@
 //! it is ready and alive (`sd_notify` READY and WATCHDOG).
 
 pub mod config;
+pub mod devices;
 pub mod privilege;
 pub mod status;
 pub mod workers;
@@ -24,6 +25,9 @@ use std::time::Duration;
 use notify::Watcher;
 
 use crate::config::Config;
+
+/// Where the kernel lists USB devices.
+const SYSFS_USB: &str = "/sys/bus/usb/devices";
 use crate::status::{Shared, STATUS_FILE};
 use crate::workers::{Ctx, Gate};
 
@@ -194,6 +198,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let mut docks: HashMap<String, std::thread::JoinHandle<()>> = HashMap::new();
     let mut mounts: HashMap<PathBuf, std::thread::JoinHandle<bool>> = HashMap::new();
     let mut mounted_done: HashSet<PathBuf> = HashSet::new();
+    let mut seen_unknown: HashSet<devices::UnknownDevice> = HashSet::new();
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let mut watchdog_usec = 0u64;
     let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
@@ -277,6 +282,34 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 k.strip_prefix("mount ")
                     .is_none_or(|d| present.contains(&PathBuf::from(d)))
             })
+        });
+        // USB devices that are not the station's: shown, audited once.
+        let unknown = devices::unknown(std::path::Path::new(SYSFS_USB), |v, p, s| {
+            config.usb_allowed(v, p, s)
+        });
+        for d in unknown.iter().filter(|d| !seen_unknown.contains(*d)) {
+            let shown = vigil_i18n::visible::line(&d.name).into_owned();
+            tracing::warn!(port = %d.port, id = %d.id, name = %shown, kind = %d.kind,
+                "an unknown USB device was plugged in: not a recorder or dock of this station, so it is not mounted or served (allow its id in recorder_usb_ids or dock_usb_ids if it is one)");
+            match vigil_store::Store::open(&config.store) {
+                Ok(mut store) => {
+                    let _ = store.record_event(
+                        workers::ACTOR,
+                        "device.unknown",
+                        &format!("usb {} port {}", d.id, d.port),
+                        &serde_json::to_value(d).unwrap_or_default(),
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the store to audit an unknown device")
+                }
+            }
+        }
+        seen_unknown = unknown.iter().cloned().collect();
+        board.update(|b| {
+            if b.unknown_devices != unknown {
+                b.unknown_devices = unknown;
+            }
         });
         for dir in present {
             if mounts.contains_key(&dir) || mounted_done.contains(&dir) {

@@ -41,6 +41,12 @@ struct Args {
     /// to it before it opens anything, and a new store is made its own.
     #[arg(long, value_name = "USER")]
     user: Option<String>,
+    /// Write the udev rules for the configured recorder and dock USB ids
+    /// (`recorder_usb_ids`, `dock_usb_ids`) to
+    /// /run/udev/rules.d/71-vigil-local.rules, have udev apply them, and
+    /// exit. The unit runs this as root before vigild starts.
+    #[arg(long)]
+    install_udev_rules: bool,
     /// Write the man page and shell completions under DIR and exit
     /// (packaging).
     #[arg(long, value_name = "DIR", hide = true)]
@@ -69,23 +75,25 @@ fn generate_docs(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Logging: to the journal with priorities when systemd connected stderr
-/// to it (`JOURNAL_STREAM`), else plain lines on stderr, coloured only on a
-/// terminal (and never with `NO_COLOR`).
+/// Logging: one line per event on stderr, every field in it
+/// (`recorder mount found dir=/run/vigil/media/REC0001`), control and
+/// bidirectional characters from recorders' file names and devices'
+/// strings written as visible escapes. Under systemd (`JOURNAL_STREAM`)
+/// each line starts with its syslog priority (`<6>`), which journald takes
+/// as the entry's priority, and carries no time (the journal has it), so
+/// `journalctl -u vigild` reads as plain sentences. On a terminal the
+/// lines are coloured (never with `NO_COLOR`).
 fn init_logging() {
     use std::io::IsTerminal;
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if std::env::var_os("JOURNAL_STREAM").is_some() {
-        if let Ok(journal) = tracing_journald::layer() {
-            tracing_subscriber::registry()
-                .with(filter)
-                .with(journal.with_syslog_identifier("vigild".into()))
-                .init();
-            return;
-        }
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .event_format(JournalLine)
+            .init();
+        return;
     }
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
@@ -93,6 +101,36 @@ fn init_logging() {
         .with_ansi(colour)
         .with_env_filter(filter)
         .init();
+}
+
+/// A journal line: `<priority>message field=value ...`, escaped.
+struct JournalLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JournalLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        use tracing_subscriber::fmt::FormatFields as _;
+        let mut line = String::new();
+        ctx.format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut line),
+            event,
+        )?;
+        writeln!(writer, "<{priority}>{}", vigil_i18n::visible::line(&line))
+    }
 }
 
 /// Memory that a burst of work leaves behind is given back: glibc's
@@ -118,6 +156,17 @@ fn main() -> anyhow::Result<()> {
         return generate_docs(dir).with_context(|| format!("writing docs to {}", dir.display()));
     }
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
+    if args.install_udev_rules {
+        let changed = vigild::devices::install_rules(&config)?;
+        tracing::info!(
+            path = vigild::devices::RULES_PATH,
+            changed,
+            recorders = ?config.recorder_usb_ids,
+            docks = ?config.dock_usb_ids,
+            "udev rules for the configured USB ids"
+        );
+        return Ok(());
+    }
     if let Some(s) = args.store {
         config.store = s;
     }

@@ -94,6 +94,9 @@ pub struct Board {
     pub docks: BTreeMap<String, Dock>,
     /// Recorders by source.
     pub recorders: BTreeMap<String, Recorder>,
+    /// USB devices plugged in that are not the station's recorders or
+    /// docks: not mounted, not served.
+    pub unknown_devices: Vec<crate::devices::UnknownDevice>,
     /// The desk listener, when configured: its address and the SHA-256
     /// fingerprint of its certificate (what a desk pins).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -484,7 +484,7 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
     });
     let opts = IngestOptions {
         device: Some(serial.clone()),
-        officer,
+        officer: officer.clone(),
         actor: ACTOR.into(),
         continuity: ctx.continuity(),
         limits: Default::default(),
@@ -498,7 +498,14 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
     };
     match vigil_ingest::ingest_dir(&mut store, &dir, &opts, &mut progress) {
         Ok(report) if report.failed.is_empty() => {
-            tracing::info!(%source, files = report.files.len(), skipped = report.skipped.len(), "mount ingested");
+            tracing::info!(
+                recorder = %serial,
+                officer = officer.as_deref().unwrap_or("-"),
+                files = report.files.len(),
+                skipped = report.skipped.len(),
+                %source,
+                "recorder card emptied into the store: every file stored and verified"
+            );
             ctx.board.state(&source, "done");
             true
         }
@@ -508,7 +515,15 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
                 r.state = if ctx.stopping() { "parked" } else { "failed" }.into();
                 r.last_error = Some(format!("{}: {}", first.path, first.error));
             });
-            tracing::error!(%source, failed = report.failed.len(), "mount ingest incomplete; will retry");
+            tracing::error!(
+                recorder = %serial,
+                officer = officer.as_deref().unwrap_or("-"),
+                failed = report.failed.len(),
+                first = %first.path,
+                error = %first.error,
+                %source,
+                "recorder card NOT fully stored: a file could not be read to its end; nothing of it is kept, and the card is read again when plugged back"
+            );
             false
         }
         Err(e) => {
@@ -516,7 +531,7 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
                 r.state = "failed".into();
                 r.last_error = Some(e.to_string());
             });
-            tracing::error!(%source, error = %e, "mount ingest failed; will retry");
+            tracing::error!(recorder = %serial, error = %e, %source, "recorder card could not be ingested; it is read again when plugged back");
             false
         }
     }

@@ -144,6 +144,28 @@ pub(super) fn rows(
                 .unwrap_or_default(),
         ]);
     }
+    // USB devices that are not the station's, under the recorders.
+    for u in doc["unknown_devices"].as_array().into_iter().flatten() {
+        let kind = match u["kind"].as_str() {
+            Some("mass storage") if lang == Lang::ZhCn => "大容量存储",
+            Some("serial") if lang == Lang::ZhCn => "串口",
+            Some("vendor") if lang == Lang::ZhCn => "厂商接口",
+            other => other.unwrap_or(""),
+        };
+        let mut device = format!("{} {}", text(&u["id"]), text(&u["name"]));
+        if let Some(s) = u["serial"].as_str() {
+            device = format!("{device} ({s})");
+        }
+        let mut row = vec![
+            Msg::UsbPort.fmt(lang, &[("port", &text(&u["port"]))]),
+            String::new(),
+            device,
+            String::new(),
+            Msg::UnknownUsbDevice.fmt(lang, &[("kind", kind)]),
+        ];
+        row.resize(head(lang).len(), String::new());
+        out.push(row);
+    }
     let updated = doc["updated_at"]
         .as_str()
         .map(|t| Msg::Updated.fmt(lang, &[("at", &zone.local(t))]))

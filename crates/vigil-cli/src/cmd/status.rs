@@ -103,6 +103,19 @@ fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
+    for u in doc["unknown_devices"].as_array().into_iter().flatten() {
+        crate::say!(
+            "UNKNOWN USB DEVICE {} \"{}\"{} on port {} ({}): not a recorder or dock of this station; not mounted, not served",
+            u["id"].as_str().unwrap_or("?"),
+            u["name"].as_str().unwrap_or(""),
+            u["serial"]
+                .as_str()
+                .map(|s| format!(" serial {s}"))
+                .unwrap_or_default(),
+            u["port"].as_str().unwrap_or("?"),
+            u["kind"].as_str().unwrap_or("?")
+        );
+    }
     crate::say!(
         "{:<34} {:<10} {:<8} {:<12} {:>21} {:>10}  NOTE",
         "RECORDER",

@@ -1,0 +1,1 @@
+//! Power cuts and restarts (R6).

@@ -1,0 +1,93 @@
+//! `cargo xtask station VERB`: a station in a Debian guest, for people who
+//! want to try one before buying hardware and for the tests
+//! (`tests/guest`, the harness; docs/operations.md, the guide):
+//!
+//! - `up [--debug]`: build or reuse the image, boot, install the `.deb`,
+//!   wait until vigild is ready;
+//! - `plug-storage IMAGE [--id ID] [--serial S]`: a recorder card;
+//! - `plug-stick IMAGE [--id ID]`: a USB stick that is no recorder model
+//!   (QEMU's USB attached SCSI device, 46f4:0003);
+//! - `plug-dock SOCKET [--id ID] [--serial S]`: a USB serial dock whose
+//!   other end is the Unix socket `dock-sim --listen SOCKET` serves;
+//! - `unplug ID`, `exec -- CMD...`, `power-cut`, `boot`, `down`.
+//!
+//! The station lives in `target/station/run` (console in `serial.log`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use vigil_guest::Station;
+
+use crate::root;
+
+fn run_dir() -> PathBuf {
+    root().join("target/station/run")
+}
+
+/// `cargo xtask station ...`.
+pub fn run(args: &[String]) -> Result<()> {
+    let verb = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let option = |name: &str| -> Option<String> {
+        rest.iter()
+            .position(|a| a == name)
+            .and_then(|i| rest.get(i + 1).cloned())
+    };
+    let positional = || -> Result<String> {
+        rest.first()
+            .filter(|a| !a.starts_with("--"))
+            .cloned()
+            .with_context(|| format!("station {verb} needs an argument"))
+    };
+    let station = Station::at(&run_dir());
+    match verb {
+        "up" => {
+            crate::deps::ensure_station_tools()?;
+            let deb_args: Vec<String> = rest.iter().filter(|a| *a == "--debug").cloned().collect();
+            let deb = crate::deb::run_deb(&deb_args)?;
+            let s = Station::up(&run_dir(), &root().join("target/station"), &deb, vigil_guest::SETTINGS)?;
+            println!("station up in {}; console: {}", s.dir().display(), s.dir().join("serial.log").display());
+        }
+        "plug-storage" => {
+            let image = std::fs::canonicalize(positional()?)?;
+            let id = option("--id").unwrap_or_else(|| "card1".into());
+            let serial = option("--serial").unwrap_or_else(|| format!("REC-{id}"));
+            station.plug_storage(&image, &id, &serial)?;
+        }
+        "plug-stick" => {
+            let image = std::fs::canonicalize(positional()?)?;
+            let id = option("--id").unwrap_or_else(|| "stick1".into());
+            station.plug_stick(&image, &id)?;
+        }
+        "plug-dock" => {
+            let socket = PathBuf::from(positional()?);
+            let id = option("--id").unwrap_or_else(|| "dock1".into());
+            let serial = option("--serial").unwrap_or_else(|| format!("DOCK-{id}"));
+            station.plug_dock(&socket, &id, &serial)?;
+        }
+        "unplug" => station.unplug(&positional()?)?,
+        "exec" => {
+            let cmd: Vec<&str> = rest
+                .iter()
+                .skip_while(|a| *a == "--")
+                .map(String::as_str)
+                .collect();
+            let out = station.exec(&cmd)?;
+            print!("{}", out.stdout);
+            eprint!("{}", out.stderr);
+            std::process::exit(out.code);
+        }
+        "power-cut" => station.power_cut()?,
+        "boot" => {
+            station.boot()?;
+            station.wait_ready(Duration::from_secs(180))?;
+        }
+        "down" => station.down()?,
+        _ => bail!(
+            "usage: cargo xtask station up [--debug] | plug-storage IMAGE [--id ID] [--serial S] | plug-stick IMAGE [--id ID] | \
+             plug-dock SOCKET [--id ID] [--serial S] | unplug ID | exec -- CMD... | power-cut | boot | down"
+        ),
+    }
+    Ok(())
+}
