@@ -115,6 +115,7 @@ fn fuzz(args: &[String]) -> Result<()> {
 fn test() -> Result<()> {
     deps::ensure()?;
     deps::ensure_test_tools()?;
+    deps::ensure_station_tools()?;
     fixtures()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
