@@ -249,20 +249,23 @@ impl Config {
         crate::devices::parse_ids("dock_usb_ids", &self.dock_usb_ids)
     }
 
-    /// Whether a USB device is one of the station's recorders or docks
-    /// (built in or configured).
-    pub fn usb_allowed(&self, vendor: u16, product: u16, serial: Option<&str>) -> bool {
+    /// Every USB id the station accepts: the configured ones (checked at
+    /// load) and those built in.
+    pub fn usb_ids(&self) -> Vec<crate::devices::UsbId> {
         let built_in = crate::devices::RECORDER_USB_IDS
             .iter()
             .chain(vigil_dock::link::USB_IDS)
-            .any(|&id| id == (vendor, product));
-        built_in
-            || self
-                .recorder_ids()
-                .unwrap_or_default()
-                .iter()
-                .chain(&self.dock_ids().unwrap_or_default())
-                .any(|id| id.matches(vendor, product, serial))
+            .map(|&(vendor, product)| crate::devices::UsbId {
+                vendor,
+                product,
+                serial: None,
+            });
+        self.recorder_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .chain(self.dock_ids().unwrap_or_default())
+            .chain(built_in)
+            .collect()
     }
 
     /// `min_free_mb` in bytes (never wraps: checked to be at most

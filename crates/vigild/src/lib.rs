@@ -199,6 +199,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let mut mounts: HashMap<PathBuf, std::thread::JoinHandle<bool>> = HashMap::new();
     let mut mounted_done: HashSet<PathBuf> = HashSet::new();
     let mut seen_unknown: HashSet<devices::UnknownDevice> = HashSet::new();
+    let usb_ids = config.usb_ids();
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let mut watchdog_usec = 0u64;
     let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
@@ -285,7 +286,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         });
         // USB devices that are not the station's: shown, audited once.
         let unknown = devices::unknown(std::path::Path::new(SYSFS_USB), |v, p, s| {
-            config.usb_allowed(v, p, s)
+            usb_ids.iter().any(|id| id.matches(v, p, s))
         });
         for d in unknown.iter().filter(|d| !seen_unknown.contains(*d)) {
             let shown = vigil_i18n::visible::line(&d.name).into_owned();
