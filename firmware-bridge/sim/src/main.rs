@@ -1,10 +1,11 @@
 //! `dock-sim`: a docking station simulator. Runs the dock firmware's
 //! protocol core (`vigil-dock-core`) on this machine, serving simulated
-//! recorders (each a directory of files) over a pseudo-terminal, so the
-//! whole path from dock to store runs with no hardware.
+//! recorders (each a directory of files) over a pseudo-terminal, or over a
+//! Unix socket that a virtual machine's USB serial adapter connects to, so
+//! the whole path from dock to store runs with no hardware.
 
 mod hw;
-mod pty;
+mod wire;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
@@ -18,16 +19,18 @@ use vigil_dock_core::Dock;
 use vigil_dock_proto::Event;
 
 use crate::hw::{FileKeys, Recorder, SimHw, Urandom};
-use crate::pty::Pty;
+use crate::wire::Wire;
 
-/// A docking station simulator serving recorders over a pseudo-terminal.
+/// A docking station simulator serving recorders over a pseudo-terminal
+/// (--link) or a Unix socket (--listen).
 ///
 /// Control commands (one per line on the --control socket; each answered
 /// with `ok` or `error: ...`):
 ///
 ///   insert SERIAL:OFFICER:DIR   dock a recorder in the first free slot
 ///   remove SLOT                 take the recorder out of SLOT
-///   cut                         cut the host link now (a new pty appears at --link)
+///   cut                         cut the host link now (a new pty appears at
+///                               --link; on --listen the connection is closed)
 ///   cut-after BYTES             cut the link once BYTES more bytes were sent
 ///   skew SLOT SECONDS           move SLOT's recorder clock by SECONDS
 ///   battery SLOT PERCENT        set the battery level (below 20 raises a fault)
@@ -44,10 +47,15 @@ use crate::pty::Pty;
 ///                               with a storage error (a flaky card)
 #[derive(Debug, Parser)]
 #[command(name = "dock-sim", version, verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("wire").required(true).args(["link", "listen"])))]
 struct Args {
     /// Where to put a symlink to the pseudo-terminal the host opens.
     #[arg(long, value_name = "PATH")]
-    link: PathBuf,
+    link: Option<PathBuf>,
+    /// A Unix socket to listen on for the host instead: a virtual machine's
+    /// USB serial adapter connects here (QEMU `usb-serial`, chardev socket).
+    #[arg(long, value_name = "PATH")]
+    listen: Option<PathBuf>,
     /// A recorder: its serial, the officer it is bound to, and the
     /// directory holding its files (erasing removes them from there).
     #[arg(long, value_name = "SERIAL:OFFICER:DIR")]
@@ -215,10 +223,14 @@ fn main() -> Result<()> {
     }
     let keys = FileKeys::new(args.key_file.clone());
     let mut dock = Dock::new(hw, keys, Urandom);
-    let mut pty = Pty::open(&args.link)?;
+    let mut pty = match (&args.link, &args.listen) {
+        (Some(link), _) => Wire::pty(link)?,
+        (None, Some(socket)) => Wire::listen(socket)?,
+        (None, None) => bail!("give --link or --listen"),
+    };
     pty.cut_after = args.cut_after_bytes;
     let mut swap: Option<(u64, Recorder)> = None;
-    tracing::info!(link = %args.link.display(), device = %pty.name, enrolled = dock.enrolled(), "dock ready");
+    tracing::info!(device = %pty.name, enrolled = dock.enrolled(), "dock ready");
     loop {
         // Control commands first: they change what the next request sees.
         while let Ok((cmd, reply)) = ctl_rx.try_recv() {
@@ -227,14 +239,14 @@ fn main() -> Result<()> {
                     swap = Some((pty.sent + n, rec));
                     Ok(())
                 }
-                cmd => apply(&mut dock, &mut pty, &args, cmd),
+                cmd => apply(&mut dock, &mut pty, cmd),
             };
             let _ = reply.send(r.map_err(|e| format!("{e:#}")));
         }
         if pty.wait_readable(Duration::from_millis(20))? && dock.poll(&mut pty).is_err() {
             tracing::warn!("host link lost; waiting for the host to reopen it");
             dock.link_lost();
-            pty.reopen(&args.link)?;
+            pty.reopen()?;
         }
         if swap.as_ref().is_some_and(|(at, _)| pty.sent >= *at) {
             let (_, rec) = swap.take().expect("checked");
@@ -246,15 +258,14 @@ fn main() -> Result<()> {
         if pty.cut_due() {
             tracing::warn!("cutting the host link (simulated fault)");
             dock.link_lost();
-            pty.reopen(&args.link)?;
+            pty.reopen()?;
         }
     }
 }
 
 fn apply(
     dock: &mut Dock<SimHw, FileKeys, Urandom>,
-    pty: &mut Pty,
-    args: &Args,
+    pty: &mut Wire,
     cmd: Control,
 ) -> Result<()> {
     match cmd {
@@ -265,7 +276,7 @@ fn apply(
         }
         Control::Cut => {
             dock.link_lost();
-            pty.reopen(&args.link)?;
+            pty.reopen()?;
         }
         Control::CutAfter(n) => pty.cut_after = Some(pty.sent + n),
         Control::Skew(slot, secs) => dock.hw.skew(slot, secs)?,
@@ -304,7 +315,7 @@ fn apply(
     Ok(())
 }
 
-fn insert(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Pty, rec: Recorder) -> Result<()> {
+fn insert(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Wire, rec: Recorder) -> Result<()> {
     let serial = rec.serial.clone();
     let (slot, docking) = dock.hw.insert(rec).context("no free slot")?;
     let _ = dock.notify(

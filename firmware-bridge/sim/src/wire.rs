@@ -1,10 +1,17 @@
-//! The simulator's host link: a pseudo-terminal whose slave the host opens
-//! through a symlink at `--link`. Cutting the link closes the pty and makes
-//! a new one at the same symlink, as unplugging and replugging a USB dock
-//! makes a new /dev/ttyACM device.
+//! The simulator's host link, one of two wires:
+//!
+//! - a pseudo-terminal whose slave the host opens through a symlink at
+//!   `--link`. Cutting the link closes the pty and makes a new one at the
+//!   same symlink, as unplugging and replugging a USB dock makes a new
+//!   /dev/ttyACM device;
+//! - a Unix socket at `--listen`, where a virtual machine's USB serial
+//!   adapter connects (QEMU `usb-serial` with a socket chardev): the guest
+//!   sees a real /dev/ttyUSB device. One connection at a time; cutting the
+//!   link closes it and the next connection is the next host session.
 
-use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -13,12 +20,22 @@ use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 use vigil_dock_core::{HostLink, LinkDown};
 
-/// An open pseudo-terminal pair.
-pub struct Pty {
-    master: OwnedFd,
-    /// Held open so the master never sees a hang-up between host sessions.
-    _slave: OwnedFd,
-    /// The slave's device path.
+/// Where the host's bytes come from.
+enum End {
+    /// A pty: `link` points at its slave, held open here so the master
+    /// never sees a hang-up between host sessions.
+    Pty { link: PathBuf, _slave: OwnedFd },
+    /// A listening Unix socket; `fd` is the connection, when there is one.
+    Listen { listener: UnixListener },
+}
+
+/// The dock's end of the host link.
+pub struct Wire {
+    end: End,
+    /// What is read and written: the pty master, or the socket connection
+    /// (`None` while no host is connected).
+    fd: Option<OwnedFd>,
+    /// The device path or socket the host reaches.
     pub name: String,
     /// Bytes sent to the host so far.
     pub sent: u64,
@@ -29,9 +46,9 @@ pub struct Pty {
     pub drop_after: Option<u64>,
 }
 
-impl Pty {
+impl Wire {
     /// Opens a pty and points `link` at its slave.
-    pub fn open(link: &Path) -> Result<Self> {
+    pub fn pty(link: &Path) -> Result<Self> {
         let master =
             rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).context("openpt")?;
         rustix::pty::grantpt(&master).context("grantpt")?;
@@ -54,8 +71,11 @@ impl Pty {
             .with_context(|| format!("symlink {}", tmp.display()))?;
         std::fs::rename(&tmp, link).with_context(|| format!("renaming onto {}", link.display()))?;
         Ok(Self {
-            master,
-            _slave: slave,
+            end: End::Pty {
+                link: link.to_owned(),
+                _slave: slave,
+            },
+            fd: Some(master),
             name,
             sent: 0,
             cut_after: None,
@@ -63,13 +83,40 @@ impl Pty {
         })
     }
 
-    /// Cuts the link: a new pty replaces this one at `link`.
-    pub fn reopen(&mut self, link: &Path) -> Result<()> {
-        let mut fresh = Self::open(link)?;
-        fresh.sent = self.sent;
-        fresh.cut_after = None;
-        *self = fresh;
-        tracing::info!(device = %self.name, "link re-established on a new pty");
+    /// Listens on the Unix socket `path` for the host's connection.
+    pub fn listen(path: &Path) -> Result<Self> {
+        let _ = std::fs::remove_file(path);
+        let listener =
+            UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            end: End::Listen { listener },
+            fd: None,
+            name: path.display().to_string(),
+            sent: 0,
+            cut_after: None,
+            drop_after: None,
+        })
+    }
+
+    /// Cuts the link: a new pty replaces this one at its symlink, or the
+    /// socket connection is closed and the next one awaited.
+    pub fn reopen(&mut self) -> Result<()> {
+        match &self.end {
+            End::Pty { link, .. } => {
+                let link = link.clone();
+                let fresh = Self::pty(&link)?;
+                self.end = fresh.end;
+                self.fd = fresh.fd;
+                self.name = fresh.name;
+                tracing::info!(device = %self.name, "link re-established on a new pty");
+            }
+            End::Listen { .. } => {
+                self.fd = None;
+                tracing::info!(socket = %self.name, "link closed; waiting for the next connection");
+            }
+        }
+        self.cut_after = None;
         Ok(())
     }
 
@@ -78,24 +125,56 @@ impl Pty {
         self.cut_after.is_some_and(|n| self.sent >= n)
     }
 
-    /// Waits until the host sent something (or the timeout passes).
-    pub fn wait_readable(&self, timeout: Duration) -> Result<bool> {
-        let mut fds = [PollFd::new(&self.master, PollFlags::IN)];
+    /// Waits until the host sent something (or the timeout passes). On a
+    /// socket with no host connected, takes the next connection instead.
+    pub fn wait_readable(&mut self, timeout: Duration) -> Result<bool> {
         let ts = Timespec {
             tv_sec: timeout.as_secs() as i64,
             tv_nsec: i64::from(timeout.subsec_nanos()),
         };
+        let Some(fd) = &self.fd else {
+            let End::Listen { listener } = &self.end else {
+                unreachable!("a pty always has its master")
+            };
+            let mut fds = [PollFd::new(listener, PollFlags::IN)];
+            match poll(&mut fds, Some(&ts)) {
+                Ok(n) if n > 0 => {}
+                Ok(_) | Err(rustix::io::Errno::INTR) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+            match listener.accept() {
+                Ok((conn, _)) => {
+                    conn.set_nonblocking(true)?;
+                    tracing::info!(socket = %self.name, "host connected");
+                    self.fd = Some(conn.into());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e).context("accepting the host's connection"),
+            }
+            return Ok(false);
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
         match poll(&mut fds, Some(&ts)) {
             Ok(n) => Ok(n > 0),
             Err(rustix::io::Errno::INTR) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
+
+    fn is_socket(&self) -> bool {
+        matches!(self.end, End::Listen { .. })
+    }
 }
 
-impl HostLink for Pty {
+impl HostLink for Wire {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, LinkDown> {
-        match rustix::io::read(&self.master, buf) {
+        let Some(fd) = &self.fd else {
+            return Ok(0); // no host connected
+        };
+        let want = buf.len();
+        match rustix::io::read(fd, buf) {
+            // End of file: the host closed its end of the socket.
+            Ok(0) if self.is_socket() && want > 0 => Err(LinkDown),
             Ok(n) => Ok(n),
             Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => Ok(0),
             // EIO: the slave side hung up; with our own slave fd held open
@@ -105,8 +184,8 @@ impl HostLink for Pty {
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), LinkDown> {
-        if self.cut_due() {
-            return Ok(()); // the wire is cut: bytes go nowhere
+        if self.cut_due() || self.fd.is_none() {
+            return Ok(()); // the wire is cut, or nobody is connected: bytes go nowhere
         }
         if self.drop_after.is_some_and(|n| self.sent >= n) {
             // The core writes one whole frame per call.
@@ -119,7 +198,8 @@ impl HostLink for Pty {
         }
         let mut stalled = 0;
         while !bytes.is_empty() {
-            match rustix::io::write(&self.master, bytes) {
+            let fd = self.fd.as_ref().expect("checked above").as_fd();
+            match rustix::io::write(fd, bytes) {
                 Ok(n) => {
                     bytes = &bytes[n..];
                     self.sent += n as u64;
@@ -133,7 +213,7 @@ impl HostLink for Pty {
                     if stalled > 50 {
                         return Err(LinkDown);
                     }
-                    let mut fds = [PollFd::new(&self.master, PollFlags::OUT)];
+                    let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
                     let ts = Timespec {
                         tv_sec: 0,
                         tv_nsec: 100_000_000,
