@@ -263,6 +263,29 @@ fn sigkill_mid_transfer_then_restart_stores_everything_once() {
     d.wait_for(120, "done after restart", |s| all_done(s, &[&src]));
     assert!(files_under(&rec).is_empty());
     assert_stored_once(&v, &originals.iter().map(|o| o.1.clone()).collect());
+    // The killed run is closed as incomplete, and the audit log says why;
+    // the run after the restart finished on its own.
+    let db = v.db();
+    let statuses: Vec<(String, String)> = db
+        .prepare(
+            "SELECT id, status FROM ingest_runs WHERE source LIKE 'dock%' ORDER BY started_at, id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(statuses.len() >= 2, "{statuses:?}");
+    assert_eq!(statuses[0].1, "incomplete", "{statuses:?}");
+    assert!(statuses.iter().all(|s| s.1 != "running"), "{statuses:?}");
+    let interrupted: Vec<String> = db
+        .prepare("SELECT subject FROM audit WHERE action = 'ingest.interrupted'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(interrupted, vec![statuses[0].0.clone()]);
 }
 
 /// A host killed mid-pull leaves the dock answering requests nobody waits

@@ -4,6 +4,9 @@
 //!
 //! - `up [--debug]`: build or reuse the image, boot, install the `.deb`,
 //!   wait until vigild is ready;
+//! - `make-card DIR [--fs vfat|exfat] [--size-mb N] [--utc-offset MIN]`: a
+//!   recorder card image holding DIR's files, made by the guest's own
+//!   mkfs and kernel driver (this host has no vfat module); prints its path;
 //! - `plug-storage IMAGE [--id ID] [--serial S]`: a recorder card;
 //! - `plug-stick IMAGE [--id ID]`: a USB stick that is no recorder model
 //!   (QEMU's USB attached SCSI device, 46f4:0003);
@@ -49,6 +52,30 @@ pub fn run(args: &[String]) -> Result<()> {
             let s = Station::up(&run_dir(), &root().join("target/station"), &deb, vigil_guest::SETTINGS)?;
             println!("station up in {}; console: {}", s.dir().display(), s.dir().join("serial.log").display());
         }
+        "make-card" => {
+            let from = std::fs::canonicalize(positional()?)?;
+            let name = from
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .context("make-card: name the directory with letters, digits, - and _ only (it is the card's label)")?
+                .to_owned();
+            let fs = option("--fs").unwrap_or_else(|| "exfat".into());
+            let size_mb: u64 = option("--size-mb").map_or(Ok(256), |v| v.parse()).context("--size-mb")?;
+            let offset: i32 = option("--utc-offset").map_or(Ok(0), |v| v.parse()).context("--utc-offset")?;
+            let staged = station.share().join("cards").join(&name);
+            let _ = std::fs::remove_dir_all(&staged);
+            std::fs::create_dir_all(staged.parent().context("cards directory")?)?;
+            let copied = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&from)
+                .arg(&staged)
+                .status()
+                .context("running cp")?;
+            anyhow::ensure!(copied.success(), "copying {} failed", from.display());
+            let image = station.make_card(&name, &fs, size_mb, offset, &[])?;
+            println!("{}", image.display());
+        }
         "plug-storage" => {
             let image = std::fs::canonicalize(positional()?)?;
             let id = option("--id").unwrap_or_else(|| "card1".into());
@@ -85,7 +112,7 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         "down" => station.down()?,
         _ => bail!(
-            "usage: cargo xtask station up [--debug] | plug-storage IMAGE [--id ID] [--serial S] | plug-stick IMAGE [--id ID] | \
+            "usage: cargo xtask station up [--debug] | make-card DIR [--fs vfat|exfat] [--size-mb N] [--utc-offset MIN] | plug-storage IMAGE [--id ID] [--serial S] | plug-stick IMAGE [--id ID] | \
              plug-dock SOCKET [--id ID] [--serial S] | unplug ID | exec -- CMD... | power-cut | boot | down"
         ),
     }

@@ -671,6 +671,34 @@ impl Index {
         Ok(())
     }
 
+    pub(crate) fn close_interrupted_runs(&mut self, actor: &str) -> Result<Vec<String>> {
+        let now = now_rfc3339();
+        self.write(|tx| {
+            let runs: Vec<(String, String, Option<String>, Option<String>, String)> = tx
+                .prepare(
+                    "SELECT id, source, device_serial, officer_id, started_at FROM ingest_runs WHERE status = 'running' ORDER BY started_at, id",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, source, device, officer, started) in &runs {
+                tx.execute(
+                    "UPDATE ingest_runs SET finished_at = ?2, status = 'incomplete' WHERE id = ?1",
+                    params![id, now],
+                )?;
+                let detail = json!({
+                    "status": "incomplete",
+                    "reason": "the station stopped before this run finished (power cut, crash or kill); what it stored is verified and kept, the rest is taken again from the recorder",
+                    "source": source,
+                    "device": device,
+                    "officer": officer,
+                    "started_at": started,
+                });
+                audit::append(tx, &now, actor, "ingest.interrupted", id, &detail)?;
+            }
+            Ok(runs.into_iter().map(|r| r.0).collect())
+        })
+    }
+
     /// Indexes clips in one transaction (each as [`Self::record_clip`]).
     pub(crate) fn record_clips(
         &mut self,

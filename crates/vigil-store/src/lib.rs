@@ -192,6 +192,15 @@ impl Store {
         self.index.finish_run(actor, run, counts)
     }
 
+    /// Closes the ingest runs an earlier process left running (it was
+    /// killed, or the power was cut): each is marked incomplete and an
+    /// `ingest.interrupted` audit row says so (R6). Only the process that
+    /// serves the store calls this, once it holds the store's claim, so no
+    /// run it closes is still going. Returns the runs closed.
+    pub fn close_interrupted_runs(&mut self, actor: &str) -> Result<Vec<String>> {
+        self.index.close_interrupted_runs(actor)
+    }
+
     /// Indexes a clip whose object is already durable (it must come from
     /// [`ObjectStore::put`]). Idempotent: the same device, path and content
     /// give the same clip id and no new row.

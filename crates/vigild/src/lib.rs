@@ -124,6 +124,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     // Held until run returns: the CLI's in-process mode then refuses this
     // store (pointing to the socket), and a second vigild is refused.
     let _claim = vigil_store::served::claim(&config.store, config.socket.as_deref())?;
+    // Runs an earlier vigild left open (power cut, SIGKILL) end here, in
+    // the audit log, before anything new starts.
+    for run in vigil_store::Store::open(&config.store)?.close_interrupted_runs(workers::ACTOR)? {
+        tracing::warn!(%run, "an ingest run was cut short when the station last stopped (power cut or crash); marked incomplete, its recorder is emptied again when found");
+    }
     vigil_dock::key::station_key(&config.store)?;
     let board = Shared::new(&config.store);
     let status_path = config.store.join(STATUS_FILE);

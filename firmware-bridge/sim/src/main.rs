@@ -263,11 +263,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn apply(
-    dock: &mut Dock<SimHw, FileKeys, Urandom>,
-    pty: &mut Wire,
-    cmd: Control,
-) -> Result<()> {
+fn apply(dock: &mut Dock<SimHw, FileKeys, Urandom>, pty: &mut Wire, cmd: Control) -> Result<()> {
     match cmd {
         Control::Insert(rec) => insert(dock, pty, rec)?,
         Control::Remove(slot) => {
