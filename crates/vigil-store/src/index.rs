@@ -674,7 +674,9 @@ impl Index {
     pub(crate) fn close_interrupted_runs(&mut self, actor: &str) -> Result<Vec<String>> {
         let now = now_rfc3339();
         self.write(|tx| {
-            let runs: Vec<(String, String, Option<String>, Option<String>, String)> = tx
+            /// id, source, device, officer, started at
+            type OpenRun = (String, String, Option<String>, Option<String>, String);
+            let runs: Vec<OpenRun> = tx
                 .prepare(
                     "SELECT id, source, device_serial, officer_id, started_at FROM ingest_runs WHERE status = 'running' ORDER BY started_at, id",
                 )?
