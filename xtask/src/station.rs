@@ -12,6 +12,9 @@
 //!   (QEMU's USB attached SCSI device, 46f4:0003);
 //! - `plug-dock SOCKET [--id ID] [--serial S]`: a USB serial dock whose
 //!   other end is the Unix socket `dock-sim --listen SOCKET` serves;
+//! - `plug-usb-dock SOCKET [--id ID]`: a dock on USB bulk endpoints whose
+//!   other end is the Unix socket `dock-sim --usbredir SOCKET` serves
+//!   (QEMU's `usb-redir`);
 //! - `unplug ID`, `exec -- CMD...`, `power-cut`, `boot`, `down`.
 //!
 //! The station lives in `target/station/run` (console in `serial.log`).
@@ -93,6 +96,11 @@ pub fn run(args: &[String]) -> Result<()> {
             let serial = option("--serial").unwrap_or_else(|| format!("DOCK-{id}"));
             station.plug_dock(&socket, &id, &serial)?;
         }
+        "plug-usb-dock" => {
+            let socket = PathBuf::from(positional()?);
+            let id = option("--id").unwrap_or_else(|| "usbdock1".into());
+            station.plug_usbredir(&socket, &id)?;
+        }
         "unplug" => station.unplug(&positional()?)?,
         "exec" => {
             let cmd: Vec<&str> = rest
@@ -113,7 +121,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "down" => station.down()?,
         _ => bail!(
             "usage: cargo xtask station up [--debug] | make-card DIR [--fs vfat|exfat] [--size-mb N] [--utc-offset MIN] | plug-storage IMAGE [--id ID] [--serial S] | plug-stick IMAGE [--id ID] | \
-             plug-dock SOCKET [--id ID] [--serial S] | unplug ID | exec -- CMD... | power-cut | boot | down"
+             plug-dock SOCKET [--id ID] [--serial S] | plug-usb-dock SOCKET [--id ID] | unplug ID | exec -- CMD... | power-cut | boot | down"
         ),
     }
     Ok(())

@@ -333,10 +333,34 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                                             .map(|k| format!("{} kept: {}", k.path, k.reason))
                                     });
                             });
-                            tracing::info!(
-                                %path, slot = p.slot, serial = %p.serial, stored = p.report.files.len(), erased = p.erased.len(),
-                                failed, drift_ms = p.drift_ms, "recorder emptied"
-                            );
+                            let officer = if p.officer.is_empty() {
+                                "-"
+                            } else {
+                                p.officer.as_str()
+                            };
+                            if p.stopped.is_some() {
+                                tracing::warn!(
+                                    recorder = %p.serial, %officer, dock = %path, slot = p.slot, stored = p.report.files.len(), erased = p.erased.len(),
+                                    "recorder pull parked: the station is stopping; what is stored is verified, the rest stays on the recorder and is pulled at the next start"
+                                );
+                            } else if failed > 0 {
+                                tracing::error!(
+                                    recorder = %p.serial, %officer, dock = %path, slot = p.slot, stored = p.report.files.len(), erased = p.erased.len(),
+                                    failed, drift_ms = p.drift_ms,
+                                    "recorder NOT fully emptied: files that could not be read stay on it and are pulled again at its next docking"
+                                );
+                            } else {
+                                tracing::info!(
+                                    recorder = %p.serial, %officer, dock = %path, slot = p.slot, stored = p.report.files.len(), erased = p.erased.len(),
+                                    drift_ms = p.drift_ms,
+                                    "{}",
+                                    if ctx.config.erase {
+                                        "recorder emptied into the store: every file stored, verified, then erased from the recorder"
+                                    } else {
+                                        "recorder copied into the store: every file stored and verified, and left on the recorder (erase = false)"
+                                    }
+                                );
+                            }
                             // A pull that ran to its end is done for this
                             // docking even with failed files (each named on
                             // the board and in the run): retrying them every

@@ -5,6 +5,7 @@
 //! the whole path from dock to store runs with no hardware.
 
 mod hw;
+mod usbredir;
 mod wire;
 
 use std::io::{BufRead, BufReader, Write};
@@ -47,7 +48,7 @@ use crate::wire::Wire;
 ///                               with a storage error (a flaky card)
 #[derive(Debug, Parser)]
 #[command(name = "dock-sim", version, verbatim_doc_comment)]
-#[command(group(clap::ArgGroup::new("wire").required(true).args(["link", "listen"])))]
+#[command(group(clap::ArgGroup::new("wire").required(true).args(["link", "listen", "usbredir"])))]
 struct Args {
     /// Where to put a symlink to the pseudo-terminal the host opens.
     #[arg(long, value_name = "PATH")]
@@ -56,6 +57,11 @@ struct Args {
     /// USB serial adapter connects here (QEMU `usb-serial`, chardev socket).
     #[arg(long, value_name = "PATH")]
     listen: Option<PathBuf>,
+    /// A Unix socket to listen on for a virtual machine's `usb-redir`
+    /// device instead: the guest sees the reference dock 1209:7d01 with
+    /// bulk endpoints (its USB serial number is --serial).
+    #[arg(long, value_name = "PATH")]
+    usbredir: Option<PathBuf>,
     /// A recorder: its serial, the officer it is bound to, and the
     /// directory holding its files (erasing removes them from there).
     #[arg(long, value_name = "SERIAL:OFFICER:DIR")]
@@ -223,10 +229,11 @@ fn main() -> Result<()> {
     }
     let keys = FileKeys::new(args.key_file.clone());
     let mut dock = Dock::new(hw, keys, Urandom);
-    let mut pty = match (&args.link, &args.listen) {
-        (Some(link), _) => Wire::pty(link)?,
-        (None, Some(socket)) => Wire::listen(socket)?,
-        (None, None) => bail!("give --link or --listen"),
+    let mut pty = match (&args.link, &args.listen, &args.usbredir) {
+        (Some(link), _, _) => Wire::pty(link)?,
+        (None, Some(socket), _) => Wire::listen(socket)?,
+        (None, None, Some(socket)) => Wire::usbredir(socket, &args.serial)?,
+        (None, None, None) => bail!("give --link, --listen or --usbredir"),
     };
     pty.cut_after = args.cut_after_bytes;
     let mut swap: Option<(u64, Recorder)> = None;

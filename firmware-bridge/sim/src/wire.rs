@@ -7,7 +7,10 @@
 //! - a Unix socket at `--listen`, where a virtual machine's USB serial
 //!   adapter connects (QEMU `usb-serial` with a socket chardev): the guest
 //!   sees a real /dev/ttyUSB device. One connection at a time; cutting the
-//!   link closes it and the next connection is the next host session.
+//!   link closes it and the next connection is the next host session;
+//! - the same socket speaking usbredir (`--usbredir`): a virtual machine's
+//!   `usb-redir` device connects and its guest sees the dock as a USB
+//!   device with bulk endpoints ([`crate::usbredir`]).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
@@ -20,6 +23,8 @@ use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 use vigil_dock_core::{HostLink, LinkDown};
 
+use crate::usbredir::Redir;
+
 /// Where the host's bytes come from.
 enum End {
     /// A pty: `link` points at its slave, held open here so the master
@@ -27,6 +32,12 @@ enum End {
     Pty { link: PathBuf, _slave: OwnedFd },
     /// A listening Unix socket; `fd` is the connection, when there is one.
     Listen { listener: UnixListener },
+    /// The same, each connection speaking usbredir as the dock's USB
+    /// device with serial number `serial`.
+    Redir {
+        listener: UnixListener,
+        serial: String,
+    },
 }
 
 /// The dock's end of the host link.
@@ -35,6 +46,8 @@ pub struct Wire {
     /// What is read and written: the pty master, or the socket connection
     /// (`None` while no host is connected).
     fd: Option<OwnedFd>,
+    /// The usbredir state of the connection, on a usbredir wire.
+    redir: Option<Redir>,
     /// The device path or socket the host reaches.
     pub name: String,
     /// Bytes sent to the host so far.
@@ -76,6 +89,7 @@ impl Wire {
                 _slave: slave,
             },
             fd: Some(master),
+            redir: None,
             name,
             sent: 0,
             cut_after: None,
@@ -92,11 +106,26 @@ impl Wire {
         Ok(Self {
             end: End::Listen { listener },
             fd: None,
+            redir: None,
             name: path.display().to_string(),
             sent: 0,
             cut_after: None,
             drop_after: None,
         })
+    }
+
+    /// Listens on the Unix socket `path` for a virtual machine's usbredir
+    /// connection, presenting the dock as USB device `serial`.
+    pub fn usbredir(path: &Path, serial: &str) -> Result<Self> {
+        let mut w = Self::listen(path)?;
+        let End::Listen { listener } = w.end else {
+            unreachable!("listen makes a listening end")
+        };
+        w.end = End::Redir {
+            listener,
+            serial: serial.to_owned(),
+        };
+        Ok(w)
     }
 
     /// Cuts the link: a new pty replaces this one at its symlink, or the
@@ -111,8 +140,9 @@ impl Wire {
                 self.name = fresh.name;
                 tracing::info!(device = %self.name, "link re-established on a new pty");
             }
-            End::Listen { .. } => {
+            End::Listen { .. } | End::Redir { .. } => {
                 self.fd = None;
+                self.redir = None;
                 tracing::info!(socket = %self.name, "link closed; waiting for the next connection");
             }
         }
@@ -133,7 +163,7 @@ impl Wire {
             tv_nsec: i64::from(timeout.subsec_nanos()),
         };
         let Some(fd) = &self.fd else {
-            let End::Listen { listener } = &self.end else {
+            let (End::Listen { listener } | End::Redir { listener, .. }) = &self.end else {
                 unreachable!("a pty always has its master")
             };
             let mut fds = [PollFd::new(listener, PollFlags::IN)];
@@ -147,18 +177,90 @@ impl Wire {
                     conn.set_nonblocking(true)?;
                     tracing::info!(socket = %self.name, "host connected");
                     self.fd = Some(conn.into());
+                    if let End::Redir { serial, .. } = &self.end {
+                        self.redir = Some(Redir::new(serial));
+                        self.flush_redir().context("greeting the usbredir peer")?;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e).context("accepting the host's connection"),
             }
             return Ok(false);
         };
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        match poll(&mut fds, Some(&ts)) {
-            Ok(n) => Ok(n > 0),
-            Err(rustix::io::Errno::INTR) => Ok(false),
-            Err(e) => Err(e.into()),
+        if self.redir.as_ref().is_some_and(|r| !r.rx.is_empty()) {
+            return Ok(true);
         }
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
+        let ready = match poll(&mut fds, Some(&ts)) {
+            Ok(n) => n > 0,
+            Err(rustix::io::Errno::INTR) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if ready && self.redir.is_some() {
+            // The peer's packets: take them in now; the dock has something
+            // to read only when bulk OUT data came.
+            if self.pump_redir().is_err() {
+                return Ok(true); // the next read reports the link down
+            }
+            return Ok(self.redir.as_ref().is_some_and(|r| !r.rx.is_empty()));
+        }
+        Ok(ready)
+    }
+
+    /// Reads what the usbredir peer sent, answers it, sends what is due.
+    fn pump_redir(&mut self) -> Result<(), LinkDown> {
+        let (Some(fd), Some(redir)) = (&self.fd, &mut self.redir) else {
+            return Ok(());
+        };
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match rustix::io::read(fd, &mut buf) {
+                Ok(0) => {
+                    self.redir = None;
+                    return Err(LinkDown);
+                }
+                Ok(n) => {
+                    if let Err(e) = redir.feed(&buf[..n]) {
+                        tracing::warn!(error = %e, "dropping the usbredir connection");
+                        self.redir = None;
+                        return Err(LinkDown);
+                    }
+                }
+                Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => break,
+                Err(_) => {
+                    self.redir = None;
+                    return Err(LinkDown);
+                }
+            }
+        }
+        self.flush_redir().map_err(|_| LinkDown)
+    }
+
+    /// Sends what the usbredir state has queued for the peer.
+    fn flush_redir(&mut self) -> Result<()> {
+        let (Some(fd), Some(redir)) = (&self.fd, &mut self.redir) else {
+            return Ok(());
+        };
+        let out = std::mem::take(&mut redir.out);
+        let mut rest = &out[..];
+        let mut stalled = 0;
+        while !rest.is_empty() {
+            match rustix::io::write(fd, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {
+                    stalled += 1;
+                    anyhow::ensure!(stalled <= 50, "the usbredir peer reads nothing");
+                    let mut fds = [PollFd::new(fd, PollFlags::OUT)];
+                    let ts = Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 100_000_000,
+                    };
+                    let _ = poll(&mut fds, Some(&ts));
+                }
+                Err(e) => return Err(e).context("writing to the usbredir peer"),
+            }
+        }
+        Ok(())
     }
 
     fn is_socket(&self) -> bool {
@@ -171,6 +273,19 @@ impl HostLink for Wire {
         let Some(fd) = &self.fd else {
             return Ok(0); // no host connected
         };
+        if self.redir.is_some() {
+            if self.redir.as_ref().is_some_and(|r| r.rx.is_empty()) {
+                self.pump_redir()?;
+            }
+            let Some(redir) = &mut self.redir else {
+                return Err(LinkDown);
+            };
+            let n = buf.len().min(redir.rx.len());
+            for (b, byte) in buf.iter_mut().zip(redir.rx.drain(..n)) {
+                *b = byte;
+            }
+            return Ok(n);
+        }
         let want = buf.len();
         match rustix::io::read(fd, buf) {
             // End of file: the host closed its end of the socket.
@@ -186,6 +301,12 @@ impl HostLink for Wire {
     fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), LinkDown> {
         if self.cut_due() || self.fd.is_none() {
             return Ok(()); // the wire is cut, or nobody is connected: bytes go nowhere
+        }
+        if let Some(redir) = &mut self.redir {
+            // Answers to the host's bulk IN requests, as they come.
+            redir.write(bytes);
+            self.sent += bytes.len() as u64;
+            return self.flush_redir().map_err(|_| LinkDown);
         }
         if self.drop_after.is_some_and(|n| self.sent >= n) {
             // The core writes one whole frame per call.

@@ -388,6 +388,12 @@ impl Station {
                         s("serial")
                     ),
                 ]),
+                Some("usbredir") => args.extend([
+                    "-chardev".into(),
+                    format!("socket,id=dock-{id},path={},reconnect-ms=500", s("socket")),
+                    "-device".into(),
+                    format!("usb-redir,bus=xhci.0,id={id},chardev=dock-{id}"),
+                ]),
                 _ => {}
             }
         }
@@ -480,6 +486,25 @@ impl Station {
                     "chardev": format!("dock-{id}"), "serial": serial }),
         )?;
         self.remember(json!({ "kind": "dock", "id": id, "socket": socket, "serial": serial }))
+    }
+
+    /// Plugs a USB device whose other end is the Unix socket `socket`
+    /// speaking usbredir (QEMU's `usb-redir`; `dock-sim --usbredir
+    /// SOCKET` presents the reference dock 1209:7d01 with bulk endpoints).
+    pub fn plug_usbredir(&self, socket: &Path, id: &str) -> Result<(), GuestError> {
+        let mut q = self.qmp()?;
+        q.execute(
+            "chardev-add",
+            json!({ "id": format!("dock-{id}"), "backend": { "type": "socket", "data": {
+                "addr": { "type": "unix", "data": { "path": socket.display().to_string() } },
+                "server": false } } }),
+        )?;
+        q.execute(
+            "device_add",
+            json!({ "driver": "usb-redir", "bus": "xhci.0", "id": id,
+                    "chardev": format!("dock-{id}") }),
+        )?;
+        self.remember(json!({ "kind": "usbredir", "id": id, "socket": socket }))
     }
 
     /// Pulls device `id` out and releases what backed it.
