@@ -342,7 +342,7 @@ pub fn ffprobe_gaps(path: &Path, min_gap: f64) -> Vec<RefGap> {
 #[derive(Debug)]
 pub struct DockSim {
     child: std::process::Child,
-    /// The symlink to its pty.
+    /// The symlink to its pty, or its listening socket.
     pub link: PathBuf,
     /// Its control socket.
     pub control: PathBuf,
@@ -354,12 +354,29 @@ impl DockSim {
     /// Starts `dock-sim --link DIR/dock --control DIR/ctl ARGS` and waits
     /// until its link exists.
     pub fn start(dir: &Path, args: &[&str]) -> Self {
-        let link = dir.join("dock");
+        Self::spawn(dir, "--link", "dock", args)
+    }
+
+    /// Starts `dock-sim --listen DIR/dock.sock --control DIR/ctl ARGS`
+    /// (the socket a virtual machine's USB serial adapter connects to,
+    /// [`Self::link`]) and waits until it listens.
+    pub fn listen(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn(dir, "--listen", "dock.sock", args)
+    }
+
+    /// Starts `dock-sim --usbredir DIR/dock.sock --control DIR/ctl ARGS`:
+    /// the dock as a USB device for a virtual machine's `usb-redir`.
+    pub fn usbredir(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn(dir, "--usbredir", "dock.sock", args)
+    }
+
+    fn spawn(dir: &Path, wire: &str, name: &str, args: &[&str]) -> Self {
+        let link = dir.join(name);
         let control = dir.join("ctl");
         let log = dir.join("dock-sim.log");
         let _ = std::fs::remove_file(&link);
         let child = Command::new(bin("dock-sim"))
-            .arg("--link")
+            .arg(wire)
             .arg(&link)
             .arg("--control")
             .arg(&control)

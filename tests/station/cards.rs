@@ -11,7 +11,7 @@ use super::*;
 
 /// The files of a test card: path on the card, and where its bytes come
 /// from on the host.
-fn card_files() -> Vec<(&'static str, PathBuf)> {
+pub(crate) fn card_files() -> Vec<(&'static str, PathBuf)> {
     let fx = workspace().join("fixtures/generated/recorder-a/DCIM/100MEDIA");
     let real = workspace().join("../shared/media-real");
     vec![
@@ -33,7 +33,11 @@ fn card_files() -> Vec<(&'static str, PathBuf)> {
 
 /// Puts `files` under `share/cards/NAME/`, every file last written at
 /// 2026-11-20 10:00:01 UTC; returns each path's SHA-256.
-fn stage(s: &Station, name: &str, files: &[(&str, PathBuf)]) -> BTreeMap<String, String> {
+pub(crate) fn stage(
+    s: &Station,
+    name: &str,
+    files: &[(&str, PathBuf)],
+) -> BTreeMap<String, String> {
     let root = s.share().join("cards").join(name);
     let _ = std::fs::remove_dir_all(&root);
     let mut hashes = BTreeMap::new();

@@ -7,6 +7,7 @@
 //! --debug` built here.
 
 mod cards;
+mod dock;
 mod power;
 
 use std::path::{Path, PathBuf};
