@@ -339,3 +339,67 @@ fn garbage_on_the_line_does_not_break_the_dock() {
     let s = v.json(&["dock", "status", sim.path(), "--json"]);
     assert_eq!(s["slots"][0]["recorder"]["serial"], "BWC001");
 }
+
+/// Reads one usbredir packet (`ids64`: the 16-byte header) from `s`:
+/// (type, body).
+fn redir_packet(s: &mut std::os::unix::net::UnixStream, ids64: bool) -> (u32, Vec<u8>) {
+    use std::io::Read;
+    let mut h = vec![0u8; if ids64 { 16 } else { 12 }];
+    s.read_exact(&mut h).expect("a usbredir header");
+    let kind = u32::from_le_bytes(h[0..4].try_into().unwrap());
+    let len = u32::from_le_bytes(h[4..8].try_into().unwrap()) as usize;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).expect("a usbredir body");
+    (kind, body)
+}
+
+/// One virtual machine's connection to `dock-sim --usbredir`: hellos
+/// exchanged, the device announced (interface, endpoints, 1209:7d01).
+fn redir_session(sock: &std::path::Path) -> std::os::unix::net::UnixStream {
+    use std::io::Write;
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let (kind, body) = redir_packet(&mut s, false);
+    assert_eq!(kind, 0, "hello first");
+    assert!(String::from_utf8_lossy(&body[..64]).starts_with("vigil dock-sim"));
+    let mut hello = vec![0u8; 12];
+    let mut body = b"qemu".to_vec();
+    body.resize(64, 0);
+    body.extend_from_slice(&((1u32 << 5) | (1 << 4) | (1 << 1) | (1 << 6)).to_le_bytes());
+    hello[4..8].copy_from_slice(&(body.len() as u32).to_le_bytes());
+    hello.extend_from_slice(&body);
+    s.write_all(&hello).unwrap();
+    let kinds: Vec<u32> = (0..3).map(|_| redir_packet(&mut s, true).0).collect();
+    assert_eq!(
+        kinds,
+        [4, 5, 1],
+        "interface info, endpoint info, device connect"
+    );
+    s
+}
+
+#[test]
+fn the_usbredir_dock_serves_each_new_connection_and_survives_garbage() {
+    let v = Vigil::new();
+    let (rec, _) = recorder(&v, "BWC301", "recorder-a");
+    let sim = DockSim::usbredir(
+        v.dir.path(),
+        &["--recorder", &format!("BWC301:1002:{}", rec.display())],
+    );
+    drop(redir_session(&sim.link));
+    // Plugged in again: a new session from the start.
+    let mut s = redir_session(&sim.link);
+    // A peer speaking nonsense is dropped, and the next one is served.
+    use std::io::{Read, Write};
+    s.write_all(&[0xff; 64]).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    drop(s);
+    drop(redir_session(&sim.link));
+    assert!(
+        sim.log_text().contains("dropping the usbredir connection"),
+        "{}",
+        sim.log_text()
+    );
+}

@@ -11,6 +11,7 @@
 mod bench;
 mod bench_log;
 mod bench_scale;
+mod bench_station;
 mod deb;
 mod deps;
 mod station;
@@ -32,6 +33,7 @@ fn main() -> Result<()> {
         "bench-analyze" => bench::analyze(&args[1..]),
         "bench-log" => bench_log::run(&args[1..]),
         "bench-scale" => bench_scale::run(&args[1..]),
+        "bench-station" => bench_station::run_bench(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
         "deb" => deb::run_deb(&args[1..]).map(|_| ()),
         "station" => station::run(&args[1..]),
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
             eprintln!("  bench-analyze  continuity analysis vs ffprobe per container, peak RSS on 2 GB files");
             eprintln!("  bench-log [--rows N]  the Merkle log core: append rate, checkpoint signing, proof sizes and verify times");
+            eprintln!("  bench-station [--card-mb N] [--dock-mb N]  the station in its Debian guest: plug-in to ingest, card vs cp, docks vs their links");
             eprintln!("  bench-scale [--clips N] [--gaps N] [--officers N] [--fresh]  the desk and reports on a year of an agency (1M clips)");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");

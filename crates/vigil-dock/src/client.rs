@@ -86,9 +86,14 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Opens the serial device at `path` and says `Hello`.
+    /// Opens the dock at `path` and says `Hello`: a serial device, or
+    /// [`USB_PATH`] for the first dock on USB bulk endpoints.
     pub fn open(path: &str) -> Result<Self, DockError> {
-        Self::over(open_serial(path)?, path)
+        if path == USB_PATH {
+            Self::over(Box::new(crate::link::UsbLink::open_first()?), USB_PATH)
+        } else {
+            Self::over(open_serial(path)?, path)
+        }
     }
 
     /// Says `Hello` over an already open link.
@@ -124,11 +129,7 @@ impl Client {
     /// Opens and authenticates with the station key. `path` is a serial
     /// device, or [`USB_PATH`] for the first dock on USB bulk endpoints.
     pub fn connect(path: &str, key: &[u8; 32]) -> Result<Self, DockError> {
-        let mut c = if path == USB_PATH {
-            Self::over(Box::new(crate::link::UsbLink::open_first()?), USB_PATH)?
-        } else {
-            Self::open(path)?
-        };
+        let mut c = Self::open(path)?;
         c.authenticate(key)?;
         Ok(c)
     }

@@ -75,7 +75,7 @@ impl UsbLink {
             what,
         };
         let devices = usb()
-            .map_err(|e| err(e.to_owned()))?
+            .map_err(err)?
             .devices()
             .map_err(|e| err(format!("cannot list USB devices: {e}")))?;
         for dev in devices.iter() {
@@ -120,31 +120,40 @@ impl UsbLink {
     }
 }
 
-/// The process's libusb context, made on first use. libusb cannot start
-/// where the USB file system or netlink is out of reach (a sandbox, a
+/// A libusb context for one look at the bus, made fresh each time: libusb
+/// keeps its device list current from hot-plug events, which a service in
+/// its own network namespace (`PrivateNetwork=yes`) never receives, so a
+/// context kept from start would never see a dock plugged in later. libusb
+/// cannot start where the USB file system is out of reach (a sandbox, a
 /// container): that is an error for USB docks, never a crash of the
 /// service, and it is logged once.
-fn usb() -> Result<&'static rusb::Context, &'static str> {
-    static CONTEXT: std::sync::OnceLock<Result<rusb::Context, String>> = std::sync::OnceLock::new();
-    CONTEXT
-        .get_or_init(|| {
-            rusb::Context::new().map_err(|e| {
-                let why = format!("USB docks are unavailable: libusb cannot start ({e})");
-                tracing::warn!("{why}");
-                why
-            })
-        })
-        .as_ref()
-        .map_err(String::as_str)
+fn usb() -> Result<rusb::Context, String> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    rusb::Context::new().map_err(|e| {
+        let why = format!("USB docks are unavailable: libusb cannot start ({e})");
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!("{why}");
+        }
+        why
+    })
 }
 
-/// Whether a dock with a known USB id is connected.
+/// Whether a dock with a known USB id is connected, read off sysfs (what
+/// libusb reads when it starts): cheap enough for every rescan, and
+/// current without hot-plug events.
 pub fn usb_dock_present() -> bool {
-    let Ok(usb) = usb() else { return false };
-    usb.devices().is_ok_and(|list| {
-        list.iter().any(|d| {
-            d.device_descriptor()
-                .is_ok_and(|desc| USB_IDS.contains(&(desc.vendor_id(), desc.product_id())))
+    usb_dock_in(std::path::Path::new("/sys/bus/usb/devices"))
+}
+
+fn usb_dock_in(devices: &std::path::Path) -> bool {
+    let id = |dir: &std::path::Path, name: &str| -> Option<u16> {
+        let text = std::fs::read_to_string(dir.join(name)).ok()?;
+        u16::from_str_radix(text.trim(), 16).ok()
+    };
+    std::fs::read_dir(devices).is_ok_and(|list| {
+        list.flatten().any(|e| {
+            let dir = e.path();
+            matches!((id(&dir, "idVendor"), id(&dir, "idProduct")), (Some(v), Some(p)) if USB_IDS.contains(&(v, p)))
         })
     })
 }
@@ -175,5 +184,26 @@ impl Write for UsbLink {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_dock_is_found_by_its_ids_in_sysfs() {
+        let sys = tempfile::tempdir().unwrap();
+        assert!(!super::usb_dock_in(sys.path()));
+        let dev = |name: &str, v: &str, p: &str| {
+            let d = sys.path().join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("idVendor"), v).unwrap();
+            std::fs::write(d.join("idProduct"), p).unwrap();
+        };
+        dev("1-1", "46f4\n", "0001\n");
+        std::fs::create_dir_all(sys.path().join("1-1:1.0")).unwrap(); // an interface
+        assert!(!super::usb_dock_in(sys.path()));
+        dev("1-2", "1209\n", "7d01\n");
+        assert!(super::usb_dock_in(sys.path()));
+        assert!(!super::usb_dock_in(&sys.path().join("missing")));
     }
 }

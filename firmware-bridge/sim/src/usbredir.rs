@@ -102,7 +102,14 @@ pub struct Redir {
     tx: VecDeque<u8>,
     /// Bulk IN requests waiting for data: (id, endpoint, length asked).
     pending_in: VecDeque<(u64, u8, u32)>,
+    /// The last bulk IN answers sent, by id: a cancel that crosses one
+    /// means the peer drops it (it cancelled first), so its bytes go back
+    /// to the front of `tx`, never lost.
+    answered: VecDeque<(u64, Vec<u8>)>,
 }
+
+/// How many bulk IN answers are kept for a crossing cancel.
+const ANSWERED_KEPT: usize = 16;
 
 fn both(ours: u32, peer: Option<u32>, cap: u32) -> bool {
     ours & (1 << cap) != 0 && peer.is_some_and(|p| p & (1 << cap) != 0)
@@ -120,6 +127,7 @@ impl Redir {
             rx: VecDeque::new(),
             tx: VecDeque::new(),
             pending_in: VecDeque::new(),
+            answered: VecDeque::new(),
         };
         let mut body = [0u8; 64].to_vec();
         let version = concat!("vigil dock-sim ", env!("CARGO_PKG_VERSION")).as_bytes();
@@ -253,6 +261,12 @@ impl Redir {
                     let (_, ep, _) = self.pending_in.remove(i).expect("found");
                     let header = self.bulk_header(ep, STATUS_CANCELLED, 0);
                     self.send(BULK_PACKET, id, &header, &[]);
+                } else if let Some(i) = self.answered.iter().position(|a| a.0 == id) {
+                    // Our answer crossed the cancel: the peer drops it.
+                    let (_, data) = self.answered.remove(i).expect("found");
+                    for b in data.into_iter().rev() {
+                        self.tx.push_front(b);
+                    }
                 }
             }
             CONTROL_PACKET => {
@@ -449,6 +463,10 @@ impl Redir {
             let data: Vec<u8> = self.tx.drain(..n).collect();
             let header = self.bulk_header(ep, STATUS_SUCCESS, n as u32);
             self.send(BULK_PACKET, id, &header, &data);
+            if self.answered.len() == ANSWERED_KEPT {
+                self.answered.pop_front();
+            }
+            self.answered.push_back((id, data));
         }
     }
 }
@@ -541,6 +559,14 @@ mod tests {
         r.feed(&in_req(11)).unwrap();
         let got = parse(&std::mem::take(&mut r.out), false);
         assert_eq!(&got[0].2[10..], b"o");
+
+        // A cancel that crosses an answer: the peer drops that answer, so
+        // its bytes are sent again with the next request, in order.
+        r.write(b"xy");
+        r.feed(&packet(CANCEL_DATA_PACKET, 11, &[], true)).unwrap();
+        r.feed(&in_req(12)).unwrap();
+        let got = parse(&std::mem::take(&mut r.out), false);
+        assert_eq!(&got[0].2[10..], b"oxy");
     }
 
     #[test]

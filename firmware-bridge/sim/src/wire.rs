@@ -209,8 +209,11 @@ impl Wire {
 
     /// Reads what the usbredir peer sent, answers it, sends what is due.
     fn pump_redir(&mut self) -> Result<(), LinkDown> {
-        let (Some(fd), Some(redir)) = (&self.fd, &mut self.redir) else {
-            return Ok(());
+        let Some(fd) = &self.fd else {
+            return Ok(()); // nobody connected: nothing to pump
+        };
+        let Some(redir) = &mut self.redir else {
+            return Err(LinkDown);
         };
         let mut buf = [0u8; 64 * 1024];
         loop {
@@ -264,7 +267,7 @@ impl Wire {
     }
 
     fn is_socket(&self) -> bool {
-        matches!(self.end, End::Listen { .. })
+        matches!(self.end, End::Listen { .. } | End::Redir { .. })
     }
 }
 
@@ -273,8 +276,10 @@ impl HostLink for Wire {
         let Some(fd) = &self.fd else {
             return Ok(0); // no host connected
         };
-        if self.redir.is_some() {
-            if self.redir.as_ref().is_some_and(|r| r.rx.is_empty()) {
+        if let End::Redir { .. } = self.end {
+            // A connection whose usbredir state is gone was lost (end of
+            // file, an error, a peer speaking nonsense).
+            if self.redir.as_ref().is_none_or(|r| r.rx.is_empty()) {
                 self.pump_redir()?;
             }
             let Some(redir) = &mut self.redir else {
@@ -302,7 +307,10 @@ impl HostLink for Wire {
         if self.cut_due() || self.fd.is_none() {
             return Ok(()); // the wire is cut, or nobody is connected: bytes go nowhere
         }
-        if let Some(redir) = &mut self.redir {
+        if let End::Redir { .. } = self.end {
+            let Some(redir) = &mut self.redir else {
+                return Err(LinkDown); // the connection was lost
+            };
             // Answers to the host's bulk IN requests, as they come.
             redir.write(bytes);
             self.sent += bytes.len() as u64;
