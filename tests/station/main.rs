@@ -86,6 +86,8 @@ fn up(name: &str) -> Up {
     let dir = workspace()
         .join("target/station")
         .join(format!("test-{name}"));
+    // A station an interrupted run of this test left running is its own.
+    let _ = Station::at(&dir).down();
     let station = Station::up(
         &dir,
         &workspace().join("target/station"),
