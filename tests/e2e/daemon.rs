@@ -865,3 +865,30 @@ fn vigild_runs_as_the_stores_owner_only() {
         assert_eq!(e.metadata().unwrap().uid(), 61500, "{}", e.path().display());
     }
 }
+
+/// `vigil-mount` makes a card's directory before it mounts the card there,
+/// and at boot the mount can take seconds: an empty directory on the mount
+/// root's own file system is a card still being mounted, never a card
+/// emptied with nothing on it (a run "complete" with no files would be a
+/// wrong answer given with confidence).
+#[test]
+fn an_empty_directory_under_the_mount_root_waits_for_its_card() {
+    let v = Vigil::new();
+    let media = v.scratch("media");
+    let d = vigild_start(&v, "/nonexistent/dock", &media);
+    let m = media.join("BWC808");
+    std::fs::create_dir(&m).unwrap();
+    // Several settle periods pass: no run for it.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let runs = v.json(&["audit", "--json", "--action", "ingest.started"]);
+    assert_eq!(runs["audit"].as_array().unwrap().len(), 0, "{runs:#}");
+    // The card's files arrive (the mount completes): ingested.
+    copy_tree(&fixtures().join("recorder-a"), &m);
+    let src = format!("mount {}", m.display());
+    d.wait_for(60, "the card ingested", |s| all_done(s, &[&src]));
+    let clips = v.json(&["clips", "--device", "BWC808", "--json"]);
+    assert_eq!(
+        clips["clips"].as_array().unwrap().len(),
+        files_under(&m).len()
+    );
+}

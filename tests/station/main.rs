@@ -72,7 +72,7 @@ impl std::ops::Deref for Up {
 impl Drop for Up {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            if let Ok(o) = self.station.sh("journalctl -b --no-pager -o short-monotonic -u vigild -u 'vigil-mount@*' -k | tail -60") {
+            if let Ok(o) = self.station.sh("journalctl -b --no-pager -o short-monotonic -u vigild -u 'vigil-mount@*' | tail -80") {
                 eprintln!("--- the guest's journal ---\n{}", o.stdout);
             }
         }

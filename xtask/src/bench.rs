@@ -367,7 +367,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// `len` incompressible bytes (xorshift), like encoded video; `state`
 /// carries on between calls so every file differs.
-fn noise(len: usize, state: &mut u64) -> Vec<u8> {
+pub(crate) fn noise(len: usize, state: &mut u64) -> Vec<u8> {
     let mut data = vec![0u8; len];
     for c in data.chunks_mut(8) {
         *state ^= *state << 13;

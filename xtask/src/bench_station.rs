@@ -188,17 +188,9 @@ enum Wire {
     Bulk,
 }
 
-/// `n` bytes no compressor shortens (xorshift).
+/// `n` bytes no compressor shortens, from `seed`.
 fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    crate::bench::noise(n, &mut (seed | 1))
 }
 
 /// The raw rate of the emulated USB serial link, guest to host direction

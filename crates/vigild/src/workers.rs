@@ -428,6 +428,22 @@ impl Progress for MountProgress<'_> {
 /// (files, bytes, newest mtime) under `dir`, to tell when a mount has
 /// settled. Bounded like the ingest walk: no link followed, no directory
 /// twice (a cycle), no deeper than the walk's own limit.
+/// Whether a directory under the mount root holds a recorder to ingest:
+/// a mount point (its own file system), or a directory with entries (a
+/// recorder copied or bind-mounted there by hand). An empty directory on
+/// the mount root's own file system is a mount point whose card is still
+/// being mounted (`vigil-mount` makes the directory first, and at boot the
+/// mount itself can take seconds): ingesting it then would report a full
+/// card emptied with nothing in it.
+fn ready(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mounted = match (dir.metadata(), dir.parent().map(Path::metadata)) {
+        (Ok(d), Some(Ok(p))) => d.dev() != p.dev(),
+        _ => false,
+    };
+    mounted || std::fs::read_dir(dir).is_ok_and(|mut rd| rd.next().is_some())
+}
+
 fn signature(dir: &Path) -> (u64, u64, i64) {
     use std::os::unix::fs::MetadataExt;
     fn go(
@@ -473,11 +489,12 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
         .unwrap_or_default();
     let source = format!("mount {}", dir.display());
     ctx.board.recorder(&source, |r| r.serial = serial.clone());
-    // Wait until the mount is complete: unchanged for settle_ms.
+    // Wait until the mount is complete: mounted, and unchanged for
+    // settle_ms.
     let settle = Duration::from_millis(ctx.config.settle_ms);
     let mut last = signature(&dir);
     let mut stable_since = Instant::now();
-    while stable_since.elapsed() < settle {
+    while stable_since.elapsed() < settle || !ready(&dir) {
         if ctx.stopping() || !dir.exists() {
             return false;
         }

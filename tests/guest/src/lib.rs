@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub use image::Image;
 use qapi::Qapi;
@@ -172,8 +172,15 @@ impl Station {
 
     /// Whether the machine is running.
     pub fn running(&self) -> bool {
-        // SAFETY: kill with signal 0 only checks that the process exists.
-        self.pid().is_some_and(|p| unsafe { libc::kill(p, 0) } == 0)
+        // The pid file's process, if it is still this station's QEMU (a
+        // pid file left by a machine that died may name anything now).
+        self.pid().is_some_and(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|cmd| {
+                let dir = self.dir.display().to_string();
+                cmd.starts_with(b"qemu-system")
+                    && cmd.windows(dir.len()).any(|w| w == dir.as_bytes())
+            })
+        })
     }
 
     /// Powers the machine on (QEMU in the background) and waits until the
@@ -473,15 +480,8 @@ impl Station {
     /// Plugs a USB serial adapter (FTDI 0403:6001, serial `serial`) whose
     /// other end is the Unix socket `socket` (where `dock-sim` listens).
     pub fn plug_dock(&self, socket: &Path, id: &str, serial: &str) -> Result<(), GuestError> {
-        let mut q = self.qmp()?;
-        q.execute(
-            "chardev-add",
-            json!({ "id": format!("dock-{id}"), "backend": { "type": "socket", "data": {
-                "addr": { "type": "unix", "data": { "path": socket.display().to_string() } },
-                "server": false } } }),
-        )?;
-        q.execute(
-            "device_add",
+        self.plug_socket_device(
+            socket,
             json!({ "driver": "usb-serial", "bus": "xhci.0", "id": id,
                     "chardev": format!("dock-{id}"), "serial": serial }),
         )?;
@@ -492,6 +492,18 @@ impl Station {
     /// speaking usbredir (QEMU's `usb-redir`; `dock-sim --usbredir
     /// SOCKET` presents the reference dock 1209:7d01 with bulk endpoints).
     pub fn plug_usbredir(&self, socket: &Path, id: &str) -> Result<(), GuestError> {
+        self.plug_socket_device(
+            socket,
+            json!({ "driver": "usb-redir", "bus": "xhci.0", "id": id,
+                    "chardev": format!("dock-{id}") }),
+        )?;
+        self.remember(json!({ "kind": "usbredir", "id": id, "socket": socket }))
+    }
+
+    /// Connects chardev `dock-ID` to `socket` and adds `device` (whose
+    /// `id` is ID) on it.
+    fn plug_socket_device(&self, socket: &Path, device: Value) -> Result<(), GuestError> {
+        let id = device["id"].as_str().unwrap_or_default();
         let mut q = self.qmp()?;
         q.execute(
             "chardev-add",
@@ -499,12 +511,8 @@ impl Station {
                 "addr": { "type": "unix", "data": { "path": socket.display().to_string() } },
                 "server": false } } }),
         )?;
-        q.execute(
-            "device_add",
-            json!({ "driver": "usb-redir", "bus": "xhci.0", "id": id,
-                    "chardev": format!("dock-{id}") }),
-        )?;
-        self.remember(json!({ "kind": "usbredir", "id": id, "socket": socket }))
+        q.execute("device_add", device)?;
+        Ok(())
     }
 
     /// Pulls device `id` out and releases what backed it.
