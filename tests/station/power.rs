@@ -62,10 +62,10 @@ fn a_station_that_loses_power_or_is_stopped_mid_ingest_loses_nothing() {
     std::fs::create_dir_all(&dir).unwrap();
 
     // A card with a large file, and a dock whose recorder holds a file the
-    // serial link takes about a minute over; both start together.
-    let (card, card_hashes) = big_card(&s, "PWR1", 300);
+    // serial link takes half a minute over; both start together.
+    let (card, card_hashes) = big_card(&s, "PWR1", 200);
     let card_before = sha256_file(&card);
-    let (sim, rec, dock_hashes) = docked(&s, &dir, &[("DCIM/REC_0500.MP4", noise(16 << 20, 5))]);
+    let (sim, rec, dock_hashes) = docked(&s, &dir, &[("DCIM/REC_0500.MP4", noise(8 << 20, 5))]);
     s.plug_storage(&card, "pwr1", "REC-PWR1").unwrap();
     sh(&s, "vigil dock enroll /dev/serial/by-id/usb-vigil-dock-D7");
 
