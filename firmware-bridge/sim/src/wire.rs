@@ -179,7 +179,12 @@ impl Wire {
                     self.fd = Some(conn.into());
                     if let End::Redir { serial, .. } = &self.end {
                         self.redir = Some(Redir::new(serial));
-                        self.flush_redir().context("greeting the usbredir peer")?;
+                        if let Err(e) = self.flush_redir() {
+                            // A peer gone before our hello: the next one.
+                            tracing::warn!(error = %e, "dropping the usbredir connection");
+                            self.fd = None;
+                            self.redir = None;
+                        }
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
