@@ -36,6 +36,18 @@ fn power_cycle(s: &Station) {
     assert_eq!(sh(s, "systemctl is-active vigild").trim(), "active");
 }
 
+/// Whatever the dock had erased from recorder BWC101 before a cut is in
+/// the store after it.
+fn stored_if_erased(s: &Station, erased: &[String]) {
+    let stored = stored_from(s, "BWC101");
+    for f in erased {
+        assert!(
+            stored.contains_key(f),
+            "{f} was erased, so it must be stored: {stored:#?}"
+        );
+    }
+}
+
 /// The ingest runs the audit log says a stop cut short.
 fn interrupted(s: &Station) -> usize {
     json(s, "vigil audit --json --action ingest.interrupted")["audit"]
@@ -80,14 +92,7 @@ fn a_station_that_loses_power_or_is_stopped_mid_ingest_loses_nothing() {
     };
     let erased_before_cut = erased(&rec);
     power_cycle(&s);
-    // Whatever the dock had erased is in the store.
-    let stored = stored_from(&s, "BWC101");
-    for f in &erased_before_cut {
-        assert!(
-            stored.contains_key(f),
-            "{f} was erased, so it must be stored: {stored:#?}"
-        );
-    }
+    stored_if_erased(&s, &erased_before_cut);
     assert!(
         interrupted(&s) >= 1,
         "the cut-short card run is in the audit log"
@@ -104,13 +109,7 @@ fn a_station_that_loses_power_or_is_stopped_mid_ingest_loses_nothing() {
         "the second cut comes mid-pull"
     );
     power_cycle(&s);
-    let stored = stored_from(&s, "BWC101");
-    for f in &erased_before_cut {
-        assert!(
-            stored.contains_key(f),
-            "{f} was erased, so it must be stored: {stored:#?}"
-        );
-    }
+    stored_if_erased(&s, &erased_before_cut);
     wait_done(&s, "REC-PWR1");
     wait_done(&s, "BWC101");
     sh(&s, "vigil verify");
