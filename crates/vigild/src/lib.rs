@@ -120,15 +120,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         vigil_store::tlog::set_origin(name).map_err(anyhow::Error::msg)?;
     }
     // Open once up front: creates the store, migrates, sweeps temp files.
-    vigil_store::Store::open(&config.store)?;
+    let mut store = vigil_store::Store::open(&config.store)?;
     // Held until run returns: the CLI's in-process mode then refuses this
     // store (pointing to the socket), and a second vigild is refused.
     let _claim = vigil_store::served::claim(&config.store, config.socket.as_deref())?;
     // Runs an earlier vigild left open (power cut, SIGKILL) end here, in
     // the audit log, before anything new starts.
-    for run in vigil_store::Store::open(&config.store)?.close_interrupted_runs(workers::ACTOR)? {
+    for run in store.close_interrupted_runs(workers::ACTOR)? {
         tracing::warn!(%run, "an ingest run was cut short when the station last stopped (power cut or crash); marked incomplete, its recorder is emptied again when found");
     }
+    drop(store);
     vigil_dock::key::station_key(&config.store)?;
     let board = Shared::new(&config.store);
     let status_path = config.store.join(STATUS_FILE);
