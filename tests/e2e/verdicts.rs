@@ -56,6 +56,7 @@ fn each_class_of_wrong_verdict_gets_the_right_one() {
         "ima4_samples.mov",
         "audio_stops.mp4",
         "codec_change.flv",
+        "audio_first.ts",
     ];
     let r = analyze(&v, &names.map(|n| dir.join(n)));
     // The video is presented 2 s late by a leading empty edit: the audio
@@ -106,6 +107,23 @@ fn each_class_of_wrong_verdict_gets_the_right_one() {
     assert!(
         (g[0].2 - 8.0).abs() <= 0.1 && (g[0].3 - 2.0).abs() <= 0.1,
         "{g:?}"
+    );
+    // MPEG-TS whose audio starts 0.4 s before the video and whose second
+    // audio track starts 0.2 s after the first (ffprobe: 1.400, 1.600 and
+    // 1.821 s): streams that start apart, not holes at their start.
+    let ts = &r["audio_first.ts"];
+    assert!(ts["damaged"].is_null(), "{ts:#}");
+    assert_eq!(gaps(ts), vec![], "{ts:#}");
+    let starts: Vec<f64> = ts["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start_s"].as_f64().unwrap())
+        .collect();
+    let want = [0.421, 0.0, 0.2];
+    assert!(
+        starts.iter().zip(want).all(|(g, w)| (g - w).abs() < 0.01),
+        "{starts:?}"
     );
     // `--explain` says why, with the times on both sides and the rule.
     let out = v.run(&[
