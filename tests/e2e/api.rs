@@ -1,4 +1,4 @@
-//! vigild's API on its Unix socket (issue 10): identity from the kernel
+//! vigild's API on its Unix socket: identity from the kernel
 //! (SO_PEERCRED), mapped to Vigil users as the CLI maps its own uid; the CLI
 //! as its client for `clips`, `audit` and `status`; refusals with stable
 //! codes and exit statuses.

@@ -1,4 +1,4 @@
-//! The desk in a real browser (issue 13): Debian's Chromium, headless,
+//! The desk in a real browser: Debian's Chromium, headless,
 //! driven over WebDriver by chromedriver, against vigild's TLS listener;
 //! the officers' and supervisor's walk also in Firefox ESR (geckodriver).
 //! An officer plays the moment a recording broke and explains it in

@@ -613,7 +613,7 @@ pub(crate) fn kinds(a: &serde_json::Value) -> Vec<(String, String, f64, f64)> {
     out
 }
 
-/// Cases seen in real recordings (issue 11), each made the way the camera
+/// Cases seen in real recordings, each made the way the camera
 /// makes it (fixtures/make-fixtures.sh), against the truth written here.
 #[test]
 fn real_recording_cases() {
@@ -736,7 +736,7 @@ fn real_recording_cases() {
     );
 }
 
-/// MP4/MOV as phones and cameras write them (issue 11): presentation time
+/// MP4/MOV as phones and cameras write them: presentation time
 /// (composition offsets applied), and edit lists read rather than applied,
 /// so that a cut is reported as one and an ordinary edit list stays clean.
 #[test]

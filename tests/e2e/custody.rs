@@ -666,7 +666,7 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     let mut long = v.json(&[&["report", "stats"][..], &period, &["--format", "json"]].concat());
     let mut short = v.json(&[&["report", "stats"][..], &period, &["--json"]].concat());
     // Each carries the checkpoint it was made at: the first reading is on
-    // the record before the second is made (issue 12).
+    // the record before the second is made.
     let size = |d: &serde_json::Value| d["checkpoint"]["size"].as_u64().unwrap();
     assert!(size(&short) > size(&long), "{long:#} {short:#}");
     for d in [&mut long, &mut short] {

@@ -784,7 +784,7 @@ fn the_mount_helper_refuses_bad_serials_and_mounts_ext4_without_replay() {
     assert!(!media.join("BWC042").exists());
 }
 
-/// The store is one account's (issue 10): a new store is 0700; vigild
+/// The store is one account's: a new store is 0700; vigild
 /// refuses a store another account owns, naming owner and fix; root starts
 /// it `--user` the owner and it drops to that account before opening
 /// anything.

@@ -1,4 +1,4 @@
-//! The desk listener (issue 10): the API over TLS with a self-signed
+//! The desk listener: the API over TLS with a self-signed
 //! certificate made on first start (its fingerprint in the status), logins
 //! by password (argon2id), sessions that expire, a lockout, every login,
 //! failure and logout in the audit log. A real client: reqwest with the

@@ -1,4 +1,4 @@
-//! Issue 9's attacks, each against the real binaries: a hostile dock
+//! Attacks on a station, each against the real binaries: a hostile dock
 //! (`dock-sim`'s swap, drop and flood modes on a real pty), a host killed
 //! between `Erase` and its audit row, hostile recorder trees, a damaged or
 //! foreign store directory, hostile config and clocks.
@@ -902,7 +902,7 @@ fn a_closed_pipe_is_not_a_panic() {
     }
 }
 
-/// Issue 10: a desk user without `--store` never gets a silent new, empty
+/// A desk user without `--store` never gets a silent new, empty
 /// store at the default location; a named new directory is still made one.
 #[test]
 fn the_default_store_is_never_created_silently() {

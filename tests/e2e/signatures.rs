@@ -1,5 +1,5 @@
-//! Written explanations signed in each officer's own session (R8, R9,
-//! issue 10): two Unix accounts, two Vigil officer users, each through the
+//! Written explanations signed in each officer's own session (R8, R9):
+//! two Unix accounts, two Vigil officer users, each through the
 //! daemon; the gap waits for the second signature; a rejection reopens it.
 
 use vigil_e2e::{describe, Vigil};

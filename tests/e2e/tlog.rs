@@ -1,4 +1,4 @@
-//! The audit log as a transparency log (issue 12, R10, R20): whoever holds
+//! The audit log as a transparency log (R10, R20): whoever holds
 //! root on the station can rewrite the database, every hash in it and
 //! re-sign with the station's own key; a checkpoint kept outside shows it,
 //! and so does analysing the recordings again. A court package is checked

@@ -704,7 +704,7 @@ fn real_recordings(vigil: &Path) -> Result<Vec<serde_json::Value>> {
     Ok(out)
 }
 
-/// `cargo xtask bench-analyze [--runs N]`: continuity analysis (issue 11).
+/// `cargo xtask bench-analyze [--runs N]`: continuity analysis.
 /// `vigil analyze` against `ffprobe -show_packets` on MP4, MPEG-TS, AVI and
 /// MKV separately (the same 60 s 720p H.264/AAC recording, 8 titles per
 /// container), and peak RSS of `vigil analyze` on a 2 GB AVI and a 2 GB TS.

@@ -1,5 +1,5 @@
-//! `cargo xtask bench-log [--rows N]`: the transparency-log core (issue 12,
-//! `vigil-tlog`) at audit-log scale: appending N leaves (default 1,000,000,
+//! `cargo xtask bench-log [--rows N]`: the transparency-log core
+//! (`vigil-tlog`) at audit-log scale: appending N leaves (default 1,000,000,
 //! each a 200-byte row as the audit log holds them), signing a checkpoint,
 //! and the size and verification time of inclusion and consistency proofs.
 //! Then the same in a real store (`vigil-store`, SQLite WAL with

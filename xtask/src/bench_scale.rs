@@ -1,5 +1,5 @@
 //! `cargo xtask bench-scale [--clips N] [--gaps N] [--officers N] [--fresh]`:
-//! the desk and the reports at agency scale (issue 13). Builds an index of
+//! the desk and the reports at agency scale. Builds an index of
 //! a year of a 200-officer agency (default 1,000,000 clips, 100,000
 //! interruptions) through the store's own API, then starts `vigild`
 //! (release) on it and measures, as its clients see them:

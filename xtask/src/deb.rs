@@ -254,7 +254,7 @@ if [ "$1" = configure ]; then
         adduser --system --group --home /var/lib/vigil --no-create-home vigil
         adduser vigil dialout >/dev/null 2>&1 || true
     fi
-    # The store: the vigil user's alone (issue 10: only vigild opens it).
+    # The store: the vigil user's alone (only vigild opens it).
     install -d -m 0700 -o vigil -g vigil /var/lib/vigil
     if command -v systemd-tmpfiles >/dev/null 2>&1; then
         systemd-tmpfiles --create vigil.conf || true

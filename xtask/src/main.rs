@@ -233,9 +233,7 @@ fn desk_logins(vigil: &Path, socket: &Path, status: &Path) -> Result<()> {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    println!(
-        "\n== The desk (issue 13): https://{DEMO_DESK}/desk/ (zh-CN or en, times in Asia/Shanghai)"
-    );
+    println!("\n== The desk: https://{DEMO_DESK}/desk/ (zh-CN or en, times in Asia/Shanghai)");
     println!(
         "   its certificate is self-signed; SHA-256 fingerprint {}",
         doc["desk"]["fingerprint"]

@@ -1,4 +1,4 @@
-//! The desk (issue 13): web pages for officers, custodians, supervisors and
+//! The desk: web pages for officers, custodians, supervisors and
 //! auditors, served by vigild on its TLS listener beside the API, with the
 //! same sessions, roles and service code (`vigil-service`).
 //!

@@ -1,5 +1,5 @@
 //! Checking what the station signed, offline: checkpoint files, the
-//! station's key, consistency and inclusion proofs (issue 12). Nothing
+//! station's key, consistency and inclusion proofs. Nothing
 //! here touches a store or a daemon: it is what an auditor runs at their
 //! own desk (`vigil checkpoint verify --proof`, `vigil verify-export`).
 

@@ -1,4 +1,4 @@
-//! The desk's pages (issue 13): server-rendered HTML from askama templates
+//! The desk's pages: server-rendered HTML from askama templates
 //! (`templates/`), a stylesheet that also prints on A4 and one small script
 //! for the player (`static/`), all served by vigild itself: no external
 //! assets, nothing inline, so the pages work under a strict

@@ -1,4 +1,4 @@
-//! Vigil's message catalogue and the station's time zone (issue 13).
+//! Vigil's message catalogue and the station's time zone.
 //!
 //! - [`Lang`]: the two languages people read, zh-CN and en, chosen from a
 //!   browser's `Accept-Language`, a user's setting or the environment's

@@ -88,7 +88,7 @@ pub struct Continuity {
 }
 
 /// A recorder clock further off than this (a year) is not a drift to
-/// correct but a broken or hostile clock (issue 9).
+/// correct but a broken or hostile clock.
 pub const MAX_TRUSTED_DRIFT_S: f64 = 366.0 * 86_400.0;
 
 impl Default for Continuity {
@@ -236,7 +236,7 @@ pub fn ingest_dir(
             reason: s.reason.clone(),
         });
     }
-    // What the walk could not see makes the run incomplete (issue 9): the
+    // What the walk could not see makes the run incomplete: the
     // recorder is never reported as emptied when part of it was not read.
     let mut unwalked: Vec<Failed> = Vec::new();
     for e in &listing.errors {

@@ -9,7 +9,7 @@
 //! a path outside the recorder root, because no path is ever joined: only
 //! single directory entries are opened, relative to an open directory.
 //!
-//! A walk that cannot see everything says so (issue 9): a directory that
+//! A walk that cannot see everything says so: a directory that
 //! cannot be listed or opened, a directory seen twice (a cycle through a
 //! corrupt FAT, a FUSE loop or a bind mount, detected by device and inode)
 //! and a directory deeper than [`MAX_DEPTH`] are *errors* that make the run

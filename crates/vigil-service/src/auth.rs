@@ -1,4 +1,4 @@
-//! Desk logins (issue 10): argon2id password hashes, session tokens that
+//! Desk logins: argon2id password hashes, session tokens that
 //! expire, a lockout after repeated failures, and every login, failure and
 //! logout in the audit log. A token is 32 random bytes shown once to the
 //! client; the store keeps only its SHA-256.

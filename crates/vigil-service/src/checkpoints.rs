@@ -1,4 +1,4 @@
-//! The audit log's signed checkpoints and proofs (issue 12, R10, R20):
+//! The audit log's signed checkpoints and proofs (R10, R20):
 //! what an auditor saves (`vigil checkpoint`) and what shows that today's
 //! log extends it (`vigil checkpoint verify`, `vigil audit prove`).
 //!

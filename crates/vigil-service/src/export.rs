@@ -4,7 +4,7 @@
 //! `metadata.json` (matter, time, place, method, officers, interruptions
 //! with their explanations, each clip's custody trail), and the log's
 //! signed `CHECKPOINT` with `station.pub`: every custody row carries its
-//! inclusion proof to that checkpoint (issue 12), so the package alone
+//! inclusion proof to that checkpoint, so the package alone
 //! shows the rows are the station's log (`vigil verify-export`).
 //!
 //! The package leaves the store as a tar stream, written where the store is

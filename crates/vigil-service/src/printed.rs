@@ -1,4 +1,4 @@
-//! The reports as printable pages (issue 13): the HTML format of `vigil
+//! The reports as printable pages: the HTML format of `vigil
 //! report` and the desk's report pages, rendered by `vigil-desk`'s report
 //! template in the reader's language with times in the station's zone.
 //! Everything is visible in print: officer names and units, every

@@ -82,7 +82,7 @@ pub fn report(
         )));
     };
     let d = gather(store, q, kind)?;
-    // The checkpoint of the log the report was made from (issue 12): a
+    // The checkpoint of the log the report was made from: a
     // reader can later show the log still holds what it was then.
     let checkpoint = match store.checkpoint()? {
         Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),

@@ -7,7 +7,7 @@
 //! Rows are appended inside the caller's transaction, so the audit entry and
 //! the state change it describes commit together or not at all.
 //!
-//! Each row is also a leaf of the log's Merkle tree (issue 12, see
+//! Each row is also a leaf of the log's Merkle tree (see
 //! [`crate::tlog`]): its leaf is [`leaf_bytes`], appended with the row.
 
 use rusqlite::{params, Connection, OptionalExtension};

@@ -387,7 +387,7 @@ impl Index {
     }
 
     /// Refuses an index whose audit log is behind, or differs from, the
-    /// anchor `audit.head` (issue 9): a replaced, rolled-back or truncated
+    /// anchor `audit.head`: a replaced, rolled-back or truncated
     /// index is never written to.
     pub(crate) fn check_not_behind(&self, root: &Path) -> Result<()> {
         let Some((seq, hash)) = crate::open::read_anchor(root) else {

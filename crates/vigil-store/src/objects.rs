@@ -83,7 +83,7 @@ impl ObjectStore {
     /// Refuses a file that no amount of freed space could ever hold: larger
     /// than the store's whole file system (a 1 TiB sparse file on a card, a
     /// dock listing 2^64-1 bytes). Such a file fails alone; it must not make
-    /// the station wait for space forever (issue 9).
+    /// the station wait for space forever.
     pub fn check_fits(&self, size: u64) -> Result<()> {
         let capacity = rustix::fs::statvfs(&self.objects)
             .map(|s| s.f_blocks.saturating_mul(s.f_frsize))

@@ -1,4 +1,4 @@
-//! Recognising a store before anything in it is touched (issue 9).
+//! Recognising a store before anything in it is touched.
 //!
 //! A store is a directory holding the marker file `VIGIL-STORE`
 //! (`vigil-store format 1`). Opening
@@ -76,7 +76,7 @@ pub(crate) fn recognise(root: &Path, read_only: bool) -> Result<Found> {
         };
     }
     // The store is its owner's alone (0700): nobody else may open the index
-    // or the objects, whatever their modes (issue 10).
+    // or the objects, whatever their modes.
     if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).io("create the parent of", root)?;
     }

@@ -189,7 +189,7 @@ impl Index {
     ) -> Result<()> {
         let now = now_rfc3339();
         // Both must be known: a typo must not create an officer or a
-        // recorder (issue 10).
+        // recorder.
         let device_known = self
             .conn
             .query_row("SELECT 1 FROM devices WHERE serial = ?1", [serial], |_| {

@@ -271,7 +271,7 @@ CREATE TABLE reviews (
 );
 "#,
     // 10: finding audit rows by action (erase intents reconciled at each
-    // docking, issue 9).
+    // docking).
     r#"
 CREATE INDEX audit_action ON audit (action, subject);
 "#,
@@ -291,7 +291,7 @@ BEGIN SELECT RAISE(ABORT, 'signatures are never edited'); END;
 CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are never deleted'); END;
 "#,
-    // 12: desk logins (issue 10): a password hash per user (argon2id, PHC
+    // 12: desk logins: a password hash per user (argon2id, PHC
     // string), sessions by the SHA-256 of their token (the token itself is
     // never stored), failed attempts for the lockout.
     r#"
@@ -314,7 +314,7 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_user ON login_failures (user_name, at);
 "#,
-    // 13: interruptions seen in real recordings (issue 11, R7): a restart
+    // 13: interruptions seen in real recordings (R7): a restart
     // inside a clip, a stream that stops early, an edit-list cut. Widening
     // a CHECK changes nothing on disk, so the table's definition is edited
     // in place (SQLite's documented procedure; the schema version is
@@ -328,7 +328,7 @@ UPDATE sqlite_schema
  WHERE type = 'table' AND name = 'gaps';
 PRAGMA writable_schema = OFF;
 "#,
-    // 14: the audit log as a Merkle tree (issue 12, R10, R20): every
+    // 14: the audit log as a Merkle tree (R10, R20): every
     // perfect aligned subtree of the RFC 6962 tree over the audit rows
     // (level 0 = leaf hashes, leaf i = row i + 1), appended with each row;
     // and every checkpoint the station signed. Both append-only. Rows of an
@@ -355,7 +355,7 @@ BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
 CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept as signed'); END;
 "#,
-    // 15: agency scale (issue 13): indexes for the desk's lists and the
+    // 15: agency scale: indexes for the desk's lists and the
     // reports' periods, and two tables of derived state kept in the same
     // transaction as the change they follow, so a list or a queue never
     // works out every interruption's explanation or every clip's tags:

@@ -1,4 +1,4 @@
-//! Desk logins (issue 10): password hashes, sessions and failed attempts.
+//! Desk logins: password hashes, sessions and failed attempts.
 //! The store keeps what a login needs and audits every step
 //! (`user.password_set`, `session.login`, `session.login_failed`,
 //! `session.logout`); hashing and tokens are the service's business: the

@@ -1,4 +1,4 @@
-//! The audit log as a Merkle tree with signed checkpoints (issue 12, R10,
+//! The audit log as a Merkle tree with signed checkpoints (R10,
 //! R20).
 //!
 //! Each audit row is a leaf of an RFC 6962 tree: its canonical bytes are
@@ -226,7 +226,7 @@ impl Leaves for Stored<'_> {
 }
 
 /// Brings the tree up to the audit log: every row without a leaf gets one
-/// (a store from before issue 12, on its first open).
+/// (a store made before its log had a tree, on its first open).
 pub(crate) fn catch_up(conn: &Connection) -> rusqlite::Result<u64> {
     let have = size(conn)?;
     let mut stmt = conn.prepare(

@@ -1,4 +1,4 @@
-//! The audit log as a transparency log (issue 12, R10, R20): an append-only
+//! The audit log as a transparency log (R10, R20): an append-only
 //! Merkle tree as RFC 6962 defines it and RFC 9162 §2.1 proves it, the
 //! structure Certificate Transparency, Sigstore and Go's checksum database
 //! hand out checkpoints of.

@@ -161,7 +161,7 @@ impl Config {
 
     /// Rejects settings that cannot work.
     /// Every value is checked against the range in which it means
-    /// something; the daemon refuses to start otherwise (issue 9).
+    /// something; the daemon refuses to start otherwise.
     pub fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
             !self.store.as_os_str().is_empty(),

@@ -1,4 +1,4 @@
-//! Who vigild runs as (issue 10): the store belongs to one account, and
+//! Who vigild runs as: the store belongs to one account, and
 //! only that account's vigild opens it. Root starting vigild names the
 //! account with `--user` (the unit sets `User=vigil` instead) and vigild
 //! drops to it before it opens anything; a store owned by anyone else is

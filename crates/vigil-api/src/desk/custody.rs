@@ -1,4 +1,4 @@
-//! The custodian's desk (issue 13): a clip's tag, retention class and
+//! The custodian's desk: a clip's tag, retention class and
 //! holds (R6, R11, R13); tagging many clips at once and case events (R12);
 //! retrieval requests, their approval or refusal with a reason, and the
 //! approved package downloaded as tar or as a disc image (R14, R16). Every

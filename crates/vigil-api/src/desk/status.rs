@@ -1,4 +1,4 @@
-//! The station's live status on the desk (issue 13): every docked
+//! The station's live status on the desk: every docked
 //! recorder's slot, state, progress, battery, faults (with their meaning,
 //! R4) and clock drift (R5), from vigild's status board. The page is whole
 //! without script; `desk.js` then follows `/desk/status/events`, a stream

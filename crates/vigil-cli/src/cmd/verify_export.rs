@@ -1,5 +1,5 @@
 //! `vigil verify-export DIR [--key KEY]`: checks a court package offline,
-//! with no store or daemon (issue 12, R10, R14): both manifests against the
+//! with no store or daemon (R10, R14): both manifests against the
 //! clips, the package's checkpoint against the station key, and every
 //! custody row against that checkpoint by its inclusion proof, each clip's
 //! ingest row naming the clip's own hashes. Exit 0 only when all of it
