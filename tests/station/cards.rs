@@ -1,5 +1,6 @@
 //! Recorder cards as they come: FAT32 and exFAT, long, Chinese and 8.3
-//! names, an empty file, local-time stamps; hot-plugged over USB, mounted
+//! names, an empty file, local-time stamps, a recording split into
+//! segments; hot-plugged over USB, mounted
 //! read-only by `vigil-mount@`, ingested byte-exact, the card unchanged
 //! (R1, R2, R3); a stick that is no recorder left alone; a card pulled out
 //! mid-copy (R6).
@@ -31,6 +32,23 @@ pub(crate) fn card_files() -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
+/// A recording a FAT32 recorder split into segments (FAT32 holds no file
+/// of 4 GiB): REC_0002 goes on where REC_0001 stopped, then a real pause of
+/// 30 s before REC_0003. Which boundary is an interruption does not depend
+/// on the segments' sizes, so small ones stand for 4 GiB ones.
+fn split_recording() -> Vec<(&'static str, PathBuf)> {
+    let seq = workspace().join("fixtures/generated/recorder-seq/DCIM/100MEDIA");
+    ["REC_0001.MP4", "REC_0002.MP4", "REC_0003.MP4"]
+        .into_iter()
+        .zip([
+            "DCIM/101MEDIA/REC_0001.MP4",
+            "DCIM/101MEDIA/REC_0002.MP4",
+            "DCIM/101MEDIA/REC_0003.MP4",
+        ])
+        .map(|(from, to)| (to, seq.join(from)))
+        .collect()
+}
+
 /// Puts `files` under `share/cards/NAME/`, every file last written at
 /// 2026-11-20 10:00:01 UTC; returns each path's SHA-256.
 pub(crate) fn stage(
@@ -60,7 +78,11 @@ pub(crate) fn stage(
 /// One card, plugged, ingested and pulled out: every file in the store
 /// byte for byte, the card's own bytes unchanged, the mount gone.
 fn round(s: &Station, name: &str, fs: &str, serial: &str) {
-    let hashes = stage(s, name, &card_files());
+    let mut files = card_files();
+    if fs == "vfat" {
+        files.extend(split_recording());
+    }
+    let hashes = stage(s, name, &files);
     // Written by a recorder whose clock keeps China Standard Time.
     let image = s.make_card(name, fs, 64, 480, &[]).unwrap();
     let before = sha256_file(&image);
@@ -109,6 +131,30 @@ fn round(s: &Station, name: &str, fs: &str, serial: &str) {
         "2026-11-20T10:00:01.000Z"
     };
     assert_eq!(patrol["recorded_end"], end, "{name}: {patrol:#}");
+    if fs == "vfat" {
+        // The split is no interruption; the pause after it is one.
+        let gaps: Vec<(String, String)> = json(s, "vigil gaps --json")["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["device"] == serial)
+            .filter(|g| g["path"].as_str().unwrap().starts_with("DCIM/101MEDIA/"))
+            .map(|g| {
+                (
+                    g["kind"].as_str().unwrap().to_owned(),
+                    g["path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            gaps,
+            [(
+                "between_clips".to_owned(),
+                "DCIM/101MEDIA/REC_0003.MP4".to_owned()
+            )],
+            "{name}"
+        );
+    }
     s.unplug(name).unwrap();
     wait_for(
         s,

@@ -1,4 +1,4 @@
-//! `cargo xtask bench-station [--card-mb N] [--dock-mb N]`: the installed
+//! `cargo xtask bench-station [--card-mb N] [--dock-mb N] [--big-mb N]`: the installed
 //! station in its Debian guest (`tests/guest`, release package), timed on
 //! the guest's own clock:
 //!
@@ -12,6 +12,10 @@
 //!   run starting and to the recorder emptied (pulled, verified, erased),
 //!   and the pull's throughput; for serial, against the link's raw rate
 //!   (`head -c` of the tty while vigild is stopped).
+//!
+//! - with `--big-mb N` (say 4200), a recording larger than FAT32 can
+//!   hold, as one file on an exFAT card: ingested, its stored BLAKE3 and
+//!   size checked against the zeros it was made of, and timed.
 //!
 //! QEMU runs with TCG here (no usable KVM): every figure is the emulated
 //! machine's, comparable between runs on one host, not with hardware.
@@ -29,11 +33,13 @@ use crate::{cargo, root, run};
 pub fn run_bench(args: &[String]) -> Result<()> {
     let mut card_mb = 512u64;
     let mut dock_mb = 8u64;
+    let mut big_mb = 0u64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--card-mb" => card_mb = it.next().context("--card-mb N")?.parse()?,
             "--dock-mb" => dock_mb = it.next().context("--dock-mb N")?.parse()?,
+            "--big-mb" => big_mb = it.next().context("--big-mb N")?.parse()?,
             other => bail!("unknown bench-station option {other}"),
         }
     }
@@ -51,6 +57,9 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     )?;
     let out = (|| -> Result<()> {
         card(&s, card_mb)?;
+        if big_mb > 0 {
+            big_file(&s, big_mb)?;
+        }
         dock(&s, &dir, dock_mb, Wire::Serial)?;
         dock(&s, &dir, dock_mb, Wire::Bulk)?;
         Ok(())
@@ -179,6 +188,46 @@ fn card(s: &Station, mb: u64) -> Result<()> {
         ingest / cp
     );
     s.unplug("bench1")?;
+    Ok(())
+}
+
+/// One recording of `mb` MiB of zeros alone on an exFAT card: stored
+/// whole (size and BLAKE3 against the host's own hash of as many zeros).
+fn big_file(s: &Station, mb: u64) -> Result<()> {
+    const PATH: &str = "DCIM/100MEDIA/BIG_0001.MP4";
+    std::fs::create_dir_all(s.share().join("cards/BIG1"))?;
+    // The store needs the room: the root file system grows into the disk.
+    sh(s, "resize2fs /dev/vda >/dev/null 2>&1")?;
+    let made = std::time::Instant::now();
+    let image = s.make_card("BIG1", "exfat", mb + 64, 0, &[(PATH, mb)])?;
+    let made = made.elapsed().as_secs_f64();
+    let t0 = now(s)?;
+    s.plug_storage(&image, "big1", "REC-BIG1")?;
+    let (began, ended) = run_times(s, "REC-BIG1", 0, Duration::from_secs(3600))?;
+    let added = device_added(s, t0)?;
+    let clips: serde_json::Value = serde_json::from_str(&sh(s, "vigil clips --json")?)?;
+    let clip = clips["clips"]
+        .as_array()
+        .context("clips")?
+        .iter()
+        .find(|c| c["device"] == "REC-BIG1" && c["path"] == PATH)
+        .context("the large recording is not in the store")?;
+    let mut want = blake3::Hasher::new();
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..mb {
+        want.update(&block);
+    }
+    if clip["bytes"] != mb << 20 || clip["blake3"] != want.finalize().to_hex().as_str() {
+        bail!("the large recording was not stored whole: {clip:#}");
+    }
+    println!(
+        "large recording (exFAT, one file of {mb} MiB, card made in {made:.0} s): stored whole; \
+         device_add -> run started {:.1} s, -> stored {:.1} s; ingest {:.1} MiB/s",
+        began - added,
+        ended - added,
+        mib_s(mb << 20, ended - began)
+    );
+    s.unplug("big1")?;
     Ok(())
 }
 

@@ -55,8 +55,14 @@ pub fn run_deb(args: &[String]) -> Result<PathBuf> {
         Ok(())
     };
     let src = root();
-    put(&bin.join("vigil"), "/usr/bin/vigil", 0o755)?;
-    put(&bin.join("vigild"), "/usr/bin/vigild", 0o755)?;
+    // Binaries ship without their debug sections, as Debian's do (a debug
+    // build's are three quarters of its size: 420 MB against 100 MB).
+    for name in ["vigil", "vigild"] {
+        put(&bin.join(name), &format!("/usr/bin/{name}"), 0o755)?;
+        run(Command::new("strip")
+            .arg("--strip-debug")
+            .arg(stage.join("usr/bin").join(name)))?;
+    }
     put(
         &src.join("systemd/vigil-mount"),
         "/usr/lib/vigil/vigil-mount",

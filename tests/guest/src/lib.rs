@@ -137,7 +137,10 @@ impl Station {
             Command::new("qemu-img")
                 .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
                 .arg(&image.rootfs)
-                .arg(s.dir.join("overlay.qcow2")),
+                .arg(s.dir.join("overlay.qcow2"))
+                // Room to grow the 4 GiB root file system into (resize2fs
+                // in the guest), for recordings larger than that.
+                .arg("16G"),
         )?;
         for (name, path) in [("kernel", &image.kernel), ("initrd", &image.initrd)] {
             std::os::unix::fs::symlink(path, s.dir.join(name))
