@@ -556,6 +556,7 @@ impl Vigild {
     }
 
     /// Sends a signal.
+    #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, sig) };

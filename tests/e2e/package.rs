@@ -40,6 +40,7 @@ fn sh(cmd: &mut Command) -> std::process::Output {
 
 /// Runs the installed vigild as `vigil` for a few seconds; returns whether it
 /// was still running then, and its log.
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn run_vigild_briefly() -> (bool, String) {
     let mut child = Command::new("setpriv")
         .args([
@@ -55,6 +56,7 @@ fn run_vigild_briefly() -> (bool, String) {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let alive = child.try_wait().unwrap().is_none();
+    // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
@@ -63,6 +65,7 @@ fn run_vigild_briefly() -> (bool, String) {
 }
 
 #[test]
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn the_debian_package_installs_a_station() {
     let v = Vigil::new();
     let out = v.scratch("deb");
@@ -108,6 +111,7 @@ fn the_debian_package_installs_a_station() {
     assert!(String::from_utf8_lossy(&depends.stdout).contains("libavformat"));
 
     // A real install, only where it cannot disturb a station.
+    // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let clean = !Path::new("/usr/bin/vigild").exists() && !Path::new("/var/lib/vigil").exists();
     if !root || !clean {

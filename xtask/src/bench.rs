@@ -29,6 +29,7 @@ struct Measure {
 
 /// Runs a command to completion, measuring wall time and the child's peak
 /// RSS (from `wait4`).
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn measure(cmd: &mut Command) -> Result<Measure> {
     let shown = format!("{cmd:?}");
     let start = Instant::now();
@@ -481,6 +482,7 @@ pub fn dock(args: &[String]) -> Result<()> {
 /// Reports aggregate throughput and per-recorder fairness: when each
 /// recorder got its first byte and finished, and Jain's fairness index of
 /// the per-recorder rates (1.0 = perfectly even).
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 pub fn daemon(args: &[String]) -> Result<()> {
     let (mut n, mut mb) = (16usize, 8usize);
     let mut it = args.iter();

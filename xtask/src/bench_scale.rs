@@ -458,6 +458,7 @@ fn stats(what: &str, mut samples: Vec<(f64, u64)>, goal_ms: Option<f64>) -> Figu
     }
 }
 
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
     let cargo = crate::cargo;
     crate::run(cargo().args([

@@ -124,6 +124,7 @@ pub fn ensure() -> Result<()> {
     install(PACKAGES)
 }
 
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn install(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {

@@ -248,6 +248,7 @@ fn desk_logins(vigil: &Path, socket: &Path, status: &Path) -> Result<()> {
 }
 
 /// Blocks until SIGINT or SIGTERM.
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn wait_for_ctrl_c() {
     static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     extern "C" fn on_signal(_: libc::c_int) {
@@ -263,6 +264,7 @@ fn wait_for_ctrl_c() {
     }
 }
 
+#[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn demo(serve: bool) -> Result<()> {
     deps::ensure()?;
     fixtures()?;

@@ -75,6 +75,7 @@ impl connect_info::Connected<IncomingStream<'_, UnixListener>> for Peer {
 
 /// The supplementary groups of a Unix-socket peer as the kernel recorded
 /// them at connect (`SO_PEERGROUPS`); empty when it cannot say.
+#[allow(unsafe_code)] // SO_PEERGROUPS, which no safe wrapper reads
 fn peer_groups(stream: &tokio::net::UnixStream) -> Vec<u32> {
     use std::os::fd::AsRawFd;
     let mut groups = vec![0 as libc::gid_t; 256];

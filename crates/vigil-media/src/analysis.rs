@@ -30,6 +30,8 @@
 //!   A read error partway marks the file damaged; so does a header that
 //!   declares more duration than the packets cover (AVI, WAV, MKV, FLV, MXF
 //!   truncated).
+// FFmpeg's C API: packet and stream fields the safe wrapper does not expose.
+#![allow(unsafe_code)]
 
 use std::path::Path;
 

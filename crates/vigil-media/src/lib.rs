@@ -7,6 +7,8 @@
 //! its frame timestamps. A file that is expected to be media and cannot be
 //! opened is reported as [`MediaError::Unreadable`]; the ingest stores it
 //! anyway and flags it damaged (brief: "damaged input is never dropped").
+// FFmpeg's C API: reads of its structures the safe wrapper does not expose.
+#![allow(unsafe_code)]
 
 pub mod analysis;
 pub mod level;

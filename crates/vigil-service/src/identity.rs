@@ -155,8 +155,7 @@ pub struct Caller {
 impl Caller {
     /// The process running this code.
     pub fn current(as_user: Option<String>) -> Self {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::geteuid() };
+        let uid = rustix::process::geteuid().as_raw();
         Self {
             uid,
             as_user,
@@ -172,27 +171,10 @@ impl Caller {
 
 /// The name of Unix user `uid`, or `uid:N` when it has no entry.
 pub fn unix_name(uid: u32) -> String {
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: passwd is plain data; zeroed is a valid (empty) value.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the sizes given; getpwuid_r writes
-    // only into pwd and buf.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
-        // SAFETY: pw_name points into buf and is NUL-terminated.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        return name.to_string_lossy().into_owned();
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => format!("uid:{uid}"),
     }
-    format!("uid:{uid}")
 }
 
 /// Works out who is acting on `store`.

@@ -139,8 +139,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let api_state = vigil_api::server::ApiState {
         store: config.store.clone(),
         status: Arc::new(move || b.document()),
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        own_uid: unsafe { libc::geteuid() },
+        own_uid: rustix::process::geteuid().as_raw(),
         policy: vigil_service::auth::Policy {
             session_s: config.session_s,
             max_failures: config.login_failures_max,

@@ -139,6 +139,7 @@ where
 /// blocking threads used it, and vigild would grow with how many requests
 /// ever arrived at once. Large blocks are always mapped and unmapped, and
 /// threads share a few arenas.
+#[allow(unsafe_code)] // mallopt, which no safe wrapper sets
 fn bound_the_allocator() {
     // SAFETY: mallopt only sets allocator parameters; called before any
     // other thread exists.

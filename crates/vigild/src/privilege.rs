@@ -12,23 +12,13 @@ use anyhow::{bail, Context};
 
 /// (uid, gid, name) of `user`: a name in the passwd database, or a uid.
 fn lookup(user: &str) -> anyhow::Result<(u32, u32, String)> {
-    let cname = std::ffi::CString::new(user).context("--user: a name without NUL bytes")?;
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: passwd is plain data; zeroed is a valid value.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the sizes given.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            cname.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc == 0 && !result.is_null() {
-        return Ok((pwd.pw_uid, pwd.pw_gid, user.to_owned()));
+    if user.contains('\0') {
+        bail!("--user: a name without NUL bytes");
+    }
+    let found = nix::unistd::User::from_name(user)
+        .with_context(|| format!("--user {user}: reading the passwd database"))?;
+    if let Some(u) = found {
+        return Ok((u.uid.as_raw(), u.gid.as_raw(), user.to_owned()));
     }
     match user.parse::<u32>() {
         Ok(uid) => Ok((uid, uid, format!("uid {uid}"))),
@@ -39,8 +29,7 @@ fn lookup(user: &str) -> anyhow::Result<(u32, u32, String)> {
 /// Drops from root to `user` (and its group, no supplementary groups);
 /// makes a missing store theirs first.
 pub fn drop_to(user: &str, store: &Path) -> anyhow::Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         bail!("--user {user}: only root can change to another user; run vigild as {user} itself");
     }
     let (uid, gid, name) = lookup(user)?;
@@ -51,16 +40,13 @@ pub fn drop_to(user: &str, store: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(store, std::fs::Permissions::from_mode(0o700))?;
     }
-    // SAFETY: plain system calls; the order (groups, gid, uid) matters and
-    // each result is checked. No other thread runs yet.
-    unsafe {
-        if libc::setgroups(0, std::ptr::null()) != 0
-            || libc::setgid(gid) != 0
-            || libc::setuid(uid) != 0
-        {
-            bail!("dropping to {name}: {}", std::io::Error::last_os_error());
-        }
-    }
+    // The order (groups, gid, uid) matters: each is allowed only while
+    // still root. No other thread runs yet.
+    use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+    setgroups(&[])
+        .and_then(|()| setgid(Gid::from_raw(gid)))
+        .and_then(|()| setuid(Uid::from_raw(uid)))
+        .with_context(|| format!("dropping to {name}"))?;
     tracing::info!(user = %name, uid, gid, "running as {name}");
     Ok(())
 }
@@ -72,8 +58,7 @@ pub fn check_owner(store: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("looking at {}", store.display())),
     };
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     if meta.uid() != me {
         let owner = vigil_service::identity::unix_name(meta.uid());
         let runs_as = vigil_service::identity::unix_name(me);

@@ -534,6 +534,7 @@ impl Station {
     }
 
     /// Cuts the power: QEMU is killed, nothing in the guest is told.
+    #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
     pub fn power_cut(&self) -> Result<(), GuestError> {
         let Some(pid) = self.pid() else {
             return Ok(());

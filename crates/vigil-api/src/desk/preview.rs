@@ -125,6 +125,7 @@ fn lock_for(blake3: &str) -> Arc<Mutex<()>> {
 /// is not made yet: FFmpeg writes a temporary file that is renamed into
 /// place when whole, so a half-made preview is never served. `cancel` is
 /// set when the viewer has gone: FFmpeg is then killed.
+#[allow(unsafe_code)] // pre_exec: the preview FFmpeg dies with vigild and has CPU and memory limits
 pub(super) fn make(
     object: &Path,
     blake3: &str,

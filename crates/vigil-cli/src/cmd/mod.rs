@@ -132,8 +132,7 @@ impl Ctx {
         // that cannot be written is still read (read-only mode).
         if let Ok(meta) = std::fs::metadata(&self.store) {
             use std::os::unix::fs::MetadataExt;
-            // SAFETY: geteuid has no preconditions.
-            let me = unsafe { libc::geteuid() };
+            let me = rustix::process::geteuid().as_raw();
             let writable = rustix::fs::access(&self.store, rustix::fs::Access::WRITE_OK).is_ok();
             if meta.uid() != me && writable {
                 let owner = vigil_service::identity::unix_name(meta.uid());

@@ -19,7 +19,11 @@ pub struct Args {
 }
 
 fn alive(pid: i64) -> bool {
-    pid > 0 && i32::try_from(pid).is_ok_and(|p| unsafe { libc::kill(p, 0) } == 0)
+    i32::try_from(pid)
+        .ok()
+        .filter(|&p| p > 0)
+        .and_then(rustix::process::Pid::from_raw)
+        .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
 }
 
 /// Runs `vigil status`.
