@@ -26,7 +26,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use vigil_desk as view;
 use vigil_i18n::{Lang, Msg};
-use vigil_service::identity::{Identity, Role, EXPLAIN};
+use vigil_service::identity::{Identity, EXPLAIN};
+use vigil_service::queries::seen_clip;
 use vigil_service::{Kind, ServiceError};
 use vigil_store::{Clip, Gap, GapFilter, GapKind, Store};
 
@@ -612,8 +613,8 @@ fn clip_head(lang: Lang) -> Vec<String> {
     .collect()
 }
 
-/// The queues of `id`'s role, each its first [`PAGE`] rows, read by the
-/// store's indexes (never every clip or interruption).
+/// The queues of `id`'s role ([`vigil_service::queues`]), each its first
+/// [`PAGE`] rows, as sections of the home page.
 fn sections(
     store: &mut Store,
     id: &Identity,
@@ -621,120 +622,77 @@ fn sections(
     zone: &vigil_i18n::Zone,
     board: &serde_json::Value,
 ) -> Result<Vec<view::Section>, ServiceError> {
-    let mut out = Vec::new();
+    let now = vigil_store::now_rfc3339();
+    let today = zone
+        .day_utc(zone.local(&now).get(..10).unwrap_or_default())
+        .map_err(|e| ServiceError::bad_request(e.to_string()))?;
+    let q = vigil_service::queues::of(store, id, today, &now, PAGE)?;
     let names = Names::of(store)?;
-    let hide = vigil_service::queries::hidden_from(id.role);
-    let base = GapFilter {
-        hide_confidential: hide.clone(),
-        overdue_after_s: vigil_service::explanations::DEFAULT_DEADLINE_H * 3600,
-        limit: Some(PAGE as u64),
-        ..Default::default()
+    let heads = |m: &[Msg]| m.iter().map(|m| m.text(lang).to_owned()).collect();
+    let gap_section = |id: &'static str, title: Msg, gaps: &[Gap]| view::Section {
+        id,
+        title: title.text(lang).into(),
+        head: gap_head(lang),
+        rows: gaps
+            .iter()
+            .map(|g| gap_row(g, lang, zone, &names))
+            .collect(),
     };
-    let gap_section = |store: &Store,
-                       id: &'static str,
-                       title: Msg,
-                       f: GapFilter|
-     -> Result<view::Section, ServiceError> {
-        Ok(view::Section {
-            id,
-            title: title.text(lang).into(),
-            head: gap_head(lang),
-            rows: store
-                .gaps(&f)?
-                .iter()
-                .map(|g| gap_row(g, lang, zone, &names))
-                .collect(),
-        })
-    };
-    if let Some(me) = &id.officer {
-        out.push(gap_section(
-            store,
-            "open",
-            Msg::QueueOpen,
-            GapFilter {
-                officer: Some(me.clone()),
-                status: Some("open".into()),
-                ..base.clone()
-            },
-        )?);
-        out.push(gap_section(
-            store,
-            "to-sign",
-            Msg::QueueToSign,
-            GapFilter {
-                not_signed_by: Some(me.clone()),
-                ..base.clone()
-            },
-        )?);
-        let untagged = store
-            .untagged_of(me, &vigil_store::now_rfc3339(), PAGE as u64)?
-            .into_iter()
-            .map(|u| view::Row {
-                href: format!("/desk/clips/{}", encode(&u.clip)),
-                cells: vec![
-                    u.path,
-                    u.device.unwrap_or_default(),
-                    zone.local(&u.ingested_at),
-                ],
-            })
-            .collect();
+    let mut out = Vec::new();
+    if let Some(g) = &q.open {
+        out.push(gap_section("open", Msg::QueueOpen, g));
+    }
+    if let Some(g) = &q.to_sign {
+        out.push(gap_section("to-sign", Msg::QueueToSign, g));
+    }
+    if let Some(untagged) = q.untagged {
         out.push(view::Section {
             id: "untagged",
             title: Msg::QueueUntagged.text(lang).into(),
-            head: [Msg::File, Msg::Recorder, Msg::Ingested]
-                .iter()
-                .map(|m| m.text(lang).to_owned())
+            head: heads(&[Msg::File, Msg::Recorder, Msg::Ingested]),
+            rows: untagged
+                .into_iter()
+                .map(|u| view::Row {
+                    href: format!("/desk/clips/{}", encode(&u.clip)),
+                    cells: vec![
+                        u.path,
+                        u.device.unwrap_or_default(),
+                        zone.local(&u.ingested_at),
+                    ],
+                })
                 .collect(),
-            rows: untagged,
         });
     }
-    if matches!(id.role, Role::Supervisor | Role::Auditor | Role::Admin) {
-        out.push(gap_section(
-            store,
-            "to-review",
-            Msg::QueueToReview,
-            GapFilter {
-                unreviewed: true,
-                newest_first: true,
-                ..base.clone()
-            },
-        )?);
+    if let Some(g) = &q.to_review {
+        out.push(gap_section("to-review", Msg::QueueToReview, g));
     }
-    if matches!(id.role, Role::Supervisor | Role::Admin) {
-        // Retrieval requests waiting for a decision this user may take (R16).
-        let rows = store
-            .requests(200)?
-            .into_iter()
-            .filter(|r| !r.decided() && r.requester != id.user)
-            .take(PAGE)
-            .map(|r| view::Row {
-                href: format!("/desk/requests#req-{}", r.id),
-                cells: vec![
-                    r.id,
-                    r.requester,
-                    zone.local(&r.created_at),
-                    r.clips.len().to_string(),
-                    r.reason,
-                ],
-            })
-            .collect();
+    if let Some(requests) = q.to_approve {
         out.push(view::Section {
             id: "to-approve",
             title: Msg::QueueToApprove.text(lang).into(),
-            head: [
+            head: heads(&[
                 Msg::Seq,
                 Msg::Requester,
                 Msg::Requested,
                 Msg::Recordings,
                 Msg::RequestReason,
-            ]
-            .iter()
-            .map(|m| m.text(lang).to_owned())
-            .collect(),
-            rows,
+            ]),
+            rows: requests
+                .into_iter()
+                .map(|r| view::Row {
+                    href: format!("/desk/requests#req-{}", r.id),
+                    cells: vec![
+                        r.id,
+                        r.requester,
+                        zone.local(&r.created_at),
+                        r.clips.len().to_string(),
+                        r.reason,
+                    ],
+                })
+                .collect(),
         });
     }
-    if matches!(id.role, Role::Custodian | Role::Admin) {
+    if q.station {
         // The station's board, as on the status page.
         let (_, rows) = status::rows(board, lang, zone, &names);
         out.push(view::Section {
@@ -749,101 +707,65 @@ fn sections(
                 })
                 .collect(),
         });
-        let now = zone.local(&vigil_store::now_rfc3339());
-        let today = zone
-            .day_utc(now.get(..10).unwrap_or_default())
-            .map_err(|e| ServiceError::bad_request(e.to_string()))?;
-        let rows = store
-            .clips(&vigil_store::ClipFilter {
-                ingested: Some(today),
-                hide_confidential: hide.clone(),
-                newest_first: true,
-                limit: Some(PAGE as u64),
-                ..Default::default()
-            })?
-            .iter()
-            .map(|c| clip_row(c, lang, zone, &names))
-            .collect();
+    }
+    if let Some(clips) = &q.today {
         out.push(view::Section {
             id: "today",
             title: Msg::QueueToday.text(lang).into(),
             head: clip_head(lang),
-            rows,
+            rows: clips
+                .iter()
+                .map(|c| clip_row(c, lang, zone, &names))
+                .collect(),
         });
     }
-    if matches!(
-        id.role,
-        Role::Custodian | Role::Supervisor | Role::Auditor | Role::Admin
-    ) {
-        out.push(gap_section(
-            store,
-            "overdue",
-            Msg::QueueOverdue,
-            GapFilter {
-                overdue_only: true,
-                ..base.clone()
-            },
-        )?);
+    if let Some(g) = &q.overdue {
+        out.push(gap_section("overdue", Msg::QueueOverdue, g));
     }
-    if matches!(id.role, Role::Auditor) {
-        out.push(gap_section(
-            store,
-            "gap-log",
-            Msg::QueueGapLog,
-            GapFilter {
-                newest_first: true,
-                ..base.clone()
-            },
-        )?);
-        let heads = |m: &[Msg]| m.iter().map(|m| m.text(lang).to_owned()).collect();
-        let rows = store
-            .audit_newest(PAGE as u64)?
-            .into_iter()
-            .map(|e| view::Row {
-                href: if e.action.starts_with("clip.") {
-                    format!("/desk/clips/{}", encode(&e.subject))
-                } else {
-                    "#audit".into()
-                },
-                cells: vec![
-                    e.seq.to_string(),
-                    zone.local(&e.at),
-                    e.actor,
-                    e.action,
-                    e.subject,
-                ],
-            })
-            .collect();
+    if let Some(g) = &q.gap_log {
+        out.push(gap_section("gap-log", Msg::QueueGapLog, g));
+    }
+    if let Some(entries) = q.audit {
         out.push(view::Section {
             id: "audit",
             title: Msg::QueueAudit.text(lang).into(),
             head: heads(&[Msg::Seq, Msg::When, Msg::Who, Msg::Action, Msg::Subject]),
-            rows,
-        });
-        if let Some(k) = store.checkpoint()? {
-            let key = store.station_key()?;
-            let doc = vigil_service::checkpoints::describe(&k, &key)?;
-            out.push(view::Section {
-                id: "checkpoint",
-                title: Msg::QueueCheckpoint.text(lang).into(),
-                head: heads(&[Msg::LogSize, Msg::Root, Msg::StationKey]),
-                rows: vec![view::Row {
-                    href: "#checkpoint".into(),
+            rows: entries
+                .into_iter()
+                .map(|e| view::Row {
+                    href: if e.action.starts_with("clip.") {
+                        format!("/desk/clips/{}", encode(&e.subject))
+                    } else {
+                        "#audit".into()
+                    },
                     cells: vec![
-                        doc["size"].to_string(),
-                        doc["root"].as_str().unwrap_or_default().to_owned(),
-                        doc["key"].as_str().unwrap_or_default().to_owned(),
+                        e.seq.to_string(),
+                        zone.local(&e.at),
+                        e.actor,
+                        e.action,
+                        e.subject,
                     ],
-                }],
-            });
-        }
+                })
+                .collect(),
+        });
     }
-    store.record_read(
-        &id.actor(),
-        "desk.home",
-        &id.user,
-        &serde_json::json!({"sections": out.iter().map(|s| s.rows.len()).collect::<Vec<_>>()}),
-    )?;
+    if let Some(doc) = &q.checkpoint {
+        out.push(view::Section {
+            id: "checkpoint",
+            title: Msg::QueueCheckpoint.text(lang).into(),
+            head: heads(&[Msg::LogSize, Msg::Root, Msg::StationKey]),
+            rows: vec![view::Row {
+                href: "#checkpoint".into(),
+                cells: vec![
+                    doc["size"].to_string(),
+                    doc["root"].as_str().unwrap_or_default().to_owned(),
+                    doc["key"].as_str().unwrap_or_default().to_owned(),
+                ],
+            }],
+        });
+    }
+    let rows: Vec<usize> = out.iter().map(|s| s.rows.len()).collect();
+    vigil_service::queues::viewed(store, id, &rows)?;
     Ok(out)
 }
 
@@ -911,27 +833,14 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
             recorded_from: bound(&q.from, false)?,
             recorded_until: bound(&q.until, true)?,
             state,
-            hide_confidential: vigil_service::queries::hidden_from(id.role),
-            newest_first: true,
-            // One more than a page: whether there is a next one.
-            limit: Some(PAGE as u64 + 1),
-            offset: (q.page * PAGE) as u64,
             ..Default::default()
         };
-        let mut rows = s.clips(&filter)?;
-        let more = rows.len() > PAGE;
-        rows.truncate(PAGE);
+        let (rows, more) = vigil_service::queries::browse(s, id, filter, q.page, PAGE)?;
         let names = Names::of(s)?;
         let shown: Vec<view::Row> = rows
             .iter()
             .map(|c| clip_row(c, lang, &st.zone, &names))
             .collect();
-        s.record_read(
-            &id.actor(),
-            "clips.listed",
-            "clips",
-            &serde_json::json!({"shown": shown.len(), "page": q.page, "desk": true}),
-        )?;
         let link = |page: usize| {
             let query = serde_urlencoded::to_string([
                 ("officer", q.officer.as_str()),
@@ -975,20 +884,6 @@ async fn clips(State(state): State<ApiState>, desk: Desk, Query(q): Query<ClipsQ
         Ok(Out::Page(view::render(&page)))
     })
     .await
-}
-
-/// The clip `clip` if `id` may see it (R17).
-fn seen_clip(store: &Store, id: &Identity, clip: &str) -> Result<Clip, ServiceError> {
-    let c = store
-        .clip(clip)?
-        .ok_or_else(|| ServiceError::not_found(format!("no recording {clip:?}")))?;
-    if !vigil_service::queries::may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
-        return Err(ServiceError::refused(format!(
-            "recording {clip} is confidential; {} may not see it (R17)",
-            id.user
-        )));
-    }
-    Ok(c)
 }
 
 async fn clip_page(
@@ -1101,7 +996,7 @@ async fn clip_page(
                 (x, anchor, label)
             })
             .collect();
-        let is_reviewer = matches!(id.role, Role::Supervisor | Role::Auditor | Role::Admin);
+        let is_reviewer = vigil_service::identity::REVIEW.contains(&id.role);
         let may_explain = EXPLAIN.contains(&id.role) && id.officer.is_some();
         let views = gaps
             .iter()

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use vigil_store::{GapFilter, NewExplanation, Store};
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, Role, ANYONE, EXPLAIN};
+use crate::identity::{Identity, ANYONE, EXPLAIN};
 
 /// Audio quieter than this at the stated offset is taken as silence.
 pub const SILENCE_DBFS: f64 = -50.0;
@@ -226,10 +226,7 @@ pub fn review(
     gap: &str,
     r: &Review,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(
-        &[Role::Supervisor, Role::Auditor, Role::Admin],
-        "reviewing explanations",
-    )?;
+    id.require(crate::identity::REVIEW, "reviewing explanations")?;
     if !matches!(r.verdict.as_str(), "accepted" | "rejected") {
         return Err(ServiceError::bad_request(format!(
             "verdict {:?}: expected accepted or rejected",

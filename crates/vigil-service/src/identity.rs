@@ -84,6 +84,8 @@ pub const AUDIT: &[Role] = &[
     Role::Custodian,
     Role::Admin,
 ];
+/// Who may review explanations (and sees the queue of those waiting).
+pub const REVIEW: &[Role] = &[Role::Supervisor, Role::Auditor, Role::Admin];
 /// Who may manage users.
 pub const ADMIN: &[Role] = &[Role::Admin];
 

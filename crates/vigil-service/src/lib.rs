@@ -36,6 +36,7 @@ pub mod identity;
 pub mod jobs;
 pub mod printed;
 pub mod queries;
+pub mod queues;
 pub mod registry;
 pub mod reports;
 pub mod sources;

@@ -40,6 +40,54 @@ pub fn hidden_from(role: Role) -> Vec<String> {
         .collect()
 }
 
+/// One page of the recordings `id` may see (R17) that match `filter`,
+/// newest first, `per_page` to a page; and whether a next page exists. The
+/// listing is audited (`clips.listed`, R20).
+pub fn browse(
+    store: &mut Store,
+    id: &Identity,
+    filter: ClipFilter,
+    page: usize,
+    per_page: usize,
+) -> Result<(Vec<vigil_store::Clip>, bool), ServiceError> {
+    let mut rows = store.clips(&ClipFilter {
+        hide_confidential: hidden_from(id.role),
+        newest_first: true,
+        // One more than a page: whether there is a next one.
+        limit: Some(per_page as u64 + 1),
+        offset: (page * per_page) as u64,
+        ..filter
+    })?;
+    let more = rows.len() > per_page;
+    rows.truncate(per_page);
+    store.record_read(
+        &id.actor(),
+        "clips.listed",
+        "clips",
+        &serde_json::json!({"shown": rows.len(), "page": page, "desk": true}),
+    )?;
+    Ok((rows, more))
+}
+
+/// The clip `clip` if `id` may see it (R17): not found, or refused for a
+/// confidential recording the role may not see.
+pub fn seen_clip(
+    store: &Store,
+    id: &Identity,
+    clip: &str,
+) -> Result<vigil_store::Clip, ServiceError> {
+    let c = store
+        .clip(clip)?
+        .ok_or_else(|| ServiceError::not_found(format!("no recording {clip:?}")))?;
+    if !may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+        return Err(ServiceError::refused(format!(
+            "recording {clip} is confidential; {} may not see it (R17)",
+            id.user
+        )));
+    }
+    Ok(c)
+}
+
 /// The clips `id` may see, each with its current tag: `{"clips": [...]}`.
 pub fn clips(
     store: &mut Store,

@@ -137,11 +137,7 @@ pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
     let doc = match ctx.door() {
         Door::Daemon(c) => c.post(&format!("/api/v1/gaps/{}/reviews", args.gap), &r)?,
         Door::Embedded => {
-            use crate::identity::Role;
-            let (mut store, id) = ctx.open(
-                &[Role::Supervisor, Role::Auditor, Role::Admin],
-                "reviewing explanations",
-            )?;
+            let (mut store, id) = ctx.open(crate::identity::REVIEW, "reviewing explanations")?;
             explanations::review(&mut store, &id, &args.gap, &r)?
         }
     };

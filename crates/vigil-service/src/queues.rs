@@ -1,0 +1,135 @@
+//! Each role's work queues, as the desk's home page shows them: which
+//! queues a role has, and what each holds, read from the store's indexes
+//! (never every clip or interruption). The rules live here once: what a
+//! role may see (R17), who may decide a request (R16), and the audit row of
+//! the read (R20).
+
+use vigil_store::audit::AuditEntry;
+use vigil_store::requests::Request;
+use vigil_store::tags::Untagged;
+use vigil_store::{Clip, ClipFilter, Gap, GapFilter, Store};
+
+use crate::custody::APPROVERS;
+use crate::error::ServiceError;
+use crate::identity::{Identity, Role, AUDIT, CUSTODY, REVIEW};
+
+/// One role's queues, each its first `limit` rows; `None` for a queue the
+/// role does not have.
+#[derive(Debug, Default)]
+pub struct Queues {
+    /// The officer's own interruptions waiting for an explanation (R8).
+    pub open: Option<Vec<Gap>>,
+    /// Explanations the officer may co-sign (R9).
+    pub to_sign: Option<Vec<Gap>>,
+    /// The officer's recordings with no tag yet.
+    pub untagged: Option<Vec<Untagged>>,
+    /// Explanations waiting for a supervisor's or auditor's review.
+    pub to_review: Option<Vec<Gap>>,
+    /// Retrieval requests this user may decide: undecided, filed by
+    /// someone else (R16).
+    pub to_approve: Option<Vec<Request>>,
+    /// Whether the role sees the station's live board (the custodian's).
+    pub station: bool,
+    /// Recordings ingested on the station's day `today`.
+    pub today: Option<Vec<Clip>>,
+    /// Interruptions past their explanation deadline.
+    pub overdue: Option<Vec<Gap>>,
+    /// Every interruption, newest first (the auditor's gap log).
+    pub gap_log: Option<Vec<Gap>>,
+    /// The audit log's newest rows.
+    pub audit: Option<Vec<AuditEntry>>,
+    /// The newest signed checkpoint, described
+    /// ([`crate::checkpoints::describe`]), when there is one.
+    pub checkpoint: Option<serde_json::Value>,
+}
+
+/// The queues of `id`'s role. `today` is the station's current day as a
+/// UTC range (the caller knows the station's zone); `now` the cutoff for
+/// "untagged".
+pub fn of(
+    store: &Store,
+    id: &Identity,
+    today: (String, String),
+    now: &str,
+    limit: usize,
+) -> Result<Queues, ServiceError> {
+    let mut q = Queues::default();
+    let hide = crate::queries::hidden_from(id.role);
+    let base = GapFilter {
+        hide_confidential: hide.clone(),
+        overdue_after_s: crate::explanations::DEFAULT_DEADLINE_H * 3600,
+        limit: Some(limit as u64),
+        ..Default::default()
+    };
+    let gaps = |f: GapFilter| store.gaps(&f);
+    if let Some(me) = &id.officer {
+        q.open = Some(gaps(GapFilter {
+            officer: Some(me.clone()),
+            status: Some("open".into()),
+            ..base.clone()
+        })?);
+        q.to_sign = Some(gaps(GapFilter {
+            not_signed_by: Some(me.clone()),
+            ..base.clone()
+        })?);
+        q.untagged = Some(store.untagged_of(me, now, limit as u64)?);
+    }
+    if REVIEW.contains(&id.role) {
+        q.to_review = Some(gaps(GapFilter {
+            unreviewed: true,
+            newest_first: true,
+            ..base.clone()
+        })?);
+    }
+    if APPROVERS.contains(&id.role) {
+        q.to_approve = Some(
+            store
+                .requests(200)?
+                .into_iter()
+                .filter(|r| !r.decided() && r.requester != id.user)
+                .take(limit)
+                .collect(),
+        );
+    }
+    if CUSTODY.contains(&id.role) {
+        q.station = true;
+        q.today = Some(store.clips(&ClipFilter {
+            ingested: Some(today),
+            hide_confidential: hide.clone(),
+            newest_first: true,
+            limit: Some(limit as u64),
+            ..Default::default()
+        })?);
+    }
+    // Those who answer for overdue explanations: the audit roles.
+    if AUDIT.contains(&id.role) {
+        q.overdue = Some(gaps(GapFilter {
+            overdue_only: true,
+            ..base.clone()
+        })?);
+    }
+    if matches!(id.role, Role::Auditor) {
+        q.gap_log = Some(gaps(GapFilter {
+            newest_first: true,
+            ..base.clone()
+        })?);
+        q.audit = Some(store.audit_newest(limit as u64)?);
+        if let Some(k) = store.checkpoint()? {
+            let key = store.station_key()?;
+            q.checkpoint = Some(crate::checkpoints::describe(&k, &key)?);
+        }
+    }
+    Ok(q)
+}
+
+/// Records that `id` read their queues: one audit row (`desk.home`) with
+/// the number of rows each queue showed, in the order shown (R20).
+pub fn viewed(store: &mut Store, id: &Identity, rows: &[usize]) -> Result<(), ServiceError> {
+    store.record_read(
+        &id.actor(),
+        "desk.home",
+        &id.user,
+        &serde_json::json!({ "sections": rows }),
+    )?;
+    Ok(())
+}
