@@ -1,6 +1,6 @@
 //! Recorder cards as they come: FAT32 and exFAT, long, Chinese and 8.3
 //! names, an empty file, local-time stamps, a recording split into
-//! segments; hot-plugged over USB, mounted
+//! segments on FAT32 and one over 4 GiB on exFAT; hot-plugged over USB, mounted
 //! read-only by `vigil-mount@`, ingested byte-exact, the card unchanged
 //! (R1, R2, R3); a stick that is no recorder left alone; a card pulled out
 //! mid-copy (R6).
@@ -82,9 +82,18 @@ fn round(s: &Station, name: &str, fs: &str, serial: &str) {
     if fs == "vfat" {
         files.extend(split_recording());
     }
-    let hashes = stage(s, name, &files);
+    let mut hashes = stage(s, name, &files);
     // Written by a recorder whose clock keeps China Standard Time.
-    let image = s.make_card(name, fs, 64, 480, &[]).unwrap();
+    let image = if fs == "exfat" {
+        // Its bytes are put in place on the host, unwritten (zeros).
+        let image = s.make_card(name, fs, 4200, 480, &[]).unwrap();
+        let (path, bytes) = OVER_4_GIB;
+        vigil_guest::exfat::add_zeros(&image, path, bytes).unwrap();
+        hashes.insert(path.to_owned(), zeros_sha256_bytes(bytes));
+        image
+    } else {
+        s.make_card(name, fs, 64, 480, &[]).unwrap()
+    };
     let before = sha256_file(&image);
     s.plug_storage(&image, name, serial).unwrap();
     wait_done(s, serial);
@@ -172,6 +181,9 @@ fn round(s: &Station, name: &str, fs: &str, serial: &str) {
 #[test]
 fn recorder_cards_are_mounted_read_only_and_ingested_byte_exact() {
     let s = up("cards");
+    // Room in the store for a recording over 4 GiB: the root file system
+    // takes the rest of its disk.
+    sh(&s, "resize2fs /dev/vda");
     // The station keeps the agency's time, China Standard Time.
     sh(
         &s,
@@ -194,13 +206,23 @@ fn recorder_cards_are_mounted_read_only_and_ingested_byte_exact() {
 
 /// The SHA-256 of `mb` MiB of zeros.
 pub(crate) fn zeros_sha256(mb: u64) -> String {
+    zeros_sha256_bytes(mb << 20)
+}
+
+/// The SHA-256 of `n` zero bytes.
+fn zeros_sha256_bytes(n: u64) -> String {
     let mut h = sha2::Sha256::new();
     let block = vec![0u8; 1 << 20];
-    for _ in 0..mb {
+    for _ in 0..n >> 20 {
         h.update(&block);
     }
+    h.update(&block[..(n & ((1 << 20) - 1)) as usize]);
     format!("{:x}", h.finalize())
 }
+
+/// A recording larger than FAT32 can hold (4 GiB less a byte), as exFAT
+/// cards hold it: 4,100 MiB and a part cluster.
+const OVER_4_GIB: (&str, u64) = ("DCIM/100MEDIA/BIG_0001.MP4", (4100 << 20) + 12_345);
 
 /// A card pulled out while a large file is being copied: nothing
 /// half-copied stored, the dead mount gone; plugged back, the ingest

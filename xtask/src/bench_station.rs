@@ -231,6 +231,20 @@ fn big_file(s: &Station, mb: u64) -> Result<()> {
     Ok(())
 }
 
+/// One command to the dock-sim in `here` (its control socket); an error
+/// unless it answers "ok".
+fn control(here: &Path, line: &str) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(here.join("control.sock"))?;
+    writeln!(c, "{line}")?;
+    let mut answer = String::new();
+    std::io::BufReader::new(c).read_line(&mut answer)?;
+    if answer.trim() != "ok" {
+        bail!("dock-sim {line}: {}", answer.trim());
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Wire {
     Serial,
@@ -305,6 +319,8 @@ fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {
         .arg(&sock)
         .args(["--serial", &format!("D-{serial}"), "--key-file"])
         .arg(here.join("dock.key"))
+        .arg("--control")
+        .arg(here.join("control.sock"))
         .arg("--recorder")
         .arg(format!("{serial}:9001:{}", rec.display()))
         .stderr(std::fs::File::create(here.join("dock-sim.log"))?)
@@ -346,14 +362,22 @@ fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {
             raw.map(|r| format!(", link raw {r:.2} MiB/s, ratio {:.2}", rate / r))
                 .unwrap_or_default()
         );
-        // Plugged in again with a full recorder: device_add to emptied.
+        // Plugged in again with a full recorder: device_add to emptied. The
+        // recorder leaves the dock and comes back with new recordings (a
+        // dock lists a recorder's files when it is docked). A serial dock's
+        // link goes before the device (see tests/station/dock.rs).
+        if wire == Wire::Serial {
+            control(&here, "cut")?;
+        }
+        s.unplug("bd")?;
+        control(&here, "remove 0")?;
         for i in 0..files {
             std::fs::write(
                 rec.join(format!("DCIM/REC_{:04}.MP4", files + i + 1)),
                 noise(4 << 20, files + i + 11),
             )?;
         }
-        s.unplug("bd")?;
+        control(&here, &format!("insert {serial}:9001:{}", rec.display()))?;
         let t1 = now(s)?;
         match wire {
             Wire::Serial => s.plug_dock(&sock, "bd", &format!("D-{serial}"))?,
@@ -369,6 +393,9 @@ fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {
             ended - added,
             mib_s(bytes, ended - began)
         );
+        if wire == Wire::Serial {
+            control(&here, "cut")?;
+        }
         s.unplug("bd")?;
         Ok(())
     })();

@@ -83,7 +83,7 @@ pub fn ensure_test_tools() -> Result<()> {
 /// so QEMU comes from bookworm-backports (the source is added, in a file
 /// of its own, when apt has none for that suite).
 pub fn ensure_station_tools() -> Result<()> {
-    install(&["mmdebstrap", "e2fsprogs"])?;
+    install(&["mmdebstrap", "e2fsprogs", "exfatprogs"])?;
     if installed("qemu-system-x86") && installed("qemu-utils") {
         return Ok(());
     }

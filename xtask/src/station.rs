@@ -27,8 +27,12 @@ use vigil_guest::Station;
 
 use crate::root;
 
+/// The station driven: `target/station/run`, or `VIGIL_STATION_DIR` (say a
+/// station test's or the benchmark's, to look inside it).
 fn run_dir() -> PathBuf {
-    root().join("target/station/run")
+    std::env::var_os("VIGIL_STATION_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/station/run"))
 }
 
 /// `cargo xtask station ...`.

@@ -6,7 +6,6 @@
 //! the store is, so the CLI, the desk and a printed page show one report.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -181,11 +180,11 @@ fn with_checkpoint(
             let width = text.lines().next().map_or(1, |h| h.split(',').count());
             let mut row = vec![String::new(); width.max(2)];
             row[0] = "checkpoint".into();
-            row[1] = csv_field(note);
+            row[1] = self::text(note);
             if width > 2 {
-                row[2] = csv_field(key);
+                row[2] = self::text(key);
             }
-            let _ = writeln!(text, "{}", row.join(","));
+            text.push_str(&csv_records([row])?);
         }
     }
     Ok(text)
@@ -356,18 +355,33 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
 
 /// A text field of a CSV report: a value a spreadsheet would take for a
 /// formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) is
-/// prefixed with `'` (OWASP's CSV injection advice); quoted when needed.
-fn csv_field(s: &str) -> String {
-    let s = &if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// prefixed with `'` (OWASP's CSV injection advice). The `csv` writer
+/// quotes it where needed.
+fn text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
+}
+
+/// CSV records as text (the `csv` crate: fields quoted only where needed,
+/// one `\n` after each record).
+fn csv_records<I, R>(records: I) -> Result<String, ServiceError>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let fail = |e: &dyn std::fmt::Display| ServiceError::bad_request(format!("writing CSV: {e}"));
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in records {
+        w.write_record(r).map_err(|e| fail(&e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| fail(&e))?;
+    String::from_utf8(bytes).map_err(|e| fail(&e))
 }
 
 fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
@@ -381,25 +395,23 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
         }
         _ => {
             s.push_str("officer,device,clips,hours_recorded,bytes,late_ingests,damaged,interruptions_open,interruptions_explained,clock_drift_ms,battery_pct,faults\n");
-            for r in &d.rows {
+            s.push_str(&csv_records(d.rows.iter().map(|r| {
                 let faults: Vec<String> = r.faults.iter().map(u16::to_string).collect();
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{:.3},{},{},{},{},{},{},{},{}",
-                    csv_field(&r.officer),
-                    csv_field(&r.device),
-                    r.clips,
-                    r.hours_recorded,
-                    r.bytes,
-                    r.late_ingests,
-                    r.damaged,
-                    r.interruptions_open,
-                    r.interruptions_explained,
+                [
+                    text(&r.officer),
+                    text(&r.device),
+                    r.clips.to_string(),
+                    format!("{:.3}", r.hours_recorded),
+                    r.bytes.to_string(),
+                    r.late_ingests.to_string(),
+                    r.damaged.to_string(),
+                    r.interruptions_open.to_string(),
+                    r.interruptions_explained.to_string(),
                     r.clock_drift_ms.map(|v| v.to_string()).unwrap_or_default(),
                     r.battery_pct.map(|v| v.to_string()).unwrap_or_default(),
-                    csv_field(&faults.join(" "))
-                );
-            }
+                    text(&faults.join(" ")),
+                ]
+            }))?);
         }
     }
     Ok(s)
@@ -419,35 +431,34 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
         "json" => s = pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
         _ => {
             s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review\n");
-            for g in &gaps {
+            s.push_str(&csv_records(gaps.iter().map(|g| {
                 let e = g.explanation.as_ref();
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    g.id,
-                    g.kind.as_str(),
-                    g.status,
-                    g.overdue,
-                    csv_field(g.officer.as_deref().unwrap_or("")),
-                    csv_field(g.device.as_deref().unwrap_or("")),
-                    csv_field(&g.path),
-                    g.stream.as_deref().unwrap_or(""),
+                [
+                    g.id.clone(),
+                    g.kind.as_str().to_owned(),
+                    g.status.to_owned(),
+                    g.overdue.to_string(),
+                    text(g.officer.as_deref().unwrap_or("")),
+                    text(g.device.as_deref().unwrap_or("")),
+                    text(&g.path),
+                    g.stream.clone().unwrap_or_default(),
                     g.offset_s.map(|o| format!("{o:.3}")).unwrap_or_default(),
-                    g.duration_s,
-                    g.wall_start.as_deref().unwrap_or(""),
-                    csv_field(
-                        &e.map(|e| e.text.clone().unwrap_or_else(|| format!(
-                            "spoken at {:.1} s",
-                            e.at_s.unwrap_or(0.0)
-                        )))
-                        .unwrap_or_default()
+                    g.duration_s.to_string(),
+                    g.wall_start.clone().unwrap_or_default(),
+                    text(
+                        &e.map(|e| {
+                            e.text.clone().unwrap_or_else(|| {
+                                format!("spoken at {:.1} s", e.at_s.unwrap_or(0.0))
+                            })
+                        })
+                        .unwrap_or_default(),
                     ),
-                    csv_field(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
-                    csv_field(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
-                    csv_field(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
-                    e.and_then(|e| e.review.as_deref()).unwrap_or("")
-                );
-            }
+                    text(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
+                    text(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
+                    text(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
+                    e.and_then(|e| e.review.clone()).unwrap_or_default(),
+                ]
+            }))?);
         }
     }
     Ok(s)
@@ -517,22 +528,20 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
         }
         _ => {
             let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
-            for st in &rows {
-                let _ = writeln!(
-                    s,
-                    "{},{},{:.3},{},{:.3},{:.3},{},{}",
-                    csv_field(&st.officer),
-                    st.clips,
-                    st.hours_recorded,
-                    st.interruptions,
-                    st.interruptions_per_hour,
-                    st.late_ingest_rate,
-                    st.explained,
+            s.push_str(&csv_records(rows.iter().map(|st| {
+                [
+                    text(&st.officer),
+                    st.clips.to_string(),
+                    format!("{:.3}", st.hours_recorded),
+                    st.interruptions.to_string(),
+                    format!("{:.3}", st.interruptions_per_hour),
+                    format!("{:.3}", st.late_ingest_rate),
+                    st.explained.to_string(),
                     st.mean_explanation_hours
                         .map(|h| format!("{h:.2}"))
-                        .unwrap_or_default()
-                );
-            }
+                        .unwrap_or_default(),
+                ]
+            }))?);
             s
         }
     })
@@ -541,6 +550,14 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One field as a CSV record writes it.
+    fn csv_field(s: &str) -> String {
+        csv_records([[text(s), String::new()]])
+            .unwrap()
+            .trim_end_matches(",\n")
+            .to_owned()
+    }
 
     #[test]
     fn csv_text_cannot_become_a_formula() {

@@ -12,6 +12,7 @@
 //! (46f4:0001) backed by card images, docks as `usb-serial` (FTDI
 //! 0403:6001) on a Unix socket that `dock-sim` serves.
 
+pub mod exfat;
 pub mod image;
 mod qapi;
 

@@ -16,7 +16,7 @@ use vigil_service::tagging as custody_tag;
 use vigil_service::ServiceError;
 use vigil_store::Store;
 
-use super::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
+use super::page::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
 use crate::server::ApiState;
 
 fn class_label(c: &str, lang: Lang) -> &'static str {
@@ -470,7 +470,7 @@ pub(super) async fn package(
         "package.tar" => false,
         "package.iso" => true,
         _ => {
-            return super::message(
+            return super::page::message(
                 &state,
                 &desk,
                 &ServiceError::not_found(format!("no {file:?}: package.tar or package.iso")),

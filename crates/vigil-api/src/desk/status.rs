@@ -16,7 +16,7 @@ use vigil_desk as view;
 use vigil_dock_proto::msg::fault;
 use vigil_i18n::{Lang, Msg};
 
-use super::{as_user, chrome, Desk, Names, Out};
+use super::page::{as_user, chrome, Desk, Names, Out};
 use crate::server::ApiState;
 
 fn state_label(s: &str, lang: Lang) -> String {
