@@ -30,8 +30,6 @@
 //!   A read error partway marks the file damaged; so does a header that
 //!   declares more duration than the packets cover (AVI, WAV, MKV, FLV, MXF
 //!   truncated).
-// FFmpeg's C API: packet and stream fields the safe wrapper does not expose.
-#![allow(unsafe_code)]
 
 use std::path::Path;
 
@@ -495,17 +493,14 @@ fn tracker_for(s: &ffmpeg_next::format::stream::Stream, min_gap_s: f64) -> Optio
         Type::Audio => StreamKind::Audio,
         _ => return None,
     };
-    // SAFETY: parameters() wraps the stream's valid codecpar.
-    let cp = unsafe { &*par.as_ptr() };
+    let cp = crate::ffi::audio_params(&par);
     let (codec_len, pcm_s_per_byte) = match kind {
         StreamKind::Audio if cp.sample_rate > 0 => {
             // Bytes per sample frame: block_align, or bits × channels.
-            // SAFETY: av_get_bits_per_sample only reads a codec id.
-            let bits = unsafe { ffi::av_get_bits_per_sample(cp.codec_id) };
             let align = if cp.block_align > 0 {
                 cp.block_align
             } else {
-                bits * cp.ch_layout.nb_channels / 8
+                cp.bits_per_sample * cp.channels / 8
             };
             let pcm = align > 0 && is_pcm(par.id());
             let per_byte = pcm.then(|| 1.0 / (f64::from(align) * f64::from(cp.sample_rate)));
@@ -515,11 +510,10 @@ fn tracker_for(s: &ffmpeg_next::format::stream::Stream, min_gap_s: f64) -> Optio
         }
         _ => (None, None),
     };
-    let (block_align, packet_samples) =
-        spec_packet(par.id(), cp.ch_layout.nb_channels).unwrap_or((
-            u64::try_from(cp.block_align).unwrap_or(0),
-            u64::try_from(cp.frame_size).unwrap_or(0),
-        ));
+    let (block_align, packet_samples) = spec_packet(par.id(), cp.channels).unwrap_or((
+        u64::try_from(cp.block_align).unwrap_or(0),
+        u64::try_from(cp.frame_size).unwrap_or(0),
+    ));
     Some(Tracker {
         kind,
         index: s.index(),
@@ -620,7 +614,7 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
             damaged: None,
             creation_time,
             is_image,
-            bytes_read: bytes_read(&ctx),
+            bytes_read: crate::ffi::bytes_read(&ctx),
         });
     }
 
@@ -628,12 +622,11 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
     // priming may put the first audio packet slightly before it, and a
     // leading empty edit presents the media later); other containers start
     // where their timeline starts (MPEG-TS well above zero).
-    // SAFETY: reading a plain field of the open context.
-    let container_start = unsafe { (*ctx.as_ptr()).start_time };
+    let container_start = crate::ffi::start_time_s(&ctx);
     let clip_start = if is_mov {
         Some(0.0)
-    } else if container_start != ffi::AV_NOPTS_VALUE {
-        Some(container_start as f64 / f64::from(ffi::AV_TIME_BASE))
+    } else if let Some(start) = container_start {
+        Some(start)
     } else {
         None
     };
@@ -731,7 +724,7 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
         damaged.extend(truncated);
     }
     stream_extents(&mut streams, min_gap_s);
-    let bytes_read = bytes_read(&ctx);
+    let bytes_read = crate::ffi::bytes_read(&ctx);
     let damaged = if damaged.is_empty() {
         None
     } else {
@@ -761,11 +754,7 @@ fn declared_beyond(
     readable_s: f64,
     min_gap_s: f64,
 ) -> Option<String> {
-    // SAFETY: reading plain fields of the open context.
-    let (duration, method) = unsafe {
-        let c = &*ctx.as_ptr();
-        (c.duration, c.duration_estimation_method)
-    };
+    let (duration, method) = crate::ffi::duration(ctx);
     // A duration "from PTS" is measured from the file itself, except where
     // the demuxer read it from a header first (Matroska's Segment Duration);
     // MPEG-TS and -PS measure (and their timestamps may wrap or restart).
@@ -887,18 +876,6 @@ fn stream_extents(streams: &mut [StreamReport], min_gap_s: f64) {
                     s.end_s,
                 )),
             });
-        }
-    }
-}
-
-fn bytes_read(ctx: &ffmpeg_next::format::context::Input) -> u64 {
-    // SAFETY: reading plain fields of the open context and its I/O context.
-    unsafe {
-        let pb = (*ctx.as_ptr()).pb;
-        if pb.is_null() {
-            0
-        } else {
-            (*pb).bytes_read.max(0) as u64
         }
     }
 }
@@ -1091,10 +1068,7 @@ fn from_movie(
         else {
             return false;
         };
-        // SAFETY: the stream belongs to the open context.
-        let st = unsafe { stream.as_ptr() } as *mut ffi::AVStream;
-        // SAFETY: st is a valid stream of the open context.
-        let n = unsafe { ffi::avformat_index_get_entries_count(st) }.max(0);
+        let n = crate::ffi::index_len(&stream);
         // Sound with a constant sample size counts audio samples, and
         // FFmpeg's index lists its chunks: those entries are the frames.
         let chunked = t.kind == StreamKind::Audio && track.constant_size > 0;
@@ -1107,9 +1081,12 @@ fn from_movie(
             );
             return false;
         }
-        plan.push((st, n, stream.time_base(), track, chunked));
+        plan.push((t.index, stream.time_base(), track, chunked));
     }
-    for (t, (st, n, tb, track, chunked)) in trackers.iter_mut().zip(plan) {
+    for (t, (index, tb, track, chunked)) in trackers.iter_mut().zip(plan) {
+        let Some(stream) = ctx.stream(index) else {
+            return false;
+        };
         t.restarts = false;
         let (segs, cuts) = edit_plan(track, movie.timescale, t.min_gap_s);
         for c in cuts {
@@ -1122,9 +1099,7 @@ fn from_movie(
                 .map(|s| s.shown_at + (pts - s.start.max(0)) as f64 / scale)
         };
         let mut times = track.times();
-        // SAFETY: st is a stream of the open context, which nothing
-        // changes while its entries are read.
-        for e in unsafe { index_entries(st, n) } {
+        for e in crate::ffi::index(&stream) {
             let pts = if chunked {
                 // Chunk times in the stream's time base (media time scale).
                 (e.timestamp as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator())
@@ -1140,7 +1115,7 @@ fn from_movie(
                 t.discarded += 1; // not shown (priming, or cut)
                 continue;
             };
-            let size = e.size().max(0) as u64;
+            let size = e.size.max(0) as u64;
             if e.pos < 0 || e.pos as u64 + size > file_len {
                 t.missing += 1; // data not in the file
                 continue;
@@ -1158,20 +1133,6 @@ fn from_movie(
         }
     }
     true
-}
-
-/// The entries of a stream's index (FFmpeg's sample or chunk index).
-///
-/// # Safety
-/// `st` must be a stream of an open context that is not read from, closed
-/// or otherwise changed while the entries are in use.
-unsafe fn index_entries<'a>(
-    st: *mut ffi::AVStream,
-    n: i32,
-) -> impl Iterator<Item = &'a ffi::AVIndexEntry> {
-    // SAFETY: i < n entries exist; a null is skipped; per the contract the
-    // entries outlive their use.
-    (0..n).filter_map(move |i| unsafe { ffi::avformat_index_get_entry(st, i).as_ref() })
 }
 
 /// ADTS sampling rates by index.
@@ -1220,17 +1181,14 @@ fn from_avi_index(
         let Some(stream) = ctx.stream(t.index) else {
             return false;
         };
-        // SAFETY: the stream belongs to the open context.
-        let st = unsafe { stream.as_ptr() } as *mut ffi::AVStream;
-        // SAFETY: st is a valid stream of the open context.
-        let n = unsafe { ffi::avformat_index_get_entries_count(st) };
+        let n = crate::ffi::index_len(&stream);
         // A file whose RIFF sizes hold (checked first) has its idx1; one
         // cut off before it was written has only the first chunks FFmpeg
         // read, and is demuxed.
         if n <= 1 {
             return false;
         }
-        plan.push((st, n, stream.time_base()));
+        plan.push((t.index, stream.time_base()));
     }
     // The clock: the first audio stream, whose chunks are interleaved with
     // the video's in the order they were recorded. A video index that
@@ -1243,24 +1201,26 @@ fn from_avi_index(
         .iter()
         .zip(&plan)
         .find(|(t, _)| t.kind == StreamKind::Audio)
-        .map(|(t, &(st, n, tb))| {
+        .and_then(|(t, &(index, tb))| Some((t, ctx.stream(index)?, tb)))
+        .map(|(t, stream, tb)| {
             let mut bytes = 0u64;
-            // SAFETY: st is a stream of the open context, unchanged while
-            // its entries are read.
-            unsafe { index_entries(st, n) }
-                .filter(|e| e.size() > 0)
+            crate::ffi::index(&stream)
+                .filter(|e| e.size > 0)
                 .map(|e| {
                     let at = match t.pcm_s_per_byte {
                         Some(s) => s * bytes as f64,
                         None => seconds(e.timestamp, tb),
                     };
-                    bytes += e.size().max(0) as u64;
+                    bytes += e.size.max(0) as u64;
                     (e.pos, at)
                 })
                 .collect()
         })
         .unwrap_or_default();
-    for (t, (st, n, tb)) in trackers.iter_mut().zip(plan) {
+    for (t, (index, tb)) in trackers.iter_mut().zip(plan) {
+        let Some(stream) = ctx.stream(index) else {
+            return false;
+        };
         // PCM chunks are placed by the bytes before them.
         let mut pcm_bytes = 0u64;
         let mut shift = 0.0f64;
@@ -1269,10 +1229,8 @@ fn from_avi_index(
         } else {
             &[]
         };
-        // SAFETY: st is a stream of the open context, which nothing
-        // changes while its entries are read.
-        for e in unsafe { index_entries(st, n) } {
-            let size = e.size().max(0) as u64;
+        for e in crate::ffi::index(&stream) {
+            let size = e.size.max(0) as u64;
             if size == 0 {
                 continue;
             }
@@ -1337,11 +1295,10 @@ fn from_packets(
     }
     for (i, s) in ctx.streams().enumerate() {
         tbs[i] = s.time_base();
-        if slot[i] == usize::MAX {
-            // SAFETY: valid stream pointer; tells the demuxer to skip it.
-            unsafe {
-                (*(s.as_ptr() as *mut ffi::AVStream)).discard = ffi::AVDiscard::AVDISCARD_ALL
-            };
+    }
+    for (i, &used) in slot.iter().enumerate() {
+        if used == usize::MAX {
+            crate::ffi::discard(ctx, i);
         }
     }
     // MPEG-TS and Matroska frame their packets themselves: FFmpeg's parsers
@@ -1352,10 +1309,7 @@ fn from_packets(
     let format = ctx.format().name().to_owned();
     let unparsed = format == "mpegts" || format.starts_with("matroska");
     if unparsed {
-        // SAFETY: setting flags on the open context before reading packets.
-        unsafe {
-            (*ctx.as_mut_ptr()).flags |= ffi::AVFMT_FLAG_NOPARSE | ffi::AVFMT_FLAG_NOFILLIN;
-        }
+        crate::ffi::unparsed(ctx);
     }
     // Unparsed MPEG-TS audio: a packet is a PES of several frames. ADTS AAC
     // says how many (each frame has its length in its header); other audio
@@ -1389,8 +1343,7 @@ fn from_packets(
             Some(&i) if i != usize::MAX && adts[i] => packet.data().map_or((0, 0), adts_frames),
             _ => (0, 0),
         };
-        // SAFETY: the packet is ours; unref frees its buffer and resets it.
-        unsafe { ffi::av_packet_unref(ffmpeg_next::packet::Mut::as_mut_ptr(&mut packet)) };
+        crate::ffi::unref(&mut packet);
         match read {
             Ok(()) => {
                 errors_in_a_row = 0;

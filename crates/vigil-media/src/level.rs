@@ -1,8 +1,6 @@
 //! Audio level at a point in a clip, for checking that a spoken
 //! explanation (R8) is really there: decodes a few seconds of audio (the one
 //! place Vigil decodes anything) and measures its RMS level in dBFS.
-// FFmpeg's C API: the input's start time, which the safe wrapper does not expose.
-#![allow(unsafe_code)]
 
 use std::path::Path;
 
@@ -26,14 +24,7 @@ pub fn audio_level_dbfs(path: &Path, at_s: f64, window_s: f64) -> Result<Option<
     let index = stream.index();
     let tb = stream.time_base();
     let to_s = |ts: i64| ts as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator());
-    // SAFETY: the input context is open and owned by `ictx`; start_time is
-    // a plain field FFmpeg set when it read the header.
-    let start = match unsafe { (*ictx.as_ptr()).start_time } {
-        t if t != ffmpeg_next::ffi::AV_NOPTS_VALUE => {
-            t as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE)
-        }
-        _ => 0.0,
-    };
+    let start = crate::ffi::start_time_s(&ictx).unwrap_or(0.0);
     let mut decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
         .and_then(|c| c.decoder().audio())
         .map_err(|e| err(format!("no audio decoder: {e}")))?;

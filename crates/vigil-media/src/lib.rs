@@ -11,6 +11,7 @@
 #![allow(unsafe_code)]
 
 pub mod analysis;
+mod ffi;
 pub mod level;
 pub mod mp4;
 
