@@ -622,13 +622,10 @@ pub(crate) fn analyse_within(path: &Path, min_gap_s: f64) -> Result<Analysis, Me
     // priming may put the first audio packet slightly before it, and a
     // leading empty edit presents the media later); other containers start
     // where their timeline starts (MPEG-TS well above zero).
-    let container_start = crate::ffi::start_time_s(&ctx);
     let clip_start = if is_mov {
         Some(0.0)
-    } else if let Some(start) = container_start {
-        Some(start)
     } else {
-        None
+        crate::ffi::start_time_s(&ctx)
     };
 
     // RIFF files (AVI, WAV) say in their chunk sizes whether they are whole:
