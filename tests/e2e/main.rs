@@ -11,6 +11,7 @@ mod desk;
 mod dock;
 mod hostile;
 mod ingest;
+mod layers;
 mod package;
 mod signatures;
 mod tlog;
