@@ -74,8 +74,7 @@ impl UsbLink {
             path: "usb".into(),
             what,
         };
-        let devices = usb()
-            .map_err(err)?
+        let devices = usb()?
             .devices()
             .map_err(|e| err(format!("cannot list USB devices: {e}")))?;
         for dev in devices.iter() {
@@ -127,14 +126,17 @@ impl UsbLink {
 /// cannot start where the USB file system is out of reach (a sandbox, a
 /// container): that is an error for USB docks, never a crash of the
 /// service, and it is logged once.
-fn usb() -> Result<rusb::Context, String> {
+fn usb() -> Result<rusb::Context, DockError> {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     rusb::Context::new().map_err(|e| {
-        let why = format!("USB docks are unavailable: libusb cannot start ({e})");
+        let what = format!("USB docks are unavailable: libusb cannot start ({e})");
         if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!("{why}");
+            tracing::warn!("{what}");
         }
-        why
+        DockError::Link {
+            path: "usb".into(),
+            what,
+        }
     })
 }
 

@@ -34,7 +34,7 @@ pub trait PullObserver {
     fn bytes(&mut self, _slot: u8, _done: u64, _total: u64) {}
     /// Called before each file; an `Err` stops the pull here without
     /// touching the file (shutting down, store disk full).
-    fn before_file(&mut self, _size: u64) -> Result<(), String> {
+    fn before_file(&mut self, _size: u64) -> Result<(), vigil_ingest::Stop> {
         Ok(())
     }
 }
@@ -230,7 +230,7 @@ fn round_robin(
             }
             if job.files.is_empty() || stopped.is_some() {
                 if !job.files.is_empty() {
-                    job.pulled.stopped = stopped.clone();
+                    job.pulled.stopped = stopped.as_ref().map(ToString::to_string);
                 }
                 let swapped = job.swapped;
                 out.push(Finished {

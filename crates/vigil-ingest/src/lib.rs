@@ -174,9 +174,18 @@ pub trait Progress {
     /// Called before each file is read; an `Err` stops the ingest there and
     /// the files not yet read are reported as failed with that reason
     /// (shutting down, store disk full).
-    fn before_file(&mut self, _size: u64) -> Result<(), String> {
+    fn before_file(&mut self, _size: u64) -> Result<(), Stop> {
         Ok(())
     }
+}
+
+/// Why an ingest or a pull stops before its next file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stop {
+    /// The service is shutting down: what is not read yet stays on the
+    /// recorder for the next run.
+    #[error("vigild is shutting down")]
+    ShuttingDown,
 }
 
 /// A [`Progress`] that shows nothing.

@@ -46,7 +46,7 @@ static ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// Names the log of a store whose key is made in this process (vigild's
 /// `station` setting); call before the first open. Later calls are
 /// ignored.
-pub fn set_origin(name: &str) -> std::result::Result<(), String> {
+pub fn set_origin(name: &str) -> std::result::Result<(), vigil_tlog::note::NoteError> {
     check_origin(name)?;
     let _ = ORIGIN.set(name.to_owned());
     Ok(())
@@ -54,10 +54,8 @@ pub fn set_origin(name: &str) -> std::result::Result<(), String> {
 
 /// Whether `name` can name a log (a signed-note key name: no spaces, no
 /// `+`).
-pub fn check_origin(name: &str) -> std::result::Result<(), String> {
-    Signer::from_seed(name, [0; 32])
-        .map(drop)
-        .map_err(|e| e.to_string())
+pub fn check_origin(name: &str) -> std::result::Result<(), vigil_tlog::note::NoteError> {
+    Signer::from_seed(name, [0; 32]).map(drop)
 }
 
 /// Loads the station key of the store at `root`, making it (named

@@ -70,20 +70,25 @@ impl fmt::Display for UsbId {
     }
 }
 
-impl FromStr for UsbId {
-    type Err = String;
+/// A USB id that does not read as `VVVV:PPPP[:SERIAL]`, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadUsbId(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for UsbId {
+    type Err = BadUsbId;
+
+    fn from_str(s: &str) -> Result<Self, BadUsbId> {
         let mut parts = s.splitn(3, ':');
-        let hex = |p: Option<&str>, what: &str| -> Result<u16, String> {
+        let hex = |p: Option<&str>, what: &str| -> Result<u16, BadUsbId> {
             let p = p.unwrap_or("");
             if p.len() != 4 {
-                return Err(format!(
+                return Err(BadUsbId(format!(
                     "{s:?}: the {what} id must be 4 hexadecimal digits (VVVV:PPPP[:SERIAL])"
-                ));
+                )));
             }
             u16::from_str_radix(p, 16)
-                .map_err(|_| format!("{s:?}: the {what} id {p:?} is not hexadecimal"))
+                .map_err(|_| BadUsbId(format!("{s:?}: the {what} id {p:?} is not hexadecimal")))
         };
         let vendor = hex(parts.next(), "vendor")?;
         let product = hex(parts.next(), "product")?;
@@ -96,9 +101,9 @@ impl FromStr for UsbId {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
                 if !plain {
-                    return Err(format!(
+                    return Err(BadUsbId(format!(
                         "{s:?}: the serial must be 1 to 64 letters, digits, '.', '_' or '-'"
-                    ));
+                    )));
                 }
                 Some(serial.to_owned())
             }
@@ -286,7 +291,7 @@ mod tests {
             "46f4:0001:\"x",
         ] {
             let e = bad.parse::<UsbId>().unwrap_err();
-            assert!(e.contains(&format!("{bad:?}")), "{e}");
+            assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
         }
         let e = parse_ids("recorder_usb_ids", &["46f4:00x1".into()]).unwrap_err();
         assert!(e.to_string().starts_with("recorder_usb_ids: "), "{e}");

@@ -105,12 +105,12 @@ impl Ctx {
     /// Blocks while the store has too little free space for `size` more
     /// bytes (R15: stop taking data, say so, erase nothing, resume when
     /// space returns). `Err` when stopping.
-    fn wait_for_space(&self, size: u64) -> Result<(), String> {
+    fn wait_for_space(&self, size: u64) -> Result<(), vigil_ingest::Stop> {
         let margin = self.config.min_free_bytes();
         let mut warned = false;
         loop {
             if self.stopping() {
-                return Err("vigild is shutting down".into());
+                return Err(vigil_ingest::Stop::ShuttingDown);
             }
             let free = free_bytes(&self.config.store);
             let full = free < size.saturating_add(margin);
@@ -161,7 +161,7 @@ impl PullObserver for Observer<'_> {
     fn bytes(&mut self, slot: u8, done: u64, total: u64) {
         self.ctx.board.bytes(&self.source(slot), done, total);
     }
-    fn before_file(&mut self, size: u64) -> Result<(), String> {
+    fn before_file(&mut self, size: u64) -> Result<(), vigil_ingest::Stop> {
         self.ctx.wait_for_space(size)
     }
 }
@@ -420,7 +420,7 @@ impl Progress for MountProgress<'_> {
         self.done += file_bytes;
         self.ctx.board.bytes(self.source, self.done, self.total);
     }
-    fn before_file(&mut self, size: u64) -> Result<(), String> {
+    fn before_file(&mut self, size: u64) -> Result<(), vigil_ingest::Stop> {
         self.ctx.wait_for_space(size)
     }
 }
