@@ -366,6 +366,9 @@ fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {
         // recorder leaves the dock and comes back with new recordings (a
         // dock lists a recorder's files when it is docked). A serial dock's
         // link goes before the device (see tests/station/dock.rs).
+        // The runs so far, counted before the dock is back (its run may
+        // start at once).
+        let done = runs(s, serial)?.len();
         if wire == Wire::Serial {
             control(&here, "cut")?;
         }
@@ -383,7 +386,6 @@ fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {
             Wire::Serial => s.plug_dock(&sock, "bd", &format!("D-{serial}"))?,
             Wire::Bulk => s.plug_usbredir(&sock, "bd")?,
         }
-        let done = runs(s, serial)?.len();
         let (began, ended) = run_times(s, serial, done, Duration::from_secs(1800))?;
         let added = device_added(s, t1)?;
         println!(
