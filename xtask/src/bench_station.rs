@@ -263,8 +263,13 @@ fn serial_raw(s: &Station, dir: &Path, mb: u64) -> Result<f64> {
     let _ = std::fs::remove_file(&sock);
     let listener = std::os::unix::net::UnixListener::bind(&sock)?;
     let bytes = (mb << 20) as usize;
+    // The host writes only once the guest's tty is raw and being read: a
+    // byte that arrives before would meet the line discipline's cooked
+    // mode (and its small buffer).
+    let (go, ready) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || -> Result<()> {
         let (mut conn, _) = listener.accept()?;
+        ready.recv()?;
         conn.write_all(&noise(bytes, 3))?;
         std::thread::sleep(Duration::from_secs(2));
         Ok(())
@@ -272,23 +277,38 @@ fn serial_raw(s: &Station, dir: &Path, mb: u64) -> Result<f64> {
     sh(s, "systemctl stop vigild")?;
     s.plug_dock(&sock, "raw", "RAW1")?;
     let dev = "/dev/serial/by-id/usb-vigil-dock-RAW1";
-    let ns: f64 = sh(
+    // Timed from the first byte to the last, in the background (the agent
+    // answers each command within its own timeout).
+    sh(
         s,
         &format!(
-            "for i in $(seq 100); do [ -e {dev} ] && break; sleep 0.2; done; \
-             stty -F {dev} raw -echo 921600; a=$(date +%s%N); head -c {bytes} {dev} > /dev/null; \
-             b=$(date +%s%N); echo $((b-a))"
+            "rm -f /run/raw.ns; for i in $(seq 100); do [ -e {dev} ] && break; sleep 0.2; done; \
+             stty -F {dev} raw -echo 921600; \
+             setsid sh -c 'head -c 1 {dev} > /dev/null; a=$(date +%s%N); \
+             timeout 600 head -c {rest} {dev} > /dev/null; b=$(date +%s%N); \
+             echo $((b-a)) > /run/raw.ns' < /dev/null > /dev/null 2>&1 &",
+            rest = bytes - 1
         ),
-    )?
-    .trim()
-    .parse()?;
+    )?;
+    go.send(())?;
+    let started = std::time::Instant::now();
+    let ns: f64 = loop {
+        let out = sh(s, "cat /run/raw.ns 2>/dev/null || true")?;
+        if !out.trim().is_empty() {
+            break out.trim().parse()?;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("the guest did not read {bytes} bytes from {dev} within 600 s");
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
     s.unplug("raw")?;
     sh(s, "systemctl start vigild")?;
     s.wait_ready(Duration::from_secs(60))?;
-    Ok(mib_s(bytes as u64, ns / 1e9))
+    Ok(mib_s(bytes as u64 - 1, ns / 1e9))
 }
 
 fn dock(s: &Station, dir: &Path, mb: u64, wire: Wire) -> Result<()> {

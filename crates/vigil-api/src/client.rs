@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use vigil_service::op::{Endpoint, Method};
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -162,6 +164,31 @@ impl Client {
         &self.socket
     }
 
+    /// Calls the declared endpoint `E` with its path argument and input
+    /// (a query for a GET, a JSON body for a POST), returning the JSON
+    /// document.
+    pub fn call<E: Endpoint>(
+        &self,
+        args: &E::Args,
+        input: &E::Input,
+    ) -> Result<serde_json::Value, ClientError> {
+        let path = E::path(args);
+        match E::METHOD {
+            Method::Get => self.get_with(&path, input),
+            Method::Post => self.post(&path, input),
+        }
+    }
+
+    /// Calls the streamed endpoint `E` ([`Self::post_stream`]).
+    pub fn stream<E: Endpoint>(
+        &self,
+        args: &E::Args,
+        input: &E::Input,
+        progress: &mut dyn FnMut(u64, u64, Option<&str>),
+    ) -> Result<serde_json::Value, ClientError> {
+        self.post_stream(&E::path(args), input, progress)
+    }
+
     /// `GET path?query`, the query from a serialisable value (absent
     /// fields left out), returning the JSON document.
     pub fn get_with(
@@ -201,7 +228,7 @@ impl Client {
 
     /// `GET path` (with its query), returning the JSON document.
     pub fn get(&self, path_and_query: &str) -> Result<serde_json::Value, ClientError> {
-        self.call("GET", path_and_query, None)
+        self.request("GET", path_and_query, None)
     }
 
     /// `POST path` with a JSON body, returning the JSON document.
@@ -211,7 +238,7 @@ impl Client {
         body: &impl serde::Serialize,
     ) -> Result<serde_json::Value, ClientError> {
         let body = self.encode(body)?;
-        self.call("POST", path, Some(body))
+        self.request("POST", path, Some(body))
     }
 
     /// `POST path` for long work: the daemon streams JSON lines; each
@@ -281,7 +308,7 @@ impl Client {
         })
     }
 
-    fn call(
+    fn request(
         &self,
         method: &str,
         path_and_query: &str,

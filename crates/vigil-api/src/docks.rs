@@ -5,13 +5,15 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use vigil_service::docks::{self, DockPath, PullRequest};
-use vigil_service::identity::CUSTODY;
 use vigil_service::ServiceError;
 
-use crate::server::{stream_job, with_identity, ApiError, ApiResult, ApiState, ErrorBody, Who};
+use vigil_service::op::{self, Endpoint};
+use vigil_service::ops;
+
+use crate::declared::at;
+use crate::server::{stream_job, with_identity, ApiError, ApiResult, ApiState, Who};
 
 /// Refuses a dock vigild's own workers are serving: two hosts on one
 /// serial line would garble each other's frames.
@@ -34,7 +36,6 @@ fn not_served(state: &ApiState, path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/docks/status", tag = "docks", params(("path" = String, Query, description = "the dock's serial device, or usb")), responses((status = 200, description = "{dock, slots}"), (status = 400, description = "not a serial device", body = ErrorBody), (status = 403, description = "refused: not a custodian, or a dock vigild serves", body = ErrorBody), (status = 500, description = "the dock failed", body = ErrorBody)))]
 pub(crate) async fn status(
     State(state): State<ApiState>,
     who: Who,
@@ -42,11 +43,13 @@ pub(crate) async fn status(
 ) -> ApiResult {
     not_served(&state, &p.path)?;
     Ok(Json(
-        with_identity(&state, &who, move |s, id| docks::status(s, id, &p.path)).await?,
+        with_identity(&state, &who, move |s, id| {
+            op::call::<ops::DockStatus>(s, id, (), p)
+        })
+        .await?,
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/docks/enroll", tag = "docks", request_body = DockPath, responses((status = 200, description = "{dock, firmware}"), (status = 400, description = "not a serial device", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the dock failed", body = ErrorBody)))]
 pub(crate) async fn enroll(
     State(state): State<ApiState>,
     who: Who,
@@ -56,23 +59,23 @@ pub(crate) async fn enroll(
     // into a running station is one its workers cannot use (they only
     // retry the handshake) until it is enrolled here.
     Ok(Json(
-        with_identity(&state, &who, move |s, id| docks::enroll(s, id, &p.path)).await?,
+        with_identity(&state, &who, move |s, id| {
+            op::call::<ops::DockEnroll>(s, id, (), p)
+        })
+        .await?,
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/docks/pull", tag = "docks", request_body = PullRequest, responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": {files, skipped, failed, recorders, link}} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody)))]
 pub(crate) async fn pull(
     State(state): State<ApiState>,
     who: Who,
     Json(r): Json<PullRequest>,
 ) -> Result<Response, ApiError> {
     not_served(&state, &r.path)?;
-    stream_job(
+    stream_job::<ops::DockPull>(
         &state,
         &who,
         vigil_store::Store::open,
-        CUSTODY,
-        "using a dock",
         move |s, id, sink| docks::pull(s, id, &r, sink),
     )
     .await
@@ -81,7 +84,7 @@ pub(crate) async fn pull(
 /// The dock routes.
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/api/v1/docks/status", get(status))
-        .route("/api/v1/docks/enroll", post(enroll))
-        .route("/api/v1/docks/pull", post(pull))
+        .route(ops::DockStatus::PATH, at::<ops::DockStatus, _, _>(status))
+        .route(ops::DockEnroll::PATH, at::<ops::DockEnroll, _, _>(enroll))
+        .route(ops::DockPull::PATH, at::<ops::DockPull, _, _>(pull))
 }

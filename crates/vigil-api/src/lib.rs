@@ -5,9 +5,11 @@
 //! uid (`vigil-service::identity`); root alone may act as another user
 //! (`X-Vigil-As`), and the audit log then records both.
 //!
-//! - [`server`]: the router and `serve_unix(path, state, shutdown)`;
-//! - `custody`: retention, holds, cases, removal, requests, export and
-//!   spot checks;
+//! - [`server`]: the router and `serve_unix(path, state, shutdown)`: who
+//!   is calling, opening the store as them, errors, streamed responses;
+//! - [`declared`]: the endpoints `vigil_service::ops` declares, routed and
+//!   documented (OpenAPI);
+//! - `export`: an approved request's package, streamed;
 //! - `docks`: a dock named by hand (status, pull, enrolment);
 //! - [`tls`]: the same API for desks on the LAN: TCP with TLS, callers by
 //!   session token (`POST /api/v1/login`);
@@ -18,9 +20,10 @@
 //! 403, `not_found` 404, `bad_request` 400, `store` 500).
 
 pub mod client;
-mod custody;
+pub mod declared;
 pub mod desk;
 mod docks;
+mod export;
 pub mod server;
 pub mod tls;
 

@@ -9,20 +9,19 @@ use axum::extract::connect_info::{self, ConnectInfo};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use tokio::net::UnixListener;
-use vigil_service::explanations::{self, Explain, GapQuery, Review};
 use vigil_service::identity::{resolve, Caller, Identity};
-use vigil_service::identity::{AUDIT, CUSTODY};
 use vigil_service::jobs::{self, IngestRequest, Sink};
-use vigil_service::queries::{self, AuditQuery, ClipQuery};
-use vigil_service::registry::{self, Binding, NewDevice, NewOfficer, NewUser};
-use vigil_service::tagging::{self, OverdueQuery, TagRequest};
 use vigil_service::{Kind, ServiceError};
 use vigil_store::Store;
 
+use vigil_service::op::{self, Endpoint};
+use vigil_service::ops;
+
+use crate::declared::at;
 use crate::AS_HEADER;
 
 /// What the API serves from.
@@ -354,12 +353,10 @@ pub(crate) async fn checked_stream<P: Send + 'static>(
 /// Runs `job` after checking the caller, streaming its progress as JSON
 /// lines and ending with `{"result": ...}` or `{"error": {"code", "message"}}`.
 /// Refusals before the work starts are ordinary JSON errors.
-pub(crate) async fn stream_job(
+pub(crate) async fn stream_job<E: Endpoint>(
     state: &ApiState,
     who: &Who,
     open: fn(&std::path::Path) -> vigil_store::Result<Store>,
-    allowed: &'static [vigil_service::Role],
-    what: &'static str,
     job: impl FnOnce(&mut Store, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
         + Send
         + 'static,
@@ -369,7 +366,7 @@ pub(crate) async fn stream_job(
         who,
         open,
         "application/x-ndjson",
-        move |_, id| id.require(allowed, what),
+        move |_, id| op::allow::<E>(id),
         move |mut store, id, (), tx| {
             let mut sink = LineSink { tx, last: None };
             let last = match job(&mut store, &id, &mut sink) {
@@ -384,23 +381,14 @@ pub(crate) async fn stream_job(
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/verify", tag = "evidence", responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, ApiError> {
-    stream_job(
-        &state,
-        &who,
-        Store::open_for_verify,
-        AUDIT,
-        "verifying the store",
-        |s, id, sink| {
-            let report = jobs::verify(s, id, sink)?;
-            serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
-        },
-    )
+    stream_job::<ops::Verify>(&state, &who, Store::open_for_verify, |s, id, sink| {
+        let report = jobs::verify(s, id, sink)?;
+        serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
+    })
     .await
 }
 
-#[utoipa::path(post, path = "/api/v1/ingest", tag = "evidence", request_body = IngestRequest, responses((status = 200, description = "application/x-ndjson: progress lines, then {\"result\": report} or {\"error\": ...}", content_type = "application/x-ndjson"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn ingest(
     State(state): State<ApiState>,
     who: Who,
@@ -418,25 +406,17 @@ async fn ingest(
             None => vigil_service::sources::ReadAs::Remote,
         },
     };
-    stream_job(
-        &state,
-        &who,
-        Store::open,
-        CUSTODY,
-        "ingesting",
-        move |s, id, sink| jobs::ingest(s, id, &req, &sources, sink),
-    )
+    stream_job::<ops::Ingest>(&state, &who, Store::open, move |s, id, sink| {
+        jobs::ingest(s, id, &req, &sources, sink)
+    })
     .await
 }
 
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-struct Login {
-    user: String,
-    password: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/login", tag = "identity", request_body = Login, responses((status = 200, description = "a session: token, user, expires_at"), (status = 400, description = "not over TLS", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) -> ApiResult {
+async fn login(
+    State(state): State<ApiState>,
+    who: Who,
+    Json(l): Json<vigil_service::auth::Login>,
+) -> ApiResult {
     let Some(peer) = who.remote.clone() else {
         return Err(ServiceError::bad_request(
             "log in over the desk's TLS listener; local accounts need no login".into(),
@@ -454,7 +434,6 @@ async fn login(State(state): State<ApiState>, who: Who, Json(l): Json<Login>) ->
     Ok(Json(serde_json::to_value(session).unwrap_or_default()))
 }
 
-#[utoipa::path(post, path = "/api/v1/logout", tag = "identity", responses((status = 200, description = "{\"ended\": bool}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn logout(State(state): State<ApiState>, who: Who) -> ApiResult {
     let Some(token) = who.bearer.clone() else {
         return Err(ServiceError::bad_request("no session to end".into()).into());
@@ -466,113 +445,6 @@ async fn logout(State(state): State<ApiState>, who: Who) -> ApiResult {
     Ok(Json(doc))
 }
 
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-struct NewPassword {
-    password: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/users/{user}/password", tag = "identity", params(("user" = String, Path, description = "the Vigil user")), request_body = NewPassword, responses((status = 200, description = "{user, password_set}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn set_password(
-    State(state): State<ApiState>,
-    who: Who,
-    Path(user): Path<String>,
-    Json(p): Json<NewPassword>,
-) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| {
-        vigil_service::auth::set_password(s, id, &user, &p.password)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/whoami", tag = "identity", responses((status = 200, description = "the caller as the service sees them: user, role, unix, via_as, officer, actor"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn whoami(State(state): State<ApiState>, who: Who) -> ApiResult {
-    let doc = with_identity(&state, &who, |_, id| Ok(queries::whoami(id))).await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/clips", tag = "evidence", params(ClipQuery), responses((status = 200, description = "{\"clips\": [...]}, each with its tag; confidential ones only for the roles allowed (R17)"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn clips(State(state): State<ApiState>, who: Who, Query(q): Query<ClipQuery>) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| queries::clips(s, id, &q)).await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "{\"audit\": [...]}: seq, at, actor, action, subject, detail, prev_hash, hash"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn audit(State(state): State<ApiState>, who: Who, Query(q): Query<AuditQuery>) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| queries::audit(s, id, &q)).await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/checkpoint", tag = "audit", responses((status = 200, description = "the newest signed checkpoint: checkpoint (the signed note, text to save), origin, size, root, signed_at, key (the station's verifier key)"), (status = 404, description = "none signed yet", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn checkpoint(State(state): State<ApiState>, who: Who) -> ApiResult {
-    let doc = with_identity(&state, &who, |s, id| {
-        vigil_service::checkpoints::checkpoint(s, id)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/audit/consistency", tag = "audit", params(vigil_service::checkpoints::ConsistencyQuery), responses((status = 200, description = "the proof file: from, to, log_size, checkpoint (signed, of size to), proof (base64 hashes, RFC 9162 §2.1.4)"), (status = 403, description = "refused: the log is shorter than the checkpoint held (the message names the size where they diverge)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn consistency(
-    State(state): State<ApiState>,
-    who: Who,
-    Query(q): Query<vigil_service::checkpoints::ConsistencyQuery>,
-) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| {
-        vigil_service::checkpoints::consistency(s, id, &q)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/gaps", tag = "interruptions", params(GapQuery), responses((status = 200, description = "{\"gaps\": [...]}, overdue first; status open, awaiting_signatures or explained"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn gaps(State(state): State<ApiState>, who: Who, Query(q): Query<GapQuery>) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| explanations::gaps(s, id, &q)).await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(post, path = "/api/v1/gaps/{gap}/explanations", tag = "interruptions", params(("gap" = String, Path, description = "the interruption")), request_body = Explain, responses((status = 200, description = "the explanation, with its id and the gap's status"), (status = 404, description = "no such interruption", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn explain(
-    State(state): State<ApiState>,
-    who: Who,
-    Path(gap): Path<String>,
-    Json(how): Json<Explain>,
-) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| {
-        explanations::explain(s, id, &gap, &how)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(post, path = "/api/v1/explanations/{explanation}/signatures", tag = "interruptions", params(("explanation" = String, Path, description = "the written explanation")), responses((status = 200, description = "{gap, explanation, officers, status}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn sign(
-    State(state): State<ApiState>,
-    who: Who,
-    Path(explanation): Path<String>,
-) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| {
-        explanations::sign(s, id, &explanation)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(post, path = "/api/v1/gaps/{gap}/reviews", tag = "interruptions", params(("gap" = String, Path, description = "the interruption")), request_body = Review, responses((status = 200, description = "{gap, verdict, reviewer, status}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn review(
-    State(state): State<ApiState>,
-    who: Who,
-    Path(gap): Path<String>,
-    Json(r): Json<Review>,
-) -> ApiResult {
-    let doc = with_identity(&state, &who, move |s, id| {
-        explanations::review(s, id, &gap, &r)
-    })
-    .await?;
-    Ok(Json(doc))
-}
-
-#[utoipa::path(get, path = "/api/v1/status", tag = "station", responses((status = 200, description = "the live status board"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
 async fn status(State(state): State<ApiState>, who: Who) -> ApiResult {
     // Any mapped user may see the station's status.
     with_identity(&state, &who, |_, _| Ok(())).await?;
@@ -587,93 +459,6 @@ async fn not_found() -> ApiError {
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "registry", responses((status = 200, description = "{\"users\": [...]}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn users(State(state): State<ApiState>, who: Who) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, |s, id| registry::users(s, id)).await?,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/users", tag = "registry", request_body = NewUser, responses((status = 200, description = "the user added"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn add_user(State(state): State<ApiState>, who: Who, Json(u): Json<NewUser>) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| registry::add_user(s, id, &u)).await?,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/v1/officers", tag = "registry", responses((status = 200, description = "{\"officers\": [...]}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn officers(State(state): State<ApiState>, who: Who) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, |s, id| registry::officers(s, id)).await?,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/officers", tag = "registry", request_body = NewOfficer, responses((status = 200, description = "the officer as registered"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn add_officer(
-    State(state): State<ApiState>,
-    who: Who,
-    Json(o): Json<NewOfficer>,
-) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| {
-            registry::upsert_officer(s, id, &o)
-        })
-        .await?,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/v1/devices", tag = "registry", responses((status = 200, description = "{\"devices\": [...]} with binding history"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn devices(State(state): State<ApiState>, who: Who) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, |s, id| registry::devices(s, id)).await?,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/devices", tag = "registry", request_body = NewDevice, responses((status = 200, description = "the recorder registered"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn add_device(
-    State(state): State<ApiState>,
-    who: Who,
-    Json(d): Json<NewDevice>,
-) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| registry::add_device(s, id, &d)).await?,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/devices/{serial}/bindings", tag = "registry", params(("serial" = String, Path, description = "the recorder")), request_body = Binding, responses((status = 200, description = "{serial, officer, from}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn bind(
-    State(state): State<ApiState>,
-    who: Who,
-    Path(serial): Path<String>,
-    Json(b): Json<Binding>,
-) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| {
-            registry::bind(s, id, &serial, &b)
-        })
-        .await?,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/tags", tag = "evidence", request_body = TagRequest, responses((status = 200, description = "{\"tagged\": N}"), (status = 400, description = "nothing to tag", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn tag(State(state): State<ApiState>, who: Who, Json(r): Json<TagRequest>) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| tagging::tag(s, id, &r)).await?,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/v1/overdue", tag = "evidence", params(OverdueQuery), responses((status = 200, description = "{untagged, unexplained, unfiled_cases}"), (status = 403, description = "refused (the code says why)", body = ErrorBody), (status = 500, description = "the store failed", body = ErrorBody)))]
-async fn overdue(
-    State(state): State<ApiState>,
-    who: Who,
-    Query(q): Query<OverdueQuery>,
-) -> ApiResult {
-    Ok(Json(
-        with_identity(&state, &who, move |s, id| tagging::overdue(s, id, &q)).await?,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/v1/reports/{kind}", tag = "reports", params(("kind" = String, Path, description = "ingest, gaps or stats"), vigil_service::reports::ReportQuery), responses((status = 200, description = "the report in the format asked for: text/plain, text/csv, application/json or text/html"), (status = 400, description = "not a format, or not a period", body = ErrorBody), (status = 404, description = "no such report", body = ErrorBody), (status = 403, description = "refused (the code says why)", body = ErrorBody)))]
 async fn report(
     State(state): State<ApiState>,
     who: Who,
@@ -697,89 +482,20 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// The OpenAPI document, generated from the handlers' own annotations.
+/// The OpenAPI document's description and error shape; its paths come
+/// from the declarations ([`crate::declared::openapi`]).
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Vigil API",
         description = "vigild's HTTP/JSON API: a Unix socket for local users (identity from SO_PEERCRED), TLS with session tokens for desks. See docs/api.md."
     ),
-    paths(
-        whoami,
-        login,
-        logout,
-        set_password,
-        status,
-        clips,
-        audit,
-        checkpoint,
-        consistency,
-        gaps,
-        explain,
-        sign,
-        review,
-        verify,
-        ingest,
-        users,
-        add_user,
-        officers,
-        add_officer,
-        devices,
-        add_device,
-        bind,
-        tag,
-        overdue,
-        report,
-        crate::custody::retain,
-        crate::custody::hold,
-        crate::custody::release,
-        crate::custody::case,
-        crate::custody::purge_plan,
-        crate::custody::purge,
-        crate::custody::confidential,
-        crate::custody::request,
-        crate::custody::approve,
-        crate::custody::reject,
-        crate::custody::requests,
-        crate::custody::export_package,
-        crate::custody::draw,
-        crate::custody::spotchecks,
-        crate::custody::finding,
-        crate::docks::status,
-        crate::docks::enroll,
-        crate::docks::pull
-    ),
-    components(schemas(
-        ErrorBody,
-        Login,
-        NewPassword,
-        Explain,
-        Review,
-        IngestRequest,
-        NewUser,
-        NewOfficer,
-        NewDevice,
-        Binding,
-        TagRequest,
-        vigil_service::custody::Retain,
-        vigil_service::custody::Rejection,
-        vigil_service::custody::Hold,
-        vigil_service::custody::CaseEvent,
-        vigil_service::custody::PurgePolicy,
-        vigil_service::custody::PurgeStep,
-        vigil_service::custody::Purge,
-        vigil_service::custody::Confidential,
-        vigil_service::custody::NewRequest,
-        vigil_service::custody::Draw,
-        vigil_service::custody::Finding,
-        vigil_service::docks::DockPath,
-        vigil_service::docks::PullRequest
-    ))
+    components(schemas(ErrorBody))
 )]
 pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+    Json(crate::declared::openapi())
 }
 
 /// Gives every error the API's JSON shape: a request the extractors
@@ -819,29 +535,14 @@ async fn json_errors(resp: Response) -> Response {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/openapi.json", get(openapi))
-        .route("/api/v1/whoami", get(whoami))
-        .route("/api/v1/login", post(login))
-        .route("/api/v1/logout", post(logout))
-        .route("/api/v1/users/{user}/password", post(set_password))
-        .route("/api/v1/users", get(users).post(add_user))
-        .route("/api/v1/officers", get(officers).post(add_officer))
-        .route("/api/v1/devices", get(devices).post(add_device))
-        .route("/api/v1/devices/{serial}/bindings", post(bind))
-        .route("/api/v1/tags", post(tag))
-        .route("/api/v1/overdue", get(overdue))
-        .route("/api/v1/reports/{kind}", get(report))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/clips", get(clips))
-        .route("/api/v1/audit", get(audit))
-        .route("/api/v1/audit/consistency", get(consistency))
-        .route("/api/v1/checkpoint", get(checkpoint))
-        .route("/api/v1/gaps", get(gaps))
-        .route("/api/v1/verify", post(verify))
-        .route("/api/v1/ingest", post(ingest))
-        .route("/api/v1/gaps/{gap}/explanations", post(explain))
-        .route("/api/v1/gaps/{gap}/reviews", post(review))
-        .route("/api/v1/explanations/{explanation}/signatures", post(sign))
-        .merge(crate::custody::routes())
+        .route(ops::Login::PATH, at::<ops::Login, _, _>(login))
+        .route(ops::Logout::PATH, at::<ops::Logout, _, _>(logout))
+        .route(ops::Report::PATH, at::<ops::Report, _, _>(report))
+        .route(ops::Status::PATH, at::<ops::Status, _, _>(status))
+        .route(ops::Verify::PATH, at::<ops::Verify, _, _>(verify))
+        .route(ops::Ingest::PATH, at::<ops::Ingest, _, _>(ingest))
+        .merge(crate::declared::routes())
+        .merge(crate::export::routes())
         .merge(crate::docks::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))

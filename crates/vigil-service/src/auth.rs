@@ -47,6 +47,22 @@ pub struct Session {
     pub expires_at: String,
 }
 
+/// A desk login's body.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Login {
+    /// The Vigil user.
+    pub user: String,
+    /// Their password.
+    pub password: String,
+}
+
+/// A new password's body.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewPassword {
+    /// The password (at least [`MIN_PASSWORD`] characters).
+    pub password: String,
+}
+
 /// The SHA-256 (hex) under which a token's session is kept.
 pub fn token_sha256(token: &str) -> String {
     let mut h = Sha256::new();

@@ -11,7 +11,7 @@ use vigil_store::retention::Policy;
 use vigil_store::Store;
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, Role, ANYONE, AUDIT, CUSTODY};
+use crate::identity::{Identity, Role};
 
 /// Retention classes (R12).
 pub const CLASSES: &[&str] = &["ordinary", "evidence", "long_term"];
@@ -27,8 +27,7 @@ pub const REASONS: &[&str] = &[
 pub const KINDS: &[&str] = &["state_secret", "trade_secret", "privacy"];
 
 /// Who may mark clips confidential.
-const MARKERS: &[Role] = &[Role::Custodian, Role::Admin, Role::Supervisor];
-/// Who may approve a retrieval.
+pub const MARKERS: &[Role] = &[Role::Custodian, Role::Admin, Role::Supervisor];
 /// Who may approve or turn down a retrieval request (R16).
 pub const APPROVERS: &[Role] = &[Role::Supervisor, Role::Admin];
 
@@ -76,12 +75,11 @@ pub struct Retain {
 }
 
 /// Sets the retention class of clips: `{clips, class}`.
-pub fn retain(
+pub(crate) fn retain(
     store: &mut Store,
     id: &Identity,
     r: &Retain,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "setting retention")?;
     one_of("--class", &r.class, CLASSES)?;
     check_clips(store, &r.clips)?;
     store.set_class(&id.actor(), &r.clips, &r.class)?;
@@ -100,8 +98,11 @@ pub struct Hold {
 }
 
 /// Places holds: `{holds: [id...], clips, reason}`.
-pub fn hold(store: &mut Store, id: &Identity, h: &Hold) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "placing holds")?;
+pub(crate) fn hold(
+    store: &mut Store,
+    id: &Identity,
+    h: &Hold,
+) -> Result<serde_json::Value, ServiceError> {
     one_of("--reason", &h.reason, REASONS)?;
     check_clips(store, &h.clips)?;
     let ids = store.hold(&id.actor(), &h.clips, &h.reason, h.note.as_deref())?;
@@ -109,12 +110,11 @@ pub fn hold(store: &mut Store, id: &Identity, h: &Hold) -> Result<serde_json::Va
 }
 
 /// Releases a hold: `{hold, released: true}`.
-pub fn release(
+pub(crate) fn release(
     store: &mut Store,
     id: &Identity,
     hold: i64,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "releasing holds")?;
     store
         .release(&id.actor(), hold)
         .map_err(ServiceError::doing(format!("releasing hold {hold}")))?;
@@ -134,12 +134,11 @@ pub struct CaseEvent {
 }
 
 /// Records a case event: `{case, closed_at, filed_at}`.
-pub fn case_event(
+pub(crate) fn case_event(
     store: &mut Store,
     id: &Identity,
     e: &CaseEvent,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "recording case events")?;
     let case = e.case.as_str();
     if case.trim().is_empty() {
         return Err(ServiceError::bad_request("the case number is empty".into()));
@@ -204,12 +203,7 @@ impl PurgePolicy {
 }
 
 /// The dry run: what is due for removal, and the queue: `{due, queue}`.
-pub fn purge_plan(
-    store: &Store,
-    id: &Identity,
-    p: PurgePolicy,
-) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing clips due for removal")?;
+pub(crate) fn purge_plan(store: &Store, p: PurgePolicy) -> Result<serde_json::Value, ServiceError> {
     let due = store.due(time::OffsetDateTime::now_utc(), &p.policy()?)?;
     Ok(serde_json::json!({ "due": due, "queue": store.purge_queue()? }))
 }
@@ -240,12 +234,11 @@ pub struct Purge {
 
 /// Takes one step of removal: `{proposed}`, `{approved, window_days}`,
 /// `{purged: [...]}` or `{cancelled}`.
-pub fn purge(
+pub(crate) fn purge(
     store: &mut Store,
     id: &Identity,
     p: &Purge,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "removing expired clips")?;
     let policy = p.policy.policy()?;
     let now = time::OffsetDateTime::now_utc();
     Ok(match &p.step {
@@ -283,12 +276,11 @@ pub struct Confidential {
 }
 
 /// Marks clips confidential: `{clips, kind}`.
-pub fn confidential(
+pub(crate) fn confidential(
     store: &mut Store,
     id: &Identity,
     c: &Confidential,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(MARKERS, "marking clips confidential")?;
     one_of("--kind", &c.kind, KINDS)?;
     check_clips(store, &c.clips)?;
     store.mark_confidential(&id.actor(), &c.clips, &c.kind)?;
@@ -310,12 +302,11 @@ pub struct NewRequest {
 }
 
 /// Files a retrieval request as the acting user: `{request, clips, requester}`.
-pub fn request(
+pub(crate) fn request(
     store: &mut Store,
     id: &Identity,
     r: &NewRequest,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "requesting a retrieval")?;
     if r.reason.trim().is_empty() {
         return Err(ServiceError::bad_request(
             "--reason must say why the clips are needed".into(),
@@ -367,12 +358,11 @@ pub const NEVER_TO_OUTSIDERS: &[&str] = &["state_secret", "trade_secret"];
 
 /// Approves a request as the acting supervisor (never its requester):
 /// `{request, approved_by}`.
-pub fn approve(
+pub(crate) fn approve(
     store: &mut Store,
     id: &Identity,
     request: &str,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(APPROVERS, "approving a retrieval")?;
     let Some(req) = store.request(request)? else {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
     };
@@ -412,13 +402,12 @@ pub struct Rejection {
 
 /// Turns a request down as the acting supervisor (never its requester),
 /// with the reason (R16): `{request, rejected_by, reason}`.
-pub fn reject(
+pub(crate) fn reject(
     store: &mut Store,
     id: &Identity,
     request: &str,
     r: &Rejection,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(APPROVERS, "turning down a retrieval")?;
     if r.reason.trim().is_empty() {
         return Err(ServiceError::bad_request(
             "--reason must say why the request is turned down".into(),
@@ -436,8 +425,7 @@ pub fn reject(
 }
 
 /// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
-pub fn requests(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing retrieval requests")?;
+pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "requests": store.requests(200)? }))
 }
 
@@ -456,8 +444,11 @@ pub struct Draw {
 }
 
 /// Draws clips for review: `{drawn: [...]}`.
-pub fn draw(store: &mut Store, id: &Identity, d: &Draw) -> Result<serde_json::Value, ServiceError> {
-    id.require(AUDIT, "spot checks")?;
+pub(crate) fn draw(
+    store: &mut Store,
+    id: &Identity,
+    d: &Draw,
+) -> Result<serde_json::Value, ServiceError> {
     if d.count == 0 || d.count > 10_000 {
         return Err(ServiceError::bad_request(
             "--count runs from 1 to 10000".into(),
@@ -485,13 +476,12 @@ pub struct Finding {
 }
 
 /// Records the acting user's finding: `{entry, reviewer}`.
-pub fn review(
+pub(crate) fn review(
     store: &mut Store,
     id: &Identity,
     entry: i64,
     f: &Finding,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(AUDIT, "spot checks")?;
     if f.finding.trim().is_empty() {
         return Err(ServiceError::bad_request(
             "--finding must say what was found".into(),
@@ -502,7 +492,6 @@ pub fn review(
 }
 
 /// The spot-check ledger: `{spotchecks: [...]}`.
-pub fn spotchecks(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
-    id.require(AUDIT, "spot checks")?;
+pub(crate) fn spotchecks(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "spotchecks": store.spotchecks()? }))
 }

@@ -12,11 +12,11 @@ use vigil_dock::Client;
 use vigil_store::Store;
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, CUSTODY};
+use crate::identity::Identity;
 use crate::jobs::Sink;
 
-/// A dock by its device path (`POST /api/v1/docks/status`, `.../enroll`).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// A dock by its device path (`GET /api/v1/docks/status`, `POST .../enroll`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 pub struct DockPath {
     /// The dock's serial device (e.g. /dev/serial/by-id/...vigil-dock...),
     /// or `usb` for the first dock on USB bulk endpoints.
@@ -82,12 +82,11 @@ fn connect(
 }
 
 /// Gives a factory-new dock this station's key: `{dock, firmware}`.
-pub fn enroll(
+pub(crate) fn enroll(
     store: &mut Store,
     id: &Identity,
     path: &str,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "using a dock")?;
     check_device(path)?;
     let key = vigil_dock::key::station_key(store.root())
         .map_err(failed("reading the station key".into()))?;
@@ -106,12 +105,11 @@ pub fn enroll(
 }
 
 /// The dock's identity and every slot's status: `{dock, slots}`.
-pub fn status(
+pub(crate) fn status(
     store: &mut Store,
     id: &Identity,
     path: &str,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "using a dock")?;
     let (mut c, _) = connect(store, id, path)?;
     let slots = c
         .status()
@@ -152,7 +150,7 @@ pub fn pull(
     r: &PullRequest,
     sink: &mut dyn Sink,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "using a dock")?;
+    crate::op::allow::<crate::ops::DockPull>(id)?;
     let (mut c, key) = connect(store, id, &r.path)?;
     let opts = PullOptions {
         slot: r.slot,

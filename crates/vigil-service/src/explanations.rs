@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use vigil_store::{GapFilter, NewExplanation, Store};
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, ANYONE, EXPLAIN};
+use crate::identity::Identity;
 
 /// Audio quieter than this at the stated offset is taken as silence.
 pub const SILENCE_DBFS: f64 = -50.0;
@@ -35,12 +35,11 @@ pub struct GapQuery {
 }
 
 /// The gap log, overdue first: `{"gaps": [...]}`.
-pub fn gaps(
+pub(crate) fn gaps(
     store: &mut Store,
     id: &Identity,
     q: &GapQuery,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing interruptions")?;
     let deadline = q.deadline.unwrap_or(DEFAULT_DEADLINE_H);
     if !(0..=24 * 366).contains(&deadline) {
         return Err(ServiceError::bad_request(format!(
@@ -86,13 +85,12 @@ pub enum Explain {
 }
 
 /// Attaches an explanation to `gap`; returns it (with its id).
-pub fn explain(
+pub(crate) fn explain(
     store: &mut Store,
     id: &Identity,
     gap: &str,
     how: &Explain,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(EXPLAIN, "explaining an interruption")?;
     let g = store.gap(gap)?.ok_or_else(|| {
         ServiceError::not_found(format!("no interruption {gap:?} (see `vigil gaps`)"))
     })?;
@@ -159,12 +157,11 @@ pub fn explain(
 }
 
 /// The acting officer signs a written explanation (R8).
-pub fn sign(
+pub(crate) fn sign(
     store: &mut Store,
     id: &Identity,
     explanation: &str,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(EXPLAIN, "signing an explanation")?;
     let Some(officer) = id.officer.clone() else {
         return Err(ServiceError::refused(format!(
             "{} has no officer id, so cannot sign (R8); only an officer signs, in their own session",
@@ -220,13 +217,12 @@ fn own_work(id: &Identity, g: &vigil_store::Gap) -> Result<(), ServiceError> {
 
 /// A supervisor or auditor accepts or rejects a gap's current explanation;
 /// a rejection reopens the gap.
-pub fn review(
+pub(crate) fn review(
     store: &mut Store,
     id: &Identity,
     gap: &str,
     r: &Review,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(crate::identity::REVIEW, "reviewing explanations")?;
     if !matches!(r.verdict.as_str(), "accepted" | "rejected") {
         return Err(ServiceError::bad_request(format!(
             "verdict {:?}: expected accepted or rejected",

@@ -22,7 +22,7 @@ use vigil_store::requests::Request;
 use vigil_store::{GapFilter, Store};
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, CUSTODY};
+use crate::identity::Identity;
 use crate::queries::may_see;
 
 /// The names a package may hold besides `clips/<name>`.
@@ -70,7 +70,7 @@ impl Plan {
 /// supervisor approved it (R16), and no clip is one this user may not
 /// handle or one that may not leave to an outside organisation (R17).
 pub fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, ServiceError> {
-    id.require(CUSTODY, "exporting evidence")?;
+    crate::op::allow::<crate::ops::Export>(id)?;
     let req = store
         .request(request)?
         .ok_or_else(|| ServiceError::not_found(format!("no request {request:?}")))?;

@@ -11,7 +11,7 @@ use vigil_ingest::{IngestOptions, Progress};
 use vigil_store::Store;
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, AUDIT, CUSTODY};
+use crate::identity::Identity;
 
 /// Where progress goes: bytes done of a total, and the file being read.
 pub trait Sink {
@@ -28,7 +28,7 @@ pub fn verify(
     id: &Identity,
     sink: &mut dyn Sink,
 ) -> Result<vigil_store::VerifyReport, ServiceError> {
-    id.require(AUDIT, "verifying the store")?;
+    crate::op::allow::<crate::ops::Verify>(id)?;
     let total = store.indexed_bytes()?;
     sink.progress(0, total, None);
     store.verify_with(
@@ -163,7 +163,7 @@ pub fn ingest(
     sources: &crate::sources::Sources,
     sink: &mut dyn Sink,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "ingesting")?;
+    crate::op::allow::<crate::ops::Ingest>(id)?;
     let source = crate::sources::check(&req.dir, store.root(), sources)?;
     if !(req.min_gap > 0.0 && req.min_gap < req.join_window && req.join_window.is_finite()) {
         return Err(ServiceError::bad_request(

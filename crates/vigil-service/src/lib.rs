@@ -23,6 +23,8 @@
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`checkpoints`]: the audit log's signed checkpoints and its proofs
 //!   (R10, R20);
+//! - [`op`], [`ops`]: what an endpoint is, and every endpoint declared
+//!   once (path, roles, input, answers, the function it runs);
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
@@ -34,6 +36,8 @@ pub mod explanations;
 pub mod export;
 pub mod identity;
 pub mod jobs;
+pub mod op;
+pub mod ops;
 pub mod printed;
 pub mod queries;
 pub mod queues;

@@ -7,7 +7,7 @@ use vigil_store::people::{Officer, User};
 use vigil_store::Store;
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, ADMIN, ANYONE, CUSTODY};
+use crate::identity::Identity;
 
 /// A user to register (`vigil user add`, `POST /api/v1/users`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -27,12 +27,11 @@ fn json<T: Serialize>(v: &T) -> Result<serde_json::Value, ServiceError> {
 }
 
 /// Registers a user (admins only).
-pub fn add_user(
+pub(crate) fn add_user(
     store: &mut Store,
     id: &Identity,
     u: &NewUser,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(ADMIN, "adding users")?;
     let unix = u.unix.clone().unwrap_or_else(|| u.name.clone());
     for existing in store.users()? {
         if existing.name == u.name {
@@ -62,8 +61,7 @@ pub fn add_user(
 }
 
 /// All users: `{"users": [...]}`.
-pub fn users(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing users")?;
+pub(crate) fn users(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "users": store.users()? }))
 }
 
@@ -79,12 +77,11 @@ pub struct NewOfficer {
 }
 
 /// Registers or updates an officer (custodians, admins).
-pub fn upsert_officer(
+pub(crate) fn upsert_officer(
     store: &mut Store,
     id: &Identity,
     o: &NewOfficer,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "registering officers")?;
     let officer = Officer {
         id: o.id.clone(),
         name: o.name.clone(),
@@ -95,8 +92,7 @@ pub fn upsert_officer(
 }
 
 /// All officers: `{"officers": [...]}`.
-pub fn officers(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing officers")?;
+pub(crate) fn officers(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "officers": store.officers()? }))
 }
 
@@ -110,12 +106,11 @@ pub struct NewDevice {
 }
 
 /// Registers a recorder (custodians, admins).
-pub fn add_device(
+pub(crate) fn add_device(
     store: &mut Store,
     id: &Identity,
     d: &NewDevice,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "registering recorders")?;
     store.register_device(&id.actor(), &d.serial, d.model.as_deref())?;
     json(d)
 }
@@ -130,19 +125,17 @@ pub struct Binding {
 }
 
 /// Binds a recorder to an officer from `b.from` on (R3).
-pub fn bind(
+pub(crate) fn bind(
     store: &mut Store,
     id: &Identity,
     serial: &str,
     b: &Binding,
 ) -> Result<serde_json::Value, ServiceError> {
-    id.require(CUSTODY, "binding recorders")?;
     store.bind(&id.actor(), serial, &b.officer, &b.from)?;
     Ok(serde_json::json!({"serial": serial, "officer": b.officer, "from": b.from}))
 }
 
 /// The registry with binding history: `{"devices": [...]}`.
-pub fn devices(store: &Store, id: &Identity) -> Result<serde_json::Value, ServiceError> {
-    id.require(ANYONE, "listing recorders")?;
+pub(crate) fn devices(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "devices": store.devices()? }))
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use vigil_store::{Clip, ClipFilter, Gap, GapFilter, Store};
 
 use crate::error::ServiceError;
-use crate::identity::{Identity, ANYONE};
+use crate::identity::Identity;
 
 /// The kinds of report.
 pub const KINDS: &[&str] = &["ingest", "gaps", "stats"];
@@ -66,7 +66,7 @@ pub fn report(
     q: &ReportQuery,
     zone: &vigil_i18n::Zone,
 ) -> Result<Report, ServiceError> {
-    id.require(ANYONE, "reading reports")?;
+    crate::op::allow::<crate::ops::Report>(id)?;
     let Some(kind) = KINDS.iter().copied().find(|k| *k == kind) else {
         return Err(ServiceError::not_found(format!(
             "no report {kind:?}: one of {}",

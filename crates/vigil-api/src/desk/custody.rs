@@ -14,6 +14,7 @@ use vigil_service::custody::{self, APPROVERS, CLASSES, REASONS};
 use vigil_service::identity::{Identity, CUSTODY, EXPLAIN};
 use vigil_service::tagging as custody_tag;
 use vigil_service::ServiceError;
+use vigil_service::{op, ops};
 use vigil_store::Store;
 
 use super::page::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
@@ -136,7 +137,7 @@ pub(super) async fn tag_clip(
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
         let mut r = f.request();
         r.clips = vec![clip];
-        custody_tag::tag(s, id, &r)?;
+        op::call::<ops::Tag>(s, id, (), r)?;
         Ok(Out::Redirect(back))
     })
     .await
@@ -187,7 +188,7 @@ pub(super) async fn tag_bulk(
         r.officer = filled(&f.officer);
         r.from = Some(day(&f.from)?.0);
         r.to = Some(day(&f.until)?.1);
-        let done = custody_tag::tag(s, id, &r)?;
+        let done = op::call::<ops::Tag>(s, id, (), r)?;
         Ok(Out::Redirect(format!(
             "/desk/clips?officer={}&from={}&until={}&tagged={}",
             encode(&f.officer),
@@ -227,10 +228,11 @@ pub(super) async fn case_event(
                 })
                 .transpose()
         };
-        custody::case_event(
+        op::call::<ops::Case>(
             s,
             id,
-            &custody::CaseEvent {
+            (),
+            custody::CaseEvent {
                 case: f.case.trim().to_owned(),
                 closed_at: at(&f.closed)?,
                 filed_at: at(&f.filed)?,
@@ -260,10 +262,11 @@ pub(super) async fn set_class(
 ) -> Response {
     let back = format!("/desk/clips/{}#custody", encode(&clip));
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        custody::retain(
+        op::call::<ops::Retain>(
             s,
             id,
-            &custody::Retain {
+            (),
+            custody::Retain {
                 clips: vec![clip],
                 class: f.class,
             },
@@ -293,10 +296,11 @@ pub(super) async fn hold(
 ) -> Response {
     let back = format!("/desk/clips/{}#custody", encode(&clip));
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        custody::hold(
+        op::call::<ops::Hold>(
             s,
             id,
-            &custody::Hold {
+            (),
+            custody::Hold {
                 clips: vec![clip],
                 reason: f.reason,
                 note: filled(&f.note),
@@ -316,7 +320,7 @@ pub(super) async fn release(
 ) -> Response {
     let back = format!("{}#custody", safe_back(f.back.as_deref()));
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        custody::release(s, id, hold)?;
+        op::call::<ops::Release>(s, id, hold, op::Empty {})?;
         Ok(Out::Redirect(back))
     })
     .await
@@ -403,10 +407,11 @@ pub(super) async fn new_request(
     Form(f): Form<RequestForm>,
 ) -> Response {
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        let done = custody::request(
+        let done = op::call::<ops::Request>(
             s,
             id,
-            &custody::NewRequest {
+            (),
+            custody::NewRequest {
                 clips: filled(&f.clip).into_iter().collect(),
                 case: filled(&f.case),
                 reason: f.reason.trim().to_owned(),
@@ -437,7 +442,7 @@ pub(super) async fn approve(
     Form(f): Form<DecideForm>,
 ) -> Response {
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        custody::approve(s, id, &r)?;
+        op::call::<ops::Approve>(s, id, r.clone(), op::Empty {})?;
         Ok(Out::Redirect(format!("/desk/requests#req-{r}")))
     })
     .await
@@ -451,7 +456,7 @@ pub(super) async fn reject(
     Form(f): Form<DecideForm>,
 ) -> Response {
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
-        custody::reject(s, id, &r, &custody::Rejection { reason: f.reason })?;
+        op::call::<ops::Reject>(s, id, r.clone(), custody::Rejection { reason: f.reason })?;
         Ok(Out::Redirect(format!("/desk/requests#req-{r}")))
     })
     .await
@@ -518,7 +523,7 @@ pub(super) async fn package(
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let (root, who) = (s.root().to_owned(), id.clone());
         std::thread::spawn(move || {
-            let mut out = crate::custody::ChannelWriter::new(tx.clone());
+            let mut out = crate::export::ChannelWriter::new(tx.clone());
             let done = Store::open(&root)
                 .map_err(ServiceError::from)
                 .and_then(|mut store| {

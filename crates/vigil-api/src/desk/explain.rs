@@ -1,6 +1,7 @@
 //! The interruption forms: an explanation filed, co-signed, reviewed (R8, R9).
 
 use super::page::*;
+use vigil_service::{op, ops};
 
 #[derive(serde::Deserialize)]
 pub(super) struct ExplainForm {
@@ -42,7 +43,7 @@ pub(super) async fn explain(
         } else {
             vigil_service::explanations::Explain::Written { text: f.text }
         };
-        vigil_service::explanations::explain(s, id, &gap, &how)?;
+        op::call::<ops::Explain>(s, id, gap.clone(), how)?;
         Ok(Out::Redirect(format!("{back}#gap-{gap}")))
     })
     .await
@@ -57,7 +58,7 @@ pub(super) async fn sign(
     let back = safe_back(f.back.as_deref());
     let csrf = std::mem::take(&mut f.csrf);
     posted(&state, &desk, &csrf, move |s, id| {
-        vigil_service::explanations::sign(s, id, &explanation)?;
+        op::call::<ops::Sign>(s, id, explanation, op::Empty {})?;
         Ok(Out::Redirect(back))
     })
     .await
@@ -81,11 +82,11 @@ pub(super) async fn review(
     let back = safe_back(f.back.as_deref());
     let csrf = std::mem::take(&mut f.csrf);
     posted(&state, &desk, &csrf, move |s, id| {
-        vigil_service::explanations::review(
+        op::call::<ops::Review>(
             s,
             id,
-            &gap,
-            &vigil_service::explanations::Review {
+            gap.clone(),
+            vigil_service::explanations::Review {
                 verdict: f.verdict,
                 note: f.note.filter(|n| !n.trim().is_empty()),
             },

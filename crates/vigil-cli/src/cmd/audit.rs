@@ -4,13 +4,12 @@
 //! offline (`vigil checkpoint verify OLD --proof FILE --key KEY`).
 
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use anyhow::Context;
-use vigil_service::checkpoints::{self, ConsistencyQuery};
-use vigil_service::queries::{self, AuditQuery};
+use vigil_service::checkpoints::ConsistencyQuery;
+use vigil_service::queries::AuditQuery;
 
-use super::Door;
-use crate::identity::AUDIT;
 use crate::output;
 
 /// Arguments of `vigil audit`.
@@ -82,10 +81,7 @@ fn prove(ctx: &super::Ctx, args: ProveArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let q = ConsistencyQuery { from, to: args.to };
-    let doc = ctx.call(
-        |c| c.get_with("/api/v1/audit/consistency", &q),
-        |s, id| checkpoints::consistency(s, id, &q),
-    )?;
+    let doc = ctx.run::<ops::Consistency>((), q)?;
     if doc["proof"].is_null() {
         anyhow::bail!(
             "no proof: {}",
@@ -107,13 +103,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         after: args.after,
         limit: args.limit,
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.get_with("/api/v1/audit", &q)?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(AUDIT, "reading the audit log")?;
-            queries::audit(&mut store, &id, &q)?
-        }
-    };
+    let doc = ctx.run::<ops::Audit>((), q)?;
     if args.json {
         output::print_json(&doc)?;
     } else {

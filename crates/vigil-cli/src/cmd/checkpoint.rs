@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
 use anyhow::{bail, Context};
-use vigil_service::checkpoints::{self, ConsistencyQuery};
+use vigil_service::checkpoints::ConsistencyQuery;
 use vigil_tlog::note::{Checkpoint, Verifier};
 
 use crate::{output, proof};
@@ -71,10 +73,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn latest(ctx: &super::Ctx) -> anyhow::Result<serde_json::Value> {
-    ctx.call(
-        |c| c.get("/api/v1/checkpoint"),
-        |s, id| checkpoints::checkpoint(s, id),
-    )
+    ctx.run::<ops::Checkpoint>((), op::Empty {})
 }
 
 /// One held checkpoint's outcome.
@@ -211,10 +210,7 @@ fn online_check(
         problem,
     };
     let doc = ctx
-        .call(
-            |c| c.get_with("/api/v1/audit/consistency", &q),
-            |s, id| checkpoints::consistency(s, id, &q),
-        )
+        .run::<ops::Consistency>((), q)
         .map_err(|e| failed(format!("the station gives no proof: {e:#}")))?;
     if doc["proof"].is_null() && doc["tampered"] == true {
         return Err(failed(

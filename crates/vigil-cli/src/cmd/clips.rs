@@ -2,10 +2,10 @@
 //! /api/v1/clips`) or, on a store you own, by the same service code here.
 
 use std::process::ExitCode;
+use vigil_service::ops;
 
-use vigil_service::queries::{self, ClipQuery};
+use vigil_service::queries::ClipQuery;
 
-use super::Door;
 use crate::output;
 
 /// Arguments of `vigil clips`.
@@ -33,13 +33,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         device: args.device,
         late_after: Some(args.late_after),
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.get_with("/api/v1/clips", &q)?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing clips")?;
-            queries::clips(&mut store, &id, &q)?
-        }
-    };
+    let doc = ctx.run::<ops::Clips>((), q)?;
     if args.json {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);

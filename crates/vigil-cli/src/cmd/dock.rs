@@ -4,6 +4,7 @@
 //! stored, indexed and verified (R2).
 
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use vigil_service::docks::{self, DockPath, PullRequest};
 
@@ -53,10 +54,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Sub::Enroll { path } => {
             let p = DockPath { path };
-            let doc = ctx.call(
-                |c| c.post("/api/v1/docks/enroll", &p),
-                |s, id| docks::enroll(s, id, &p.path),
-            )?;
+            let doc = ctx.run::<ops::DockEnroll>((), p)?;
             crate::say!(
                 "dock {} enrolled to this station",
                 doc["dock"].as_str().unwrap_or("-")
@@ -65,10 +63,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         Sub::Status { path, json } => {
             let p = DockPath { path };
-            let doc = ctx.call(
-                |c| c.get_with("/api/v1/docks/status", &p),
-                |s, id| docks::status(s, id, &p.path),
-            )?;
+            let doc = ctx.run::<ops::DockStatus>((), p)?;
             if json {
                 output::print_json(&doc)?;
                 return Ok(ExitCode::SUCCESS);
@@ -115,11 +110,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             let r = PullRequest { path, slot, keep };
             let mut bar = output::BarSink(output::byte_bar(json));
             let doc = match ctx.door() {
-                super::Door::Daemon(c) => {
-                    c.post_stream("/api/v1/docks/pull", &r, &mut |d, t, f| {
-                        vigil_service::jobs::Sink::progress(&mut bar, d, t, f)
-                    })?
-                }
+                super::Door::Daemon(c) => c.stream::<ops::DockPull>(&(), &r, &mut |d, t, f| {
+                    vigil_service::jobs::Sink::progress(&mut bar, d, t, f)
+                })?,
                 super::Door::Embedded => {
                     let (mut store, id) = ctx.open(crate::identity::ANYONE, "using a dock")?;
                     docks::pull(&mut store, &id, &r, &mut bar)?

@@ -6,11 +6,11 @@
 //! supersedes it. Each step is in the audit log.
 
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use anyhow::bail;
-use vigil_service::explanations::{self, Explain, Review};
+use vigil_service::explanations::{Explain, Review};
 
-use super::Door;
 use crate::output;
 
 /// Arguments of `vigil explain`.
@@ -68,14 +68,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             text: args.written.clone().unwrap_or_default(),
         }
     };
-    let e = match ctx.door() {
-        Door::Daemon(c) => c.post(&format!("/api/v1/gaps/{}/explanations", args.gap), &how)?,
-        Door::Embedded => {
-            let (mut store, id) =
-                ctx.open(crate::identity::EXPLAIN, "explaining an interruption")?;
-            explanations::explain(&mut store, &id, &args.gap, &how)?
-        }
-    };
+    let e = ctx.run::<ops::Explain>(args.gap.clone(), how)?;
     if args.json {
         output::print_json(&e)?;
     } else {
@@ -134,13 +127,7 @@ pub fn review(ctx: &super::Ctx, args: ReviewArgs) -> anyhow::Result<ExitCode> {
         verdict: if args.accept { "accepted" } else { "rejected" }.to_owned(),
         note: args.note,
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.post(&format!("/api/v1/gaps/{}/reviews", args.gap), &r)?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(crate::identity::REVIEW, "reviewing explanations")?;
-            explanations::review(&mut store, &id, &args.gap, &r)?
-        }
-    };
+    let doc = ctx.run::<ops::Review>(args.gap.clone(), r.clone())?;
     crate::say!(
         "{} explanation {} by {}; the interruption is {}",
         args.gap,

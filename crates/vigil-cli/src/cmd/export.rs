@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use vigil_service::op::{self, Endpoint};
+use vigil_service::ops;
 
 use anyhow::{bail, Context};
 use vigil_service::custody::{self, NewRequest};
@@ -46,10 +48,7 @@ pub fn request(ctx: &super::Ctx, args: RequestArgs) -> anyhow::Result<ExitCode> 
         reason: args.reason,
         outsider: args.outsider,
     };
-    let doc = ctx.call(
-        |c| c.post("/api/v1/requests", &r),
-        |s, id| custody::request(s, id, &r),
-    )?;
+    let doc = ctx.run::<ops::Request>((), r)?;
     if args.json {
         output::print_json(&serde_json::json!({ "request": doc["request"] }))?;
     } else {
@@ -77,15 +76,7 @@ pub struct ApproveArgs {
 pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let r = args.request;
     super::plain_id("request", &r)?;
-    let doc = ctx.call(
-        |c| {
-            c.post(
-                &format!("/api/v1/requests/{r}/approval"),
-                &serde_json::json!({}),
-            )
-        },
-        |s, id| custody::approve(s, id, &r),
-    )?;
+    let doc = ctx.run::<ops::Approve>(r.clone(), op::Empty {})?;
     output::outcome(
         args.json,
         &doc,
@@ -117,10 +108,7 @@ pub fn reject(ctx: &super::Ctx, args: RejectArgs) -> anyhow::Result<ExitCode> {
     let why = custody::Rejection {
         reason: args.reason,
     };
-    let doc = ctx.call(
-        |c| c.post(&format!("/api/v1/requests/{r}/rejection"), &why),
-        |s, id| custody::reject(s, id, &r, &why),
-    )?;
+    let doc = ctx.run::<ops::Reject>(r.clone(), why)?;
     output::outcome(
         args.json,
         &doc,
@@ -173,8 +161,8 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let sent = match door {
         super::Door::Daemon(c) => c
             .post_download(
-                &format!("/api/v1/requests/{}/export", args.request),
-                &serde_json::json!({}),
+                &ops::Export::path(&args.request),
+                &op::Empty {},
                 &mut writer,
             )
             .map_err(anyhow::Error::from),

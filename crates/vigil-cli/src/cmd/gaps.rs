@@ -1,10 +1,10 @@
 //! `vigil gaps`: the gap log (R7–R9): every interruption, open or explained.
 
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use vigil_service::explanations::{self, GapQuery};
 
-use super::Door;
 use crate::output;
 
 /// Default hours after which an open interruption is overdue.
@@ -45,13 +45,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         since: args.since,
         deadline: Some(args.deadline),
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.get_with("/api/v1/gaps", &q)?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(crate::identity::ANYONE, "listing interruptions")?;
-            explanations::gaps(&mut store, &id, &q)?
-        }
-    };
+    let doc = ctx.run::<ops::Gaps>((), q)?;
     if args.json {
         output::print_json(&doc)?;
         return Ok(ExitCode::SUCCESS);

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use vigil_service::jobs::{self, IngestRequest, Sink};
 
@@ -53,9 +54,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut sink = output::BarSink(output::byte_bar(args.json));
     let doc = match ctx.door() {
-        Door::Daemon(c) => c.post_stream("/api/v1/ingest", &req, &mut |d, t, f| {
-            sink.progress(d, t, f)
-        })?,
+        Door::Daemon(c) => {
+            c.stream::<ops::Ingest>(&(), &req, &mut |d, t, f| sink.progress(d, t, f))?
+        }
         Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
             jobs::ingest(

@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
 use anyhow::{bail, Context};
 use vigil_api::client::{Client, Desk};
@@ -68,9 +70,12 @@ pub fn login(args: Args) -> anyhow::Result<ExitCode> {
         fingerprint: args.fingerprint,
         token: None,
     };
-    let answer = Client::desk(desk.clone()).post(
-        "/api/v1/login",
-        &serde_json::json!({"user": user, "password": password}),
+    let answer = Client::desk(desk.clone()).call::<ops::Login>(
+        &(),
+        &vigil_service::auth::Login {
+            user: user.clone(),
+            password: password.to_owned(),
+        },
     )?;
     desk.token = answer["token"].as_str().map(str::to_owned);
     let path = session_file();
@@ -105,7 +110,7 @@ pub fn logout() -> anyhow::Result<ExitCode> {
     let Some(desk) = saved() else {
         bail!("not logged in (no {})", session_file().display());
     };
-    let ended = Client::desk(desk).post("/api/v1/logout", &serde_json::json!({}));
+    let ended = Client::desk(desk).call::<ops::Logout>(&(), &op::Empty {});
     std::fs::remove_file(session_file()).ok();
     ended?;
     crate::say!("logged out");

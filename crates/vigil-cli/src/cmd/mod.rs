@@ -24,6 +24,8 @@ pub mod verify_export;
 use std::path::Path;
 
 use anyhow::Context;
+use serde_json::Value;
+use vigil_service::op::{self, Operation};
 use vigil_store::Store;
 
 use crate::identity::{Identity, Role};
@@ -74,24 +76,15 @@ impl Ctx {
         Door::Embedded
     }
 
-    /// One service call through the door: `remote` against vigild, or
-    /// `local` in-process on the named store (the service checks the role
-    /// either way).
-    pub fn call(
-        &self,
-        remote: impl FnOnce(
-            &vigil_api::client::Client,
-        ) -> Result<serde_json::Value, vigil_api::client::ClientError>,
-        local: impl FnOnce(
-            &mut Store,
-            &Identity,
-        ) -> Result<serde_json::Value, vigil_service::ServiceError>,
-    ) -> anyhow::Result<serde_json::Value> {
+    /// Runs the declared operation `O` through the door: against vigild,
+    /// or in-process on the named store (`vigil_service::op::call`, which
+    /// checks the role either way).
+    pub fn run<O: Operation>(&self, args: O::Args, input: O::Input) -> anyhow::Result<Value> {
         match self.door() {
-            Door::Daemon(c) => Ok(remote(&c)?),
+            Door::Daemon(c) => Ok(c.call::<O>(&args, &input)?),
             Door::Embedded => {
-                let (mut store, id) = self.open(crate::identity::ANYONE, "using the store")?;
-                Ok(local(&mut store, &id)?)
+                let (mut store, id) = self.open(crate::identity::ANYONE, O::WHAT)?;
+                Ok(op::call::<O>(&mut store, &id, args, input)?)
             }
         }
     }

@@ -1,8 +1,10 @@
 //! `vigil spotcheck` (R18) and `vigil confidential` (R17).
 
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
-use vigil_service::custody::{self, Confidential, Draw, Finding};
+use vigil_service::custody::{Confidential, Draw, Finding};
 
 use crate::output;
 
@@ -68,10 +70,7 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
                 since: since.map(vigil_store::rfc3339),
                 until: until.map(vigil_store::rfc3339),
             };
-            let doc = ctx.call(
-                |c| c.post("/api/v1/spotchecks", &d),
-                |s, id| custody::draw(s, id, &d),
-            )?;
+            let doc = ctx.run::<ops::Draw>((), d)?;
             if json {
                 output::print_json(&doc)?;
             } else {
@@ -86,20 +85,14 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
         }
         SpotCmd::Review { entry, finding } => {
             let f = Finding { finding };
-            let doc = ctx.call(
-                |c| c.post(&format!("/api/v1/spotchecks/{entry}/findings"), &f),
-                |s, id| custody::review(s, id, entry, &f),
-            )?;
+            let doc = ctx.run::<ops::Finding>(entry, f)?;
             crate::say!(
                 "entry {entry} reviewed by {}",
                 doc["reviewer"].as_str().unwrap_or("-")
             );
         }
         SpotCmd::List { json } => {
-            let doc = ctx.call(
-                |c| c.get("/api/v1/spotchecks"),
-                |s, id| custody::spotchecks(s, id),
-            )?;
+            let doc = ctx.run::<ops::Spotchecks>((), op::Empty {})?;
             if json {
                 output::print_json(&doc)?;
             } else {
@@ -155,10 +148,7 @@ pub fn confidential(ctx: &super::Ctx, args: ConfArgs) -> anyhow::Result<ExitCode
         clips: args.clips,
         kind: args.kind,
     };
-    let doc = ctx.call(
-        |cl| cl.post("/api/v1/confidential", &c),
-        |s, id| custody::confidential(s, id, &c),
-    )?;
+    let doc = ctx.run::<ops::Confidential>((), c.clone())?;
     output::outcome(
         args.json,
         &doc,

@@ -2,12 +2,13 @@
 //! and who each recorder belongs to (R3). Every change is audited.
 
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
 use anyhow::Context;
-use vigil_service::registry::{self, Binding, NewDevice, NewOfficer, NewUser};
+use vigil_service::registry::{Binding, NewDevice, NewOfficer, NewUser};
 
 use super::Door;
-use crate::identity::{ADMIN, ANYONE, CUSTODY};
 use crate::output;
 
 /// Arguments of `vigil user`.
@@ -63,15 +64,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 unix,
                 officer,
             };
-            match ctx.door() {
-                Door::Daemon(c) => {
-                    c.post("/api/v1/users", &u)?;
-                }
-                Door::Embedded => {
-                    let (mut store, id) = ctx.open(ADMIN, "adding users")?;
-                    registry::add_user(&mut store, &id, &u)?;
-                }
-            }
+            ctx.run::<ops::AddUser>((), u.clone())?;
             crate::say!("user {} added as {}", u.name, u.role);
         }
         UserCmd::Passwd { name } => {
@@ -81,28 +74,14 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                 .context("reading the password from standard input")?;
             let password = line.trim_end_matches(['\n', '\r']).to_owned();
             super::plain_id("user", &name)?;
-            match ctx.door() {
-                super::Door::Daemon(c) => {
-                    c.post(
-                        &format!("/api/v1/users/{name}/password"),
-                        &serde_json::json!({ "password": password }),
-                    )?;
-                }
-                super::Door::Embedded => {
-                    let (mut store, id) = ctx.open(ANYONE, "setting a password")?;
-                    vigil_service::auth::set_password(&mut store, &id, &name, &password)?;
-                }
-            }
+            ctx.run::<ops::SetPassword>(
+                name.clone(),
+                vigil_service::auth::NewPassword { password },
+            )?;
             crate::say!("password of {name} set; their desk sessions ended");
         }
         UserCmd::List { json } => {
-            let doc = match ctx.door() {
-                Door::Daemon(c) => c.get("/api/v1/users")?,
-                Door::Embedded => {
-                    let (store, id) = ctx.open(ANYONE, "listing users")?;
-                    registry::users(&store, &id)?
-                }
-            };
+            let doc = ctx.run::<ops::Users>((), op::Empty {})?;
             if json {
                 output::print_json(&doc)?;
             } else {
@@ -175,25 +154,11 @@ pub fn officers(ctx: &super::Ctx, args: OfficerArgs) -> anyhow::Result<ExitCode>
                 name,
                 unit,
             };
-            match ctx.door() {
-                Door::Daemon(c) => {
-                    c.post("/api/v1/officers", &o)?;
-                }
-                Door::Embedded => {
-                    let (mut store, id) = ctx.open(CUSTODY, "registering officers")?;
-                    registry::upsert_officer(&mut store, &id, &o)?;
-                }
-            }
+            ctx.run::<ops::AddOfficer>((), o)?;
             crate::say!("officer {officer} registered");
         }
         OfficerCmd::List { json } => {
-            let doc = match ctx.door() {
-                Door::Daemon(c) => c.get("/api/v1/officers")?,
-                Door::Embedded => {
-                    let (store, id) = ctx.open(ANYONE, "listing officers")?;
-                    registry::officers(&store, &id)?
-                }
-            };
+            let doc = ctx.run::<ops::Officers>((), op::Empty {})?;
             if json {
                 output::print_json(&doc)?;
             } else {
@@ -259,15 +224,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                 serial: serial.clone(),
                 model,
             };
-            match ctx.door() {
-                Door::Daemon(c) => {
-                    c.post("/api/v1/devices", &d)?;
-                }
-                Door::Embedded => {
-                    let (mut store, id) = ctx.open(CUSTODY, "registering recorders")?;
-                    registry::add_device(&mut store, &id, &d)?;
-                }
-            }
+            ctx.run::<ops::AddDevice>((), d)?;
             crate::say!("recorder {serial} registered");
         }
         DeviceCmd::Bind {
@@ -283,26 +240,15 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
                 officer: officer.clone(),
                 from: from.clone(),
             };
-            match ctx.door() {
-                Door::Daemon(c) => {
-                    super::plain_id("recorder", &serial)?;
-                    c.post(&format!("/api/v1/devices/{serial}/bindings"), &b)?;
-                }
-                Door::Embedded => {
-                    let (mut store, id) = ctx.open(CUSTODY, "binding recorders")?;
-                    registry::bind(&mut store, &id, &serial, &b)?;
-                }
+            // Over the socket the serial is a path segment.
+            if matches!(ctx.door(), Door::Daemon(_)) {
+                super::plain_id("recorder", &serial)?;
             }
+            ctx.run::<ops::Bind>(serial.clone(), b)?;
             crate::say!("recorder {serial} bound to officer {officer} from {from}");
         }
         DeviceCmd::List { json } => {
-            let doc = match ctx.door() {
-                Door::Daemon(c) => c.get("/api/v1/devices")?,
-                Door::Embedded => {
-                    let (store, id) = ctx.open(ANYONE, "listing recorders")?;
-                    registry::devices(&store, &id)?
-                }
-            };
+            let doc = ctx.run::<ops::Devices>((), op::Empty {})?;
             if json {
                 output::print_json(&doc)?;
             } else {

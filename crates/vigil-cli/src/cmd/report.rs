@@ -4,6 +4,8 @@
 //! and written here to stdout or `--out`.
 
 use std::process::ExitCode;
+use vigil_service::op::Endpoint;
+use vigil_service::ops;
 
 use anyhow::Context;
 use vigil_service::reports::{self, ReportQuery};
@@ -96,7 +98,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     };
     let text = match ctx.door() {
         super::Door::Daemon(client) => {
-            client.get_text_with(&format!("/api/v1/reports/{kind}"), &q)?
+            client.get_text_with(&ops::Report::path(&kind.to_owned()), &q)?
         }
         super::Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "reading reports")?;

@@ -5,8 +5,10 @@
 //! a held or unexpired clip, or one in an open case, is never removed.
 
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
-use vigil_service::custody::{self, CaseEvent, Hold, Purge, PurgePolicy, PurgeStep, Retain};
+use vigil_service::custody::{CaseEvent, Hold, Purge, PurgePolicy, PurgeStep, Retain};
 
 use crate::output;
 
@@ -30,10 +32,7 @@ pub fn retain(ctx: &super::Ctx, args: RetainArgs) -> anyhow::Result<ExitCode> {
         clips: args.clips,
         class: args.class,
     };
-    let doc = ctx.call(
-        |c| c.post("/api/v1/retention", &r),
-        |s, id| custody::retain(s, id, &r),
-    )?;
+    let doc = ctx.run::<ops::Retain>((), r.clone())?;
     output::outcome(
         args.json,
         &doc,
@@ -66,10 +65,7 @@ pub fn hold(ctx: &super::Ctx, args: HoldArgs) -> anyhow::Result<ExitCode> {
         reason: args.reason,
         note: args.note,
     };
-    let doc = ctx.call(
-        |c| c.post("/api/v1/holds", &h),
-        |s, id| custody::hold(s, id, &h),
-    )?;
+    let doc = ctx.run::<ops::Hold>((), h)?;
     let shown: Vec<String> = doc["holds"]
         .as_array()
         .map(|a| a.iter().map(ToString::to_string).collect())
@@ -95,15 +91,7 @@ pub struct ReleaseArgs {
 /// Runs `vigil release`.
 pub fn release(ctx: &super::Ctx, args: ReleaseArgs) -> anyhow::Result<ExitCode> {
     let hold = args.hold;
-    let doc = ctx.call(
-        |c| {
-            c.post(
-                &format!("/api/v1/holds/{hold}/release"),
-                &serde_json::json!({}),
-            )
-        },
-        |s, id| custody::release(s, id, hold),
-    )?;
+    let doc = ctx.run::<ops::Release>(hold, op::Empty {})?;
     output::outcome(args.json, &doc, &format!("hold {hold} released"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -166,10 +154,7 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
             },
         ),
     };
-    let doc = ctx.call(
-        |c| c.post("/api/v1/cases", &e),
-        |s, id| custody::case_event(s, id, &e),
-    )?;
+    let doc = ctx.run::<ops::Case>((), e)?;
     output::outcome(args.json, &doc, &format!("case {case} recorded"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -218,10 +203,7 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let Some(step) = step else {
-        let doc = ctx.call(
-            |c| c.get_with("/api/v1/purge", &policy),
-            |s, id| custody::purge_plan(s, id, policy),
-        )?;
+        let doc = ctx.run::<ops::PurgePlan>((), policy)?;
         if args.json {
             output::print_json(&doc)?;
             return Ok(ExitCode::SUCCESS);
@@ -279,10 +261,7 @@ pub fn purge(ctx: &super::Ctx, args: PurgeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let p = Purge { step, policy };
-    let doc = ctx.call(
-        |c| c.post("/api/v1/purge", &p),
-        |s, id| custody::purge(s, id, &p),
-    )?;
+    let doc = ctx.run::<ops::Purge>((), p.clone())?;
     let line = match &p.step {
         PurgeStep::Cancel(clip) => format!("clip {clip} taken off the purge queue"),
         PurgeStep::Approve => format!(

@@ -4,10 +4,9 @@
 //! unregistered officer and a user without an officer id are refused.
 
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
-use vigil_service::explanations;
-
-use super::Door;
 use crate::output;
 
 /// Arguments of `vigil sign`.
@@ -23,16 +22,7 @@ pub struct Args {
 /// Runs `vigil sign`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     super::plain_id("explanation", &args.explanation)?;
-    let signed = match ctx.door() {
-        Door::Daemon(c) => c.post(
-            &format!("/api/v1/explanations/{}/signatures", args.explanation),
-            &serde_json::json!({}),
-        )?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(crate::identity::EXPLAIN, "signing an explanation")?;
-            explanations::sign(&mut store, &id, &args.explanation)?
-        }
-    };
+    let signed = ctx.run::<ops::Sign>(args.explanation.clone(), op::Empty {})?;
     if args.json {
         output::print_json(&signed)?;
     } else {

@@ -5,6 +5,8 @@
 //! file it keeps in a store you can read (`vigild.status.json`).
 
 use std::process::ExitCode;
+use vigil_service::op::{self};
+use vigil_service::ops;
 
 use anyhow::Context;
 
@@ -30,7 +32,7 @@ fn alive(pid: i64) -> bool {
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let doc = match ctx.door() {
         // The live board, from the daemon itself (any mapped user).
-        super::Door::Daemon(c) => c.get("/api/v1/status")?,
+        super::Door::Daemon(c) => c.call::<ops::Status>(&(), &op::Empty {})?,
         super::Door::Embedded => from_file(ctx)?,
     };
     show(doc, args.json)

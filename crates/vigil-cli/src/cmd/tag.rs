@@ -4,13 +4,12 @@
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use vigil_service::ops;
 
 use anyhow::Context;
 use time::Date;
-use vigil_service::tagging::{self, OverdueQuery, TagRequest};
+use vigil_service::tagging::{OverdueQuery, TagRequest};
 
-use super::Door;
-use crate::identity::{ANYONE, EXPLAIN};
 use crate::output;
 
 /// Arguments of `vigil tag`.
@@ -58,13 +57,7 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
         category: args.category,
         note: args.note,
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.post("/api/v1/tags", &r)?,
-        Door::Embedded => {
-            let (mut store, id) = ctx.open(EXPLAIN, "tagging clips")?;
-            tagging::tag(&mut store, &id, &r)?
-        }
-    };
+    let doc = ctx.run::<ops::Tag>((), r)?;
     crate::say!("{} clip(s) tagged", doc["tagged"]);
     Ok(ExitCode::SUCCESS)
 }
@@ -152,13 +145,7 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         explain_within: args.explain_within,
         holidays: holidays.join(","),
     };
-    let doc = match ctx.door() {
-        Door::Daemon(c) => c.get_with("/api/v1/overdue", &q)?,
-        Door::Embedded => {
-            let (store, id) = ctx.open(ANYONE, "listing overdue work")?;
-            tagging::overdue(&store, &id, &q)?
-        }
-    };
+    let doc = ctx.run::<ops::Overdue>((), q)?;
     if args.json {
         output::print_json(&doc)?;
     } else {

@@ -4,6 +4,8 @@
 //! inside vigild (its progress streamed back) or in-process on your store.
 
 use std::process::ExitCode;
+use vigil_service::op;
+use vigil_service::ops;
 
 use vigil_service::jobs::{self, Sink};
 
@@ -26,9 +28,8 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     let report: vigil_store::VerifyReport = match ctx.door() {
         Door::Daemon(c) => {
-            let doc = c.post_stream("/api/v1/verify", &serde_json::json!({}), &mut |d, t, f| {
-                sink.progress(d, t, f)
-            })?;
+            let doc =
+                c.stream::<ops::Verify>(&(), &op::Empty {}, &mut |d, t, f| sink.progress(d, t, f))?;
             serde_json::from_value(doc)?
         }
         Door::Embedded => {
