@@ -17,7 +17,28 @@ use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, Required, ResponseBuil
 use vigil_service::op::{self, Endpoint, Input, InputDoc, Method, Operation};
 use vigil_service::ops;
 
-use crate::server::{with_identity, ApiState, Who};
+use crate::context::{with_identity, ApiError, ApiState, Who};
+
+/// An error as every endpoint sends it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable: `refused`, `not_found`, `bad_request`, `store`.
+    pub code: String,
+    /// What and why.
+    pub message: String,
+}
+
+/// The OpenAPI document's description and error shape; its paths come
+/// from the declarations ([`openapi`]).
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Vigil API",
+        description = "vigild's HTTP/JSON API: a Unix socket for local users (identity from SO_PEERCRED), TLS with session tokens for desks. See docs/api.md."
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
 
 /// Runs the JSON operation `O` for the caller.
 async fn serve<O: Operation>(
@@ -56,8 +77,7 @@ async fn serve<O: Operation>(
 }
 
 fn bad(e: serde_json::Error) -> Response {
-    crate::server::ApiError::from(vigil_service::ServiceError::bad_request(e.to_string()))
-        .into_response()
+    ApiError::from(vigil_service::ServiceError::bad_request(e.to_string())).into_response()
 }
 
 /// `E`'s method, routed to `handler`.
@@ -167,7 +187,7 @@ fn describe<E: Endpoint>(doc: &mut utoipa::openapi::OpenApi) {
 /// The OpenAPI document: the API's description and error shape, and every
 /// declared endpoint.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = <crate::server::ApiDoc as utoipa::OpenApi>::openapi();
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
     macro_rules! each {
         ($($e:ident),* $(,)?) => { $( describe::<ops::$e>(&mut doc); )* };
     }

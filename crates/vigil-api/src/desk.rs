@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use vigil_desk as view;
 
-use crate::server::ApiState;
+use crate::context::ApiState;
 use page::CSP;
 
 mod custody;

@@ -6,14 +6,14 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::{Json, Router};
-use vigil_service::docks::{self, DockPath, PullRequest};
+use vigil_service::docks::{DockPath, PullRequest};
 use vigil_service::ServiceError;
 
 use vigil_service::op::{self, Endpoint};
 use vigil_service::ops;
 
+use crate::context::{stream_job, with_identity, ApiError, ApiResult, ApiState, Who};
 use crate::declared::at;
-use crate::server::{stream_job, with_identity, ApiError, ApiResult, ApiState, Who};
 
 /// Refuses a dock vigild's own workers are serving: two hosts on one
 /// serial line would garble each other's frames.
@@ -76,7 +76,7 @@ pub(crate) async fn pull(
         &state,
         &who,
         vigil_store::Store::open,
-        move |s, id, sink| docks::pull(s, id, &r, sink),
+        move |s, id, sink| ops::DockPull::run(s, id, &r, sink),
     )
     .await
 }

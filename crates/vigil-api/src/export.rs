@@ -8,8 +8,8 @@ use vigil_service::export;
 use vigil_service::op::Endpoint;
 use vigil_service::ops;
 
+use crate::context::{checked_stream, ApiError, ApiState, BodyTx, Who};
 use crate::declared::at;
-use crate::server::{checked_stream, ApiError, ApiState, BodyTx, Who};
 
 /// Sends what the export writes as the response body, 64 KiB at a time.
 pub(crate) struct ChannelWriter {
@@ -64,7 +64,7 @@ pub(crate) async fn export_package(
         &who,
         vigil_store::Store::open,
         "application/x-tar",
-        move |store, id| export::prepare(store, id, &request),
+        move |store, id| ops::Export::prepare(store, id, &request),
         |mut store, id, plan, tx| {
             let mut out = ChannelWriter {
                 tx: tx.clone(),

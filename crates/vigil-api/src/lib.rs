@@ -20,6 +20,7 @@
 //! 403, `not_found` 404, `bad_request` 400, `store` 500).
 
 pub mod client;
+mod context;
 pub mod declared;
 pub mod desk;
 mod docks;

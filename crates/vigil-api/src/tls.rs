@@ -16,7 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::server::{router, ApiState, TlsPeer};
+use crate::context::{ApiState, TlsPeer};
+use crate::server::router;
 
 /// What can go wrong setting the listener up.
 #[derive(Debug, thiserror::Error)]

@@ -69,8 +69,7 @@ impl Plan {
 /// Checks the request may be exported by the acting user: it exists, a
 /// supervisor approved it (R16), and no clip is one this user may not
 /// handle or one that may not leave to an outside organisation (R17).
-pub fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, ServiceError> {
-    crate::op::allow::<crate::ops::Export>(id)?;
+pub(crate) fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, ServiceError> {
     let req = store
         .request(request)?
         .ok_or_else(|| ServiceError::not_found(format!("no request {request:?}")))?;

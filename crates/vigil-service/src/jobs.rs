@@ -23,12 +23,11 @@ pub trait Sink {
 /// and its Merkle tree and checkpoints (R10), and every recording's
 /// continuity against the gap log; the check itself is audited. Returns
 /// the report.
-pub fn verify(
+pub(crate) fn verify(
     store: &mut Store,
     id: &Identity,
     sink: &mut dyn Sink,
 ) -> Result<vigil_store::VerifyReport, ServiceError> {
-    crate::op::allow::<crate::ops::Verify>(id)?;
     let total = store.indexed_bytes()?;
     sink.progress(0, total, None);
     store.verify_with(
@@ -156,14 +155,13 @@ impl Progress for Adapter<'_> {
 /// ([`crate::sources::check`]); returns the report (`run`, `files`,
 /// `skipped`, `failed`) and the number of open interruptions of the
 /// recorder.
-pub fn ingest(
+pub(crate) fn ingest(
     store: &mut Store,
     id: &Identity,
     req: &IngestRequest,
     sources: &crate::sources::Sources,
     sink: &mut dyn Sink,
 ) -> Result<serde_json::Value, ServiceError> {
-    crate::op::allow::<crate::ops::Ingest>(id)?;
     let source = crate::sources::check(&req.dir, store.root(), sources)?;
     if !(req.min_gap > 0.0 && req.min_gap < req.join_window && req.join_window.is_finite()) {
         return Err(ServiceError::bad_request(

@@ -18,6 +18,7 @@
 //! - [`export`]: an approved request's package, streamed (R14, R16, R17);
 //! - [`reports`]: the ingest report, the gap log and statistics, rendered
 //!   (R1, R4, R5, R8, R9, R19);
+//! - [`report_data`]: what a report holds (rows, totals, statistics);
 //! - [`printed`]: the reports as printable pages, in the reader's language
 //!   and the station's time;
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
@@ -42,6 +43,7 @@ pub mod printed;
 pub mod queries;
 pub mod queues;
 pub mod registry;
+pub mod report_data;
 pub mod reports;
 pub mod sources;
 pub mod tagging;

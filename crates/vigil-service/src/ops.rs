@@ -9,7 +9,8 @@ use serde_json::Value;
 use vigil_store::Store;
 
 use crate::identity::{Identity, ADMIN, ANYONE, AUDIT, CUSTODY, EXPLAIN, REVIEW};
-use crate::op::{Empty, Endpoint, InputDoc, Method, Operation};
+use crate::jobs::Sink;
+use crate::op::{allow, Empty, Endpoint, InputDoc, Method, Operation};
 use crate::ServiceError;
 use crate::{
     auth, checkpoints, custody, docks, explanations, jobs, queries, registry, reports, tagging,
@@ -536,6 +537,74 @@ endpoint! {
     input body docks::PullRequest,
     ok "application/x-ndjson: progress lines, then {\"result\": {files, skipped, failed, recorders, link}} or {\"error\": ...}" as "application/x-ndjson",
     errors [REFUSED]
+}
+
+impl Verify {
+    /// Re-reads the store for `id` (role checked), progress to `sink`.
+    pub fn run(
+        store: &mut Store,
+        id: &Identity,
+        sink: &mut dyn Sink,
+    ) -> Result<vigil_store::VerifyReport, ServiceError> {
+        allow::<Self>(id)?;
+        jobs::verify(store, id, sink)
+    }
+}
+
+impl Ingest {
+    /// Ingests what `req` names from `sources` for `id` (role checked),
+    /// progress to `sink`.
+    pub fn run(
+        store: &mut Store,
+        id: &Identity,
+        req: &jobs::IngestRequest,
+        sources: &crate::sources::Sources,
+        sink: &mut dyn Sink,
+    ) -> Result<Value, ServiceError> {
+        allow::<Self>(id)?;
+        jobs::ingest(store, id, req, sources, sink)
+    }
+}
+
+impl DockPull {
+    /// Empties the recorders on the dock `r` names for `id` (role
+    /// checked), progress to `sink`.
+    pub fn run(
+        store: &mut Store,
+        id: &Identity,
+        r: &docks::PullRequest,
+        sink: &mut dyn Sink,
+    ) -> Result<Value, ServiceError> {
+        allow::<Self>(id)?;
+        docks::pull(store, id, r, sink)
+    }
+}
+
+impl Export {
+    /// The package of `request` for `id` (role checked), every check made
+    /// before its first byte is written ([`crate::export::write`]).
+    pub fn prepare(
+        store: &Store,
+        id: &Identity,
+        request: &str,
+    ) -> Result<crate::export::Plan, ServiceError> {
+        allow::<Self>(id)?;
+        crate::export::prepare(store, id, request)
+    }
+}
+
+impl Report {
+    /// The report `kind` for `id` (role checked), rendered in `zone`.
+    pub fn run(
+        store: &mut Store,
+        id: &Identity,
+        kind: &str,
+        q: &reports::ReportQuery,
+        zone: &vigil_i18n::Zone,
+    ) -> Result<reports::Report, ServiceError> {
+        allow::<Self>(id)?;
+        reports::report(store, id, kind, q, zone)
+    }
 }
 
 /// Calls `f` with the name of each JSON operation ([`Operation`]).

@@ -14,7 +14,7 @@ use vigil_desk::{Cell, ReportPage, ReportSection};
 use vigil_i18n::{Lang, Msg, Zone};
 use vigil_store::{Clip, Gap, GapKind};
 
-use crate::reports::{human_bytes, parse, Data};
+use crate::report_data::{human_bytes, parse, stat_rows, Data};
 
 /// Who and where a report is made, for its header.
 #[derive(Debug)]
@@ -319,7 +319,7 @@ pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
 
 /// Statistics per officer and per unit (R19).
 pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
-    let (rows, units) = crate::reports::stat_rows(d);
+    let (rows, units) = stat_rows(d);
     let mut page = cx.page(Msg::ReportStats, d);
     page.signatures.clear();
     page.sections.push(ReportSection {

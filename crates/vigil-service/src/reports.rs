@@ -14,6 +14,8 @@ use vigil_store::{Clip, ClipFilter, Gap, GapFilter, Store};
 
 use crate::error::ServiceError;
 use crate::identity::Identity;
+pub use crate::report_data::human_bytes;
+use crate::report_data::{sorted_gaps, stat_rows, Data, Row};
 
 /// The kinds of report.
 pub const KINDS: &[&str] = &["ingest", "gaps", "stats"];
@@ -59,14 +61,13 @@ impl Report {
 
 /// Renders the report `kind` (ingest, gaps, stats) over the period; the
 /// reading is audited (R20).
-pub fn report(
+pub(crate) fn report(
     store: &mut Store,
     id: &Identity,
     kind: &str,
     q: &ReportQuery,
     zone: &vigil_i18n::Zone,
 ) -> Result<Report, ServiceError> {
-    crate::op::allow::<crate::ops::Report>(id)?;
     let Some(kind) = KINDS.iter().copied().find(|k| *k == kind) else {
         return Err(ServiceError::not_found(format!(
             "no report {kind:?}: one of {}",
@@ -192,54 +193,6 @@ fn with_checkpoint(
 
 fn pretty(v: &serde_json::Value) -> Result<String, ServiceError> {
     serde_json::to_string_pretty(v).map_err(|e| ServiceError::bad_request(e.to_string()))
-}
-
-/// A byte count as people read it (binary prefixes, two decimals).
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
-}
-
-pub(crate) fn parse(t: Option<&str>) -> Option<OffsetDateTime> {
-    t.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-}
-
-/// One row of the ingest report.
-#[derive(Debug, Default, Serialize, Clone)]
-pub(crate) struct Row {
-    pub(crate) officer: String,
-    pub(crate) device: String,
-    pub(crate) clips: u64,
-    pub(crate) hours_recorded: f64,
-    pub(crate) bytes: u64,
-    pub(crate) late_ingests: u64,
-    pub(crate) damaged: u64,
-    pub(crate) interruptions_open: u64,
-    pub(crate) interruptions_explained: u64,
-    pub(crate) clock_drift_ms: Option<i64>,
-    pub(crate) battery_pct: Option<u8>,
-    pub(crate) faults: Vec<u16>,
-}
-
-pub(crate) struct Data {
-    pub(crate) units: BTreeMap<String, String>,
-    pub(crate) since: OffsetDateTime,
-    pub(crate) until: OffsetDateTime,
-    pub(crate) clips: Vec<Clip>,
-    pub(crate) gaps: Vec<Gap>,
-    pub(crate) rows: Vec<Row>,
-    /// Per officer totals (the statistics), summed by the store.
-    pub(crate) totals: Vec<vigil_store::stats::OfficerTotals>,
 }
 
 /// What the report `kind` needs over the period, read by the store's
@@ -417,13 +370,6 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
     Ok(s)
 }
 
-/// The period's gaps, overdue first, then open, then explained.
-fn sorted_gaps(d: &Data) -> Vec<Gap> {
-    let mut gaps = d.gaps.clone();
-    gaps.sort_by_key(|g| (!g.overdue, g.status == "explained"));
-    gaps
-}
-
 fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
     let gaps = sorted_gaps(d);
     let mut s = String::new();
@@ -462,56 +408,6 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
         }
     }
     Ok(s)
-}
-
-/// One officer's statistics (R19).
-#[derive(Serialize, Default)]
-pub(crate) struct Stat {
-    pub(crate) officer: String,
-    pub(crate) unit: Option<String>,
-    pub(crate) clips: u64,
-    pub(crate) hours_recorded: f64,
-    pub(crate) interruptions: u64,
-    pub(crate) interruptions_per_hour: f64,
-    pub(crate) late_ingest_rate: f64,
-    pub(crate) explained: u64,
-    pub(crate) mean_explanation_hours: Option<f64>,
-}
-
-/// Per officer, and per unit (recording hours, interruptions).
-pub(crate) fn stat_rows(d: &Data) -> (Vec<Stat>, BTreeMap<String, (f64, u64)>) {
-    let mut by: BTreeMap<String, Stat> = BTreeMap::new();
-    for t in &d.totals {
-        by.insert(
-            t.officer.clone(),
-            Stat {
-                officer: t.officer.clone(),
-                unit: d.units.get(&t.officer).cloned(),
-                clips: t.clips,
-                hours_recorded: t.hours_recorded,
-                interruptions: t.interruptions,
-                interruptions_per_hour: if t.hours_recorded > 0.0 {
-                    t.interruptions as f64 / t.hours_recorded
-                } else {
-                    0.0
-                },
-                late_ingest_rate: t.late_ingests as f64 / t.clips.max(1) as f64,
-                explained: t.explained,
-                mean_explanation_hours: t.mean_explanation_hours,
-            },
-        );
-    }
-    let rows: Vec<Stat> = by.into_values().collect();
-    // Per unit: recording hours and interruptions summed over its officers.
-    let mut units: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-    for st in &rows {
-        let u = units
-            .entry(st.unit.clone().unwrap_or_else(|| "-".into()))
-            .or_default();
-        u.0 += st.hours_recorded;
-        u.1 += st.interruptions;
-    }
-    (rows, units)
 }
 
 fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {

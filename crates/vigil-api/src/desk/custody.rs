@@ -18,7 +18,7 @@ use vigil_service::{op, ops};
 use vigil_store::Store;
 
 use super::page::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
-use crate::server::ApiState;
+use crate::context::ApiState;
 
 fn class_label(c: &str, lang: Lang) -> &'static str {
     match c {
@@ -483,7 +483,7 @@ pub(super) async fn package(
         }
     };
     as_user(&state, &desk, move |s, id| {
-        let plan = vigil_service::export::prepare(s, id, &r)?;
+        let plan = ops::Export::prepare(s, id, &r)?;
         let name = format!(
             "{}.{}",
             vigil_service::export::safe(&r),
@@ -555,7 +555,7 @@ pub(super) async fn package(
 
 /// Sends `file` into the response body `tx` in 64 KiB chunks; a read error
 /// breaks the response off.
-fn send_file(mut file: std::fs::File, tx: &crate::server::BodyTx) {
+fn send_file(mut file: std::fs::File, tx: &crate::context::BodyTx) {
     use std::io::Read as _;
     let mut buf = vec![0u8; 64 * 1024];
     loop {

@@ -16,7 +16,7 @@ pub(super) use vigil_service::queries::seen_clip;
 pub(super) use vigil_service::{Kind, ServiceError};
 pub(super) use vigil_store::{Clip, Gap, GapFilter, GapKind, Store};
 
-pub(super) use crate::server::{join_failed, ApiState, TlsPeer};
+pub(super) use crate::context::{join_failed, ApiState, TlsPeer};
 
 /// The session cookie.
 pub(super) const SESSION: &str = "vigil_session";

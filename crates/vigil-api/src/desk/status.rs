@@ -17,7 +17,7 @@ use vigil_dock_proto::msg::fault;
 use vigil_i18n::{Lang, Msg};
 
 use super::page::{as_user, chrome, Desk, Names, Out};
-use crate::server::ApiState;
+use crate::context::ApiState;
 
 fn state_label(s: &str, lang: Lang) -> String {
     let m = match s {

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use vigil_service::ops;
 
-use vigil_service::docks::{self, DockPath, PullRequest};
+use vigil_service::docks::{DockPath, PullRequest};
 
 use crate::output;
 
@@ -115,7 +115,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 })?,
                 super::Door::Embedded => {
                     let (mut store, id) = ctx.open(crate::identity::ANYONE, "using a dock")?;
-                    docks::pull(&mut store, &id, &r, &mut bar)?
+                    ops::DockPull::run(&mut store, &id, &r, &mut bar)?
                 }
             };
             drop(bar);

@@ -168,7 +168,7 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::from),
         super::Door::Embedded => (|| {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "exporting evidence")?;
-            let plan = vigil_service::export::prepare(&store, &id, &args.request)?;
+            let plan = ops::Export::prepare(&store, &id, &args.request)?;
             vigil_service::export::write(&mut store, &id, &plan, &mut writer)?;
             Ok(())
         })(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_service::ops;
 
-use vigil_service::jobs::{self, IngestRequest, Sink};
+use vigil_service::jobs::{IngestRequest, Sink};
 
 use super::Door;
 use crate::output;
@@ -59,7 +59,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::CUSTODY, "ingesting")?;
-            jobs::ingest(
+            ops::Ingest::run(
                 &mut store,
                 &id,
                 &req,

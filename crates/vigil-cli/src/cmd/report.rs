@@ -102,7 +102,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         super::Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "reading reports")?;
-            reports::report(&mut store, &id, kind, &q, &crate::zone())?.text
+            ops::Report::run(&mut store, &id, kind, &q, &crate::zone())?.text
         }
     };
     emit(&c, text)?;

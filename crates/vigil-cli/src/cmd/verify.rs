@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use vigil_service::op;
 use vigil_service::ops;
 
-use vigil_service::jobs::{self, Sink};
+use vigil_service::jobs::Sink;
 
 use super::Door;
 use crate::output;
@@ -34,7 +34,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         Door::Embedded => {
             let (mut store, id) = ctx.open_for_verify("verifying the store")?;
-            jobs::verify(&mut store, &id, &mut sink)?
+            ops::Verify::run(&mut store, &id, &mut sink)?
         }
     };
     drop(sink);
