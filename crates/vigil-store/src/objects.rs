@@ -27,18 +27,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::failpoint;
 use crate::pipeline::{copy_and_hash, Sink};
 
-pub use crate::pipeline::CHUNK;
-
-/// The BLAKE3 and SHA-256 of some content, and its length.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digests {
-    /// BLAKE3, lowercase hex: the object's name.
-    pub blake3: String,
-    /// SHA-256, lowercase hex.
-    pub sha256: String,
-    /// Length in bytes.
-    pub bytes: u64,
-}
+pub use crate::pipeline::{hex, Digests, CHUNK};
 
 /// The outcome of putting content into the store.
 #[derive(Debug, Clone)]
@@ -385,16 +374,6 @@ fn is_temp_name(name: &str) -> bool {
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     digits(pid) && digits(n)
-}
-
-/// Lowercase hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

@@ -27,7 +27,27 @@ use sha2::Digest;
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::failpoint;
-use crate::objects::{hex, Digests};
+
+/// The BLAKE3 and SHA-256 of some content, and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// BLAKE3, lowercase hex: the object's name.
+    pub blake3: String,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Length in bytes.
+    pub bytes: u64,
+}
+
+/// Lowercase hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
 
 /// Bytes read from the source per step.
 pub const CHUNK: usize = 1 << 20;

@@ -2,7 +2,7 @@
 //! R20).
 //!
 //! Each audit row is a leaf of an RFC 6962 tree: its canonical bytes are
-//! [`crate::audit::leaf_bytes`], its index is `seq - 1`. The table
+//! [`leaf_bytes`], its index is `seq - 1`. The table
 //! `audit_tree (level, idx, hash)` keeps every perfect aligned subtree
 //! (`level` 0 = leaf hashes), written by [`push`] in the transaction that
 //! appends the row, so the tree and the log commit together. Any root,
@@ -42,6 +42,30 @@ pub fn default_origin() -> String {
 }
 
 static ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A row's Merkle leaf: `seq` (8 bytes little-endian), then `at`, `actor`,
+/// `action`, `subject`, `detail` (the JSON text as stored), each as its
+/// length (8 bytes little-endian) followed by its UTF-8 bytes. The leaf
+/// hash is `SHA-256(0x00 ‖ leaf)` (RFC 6962). An auditor can recompute it
+/// from the row alone (docs/operations.md).
+pub fn leaf_bytes(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        8 + 40 + at.len() + actor.len() + action.len() + subject.len() + detail.len(),
+    );
+    out.extend_from_slice(&seq.to_le_bytes());
+    for field in [at, actor, action, subject, detail] {
+        out.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
 
 /// Names the log of a store whose key is made in this process (vigild's
 /// `station` setting); call before the first open. Later calls are
@@ -244,7 +268,7 @@ pub(crate) fn catch_up(conn: &Connection) -> rusqlite::Result<u64> {
             );
             break;
         }
-        let leaf = crate::audit::leaf_bytes(
+        let leaf = leaf_bytes(
             seq,
             &r.get::<_, String>(1)?,
             &r.get::<_, String>(2)?,
@@ -388,7 +412,7 @@ pub(crate) fn check_rows(conn: &Connection) -> rusqlite::Result<(Problems, vigil
                 ));
             }
             expected = seq + 1;
-            let leaf = crate::audit::leaf_bytes(
+            let leaf = leaf_bytes(
                 seq,
                 &r.get::<_, String>(1)?,
                 &r.get::<_, String>(2)?,
@@ -535,7 +559,7 @@ mod tests {
     }
 
     /// The leaves, recomputed from the rows alone as an outside auditor
-    /// would (the definition in `audit::leaf_bytes`).
+    /// would (the definition in [`leaf_bytes`]).
     fn independent_leaves(c: &Connection) -> Vec<Hash> {
         crate::audit::entries(c)
             .unwrap()

@@ -148,12 +148,12 @@ pub fn render_rules(recorders: &[UsbId], docks: &[UsbId]) -> String {
     out
 }
 
-/// Writes [`RULES_PATH`] for `config` and, when it changed, has udev
-/// reload its rules and replay the events of devices already plugged in
+/// Writes [`RULES_PATH`] for the configured recorder and dock ids and,
+/// when it changed, has udev reload its rules and replay the events of devices already plugged in
 /// (so a card plugged before the change is mounted now). Run as root.
-pub fn install_rules(config: &crate::config::Config) -> anyhow::Result<bool> {
+pub fn install_rules(recorders: &[UsbId], docks: &[UsbId]) -> anyhow::Result<bool> {
     use anyhow::Context;
-    let rules = render_rules(&config.recorder_ids()?, &config.dock_ids()?);
+    let rules = render_rules(recorders, docks);
     let path = Path::new(RULES_PATH);
     if std::fs::read_to_string(path).is_ok_and(|old| old == rules) {
         return Ok(false);

@@ -158,7 +158,7 @@ fn main() -> anyhow::Result<()> {
     }
     let mut config = vigild::config::Config::load(args.config.as_deref())?;
     if args.install_udev_rules {
-        let changed = vigild::devices::install_rules(&config)?;
+        let changed = vigild::devices::install_rules(&config.recorder_ids()?, &config.dock_ids()?)?;
         tracing::info!(
             path = vigild::devices::RULES_PATH,
             changed,
