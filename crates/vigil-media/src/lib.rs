@@ -14,6 +14,9 @@ pub mod analysis;
 mod ffi;
 pub mod level;
 pub mod mp4;
+mod timestamps;
+mod tracker;
+mod verdict;
 
 pub use analysis::{analyse, Analysis, Gap, GapKind, Method, StreamKind, StreamReport};
 pub use level::audio_level_dbfs;

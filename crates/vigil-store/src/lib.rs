@@ -16,8 +16,10 @@
 //! - every state change appends an audit row in the same transaction.
 
 pub mod audit;
+mod clips;
 pub mod erasures;
 mod error;
+mod explanations;
 pub mod failpoint;
 pub mod gaps;
 mod index;
@@ -36,17 +38,19 @@ pub mod stats;
 pub mod tags;
 mod timefmt;
 pub mod tlog;
+mod verify;
 
+pub use clips::{
+    Clip, ClipFilter, ClipGap, ClipKind, ClipState, ClipStatus, NewClip, RecordedClip, RunCounts,
+    RunFailure,
+};
 pub use error::{Result, StoreError};
 pub use gaps::{
     Explanation, Gap, GapFilter, GapKind, NewExplanation, NewGap, Signature, Signed, TimelineClip,
 };
-pub use index::{
-    Clip, ClipFilter, ClipGap, ClipKind, ClipState, ClipStatus, NewClip, Problem, RecordedClip,
-    RunCounts, RunFailure, VerifyReport,
-};
 pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
 pub use timefmt::{now_rfc3339, rfc3339};
+pub use verify::{Problem, VerifyReport};
 
 use std::path::{Path, PathBuf};
 

@@ -20,7 +20,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{IoContext, Result, StoreError};
-use crate::index::ANCHOR_FILE;
+use crate::index::{read_anchor, ANCHOR_FILE};
 use crate::{FORMAT, INDEX_FILE, MARKER_FILE};
 
 /// What a directory turned out to be.
@@ -173,11 +173,4 @@ fn count_objects(objects: &Path) -> usize {
         .filter_map(|f| fs::read_dir(f.path()).ok())
         .map(|d| d.count())
         .sum()
-}
-
-/// The anchor's (seq, hash), when it can be read.
-pub(crate) fn read_anchor(root: &Path) -> Option<(i64, String)> {
-    let text = fs::read_to_string(root.join(ANCHOR_FILE)).ok()?;
-    let (s, h) = text.trim().split_once(' ')?;
-    Some((s.parse().ok()?, h.to_owned()))
 }
