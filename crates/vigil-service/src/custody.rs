@@ -425,6 +425,22 @@ pub(crate) fn reject(
 }
 
 /// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
+/// The newest retrieval requests as the desk lists them (200 at most),
+/// the listing audited (`requests.listed`, R20).
+pub fn request_list(
+    store: &mut Store,
+    id: &Identity,
+) -> Result<Vec<vigil_store::requests::Request>, ServiceError> {
+    let rows = store.requests(200)?;
+    store.record_read(
+        &id.actor(),
+        "requests.listed",
+        "requests",
+        &serde_json::json!({"desk": true}),
+    )?;
+    Ok(rows)
+}
+
 pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "requests": store.requests(200)? }))
 }

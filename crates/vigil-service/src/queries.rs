@@ -88,6 +88,41 @@ pub fn seen_clip(
     Ok(c)
 }
 
+/// How a person at the desk reads a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Its page: facts, interruptions, custody (`clip.viewed`).
+    Page,
+    /// Its bytes in the player, once per viewing, not per range request
+    /// (`clip.played`; `preview`: a transcoded copy was asked for).
+    Play {
+        /// The preview, not the original, was played.
+        preview: bool,
+    },
+    /// Its bytes saved as a file (`clip.downloaded`).
+    Download,
+}
+
+/// Leaves the read row of `reading` of `clip` by `id` (R16, R20): evidence
+/// read by a person at the desk is audited each time, named by how.
+pub fn read_at_desk(
+    store: &mut Store,
+    id: &Identity,
+    clip: &str,
+    reading: Reading,
+) -> Result<(), ServiceError> {
+    let (action, detail) = match reading {
+        Reading::Page => ("clip.viewed", serde_json::json!({"desk": true})),
+        Reading::Play { preview } => (
+            "clip.played",
+            serde_json::json!({"desk": true, "preview": preview}),
+        ),
+        Reading::Download => ("clip.downloaded", serde_json::json!({"desk": true})),
+    };
+    store.record_read(&id.actor(), action, clip, &detail)?;
+    Ok(())
+}
+
 /// The clips `id` may see, each with its current tag: `{"clips": [...]}`.
 pub(crate) fn clips(
     store: &mut Store,

@@ -331,8 +331,7 @@ pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Respo
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
-        let rows = s
-            .requests(200)?
+        let rows = vigil_service::custody::request_list(s, id)?
             .into_iter()
             .map(|r| {
                 let (state, class) = match (&r.approved_by, &r.rejected_by) {
@@ -366,12 +365,6 @@ pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Respo
                 }
             })
             .collect();
-        s.record_read(
-            &id.actor(),
-            "requests.listed",
-            "requests",
-            &serde_json::json!({"desk": true}),
-        )?;
         Ok(Out::Page(view::render(&view::RequestsPage {
             chrome: chrome(
                 &st,

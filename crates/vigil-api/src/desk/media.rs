@@ -2,6 +2,7 @@
 
 use super::page::*;
 use super::preview;
+use vigil_service::queries::{read_at_desk, Reading};
 
 /// The media type a recording is served as, from its original name.
 pub(super) fn media_type(path: &str) -> &'static str {
@@ -47,21 +48,11 @@ pub(super) async fn media(
     as_user(&state, &desk, move |s, id| {
         let c = seen_clip(s, id, &clip)?;
         if download {
-            s.record_read(
-                &id.actor(),
-                "clip.downloaded",
-                &c.clip,
-                &serde_json::json!({"desk": true}),
-            )?;
+            read_at_desk(s, id, &c.clip, Reading::Download)?;
         } else if new_viewing(&id.actor(), &c.clip) {
-            // The player's bytes are evidence read by a person too (R16,
-            // R20): audited once per viewing, not per range request.
-            s.record_read(
-                &id.actor(),
-                "clip.played",
-                &c.clip,
-                &serde_json::json!({"desk": true, "preview": q.preview.is_some()}),
-            )?;
+            // The player's bytes are evidence read by a person too.
+            let preview = q.preview.is_some();
+            read_at_desk(s, id, &c.clip, Reading::Play { preview })?;
         }
         let path = s.objects().object_path(&c.blake3);
         if q.preview.is_some() && !download {

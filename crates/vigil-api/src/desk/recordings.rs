@@ -287,11 +287,11 @@ pub(super) async fn clip_page(
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
-        s.record_read(
-            &id.actor(),
-            "clip.viewed",
+        vigil_service::queries::read_at_desk(
+            s,
+            id,
             &c.clip,
-            &serde_json::json!({"desk": true}),
+            vigil_service::queries::Reading::Page,
         )?;
         let page = view::ClipPage {
             chrome: chrome(&st, &d, Some(id), c.path.clone(), "clips"),
