@@ -25,7 +25,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-store",
         ],
     ),
-    ("vigil-desk", &["vigil-i18n"]),
     (
         "vigil-service",
         &[
@@ -37,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-tlog",
         ],
     ),
+    ("vigil-desk", &["vigil-i18n", "vigil-service"]),
     (
         "vigil-api",
         &[
@@ -51,6 +51,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "vigil-cli",
         &[
             "vigil-api",
+            "vigil-desk",
             "vigil-dock",
             "vigil-i18n",
             "vigil-ingest",
@@ -75,11 +76,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 
 /// Edges that break the layers today and are on their way out: clients
 /// reaching the store past the service, the service rendering pages.
-const STILL_TO_GO: &[(&str, &str)] = &[
-    ("vigil-api", "vigil-store"),
-    ("vigil-cli", "vigil-store"),
-    ("vigil-service", "vigil-desk"),
-];
+const STILL_TO_GO: &[(&str, &str)] = &[("vigil-api", "vigil-store"), ("vigil-cli", "vigil-store")];
 
 /// Crates that are tools or tests of the others, not layers.
 const OUTSIDE: &[&str] = &["vigil-e2e", "xtask"];

@@ -107,7 +107,8 @@ async fn report(
         ops::Report::run(s, id, &kind, &q, &zone)
     })
     .await?;
-    Ok(([("content-type", r.content_type())], r.text).into_response())
+    let kind = r.content_type();
+    Ok(([("content-type", kind)], vigil_desk::printed::document(r)).into_response())
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

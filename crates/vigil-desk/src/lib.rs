@@ -10,6 +10,8 @@
 //! reader's language; every time is already in the station's zone.
 
 use askama::Template;
+
+pub mod printed;
 use vigil_i18n::{Lang, Msg};
 
 /// The stylesheet (`/desk/static/desk.css`).
@@ -368,91 +370,6 @@ pub struct ClipPage {
 /// The printable report's stylesheet (inline in the report, so a saved
 /// file stands alone; the desk allows exactly it by its hash).
 pub const REPORT_CSS: &str = include_str!("../static/report.css");
-
-/// A report cell: its text and its class (`n` numbers, `bad` a number that
-/// needs attention, `text` free text).
-#[derive(Debug, Clone)]
-pub struct Cell {
-    /// What it says.
-    pub text: String,
-    /// How it is set.
-    pub class: &'static str,
-}
-
-impl Cell {
-    /// Plain text.
-    pub fn text(t: impl Into<String>) -> Self {
-        Self {
-            text: t.into(),
-            class: "",
-        }
-    }
-    /// A number.
-    pub fn n(t: impl ToString) -> Self {
-        Self {
-            text: t.to_string(),
-            class: "n",
-        }
-    }
-    /// A count that needs attention when it is not zero.
-    pub fn count(n: u64) -> Self {
-        Self {
-            text: n.to_string(),
-            class: if n > 0 { "bad" } else { "n" },
-        }
-    }
-    /// Free text kept as written (line breaks shown).
-    pub fn prose(t: impl Into<String>) -> Self {
-        Self {
-            text: t.into(),
-            class: "text",
-        }
-    }
-}
-
-/// A table of a report.
-#[derive(Debug, Clone)]
-pub struct ReportSection {
-    /// Its heading.
-    pub title: String,
-    /// Its class (column widths).
-    pub class: &'static str,
-    /// Column headings.
-    pub head: Vec<String>,
-    /// Rows of cells.
-    pub rows: Vec<Vec<Cell>>,
-}
-
-/// A printable report (ingest, gap log, statistics): every value visible
-/// in print, nothing on hover only.
-#[derive(Debug, Template)]
-#[template(path = "report.html")]
-pub struct ReportPage {
-    /// The reader's language.
-    pub lang: Lang,
-    /// The report's title.
-    pub title: String,
-    /// Its stylesheet ([`REPORT_CSS`]).
-    pub css: &'static str,
-    /// Station, period, who made it and when, the zone.
-    pub meta: Vec<(String, String)>,
-    /// Its tables.
-    pub sections: Vec<ReportSection>,
-    /// Timelines: (heading, SVG made by the report from escaped text).
-    pub timelines: Vec<(String, String)>,
-    /// What the timelines' colours mean.
-    pub legend: String,
-    /// "Nothing here."
-    pub empty: String,
-    /// Signature lines' labels.
-    pub signatures: Vec<String>,
-    /// "Date".
-    pub date_label: String,
-    /// The checkpoint's heading.
-    pub checkpoint_title: String,
-    /// The log checkpoint: (what it is, the signed note).
-    pub checkpoint: Option<(String, String)>,
-}
 
 /// Renders a page; a template error (none is expected: the templates are
 /// checked when this crate is built) becomes a plain message. What the page

@@ -19,8 +19,8 @@
 //! - [`reports`]: the ingest report, the gap log and statistics, rendered
 //!   (R1, R4, R5, R8, R9, R19);
 //! - [`report_data`]: what a report holds (rows, totals, statistics);
-//! - [`printed`]: the reports as printable pages, in the reader's language
-//!   and the station's time;
+//! - [`printed`], [`page`]: the reports as printable pages, in the reader's
+//!   language and the station's time, as data that `vigil-desk` draws;
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`checkpoints`]: the audit log's signed checkpoints and its proofs
 //!   (R10, R20);
@@ -39,6 +39,7 @@ pub mod identity;
 pub mod jobs;
 pub mod op;
 pub mod ops;
+pub mod page;
 pub mod printed;
 pub mod queries;
 pub mod queues;

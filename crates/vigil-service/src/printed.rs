@@ -1,19 +1,19 @@
-//! The reports as printable pages: the HTML format of `vigil
-//! report` and the desk's report pages, rendered by `vigil-desk`'s report
-//! template in the reader's language with times in the station's zone.
+//! The reports as printable pages: what the HTML and text formats of
+//! `vigil report` and the desk's report pages hold ([`crate::page`]), in
+//! the reader's language with times in the station's zone; `vigil-desk`
+//! draws them.
 //! Everything is visible in print: officer names and units, every
 //! interruption with its explanation, signers and review, the timelines
 //! with a readable local time axis, signature lines and the log's
 //! checkpoint (R1, R8, R9, R19).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use time::OffsetDateTime;
-use vigil_desk::{Cell, ReportPage, ReportSection};
 use vigil_i18n::{Lang, Msg, Zone};
 use vigil_store::{Clip, Gap, GapKind};
 
+use crate::page::{Bar, Cell, Lane, ReportPage, ReportSection, Tick, Timeline};
 use crate::report_data::{human_bytes, parse, stat_rows, Data};
 
 /// Who and where a report is made, for its header.
@@ -54,7 +54,6 @@ impl Context<'_> {
         ReportPage {
             lang: self.lang,
             title: self.t(title),
-            css: vigil_desk::REPORT_CSS,
             meta: vec![
                 (self.t(Msg::Station), self.station.clone()),
                 (
@@ -375,17 +374,11 @@ pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
     page
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// One SVG per officer: a lane per recorder, a bar per clip over its
+/// One timeline per officer: a lane per recorder, a bar per clip over its
 /// recorded span, a red mark at each interruption, and a time axis in the
-/// station's zone with five ticks. Every text in it is escaped here.
-fn timelines(d: &Data, cx: &Context<'_>) -> Vec<(String, String)> {
+/// station's zone with five ticks, laid out on a 1000-unit-wide drawing
+/// that the printed page draws as SVG.
+fn timelines(d: &Data, cx: &Context<'_>) -> Vec<Timeline> {
     let mut by_officer: BTreeMap<String, Vec<&Clip>> = BTreeMap::new();
     for c in &d.clips {
         if parse(c.recorded_start.as_deref()).is_some() {
@@ -417,109 +410,77 @@ fn timelines(d: &Data, cx: &Context<'_>) -> Vec<(String, String)> {
         devices.sort();
         devices.dedup();
         let (w, left, lane) = (1000.0, 110.0, 34.0);
-        let h = 56.0 + lane * devices.len() as f64;
         let x = |t: OffsetDateTime| left + (t - *t0).as_seconds_f64() / span * (w - left - 20.0);
-        let mut s = String::new();
-        let _ = write!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">", esc(&cx.officer(Some(&officer))));
-        for (i, dev) in devices.iter().enumerate() {
-            let y = 8.0 + lane * i as f64;
-            let _ = write!(s, "<text x=\"6\" y=\"{}\" font-size=\"12\">{}</text><line x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>", y + 16.0, esc(dev), w - 20.0, y + 12.0, y + 12.0);
-            for c in clips
-                .iter()
-                .filter(|c| c.device.as_deref().unwrap_or("-") == dev)
-            {
-                let (Some(a), Some(b)) = (
-                    parse(c.recorded_start.as_deref()),
-                    parse(c.recorded_end.as_deref()),
-                ) else {
-                    continue;
-                };
-                let fill = if c.damaged { "#e8a33c" } else { "#3c78d8" };
-                let _ = write!(s, "<rect class=\"clip\" x=\"{:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"24\" fill=\"{fill}\"/>", x(a), (x(b) - x(a)).max(2.0));
-                for g in d.gaps.iter().filter(|g| g.clip == c.clip) {
-                    let Some(at) = parse(g.wall_start.as_deref()) else {
+        let lanes = devices
+            .iter()
+            .enumerate()
+            .map(|(i, dev)| {
+                let y = 8.0 + lane * i as f64;
+                let mut bars = Vec::new();
+                for c in clips
+                    .iter()
+                    .filter(|c| c.device.as_deref().unwrap_or("-") == dev)
+                {
+                    let (Some(a), Some(b)) = (
+                        parse(c.recorded_start.as_deref()),
+                        parse(c.recorded_end.as_deref()),
+                    ) else {
                         continue;
                     };
-                    let gw = (g.duration_s / span * (w - left - 20.0)).max(3.0);
-                    let _ = write!(s, "<rect class=\"gap\" x=\"{:.1}\" y=\"{}\" width=\"{gw:.1}\" height=\"30\" fill=\"#d00\" opacity=\"0.85\"/>", x(at), y - 3.0);
+                    let marks = d
+                        .gaps
+                        .iter()
+                        .filter(|g| g.clip == c.clip)
+                        .filter_map(|g| {
+                            let at = parse(g.wall_start.as_deref())?;
+                            Some((x(at), (g.duration_s / span * (w - left - 20.0)).max(3.0)))
+                        })
+                        .collect();
+                    bars.push(Bar {
+                        x: x(a),
+                        width: (x(b) - x(a)).max(2.0),
+                        damaged: c.damaged,
+                        marks,
+                    });
                 }
-            }
-        }
-        let axis_y = 8.0 + lane * devices.len() as f64 + 6.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{axis_y}\" y2=\"{axis_y}\" stroke=\"#888\"/>",
-            w - 20.0
-        );
-        for i in 0..=4 {
-            let t = *t0 + time::Duration::seconds_f64(span * f64::from(i) / 4.0);
-            let tx = x(t);
-            let anchor = match i {
-                0 => "start",
-                4 => "end",
-                _ => "middle",
-            };
-            let label = cx.zone.local(&vigil_store::rfc3339(t));
-            let label = if i == 0 {
-                label.clone()
-            } else {
-                label.get(11..).unwrap_or(&label).to_owned()
-            };
-            let _ = write!(s, "<line x1=\"{tx:.1}\" x2=\"{tx:.1}\" y1=\"{axis_y}\" y2=\"{}\" stroke=\"#888\"/><text x=\"{tx:.1}\" y=\"{}\" font-size=\"12\" text-anchor=\"{anchor}\">{}</text>", axis_y + 5.0, axis_y + 20.0, esc(&label));
-        }
-        s.push_str("</svg>");
-        out.push((
-            Msg::OfficerTimeline.fmt(cx.lang, &[("officer", &cx.officer(Some(&officer)))]),
-            s,
-        ));
-    }
-    out
-}
-
-/// The report as plain text in the reader's language (the CLI's default
-/// format): its facts, each table aligned by display width (Chinese text is
-/// two columns a character), the signature lines and the checkpoint.
-pub(crate) fn text(page: &ReportPage) -> String {
-    let mut out = format!("{}\n", page.title);
-    for (k, v) in &page.meta {
-        let _ = writeln!(out, "{k}: {v}");
-    }
-    for section in &page.sections {
-        let _ = writeln!(out, "\n{}", section.title);
-        if section.rows.is_empty() {
-            let _ = writeln!(out, "  {}", page.empty);
-            continue;
-        }
-        let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
-            .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
-            .set_header(section.head.iter().map(comfy_table::Cell::new));
-        for row in &section.rows {
-            t.add_row(row.iter().map(|c| {
-                let cell = comfy_table::Cell::new(&c.text);
-                if c.class.starts_with('n') || c.class == "bad" {
-                    cell.set_alignment(comfy_table::CellAlignment::Right)
+                Lane {
+                    label: dev.clone(),
+                    y,
+                    bars,
+                }
+            })
+            .collect();
+        let ticks = (0..=4)
+            .map(|i| {
+                let t = *t0 + time::Duration::seconds_f64(span * f64::from(i) / 4.0);
+                let label = cx.zone.local(&vigil_store::rfc3339(t));
+                let label = if i == 0 {
+                    label.clone()
                 } else {
-                    cell
+                    label.get(11..).unwrap_or(&label).to_owned()
+                };
+                Tick {
+                    x: x(t),
+                    anchor: match i {
+                        0 => "start",
+                        4 => "end",
+                        _ => "middle",
+                    },
+                    label,
                 }
-            }));
-        }
-        for line in t.lines() {
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-    }
-    if !page.signatures.is_empty() {
-        out.push('\n');
-        for s in &page.signatures {
-            let _ = writeln!(
-                out,
-                "{s}: ____________________   {}: ____________",
-                page.date_label
-            );
-        }
-    }
-    if let Some((what, note)) = &page.checkpoint {
-        let _ = write!(out, "\n{}\n{what}\n{note}", page.checkpoint_title);
+            })
+            .collect();
+        out.push(Timeline {
+            heading: Msg::OfficerTimeline.fmt(cx.lang, &[("officer", &cx.officer(Some(&officer)))]),
+            officer: cx.officer(Some(&officer)),
+            width: w,
+            height: 56.0 + lane * devices.len() as f64,
+            left,
+            right: w - 20.0,
+            axis_y: 8.0 + lane * devices.len() as f64 + 6.0,
+            lanes,
+            ticks,
+        });
     }
     out
 }

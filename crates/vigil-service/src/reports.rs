@@ -14,6 +14,7 @@ use vigil_store::{Clip, ClipFilter, Gap, GapFilter, Store};
 
 use crate::error::ServiceError;
 use crate::identity::Identity;
+use crate::page::ReportPage;
 pub use crate::report_data::human_bytes;
 use crate::report_data::{sorted_gaps, stat_rows, Data, Row};
 
@@ -38,13 +39,23 @@ pub struct ReportQuery {
     pub lang: Option<String>,
 }
 
-/// A rendered report.
+/// A report: a printable page (the text and HTML formats, drawn by
+/// `vigil-desk`) or a finished document (CSV, JSON).
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// The document.
-    pub text: String,
+    /// What it holds.
+    pub body: Body,
     /// Its format (one of [`FORMATS`]).
     pub format: &'static str,
+}
+
+/// What a report holds.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A page to draw, as HTML or as text by its format.
+    Page(Box<ReportPage>),
+    /// The document itself.
+    Document(String),
 }
 
 impl Report {
@@ -88,7 +99,7 @@ pub(crate) fn report(
         Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),
         None => None,
     };
-    let text = if format == "html" || format == "text" {
+    let body = if format == "html" || format == "text" {
         let names: BTreeMap<String, String> = store
             .officers()?
             .into_iter()
@@ -125,11 +136,7 @@ pub(crate) fn report(
             "gaps" => crate::printed::gap_log(&d, &sorted_gaps(&d), &cx),
             _ => crate::printed::stats(&d, &cx),
         };
-        if format == "html" {
-            vigil_desk::render(&page)
-        } else {
-            crate::printed::text(&page)
-        }
+        Body::Page(Box::new(page))
     } else {
         let text = match kind {
             "ingest" => ingest(&d, format)?,
@@ -137,13 +144,13 @@ pub(crate) fn report(
             _ => stats(&d, format)?,
         };
         let text = with_checkpoint(text, format, checkpoint.as_ref())?;
-        if format == "csv" {
+        Body::Document(if format == "csv" {
             // A UTF-8 byte-order mark: spreadsheets then read Chinese names
             // as UTF-8.
             format!("\u{feff}{text}")
         } else {
             text
-        }
+        })
     };
     store.record_read(
         &id.actor(),
@@ -151,7 +158,7 @@ pub(crate) fn report(
         kind,
         &serde_json::json!({"since": vigil_store::rfc3339(d.since), "until": vigil_store::rfc3339(d.until), "format": format}),
     )?;
-    Ok(Report { text, format })
+    Ok(Report { body, format })
 }
 
 /// `text` (CSV or JSON; the text and HTML pages carry their own) with the

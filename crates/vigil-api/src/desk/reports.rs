@@ -63,7 +63,7 @@ pub(super) async fn report_view(
             lang: Some(d.lang.code().to_owned()),
         };
         let r = vigil_service::ops::Report::run(s, id, &f.kind, &q, &st.zone)?;
-        let mut resp = html(StatusCode::OK, r.text);
+        let mut resp = html(StatusCode::OK, view::printed::document(r));
         if let Ok(v) = HeaderValue::from_str(report_csp()) {
             resp.headers_mut().insert("content-security-policy", v);
         }

@@ -102,7 +102,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         }
         super::Door::Embedded => {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "reading reports")?;
-            ops::Report::run(&mut store, &id, kind, &q, &crate::zone())?.text
+            vigil_desk::printed::document(ops::Report::run(
+                &mut store,
+                &id,
+                kind,
+                &q,
+                &crate::zone(),
+            )?)
         }
     };
     emit(&c, text)?;
