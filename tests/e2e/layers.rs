@@ -1,7 +1,7 @@
 //! The crate graph keeps its layers (docs/ARCHITECTURE.md, "Layers"): each
 //! workspace crate depends only on the crates below it, read off
-//! `cargo metadata`. A dependency not in the table fails the test; so does
-//! an edge still listed as to go once it is gone (strike it from the list).
+//! `cargo metadata`. A dependency not in the table fails the test: the API
+//! and the CLI reach the store only through `vigil-service`.
 //! Inside each crate, no files import each other in a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,10 +74,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("vigil-guest", &[]),
 ];
 
-/// Edges that break the layers today and are on their way out: clients
-/// reaching the store past the service, the service rendering pages.
-const STILL_TO_GO: &[(&str, &str)] = &[("vigil-api", "vigil-store"), ("vigil-cli", "vigil-store")];
-
 /// Crates that are tools or tests of the others, not layers.
 const OUTSIDE: &[&str] = &["vigil-e2e", "xtask"];
 
@@ -101,7 +97,6 @@ fn each_crate_depends_only_on_the_layers_below_it() {
         .collect();
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut wrong = Vec::new();
-    let mut seen = BTreeSet::new();
     for p in packages {
         let name = p["name"].as_str().unwrap();
         if OUTSIDE.contains(&name) {
@@ -116,19 +111,9 @@ fn each_crate_depends_only_on_the_layers_below_it() {
             if !ours.contains(dep) || !d["kind"].is_null() {
                 continue;
             }
-            if STILL_TO_GO.contains(&(name, dep)) {
-                seen.insert((name, dep));
-            } else if !may.contains(&dep) {
+            if !may.contains(&dep) {
                 wrong.push(format!("{name} -> {dep}"));
             }
-        }
-    }
-    for edge in STILL_TO_GO {
-        if !seen.contains(edge) {
-            wrong.push(format!(
-                "{} -> {} is gone: strike it from STILL_TO_GO",
-                edge.0, edge.1
-            ));
         }
     }
     assert!(

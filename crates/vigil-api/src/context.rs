@@ -15,8 +15,7 @@ use tokio::net::UnixListener;
 use vigil_service::identity::{resolve, Caller, Identity};
 use vigil_service::jobs::Sink;
 use vigil_service::op::{self, Endpoint};
-use vigil_service::{Kind, ServiceError};
-use vigil_store::Store;
+use vigil_service::{Kind, Opening, ServiceError, Station};
 
 use crate::AS_HEADER;
 
@@ -162,12 +161,6 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<vigil_store::StoreError> for ApiError {
-    fn from(e: vigil_store::StoreError) -> Self {
-        Self(e.into())
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self.0.kind {
@@ -209,19 +202,19 @@ fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
 }
 
 /// Opens the store and resolves the caller (blocking).
-fn open_as(root: &std::path::Path, by: By) -> Result<(Store, Identity), ServiceError> {
-    open_with(root, by, Store::open)
+fn open_as(root: &std::path::Path, by: By) -> Result<(Station, Identity), ServiceError> {
+    open_with(root, by, Opening::Normal)
 }
 
-/// [`open_as`] with the store opened by `open` (`Store::open_for_verify`
+/// [`open_as`] with the store opened as `open` says ([`Opening::ForVerify`]
 /// for verify, which must open an index that is behind its anchor to say
 /// what differs).
 fn open_with(
     root: &std::path::Path,
     by: By,
-    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
-) -> Result<(Store, Identity), ServiceError> {
-    let store = open(root)?;
+    open: Opening,
+) -> Result<(Station, Identity), ServiceError> {
+    let store = Station::open(root, open)?;
     let id = match by {
         By::Unix(caller) => resolve(&store, &caller)?,
         By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
@@ -240,7 +233,7 @@ pub(crate) fn join_failed(e: tokio::task::JoinError) -> ApiError {
 pub(crate) async fn with_identity<T: Send + 'static>(
     state: &ApiState,
     who: &Who,
-    f: impl FnOnce(&mut Store, &Identity) -> Result<T, ServiceError> + Send + 'static,
+    f: impl FnOnce(&mut Station, &Identity) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let by = caller_of(state, who)?;
     let root = state.store.clone();
@@ -256,11 +249,11 @@ pub(crate) async fn with_identity<T: Send + 'static>(
 /// Opens the store for a request that needs no caller yet (a login).
 pub(crate) async fn with_store<T: Send + 'static>(
     state: &ApiState,
-    f: impl FnOnce(&mut Store) -> Result<T, ServiceError> + Send + 'static,
+    f: impl FnOnce(&mut Station) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let root = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&root)?;
+        let mut store = Station::open(&root, Opening::Normal)?;
         f(&mut store)
     })
     .await
@@ -308,10 +301,10 @@ pub(crate) type BodyTx = tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std
 pub(crate) async fn checked_stream<P: Send + 'static>(
     state: &ApiState,
     who: &Who,
-    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
+    open: Opening,
     content_type: &'static str,
-    check: impl FnOnce(&mut Store, &Identity) -> Result<P, ServiceError> + Send + 'static,
-    work: impl FnOnce(Store, Identity, P, BodyTx) + Send + 'static,
+    check: impl FnOnce(&mut Station, &Identity) -> Result<P, ServiceError> + Send + 'static,
+    work: impl FnOnce(Station, Identity, P, BodyTx) + Send + 'static,
 ) -> Result<Response, ApiError> {
     let by = caller_of(state, who)?;
     let root = state.store.clone();
@@ -352,8 +345,8 @@ pub(crate) async fn checked_stream<P: Send + 'static>(
 pub(crate) async fn stream_job<E: Endpoint>(
     state: &ApiState,
     who: &Who,
-    open: fn(&std::path::Path) -> vigil_store::Result<Store>,
-    job: impl FnOnce(&mut Store, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
+    open: Opening,
+    job: impl FnOnce(&mut Station, &Identity, &mut dyn Sink) -> Result<serde_json::Value, ServiceError>
         + Send
         + 'static,
 ) -> Result<Response, ApiError> {

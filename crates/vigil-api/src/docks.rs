@@ -75,7 +75,7 @@ pub(crate) async fn pull(
     stream_job::<ops::DockPull>(
         &state,
         &who,
-        vigil_store::Store::open,
+        vigil_service::Opening::Normal,
         move |s, id, sink| ops::DockPull::run(s, id, &r, sink),
     )
     .await

@@ -62,7 +62,7 @@ pub(crate) async fn export_package(
     checked_stream(
         &state,
         &who,
-        vigil_store::Store::open,
+        vigil_service::Opening::Normal,
         "application/x-tar",
         move |store, id| ops::Export::prepare(store, id, &request),
         |mut store, id, plan, tx| {

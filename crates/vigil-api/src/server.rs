@@ -12,17 +12,21 @@ use vigil_service::jobs::IngestRequest;
 use vigil_service::op::Endpoint;
 use vigil_service::ops;
 use vigil_service::{Kind, ServiceError};
-use vigil_store::Store;
 
 use crate::context::{stream_job, with_identity, with_store, ApiError, ApiResult, Who};
 pub use crate::context::{ApiState, Peer, TlsPeer};
 use crate::declared::at;
 
 async fn verify(State(state): State<ApiState>, who: Who) -> Result<Response, ApiError> {
-    stream_job::<ops::Verify>(&state, &who, Store::open_for_verify, |s, id, sink| {
-        let report = ops::Verify::run(s, id, sink)?;
-        serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
-    })
+    stream_job::<ops::Verify>(
+        &state,
+        &who,
+        vigil_service::Opening::ForVerify,
+        |s, id, sink| {
+            let report = ops::Verify::run(s, id, sink)?;
+            serde_json::to_value(report).map_err(|e| ServiceError::bad_request(e.to_string()))
+        },
+    )
     .await
 }
 
@@ -43,9 +47,12 @@ async fn ingest(
             None => vigil_service::sources::ReadAs::Remote,
         },
     };
-    stream_job::<ops::Ingest>(&state, &who, Store::open, move |s, id, sink| {
-        ops::Ingest::run(s, id, &req, &sources, sink)
-    })
+    stream_job::<ops::Ingest>(
+        &state,
+        &who,
+        vigil_service::Opening::Normal,
+        move |s, id, sink| ops::Ingest::run(s, id, &req, &sources, sink),
+    )
     .await
 }
 

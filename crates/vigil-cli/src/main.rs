@@ -129,7 +129,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Ok(name) = std::env::var("VIGIL_STATION") {
         // The log's name, when this open of a store makes its key.
-        if let Err(e) = vigil_store::tlog::set_origin(&name) {
+        if let Err(e) = vigil_service::model::set_origin(&name) {
             eprintln!("vigil: error: VIGIL_STATION={name:?} cannot name the audit log: {e}");
             return ExitCode::from(2);
         }

@@ -114,7 +114,7 @@ impl Words {
         let Some(name) = stored.as_str() else {
             return "-".into();
         };
-        vigil_store::GapKind::from_name(name)
+        vigil_service::model::GapKind::from_name(name)
             .map(|k| self.t(vigil_service::printed::kind_msg(k)).to_owned())
             .unwrap_or_else(|| name.to_owned())
     }

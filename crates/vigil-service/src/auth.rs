@@ -11,6 +11,7 @@ use vigil_store::Store;
 
 use crate::error::ServiceError;
 use crate::identity::{self, Identity, Role};
+use crate::station::Station;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 10;
@@ -206,13 +207,14 @@ pub fn source_of(peer: &str) -> String {
 /// lockout is audited (`session.locked_out`) and logged for an
 /// administrator. Every failure is audited.
 pub fn login(
-    store: &mut Store,
+    station: &mut Station,
     _admitted: &Admission,
     user: &str,
     password: &str,
     peer: &str,
     policy: &Policy,
 ) -> Result<Session, ServiceError> {
+    let store = &mut station.store;
     let actor = format!("{user} (desk login from {peer})");
     let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
@@ -276,7 +278,8 @@ pub fn login(
 }
 
 /// The identity of a live session's bearer token.
-pub fn identity_of(store: &Store, token: &str) -> Result<Identity, ServiceError> {
+pub fn identity_of(station: &Station, token: &str) -> Result<Identity, ServiceError> {
+    let store = &station.store;
     let now = vigil_store::now_rfc3339();
     let sha = token_sha256(token);
     let Some(user) = store.session_user(&sha, &now)? else {
@@ -291,10 +294,11 @@ pub fn identity_of(store: &Store, token: &str) -> Result<Identity, ServiceError>
 
 /// Ends the session of `token`.
 pub fn logout(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     token: &str,
 ) -> Result<serde_json::Value, ServiceError> {
+    let store = &mut station.store;
     let ended = store.end_session(&id.actor(), &token_sha256(token))?;
     Ok(serde_json::json!({"ended": ended}))
 }

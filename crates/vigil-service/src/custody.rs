@@ -12,6 +12,7 @@ use vigil_store::Store;
 
 use crate::error::ServiceError;
 use crate::identity::{Identity, Role};
+use crate::station::Station;
 
 /// Retention classes (R12).
 pub const CLASSES: &[&str] = &["ordinary", "evidence", "long_term"];
@@ -428,9 +429,10 @@ pub(crate) fn reject(
 /// The newest retrieval requests as the desk lists them (200 at most),
 /// the listing audited (`requests.listed`, R20).
 pub fn request_list(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
 ) -> Result<Vec<vigil_store::requests::Request>, ServiceError> {
+    let store = &mut station.store;
     let rows = store.requests(200)?;
     store.record_read(
         &id.actor(),

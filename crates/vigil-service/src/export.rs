@@ -24,6 +24,7 @@ use vigil_store::{GapFilter, Store};
 use crate::error::ServiceError;
 use crate::identity::Identity;
 use crate::queries::may_see;
+use crate::station::Station;
 
 /// The names a package may hold besides `clips/<name>`.
 /// `CHECKPOINT` is the station's signed checkpoint the custody trails'
@@ -150,11 +151,12 @@ fn add(
 /// A clip whose bytes differ from the store's record ends the stream
 /// before its manifest is written.
 pub fn write(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     plan: &Plan,
     out: impl Write,
 ) -> Result<serde_json::Value, ServiceError> {
+    let store = &mut station.store;
     let req = &plan.req;
     let mut tar = tar::Builder::new(out);
     let (mut b3, mut sha) = (String::new(), String::new());
@@ -318,7 +320,7 @@ pub fn make_iso(
 /// (emptied by the caller afterwards): the tar stream is unpacked there
 /// and imaged; returns the image's path.
 pub fn iso_in(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     plan: &Plan,
     work: &std::path::Path,
@@ -326,7 +328,7 @@ pub fn iso_in(
     let io = |what: &str, e: std::io::Error| ServiceError::bad_request(format!("{what}: {e}"));
     let tar_path = work.join("package.tar");
     let mut file = std::fs::File::create(&tar_path).map_err(|e| io("writing the package", e))?;
-    write(store, id, plan, &mut file)?;
+    write(station, id, plan, &mut file)?;
     drop(file);
     let dir = work.join("package");
     let mut archive = tar::Archive::new(

@@ -7,6 +7,7 @@
 use vigil_store::Store;
 
 use crate::error::ServiceError;
+use crate::station::Station;
 
 /// A role's rights are checked per command against these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +181,8 @@ pub fn unix_name(uid: u32) -> String {
 }
 
 /// Works out who is acting on `store`.
-pub fn resolve(store: &Store, caller: &Caller) -> Result<Identity, ServiceError> {
+pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceError> {
+    let store = &station.store;
     let unix = unix_name(caller.uid);
     let users = store.users()?;
     let role_of = |u: &vigil_store::people::User| Role::parse(&u.role).unwrap_or(Role::Officer);

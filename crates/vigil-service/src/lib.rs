@@ -24,6 +24,9 @@
 //! - [`tagging`]: tags and what is overdue (R6, R9, R11, R12);
 //! - [`checkpoints`]: the audit log's signed checkpoints and its proofs
 //!   (R10, R20);
+//! - [`model`]: the rows, filters and times callers name;
+//! - [`station`]: the store as callers hold it (open, where, read-only):
+//!   nothing else of the store is reachable but through an operation;
 //! - [`op`], [`ops`]: what an endpoint is, and every endpoint declared
 //!   once (path, roles, input, answers, the function it runs);
 //! - [`error`]: typed errors with stable codes.
@@ -37,6 +40,7 @@ pub mod explanations;
 pub mod export;
 pub mod identity;
 pub mod jobs;
+pub mod model;
 pub mod op;
 pub mod ops;
 pub mod page;
@@ -47,7 +51,9 @@ pub mod registry;
 pub mod report_data;
 pub mod reports;
 pub mod sources;
+pub mod station;
 pub mod tagging;
 
 pub use error::{Kind, ServiceError};
 pub use identity::{Caller, Identity, Role};
+pub use station::{Opening, Station};

@@ -12,6 +12,7 @@ use utoipa::openapi::{RefOr, Schema};
 use vigil_store::Store;
 
 use crate::identity::{Identity, Role};
+use crate::station::Station;
 use crate::ServiceError;
 
 /// An HTTP method the API uses.
@@ -109,11 +110,12 @@ pub trait Operation: Endpoint {
 /// Runs `O` for `id`: the role check, then the work. The one way an
 /// operation is run, by the API, the desk and the CLI in-process.
 pub fn call<O: Operation>(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     args: O::Args,
     input: O::Input,
 ) -> Result<serde_json::Value, ServiceError> {
+    let store = &mut station.store;
     allow::<O>(id)?;
     O::run(store, id, args, input)
 }

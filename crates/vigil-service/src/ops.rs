@@ -11,6 +11,7 @@ use vigil_store::Store;
 use crate::identity::{Identity, ADMIN, ANYONE, AUDIT, CUSTODY, EXPLAIN, REVIEW};
 use crate::jobs::Sink;
 use crate::op::{allow, Empty, Endpoint, InputDoc, Method, Operation};
+use crate::station::Station;
 use crate::ServiceError;
 use crate::{
     auth, checkpoints, custody, docks, explanations, jobs, queries, registry, reports, tagging,
@@ -542,12 +543,12 @@ endpoint! {
 impl Verify {
     /// Re-reads the store for `id` (role checked), progress to `sink`.
     pub fn run(
-        store: &mut Store,
+        station: &mut Station,
         id: &Identity,
         sink: &mut dyn Sink,
     ) -> Result<vigil_store::VerifyReport, ServiceError> {
         allow::<Self>(id)?;
-        jobs::verify(store, id, sink)
+        jobs::verify(&mut station.store, id, sink)
     }
 }
 
@@ -555,14 +556,14 @@ impl Ingest {
     /// Ingests what `req` names from `sources` for `id` (role checked),
     /// progress to `sink`.
     pub fn run(
-        store: &mut Store,
+        station: &mut Station,
         id: &Identity,
         req: &jobs::IngestRequest,
         sources: &crate::sources::Sources,
         sink: &mut dyn Sink,
     ) -> Result<Value, ServiceError> {
         allow::<Self>(id)?;
-        jobs::ingest(store, id, req, sources, sink)
+        jobs::ingest(&mut station.store, id, req, sources, sink)
     }
 }
 
@@ -570,13 +571,13 @@ impl DockPull {
     /// Empties the recorders on the dock `r` names for `id` (role
     /// checked), progress to `sink`.
     pub fn run(
-        store: &mut Store,
+        station: &mut Station,
         id: &Identity,
         r: &docks::PullRequest,
         sink: &mut dyn Sink,
     ) -> Result<Value, ServiceError> {
         allow::<Self>(id)?;
-        docks::pull(store, id, r, sink)
+        docks::pull(&mut station.store, id, r, sink)
     }
 }
 
@@ -584,26 +585,26 @@ impl Export {
     /// The package of `request` for `id` (role checked), every check made
     /// before its first byte is written ([`crate::export::write`]).
     pub fn prepare(
-        store: &Store,
+        station: &Station,
         id: &Identity,
         request: &str,
     ) -> Result<crate::export::Plan, ServiceError> {
         allow::<Self>(id)?;
-        crate::export::prepare(store, id, request)
+        crate::export::prepare(&station.store, id, request)
     }
 }
 
 impl Report {
     /// The report `kind` for `id` (role checked), rendered in `zone`.
     pub fn run(
-        store: &mut Store,
+        station: &mut Station,
         id: &Identity,
         kind: &str,
         q: &reports::ReportQuery,
         zone: &vigil_i18n::Zone,
     ) -> Result<reports::Report, ServiceError> {
         allow::<Self>(id)?;
-        reports::report(store, id, kind, q, zone)
+        reports::report(&mut station.store, id, kind, q, zone)
     }
 }
 

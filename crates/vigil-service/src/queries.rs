@@ -8,6 +8,7 @@ use vigil_store::{ClipFilter, Store};
 
 use crate::error::ServiceError;
 use crate::identity::{Identity, Role};
+use crate::station::Station;
 
 /// Which clips (`vigil clips`, `GET /api/v1/clips`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
@@ -44,12 +45,13 @@ pub fn hidden_from(role: Role) -> Vec<String> {
 /// newest first, `per_page` to a page; and whether a next page exists. The
 /// listing is audited (`clips.listed`, R20).
 pub fn browse(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     filter: ClipFilter,
     page: usize,
     per_page: usize,
 ) -> Result<(Vec<vigil_store::Clip>, bool), ServiceError> {
+    let store = &mut station.store;
     let mut rows = store.clips(&ClipFilter {
         hide_confidential: hidden_from(id.role),
         newest_first: true,
@@ -72,10 +74,11 @@ pub fn browse(
 /// The clip `clip` if `id` may see it (R17): not found, or refused for a
 /// confidential recording the role may not see.
 pub fn seen_clip(
-    store: &Store,
+    station: &Station,
     id: &Identity,
     clip: &str,
 ) -> Result<vigil_store::Clip, ServiceError> {
+    let store = &station.store;
     let c = store
         .clip(clip)?
         .ok_or_else(|| ServiceError::not_found(format!("no recording {clip:?}")))?;
@@ -106,11 +109,12 @@ pub enum Reading {
 /// Leaves the read row of `reading` of `clip` by `id` (R16, R20): evidence
 /// read by a person at the desk is audited each time, named by how.
 pub fn read_at_desk(
-    store: &mut Store,
+    station: &mut Station,
     id: &Identity,
     clip: &str,
     reading: Reading,
 ) -> Result<(), ServiceError> {
+    let store = &mut station.store;
     let (action, detail) = match reading {
         Reading::Page => ("clip.viewed", serde_json::json!({"desk": true})),
         Reading::Play { preview } => (
@@ -218,4 +222,72 @@ pub fn whoami(id: &Identity) -> serde_json::Value {
         "user": id.user, "role": id.role.as_str(), "unix": id.unix,
         "via_as": id.via_as, "officer": id.officer, "actor": id.actor(),
     })
+}
+
+/// The file of a recording `id` may see ([`seen_clip`]): its original in
+/// the store, for the desk's player to serve byte ranges from.
+pub fn original_path(station: &Station, c: &vigil_store::Clip) -> std::path::PathBuf {
+    station.store.objects().object_path(&c.blake3)
+}
+
+/// A recording's interruptions, for `id` if it may see the recording
+/// (R17).
+pub fn clip_gaps(
+    station: &Station,
+    id: &Identity,
+    clip: &str,
+) -> Result<Vec<vigil_store::Gap>, ServiceError> {
+    let c = seen_clip(station, id, clip)?;
+    Ok(station.store.gaps(&vigil_store::GapFilter {
+        clip: Some(c.clip),
+        ..Default::default()
+    })?)
+}
+
+/// A recording's continuity analysis as recorded at ingest (JSON), for
+/// `id` if it may see the recording (R17).
+pub fn analysis_of(
+    station: &Station,
+    id: &Identity,
+    clip: &str,
+) -> Result<Option<String>, ServiceError> {
+    let c = seen_clip(station, id, clip)?;
+    Ok(station.store.analysis_of(&c.clip)?)
+}
+
+/// A recording's tag, retention classes and holds (newest first), for
+/// `id` if it may see the recording (R17).
+pub fn custody_of(
+    station: &Station,
+    id: &Identity,
+    clip: &str,
+) -> Result<crate::model::Custody, ServiceError> {
+    let c = seen_clip(station, id, clip)?;
+    let (classes, holds) = station.store.retention_of(&c.clip)?;
+    Ok(crate::model::Custody {
+        tag: station.store.tag_of(&c.clip)?.unwrap_or_default(),
+        classes,
+        holds,
+    })
+}
+
+/// Every explanation of an interruption, oldest first, each with its
+/// reviews, for `id` if it may see the recording (R17).
+pub fn explanation_history(
+    station: &Station,
+    id: &Identity,
+    gap: &str,
+) -> Result<Vec<(crate::model::Explanation, Vec<crate::model::ReviewEntry>)>, ServiceError> {
+    let g = station
+        .store
+        .gap(gap)?
+        .ok_or_else(|| ServiceError::not_found(format!("no interruption {gap:?}")))?;
+    seen_clip(station, id, &g.clip)?;
+    Ok(station.store.explanation_history(gap)?)
+}
+
+/// The officers registry, for showing names beside ids (every role's
+/// pages name officers).
+pub fn officers(station: &Station) -> Result<Vec<crate::model::Officer>, ServiceError> {
+    Ok(station.store.officers()?)
 }

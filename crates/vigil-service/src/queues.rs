@@ -7,11 +7,12 @@
 use vigil_store::audit::AuditEntry;
 use vigil_store::requests::Request;
 use vigil_store::tags::Untagged;
-use vigil_store::{Clip, ClipFilter, Gap, GapFilter, Store};
+use vigil_store::{Clip, ClipFilter, Gap, GapFilter};
 
 use crate::custody::APPROVERS;
 use crate::error::ServiceError;
 use crate::identity::{Identity, Role, AUDIT, CUSTODY, REVIEW};
+use crate::station::Station;
 
 /// One role's queues, each its first `limit` rows; `None` for a queue the
 /// role does not have.
@@ -47,12 +48,13 @@ pub struct Queues {
 /// UTC range (the caller knows the station's zone); `now` the cutoff for
 /// "untagged".
 pub fn of(
-    store: &Store,
+    station: &Station,
     id: &Identity,
     today: (String, String),
     now: &str,
     limit: usize,
 ) -> Result<Queues, ServiceError> {
+    let store = &station.store;
     let mut q = Queues::default();
     let hide = crate::queries::hidden_from(id.role);
     let base = GapFilter {
@@ -124,7 +126,8 @@ pub fn of(
 
 /// Records that `id` read their queues: one audit row (`desk.home`) with
 /// the number of rows each queue showed, in the order shown (R20).
-pub fn viewed(store: &mut Store, id: &Identity, rows: &[usize]) -> Result<(), ServiceError> {
+pub fn viewed(station: &mut Station, id: &Identity, rows: &[usize]) -> Result<(), ServiceError> {
+    let store = &mut station.store;
     store.record_read(
         &id.actor(),
         "desk.home",

@@ -14,8 +14,8 @@ use vigil_service::custody::{self, APPROVERS, CLASSES, REASONS};
 use vigil_service::identity::{Identity, CUSTODY, EXPLAIN};
 use vigil_service::tagging as custody_tag;
 use vigil_service::ServiceError;
+use vigil_service::Station;
 use vigil_service::{op, ops};
-use vigil_store::Store;
 
 use super::page::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
 use crate::context::ApiState;
@@ -40,14 +40,17 @@ fn hold_label(r: &str, lang: Lang) -> &'static str {
 
 /// A clip's tag, classes and holds for its page.
 pub(super) fn view_of(
-    store: &Store,
+    store: &Station,
     id: &Identity,
     clip: &str,
     lang: Lang,
     zone: &vigil_i18n::Zone,
 ) -> Result<view::CustodyView, ServiceError> {
-    let tag = store.tag_of(clip)?.unwrap_or_default();
-    let (classes, holds) = store.retention_of(clip)?;
+    let vigil_service::model::Custody {
+        tag,
+        classes,
+        holds,
+    } = vigil_service::queries::custody_of(store, id, clip)?;
     let may_hold = CUSTODY.contains(&id.role);
     Ok(view::CustodyView {
         may_tag: EXPLAIN.contains(&id.role),
@@ -148,8 +151,7 @@ pub(super) async fn tagging(State(state): State<ApiState>, desk: Desk) -> Respon
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let names = Names::of(s)?;
-        let officers = s
-            .officers()?
+        let officers = vigil_service::queries::officers(s)?
             .into_iter()
             .map(|o| {
                 let shown = names.show(Some(&o.id));
@@ -517,7 +519,7 @@ pub(super) async fn package(
         let (root, who) = (s.root().to_owned(), id.clone());
         std::thread::spawn(move || {
             let mut out = crate::export::ChannelWriter::new(tx.clone());
-            let done = Store::open(&root)
+            let done = Station::open(&root, vigil_service::Opening::Normal)
                 .map_err(ServiceError::from)
                 .and_then(|mut store| {
                     vigil_service::export::write(&mut store, &who, &plan, &mut out)

@@ -54,11 +54,11 @@ pub(super) async fn media(
             let preview = q.preview.is_some();
             read_at_desk(s, id, &c.clip, Reading::Play { preview })?;
         }
-        let path = s.objects().object_path(&c.blake3);
+        let path = vigil_service::queries::original_path(s, &c);
         if q.preview.is_some() && !download {
             // A transcoded copy, kept outside the store; never the evidence,
             // and only for a recording that needs one.
-            let Some(source) = preview::needed(s, &c)? else {
+            let Some(source) = preview::needed(s, id, &c)? else {
                 return Err(ServiceError::bad_request(format!(
                     "recording {} plays as it is: it has no preview",
                     c.clip

@@ -12,9 +12,10 @@ pub(super) use std::sync::Arc;
 pub(super) use vigil_desk as view;
 pub(super) use vigil_i18n::{Lang, Msg};
 pub(super) use vigil_service::identity::{Identity, EXPLAIN};
+pub(super) use vigil_service::model::{Clip, Gap, GapKind};
 pub(super) use vigil_service::queries::seen_clip;
+pub(super) use vigil_service::Station;
 pub(super) use vigil_service::{Kind, ServiceError};
-pub(super) use vigil_store::{Clip, Gap, GapFilter, GapKind, Store};
 
 pub(super) use crate::context::{join_failed, ApiState, TlsPeer};
 
@@ -98,7 +99,7 @@ pub(super) fn csrf_of(token: &str) -> String {
     let mut h = sha2::Sha256::new();
     h.update(b"vigil-desk-csrf\0");
     h.update(token.as_bytes());
-    vigil_store::objects::hex(&h.finalize())
+    vigil_service::model::hex(&h.finalize())
 }
 
 pub(super) fn encode(s: &str) -> String {
@@ -187,14 +188,14 @@ pub(super) enum Out {
 pub(super) async fn as_user(
     state: &ApiState,
     desk: &Desk,
-    f: impl FnOnce(&mut Store, &Identity) -> Result<Out, ServiceError> + Send + 'static,
+    f: impl FnOnce(&mut Station, &Identity) -> Result<Out, ServiceError> + Send + 'static,
 ) -> Response {
     let Some(token) = desk.token.clone() else {
         return Redirect::to("/desk/login").into_response();
     };
     let root = state.store.clone();
     let run = tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&root)?;
+        let mut store = Station::open(&root, vigil_service::Opening::Normal)?;
         let id = match vigil_service::auth::identity_of(&store, &token) {
             Ok(id) => id,
             Err(e) if e.kind == Kind::Refused => return Ok(None),
@@ -219,7 +220,7 @@ pub(super) async fn posted(
     state: &ApiState,
     desk: &Desk,
     csrf: &str,
-    f: impl FnOnce(&mut Store, &Identity) -> Result<Out, ServiceError> + Send + 'static,
+    f: impl FnOnce(&mut Station, &Identity) -> Result<Out, ServiceError> + Send + 'static,
 ) -> Response {
     match check_csrf(desk, csrf) {
         Ok(()) => as_user(state, desk, f).await,
@@ -258,10 +259,9 @@ pub(super) fn place(g: &Gap, lang: Lang) -> String {
 pub(super) struct Names(std::collections::HashMap<String, String>);
 
 impl Names {
-    pub(super) fn of(store: &Store) -> Result<Self, ServiceError> {
+    pub(super) fn of(store: &Station) -> Result<Self, ServiceError> {
         Ok(Self(
-            store
-                .officers()?
+            vigil_service::queries::officers(store)?
                 .into_iter()
                 .filter_map(|o| Some((o.id.clone(), format!("{} ({})", o.name?, o.id))))
                 .collect(),

@@ -6,13 +6,13 @@ use super::status;
 /// The queues of `id`'s role ([`vigil_service::queues`]), each its first
 /// [`PAGE`] rows, as sections of the home page.
 pub(super) fn sections(
-    store: &mut Store,
+    store: &mut Station,
     id: &Identity,
     lang: Lang,
     zone: &vigil_i18n::Zone,
     board: &serde_json::Value,
 ) -> Result<Vec<view::Section>, ServiceError> {
-    let now = vigil_store::now_rfc3339();
+    let now = vigil_service::model::now_rfc3339();
     let today = zone
         .day_utc(zone.local(&now).get(..10).unwrap_or_default())
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;

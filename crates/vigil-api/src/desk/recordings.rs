@@ -45,11 +45,13 @@ pub(super) async fn clips(
         };
         let state = match q.status.as_str() {
             "" => None,
-            other => Some(vigil_store::ClipState::parse(other).ok_or_else(|| {
-                ServiceError::bad_request(format!("no recording status {other:?}"))
-            })?),
+            other => Some(
+                vigil_service::model::ClipState::parse(other).ok_or_else(|| {
+                    ServiceError::bad_request(format!("no recording status {other:?}"))
+                })?,
+            ),
         };
-        let filter = vigil_store::ClipFilter {
+        let filter = vigil_service::model::ClipFilter {
             officer: filled(&q.officer),
             device: filled(&q.device),
             site: filled(&q.site),
@@ -121,10 +123,7 @@ pub(super) async fn clip_page(
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let c = seen_clip(s, id, &clip)?;
-        let gaps = s.gaps(&GapFilter {
-            clip: Some(c.clip.clone()),
-            ..Default::default()
-        })?;
+        let gaps = vigil_service::queries::clip_gaps(s, id, &c.clip)?;
         let duration = c.duration_s.unwrap_or(0.0).max(0.0);
         let here = format!("/desk/clips/{}", encode(&c.clip));
         let names = Names::of(s)?;
@@ -268,7 +267,7 @@ pub(super) async fn clip_page(
                     }
                     _ => None,
                 };
-                let history = history_lines(s, &g.id, lang, &st.zone)?;
+                let history = history_lines(s, id, &g.id, lang, &st.zone)?;
                 Ok(view::GapView {
                     history,
                     id: g.id.clone(),
@@ -300,7 +299,7 @@ pub(super) async fn clip_page(
                 facts,
                 media: format!("{here}/media"),
                 id: c.clip.clone(),
-                preview: preview::needed(s, &c)?.is_some(),
+                preview: preview::needed(s, id, &c)?.is_some(),
                 duration,
                 here,
             },
@@ -317,12 +316,13 @@ pub(super) async fn clip_page(
 /// A gap's explanations and reviews, oldest first, in words; empty when
 /// there is only the current explanation, unreviewed.
 pub(super) fn history_lines(
-    store: &Store,
+    store: &Station,
+    id: &Identity,
     gap: &str,
     lang: Lang,
     zone: &vigil_i18n::Zone,
 ) -> Result<Vec<String>, ServiceError> {
-    let all = store.explanation_history(gap)?;
+    let all = vigil_service::queries::explanation_history(store, id, gap)?;
     if all.len() < 2 && all.iter().all(|(_, r)| r.is_empty()) {
         return Ok(Vec::new());
     }
@@ -375,7 +375,7 @@ pub(super) mod stamp {
             let t = time::Duration::checked_seconds_f64(secs)
                 .and_then(|d| self.0.checked_add(d))
                 .unwrap_or(self.0);
-            vigil_store::rfc3339(t)
+            vigil_service::model::rfc3339(t)
         }
     }
 }

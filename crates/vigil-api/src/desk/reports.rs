@@ -5,7 +5,7 @@ use super::page::*;
 pub(super) async fn reports(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |_, id| {
-        let today = st.zone.local(&vigil_store::now_rfc3339());
+        let today = st.zone.local(&vigil_service::model::now_rfc3339());
         let today = today.get(..10).unwrap_or_default().to_owned();
         let lang = d.lang;
         Ok(Out::Page(view::render(&view::ReportsPage {

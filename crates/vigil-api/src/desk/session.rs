@@ -108,7 +108,7 @@ pub(super) async fn login(
         Err(e) => return message(&state, &desk, &e),
     };
     let session = tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&root)?;
+        let mut store = Station::open(&root, vigil_service::Opening::Normal)?;
         vigil_service::auth::login(&mut store, &admitted, &f.user, &f.password, &peer, &policy)
     })
     .await;

@@ -270,7 +270,7 @@ pub(crate) fn check_package(dir: &Path) -> anyhow::Result<usize> {
         "the manifests and the clips received differ"
     );
     for f in &files {
-        let got = vigil_store::objects::hash_reader(&mut std::fs::File::open(dir.join(f))?)?;
+        let got = vigil_service::model::hash_reader(&mut std::fs::File::open(dir.join(f))?)?;
         anyhow::ensure!(
             b3.get(f) == Some(&got.blake3) && sha.get(f) == Some(&got.sha256),
             "{f} does not match its manifest entry"

@@ -26,7 +26,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::Value;
 use vigil_service::op::{self, Operation};
-use vigil_store::Store;
+use vigil_service::{Opening, Station};
 
 use crate::identity::{Identity, Role};
 
@@ -90,29 +90,26 @@ impl Ctx {
     }
 
     /// Opens the store and checks the acting user may do `what`.
-    pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Store, Identity)> {
-        self.open_with(allowed, what, Store::open)
+    pub fn open(&self, allowed: &[Role], what: &str) -> anyhow::Result<(Station, Identity)> {
+        self.open_with(allowed, what, Opening::Normal)
     }
 
     /// [`Self::open`] for `verify`: a store whose index is behind its anchor
     /// is opened read-only so that `verify` can say what differs.
-    pub fn open_for_verify(&self, what: &str) -> anyhow::Result<(Store, Identity)> {
-        self.open_with(crate::identity::AUDIT, what, Store::open_for_verify)
+    pub fn open_for_verify(&self, what: &str) -> anyhow::Result<(Station, Identity)> {
+        self.open_with(crate::identity::AUDIT, what, Opening::ForVerify)
     }
 
     fn open_with(
         &self,
         allowed: &[Role],
         what: &str,
-        open: fn(&Path) -> vigil_store::Result<Store>,
-    ) -> anyhow::Result<(Store, Identity)> {
+        open: Opening,
+    ) -> anyhow::Result<(Station, Identity)> {
         // A store is only ever made where it was asked for: the default
         // location is never filled with a silent new, empty store (a desk
         // user would take it for the station's).
-        let exists = [vigil_store::MARKER_FILE, vigil_store::INDEX_FILE]
-            .iter()
-            .any(|f| self.store.join(f).exists());
-        if !self.named && !exists {
+        if !self.named && !Station::exists_at(&self.store) {
             anyhow::bail!(
                 "no store at {} (the default): Vigil does not create one unasked. Name a store with --store DIR (or VIGIL_STORE; a new directory is made into one), or start the station service (`systemctl start vigild`), which keeps /var/lib/vigil",
                 self.store.display()
@@ -137,7 +134,7 @@ impl Ctx {
         }
         // A store a running vigild serves is its to open: two writers
         // would bypass its door (and its status of what is in progress).
-        if let Some(by) = vigil_store::served::served_by(&self.store) {
+        if let Some(by) = Station::served_by(&self.store) {
             let socket = by.socket.map_or_else(
                 || vigil_api::DEFAULT_SOCKET.into(),
                 |p| p.display().to_string(),
@@ -148,7 +145,7 @@ impl Ctx {
                 self.store.display()
             );
         }
-        let store = open(&self.store)
+        let store = Station::open(&self.store, open)
             .with_context(|| format!("opening the store at {}", self.store.display()))?;
         if store.read_only() {
             eprintln!(
@@ -212,8 +209,8 @@ pub fn check_period(
         anyhow::ensure!(
             a <= b,
             "{since_flag} ({}) is later than {until_flag} ({}): the period would be empty",
-            vigil_store::rfc3339(a),
-            vigil_store::rfc3339(b)
+            vigil_service::model::rfc3339(a),
+            vigil_service::model::rfc3339(b)
         );
     }
     Ok(())
@@ -221,5 +218,5 @@ pub fn check_period(
 
 /// [`parse_time`], as the index stores times (RFC 3339 UTC).
 pub fn when(s: &str) -> anyhow::Result<String> {
-    parse_time(s).map(vigil_store::rfc3339)
+    parse_time(s).map(vigil_service::model::rfc3339)
 }

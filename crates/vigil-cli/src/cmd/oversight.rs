@@ -67,8 +67,8 @@ pub fn spotcheck(ctx: &super::Ctx, args: SpotArgs) -> anyhow::Result<ExitCode> {
             let d = Draw {
                 count,
                 seed,
-                since: since.map(vigil_store::rfc3339),
-                until: until.map(vigil_store::rfc3339),
+                since: since.map(vigil_service::model::rfc3339),
+                until: until.map(vigil_service::model::rfc3339),
             };
             let doc = ctx.run::<ops::Draw>((), d)?;
             if json {

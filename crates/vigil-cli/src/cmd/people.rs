@@ -234,7 +234,7 @@ pub fn devices(ctx: &super::Ctx, args: DeviceArgs) -> anyhow::Result<ExitCode> {
         } => {
             let from = match from {
                 Some(f) => super::when(&f).context("--from")?,
-                None => vigil_store::now_rfc3339(),
+                None => vigil_service::model::now_rfc3339(),
             };
             let b = Binding {
                 officer: officer.clone(),

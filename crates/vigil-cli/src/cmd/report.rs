@@ -90,8 +90,8 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     let since = c.since.as_deref().map(super::parse_time).transpose()?;
     super::check_period(("--since", since), ("--until", until))?;
     let q = ReportQuery {
-        since: since.map(vigil_store::rfc3339),
-        until: until.map(vigil_store::rfc3339),
+        since: since.map(vigil_service::model::rfc3339),
+        until: until.map(vigil_service::model::rfc3339),
         format: Some(c.format.clone()),
         // The printable page follows LANG.
         lang: Some(vigil_i18n::Lang::from_env().code().to_owned()),

@@ -133,7 +133,7 @@ pub fn case(ctx: &super::Ctx, args: CaseArgs) -> anyhow::Result<ExitCode> {
             at.as_deref()
                 .map(super::when)
                 .transpose()?
-                .unwrap_or_else(vigil_store::now_rfc3339),
+                .unwrap_or_else(vigil_service::model::now_rfc3339),
         ))
     };
     let (case, e) = match args.command {

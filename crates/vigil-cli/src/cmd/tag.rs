@@ -50,8 +50,8 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     let r = TagRequest {
         clips: args.clips,
         officer: args.officer,
-        from: from.map(vigil_store::rfc3339),
-        to: to.map(vigil_store::rfc3339),
+        from: from.map(vigil_service::model::rfc3339),
+        to: to.map(vigil_service::model::rfc3339),
         site: args.site,
         case: args.case_no,
         category: args.category,

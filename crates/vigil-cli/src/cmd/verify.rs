@@ -26,7 +26,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &sink.0 {
         bar.set_message("re-reading objects");
     }
-    let report: vigil_store::VerifyReport = match ctx.door() {
+    let report: vigil_service::model::VerifyReport = match ctx.door() {
         Door::Daemon(c) => {
             let doc =
                 c.stream::<ops::Verify>(&(), &op::Empty {}, &mut |d, t, f| sink.progress(d, t, f))?;

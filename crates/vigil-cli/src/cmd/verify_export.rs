@@ -88,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let action = r["action"].as_str().unwrap_or("?");
             let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
             let detail = text("detail_json");
-            let leaf = vigil_store::audit::leaf_bytes(
+            let leaf = vigil_service::model::leaf_bytes(
                 seq,
                 &text("at"),
                 &text("actor"),
