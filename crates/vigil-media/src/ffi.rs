@@ -1,6 +1,9 @@
 //! The FFmpeg fields and calls that `ffmpeg-next` does not wrap, behind
-//! safe functions: the analysis and the audio level read as the algorithm,
-//! and every `unsafe` they need is here, each saying why it holds.
+//! safe functions: opening a file without probing its streams and with a
+//! deadline, probing a format from a buffer, keeping FFmpeg's error lines,
+//! and the stream, index and packet fields the analysis reads. The
+//! analysis and the audio level read as the algorithm; every `unsafe` of
+//! this crate is here, each saying why it holds.
 #![allow(unsafe_code)]
 
 use ffmpeg_next::ffi;
@@ -129,4 +132,115 @@ pub(crate) fn unref(packet: &mut ffmpeg_next::Packet) {
     // SAFETY: the packet is ours; unref frees its buffer and leaves a
     // valid empty packet.
     unsafe { ffi::av_packet_unref(ffmpeg_next::packet::Mut::as_mut_ptr(packet)) };
+}
+
+/// What FFmpeg's probe takes `buf` (a file's first bytes) for: the
+/// demuxer's name, when one matches with more than FFmpeg's retry score.
+pub(crate) fn probe(mut buf: Vec<u8>) -> Option<String> {
+    let len = buf.len();
+    // AVPROBE_PADDING_SIZE zero bytes after the data.
+    buf.resize(len + 64, 0);
+    // No file name: the stored object's name says nothing, and a name
+    // must not steer the choice.
+    let empty = c"";
+    let pd = ffi::AVProbeData {
+        filename: empty.as_ptr(),
+        buf: buf.as_mut_ptr(),
+        buf_size: std::ffi::c_int::try_from(len).ok()?,
+        mime_type: std::ptr::null(),
+    };
+    let mut score: std::ffi::c_int = 0;
+    // SAFETY: pd points at our buffer, padded as FFmpeg requires; the
+    // returned format is a static FFmpeg table entry (or null).
+    let fmt = unsafe { ffi::av_probe_input_format2(&pd, 1, &mut score) };
+    // AVPROBE_SCORE_RETRY: AVPROBE_SCORE_MAX / 4.
+    if fmt.is_null() || score <= 25 {
+        return None;
+    }
+    // SAFETY: a demuxer's name is a static NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr((*fmt).name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// Sends FFmpeg's error lines to this thread's record ([`crate::note_error`])
+/// instead of standard error.
+pub(crate) fn keep_errors() {
+    // SAFETY: the callback is a plain extern "C" function that only
+    // formats into a stack buffer and records into a thread-local.
+    unsafe { ffi::av_log_set_callback(Some(log_callback)) };
+}
+
+unsafe extern "C" fn log_callback(
+    avcl: *mut std::ffi::c_void,
+    level: std::ffi::c_int,
+    fmt: *const std::ffi::c_char,
+    vl: *mut ffi::__va_list_tag,
+) {
+    if level > ffi::AV_LOG_ERROR as std::ffi::c_int {
+        return;
+    }
+    let mut line = [0 as std::ffi::c_char; 256];
+    let mut prefix: std::ffi::c_int = 0;
+    // SAFETY: FFmpeg passes a valid format and argument list; the buffer
+    // and its size are ours.
+    let text = unsafe {
+        ffi::av_log_format_line2(avcl, level, fmt, vl, line.as_mut_ptr(), 256, &mut prefix);
+        std::ffi::CStr::from_ptr(line.as_ptr())
+            .to_string_lossy()
+            .trim()
+            .to_owned()
+    };
+    crate::note_error(text);
+}
+
+/// FFmpeg's interrupt callback: non-zero (stop) once this thread's
+/// deadline has passed ([`crate::past_deadline`]).
+unsafe extern "C" fn interrupt(_: *mut std::ffi::c_void) -> std::ffi::c_int {
+    std::ffi::c_int::from(crate::past_deadline())
+}
+
+/// Opens `url` with the demuxer options `dict`, without probing its
+/// streams, interrupted at this thread's deadline; FFmpeg's reason when
+/// it cannot.
+pub(crate) fn open_input(
+    url: &std::ffi::CStr,
+    dict: ffmpeg_next::Dictionary,
+) -> Result<Input, String> {
+    // SAFETY: a fresh context (or null when out of memory).
+    let mut ps: *mut ffi::AVFormatContext = unsafe { ffi::avformat_alloc_context() };
+    if ps.is_null() {
+        return Err("out of memory".into());
+    }
+    // SAFETY: ps is the valid context just allocated.
+    unsafe {
+        (*ps).interrupt_callback = ffi::AVIOInterruptCB {
+            callback: Some(interrupt),
+            opaque: std::ptr::null_mut(),
+        };
+    }
+    // SAFETY: ps is a context we allocated; url is NUL-terminated; on
+    // failure avformat_open_input frees the context and leaves ps null.
+    // disown hands us the dictionary, which we free after the call.
+    let r = unsafe {
+        let mut opts = dict.disown();
+        let r = ffi::avformat_open_input(&mut ps, url.as_ptr(), std::ptr::null_mut(), &mut opts);
+        ffi::av_dict_free(&mut opts);
+        r
+    };
+    if r < 0 {
+        return Err(ffmpeg_next::Error::from(r).to_string());
+    }
+    // SAFETY: avformat_open_input succeeded, so ps is a valid context that
+    // Input now owns (it closes it on drop).
+    Ok(unsafe { Input::wrap(ps) })
+}
+
+/// Reads packets to learn the streams a header does not describe.
+pub(crate) fn find_stream_info(ctx: &mut Input) -> Result<(), String> {
+    // SAFETY: ctx wraps a valid open input context.
+    let r = unsafe { ffi::avformat_find_stream_info(ctx.as_mut_ptr(), std::ptr::null_mut()) };
+    if r < 0 {
+        return Err(ffmpeg_next::Error::from(r).to_string());
+    }
+    Ok(())
 }

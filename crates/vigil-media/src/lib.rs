@@ -7,9 +7,6 @@
 //! its frame timestamps. A file that is expected to be media and cannot be
 //! opened is reported as [`MediaError::Unreadable`]; the ingest stores it
 //! anyway and flags it damaged (brief: "damaged input is never dropped").
-// FFmpeg's C API: reads of its structures the safe wrapper does not expose.
-#![allow(unsafe_code)]
-
 pub mod analysis;
 mod ffi;
 pub mod level;
@@ -152,18 +149,18 @@ impl Drop for Budget {
     }
 }
 
-/// FFmpeg's interrupt callback: non-zero (stop) once this thread's
-/// deadline has passed.
-unsafe extern "C" fn past_deadline(_: *mut std::ffi::c_void) -> std::ffi::c_int {
+/// Whether this thread's deadline has passed (FFmpeg's interrupt
+/// callback asks, [`ffi::open_input`]); noted as exceeded when it has.
+pub(crate) fn past_deadline() -> bool {
     DEADLINE
         .try_with(|c| match c.get() {
             (Some(at), _) if std::time::Instant::now() >= at => {
                 c.set((Some(at), true));
-                1
+                true
             }
-            _ => 0,
+            _ => false,
         })
-        .unwrap_or(0)
+        .unwrap_or(false)
 }
 
 /// The demuxers evidence is ever opened with: recording containers and
@@ -241,7 +238,6 @@ pub fn confined_options() -> Vec<(&'static str, String)> {
 /// score (a guess at noise is not a verdict). Reads the bytes itself: no
 /// demuxer is opened.
 pub fn probe_format(path: &Path) -> Option<String> {
-    use ffmpeg_next::ffi;
     use std::io::Read as _;
     init().ok()?;
     let mut buf = Vec::with_capacity(1 << 20);
@@ -250,29 +246,7 @@ pub fn probe_format(path: &Path) -> Option<String> {
         .take(1 << 20)
         .read_to_end(&mut buf)
         .ok()?;
-    let len = buf.len();
-    // AVPROBE_PADDING_SIZE zero bytes after the data.
-    buf.resize(len + 64, 0);
-    // No file name: the stored object's name says nothing, and a name
-    // must not steer the choice.
-    let empty = c"";
-    let pd = ffi::AVProbeData {
-        filename: empty.as_ptr(),
-        buf: buf.as_mut_ptr(),
-        buf_size: len as std::ffi::c_int,
-        mime_type: std::ptr::null(),
-    };
-    let mut score: std::ffi::c_int = 0;
-    // SAFETY: pd points at our buffer, padded as FFmpeg requires; the
-    // returned format is a static FFmpeg table entry (or null).
-    let fmt = unsafe { ffi::av_probe_input_format2(&pd, 1, &mut score) };
-    // AVPROBE_SCORE_RETRY: AVPROBE_SCORE_MAX / 4.
-    if fmt.is_null() || score <= 25 {
-        return None;
-    }
-    // SAFETY: a demuxer's name is a static NUL-terminated string.
-    let name = unsafe { std::ffi::CStr::from_ptr((*fmt).name) };
-    Some(name.to_string_lossy().into_owned())
+    ffi::probe(buf)
 }
 
 pub(crate) fn init() -> Result<(), MediaError> {
@@ -282,9 +256,7 @@ pub(crate) fn init() -> Result<(), MediaError> {
         // Errors FFmpeg reports (corrupt data it skipped) are kept for the
         // thread analysing the file; nothing is printed.
         ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
-        // SAFETY: the callback is a plain extern "C" function that only
-        // formats into a stack buffer and records into a thread-local.
-        unsafe { ffmpeg_next::ffi::av_log_set_callback(Some(log_callback)) };
+        ffi::keep_errors();
         Ok(())
     })
     .clone()
@@ -297,34 +269,8 @@ thread_local! {
         const { std::cell::RefCell::new((0, None)) };
 }
 
-unsafe extern "C" fn log_callback(
-    avcl: *mut std::ffi::c_void,
-    level: std::ffi::c_int,
-    fmt: *const std::ffi::c_char,
-    vl: *mut ffmpeg_next::ffi::__va_list_tag,
-) {
-    if level > ffmpeg_next::ffi::AV_LOG_ERROR as std::ffi::c_int {
-        return;
-    }
-    let mut line = [0 as std::ffi::c_char; 256];
-    let mut prefix: std::ffi::c_int = 0;
-    // SAFETY: FFmpeg passes a valid format and argument list; the buffer
-    // and its size are ours.
-    let text = unsafe {
-        ffmpeg_next::ffi::av_log_format_line2(
-            avcl,
-            level,
-            fmt,
-            vl,
-            line.as_mut_ptr(),
-            256,
-            &mut prefix,
-        );
-        std::ffi::CStr::from_ptr(line.as_ptr())
-            .to_string_lossy()
-            .trim()
-            .to_owned()
-    };
+/// Keeps an error line FFmpeg reported on this thread ([`ffi::keep_errors`]).
+pub(crate) fn note_error(text: String) {
     let _ = ERRORS.try_with(|e| {
         if let Ok(mut e) = e.try_borrow_mut() {
             e.0 += 1;
@@ -353,7 +299,6 @@ pub(crate) fn open_input_with(
     path: &Path,
     options: &[(&str, &str)],
 ) -> Result<ffmpeg_next::format::context::Input, MediaError> {
-    use ffmpeg_next::ffi;
     let unreadable = |reason: String| MediaError::Unreadable {
         path: path.display().to_string(),
         reason,
@@ -369,19 +314,6 @@ pub(crate) fn open_input_with(
     url.extend_from_slice(path.as_os_str().as_encoded_bytes());
     let c_path =
         std::ffi::CString::new(url).map_err(|_| unreadable("the path holds a NUL byte".into()))?;
-    // SAFETY: a fresh context (or null when out of memory); its interrupt
-    // callback stops FFmpeg at this thread's deadline ([`Budget`]).
-    let mut ps: *mut ffi::AVFormatContext = unsafe { ffi::avformat_alloc_context() };
-    if ps.is_null() {
-        return Err(unreadable("out of memory".into()));
-    }
-    // SAFETY: ps is the valid context just allocated.
-    unsafe {
-        (*ps).interrupt_callback = ffi::AVIOInterruptCB {
-            callback: Some(past_deadline),
-            opaque: std::ptr::null_mut(),
-        };
-    }
     let mut dict = ffmpeg_next::Dictionary::new();
     for (k, v) in options {
         dict.set(k, v);
@@ -389,21 +321,7 @@ pub(crate) fn open_input_with(
     for (k, v) in confined_options() {
         dict.set(k, &v);
     }
-    // SAFETY: ps is a context we allocated; c_path is NUL-terminated; on
-    // failure avformat_open_input frees the context and leaves ps null.
-    // disown hands us the dictionary, which we free after the call.
-    let r = unsafe {
-        let mut opts = dict.disown();
-        let r = ffi::avformat_open_input(&mut ps, c_path.as_ptr(), std::ptr::null_mut(), &mut opts);
-        ffi::av_dict_free(&mut opts);
-        r
-    };
-    if r < 0 {
-        return Err(unreadable(ffmpeg_next::Error::from(r).to_string()));
-    }
-    // SAFETY: avformat_open_input succeeded, so ps is a valid context that
-    // Input now owns (it closes it on drop).
-    let ctx = unsafe { ffmpeg_next::format::context::Input::wrap(ps) };
+    let mut ctx = ffi::open_input(&c_path, dict).map_err(unreadable)?;
     // A header describes the file when every stream has a known medium
     // and a length (the container's, or each stream's own: AVI's).
     // MPEG-TS has no header, but its program map names every stream and
@@ -417,11 +335,7 @@ pub(crate) fn open_input_with(
                 && (mpegts || ctx.duration() > 0 || s.duration() > 0 || s.frames() > 0)
         });
     if !described {
-        // SAFETY: ctx wraps a valid open input context.
-        let r = unsafe { ffi::avformat_find_stream_info(ps, std::ptr::null_mut()) };
-        if r < 0 {
-            return Err(unreadable(ffmpeg_next::Error::from(r).to_string()));
-        }
+        ffi::find_stream_info(&mut ctx).map_err(unreadable)?;
     }
     Ok(ctx)
 }
