@@ -127,7 +127,7 @@ fn store_figures(rows: u64) -> Result<serde_json::Value> {
     let single = 2000u64;
     let t = Instant::now();
     for i in 0..single {
-        store.record_event(
+        store.log_mut().record_event(
             "bench",
             "bench.event",
             &format!("s{i}"),
@@ -168,18 +168,18 @@ fn store_figures(rows: u64) -> Result<serde_json::Value> {
     let t = Instant::now();
     let store = vigil_store::Store::open(&dir)?; // signs the checkpoint
     let open_sign = t.elapsed();
-    let size = store.log_size()?;
-    let kept = store.checkpoint()?.context("a checkpoint")?;
-    let cp = note::Checkpoint::open(&kept.note, &store.station_key()?)?;
+    let size = store.log().log_size()?;
+    let kept = store.log().checkpoint()?.context("a checkpoint")?;
+    let cp = note::Checkpoint::open(&kept.note, &store.log().station_key()?)?;
     let (mut inc, mut con, mut inc_len, mut con_len) = (0f64, 0f64, 0, 0);
     let samples: Vec<u64> = (1..=200).map(|k| (k * 7919 * 131) % size + 1).collect();
     for &s in &samples {
         let t = Instant::now();
-        let p = store.inclusion_proof(s, size)?;
+        let p = store.log().inclusion_proof(s, size)?;
         inc += t.elapsed().as_secs_f64();
         inc_len = inc_len.max(p.len());
         let t = Instant::now();
-        let p = store.consistency_proof(s, size)?;
+        let p = store.log().consistency_proof(s, size)?;
         con += t.elapsed().as_secs_f64();
         con_len = con_len.max(p.len());
     }

@@ -210,7 +210,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             SURNAMES[(i % SURNAMES.len() as u64) as usize],
             GIVEN[((i / SURNAMES.len() as u64) % GIVEN.len() as u64) as usize]
         );
-        store.upsert_officer(
+        store.people_mut().upsert_officer(
             ACTOR,
             &vigil_store::people::Officer {
                 id: officer(i),
@@ -219,8 +219,10 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             },
         )?;
         let serial = format!("BWC{:04}", i + 1);
-        store.register_device(ACTOR, &serial, Some("DSJ-V9"))?;
-        store.bind(
+        store
+            .people_mut()
+            .register_device(ACTOR, &serial, Some("DSJ-V9"))?;
+        store.people_mut().bind(
             ACTOR,
             &serial,
             &officer(i),
@@ -233,7 +235,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             officer: Some(officer(i)),
             created_at: String::new(),
         };
-        store.add_user(ACTOR, &u)?;
+        store.people_mut().add_user(ACTOR, &u)?;
     }
     for (name, role) in [
         ("sup1", "supervisor"),
@@ -247,7 +249,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             officer: None,
             created_at: String::new(),
         };
-        store.add_user(ACTOR, &u)?;
+        store.people_mut().add_user(ACTOR, &u)?;
     }
     let per_day = shape.clips / DAYS as u64;
     let extra = shape.clips % DAYS as u64;
@@ -319,7 +321,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
         set_clock(d0 + time::Duration::hours(10))?;
         let mut ids = Vec::with_capacity(batch.len());
         for chunk in batch.chunks(1000) {
-            for r in store.record_clips(ACTOR, None, chunk)? {
+            for r in store.recordings_mut().record_clips(ACTOR, None, chunk)? {
                 ids.push(r.id);
             }
         }
@@ -334,7 +336,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
                 .map(|(_, id)| id.clone())
                 .collect();
             for (g, chunk) in keep.chunks(20).enumerate() {
-                store.tag(
+                store.custody_mut().tag(
                     ACTOR,
                     chunk,
                     &vigil_store::tags::Tag {
@@ -349,7 +351,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
         // Explained in the following days, except the last three days' and
         // eight in a hundred; a supervisor reviews one in five.
         if day < DAYS - 3 {
-            let gaps = store.gaps(&GapFilter {
+            let gaps = store.gap_log().gaps(&GapFilter {
                 ingested: Some((ts(d0), ts(d0 + time::Duration::days(1)))),
                 ..Default::default()
             })?;
@@ -359,7 +361,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
                 let oi: u64 = o.trim_start_matches('P').parse::<u64>().unwrap_or(1) - 1;
                 set_clock(d0 + time::Duration::hours(26) + time::Duration::seconds(i as i64))?;
                 if j < 60 {
-                    store.explain(
+                    store.gap_log_mut().explain(
                         &user(oi),
                         &g.id,
                         &NewExplanation::Spoken {
@@ -370,7 +372,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
                         },
                     )?;
                 } else if j < 92 {
-                    let e = store.explain(
+                    let e = store.gap_log_mut().explain(
                         &user(oi),
                         &g.id,
                         &NewExplanation::Written {
@@ -380,14 +382,21 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
                         },
                     )?;
                     let partner = (oi + 1) % shape.officers;
-                    store.sign(&user(partner), &user(partner), &officer(partner), &e.id)?;
+                    store.gap_log_mut().sign(
+                        &user(partner),
+                        &user(partner),
+                        &officer(partner),
+                        &e.id,
+                    )?;
                 } else {
                     continue;
                 }
                 if j.is_multiple_of(5) {
                     set_clock(d0 + time::Duration::hours(40) + time::Duration::seconds(i as i64))?;
                     let verdict = if j == 10 { "rejected" } else { "accepted" };
-                    store.review("sup1", "sup1", &g.id, verdict, None)?;
+                    store
+                        .gap_log_mut()
+                        .review("sup1", "sup1", &g.id, verdict, None)?;
                 }
             }
         }
@@ -406,7 +415,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             .objects()
             .put(&mut std::fs::File::open(&media)?, &mut |_| {})?;
         let now = t0 + time::Duration::days(DAYS);
-        store.record_clip(
+        store.recordings_mut().record_clip(
             ACTOR,
             None,
             &NewClip {

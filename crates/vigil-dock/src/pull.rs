@@ -289,7 +289,7 @@ fn start_slot(
     observer.state(slot, &serial, "clock_synced");
     let drift_ms = before.saturating_sub(host);
     let faults: Vec<u16> = rec.faults.iter().copied().collect();
-    store.record_docking(
+    store.recordings_mut().record_docking(
         &opts.actor,
         &Docking {
             dock: client.dock.serial.to_string(),
@@ -321,7 +321,7 @@ fn start_slot(
         // it; the recorder is still emptied, its times marked untrusted.
         continuity.clock_trusted = false;
         tracing::warn!(%serial, drift_ms, "recorder clock implausibly far off: its times are kept but marked untrusted");
-        store.record_event(
+        store.log_mut().record_event(
             &opts.actor,
             "device.clock_untrusted",
             &serial,
@@ -419,7 +419,7 @@ fn step(
             // failed attempt is in the audit log with its reason.
             Err(failed) if !job.swapped && attempt < FILE_ATTEMPTS => {
                 tracing::warn!(serial = %job.pulled.serial, path = %name, attempt, error = %failed.error, "file failed; trying it again");
-                store.record_event(
+                store.log_mut().record_event(
                     &opts.actor,
                     "ingest.file_retried",
                     &job.run,
@@ -480,7 +480,7 @@ fn step(
                 "docking": docking, "path": name, "blake3": stored.blake3, "bytes": stored.bytes,
             });
             // The intent is durable before the dock hears of it.
-            store.record_event(
+            store.log_mut().record_event(
                 &opts.actor,
                 "recorder.erase_requested",
                 &stored.clip,
@@ -489,7 +489,7 @@ fn step(
             match client.erase(slot, docking, f.id, stored.bytes, hash) {
                 Ok(()) => {
                     vigil_store::failpoint::hit("dock.erased");
-                    store.record_event(
+                    store.log_mut().record_event(
                         &opts.actor,
                         "recorder.file_erased",
                         &stored.clip,
@@ -503,7 +503,7 @@ fn step(
                 Err(e) => {
                     let mut refused = detail.clone();
                     refused["error"] = serde_json::json!(e.to_string());
-                    store.record_event(
+                    store.log_mut().record_event(
                         &opts.actor,
                         "recorder.erase_refused",
                         &stored.clip,
@@ -537,7 +537,7 @@ fn reconcile_erases(
     docking: u32,
     serial: &str,
 ) -> Result<(Vec<String>, Vec<PendingErase>), DockError> {
-    let pending = store.pending_erases(serial)?;
+    let pending = store.recordings().pending_erases(serial)?;
     if pending.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -549,7 +549,7 @@ fn reconcile_erases(
             e.name.as_str() == p.path && e.size == p.bytes && hex32(&e.blake3) == p.blake3
         });
         if erased {
-            store.record_event(
+            store.log_mut().record_event(
                 actor,
                 "recorder.file_erased",
                 &p.clip,
@@ -583,7 +583,7 @@ fn settle_unconfirmed(
             .iter()
             .any(|f| f.name.as_str() == p.path && f.size == p.bytes);
         if !present {
-            store.record_event(
+            store.log_mut().record_event(
                 actor,
                 "recorder.erase_unconfirmed",
                 &p.clip,

@@ -326,7 +326,7 @@ pub fn begin_run(
     source: &str,
     opts: &IngestOptions,
 ) -> Result<String, IngestError> {
-    Ok(store.begin_run(
+    Ok(store.recordings_mut().begin_run(
         &opts.actor,
         source,
         opts.device.as_deref(),
@@ -343,13 +343,13 @@ pub fn close_run(
     opts: &IngestOptions,
     report: &IngestReport,
 ) -> Result<(), IngestError> {
-    let timeline = store.timeline(opts.device.as_deref())?;
+    let timeline = store.gap_log().timeline(opts.device.as_deref())?;
     let between = sessions::find(
         &timeline,
         opts.continuity.min_gap_s,
         opts.continuity.join_window_s,
     );
-    store.record_gaps(&opts.actor, &between)?;
+    store.gap_log_mut().record_gaps(&opts.actor, &between)?;
     let duplicates = report.files.iter().filter(|f| f.duplicate).count() as u64;
     let counts = RunCounts {
         stored: report.files.len() as u64 - duplicates,
@@ -365,7 +365,9 @@ pub fn close_run(
             })
             .collect(),
     };
-    store.finish_run(&opts.actor, run, &counts)?;
+    store
+        .recordings_mut()
+        .finish_run(&opts.actor, run, &counts)?;
     Ok(())
 }
 
@@ -508,7 +510,9 @@ fn finalize(
     // R3: the clip belongs to the officer the recorder was bound to when it
     // was recorded (registry history), else the one given for this ingest.
     let bound = match (&opts.device, span) {
-        (Some(d), Some((start, _, _))) => store.bound_at(d, &vigil_store::rfc3339(start))?,
+        (Some(d), Some((start, _, _))) => {
+            store.people().bound_at(d, &vigil_store::rfc3339(start))?
+        }
         _ => None,
     };
     let clip = NewClip {
@@ -548,7 +552,9 @@ fn finalize(
             .collect(),
         path: rel,
     };
-    let recorded = store.record_clip(&opts.actor, Some(run), &clip)?;
+    let recorded = store
+        .recordings_mut()
+        .record_clip(&opts.actor, Some(run), &clip)?;
     let (damaged, damage_reason) = match status {
         ClipStatus::Ok => (false, None),
         ClipStatus::Damaged(r) => (true, Some(r)),

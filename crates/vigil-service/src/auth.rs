@@ -110,7 +110,7 @@ pub fn set_password(
         )));
     }
     let hash = hash_password(password)?;
-    store.set_password(&id.actor(), user, &hash)?;
+    store.people_mut().set_password(&id.actor(), user, &hash)?;
     Ok(serde_json::json!({"user": user, "password_set": true}))
 }
 
@@ -218,17 +218,19 @@ pub fn login(
     let actor = format!("{user} (desk login from {peer})");
     let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
-    let failures = store.login_failures_since(user, &source, &since)?;
+    let failures = store.people().login_failures_since(user, &source, &since)?;
     if failures >= policy.max_failures {
-        store.record_login_failure(&actor, user, "locked out", peer, &source)?;
+        store
+            .people_mut()
+            .record_login_failure(&actor, user, "locked out", peer, &source)?;
         return Err(ServiceError::refused(format!(
             "{user} is locked out from {source} after {} failed logins; try again in {} minutes or ask an admin",
             policy.max_failures, policy.lockout_minutes
         )));
     }
-    let known = store.users()?.into_iter().any(|u| u.name == user);
+    let known = store.people().users()?.into_iter().any(|u| u.name == user);
     let hash = if known {
-        store.password_hash(user)?
+        store.people().password_hash(user)?
     } else {
         None
     };
@@ -252,10 +254,16 @@ pub fn login(
             .unwrap_or(false)
     });
     if !(ok && hash.is_some()) {
-        store.record_login_failure(&actor, user, "wrong user name or password", peer, &source)?;
+        store.people_mut().record_login_failure(
+            &actor,
+            user,
+            "wrong user name or password",
+            peer,
+            &source,
+        )?;
         if known && failures + 1 == policy.max_failures {
             tracing::warn!(%user, %source, "desk login locked out after repeated failures");
-            store.record_event(
+            store.log_mut().record_event(
                 &actor,
                 "session.locked_out",
                 user,
@@ -269,7 +277,9 @@ pub fn login(
     }
     let token = random_hex(32)?;
     let expires_at = seconds_from_now(policy.session_s);
-    store.open_session(user, &token_sha256(&token), &expires_at, peer)?;
+    store
+        .people_mut()
+        .open_session(user, &token_sha256(&token), &expires_at, peer)?;
     Ok(Session {
         token,
         user: user.to_owned(),
@@ -282,7 +292,7 @@ pub fn identity_of(station: &Station, token: &str) -> Result<Identity, ServiceEr
     let store = &station.store;
     let now = vigil_store::now_rfc3339();
     let sha = token_sha256(token);
-    let Some(user) = store.session_user(&sha, &now)? else {
+    let Some(user) = store.people().session_user(&sha, &now)? else {
         return Err(ServiceError::refused(
             "the session is unknown, expired or ended: log in again (`vigil login`)".into(),
         ));
@@ -299,6 +309,8 @@ pub fn logout(
     token: &str,
 ) -> Result<serde_json::Value, ServiceError> {
     let store = &mut station.store;
-    let ended = store.end_session(&id.actor(), &token_sha256(token))?;
+    let ended = store
+        .people_mut()
+        .end_session(&id.actor(), &token_sha256(token))?;
     Ok(serde_json::json!({"ended": ended}))
 }

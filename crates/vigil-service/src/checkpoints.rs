@@ -18,9 +18,10 @@ use crate::{Identity, ServiceError};
 /// `signed_at`, `key` (the station's verifier key).
 pub fn checkpoint(store: &Store, _id: &Identity) -> Result<serde_json::Value, ServiceError> {
     let key = store
+        .log()
         .station_key()
         .map_err(ServiceError::doing("reading the station key"))?;
-    let Some(kept) = store.checkpoint()? else {
+    let Some(kept) = store.log().checkpoint()? else {
         return Err(ServiceError::not_found(
             "the station has signed no checkpoint yet (its audit log is empty)".into(),
         ));
@@ -66,10 +67,10 @@ pub fn consistency(
     _id: &Identity,
     q: &ConsistencyQuery,
 ) -> Result<serde_json::Value, ServiceError> {
-    let size = store.log_size()?;
+    let size = store.log().log_size()?;
     let to = match q.to {
         Some(t) => t,
-        None => store.checkpoint()?.map_or(size, |k| k.size),
+        None => store.log().checkpoint()?.map_or(size, |k| k.size),
     };
     if q.from > size || to > size {
         // Not an error of the request: the answer is that the log is
@@ -93,7 +94,7 @@ pub fn consistency(
     // The stored tree is not trusted: a proof is served only when the
     // rows still make it (a row deleted or changed behind the service,
     // its tree left as it was, would otherwise still "prove" the old log).
-    if let Some(problem) = store.log_mismatch()? {
+    if let Some(problem) = store.log().log_mismatch()? {
         return Ok(serde_json::json!({
             "from": q.from, "to": to, "log_size": size, "checkpoint": null, "proof": null,
             "tampered": true,
@@ -102,8 +103,8 @@ pub fn consistency(
             ),
         }));
     }
-    let proof = store.consistency_proof(q.from, to)?;
-    let checkpoint = store.checkpoint_at(to)?.map(|k| k.note);
+    let proof = store.log().consistency_proof(q.from, to)?;
+    let checkpoint = store.log().checkpoint_at(to)?.map(|k| k.note);
     Ok(serde_json::json!({
         "from": q.from, "to": to, "log_size": size, "checkpoint": checkpoint,
         "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
@@ -114,6 +115,7 @@ pub fn consistency(
 /// (RFC 9162 §2.1.3), base64 hashes from the leaf up.
 pub fn inclusion(store: &Store, seq: u64, size: u64) -> Result<Vec<String>, ServiceError> {
     Ok(store
+        .log()
         .inclusion_proof(seq, size)?
         .iter()
         .map(|h| B64.encode(h))

@@ -60,6 +60,7 @@ pub(crate) fn check_clips(store: &Store, clips: &[String]) -> Result<(), Service
 pub(crate) fn known_clips(store: &Store, clips: &[String]) -> Result<(), ServiceError> {
     for c in clips {
         store
+            .recordings()
             .clip(c)?
             .ok_or_else(|| ServiceError::not_found(format!("no clip {c:?} (see `vigil clips`)")))?;
     }
@@ -83,7 +84,9 @@ pub(crate) fn retain(
 ) -> Result<serde_json::Value, ServiceError> {
     one_of("--class", &r.class, CLASSES)?;
     check_clips(store, &r.clips)?;
-    store.set_class(&id.actor(), &r.clips, &r.class)?;
+    store
+        .custody_mut()
+        .set_class(&id.actor(), &r.clips, &r.class)?;
     Ok(serde_json::json!({"clips": r.clips, "class": r.class}))
 }
 
@@ -106,7 +109,9 @@ pub(crate) fn hold(
 ) -> Result<serde_json::Value, ServiceError> {
     one_of("--reason", &h.reason, REASONS)?;
     check_clips(store, &h.clips)?;
-    let ids = store.hold(&id.actor(), &h.clips, &h.reason, h.note.as_deref())?;
+    let ids = store
+        .custody_mut()
+        .hold(&id.actor(), &h.clips, &h.reason, h.note.as_deref())?;
     Ok(serde_json::json!({"holds": ids, "clips": h.clips, "reason": h.reason}))
 }
 
@@ -117,6 +122,7 @@ pub(crate) fn release(
     hold: i64,
 ) -> Result<serde_json::Value, ServiceError> {
     store
+        .custody_mut()
         .release(&id.actor(), hold)
         .map_err(ServiceError::doing(format!("releasing hold {hold}")))?;
     Ok(serde_json::json!({"hold": hold, "released": true}))
@@ -152,7 +158,7 @@ pub(crate) fn case_event(
     for t in [&e.closed_at, &e.filed_at].into_iter().flatten() {
         rfc3339(t)?;
     }
-    store.case_event(
+    store.custody_mut().case_event(
         &id.actor(),
         case,
         e.closed_at.as_deref(),
@@ -205,8 +211,10 @@ impl PurgePolicy {
 
 /// The dry run: what is due for removal, and the queue: `{due, queue}`.
 pub(crate) fn purge_plan(store: &Store, p: PurgePolicy) -> Result<serde_json::Value, ServiceError> {
-    let due = store.due(time::OffsetDateTime::now_utc(), &p.policy()?)?;
-    Ok(serde_json::json!({ "due": due, "queue": store.purge_queue()? }))
+    let due = store
+        .custody()
+        .due(time::OffsetDateTime::now_utc(), &p.policy()?)?;
+    Ok(serde_json::json!({ "due": due, "queue": store.custody().purge_queue()? }))
 }
 
 /// A step of removal (`POST /api/v1/purge`).
@@ -244,11 +252,12 @@ pub(crate) fn purge(
     let now = time::OffsetDateTime::now_utc();
     Ok(match &p.step {
         PurgeStep::Cancel(clip) => {
-            store.cancel_purge(&id.actor(), clip)?;
+            store.custody_mut().cancel_purge(&id.actor(), clip)?;
             serde_json::json!({ "cancelled": clip })
         }
         PurgeStep::Approve => {
             let n = store
+                .custody_mut()
                 .approve_purge(&id.actor(), &id.user, policy.window_days)
                 .map_err(ServiceError::doing("approving removals"))?;
             serde_json::json!({ "approved": n, "window_days": policy.window_days })
@@ -258,11 +267,12 @@ pub(crate) fn purge(
         }
         PurgeStep::Confirm => {
             let clips: Vec<String> = store
+                .custody()
                 .due(now, &policy)?
                 .into_iter()
                 .map(|d| d.clip)
                 .collect();
-            serde_json::json!({ "proposed": store.propose_purge(&id.actor(), &clips)? })
+            serde_json::json!({ "proposed": store.custody_mut().propose_purge(&id.actor(), &clips)? })
         }
     })
 }
@@ -284,7 +294,9 @@ pub(crate) fn confidential(
 ) -> Result<serde_json::Value, ServiceError> {
     one_of("--kind", &c.kind, KINDS)?;
     check_clips(store, &c.clips)?;
-    store.mark_confidential(&id.actor(), &c.clips, &c.kind)?;
+    store
+        .custody_mut()
+        .mark_confidential(&id.actor(), &c.clips, &c.kind)?;
     Ok(serde_json::json!({"clips": c.clips, "kind": c.kind}))
 }
 
@@ -321,7 +333,7 @@ pub(crate) fn request(
     known_clips(store, &r.clips)?;
     let mut clips: BTreeSet<String> = r.clips.iter().cloned().collect();
     if let Some(case) = &r.case {
-        let of_case = store.clips_of_case(case)?;
+        let of_case = store.custody().clips_of_case(case)?;
         if of_case.is_empty() {
             return Err(ServiceError::not_found(format!(
                 "no clip is tagged with case {case:?}"
@@ -331,7 +343,7 @@ pub(crate) fn request(
     }
     let clips: Vec<String> = clips.into_iter().collect();
     for clip in &clips {
-        let kind = store.confidentiality(clip)?;
+        let kind = store.custody().confidentiality(clip)?;
         if !crate::queries::may_see(id.role, kind.as_deref()) {
             return Err(ServiceError::refused(format!(
                 "recording {clip} is confidential ({}); {} may not see it, so may not request it (R17)",
@@ -340,7 +352,7 @@ pub(crate) fn request(
             )));
         }
     }
-    let rid = store.add_request(
+    let rid = store.custody_mut().add_request(
         &id.actor(),
         &id.user,
         &r.reason,
@@ -364,13 +376,14 @@ pub(crate) fn approve(
     id: &Identity,
     request: &str,
 ) -> Result<serde_json::Value, ServiceError> {
-    let Some(req) = store.request(request)? else {
+    let Some(req) = store.custody().request(request)? else {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
     };
     // Separation of duties (R16): never one's own request, under this
     // account or another account of the same officer.
     let officer_of = |user: &str| -> Result<Option<String>, ServiceError> {
         Ok(store
+            .people()
             .users()?
             .into_iter()
             .find(|u| u.name == user)
@@ -388,6 +401,7 @@ pub(crate) fn approve(
         )));
     }
     store
+        .custody_mut()
         .approve(&id.actor(), &id.user, request)
         .map_err(ServiceError::doing(format!("approving request {request}")))?;
     Ok(serde_json::json!({"request": request, "approved_by": id.user}))
@@ -414,10 +428,11 @@ pub(crate) fn reject(
             "--reason must say why the request is turned down".into(),
         ));
     }
-    if store.request(request)?.is_none() {
+    if store.custody().request(request)?.is_none() {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
     }
     store
+        .custody_mut()
         .reject_request(&id.actor(), &id.user, request, r.reason.trim())
         .map_err(ServiceError::doing(format!(
             "turning down request {request}"
@@ -433,8 +448,8 @@ pub fn request_list(
     id: &Identity,
 ) -> Result<Vec<vigil_store::requests::Request>, ServiceError> {
     let store = &mut station.store;
-    let rows = store.requests(200)?;
-    store.record_read(
+    let rows = store.custody().requests(200)?;
+    store.log_mut().record_read(
         &id.actor(),
         "requests.listed",
         "requests",
@@ -444,7 +459,7 @@ pub fn request_list(
 }
 
 pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "requests": store.requests(200)? }))
+    Ok(serde_json::json!({ "requests": store.custody().requests(200)? }))
 }
 
 /// A reproducible draw for spot checks (`POST /api/v1/spotchecks`); times
@@ -482,7 +497,10 @@ pub(crate) fn draw(
     }
     let since = d.since.clone().unwrap_or_else(|| "0000".into());
     let until = d.until.clone().unwrap_or_else(|| "9999".into());
-    let drawn = store.draw_spotcheck(&id.actor(), d.count, &d.seed, &since, &until)?;
+    let drawn =
+        store
+            .custody_mut()
+            .draw_spotcheck(&id.actor(), d.count, &d.seed, &since, &until)?;
     Ok(serde_json::json!({ "drawn": drawn }))
 }
 
@@ -505,11 +523,13 @@ pub(crate) fn review(
             "--finding must say what was found".into(),
         ));
     }
-    store.review_spotcheck(&id.actor(), entry, &id.user, &f.finding)?;
+    store
+        .custody_mut()
+        .review_spotcheck(&id.actor(), entry, &id.user, &f.finding)?;
     Ok(serde_json::json!({"entry": entry, "reviewer": id.user}))
 }
 
 /// The spot-check ledger: `{spotchecks: [...]}`.
 pub(crate) fn spotchecks(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "spotchecks": store.spotchecks()? }))
+    Ok(serde_json::json!({ "spotchecks": store.custody().spotchecks()? }))
 }

@@ -69,7 +69,7 @@ fn connect(
         Err(e) => {
             if is_unauthorized(&e) {
                 // Logged on the host side too (the dock logs its refusal).
-                store.record_event(
+                store.log_mut().record_event(
                     &id.actor(),
                     "dock.refused",
                     path,
@@ -95,7 +95,7 @@ pub(crate) fn enroll(
         .map_err(failed(format!("enrolling the dock at {path}")))?;
     c.authenticate(&key)
         .map_err(failed("authenticating after enrolment".into()))?;
-    store.record_event(
+    store.log_mut().record_event(
         &id.actor(),
         "dock.enrolled",
         &c.dock.serial,

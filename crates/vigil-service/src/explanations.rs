@@ -46,7 +46,7 @@ pub(crate) fn gaps(
             "deadline {deadline} h: expected 0 to 8784 hours"
         )));
     }
-    let mut gaps = store.gaps(&GapFilter {
+    let mut gaps = store.gap_log().gaps(&GapFilter {
         open_only: q.open,
         officer: q.officer.clone(),
         device: q.device.clone(),
@@ -55,7 +55,7 @@ pub(crate) fn gaps(
         ..Default::default()
     })?;
     gaps.sort_by_key(|g| !g.overdue);
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "gaps.listed",
         "gaps",
@@ -91,13 +91,14 @@ pub(crate) fn explain(
     gap: &str,
     how: &Explain,
 ) -> Result<serde_json::Value, ServiceError> {
-    let g = store.gap(gap)?.ok_or_else(|| {
+    let g = store.gap_log().gap(gap)?.ok_or_else(|| {
         ServiceError::not_found(format!("no interruption {gap:?} (see `vigil gaps`)"))
     })?;
     let new = match how {
         Explain::Spoken { at, clip, by } => {
             let clip_id = clip.clone().unwrap_or_else(|| g.clip.clone());
             let c = store
+                .recordings()
                 .clip(&clip_id)?
                 .ok_or_else(|| ServiceError::not_found(format!("no clip {clip_id:?}")))?;
             let duration = c.duration_s.unwrap_or(0.0);
@@ -149,7 +150,7 @@ pub(crate) fn explain(
             }
         }
     };
-    let e = store.explain(&id.actor(), &g.id, &new)?;
+    let e = store.gap_log_mut().explain(&id.actor(), &g.id, &new)?;
     let mut doc = serde_json::to_value(&e).map_err(|e| ServiceError::bad_request(e.to_string()))?;
     doc["gap"] = serde_json::json!(g.id);
     doc["status"] = serde_json::json!(vigil_store::gaps::status_of(Some(&e)));
@@ -168,7 +169,9 @@ pub(crate) fn sign(
             id.user
         )));
     };
-    let signed = store.sign(&id.actor(), &id.user, &officer, explanation)?;
+    let signed = store
+        .gap_log_mut()
+        .sign(&id.actor(), &id.user, &officer, explanation)?;
     serde_json::to_value(&signed).map_err(|e| ServiceError::bad_request(e.to_string()))
 }
 
@@ -229,13 +232,14 @@ pub(crate) fn review(
             r.verdict
         )));
     }
-    if let Some(g) = store.gap(gap)? {
+    if let Some(g) = store.gap_log().gap(gap)? {
         own_work(id, &g)?;
     }
     store
+        .gap_log_mut()
         .review(&id.actor(), &id.user, gap, &r.verdict, r.note.as_deref())
         .map_err(ServiceError::doing(format!("reviewing {gap}")))?;
-    let g = store.gap(gap)?;
+    let g = store.gap_log().gap(gap)?;
     Ok(serde_json::json!({
         "gap": gap, "verdict": r.verdict, "reviewer": id.user,
         "status": g.map(|g| g.status),

@@ -72,6 +72,7 @@ impl Plan {
 /// handle or one that may not leave to an outside organisation (R17).
 pub(crate) fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Plan, ServiceError> {
     let req = store
+        .custody()
         .request(request)?
         .ok_or_else(|| ServiceError::not_found(format!("no request {request:?}")))?;
     let Some(approver) = req.approved_by.clone() else {
@@ -81,7 +82,7 @@ pub(crate) fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Pla
         )));
     };
     for clip in &req.clips {
-        let secret = store.confidentiality(clip)?;
+        let secret = store.custody().confidentiality(clip)?;
         if !may_see(id.role, secret.as_deref()) {
             return Err(ServiceError::refused(format!(
                 "clip {clip} is marked {} and {} may not handle it (R17)",
@@ -96,7 +97,7 @@ pub(crate) fn prepare(store: &Store, id: &Identity, request: &str) -> Result<Pla
                 )));
             }
         }
-        if store.clip(clip)?.is_none() {
+        if store.recordings().clip(clip)?.is_none() {
             return Err(ServiceError::not_found(format!(
                 "request {} names clip {clip}, which is not stored",
                 req.id
@@ -165,7 +166,7 @@ pub fn write(
     let mut bytes = 0u64;
     let mut trails = Vec::new();
     for clip_id in &req.clips {
-        let c = store.clip(clip_id)?.ok_or_else(|| {
+        let c = store.recordings().clip(clip_id)?.ok_or_else(|| {
             ServiceError::not_found(format!("request names clip {clip_id}, which is not stored"))
         })?;
         let original = c.path.rsplit('/').next().unwrap_or(&c.path);
@@ -205,14 +206,14 @@ pub fn write(
         bytes += c.bytes;
         b3.push_str(&format!("{}  {rel}\n", c.blake3));
         sha.push_str(&format!("{}  {rel}\n", c.sha256));
-        let gaps = store.gaps(&GapFilter {
+        let gaps = store.gap_log().gaps(&GapFilter {
             clip: Some(c.clip.clone()),
             ..Default::default()
         })?;
         let mut subjects = vec![c.clip.clone(), req.id.clone()];
         subjects.extend(gaps.iter().map(|g| g.id.clone()));
         trails.push(subjects);
-        let tag = store.tag_of(&c.clip)?;
+        let tag = store.custody().tag_of(&c.clip)?;
         entries.push(serde_json::json!({
             "file": rel, "clip": c.clip, "original_path": c.path, "device": c.device, "officer": c.officer,
             "bytes": c.bytes, "blake3": c.blake3, "sha256": c.sha256, "kind": c.kind,
@@ -223,7 +224,7 @@ pub fn write(
             "damaged": c.damaged, "damage_reason": c.damage_reason,
             "interruptions": gaps,
         }));
-        store.record_event(
+        store.log_mut().record_event(
             &id.actor(),
             "clip.exported",
             &c.clip,
@@ -234,14 +235,17 @@ pub fn write(
     // their explanations, the request and its approval, its export), read
     // now that its export is on record, with each row's inclusion proof to
     // the checkpoint signed with it.
-    let kept = store.checkpoint()?.ok_or_else(|| {
+    let kept = store.log().checkpoint()?.ok_or_else(|| {
         ServiceError::store("the station has signed no checkpoint of its audit log".into())
     })?;
     let key = store
+        .log()
         .station_key()
         .map_err(ServiceError::doing("reading the station key"))?;
     let all: BTreeSet<String> = trails.iter().flatten().cloned().collect();
-    let rows = store.audit_about(&all.into_iter().collect::<Vec<_>>())?;
+    let rows = store
+        .custody()
+        .audit_about(&all.into_iter().collect::<Vec<_>>())?;
     for (entry, subjects) in entries.iter_mut().zip(&trails) {
         let mut custody = Vec::new();
         for r in rows
@@ -281,7 +285,7 @@ pub fn write(
     tar.into_inner()
         .and_then(|mut w| w.flush())
         .map_err(io("ending the package"))?;
-    store.record_event(
+    store.log_mut().record_event(
         &id.actor(),
         "request.exported",
         &req.id,

@@ -184,7 +184,7 @@ pub fn unix_name(uid: u32) -> String {
 pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceError> {
     let store = &station.store;
     let unix = unix_name(caller.uid);
-    let users = store.users()?;
+    let users = store.people().users()?;
     let role_of = |u: &vigil_store::people::User| Role::parse(&u.role).unwrap_or(Role::Officer);
     if let Some(name) = caller.as_user.as_deref() {
         if !caller.is_root() {
@@ -236,7 +236,7 @@ pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceEr
 
 /// The identity of registered user `name` (a desk session's user).
 pub fn of_user(store: &Store, name: &str) -> Result<Identity, ServiceError> {
-    let users = store.users()?;
+    let users = store.people().users()?;
     let Some(u) = users.iter().find(|u| u.name == name) else {
         return Err(ServiceError::refused(format!("no Vigil user {name:?}")));
     };

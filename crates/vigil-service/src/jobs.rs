@@ -28,7 +28,7 @@ pub(crate) fn verify(
     id: &Identity,
     sink: &mut dyn Sink,
 ) -> Result<vigil_store::VerifyReport, ServiceError> {
-    let total = store.indexed_bytes()?;
+    let total = store.recordings().indexed_bytes()?;
     sink.progress(0, total, None);
     store.verify_with(
         &id.actor(),
@@ -47,15 +47,18 @@ fn recheck_continuity(
 ) -> Result<(), ServiceError> {
     use vigil_store::{ClipKind, GapKind};
     let mut thresholds = std::collections::HashMap::new();
-    for e in store.audit_entries()? {
+    for e in store.log().audit_entries()? {
         if e.action == "clip.ingested" {
             if let Some(t) = e.detail["min_gap_s"].as_f64() {
                 thresholds.insert(e.subject, t);
             }
         }
     }
-    let logged = store.gaps(&vigil_store::GapFilter::default())?;
-    for c in store.clips(&vigil_store::ClipFilter::default())? {
+    let logged = store.gap_log().gaps(&vigil_store::GapFilter::default())?;
+    for c in store
+        .recordings()
+        .clips(&vigil_store::ClipFilter::default())?
+    {
         if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) {
             continue;
         }
@@ -193,6 +196,7 @@ pub(crate) fn ingest(
     let report = vigil_ingest::ingest_dir(store, &source.path, &opts, &mut adapter)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let open = store
+        .gap_log()
         .gaps(&vigil_store::GapFilter {
             open_only: true,
             device: opts.device.clone(),

@@ -52,7 +52,7 @@ pub fn browse(
     per_page: usize,
 ) -> Result<(Vec<vigil_store::Clip>, bool), ServiceError> {
     let store = &mut station.store;
-    let mut rows = store.clips(&ClipFilter {
+    let mut rows = store.recordings().clips(&ClipFilter {
         hide_confidential: hidden_from(id.role),
         newest_first: true,
         // One more than a page: whether there is a next one.
@@ -62,7 +62,7 @@ pub fn browse(
     })?;
     let more = rows.len() > per_page;
     rows.truncate(per_page);
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "clips.listed",
         "clips",
@@ -80,9 +80,13 @@ pub fn seen_clip(
 ) -> Result<vigil_store::Clip, ServiceError> {
     let store = &station.store;
     let c = store
+        .recordings()
         .clip(clip)?
         .ok_or_else(|| ServiceError::not_found(format!("no recording {clip:?}")))?;
-    if !may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+    if !may_see(
+        id.role,
+        store.custody().confidentiality(&c.clip)?.as_deref(),
+    ) {
         return Err(ServiceError::refused(format!(
             "recording {clip} is confidential; {} may not see it (R17)",
             id.user
@@ -123,7 +127,9 @@ pub fn read_at_desk(
         ),
         Reading::Download => ("clip.downloaded", serde_json::json!({"desk": true})),
     };
-    store.record_read(&id.actor(), action, clip, &detail)?;
+    store
+        .log_mut()
+        .record_read(&id.actor(), action, clip, &detail)?;
     Ok(())
 }
 
@@ -133,7 +139,7 @@ pub(crate) fn clips(
     id: &Identity,
     q: &ClipQuery,
 ) -> Result<serde_json::Value, ServiceError> {
-    let all = store.clips(&ClipFilter {
+    let all = store.recordings().clips(&ClipFilter {
         officer: q.officer.clone(),
         device: q.device.clone(),
         late_after_h: Some(q.late_after.unwrap_or(24)),
@@ -142,13 +148,16 @@ pub(crate) fn clips(
     let mut shown = Vec::with_capacity(all.len());
     let mut hidden = 0;
     for c in all {
-        if may_see(id.role, store.confidentiality(&c.clip)?.as_deref()) {
+        if may_see(
+            id.role,
+            store.custody().confidentiality(&c.clip)?.as_deref(),
+        ) {
             shown.push(c);
         } else {
             hidden += 1;
         }
     }
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "clips.listed",
         "clips",
@@ -158,7 +167,7 @@ pub(crate) fn clips(
     for c in &shown {
         let mut v =
             serde_json::to_value(c).map_err(|e| ServiceError::bad_request(e.to_string()))?;
-        v["tag"] = serde_json::to_value(store.tag_of(&c.clip)?)
+        v["tag"] = serde_json::to_value(store.custody().tag_of(&c.clip)?)
             .map_err(|e| ServiceError::bad_request(e.to_string()))?;
         list.push(v);
     }
@@ -195,7 +204,7 @@ pub(crate) fn audit(
             )));
         }
     }
-    let rows = store.audit_select(&vigil_store::audit::AuditFilter {
+    let rows = store.log().audit_select(&vigil_store::audit::AuditFilter {
         action: q.action.clone(),
         subject: q.subject.clone(),
         after: q.after,
@@ -207,7 +216,7 @@ pub(crate) fn audit(
         Some(l) if rows.len() as u64 == l => rows.last().map(|e| e.seq),
         _ => None,
     };
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "audit.read",
         "audit",
@@ -238,7 +247,7 @@ pub fn clip_gaps(
     clip: &str,
 ) -> Result<Vec<vigil_store::Gap>, ServiceError> {
     let c = seen_clip(station, id, clip)?;
-    Ok(station.store.gaps(&vigil_store::GapFilter {
+    Ok(station.store.gap_log().gaps(&vigil_store::GapFilter {
         clip: Some(c.clip),
         ..Default::default()
     })?)
@@ -252,7 +261,7 @@ pub fn analysis_of(
     clip: &str,
 ) -> Result<Option<String>, ServiceError> {
     let c = seen_clip(station, id, clip)?;
-    Ok(station.store.analysis_of(&c.clip)?)
+    Ok(station.store.recordings().analysis_of(&c.clip)?)
 }
 
 /// A recording's tag, retention classes and holds (newest first), for
@@ -263,9 +272,9 @@ pub fn custody_of(
     clip: &str,
 ) -> Result<crate::model::Custody, ServiceError> {
     let c = seen_clip(station, id, clip)?;
-    let (classes, holds) = station.store.retention_of(&c.clip)?;
+    let (classes, holds) = station.store.custody().retention_of(&c.clip)?;
     Ok(crate::model::Custody {
-        tag: station.store.tag_of(&c.clip)?.unwrap_or_default(),
+        tag: station.store.custody().tag_of(&c.clip)?.unwrap_or_default(),
         classes,
         holds,
     })
@@ -280,14 +289,15 @@ pub fn explanation_history(
 ) -> Result<Vec<(crate::model::Explanation, Vec<crate::model::ReviewEntry>)>, ServiceError> {
     let g = station
         .store
+        .gap_log()
         .gap(gap)?
         .ok_or_else(|| ServiceError::not_found(format!("no interruption {gap:?}")))?;
     seen_clip(station, id, &g.clip)?;
-    Ok(station.store.explanation_history(gap)?)
+    Ok(station.store.gap_log().explanation_history(gap)?)
 }
 
 /// The officers registry, for showing names beside ids (every role's
 /// pages name officers).
 pub fn officers(station: &Station) -> Result<Vec<crate::model::Officer>, ServiceError> {
-    Ok(station.store.officers()?)
+    Ok(station.store.people().officers()?)
 }

@@ -63,7 +63,7 @@ pub fn of(
         limit: Some(limit as u64),
         ..Default::default()
     };
-    let gaps = |f: GapFilter| store.gaps(&f);
+    let gaps = |f: GapFilter| store.gap_log().gaps(&f);
     if let Some(me) = &id.officer {
         q.open = Some(gaps(GapFilter {
             officer: Some(me.clone()),
@@ -74,7 +74,11 @@ pub fn of(
             not_signed_by: Some(me.clone()),
             ..base.clone()
         })?);
-        q.untagged = Some(store.untagged_of(me, now, limit as u64)?);
+        q.untagged = Some(store.custody().untagged_ingested_before(
+            now,
+            Some(me),
+            Some(limit as u64),
+        )?);
     }
     if REVIEW.contains(&id.role) {
         q.to_review = Some(gaps(GapFilter {
@@ -86,6 +90,7 @@ pub fn of(
     if APPROVERS.contains(&id.role) {
         q.to_approve = Some(
             store
+                .custody()
                 .requests(200)?
                 .into_iter()
                 .filter(|r| !r.decided() && r.requester != id.user)
@@ -95,7 +100,7 @@ pub fn of(
     }
     if CUSTODY.contains(&id.role) {
         q.station = true;
-        q.today = Some(store.clips(&ClipFilter {
+        q.today = Some(store.recordings().clips(&ClipFilter {
             ingested: Some(today),
             hide_confidential: hide.clone(),
             newest_first: true,
@@ -115,9 +120,9 @@ pub fn of(
             newest_first: true,
             ..base.clone()
         })?);
-        q.audit = Some(store.audit_newest(limit as u64)?);
-        if let Some(k) = store.checkpoint()? {
-            let key = store.station_key()?;
+        q.audit = Some(store.log().audit_newest(limit as u64)?);
+        if let Some(k) = store.log().checkpoint()? {
+            let key = store.log().station_key()?;
             q.checkpoint = Some(crate::checkpoints::describe(&k, &key)?);
         }
     }
@@ -128,7 +133,7 @@ pub fn of(
 /// the number of rows each queue showed, in the order shown (R20).
 pub fn viewed(station: &mut Station, id: &Identity, rows: &[usize]) -> Result<(), ServiceError> {
     let store = &mut station.store;
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "desk.home",
         &id.user,

@@ -33,7 +33,7 @@ pub(crate) fn add_user(
     u: &NewUser,
 ) -> Result<serde_json::Value, ServiceError> {
     let unix = u.unix.clone().unwrap_or_else(|| u.name.clone());
-    for existing in store.users()? {
+    for existing in store.people().users()? {
         if existing.name == u.name {
             return Err(ServiceError::refused(format!(
                 "user {} exists already (as {}); see `vigil user list`",
@@ -55,6 +55,7 @@ pub(crate) fn add_user(
         created_at: String::new(),
     };
     store
+        .people_mut()
         .add_user(&id.actor(), &user)
         .map_err(ServiceError::doing(format!("adding user {}", u.name)))?;
     json(&user)
@@ -62,7 +63,7 @@ pub(crate) fn add_user(
 
 /// All users: `{"users": [...]}`.
 pub(crate) fn users(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "users": store.users()? }))
+    Ok(serde_json::json!({ "users": store.people().users()? }))
 }
 
 /// An officer to register or update (`POST /api/v1/officers`).
@@ -87,13 +88,13 @@ pub(crate) fn upsert_officer(
         name: o.name.clone(),
         unit: o.unit.clone(),
     };
-    store.upsert_officer(&id.actor(), &officer)?;
+    store.people_mut().upsert_officer(&id.actor(), &officer)?;
     json(&officer)
 }
 
 /// All officers: `{"officers": [...]}`.
 pub(crate) fn officers(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "officers": store.officers()? }))
+    Ok(serde_json::json!({ "officers": store.people().officers()? }))
 }
 
 /// A recorder to register (`POST /api/v1/devices`).
@@ -111,7 +112,9 @@ pub(crate) fn add_device(
     id: &Identity,
     d: &NewDevice,
 ) -> Result<serde_json::Value, ServiceError> {
-    store.register_device(&id.actor(), &d.serial, d.model.as_deref())?;
+    store
+        .people_mut()
+        .register_device(&id.actor(), &d.serial, d.model.as_deref())?;
     json(d)
 }
 
@@ -131,11 +134,13 @@ pub(crate) fn bind(
     serial: &str,
     b: &Binding,
 ) -> Result<serde_json::Value, ServiceError> {
-    store.bind(&id.actor(), serial, &b.officer, &b.from)?;
+    store
+        .people_mut()
+        .bind(&id.actor(), serial, &b.officer, &b.from)?;
     Ok(serde_json::json!({"serial": serial, "officer": b.officer, "from": b.from}))
 }
 
 /// The registry with binding history: `{"devices": [...]}`.
 pub(crate) fn devices(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "devices": store.devices()? }))
+    Ok(serde_json::json!({ "devices": store.people().devices()? }))
 }

@@ -95,12 +95,16 @@ pub(crate) fn report(
     let d = gather(store, q, kind)?;
     // The checkpoint of the log the report was made from: a
     // reader can later show the log still holds what it was then.
-    let checkpoint = match store.checkpoint()? {
-        Some(k) => Some(crate::checkpoints::describe(&k, &store.station_key()?)?),
+    let checkpoint = match store.log().checkpoint()? {
+        Some(k) => Some(crate::checkpoints::describe(
+            &k,
+            &store.log().station_key()?,
+        )?),
         None => None,
     };
     let body = if format == "html" || format == "text" {
         let names: BTreeMap<String, String> = store
+            .people()
             .officers()?
             .into_iter()
             .map(|o| {
@@ -121,6 +125,7 @@ pub(crate) fn report(
             names: &names,
             by: id.user.clone(),
             station: store
+                .log()
                 .station_key()
                 .map(|k| k.name().to_owned())
                 .unwrap_or_default(),
@@ -152,7 +157,7 @@ pub(crate) fn report(
             text
         })
     };
-    store.record_read(
+    store.log_mut().record_read(
         &id.actor(),
         "report.read",
         kind,
@@ -230,7 +235,7 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
     let since = since.unwrap_or_else(|| until.saturating_sub(time::Duration::hours(24)));
     let period = (vigil_store::rfc3339(since), vigil_store::rfc3339(until));
     let clips: Vec<Clip> = if kind == "ingest" {
-        store.clips(&ClipFilter {
+        store.recordings().clips(&ClipFilter {
             ingested: Some(period.clone()),
             late_after_h: Some(24),
             ..Default::default()
@@ -241,14 +246,16 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
     let gaps: Vec<Gap> = if kind == "stats" {
         Vec::new()
     } else {
-        store.gaps(&GapFilter {
+        store.gap_log().gaps(&GapFilter {
             ingested: Some(period.clone()),
             overdue_after_s: 24 * 3600,
             ..Default::default()
         })?
     };
     let totals = if kind == "stats" {
-        store.officer_totals(&period.0, &period.1, 24)?
+        store
+            .recordings()
+            .officer_totals(&period.0, &period.1, 24)?
     } else {
         Vec::new()
     };
@@ -257,6 +264,7 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
         BTreeMap::new()
     } else {
         store
+            .recordings()
             .dockings()?
             .into_iter()
             .map(|d| (d.device.clone(), d))
@@ -298,6 +306,7 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
         }
     }
     let units = store
+        .people()
         .officers()?
         .into_iter()
         .filter_map(|o| o.unit.map(|u| (o.id, u)))

@@ -56,14 +56,14 @@ pub(crate) fn tag(
     crate::custody::known_clips(store, &r.clips)?;
     let mut clips: BTreeSet<String> = r.clips.iter().cloned().collect();
     if let Some(officer) = &r.officer {
-        if !store.officer_exists(officer)? {
+        if !store.people().officer_exists(officer)? {
             return Err(ServiceError::refused(format!(
                 "officer {officer:?} is not registered (see `vigil officers list`)"
             )));
         }
         // The recording period is the store's filter (an index), not a
         // pass over every clip of the officer.
-        for c in store.clips(&ClipFilter {
+        for c in store.recordings().clips(&ClipFilter {
             officer: Some(officer.clone()),
             recorded_from: r.from.clone(),
             recorded_until: r.to.clone(),
@@ -80,7 +80,7 @@ pub(crate) fn tag(
         ));
     }
     let clips: Vec<String> = clips.into_iter().collect();
-    let n = store.tag(&id.actor(), &clips, &t)?;
+    let n = store.custody_mut().tag(&id.actor(), &clips, &t)?;
     Ok(serde_json::json!({ "tagged": n }))
 }
 
@@ -133,7 +133,8 @@ pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Val
     }
     let now = OffsetDateTime::now_utc();
     let untagged: Vec<_> = store
-        .untagged_before(&vigil_store::rfc3339(now))?
+        .custody()
+        .untagged_ingested_before(&vigil_store::rfc3339(now), None, None)?
         .into_iter()
         .filter(|c| {
             OffsetDateTime::parse(
@@ -143,13 +144,14 @@ pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Val
             .is_ok_and(|t| working_deadline(t.date(), q.tag_within, &holidays) < now)
         })
         .collect();
-    let gaps = store.gaps(&GapFilter {
+    let gaps = store.gap_log().gaps(&GapFilter {
         overdue_only: true,
         overdue_after_s: q.explain_within * 3600,
         ..Default::default()
     })?;
     let cutoff = vigil_store::rfc3339(now.saturating_sub(time::Duration::days(30)));
     let unfiled: Vec<serde_json::Value> = store
+        .custody()
         .unfiled_cases(&cutoff)?
         .into_iter()
         .map(|(case, closed)| serde_json::json!({"case": case, "closed_at": closed}))

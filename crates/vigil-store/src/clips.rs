@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::Recordings;
 use crate::error::{Result, StoreError};
 use crate::gaps::{GapKind, NewGap};
 use crate::index::{sql, Index};
@@ -276,8 +277,24 @@ pub struct Clip {
     pub late_ingest: bool,
 }
 
-impl Index {
-    pub(crate) fn begin_run(
+impl<I: std::ops::DerefMut<Target = Index>> Recordings<I> {
+    /// Records a docking: the recorder's clock drift and health (R4, R5).
+    pub fn record_docking(&mut self, actor: &str, d: &crate::Docking) -> Result<()> {
+        let now = now_rfc3339();
+        let faults = serde_json::to_string(&d.faults).unwrap_or_else(|_| "[]".into());
+        self.ix.write(|tx| {
+            tx.execute(
+                "INSERT INTO dockings (at, dock, slot, device_serial, officer_id, drift_ms, battery_pct, storage_free, faults)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![now, d.dock, d.slot, d.device, d.officer, d.drift_ms, d.battery_pct, d.storage_free as i64, faults],
+            )?;
+            audit::append(tx, &now, actor, "device.docked", &d.device, &serde_json::to_value(d).unwrap_or_default())
+        })?;
+        Ok(())
+    }
+
+    /// Starts an ingest run and audits it; returns the run id.
+    pub fn begin_run(
         &mut self,
         actor: &str,
         source: &str,
@@ -286,7 +303,7 @@ impl Index {
     ) -> Result<String> {
         let now = now_rfc3339();
         let id = run_id(&now);
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO ingest_runs (id, source, device_serial, officer_id, actor, started_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running')",
                 params![id, source, device, officer, actor, now],
@@ -297,7 +314,8 @@ impl Index {
         Ok(id)
     }
 
-    pub(crate) fn finish_run(&mut self, actor: &str, run: &str, counts: &RunCounts) -> Result<()> {
+    /// Closes an ingest run with its counts and audits it.
+    pub fn finish_run(&mut self, actor: &str, run: &str, counts: &RunCounts) -> Result<()> {
         let now = now_rfc3339();
         let status = if counts.failed == 0 {
             "complete"
@@ -310,7 +328,7 @@ impl Index {
             detail["failures"] = json!(&counts.failures[..MAX_FAILURES_LISTED]);
             detail["failures_not_listed"] = json!(counts.failures.len() - MAX_FAILURES_LISTED);
         }
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "UPDATE ingest_runs SET finished_at = ?2, stored = ?3, duplicates = ?4, skipped = ?5, failed = ?6, status = ?7 WHERE id = ?1",
                 params![
@@ -328,9 +346,14 @@ impl Index {
         Ok(())
     }
 
-    pub(crate) fn close_interrupted_runs(&mut self, actor: &str) -> Result<Vec<String>> {
+    /// Closes the ingest runs an earlier process left running (it was
+    /// killed, or the power was cut): each is marked incomplete and an
+    /// `ingest.interrupted` audit row says so (R6). Only the process that
+    /// serves the store calls this, once it holds the store's claim, so no
+    /// run it closes is still going. Returns the runs closed.
+    pub fn close_interrupted_runs(&mut self, actor: &str) -> Result<Vec<String>> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             /// id, source, device, officer, started at
             type OpenRun = (String, String, Option<String>, Option<String>, String);
             let runs: Vec<OpenRun> = tx
@@ -359,14 +382,14 @@ impl Index {
     }
 
     /// Indexes clips in one transaction (each as [`Self::record_clip`]).
-    pub(crate) fn record_clips(
+    pub fn record_clips(
         &mut self,
         actor: &str,
         run: Option<&str>,
         clips: &[NewClip],
     ) -> Result<Vec<RecordedClip>> {
-        let path = self.path.clone();
-        self.transact_marked(
+        let path = self.ix.path.clone();
+        self.ix.transact_marked(
             "index clips",
             Some(("index.before_commit", "index.committed")),
             |tx, now| {
@@ -511,18 +534,59 @@ fn record_in(
         existed,
     })
 }
-impl Index {
-    pub(crate) fn record_clip(
-        &mut self,
-        actor: &str,
-        run: Option<&str>,
-        c: &NewClip,
-    ) -> Result<RecordedClip> {
-        let mut out = self.record_clips(actor, run, std::slice::from_ref(c))?;
-        Ok(out.remove(0))
+impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
+    /// The latest docking of each recorder.
+    pub fn dockings(&self) -> Result<Vec<crate::Docking>> {
+        let mut stmt = self.ix
+            .conn
+            .prepare(
+                "SELECT dock, slot, device_serial, officer_id, drift_ms, battery_pct, storage_free, faults FROM dockings d
+                 WHERE id = (SELECT MAX(id) FROM dockings e WHERE e.device_serial = d.device_serial)
+                 ORDER BY device_serial",
+            )
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let faults: String = r.get(7)?;
+                Ok(crate::Docking {
+                    dock: r.get(0)?,
+                    slot: r.get(1)?,
+                    device: r.get(2)?,
+                    officer: r.get(3)?,
+                    drift_ms: r.get(4)?,
+                    battery_pct: r.get(5)?,
+                    storage_free: r.get::<_, i64>(6)? as u64,
+                    faults: serde_json::from_str(&faults).unwrap_or_default(),
+                    docking: None,
+                })
+            })
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
     }
 
-    pub(crate) fn clips(&self, f: &ClipFilter) -> Result<Vec<Clip>> {
+    /// Total bytes of all indexed objects (for progress bars).
+    pub fn indexed_bytes(&self) -> Result<u64> {
+        self.ix
+            .conn
+            .query_row("SELECT COALESCE(SUM(bytes), 0) FROM objects", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|b| b as u64)
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// One clip by id.
+    pub fn clip(&self, id: &str) -> Result<Option<Clip>> {
+        let filter = ClipFilter {
+            clip: Some(id.to_owned()),
+            ..Default::default()
+        };
+        Ok(self.clips(&filter)?.into_iter().next())
+    }
+
+    /// Clips matching the filter, oldest recording first.
+    pub fn clips(&self, f: &ClipFilter) -> Result<Vec<Clip>> {
         const LATE: &str = "(julianday(c.ingested_at) - julianday(c.recorded_end)) * 24.0";
         let late_after = f.late_after_h.unwrap_or(24) as f64;
         let mut q = crate::query::Query::new(&format!(
@@ -583,7 +647,7 @@ impl Index {
             "c.recorded_start IS NULL, c.recorded_start, c.ingested_at, c.path_display"
         });
         q.page(f.limit, f.offset);
-        let mut stmt = self.conn.prepare(&q.sql()).map_err(|e| self.err(e))?;
+        let mut stmt = self.ix.conn.prepare(&q.sql()).map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(q.params()), |r| {
                 let status: String = r.get(10)?;
@@ -611,18 +675,35 @@ impl Index {
                     late_ingest: r.get::<_, Option<bool>>(19)?.unwrap_or(false),
                 })
             })
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
     }
-    pub(crate) fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
-        self.conn
+    /// A clip's continuity analysis as recorded at ingest (JSON), if any.
+    pub fn analysis_of(&self, clip: &str) -> Result<Option<String>> {
+        self.ix
+            .conn
             .query_row("SELECT analysis FROM clips WHERE id = ?1", [clip], |r| {
                 r.get(0)
             })
             .optional()
             .map(Option::flatten)
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> Recordings<I> {
+    /// Indexes a clip whose object is already durable (it must come from
+    /// [`ObjectStore::put`]). Idempotent: the same device, path and content
+    /// give the same clip id and no new row.
+    pub fn record_clip(
+        &mut self,
+        actor: &str,
+        run: Option<&str>,
+        c: &NewClip,
+    ) -> Result<RecordedClip> {
+        let mut out = self.record_clips(actor, run, std::slice::from_ref(c))?;
+        Ok(out.remove(0))
     }
 }
 

@@ -9,6 +9,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use crate::domains::Recordings;
 use crate::index::Index;
 use crate::Result;
 
@@ -34,9 +35,11 @@ pub struct PendingErase {
     pub bytes: u64,
 }
 
-impl Index {
-    pub(crate) fn pending_erases(&self, device: &str) -> Result<Vec<PendingErase>> {
-        let mut stmt = self
+impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
+    /// Erases asked of a recorder's dock whose outcome was never recorded
+    /// (the host died between `Erase` and its audit row), oldest first.
+    pub fn pending_erases(&self, device: &str) -> Result<Vec<PendingErase>> {
+        let mut stmt = self.ix
             .conn
             .prepare(
                 "SELECT a.seq, a.subject, json_extract(a.detail, '$.path'),
@@ -48,7 +51,7 @@ impl Index {
                                    WHERE b.action IN (?2, ?3, ?4) AND b.subject = a.subject AND b.seq > a.seq)
                  ORDER BY a.seq",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map(
                 params![device, OUTCOMES[0], OUTCOMES[1], OUTCOMES[2]],
@@ -62,8 +65,8 @@ impl Index {
                     })
                 },
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
     }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::GapLog;
 use crate::error::{Result, StoreError};
 use crate::explanations::{
     add_signature, current_explanation_in, explanation_joined, refresh_state, signatures_of,
@@ -263,14 +264,10 @@ pub struct TimelineClip {
     pub end: String,
 }
 
-impl Index {
-    pub(crate) fn record_gaps(&mut self, actor: &str, gaps: &[NewGap]) -> Result<Vec<String>> {
-        let now = now_rfc3339();
-        self.write(|tx| insert(tx, actor, &now, gaps))
-    }
-
-    pub(crate) fn timeline(&self, device: Option<&str>) -> Result<Vec<TimelineClip>> {
-        let mut stmt = self
+impl<I: std::ops::Deref<Target = Index>> GapLog<I> {
+    /// A recorder's clips with known recording times, in recording order.
+    pub fn timeline(&self, device: Option<&str>) -> Result<Vec<TimelineClip>> {
+        let mut stmt = self.ix
             .conn
             .prepare(
                 "SELECT id, path_display, seq, recorded_start, recorded_end FROM clips
@@ -278,7 +275,7 @@ impl Index {
                    AND kind IN ('video', 'audio') AND recorded_start IS NOT NULL AND recorded_end IS NOT NULL
                  ORDER BY recorded_start, path_display",
             )
-            .map_err(|e| sql(&self.path, e))?;
+            .map_err(|e| sql(&self.ix.path, e))?;
         let rows = stmt
             .query_map([device], |r| {
                 Ok(TimelineClip {
@@ -289,12 +286,13 @@ impl Index {
                     end: r.get(4)?,
                 })
             })
-            .map_err(|e| sql(&self.path, e))?;
+            .map_err(|e| sql(&self.ix.path, e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| sql(&self.path, e))
+            .map_err(|e| sql(&self.ix.path, e))
     }
 
-    pub(crate) fn gaps(&self, f: &GapFilter) -> Result<Vec<Gap>> {
+    /// The gap log.
+    pub fn gaps(&self, f: &GapFilter) -> Result<Vec<Gap>> {
         let day = |s: &str| {
             if s.len() == 10 {
                 format!("{s}T00:00:00Z")
@@ -361,9 +359,10 @@ impl Index {
         });
         q.page(f.limit, f.offset);
         let mut stmt = self
+            .ix
             .conn
             .prepare(&q.sql())
-            .map_err(|e| sql(&self.path, e))?;
+            .map_err(|e| sql(&self.ix.path, e))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(q.params()), |r| {
                 Ok(Gap {
@@ -386,10 +385,10 @@ impl Index {
                     explanation: explanation_joined(r, 14)?,
                 })
             })
-            .map_err(|e| sql(&self.path, e))?;
+            .map_err(|e| sql(&self.ix.path, e))?;
         let mut out = Vec::new();
         for g in rows {
-            let mut g = g.map_err(|e| sql(&self.path, e))?;
+            let mut g = g.map_err(|e| sql(&self.ix.path, e))?;
             g.status = status_of(g.explanation.as_ref());
             if g.status != "explained" {
                 g.overdue = g.detected_at < cutoff;
@@ -401,11 +400,11 @@ impl Index {
 
     /// How many gaps are in each state, and how many are overdue:
     /// `(open, awaiting_signatures, explained, overdue)`.
-    pub(crate) fn gap_counts(&self, overdue_after_s: i64) -> Result<(u64, u64, u64, u64)> {
+    pub fn gap_counts(&self, overdue_after_s: i64) -> Result<(u64, u64, u64, u64)> {
         let cutoff = crate::timefmt::rfc3339(
             time::OffsetDateTime::now_utc() - time::Duration::seconds(overdue_after_s),
         );
-        self.conn
+        self.ix.conn
             .query_row(
                 "SELECT COALESCE(SUM(status = 'open'), 0), COALESCE(SUM(status = 'awaiting_signatures'), 0),
                         COALESCE(SUM(status = 'explained'), 0),
@@ -414,14 +413,37 @@ impl Index {
                 [cutoff],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)),
             )
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
     }
 
     fn current_explanation(&self, gap: &str) -> Result<Option<Explanation>> {
-        current_explanation_in(&self.conn, gap).map_err(|e| self.err(e))
+        current_explanation_in(&self.ix.conn, gap).map_err(|e| self.ix.err(e))
     }
 
-    pub(crate) fn review_explanation(
+    /// Every explanation of `gap`, oldest first, each with its reviews.
+    pub fn explanation_history(&self, gap: &str) -> Result<Vec<(Explanation, Vec<ReviewEntry>)>> {
+        crate::explanations::history_in(&self.ix.conn, gap).map_err(|e| self.ix.err(e))
+    }
+
+    /// One gap by id.
+    pub fn gap(&self, id: &str) -> Result<Option<Gap>> {
+        let filter = GapFilter {
+            id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        Ok(self.gaps(&filter)?.into_iter().next())
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> GapLog<I> {
+    /// Records interruptions found across clips (new ones only; each audited).
+    pub fn record_gaps(&mut self, actor: &str, gaps: &[NewGap]) -> Result<Vec<String>> {
+        let now = now_rfc3339();
+        self.ix.write(|tx| insert(tx, actor, &now, gaps))
+    }
+
+    /// Records a review (accepted/rejected) of a gap's current explanation.
+    pub fn review(
         &mut self,
         actor: &str,
         reviewer: &str,
@@ -437,7 +459,7 @@ impl Index {
             });
         };
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO reviews (explanation, reviewer, verdict, note, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![e.id, reviewer, verdict, note, now],
@@ -448,33 +470,14 @@ impl Index {
         Ok(())
     }
 
-    /// Every explanation of `gap`, oldest first, each with its reviews.
-    pub(crate) fn explanation_history(
-        &self,
-        gap: &str,
-    ) -> Result<Vec<(Explanation, Vec<ReviewEntry>)>> {
-        crate::explanations::history_in(&self.conn, gap).map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn gap(&self, id: &str) -> Result<Option<Gap>> {
-        let filter = GapFilter {
-            id: Some(id.to_owned()),
-            ..Default::default()
-        };
-        Ok(self.gaps(&filter)?.into_iter().next())
-    }
-
-    pub(crate) fn explain(
-        &mut self,
-        actor: &str,
-        gap: &str,
-        new: &NewExplanation,
-    ) -> Result<Explanation> {
-        let path = self.path.clone();
+    /// Attaches an explanation to a gap (superseding any earlier one) and
+    /// audits it. Validation of what is explained is the caller's.
+    pub fn explain(&mut self, actor: &str, gap: &str, new: &NewExplanation) -> Result<Explanation> {
+        let path = self.ix.path.clone();
         // Read the current explanation and write its successor in one
         // IMMEDIATE transaction: two explanations of one gap at once are
         // serialised, the second superseding the first (no fork).
-        self.transact("record an explanation", |tx, now| {
+        self.ix.transact("record an explanation", |tx, now| {
         let previous = current_explanation_in(tx, gap)
             .map_err(|e| sql(&path, e))?
             .map(|e| e.id);
@@ -572,20 +575,20 @@ impl Index {
     }
 }
 
-impl Index {
+impl<I: std::ops::DerefMut<Target = Index>> GapLog<I> {
     /// Adds the acting officer's signature to a written explanation (R8):
     /// it must be its gap's current explanation, the officer registered and
     /// not have signed it already. Read and write in one transaction.
-    pub(crate) fn sign(
+    pub fn sign(
         &mut self,
         actor: &str,
         user: &str,
         officer: &str,
         explanation: &str,
     ) -> Result<Signed> {
-        let path = self.path.clone();
+        let path = self.ix.path.clone();
         let e = |e| sql(&path, e);
-        let (gap, now_current) = self.transact("record a signature", |tx, now| {
+        let (gap, now_current) = self.ix.transact("record a signature", |tx, now| {
         let row: Option<(String, String)> = tx
             .query_row(
                 "SELECT gap, kind FROM explanations WHERE id = ?1",
@@ -696,7 +699,7 @@ mod tests {
                 name: Some(name.into()),
                 unit: None,
             };
-            store.upsert_officer("test", &o).unwrap();
+            store.people_mut().upsert_officer("test", &o).unwrap();
             let u = User {
                 name: id.to_lowercase(),
                 role: "officer".into(),
@@ -704,11 +707,14 @@ mod tests {
                 officer: Some(id.into()),
                 created_at: String::new(),
             };
-            store.add_user("test", &u).unwrap();
+            store.people_mut().add_user("test", &u).unwrap();
         }
         let clips: Vec<NewClip> = (0..7).map(clip).collect();
-        store.record_clips("test", None, &clips).unwrap();
-        let mut gaps = store.gaps(&GapFilter::default()).unwrap();
+        store
+            .recordings_mut()
+            .record_clips("test", None, &clips)
+            .unwrap();
+        let mut gaps = store.gap_log().gaps(&GapFilter::default()).unwrap();
         gaps.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(gaps.len(), 7);
         let spoken = |g: &Gap| NewExplanation::Spoken {
@@ -723,35 +729,53 @@ mod tests {
             user: "p1".into(),
         };
         // 0: none. 1: spoken. 2: written, signed by its filer only.
-        store.explain("p1", &gaps[1].id, &spoken(&gaps[1])).unwrap();
         store
+            .gap_log_mut()
+            .explain("p1", &gaps[1].id, &spoken(&gaps[1]))
+            .unwrap();
+        store
+            .gap_log_mut()
             .explain("p1", &gaps[2].id, &written("电池耗尽"))
             .unwrap();
         // 3: written and co-signed by two more officers.
         let e = store
+            .gap_log_mut()
             .explain("p1", &gaps[3].id, &written("设备故障"))
             .unwrap();
-        store.sign("p3", "p3", "P3", &e.id).unwrap();
-        store.sign("p2", "p2", "P2", &e.id).unwrap();
+        store.gap_log_mut().sign("p3", "p3", "P3", &e.id).unwrap();
+        store.gap_log_mut().sign("p2", "p2", "P2", &e.id).unwrap();
         // 4: written, then superseded by a spoken one.
         store
+            .gap_log_mut()
             .explain("p1", &gaps[4].id, &written("先写的"))
             .unwrap();
-        store.explain("p1", &gaps[4].id, &spoken(&gaps[4])).unwrap();
-        // 5: spoken, rejected. 6: spoken, rejected, then accepted.
-        store.explain("p1", &gaps[5].id, &spoken(&gaps[5])).unwrap();
         store
+            .gap_log_mut()
+            .explain("p1", &gaps[4].id, &spoken(&gaps[4]))
+            .unwrap();
+        // 5: spoken, rejected. 6: spoken, rejected, then accepted.
+        store
+            .gap_log_mut()
+            .explain("p1", &gaps[5].id, &spoken(&gaps[5]))
+            .unwrap();
+        store
+            .gap_log_mut()
             .review("sup", "sup", &gaps[5].id, "rejected", Some("听不清"))
             .unwrap();
-        store.explain("p1", &gaps[6].id, &spoken(&gaps[6])).unwrap();
         store
+            .gap_log_mut()
+            .explain("p1", &gaps[6].id, &spoken(&gaps[6]))
+            .unwrap();
+        store
+            .gap_log_mut()
             .review("sup", "sup", &gaps[6].id, "rejected", None)
             .unwrap();
         store
+            .gap_log_mut()
             .review("sup2", "sup2", &gaps[6].id, "accepted", None)
             .unwrap();
 
-        let mut listed = store.gaps(&GapFilter::default()).unwrap();
+        let mut listed = store.gap_log().gaps(&GapFilter::default()).unwrap();
         listed.sort_by(|a, b| a.path.cmp(&b.path));
         let conn = &store.index.conn;
         for g in &listed {

@@ -1,15 +1,13 @@
 //! The SQLite index: opening and migrating it, the one write path every
 //! change takes ([`Index::transact`]: the change, its audit rows, their log
 //! leaves and a signed checkpoint in one transaction, then the anchor), and
-//! the reads that span domains. Each domain adds its own `impl Index` in
-//! its file (`clips`, `gaps`, `people`, `tags`, `retention`, `requests`,
-//! `oversight`, `sessions`, `verify`).
+//! the store's own check (`verify.rs`). The domains over it are types of
+//! their own (`domains.rs`).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use crate::audit;
 use crate::error::{Result, StoreError};
 use crate::failpoint;
 use crate::schema::MIGRATIONS;
@@ -26,9 +24,10 @@ pub(crate) fn read_anchor(root: &Path) -> Option<(i64, String)> {
 }
 
 /// The open index: its connection, where it is, whether it may be
-/// written, and the key that signs its checkpoints.
+/// written, and the key that signs its checkpoints. Outside this crate it
+/// is only named, as what a domain ([`crate::Recordings`], ...) is over.
 #[derive(Debug)]
-pub(crate) struct Index {
+pub struct Index {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     /// Opened read-only: nothing is written, not even the anchor.
@@ -39,6 +38,11 @@ pub(crate) struct Index {
 }
 
 impl Index {
+    /// The store directory the index is in.
+    pub(crate) fn root(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|e| sql(path, e))?;
         let mut index = Self {
@@ -314,82 +318,6 @@ impl Index {
     ) -> Result<T> {
         let path = self.path.clone();
         self.transact("record a change", |tx, _| f(tx).map_err(|e| sql(&path, e)))
-    }
-}
-
-impl Index {
-    pub(crate) fn device_officer(&self, serial: &str) -> Result<Option<String>> {
-        let from_devices: Option<Option<String>> = self
-            .conn
-            .query_row(
-                "SELECT officer_id FROM devices WHERE serial = ?1",
-                [serial],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if let Some(Some(o)) = from_devices {
-            return Ok(Some(o));
-        }
-        // A recorder seen at a dock carries its binding in the docking rows.
-        self.conn
-            .query_row(
-                "SELECT officer_id FROM dockings WHERE device_serial = ?1 AND officer_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-                [serial],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn dockings(&self) -> Result<Vec<crate::Docking>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT dock, slot, device_serial, officer_id, drift_ms, battery_pct, storage_free, faults FROM dockings d
-                 WHERE id = (SELECT MAX(id) FROM dockings e WHERE e.device_serial = d.device_serial)
-                 ORDER BY device_serial",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let faults: String = r.get(7)?;
-                Ok(crate::Docking {
-                    dock: r.get(0)?,
-                    slot: r.get(1)?,
-                    device: r.get(2)?,
-                    officer: r.get(3)?,
-                    drift_ms: r.get(4)?,
-                    battery_pct: r.get(5)?,
-                    storage_free: r.get::<_, i64>(6)? as u64,
-                    faults: serde_json::from_str(&faults).unwrap_or_default(),
-                    docking: None,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn audit_newest(&self, limit: u64) -> Result<Vec<audit::AuditEntry>> {
-        audit::newest(&self.conn, limit).map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn audit_entries(&self) -> Result<Vec<audit::AuditEntry>> {
-        audit::entries(&self.conn).map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn audit_select(&self, f: &audit::AuditFilter) -> Result<Vec<audit::AuditEntry>> {
-        audit::select(&self.conn, f).map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn indexed_bytes(&self) -> Result<u64> {
-        self.conn
-            .query_row("SELECT COALESCE(SUM(bytes), 0) FROM objects", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|b| b as u64)
-            .map_err(|e| self.err(e))
     }
 }
 

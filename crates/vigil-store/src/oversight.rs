@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::Custody;
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::timefmt::now_rfc3339;
@@ -30,10 +31,48 @@ pub struct Spotcheck {
     pub reviewed_at: Option<String>,
 }
 
-impl Index {
+impl<I: std::ops::Deref<Target = Index>> Custody<I> {
+    /// The spot-check ledger.
+    pub fn spotchecks(&self) -> Result<Vec<Spotcheck>> {
+        let mut stmt = self.ix
+            .conn
+            .prepare("SELECT id, clip, drawn_at, seed, reviewer, finding, reviewed_at FROM spotchecks ORDER BY id")
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Spotcheck {
+                    id: r.get(0)?,
+                    clip: r.get(1)?,
+                    drawn_at: r.get(2)?,
+                    seed: r.get(3)?,
+                    reviewer: r.get(4)?,
+                    finding: r.get(5)?,
+                    reviewed_at: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// A clip's confidentiality, if marked.
+    pub fn confidentiality(&self, clip: &str) -> Result<Option<String>> {
+        self.ix
+            .conn
+            .query_row(
+                "SELECT kind FROM confidential WHERE clip = ?1",
+                [clip],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
     /// Draws `n` clips (ingested in [since, until)) in an order fixed by
     /// `seed`: the same seed over the same clips draws the same sample.
-    pub(crate) fn draw(
+    pub fn draw_spotcheck(
         &mut self,
         actor: &str,
         n: usize,
@@ -41,15 +80,15 @@ impl Index {
         since: &str,
         until: &str,
     ) -> Result<Vec<Spotcheck>> {
-        let mut stmt = self
+        let mut stmt = self.ix
             .conn
             .prepare("SELECT id FROM clips WHERE purged_at IS NULL AND kind IN ('video', 'audio') AND ingested_at >= ?1 AND ingested_at < ?2")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let mut ids: Vec<String> = stmt
             .query_map(params![since, until], |r| r.get(0))
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.ix.err(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         drop(stmt);
         let key = |id: &String| {
             let mut h = blake3::Hasher::new_derive_key("vigil spotcheck v1");
@@ -61,7 +100,7 @@ impl Index {
         ids.sort_by_cached_key(key);
         ids.truncate(n);
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             let mut out = Vec::new();
             for clip in &ids {
                 tx.execute(
@@ -91,7 +130,8 @@ impl Index {
         })
     }
 
-    pub(crate) fn review(
+    /// Records a reviewer's finding on a spot-check entry.
+    pub fn review_spotcheck(
         &mut self,
         actor: &str,
         entry: i64,
@@ -100,6 +140,7 @@ impl Index {
     ) -> Result<()> {
         let now = now_rfc3339();
         let clip: Option<String> = self
+            .ix
             .conn
             .query_row(
                 "SELECT clip FROM spotchecks WHERE id = ?1 AND reviewed_at IS NULL",
@@ -107,13 +148,13 @@ impl Index {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let Some(clip) = clip else {
             return Err(StoreError::NotFound(format!(
                 "no unreviewed entry {entry} in the spot-check ledger (see `vigil spotcheck list`)"
             )));
         };
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "UPDATE spotchecks SET reviewer = ?2, finding = ?3, reviewed_at = ?4 WHERE id = ?1",
                 params![entry, reviewer, finding, now],
@@ -130,36 +171,10 @@ impl Index {
         Ok(())
     }
 
-    pub(crate) fn spotchecks(&self) -> Result<Vec<Spotcheck>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, clip, drawn_at, seed, reviewer, finding, reviewed_at FROM spotchecks ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Spotcheck {
-                    id: r.get(0)?,
-                    clip: r.get(1)?,
-                    drawn_at: r.get(2)?,
-                    seed: r.get(3)?,
-                    reviewer: r.get(4)?,
-                    finding: r.get(5)?,
-                    reviewed_at: r.get(6)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn mark_confidential(
-        &mut self,
-        actor: &str,
-        clips: &[String],
-        kind: &str,
-    ) -> Result<()> {
+    /// Marks clips confidential (R17).
+    pub fn mark_confidential(&mut self, actor: &str, clips: &[String], kind: &str) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             for c in clips {
                 tx.execute(
                     "INSERT INTO confidential (clip, kind, marked_at) VALUES (?1, ?2, ?3) ON CONFLICT(clip) DO UPDATE SET kind = ?2",
@@ -169,16 +184,5 @@ impl Index {
             }
             Ok(())
         })
-    }
-
-    pub(crate) fn confidentiality(&self, clip: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT kind FROM confidential WHERE clip = ?1",
-                [clip],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
     }
 }

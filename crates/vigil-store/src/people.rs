@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::People;
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::timefmt::now_rfc3339;
@@ -73,12 +74,138 @@ pub(crate) fn officer_registered(conn: &rusqlite::Connection, id: &str) -> rusql
         .is_some())
 }
 
-impl Index {
-    pub(crate) fn officer_exists(&self, id: &str) -> Result<bool> {
-        officer_registered(&self.conn, id).map_err(|e| self.err(e))
+impl<I: std::ops::Deref<Target = Index>> People<I> {
+    /// The officer a recorder is bound to, if it is registered.
+    pub fn device_officer(&self, serial: &str) -> Result<Option<String>> {
+        let from_devices: Option<Option<String>> = self
+            .ix
+            .conn
+            .query_row(
+                "SELECT officer_id FROM devices WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))?;
+        if let Some(Some(o)) = from_devices {
+            return Ok(Some(o));
+        }
+        // A recorder seen at a dock carries its binding in the docking rows.
+        self.ix.conn
+            .query_row(
+                "SELECT officer_id FROM dockings WHERE device_serial = ?1 AND officer_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
     }
 
-    pub(crate) fn add_user(&mut self, actor: &str, u: &User) -> Result<()> {
+    /// Whether `id` is a registered officer.
+    pub fn officer_exists(&self, id: &str) -> Result<bool> {
+        officer_registered(&self.ix.conn, id).map_err(|e| self.ix.err(e))
+    }
+
+    /// All Vigil users.
+    pub fn users(&self) -> Result<Vec<User>> {
+        let mut stmt = self
+            .ix
+            .conn
+            .prepare(
+                "SELECT name, role, unix_user, officer_id, created_at FROM users ORDER BY name",
+            )
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(User {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    unix_user: r.get(2)?,
+                    officer: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// All officers.
+    pub fn officers(&self) -> Result<Vec<Officer>> {
+        let mut stmt = self
+            .ix
+            .conn
+            .prepare("SELECT id, name, unit FROM officers ORDER BY id")
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Officer {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    unit: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// The registry with binding history.
+    pub fn devices(&self) -> Result<Vec<Device>> {
+        let mut stmt = self
+            .ix
+            .conn
+            .prepare("SELECT serial, model, officer_id FROM devices ORDER BY serial")
+            .map_err(|e| self.ix.err(e))?;
+        let devices: Vec<(String, Option<String>, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.ix.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))?;
+        let mut out = Vec::new();
+        for (serial, model, officer) in devices {
+            let mut b = self.ix
+                .conn
+                .prepare("SELECT officer_id, from_ts, to_ts FROM bindings WHERE device_serial = ?1 ORDER BY from_ts, id")
+                .map_err(|e| self.ix.err(e))?;
+            let bindings = b
+                .query_map([&serial], |r| {
+                    Ok(Binding {
+                        officer: r.get(0)?,
+                        from: r.get(1)?,
+                        to: r.get(2)?,
+                    })
+                })
+                .map_err(|e| self.ix.err(e))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.ix.err(e))?;
+            out.push(Device {
+                serial,
+                model,
+                officer,
+                bindings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The officer bound to `serial` at time `at` (RFC 3339), if any.
+    pub fn bound_at(&self, serial: &str, at: &str) -> Result<Option<String>> {
+        self.ix.conn
+            .query_row(
+                "SELECT officer_id FROM bindings WHERE device_serial = ?1 AND from_ts <= ?2 AND (to_ts IS NULL OR to_ts > ?2)
+                 ORDER BY from_ts DESC, id DESC LIMIT 1",
+                params![serial, at],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> People<I> {
+    /// Registers a Vigil user (audited).
+    pub fn add_user(&mut self, actor: &str, u: &User) -> Result<()> {
         if !ROLES.contains(&u.role.as_str()) {
             return Err(StoreError::BadRow {
                 table: "users",
@@ -94,7 +221,7 @@ impl Index {
             }
         }
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO users (name, role, unix_user, officer_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![u.name, u.role, u.unix_user, u.officer, now],
@@ -103,31 +230,10 @@ impl Index {
         })
     }
 
-    pub(crate) fn users(&self) -> Result<Vec<User>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT name, role, unix_user, officer_id, created_at FROM users ORDER BY name",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(User {
-                    name: r.get(0)?,
-                    role: r.get(1)?,
-                    unix_user: r.get(2)?,
-                    officer: r.get(3)?,
-                    created_at: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn upsert_officer(&mut self, actor: &str, o: &Officer) -> Result<()> {
+    /// Registers or updates an officer (audited).
+    pub fn upsert_officer(&mut self, actor: &str, o: &Officer) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO officers (id, name, unit, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET name = COALESCE(?2, name), unit = COALESCE(?3, unit)",
@@ -137,32 +243,15 @@ impl Index {
         })
     }
 
-    pub(crate) fn officers(&self) -> Result<Vec<Officer>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, name, unit FROM officers ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Officer {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    unit: r.get(2)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn register_device(
+    /// Registers a recorder (audited).
+    pub fn register_device(
         &mut self,
         actor: &str,
         serial: &str,
         model: Option<&str>,
     ) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO devices (serial, model, first_seen) VALUES (?1, ?2, ?3)
                  ON CONFLICT(serial) DO UPDATE SET model = COALESCE(?2, model)",
@@ -180,23 +269,19 @@ impl Index {
         })
     }
 
-    pub(crate) fn bind(
-        &mut self,
-        actor: &str,
-        serial: &str,
-        officer: &str,
-        from: &str,
-    ) -> Result<()> {
+    /// Binds a recorder to an officer from `from` on (audited; history kept).
+    pub fn bind(&mut self, actor: &str, serial: &str, officer: &str, from: &str) -> Result<()> {
         let now = now_rfc3339();
         // Both must be known: a typo must not create an officer or a
         // recorder.
         let device_known = self
+            .ix
             .conn
             .query_row("SELECT 1 FROM devices WHERE serial = ?1", [serial], |_| {
                 Ok(())
             })
             .optional()
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.ix.err(e))?
             .is_some();
         if !device_known {
             return Err(StoreError::Refused(format!(
@@ -208,7 +293,7 @@ impl Index {
                 "officer {officer:?} is not registered (see `vigil officers list`; register with `vigil officers add {officer}`)"
             )));
         }
-        self.write(|tx| {
+        self.ix.write(|tx| {
             // Close the binding open at `from`; a binding starting later is
             // cut short at its own start (history is only ever appended).
             tx.execute(
@@ -222,55 +307,5 @@ impl Index {
             tx.execute("UPDATE devices SET officer_id = ?2 WHERE serial = ?1", params![serial, officer])?;
             audit::append(tx, &now, actor, "device.bound", serial, &json!({"officer": officer, "from": from})).map(|_| ())
         })
-    }
-
-    pub(crate) fn devices(&self) -> Result<Vec<Device>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT serial, model, officer_id FROM devices ORDER BY serial")
-            .map_err(|e| self.err(e))?;
-        let devices: Vec<(String, Option<String>, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for (serial, model, officer) in devices {
-            let mut b = self
-                .conn
-                .prepare("SELECT officer_id, from_ts, to_ts FROM bindings WHERE device_serial = ?1 ORDER BY from_ts, id")
-                .map_err(|e| self.err(e))?;
-            let bindings = b
-                .query_map([&serial], |r| {
-                    Ok(Binding {
-                        officer: r.get(0)?,
-                        from: r.get(1)?,
-                        to: r.get(2)?,
-                    })
-                })
-                .map_err(|e| self.err(e))?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?;
-            out.push(Device {
-                serial,
-                model,
-                officer,
-                bindings,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The officer bound to `serial` at time `at` (RFC 3339), if any.
-    pub(crate) fn bound_at(&self, serial: &str, at: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT officer_id FROM bindings WHERE device_serial = ?1 AND from_ts <= ?2 AND (to_ts IS NULL OR to_ts > ?2)
-                 ORDER BY from_ts DESC, id DESC LIMIT 1",
-                params![serial, at],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
     }
 }

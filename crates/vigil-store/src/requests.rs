@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::Custody;
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::timefmt::now_rfc3339;
@@ -71,85 +72,34 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
     })
 }
 
-impl Index {
-    pub(crate) fn add_request(
-        &mut self,
-        actor: &str,
-        requester: &str,
-        reason: &str,
-        outsider: Option<&str>,
-        case: Option<&str>,
-        clips: &[String],
-    ) -> Result<String> {
-        let now = now_rfc3339();
-        let mut h = blake3::Hasher::new_derive_key("vigil request id v1");
-        h.update(now.as_bytes());
-        h.update(requester.as_bytes());
-        h.update(reason.as_bytes());
-        h.update(&std::process::id().to_le_bytes());
-        let id = format!("q{}", &h.finalize().to_hex()[..12]);
-        let clips_json = serde_json::to_string(clips).unwrap_or_else(|_| "[]".into());
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO requests (id, requester, reason, outsider, case_no, clips, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, requester, reason, outsider, case, clips_json, now],
-            )?;
-            audit::append(tx, &now, actor, "request.created", &id, &json!({"reason": reason, "outsider": outsider, "case": case, "clips": clips}))
-        })?;
-        Ok(id)
-    }
-
-    pub(crate) fn request(&self, id: &str) -> Result<Option<Request>> {
-        self.conn
+impl<I: std::ops::Deref<Target = Index>> Custody<I> {
+    /// A retrieval request.
+    pub fn request(&self, id: &str) -> Result<Option<Request>> {
+        self.ix
+            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"),
                 [id],
                 row,
             )
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
     }
 
     /// The newest requests first, at most `limit`.
-    pub(crate) fn requests(&self, limit: u64) -> Result<Vec<Request>> {
+    pub fn requests(&self, limit: u64) -> Result<Vec<Request>> {
         let mut stmt = self
+            .ix
             .conn
             .prepare(&format!(
                 "SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, id LIMIT ?1"
             ))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map([limit as i64], row)
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    /// Turns a request down, with the reason; refused for its own
-    /// requester and for a request already decided.
-    pub(crate) fn reject(&mut self, actor: &str, by: &str, id: &str, reason: &str) -> Result<()> {
-        let req = self.undecided(id)?;
-        if req.requester == by {
-            return Err(StoreError::Refused(format!(
-                "{by} asked for request {id}; a different supervisor must decide on it (R16)"
-            )));
-        }
-        let now = now_rfc3339();
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE requests SET rejected_by = ?2, rejected_at = ?3, reject_reason = ?4 WHERE id = ?1",
-                params![id, by, now, reason],
-            )?;
-            audit::append(
-                tx,
-                &now,
-                actor,
-                "request.rejected",
-                id,
-                &json!({"by": by, "reason": reason}),
-            )
-        })?;
-        Ok(())
+            .map_err(|e| self.ix.err(e))
     }
 
     /// The request `id`, refused when it was approved or turned down.
@@ -170,7 +120,86 @@ impl Index {
         Ok(req)
     }
 
-    pub(crate) fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+    /// Clips whose current tag names this case.
+    pub fn clips_of_case(&self, case: &str) -> Result<Vec<String>> {
+        let mut stmt = self.ix
+            .conn
+            .prepare(
+                "SELECT t.clip FROM tags t WHERE t.id = (SELECT MAX(id) FROM tags u WHERE u.clip = t.clip) AND t.case_no = ?1 ORDER BY t.clip",
+            )
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([case], |r| r.get(0))
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// Audit rows about these subjects (clip ids, gap ids), oldest first.
+    pub fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
+        let subjects = serde_json::Value::from(subjects).to_string();
+        audit::about(&self.ix.conn, &subjects).map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
+    /// Files a retrieval request; returns its id (audited).
+    pub fn add_request(
+        &mut self,
+        actor: &str,
+        requester: &str,
+        reason: &str,
+        outsider: Option<&str>,
+        case: Option<&str>,
+        clips: &[String],
+    ) -> Result<String> {
+        let now = now_rfc3339();
+        let mut h = blake3::Hasher::new_derive_key("vigil request id v1");
+        h.update(now.as_bytes());
+        h.update(requester.as_bytes());
+        h.update(reason.as_bytes());
+        h.update(&std::process::id().to_le_bytes());
+        let id = format!("q{}", &h.finalize().to_hex()[..12]);
+        let clips_json = serde_json::to_string(clips).unwrap_or_else(|_| "[]".into());
+        self.ix.write(|tx| {
+            tx.execute(
+                "INSERT INTO requests (id, requester, reason, outsider, case_no, clips, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, requester, reason, outsider, case, clips_json, now],
+            )?;
+            audit::append(tx, &now, actor, "request.created", &id, &json!({"reason": reason, "outsider": outsider, "case": case, "clips": clips}))
+        })?;
+        Ok(id)
+    }
+
+    /// Turns a request down, with the reason; refused for its own
+    /// requester and for a request already decided.
+    pub fn reject_request(&mut self, actor: &str, by: &str, id: &str, reason: &str) -> Result<()> {
+        let req = self.undecided(id)?;
+        if req.requester == by {
+            return Err(StoreError::Refused(format!(
+                "{by} asked for request {id}; a different supervisor must decide on it (R16)"
+            )));
+        }
+        let now = now_rfc3339();
+        self.ix.write(|tx| {
+            tx.execute(
+                "UPDATE requests SET rejected_by = ?2, rejected_at = ?3, reject_reason = ?4 WHERE id = ?1",
+                params![id, by, now, reason],
+            )?;
+            audit::append(
+                tx,
+                &now,
+                actor,
+                "request.rejected",
+                id,
+                &json!({"by": by, "reason": reason}),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Approves a request; refused for its own requester (audited).
+    pub fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
         let req = self.undecided(id)?;
         if req.requester == approver {
             return Err(StoreError::Refused(format!(
@@ -178,7 +207,7 @@ impl Index {
             )));
         }
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "UPDATE requests SET approved_by = ?2, approved_at = ?3 WHERE id = ?1",
                 params![id, approver, now],
@@ -193,24 +222,5 @@ impl Index {
             )
         })?;
         Ok(())
-    }
-
-    pub(crate) fn clips_of_case(&self, case: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT t.clip FROM tags t WHERE t.id = (SELECT MAX(id) FROM tags u WHERE u.clip = t.clip) AND t.case_no = ?1 ORDER BY t.clip",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([case], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn audit_about(&self, subjects: &[String]) -> Result<Vec<audit::AuditEntry>> {
-        let subjects = serde_json::Value::from(subjects).to_string();
-        audit::about(&self.conn, &subjects).map_err(|e| self.err(e))
     }
 }

@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit;
+use crate::domains::Custody;
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::objects::ObjectStore;
@@ -95,11 +96,12 @@ pub struct HoldRow {
     pub released_at: Option<String>,
 }
 
-impl Index {
+impl<I: std::ops::Deref<Target = Index>> Custody<I> {
     /// A clip's retention classes and its holds (newest first).
-    pub(crate) fn retention_of(&self, clip: &str) -> Result<(Vec<String>, Vec<HoldRow>)> {
-        let e = |e| self.err(e);
+    pub fn retention_of(&self, clip: &str) -> Result<(Vec<String>, Vec<HoldRow>)> {
+        let e = |e| self.ix.err(e);
         let classes = self
+            .ix
             .conn
             .prepare("SELECT class FROM retention WHERE clip = ?1 ORDER BY set_at, class")
             .map_err(e)?
@@ -107,7 +109,7 @@ impl Index {
             .map_err(e)?
             .collect::<rusqlite::Result<_>>()
             .map_err(e)?;
-        let holds = self
+        let holds = self.ix
             .conn
             .prepare("SELECT id, reason, note, placed_at, placed_by, released_at FROM holds WHERE clip = ?1 ORDER BY id DESC")
             .map_err(e)?
@@ -127,124 +129,22 @@ impl Index {
         Ok((classes, holds))
     }
 
-    pub(crate) fn set_class(&mut self, actor: &str, clips: &[String], class: &str) -> Result<()> {
-        let now = now_rfc3339();
-        self.write(|tx| {
-            for c in clips {
-                tx.execute(
-                    "INSERT OR IGNORE INTO retention (clip, class, set_at) VALUES (?1, ?2, ?3)",
-                    params![c, class, now],
-                )?;
-                audit::append(
-                    tx,
-                    &now,
-                    actor,
-                    "clip.retention_class",
-                    c,
-                    &json!({"class": class}),
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    pub(crate) fn hold(
-        &mut self,
-        actor: &str,
-        clips: &[String],
-        reason: &str,
-        note: Option<&str>,
-    ) -> Result<Vec<i64>> {
-        let now = now_rfc3339();
-        self.write(|tx| {
-            let mut ids = Vec::new();
-            for c in clips {
-                tx.execute(
-                    "INSERT INTO holds (clip, reason, note, placed_at, placed_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![c, reason, note, now, actor],
-                )?;
-                let id = tx.last_insert_rowid();
-                audit::append(tx, &now, actor, "clip.held", c, &json!({"hold": id, "reason": reason, "note": note}))?;
-                ids.push(id);
-            }
-            Ok(ids)
-        })
-    }
-
-    pub(crate) fn release(&mut self, actor: &str, hold: i64) -> Result<()> {
-        let now = now_rfc3339();
-        let clip: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT clip FROM holds WHERE id = ?1 AND released_at IS NULL",
-                [hold],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some(clip) = clip else {
-            return Err(StoreError::NotFound(format!("no active hold {hold}")));
-        };
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE holds SET released_at = ?2, released_by = ?3 WHERE id = ?1",
-                params![hold, now, actor],
-            )?;
-            audit::append(
-                tx,
-                &now,
-                actor,
-                "clip.hold_released",
-                &clip,
-                &json!({"hold": hold}),
-            )
-        })?;
-        Ok(())
-    }
-
-    pub(crate) fn case_event(
-        &mut self,
-        actor: &str,
-        case: &str,
-        closed: Option<&str>,
-        filed: Option<&str>,
-    ) -> Result<()> {
-        let now = now_rfc3339();
-        self.write(|tx| {
-            tx.execute("INSERT OR IGNORE INTO cases (case_no) VALUES (?1)", [case])?;
-            if let Some(at) = closed {
-                tx.execute(
-                    "UPDATE cases SET closed_at = ?2 WHERE case_no = ?1",
-                    params![case, at],
-                )?;
-                audit::append(tx, &now, actor, "case.closed", case, &json!({"at": at}))?;
-            }
-            if let Some(at) = filed {
-                tx.execute(
-                    "UPDATE cases SET filed_at = ?2 WHERE case_no = ?1",
-                    params![case, at],
-                )?;
-                audit::append(tx, &now, actor, "case.filed", case, &json!({"at": at}))?;
-            }
-            Ok(())
-        })
-    }
-
     /// Cases closed before `cutoff` and not filed (R12).
-    pub(crate) fn unfiled_cases(&self, cutoff: &str) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
+    pub fn unfiled_cases(&self, cutoff: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.ix
             .conn
             .prepare("SELECT case_no, closed_at FROM cases WHERE closed_at IS NOT NULL AND filed_at IS NULL AND closed_at < ?1 ORDER BY closed_at")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.ix.err(e))
     }
 
-    pub(crate) fn due(&self, now: OffsetDateTime, p: &Policy) -> Result<Vec<Due>> {
-        let mut stmt = self
+    /// Clips due for removal at `now`.
+    pub fn due(&self, now: OffsetDateTime, p: &Policy) -> Result<Vec<Due>> {
+        let mut stmt = self.ix
             .conn
             .prepare(
                 "SELECT c.id, c.path_display, COALESCE(c.recorded_end, c.ingested_at),
@@ -253,7 +153,7 @@ impl Index {
                         (SELECT t.case_no FROM tags t WHERE t.clip = c.id ORDER BY t.id DESC LIMIT 1)
                  FROM clips c WHERE c.purged_at IS NULL ORDER BY c.ingested_at, c.path_display",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows: Vec<Candidate> = stmt
             .query_map([], |r| {
                 Ok((
@@ -265,9 +165,9 @@ impl Index {
                     r.get(5)?,
                 ))
             })
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.ix.err(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let mut out = Vec::new();
         for (clip, path, end, classes, holds, case) in rows {
             if holds > 0 {
@@ -275,12 +175,13 @@ impl Index {
             }
             let closed: Option<String> = match &case {
                 Some(c) => self
+                    .ix
                     .conn
                     .query_row("SELECT closed_at FROM cases WHERE case_no = ?1", [c], |r| {
                         r.get(0)
                     })
                     .optional()
-                    .map_err(|e| self.err(e))?
+                    .map_err(|e| self.ix.err(e))?
                     .flatten(),
                 None => None,
             };
@@ -330,9 +231,153 @@ impl Index {
         Ok(out)
     }
 
-    pub(crate) fn propose_purge(&mut self, actor: &str, clips: &[String]) -> Result<usize> {
+    /// The purge queue.
+    pub fn purge_queue(&self) -> Result<Vec<Queued>> {
+        let mut stmt = self.ix
+            .conn
+            .prepare("SELECT clip, proposed_by, approved_by, delete_after FROM purge_queue WHERE cancelled_at IS NULL AND deleted_at IS NULL ORDER BY clip")
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Queued {
+                    clip: r.get(0)?,
+                    proposed_by: r.get(1)?,
+                    approved_by: r.get(2)?,
+                    delete_after: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    pub(crate) fn purged_objects(&self) -> Result<std::collections::BTreeSet<String>> {
+        let mut stmt = self
+            .ix
+            .conn
+            .prepare("SELECT blake3 FROM purged_objects")
+            .map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
+    /// Gives clips a retention class (the longest of a clip's classes wins).
+    pub fn set_class(&mut self, actor: &str, clips: &[String], class: &str) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
+            for c in clips {
+                tx.execute(
+                    "INSERT OR IGNORE INTO retention (clip, class, set_at) VALUES (?1, ?2, ?3)",
+                    params![c, class, now],
+                )?;
+                audit::append(
+                    tx,
+                    &now,
+                    actor,
+                    "clip.retention_class",
+                    c,
+                    &json!({"class": class}),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Places holds; returns their ids.
+    pub fn hold(
+        &mut self,
+        actor: &str,
+        clips: &[String],
+        reason: &str,
+        note: Option<&str>,
+    ) -> Result<Vec<i64>> {
+        let now = now_rfc3339();
+        self.ix.write(|tx| {
+            let mut ids = Vec::new();
+            for c in clips {
+                tx.execute(
+                    "INSERT INTO holds (clip, reason, note, placed_at, placed_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![c, reason, note, now, actor],
+                )?;
+                let id = tx.last_insert_rowid();
+                audit::append(tx, &now, actor, "clip.held", c, &json!({"hold": id, "reason": reason, "note": note}))?;
+                ids.push(id);
+            }
+            Ok(ids)
+        })
+    }
+
+    /// Releases a hold.
+    pub fn release(&mut self, actor: &str, hold: i64) -> Result<()> {
+        let now = now_rfc3339();
+        let clip: Option<String> = self
+            .ix
+            .conn
+            .query_row(
+                "SELECT clip FROM holds WHERE id = ?1 AND released_at IS NULL",
+                [hold],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))?;
+        let Some(clip) = clip else {
+            return Err(StoreError::NotFound(format!("no active hold {hold}")));
+        };
+        self.ix.write(|tx| {
+            tx.execute(
+                "UPDATE holds SET released_at = ?2, released_by = ?3 WHERE id = ?1",
+                params![hold, now, actor],
+            )?;
+            audit::append(
+                tx,
+                &now,
+                actor,
+                "clip.hold_released",
+                &clip,
+                &json!({"hold": hold}),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Records a case closed and/or filed.
+    pub fn case_event(
+        &mut self,
+        actor: &str,
+        case: &str,
+        closed: Option<&str>,
+        filed: Option<&str>,
+    ) -> Result<()> {
+        let now = now_rfc3339();
+        self.ix.write(|tx| {
+            tx.execute("INSERT OR IGNORE INTO cases (case_no) VALUES (?1)", [case])?;
+            if let Some(at) = closed {
+                tx.execute(
+                    "UPDATE cases SET closed_at = ?2 WHERE case_no = ?1",
+                    params![case, at],
+                )?;
+                audit::append(tx, &now, actor, "case.closed", case, &json!({"at": at}))?;
+            }
+            if let Some(at) = filed {
+                tx.execute(
+                    "UPDATE cases SET filed_at = ?2 WHERE case_no = ?1",
+                    params![case, at],
+                )?;
+                audit::append(tx, &now, actor, "case.filed", case, &json!({"at": at}))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Proposes clips for removal.
+    pub fn propose_purge(&mut self, actor: &str, clips: &[String]) -> Result<usize> {
+        let now = now_rfc3339();
+        self.ix.write(|tx| {
             let mut n = 0;
             for c in clips {
                 // New, or proposed again after a cancellation.
@@ -352,7 +397,8 @@ impl Index {
         })
     }
 
-    pub(crate) fn approve_purge(
+    /// Approves pending proposals (not one's own).
+    pub fn approve_purge(
         &mut self,
         actor: &str,
         approver: &str,
@@ -362,15 +408,15 @@ impl Index {
         let after = rfc3339(now + Duration::days(window_days));
         let now = rfc3339(now);
         let pending: Vec<(String, String)> = {
-            let mut stmt = self
+            let mut stmt = self.ix
                 .conn
                 .prepare("SELECT clip, proposed_by FROM purge_queue WHERE approved_at IS NULL AND cancelled_at IS NULL AND deleted_at IS NULL")
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.ix.err(e))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.ix.err(e))?;
             rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?
+                .map_err(|e| self.ix.err(e))?
         };
         if pending
             .iter()
@@ -380,7 +426,7 @@ impl Index {
                 "{approver} proposed a removal and cannot approve it; a second custodian must (R13)"
             )));
         }
-        self.write(|tx| {
+        self.ix.write(|tx| {
             for (c, _) in &pending {
                 tx.execute(
                     "UPDATE purge_queue SET approved_at = ?2, approved_by = ?3, delete_after = ?4 WHERE clip = ?1",
@@ -392,9 +438,10 @@ impl Index {
         })
     }
 
-    pub(crate) fn cancel_purge(&mut self, actor: &str, clip: &str) -> Result<()> {
+    /// Takes a clip off the purge queue.
+    pub fn cancel_purge(&mut self, actor: &str, clip: &str) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             let n = tx.execute(
                 "UPDATE purge_queue SET cancelled_at = ?2 WHERE clip = ?1 AND deleted_at IS NULL AND cancelled_at IS NULL",
                 params![clip, now],
@@ -406,27 +453,8 @@ impl Index {
         })
     }
 
-    pub(crate) fn queue(&self) -> Result<Vec<Queued>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT clip, proposed_by, approved_by, delete_after FROM purge_queue WHERE cancelled_at IS NULL AND deleted_at IS NULL ORDER BY clip")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Queued {
-                    clip: r.get(0)?,
-                    proposed_by: r.get(1)?,
-                    approved_by: r.get(2)?,
-                    delete_after: r.get(3)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
-    }
-
     /// Deletes approved entries past their window that are still due.
-    pub(crate) fn run_purge(
+    pub fn run_purge(
         &mut self,
         actor: &str,
         objects: &ObjectStore,
@@ -436,18 +464,18 @@ impl Index {
         let still_due: std::collections::BTreeSet<String> =
             self.due(now, p)?.into_iter().map(|d| d.clip).collect();
         let ready: Vec<(String, String)> = {
-            let mut stmt = self
+            let mut stmt = self.ix
                 .conn
                 .prepare(
                     "SELECT q.clip, c.object FROM purge_queue q JOIN clips c ON c.id = q.clip
                      WHERE q.approved_at IS NOT NULL AND q.cancelled_at IS NULL AND q.deleted_at IS NULL AND julianday(q.delete_after) <= julianday(?1)",
                 )
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.ix.err(e))?;
             let rows = stmt
                 .query_map([rfc3339(now)], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.ix.err(e))?;
             rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?
+                .map_err(|e| self.ix.err(e))?
         };
         let mut deleted = Vec::new();
         for (clip, object) in ready {
@@ -457,11 +485,11 @@ impl Index {
                 continue;
             }
             let at = now_rfc3339();
-            let others: i64 = self
+            let others: i64 = self.ix
                 .conn
                 .query_row("SELECT COUNT(*) FROM clips WHERE object = ?1 AND id != ?2 AND purged_at IS NULL", params![object, clip], |r| r.get(0))
-                .map_err(|e| self.err(e))?;
-            self.write(|tx| {
+                .map_err(|e| self.ix.err(e))?;
+            self.ix.write(|tx| {
                 tx.execute(
                     "UPDATE clips SET purged_at = ?2 WHERE id = ?1",
                     params![clip, at],
@@ -502,15 +530,5 @@ impl Index {
             deleted.push(clip);
         }
         Ok(deleted)
-    }
-
-    pub(crate) fn purged_objects(&self) -> Result<std::collections::BTreeSet<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT blake3 FROM purged_objects")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
     }
 }

@@ -9,17 +9,59 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::People;
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::timefmt::now_rfc3339;
 
-impl Index {
-    pub(crate) fn set_password(&mut self, actor: &str, user: &str, hash: &str) -> Result<()> {
+impl<I: std::ops::Deref<Target = Index>> People<I> {
+    /// A user's password hash, if one is set.
+    pub fn password_hash(&self, user: &str) -> Result<Option<String>> {
+        self.ix
+            .conn
+            .query_row(
+                "SELECT hash FROM passwords WHERE user_name = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// Failed logins of `user` at or after `since` (RFC 3339).
+    pub fn login_failures_since(&self, user: &str, source: &str, since: &str) -> Result<u32> {
+        self.ix.conn
+            .query_row(
+                "SELECT COUNT(*) FROM login_failures WHERE user_name = ?1 AND source = ?2 AND at >= ?3",
+                params![user, source, since],
+                |r| r.get::<_, u32>(0),
+            )
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// The user of a live session.
+    pub fn session_user(&self, token_sha256: &str, now: &str) -> Result<Option<String>> {
+        self.ix.conn
+            .query_row(
+                "SELECT user_name FROM sessions WHERE token_sha256 = ?1 AND ended_at IS NULL AND expires_at > ?2",
+                params![token_sha256, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> People<I> {
+    /// Sets a user's password hash (argon2id PHC string); ends their
+    /// sessions. Audited.
+    pub fn set_password(&mut self, actor: &str, user: &str, hash: &str) -> Result<()> {
         let known = self
+            .ix
             .conn
             .query_row("SELECT 1 FROM users WHERE name = ?1", [user], |_| Ok(()))
             .optional()
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.ix.err(e))?
             .is_some();
         if !known {
             return Err(StoreError::Refused(format!(
@@ -27,7 +69,7 @@ impl Index {
             )));
         }
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO passwords (user_name, hash, set_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user_name) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at",
@@ -43,33 +85,8 @@ impl Index {
         })
     }
 
-    pub(crate) fn password_hash(&self, user: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT hash FROM passwords WHERE user_name = ?1",
-                [user],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn login_failures_since(
-        &self,
-        user: &str,
-        source: &str,
-        since: &str,
-    ) -> Result<u32> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM login_failures WHERE user_name = ?1 AND source = ?2 AND at >= ?3",
-                params![user, source, since],
-                |r| r.get::<_, u32>(0),
-            )
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn record_login_failure(
+    /// Records a failed login (audited, counted for the lockout).
+    pub fn record_login_failure(
         &mut self,
         actor: &str,
         user: &str,
@@ -78,7 +95,7 @@ impl Index {
         source: &str,
     ) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO login_failures (user_name, at, source) VALUES (?1, ?2, ?3)",
                 params![user, now, source],
@@ -95,7 +112,8 @@ impl Index {
         })
     }
 
-    pub(crate) fn open_session(
+    /// Opens a session (audited as the user's login).
+    pub fn open_session(
         &mut self,
         user: &str,
         token_sha256: &str,
@@ -103,7 +121,7 @@ impl Index {
         peer: &str,
     ) -> Result<()> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             tx.execute(
                 "INSERT INTO sessions (token_sha256, user_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![token_sha256, user, now, expires_at],
@@ -120,20 +138,10 @@ impl Index {
         })
     }
 
-    pub(crate) fn session_user(&self, token_sha256: &str, now: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT user_name FROM sessions WHERE token_sha256 = ?1 AND ended_at IS NULL AND expires_at > ?2",
-                params![token_sha256, now],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn end_session(&mut self, actor: &str, token_sha256: &str) -> Result<bool> {
+    /// Ends a session (audited); false if there was none.
+    pub fn end_session(&mut self, actor: &str, token_sha256: &str) -> Result<bool> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             let user: Option<String> = tx
                 .query_row(
                     "SELECT user_name FROM sessions WHERE token_sha256 = ?1 AND ended_at IS NULL",

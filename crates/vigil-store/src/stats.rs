@@ -5,6 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use crate::domains::Recordings;
 use crate::error::Result;
 use crate::index::Index;
 
@@ -27,16 +28,16 @@ pub struct OfficerTotals {
     pub mean_explanation_hours: Option<f64>,
 }
 
-impl Index {
+impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
     /// Per officer, over the clips ingested in `[since, until)` (RFC 3339).
-    pub(crate) fn officer_totals(
+    pub fn officer_totals(
         &self,
         since: &str,
         until: &str,
         late_after_h: u64,
     ) -> Result<Vec<OfficerTotals>> {
         let mut by: std::collections::BTreeMap<String, OfficerTotals> = Default::default();
-        let mut stmt = self
+        let mut stmt = self.ix
             .conn
             .prepare(
                 "SELECT COALESCE(officer_id, '-'), COUNT(*), COALESCE(SUM(duration_s), 0) / 3600.0,
@@ -44,7 +45,7 @@ impl Index {
                  FROM clips WHERE ingested_at >= ?1 AND ingested_at < ?2 AND purged_at IS NULL
                  GROUP BY 1",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map(params![since, until, late_after_h as f64], |r| {
                 Ok(OfficerTotals {
@@ -55,12 +56,13 @@ impl Index {
                     ..Default::default()
                 })
             })
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         for t in rows {
-            let t = t.map_err(|e| self.err(e))?;
+            let t = t.map_err(|e| self.ix.err(e))?;
             by.insert(t.officer.clone(), t);
         }
         let mut stmt = self
+            .ix
             .conn
             .prepare(
                 "SELECT COALESCE(officer, '-'), COUNT(*), COUNT(explained_at),
@@ -68,7 +70,7 @@ impl Index {
                  FROM gap_state WHERE clip_ingested >= ?1 AND clip_ingested < ?2
                  GROUP BY 1",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         let rows = stmt
             .query_map(params![since, until], |r| {
                 Ok((
@@ -78,9 +80,9 @@ impl Index {
                     r.get::<_, Option<f64>>(3)?,
                 ))
             })
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.ix.err(e))?;
         for row in rows {
-            let (officer, n, explained, mean) = row.map_err(|e| self.err(e))?;
+            let (officer, n, explained, mean) = row.map_err(|e| self.ix.err(e))?;
             if let Some(t) = by.get_mut(&officer) {
                 t.interruptions = n;
                 t.explained = explained;

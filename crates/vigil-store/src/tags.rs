@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::domains::Custody;
 use crate::error::Result;
 use crate::index::Index;
 use crate::timefmt::now_rfc3339;
@@ -40,10 +41,65 @@ pub struct Untagged {
     pub ingested_at: String,
 }
 
-impl Index {
-    pub(crate) fn tag(&mut self, actor: &str, clips: &[String], t: &Tag) -> Result<usize> {
+impl<I: std::ops::Deref<Target = Index>> Custody<I> {
+    /// A clip's current tag.
+    pub fn tag_of(&self, clip: &str) -> Result<Option<Tag>> {
+        self.ix.conn
+            .query_row(
+                "SELECT site, case_no, category, note FROM tags WHERE clip = ?1 ORDER BY id DESC LIMIT 1",
+                [clip],
+                |r| Ok(Tag { site: r.get(0)?, case: r.get(1)?, category: r.get(2)?, note: r.get(3)? }),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))
+    }
+
+    /// Media clips ingested before `cutoff` (RFC 3339) that still have no
+    /// site or description (R11): `officer`'s only when named, at most
+    /// `limit` when given, oldest first.
+    pub fn untagged_ingested_before(
+        &self,
+        cutoff: &str,
+        officer: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<Vec<Untagged>> {
+        // One officer's: walk their clips (an index), not every untagged one.
+        let sql = if officer.is_some() {
+            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
+             FROM clips c JOIN untagged u ON u.clip = c.id
+             WHERE c.officer_id = ?2 AND u.ingested_at < ?1
+             ORDER BY u.ingested_at, u.clip LIMIT ?3"
+        } else {
+            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
+             FROM untagged u JOIN clips c ON c.id = u.clip
+             WHERE u.ingested_at < ?1 AND ?2 IS NULL
+             ORDER BY u.ingested_at, u.clip LIMIT ?3"
+        };
+        let mut stmt = self.ix.conn.prepare(sql).map_err(|e| self.ix.err(e))?;
+        let rows = stmt
+            .query_map(
+                params![cutoff, officer, limit.map_or(-1, |l| l as i64)],
+                |r| {
+                    Ok(Untagged {
+                        clip: r.get(0)?,
+                        path: r.get(1)?,
+                        device: r.get(2)?,
+                        officer: r.get(3)?,
+                        ingested_at: r.get(4)?,
+                    })
+                },
+            )
+            .map_err(|e| self.ix.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.ix.err(e))
+    }
+}
+
+impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
+    /// Tags clips (audited; unset fields keep their value). Returns how many.
+    pub fn tag(&mut self, actor: &str, clips: &[String], t: &Tag) -> Result<usize> {
         let now = now_rfc3339();
-        self.write(|tx| {
+        self.ix.write(|tx| {
             for clip in clips {
                 let prev: Option<Tag> = tx
                     .query_row(
@@ -70,53 +126,5 @@ impl Index {
             }
             Ok(clips.len())
         })
-    }
-
-    pub(crate) fn tag_of(&self, clip: &str) -> Result<Option<Tag>> {
-        self.conn
-            .query_row(
-                "SELECT site, case_no, category, note FROM tags WHERE clip = ?1 ORDER BY id DESC LIMIT 1",
-                [clip],
-                |r| Ok(Tag { site: r.get(0)?, case: r.get(1)?, category: r.get(2)?, note: r.get(3)? }),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    pub(crate) fn untagged_ingested_before(
-        &self,
-        cutoff: &str,
-        officer: Option<&str>,
-        limit: Option<u64>,
-    ) -> Result<Vec<Untagged>> {
-        // One officer's: walk their clips (an index), not every untagged one.
-        let sql = if officer.is_some() {
-            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
-             FROM clips c JOIN untagged u ON u.clip = c.id
-             WHERE c.officer_id = ?2 AND u.ingested_at < ?1
-             ORDER BY u.ingested_at, u.clip LIMIT ?3"
-        } else {
-            "SELECT c.id, c.path_display, c.device_serial, c.officer_id, c.ingested_at
-             FROM untagged u JOIN clips c ON c.id = u.clip
-             WHERE u.ingested_at < ?1 AND ?2 IS NULL
-             ORDER BY u.ingested_at, u.clip LIMIT ?3"
-        };
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![cutoff, officer, limit.map_or(-1, |l| l as i64)],
-                |r| {
-                    Ok(Untagged {
-                        clip: r.get(0)?,
-                        path: r.get(1)?,
-                        device: r.get(2)?,
-                        officer: r.get(3)?,
-                        ingested_at: r.get(4)?,
-                    })
-                },
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
     }
 }

@@ -233,7 +233,7 @@ impl Index {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(|e| self.err(e))?
         };
-        let purged = self.purged_objects()?;
+        let purged = self.custody().purged_objects()?;
         let mut done = 0u64;
         for (b3, sha, bytes) in &indexed {
             if purged.contains(b3) && !objects.object_path(b3).exists() {

@@ -126,7 +126,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _claim = vigil_store::served::claim(&config.store, config.socket.as_deref())?;
     // Runs an earlier vigild left open (power cut, SIGKILL) end here, in
     // the audit log, before anything new starts.
-    for run in store.close_interrupted_runs(workers::ACTOR)? {
+    for run in store
+        .recordings_mut()
+        .close_interrupted_runs(workers::ACTOR)?
+    {
         tracing::warn!(%run, "an ingest run was cut short when the station last stopped (power cut or crash); marked incomplete, its recorder is emptied again when found");
     }
     drop(store);
@@ -299,7 +302,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 "an unknown USB device was plugged in: not a recorder or dock of this station, so it is not mounted or served (allow its id in recorder_usb_ids or dock_usb_ids if it is one)");
             match vigil_store::Store::open(&config.store) {
                 Ok(mut store) => {
-                    let _ = store.record_event(
+                    let _ = store.log_mut().record_event(
                         workers::ACTOR,
                         "device.unknown",
                         &format!("usb {} port {}", d.id, d.port),

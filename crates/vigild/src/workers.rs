@@ -214,7 +214,7 @@ pub fn dock_worker(path: String, ctx: Ctx) {
             Err(e) => {
                 if vigil_dock::client::is_unauthorized(&e) {
                     if let Ok(mut store) = Store::open(&ctx.config.store) {
-                        let _ = store.record_event(
+                        let _ = store.log_mut().record_event(
                             ACTOR,
                             "dock.refused",
                             &path,
@@ -518,7 +518,7 @@ pub fn mount_worker(dir: PathBuf, ctx: Ctx) -> bool {
             return false;
         }
     };
-    let officer = store.device_officer(&serial).ok().flatten();
+    let officer = store.people().device_officer(&serial).ok().flatten();
     ctx.board.recorder(&source, |r| {
         r.officer = officer.clone();
         r.state = "identified".into();
