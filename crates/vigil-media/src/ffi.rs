@@ -200,16 +200,18 @@ unsafe extern "C" fn interrupt(_: *mut std::ffi::c_void) -> std::ffi::c_int {
 }
 
 /// Opens `url` with the demuxer options `dict`, without probing its
-/// streams, interrupted at this thread's deadline; FFmpeg's reason when
-/// it cannot.
+/// streams, interrupted at this thread's deadline; FFmpeg's error when it
+/// cannot.
 pub(crate) fn open_input(
     url: &std::ffi::CStr,
     dict: ffmpeg_next::Dictionary,
-) -> Result<Input, String> {
+) -> Result<Input, ffmpeg_next::Error> {
     // SAFETY: a fresh context (or null when out of memory).
     let mut ps: *mut ffi::AVFormatContext = unsafe { ffi::avformat_alloc_context() };
     if ps.is_null() {
-        return Err("out of memory".into());
+        return Err(ffmpeg_next::Error::Other {
+            errno: ffmpeg_next::util::error::ENOMEM,
+        });
     }
     // SAFETY: ps is the valid context just allocated.
     unsafe {
@@ -228,7 +230,7 @@ pub(crate) fn open_input(
         r
     };
     if r < 0 {
-        return Err(ffmpeg_next::Error::from(r).to_string());
+        return Err(ffmpeg_next::Error::from(r));
     }
     // SAFETY: avformat_open_input succeeded, so ps is a valid context that
     // Input now owns (it closes it on drop).
@@ -236,11 +238,11 @@ pub(crate) fn open_input(
 }
 
 /// Reads packets to learn the streams a header does not describe.
-pub(crate) fn find_stream_info(ctx: &mut Input) -> Result<(), String> {
+pub(crate) fn find_stream_info(ctx: &mut Input) -> Result<(), ffmpeg_next::Error> {
     // SAFETY: ctx wraps a valid open input context.
     let r = unsafe { ffi::avformat_find_stream_info(ctx.as_mut_ptr(), std::ptr::null_mut()) };
     if r < 0 {
-        return Err(ffmpeg_next::Error::from(r).to_string());
+        return Err(ffmpeg_next::Error::from(r));
     }
     Ok(())
 }

@@ -321,7 +321,7 @@ pub(crate) fn open_input_with(
     for (k, v) in confined_options() {
         dict.set(k, &v);
     }
-    let mut ctx = ffi::open_input(&c_path, dict).map_err(unreadable)?;
+    let mut ctx = ffi::open_input(&c_path, dict).map_err(|e| unreadable(e.to_string()))?;
     // A header describes the file when every stream has a known medium
     // and a length (the container's, or each stream's own: AVI's).
     // MPEG-TS has no header, but its program map names every stream and
@@ -335,7 +335,7 @@ pub(crate) fn open_input_with(
                 && (mpegts || ctx.duration() > 0 || s.duration() > 0 || s.frames() > 0)
         });
     if !described {
-        ffi::find_stream_info(&mut ctx).map_err(unreadable)?;
+        ffi::find_stream_info(&mut ctx).map_err(|e| unreadable(e.to_string()))?;
     }
     Ok(ctx)
 }
