@@ -125,6 +125,12 @@ pub fn allow<E: Endpoint>(id: &Identity) -> Result<(), ServiceError> {
     id.require(E::ROLES, E::WHAT)
 }
 
+/// Whether `id`'s role may call `E` (a page offers a form only then; the
+/// call itself is still checked by [`call`]).
+pub fn may<E: Endpoint>(id: &Identity) -> bool {
+    E::ROLES.contains(&id.role)
+}
+
 /// A path argument: none (`()`), a word or a number.
 pub trait Args: DeserializeOwned + Send + 'static {
     /// The argument's type in the OpenAPI document, if there is one.

@@ -10,8 +10,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use vigil_desk as view;
 use vigil_i18n::{Lang, Msg};
-use vigil_service::custody::{self, APPROVERS, CLASSES, REASONS};
-use vigil_service::identity::{Identity, CUSTODY, EXPLAIN};
+use vigil_service::custody::{self, CLASSES, REASONS};
+use vigil_service::identity::Identity;
 use vigil_service::tagging as custody_tag;
 use vigil_service::ServiceError;
 use vigil_service::Station;
@@ -51,9 +51,9 @@ pub(super) fn view_of(
         classes,
         holds,
     } = vigil_service::queries::custody_of(store, id, clip)?;
-    let may_hold = CUSTODY.contains(&id.role);
+    let may_hold = vigil_service::op::may::<vigil_service::ops::Hold>(id);
     Ok(view::CustodyView {
-        may_tag: EXPLAIN.contains(&id.role),
+        may_tag: vigil_service::op::may::<vigil_service::ops::Tag>(id),
         may_hold,
         site: tag.site.unwrap_or_default(),
         case: tag.case.unwrap_or_default(),
@@ -167,7 +167,7 @@ pub(super) async fn tagging(State(state): State<ApiState>, desk: Desk) -> Respon
                 "tagging",
             ),
             officers,
-            may_case: CUSTODY.contains(&id.role),
+            may_case: vigil_service::op::may::<vigil_service::ops::Case>(id),
         })))
     })
     .await
@@ -352,9 +352,10 @@ pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Respo
                 };
                 view::RequestView {
                     may_decide: !r.decided()
-                        && APPROVERS.contains(&id.role)
+                        && vigil_service::op::may::<vigil_service::ops::Approve>(id)
                         && r.requester != id.user,
-                    may_export: class == "approved" && CUSTODY.contains(&id.role),
+                    may_export: class == "approved"
+                        && vigil_service::op::may::<vigil_service::ops::Export>(id),
                     at: st.zone.local(&r.created_at),
                     case: r.case.clone().unwrap_or_default(),
                     clips: r.clips.len(),

@@ -11,7 +11,7 @@ pub(super) use std::sync::atomic::AtomicBool;
 pub(super) use std::sync::Arc;
 pub(super) use vigil_desk as view;
 pub(super) use vigil_i18n::{Lang, Msg};
-pub(super) use vigil_service::identity::{Identity, EXPLAIN};
+pub(super) use vigil_service::identity::Identity;
 pub(super) use vigil_service::model::{Clip, Gap, GapKind};
 pub(super) use vigil_service::queries::seen_clip;
 pub(super) use vigil_service::Station;

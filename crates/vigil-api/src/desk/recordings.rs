@@ -221,8 +221,9 @@ pub(super) async fn clip_page(
                 (x, anchor, label)
             })
             .collect();
-        let is_reviewer = vigil_service::identity::REVIEW.contains(&id.role);
-        let may_explain = EXPLAIN.contains(&id.role) && id.officer.is_some();
+        let is_reviewer = vigil_service::op::may::<vigil_service::ops::Review>(id);
+        let may_explain =
+            vigil_service::op::may::<vigil_service::ops::Explain>(id) && id.officer.is_some();
         let views = gaps
             .iter()
             .map(|g| {
