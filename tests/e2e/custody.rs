@@ -1171,3 +1171,116 @@ fn listings_align_chinese_names_by_display_width() {
         "{starts:?}\n{text}"
     );
 }
+
+/// The gap log's period is when each interruption happened, not when its
+/// recording was ingested: the interruptions of 20 November are in the
+/// 20 November log and not in the log of the day they were ingested, and
+/// every printed report says which time its period goes by (R8, R19).
+#[test]
+fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    let ids = |doc: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = doc["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let all = v.json(&["gaps", "--json"]);
+    let on_the_20th: Vec<String> = {
+        let mut d: Vec<String> = all["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| {
+                g["wall_start"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("2026-11-20"))
+            })
+            .map(|g| g["id"].as_str().unwrap().to_owned())
+            .collect();
+        d.sort();
+        d
+    };
+    assert!(
+        on_the_20th.len() >= 2,
+        "the fixture's interruptions happened on 20 Nov: {all:#}"
+    );
+    let day = v.json(&[
+        "report",
+        "gaps",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-21",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ids(&day), on_the_20th, "{day:#}");
+    // Ingested today: a period of the last hours holds none of them.
+    let today = v.json(&["report", "gaps", "--format", "json"]);
+    assert!(
+        ids(&today).iter().all(|g| !on_the_20th.contains(g)),
+        "{today:#}"
+    );
+    // Each gap row carries when it was found, at ingest.
+    let csv = ok(
+        &v,
+        &[
+            "report",
+            "gaps",
+            "--since",
+            "2026-11-20",
+            "--until",
+            "2026-11-21",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(
+        csv.lines().next().unwrap().ends_with(",review,detected_at"),
+        "{csv}"
+    );
+    // The printed reports say which time their period goes by.
+    let period = ["--since", "2026-11-20", "--until", "2026-11-21"];
+    let text = ok(&v, &[&["report", "gaps"][..], &period].concat());
+    assert!(
+        text.contains("Period (by when each interruption happened): 2026-11-20"),
+        "{text}"
+    );
+    assert!(text.contains("Found at ingest"), "{text}");
+    let ingest = ok(&v, &[&["report", "ingest"][..], &period].concat());
+    assert!(
+        ingest.contains("Period (by when recordings were ingested)"),
+        "{ingest}"
+    );
+    let out = v
+        .cmd()
+        .env("LANG", "zh_CN.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .args([&["report", "gaps"][..], &period].concat())
+        .output()
+        .unwrap();
+    let zh = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && zh.contains("统计时段（按中断发生时间）")
+            && zh.contains("导入时发现"),
+        "{zh}"
+    );
+}

@@ -124,6 +124,10 @@ catalogue! {
     ReportStats => "Statistics", "统计";
     Station => "Station", "工作站";
     Period => "Period", "统计时段";
+    PeriodByInterruption => "Period (by when each interruption happened)", "统计时段（按中断发生时间）";
+    PeriodByIngest => "Period (by when recordings were ingested)", "统计时段（按导入时间）";
+    FoundAt => "Found at ingest", "导入时发现";
+    TimeUnknown => "unknown (no usable clock): placed by when it was found", "未知（无可用时钟）：按发现时间归入";
     MadeBy => "Made by", "制表人";
     MadeAt => "Made at", "制表时间";
     TimeZone => "Time zone", "时区";

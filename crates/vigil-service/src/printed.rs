@@ -49,7 +49,7 @@ impl Context<'_> {
         self.zone.local_with_offset(&vigil_store::rfc3339(t))
     }
 
-    fn page(&self, title: Msg, d: &Data) -> ReportPage {
+    fn page(&self, title: Msg, by: Msg, d: &Data) -> ReportPage {
         let now = vigil_store::now_rfc3339();
         ReportPage {
             lang: self.lang,
@@ -57,7 +57,7 @@ impl Context<'_> {
             meta: vec![
                 (self.t(Msg::Station), self.station.clone()),
                 (
-                    self.t(Msg::Period),
+                    self.t(by),
                     format!("{} – {}", self.local(d.since), self.local(d.until)),
                 ),
                 (self.t(Msg::MadeBy), self.by.clone()),
@@ -193,9 +193,9 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
                 Cell::text(
                     g.wall_start
                         .as_deref()
-                        .map(|t| cx.zone.local(t))
-                        .unwrap_or_default(),
+                        .map_or_else(|| cx.t(Msg::TimeUnknown), |t| cx.zone.local(t)),
                 ),
+                Cell::text(cx.zone.local(&g.detected_at)),
                 Cell::text(status),
                 Cell::prose(text),
                 Cell::prose(signers),
@@ -211,6 +211,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
             Msg::Officer,
             Msg::File,
             Msg::Start,
+            Msg::FoundAt,
             Msg::Status,
             Msg::Explanation,
             Msg::Signers,
@@ -223,7 +224,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
 /// The ingest report: per officer and recorder, a timeline per officer,
 /// every interruption.
 pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
-    let mut page = cx.page(Msg::ReportIngest, d);
+    let mut page = cx.page(Msg::ReportIngest, Msg::PeriodByIngest, d);
     let mut totals = [0u64; 5];
     let rows = d
         .rows
@@ -311,7 +312,7 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
 
 /// The interruption log: every interruption of the period.
 pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
-    let mut page = cx.page(Msg::ReportGaps, d);
+    let mut page = cx.page(Msg::ReportGaps, Msg::PeriodByInterruption, d);
     page.sections.push(gap_section(cx, gaps));
     page
 }
@@ -319,7 +320,7 @@ pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
 /// Statistics per officer and per unit (R19).
 pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
     let (rows, units) = stat_rows(d);
-    let mut page = cx.page(Msg::ReportStats, d);
+    let mut page = cx.page(Msg::ReportStats, Msg::PeriodByIngest, d);
     page.signatures.clear();
     page.sections.push(ReportSection {
         title: cx.t(Msg::PerOfficer),

@@ -28,7 +28,10 @@ pub const FORMATS: &[&str] = &["text", "csv", "json", "html"];
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// From this time [default: 24 h before `until`].
+    /// From this time [default: 24 h before `until`]. The gap log goes by
+    /// when each interruption happened (its wall clock, else when it was
+    /// found); the ingest report and the statistics by when recordings
+    /// were ingested. Each report's header says which.
     pub since: Option<String>,
     /// Until this time [default: now].
     pub until: Option<String>,
@@ -246,10 +249,24 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
     let gaps: Vec<Gap> = if kind == "stats" {
         Vec::new()
     } else {
+        // The gap log goes by when each interruption happened (its wall
+        // clock, else when it was found); the ingest report by when its
+        // recordings came in (R1, R8).
+        let when = if kind == "gaps" {
+            GapFilter {
+                since: Some(period.0.clone()),
+                until: Some(period.1.clone()),
+                ..Default::default()
+            }
+        } else {
+            GapFilter {
+                ingested: Some(period.clone()),
+                ..Default::default()
+            }
+        };
         store.gap_log().gaps(&GapFilter {
-            ingested: Some(period.clone()),
             overdue_after_s: 24 * 3600,
-            ..Default::default()
+            ..when
         })?
     };
     let totals = if kind == "stats" {
@@ -392,7 +409,7 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
     match format {
         "json" => s = pretty(&serde_json::json!({ "gaps": gaps }))? + "\n",
         _ => {
-            s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review\n");
+            s.push_str("id,kind,status,overdue,officer,device,path,stream,offset_s,duration_s,wall_start,explanation,officers,recorded_by,reviewed_by,review,detected_at\n");
             s.push_str(&csv_records(gaps.iter().map(|g| {
                 let e = g.explanation.as_ref();
                 [
@@ -419,6 +436,7 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
                     text(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
                     text(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
                     e.and_then(|e| e.review.clone()).unwrap_or_default(),
+                    g.detected_at.clone(),
                 ]
             }))?);
         }
