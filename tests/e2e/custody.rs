@@ -1268,6 +1268,44 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
         ingest.contains("Period (by when recordings were ingested)"),
         "{ingest}"
     );
+    // The statistics go by when the recordings were made: the 20th holds
+    // the officer's clips and interruptions, today holds none of them.
+    let clips_on_the_20th = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["recorded_start"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2026-11-20"))
+        })
+        .count() as u64;
+    assert!(clips_on_the_20th > 0);
+    let stats = v.json(&[&["report", "stats"][..], &period, &["--json"]].concat());
+    let officer = &stats["officers"][0];
+    assert_eq!(officer["clips"], clips_on_the_20th, "{stats:#}");
+    assert_eq!(
+        officer["interruptions"],
+        on_the_20th.len() as u64,
+        "{stats:#}"
+    );
+    assert_eq!(officer["clips_without_time"], 0, "{stats:#}");
+    let now = v.json(&["report", "stats", "--json"]);
+    assert!(
+        now["officers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["clips"].as_u64() == Some(o["clips_without_time"].as_u64().unwrap())),
+        "only clips without a clock are placed by ingest time: {now:#}"
+    );
+    let printed = ok(&v, &[&["report", "stats"][..], &period].concat());
+    assert!(
+        printed.contains(
+            "Period (by when recordings were made and interruptions happened): 2026-11-20"
+        ),
+        "{printed}"
+    );
     let out = v
         .cmd()
         .env("LANG", "zh_CN.UTF-8")

@@ -126,6 +126,8 @@ catalogue! {
     Period => "Period", "统计时段";
     PeriodByInterruption => "Period (by when each interruption happened)", "统计时段（按中断发生时间）";
     PeriodByIngest => "Period (by when recordings were ingested)", "统计时段（按导入时间）";
+    PeriodByRecording => "Period (by when recordings were made and interruptions happened)", "统计时段（按录制时间和中断发生时间）";
+    Undated => "No usable clock (placed by ingest)", "无可用时钟（按导入时间归入）";
     FoundAt => "Found at ingest", "导入时发现";
     TimeUnknown => "unknown (no usable clock): placed by when it was found", "未知（无可用时钟）：按发现时间归入";
     MadeBy => "Made by", "制表人";

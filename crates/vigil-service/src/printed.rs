@@ -320,7 +320,7 @@ pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
 /// Statistics per officer and per unit (R19).
 pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
     let (rows, units) = stat_rows(d);
-    let mut page = cx.page(Msg::ReportStats, Msg::PeriodByIngest, d);
+    let mut page = cx.page(Msg::ReportStats, Msg::PeriodByRecording, d);
     page.signatures.clear();
     page.sections.push(ReportSection {
         title: cx.t(Msg::PerOfficer),
@@ -335,6 +335,7 @@ pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
             Msg::LateRate,
             Msg::ExplainedCount,
             Msg::MeanHours,
+            Msg::Undated,
         ]),
         rows: rows
             .iter()
@@ -353,6 +354,7 @@ pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
                             .map(|h| format!("{h:.2}"))
                             .unwrap_or_else(|| "-".into()),
                     ),
+                    Cell::count(s.clips_without_time),
                 ]
             })
             .collect(),

@@ -77,6 +77,8 @@ pub(crate) struct Stat {
     pub(crate) late_ingest_rate: f64,
     pub(crate) explained: u64,
     pub(crate) mean_explanation_hours: Option<f64>,
+    /// Clips with no usable recording time, placed by ingest time.
+    pub(crate) clips_without_time: u64,
 }
 
 /// Per officer, and per unit (recording hours, interruptions).
@@ -99,6 +101,7 @@ pub(crate) fn stat_rows(d: &Data) -> (Vec<Stat>, BTreeMap<String, (f64, u64)>) {
                 late_ingest_rate: t.late_ingests as f64 / t.clips.max(1) as f64,
                 explained: t.explained,
                 mean_explanation_hours: t.mean_explanation_hours,
+                clips_without_time: t.undated,
             },
         );
     }

@@ -30,7 +30,9 @@ pub const FORMATS: &[&str] = &["text", "csv", "json", "html"];
 pub struct ReportQuery {
     /// From this time [default: 24 h before `until`]. The gap log goes by
     /// when each interruption happened (its wall clock, else when it was
-    /// found); the ingest report and the statistics by when recordings
+    /// found); the statistics by when recordings were made (a recording
+    /// with no usable clock by when it was ingested, and counted as such)
+    /// and interruptions happened; the ingest report by when recordings
     /// were ingested. Each report's header says which.
     pub since: Option<String>,
     /// Until this time [default: now].
@@ -457,7 +459,7 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
             )? + "\n"
         }
         _ => {
-            let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours\n");
+            let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours,clips_without_time\n");
             s.push_str(&csv_records(rows.iter().map(|st| {
                 [
                     text(&st.officer),
@@ -470,6 +472,7 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
                     st.mean_explanation_hours
                         .map(|h| format!("{h:.2}"))
                         .unwrap_or_default(),
+                    st.clips_without_time.to_string(),
                 ]
             }))?);
             s

@@ -422,4 +422,10 @@ CREATE INDEX audit_subject ON audit (subject, seq);
 ALTER TABLE login_failures ADD COLUMN source TEXT;
 CREATE INDEX login_failures_source ON login_failures (user_name, source, at);
 "#,
+    // 19: the statistics go by when recordings were made and when
+    // interruptions happened, each read from one covering index.
+    r#"
+CREATE INDEX clips_recorded_totals ON clips (recorded_start, purged_at, officer_id, duration_s, recorded_end, ingested_at);
+CREATE INDEX gap_state_start_totals ON gap_state (start, officer, explained_at, detected_at);
+"#,
 ];

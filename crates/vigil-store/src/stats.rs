@@ -9,7 +9,7 @@ use crate::domains::Recordings;
 use crate::error::Result;
 use crate::index::Index;
 
-/// One officer's totals over the clips ingested in a period.
+/// One officer's totals over the clips recorded in a period.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct OfficerTotals {
     /// Officer id (`-` for clips of no officer).
@@ -22,6 +22,9 @@ pub struct OfficerTotals {
     pub late_ingests: u64,
     /// Interruptions in those clips.
     pub interruptions: u64,
+    /// Of the clips, those with no usable recording time (placed by
+    /// when they were ingested).
+    pub undated: u64,
     /// Of them, with an explanation.
     pub explained: u64,
     /// Mean hours from detection to the current explanation.
@@ -29,7 +32,10 @@ pub struct OfficerTotals {
 }
 
 impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
-    /// Per officer, over the clips ingested in `[since, until)` (RFC 3339).
+    /// Per officer, over the clips recorded in `[since, until)` (RFC 3339;
+    /// a clip with no usable recording time by when it was ingested, and
+    /// counted in `undated`) and the interruptions that happened in it
+    /// (by wall clock, else when found).
     pub fn officer_totals(
         &self,
         since: &str,
@@ -41,8 +47,13 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
             .conn
             .prepare(
                 "SELECT COALESCE(officer_id, '-'), COUNT(*), COALESCE(SUM(duration_s), 0) / 3600.0,
-                        COALESCE(SUM((julianday(ingested_at) - julianday(recorded_end)) * 24.0 > ?3), 0)
-                 FROM clips WHERE ingested_at >= ?1 AND ingested_at < ?2 AND purged_at IS NULL
+                        COALESCE(SUM((julianday(ingested_at) - julianday(recorded_end)) * 24.0 > ?3), 0),
+                        COALESCE(SUM(recorded_start IS NULL), 0)
+                 FROM (SELECT officer_id, duration_s, ingested_at, recorded_end, recorded_start FROM clips
+                        WHERE recorded_start >= ?1 AND recorded_start < ?2 AND purged_at IS NULL
+                       UNION ALL
+                       SELECT officer_id, duration_s, ingested_at, recorded_end, recorded_start FROM clips
+                        WHERE recorded_start IS NULL AND ingested_at >= ?1 AND ingested_at < ?2 AND purged_at IS NULL)
                  GROUP BY 1",
             )
             .map_err(|e| self.ix.err(e))?;
@@ -53,6 +64,7 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
                     clips: r.get::<_, i64>(1)? as u64,
                     hours_recorded: r.get(2)?,
                     late_ingests: r.get::<_, i64>(3)? as u64,
+                    undated: r.get::<_, i64>(4)? as u64,
                     ..Default::default()
                 })
             })
@@ -67,7 +79,7 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
             .prepare(
                 "SELECT COALESCE(officer, '-'), COUNT(*), COUNT(explained_at),
                         AVG((julianday(explained_at) - julianday(detected_at)) * 24.0)
-                 FROM gap_state WHERE clip_ingested >= ?1 AND clip_ingested < ?2
+                 FROM gap_state WHERE start >= ?1 AND start < ?2
                  GROUP BY 1",
             )
             .map_err(|e| self.ix.err(e))?;
