@@ -762,6 +762,14 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
             cara.current_url().await.unwrap().as_str().contains("tagged=1"),
             "one recording tagged"
         );
+        let notice = cara
+            .find(Locator::Css("p.notice"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(notice, "Recordings tagged: 1.", "the list says what was done");
         // The case is closed that day; the page then lists its recordings.
         cara.goto(&format!("{base}/desk/tagging")).await.unwrap();
         let cases = "main > form.tag:not(.bulk)";

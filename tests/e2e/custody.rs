@@ -1322,3 +1322,73 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
         "{zh}"
     );
 }
+
+/// A bulk tagging by recording period says what it tagged and names each
+/// recording of the officer it could not place (a photo with no usable
+/// recording time that came in with them), never leaving one out in
+/// silence; without a period it takes them too (R11).
+#[test]
+fn bulk_tagging_names_what_it_skipped_and_why() {
+    let v = Vigil::new();
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    std::fs::write(
+        rec.join("DCIM/100MEDIA/IMG_0007.JPG"),
+        b"\xff\xd8\xff\xe0 photo",
+    )
+    .unwrap();
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+    let photo = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().ends_with("IMG_0007.JPG"))
+        .unwrap()
+        .clone();
+    assert!(photo["recorded_start"].is_null(), "{photo}");
+    let dated = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["recorded_start"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2026-11-20"))
+        })
+        .count();
+    let day = [
+        "tag",
+        "--officer",
+        "1002",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-21",
+        "--case",
+        "A-2026-17",
+    ];
+    let out = ok(&v, &day);
+    assert!(out.contains(&format!("{dated} clip(s) tagged")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "skipped DCIM/100MEDIA/IMG_0007.JPG ({}",
+            photo["clip"].as_str().unwrap()
+        )) && out.contains("no usable recording time"),
+        "{out}"
+    );
+    // Without a period, every recording of the officer is tagged.
+    let all = ok(&v, &["tag", "--officer", "1002", "--case", "A-2026-17"]);
+    assert!(
+        all.contains(&format!("{} clip(s) tagged", dated + 1)),
+        "{all}"
+    );
+    assert!(!all.contains("skipped"), "{all}");
+}

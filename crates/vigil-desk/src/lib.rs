@@ -144,6 +144,10 @@ pub struct ClipFilterView {
 pub struct ClipsPage {
     /// Around it.
     pub chrome: Chrome,
+    /// What a bulk action just did (and skipped), when it did.
+    pub notice: Option<String>,
+    /// The recordings it skipped: (link, name).
+    pub skipped: Vec<(String, String)>,
     /// The filter as entered.
     pub filter: ClipFilterView,
     /// The status choices: (value, label).

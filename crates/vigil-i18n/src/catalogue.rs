@@ -128,6 +128,8 @@ catalogue! {
     PeriodByIngest => "Period (by when recordings were ingested)", "统计时段（按导入时间）";
     PeriodByRecording => "Period (by when recordings were made and interruptions happened)", "统计时段（按录制时间和中断发生时间）";
     Undated => "No usable clock (placed by ingest)", "无可用时钟（按导入时间归入）";
+    BulkTagged => "Recordings tagged: {n}.", "已标注记录：{n} 条。";
+    BulkSkipped => "Skipped: {n}, with no usable recording time (the dates cannot place them); open each and tag it by name:", "跳过：{n} 条，没有可用的录制时间（无法按日期归入）；请逐条打开并单独标注：";
     FoundAt => "Found at ingest", "导入时发现";
     TimeUnknown => "unknown (no usable clock): placed by when it was found", "未知（无可用时钟）：按发现时间归入";
     MadeBy => "Made by", "制表人";

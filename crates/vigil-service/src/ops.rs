@@ -181,7 +181,7 @@ endpoint! {
     Tag = "tag": Post "/api/v1/tags", tag "evidence",
     roles EXPLAIN, "tagging clips", read false,
     input body tagging::TagRequest,
-    ok "{\"tagged\": N}",
+    ok "{\"tagged\": N, \"skipped\": [{clip, path, ingested_at, reason}]}: what was tagged, and the officer's recordings a period could not place (no usable clock)",
     errors [(400, "nothing to tag"), REFUSED, STORE_FAILED],
     run |s, id, (): (), r| tagging::tag(s, id, &r)
 }

@@ -122,8 +122,10 @@ pub fn place(g: &Gap, lang: Lang) -> String {
 }
 
 /// Every interruption of the period, with its explanation, signers and
-/// review.
-fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
+/// review; `found`: with when each was found at ingest (the gap log, whose
+/// period is when they happened; the ingest report's period is already
+/// when they were found).
+fn gap_section(cx: &Context<'_>, gaps: &[Gap], found: bool) -> ReportSection {
     let lang = cx.lang;
     let rows = gaps
         .iter()
@@ -177,7 +179,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
                     )
                 })
                 .unwrap_or_default();
-            vec![
+            let mut row = vec![
                 Cell::text(format!(
                     "{}\n{}\n{}",
                     cx.t(kind_msg(g.kind)),
@@ -195,28 +197,34 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap]) -> ReportSection {
                         .as_deref()
                         .map_or_else(|| cx.t(Msg::TimeUnknown), |t| cx.zone.local(t)),
                 ),
-                Cell::text(cx.zone.local(&g.detected_at)),
                 Cell::text(status),
                 Cell::prose(text),
                 Cell::prose(signers),
                 Cell::text(review),
-            ]
+            ];
+            if found {
+                row.insert(4, Cell::text(cx.zone.local(&g.detected_at)));
+            }
+            row
         })
         .collect();
+    let mut head = vec![
+        Msg::Interruption,
+        Msg::Officer,
+        Msg::File,
+        Msg::Start,
+        Msg::Status,
+        Msg::Explanation,
+        Msg::Signers,
+        Msg::ReviewedByCol,
+    ];
+    if found {
+        head.insert(4, Msg::FoundAt);
+    }
     ReportSection {
         title: cx.t(Msg::Interruptions),
         class: "gaps",
-        head: cx.head(&[
-            Msg::Interruption,
-            Msg::Officer,
-            Msg::File,
-            Msg::Start,
-            Msg::FoundAt,
-            Msg::Status,
-            Msg::Explanation,
-            Msg::Signers,
-            Msg::ReviewedByCol,
-        ]),
+        head: cx.head(&head),
         rows,
     }
 }
@@ -302,7 +310,7 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
         ]),
         rows,
     });
-    page.sections.push(gap_section(cx, &d.gaps));
+    page.sections.push(gap_section(cx, &d.gaps, false));
     page.timelines = timelines(d, cx);
     if !page.timelines.is_empty() {
         page.legend = cx.t(Msg::Legend);
@@ -313,7 +321,7 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
 /// The interruption log: every interruption of the period.
 pub(crate) fn gap_log(d: &Data, gaps: &[Gap], cx: &Context<'_>) -> ReportPage {
     let mut page = cx.page(Msg::ReportGaps, Msg::PeriodByInterruption, d);
-    page.sections.push(gap_section(cx, gaps));
+    page.sections.push(gap_section(cx, gaps, true));
     page
 }
 

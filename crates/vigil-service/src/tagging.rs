@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Weekday};
 use vigil_store::tags::Tag;
 use vigil_store::{ClipFilter, GapFilter, Store};
@@ -36,7 +37,13 @@ pub struct TagRequest {
     pub note: Option<String>,
 }
 
-/// Tags clips (audited; unset fields keep their value): `{"tagged": N}`.
+/// Tags clips (audited; unset fields keep their value): `{"tagged": N,
+/// "skipped": [{"clip", "path", "ingested_at", "reason"}]}`. A bulk tagging
+/// by recording period cannot place an officer's recordings that have no
+/// usable clock: those that came in with the recordings it tagged
+/// (ingested within an hour of them; with none tagged, from the period's
+/// start until two days after its end) are named as skipped, never left
+/// out in silence; a bulk tagging without a period takes them.
 pub(crate) fn tag(
     store: &mut Store,
     id: &Identity,
@@ -54,6 +61,7 @@ pub(crate) fn tag(
         ));
     }
     crate::custody::known_clips(store, &r.clips)?;
+    let mut skipped = Vec::new();
     let mut clips: BTreeSet<String> = r.clips.iter().cloned().collect();
     if let Some(officer) = &r.officer {
         if !store.people().officer_exists(officer)? {
@@ -63,25 +71,69 @@ pub(crate) fn tag(
         }
         // The recording period is the store's filter (an index), not a
         // pass over every clip of the officer.
+        let period = r.from.is_some() || r.to.is_some();
+        let mut came_in: Option<(String, String)> = None;
         for c in store.recordings().clips(&ClipFilter {
             officer: Some(officer.clone()),
             recorded_from: r.from.clone(),
             recorded_until: r.to.clone(),
             ..Default::default()
         })? {
-            if c.recorded_start.is_some() {
+            if c.recorded_start.is_some() || !period {
+                came_in = Some(match came_in {
+                    None => (c.ingested_at.clone(), c.ingested_at.clone()),
+                    Some((a, b)) => (a.min(c.ingested_at.clone()), b.max(c.ingested_at.clone())),
+                });
                 clips.insert(c.clip);
             }
         }
+        if period {
+            let shifted = |t: &str, hours: i64| {
+                OffsetDateTime::parse(t, &Rfc3339)
+                    .ok()
+                    .and_then(|t| t.checked_add(time::Duration::hours(hours)))
+                    .map(vigil_store::rfc3339)
+            };
+            let (from, until) = match &came_in {
+                Some((a, b)) => (
+                    shifted(a, -1).unwrap_or_else(|| "0000".into()),
+                    shifted(b, 1).unwrap_or_else(|| "9999".into()),
+                ),
+                None => (
+                    r.from.clone().unwrap_or_else(|| "0000".into()),
+                    r.to.as_deref()
+                        .and_then(|t| shifted(t, 48))
+                        .unwrap_or_else(|| "9999".into()),
+                ),
+            };
+            for c in store.recordings().clips(&ClipFilter {
+                officer: Some(officer.clone()),
+                ingested: Some((from, until)),
+                ..Default::default()
+            })? {
+                if c.recorded_start.is_none() && !clips.contains(&c.clip) {
+                    skipped.push(serde_json::json!({
+                        "clip": c.clip,
+                        "path": c.path,
+                        "ingested_at": c.ingested_at,
+                        "reason": "no usable recording time: it cannot be placed in the period; tag it by name",
+                    }));
+                }
+            }
+        }
     }
-    if clips.is_empty() {
+    if clips.is_empty() && skipped.is_empty() {
         return Err(ServiceError::bad_request(
             "no clips to tag: name clips, or --officer with a time range that holds some".into(),
         ));
     }
     let clips: Vec<String> = clips.into_iter().collect();
-    let n = store.custody_mut().tag(&id.actor(), &clips, &t)?;
-    Ok(serde_json::json!({ "tagged": n }))
+    let n = if clips.is_empty() {
+        0
+    } else {
+        store.custody_mut().tag(&id.actor(), &clips, &t)?
+    };
+    Ok(serde_json::json!({ "tagged": n, "skipped": skipped }))
 }
 
 /// The end of the `n`-th working day after `day` (UTC).

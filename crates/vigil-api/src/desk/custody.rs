@@ -191,12 +191,29 @@ pub(super) async fn tag_bulk(
         r.from = Some(day(&f.from)?.0);
         r.to = Some(day(&f.until)?.1);
         let done = op::call::<ops::Tag>(s, id, (), r)?;
+        // What was skipped goes with the list: the first recordings by id
+        // (the page names each), and how many in all.
+        let skipped: Vec<&str> = done["skipped"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["clip"].as_str())
+            .collect();
         Ok(Out::Redirect(format!(
-            "/desk/clips?officer={}&from={}&until={}&tagged={}",
+            "/desk/clips?officer={}&from={}&until={}&tagged={}&skipped={}&skipped_n={}",
             encode(&f.officer),
             encode(&f.from),
             encode(&f.until),
-            done["tagged"]
+            done["tagged"],
+            encode(
+                &skipped
+                    .iter()
+                    .take(20)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            skipped.len()
         )))
     })
     .await

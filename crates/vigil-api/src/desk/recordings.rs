@@ -23,6 +23,14 @@ pub(super) struct ClipsQuery {
     until: String,
     #[serde(default)]
     page: usize,
+    /// After a bulk tagging: how many were tagged...
+    tagged: Option<u64>,
+    /// ...the first recordings it skipped, by id...
+    #[serde(default)]
+    skipped: String,
+    /// ...and how many it skipped in all.
+    #[serde(default)]
+    skipped_n: usize,
 }
 
 pub(super) async fn clips(
@@ -84,7 +92,28 @@ pub(super) async fn clips(
             .unwrap_or_default();
             format!("/desk/clips?{query}")
         };
+        // A bulk tagging's result: what it did, and each recording it
+        // could not place, by name, with a link (R11).
+        let notice = q.tagged.map(|n| {
+            let done = Msg::BulkTagged.fmt(lang, &[("n", &n.to_string())]);
+            if q.skipped_n == 0 {
+                done
+            } else {
+                format!(
+                    "{done} {}",
+                    Msg::BulkSkipped.fmt(lang, &[("n", &q.skipped_n.to_string())])
+                )
+            }
+        });
+        let mut skipped = Vec::new();
+        for clip in q.skipped.split(',').filter(|c| !c.is_empty()).take(20) {
+            if let Ok(c) = seen_clip(s, id, clip) {
+                skipped.push((format!("/desk/clips/{}", encode(&c.clip)), c.path));
+            }
+        }
         let page = view::ClipsPage {
+            notice,
+            skipped,
             chrome: chrome(&st, &d, Some(id), Msg::Clips.text(lang).into(), "clips"),
             filter: view::ClipFilterView {
                 officer: q.officer.clone(),

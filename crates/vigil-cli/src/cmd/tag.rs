@@ -59,6 +59,15 @@ pub fn tag(ctx: &super::Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     };
     let doc = ctx.run::<ops::Tag>((), r)?;
     crate::say!("{} clip(s) tagged", doc["tagged"]);
+    for s in doc["skipped"].as_array().into_iter().flatten() {
+        crate::say!(
+            "skipped {} ({}, ingested {}): {}",
+            s["path"].as_str().unwrap_or_default(),
+            s["clip"].as_str().unwrap_or_default(),
+            s["ingested_at"].as_str().unwrap_or_default(),
+            s["reason"].as_str().unwrap_or_default()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
