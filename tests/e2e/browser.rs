@@ -174,7 +174,7 @@ fn explain_co_sign_and_review(engine: Engine) {
         login(&zhang, &base, "zhang").await;
         let home = text(&zhang).await;
         assert!(
-            home.contains("我的未说明中断") && home.contains("REC_0100.MP4"),
+            home.contains("待我说明的中断") && home.contains("REC_0100.MP4"),
             "{home}"
         );
         assert!(
@@ -361,6 +361,14 @@ fn explain_co_sign_and_review(engine: Engine) {
             page.contains("sam 审核：通过") && page.contains("sam 审核：退回"),
             "{page}"
         );
+        // A reviewed explanation is not offered for review again.
+        for gap in &gap_ids {
+            let forms = sam
+                .find_all(Locator::Css(&format!("#gap-{gap} form.review")))
+                .await
+                .unwrap();
+            assert!(forms.is_empty(), "gap {gap} still offers the review form");
+        }
         shot(&sam, &engine.shot_name("clip-reviewed-zh")).await;
         // Each interruption's history names every explanation and review.
         let history = sam

@@ -45,9 +45,9 @@ catalogue! {
     RoleAuditor => "auditor", "审计人员";
     RoleSupervisor => "supervisor", "法制审核人员";
     RoleAdmin => "administrator", "系统管理员";
-    QueueOpen => "My open interruptions", "我的未说明中断";
+    QueueOpen => "Interruptions to explain", "待我说明的中断";
     QueueToSign => "Explanations waiting for my signature", "待我签名的说明";
-    QueueUntagged => "My untagged recordings", "我未标注的记录";
+    QueueUntagged => "Recordings to tag", "待我标注的记录";
     QueueToReview => "Explanations to review", "待审核的说明";
     QueueOverdue => "Overdue", "已超期";
     QueueToday => "Ingested today", "今日导入";

@@ -312,7 +312,12 @@ pub(super) async fn clip_page(
                     explanation,
                     can_explain: may_explain && g.status == "open",
                     can_sign,
-                    can_review: is_reviewer && g.explanation.is_some(),
+                    // A reviewed explanation is not offered for review again; a new
+                    // explanation after a rejection is.
+                    can_review: is_reviewer
+                        && g.explanation
+                            .as_ref()
+                            .is_some_and(|e| e.reviewed_by.is_none()),
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;
