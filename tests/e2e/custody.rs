@@ -1179,17 +1179,7 @@ fn listings_align_chinese_names_by_display_width() {
 #[test]
 fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
     let v = Vigil::new();
-    let rec = v.scratch("rec");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-        "--json",
-    ]);
+    ingest_seq_with(&v, &[]);
     let ids = |doc: &serde_json::Value| -> Vec<String> {
         let mut ids: Vec<String> = doc["gaps"]
             .as_array()
@@ -1201,23 +1191,9 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
         ids
     };
     let all = v.json(&["gaps", "--json"]);
-    let on_the_20th: Vec<String> = {
-        let mut d: Vec<String> = all["gaps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| {
-                g["wall_start"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("2026-11-20"))
-            })
-            .map(|g| g["id"].as_str().unwrap().to_owned())
-            .collect();
-        d.sort();
-        d
-    };
+    let gaps_on_the_20th = on_the_20th(&all["gaps"], "wall_start", "id");
     assert!(
-        on_the_20th.len() >= 2,
+        gaps_on_the_20th.len() >= 2,
         "the fixture's interruptions happened on 20 Nov: {all:#}"
     );
     let day = v.json(&[
@@ -1230,11 +1206,11 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
         "--format",
         "json",
     ]);
-    assert_eq!(ids(&day), on_the_20th, "{day:#}");
+    assert_eq!(ids(&day), gaps_on_the_20th, "{day:#}");
     // Ingested today: a period of the last hours holds none of them.
     let today = v.json(&["report", "gaps", "--format", "json"]);
     assert!(
-        ids(&today).iter().all(|g| !on_the_20th.contains(g)),
+        ids(&today).iter().all(|g| !gaps_on_the_20th.contains(g)),
         "{today:#}"
     );
     // Each gap row carries when it was found, at ingest.
@@ -1270,23 +1246,15 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
     );
     // The statistics go by when the recordings were made: the 20th holds
     // the officer's clips and interruptions, today holds none of them.
-    let clips_on_the_20th = v.json(&["clips", "--json"])["clips"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["recorded_start"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("2026-11-20"))
-        })
-        .count() as u64;
+    let clips = v.json(&["clips", "--json"]);
+    let clips_on_the_20th = on_the_20th(&clips["clips"], "recorded_start", "clip").len() as u64;
     assert!(clips_on_the_20th > 0);
     let stats = v.json(&[&["report", "stats"][..], &period, &["--json"]].concat());
     let officer = &stats["officers"][0];
     assert_eq!(officer["clips"], clips_on_the_20th, "{stats:#}");
     assert_eq!(
         officer["interruptions"],
-        on_the_20th.len() as u64,
+        gaps_on_the_20th.len() as u64,
         "{stats:#}"
     );
     assert_eq!(officer["clips_without_time"], 0, "{stats:#}");
@@ -1330,22 +1298,10 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
 #[test]
 fn bulk_tagging_names_what_it_skipped_and_why() {
     let v = Vigil::new();
-    let rec = v.scratch("rec");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    std::fs::write(
-        rec.join("DCIM/100MEDIA/IMG_0007.JPG"),
-        b"\xff\xd8\xff\xe0 photo",
-    )
-    .unwrap();
-    v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-        "--json",
-    ]);
+    ingest_seq_with(
+        &v,
+        &[("DCIM/100MEDIA/IMG_0007.JPG", b"\xff\xd8\xff\xe0 photo")],
+    );
     let photo = v.json(&["clips", "--json"])["clips"]
         .as_array()
         .unwrap()
@@ -1354,16 +1310,12 @@ fn bulk_tagging_names_what_it_skipped_and_why() {
         .unwrap()
         .clone();
     assert!(photo["recorded_start"].is_null(), "{photo}");
-    let dated = v.json(&["clips", "--json"])["clips"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["recorded_start"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("2026-11-20"))
-        })
-        .count();
+    let dated = on_the_20th(
+        &v.json(&["clips", "--json"])["clips"],
+        "recorded_start",
+        "clip",
+    )
+    .len();
     let day = [
         "tag",
         "--officer",
@@ -1391,4 +1343,41 @@ fn bulk_tagging_names_what_it_skipped_and_why() {
         "{all}"
     );
     assert!(!all.contains("skipped"), "{all}");
+}
+
+/// The recorder-seq card (its recordings made on 20 November 2026) with
+/// `extra` files added, ingested from BWC002 for officer 1002.
+fn ingest_seq_with(v: &Vigil, extra: &[(&str, &[u8])]) {
+    let rec = v.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    for (path, bytes) in extra {
+        std::fs::write(rec.join(path), bytes).unwrap();
+    }
+    v.json(&[
+        "ingest",
+        rec.to_str().unwrap(),
+        "--device",
+        "BWC002",
+        "--officer",
+        "1002",
+        "--json",
+    ]);
+}
+
+/// The `id`s of the rows of `rows` whose time `field` falls on 20 November
+/// 2026 (UTC), sorted.
+fn on_the_20th(rows: &serde_json::Value, field: &str, id: &str) -> Vec<String> {
+    let mut ids: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r[field]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2026-11-20"))
+        })
+        .map(|r| r[id].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
 }
