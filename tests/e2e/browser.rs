@@ -778,6 +778,7 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
             .await
             .unwrap();
         assert_eq!(notice, "Recordings tagged: 1.", "the list says what was done");
+        shot(&cara, "tagged-en").await;
         // The case is closed that day; the page then lists its recordings.
         cara.goto(&format!("{base}/desk/tagging")).await.unwrap();
         let cases = "main > form.tag:not(.bulk)";
