@@ -162,11 +162,15 @@ impl Vigil {
             .unwrap_or_else(|e| panic!("vigil {args:?}: bad JSON ({e}): {}", describe(&out)))
     }
 
-    /// Ingests the `recorder-seq` fixture as recorder BWC002 of officer 1002
-    /// and returns the id of its `between_clips` interruption.
-    pub fn ingest_seq_gap(&self) -> String {
+    /// Ingests the `recorder-seq` fixture (its recordings made on 20
+    /// November 2026) with `extra` files added (path under the card, bytes)
+    /// as recorder BWC002 of officer 1002.
+    pub fn ingest_seq_with(&self, extra: &[(&str, &[u8])]) {
         let rec = self.scratch("recorder-seq");
         copy_tree(&fixtures().join("recorder-seq"), &rec);
+        for (path, bytes) in extra {
+            std::fs::write(rec.join(path), bytes).expect("write an extra file");
+        }
         self.json(&[
             "ingest",
             rec.to_str().expect("utf-8 path"),
@@ -176,6 +180,12 @@ impl Vigil {
             "1002",
             "--json",
         ]);
+    }
+
+    /// Ingests the `recorder-seq` fixture as recorder BWC002 of officer 1002
+    /// and returns the id of its `between_clips` interruption.
+    pub fn ingest_seq_gap(&self) -> String {
+        self.ingest_seq_with(&[]);
         let gaps = self.json(&["gaps", "--json"]);
         gaps["gaps"]
             .as_array()

@@ -202,17 +202,7 @@ fn a_truncated_faststart_clip_is_damaged_with_its_readable_duration() {
 }
 
 fn ingest_seq(v: &Vigil) -> serde_json::Value {
-    let rec = v.scratch("recorder-seq");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-        "--json",
-    ]);
+    v.ingest_seq_with(&[]);
     v.json(&["gaps", "--json"])
 }
 

@@ -579,7 +579,7 @@ fn an_approved_request_exports_a_package_standard_tools_verify() {
 fn reports_in_every_format_and_the_html_renders_in_chromium() {
     let v = Vigil::new();
     let truncated = std::fs::read(fixtures().join("continuity/truncated_faststart.mp4")).unwrap();
-    ingest_seq_with(&v, &[("DCIM/100MEDIA/REC_0009.MP4", &truncated)]);
+    v.ingest_seq_with(&[("DCIM/100MEDIA/REC_0009.MP4", &truncated)]);
     let gap = v.json(&["gaps", "--json"])["gaps"][0]["id"]
         .as_str()
         .unwrap()
@@ -1165,7 +1165,7 @@ fn listings_align_chinese_names_by_display_width() {
 #[test]
 fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
     let v = Vigil::new();
-    ingest_seq_with(&v, &[]);
+    v.ingest_seq_with(&[]);
     let ids = |doc: &serde_json::Value| -> Vec<String> {
         let mut ids: Vec<String> = doc["gaps"]
             .as_array()
@@ -1182,16 +1182,8 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
         gaps_on_the_20th.len() >= 2,
         "the fixture's interruptions happened on 20 Nov: {all:#}"
     );
-    let day = v.json(&[
-        "report",
-        "gaps",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-21",
-        "--format",
-        "json",
-    ]);
+    let period = ["--since", "2026-11-20", "--until", "2026-11-21"];
+    let day = v.json(&[&["report", "gaps"][..], &period, &["--format", "json"]].concat());
     assert_eq!(ids(&day), gaps_on_the_20th, "{day:#}");
     // Ingested today: a period of the last hours holds none of them.
     let today = v.json(&["report", "gaps", "--format", "json"]);
@@ -1202,23 +1194,13 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
     // Each gap row carries when it was found, at ingest.
     let csv = ok(
         &v,
-        &[
-            "report",
-            "gaps",
-            "--since",
-            "2026-11-20",
-            "--until",
-            "2026-11-21",
-            "--format",
-            "csv",
-        ],
+        &[&["report", "gaps"][..], &period, &["--format", "csv"]].concat(),
     );
     assert!(
         csv.lines().next().unwrap().ends_with(",review,detected_at"),
         "{csv}"
     );
     // The printed reports say which time their period goes by.
-    let period = ["--since", "2026-11-20", "--until", "2026-11-21"];
     let text = ok(&v, &[&["report", "gaps"][..], &period].concat());
     assert!(
         text.contains("Period (by when each interruption happened): 2026-11-20"),
@@ -1284,10 +1266,7 @@ fn the_gap_log_goes_by_when_each_interruption_happened_not_by_ingest() {
 #[test]
 fn bulk_tagging_names_what_it_skipped_and_why() {
     let v = Vigil::new();
-    ingest_seq_with(
-        &v,
-        &[("DCIM/100MEDIA/IMG_0007.JPG", b"\xff\xd8\xff\xe0 photo")],
-    );
+    v.ingest_seq_with(&[("DCIM/100MEDIA/IMG_0007.JPG", b"\xff\xd8\xff\xe0 photo")]);
     let photo = v.json(&["clips", "--json"])["clips"]
         .as_array()
         .unwrap()
@@ -1329,25 +1308,6 @@ fn bulk_tagging_names_what_it_skipped_and_why() {
         "{all}"
     );
     assert!(!all.contains("skipped"), "{all}");
-}
-
-/// The recorder-seq card (its recordings made on 20 November 2026) with
-/// `extra` files added, ingested from BWC002 for officer 1002.
-fn ingest_seq_with(v: &Vigil, extra: &[(&str, &[u8])]) {
-    let rec = v.scratch("rec");
-    copy_tree(&fixtures().join("recorder-seq"), &rec);
-    for (path, bytes) in extra {
-        std::fs::write(rec.join(path), bytes).unwrap();
-    }
-    v.json(&[
-        "ingest",
-        rec.to_str().unwrap(),
-        "--device",
-        "BWC002",
-        "--officer",
-        "1002",
-        "--json",
-    ]);
 }
 
 /// The `id`s of the rows of `rows` whose time `field` falls on 20 November

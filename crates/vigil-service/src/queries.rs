@@ -71,13 +71,28 @@ pub fn browse(
     Ok((rows, more))
 }
 
+/// A recording its reader may see (R17): made only by [`seen_clip`], so a
+/// read that takes one needs no second check.
+#[derive(Debug, Clone)]
+pub struct Seen(vigil_store::Clip);
+
+impl std::ops::Deref for Seen {
+    type Target = vigil_store::Clip;
+    fn deref(&self) -> &vigil_store::Clip {
+        &self.0
+    }
+}
+
+impl Seen {
+    /// The recording's row.
+    pub fn into_clip(self) -> vigil_store::Clip {
+        self.0
+    }
+}
+
 /// The clip `clip` if `id` may see it (R17): not found, or refused for a
 /// confidential recording the role may not see.
-pub fn seen_clip(
-    station: &Station,
-    id: &Identity,
-    clip: &str,
-) -> Result<vigil_store::Clip, ServiceError> {
+pub fn seen_clip(station: &Station, id: &Identity, clip: &str) -> Result<Seen, ServiceError> {
     let store = &station.store;
     let c = store
         .recordings()
@@ -92,7 +107,7 @@ pub fn seen_clip(
             id.user
         )));
     }
-    Ok(c)
+    Ok(Seen(c))
 }
 
 /// How a person at the desk reads a recording.
@@ -239,61 +254,44 @@ pub fn original_path(station: &Station, c: &vigil_store::Clip) -> std::path::Pat
     station.store.objects().object_path(&c.blake3)
 }
 
-/// A recording's interruptions, for `id` if it may see the recording
-/// (R17).
-pub fn clip_gaps(
-    station: &Station,
-    id: &Identity,
-    clip: &str,
-) -> Result<Vec<vigil_store::Gap>, ServiceError> {
-    let c = seen_clip(station, id, clip)?;
+/// A recording's interruptions.
+pub fn clip_gaps(station: &Station, c: &Seen) -> Result<Vec<vigil_store::Gap>, ServiceError> {
     Ok(station.store.gap_log().gaps(&vigil_store::GapFilter {
-        clip: Some(c.clip),
+        clip: Some(c.clip.clone()),
         ..Default::default()
     })?)
 }
 
-/// A recording's continuity analysis as recorded at ingest (JSON), for
-/// `id` if it may see the recording (R17).
-pub fn analysis_of(
-    station: &Station,
-    id: &Identity,
-    clip: &str,
-) -> Result<Option<String>, ServiceError> {
-    let c = seen_clip(station, id, clip)?;
+/// A recording's continuity analysis as recorded at ingest (JSON).
+pub fn analysis_of(station: &Station, c: &Seen) -> Result<Option<String>, ServiceError> {
     Ok(station.store.recordings().analysis_of(&c.clip)?)
 }
 
-/// A recording's tag, retention classes and holds (newest first), for
-/// `id` if it may see the recording (R17).
-pub fn custody_of(
-    station: &Station,
-    id: &Identity,
-    clip: &str,
-) -> Result<crate::model::Custody, ServiceError> {
-    let c = seen_clip(station, id, clip)?;
-    let (classes, holds) = station.store.custody().retention_of(&c.clip)?;
+/// A recording's tag, retention classes and holds (newest first).
+pub fn custody_of(station: &Station, c: &Seen) -> Result<crate::model::Custody, ServiceError> {
+    let custody = station.store.custody();
+    let (classes, holds) = custody.retention_of(&c.clip)?;
     Ok(crate::model::Custody {
-        tag: station.store.custody().tag_of(&c.clip)?.unwrap_or_default(),
+        tag: custody.tag_of(&c.clip)?.unwrap_or_default(),
         classes,
         holds,
     })
 }
 
-/// Every explanation of an interruption, oldest first, each with its
-/// reviews, for `id` if it may see the recording (R17).
+/// Every explanation of one of the recording's interruptions ([`clip_gaps`]),
+/// oldest first, each with its reviews.
 pub fn explanation_history(
     station: &Station,
-    id: &Identity,
-    gap: &str,
+    c: &Seen,
+    gap: &vigil_store::Gap,
 ) -> Result<Vec<(crate::model::Explanation, Vec<crate::model::ReviewEntry>)>, ServiceError> {
-    let g = station
-        .store
-        .gap_log()
-        .gap(gap)?
-        .ok_or_else(|| ServiceError::not_found(format!("no interruption {gap:?}")))?;
-    seen_clip(station, id, &g.clip)?;
-    Ok(station.store.gap_log().explanation_history(gap)?)
+    if gap.clip != c.clip {
+        return Err(ServiceError::not_found(format!(
+            "no interruption {:?} in recording {}",
+            gap.id, c.clip
+        )));
+    }
+    Ok(station.store.gap_log().explanation_history(&gap.id)?)
 }
 
 /// The officers registry, for showing names beside ids (every role's

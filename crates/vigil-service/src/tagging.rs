@@ -88,38 +88,18 @@ pub(crate) fn tag(
             }
         }
         if period {
-            let shifted = |t: &str, hours: i64| {
-                OffsetDateTime::parse(t, &Rfc3339)
-                    .ok()
-                    .and_then(|t| t.checked_add(time::Duration::hours(hours)))
-                    .map(vigil_store::rfc3339)
-            };
-            let (from, until) = match &came_in {
-                Some((a, b)) => (
-                    shifted(a, -1).unwrap_or_else(|| "0000".into()),
-                    shifted(b, 1).unwrap_or_else(|| "9999".into()),
-                ),
-                None => (
-                    r.from.clone().unwrap_or_else(|| "0000".into()),
-                    r.to.as_deref()
-                        .and_then(|t| shifted(t, 48))
-                        .unwrap_or_else(|| "9999".into()),
-                ),
-            };
-            for c in store.recordings().clips(&ClipFilter {
-                officer: Some(officer.clone()),
-                ingested: Some((from, until)),
-                ..Default::default()
-            })? {
-                if c.recorded_start.is_none() && !clips.contains(&c.clip) {
-                    skipped.push(serde_json::json!({
+            skipped = undated_alongside(store, officer, came_in, r)?
+                .into_iter()
+                .filter(|c| !clips.contains(&c.clip))
+                .map(|c| {
+                    serde_json::json!({
                         "clip": c.clip,
                         "path": c.path,
                         "ingested_at": c.ingested_at,
                         "reason": "no usable recording time: it cannot be placed in the period; tag it by name",
-                    }));
-                }
-            }
+                    })
+                })
+                .collect();
         }
     }
     if clips.is_empty() && skipped.is_empty() {
@@ -134,6 +114,38 @@ pub(crate) fn tag(
         store.custody_mut().tag(&id.actor(), &clips, &t)?
     };
     Ok(serde_json::json!({ "tagged": n, "skipped": skipped }))
+}
+
+/// The officer's recordings with no usable recording time that came in
+/// with those a period selected (ingested in `came_in`, the first and last
+/// ingest times, widened by an hour each way), or, when it selected none,
+/// ingested from the period's start until two days after its end.
+fn undated_alongside(
+    store: &Store,
+    officer: &str,
+    came_in: Option<(String, String)>,
+    r: &TagRequest,
+) -> Result<Vec<vigil_store::Clip>, ServiceError> {
+    let shifted = |t: &str, hours: i64| {
+        OffsetDateTime::parse(t, &Rfc3339)
+            .ok()
+            .and_then(|t| t.checked_add(time::Duration::hours(hours)))
+            .map(vigil_store::rfc3339)
+    };
+    let (from, until) = match &came_in {
+        Some((a, b)) => (shifted(a, -1), shifted(b, 1)),
+        None => (r.from.clone(), r.to.as_deref().and_then(|t| shifted(t, 48))),
+    };
+    let mut undated = store.recordings().clips(&ClipFilter {
+        officer: Some(officer.to_owned()),
+        ingested: Some((
+            from.unwrap_or_else(|| "0000".into()),
+            until.unwrap_or_else(|| "9999".into()),
+        )),
+        ..Default::default()
+    })?;
+    undated.retain(|c| c.recorded_start.is_none());
+    Ok(undated)
 }
 
 /// The end of the `n`-th working day after `day` (UTC).

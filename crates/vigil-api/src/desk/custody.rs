@@ -17,7 +17,9 @@ use vigil_service::ServiceError;
 use vigil_service::Station;
 use vigil_service::{op, ops};
 
-use super::page::{as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out};
+use super::page::{
+    as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out, SKIPPED_SHOWN,
+};
 use crate::context::ApiState;
 
 fn class_label(c: &str, lang: Lang) -> &'static str {
@@ -42,7 +44,7 @@ fn hold_label(r: &str, lang: Lang) -> &'static str {
 pub(super) fn view_of(
     store: &Station,
     id: &Identity,
-    clip: &str,
+    clip: &vigil_service::queries::Seen,
     lang: Lang,
     zone: &vigil_i18n::Zone,
 ) -> Result<view::CustodyView, ServiceError> {
@@ -50,7 +52,7 @@ pub(super) fn view_of(
         tag,
         classes,
         holds,
-    } = vigil_service::queries::custody_of(store, id, clip)?;
+    } = vigil_service::queries::custody_of(store, clip)?;
     let may_hold = vigil_service::op::may::<vigil_service::ops::Hold>(id);
     Ok(view::CustodyView {
         may_tag: vigil_service::op::may::<vigil_service::ops::Tag>(id),
@@ -208,7 +210,7 @@ pub(super) async fn tag_bulk(
             encode(
                 &skipped
                     .iter()
-                    .take(20)
+                    .take(SKIPPED_SHOWN)
                     .copied()
                     .collect::<Vec<_>>()
                     .join(",")

@@ -58,7 +58,7 @@ pub(super) async fn media(
         if q.preview.is_some() && !download {
             // A transcoded copy, kept outside the store; never the evidence,
             // and only for a recording that needs one.
-            let Some(source) = preview::needed(s, id, &c)? else {
+            let Some(source) = preview::needed(s, &c)? else {
                 return Err(ServiceError::bad_request(format!(
                     "recording {} plays as it is: it has no preview",
                     c.clip

@@ -13,7 +13,7 @@ pub(super) use vigil_desk as view;
 pub(super) use vigil_i18n::{Lang, Msg};
 pub(super) use vigil_service::identity::Identity;
 pub(super) use vigil_service::model::{Clip, Gap, GapKind};
-pub(super) use vigil_service::queries::seen_clip;
+pub(super) use vigil_service::queries::{seen_clip, Seen};
 pub(super) use vigil_service::Station;
 pub(super) use vigil_service::{Kind, ServiceError};
 
@@ -253,6 +253,10 @@ pub(super) fn status_label(status: &str, lang: Lang) -> (&'static str, &'static 
 pub(super) fn place(g: &Gap, lang: Lang) -> String {
     vigil_service::printed::place(g, lang)
 }
+
+/// How many recordings a bulk action's result names on the list it
+/// returns to (the count says how many in all).
+pub(super) const SKIPPED_SHOWN: usize = 20;
 
 /// Officers by id, shown as "name (id)".
 #[derive(Debug, Default)]

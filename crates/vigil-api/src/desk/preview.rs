@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use vigil_service::model::{Clip, ClipKind};
+use vigil_service::model::ClipKind;
+use vigil_service::queries::Seen;
+use vigil_service::ServiceError;
 use vigil_service::Station;
-use vigil_service::{Identity, ServiceError};
 
 /// Video codecs current Chromium and Firefox play in MP4/WebM.
 const VIDEO: &[&str] = &["h264", "vp8", "vp9", "av1"];
@@ -57,15 +58,11 @@ pub(super) struct Source {
 /// original: the analysis recorded at ingest names a container or codec
 /// browsers do not play, in a container evidence may be opened with.
 /// Damaged and unanalysed files play as they are (`None`).
-pub(super) fn needed(
-    store: &Station,
-    id: &Identity,
-    c: &Clip,
-) -> Result<Option<Source>, ServiceError> {
+pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, ServiceError> {
     if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) || c.damaged {
         return Ok(None);
     }
-    let Some(a) = vigil_service::queries::analysis_of(store, id, &c.clip)? else {
+    let Some(a) = vigil_service::queries::analysis_of(store, c)? else {
         return Ok(None);
     };
     let Ok(a) = serde_json::from_str::<serde_json::Value>(&a) else {

@@ -106,9 +106,17 @@ pub(super) async fn clips(
             }
         });
         let mut skipped = Vec::new();
-        for clip in q.skipped.split(',').filter(|c| !c.is_empty()).take(20) {
+        for clip in q
+            .skipped
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .take(SKIPPED_SHOWN)
+        {
             if let Ok(c) = seen_clip(s, id, clip) {
-                skipped.push((format!("/desk/clips/{}", encode(&c.clip)), c.path));
+                skipped.push((
+                    format!("/desk/clips/{}", encode(&c.clip)),
+                    c.into_clip().path,
+                ));
             }
         }
         let page = view::ClipsPage {
@@ -152,7 +160,7 @@ pub(super) async fn clip_page(
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let c = seen_clip(s, id, &clip)?;
-        let gaps = vigil_service::queries::clip_gaps(s, id, &c.clip)?;
+        let gaps = vigil_service::queries::clip_gaps(s, &c)?;
         let duration = c.duration_s.unwrap_or(0.0).max(0.0);
         let here = format!("/desk/clips/{}", encode(&c.clip));
         let names = Names::of(s)?;
@@ -192,7 +200,7 @@ pub(super) async fn clip_page(
                 format!("BLAKE3 {} · SHA-256 {}", c.blake3, c.sha256),
             ),
         ];
-        let custody = custody::view_of(s, id, &c.clip, lang, &st.zone)?;
+        let custody = custody::view_of(s, id, &c, lang, &st.zone)?;
         let mut marks: Vec<view::Mark> = Vec::new();
         for m in gaps.iter().filter_map(|g| {
             let at = g.offset_s?;
@@ -297,7 +305,7 @@ pub(super) async fn clip_page(
                     }
                     _ => None,
                 };
-                let history = history_lines(s, id, &g.id, lang, &st.zone)?;
+                let history = history_lines(s, &c, g, lang, &st.zone)?;
                 Ok(view::GapView {
                     history,
                     id: g.id.clone(),
@@ -334,7 +342,7 @@ pub(super) async fn clip_page(
                 facts,
                 media: format!("{here}/media"),
                 id: c.clip.clone(),
-                preview: preview::needed(s, id, &c)?.is_some(),
+                preview: preview::needed(s, &c)?.is_some(),
                 duration,
                 here,
             },
@@ -352,12 +360,12 @@ pub(super) async fn clip_page(
 /// there is only the current explanation, unreviewed.
 pub(super) fn history_lines(
     store: &Station,
-    id: &Identity,
-    gap: &str,
+    c: &Seen,
+    gap: &Gap,
     lang: Lang,
     zone: &vigil_i18n::Zone,
 ) -> Result<Vec<String>, ServiceError> {
-    let all = vigil_service::queries::explanation_history(store, id, gap)?;
+    let all = vigil_service::queries::explanation_history(store, c, gap)?;
     if all.len() < 2 && all.iter().all(|(_, r)| r.is_empty()) {
         return Ok(Vec::new());
     }
