@@ -24,6 +24,7 @@ use vigil_desk as view;
 use crate::context::ApiState;
 use page::CSP;
 
+mod audit;
 mod custody;
 mod explain;
 mod media;
@@ -78,6 +79,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/requests/{request}/approve", post(custody::approve))
         .route("/desk/requests/{request}/reject", post(custody::reject))
         .route("/desk/requests/{request}/{file}", get(custody::package))
+        .route("/desk/audit", get(audit::page))
         .route("/desk/status", get(status::page))
         .route("/desk/status/events", get(status::events))
         .route(

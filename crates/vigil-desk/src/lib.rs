@@ -37,6 +37,8 @@ pub struct Chrome {
     pub here: String,
     /// The station's time zone.
     pub zone: String,
+    /// The reader may read the audit log (the menu shows the trail).
+    pub audit: bool,
 }
 
 impl Chrome {
@@ -115,6 +117,64 @@ pub struct HomePage {
     pub chrome: Chrome,
     /// The queues for the user's role.
     pub sections: Vec<Section>,
+}
+
+/// One row of the audit trail, in words.
+#[derive(Debug, Clone)]
+pub struct TrailRow {
+    /// Its place in the log.
+    pub seq: i64,
+    /// When, in the station's zone.
+    pub at: String,
+    /// Who (a user name) and the link to their actions.
+    pub actor: (String, String),
+    /// What, in the reader's language.
+    pub action: String,
+    /// The action's code (kept as the record; shown as a tooltip).
+    pub code: String,
+    /// What it was about, and the link to it when it has a page.
+    pub about: (String, Option<String>),
+    /// The link to the subject's own trail.
+    pub trail: String,
+    /// The row's details, compact.
+    pub details: String,
+}
+
+/// The audit trail's filter as entered.
+#[derive(Debug, Clone, Default)]
+pub struct TrailFilterView {
+    /// Subject id.
+    pub subject: String,
+    /// A recording's interruptions too.
+    pub related: bool,
+    /// Action code.
+    pub action: String,
+    /// User name.
+    pub actor: String,
+    /// Local date from.
+    pub from: String,
+    /// Local date until.
+    pub until: String,
+}
+
+/// The audit trail.
+#[derive(Debug, Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The heading (the subject's name when there is one).
+    pub heading: String,
+    /// The filter as entered.
+    pub filter: TrailFilterView,
+    /// The action choices: (code, words).
+    pub actions: Vec<(&'static str, &'static str)>,
+    /// This page's rows.
+    pub rows: Vec<TrailRow>,
+    /// The first page's link, when this is a later one.
+    pub first: Option<String>,
+    /// The next page's link.
+    pub next: Option<String>,
 }
 
 /// The clip list's filter as entered.
@@ -403,6 +463,7 @@ mod tests {
             nav: "home",
             here: "%2Fdesk%2F".into(),
             zone: "Asia/Shanghai".into(),
+            audit: true,
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`Zone`]: the station's time zone (config `timezone`, default the
 //!   system's): times are stored in UTC and shown in it.
 
+pub mod actions;
 mod catalogue;
 pub mod visible;
 mod zone;

@@ -53,6 +53,7 @@ pub mod reports;
 pub mod sources;
 pub mod station;
 pub mod tagging;
+pub mod trail;
 
 pub use error::{Kind, ServiceError};
 pub use identity::{Caller, Identity, Role};

@@ -50,7 +50,7 @@ pub fn browse(
     filter: ClipFilter,
     page: usize,
     per_page: usize,
-) -> Result<(Vec<vigil_store::Clip>, bool), ServiceError> {
+) -> Result<(Vec<Listed>, bool), ServiceError> {
     let store = &mut station.store;
     let mut rows = store.recordings().clips(&ClipFilter {
         hide_confidential: hidden_from(id.role),
@@ -68,7 +68,32 @@ pub fn browse(
         "clips",
         &serde_json::json!({"shown": rows.len(), "page": page, "desk": true}),
     )?;
-    Ok((rows, more))
+    Ok((listed(station, rows)?, more))
+}
+
+/// A recording as a list shows it: with its case number, the column a bulk
+/// tagging changes.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The recording.
+    pub clip: vigil_store::Clip,
+    /// Its current case number, when it is tagged with one.
+    pub case: Option<String>,
+}
+
+/// `clips`, each with its current case number.
+pub fn listed(
+    station: &Station,
+    clips: Vec<vigil_store::Clip>,
+) -> Result<Vec<Listed>, ServiceError> {
+    let custody = station.store.custody();
+    clips
+        .into_iter()
+        .map(|clip| {
+            let case = custody.tag_of(&clip.clip)?.and_then(|t| t.case);
+            Ok(Listed { clip, case })
+        })
+        .collect()
 }
 
 /// A recording its reader may see (R17): made only by [`seen_clip`], so a
@@ -198,6 +223,20 @@ pub struct AuditQuery {
     /// Only rows about this subject (a clip, gap, request or user id).
     #[serde(default)]
     pub subject: Option<String>,
+    /// With `subject` a recording: its interruptions' rows too (detected,
+    /// explained, co-signed, reviewed), its whole trail.
+    #[serde(default)]
+    pub related: Option<bool>,
+    /// Only rows by this person (a user name).
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only rows written at or after this time (RFC 3339). The audit log
+    /// goes by when each row was written.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Only rows written before this time (RFC 3339).
+    #[serde(default)]
+    pub until: Option<String>,
     /// Only rows after this sequence number (the `next` of the page before).
     #[serde(default)]
     pub after: Option<i64>,
@@ -212,6 +251,17 @@ pub(crate) fn audit(
     id: &Identity,
     q: &AuditQuery,
 ) -> Result<serde_json::Value, ServiceError> {
+    let (rows, next) = audit_rows(store, id, q)?;
+    Ok(serde_json::json!({ "audit": rows, "next": next }))
+}
+
+/// The rows `q` asks for and the `after` of the next page when there may be
+/// one, the reading itself audited (`audit.read`).
+pub(crate) fn audit_rows(
+    store: &mut Store,
+    id: &Identity,
+    q: &AuditQuery,
+) -> Result<(Vec<vigil_store::audit::AuditEntry>, Option<i64>), ServiceError> {
     if let Some(l) = q.limit {
         if !(1..=100_000).contains(&l) {
             return Err(ServiceError::bad_request(format!(
@@ -219,9 +269,39 @@ pub(crate) fn audit(
             )));
         }
     }
+    let time = |flag: &str, t: &Option<String>| -> Result<Option<String>, ServiceError> {
+        t.as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map(vigil_store::rfc3339)
+                    .map_err(|_| {
+                        ServiceError::bad_request(format!("{flag} {t:?} is not an RFC 3339 time"))
+                    })
+            })
+            .transpose()
+    };
+    let (since, until) = (time("since", &q.since)?, time("until", &q.until)?);
+    // A recording's trail: the rows about it and about its interruptions.
+    let related = match (&q.subject, q.related) {
+        (Some(clip), Some(true)) => store
+            .gap_log()
+            .gaps(&vigil_store::GapFilter {
+                clip: Some(clip.clone()),
+                ..Default::default()
+            })?
+            .into_iter()
+            .map(|g| g.id)
+            .collect(),
+        _ => Vec::new(),
+    };
     let rows = store.log().audit_select(&vigil_store::audit::AuditFilter {
-        action: q.action.clone(),
-        subject: q.subject.clone(),
+        action: q.action.clone().filter(|a| !a.is_empty()),
+        subject: q.subject.clone().filter(|a| !a.is_empty()),
+        related,
+        actor: q.actor.clone().filter(|a| !a.is_empty()),
+        since: since.clone(),
+        until: until.clone(),
         after: q.after,
         limit: q.limit,
     })?;
@@ -235,9 +315,9 @@ pub(crate) fn audit(
         &id.actor(),
         "audit.read",
         "audit",
-        &serde_json::json!({"rows": rows.len(), "action": q.action, "subject": q.subject, "after": q.after, "limit": q.limit}),
+        &serde_json::json!({"rows": rows.len(), "action": q.action, "subject": q.subject, "related": q.related, "actor": q.actor, "since": since, "until": until, "after": q.after, "limit": q.limit}),
     )?;
-    Ok(serde_json::json!({ "audit": rows, "next": next }))
+    Ok((rows, next))
 }
 
 /// Who the caller is, as the service sees them (`GET /api/v1/whoami`).

@@ -148,6 +148,16 @@ pub struct AuditFilter {
     /// Rows about this subject (a clip, gap, request or user id; by the
     /// index `audit_subject`).
     pub subject: Option<String>,
+    /// With `subject`: rows about these subjects too (a recording's
+    /// interruptions beside the recording).
+    pub related: Vec<String>,
+    /// Rows by this person: a user name, alone or with how they acted
+    /// (`cara (desk session …)`).
+    pub actor: Option<String>,
+    /// Rows written at or after this time (RFC 3339 UTC).
+    pub since: Option<String>,
+    /// Rows written before this time (RFC 3339 UTC).
+    pub until: Option<String>,
     /// Rows after this sequence number (the previous page's last).
     pub after: Option<i64>,
     /// At most this many rows.
@@ -172,7 +182,26 @@ pub fn select(conn: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditE
             None => q.cond("instr(action, ?) = 1", prefix.to_owned()),
         }
     }
-    q.eq("subject", &f.subject);
+    if let Some(subject) = &f.subject {
+        let subjects: Vec<String> = std::iter::once(subject.clone())
+            .chain(f.related.iter().cloned())
+            .collect();
+        q.one_of("subject", &subjects);
+    }
+    if let Some(user) = &f.actor {
+        // The user alone, or with how they acted: `cara (desk session …)`,
+        // `root (unix:0)`; both read from the index `audit_actor`.
+        q.cond_with(
+            "(actor = ? OR (actor >= ? AND actor < ?))",
+            [user.clone(), format!("{user} ("), format!("{user} )")],
+        );
+    }
+    if let Some(since) = &f.since {
+        q.cond("at >= ?", since.clone());
+    }
+    if let Some(until) = &f.until {
+        q.cond("at < ?", until.clone());
+    }
     if let Some(after) = f.after {
         q.cond("seq > ?", after);
     }
@@ -408,6 +437,77 @@ mod tests {
             .map(|e| (e.seq, e.action))
             .collect();
         assert_eq!(about_c3, [(6, "clip.tagged".to_owned())]);
+    }
+
+    #[test]
+    fn rows_by_person_period_and_related_subjects() {
+        let c = log();
+        more(
+            &c,
+            &[
+                ("gap.explained", "g1"),
+                ("clip.viewed", "c1"),
+                ("clip.viewed", "c2"),
+            ],
+        );
+        let pick = |f: AuditFilter| -> Vec<i64> {
+            select(&c, &f).unwrap().into_iter().map(|e| e.seq).collect()
+        };
+        // The custodian's rows (written at 11:00), not root's (10:00).
+        let by_cust = pick(AuditFilter {
+            actor: Some("cust".into()),
+            ..Default::default()
+        });
+        assert_eq!(by_cust, [6, 7, 8]);
+        append(
+            &c,
+            "2026-11-22T12:00:00Z",
+            "cust (desk session ab12)",
+            "clip.viewed",
+            "c3",
+            &json!({}),
+        )
+        .unwrap();
+        append(
+            &c,
+            "2026-11-22T12:00:00Z",
+            "custard",
+            "clip.viewed",
+            "c3",
+            &json!({}),
+        )
+        .unwrap();
+        let by_cust = pick(AuditFilter {
+            actor: Some("cust".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            by_cust,
+            [6, 7, 8, 9],
+            "the user at the desk, not another whose name starts alike"
+        );
+        // The period is half-open on the time written.
+        let ten = pick(AuditFilter {
+            since: Some("2026-11-22T10:00:00Z".into()),
+            until: Some("2026-11-22T11:00:00Z".into()),
+            ..Default::default()
+        });
+        assert_eq!(ten, [1, 2, 3, 4, 5]);
+        // A recording with its interruption beside it.
+        let c1 = pick(AuditFilter {
+            subject: Some("c1".into()),
+            related: vec!["g1".into()],
+            ..Default::default()
+        });
+        assert_eq!(c1, [2, 6, 7]);
+        let plan: Vec<String> = c
+            .prepare("EXPLAIN QUERY PLAN SELECT seq FROM audit WHERE actor = ?1 ORDER BY seq")
+            .unwrap()
+            .query_map(["cust"], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(plan.join("; ").contains("audit_actor"), "{plan:?}");
     }
 
     #[test]

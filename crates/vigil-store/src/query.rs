@@ -39,6 +39,23 @@ impl Query {
         self.params.push(value.into());
     }
 
+    /// A condition with one `?` for each of `values`, in order.
+    pub(crate) fn cond_with<const N: usize>(&mut self, cond: &str, values: [String; N]) {
+        self.conds.push(cond.to_owned());
+        self.params.extend(values.into_iter().map(Value::Text));
+    }
+
+    /// `column IN (values)`; no condition when `values` is empty.
+    pub(crate) fn one_of(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        self.conds.push(format!("{column} IN ({marks})"));
+        self.params
+            .extend(values.iter().map(|v| Value::Text(v.clone())));
+    }
+
     /// A condition without parameters (SQL written in the code, never from
     /// input).
     pub(crate) fn raw(&mut self, cond: &'static str) {

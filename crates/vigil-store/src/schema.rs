@@ -428,4 +428,9 @@ CREATE INDEX login_failures_source ON login_failures (user_name, source, at);
 CREATE INDEX clips_recorded_totals ON clips (recorded_start, purged_at, officer_id, duration_s, recorded_end, ingested_at);
 CREATE INDEX gap_state_start_totals ON gap_state (start, officer, explained_at, detected_at);
 "#,
+    // 20: one person's rows of the audit log (the audit trail by person)
+    // found by index.
+    r#"
+CREATE INDEX audit_actor ON audit (actor, seq);
+"#,
 ];

@@ -12,7 +12,7 @@ pub(super) use std::sync::Arc;
 pub(super) use vigil_desk as view;
 pub(super) use vigil_i18n::{Lang, Msg};
 pub(super) use vigil_service::identity::Identity;
-pub(super) use vigil_service::model::{Clip, Gap, GapKind};
+pub(super) use vigil_service::model::{Gap, GapKind};
 pub(super) use vigil_service::queries::{seen_clip, Seen};
 pub(super) use vigil_service::Station;
 pub(super) use vigil_service::{Kind, ServiceError};
@@ -148,6 +148,7 @@ pub(super) fn chrome(
         nav,
         here: encode(&desk.here),
         zone: state.zone.name().to_owned(),
+        audit: id.is_some_and(vigil_service::op::may::<vigil_service::ops::Audit>),
     }
 }
 
@@ -311,7 +312,13 @@ pub(super) fn gap_head(lang: Lang) -> Vec<String> {
     .collect()
 }
 
-pub(super) fn clip_row(c: &Clip, lang: Lang, zone: &vigil_i18n::Zone, names: &Names) -> view::Row {
+pub(super) fn clip_row(
+    l: &vigil_service::queries::Listed,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+    names: &Names,
+) -> view::Row {
+    let c = &l.clip;
     let status = if c.damaged {
         Msg::StatusDamaged
     } else if c.late_ingest {
@@ -332,6 +339,7 @@ pub(super) fn clip_row(c: &Clip, lang: Lang, zone: &vigil_i18n::Zone, names: &Na
             c.duration_s
                 .map(|d| format!("{d:.1} s"))
                 .unwrap_or_default(),
+            l.case.clone().unwrap_or_default(),
             status.text(lang).into(),
         ],
     }
@@ -344,6 +352,7 @@ pub(super) fn clip_head(lang: Lang) -> Vec<String> {
         Msg::Recorder,
         Msg::Start,
         Msg::Duration,
+        Msg::Case,
         Msg::Status,
     ]
     .iter()

@@ -98,7 +98,8 @@ pub(super) fn sections(
                 .collect(),
         });
     }
-    if let Some(clips) = &q.today {
+    if let Some(clips) = q.today.clone() {
+        let clips = vigil_service::queries::listed(store, clips)?;
         out.push(view::Section {
             id: "today",
             title: Msg::QueueToday.text(lang).into(),
@@ -123,16 +124,14 @@ pub(super) fn sections(
             rows: entries
                 .into_iter()
                 .map(|e| view::Row {
-                    href: if e.action.starts_with("clip.") {
-                        format!("/desk/clips/{}", encode(&e.subject))
-                    } else {
-                        "#audit".into()
-                    },
+                    href: super::audit::trail_of(&e.subject, e.action.starts_with("clip.")),
                     cells: vec![
                         e.seq.to_string(),
                         zone.local(&e.at),
                         e.actor,
-                        e.action,
+                        vigil_i18n::actions::action(&e.action, lang)
+                            .map(str::to_owned)
+                            .unwrap_or(e.action),
                         e.subject,
                     ],
                 })

@@ -24,6 +24,20 @@ pub struct Args {
     /// Only rows about this subject (a clip, gap, request or user id).
     #[arg(long)]
     subject: Option<String>,
+    /// With --subject a recording: its interruptions' rows too (its whole
+    /// trail: detected, explained, co-signed, reviewed).
+    #[arg(long, requires = "subject")]
+    related: bool,
+    /// Only rows by this person (a user name).
+    #[arg(long, value_name = "USER")]
+    actor: Option<String>,
+    /// Only rows written from this time (RFC 3339, or YYYY-MM-DD for
+    /// midnight UTC). The audit log goes by when each row was written.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only rows written before this time (RFC 3339, or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
     /// Only rows after this sequence number (the last row of the page before).
     #[arg(long, value_name = "SEQ")]
     after: Option<i64>,
@@ -97,9 +111,16 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Sub::Prove(p)) = args.cmd {
         return prove(ctx, p);
     }
+    let until = args.until.as_deref().map(super::parse_time).transpose()?;
+    let since = args.since.as_deref().map(super::parse_time).transpose()?;
+    super::check_period(("--since", since), ("--until", until))?;
     let q = AuditQuery {
         action: args.action,
         subject: args.subject,
+        related: Some(args.related),
+        actor: args.actor,
+        since: since.map(vigil_service::model::rfc3339),
+        until: until.map(vigil_service::model::rfc3339),
         after: args.after,
         limit: args.limit,
     };
@@ -128,7 +149,9 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 e["seq"].to_string(),
                 w.local(&e["at"]),
                 text(&e["actor"]),
-                text(&e["action"]),
+                vigil_i18n::actions::action(e["action"].as_str().unwrap_or(""), w.lang)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| text(&e["action"])),
                 text(&e["subject"]),
                 e["detail"].to_string(),
             ]);
