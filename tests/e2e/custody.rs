@@ -1327,3 +1327,83 @@ fn on_the_20th(rows: &serde_json::Value, field: &str, id: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A recording's audit trail from the command line: its rows and its
+/// interruptions' (`--related`), one person's (`--actor`, however they
+/// acted), a period by when rows were written, and the rows' actions in
+/// words in the table (R20).
+#[test]
+fn a_recordings_trail_with_its_interruptions_one_persons_rows_and_a_period() {
+    let v = Vigil::new();
+    let gap = v.ingest_seq_gap();
+    let clip = v.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == gap.as_str())
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&v, &["tag", &clip, "--case", "A-9"]);
+    let rows = |args: &[&str]| -> Vec<(String, String)> {
+        let doc = v.json(&[&["audit", "--json"], args].concat());
+        doc["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().unwrap().to_owned(),
+                    r["subject"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let alone = rows(&["--subject", &clip]);
+    assert!(alone.iter().all(|(_, s)| *s == clip), "{alone:?}");
+    assert!(alone.iter().any(|(a, _)| a == "clip.tagged"), "{alone:?}");
+    let whole = rows(&["--subject", &clip, "--related"]);
+    assert!(
+        whole.contains(&("gap.detected".to_owned(), gap.clone())),
+        "the trail holds its interruption's rows: {whole:?}"
+    );
+    assert_eq!(
+        whole.iter().filter(|(_, s)| *s == clip).count(),
+        alone.len(),
+        "and all of its own"
+    );
+    // Who ingested it, as the log names them: `root`, or `root (unix:0)`.
+    let ingested = v.json(&["audit", "--json", "--action", "clip.ingested"]);
+    let me = ingested["audit"][0]["actor"]
+        .as_str()
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap()
+        .to_owned();
+    let mine = rows(&["--actor", &me]);
+    assert!(!mine.is_empty());
+    assert!(rows(&["--actor", "nobody-here"]).is_empty());
+    assert!(rows(&["--since", "2020-01-01", "--until", "2020-01-02"]).is_empty());
+    let all = rows(&[]);
+    let since_2020 = rows(&["--since", "2020-01-01"]);
+    assert_eq!(
+        since_2020.len(),
+        all.len() + 1,
+        "every row since 2020: all of them and the read before's own"
+    );
+    let out = v.run(&["audit", "--since", "2026-12-02", "--until", "2026-12-01"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is later than --until"),
+        "{}",
+        describe(&out)
+    );
+    // The table says what happened in words; the code stays in --json.
+    let table = ok(&v, &["audit", "--subject", &clip, "--related"]);
+    assert!(
+        table.contains("Interruption found") && table.contains("Recording tagged"),
+        "{table}"
+    );
+}
