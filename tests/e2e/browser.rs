@@ -232,7 +232,71 @@ fn the_auditor_reads_a_recordings_trail_in_words() {
             .await
             .unwrap();
         assert!(text(&aud).await.contains("暂无。"), "an empty period says so");
+
+        // The checkpoint: what it means, a copy to keep, and the check of
+        // a kept one, yes or no in words.
+        aud.goto(&format!("{base}/desk/checkpoint")).await.unwrap();
+        let note = aud
+            .find(Locator::Id("note"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(note.lines().count() >= 4, "{note}");
+        let (status, saved) = fetch(&aud, &format!("{base}/desk/checkpoint.txt")).await;
+        assert_eq!(status, 200);
+        assert_eq!(String::from_utf8(saved.clone()).unwrap().trim(), note.trim());
+        let check = |kept: String| {
+            let aud = aud.clone();
+            async move {
+                aud.execute(
+                    "document.getElementById('kept').value = arguments[0]",
+                    vec![serde_json::json!(kept)],
+                )
+                .await
+                .unwrap();
+                submit(&aud, "form.check").await;
+                aud.find(Locator::Css(".check-result .verdict"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        let kept = String::from_utf8(saved).unwrap();
+        let yes = check(kept.clone()).await;
+        assert!(yes.starts_with("是：今天的日志仍包含此检查点"), "{yes}");
+        shot(&aud, "checkpoint-check-zh").await;
+        let no = check("hello".into()).await;
+        assert_eq!(no, "否：这不是经签名的检查点。");
+        // The size changed by hand: its signature no longer holds.
+        let mut lines: Vec<String> = kept.lines().map(str::to_owned).collect();
+        lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+        let forged = lines.join("\n") + "\n";
+        let no = check(forged).await;
+        assert_eq!(no, "否：它不是用本站密钥签名的。");
         aud.close().await.unwrap();
+        let en = browser.session("en").await;
+        login(&en, &base, "aud").await;
+        en.goto(&format!("{base}/desk/checkpoint")).await.unwrap();
+        en.execute(
+            "document.getElementById('kept').value = arguments[0]",
+            vec![serde_json::json!(kept)],
+        )
+        .await
+        .unwrap();
+        submit(&en, "form.check").await;
+        let yes = en
+            .find(Locator::Css(".check-result .verdict"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(yes.starts_with("Yes: the log today still holds this checkpoint"), "{yes}");
+        en.close().await.unwrap();
     });
     drop(d);
 }

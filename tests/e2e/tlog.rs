@@ -137,6 +137,9 @@ fn a_rewritten_and_re_signed_log_is_exposed_by_a_kept_checkpoint() {
     assert!(holds, "{text}");
     let before = v.json(&["verify", "--json"]);
     assert_eq!(before["ok"], true, "{before:#}");
+    // The station's own check (the desk's button) says yes.
+    let checked = v.json(&["checkpoint", "check", kept.to_str().unwrap(), "--json"]);
+    assert_eq!(checked["ok"], true, "{checked:#}");
 
     // Stop the daemon; delete an interruption and every audit row about it.
     drop(d);
@@ -175,6 +178,31 @@ fn a_rewritten_and_re_signed_log_is_exposed_by_a_kept_checkpoint() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["diverges_at"], size, "{doc:#}");
+    // The station's own check says no for the checkpoint the rewrite
+    // broke, and yes for the older one it left whole.
+    let out = v.run(&["checkpoint", "check", kept.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<(u64, bool, serde_json::Value)> = checked["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["size"].as_u64().unwrap(),
+                c["holds"] == true,
+                c["failure"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (early, true, serde_json::Value::Null),
+            (size, false, serde_json::json!("rewritten"))
+        ],
+        "{checked:#}"
+    );
     // ...the text names the size, and the older checkpoint it still extends.
     let (holds, text) = verify_checkpoint(&v, &[kept.to_str().unwrap(), "--key", &key]);
     assert!(!holds);

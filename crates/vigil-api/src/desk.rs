@@ -25,6 +25,7 @@ use crate::context::ApiState;
 use page::CSP;
 
 mod audit;
+mod checkpoint;
 mod custody;
 mod explain;
 mod media;
@@ -80,6 +81,11 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/requests/{request}/reject", post(custody::reject))
         .route("/desk/requests/{request}/{file}", get(custody::package))
         .route("/desk/audit", get(audit::page))
+        .route(
+            "/desk/checkpoint",
+            get(checkpoint::page).post(checkpoint::check),
+        )
+        .route("/desk/checkpoint.txt", get(checkpoint::file))
         .route("/desk/status", get(status::page))
         .route("/desk/status/events", get(status::events))
         .route(

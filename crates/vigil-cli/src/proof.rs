@@ -11,34 +11,7 @@ use base64::Engine as _;
 use vigil_tlog::note::{Checkpoint, Verifier};
 use vigil_tlog::Hash;
 
-/// The signed notes in a file: one checkpoint, or several one after
-/// another (an auditor's file that `vigil checkpoint >> kept` grows).
-pub fn notes(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_sigs = false;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        if in_sigs && !bare.starts_with('\u{2014}') {
-            out.push(std::mem::take(&mut cur));
-            in_sigs = false;
-            if bare.is_empty() {
-                continue;
-            }
-        }
-        if bare.is_empty() && !cur.is_empty() && !in_sigs {
-            in_sigs = true;
-        }
-        cur.push_str(line);
-        if !line.ends_with('\n') {
-            cur.push('\n');
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur);
-    }
-    out
-}
+pub use vigil_tlog::note::notes;
 
 /// Reads and opens every checkpoint in `path` with `key`.
 pub fn read_checkpoints(path: &Path, key: &Verifier) -> anyhow::Result<Vec<(Checkpoint, String)>> {

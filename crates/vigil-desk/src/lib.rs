@@ -177,6 +177,34 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// The outcome of checking one kept checkpoint.
+#[derive(Debug, Clone)]
+pub struct CheckView {
+    /// It holds.
+    pub holds: bool,
+    /// The verdict in words.
+    pub verdict: String,
+    /// What the check found, as the service says it (a technical detail).
+    pub detail: Option<String>,
+}
+
+/// The checkpoint: what it is, the newest one to save, and the check of a
+/// kept one.
+#[derive(Debug, Template)]
+#[template(path = "checkpoint.html")]
+pub struct CheckpointPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// Label and value pairs (rows, root, signed at, key).
+    pub facts: Vec<(String, String)>,
+    /// The signed note, as saved.
+    pub note: String,
+    /// The text checked, when one was.
+    pub checked: String,
+    /// The outcome of each checkpoint in it.
+    pub results: Vec<CheckView>,
+}
+
 /// The clip list's filter as entered.
 #[derive(Debug, Clone, Default)]
 pub struct ClipFilterView {

@@ -56,3 +56,15 @@
   var m = /^#t=([0-9.]+)$/.exec(location.hash);
   if (m) seek(parseFloat(m[1]));
 })();
+// A kept checkpoint chosen as a file is read into the text to check.
+(function () {
+  var file = document.getElementById("kept-file");
+  var text = document.getElementById("kept");
+  if (!file || !text || !window.FileReader) return;
+  file.addEventListener("change", function () {
+    if (!file.files.length) return;
+    var reader = new FileReader();
+    reader.onload = function () { text.value = reader.result; };
+    reader.readAsText(file.files[0]);
+  });
+})();

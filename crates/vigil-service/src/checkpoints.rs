@@ -121,3 +121,115 @@ pub fn inclusion(store: &Store, seq: u64, size: u64) -> Result<Vec<String>, Serv
         .map(|h| B64.encode(h))
         .collect())
 }
+
+/// A checkpoint someone kept, to check against today's log
+/// (`POST /api/v1/checkpoint/check`, the desk's check).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Kept {
+    /// The signed note as saved (`vigil checkpoint`, the desk's copy): one
+    /// checkpoint or several one after another.
+    pub checkpoint: String,
+}
+
+/// Why a kept checkpoint does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// Not a signed checkpoint at all.
+    NotACheckpoint,
+    /// Signed, but not by this station's key (or for another log).
+    OtherKey,
+    /// The log is now shorter than the checkpoint: rows are gone.
+    LogShorter,
+    /// The log's first rows are not those the checkpoint signed.
+    Rewritten,
+    /// The log's rows no longer make its Merkle tree.
+    Tampered,
+}
+
+/// Checks each checkpoint in `kept` against today's log: signed by this
+/// station's key, and the log's first `size` rows still hash to its root.
+/// `{"ok", "key", "log_size", "checkpoints": [{"size", "origin", "holds",
+/// "failure", "problem"}]}`. This is the station checking itself: the
+/// offline check (`vigil checkpoint verify --proof --key`) is the one that
+/// does not rest on the station.
+pub fn check(
+    store: &Store,
+    _id: &Identity,
+    kept: &Kept,
+) -> Result<serde_json::Value, ServiceError> {
+    let key = store
+        .log()
+        .station_key()
+        .map_err(ServiceError::doing("reading the station key"))?;
+    let size = store.log().log_size()?;
+    // A form's text and a file saved on Windows end lines with CR LF; the
+    // signed text ends them with LF.
+    let notes = vigil_tlog::note::notes(&kept.checkpoint.replace("\r\n", "\n"));
+    let mut out = Vec::new();
+    if notes.is_empty() {
+        out.push(serde_json::json!({
+            "size": null, "origin": null, "holds": false, "failure": Failure::NotACheckpoint,
+            "problem": "no signed checkpoint in the text (it starts with the station's name, then the size and root, a blank line and a signature line)",
+        }));
+    }
+    let mismatch = store.log().log_mismatch()?;
+    for note in notes {
+        let verdict = match vigil_tlog::note::Checkpoint::open(&note, &key) {
+            Err(e) => {
+                let failure = if note.lines().count() < 4 {
+                    Failure::NotACheckpoint
+                } else {
+                    Failure::OtherKey
+                };
+                (
+                    None,
+                    None,
+                    Some((
+                        failure,
+                        format!("{e} (the station's key is {})", key.to_key_string()),
+                    )),
+                )
+            }
+            Ok(cp) => {
+                let problem = if cp.size > size {
+                    Some((
+                        Failure::LogShorter,
+                        format!(
+                            "the checkpoint signs {} rows but the log has {size}: rows {}..{} are gone",
+                            cp.size,
+                            size + 1,
+                            cp.size
+                        ),
+                    ))
+                } else if let Some(m) = &mismatch {
+                    Some((
+                        Failure::Tampered,
+                        format!("the audit log no longer matches its Merkle tree: {m}"),
+                    ))
+                } else if store.log().log_root(cp.size)? != cp.root {
+                    Some((
+                        Failure::Rewritten,
+                        format!(
+                            "the log's first {} rows do not hash to the root the checkpoint signed: they were changed after it",
+                            cp.size
+                        ),
+                    ))
+                } else {
+                    None
+                };
+                (Some(cp.size), Some(cp.origin), problem)
+            }
+        };
+        let (cp_size, origin, problem) = verdict;
+        out.push(serde_json::json!({
+            "size": cp_size, "origin": origin, "holds": problem.is_none(),
+            "failure": problem.as_ref().map(|p| p.0),
+            "problem": problem.map(|p| p.1),
+        }));
+    }
+    let ok = out.iter().all(|c| c["holds"] == true);
+    Ok(serde_json::json!({
+        "ok": ok, "key": key.to_key_string(), "log_size": size, "checkpoints": out,
+    }))
+}

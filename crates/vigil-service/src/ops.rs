@@ -220,6 +220,17 @@ endpoint! {
 }
 
 endpoint! {
+    /// Checks a kept checkpoint against today's log (the station checking
+    /// itself; the offline check is `vigil checkpoint verify --proof`).
+    CheckpointCheck = "checkpoint_check": Post "/api/v1/checkpoint/check", tag "audit",
+    roles ANYONE, "checking a checkpoint", read false,
+    input body checkpoints::Kept,
+    ok "{ok, key, log_size, checkpoints: [{size, origin, holds, failure (not_a_checkpoint, other_key, log_shorter, rewritten, tampered), problem}]}",
+    errors [STORE_FAILED],
+    run |s, id, (): (), k| checkpoints::check(s, id, &k)
+}
+
+endpoint! {
     /// A consistency proof between two sizes of the log.
     Consistency = "consistency": Get "/api/v1/audit/consistency", tag "audit",
     roles ANYONE, "proving the log's consistency", read false,
@@ -618,6 +629,7 @@ macro_rules! each_operation {
             Clips,
             Audit,
             Checkpoint,
+            CheckpointCheck,
             Consistency,
             Gaps,
             Explain,

@@ -144,7 +144,7 @@ pub(super) fn sections(
             title: Msg::QueueCheckpoint.text(lang).into(),
             head: heads(&[Msg::LogSize, Msg::Root, Msg::StationKey]),
             rows: vec![view::Row {
-                href: "#checkpoint".into(),
+                href: "/desk/checkpoint".into(),
                 cells: vec![
                     doc["size"].to_string(),
                     doc["root"].as_str().unwrap_or_default().to_owned(),

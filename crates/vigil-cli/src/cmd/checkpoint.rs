@@ -32,6 +32,48 @@ pub struct Args {
 enum Sub {
     /// Check that the log extends the checkpoints in OLD (exit 0 only then).
     Verify(VerifyArgs),
+    /// Ask the station whether today's log still holds the checkpoints in
+    /// FILE, as the desk's check does (exit 0 only then). The station
+    /// checks itself: `verify --proof --key` is the check that does not
+    /// rest on it.
+    Check(CheckArgs),
+}
+
+/// Arguments of `vigil checkpoint check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A file of one or more checkpoints you kept.
+    file: PathBuf,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+fn check(ctx: &super::Ctx, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read the checkpoint file {}", args.file.display()))?;
+    let doc =
+        ctx.run::<ops::CheckpointCheck>((), vigil_service::checkpoints::Kept { checkpoint: text })?;
+    if args.json {
+        output::print_json(&doc)?;
+    } else {
+        for c in doc["checkpoints"].as_array().into_iter().flatten() {
+            if c["holds"] == true {
+                crate::say!("holds    size {}", c["size"]);
+            } else {
+                crate::say!(
+                    "BAD      size {}: {}",
+                    c["size"],
+                    c["problem"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(if doc["ok"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Arguments of `vigil checkpoint verify`.
@@ -58,8 +100,10 @@ pub struct VerifyArgs {
 
 /// Runs `vigil checkpoint`.
 pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(Sub::Verify(v)) = args.cmd {
-        return verify(ctx, v);
+    match args.cmd {
+        Some(Sub::Verify(v)) => return verify(ctx, v),
+        Some(Sub::Check(c)) => return check(ctx, c),
+        None => {}
     }
     let doc = latest(ctx)?;
     if args.json {
