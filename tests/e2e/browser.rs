@@ -533,6 +533,22 @@ fn explain_co_sign_and_review(engine: Engine) {
             page.contains("sam 审核：通过") && page.contains("sam 审核：退回"),
             "{page}"
         );
+        // The review's time and note are shown with it.
+        let review = sam
+            .find(Locator::Css(&format!("#gap-{} p.review", gap_ids[0])))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let local_day = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap())
+            .date()
+            .to_string();
+        assert!(
+            review.contains(&format!("sam 审核：通过 · {local_day}")) && review.contains("审核意见：核实"),
+            "{review}"
+        );
         // A reviewed explanation is not offered for review again.
         for gap in &gap_ids {
             let forms = sam

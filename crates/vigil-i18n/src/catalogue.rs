@@ -110,6 +110,7 @@ catalogue! {
     Accept => "Accept", "通过";
     Reject => "Reject", "退回";
     ReviewNote => "Note (why)", "审核意见";
+    ReviewNoteIs => "Note: {note}", "审核意见：{note}";
     ReviewedBy => "Reviewed by {who}: {verdict}", "{who} 审核：{verdict}";
     VerdictAccepted => "accepted", "通过";
     VerdictRejected => "rejected", "退回";

@@ -85,6 +85,24 @@ impl Context<'_> {
     }
 }
 
+/// An explanation's last review as people read it wherever it is shown:
+/// who, the verdict, when (in `zone`) and the note, on a line of its own.
+pub fn review_of(e: &vigil_store::Explanation, lang: Lang, zone: &Zone) -> Option<String> {
+    let who = e.reviewed_by.as_ref()?;
+    let verdict = match e.review.as_deref() {
+        Some("rejected") => Msg::VerdictRejected,
+        _ => Msg::VerdictAccepted,
+    };
+    let mut line = Msg::ReviewedBy.fmt(lang, &[("who", who), ("verdict", verdict.text(lang))]);
+    if let Some(at) = &e.reviewed_at {
+        line = format!("{line} · {}", zone.local(at));
+    }
+    if let Some(n) = e.review_note.as_deref().filter(|n| !n.trim().is_empty()) {
+        line = format!("{line}\n{}", Msg::ReviewNoteIs.fmt(lang, &[("note", n)]));
+    }
+    Some(line)
+}
+
 /// An interruption's kind, as people read it.
 pub fn kind_msg(k: GapKind) -> Msg {
     match k {
@@ -168,16 +186,7 @@ fn gap_section(cx: &Context<'_>, gaps: &[Gap], found: bool) -> ReportSection {
                 })
                 .unwrap_or_default();
             let review = e
-                .and_then(|e| {
-                    let who = e.reviewed_by.as_ref()?;
-                    let verdict = match e.review.as_deref() {
-                        Some("rejected") => Msg::VerdictRejected,
-                        _ => Msg::VerdictAccepted,
-                    };
-                    Some(
-                        Msg::ReviewedBy.fmt(lang, &[("who", who), ("verdict", verdict.text(lang))]),
-                    )
-                })
+                .and_then(|e| review_of(e, lang, cx.zone))
                 .unwrap_or_default();
             let mut row = vec![
                 Cell::text(format!(

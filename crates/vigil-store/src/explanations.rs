@@ -44,6 +44,10 @@ pub struct Explanation {
     pub reviewed_by: Option<String>,
     /// `accepted` or `rejected`.
     pub review: Option<String>,
+    /// The last review's note.
+    pub review_note: Option<String>,
+    /// When it was last reviewed (RFC 3339 UTC).
+    pub reviewed_at: Option<String>,
 }
 
 /// What to attach to a gap.
@@ -116,17 +120,19 @@ pub(crate) fn current_explanation_in(
             .and_then(|e| match e {
                 Some(mut e) => {
                     with_signatures(conn, &mut e)?;
-                    let r: Option<(String, String)> = conn
+                    let r: Option<(String, String, Option<String>, String)> = conn
                         .query_row(
-                            "SELECT reviewer, verdict FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
+                            "SELECT reviewer, verdict, note, at FROM reviews WHERE explanation = ?1 ORDER BY id DESC LIMIT 1",
                             [&e.id],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                         )
                         .optional()
                         ?;
-                    if let Some((who, verdict)) = r {
+                    if let Some((who, verdict, note, at)) = r {
                         e.reviewed_by = Some(who);
                         e.review = Some(verdict);
+                        e.review_note = note;
+                        e.reviewed_at = Some(at);
                     }
                     Ok(Some(e))
                 }
@@ -165,6 +171,8 @@ pub(crate) fn explanation_joined(
     if let Some(review) = json(10)? {
         e.reviewed_by = Some(text(&review, 0));
         e.review = Some(text(&review, 1));
+        e.review_note = review.get(2).and_then(|n| n.as_str()).map(str::to_owned);
+        e.reviewed_at = review.get(3).and_then(|n| n.as_str()).map(str::to_owned);
     }
     if let Some(serde_json::Value::Array(signatures)) = json(11)? {
         let signatures = signatures
@@ -202,6 +210,8 @@ pub(crate) fn explanation_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Resu
         created_at: r.get(at + 8)?,
         supersedes: r.get(at + 9)?,
         reviewed_by: None,
+        review_note: None,
+        reviewed_at: None,
         review: None,
     })
 }
@@ -264,6 +274,8 @@ pub(crate) fn history_in(
         if let Some(last) = reviews.last() {
             e.reviewed_by = Some(last.reviewer.clone());
             e.review = Some(last.verdict.clone());
+            e.review_note = last.note.clone();
+            e.reviewed_at = Some(last.at.clone());
         }
         out.push((e, reviews));
     }

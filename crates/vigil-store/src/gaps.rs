@@ -311,7 +311,7 @@ impl<I: std::ops::Deref<Target = Index>> GapLog<I> {
             "SELECT g.id, g.kind, g.clip, c.path_display, g.previous_clip, p.path_display, g.stream, g.offset_s,
                     g.duration_s, g.wall_start, g.device_serial, g.officer_id, g.missing, g.detected_at,
                     e.id, e.kind, e.clip, e.at_s, e.level_dbfs, e.text, e.officers, e.actor, e.created_at, e.supersedes,
-                    (SELECT json_array(r.reviewer, r.verdict) FROM reviews r WHERE r.explanation = e.id ORDER BY r.id DESC LIMIT 1),
+                    (SELECT json_array(r.reviewer, r.verdict, r.note, r.at) FROM reviews r WHERE r.explanation = e.id ORDER BY r.id DESC LIMIT 1),
                     (SELECT json_group_array(json_array(x.officer, x.user_name, x.at) ORDER BY x.at, x.officer)
                        FROM signatures x WHERE x.explanation = e.id)
              FROM gaps g JOIN clips c ON c.id = g.clip LEFT JOIN clips p ON p.id = g.previous_clip
@@ -569,6 +569,8 @@ impl<I: std::ops::DerefMut<Target = Index>> GapLog<I> {
             created_at: now.to_owned(),
             supersedes: previous,
             reviewed_by: None,
+            review_note: None,
+            reviewed_at: None,
             review: None,
         })
         })

@@ -288,13 +288,7 @@ pub(super) async fn clip_page(
                         .iter()
                         .map(|s| format!("{} ({})", s.user, s.officer))
                         .collect(),
-                    review: e.reviewed_by.as_ref().map(|who| {
-                        let verdict = match e.review.as_deref() {
-                            Some("rejected") => Msg::VerdictRejected.text(lang),
-                            _ => Msg::VerdictAccepted.text(lang),
-                        };
-                        Msg::ReviewedBy.fmt(lang, &[("who", who), ("verdict", verdict)])
-                    }),
+                    review: vigil_service::printed::review_of(e, lang, &st.zone),
                 });
                 let can_sign = match (&id.officer, &g.explanation) {
                     (Some(me), Some(e))
