@@ -453,6 +453,20 @@ fn explain_co_sign_and_review(engine: Engine) {
             "{page}"
         );
         shot(&zhang, &engine.shot_name("clip-explained-zh")).await;
+        // Filed, the explanations stay in the filer's queue until a second
+        // officer signs.
+        zhang.goto(&format!("{base}/desk/")).await.unwrap();
+        let waiting = zhang
+            .find(Locator::Id("waiting"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            waiting.contains("等待另一名执法人员会签的我的说明") && waiting.contains("REC_0100.MP4"),
+            "{waiting}"
+        );
         zhang.close().await.unwrap();
 
         // The second officer, in English, in their own session: co-signs.
@@ -471,16 +485,46 @@ fn explain_co_sign_and_review(engine: Engine) {
             .await
             .unwrap();
         li.wait().for_element(Locator::Id("player")).await.unwrap();
-        for left in [1.0, 0.0] {
-            li.find(Locator::Css("button.sign"))
+        for (n, left) in [(0, 1.0), (1, 0.0)] {
+            li.find(Locator::Css("a.sign"))
                 .await
                 .unwrap()
                 .click()
                 .await
                 .unwrap();
+            // The page shows exactly what is signed, and asks for the
+            // password again.
+            li.wait()
+                .for_element(Locator::Css("form.sign"))
+                .await
+                .unwrap();
+            let what = text(&li).await;
+            for want in [
+                "You are signing, as officer 李四 (1003)",
+                "REC_0100.MP4 · 张三 (1002)",
+                "Filed by",
+                "zhang · ",
+                "zhang (张三 (1002))",
+            ] {
+                assert!(what.contains(want), "{want:?} on the signing page:\n{what}");
+            }
+            assert!(
+                what.contains("电池更换，记录中断") || what.contains("设备故障"),
+                "the explanation's text: {what}"
+            );
+            if n == 0 {
+                shot(&li, &engine.shot_name("sign-confirm-en")).await;
+                fill(&li, "form.sign", "password", "not the password").await;
+                submit(&li, "form.sign").await;
+                let again = text(&li).await;
+                assert!(again.contains("Wrong password: nothing was signed."), "{again}");
+            }
+            fill(&li, "form.sign", "password", PASSWORD).await;
+            submit(&li, "form.sign").await;
+            li.wait().for_element(Locator::Id("player")).await.unwrap();
             until(
                 &li,
-                "return document.querySelectorAll('button.sign').length",
+                "return document.querySelectorAll('a.sign').length",
                 "the signature lands",
                 |n| n == left,
             )

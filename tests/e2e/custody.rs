@@ -644,7 +644,10 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         gaps.contains("battery swap") && gaps.contains("1002 · ") && gaps.contains("1003 · "),
         "{gaps}"
     );
-    assert!(gaps.contains("Reviewed by sam: accepted · "), "with its time: {gaps}");
+    assert!(
+        gaps.contains("Reviewed by sam: accepted · "),
+        "with its time: {gaps}"
+    );
     assert!(gaps.starts_with("Interruption log\n"), "{gaps}");
     let stats = v.json(&["report", "stats", since[0], since[1], "--format", "json"]);
     // `--json` is `--format json`.

@@ -63,7 +63,10 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/reports/view", get(report_view))
         .route("/desk/gaps/{gap}/explain", post(explain))
         .route("/desk/gaps/{gap}/review", post(review))
-        .route("/desk/explanations/{explanation}/sign", post(sign))
+        .route(
+            "/desk/explanations/{explanation}/sign",
+            get(explain::sign_form).post(sign),
+        )
         .route("/desk/clips/{clip}/tag", post(custody::tag_clip))
         .route("/desk/clips/{clip}/class", post(custody::set_class))
         .route("/desk/clips/{clip}/hold", post(custody::hold))

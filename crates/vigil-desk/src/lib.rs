@@ -177,6 +177,28 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// The confirmation of a co-signature: exactly what is signed, and the
+/// password asked again.
+#[derive(Debug, Template)]
+#[template(path = "sign.html")]
+pub struct SignPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// "You are signing, as officer ...".
+    pub what: String,
+    /// Label and value pairs: the interruption, its recording, the
+    /// explanation's filer and signers.
+    pub facts: Vec<(String, String)>,
+    /// The explanation's text, as it will be signed.
+    pub text: String,
+    /// The explanation's id (the form's target).
+    pub explanation: String,
+    /// Where to return after signing.
+    pub back: String,
+    /// The last try's password was wrong.
+    pub wrong: bool,
+}
+
 /// The outcome of checking one kept checkpoint.
 #[derive(Debug, Clone)]
 pub struct CheckView {

@@ -104,6 +104,16 @@ catalogue! {
     ExplainHelp => "Say why recording was interrupted. A second officer signs it in their own session.", "说明记录中断的原因。需另一名执法人员在其本人登录后签名。";
     Submit => "File the explanation", "提交说明";
     SignIt => "Sign this explanation", "签名确认此说明";
+    SignTitle => "Co-sign an explanation", "会签说明";
+    SignWhat => "You are signing, as officer {officer}, that this explanation of this interruption is true.", "您将以执法人员 {officer} 的身份签名，确认以下对该中断的说明属实。";
+    SignInterruption => "Interruption", "中断";
+    SignText => "The explanation", "说明内容";
+    SignFiledBy => "Filed by", "提交人";
+    SignSignedSoFar => "Signed so far", "已签名";
+    SignPassword => "Your password (a signature is a deliberate act)", "您的密码（签名须本人确认）";
+    SignConfirm => "Sign", "确认签名";
+    SignWrongPassword => "Wrong password: nothing was signed.", "密码错误：未签名。";
+    QueueWaiting => "My explanations waiting for a second officer's signature", "等待另一名执法人员会签的我的说明";
     SignedBy => "Signed by", "签名人";
     FiledBy => "Filed by {who} at {at}", "由 {who} 于 {at} 提交";
     Review => "Review", "审核";

@@ -199,30 +199,27 @@ pub fn source_of(peer: &str) -> String {
         .unwrap_or_else(|_| peer.to_owned())
 }
 
-/// Checks `user`'s password and opens a session. After
-/// `policy.max_failures` failures from one source address within
-/// `policy.lockout_minutes`, the user is locked out *from that address*
-/// (every further try there is a failure too, so the lockout lasts while
-/// the guessing goes on); they can still log in from elsewhere. The
-/// lockout is audited (`session.locked_out`) and logged for an
-/// administrator. Every failure is audited.
-pub fn login(
+/// Checks `user`'s password from `peer`, counting a failure towards the
+/// lockout of [`login`] and auditing it as `actor` with `wrong` as the
+/// reason; refused while the user is locked out from that address.
+#[allow(clippy::too_many_arguments)]
+fn check_password(
     station: &mut Station,
-    _admitted: &Admission,
     user: &str,
     password: &str,
     peer: &str,
     policy: &Policy,
-) -> Result<Session, ServiceError> {
+    actor: &str,
+    wrong: &str,
+) -> Result<(), ServiceError> {
     let store = &mut station.store;
-    let actor = format!("{user} (desk login from {peer})");
     let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
     let failures = store.people().login_failures_since(user, &source, &since)?;
     if failures >= policy.max_failures {
         store
             .people_mut()
-            .record_login_failure(&actor, user, "locked out", peer, &source)?;
+            .record_login_failure(actor, user, "locked out", peer, &source)?;
         return Err(ServiceError::refused(format!(
             "{user} is locked out from {source} after {} failed logins; try again in {} minutes or ask an admin",
             policy.max_failures, policy.lockout_minutes
@@ -254,17 +251,13 @@ pub fn login(
             .unwrap_or(false)
     });
     if !(ok && hash.is_some()) {
-        store.people_mut().record_login_failure(
-            &actor,
-            user,
-            "wrong user name or password",
-            peer,
-            &source,
-        )?;
+        store
+            .people_mut()
+            .record_login_failure(actor, user, wrong, peer, &source)?;
         if known && failures + 1 == policy.max_failures {
             tracing::warn!(%user, %source, "desk login locked out after repeated failures");
             store.log_mut().record_event(
-                &actor,
+                actor,
                 "session.locked_out",
                 user,
                 &serde_json::json!({
@@ -273,8 +266,60 @@ pub fn login(
                 }),
             )?;
         }
-        return Err(ServiceError::refused("wrong user name or password".into()));
+        return Err(ServiceError::refused(wrong.into()));
     }
+    Ok(())
+}
+
+/// Asks a signed-in user for their password again before a deliberate act
+/// (a co-signature at the desk): a wrong one counts towards the lockout as
+/// a failed login does, and is audited.
+pub fn confirm(
+    station: &mut Station,
+    _admitted: &Admission,
+    id: &Identity,
+    password: &str,
+    peer: &str,
+    policy: &Policy,
+) -> Result<(), ServiceError> {
+    let actor = format!("{} (desk confirmation from {peer})", id.user);
+    check_password(
+        station,
+        &id.user,
+        password,
+        peer,
+        policy,
+        &actor,
+        "wrong password for the confirmation",
+    )
+}
+
+/// Checks `user`'s password and opens a session. After
+/// `policy.max_failures` failures from one source address within
+/// `policy.lockout_minutes`, the user is locked out *from that address*
+/// (every further try there is a failure too, so the lockout lasts while
+/// the guessing goes on); they can still log in from elsewhere. The
+/// lockout is audited (`session.locked_out`) and logged for an
+/// administrator. Every failure is audited.
+pub fn login(
+    station: &mut Station,
+    _admitted: &Admission,
+    user: &str,
+    password: &str,
+    peer: &str,
+    policy: &Policy,
+) -> Result<Session, ServiceError> {
+    let actor = format!("{user} (desk login from {peer})");
+    check_password(
+        station,
+        user,
+        password,
+        peer,
+        policy,
+        &actor,
+        "wrong user name or password",
+    )?;
+    let store = &mut station.store;
     let token = random_hex(32)?;
     let expires_at = seconds_from_now(policy.session_s);
     store

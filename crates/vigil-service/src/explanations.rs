@@ -175,6 +175,46 @@ pub(crate) fn sign(
     serde_json::to_value(&signed).map_err(|e| ServiceError::bad_request(e.to_string()))
 }
 
+/// What `id` would sign with `explanation`, shown before they sign: the
+/// interruption it explains (with that explanation current and waiting for
+/// signatures) and its recording, which `id` may see (R17). Refused for one
+/// who is not an officer, has signed already, or when the explanation is
+/// not the current one waiting for signatures.
+pub fn to_sign(
+    station: &crate::Station,
+    id: &Identity,
+    explanation: &str,
+) -> Result<(vigil_store::Gap, crate::queries::Seen), ServiceError> {
+    let Some(me) = id.officer.as_deref() else {
+        return Err(ServiceError::refused(format!(
+            "{} has no officer id, so cannot sign (R8); only an officer signs, in their own session",
+            id.user
+        )));
+    };
+    let g = station
+        .store
+        .gap_log()
+        .gap_of_explanation(explanation)?
+        .ok_or_else(|| ServiceError::not_found(format!("no explanation {explanation:?}")))?;
+    let clip = crate::queries::seen_clip(station, id, &g.clip)?;
+    let waiting = g.status == "awaiting_signatures"
+        && g.explanation.as_ref().is_some_and(|e| e.id == explanation);
+    if !waiting {
+        return Err(ServiceError::refused(format!(
+            "explanation {explanation} is not waiting for signatures (it was replaced, or is signed already)"
+        )));
+    }
+    if g.explanation
+        .as_ref()
+        .is_some_and(|e| e.signatures.iter().any(|s| s.officer == me))
+    {
+        return Err(ServiceError::refused(format!(
+            "officer {me} has signed explanation {explanation} already"
+        )));
+    }
+    Ok((g, clip))
+}
+
 /// A review of a gap's current explanation (`POST /api/v1/gaps/{gap}/reviews`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Review {

@@ -20,6 +20,9 @@ use crate::station::Station;
 pub struct Queues {
     /// The officer's own interruptions waiting for an explanation (R8).
     pub open: Option<Vec<Gap>>,
+    /// The officer's own explanations waiting for a second officer's
+    /// signature (R9): still theirs to follow up.
+    pub waiting: Option<Vec<Gap>>,
     /// Explanations the officer may co-sign (R9).
     pub to_sign: Option<Vec<Gap>>,
     /// The officer's recordings with no tag yet.
@@ -68,6 +71,11 @@ pub fn of(
         q.open = Some(gaps(GapFilter {
             officer: Some(me.clone()),
             status: Some("open".into()),
+            ..base.clone()
+        })?);
+        q.waiting = Some(gaps(GapFilter {
+            officer: Some(me.clone()),
+            status: Some("awaiting_signatures".into()),
             ..base.clone()
         })?);
         q.to_sign = Some(gaps(GapFilter {

@@ -425,6 +425,24 @@ impl<I: std::ops::Deref<Target = Index>> GapLog<I> {
         crate::explanations::history_in(&self.ix.conn, gap).map_err(|e| self.ix.err(e))
     }
 
+    /// The gap an explanation explains.
+    pub fn gap_of_explanation(&self, explanation: &str) -> Result<Option<Gap>> {
+        let gap: Option<String> = self
+            .ix
+            .conn
+            .query_row(
+                "SELECT gap FROM explanations WHERE id = ?1",
+                [explanation],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.ix.err(e))?;
+        match gap {
+            Some(g) => self.gap(&g),
+            None => Ok(None),
+        }
+    }
+
     /// One gap by id.
     pub fn gap(&self, id: &str) -> Result<Option<Gap>> {
         let filter = GapFilter {

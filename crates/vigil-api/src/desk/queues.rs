@@ -32,6 +32,9 @@ pub(super) fn sections(
     if let Some(g) = &q.open {
         out.push(gap_section("open", Msg::QueueOpen, g));
     }
+    if let Some(g) = &q.waiting {
+        out.push(gap_section("waiting", Msg::QueueWaiting, g));
+    }
     if let Some(g) = &q.to_sign {
         out.push(gap_section("to-sign", Msg::QueueToSign, g));
     }
