@@ -1248,6 +1248,55 @@ fn status_follows_a_docked_recorder(engine: Engine) {
             "the empty note hides"
         );
         shot(&cara, &engine.shot_name("status-live-zh")).await;
+        // The dock connected, the store's last ingest and its pace.
+        let docks = cara
+            .find(Locator::Id("docks"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(docks.contains("已连接（自 "), "{docks}");
+        cara.goto(&format!("{base}/desk/status")).await.unwrap();
+        let store = cara
+            .find(Locator::Id("store"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !store.contains("尚无")
+                && store.contains("可用空间")
+                && (store.contains("十年以上（每天 ") || store.contains("天（每天 ")),
+            "{store}"
+        );
+        cara.execute("window.__same = 1", vec![]).await.unwrap();
+        until(
+            &cara,
+            "return document.querySelector('table.board').getAttribute('data-live') === '1' ? 1 : 0",
+            "the event stream again",
+            |v| v == 1.0,
+        )
+        .await;
+        // The dock goes away: it stays on the page, lost, in red, with when.
+        drop(sim);
+        until(
+            &cara,
+            "return window.__same === 1 && [...document.querySelectorAll('#docks tr.lost')].some(tr => tr.textContent.includes('起失联')) ? 1 : 0",
+            "the lost dock, without a reload",
+            |v| v == 1.0,
+        )
+        .await;
+        let color = cara
+            .execute(
+                "return getComputedStyle(document.querySelector('#docks tr.lost td')).color",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(color.as_str(), Some("rgb(0, 0, 0)"), "a lost dock is not shown as quiet");
+        shot(&cara, &engine.shot_name("status-lost-zh")).await;
         cara.close().await.unwrap();
     });
     drop(d);

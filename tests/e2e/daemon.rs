@@ -694,14 +694,31 @@ fn docks_are_hot_plugged_without_a_restart() {
     });
     assert!(files_under(&rec).is_empty());
     assert_stored_once(&v, &originals);
-    // The dock goes away (unplugged): vigild forgets it and keeps running.
+    // The dock goes away (unplugged): vigild shows it lost, with when,
+    // forgets its recorders, and keeps running.
     let link = sim.link.clone();
     drop(sim);
     std::fs::remove_file(&link).unwrap();
-    d.wait_for(30, "the dock gone from the status", |s| {
-        s["docks"].as_object().is_some_and(|m| m.is_empty())
+    let s = d.wait_for(30, "the dock lost in the status", |s| {
+        s["docks"]
+            .as_object()
+            .is_some_and(|m| m.len() == 1 && m.values().all(|d| d["lost_at"].is_string()))
     });
+    let dock = s["docks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(dock["connected"], false, "{dock:#}");
+    assert!(
+        s["recorders"].as_object().is_some_and(|m| m.is_empty()),
+        "{s:#}"
+    );
     assert_eq!(v.json(&["status", "--json"])["running"], true);
+    let text = String::from_utf8(v.run(&["status"]).stdout).unwrap();
+    assert!(text.contains("LOST since "), "{text}");
 }
 
 /// `vigil-mount` (what `vigil-mount@.service` runs): an empty or odd serial

@@ -389,6 +389,15 @@ pub struct StatusPage {
     pub head: Vec<String>,
     /// One row per recorder.
     pub rows: Vec<Vec<String>>,
+    /// The docks' column headings.
+    pub dock_head: Vec<String>,
+    /// One row per dock: (class, cells); a lost dock's class is `lost`.
+    pub docks: Vec<(String, Vec<String>)>,
+    /// The store: label and value pairs (last ingest, free space, days
+    /// left).
+    pub store: Vec<(String, String)>,
+    /// The store is full.
+    pub full: bool,
 }
 
 /// An interruption's mark on the timeline.

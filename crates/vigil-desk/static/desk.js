@@ -24,6 +24,21 @@
         body.appendChild(tr);
       });
       empty.hidden = doc.rows.length > 0;
+      var docks = document.getElementById("docks");
+      if (docks && doc.docks) {
+        while (docks.firstChild) docks.removeChild(docks.firstChild);
+        doc.docks.forEach(function (row) {
+          var tr = document.createElement("tr");
+          tr.className = row[0];
+          row[1].forEach(function (cell) {
+            var td = document.createElement("td");
+            td.textContent = cell;
+            tr.appendChild(td);
+          });
+          docks.appendChild(tr);
+        });
+        document.getElementById("docks-empty").hidden = doc.docks.length > 0;
+      }
       updated.textContent = doc.updated;
       board.setAttribute("data-live", "1");
     });

@@ -379,3 +379,31 @@ pub fn explanation_history(
 pub fn officers(station: &Station) -> Result<Vec<crate::model::Officer>, ServiceError> {
     Ok(station.store.people().officers()?)
 }
+
+/// How long the store's free space lasts at the pace of the last week.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outlook {
+    /// When the newest recording was ingested (RFC 3339 UTC).
+    pub last_ingest: Option<String>,
+    /// Bytes a day ingested over the last [`PACE_DAYS`] days.
+    pub bytes_per_day: u64,
+    /// Days until `free` bytes are used at that pace; `None` with no ingest
+    /// in those days.
+    pub days_left: Option<f64>,
+}
+
+/// The days the ingest pace is measured over.
+pub const PACE_DAYS: i64 = 7;
+
+/// The store's outlook with `free` bytes left.
+pub fn outlook(station: &Station, free: u64) -> Result<Outlook, ServiceError> {
+    let since =
+        vigil_store::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(PACE_DAYS));
+    let (bytes, last_ingest) = station.store.recordings().ingest_pace(&since)?;
+    let bytes_per_day = bytes / PACE_DAYS as u64;
+    Ok(Outlook {
+        last_ingest,
+        bytes_per_day,
+        days_left: (bytes > 0).then(|| free as f64 / (bytes as f64 / PACE_DAYS as f64)),
+    })
+}

@@ -565,6 +565,28 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
             .map_err(|e| self.ix.err(e))
     }
 
+    /// The pace of ingest: the bytes of recordings ingested at or after
+    /// `since` (RFC 3339 UTC), and when the newest recording of all was
+    /// ingested (by the index `clips_ingested`).
+    pub fn ingest_pace(&self, since: &str) -> Result<(u64, Option<String>)> {
+        let bytes: i64 = self
+            .ix
+            .conn
+            .query_row(
+                "SELECT COALESCE(SUM(o.bytes), 0) FROM clips c JOIN objects o ON o.blake3 = c.object
+                 WHERE c.ingested_at >= ?1",
+                [since],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.ix.err(e))?;
+        let last: Option<String> = self
+            .ix
+            .conn
+            .query_row("SELECT MAX(ingested_at) FROM clips", [], |r| r.get(0))
+            .map_err(|e| self.ix.err(e))?;
+        Ok((bytes.max(0) as u64, last))
+    }
+
     /// Total bytes of all indexed objects (for progress bars).
     pub fn indexed_bytes(&self) -> Result<u64> {
         self.ix

@@ -73,6 +73,12 @@ pub struct Dock {
     pub connected: bool,
     /// Last error, if any.
     pub last_error: Option<String>,
+    /// When it was last connected (RFC 3339 UTC).
+    pub connected_at: Option<String>,
+    /// When it went away (RFC 3339 UTC): the dock's device is gone. A lost
+    /// dock stays on the board until it is back, so a dock that failed does
+    /// not look like a quiet station.
+    pub lost_at: Option<String>,
 }
 
 /// The whole board.

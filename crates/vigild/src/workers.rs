@@ -189,9 +189,18 @@ pub fn dock_worker(path: String, ctx: Ctx) {
                 }
             });
             if since.elapsed() > Duration::from_secs(3) {
-                tracing::info!(%path, "dock gone");
+                tracing::warn!(%path, "dock gone");
                 ctx.board.update(|b| {
-                    b.docks.remove(&path);
+                    // Kept on the board as lost, with when; a dock never
+                    // connected leaves nothing to show.
+                    if let Some(d) = b.docks.get_mut(&path) {
+                        if d.serial.is_some() {
+                            d.connected = false;
+                            d.lost_at = Some(vigil_store::now_rfc3339());
+                        } else {
+                            b.docks.remove(&path);
+                        }
+                    }
                     b.recorders
                         .retain(|k, _| !k.starts_with(&format!("dock {path} ")));
                 });
@@ -236,11 +245,16 @@ pub fn dock_worker(path: String, ctx: Ctx) {
         let serial = client.dock.serial.to_string();
         tracing::info!(%path, %serial, "dock connected");
         ctx.board.update(|b| {
+            // The same dock back at another path is no longer lost.
+            b.docks
+                .retain(|p, d| *p == path || d.serial.as_deref() != Some(serial.as_str()));
             let d = b.docks.entry(path.clone()).or_default();
             d.path = path.clone();
             d.serial = Some(serial.clone());
             d.connected = true;
             d.last_error = None;
+            d.connected_at = Some(vigil_store::now_rfc3339());
+            d.lost_at = None;
         });
         while !ctx.stopping() {
             let slots = match client.status() {

@@ -183,13 +183,115 @@ pub(super) fn rows(
     (updated, out)
 }
 
+pub(super) fn dock_head(lang: Lang) -> Vec<String> {
+    [Msg::Dock, Msg::DockPath, Msg::State]
+        .iter()
+        .map(|m| m.text(lang).to_owned())
+        .collect()
+}
+
+/// The board's docks in `lang`: (class, cells), a lost dock's class
+/// `lost` (shown in red), connected ones first.
+pub(super) fn dock_rows(
+    doc: &serde_json::Value,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(u8, String, Vec<String>)> = Vec::new();
+    for d in doc["docks"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        let at = |k: &str| d[k].as_str().map(|t| zone.local(t)).unwrap_or_default();
+        let (rank, class, state) = if d["connected"] == true {
+            (
+                0,
+                "",
+                Msg::DockConnected.fmt(lang, &[("at", &at("connected_at"))]),
+            )
+        } else if d["lost_at"].is_string() {
+            (
+                1,
+                "lost",
+                Msg::DockLost.fmt(lang, &[("at", &at("lost_at"))]),
+            )
+        } else {
+            (
+                1,
+                "lost",
+                Msg::DockCannotConnect.fmt(
+                    lang,
+                    &[("error", d["last_error"].as_str().unwrap_or_default())],
+                ),
+            )
+        };
+        let mut cells = vec![
+            d["serial"].as_str().unwrap_or("?").to_owned(),
+            d["path"].as_str().unwrap_or_default().to_owned(),
+            state,
+        ];
+        for cell in cells.iter_mut() {
+            if let std::borrow::Cow::Owned(shown) = vigil_i18n::visible::html(cell) {
+                *cell = shown;
+            }
+        }
+        out.push((rank, class.to_owned(), cells));
+    }
+    out.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+    out.into_iter().map(|(_, c, r)| (c, r)).collect()
+}
+
+/// The store: last ingest, free space and how long it lasts.
+fn store_facts(
+    s: &vigil_service::Station,
+    doc: &serde_json::Value,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Result<Vec<(String, String)>, vigil_service::ServiceError> {
+    let free = doc["store_free_bytes"].as_u64().unwrap_or(0);
+    let o = vigil_service::queries::outlook(s, free)?;
+    let human = vigil_service::reports::human_bytes;
+    Ok(vec![
+        (
+            Msg::LastIngest.text(lang).to_owned(),
+            o.last_ingest
+                .as_deref()
+                .map(|t| zone.local(t))
+                .unwrap_or_else(|| Msg::NoIngestYet.text(lang).to_owned()),
+        ),
+        (Msg::FreeSpace.text(lang).to_owned(), human(free)),
+        (
+            Msg::DaysLeft.text(lang).to_owned(),
+            match o.days_left {
+                Some(n) if n > 3650.0 => {
+                    Msg::DaysLeftMany.fmt(lang, &[("rate", &human(o.bytes_per_day))])
+                }
+                Some(n) => Msg::DaysLeftValue.fmt(
+                    lang,
+                    &[
+                        ("n", &format!("{:.0}", n.floor())),
+                        ("rate", &human(o.bytes_per_day)),
+                    ],
+                ),
+                None => Msg::NoPace.text(lang).to_owned(),
+            },
+        ),
+    ])
+}
+
 /// `GET /desk/status`.
 pub(super) async fn page(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let names = Names::of(s)?;
-        let (updated, rows) = rows(&(st.status)(), d.lang, &st.zone, &names);
+        let board = (st.status)();
+        let (updated, rows) = rows(&board, d.lang, &st.zone, &names);
         Ok(Out::Page(view::render(&view::StatusPage {
+            dock_head: dock_head(d.lang),
+            docks: dock_rows(&board, d.lang, &st.zone),
+            store: store_facts(s, &board, d.lang, &st.zone)?,
+            full: board["store_full"] == true,
             chrome: chrome(
                 &st,
                 &d,
@@ -217,8 +319,11 @@ pub(super) async fn events(State(state): State<ApiState>, desk: Desk) -> Respons
             Duration::from_millis(500),
         ));
         let stream = ticks.filter_map(move |_| {
-            let (updated, rows) = rows(&(st.status)(), lang, &st.zone, &names);
-            let data = serde_json::json!({"updated": updated, "rows": rows}).to_string();
+            let board = (st.status)();
+            let (updated, rows) = rows(&board, lang, &st.zone, &names);
+            let docks = dock_rows(&board, lang, &st.zone);
+            let data =
+                serde_json::json!({"updated": updated, "rows": rows, "docks": docks}).to_string();
             if data == last {
                 return None;
             }

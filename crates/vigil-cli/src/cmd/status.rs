@@ -99,9 +99,11 @@ fn show(doc: serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
             d["path"].as_str().unwrap_or("-"),
             d["serial"].as_str().unwrap_or("?"),
             if d["connected"] == true {
-                "connected"
+                "connected".to_owned()
+            } else if let Some(at) = d["lost_at"].as_str() {
+                format!("LOST since {at}: its device is gone (unplugged, or failed)")
             } else {
-                "DISCONNECTED"
+                "DISCONNECTED".to_owned()
             },
             d["last_error"]
                 .as_str()
