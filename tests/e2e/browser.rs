@@ -1052,9 +1052,73 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
             "the supervisor's queue holds both requests: {home}"
         );
         sam.goto(&format!("{base}/desk/requests")).await.unwrap();
-        submit(&sam, &format!("#req-{first} form.inline:first-of-type")).await;
-        fill(&sam, &format!("#req-{second} form.inline:last-of-type"), "reason", "无案件编号以外的依据").await;
-        submit(&sam, &format!("#req-{second} form.inline:last-of-type")).await;
+        // Each request is opened before its decision: what it would
+        // release, by name and officer, each with a link.
+        sam.find(Locator::Css(&format!("#req-{first} a.decide")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        sam.wait()
+            .for_element(Locator::Css("form.approve"))
+            .await
+            .unwrap();
+        let release = text(&sam).await;
+        assert!(
+            release.contains("将要调取的内容：1 条记录")
+                && release.contains("REC_0200.MP4")
+                && release.contains("张三 (1002)")
+                && release.contains("District court"),
+            "{release}"
+        );
+        let link = sam
+            .find(Locator::Css("table.release a"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(link.starts_with("/desk/clips/"), "{link}");
+        shot(&sam, "request-decide-zh").await;
+        // Approving needs the confirmation: unticked, the browser holds
+        // the form back, and the station refuses one sent without it.
+        let (status, _) = {
+            let csrf = sam
+                .find(Locator::Css("form.approve input[name=csrf]"))
+                .await
+                .unwrap()
+                .attr("value")
+                .await
+                .unwrap()
+                .unwrap();
+            let got = sam
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     fetch(arguments[0], {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'csrf=' + encodeURIComponent(arguments[1])})
+                       .then(r => done([r.status, 0])).catch(e => done([0, 0]));",
+                    vec![
+                        serde_json::json!(format!("/desk/requests/{first}/approve")),
+                        serde_json::json!(csrf),
+                    ],
+                )
+                .await
+                .unwrap();
+            (got[0].as_u64().unwrap(), got[1].clone())
+        };
+        assert_eq!(status, 400, "an approval without its confirmation is refused");
+        sam.find(Locator::Css("form.approve input[name=confirmed]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        submit(&sam, "form.approve").await;
+        sam.goto(&format!("{base}/desk/requests/{second}")).await.unwrap();
+        fill(&sam, "form.reject", "reason", "无案件编号以外的依据").await;
+        submit(&sam, "form.reject").await;
+        sam.goto(&format!("{base}/desk/requests")).await.unwrap();
         let page = text(&sam).await;
         assert!(
             page.contains("已由 sam 批准") && page.contains("已由 sam 退回：无案件编号以外的依据"),

@@ -80,6 +80,7 @@ pub fn routes() -> Router<ApiState> {
             "/desk/requests",
             get(custody::requests).post(custody::new_request),
         )
+        .route("/desk/requests/{request}", get(custody::request_page))
         .route("/desk/requests/{request}/approve", post(custody::approve))
         .route("/desk/requests/{request}/reject", post(custody::reject))
         .route("/desk/requests/{request}/{file}", get(custody::package))

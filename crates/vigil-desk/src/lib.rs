@@ -177,6 +177,27 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// One retrieval request and what it would release, with the decision
+/// forms (confirmed) for one who may decide it.
+#[derive(Debug, Template)]
+#[template(path = "request.html")]
+pub struct RequestPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The request as its row shows it.
+    pub request: RequestView,
+    /// "What it would release: n recordings".
+    pub release_title: String,
+    /// Its recordings' column headings.
+    pub head: Vec<String>,
+    /// Its recordings the reader may see.
+    pub rows: Vec<Row>,
+    /// How many more it names that the reader may not see, said in words.
+    pub hidden: Option<String>,
+    /// The approval's confirmation, in words.
+    pub confirm: String,
+}
+
 /// The confirmation of a co-signature: exactly what is signed, and the
 /// password asked again.
 #[derive(Debug, Template)]

@@ -220,6 +220,13 @@ catalogue! {
     Approve => "Approve", "批准";
     RejectReason => "Reason for turning it down", "退回理由";
     TurnDown => "Turn down", "退回";
+    RequestTitle1 => "Retrieval request {id}", "调取申请 {id}";
+    ReleaseTitle => "What it would release: {n} recording(s)", "将要调取的内容：{n} 条记录";
+    ReleaseHidden => "{n} more recording(s) in this request are confidential and not shown to you (R17).", "本申请另有 {n} 条记录属保密内容，不向您显示（R17）。";
+    ReleaseConfirm => "I have checked the recordings listed above and release them to {to}.", "我已核对上列记录，同意调取给{to}。";
+    ReleaseNobody => "the requester", "申请人";
+    ReviewAndDecide => "Check and decide", "核对并审批";
+    ViewRequest => "Open", "打开";
     DownloadPackage => "Download the package (tar)", "下载证据包（tar）";
     DownloadIso => "Download as a disc image (ISO)", "下载光盘映像（ISO）";
     PackageHelp => "The package holds the originals, both manifests, the custody trail with its proofs and the log checkpoint; check it with `vigil verify-export`.", "证据包含原始文件、两份清单、带证明的保管记录和日志检查点；可用 `vigil verify-export` 核验。";

@@ -458,6 +458,46 @@ pub fn request_list(
     Ok(rows)
 }
 
+/// One request and what it would release, for the reader to check before a
+/// decision: the recordings they may see (R17), and how many more it names
+/// that they may not.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The request.
+    pub request: vigil_store::requests::Request,
+    /// Its recordings the reader may see, in the request's order.
+    pub clips: Vec<vigil_store::Clip>,
+    /// How many of its recordings the reader may not see.
+    pub hidden: usize,
+}
+
+/// Request `request` with its recordings.
+pub fn what_it_releases(
+    station: &Station,
+    id: &Identity,
+    request: &str,
+) -> Result<Release, ServiceError> {
+    let r = station
+        .store
+        .custody()
+        .request(request)?
+        .ok_or_else(|| ServiceError::not_found(format!("no retrieval request {request:?}")))?;
+    let mut clips = Vec::new();
+    let mut hidden = 0;
+    for c in &r.clips {
+        match crate::queries::seen_clip(station, id, c) {
+            Ok(seen) => clips.push(seen.into_clip()),
+            Err(e) if e.kind == crate::Kind::Refused => hidden += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Release {
+        request: r,
+        clips,
+        hidden,
+    })
+}
+
 pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "requests": store.custody().requests(200)? }))
 }

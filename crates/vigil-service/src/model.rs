@@ -10,6 +10,7 @@ pub use vigil_store::audit::leaf_bytes;
 pub use vigil_store::gaps::ReviewEntry;
 pub use vigil_store::objects::{hash_reader, hex};
 pub use vigil_store::people::Officer;
+pub use vigil_store::requests::Request;
 pub use vigil_store::retention::HoldRow;
 pub use vigil_store::tags::Tag;
 pub use vigil_store::tlog::set_origin;

@@ -18,7 +18,8 @@ use vigil_service::Station;
 use vigil_service::{op, ops};
 
 use super::page::{
-    as_user, chrome, encode, filled, posted, safe_back, Desk, Names, Out, SKIPPED_SHOWN,
+    as_user, chrome, clip_head, clip_row, encode, filled, posted, safe_back, Desk, Names, Out,
+    SKIPPED_SHOWN,
 };
 use crate::context::ApiState;
 
@@ -348,44 +349,51 @@ pub(super) async fn release(
 }
 
 /// `GET /desk/requests`: the newest requests, with what the reader may do.
+/// A request as the list and its page show it.
+fn request_view(
+    r: &vigil_service::model::Request,
+    id: &Identity,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> view::RequestView {
+    let (state, class) = match (&r.approved_by, &r.rejected_by) {
+        (Some(who), _) => (Msg::ReqApproved.fmt(lang, &[("who", who)]), "approved"),
+        (None, Some(who)) => (
+            Msg::ReqRejected.fmt(
+                lang,
+                &[
+                    ("who", who),
+                    ("why", r.reject_reason.as_deref().unwrap_or("")),
+                ],
+            ),
+            "rejected",
+        ),
+        (None, None) => (Msg::ReqPending.text(lang).to_owned(), "pending"),
+    };
+    view::RequestView {
+        may_decide: !r.decided()
+            && vigil_service::op::may::<vigil_service::ops::Approve>(id)
+            && r.requester != id.user,
+        may_export: class == "approved" && vigil_service::op::may::<vigil_service::ops::Export>(id),
+        at: zone.local(&r.created_at),
+        case: r.case.clone().unwrap_or_default(),
+        clips: r.clips.len(),
+        outsider: r.outsider.clone().unwrap_or_default(),
+        state,
+        state_class: class,
+        id: r.id.clone(),
+        requester: r.requester.clone(),
+        reason: r.reason.clone(),
+    }
+}
+
 pub(super) async fn requests(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let rows = vigil_service::custody::request_list(s, id)?
             .into_iter()
-            .map(|r| {
-                let (state, class) = match (&r.approved_by, &r.rejected_by) {
-                    (Some(who), _) => (Msg::ReqApproved.fmt(lang, &[("who", who)]), "approved"),
-                    (None, Some(who)) => (
-                        Msg::ReqRejected.fmt(
-                            lang,
-                            &[
-                                ("who", who),
-                                ("why", r.reject_reason.as_deref().unwrap_or("")),
-                            ],
-                        ),
-                        "rejected",
-                    ),
-                    (None, None) => (Msg::ReqPending.text(lang).to_owned(), "pending"),
-                };
-                view::RequestView {
-                    may_decide: !r.decided()
-                        && vigil_service::op::may::<vigil_service::ops::Approve>(id)
-                        && r.requester != id.user,
-                    may_export: class == "approved"
-                        && vigil_service::op::may::<vigil_service::ops::Export>(id),
-                    at: st.zone.local(&r.created_at),
-                    case: r.case.clone().unwrap_or_default(),
-                    clips: r.clips.len(),
-                    outsider: r.outsider.clone().unwrap_or_default(),
-                    state,
-                    state_class: class,
-                    id: r.id,
-                    requester: r.requester,
-                    reason: r.reason,
-                }
-            })
+            .map(|r| request_view(&r, id, lang, &st.zone))
             .collect();
         Ok(Out::Page(view::render(&view::RequestsPage {
             chrome: chrome(
@@ -447,6 +455,52 @@ pub(super) struct DecideForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+    /// The approver ticked that they checked what the request releases.
+    #[serde(default)]
+    confirmed: String,
+}
+
+/// `GET /desk/requests/{request}`: the request, what it would release
+/// (each recording by name, officer, recorder and time, with a link), and
+/// for one who may decide it the approval (confirmed) and the turning down.
+pub(super) async fn request_page(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(r): Path<String>,
+) -> Response {
+    let (st, d) = (state.clone(), desk.clone());
+    as_user(&state, &desk, move |s, id| {
+        let lang = d.lang;
+        let rel = vigil_service::custody::what_it_releases(s, id, &r)?;
+        let names = Names::of(s)?;
+        let listed = vigil_service::queries::listed(s, rel.clips)?;
+        let req = request_view(&rel.request, id, lang, &st.zone);
+        let to = if req.outsider.is_empty() {
+            Msg::ReleaseNobody.text(lang).to_owned()
+        } else {
+            req.outsider.clone()
+        };
+        Ok(Out::Page(view::render(&view::RequestPage {
+            chrome: chrome(
+                &st,
+                &d,
+                Some(id),
+                Msg::RequestTitle1.fmt(lang, &[("id", &rel.request.id)]),
+                "requests",
+            ),
+            release_title: Msg::ReleaseTitle.fmt(lang, &[("n", &listed.len().to_string())]),
+            head: clip_head(lang),
+            rows: listed
+                .iter()
+                .map(|c| clip_row(c, lang, &st.zone, &names))
+                .collect(),
+            hidden: (rel.hidden > 0)
+                .then(|| Msg::ReleaseHidden.fmt(lang, &[("n", &rel.hidden.to_string())])),
+            confirm: Msg::ReleaseConfirm.fmt(lang, &[("to", &to)]),
+            request: req,
+        })))
+    })
+    .await
 }
 
 /// `POST /desk/requests/{request}/approve`.
@@ -457,6 +511,11 @@ pub(super) async fn approve(
     Form(f): Form<DecideForm>,
 ) -> Response {
     posted(&state, &desk, &f.csrf.clone(), move |s, id| {
+        if f.confirmed.is_empty() {
+            return Err(ServiceError::bad_request(format!(
+                "request {r} was not approved: approving needs the confirmation that the recordings it releases were checked"
+            )));
+        }
         op::call::<ops::Approve>(s, id, r.clone(), op::Empty {})?;
         Ok(Out::Redirect(format!("/desk/requests#req-{r}")))
     })
