@@ -515,6 +515,20 @@ fn an_approved_request_exports_a_package_standard_tools_verify() {
             3
         );
     }
+    // A short readme in both languages says what is in it and how to
+    // check it without Vigil.
+    let readme = std::fs::read_to_string(out.join("README.txt")).unwrap();
+    for want in [
+        "How to check it without Vigil",
+        "b3sum -c MANIFEST.b3",
+        "sha256sum -c MANIFEST.sha256",
+        "CHECKPOINT",
+        "不使用 Vigil 的核对方法",
+        "District Court",
+        "3 recording(s)",
+    ] {
+        assert!(readme.contains(want), "{want:?} in README.txt:\n{readme}");
+    }
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metadata.json")).unwrap()).unwrap();
     assert_eq!(meta["request"]["approved_by"], "tom");
@@ -526,7 +540,14 @@ fn an_approved_request_exports_a_package_standard_tools_verify() {
         assert_eq!(c["matter"]["case"], "C-9");
         assert_eq!(c["officer"], "1002");
         let file = c["file"].as_str().unwrap();
-        assert!(file.starts_with("clips/1002_BWC002_20261120T"), "{file}");
+        // Named by officer, recorder and the start in the station's zone.
+        let local = c["time"]["start_local"].as_str().unwrap();
+        let stamp = local.replace([':', '-'], "").replace(' ', "T");
+        assert!(
+            file.starts_with(&format!("clips/1002_BWC002_{stamp}_")),
+            "{file} {local}"
+        );
+        assert!(c["time"]["zone"].is_string());
         assert!(c["custody"]
             .as_array()
             .unwrap()

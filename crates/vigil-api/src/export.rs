@@ -59,18 +59,19 @@ pub(crate) async fn export_package(
     Path(request): Path<String>,
 ) -> Result<Response, ApiError> {
     // Every check before a byte is sent: a refusal is an ordinary error.
+    let zone = state.zone.clone();
     checked_stream(
         &state,
         &who,
         vigil_service::Opening::Normal,
         "application/x-tar",
         move |store, id| ops::Export::prepare(store, id, &request),
-        |mut store, id, plan, tx| {
+        move |mut store, id, plan, tx| {
             let mut out = ChannelWriter {
                 tx: tx.clone(),
                 buf: Vec::with_capacity(ChannelWriter::CHUNK),
             };
-            if let Err(e) = export::write(&mut store, &id, &plan, &mut out) {
+            if let Err(e) = export::write(&mut store, &id, &plan, &zone, &mut out) {
                 tracing::warn!(request = plan.request(), error = %e, "export stopped");
                 // Breaks the response off: the client never sees a whole package.
                 let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));

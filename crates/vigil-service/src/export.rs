@@ -27,10 +27,12 @@ use crate::queries::may_see;
 use crate::station::Station;
 
 /// The names a package may hold besides `clips/<name>`.
-/// `CHECKPOINT` is the station's signed checkpoint the custody trails'
+/// `README.txt` says in English and Chinese what the package holds and how
+/// to check it without Vigil. `CHECKPOINT` is the station's signed checkpoint the custody trails'
 /// inclusion proofs lead to, `station.pub` its key as the station gave it
 /// (an auditor checks with the key they keep: `vigil verify-export`).
 pub const MANIFESTS: &[&str] = &[
+    "README.txt",
     "MANIFEST.b3",
     "MANIFEST.sha256",
     "metadata.json",
@@ -155,6 +157,7 @@ pub fn write(
     station: &mut Station,
     id: &Identity,
     plan: &Plan,
+    zone: &vigil_i18n::Zone,
     out: impl Write,
 ) -> Result<serde_json::Value, ServiceError> {
     let store = &mut station.store;
@@ -170,10 +173,12 @@ pub fn write(
             ServiceError::not_found(format!("request names clip {clip_id}, which is not stored"))
         })?;
         let original = c.path.rsplit('/').next().unwrap_or(&c.path);
+        // The recording's start in the station's zone, as the officer
+        // and the court read it (the zone is named in README.txt).
         let stamp = c
             .recorded_start
             .as_deref()
-            .map(|t| t.replace([':', '-'], ""))
+            .map(|t| zone.local(t).replace([':', '-'], "").replace(' ', "T"))
             .unwrap_or_else(|| "undated".into());
         let mut name = safe(&format!(
             "{}_{}_{}_{}",
@@ -217,7 +222,8 @@ pub fn write(
         entries.push(serde_json::json!({
             "file": rel, "clip": c.clip, "original_path": c.path, "device": c.device, "officer": c.officer,
             "bytes": c.bytes, "blake3": c.blake3, "sha256": c.sha256, "kind": c.kind,
-            "time": {"start": c.recorded_start, "end": c.recorded_end, "source": c.time_source},
+            "time": {"start": c.recorded_start, "end": c.recorded_end, "source": c.time_source,
+                     "start_local": c.recorded_start.as_deref().map(|t| zone.local(t)), "zone": zone.name()},
             "place": tag.as_ref().and_then(|t| t.site.clone()),
             "matter": tag.as_ref().map(|t| serde_json::json!({"case": t.case, "category": t.category, "description": t.note})),
             "method": "body-worn camera recording (audio/video), original file, byte-exact",
@@ -276,9 +282,10 @@ pub fn write(
     let metadata = serde_json::to_string_pretty(&metadata)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let public = format!("{}\n", key.to_key_string());
+    let readme = readme(req, entries.len(), bytes, &checkpoint, zone);
     for (name, text) in MANIFESTS
         .iter()
-        .zip([&b3, &sha, &metadata, &kept.note, &public])
+        .zip([&readme, &b3, &sha, &metadata, &kept.note, &public])
     {
         add(&mut tar, name, text.len() as u64, text.as_bytes())?;
     }
@@ -292,6 +299,76 @@ pub fn write(
         &serde_json::json!({"clips": req.clips.len(), "bytes": bytes}),
     )?;
     Ok(serde_json::json!({"request": req.id, "clips": req.clips.len(), "bytes": bytes}))
+}
+
+/// The package's `README.txt`: what it holds and how to check it with
+/// standard tools, in English and in Chinese.
+fn readme(
+    req: &Request,
+    clips: usize,
+    bytes: u64,
+    checkpoint: &serde_json::Value,
+    zone: &vigil_i18n::Zone,
+) -> String {
+    let (origin, size) = (
+        checkpoint["origin"].as_str().unwrap_or_default(),
+        checkpoint["size"].to_string(),
+    );
+    let outsider = req.outsider.as_deref().unwrap_or("-");
+    let size_h = crate::reports::human_bytes(bytes);
+    let z = zone.name();
+    format!(
+        "Vigil evidence package - request {id}\n\
+         ==========================================\n\
+         \n\
+         For: {outsider}. Why: {reason}.\n\
+         Station: {origin}. {clips} recording(s), {size_h}.\n\
+         \n\
+         What is in it\n\
+         - clips/: the original recordings, byte for byte, named\n\
+           OFFICER_RECORDER_START_ORIGINAL-NAME, START in {z} time\n\
+           (YYYYMMDDTHHMMSS; \"undated\" when the recorder had no usable clock).\n\
+         - MANIFEST.b3, MANIFEST.sha256: each recording's BLAKE3 and SHA-256.\n\
+         - metadata.json: the request and its approval, and for each recording\n\
+           its officer, recorder, times, place, matter, interruptions with their\n\
+           explanations, and its custody trail from the station's audit log.\n\
+         - CHECKPOINT: the station's signed checkpoint of its audit log\n\
+           ({size} rows); station.pub: the key it was signed with.\n\
+         \n\
+         How to check it without Vigil\n\
+         1. In this directory: b3sum -c MANIFEST.b3 and sha256sum -c MANIFEST.sha256.\n\
+            Every line must say OK: the recordings are the ones the station stored.\n\
+         2. Compare station.pub with the station key the agency keeps on paper;\n\
+            CHECKPOINT is signed with it (a C2SP signed note).\n\
+         3. With Vigil: vigil verify-export . --key KEY checks the manifests, the\n\
+            checkpoint's signature and every custody row's inclusion proof.\n\
+         \n\
+         Vigil 证据包 - 调取申请 {id}\n\
+         ==========================================\n\
+         \n\
+         接收单位：{outsider}。事由：{reason}。\n\
+         工作站：{origin}。共 {clips} 条记录，{size_h}。\n\
+         \n\
+         包内容\n\
+         - clips/：原始音视频文件，逐字节一致，文件名为\n\
+           执法人员编号_记录仪编号_开始时间_原文件名，开始时间为 {z} 时间\n\
+           （YYYYMMDDTHHMMSS；记录仪无可用时钟时为 \"undated\"）。\n\
+         - MANIFEST.b3、MANIFEST.sha256：每个文件的 BLAKE3 与 SHA-256 值。\n\
+         - metadata.json：调取申请及其审批，以及每条记录的执法人员、记录仪、时间、\n\
+           地点、事项、中断及其说明，和取自工作站审计日志的保管记录。\n\
+         - CHECKPOINT：工作站对审计日志的签名检查点（{size} 条）；\n\
+           station.pub：签名所用的工作站公钥。\n\
+         \n\
+         不使用 Vigil 的核对方法\n\
+         1. 在本目录运行：b3sum -c MANIFEST.b3 与 sha256sum -c MANIFEST.sha256，\n\
+            每行均应为 OK：文件即工作站所存的原始文件。\n\
+         2. 将 station.pub 与本单位纸面保存的工作站公钥比对；CHECKPOINT 由其签名\n\
+            （C2SP 签名注记格式）。\n\
+         3. 使用 Vigil：vigil verify-export . --key 公钥，核对清单、检查点签名及\n\
+            每条保管记录的包含证明。\n",
+        id = req.id,
+        reason = req.reason,
+    )
 }
 
 /// Writes an ISO 9660 image (Rock Ridge and Joliet names) of the unpacked
@@ -327,12 +404,13 @@ pub fn iso_in(
     station: &mut Station,
     id: &Identity,
     plan: &Plan,
+    zone: &vigil_i18n::Zone,
     work: &std::path::Path,
 ) -> Result<std::path::PathBuf, ServiceError> {
     let io = |what: &str, e: std::io::Error| ServiceError::bad_request(format!("{what}: {e}"));
     let tar_path = work.join("package.tar");
     let mut file = std::fs::File::create(&tar_path).map_err(|e| io("writing the package", e))?;
-    write(station, id, plan, &mut file)?;
+    write(station, id, plan, zone, &mut file)?;
     drop(file);
     let dir = work.join("package");
     let mut archive = tar::Archive::new(

@@ -556,6 +556,7 @@ pub(super) async fn package(
             )
         }
     };
+    let zone = state.zone.clone();
     as_user(&state, &desk, move |s, id| {
         let plan = ops::Export::prepare(s, id, &r)?;
         let name = format!(
@@ -569,7 +570,7 @@ pub(super) async fn package(
                 .prefix("vigil-iso-")
                 .tempdir()
                 .map_err(|e| ServiceError::bad_request(format!("a temporary directory: {e}")))?;
-            let image = vigil_service::export::iso_in(s, id, &plan, work.path())?;
+            let image = vigil_service::export::iso_in(s, id, &plan, &zone, work.path())?;
             let file = std::fs::File::open(&image)
                 .map_err(|e| ServiceError::bad_request(format!("reading the image: {e}")))?;
             // Sent 64 KiB at a time; the directory goes once it is sent.
@@ -601,7 +602,7 @@ pub(super) async fn package(
             let done = Station::open(&root, vigil_service::Opening::Normal)
                 .map_err(ServiceError::from)
                 .and_then(|mut store| {
-                    vigil_service::export::write(&mut store, &who, &plan, &mut out)
+                    vigil_service::export::write(&mut store, &who, &plan, &zone, &mut out)
                 });
             let done = done.and_then(|_| {
                 std::io::Write::flush(&mut out)

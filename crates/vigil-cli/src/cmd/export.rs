@@ -169,7 +169,8 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
         super::Door::Embedded => (|| {
             let (mut store, id) = ctx.open(crate::identity::ANYONE, "exporting evidence")?;
             let plan = ops::Export::prepare(&store, &id, &args.request)?;
-            vigil_service::export::write(&mut store, &id, &plan, &mut writer)?;
+            let zone = crate::output::Words::from_env().zone;
+            vigil_service::export::write(&mut store, &id, &plan, &zone, &mut writer)?;
             Ok(())
         })(),
     };
