@@ -629,6 +629,15 @@ fn explain_co_sign_and_review(engine: Engine) {
             .await
             .unwrap();
         shot(&sam, &engine.shot_name("report-ingest-zh")).await;
+        assert!(
+            sam.find(Locator::Id("print"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap(),
+            "the report offers its print button"
+        );
         let pdf = sam
             .print(
                 fantoccini::wd::PrintConfiguration::builder()
@@ -653,6 +662,8 @@ fn explain_co_sign_and_review(engine: Engine) {
         // the screenshot), Chromium's for everything.
         let wanted: &[&str] = match engine {
             Engine::Chromium => &[
+                "第 1 页，共 ",
+                "逾期导入与损坏的文件",
                 "音视频记录导入报告",
                 "张三 (1002)",
                 "电池更换，记录中断",

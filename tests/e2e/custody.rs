@@ -771,6 +771,49 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         "a real screenshot ({} bytes)",
         bytes.len()
     );
+    // Printed to A4 from the file, every page says which of how many.
+    let pdf = v.dir.path().join("report.pdf");
+    let printed = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args([
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", describe(&printed));
+    let pdf_text = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils; cargo xtask test installs it)");
+    let pdf_text = String::from_utf8_lossy(&pdf_text.stdout).into_owned();
+    let pages = pdf_text.matches('\u{c}').count().max(1);
+    assert!(
+        pdf_text.contains(&format!("Page 1 of {pages}"))
+            && pdf_text.contains(&format!("Page {pages} of {pages}")),
+        "page numbers on each of {pages} pages:\n{pdf_text}"
+    );
+    // The late and damaged files by name, in the text and the page alike.
+    let text = ok(&v, &["report", "ingest", since[0], since[1]]);
+    let troubled = text
+        .split("Late and damaged files")
+        .nth(1)
+        .and_then(|t| t.split("\nInterruptions").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        troubled.contains("REC_0009.MP4") && troubled.contains("damaged:"),
+        "{text}"
+    );
+    assert_eq!(troubled.matches("late").count(), 5, "{troubled}");
+    assert!(
+        html.contains("REC_0009.MP4") && !html.contains("<a href"),
+        "no desk links in a file"
+    );
     // Reading a report is itself audited (R20).
     let reads = v.json(&["audit", "--json", "--action", "report.read"]);
     assert!(reads["audit"].as_array().unwrap().len() >= 5);

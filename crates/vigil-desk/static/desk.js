@@ -83,3 +83,10 @@
     reader.readAsText(file.files[0]);
   });
 })();
+// A printed report read on the desk: its print button.
+(function () {
+  var button = document.getElementById("print");
+  if (!button) return;
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+})();

@@ -74,6 +74,8 @@ catalogue! {
     StatusOk => "complete", "完整";
     StatusDamaged => "damaged", "已损坏";
     StatusLate => "late", "逾期导入";
+    TroubledFiles => "Late and damaged files", "逾期导入与损坏的文件";
+    Print => "Print", "打印";
     StatusUntagged => "untagged", "未标注";
     StatusOpenGap => "open interruption", "有未说明中断";
     Recording => "Recording", "记录";

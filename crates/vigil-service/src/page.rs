@@ -14,35 +14,40 @@ pub struct Cell {
     pub text: String,
     /// How it is set.
     pub class: &'static str,
+    /// The desk page it leads to (a recording's), where the report is read
+    /// on the desk ([`ReportPage::links`]).
+    pub href: Option<String>,
 }
 
 impl Cell {
+    fn of(text: String, class: &'static str) -> Self {
+        Self {
+            text,
+            class,
+            href: None,
+        }
+    }
     /// Plain text.
     pub fn text(t: impl Into<String>) -> Self {
-        Self {
-            text: t.into(),
-            class: "",
-        }
+        Self::of(t.into(), "")
     }
     /// A number.
     pub fn n(t: impl ToString) -> Self {
-        Self {
-            text: t.to_string(),
-            class: "n",
-        }
+        Self::of(t.to_string(), "n")
     }
     /// A count that needs attention when it is not zero.
     pub fn count(n: u64) -> Self {
-        Self {
-            text: n.to_string(),
-            class: if n > 0 { "bad" } else { "n" },
-        }
+        Self::of(n.to_string(), if n > 0 { "bad" } else { "n" })
     }
     /// Free text kept as written (line breaks shown).
     pub fn prose(t: impl Into<String>) -> Self {
+        Self::of(t.into(), "text")
+    }
+    /// A recording's file name, leading to its page on the desk.
+    pub fn recording(name: impl Into<String>, clip: &str) -> Self {
         Self {
-            text: t.into(),
-            class: "text",
+            href: Some(format!("/desk/clips/{clip}")),
+            ..Self::of(name.into(), "file")
         }
     }
 }
@@ -146,4 +151,9 @@ pub struct ReportPage {
     pub checkpoint_title: String,
     /// The log checkpoint: (what it is, the signed note).
     pub checkpoint: Option<(String, String)>,
+    /// Drawn on the desk: recordings link to their pages and a print
+    /// button is offered (a report written to a file has neither).
+    pub links: bool,
+    /// "Print".
+    pub print_label: String,
 }

@@ -77,6 +77,8 @@ impl Context<'_> {
                     note.clone(),
                 )
             }),
+            links: false,
+            print_label: self.t(Msg::Print),
         }
     }
 
@@ -319,12 +321,59 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
         ]),
         rows,
     });
+    page.sections.push(troubled_section(d, cx));
     page.sections.push(gap_section(cx, &d.gaps, false));
     page.timelines = timelines(d, cx);
     if !page.timelines.is_empty() {
         page.legend = cx.t(Msg::Legend);
     }
     page
+}
+
+/// The ingest report's late and damaged files, each by name (a link on the
+/// desk), officer, recorder, start and ingest, and what is wrong (R7, R11).
+fn troubled_section(d: &Data, cx: &Context<'_>) -> ReportSection {
+    let rows = d
+        .clips
+        .iter()
+        .filter(|c| c.damaged || c.late_ingest)
+        .map(|c| {
+            let mut what = Vec::new();
+            if c.damaged {
+                let why = c.damage_reason.as_deref().unwrap_or_default();
+                what.push(format!("{}: {why}", cx.t(Msg::StatusDamaged)));
+            }
+            if c.late_ingest {
+                what.push(cx.t(Msg::StatusLate));
+            }
+            vec![
+                Cell::recording(c.path.clone(), &c.clip),
+                Cell::text(cx.officer(c.officer.as_deref())),
+                Cell::text(c.device.clone().unwrap_or_default()),
+                Cell::text(
+                    c.recorded_start
+                        .as_deref()
+                        .map(|t| cx.zone.local(t))
+                        .unwrap_or_else(|| cx.t(Msg::TimeUnknown)),
+                ),
+                Cell::text(cx.zone.local(&c.ingested_at)),
+                Cell::prose(what.join("\n")),
+            ]
+        })
+        .collect();
+    ReportSection {
+        title: cx.t(Msg::TroubledFiles),
+        class: "troubled",
+        head: cx.head(&[
+            Msg::File,
+            Msg::Officer,
+            Msg::Recorder,
+            Msg::Start,
+            Msg::Ingested,
+            Msg::Status,
+        ]),
+        rows,
+    }
 }
 
 /// The interruption log: every interruption of the period.

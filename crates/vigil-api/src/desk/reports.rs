@@ -62,7 +62,10 @@ pub(super) async fn report_view(
             format: Some("html".into()),
             lang: Some(d.lang.code().to_owned()),
         };
-        let r = vigil_service::ops::Report::run(s, id, &f.kind, &q, &st.zone)?;
+        let mut r = vigil_service::ops::Report::run(s, id, &f.kind, &q, &st.zone)?;
+        if let vigil_service::reports::Body::Page(page) = &mut r.body {
+            page.links = true;
+        }
         let mut resp = html(StatusCode::OK, view::printed::document(r));
         if let Ok(v) = HeaderValue::from_str(report_csp()) {
             resp.headers_mut().insert("content-security-policy", v);
