@@ -1552,3 +1552,201 @@ fn recordings_are_listed_fifty_a_page_and_the_auditor_sees_the_log() {
     });
     drop(d);
 }
+
+/// axe-core's script (`cargo xtask test` fetches it into `target/axe`).
+fn axe_script() -> String {
+    let path = vigil_e2e::workspace().join("target/axe/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (cargo xtask test fetches axe-core from the npm registry)",
+            path.display()
+        )
+    })
+}
+
+/// The critical and serious violations axe-core finds on the page open in
+/// `c`: (rule, impact, the first offending element).
+async fn axe_violations(c: &Client, script: &str) -> Vec<(String, String, String)> {
+    c.execute(script, vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(
+               r.violations
+                .filter(v => v.impact === 'critical' || v.impact === 'serious')
+                .map(v => [v.id, v.impact, v.nodes.map(n => n.html).slice(0, 2).join(' | ')])
+             )).catch(e => done([['axe failed', 'critical', String(e)]]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// Every page of the desk, as each role sees it, in both languages, has
+/// no critical or serious accessibility violation (axe-core, WCAG 2.x A
+/// and AA rules), in Chromium and Firefox.
+#[test]
+fn every_desk_page_passes_axe_core_in_chromium() {
+    every_page_passes_axe(Engine::Chromium);
+}
+
+#[test]
+fn every_desk_page_passes_axe_core_in_firefox() {
+    every_page_passes_axe(Engine::Firefox);
+}
+
+fn every_page_passes_axe(engine: Engine) {
+    let v = Vigil::new();
+    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
+    ok(&v, &["officers", "add", "1003", "--name", "李四"]);
+    ingest_as_1002(&v, "continuity/hole_av.mp4", "REC_0100.MP4");
+    desk_users(
+        &v,
+        &[
+            ("zhang", "officer", Some("1002")),
+            ("li", "officer", Some("1003")),
+            ("sam", "supervisor", None),
+            ("cara", "custodian", None),
+            ("aud", "auditor", None),
+        ],
+    );
+    let clip = v.json(&["clips", "--json"])["clips"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gaps = v.json(&["gaps", "--json"]);
+    let gap = gaps["gaps"][0]["id"].as_str().unwrap().to_owned();
+    let explained = v.json(&[
+        "--as",
+        "zhang",
+        "explain",
+        &gap,
+        "--written",
+        "电池更换",
+        "--json",
+    ]);
+    let explanation = explained["id"]
+        .as_str()
+        .or(explained["explanation"]["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let request = v.json(&[
+        "--as",
+        "cara",
+        "request",
+        "--clip",
+        &clip,
+        "--reason",
+        "court",
+        "--outsider",
+        "District court",
+        "--json",
+    ]);
+    let request = request["request"].as_str().unwrap().to_owned();
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
+    let script = axe_script();
+    let browser = Browser::of(engine);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut bad: Vec<(String, Vec<(String, String, String)>)> = Vec::new();
+    let mut narrow: Vec<String> = Vec::new();
+    rt.block_on(async {
+        for lang in ["zh-CN", "en"] {
+            let anon = browser.session(lang).await;
+            anon.goto(&format!("{base}/desk/login")).await.unwrap();
+            let found = axe_violations(&anon, &script).await;
+            counts.push((format!("{lang} login"), found.len()));
+            if !found.is_empty() {
+                bad.push((format!("{lang} login"), found));
+            }
+            anon.close().await.unwrap();
+            for (user, pages) in [
+                (
+                    "zhang",
+                    vec![
+                        "/desk/".to_owned(),
+                        format!("/desk/clips/{clip}"),
+                        "/desk/clips".to_owned(),
+                    ],
+                ),
+                (
+                    "li",
+                    vec![format!("/desk/explanations/{explanation}/sign?back=/desk/")],
+                ),
+                (
+                    "sam",
+                    vec![
+                        "/desk/".to_owned(),
+                        "/desk/requests".to_owned(),
+                        format!("/desk/requests/{request}"),
+                        "/desk/reports".to_owned(),
+                        format!("/desk/reports/view?kind=ingest&from=2026-01-01&until=2027-12-31"),
+                        format!("/desk/reports/view?kind=gaps&from=2026-01-01&until=2027-12-31"),
+                        format!("/desk/reports/view?kind=stats&from=2026-01-01&until=2027-12-31"),
+                    ],
+                ),
+                (
+                    "cara",
+                    vec![
+                        "/desk/".to_owned(),
+                        format!("/desk/clips/{clip}"),
+                        "/desk/tagging".to_owned(),
+                        "/desk/status".to_owned(),
+                        "/desk/no-such-page".to_owned(),
+                    ],
+                ),
+                (
+                    "aud",
+                    vec![
+                        "/desk/".to_owned(),
+                        "/desk/audit".to_owned(),
+                        format!("/desk/audit?subject={clip}&related=1"),
+                        "/desk/checkpoint".to_owned(),
+                    ],
+                ),
+            ] {
+                let c = browser.session(lang).await;
+                login(&c, &base, user).await;
+                for page in pages {
+                    if page.contains("/sign?") && explanation.is_empty() {
+                        continue;
+                    }
+                    c.goto(&format!("{base}{page}")).await.unwrap();
+                    let found = axe_violations(&c, &script).await;
+                    counts.push((format!("{lang} {user} {page}"), found.len()));
+                    // At a tablet's width the page itself never scrolls
+                    // sideways: the header wraps, wide tables scroll in
+                    // their frame.
+                    if engine == Engine::Chromium && !page.starts_with("/desk/reports/view") {
+                        c.set_window_size(768, 1000).await.unwrap();
+                        let wide = number(
+                            &c,
+                            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                        )
+                        .await;
+                        if wide > 0.0 {
+                            narrow.push(format!("{lang} {user} {page}: {wide} px too wide"));
+                        }
+                        if lang == "en" && user == "cara" && page.starts_with("/desk/clips/") {
+                            shot(&c, "tablet-clip-en").await;
+                        }
+                        c.set_window_size(1366, 768).await.unwrap();
+                    }
+                    if !found.is_empty() {
+                        bad.push((format!("{lang} {user} {page}"), found));
+                    }
+                }
+                c.close().await.unwrap();
+            }
+        }
+    });
+    assert!(bad.is_empty(), "critical or serious violations: {bad:#?}");
+    assert!(narrow.is_empty(), "pages wider than a tablet: {narrow:#?}");
+    assert!(counts.len() >= 40, "every page was checked: {counts:?}");
+    assert!(!explanation.is_empty(), "the signing page was checked");
+    drop(d);
+}

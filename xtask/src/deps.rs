@@ -69,12 +69,52 @@ pub fn ensure_geckodriver() -> Result<()> {
     crate::run(crate::cargo().args(["install", "--locked", "--quiet", "geckodriver"]))
 }
 
+/// The axe-core release the desk's accessibility checks run in the
+/// browsers (from the npm registry).
+pub const AXE_CORE: &str = "4.14.1";
+
+/// Fetches axe-core's browser script into `target/axe/axe.min.js` (with
+/// npm, installed from Debian when missing) unless it is there.
+pub fn ensure_axe() -> Result<()> {
+    let dir = crate::root().join("target/axe");
+    let script = dir.join("axe.min.js");
+    let stamp = dir.join("VERSION");
+    if script.exists() && std::fs::read_to_string(&stamp).is_ok_and(|v| v.trim() == AXE_CORE) {
+        return Ok(());
+    }
+    if !Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        install(&["npm"])?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    crate::run(
+        Command::new("npm")
+            .args(["pack", "--silent", &format!("axe-core@{AXE_CORE}")])
+            .current_dir(&dir),
+    )?;
+    let tarball = dir.join(format!("axe-core-{AXE_CORE}.tgz"));
+    crate::run(
+        Command::new("tar")
+            .args(["-xzf"])
+            .arg(&tarball)
+            .args(["--strip-components=1", "package/axe.min.js"])
+            .current_dir(&dir),
+    )?;
+    std::fs::remove_file(&tarball)?;
+    std::fs::write(&stamp, AXE_CORE)?;
+    Ok(())
+}
+
 /// Installs what the tests need beyond [`ensure`]: [`TEST_PACKAGES`],
-/// `b3sum` and `geckodriver`.
+/// `b3sum`, `geckodriver` and axe-core.
 pub fn ensure_test_tools() -> Result<()> {
     install(TEST_PACKAGES)?;
     ensure_b3sum()?;
-    ensure_geckodriver()
+    ensure_geckodriver()?;
+    ensure_axe()
 }
 
 /// What the station guest needs on the host: mmdebstrap to build the

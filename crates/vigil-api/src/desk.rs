@@ -47,6 +47,21 @@ use session::*;
 pub use page::PAGE;
 pub use preview::stop_all as stop_previews;
 
+/// A desk address that leads nowhere: a page in the reader's language,
+/// not the API's JSON.
+async fn no_such_page(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    desk: page::Desk,
+) -> Response {
+    page::message(
+        &state,
+        &desk,
+        &vigil_service::ServiceError::not_found(
+            vigil_i18n::Msg::NoSuchPage.text(desk.lang).to_owned(),
+        ),
+    )
+}
+
 /// The desk's routes (merged into the API's router).
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -85,6 +100,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/requests/{request}/reject", post(custody::reject))
         .route("/desk/requests/{request}/{file}", get(custody::package))
         .route("/desk/audit", get(audit::page))
+        .route("/desk/{*rest}", get(no_such_page))
         .route(
             "/desk/checkpoint",
             get(checkpoint::page).post(checkpoint::check),
