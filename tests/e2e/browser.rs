@@ -1564,9 +1564,12 @@ fn axe_script() -> String {
     })
 }
 
+/// An axe-core finding: (rule, impact, the first offending elements).
+type Violation = (String, String, String);
+
 /// The critical and serious violations axe-core finds on the page open in
-/// `c`: (rule, impact, the first offending element).
-async fn axe_violations(c: &Client, script: &str) -> Vec<(String, String, String)> {
+/// `c`.
+async fn axe_violations(c: &Client, script: &str) -> Vec<Violation> {
     c.execute(script, vec![]).await.unwrap();
     let found = c
         .execute_async(
@@ -1652,7 +1655,7 @@ fn every_page_passes_axe(engine: Engine) {
         .build()
         .unwrap();
     let mut counts: Vec<(String, usize)> = Vec::new();
-    let mut bad: Vec<(String, Vec<(String, String, String)>)> = Vec::new();
+    let mut bad: Vec<(String, Vec<Violation>)> = Vec::new();
     let mut narrow: Vec<String> = Vec::new();
     rt.block_on(async {
         for lang in ["zh-CN", "en"] {
