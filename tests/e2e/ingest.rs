@@ -400,7 +400,7 @@ fn clips_lists_and_filters_by_officer_and_device() {
         "开始时间",
         "已损坏",
         "2026-11-20 16:00:00",
-        "时间均按 Asia/Shanghai 显示",
+        "时间均按北京时间（Asia/Shanghai）显示",
     ] {
         assert!(zh.contains(word), "{word:?} in\n{zh}");
     }
@@ -414,7 +414,7 @@ fn clips_lists_and_filters_by_officer_and_device() {
         "START",
         "DAMAGED",
         "2026-11-20 16:00:00",
-        "Times are shown in Asia/Shanghai",
+        "Times are shown in China Standard Time (Asia/Shanghai)",
     ] {
         assert!(en.contains(word), "{word:?} in\n{en}");
     }
@@ -439,7 +439,7 @@ fn clips_lists_and_filters_by_officer_and_device() {
     for word in [
         "序号",
         "操作人",
-        "clip.ingested",
+        "记录已入库",
         "共 1 条",
         "下一页用 `--after",
     ] {

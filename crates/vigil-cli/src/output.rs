@@ -139,7 +139,10 @@ impl Words {
 
     /// The line under a listing that names the zone its times are in.
     pub fn zone_line(&self) -> String {
-        self.fmt(vigil_i18n::Msg::TimesIn, &[("zone", self.zone.name())])
+        self.fmt(
+            vigil_i18n::Msg::TimesIn,
+            &[("zone", &self.zone.said(self.lang))],
+        )
     }
 }
 

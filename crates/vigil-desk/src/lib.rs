@@ -55,9 +55,13 @@ impl Chrome {
             .collect()
     }
 
-    /// "Times are shown in ...".
+    /// "Times are shown in 北京时间", the zone as people say it (its IANA
+    /// name is [`Self::zone`], shown as a tooltip).
     pub fn times_in(&self) -> String {
-        Msg::TimesIn.fmt(self.lang, &[("zone", &self.zone)])
+        let spoken = vigil_i18n::Zone::named(&self.zone)
+            .map(|z| z.spoken(self.lang))
+            .unwrap_or_else(|_| self.zone.clone());
+        Msg::TimesIn.fmt(self.lang, &[("zone", &spoken)])
     }
 }
 
@@ -556,7 +560,10 @@ mod tests {
         };
         let html = render(&page);
         assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
-        assert!(html.contains("时间均按 Asia/Shanghai 显示"), "{html}");
+        assert!(
+            html.contains("时间均按北京时间显示") && html.contains("title=\"Asia/Shanghai\""),
+            "the zone as people say it, its name in a tooltip: {html}"
+        );
         assert!(html.contains("&#60;script&#62;"), "{html}");
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("style=\""), "no inline styles under the CSP");

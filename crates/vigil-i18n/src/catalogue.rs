@@ -33,7 +33,7 @@ catalogue! {
     LoginFailed => "The user name or password is wrong, or the account is locked for a while.", "用户名或密码错误，或账户已暂时锁定。";
     SignedInAs => "Signed in as {user} ({role})", "当前用户：{user}（{role}）";
     Language => "Language", "语言";
-    TimesIn => "Times are shown in {zone}.", "时间均按 {zone} 显示。";
+    TimesIn => "Times are shown in {zone}.", "时间均按{zone}显示。";
     Home => "My work", "我的待办";
     Clips => "Recordings", "音视频记录";
     Interruptions => "Interruptions", "中断";

@@ -68,6 +68,59 @@ impl Zone {
         &self.name
     }
 
+    /// The zone as people say it in `lang` (北京时间, China Standard Time),
+    /// for the zones a station is likely to be in; the IANA name otherwise.
+    pub fn spoken(&self, lang: crate::Lang) -> String {
+        const SPOKEN: &[(&[&str], &str, &str)] = &[
+            (
+                &[
+                    "Asia/Shanghai",
+                    "Asia/Chongqing",
+                    "Asia/Chungking",
+                    "Asia/Harbin",
+                    "Asia/Urumqi",
+                    "PRC",
+                ],
+                "China Standard Time",
+                "北京时间",
+            ),
+            (
+                &["Asia/Hong_Kong", "Hongkong"],
+                "Hong Kong Time",
+                "香港时间",
+            ),
+            (&["Asia/Macau", "Asia/Macao"], "Macau Time", "澳门时间"),
+            (&["Asia/Taipei", "ROC"], "Taipei Time", "台北时间"),
+            (
+                &["UTC", "Etc/UTC", "Etc/UCT", "Universal", "Zulu"],
+                "UTC",
+                "协调世界时",
+            ),
+        ];
+        SPOKEN
+            .iter()
+            .find(|(names, _, _)| names.contains(&self.name.as_str()))
+            .map(|(_, en, zh)| match lang {
+                crate::Lang::En => (*en).to_owned(),
+                crate::Lang::ZhCn => (*zh).to_owned(),
+            })
+            .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// [`Self::spoken`] with the IANA name beside it where they differ
+    /// (北京时间（Asia/Shanghai）, China Standard Time (Asia/Shanghai)), for
+    /// a terminal or paper where no tooltip shows it.
+    pub fn said(&self, lang: crate::Lang) -> String {
+        let spoken = self.spoken(lang);
+        if spoken == self.name {
+            return spoken;
+        }
+        match lang {
+            crate::Lang::ZhCn => format!("{spoken}（{}）", self.name),
+            crate::Lang::En => format!("{spoken} ({})", self.name),
+        }
+    }
+
     fn zoned(&self, utc: &str) -> Option<jiff::Zoned> {
         let t: Timestamp = utc.parse().ok()?;
         Some(t.to_zoned(self.tz.clone()))

@@ -62,7 +62,7 @@ impl Context<'_> {
                 ),
                 (self.t(Msg::MadeBy), self.by.clone()),
                 (self.t(Msg::MadeAt), self.zone.local_with_offset(&now)),
-                (self.t(Msg::TimeZone), self.zone.name().to_owned()),
+                (self.t(Msg::TimeZone), self.zone.said(self.lang)),
             ],
             sections: Vec::new(),
             timelines: Vec::new(),
