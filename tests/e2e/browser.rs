@@ -200,6 +200,15 @@ fn the_auditor_reads_a_recordings_trail_in_words() {
         }
         assert!(!page.contains("未收录的操作"), "every action in words:\n{page}");
         shot(&aud, "audit-trail-zh").await;
+        // The search box finds the recording by its officer's name.
+        aud.goto(&format!("{base}/desk/clips")).await.unwrap();
+        fill(&aud, "form.filter", "q", "张三").await;
+        submit(&aud, "form.filter").await;
+        let rows = text(&aud).await;
+        assert!(rows.contains("REC_0100.MP4"), "{rows}");
+        aud.goto(&format!("{base}/desk/clips?q=%E6%9D%8E%E5%9B%9B")).await.unwrap();
+        assert!(text(&aud).await.contains("暂无。"), "李四 has no recording");
+        aud.goto(&format!("{base}/desk/audit?subject={clip}&related=1")).await.unwrap();
         // One person's actions, from the row.
         aud.find(Locator::Css("table.trail a[href='/desk/audit?actor=zhang']"))
             .await

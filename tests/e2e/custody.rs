@@ -1474,3 +1474,70 @@ fn a_recordings_trail_with_its_interruptions_one_persons_rows_and_a_period() {
         "{table}"
     );
 }
+
+/// One search finds recordings by officer name or number, recorder, site,
+/// case, tag note and explanation text, Chinese substrings included; the
+/// words are words (`%` and `_` match themselves).
+#[test]
+fn one_search_finds_recordings_by_officer_recorder_tag_and_explanation() {
+    let v = Vigil::new();
+    let gap = v.ingest_seq_gap();
+    ok(&v, &["officers", "add", "1002", "--name", "张三丰"]);
+    let clips: Vec<String> = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clip"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(clips.len() >= 3, "{clips:?}");
+    ok(
+        &v,
+        &[
+            "tag",
+            &clips[0],
+            "--site",
+            "人民路 12 号",
+            "--case",
+            "A-2026-99",
+        ],
+    );
+    ok(&v, &["tag", &clips[1], "--note", "窗口_纠纷"]);
+    explain_written(&v, &gap, "更换电池后继续录像");
+    let gap_clip = v.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == gap.as_str())
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let found = |words: &str| -> Vec<String> {
+        let mut got: Vec<String> = v.json(&["clips", "--search", words, "--json"])["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["clip"].as_str().unwrap().to_owned())
+            .collect();
+        got.sort();
+        got
+    };
+    let mut all = clips.clone();
+    all.sort();
+    assert_eq!(found("三丰"), all, "by a part of the officer's name");
+    assert_eq!(found("1002"), all, "by the officer's number");
+    assert_eq!(found("WC00"), all, "by a part of the recorder's serial");
+    assert_eq!(found("人民路"), [clips[0].clone()], "by the site");
+    assert_eq!(found("2026-99"), [clips[0].clone()], "by the case");
+    assert_eq!(found("窗口_纠"), [clips[1].clone()], "by the note");
+    assert_eq!(found("电池"), [gap_clip], "by the explanation's text");
+    assert!(found("无此内容").is_empty());
+    assert!(
+        found("窗口%纠").is_empty(),
+        "% is a character, not a wildcard"
+    );
+    assert!(
+        found("窗_纠").is_empty(),
+        "_ is a character, not a wildcard"
+    );
+}

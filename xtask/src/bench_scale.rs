@@ -467,6 +467,19 @@ fn stats(what: &str, mut samples: Vec<(f64, u64)>, goal_ms: Option<f64>) -> Figu
     }
 }
 
+/// `s` percent-encoded for a query string.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
     let cargo = crate::cargo;
@@ -654,6 +667,36 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
                 "recordings, page 200",
                 "cust1",
                 "/desk/clips?page=199".into(),
+                page,
+            ),
+            (
+                "search: an officer's number",
+                "cust1",
+                "/desk/clips?q=P0107".into(),
+                page,
+            ),
+            (
+                "search: an officer's name (Chinese)",
+                "cust1",
+                format!("/desk/clips?q={}", encode("张桂英")),
+                page,
+            ),
+            (
+                "search: a case number",
+                "cust1",
+                "/desk/clips?q=A100-0009".into(),
+                page,
+            ),
+            (
+                "search: explanation words (Chinese)",
+                "cust1",
+                format!("/desk/clips?q={}", encode("更换电池")),
+                page,
+            ),
+            (
+                "search: words found nowhere",
+                "cust1",
+                "/desk/clips?q=nothing-like-this".into(),
                 page,
             ),
             (

@@ -255,6 +255,8 @@ pub struct CheckpointPage {
 /// The clip list's filter as entered.
 #[derive(Debug, Clone, Default)]
 pub struct ClipFilterView {
+    /// The search box's words.
+    pub q: String,
     /// Officer id.
     pub officer: String,
     /// Recorder serial.

@@ -144,6 +144,8 @@ catalogue! {
     Back => "Back", "返回";
     Refused => "Not allowed", "无权操作";
     NotFound => "Not found", "未找到";
+    Search => "Search", "搜索";
+    SearchHint => "officer, recorder, site, case, note or explanation", "执法人员、记录仪、地点、案件、描述或说明";
     SkipToContent => "Skip to the content", "跳到正文";
     NoSuchPage => "There is no such page on the desk.", "工作台上没有这个页面。";
     FormExpired => "This form has expired: reload the page and try again.", "表单已过期：请刷新页面后重试。";

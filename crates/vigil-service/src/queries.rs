@@ -20,6 +20,10 @@ pub struct ClipQuery {
     pub device: Option<String>,
     /// Hours after recording within which ingest is on time (R1; 24).
     pub late_after: Option<u64>,
+    /// Words to search for: officer name or number, recorder, site, case,
+    /// tag note, explanation text (any substring, Chinese included).
+    #[serde(default)]
+    pub search: Option<String>,
 }
 
 /// Whether `role` may see a clip marked `kind` (R17).
@@ -182,6 +186,7 @@ pub(crate) fn clips(
     let all = store.recordings().clips(&ClipFilter {
         officer: q.officer.clone(),
         device: q.device.clone(),
+        text: q.search.clone(),
         late_after_h: Some(q.late_after.unwrap_or(24)),
         ..Default::default()
     })?;

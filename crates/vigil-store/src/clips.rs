@@ -183,6 +183,10 @@ pub struct ClipFilter {
     pub case: Option<String>,
     /// ... this category.
     pub category: Option<String>,
+    /// The search box: recordings whose officer (name or number),
+    /// recorder, current tag (site, case, note) or an explanation's text
+    /// holds these words (any substring, Chinese included).
+    pub text: Option<String>,
     /// Leave out clips marked with one of these confidentiality kinds (R17:
     /// what the reader's role may not see).
     pub hide_confidential: Vec<String>,
@@ -659,6 +663,38 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
                     v.clone(),
                 );
             }
+        }
+        if let Some(words) = f.text.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+            // Each table searched once for the words, the matches gathered
+            // as a set of clips; the list then walks its own index.
+            let like = format!(
+                "%{}%",
+                words
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            q.cond_with(
+                "c.id IN (
+                   SELECT k.id FROM clips k WHERE k.officer_id IN
+                     (SELECT id FROM officers WHERE id = ? OR name LIKE ? ESCAPE '\\')
+                   UNION SELECT k.id FROM clips k WHERE k.device_serial IN
+                     (SELECT serial FROM devices WHERE serial LIKE ? ESCAPE '\\')
+                   UNION SELECT t.clip FROM tags t
+                     WHERE (t.site LIKE ? ESCAPE '\\' OR t.case_no LIKE ? ESCAPE '\\' OR t.note LIKE ? ESCAPE '\\')
+                       AND t.id = (SELECT MAX(id) FROM tags n WHERE n.clip = t.clip)
+                   UNION SELECT g.clip FROM explanations e JOIN gaps g ON g.id = e.gap
+                     WHERE e.text LIKE ? ESCAPE '\\')",
+                [
+                    words.to_owned(),
+                    like.clone(),
+                    like.clone(),
+                    like.clone(),
+                    like.clone(),
+                    like.clone(),
+                    like,
+                ],
+            );
         }
         q.not_confidential("c.id", &f.hide_confidential);
         q.order(if f.newest_first {

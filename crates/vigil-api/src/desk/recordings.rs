@@ -5,6 +5,9 @@ use super::{custody, preview};
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub(super) struct ClipsQuery {
+    /// The search box.
+    #[serde(default)]
+    q: String,
     #[serde(default)]
     officer: String,
     #[serde(default)]
@@ -65,6 +68,7 @@ pub(super) async fn clips(
             site: filled(&q.site),
             case: filled(&q.case),
             category: filled(&q.category),
+            text: filled(&q.q),
             late_after_h: Some(24),
             recorded_from: bound(&q.from, false)?,
             recorded_until: bound(&q.until, true)?,
@@ -79,6 +83,7 @@ pub(super) async fn clips(
             .collect();
         let link = |page: usize| {
             let query = serde_urlencoded::to_string([
+                ("q", q.q.as_str()),
                 ("officer", q.officer.as_str()),
                 ("device", q.device.as_str()),
                 ("site", q.site.as_str()),
@@ -124,6 +129,7 @@ pub(super) async fn clips(
             skipped,
             chrome: chrome(&st, &d, Some(id), Msg::Clips.text(lang).into(), "clips"),
             filter: view::ClipFilterView {
+                q: q.q.clone(),
                 officer: q.officer.clone(),
                 device: q.device.clone(),
                 site: q.site.clone(),

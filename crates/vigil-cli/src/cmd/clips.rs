@@ -17,6 +17,10 @@ pub struct Args {
     /// Only clips from this recorder.
     #[arg(long, value_name = "SERIAL")]
     device: Option<String>,
+    /// Only clips found by these words: officer name or number, recorder,
+    /// site, case, tag note, explanation text (any substring).
+    #[arg(long, value_name = "WORDS")]
+    search: Option<String>,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -32,6 +36,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         officer: args.officer,
         device: args.device,
         late_after: Some(args.late_after),
+        search: args.search,
     };
     let doc = ctx.run::<ops::Clips>((), q)?;
     if args.json {
