@@ -682,6 +682,12 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
                 page,
             ),
             (
+                "search: a common surname (1 in 10 officers)",
+                "cust1",
+                format!("/desk/clips?q={}", encode("张")),
+                page,
+            ),
+            (
                 "search: a case number",
                 "cust1",
                 "/desk/clips?q=A100-0009".into(),

@@ -665,8 +665,10 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
             }
         }
         if let Some(words) = f.text.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-            // Each table searched once for the words, the matches gathered
-            // as a set of clips; the list then walks its own index.
+            // One condition per place the words may be, OR-ed: SQLite reads
+            // each by its own index (officer, recorder, a clip id) and sorts
+            // only the matches; tags and explanations are read once each,
+            // a tag only when it is its clip's current one.
             let like = format!(
                 "%{}%",
                 words
@@ -675,16 +677,13 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
                     .replace('_', "\\_")
             );
             q.cond_with(
-                "c.id IN (
-                   SELECT k.id FROM clips k WHERE k.officer_id IN
-                     (SELECT id FROM officers WHERE id = ? OR name LIKE ? ESCAPE '\\')
-                   UNION SELECT k.id FROM clips k WHERE k.device_serial IN
-                     (SELECT serial FROM devices WHERE serial LIKE ? ESCAPE '\\')
-                   UNION SELECT t.clip FROM tags t
+                "(c.officer_id IN (SELECT id FROM officers WHERE id = ? OR name LIKE ? ESCAPE '\\')
+                  OR c.device_serial IN (SELECT serial FROM devices WHERE serial LIKE ? ESCAPE '\\')
+                  OR c.id IN (SELECT t.clip FROM tags t
                      WHERE (t.site LIKE ? ESCAPE '\\' OR t.case_no LIKE ? ESCAPE '\\' OR t.note LIKE ? ESCAPE '\\')
-                       AND t.id = (SELECT MAX(id) FROM tags n WHERE n.clip = t.clip)
-                   UNION SELECT g.clip FROM explanations e JOIN gaps g ON g.id = e.gap
-                     WHERE e.text LIKE ? ESCAPE '\\')",
+                       AND NOT EXISTS (SELECT 1 FROM tags n WHERE n.clip = t.clip AND n.id > t.id))
+                  OR c.id IN (SELECT g.clip FROM explanations e JOIN gaps g ON g.id = e.gap
+                     WHERE e.text LIKE ? ESCAPE '\\'))",
                 [
                     words.to_owned(),
                     like.clone(),
