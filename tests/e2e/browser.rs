@@ -318,19 +318,23 @@ fn officers_explain_and_co_sign_and_a_supervisor_reviews_in_firefox() {
     explain_co_sign_and_review(Engine::Firefox);
 }
 
+/// Officers 1002 (张三) and 1003 (李四), REC_0100.MP4 of 1002 with a hole
+/// in its video and its audio, and desk users: `zhang` and `li` (the
+/// officers) and `more`.
+fn two_officers_and_a_hole(v: &Vigil, more: &[(&str, &str, Option<&str>)]) {
+    ok(v, &["officers", "add", "1002", "--name", "张三"]);
+    ok(v, &["officers", "add", "1003", "--name", "李四"]);
+    ingest_as_1002(v, "continuity/hole_av.mp4", "REC_0100.MP4");
+    let officers = [
+        ("zhang", "officer", Some("1002")),
+        ("li", "officer", Some("1003")),
+    ];
+    desk_users(v, &[&officers[..], more].concat());
+}
+
 fn explain_co_sign_and_review(engine: Engine) {
     let v = Vigil::new();
-    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
-    ok(&v, &["officers", "add", "1003", "--name", "李四"]);
-    ingest_as_1002(&v, "continuity/hole_av.mp4", "REC_0100.MP4");
-    desk_users(
-        &v,
-        &[
-            ("zhang", "officer", Some("1002")),
-            ("li", "officer", Some("1003")),
-            ("sam", "supervisor", None),
-        ],
-    );
+    two_officers_and_a_hole(&v, &[("sam", "supervisor", None)]);
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
     let gaps = v.json(&["gaps", "--json"]);
     let gap_ids: Vec<String> = gaps["gaps"]
@@ -1610,14 +1614,9 @@ fn every_desk_page_passes_axe_core_in_firefox() {
 
 fn every_page_passes_axe(engine: Engine) {
     let v = Vigil::new();
-    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
-    ok(&v, &["officers", "add", "1003", "--name", "李四"]);
-    ingest_as_1002(&v, "continuity/hole_av.mp4", "REC_0100.MP4");
-    desk_users(
+    two_officers_and_a_hole(
         &v,
         &[
-            ("zhang", "officer", Some("1002")),
-            ("li", "officer", Some("1003")),
             ("sam", "supervisor", None),
             ("cara", "custodian", None),
             ("aud", "auditor", None),

@@ -734,12 +734,23 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         "--disable-sync",
     ];
     let url = format!("file://{}", html_path.display());
-    let dom = std::process::Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", &url])
-        .output()
-        .unwrap();
+    // Headless Chromium on the report file with `args`.
+    let headless = |args: &[&str]| {
+        let out = std::process::Command::new(chromium)
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(args)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "chromium {args:?}: {}",
+            describe(&out)
+        );
+        out
+    };
+    let dom = headless(&["--dump-dom"]);
     let dom = String::from_utf8_lossy(&dom.stdout);
     // Six clips, all dated (the truncated one by its file time).
     assert_eq!(
@@ -754,17 +765,10 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     );
     assert!(dom.contains("Officer 1002"));
     let png = v.dir.path().join("report.png");
-    let shot = std::process::Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args([
-            "--window-size=1000,800",
-            &format!("--screenshot={}", png.display()),
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(shot.status.success(), "{}", describe(&shot));
+    headless(&[
+        "--window-size=1000,800",
+        &format!("--screenshot={}", png.display()),
+    ]);
     let bytes = std::fs::read(&png).unwrap();
     assert!(
         bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
@@ -773,17 +777,10 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     );
     // Printed to A4 from the file, every page says which of how many.
     let pdf = v.dir.path().join("report.pdf");
-    let printed = std::process::Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args([
-            "--no-pdf-header-footer",
-            &format!("--print-to-pdf={}", pdf.display()),
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(printed.status.success(), "{}", describe(&printed));
+    headless(&[
+        "--no-pdf-header-footer",
+        &format!("--print-to-pdf={}", pdf.display()),
+    ]);
     let pdf_text = std::process::Command::new("pdftotext")
         .args(["-layout"])
         .arg(&pdf)

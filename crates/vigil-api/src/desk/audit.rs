@@ -36,16 +36,7 @@ pub(super) async fn page(
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
-        let bound = |date: &str, end: bool| -> Result<Option<String>, ServiceError> {
-            match filled(date) {
-                None => Ok(None),
-                Some(day) => st
-                    .zone
-                    .day_utc(&day)
-                    .map(|(a, b)| Some(if end { b } else { a }))
-                    .map_err(|e| ServiceError::bad_request(e.to_string())),
-            }
-        };
+        let bound = |date: &str, end: bool| day_bound(&st.zone, date, end);
         let related = !q.related.is_empty();
         let query = vigil_service::queries::AuditQuery {
             action: filled(&q.action),

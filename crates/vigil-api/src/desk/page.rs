@@ -108,6 +108,23 @@ pub(super) fn encode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A local date from a form (`2026-11-20`) as the UTC start of that day in
+/// the station's `zone`, or with `end` the start of the next; `None` when
+/// left empty.
+pub(super) fn day_bound(
+    zone: &vigil_i18n::Zone,
+    date: &str,
+    end: bool,
+) -> Result<Option<String>, ServiceError> {
+    match filled(date) {
+        None => Ok(None),
+        Some(day) => zone
+            .day_utc(&day)
+            .map(|(a, b)| Some(if end { b } else { a }))
+            .map_err(|e| ServiceError::bad_request(e.to_string())),
+    }
+}
+
 /// A form field's text, trimmed; `None` when left empty.
 pub(super) fn filled(v: &str) -> Option<String> {
     let v = v.trim();

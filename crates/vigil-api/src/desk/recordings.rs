@@ -44,16 +44,7 @@ pub(super) async fn clips(
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
-        let bound = |date: &str, end: bool| -> Result<Option<String>, ServiceError> {
-            match filled(date) {
-                None => Ok(None),
-                Some(d) => st
-                    .zone
-                    .day_utc(&d)
-                    .map(|(a, b)| Some(if end { b } else { a }))
-                    .map_err(|e| ServiceError::bad_request(e.to_string())),
-            }
-        };
+        let bound = |date: &str, end: bool| day_bound(&st.zone, date, end);
         let state = match q.status.as_str() {
             "" => None,
             other => Some(
