@@ -436,6 +436,51 @@ fn explain_co_sign_and_review(engine: Engine) {
         )
         .await;
         assert!(seek < 3.0 && t > seek, "seek {seek}, now {t}");
+        // The keys the page lists: from the start, "k" goes to the next
+        // interruption; "," steps one frame back, paused; the speed 2×.
+        zhang
+            .execute(
+                "const p = document.getElementById('player'); p.pause(); p.currentTime = 0; document.activeElement.blur();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let press = |key: char| {
+            let zhang = zhang.clone();
+            async move {
+                use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+                let keys = KeyActions::new(format!("key-{key}"))
+                    .then(KeyAction::Down { value: key })
+                    .then(KeyAction::Up { value: key });
+                zhang.perform_actions(keys).await.unwrap();
+            }
+        };
+        press('k').await;
+        let t = until(
+            &zhang,
+            "return document.getElementById('player').currentTime",
+            "k: the next interruption",
+            |t| t > seek - 0.1,
+        )
+        .await;
+        press(',').await;
+        let back = until(
+            &zhang,
+            "const p = document.getElementById('player'); return p.paused ? p.currentTime : -1",
+            "',': a frame back, paused",
+            |b| b >= 0.0,
+        )
+        .await;
+        assert!(back < t && t - back < 0.5, "a frame back: {t} → {back}");
+        zhang
+            .find(Locator::Css("#speed option[value='2']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let rate = number(&zhang, "return document.getElementById('player').playbackRate").await;
+        assert_eq!(rate, 2.0, "the speed chosen");
         // A written explanation for each interruption.
         for (gap, why) in gap_ids.iter().zip(["电池更换，记录中断", "设备故障"]) {
             let form = zhang

@@ -70,6 +70,48 @@
   });
   var m = /^#t=([0-9.]+)$/.exec(location.hash);
   if (m) seek(parseFloat(m[1]));
+  // Playback speed, and the keys the page lists: space plays or pauses,
+  // the arrows move 5 s, "," and "." one frame, "j" and "k" to the
+  // previous and next interruption.
+  var speed = document.getElementById("speed");
+  if (speed) {
+    speed.addEventListener("change", function () {
+      player.playbackRate = parseFloat(speed.value) || 1;
+    });
+  }
+  var frame = 1 / (parseFloat(player.getAttribute("data-fps")) || 25);
+  var marks = Array.prototype.map
+    .call(document.querySelectorAll("a.mark[data-seek]"), function (a) {
+      return parseFloat(a.getAttribute("data-seek"));
+    })
+    .filter(isFinite)
+    .sort(function (a, b) { return a - b; });
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName))) return;
+    var now = player.currentTime;
+    switch (ev.key) {
+      case " ":
+        if (player.paused) { var p = player.play(); if (p && p.catch) p.catch(function () {}); }
+        else player.pause();
+        break;
+      case "ArrowLeft": player.currentTime = Math.max(0, now - 5); break;
+      case "ArrowRight": player.currentTime = now + 5; break;
+      case ",": player.pause(); player.currentTime = Math.max(0, now - frame); break;
+      case ".": player.pause(); player.currentTime = now + frame; break;
+      case "j":
+        var before = marks.filter(function (s) { return s < now - 0.5; });
+        if (before.length) seek(before[before.length - 1]);
+        break;
+      case "k":
+        var after = marks.filter(function (s) { return s > now + 0.5; });
+        if (after.length) seek(after[0]);
+        break;
+      default: return;
+    }
+    ev.preventDefault();
+  });
 })();
 // A kept checkpoint chosen as a file is read into the text to check.
 (function () {

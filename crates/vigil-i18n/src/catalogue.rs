@@ -145,6 +145,8 @@ catalogue! {
     Refused => "Not allowed", "无权操作";
     NotFound => "Not found", "未找到";
     Search => "Search", "搜索";
+    Speed => "Speed", "播放速度";
+    PlayerKeys => "Keys: space play/pause · ← → 5 s · , . one frame · j k previous/next interruption", "快捷键：空格 播放/暂停 · ← → 5 秒 · , . 逐帧 · j k 上一个/下一个中断";
     SearchHint => "officer, recorder, site, case, note or explanation", "执法人员、记录仪、地点、案件、描述或说明";
     SkipToContent => "Skip to the content", "跳到正文";
     NoSuchPage => "There is no such page on the desk.", "工作台上没有这个页面。";
