@@ -164,6 +164,11 @@ pub fn ensure() -> Result<()> {
     install(PACKAGES)
 }
 
+/// Installs `packages` (Debian) that are missing.
+pub fn install_packages(packages: &[&str]) -> Result<()> {
+    install(packages)
+}
+
 #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn install(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
