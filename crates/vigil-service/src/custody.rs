@@ -440,22 +440,14 @@ pub(crate) fn reject(
     Ok(serde_json::json!({"request": request, "rejected_by": id.user, "reason": r.reason.trim()}))
 }
 
-/// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
-/// The newest retrieval requests as the desk lists them (200 at most),
-/// the listing audited (`requests.listed`, R20).
+/// The newest retrieval requests as the desk lists them (200 at most).
+/// A list of what waits, not evidence: not audited, as the API's list is
+/// not (opening a recording from it is, R20).
 pub fn request_list(
-    station: &mut Station,
-    id: &Identity,
+    station: &Station,
+    _id: &Identity,
 ) -> Result<Vec<vigil_store::requests::Request>, ServiceError> {
-    let store = &mut station.store;
-    let rows = store.custody().requests(200)?;
-    store.log_mut().record_read(
-        &id.actor(),
-        "requests.listed",
-        "requests",
-        &serde_json::json!({"desk": true}),
-    )?;
-    Ok(rows)
+    Ok(station.store.custody().requests(200)?)
 }
 
 /// One request and what it would release, for the reader to check before a
@@ -498,6 +490,7 @@ pub fn what_it_releases(
     })
 }
 
+/// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
 pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
     Ok(serde_json::json!({ "requests": store.custody().requests(200)? }))
 }

@@ -1,8 +1,9 @@
 //! Each role's work queues, as the desk's home page shows them: which
 //! queues a role has, and what each holds, read from the store's indexes
 //! (never every clip or interruption). The rules live here once: what a
-//! role may see (R17), who may decide a request (R16), and the audit row of
-//! the read (R20).
+//! role may see (R17) and who may decide a request (R16). Reading one's
+//! queues is not audited: they list what waits, not evidence; opening a
+//! recording from them is (R20).
 
 use vigil_store::audit::AuditEntry;
 use vigil_store::requests::Request;
@@ -135,17 +136,4 @@ pub fn of(
         }
     }
     Ok(q)
-}
-
-/// Records that `id` read their queues: one audit row (`desk.home`) with
-/// the number of rows each queue showed, in the order shown (R20).
-pub fn viewed(station: &mut Station, id: &Identity, rows: &[usize]) -> Result<(), ServiceError> {
-    let store = &mut station.store;
-    store.log_mut().record_read(
-        &id.actor(),
-        "desk.home",
-        &id.user,
-        &serde_json::json!({ "sections": rows }),
-    )?;
-    Ok(())
 }

@@ -156,8 +156,6 @@ pub(super) fn sections(
             }],
         });
     }
-    let rows: Vec<usize> = out.iter().map(|s| s.rows.len()).collect();
-    vigil_service::queues::viewed(store, id, &rows)?;
     Ok(out)
 }
 
