@@ -195,6 +195,17 @@ impl Vigil {
             .to_owned()
     }
 
+    /// The recording interruption `gap` is in.
+    pub fn clip_of_gap(&self, gap: &str) -> String {
+        let gaps = self.json(&["gaps", "--json"]);
+        gaps["gaps"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["id"] == gap))
+            .and_then(|g| g["clip"].as_str())
+            .unwrap_or_else(|| panic!("no interruption {gap}: {gaps:#}"))
+            .to_owned()
+    }
+
     /// Opens the index read-only.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(

@@ -1400,15 +1400,7 @@ fn on_the_20th(rows: &serde_json::Value, field: &str, id: &str) -> Vec<String> {
 fn a_recordings_trail_with_its_interruptions_one_persons_rows_and_a_period() {
     let v = Vigil::new();
     let gap = v.ingest_seq_gap();
-    let clip = v.json(&["gaps", "--json"])["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["id"] == gap.as_str())
-        .unwrap()["clip"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let clip = v.clip_of_gap(&gap);
     ok(&v, &["tag", &clip, "--case", "A-9"]);
     let rows = |args: &[&str]| -> Vec<(String, String)> {
         let doc = v.json(&[&["audit", "--json"], args].concat());
@@ -1500,15 +1492,7 @@ fn one_search_finds_recordings_by_officer_recorder_tag_and_explanation() {
     );
     ok(&v, &["tag", &clips[1], "--note", "窗口_纠纷"]);
     explain_written(&v, &gap, "更换电池后继续录像");
-    let gap_clip = v.json(&["gaps", "--json"])["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["id"] == gap.as_str())
-        .unwrap()["clip"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gap_clip = v.clip_of_gap(&gap);
     let found = |words: &str| -> Vec<String> {
         let mut got: Vec<String> = v.json(&["clips", "--search", words, "--json"])["clips"]
             .as_array()

@@ -8,7 +8,7 @@
 //! audit log growing only with viewings and changes.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -43,17 +43,7 @@ pub fn run(args: &[String]) -> Result<()> {
     {
         crate::deps::install_packages(&["wrk"])?;
     }
-    crate::run(crate::cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "vigild",
-        "-p",
-        "vigil-cli",
-    ]))?;
-    let vigild = root().join("target/release/vigild");
-    let vigil = root().join("target/release/vigil");
+    let (vigild, vigil) = crate::bench_scale::release_binaries()?;
     // A fresh store each run, kept after it (target/bench-desk) to look at.
     let work = root().join("target/bench-desk");
     if work.exists() {
@@ -85,16 +75,7 @@ pub fn run(args: &[String]) -> Result<()> {
             .args(["user", "add", &user, "--role", "custodian"])
             .output()?;
         anyhow::ensure!(out.status.success(), "user add {user}");
-        let mut child = Command::new(&vigil)
-            .arg("--store")
-            .arg(&store)
-            .args(["user", "passwd", &user])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        use std::io::Write as _;
-        writeln!(child.stdin.take().context("stdin")?, "{PASSWORD}")?;
-        anyhow::ensure!(child.wait()?.success(), "vigil user passwd {user}");
+        crate::bench_scale::set_password(&vigil, &store, &user, PASSWORD)?;
     }
     let clip = {
         let out = Command::new(&vigil)
@@ -194,32 +175,7 @@ pub fn run(args: &[String]) -> Result<()> {
 /// returns its session cookie (`vigil_session=…`).
 fn login(dir: &Path, user: &str) -> Result<String> {
     let jar = dir.join(format!("{user}.cookies"));
-    let url = format!("https://{LISTEN}/desk/login");
-    let page = Command::new("curl")
-        .args(["-sk", "-c"])
-        .arg(&jar)
-        .arg(&url)
-        .output()?;
-    let page = String::from_utf8_lossy(&page.stdout).to_string();
-    let token = page
-        .split("name=\"login_token\" value=\"")
-        .nth(1)
-        .and_then(|t| t.split('"').next())
-        .unwrap_or_default()
-        .to_owned();
-    let out = Command::new("curl")
-        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-b"])
-        .arg(&jar)
-        .arg("-c")
-        .arg(&jar)
-        .args([
-            "-d",
-            &format!("user={user}&password={PASSWORD}&login_token={token}"),
-        ])
-        .arg(&url)
-        .output()?;
-    let code = String::from_utf8_lossy(&out.stdout).to_string();
-    anyhow::ensure!(code == "303", "login of {user}: HTTP {code}");
+    crate::bench_scale::desk_login(LISTEN, &jar, user, PASSWORD)?;
     let jar = std::fs::read_to_string(&jar)?;
     jar.lines()
         .find_map(|l| {

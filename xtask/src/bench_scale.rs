@@ -467,6 +467,72 @@ fn stats(what: &str, mut samples: Vec<(f64, u64)>, goal_ms: Option<f64>) -> Figu
     }
 }
 
+/// The release vigild and vigil, built: (vigild, vigil).
+pub(crate) fn release_binaries() -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "vigild",
+        "-p",
+        "vigil-cli",
+    ]))?;
+    Ok((
+        root().join("target/release/vigild"),
+        root().join("target/release/vigil"),
+    ))
+}
+
+/// Sets `user`'s desk password on `store` in-process (before vigild opens
+/// it).
+pub(crate) fn set_password(vigil: &Path, store: &Path, user: &str, password: &str) -> Result<()> {
+    let mut child = Command::new(vigil)
+        .arg("--store")
+        .arg(store)
+        .args(["user", "passwd", user])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    use std::io::Write as _;
+    writeln!(child.stdin.take().context("stdin")?, "{password}")?;
+    anyhow::ensure!(child.wait()?.success(), "vigil user passwd {user} failed");
+    Ok(())
+}
+
+/// Logs `user` in at the desk on `listen`, its session cookie kept in
+/// `jar`: the login page's pre-session token (login CSRF) first, then the
+/// form.
+pub(crate) fn desk_login(listen: &str, jar: &Path, user: &str, password: &str) -> Result<()> {
+    let url = format!("https://{listen}/desk/login");
+    let page = Command::new("curl")
+        .args(["-sk", "-c"])
+        .arg(jar)
+        .arg(&url)
+        .output()?;
+    let page = String::from_utf8_lossy(&page.stdout).to_string();
+    let token = page
+        .split("name=\"login_token\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let out = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-b"])
+        .arg(jar)
+        .arg("-c")
+        .arg(jar)
+        .args([
+            "-d",
+            &format!("user={user}&password={password}&login_token={token}"),
+        ])
+        .arg(&url)
+        .output()?;
+    let code = String::from_utf8_lossy(&out.stdout).to_string();
+    anyhow::ensure!(code == "303", "login of {user}: HTTP {code}");
+    Ok(())
+}
+
 /// `s` percent-encoded for a query string.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -482,30 +548,10 @@ fn encode(s: &str) -> String {
 
 #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
 fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
-    let cargo = crate::cargo;
-    crate::run(cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "vigild",
-        "-p",
-        "vigil-cli",
-    ]))?;
-    let vigild = root().join("target/release/vigild");
-    let vigil = root().join("target/release/vigil");
+    let (vigild, vigil) = release_binaries()?;
     // Desk passwords (in-process, before vigild opens the store).
     for u in ["p0001", "p0002", "sup1", "cust1", "aud1"] {
-        let mut child = Command::new(&vigil)
-            .arg("--store")
-            .arg(store)
-            .args(["user", "passwd", u])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        use std::io::Write as _;
-        writeln!(child.stdin.take().context("stdin")?, "{PASSWORD}")?;
-        anyhow::ensure!(child.wait()?.success(), "vigil user passwd {u} failed");
+        set_password(&vigil, store, u, PASSWORD)?;
     }
     let real_clip = first_clip(store)?;
     let socket = base.join("vigil.sock");
@@ -534,33 +580,7 @@ fn measure(base: &Path, store: &Path, shape: &Shape) -> Result<()> {
         let url = |p: &str| format!("https://{listen}{p}");
         let jar = |u: &str| base.join(format!("{u}.cookies"));
         for u in ["p0001", "sup1", "cust1", "aud1"] {
-            // The login form's pre-session token (login CSRF): its page
-            // sets the cookie and carries the token.
-            let page = Command::new("curl")
-                .args(["-sk", "-c"])
-                .arg(jar(u))
-                .arg(url("/desk/login"))
-                .output()?;
-            let page = String::from_utf8_lossy(&page.stdout).to_string();
-            let token = page
-                .split("name=\"login_token\" value=\"")
-                .nth(1)
-                .and_then(|t| t.split('"').next())
-                .unwrap_or_default()
-                .to_owned();
-            let out = Command::new("curl")
-                .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-b"])
-                .arg(jar(u))
-                .arg("-c")
-                .arg(jar(u))
-                .args([
-                    "-d",
-                    &format!("user={u}&password={PASSWORD}&login_token={token}"),
-                ])
-                .arg(url("/desk/login"))
-                .output()?;
-            let code = String::from_utf8_lossy(&out.stdout).to_string();
-            anyhow::ensure!(code == "303", "login of {u}: HTTP {code}");
+            desk_login(listen, &jar(u), u, PASSWORD)?;
         }
         // Server time: from the request sent (TLS up) to the last byte.
         let get = |u: &str, path: &str| -> Result<(f64, u64)> {

@@ -129,6 +129,12 @@ pub fn action(code: &str, lang: Lang) -> Option<&'static str> {
         })
 }
 
+/// `code` in words in `lang`, or the code itself when the catalogue does
+/// not know it.
+pub fn said(code: &str, lang: Lang) -> String {
+    action(code, lang).map_or_else(|| code.to_owned(), str::to_owned)
+}
+
 /// Every action the catalogue knows: (code, words in `lang`), for a filter's
 /// choices.
 pub fn actions(lang: Lang) -> impl Iterator<Item = (&'static str, &'static str)> {

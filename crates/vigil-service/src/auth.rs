@@ -199,9 +199,9 @@ pub fn source_of(peer: &str) -> String {
         .unwrap_or_else(|_| peer.to_owned())
 }
 
-/// Checks `user`'s password from `peer`, counting a failure towards the
-/// lockout of [`login`] and auditing it as `actor` with `wrong` as the
-/// reason; refused while the user is locked out from that address.
+/// Whether `user`'s password from `peer` is right, a wrong one counted
+/// towards the lockout of [`login`] and audited as `actor` with `wrong` as
+/// the reason; refused while the user is locked out from that address.
 #[allow(clippy::too_many_arguments)]
 fn check_password(
     station: &mut Station,
@@ -211,7 +211,7 @@ fn check_password(
     policy: &Policy,
     actor: &str,
     wrong: &str,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
     let store = &mut station.store;
     let source = source_of(peer);
     let since = seconds_from_now(-60 * policy.lockout_minutes);
@@ -266,14 +266,15 @@ fn check_password(
                 }),
             )?;
         }
-        return Err(ServiceError::refused(wrong.into()));
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Asks a signed-in user for their password again before a deliberate act
-/// (a co-signature at the desk): a wrong one counts towards the lockout as
-/// a failed login does, and is audited.
+/// (a co-signature at the desk): whether it is right; a wrong one counts
+/// towards the lockout as a failed login does, and is audited. Refused
+/// while the user is locked out.
 pub fn confirm(
     station: &mut Station,
     _admitted: &Admission,
@@ -281,7 +282,7 @@ pub fn confirm(
     password: &str,
     peer: &str,
     policy: &Policy,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
     let actor = format!("{} (desk confirmation from {peer})", id.user);
     check_password(
         station,
@@ -310,15 +311,10 @@ pub fn login(
     policy: &Policy,
 ) -> Result<Session, ServiceError> {
     let actor = format!("{user} (desk login from {peer})");
-    check_password(
-        station,
-        user,
-        password,
-        peer,
-        policy,
-        &actor,
-        "wrong user name or password",
-    )?;
+    let wrong = "wrong user name or password";
+    if !check_password(station, user, password, peer, policy, &actor, wrong)? {
+        return Err(ServiceError::refused(wrong.into()));
+    }
     let store = &mut station.store;
     let token = random_hex(32)?;
     let expires_at = seconds_from_now(policy.session_s);

@@ -173,7 +173,9 @@ pub fn check(
             "problem": "no signed checkpoint in the text (it starts with the station's name, then the size and root, a blank line and a signature line)",
         }));
     }
-    let mismatch = store.log().log_mismatch()?;
+    // Whether the rows still make the stored tree: read once, and only for
+    // a checkpoint that is this station's (text that is not costs nothing).
+    let mut mismatch: Option<Option<String>> = None;
     for note in notes {
         let verdict = match vigil_tlog::note::Checkpoint::open(&note, &key) {
             Err(e) => {
@@ -202,7 +204,10 @@ pub fn check(
                             cp.size
                         ),
                     ))
-                } else if let Some(m) = &mismatch {
+                } else if let Some(m) = match &mismatch {
+                    Some(m) => m.clone(),
+                    None => mismatch.insert(store.log().log_mismatch()?).clone(),
+                } {
                     Some((
                         Failure::Tampered,
                         format!("the audit log no longer matches its Merkle tree: {m}"),

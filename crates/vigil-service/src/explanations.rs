@@ -242,7 +242,7 @@ fn own_work(id: &Identity, g: &vigil_store::Gap) -> Result<(), ServiceError> {
     let Some(e) = &g.explanation else {
         return Ok(());
     };
-    let filer = e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by);
+    let filer = crate::Identity::user_of(&e.recorded_by);
     if filer == id.user {
         return refuse("they filed it");
     }

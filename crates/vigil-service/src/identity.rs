@@ -124,6 +124,12 @@ impl Identity {
         }
     }
 
+    /// The user an actor as [`Self::actor`] writes it names: `cara (desk
+    /// session …)` and `root (unix:0)` are cara and root.
+    pub fn user_of(actor: &str) -> &str {
+        actor.split(" (").next().unwrap_or(actor)
+    }
+
     /// Refuses unless the role is one of `allowed`.
     pub fn require(&self, allowed: &[Role], what: &str) -> Result<(), ServiceError> {
         if allowed.contains(&self.role) {

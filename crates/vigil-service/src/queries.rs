@@ -270,17 +270,10 @@ pub(crate) fn audit_rows(
             )));
         }
     }
-    let time = |flag: &str, t: &Option<String>| -> Result<Option<String>, ServiceError> {
-        t.as_deref()
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                    .map(vigil_store::rfc3339)
-                    .map_err(|_| {
-                        ServiceError::bad_request(format!("{flag} {t:?} is not an RFC 3339 time"))
-                    })
-            })
-            .transpose()
+    // An empty field (a form left blank) is no bound.
+    let time = |flag, t: &Option<String>| {
+        let t = t.clone().filter(|t| !t.is_empty());
+        Ok::<_, ServiceError>(crate::reports::time_arg(flag, &t)?.map(vigil_store::rfc3339))
     };
     let (since, until) = (time("since", &q.since)?, time("until", &q.until)?);
     // A recording's trail: the rows about it and about its interruptions.

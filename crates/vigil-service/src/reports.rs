@@ -212,21 +212,26 @@ fn pretty(v: &serde_json::Value) -> Result<String, ServiceError> {
     serde_json::to_string_pretty(v).map_err(|e| ServiceError::bad_request(e.to_string()))
 }
 
+/// A time a caller passed as `flag` (RFC 3339), or a refusal naming it.
+pub(crate) fn time_arg(
+    flag: &str,
+    t: &Option<String>,
+) -> Result<Option<OffsetDateTime>, ServiceError> {
+    t.as_deref()
+        .map(|t| {
+            OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+                ServiceError::bad_request(format!("{flag} {t:?} is not an RFC 3339 time"))
+            })
+        })
+        .transpose()
+}
+
 /// What the report `kind` needs over the period, read by the store's
 /// indexes: the period's clips and their interruptions for the ingest
 /// report, the interruptions alone for the gap log, totals counted by
 /// SQLite for the statistics (a year is a million clips).
 fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceError> {
-    let time = |flag: &str, t: &Option<String>| -> Result<Option<OffsetDateTime>, ServiceError> {
-        t.as_deref()
-            .map(|t| {
-                OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
-                    ServiceError::bad_request(format!("{flag} {t:?} is not an RFC 3339 time"))
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = (time("since", &q.since)?, time("until", &q.until)?);
+    let (since, until) = (time_arg("since", &q.since)?, time_arg("until", &q.until)?);
     if let (Some(a), Some(b)) = (since, until) {
         if a > b {
             return Err(ServiceError::bad_request(format!(

@@ -113,7 +113,7 @@ pub(super) async fn page(
                     at: st.zone.local(&r.at),
                     actor: (
                         r.actor.clone(),
-                        format!("/desk/audit?actor={}", encode(user_of(&r.actor))),
+                        format!("/desk/audit?actor={}", encode(Identity::user_of(&r.actor))),
                     ),
                     action: vigil_i18n::actions::action(&r.action, lang)
                         .map(str::to_owned)
@@ -173,12 +173,6 @@ pub(super) async fn page(
         })))
     })
     .await
-}
-
-/// The user of an actor as the log records it (`cara (desk session …)` is
-/// cara).
-fn user_of(actor: &str) -> &str {
-    actor.split(" (").next().unwrap_or(actor)
 }
 
 /// A row's details as `key: value` pairs (the JSON kept in the log, its

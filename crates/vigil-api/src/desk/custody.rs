@@ -76,10 +76,7 @@ pub(super) fn view_of(
                     &[
                         ("reason", hold_label(&h.reason, lang)),
                         ("at", &zone.local(&h.placed_at)),
-                        (
-                            "who",
-                            h.placed_by.split(" (").next().unwrap_or(&h.placed_by),
-                        ),
+                        ("who", Identity::user_of(&h.placed_by)),
                     ],
                 );
                 if let Some(n) = h.note.as_deref().filter(|n| !n.is_empty()) {

@@ -100,7 +100,7 @@ fn sign_page(
             Msg::SignFiledBy.text(lang).to_owned(),
             format!(
                 "{} · {}",
-                e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by),
+                Identity::user_of(&e.recorded_by),
                 st.zone.local(&e.created_at)
             ),
         ),
@@ -170,12 +170,8 @@ pub(super) async fn sign(
     let peer = desk.remote.clone().unwrap_or_default();
     posted(&state, &desk, &csrf, move |s, id| {
         let admitted = vigil_service::auth::admit()?;
-        match vigil_service::auth::confirm(s, &admitted, id, &f.password, &peer, &st.policy) {
-            Ok(()) => {}
-            Err(e) if e.kind == Kind::Refused && !e.to_string().contains("locked out") => {
-                return sign_page(&st, &d, s, id, &explanation, back, true);
-            }
-            Err(e) => return Err(e),
+        if !vigil_service::auth::confirm(s, &admitted, id, &f.password, &peer, &st.policy)? {
+            return sign_page(&st, &d, s, id, &explanation, back, true);
         }
         op::call::<ops::Sign>(s, id, explanation, op::Empty {})?;
         Ok(Out::Redirect(back))

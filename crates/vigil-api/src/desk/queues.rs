@@ -16,7 +16,7 @@ pub(super) fn sections(
     let today = zone
         .day_utc(zone.local(&now).get(..10).unwrap_or_default())
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
-    let q = vigil_service::queues::of(store, id, today, &now, PAGE)?;
+    let mut q = vigil_service::queues::of(store, id, today, &now, PAGE)?;
     let names = Names::of(store)?;
     let heads = |m: &[Msg]| m.iter().map(|m| m.text(lang).to_owned()).collect();
     let gap_section = |id: &'static str, title: Msg, gaps: &[Gap]| view::Section {
@@ -101,7 +101,7 @@ pub(super) fn sections(
                 .collect(),
         });
     }
-    if let Some(clips) = q.today.clone() {
+    if let Some(clips) = q.today.take() {
         let clips = vigil_service::queries::listed(store, clips)?;
         out.push(view::Section {
             id: "today",
@@ -132,9 +132,7 @@ pub(super) fn sections(
                         e.seq.to_string(),
                         zone.local(&e.at),
                         e.actor,
-                        vigil_i18n::actions::action(&e.action, lang)
-                            .map(str::to_owned)
-                            .unwrap_or(e.action),
+                        vigil_i18n::actions::said(&e.action, lang),
                         e.subject,
                     ],
                 })

@@ -273,10 +273,7 @@ pub(super) async fn clip_page(
                     filed: Msg::FiledBy.fmt(
                         lang,
                         &[
-                            (
-                                "who",
-                                e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by),
-                            ),
+                            ("who", Identity::user_of(&e.recorded_by)),
                             ("at", &st.zone.local(&e.created_at)),
                         ],
                     ),
@@ -367,7 +364,7 @@ pub(super) fn history_lines(
             (None, Some(at)) => Msg::Spoken.fmt(lang, &[("at", &format!("{at:.1}"))]),
             _ => String::new(),
         };
-        let who = e.recorded_by.split(" (").next().unwrap_or(&e.recorded_by);
+        let who = Identity::user_of(&e.recorded_by);
         out.push(format!(
             "{}: {what}",
             Msg::FiledBy.fmt(lang, &[("who", who), ("at", &zone.local(&e.created_at))])

@@ -174,13 +174,20 @@ pub(super) fn rows(
     // own escaping: a recorder's serial or file name with a bidirectional
     // override is shown as an escape there too.
     for row in &mut out {
-        for cell in row.iter_mut() {
-            if let std::borrow::Cow::Owned(shown) = vigil_i18n::visible::html(cell) {
-                *cell = shown;
-            }
-        }
+        shown(row);
     }
     (updated, out)
+}
+
+/// The cells as the event stream may carry them past the page's own
+/// escaping: a serial or file name with a bidirectional override shown as
+/// an escape.
+fn shown(cells: &mut [String]) {
+    for cell in cells {
+        if let std::borrow::Cow::Owned(shown) = vigil_i18n::visible::html(cell) {
+            *cell = shown;
+        }
+    }
 }
 
 pub(super) fn dock_head(lang: Lang) -> Vec<String> {
@@ -231,11 +238,7 @@ pub(super) fn dock_rows(
             d["path"].as_str().unwrap_or_default().to_owned(),
             state,
         ];
-        for cell in cells.iter_mut() {
-            if let std::borrow::Cow::Owned(shown) = vigil_i18n::visible::html(cell) {
-                *cell = shown;
-            }
-        }
+        shown(&mut cells);
         out.push((rank, class.to_owned(), cells));
     }
     out.sort_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));

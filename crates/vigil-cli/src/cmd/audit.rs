@@ -149,9 +149,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 e["seq"].to_string(),
                 w.local(&e["at"]),
                 text(&e["actor"]),
-                vigil_i18n::actions::action(e["action"].as_str().unwrap_or(""), w.lang)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| text(&e["action"])),
+                vigil_i18n::actions::said(&text(&e["action"]), w.lang),
                 text(&e["subject"]),
                 e["detail"].to_string(),
             ]);
