@@ -899,3 +899,67 @@ fn a_served_store_is_opened_only_by_its_daemon() {
     let out = embedded();
     assert!(out.status.success(), "{}", describe(&out));
 }
+
+/// The daemon keeps its stores open between requests and writes the audit
+/// rows of reads in groups: requests side by side each get their row,
+/// durable and in one chain under a checkpoint that covers them all, before
+/// they are answered; and an open store is still checked against the
+/// audit anchor at every request (an index behind it is refused, as a
+/// fresh opening refuses it).
+#[test]
+fn reads_side_by_side_are_audited_in_groups_and_an_index_behind_its_anchor_is_refused() {
+    let v = Vigil::new();
+    v.ingest_seq_gap();
+    let d = Vigild::start(&v.store(), &v.dir.path().join("vigild.log"), &[]);
+    d.wait_for_socket();
+    let listed = |v: &Vigil| -> i64 {
+        v.db()
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE action = 'clips.listed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before = listed(&v);
+    let socket = d.socket.clone();
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let socket = socket.clone();
+            std::thread::spawn(move || vigil_at(&socket, None, &["clips", "--json"]))
+        })
+        .collect();
+    for r in readers {
+        let out = r.join().unwrap();
+        // Answered: its row is already committed.
+        json(&out);
+    }
+    assert_eq!(listed(&v) - before, 16, "one row for each read");
+    let db = v.db();
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    let newest: i64 = db
+        .query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(newest, rows, "the newest checkpoint covers every row");
+    let verify = vigil_at(&d.socket, None, &["verify"]);
+    assert!(verify.status.success(), "{}", describe(&verify));
+
+    // The anchor says the log went further than the index holds (an index
+    // rolled back under a running daemon): the next request is refused.
+    let anchor = v.store().join("audit.head");
+    let kept = std::fs::read_to_string(&anchor).unwrap();
+    let (seq, hash) = kept.trim().split_once(' ').unwrap();
+    let ahead = seq.parse::<i64>().unwrap() + 100;
+    std::fs::write(&anchor, format!("{ahead} {hash}\n")).unwrap();
+    let out = vigil_at(&d.socket, None, &["clips", "--json"]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        describe(&out).contains(&format!("audit.head records row {ahead}")),
+        "{}",
+        describe(&out)
+    );
+    std::fs::write(&anchor, kept).unwrap();
+    json(&vigil_at(&d.socket, None, &["clips", "--json"]));
+}

@@ -124,7 +124,7 @@ pub fn run(args: &[String]) -> Result<()> {
             ("recordings list", "/desk/clips".to_owned()),
             ("a recording's page", format!("/desk/clips/{clip}")),
         ] {
-            let before = audit_rows(&store)?;
+            let (before, signed_before) = log_counts(&store)?;
             let out = Command::new("wrk")
                 .args([
                     "-t2",
@@ -138,7 +138,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 .output()
                 .context("running wrk")?;
             let text = String::from_utf8_lossy(&out.stdout).to_string();
-            let after = audit_rows(&store)?;
+            let (after, signed_after) = log_counts(&store)?;
             let rate = figure(&text, "Requests/sec:").unwrap_or(0.0);
             // "  8435 requests in 15.02s, 105.44MB read"
             let requests = text
@@ -155,8 +155,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("; ");
             let added = after.saturating_sub(before);
+            let signed = signed_after.saturating_sub(signed_before);
             println!(
-                "  {what:<22} {rate:>8.0} req/s (goal ≥ 1000)  p50 {} ms  p99 {} ms (goal ≤ 100){}  audit rows added {added} for {requests:.0} requests ({:.2} a request){}",
+                "  {what:<22} {rate:>8.0} req/s (goal ≥ 1000)  p50 {} ms  p99 {} ms (goal ≤ 100){}  audit rows added {added} for {requests:.0} requests ({:.2} a request) in {signed} checkpoints{}",
                 p50.map_or("?".into(), |v| format!("{v:.1}")),
                 p99.map_or("?".into(), |v| format!("{v:.1}")),
                 if rate < 1000.0 || p99.is_none_or(|p| p > 100.0) { "  OVER a goal" } else { "" },
@@ -221,11 +222,20 @@ fn percentile(text: &str, label: &str) -> Option<f64> {
     })
 }
 
-/// Rows in the store's audit log, read while vigild serves it.
-fn audit_rows(store: &Path) -> Result<u64> {
+/// Rows in the store's audit log and checkpoints signed over it, read
+/// while vigild serves it: grouped commits sign one checkpoint for the
+/// rows that arrive together.
+fn log_counts(store: &Path) -> Result<(u64, u64)> {
     let conn = rusqlite::Connection::open_with_flags(
         store.join(vigil_store::INDEX_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    Ok(conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get::<_, i64>(0))? as u64)
+    let count = |table: &str| -> Result<u64> {
+        Ok(
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64,
+        )
+    };
+    Ok((count("audit")?, count("checkpoints")?))
 }

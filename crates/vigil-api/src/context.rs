@@ -24,6 +24,8 @@ use crate::AS_HEADER;
 pub struct ApiState {
     /// The store directory.
     pub store: PathBuf,
+    /// The store's open stations, lent one to each request.
+    pub stations: Arc<vigil_service::Stations>,
     /// The daemon's live status document (for `GET /api/v1/status`).
     pub status: Arc<dyn Fn() -> serde_json::Value + Send + Sync>,
     /// The daemon's own uid: a peer with it is the store's owner.
@@ -201,11 +203,6 @@ fn caller_of(state: &ApiState, who: &Who) -> Result<By, ApiError> {
     }
 }
 
-/// Opens the store and resolves the caller (blocking).
-fn open_as(root: &std::path::Path, by: By) -> Result<(Station, Identity), ServiceError> {
-    open_with(root, by, Opening::Normal)
-}
-
 /// [`open_as`] with the store opened as `open` says ([`Opening::ForVerify`]
 /// for verify, which must open an index that is behind its anchor to say
 /// what differs).
@@ -215,11 +212,16 @@ fn open_with(
     open: Opening,
 ) -> Result<(Station, Identity), ServiceError> {
     let store = Station::open(root, open)?;
-    let id = match by {
-        By::Unix(caller) => resolve(&store, &caller)?,
-        By::Token(token) => vigil_service::auth::identity_of(&store, &token)?,
-    };
+    let id = identify(&store, by)?;
     Ok((store, id))
+}
+
+/// Who the caller is, on an open store (blocking).
+fn identify(store: &Station, by: By) -> Result<Identity, ServiceError> {
+    match by {
+        By::Unix(caller) => resolve(store, &caller),
+        By::Token(token) => vigil_service::auth::identity_of(store, &token),
+    }
 }
 
 pub(crate) fn join_failed(e: tokio::task::JoinError) -> ApiError {
@@ -236,9 +238,10 @@ pub(crate) async fn with_identity<T: Send + 'static>(
     f: impl FnOnce(&mut Station, &Identity) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let by = caller_of(state, who)?;
-    let root = state.store.clone();
+    let stations = Arc::clone(&state.stations);
     tokio::task::spawn_blocking(move || {
-        let (mut store, id) = open_as(&root, by)?;
+        let mut store = stations.lend()?;
+        let id = identify(&store, by)?;
         f(&mut store, &id)
     })
     .await
@@ -251,9 +254,9 @@ pub(crate) async fn with_store<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce(&mut Station) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let root = state.store.clone();
+    let stations = Arc::clone(&state.stations);
     tokio::task::spawn_blocking(move || {
-        let mut store = Station::open(&root, Opening::Normal)?;
+        let mut store = stations.lend()?;
         f(&mut store)
     })
     .await

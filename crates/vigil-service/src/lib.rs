@@ -57,4 +57,4 @@ pub mod trail;
 
 pub use error::{Kind, ServiceError};
 pub use identity::{Caller, Identity, Role};
-pub use station::{Opening, Station};
+pub use station::{Lent, Opening, Station, Stations};

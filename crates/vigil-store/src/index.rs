@@ -23,6 +23,12 @@ pub(crate) fn read_anchor(root: &Path) -> Option<(i64, String)> {
     Some((s.parse().ok()?, h.to_owned()))
 }
 
+/// A file's (device, inode), to tell whether a path still names it.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// The open index: its connection, where it is, whether it may be
 /// written, and the key that signs its checkpoints. Outside this crate it
 /// is only named, as what a domain ([`crate::Recordings`], ...) is over.
@@ -35,6 +41,11 @@ pub struct Index {
     /// The station key that signs a checkpoint at each commit (none: no
     /// checkpoints are signed, e.g. a store whose key cannot be read).
     pub(crate) signer: Option<vigil_tlog::note::Signer>,
+    /// Where reads' audit rows go when a server groups them
+    /// ([`crate::ReadLog`]); none: this index writes them itself.
+    pub(crate) reads: Option<crate::ReadLog>,
+    /// The index file's (device, inode) when it was opened.
+    pub(crate) file_id: Option<(u64, u64)>,
 }
 
 impl Index {
@@ -50,6 +61,8 @@ impl Index {
             path: path.to_owned(),
             read_only: false,
             signer: None,
+            reads: None,
+            file_id: file_id(path),
         };
         index.configure().map_err(|e| sql(path, e))?;
         index.migrate()?;
@@ -97,6 +110,8 @@ impl Index {
             path: path.to_owned(),
             read_only: true,
             signer: None,
+            reads: None,
+            file_id: file_id(path),
         })
     }
 
@@ -127,6 +142,17 @@ impl Index {
             root: root.to_owned(),
             detail,
         })
+    }
+
+    /// Whether this open index can serve another request: the file at its
+    /// path is still the one it opened (`false`: open it again), and its
+    /// audit log is not behind the anchor (refused, as at opening).
+    pub(crate) fn still_current(&self, root: &Path) -> Result<bool> {
+        if self.file_id.is_none() || file_id(&self.path) != self.file_id {
+            return Ok(false);
+        }
+        self.check_not_behind(root)?;
+        Ok(true)
     }
 
     fn configure(&self) -> rusqlite::Result<()> {

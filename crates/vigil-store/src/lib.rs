@@ -40,6 +40,7 @@ pub mod oversight;
 pub mod people;
 mod pipeline;
 mod query;
+mod reads;
 pub mod requests;
 pub mod retention;
 mod schema;
@@ -62,6 +63,7 @@ pub use gaps::{
 };
 pub use index::Index;
 pub use objects::{Digests, ObjectStore, PendingObject, StoredObject};
+pub use reads::ReadLog;
 pub use timefmt::{now_rfc3339, rfc3339};
 pub use verify::{Problem, VerifyReport};
 
@@ -156,6 +158,19 @@ impl Store {
             objects,
             index,
         })
+    }
+
+    /// Sends this store's read rows to `reads` (a server's grouped writer)
+    /// instead of writing each itself.
+    pub fn group_reads(&mut self, reads: ReadLog) {
+        self.index.reads = Some(reads);
+    }
+
+    /// Whether this open store can serve another request: `Ok(false)` when
+    /// its index file was replaced (open the store again), refused when
+    /// the index is behind its anchor, as at opening.
+    pub fn still_current(&self) -> Result<bool> {
+        self.index.still_current(&self.root)
     }
 
     /// Whether the store was opened read-only.

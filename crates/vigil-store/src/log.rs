@@ -122,7 +122,8 @@ impl<I: DerefMut<Target = Index>> Log<I> {
         Ok(())
     }
 
-    /// Audits a read (a listing, a report, the audit log, R20). On a
+    /// Audits a read (a listing, a report, the audit log, R20), through
+    /// the server's grouped writer when there is one. On a
     /// read-only store there is nowhere to write it: the read goes ahead
     /// unrecorded (the caller has told the user so).
     pub fn record_read(
@@ -138,6 +139,9 @@ impl<I: DerefMut<Target = Index>> Log<I> {
                 "read-only store: this read is not recorded in its audit log"
             );
             return Ok(());
+        }
+        if let Some(reads) = &self.ix.reads {
+            return reads.append(actor, action, subject, detail);
         }
         self.record_event(actor, action, subject, detail)
     }

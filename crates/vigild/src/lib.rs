@@ -141,6 +141,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let b = board.clone();
     let api_state = vigil_api::server::ApiState {
         store: config.store.clone(),
+        stations: vigil_service::Stations::open(&config.store)?,
         status: Arc::new(move || b.document()),
         own_uid: rustix::process::geteuid().as_raw(),
         policy: vigil_service::auth::Policy {

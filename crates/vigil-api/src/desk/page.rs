@@ -211,9 +211,9 @@ pub(super) async fn as_user(
     let Some(token) = desk.token.clone() else {
         return Redirect::to("/desk/login").into_response();
     };
-    let root = state.store.clone();
+    let stations = std::sync::Arc::clone(&state.stations);
     let run = tokio::task::spawn_blocking(move || {
-        let mut store = Station::open(&root, vigil_service::Opening::Normal)?;
+        let mut store = stations.lend()?;
         let id = match vigil_service::auth::identity_of(&store, &token) {
             Ok(id) => id,
             Err(e) if e.kind == Kind::Refused => return Ok(None),

@@ -101,14 +101,14 @@ pub(super) async fn login(
         );
     }
     let policy = state.policy;
-    let root = state.store.clone();
+    let stations = std::sync::Arc::clone(&state.stations);
     let user = f.user.clone();
     let admitted = match vigil_service::auth::admit() {
         Ok(a) => a,
         Err(e) => return message(&state, &desk, &e),
     };
     let session = tokio::task::spawn_blocking(move || {
-        let mut store = Station::open(&root, vigil_service::Opening::Normal)?;
+        let mut store = stations.lend()?;
         vigil_service::auth::login(&mut store, &admitted, &f.user, &f.password, &peer, &policy)
     })
     .await;
