@@ -1521,4 +1521,20 @@ fn one_search_finds_recordings_by_officer_recorder_tag_and_explanation() {
         found("窗_纠").is_empty(),
         "_ is a character, not a wildcard"
     );
+    // Three characters or more are read from the trigram indexes: the
+    // same answers, ASCII case aside, and only a clip's current tag.
+    assert_eq!(
+        found("更换电池"),
+        [v.clip_of_gap(&gap)],
+        "by the explanation's words"
+    );
+    assert_eq!(found("a-2026"), [clips[0].clone()], "case aside");
+    assert_eq!(
+        found("\"人民"),
+        Vec::<String>::new(),
+        "a quote is a character"
+    );
+    ok(&v, &["tag", &clips[0], "--site", "解放路 3 号"]);
+    assert!(found("人民路").is_empty(), "only the current tag");
+    assert_eq!(found("解放路"), [clips[0].clone()]);
 }

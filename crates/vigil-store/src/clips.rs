@@ -665,34 +665,40 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
             }
         }
         if let Some(words) = f.text.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-            // One condition per place the words may be, OR-ed: SQLite reads
-            // each by its own index (officer, recorder, a clip id) and sorts
-            // only the matches; tags and explanations are read once each,
-            // a tag only when it is its clip's current one.
-            let like = format!(
-                "%{}%",
-                words
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let search = Search::of(words);
+            // Words many recordings hold: walk the list in its own order
+            // and stop at a page (`+` keeps SQLite from gathering every
+            // match by index first). Rare words: one condition per place
+            // the words may be, OR-ed, each read by its own index, and
+            // only the matches sorted.
+            let walk = self.matches_many(&search)?;
+            let p = if walk { "+" } else { "" };
+            let (tagged, explained) = match &search.phrase {
+                // Three characters or more: the trigram indexes.
+                Some(_) => (
+                    "t.id IN (SELECT rowid FROM tag_words WHERE tag_words MATCH ?)",
+                    format!("{p}c.id IN (SELECT clip FROM explanation_words WHERE explanation_words MATCH ?)"),
+                ),
+                // Fewer (a surname, a two-character name): each row read.
+                None => (
+                    "(t.site LIKE ? ESCAPE '\\' OR t.case_no LIKE ? ESCAPE '\\' OR t.note LIKE ? ESCAPE '\\')",
+                    format!("{p}c.id IN (SELECT g.clip FROM explanations e JOIN gaps g ON g.id = e.gap WHERE e.text LIKE ? ESCAPE '\\')"),
+                ),
+            };
+            let mut params = vec![words.to_owned(), search.like.clone(), search.like.clone()];
+            match &search.phrase {
+                Some(phrase) => params.extend([phrase.clone(), phrase.clone()]),
+                None => params.extend(std::iter::repeat_n(search.like.clone(), 4)),
+            }
             q.cond_with(
-                "(c.officer_id IN (SELECT id FROM officers WHERE id = ? OR name LIKE ? ESCAPE '\\')
-                  OR c.device_serial IN (SELECT serial FROM devices WHERE serial LIKE ? ESCAPE '\\')
-                  OR c.id IN (SELECT t.clip FROM tags t
-                     WHERE (t.site LIKE ? ESCAPE '\\' OR t.case_no LIKE ? ESCAPE '\\' OR t.note LIKE ? ESCAPE '\\')
-                       AND NOT EXISTS (SELECT 1 FROM tags n WHERE n.clip = t.clip AND n.id > t.id))
-                  OR c.id IN (SELECT g.clip FROM explanations e JOIN gaps g ON g.id = e.gap
-                     WHERE e.text LIKE ? ESCAPE '\\'))",
-                [
-                    words.to_owned(),
-                    like.clone(),
-                    like.clone(),
-                    like.clone(),
-                    like.clone(),
-                    like.clone(),
-                    like,
-                ],
+                &format!(
+                    "({p}c.officer_id IN (SELECT id FROM officers WHERE id = ? OR name LIKE ? ESCAPE '\\')
+                      OR {p}c.device_serial IN (SELECT serial FROM devices WHERE serial LIKE ? ESCAPE '\\')
+                      OR {p}c.id IN (SELECT t.clip FROM tags t WHERE {tagged}
+                           AND NOT EXISTS (SELECT 1 FROM tags n WHERE n.clip = t.clip AND n.id > t.id))
+                      OR {explained})"
+                ),
+                params,
             );
         }
         q.not_confidential("c.id", &f.hide_confidential);
@@ -786,4 +792,67 @@ fn run_id(now: &str) -> String {
         .unwrap_or(0);
     h.update(&nanos.to_le_bytes());
     format!("r{}", &h.finalize().to_hex()[..16])
+}
+
+/// The search box's words as the index reads them.
+struct Search {
+    /// As typed (an officer's number is matched whole).
+    words: String,
+    /// For LIKE: `%words%`, its wildcards escaped.
+    like: String,
+    /// For the trigram indexes: the words as one quoted phrase, when they
+    /// are three characters or more (fewer make no trigram).
+    phrase: Option<String>,
+}
+
+impl Search {
+    fn of(words: &str) -> Self {
+        let like = format!(
+            "%{}%",
+            words
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let phrase =
+            (words.chars().count() >= 3).then(|| format!("\"{}\"", words.replace('"', "\"\"")));
+        Self {
+            words: words.to_owned(),
+            like,
+            phrase,
+        }
+    }
+}
+
+/// Matches at which a search walks the list in its own order instead of
+/// gathering and sorting every match: a page of 50 is then found within
+/// about clips × 50 / 2,000 rows.
+const MANY: i64 = 2000;
+
+impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
+    /// Whether the words match at least [`MANY`] places (each count stops
+    /// there): an officer's or recorder's recordings, current or older
+    /// tags, explanations. Words too short for the trigram indexes are
+    /// taken as common (counting them would read every row).
+    fn matches_many(&self, s: &Search) -> Result<bool> {
+        let Some(phrase) = &s.phrase else {
+            return Ok(true);
+        };
+        let n: i64 = self
+            .ix
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE officer_id IN
+                            (SELECT id FROM officers WHERE id = ?1 OR name LIKE ?2 ESCAPE '\\') LIMIT ?4))
+                      + (SELECT COUNT(*) FROM (SELECT 1 FROM clips WHERE device_serial IN
+                            (SELECT serial FROM devices WHERE serial LIKE ?2 ESCAPE '\\') LIMIT ?4))
+                      + (SELECT COUNT(*) FROM (SELECT 1 FROM tag_words WHERE tag_words MATCH ?3 LIMIT ?4))
+                      + (SELECT COUNT(*) FROM (SELECT 1 FROM explanation_words WHERE explanation_words MATCH ?3 LIMIT ?4))",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![s.words, s.like, phrase, MANY], |r| r.get(0))
+            })
+            .map_err(|e| self.ix.err(e))?;
+        Ok(n >= MANY)
+    }
 }

@@ -40,7 +40,7 @@ impl Query {
     }
 
     /// A condition with one `?` for each of `values`, in order.
-    pub(crate) fn cond_with<const N: usize>(&mut self, cond: &str, values: [String; N]) {
+    pub(crate) fn cond_with(&mut self, cond: &str, values: impl IntoIterator<Item = String>) {
         self.conds.push(cond.to_owned());
         self.params.extend(values.into_iter().map(Value::Text));
     }

@@ -433,4 +433,27 @@ CREATE INDEX gap_state_start_totals ON gap_state (start, officer, explained_at, 
     r#"
 CREATE INDEX audit_actor ON audit (actor, seq);
 "#,
+    // 21: the search box's words found by index (trigram full-text,
+    // Chinese substrings included): a tag's site, case and note, and an
+    // explanation's text with the recording of its interruption. Tags and
+    // explanations are never edited or deleted, so an insert trigger keeps
+    // each index whole.
+    r#"
+CREATE VIRTUAL TABLE tag_words USING fts5(
+    site, case_no, note, content = 'tags', content_rowid = 'id', tokenize = 'trigram'
+);
+INSERT INTO tag_words (tag_words) VALUES ('rebuild');
+CREATE TRIGGER tags_words AFTER INSERT ON tags
+BEGIN
+    INSERT INTO tag_words (rowid, site, case_no, note) VALUES (new.id, new.site, new.case_no, new.note);
+END;
+CREATE VIRTUAL TABLE explanation_words USING fts5(text, clip UNINDEXED, tokenize = 'trigram');
+INSERT INTO explanation_words (text, clip)
+SELECT e.text, g.clip FROM explanations e JOIN gaps g ON g.id = e.gap WHERE e.text IS NOT NULL;
+CREATE TRIGGER explanations_words AFTER INSERT ON explanations WHEN new.text IS NOT NULL
+BEGIN
+    INSERT INTO explanation_words (text, clip)
+    SELECT new.text, g.clip FROM gaps g WHERE g.id = new.gap;
+END;
+"#,
 ];
