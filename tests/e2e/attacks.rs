@@ -942,3 +942,109 @@ fn a_preview_stops_when_its_viewer_leaves_and_when_vigild_stops() {
         "{text}"
     );
 }
+
+/// A thumbnail is one small frame of the video, made by the confined
+/// FFmpeg into the derived cache outside the store, served only to whoever
+/// may see the recording (R17: a confidential one's is refused like its
+/// page), and, like the list it is on, adds no audit row.
+#[test]
+fn a_thumbnail_is_kept_outside_the_store_and_shown_only_to_who_may_see_the_recording() {
+    let s = Station::start(
+        &[
+            ("cus", "custodian", None, Some("custodian secret 1")),
+            ("off1001", "officer", None, Some("officer secret 1001")),
+        ],
+        "",
+    );
+    let card = recorder(&s.v, "card", &[]);
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=640x360:rate=25")
+        .args([
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-metadata",
+        ])
+        // Unique bytes: a thumbnail made by an earlier run is never reused.
+        .arg(format!("comment={}", s.v.dir.path().display()))
+        .arg(card.join("DCIM/REC_0001.MP4"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let doc = s.v.json(&["ingest", card.to_str().unwrap(), "--json"]);
+    let clip = doc["files"][0]["clip"].as_str().unwrap().to_owned();
+    let blake3 = doc["files"][0]["blake3"].as_str().unwrap().to_owned();
+    let store_files = || vigil_e2e::files_under(&s.v.store().join("objects")).len();
+    let objects = store_files();
+    let rows = || -> i64 {
+        s.v.db()
+            .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+            .unwrap()
+    };
+    let thumb = |user: &str, password: &str| {
+        let cookie = format!("vigil_session={}", s.login(user, password));
+        let r = s
+            .client()
+            .get(s.url(&format!("/desk/clips/{clip}/thumb.jpg")))
+            .header("cookie", cookie)
+            .send()
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), kind, r.bytes().unwrap().to_vec())
+    };
+    let before = rows();
+    let (status, kind, jpeg) = thumb("cus", "custodian secret 1");
+    assert_eq!(status, 200);
+    assert_eq!(kind.as_deref(), Some("image/jpeg"));
+    assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
+    let saved = s.v.dir.path().join("thumb.jpg");
+    std::fs::write(&saved, &jpeg).unwrap();
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "160,90");
+    // Two of the login's rows (the login, its session); none for the picture.
+    let added: Vec<String> = s.v.json(&["audit", "--json"])["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(before as usize)
+        .map(|r| r["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !added.iter().any(|a| a.starts_with("clip.")),
+        "no viewing recorded for a thumbnail: {added:?}"
+    );
+    let cache = std::env::temp_dir().join(format!(
+        "vigil-previews-{}/{blake3}.jpg",
+        rustix::process::geteuid().as_raw()
+    ));
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        jpeg,
+        "made once, kept in the cache"
+    );
+    assert_eq!(store_files(), objects, "nothing added to the store");
+
+    // Confidential: refused to an officer who may not see it, like its page.
+    ok(&s.v, &["confidential", &clip, "--kind", "privacy"]);
+    let (status, _, body) = thumb("off1001", "officer secret 1001");
+    assert!(status == 403 || status == 404, "{status}");
+    assert!(!body.starts_with(&[0xFF, 0xD8]), "no picture of it");
+}

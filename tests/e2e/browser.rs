@@ -1496,7 +1496,25 @@ fn preview_for_what_browsers_cannot_play(engine: Engine) {
             |r| r >= 2.0,
         )
         .await;
+        let poster = cara
+            .find(Locator::Id("player"))
+            .await
+            .unwrap()
+            .attr("poster")
+            .await
+            .unwrap();
+        assert_eq!(poster, Some(format!("/desk/clips/{id}/thumb.jpg")));
         shot(&cara, &engine.shot_name("clip-preview-en")).await;
+        // The list shows the video's thumbnail, made from the MJPEG too.
+        cara.goto(&format!("{base}/desk/clips")).await.unwrap();
+        until(
+            &cara,
+            "const i = document.querySelector('table.clips img.thumb'); return i && i.complete ? i.naturalWidth : 0",
+            "the thumbnail on the list",
+            |w| w == 160.0,
+        )
+        .await;
+        shot(&cara, &engine.shot_name("clips-thumbnails-en")).await;
         let (status, body) = fetch(&cara, &format!("/desk/clips/{id}/media?download=1")).await;
         assert_eq!(status, 200);
         cara.close().await.unwrap();

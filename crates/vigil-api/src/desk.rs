@@ -74,6 +74,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/clips", get(clips))
         .route("/desk/clips/{clip}", get(clip_page))
         .route("/desk/clips/{clip}/media", get(media))
+        .route("/desk/clips/{clip}/thumb.jpg", get(thumbnail))
         .route("/desk/reports", get(reports))
         .route("/desk/reports/view", get(report_view))
         .route("/desk/gaps/{gap}/explain", post(explain))

@@ -98,6 +98,8 @@ pub struct Row {
     pub href: String,
     /// The cells, as shown.
     pub cells: Vec<String>,
+    /// The recording's thumbnail, shown before the first cell (a video's).
+    pub thumb: Option<String>,
 }
 
 /// One queue of the home page.
@@ -319,6 +321,8 @@ pub struct ClipView {
     /// The player shows a preview transcoded for the browser, not the
     /// original (labelled as such).
     pub preview: bool,
+    /// The player's poster: the video's thumbnail, when it has one.
+    pub poster: Option<String>,
 }
 
 /// A clip's tag, retention and holds, as its page shows them.

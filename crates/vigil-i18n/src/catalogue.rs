@@ -67,6 +67,7 @@ catalogue! {
     Filter => "Filter", "筛选";
     From => "From", "自";
     Until => "Until", "至";
+    DateFormat => "YYYY-MM-DD", "年-月-日";
     Any => "any", "全部";
     Previous => "Previous", "上一页";
     Next => "Next", "下一页";

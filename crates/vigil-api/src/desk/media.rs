@@ -1,4 +1,4 @@
-//! A recording's bytes for the player: confidentiality and the viewing's audit row (R17, R20), HTTP ranges streamed in chunks, a few bodies per user at a time.
+//! A recording's bytes for the player: confidentiality and the viewing's audit row (R17, R20), HTTP ranges streamed in chunks, a few bodies per user at a time; and its thumbnail.
 
 use super::page::*;
 use super::preview;
@@ -64,7 +64,7 @@ pub(super) async fn media(
                     c.clip
                 )));
             };
-            let copy = preview::make(&path, &c.blake3, &source, &gone)?;
+            let copy = preview::make(preview::Derived::Preview, &path, &c.blake3, &source, &gone)?;
             return Ok(Out::Raw(serve_range(
                 &copy,
                 "video/mp4",
@@ -81,6 +81,54 @@ pub(super) async fn media(
             download.then_some(name),
             &id.user,
         )))
+    })
+    .await
+}
+
+/// A video's thumbnail (one small frame, made once, kept outside the
+/// store) for whoever may see the recording (R17): 404 for one that has
+/// none (audio, a damaged or unanalysed file). A thumbnail is part of the
+/// list it is on, like the list not audited; opening or playing the
+/// recording is.
+pub(super) async fn thumbnail(
+    State(state): State<ApiState>,
+    desk: Desk,
+    Path(clip): Path<String>,
+) -> Response {
+    let gone = Arc::new(AtomicBool::new(false));
+    let _on_drop = SetOnDrop(gone.clone());
+    as_user(&state, &desk, move |s, id| {
+        let c = seen_clip(s, id, &clip)?;
+        let none = || Ok(Out::Raw(StatusCode::NOT_FOUND.into_response()));
+        let Some(source) = preview::thumbnail_source(s, &c)? else {
+            return none();
+        };
+        let path = vigil_service::queries::original_path(s, &c);
+        let made = preview::make(
+            preview::Derived::Thumbnail,
+            &path,
+            &c.blake3,
+            &source,
+            &gone,
+        );
+        let bytes = match made.map(std::fs::read) {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return Err(ServiceError::bad_request(format!("the thumbnail: {e}"))),
+            Err(e) => {
+                tracing::warn!(clip = %c.clip, error = %e, "no thumbnail");
+                return none();
+            }
+        };
+        Ok(Out::Raw(
+            (
+                [
+                    (header::CONTENT_TYPE, "image/jpeg"),
+                    (header::CACHE_CONTROL, "private, max-age=3600"),
+                ],
+                bytes,
+            )
+                .into_response(),
+        ))
     })
     .await
 }

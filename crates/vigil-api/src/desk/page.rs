@@ -312,6 +312,7 @@ pub(super) fn gap_row(g: &Gap, lang: Lang, zone: &vigil_i18n::Zone, names: &Name
                 .unwrap_or_default(),
             status_label(g.status, lang).0.into(),
         ],
+        thumb: None,
     }
 }
 
@@ -359,6 +360,9 @@ pub(super) fn clip_row(
             l.case.clone().unwrap_or_default(),
             status.text(lang).into(),
         ],
+        // A video's first frames, made when first shown.
+        thumb: (c.kind == vigil_service::model::ClipKind::Video && !c.damaged)
+            .then(|| format!("/desk/clips/{}/thumb.jpg", encode(&c.clip))),
     }
 }
 

@@ -1,9 +1,10 @@
-//! Previews for recordings a browser cannot play: HEVC, MJPEG in AVI,
-//! ADPCM sound and the like. A preview is an H.264/AAC MP4 made on demand
-//! by FFmpeg from the stored object, kept outside the evidence store (in
-//! the service's temporary directory, made once per object) and labelled
-//! on the page as a preview; the original is always what is downloaded
-//! and hashed.
+//! What the desk derives from a recording, outside the evidence store (in
+//! the service's temporary directory, made once per object by FFmpeg from
+//! the stored object): previews for recordings a browser cannot play
+//! (HEVC, MJPEG in AVI, ADPCM sound and the like), an H.264/AAC MP4
+//! labelled on the page as a preview, the original always being what is
+//! downloaded and hashed; and thumbnails, one small JPEG frame of each
+//! video, shown on the lists, a request's page and as the player's poster.
 //!
 //! FFmpeg is confined as every other open of evidence is: its demuxer is
 //! forced to the container the ingest's analysis named (one of
@@ -62,10 +63,7 @@ pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, Servic
     if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) || c.damaged {
         return Ok(None);
     }
-    let Some(a) = vigil_service::queries::analysis_of(store, c)? else {
-        return Ok(None);
-    };
-    let Ok(a) = serde_json::from_str::<serde_json::Value>(&a) else {
+    let Some(a) = analysis(store, c)? else {
         return Ok(None);
     };
     let format = a["format"].as_str().unwrap_or("");
@@ -78,16 +76,119 @@ pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, Servic
                 _ => true,
             }
         });
+    Ok(if playable { None } else { source(&a) })
+}
+
+/// The source of a video's thumbnail: any analysed video that is not
+/// damaged, in a container evidence may be opened with.
+pub(super) fn thumbnail_source(store: &Station, c: &Seen) -> Result<Option<Source>, ServiceError> {
+    if c.kind != ClipKind::Video || c.damaged {
+        return Ok(None);
+    }
+    Ok(analysis(store, c)?.as_ref().and_then(source))
+}
+
+/// The analysis the ingest recorded, as JSON.
+fn analysis(store: &Station, c: &Seen) -> Result<Option<serde_json::Value>, ServiceError> {
+    Ok(vigil_service::queries::analysis_of(store, c)?
+        .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok()))
+}
+
+/// FFmpeg's demuxer for the analysed container, when evidence may be
+/// opened with it, and the recording's length.
+fn source(a: &serde_json::Value) -> Option<Source> {
+    let format = a["format"].as_str().unwrap_or("");
     let demuxer = format
         .split(',')
-        .find(|n| vigil_media::DEMUXERS.contains(n));
-    Ok(match (playable, demuxer) {
-        (false, Some(d)) => Some(Source {
-            demuxer: d.to_owned(),
-            duration_s: a["duration_s"].as_f64().unwrap_or(0.0).max(0.0),
-        }),
-        _ => None,
+        .find(|n| vigil_media::DEMUXERS.contains(n))?;
+    Some(Source {
+        demuxer: demuxer.to_owned(),
+        duration_s: a["duration_s"].as_f64().unwrap_or(0.0).max(0.0),
     })
+}
+
+/// What is made from a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Derived {
+    /// An H.264/AAC MP4 a browser plays.
+    Preview,
+    /// One JPEG frame, 160 pixels wide, a second in (or halfway through a
+    /// shorter recording).
+    Thumbnail,
+}
+
+impl Derived {
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Preview => "mp4",
+            Self::Thumbnail => "jpg",
+        }
+    }
+
+    /// FFmpeg's arguments before the input and after it (the output's).
+    fn arguments(self, source: &Source) -> (Vec<String>, Vec<String>) {
+        let all = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match self {
+            Self::Preview => (
+                Vec::new(),
+                [
+                    all(&[
+                        "-map",
+                        "0:v:0?",
+                        "-map",
+                        "0:a:0?",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "veryfast",
+                        "-crf",
+                        "26",
+                        "-pix_fmt",
+                        "yuv420p",
+                        "-vf",
+                        "scale=-2:'min(720,ih)'",
+                        "-c:a",
+                        "aac",
+                        "-b:a",
+                        "128k",
+                        "-movflags",
+                        "+faststart",
+                        "-f",
+                        "mp4",
+                    ]),
+                    // Never longer than the recording the analysis measured.
+                    vec!["-t".into(), format!("{:.3}", source.duration_s + 1.0)],
+                ]
+                .concat(),
+            ),
+            Self::Thumbnail => (
+                vec![
+                    "-ss".into(),
+                    format!("{:.3}", (source.duration_s / 2.0).min(1.0)),
+                ],
+                all(&[
+                    "-map",
+                    "0:v:0",
+                    "-frames:v",
+                    "1",
+                    "-vf",
+                    "scale=160:-2",
+                    "-q:v",
+                    "5",
+                    "-f",
+                    "mjpeg",
+                ]),
+            ),
+        }
+    }
+
+    /// The longest FFmpeg may take.
+    fn budget(self, source: &Source) -> Duration {
+        match self {
+            Self::Preview => budget(source.duration_s),
+            Self::Thumbnail => Duration::from_secs(30),
+        }
+    }
 }
 
 /// Set once vigild is stopping: every preview being made is stopped.
@@ -123,34 +224,41 @@ fn lock_for(blake3: &str) -> Arc<Mutex<()>> {
     all.entry(blake3.to_owned()).or_default().clone()
 }
 
-/// The preview of the object at `object` (BLAKE3 `blake3`), made now if it
+/// The `what` of the object at `object` (BLAKE3 `blake3`), made now if it
 /// is not made yet: FFmpeg writes a temporary file that is renamed into
-/// place when whole, so a half-made preview is never served. `cancel` is
-/// set when the viewer has gone: FFmpeg is then killed.
-#[allow(unsafe_code)] // pre_exec: the preview FFmpeg dies with vigild and has CPU and memory limits
+/// place when whole, so a half-made preview or thumbnail is never served.
+/// `cancel` is set when the viewer has gone: FFmpeg is then killed.
+#[allow(unsafe_code)] // pre_exec: the FFmpeg dies with vigild and has CPU and memory limits
 pub(super) fn make(
+    what: Derived,
     object: &Path,
     blake3: &str,
     source: &Source,
     cancel: &AtomicBool,
 ) -> Result<PathBuf, ServiceError> {
     let dir = dir();
-    let failed = |what: &str, e: &dyn std::fmt::Display| {
-        ServiceError::bad_request(format!("making the preview: {what}: {e}"))
+    let failed = |step: &str, e: &dyn std::fmt::Display| {
+        let made = match what {
+            Derived::Preview => "the preview",
+            Derived::Thumbnail => "the thumbnail",
+        };
+        ServiceError::bad_request(format!("making {made}: {step}: {e}"))
     };
     std::fs::create_dir_all(&dir).map_err(|e| failed("its directory", &e))?;
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     }
-    let done = dir.join(format!("{blake3}.mp4"));
-    let lock = lock_for(blake3);
+    let ext = what.extension();
+    let done = dir.join(format!("{blake3}.{ext}"));
+    let lock = lock_for(&format!("{blake3}.{ext}"));
     let _one = lock.lock().unwrap_or_else(PoisonError::into_inner);
     if done.exists() {
         return Ok(done);
     }
-    let part = dir.join(format!("{blake3}.{}.part.mp4", std::process::id()));
-    let budget = budget(source.duration_s);
+    let part = dir.join(format!("{blake3}.{}.part.{ext}", std::process::id()));
+    let budget = what.budget(source);
+    let (before, after) = what.arguments(source);
     let mut input = std::ffi::OsString::from("file:");
     input.push(object);
     let mut cmd = std::process::Command::new("ffmpeg");
@@ -158,33 +266,10 @@ pub(super) fn make(
         .args(["-protocol_whitelist", vigil_media::PROTOCOLS])
         .arg("-format_whitelist")
         .arg(vigil_media::DEMUXERS.join(","))
+        .args(before)
         .args(["-f", &source.demuxer, "-i"])
         .arg(&input)
-        .args([
-            "-map",
-            "0:v:0?",
-            "-map",
-            "0:a:0?",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "26",
-            "-pix_fmt",
-            "yuv420p",
-            "-vf",
-            "scale=-2:'min(720,ih)'",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-movflags",
-            "+faststart",
-        ])
-        // Never longer than the recording the analysis measured.
-        .arg("-t")
-        .arg(format!("{:.3}", source.duration_s + 1.0))
+        .args(after)
         .arg(&part)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

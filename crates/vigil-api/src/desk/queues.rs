@@ -52,6 +52,7 @@ pub(super) fn sections(
                         u.device.unwrap_or_default(),
                         zone.local(&u.ingested_at),
                     ],
+                    thumb: None,
                 })
                 .collect(),
         });
@@ -81,6 +82,7 @@ pub(super) fn sections(
                         r.clips.len().to_string(),
                         r.reason,
                     ],
+                    thumb: None,
                 })
                 .collect(),
         });
@@ -97,6 +99,7 @@ pub(super) fn sections(
                 .map(|cells| view::Row {
                     href: "/desk/status".into(),
                     cells,
+                    thumb: None,
                 })
                 .collect(),
         });
@@ -135,6 +138,7 @@ pub(super) fn sections(
                         vigil_i18n::actions::said(&e.action, lang),
                         e.subject,
                     ],
+                    thumb: None,
                 })
                 .collect(),
         });
@@ -151,6 +155,7 @@ pub(super) fn sections(
                     doc["root"].as_str().unwrap_or_default().to_owned(),
                     doc["key"].as_str().unwrap_or_default().to_owned(),
                 ],
+                thumb: None,
             }],
         });
     }

@@ -331,6 +331,9 @@ pub(super) async fn clip_page(
                 media: format!("{here}/media"),
                 id: c.clip.clone(),
                 preview: preview::needed(s, &c)?.is_some(),
+                poster: preview::thumbnail_source(s, &c)?
+                    .is_some()
+                    .then(|| format!("{here}/thumb.jpg")),
                 duration,
                 here,
             },
