@@ -115,6 +115,23 @@ async fn until(c: &Client, script: &str, what: &str, pred: impl Fn(f64) -> bool)
     }
 }
 
+/// The header's counter once the page has asked for it: its number and
+/// the sentence it is labelled with.
+async fn counter(c: &Client) -> (String, String) {
+    until(
+        c,
+        "const b = document.getElementById('waiting-count'); return b && !b.hidden && b.getAttribute('aria-label') ? 1 : 0",
+        "the counter of what waits",
+        |v| v == 1.0,
+    )
+    .await;
+    let b = c.find(Locator::Id("waiting-count")).await.unwrap();
+    (
+        b.text().await.unwrap(),
+        b.attr("aria-label").await.unwrap().unwrap_or_default(),
+    )
+}
+
 async fn text(c: &Client) -> String {
     c.find(Locator::Css("main"))
         .await
@@ -366,6 +383,10 @@ fn explain_co_sign_and_review(engine: Engine) {
             home.contains("张三 (1002)"),
             "officer names, not ids: {home}"
         );
+        // The header's counter: both interruptions wait for an explanation.
+        let (n, said) = counter(&zhang).await;
+        assert_eq!(n, "2", "{said}");
+        assert_eq!(said, "2 项待办：待我说明的中断 2 项");
         shot(&zhang, &engine.shot_name("officer-home-zh")).await;
         zhang
             .find(Locator::Css("#open a"))
@@ -381,8 +402,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             .unwrap();
         let page = text(&zhang).await;
         assert!(
-            page.contains("记录内中断") && page.contains("于 3.0 秒处，持续 2.0 秒（视频）")
-                || page.contains("于 3.0 秒处，持续 2.0 秒 (视频)"),
+            page.contains("记录内中断") && page.contains("于 3.0 秒处，持续 2.0 秒（视频）"),
             "{page}"
         );
         // Local time: the recording's start in Beijing time, with its offset.
@@ -535,6 +555,10 @@ fn explain_co_sign_and_review(engine: Engine) {
             home.contains("Explanations waiting for my signature"),
             "{home}"
         );
+        let (n, said) = counter(&li).await;
+        let rows = li.find_all(Locator::Css("#to-sign tbody tr")).await.unwrap().len();
+        assert_eq!(n, rows.to_string(), "{said}");
+        assert!(said.contains("Explanations waiting for my signature"), "{said}");
         shot(&li, &engine.shot_name("second-officer-home-en")).await;
         li.find(Locator::Css("#to-sign a"))
             .await
@@ -601,6 +625,10 @@ fn explain_co_sign_and_review(engine: Engine) {
         login(&sam, &base, "sam").await;
         let home = text(&sam).await;
         assert!(home.contains("待审核的说明"), "{home}");
+        let (n, said) = counter(&sam).await;
+        let rows = sam.find_all(Locator::Css("#to-review tbody tr")).await.unwrap().len();
+        assert_eq!(n, rows.to_string(), "{said}");
+        assert!(said.contains("待审核的说明"), "{said}");
         sam.find(Locator::Css("#to-review a"))
             .await
             .unwrap()

@@ -68,6 +68,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/", get(|| async { Redirect::to("/desk/") }))
         .route("/desk", get(|| async { Redirect::to("/desk/") }))
         .route("/desk/", get(home))
+        .route("/desk/waiting", get(queues::waiting))
         .route("/desk/login", get(login_page).post(login))
         .route("/desk/logout", post(logout))
         .route("/desk/lang/{code}", get(set_lang))

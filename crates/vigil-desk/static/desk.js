@@ -1,10 +1,31 @@
-// The desk's only script: the player seeks to an interruption when its mark
+// The desk's only script: the header's counter of what waits for the
+// user, the player seeks to an interruption when its mark
 // is clicked (or the page is opened at #t=SECONDS), a spoken explanation
 // takes the player's position, and the station status follows its event
 // stream. Served from the station itself (Content-Security-Policy:
 // script-src 'self'). Every page works without it.
 "use strict";
 (function () {
+  // The header's counter: what waits for this user, asked for when the
+  // page opens and every minute.
+  var badge = document.getElementById("waiting-count");
+  if (badge && window.fetch) {
+    var refresh = function () {
+      fetch("/desk/waiting", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (doc) {
+          if (!doc) return;
+          badge.textContent = doc.shown;
+          badge.hidden = doc.total === 0;
+          badge.parentNode.title = doc.label;
+          badge.setAttribute("aria-label", doc.label);
+        })
+        .catch(function () {});
+    };
+    refresh();
+    window.setInterval(refresh, 60000);
+  }
+
   var board = document.querySelector("table.board[data-events]");
   if (board && window.EventSource) {
     var body = document.getElementById("board");

@@ -50,6 +50,10 @@ catalogue! {
     QueueUntagged => "Recordings to tag", "待我标注的记录";
     QueueToReview => "Explanations to review", "待审核的说明";
     QueueOverdue => "Overdue", "已超期";
+    WaitingNone => "Nothing waits for you", "暂无待办";
+    WaitingSome => "{n} waiting for you: {what}", "{n} 项待办：{what}";
+    WaitingPart => "{what} {n}", "{what} {n} 项";
+    ListSeparator => "; ", "；";
     QueueToday => "Ingested today", "今日导入";
     QueueGapLog => "Interruption log", "中断记录";
     Nothing => "Nothing here.", "暂无。";
@@ -90,6 +94,7 @@ catalogue! {
     Bytes => "Size", "大小";
     Interruption => "Interruption", "中断";
     At => "at {at} s, for {for} s", "于 {at} 秒处，持续 {for} 秒";
+    InStream => "{place} ({stream})", "{place}（{stream}）";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
     StreamVideo => "video", "视频";
     StreamAudio => "sound", "音频";

@@ -137,8 +137,7 @@ pub fn place(g: &Gap, lang: Lang) -> String {
     let Some(stream) = g.stream.as_deref().and_then(stream_msg) else {
         return at;
     };
-    let stream = stream.text(lang);
-    format!("{at} ({stream})")
+    Msg::InStream.fmt(lang, &[("place", &at), ("stream", stream.text(lang))])
 }
 
 /// Every interruption of the period, with its explanation, signers and

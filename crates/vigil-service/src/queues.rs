@@ -58,6 +58,61 @@ pub fn of(
     now: &str,
     limit: usize,
 ) -> Result<Queues, ServiceError> {
+    gather(station, id, Some((today, now)), limit)
+}
+
+/// What waits for one person to act on, queue by queue, each counted up to
+/// [`COUNTED`] (the desk's counter, the e-mailed notice): interruptions to
+/// explain and explanations to co-sign (an officer's, R8, R9),
+/// explanations to review, requests to decide (R16), overdue interruptions
+/// (the audit roles', R9).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Waiting {
+    /// Own interruptions waiting for an explanation.
+    pub explain: usize,
+    /// Explanations the officer may co-sign.
+    pub sign: usize,
+    /// Explanations waiting for review.
+    pub review: usize,
+    /// Retrieval requests to decide.
+    pub approve: usize,
+    /// Interruptions past their deadline.
+    pub overdue: usize,
+}
+
+/// How far each of [`Waiting`]'s queues is counted ("99+" past it).
+pub const COUNTED: usize = 99;
+
+impl Waiting {
+    /// Everything waiting, all queues together.
+    pub fn total(&self) -> usize {
+        self.explain + self.sign + self.review + self.approve + self.overdue
+    }
+}
+
+/// What waits for `id` ([`Waiting`]): the role's queues that ask for an
+/// action, nothing else read.
+pub fn waiting(station: &Station, id: &Identity) -> Result<Waiting, ServiceError> {
+    let q = gather(station, id, None, COUNTED + 1)?;
+    let n = |v: &Option<Vec<Gap>>| v.as_ref().map_or(0, Vec::len);
+    Ok(Waiting {
+        explain: n(&q.open),
+        sign: n(&q.to_sign),
+        review: n(&q.to_review),
+        approve: q.to_approve.as_ref().map_or(0, Vec::len),
+        overdue: n(&q.overdue),
+    })
+}
+
+/// The queues of `id`'s role; with `full` (today's range and the time now)
+/// also those that only inform (own explanations waiting for others,
+/// recordings to tag, today's ingests, the gap log, the audit log).
+fn gather(
+    station: &Station,
+    id: &Identity,
+    full: Option<((String, String), &str)>,
+    limit: usize,
+) -> Result<Queues, ServiceError> {
     let store = &station.store;
     let mut q = Queues::default();
     let hide = crate::queries::hidden_from(id.role);
@@ -74,20 +129,22 @@ pub fn of(
             status: Some("open".into()),
             ..base.clone()
         })?);
-        q.waiting = Some(gaps(GapFilter {
-            officer: Some(me.clone()),
-            status: Some("awaiting_signatures".into()),
-            ..base.clone()
-        })?);
         q.to_sign = Some(gaps(GapFilter {
             not_signed_by: Some(me.clone()),
             ..base.clone()
         })?);
-        q.untagged = Some(store.custody().untagged_ingested_before(
-            now,
-            Some(me),
-            Some(limit as u64),
-        )?);
+        if let Some((_, now)) = full {
+            q.waiting = Some(gaps(GapFilter {
+                officer: Some(me.clone()),
+                status: Some("awaiting_signatures".into()),
+                ..base.clone()
+            })?);
+            q.untagged = Some(store.custody().untagged_ingested_before(
+                now,
+                Some(me),
+                Some(limit as u64),
+            )?);
+        }
     }
     if REVIEW.contains(&id.role) {
         q.to_review = Some(gaps(GapFilter {
@@ -107,10 +164,10 @@ pub fn of(
                 .collect(),
         );
     }
-    if CUSTODY.contains(&id.role) {
+    if let (true, Some((today, _))) = (CUSTODY.contains(&id.role), &full) {
         q.station = true;
         q.today = Some(store.recordings().clips(&ClipFilter {
-            ingested: Some(today),
+            ingested: Some(today.clone()),
             hide_confidential: hide.clone(),
             newest_first: true,
             limit: Some(limit as u64),
@@ -124,7 +181,7 @@ pub fn of(
             ..base.clone()
         })?);
     }
-    if matches!(id.role, Role::Auditor) {
+    if matches!(id.role, Role::Auditor) && full.is_some() {
         q.gap_log = Some(gaps(GapFilter {
             newest_first: true,
             ..base.clone()

@@ -173,3 +173,62 @@ pub(super) async fn home(State(state): State<ApiState>, desk: Desk) -> Response 
     })
     .await
 }
+
+/// What waits for the session's user ([`vigil_service::queues::waiting`])
+/// as JSON for the header's counter: the total, each queue with its words
+/// and where it is on the home page, and one sentence saying it all. Not
+/// audited (what waits, not evidence).
+pub(super) async fn waiting(State(state): State<ApiState>, desk: Desk) -> Response {
+    let lang = desk.lang;
+    as_user(&state, &desk, move |s, id| {
+        let w = vigil_service::queues::waiting(s, id)?;
+        let shown = |n: usize| {
+            if n > vigil_service::queues::COUNTED {
+                format!("{}+", vigil_service::queues::COUNTED)
+            } else {
+                n.to_string()
+            }
+        };
+        let parts: Vec<serde_json::Value> = [
+            (Msg::QueueOpen, w.explain, "open"),
+            (Msg::QueueToSign, w.sign, "to-sign"),
+            (Msg::QueueToReview, w.review, "to-review"),
+            (Msg::QueueToApprove, w.approve, "to-approve"),
+            (Msg::QueueOverdue, w.overdue, "overdue"),
+        ]
+        .into_iter()
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(m, n, at)| {
+            serde_json::json!({"label": m.text(lang), "n": shown(n), "href": format!("/desk/#{at}")})
+        })
+        .collect();
+        let said = parts
+            .iter()
+            .map(|p| {
+                Msg::WaitingPart.fmt(
+                    lang,
+                    &[
+                        ("what", p["label"].as_str().unwrap_or_default()),
+                        ("n", p["n"].as_str().unwrap_or_default()),
+                    ],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(Msg::ListSeparator.text(lang));
+        let label = if parts.is_empty() {
+            Msg::WaitingNone.text(lang).to_owned()
+        } else {
+            Msg::WaitingSome.fmt(lang, &[("n", &shown(w.total())), ("what", &said)])
+        };
+        Ok(Out::Raw(
+            (
+                [(header::CACHE_CONTROL, "private, no-store")],
+                axum::Json(serde_json::json!({
+                    "total": w.total(), "shown": shown(w.total()), "label": label, "parts": parts,
+                })),
+            )
+                .into_response(),
+        ))
+    })
+    .await
+}
