@@ -1860,3 +1860,87 @@ fn every_page_passes_axe(engine: Engine) {
     assert!(!explanation.is_empty(), "the signing page was checked");
     drop(d);
 }
+
+/// An officer plays across the pause between two recordings in one click:
+/// the end of the one before, then the start of the one after, the line on
+/// the timeline following into the second; both recordings are viewed on
+/// the log.
+#[test]
+fn an_officer_plays_across_a_pause_between_recordings() {
+    play_across(Engine::Chromium, "zh-CN");
+}
+
+#[test]
+fn an_officer_plays_across_a_pause_between_recordings_in_firefox() {
+    play_across(Engine::Firefox, "en");
+}
+
+fn play_across(engine: Engine, lang: &str) {
+    let v = Vigil::new();
+    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
+    let gap = v.ingest_seq_gap();
+    let clip = v.clip_of_gap(&gap);
+    desk_users(&v, &[("zhang", "officer", Some("1002"))]);
+    let before: String = v
+        .db()
+        .query_row(
+            "SELECT previous_clip FROM gaps WHERE id = ?1",
+            [&gap],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
+    let browser = Browser::of(engine);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let zhang = browser.session(lang).await;
+        login(&zhang, &base, "zhang").await;
+        zhang.goto(&format!("{base}/desk/clips/{clip}")).await.unwrap();
+        zhang
+            .find(Locator::Css(&format!("#gap-{gap} a.across")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        zhang.wait().for_element(Locator::Id("across-b")).await.unwrap();
+        let page = text(&zhang).await;
+        let (end, start) = if lang == "en" {
+            ("End of", "Start of")
+        } else {
+            ("的结尾", "的开头")
+        };
+        assert!(page.contains(end) && page.contains(start), "{page}");
+        zhang.find(Locator::Id("play-across")).await.unwrap().click().await.unwrap();
+        until(
+            &zhang,
+            "const b = document.getElementById('across-b'); return !b.paused && b.currentTime > 0.3 ? 1 : 0",
+            "the recording after plays once the one before has ended",
+            |v| v == 1.0,
+        )
+        .await;
+        until(
+            &zhang,
+            "return parseFloat(document.getElementById('across-pos').getAttribute('x1'))",
+            "the line on the timeline is past the interruption",
+            |x| x > 600.0,
+        )
+        .await;
+        shot(&zhang, &engine.shot_name(&format!("across-{}", &lang[..2]))).await;
+        zhang.close().await.unwrap();
+    });
+    drop(d);
+    let viewed: Vec<String> = v.json(&["audit", "--action", "clip.viewed", "--json"])["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        viewed.contains(&before) && viewed.contains(&clip),
+        "both recordings viewed: {viewed:?}"
+    );
+}

@@ -24,6 +24,7 @@ use vigil_desk as view;
 use crate::context::ApiState;
 use page::CSP;
 
+mod across;
 mod audit;
 mod checkpoint;
 mod custody;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/desk/reports", get(reports))
         .route("/desk/reports/view", get(report_view))
         .route("/desk/gaps/{gap}/explain", post(explain))
+        .route("/desk/gaps/{gap}/across", get(across::page))
         .route("/desk/gaps/{gap}/review", post(review))
         .route(
             "/desk/explanations/{explanation}/sign",

@@ -476,6 +476,9 @@ pub struct GapView {
     pub seek: Option<f64>,
     /// "Play from just before".
     pub seek_label: String,
+    /// The page that plays across it (an interruption between two
+    /// recordings).
+    pub across: Option<String>,
     /// The current explanation.
     pub explanation: Option<ExplanationView>,
     /// The reader may file a written explanation.
@@ -519,6 +522,50 @@ pub struct ClipPage {
     pub gaps: Vec<GapView>,
     /// Its tag, retention and holds.
     pub custody: CustodyView,
+}
+
+/// Playing across a pause or a missing file: the end of the recording
+/// before and the start of the one after, on one timeline.
+#[derive(Debug, Template)]
+#[template(path = "across.html")]
+pub struct AcrossPage {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The heading.
+    pub title: String,
+    /// Label and value pairs (kind, length, officer, recorder, when).
+    pub facts: Vec<(String, String)>,
+    /// The recording before.
+    pub before: AcrossSide,
+    /// The recording after.
+    pub after: AcrossSide,
+    /// The interruption's words on the timeline ("pause, 12.0 s").
+    pub gap_label: String,
+    /// The time axis: (x, text-anchor, label), both ends and the
+    /// interruption's.
+    pub axis: Vec<(f64, &'static str, String)>,
+    /// Where it is explained, signed and reviewed (the recording after,
+    /// at the interruption).
+    pub explain_at: String,
+}
+
+/// One side of [`AcrossPage`].
+#[derive(Debug, Clone)]
+pub struct AcrossSide {
+    /// Its original path.
+    pub path: String,
+    /// Its page.
+    pub href: String,
+    /// Where the player reads it (a preview when browsers cannot play it).
+    pub media: String,
+    /// The player's poster.
+    pub poster: Option<String>,
+    /// Where the part shown starts, seconds into the recording.
+    pub from: f64,
+    /// How long the part shown is, seconds.
+    pub length: f64,
+    /// Its heading ("End of …", "Start of …").
+    pub heading: String,
 }
 
 /// The printable report's stylesheet (inline in the report, so a saved

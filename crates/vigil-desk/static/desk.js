@@ -25,6 +25,39 @@
     refresh();
     window.setInterval(refresh, 60000);
   }
+  // Across an interruption between two recordings: one click plays the end
+  // of the one before, then the start of the one after; the line on the
+  // timeline (before: 0-400, the interruption: 400-600, after: 600-1000)
+  // follows whichever plays.
+  var across = document.querySelector("[data-across]");
+  if (across) {
+    var a = document.getElementById("across-a");
+    var b = document.getElementById("across-b");
+    var pos = document.getElementById("across-pos");
+    var num = function (v, name) { return parseFloat(v.getAttribute(name)) || 0; };
+    var at = function (x) { pos.setAttribute("x1", x); pos.setAttribute("x2", x); };
+    var part = function (v) {
+      var len = Math.max(num(v, "data-length"), 0.1);
+      return Math.max(0, Math.min(1, (v.currentTime - num(v, "data-from")) / len));
+    };
+    a.addEventListener("timeupdate", function () { at(400 * part(a)); });
+    b.addEventListener("timeupdate", function () { at(600 + 400 * part(b)); });
+    a.addEventListener("ended", function () {
+      if (across.getAttribute("data-playing") === "1") {
+        at(600);
+        b.currentTime = 0;
+        b.play();
+      }
+    });
+    b.addEventListener("ended", function () { across.removeAttribute("data-playing"); });
+    document.getElementById("play-across").addEventListener("click", function () {
+      across.setAttribute("data-playing", "1");
+      b.pause();
+      b.currentTime = 0;
+      a.currentTime = num(a, "data-from");
+      a.play();
+    });
+  }
 
   var board = document.querySelector("table.board[data-events]");
   if (board && window.EventSource) {

@@ -87,6 +87,12 @@ catalogue! {
     Timeline => "Timeline of the recording", "记录时间轴";
     TimelineHelp => "Each red mark is an interruption: click it to play from just before it.", "红色标记为中断：点击即从中断前开始播放。";
     PlayBefore => "Play from just before it", "从中断前开始播放";
+    PlayAcross => "Play across the interruption", "跨中断连续播放";
+    PlayAcrossHelp => "Plays the end of the recording before, then the start of the one after.", "先播放中断前记录的结尾，再播放中断后记录的开头。";
+    AcrossTitle => "Across the interruption: {before} → {after}", "跨中断播放：{before} → {after}";
+    EndOf => "End of {path} (last {n} s)", "{path} 的结尾（最后 {n} 秒）";
+    StartOf => "Start of {path} (first {n} s)", "{path} 的开头（前 {n} 秒）";
+    ExplainThere => "Explain, sign or review it on the recording's page", "在记录页面说明、签名或审核此中断";
     Download => "Download the original", "下载原始文件";
     Original => "The original file, byte for byte as stored", "与存储一致的原始文件";
     NotPlayable => "This browser cannot play this recording's format; download the original to view it.", "浏览器无法播放此格式；请下载原始文件查看。";
@@ -96,6 +102,7 @@ catalogue! {
     At => "at {at} s, for {for} s", "于 {at} 秒处，持续 {for} 秒";
     InStream => "{place} ({stream})", "{place}（{stream}）";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
+    Lasting => "{what}, {for} s", "{what}，{for} 秒";
     StreamVideo => "video", "视频";
     StreamAudio => "sound", "音频";
     KindWithinClip => "hole in the recording", "记录内中断";

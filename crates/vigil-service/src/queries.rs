@@ -336,6 +336,45 @@ pub fn clip_gaps(station: &Station, c: &Seen) -> Result<Vec<vigil_store::Gap>, S
     })?)
 }
 
+/// An interruption between two recordings (a pause, a missing file) with
+/// the recording before it and the one after, both of which `id` may see
+/// (R17), to play across it.
+#[derive(Debug, Clone)]
+pub struct Across {
+    /// The interruption.
+    pub gap: vigil_store::Gap,
+    /// The recording that stopped.
+    pub before: Seen,
+    /// The recording that started again.
+    pub after: Seen,
+}
+
+/// The interruption `gap` with its recordings on either side, each viewed
+/// (`clip.viewed`, R20, once per recording); refused for an interruption
+/// inside one recording (its own page plays it).
+pub fn across(station: &mut Station, id: &Identity, gap: &str) -> Result<Across, ServiceError> {
+    let g = station
+        .store
+        .gap_log()
+        .gap(gap)?
+        .ok_or_else(|| ServiceError::not_found(format!("no interruption {gap:?}")))?;
+    let Some(previous) = g.previous_clip.clone() else {
+        return Err(ServiceError::bad_request(format!(
+            "interruption {gap} is inside one recording: play it on the recording's page"
+        )));
+    };
+    let before = seen_clip(station, id, &previous)?;
+    let after = seen_clip(station, id, &g.clip)?;
+    for c in [&before, &after] {
+        read_at_desk(station, id, &c.clip, Reading::Page)?;
+    }
+    Ok(Across {
+        gap: g,
+        before,
+        after,
+    })
+}
+
 /// A recording's continuity analysis as recorded at ingest (JSON).
 pub fn analysis_of(station: &Station, c: &Seen) -> Result<Option<String>, ServiceError> {
     Ok(station.store.recordings().analysis_of(&c.clip)?)

@@ -305,6 +305,10 @@ pub(super) async fn clip_page(
                         .offset_s
                         .map(|at| ((at - 2.0).max(0.0) * 10.0).round() / 10.0),
                     seek_label: Msg::PlayBefore.text(lang).to_owned(),
+                    across: g
+                        .previous_clip
+                        .is_some()
+                        .then(|| format!("/desk/gaps/{}/across", encode(&g.id))),
                     explanation,
                     can_explain: may_explain && g.status == "open",
                     can_sign,
