@@ -1481,6 +1481,16 @@ fn preview_for_what_browsers_cannot_play(engine: Engine) {
     ingest_as_1002(&v, "continuity/hole_video.avi", "REC_0300.AVI");
     desk_users(&v, &[("cara", "custodian", None)]);
     let clip = v.json(&["clips", "--json"])["clips"][0].clone();
+    ingest_as_1002(&v, "continuity/truncated_faststart.mp4", "REC_0301.MP4");
+    let damaged = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().ends_with("REC_0301.MP4"))
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let id = clip["clip"].as_str().unwrap().to_owned();
     let objects = || {
         let mut n = 0;
@@ -1533,6 +1543,22 @@ fn preview_for_what_browsers_cannot_play(engine: Engine) {
             .unwrap();
         assert_eq!(poster, Some(format!("/desk/clips/{id}/thumb.jpg")));
         shot(&cara, &engine.shot_name("clip-preview-en")).await;
+        // A damaged recording says what is damaged and plays its readable
+        // part (a preview of it, labelled).
+        cara.goto(&format!("{base}/desk/clips/{damaged}")).await.unwrap();
+        let page = text(&cara).await;
+        assert!(
+            page.contains("Damaged: cut off") && page.contains("Technical detail (FFmpeg)"),
+            "{page}"
+        );
+        assert!(page.contains("not the evidence"), "{page}");
+        until(
+            &cara,
+            "return document.getElementById('player').readyState",
+            "the readable part of the damaged recording plays",
+            |r| r >= 2.0,
+        )
+        .await;
         // The list shows the video's thumbnail, made from the MJPEG too.
         cara.goto(&format!("{base}/desk/clips")).await.unwrap();
         until(

@@ -802,9 +802,25 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
         .and_then(|t| t.split("\nInterruptions").next())
         .unwrap_or_default()
         .to_owned();
+    // What is damaged in words, how much plays, FFmpeg's words labelled.
     assert!(
-        troubled.contains("REC_0009.MP4") && troubled.contains("damaged:"),
+        troubled.contains("REC_0009.MP4")
+            && troubled
+                .contains("Damaged: cut off: the file ends before what its header describes")
+            && troubled.contains("s of it can be played.")
+            && troubled.contains("Technical detail (FFmpeg): "),
         "{text}"
+    );
+    let zh = v
+        .cmd()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["report", "ingest", since[0], since[1]])
+        .output()
+        .unwrap();
+    let zh = String::from_utf8_lossy(&zh.stdout);
+    assert!(
+        zh.contains("已损坏：文件不完整") && zh.contains("技术信息（FFmpeg）："),
+        "{zh}"
     );
     assert_eq!(troubled.matches("late").count(), 5, "{troubled}");
     assert!(

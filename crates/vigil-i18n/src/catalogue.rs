@@ -103,6 +103,16 @@ catalogue! {
     InStream => "{place} ({stream})", "{place}（{stream}）";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
     Lasting => "{what}, {for} s", "{what}，{for} 秒";
+    DamagedCutOff => "cut off: the file ends before what its header describes (the recorder stopped writing it)", "文件不完整：文件在其头部所述内容之前结束（记录仪未写完）";
+    DamagedCorrupt => "parts of it are corrupt and were skipped", "部分数据损坏，已跳过";
+    DamagedChanged => "it changed while it was being copied", "复制过程中文件发生了变化";
+    DamagedNotRecording => "not a recording: a list or playlist naming other files (nothing it names was read)", "不是录像：是指向其他文件的列表或播放列表（未读取其所指内容）";
+    DamagedNotAnalysed => "not analysed in time: its continuity is unchecked", "未能按时分析：连续性未经检查";
+    DamagedUnreadable => "it cannot be read as audio or video", "无法作为音视频读取";
+    DamagedNoStreams => "it holds no readable picture or sound", "不含可读取的画面或声音";
+    DamagedOther => "damaged", "已损坏";
+    DamagedPlayable => "{s} s of it can be played. ", "其中 {s} 秒可以播放。";
+    DamagedSaid => "Damaged: {what}. {playable}Technical detail (FFmpeg): {detail}", "已损坏：{what}。{playable}技术信息（FFmpeg）：{detail}";
     StreamVideo => "video", "视频";
     StreamAudio => "sound", "音频";
     KindWithinClip => "hole in the recording", "记录内中断";

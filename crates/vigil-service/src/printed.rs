@@ -329,6 +329,43 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
     page
 }
 
+/// What is wrong with a damaged file, in the reader's words: what is
+/// damaged, how much of it plays, and the reason as recorded at ingest
+/// (FFmpeg's words, labelled as a technical detail).
+pub fn damage_said(reason: &str, lang: Lang) -> String {
+    let has = |w: &str| reason.contains(w);
+    let what = if has("not a recording") {
+        Msg::DamagedNotRecording
+    } else if has("not analysed") {
+        Msg::DamagedNotAnalysed
+    } else if has("changed while it was read") {
+        Msg::DamagedChanged
+    } else if has("ends early") || has("truncated") || has("cut off") || has("beyond the end") {
+        Msg::DamagedCutOff
+    } else if has("skipped corrupt data") {
+        Msg::DamagedCorrupt
+    } else if has("no readable audio or video") {
+        Msg::DamagedNoStreams
+    } else if has("cannot open it as media") {
+        Msg::DamagedUnreadable
+    } else {
+        Msg::DamagedOther
+    };
+    let playable = reason
+        .rsplit_once("readable duration ")
+        .and_then(|(_, s)| s.trim_end_matches(" s").parse::<f64>().ok())
+        .map(|s| Msg::DamagedPlayable.fmt(lang, &[("s", &format!("{s:.1}"))]))
+        .unwrap_or_default();
+    Msg::DamagedSaid.fmt(
+        lang,
+        &[
+            ("what", what.text(lang)),
+            ("playable", &playable),
+            ("detail", reason),
+        ],
+    )
+}
+
 /// The ingest report's late and damaged files, each by name (a link on the
 /// desk), officer, recorder, start and ingest, and what is wrong (R7, R11).
 fn troubled_section(d: &Data, cx: &Context<'_>) -> ReportSection {
@@ -340,7 +377,7 @@ fn troubled_section(d: &Data, cx: &Context<'_>) -> ReportSection {
             let mut what = Vec::new();
             if c.damaged {
                 let why = c.damage_reason.as_deref().unwrap_or_default();
-                what.push(format!("{}: {why}", cx.t(Msg::StatusDamaged)));
+                what.push(damage_said(why, cx.lang));
             }
             if c.late_ingest {
                 what.push(cx.t(Msg::StatusLate));

@@ -58,14 +58,19 @@ pub(super) struct Source {
 /// The source of a preview when the page should play one instead of the
 /// original: the analysis recorded at ingest names a container or codec
 /// browsers do not play, in a container evidence may be opened with.
-/// Damaged and unanalysed files play as they are (`None`).
+/// A damaged file with a readable part always gets one (what can be played
+/// of it, whatever the browser makes of the damaged original); unanalysed
+/// files play as they are (`None`).
 pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, ServiceError> {
-    if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) || c.damaged {
+    if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) {
         return Ok(None);
     }
     let Some(a) = analysis(store, c)? else {
         return Ok(None);
     };
+    if c.damaged {
+        return Ok(source(&a).filter(|s| s.duration_s > 0.0));
+    }
     let format = a["format"].as_str().unwrap_or("");
     let playable = CONTAINERS.contains(&format)
         && a["streams"].as_array().into_iter().flatten().all(|s| {

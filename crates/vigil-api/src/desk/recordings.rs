@@ -184,7 +184,7 @@ pub(super) async fn clip_page(
             (
                 Msg::Status.text(lang).to_owned(),
                 match &c.damage_reason {
-                    Some(r) => format!("{}: {r}", Msg::StatusDamaged.text(lang)),
+                    Some(r) => vigil_service::printed::damage_said(r, lang),
                     None => Msg::StatusOk.text(lang).to_owned(),
                 },
             ),
