@@ -963,3 +963,178 @@ fn reads_side_by_side_are_audited_in_groups_and_an_index_behind_its_anchor_is_re
     std::fs::write(&anchor, kept).unwrap();
     json(&vigil_at(&d.socket, None, &["clips", "--json"]));
 }
+
+/// The station e-mails each user what newly waits for them through a real
+/// SMTP server (aiosmtpd): the officer is told of the interruptions to
+/// explain once (not again while nothing new waits), the supervisor of the
+/// explanation to review once it is filed; each notice is on the audit log;
+/// an address that could smuggle a mail header is refused.
+#[test]
+fn each_user_is_emailed_once_what_newly_waits_for_them() {
+    let v = Vigil::new();
+    let ok = |args: &[&str]| {
+        let out = v.run(args);
+        assert!(out.status.success(), "{args:?}: {}", describe(&out));
+    };
+    ok(&["officers", "add", "1002", "--name", "张三"]);
+    let gap = v.ingest_seq_gap();
+    ok(&[
+        "user",
+        "add",
+        "zhang",
+        "--role",
+        "officer",
+        "--officer",
+        "1002",
+        "--email",
+        "zhang.san@station.example",
+    ]);
+    ok(&["user", "add", "sam", "--role", "supervisor"]);
+    let smuggled = v.run(&[
+        "user",
+        "email",
+        "sam",
+        "sam@station.example\r\nBcc: x@y.example",
+    ]);
+    assert!(!smuggled.status.success(), "{}", describe(&smuggled));
+    assert!(describe(&smuggled).contains("is not an e-mail address"));
+    ok(&["user", "email", "sam", "sam@station.example"]);
+
+    // A real SMTP server, writing what it receives to an mbox.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = v.dir.path().join("maildir");
+    let _smtpd = Killed(
+        std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd (cargo xtask test installs it)"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let config = v.dir.path().join("vigild.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "smtp = \"127.0.0.1:{port}\"\nsmtp_from = \"vigil@station.example\"\nnotify_every_s = 1\ndesk_url = \"https://vigil.station.example:8443/desk/\"\n"
+        ),
+    )
+    .unwrap();
+    let d = Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild.log"),
+        &["--config", config.to_str().unwrap()],
+    );
+    d.wait_for_socket();
+    // Each message's recipient, subject and text, decoded.
+    let mails = || -> Vec<serde_json::Value> {
+        let out = std::process::Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import email.header, json, mailbox, sys\n\
+                 out = []\n\
+                 box = mailbox.Maildir(sys.argv[1], factory=None, create=False)\n\
+                 for m in sorted(box, key=lambda m: m['Date'] or ''):\n\
+                 \x20   subject = str(email.header.make_header(email.header.decode_header(m['Subject'])))\n\
+                 \x20   out.append({'to': m['To'], 'subject': subject, 'body': m.get_payload(decode=True).decode('utf-8')})\n\
+                 print(json.dumps(out))",
+            )
+            .arg(&maildir)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap_or_default()
+    };
+    let wait_for = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let m = mails();
+            if m.len() >= n {
+                return m;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} mails not sent: {m:?}\n{}",
+                std::fs::read_to_string(&d.log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let first = wait_for(1);
+    let open = v.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .len();
+    let m = &first[0];
+    assert_eq!(m["to"], "zhang.san@station.example", "{m}");
+    assert!(
+        m["subject"].as_str().unwrap().contains("Vigil：")
+            && m["subject"].as_str().unwrap().contains("waiting for you"),
+        "{m}"
+    );
+    let body = m["body"].as_str().unwrap();
+    for want in [
+        format!("待我说明的中断: {open}"),
+        format!("Interruptions to explain: {open}"),
+        "https://vigil.station.example:8443/desk/".to_owned(),
+    ] {
+        assert!(body.contains(&want), "{want:?} in {body}");
+    }
+    // Told once: nothing new waits, nothing more is sent.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(mails().len(), 1, "{:?}", mails());
+
+    // An explanation filed: the supervisor has something new to review.
+    let out = vigil_at(
+        &d.socket,
+        None,
+        &["--as", "zhang", "explain", "--written", "更换电池", &gap],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let all = wait_for(2);
+    assert_eq!(all[1]["to"], "sam@station.example", "{all:?}");
+    assert!(
+        all[1]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Explanations to review: 1"),
+        "{all:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(mails().len(), 2, "zhang has nothing new: {:?}", mails());
+    let told = json(&vigil_at(
+        &d.socket,
+        None,
+        &["audit", "--action", "user.notified", "--json"],
+    ));
+    let subjects: Vec<&str> = told["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["zhang", "sam"]);
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -234,6 +234,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             unix_user: None,
             officer: Some(officer(i)),
             created_at: String::new(),
+            email: None,
         };
         store.people_mut().add_user(ACTOR, &u)?;
     }
@@ -248,6 +249,7 @@ fn build(dir: &Path, shape: &Shape) -> Result<()> {
             unix_user: None,
             officer: None,
             created_at: String::new(),
+            email: None,
         };
         store.people_mut().add_user(ACTOR, &u)?;
     }

@@ -104,6 +104,8 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     // People and the station.
     ("user.added", "User added", "添加用户"),
     ("user.password_set", "Password set", "设置密码"),
+    ("user.email_set", "E-mail address set", "设置电子邮箱"),
+    ("user.notified", "Notice e-mailed", "已发送待办通知邮件"),
     ("session.login", "Signed in", "登录"),
     ("session.logout", "Signed out", "退出登录"),
     ("session.login_failed", "Sign-in failed", "登录失败"),

@@ -51,6 +51,9 @@ catalogue! {
     QueueToReview => "Explanations to review", "待审核的说明";
     QueueOverdue => "Overdue", "已超期";
     WaitingNone => "Nothing waits for you", "暂无待办";
+    NoticeSubject => "Vigil: {n} waiting for you", "Vigil：{n} 项待办";
+    NoticeHello => "{user}, {new} new item(s) wait for you at the station:", "{user}，工作站有 {new} 项新的待办：";
+    NoticeDesk => "Open the desk: {url}", "打开工作台：{url}";
     WaitingSome => "{n} waiting for you: {what}", "{n} 项待办：{what}";
     WaitingPart => "{what} {n}", "{what} {n} 项";
     ListSeparator => "; ", "；";
@@ -360,6 +363,7 @@ catalogue! {
     ColUser => "User", "用户";
     ColRole => "Role", "角色";
     ColUnix => "Unix", "系统账户";
+    ColEmail => "E-mail", "电子邮箱";
     ColName => "Name", "姓名";
     ColModel => "Model", "型号";
     ColNow => "now", "至今";

@@ -41,6 +41,7 @@ pub mod export;
 pub mod identity;
 pub mod jobs;
 pub mod model;
+pub mod notices;
 pub mod op;
 pub mod ops;
 pub mod page;

@@ -305,6 +305,17 @@ endpoint! {
 }
 
 endpoint! {
+    /// Sets where a user's notices are sent: an admin anyone's, a user
+    /// their own.
+    SetEmail = "set_email": Post "/api/v1/users/{user}/email" ("the Vigil user"), tag "registry",
+    roles ANYONE, "setting e-mail addresses", read false,
+    input body registry::NewEmail,
+    ok "{user, email}",
+    errors [REFUSED, STORE_FAILED],
+    run |s, id, user: String, e| registry::set_email(s, id, &user, &e)
+}
+
+endpoint! {
     /// The registered officers.
     Officers = "officers": Get "/api/v1/officers", tag "registry",
     roles ANYONE, "listing officers", read false,
@@ -637,6 +648,7 @@ macro_rules! each_operation {
             Review,
             Users,
             AddUser,
+            SetEmail,
             Officers,
             AddOfficer,
             Devices,

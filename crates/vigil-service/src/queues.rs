@@ -66,7 +66,7 @@ pub fn of(
 /// explain and explanations to co-sign (an officer's, R8, R9),
 /// explanations to review, requests to decide (R16), overdue interruptions
 /// (the audit roles', R9).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Waiting {
     /// Own interruptions waiting for an explanation.
     pub explain: usize,
@@ -93,15 +93,36 @@ impl Waiting {
 /// What waits for `id` ([`Waiting`]): the role's queues that ask for an
 /// action, nothing else read.
 pub fn waiting(station: &Station, id: &Identity) -> Result<Waiting, ServiceError> {
+    Ok(waiting_items(station, id)?.0)
+}
+
+/// [`waiting`], with each item waiting named by its queue and id
+/// (`explain:GAP`, `approve:REQUEST`, ...): what a notice has told.
+pub fn waiting_items(
+    station: &Station,
+    id: &Identity,
+) -> Result<(Waiting, Vec<String>), ServiceError> {
     let q = gather(station, id, None, COUNTED + 1)?;
-    let n = |v: &Option<Vec<Gap>>| v.as_ref().map_or(0, Vec::len);
-    Ok(Waiting {
-        explain: n(&q.open),
-        sign: n(&q.to_sign),
-        review: n(&q.to_review),
+    let mut items = Vec::new();
+    let mut gaps = |queue: &str, v: &Option<Vec<Gap>>| {
+        let v = v.as_deref().unwrap_or_default();
+        items.extend(v.iter().map(|g| format!("{queue}:{}", g.id)));
+        v.len()
+    };
+    let waiting = Waiting {
+        explain: gaps("explain", &q.open),
+        sign: gaps("sign", &q.to_sign),
+        review: gaps("review", &q.to_review),
+        overdue: gaps("overdue", &q.overdue),
         approve: q.to_approve.as_ref().map_or(0, Vec::len),
-        overdue: n(&q.overdue),
-    })
+    };
+    items.extend(
+        q.to_approve
+            .iter()
+            .flatten()
+            .map(|r| format!("approve:{}", r.id)),
+    );
+    Ok((waiting, items))
 }
 
 /// The queues of `id`'s role; with `full` (today's range and the time now)

@@ -20,6 +20,55 @@ pub struct NewUser {
     pub unix: Option<String>,
     /// The officer id (a registered officer), for officers.
     pub officer: Option<String>,
+    /// Where the station's notices of what waits for the user are sent.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A user's notice address (`vigil user email`, `POST
+/// /api/v1/users/{user}/email`); none clears it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewEmail {
+    /// The address, e.g. `zhang.san@station.example`.
+    pub email: Option<String>,
+}
+
+/// Refuses what is not one plain mail address (an SMTP header is built
+/// from it: no line breaks, no spaces, one `@`, at most 254 characters).
+fn check_email(e: &str) -> Result<(), ServiceError> {
+    let ok = e.len() <= 254
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        && matches!(e.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::bad_request(format!(
+            "{e:?} is not an e-mail address (name@host.domain, no spaces)"
+        )))
+    }
+}
+
+/// Sets a user's notice address: an admin anyone's, a user their own.
+pub(crate) fn set_email(
+    store: &mut Store,
+    id: &Identity,
+    user: &str,
+    e: &NewEmail,
+) -> Result<serde_json::Value, ServiceError> {
+    if id.user != user && id.role != crate::Role::Admin {
+        return Err(ServiceError::refused(format!(
+            "{} may set only their own e-mail address; an admin sets others'",
+            id.user
+        )));
+    }
+    let email = e.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    if let Some(e) = email {
+        check_email(e)?;
+    }
+    store.people_mut().set_email(&id.actor(), user, email)?;
+    Ok(serde_json::json!({"user": user, "email": email}))
 }
 
 fn json<T: Serialize>(v: &T) -> Result<serde_json::Value, ServiceError> {
@@ -33,6 +82,9 @@ pub(crate) fn add_user(
     u: &NewUser,
 ) -> Result<serde_json::Value, ServiceError> {
     let unix = u.unix.clone().unwrap_or_else(|| u.name.clone());
+    if let Some(e) = &u.email {
+        check_email(e)?;
+    }
     for existing in store.people().users()? {
         if existing.name == u.name {
             return Err(ServiceError::refused(format!(
@@ -53,6 +105,7 @@ pub(crate) fn add_user(
         role: u.role.clone(),
         officer: u.officer.clone(),
         created_at: String::new(),
+        email: u.email.clone(),
     };
     store
         .people_mut()

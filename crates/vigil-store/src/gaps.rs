@@ -726,6 +726,7 @@ mod tests {
                 unix_user: None,
                 officer: Some(id.into()),
                 created_at: String::new(),
+                email: None,
             };
             store.people_mut().add_user("test", &u).unwrap();
         }

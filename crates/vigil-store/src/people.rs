@@ -29,6 +29,9 @@ pub struct User {
     pub officer: Option<String>,
     /// When registered.
     pub created_at: String,
+    /// Where the station's notices go, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// An officer.
@@ -112,7 +115,7 @@ impl<I: std::ops::Deref<Target = Index>> People<I> {
             .ix
             .conn
             .prepare(
-                "SELECT name, role, unix_user, officer_id, created_at FROM users ORDER BY name",
+                "SELECT name, role, unix_user, officer_id, created_at, email FROM users ORDER BY name",
             )
             .map_err(|e| self.ix.err(e))?;
         let rows = stmt
@@ -123,6 +126,7 @@ impl<I: std::ops::Deref<Target = Index>> People<I> {
                     unix_user: r.get(2)?,
                     officer: r.get(3)?,
                     created_at: r.get(4)?,
+                    email: r.get(5)?,
                 })
             })
             .map_err(|e| self.ix.err(e))?;
@@ -223,11 +227,40 @@ impl<I: std::ops::DerefMut<Target = Index>> People<I> {
         let now = now_rfc3339();
         self.ix.write(|tx| {
             tx.execute(
-                "INSERT INTO users (name, role, unix_user, officer_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u.name, u.role, u.unix_user, u.officer, now],
+                "INSERT INTO users (name, role, unix_user, officer_id, created_at, email) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.name, u.role, u.unix_user, u.officer, now, u.email],
             )?;
-            audit::append(tx, &now, actor, "user.added", &u.name, &json!({"role": u.role, "unix_user": u.unix_user, "officer": u.officer})).map(|_| ())
+            audit::append(tx, &now, actor, "user.added", &u.name, &json!({"role": u.role, "unix_user": u.unix_user, "officer": u.officer, "email": u.email})).map(|_| ())
         })
+    }
+
+    /// Sets (or with `None` clears) the address `user`'s notices are sent
+    /// to (audited).
+    pub fn set_email(&mut self, actor: &str, user: &str, email: Option<&str>) -> Result<()> {
+        let now = now_rfc3339();
+        let changed = self.ix.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET email = ?1 WHERE name = ?2",
+                params![email, user],
+            )?;
+            if n == 1 {
+                audit::append(
+                    tx,
+                    &now,
+                    actor,
+                    "user.email_set",
+                    user,
+                    &json!({"email": email}),
+                )?;
+            }
+            Ok(n)
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no Vigil user {user:?} (see `vigil user list`)"
+            )));
+        }
+        Ok(())
     }
 
     /// Registers or updates an officer (audited).

@@ -456,4 +456,9 @@ BEGIN
     SELECT new.text, g.clip FROM gaps g WHERE g.id = new.gap;
 END;
 "#,
+    // 22: a user's e-mail address, where the station's notices of what
+    // waits for them are sent (when it names an SMTP server).
+    r#"
+ALTER TABLE users ADD COLUMN email TEXT;
+"#,
 ];

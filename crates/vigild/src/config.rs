@@ -25,6 +25,10 @@
 //! session_s = 28800                             # desk sessions expire after this
 //! login_failures_max = 5                        # failed logins that lock a user out...
 //! lockout_minutes = 15                          # ...within this many minutes
+//! smtp = "mail.station.example:25"              # notices of what waits for each user go through this SMTP server (off when absent)
+//! smtp_from = "vigil@<host name>"               # their sender
+//! notify_every_s = 300                          # how often what waits is looked at (a user is told of an item once)
+//! desk_url = "https://vigil.station.example:8443/desk/"  # the desk's address, in the notices
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -92,6 +96,16 @@ pub struct Config {
     pub login_failures_max: u32,
     /// The lockout window, minutes.
     pub lockout_minutes: i64,
+    /// The SMTP server (`host:port`, plain SMTP on the agency's network)
+    /// the notices of what waits for each user are sent through; none are
+    /// sent when absent.
+    pub smtp: Option<String>,
+    /// The notices' sender [default: `vigil@<host name>`].
+    pub smtp_from: Option<String>,
+    /// How often what waits for each user is looked at, seconds.
+    pub notify_every_s: u64,
+    /// The desk's address, given in the notices.
+    pub desk_url: Option<String>,
 }
 
 impl Default for Config {
@@ -119,6 +133,10 @@ impl Default for Config {
             session_s: 8 * 3600,
             login_failures_max: 5,
             lockout_minutes: 15,
+            smtp: None,
+            smtp_from: None,
+            notify_every_s: 300,
+            desk_url: None,
         }
     }
 }
@@ -230,6 +248,21 @@ impl Config {
                 "listen must be HOST:PORT with an IP address (e.g. 0.0.0.0:8443), not {l:?}"
             );
         }
+        if let Some(smtp) = &self.smtp {
+            let port = smtp.rsplit_once(':').and_then(|(h, p)| {
+                (!h.is_empty()).then_some(())?;
+                p.parse::<u16>().ok()
+            });
+            anyhow::ensure!(
+                port.is_some_and(|p| p > 0),
+                "smtp must be HOST:PORT (e.g. mail.station.example:25), not {smtp:?}"
+            );
+        }
+        anyhow::ensure!(
+            (1..=86_400).contains(&self.notify_every_s),
+            "notify_every_s must be 1 to 86400 seconds (a day), not {}",
+            self.notify_every_s
+        );
         self.recorder_ids()?;
         self.dock_ids()?;
         for d in &self.docks {

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod devices;
+pub mod notices;
 pub mod privilege;
 pub mod status;
 pub mod workers;
@@ -152,6 +153,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         zone: config.zone()?,
         ingest_roots: vec![config.watch.clone()],
     };
+    if let Some(smtp) = &config.smtp {
+        let mailer = notices::Mailer::new(
+            smtp,
+            config.smtp_from.as_deref(),
+            config.desk_url.as_deref(),
+        )?;
+        notices::start(
+            Arc::clone(&api_state.stations),
+            mailer,
+            std::time::Duration::from_secs(config.notify_every_s),
+        );
+        tracing::info!(%smtp, every_s = config.notify_every_s, "notices of what waits are e-mailed");
+    }
     let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
     let desk = match &config.listen {
         Some(addr) => {

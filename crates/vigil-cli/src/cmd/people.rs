@@ -33,6 +33,17 @@ enum UserCmd {
         /// The officer id, for officers.
         #[arg(long, value_name = "ID")]
         officer: Option<String>,
+        /// Where the station's notices of what waits for the user go.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+    },
+    /// Set where a user's notices of what waits for them are sent (no
+    /// ADDRESS: none). An admin sets anyone's, a user their own.
+    Email {
+        /// User name.
+        name: String,
+        /// The address, e.g. zhang.san@station.example.
+        address: Option<String>,
     },
     /// List users.
     List {
@@ -57,15 +68,30 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
             role,
             unix,
             officer,
+            email,
         } => {
             let u = NewUser {
                 name,
                 role,
                 unix,
                 officer,
+                email,
             };
             ctx.run::<ops::AddUser>((), u.clone())?;
             crate::say!("user {} added as {}", u.name, u.role);
+        }
+        UserCmd::Email { name, address } => {
+            super::plain_id("user", &name)?;
+            ctx.run::<ops::SetEmail>(
+                name.clone(),
+                vigil_service::registry::NewEmail {
+                    email: address.clone(),
+                },
+            )?;
+            match address {
+                Some(a) => crate::say!("notices for {name} go to {a}"),
+                None => crate::say!("no notices are sent to {name}"),
+            }
         }
         UserCmd::Passwd { name } => {
             let mut line = String::new();
@@ -93,6 +119,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                     Msg::ColRole,
                     Msg::ColUnix,
                     Msg::Officer,
+                    Msg::ColEmail,
                 ]));
                 for u in doc["users"]
                     .as_array()
@@ -104,6 +131,7 @@ pub fn user(ctx: &super::Ctx, args: UserArgs) -> anyhow::Result<ExitCode> {
                         w.role(&u["role"]),
                         text(&u["unix_user"]),
                         text(&u["officer"]),
+                        text(&u["email"]),
                     ]);
                 }
                 table.print();
