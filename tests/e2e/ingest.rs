@@ -509,3 +509,52 @@ fn a_full_store_fails_naming_the_file_and_a_rerun_completes() {
     let verify = v.run(&["verify"]);
     assert!(verify.status.success(), "{}", describe(&verify));
 }
+
+/// A recorder whose clock was never set leaves 1970 (or FAT's 1980) on its
+/// files: that is no usable time. The recording is stored undated (never
+/// placed in a period of 1970, where nobody would look), and the same file
+/// with a real time keeps it.
+#[test]
+fn a_clock_never_set_leaves_the_recording_undated() {
+    let v = Vigil::new();
+    let card = v.scratch("card");
+    for (name, stamp) in [
+        ("REC_0001.AVI", "1970-01-01 00:00:05"),
+        ("REC_0002.AVI", "2026-11-20 08:00:08"),
+    ] {
+        let file = card.join(name);
+        let mut bytes = std::fs::read(fixtures().join("continuity/hole_video.avi")).unwrap();
+        // Each its own bytes (two objects, two clips).
+        bytes.extend_from_slice(name.as_bytes());
+        std::fs::write(&file, bytes).unwrap();
+        let touched = std::process::Command::new("touch")
+            .args(["-d", stamp])
+            .arg(&file)
+            .env("TZ", "UTC")
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    v.json(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--device",
+        "BWC001",
+        "--json",
+    ]);
+    let clips = v.json(&["clips", "--json"]);
+    let by_name = |n: &str| {
+        clips["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"] == n)
+            .unwrap()
+            .clone()
+    };
+    let unset = by_name("REC_0001.AVI");
+    assert!(unset["recorded_start"].is_null(), "{unset:#}");
+    let set = by_name("REC_0002.AVI");
+    let start = set["recorded_start"].as_str().unwrap();
+    assert!(start.starts_with("2026-11-20T08:00:0"), "{set:#}");
+}

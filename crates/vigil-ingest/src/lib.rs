@@ -656,6 +656,9 @@ fn examine(object: &Path, rel: &[u8], min_gap_s: f64) -> Examined {
 /// minus true time) is taken off. Any time that does not fit the calendar
 /// (a hostile clock, an absurd duration) makes the span unknown, never a
 /// panic.
+/// Times before this year are a recorder clock that was never set.
+const FIRST_USABLE_YEAR: i32 = 2000;
+
 fn recording_span(
     analysis: Option<&vigil_media::Analysis>,
     dock_end: Option<OffsetDateTime>,
@@ -671,14 +674,18 @@ fn recording_span(
         0.0
     };
     let fix = time::Duration::checked_seconds_f64(offset)?;
+    // A clock never set says 1904 (MP4's zero), 1970 or 1980 (FAT's): no
+    // usable time, so the next source is asked, and with none the
+    // recording is undated (shown as such, never in a period of 1970).
+    let usable = |t: &OffsetDateTime| t.year() >= FIRST_USABLE_YEAR;
     let (start, end, source) = if let Some(end) = dock_end {
         (end.checked_sub(dur)?, end, "dock")
-    } else if let Some(t) = a.creation_time {
+    } else if let Some(t) = a.creation_time.filter(usable) {
         (t, t.checked_add(dur)?, "container")
-    } else if let Some(t) = name_time {
+    } else if let Some(t) = name_time.filter(usable) {
         (t, t.checked_add(dur)?, "file_name")
     } else {
-        let t = mtime?;
+        let t = mtime.filter(usable)?;
         (t.checked_sub(dur)?, t, "file_mtime")
     };
     let source = match (continuity.clock_trusted, source) {
