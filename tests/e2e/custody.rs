@@ -685,6 +685,12 @@ fn reports_in_every_format_and_the_html_renders_in_chromium() {
     assert_eq!(long, short);
     assert_eq!(stats["officers"][0]["interruptions"], 2);
     assert_eq!(stats["officers"][0]["explained"], 1);
+    // Seconds of recording give no rate (not "2,400 an hour").
+    assert!(stats["officers"][0]["hours_recorded"].as_f64().unwrap() < 1.0);
+    assert!(
+        stats["officers"][0]["interruptions_per_hour"].is_null(),
+        "{stats:#}"
+    );
     assert_eq!(stats["units"][0]["interruptions"], 2);
     assert!(refused(&v, &["report", "ingest", "--format", "pdf"]).contains("--format"));
     // HTML: self-contained, and a real browser renders its timeline.

@@ -206,7 +206,7 @@ catalogue! {
     ClockDrift => "Clock drift", "时钟偏差";
     Battery => "Battery", "电量";
     Faults => "Faults", "故障";
-    PerHour => "Interruptions per hour", "每小时中断次数";
+    PerHour => "Interruptions per hour (given from 1 h recorded)", "每小时中断次数（录制满 1 小时才计算）";
     LateRate => "Late ingests", "逾期导入比例";
     MeanHours => "Mean hours to explain", "平均说明用时（小时）";
     OfficerTimeline => "Officer {officer}: timeline", "执法人员 {officer}：时间轴";

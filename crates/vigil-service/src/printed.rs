@@ -448,7 +448,11 @@ pub(crate) fn stats(d: &Data, cx: &Context<'_>) -> ReportPage {
                     Cell::n(s.clips),
                     Cell::n(format!("{:.2}", s.hours_recorded)),
                     Cell::n(s.interruptions),
-                    Cell::n(format!("{:.2}", s.interruptions_per_hour)),
+                    Cell::n(
+                        s.interruptions_per_hour
+                            .map(|r| format!("{r:.2}"))
+                            .unwrap_or_else(|| "-".into()),
+                    ),
                     Cell::n(format!("{:.1} %", s.late_ingest_rate * 100.0)),
                     Cell::n(s.explained),
                     Cell::n(

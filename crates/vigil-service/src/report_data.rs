@@ -65,6 +65,9 @@ pub(crate) fn sorted_gaps(d: &Data) -> Vec<Gap> {
     gaps
 }
 
+/// The least recording time, hours, an interruption rate is given for.
+pub(crate) const RATE_HOURS: f64 = 1.0;
+
 /// One officer's statistics (R19).
 #[derive(Serialize, Default)]
 pub(crate) struct Stat {
@@ -73,7 +76,9 @@ pub(crate) struct Stat {
     pub(crate) clips: u64,
     pub(crate) hours_recorded: f64,
     pub(crate) interruptions: u64,
-    pub(crate) interruptions_per_hour: f64,
+    /// None under [`RATE_HOURS`] of recording (a rate of a few seconds
+    /// says nothing: one interruption in 3 s would be "1,200 an hour").
+    pub(crate) interruptions_per_hour: Option<f64>,
     pub(crate) late_ingest_rate: f64,
     pub(crate) explained: u64,
     pub(crate) mean_explanation_hours: Option<f64>,
@@ -93,11 +98,8 @@ pub(crate) fn stat_rows(d: &Data) -> (Vec<Stat>, BTreeMap<String, (f64, u64)>) {
                 clips: t.clips,
                 hours_recorded: t.hours_recorded,
                 interruptions: t.interruptions,
-                interruptions_per_hour: if t.hours_recorded > 0.0 {
-                    t.interruptions as f64 / t.hours_recorded
-                } else {
-                    0.0
-                },
+                interruptions_per_hour: (t.hours_recorded >= RATE_HOURS)
+                    .then(|| t.interruptions as f64 / t.hours_recorded),
                 late_ingest_rate: t.late_ingests as f64 / t.clips.max(1) as f64,
                 explained: t.explained,
                 mean_explanation_hours: t.mean_explanation_hours,

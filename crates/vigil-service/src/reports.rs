@@ -471,7 +471,9 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
                     st.clips.to_string(),
                     format!("{:.3}", st.hours_recorded),
                     st.interruptions.to_string(),
-                    format!("{:.3}", st.interruptions_per_hour),
+                    st.interruptions_per_hour
+                        .map(|r| format!("{r:.3}"))
+                        .unwrap_or_default(),
                     format!("{:.3}", st.late_ingest_rate),
                     st.explained.to_string(),
                     st.mean_explanation_hours
