@@ -1970,3 +1970,126 @@ fn play_across(engine: Engine, lang: &str) {
         "both recordings viewed: {viewed:?}"
     );
 }
+
+/// A recording whose recorder stored a GPS track beside it (`NAME.NMEA`)
+/// shows the track beside the player, and the dot on it goes where the
+/// recorder was at the player's time.
+#[test]
+fn a_recordings_gps_track_follows_the_player() {
+    gps_track(Engine::Chromium, "zh-CN");
+}
+
+#[test]
+fn a_recordings_gps_track_follows_the_player_in_firefox() {
+    gps_track(Engine::Firefox, "en");
+}
+
+fn gps_track(engine: Engine, lang: &str) {
+    let v = Vigil::new();
+    ok(&v, &["officers", "add", "1002", "--name", "张三"]);
+    desk_users(&v, &[("zhang", "officer", Some("1002"))]);
+    let card = v.scratch("card");
+    std::fs::copy(
+        fixtures().join("recorder-seq/DCIM/100MEDIA/REC_0001.MP4"),
+        card.join("REC_0001.MP4"),
+    )
+    .unwrap();
+    // The recording starts at 08:00:00 UTC (its container says so) and
+    // lasts 3 s: a fix a second, heading east then north.
+    let sentence = |body: String| {
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        format!("${body}*{sum:02X}\r\n")
+    };
+    let fixes = [
+        (0, "3954.0000", "11623.0000"),
+        (1, "3954.0000", "11623.1000"),
+        (2, "3954.1000", "11623.1000"),
+        (3, "3954.2000", "11623.1000"),
+    ];
+    let mut nmea = String::new();
+    for (s, lat, lon) in fixes {
+        nmea.push_str(&sentence(format!(
+            "GPRMC,08000{s}.00,A,{lat},N,{lon},E,0.5,90.0,201126,,,A"
+        )));
+    }
+    std::fs::write(card.join("REC_0001.NMEA"), nmea).unwrap();
+    ok(
+        &v,
+        &[
+            "ingest",
+            card.to_str().unwrap(),
+            "--device",
+            "BWC002",
+            "--officer",
+            "1002",
+        ],
+    );
+    let clip = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "REC_0001.MP4")
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
+    let browser = Browser::of(engine);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let zhang = browser.session(lang).await;
+        login(&zhang, &base, "zhang").await;
+        zhang.goto(&format!("{base}/desk/clips/{clip}")).await.unwrap();
+        let caption = zhang
+            .find(Locator::Css("figure.track figcaption"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(caption.contains("GPS") && caption.contains("REC_0001.NMEA"), "{caption}");
+        let points = zhang
+            .find(Locator::Css("polyline.track-line"))
+            .await
+            .unwrap()
+            .attr("points")
+            .await
+            .unwrap()
+            .unwrap();
+        let xy: Vec<(f64, f64)> = points
+            .split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(xy.len(), 4, "{points}");
+        // East, then north (up): x grows, then y falls.
+        assert!(xy[1].0 > xy[0].0 && xy[2].1 < xy[1].1 && xy[3].1 < xy[2].1, "{xy:?}");
+        until(
+            &zhang,
+            "return document.getElementById('player').readyState",
+            "the video loads",
+            |r| r >= 1.0,
+        )
+        .await;
+        zhang
+            .execute("document.getElementById('player').currentTime = 2", vec![])
+            .await
+            .unwrap();
+        let (x, y) = xy[2];
+        until(
+            &zhang,
+            &format!("const d = document.getElementById('track-pos'); return Math.abs(parseFloat(d.getAttribute('cx')) - {x}) + Math.abs(parseFloat(d.getAttribute('cy')) - {y})"),
+            "the dot at the fix of second 2",
+            |off| (0.0..0.6).contains(&off),
+        )
+        .await;
+        shot(&zhang, &engine.shot_name(&format!("track-{}", &lang[..2]))).await;
+        zhang.close().await.unwrap();
+    });
+    drop(d);
+}

@@ -323,6 +323,24 @@ pub struct ClipView {
     pub preview: bool,
     /// The player's poster: the video's thumbnail, when it has one.
     pub poster: Option<String>,
+    /// The GPS track the recorder stored beside it, drawn.
+    pub track: Option<TrackView>,
+}
+
+/// A GPS track drawn in a 300 × 300 box (north up, the track's own extent,
+/// no map tiles), and its points in time for the position marker.
+#[derive(Debug, Clone)]
+pub struct TrackView {
+    /// The track file's original path.
+    pub file: String,
+    /// The polyline's points (`x,y x,y ...`).
+    pub line: String,
+    /// `[[seconds, x, y], ...]` as JSON, for the script.
+    pub points: String,
+    /// The marker's first place.
+    pub start: (f64, f64),
+    /// Where the track starts and ends, in words (latitude, longitude).
+    pub extent: String,
 }
 
 /// A clip's tag, retention and holds, as its page shows them.

@@ -25,6 +25,27 @@
     refresh();
     window.setInterval(refresh, 60000);
   }
+  // A recording's GPS track: the dot goes where the recorder was at the
+  // player's time, between the two fixes around it.
+  var track = document.getElementById("track");
+  var trackPlayer = document.getElementById("player");
+  if (track && trackPlayer) {
+    var points = JSON.parse(track.getAttribute("data-points") || "[]");
+    var dot = document.getElementById("track-pos");
+    var follow = function () {
+      var t = trackPlayer.currentTime;
+      if (!points.length) return;
+      var i = 0;
+      while (i + 1 < points.length && points[i + 1][0] <= t) i++;
+      var a = points[i];
+      var b = points[Math.min(i + 1, points.length - 1)];
+      var f = b[0] > a[0] ? Math.max(0, Math.min(1, (t - a[0]) / (b[0] - a[0]))) : 0;
+      dot.setAttribute("cx", (a[1] + (b[1] - a[1]) * f).toFixed(1));
+      dot.setAttribute("cy", (a[2] + (b[2] - a[2]) * f).toFixed(1));
+    };
+    trackPlayer.addEventListener("timeupdate", follow);
+    trackPlayer.addEventListener("seeked", follow);
+  }
   // Across an interruption between two recordings: one click plays the end
   // of the one before, then the start of the one after; the line on the
   // timeline (before: 0-400, the interruption: 400-600, after: 600-1000)

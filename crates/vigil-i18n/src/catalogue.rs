@@ -91,6 +91,8 @@ catalogue! {
     TimelineHelp => "Each red mark is an interruption: click it to play from just before it.", "红色标记为中断：点击即从中断前开始播放。";
     PlayBefore => "Play from just before it", "从中断前开始播放";
     PlayAcross => "Play across the interruption", "跨中断连续播放";
+    TrackTitle => "Where it was recorded (GPS track)", "录制位置（GPS 轨迹）";
+    TrackHelp => "The dot follows the player. Drawn from the recorder's own track, north up, without a map.", "圆点随播放位置移动。按记录仪自身轨迹绘制，上方为北，不含地图。";
     PlayAcrossHelp => "Plays the end of the recording before, then the start of the one after.", "先播放中断前记录的结尾，再播放中断后记录的开头。";
     AcrossTitle => "Across the interruption: {before} → {after}", "跨中断播放：{before} → {after}";
     EndOf => "End of {path} (last {n} s)", "{path} 的结尾（最后 {n} 秒）";

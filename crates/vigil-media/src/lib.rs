@@ -11,6 +11,7 @@ pub mod analysis;
 mod ffi;
 pub mod level;
 pub mod mp4;
+pub mod nmea;
 mod timestamps;
 mod tracker;
 mod verdict;

@@ -328,6 +328,64 @@ pub fn original_path(station: &Station, c: &vigil_store::Clip) -> std::path::Pat
     station.store.objects().object_path(&c.blake3)
 }
 
+/// A GPS track the recorder stored beside a recording, in the recording's
+/// time: seconds from its start, latitude, longitude.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// The track file's original path.
+    pub file: String,
+    /// Its fixes within the recording (a few seconds either side), in
+    /// order.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// The largest track file read (a day of one fix a second is ~6 MiB).
+const TRACK_MAX: u64 = 32 << 20;
+
+/// The GPS track stored beside `c` (`NAME.NMEA` or `NAME.GPS` from the same
+/// recorder, a file `id` may see too), when it has fixes within the
+/// recording; none for a recording without a known start.
+pub fn track_of(station: &Station, id: &Identity, c: &Seen) -> Result<Option<Track>, ServiceError> {
+    let (Some(start), Some(stem)) = (
+        c.recorded_start.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }),
+        c.path.rsplit_once('.').map(|(s, _)| s),
+    ) else {
+        return Ok(None);
+    };
+    let duration = c.duration_s.unwrap_or(0.0);
+    for ext in ["NMEA", "nmea", "GPS", "gps"] {
+        let found = station.store.recordings().clips(&vigil_store::ClipFilter {
+            device: c.device.clone(),
+            path: Some(format!("{stem}.{ext}")),
+            limit: Some(1),
+            ..Default::default()
+        })?;
+        let Some(side) = found.into_iter().next() else {
+            continue;
+        };
+        let side = seen_clip(station, id, &side.clip)?;
+        if side.bytes > TRACK_MAX {
+            return Ok(None);
+        }
+        let path = original_path(station, &side);
+        let text = std::fs::read(&path).map_err(|e| {
+            ServiceError::bad_request(format!("reading the track {}: {e}", side.path))
+        })?;
+        let points: Vec<(f64, f64, f64)> = vigil_media::nmea::fixes(&text)
+            .into_iter()
+            .map(|f| ((f.at - start).as_seconds_f64(), f.lat, f.lon))
+            .filter(|(t, _, _)| (-5.0..=duration + 5.0).contains(t))
+            .collect();
+        return Ok((!points.is_empty()).then(|| Track {
+            file: side.path.clone(),
+            points,
+        }));
+    }
+    Ok(None)
+}
+
 /// A recording's interruptions.
 pub fn clip_gaps(station: &Station, c: &Seen) -> Result<Vec<vigil_store::Gap>, ServiceError> {
     Ok(station.store.gap_log().gaps(&vigil_store::GapFilter {

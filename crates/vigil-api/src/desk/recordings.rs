@@ -338,6 +338,7 @@ pub(super) async fn clip_page(
                 poster: preview::thumbnail_source(s, &c)?
                     .is_some()
                     .then(|| format!("{here}/thumb.jpg")),
+                track: vigil_service::queries::track_of(s, id, &c)?.map(|t| track_view(&t)),
                 duration,
                 here,
             },
@@ -415,5 +416,53 @@ pub(super) mod stamp {
                 .unwrap_or(self.0);
             vigil_service::model::rfc3339(t)
         }
+    }
+}
+
+/// A track drawn in a 300 × 300 box with a 12-unit margin: longitudes
+/// scaled by the cosine of the mean latitude (so a square is square), the
+/// track's larger extent filling the box, north up.
+fn track_view(t: &vigil_service::queries::Track) -> view::TrackView {
+    let lat0 = t.points.iter().map(|p| p.1).sum::<f64>() / t.points.len().max(1) as f64;
+    let k = lat0.to_radians().cos().max(0.01);
+    let xs: Vec<f64> = t.points.iter().map(|p| p.2 * k).collect();
+    let ys: Vec<f64> = t.points.iter().map(|p| -p.1).collect();
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (x0, y0) = (min(&xs), min(&ys));
+    let span = (max(&xs) - x0).max(max(&ys) - y0).max(1e-9);
+    let scale = 276.0 / span;
+    let at = |i: usize| {
+        (
+            ((12.0 + (xs[i] - x0) * scale) * 10.0).round() / 10.0,
+            ((12.0 + (ys[i] - y0) * scale) * 10.0).round() / 10.0,
+        )
+    };
+    let placed: Vec<(f64, f64, f64)> = (0..t.points.len())
+        .map(|i| {
+            let (x, y) = at(i);
+            (t.points[i].0, x, y)
+        })
+        .collect();
+    let deg = |p: &(f64, f64, f64)| format!("{:.5}, {:.5}", p.1, p.2);
+    view::TrackView {
+        file: t.file.clone(),
+        line: placed
+            .iter()
+            .map(|(_, x, y)| format!("{x},{y}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        points: serde_json::to_string(
+            &placed
+                .iter()
+                .map(|(t, x, y)| [(*t * 100.0).round() / 100.0, *x, *y])
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into()),
+        start: placed.first().map_or((150.0, 150.0), |p| (p.1, p.2)),
+        extent: match (t.points.first(), t.points.last()) {
+            (Some(a), Some(b)) => format!("{} → {}", deg(a), deg(b)),
+            _ => String::new(),
+        },
     }
 }
