@@ -204,7 +204,7 @@ fn the_auditor_reads_a_recordings_trail_in_words() {
             .unwrap();
         let page = text(&aud).await;
         for want in [
-            "REC_0100.MP4 · 张三 (1002)",
+            "REC_0100.MP4 · 张三（1002）",
             "的审计记录",
             "记录已入库",
             "发现中断",
@@ -380,7 +380,7 @@ fn explain_co_sign_and_review(engine: Engine) {
             "{home}"
         );
         assert!(
-            home.contains("张三 (1002)"),
+            home.contains("张三（1002）"),
             "officer names, not ids: {home}"
         );
         // The header's counter: both interruptions wait for an explanation.
@@ -751,14 +751,14 @@ fn explain_co_sign_and_review(engine: Engine) {
                 "第 1 页，共 ",
                 "逾期导入与损坏的文件",
                 "音视频记录导入报告",
-                "张三 (1002)",
+                "张三（1002）",
                 "电池更换，记录中断",
                 "设备故障",
                 "+08:00",
                 "制表人（证据管理员）签名",
                 "审计日志检查点",
             ],
-            Engine::Firefox => &["(1002)", "REC_0100.MP4", "BWC002", "+08:00", "vigil checkpoint verify"],
+            Engine::Firefox => &["1002", "REC_0100.MP4", "BWC002", "+08:00", "vigil checkpoint verify"],
         };
         for want in wanted {
             assert!(
@@ -1165,7 +1165,7 @@ fn a_custodian_tags_holds_and_downloads_the_export_a_supervisor_approved() {
         assert!(
             release.contains("将要调取的内容：1 条记录")
                 && release.contains("REC_0200.MP4")
-                && release.contains("张三 (1002)")
+                && release.contains("张三（1002）")
                 && release.contains("District court"),
             "{release}"
         );
@@ -1397,7 +1397,7 @@ fn status_follows_a_docked_recorder(engine: Engine) {
             .text()
             .await
             .unwrap();
-        assert!(board.contains("张三 (1002)") && board.contains("100 %"), "{board}");
+        assert!(board.contains("张三（1002）") && board.contains("100 %"), "{board}");
         assert!(
             cara.find(Locator::Id("board-empty"))
                 .await
@@ -1780,6 +1780,28 @@ fn every_page_passes_axe(engine: Engine) {
         "--json",
     ]);
     let request = request["request"].as_str().unwrap().to_owned();
+    // Recordings with a pause between them, the first with its GPS track:
+    // the play-across page and a recording's track.
+    let track = nmea_track();
+    v.ingest_seq_with(&[("DCIM/100MEDIA/REC_0001.NMEA", track.as_bytes())]);
+    let between = v.json(&["gaps", "--json"])["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "between_clips")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tracked = v.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "DCIM/100MEDIA/REC_0001.MP4")
+        .unwrap()["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (d, base) = desk(&v, &["--timezone", "Asia/Shanghai"]);
     let script = axe_script();
     let browser = Browser::of(engine);
@@ -1807,6 +1829,8 @@ fn every_page_passes_axe(engine: Engine) {
                         "/desk/".to_owned(),
                         format!("/desk/clips/{clip}"),
                         "/desk/clips".to_owned(),
+                        format!("/desk/gaps/{between}/across"),
+                        format!("/desk/clips/{tracked}"),
                     ],
                 ),
                 (
@@ -1984,6 +2008,29 @@ fn a_recordings_gps_track_follows_the_player_in_firefox() {
     gps_track(Engine::Firefox, "en");
 }
 
+/// The GPS track of the `recorder-seq` fixture's first recording (it
+/// starts at 2026-11-20 08:00:00 UTC, its container says, and lasts 3 s):
+/// NMEA RMC sentences, a fix a second, heading east then north.
+fn nmea_track() -> String {
+    let sentence = |body: String| {
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        format!("${body}*{sum:02X}\r\n")
+    };
+    [
+        (0, "3954.0000", "11623.0000"),
+        (1, "3954.0000", "11623.1000"),
+        (2, "3954.1000", "11623.1000"),
+        (3, "3954.2000", "11623.1000"),
+    ]
+    .iter()
+    .map(|(s, lat, lon)| {
+        sentence(format!(
+            "GPRMC,08000{s}.00,A,{lat},N,{lon},E,0.5,90.0,201126,,,A"
+        ))
+    })
+    .collect()
+}
+
 fn gps_track(engine: Engine, lang: &str) {
     let v = Vigil::new();
     ok(&v, &["officers", "add", "1002", "--name", "张三"]);
@@ -1994,25 +2041,7 @@ fn gps_track(engine: Engine, lang: &str) {
         card.join("REC_0001.MP4"),
     )
     .unwrap();
-    // The recording starts at 08:00:00 UTC (its container says so) and
-    // lasts 3 s: a fix a second, heading east then north.
-    let sentence = |body: String| {
-        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-        format!("${body}*{sum:02X}\r\n")
-    };
-    let fixes = [
-        (0, "3954.0000", "11623.0000"),
-        (1, "3954.0000", "11623.1000"),
-        (2, "3954.1000", "11623.1000"),
-        (3, "3954.2000", "11623.1000"),
-    ];
-    let mut nmea = String::new();
-    for (s, lat, lon) in fixes {
-        nmea.push_str(&sentence(format!(
-            "GPRMC,08000{s}.00,A,{lat},N,{lon},E,0.5,90.0,201126,,,A"
-        )));
-    }
-    std::fs::write(card.join("REC_0001.NMEA"), nmea).unwrap();
+    std::fs::write(card.join("REC_0001.NMEA"), nmea_track()).unwrap();
     ok(
         &v,
         &[

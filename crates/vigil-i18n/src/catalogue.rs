@@ -106,6 +106,7 @@ catalogue! {
     Interruption => "Interruption", "中断";
     At => "at {at} s, for {for} s", "于 {at} 秒处，持续 {for} 秒";
     InStream => "{place} ({stream})", "{place}（{stream}）";
+    NameNumber => "{name} ({id})", "{name}（{id}）";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
     Lasting => "{what}, {for} s", "{what}，{for} 秒";
     DamagedCutOff => "cut off: the file ends before what its header describes (the recorder stopped writing it)", "文件不完整：文件在其头部所述内容之前结束（记录仪未写完）";

@@ -108,24 +108,25 @@ pub(crate) fn report(
         None => None,
     };
     let body = if format == "html" || format == "text" {
+        let lang = q
+            .lang
+            .as_deref()
+            .and_then(vigil_i18n::Lang::parse)
+            .unwrap_or_default();
         let names: BTreeMap<String, String> = store
             .people()
             .officers()?
             .into_iter()
             .map(|o| {
                 let shown = match &o.name {
-                    Some(n) => format!("{n} ({})", o.id),
+                    Some(n) => vigil_i18n::Msg::NameNumber.fmt(lang, &[("name", n), ("id", &o.id)]),
                     None => o.id.clone(),
                 };
                 (o.id, shown)
             })
             .collect();
         let cx = crate::printed::Context {
-            lang: q
-                .lang
-                .as_deref()
-                .and_then(vigil_i18n::Lang::parse)
-                .unwrap_or_default(),
+            lang,
             zone,
             names: &names,
             by: id.user.clone(),

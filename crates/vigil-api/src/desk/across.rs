@@ -17,7 +17,7 @@ pub(super) async fn page(
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let a = vigil_service::queries::across(s, id, &gap)?;
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let side = |c: &vigil_service::queries::Seen,
                     end: bool|
          -> Result<view::AcrossSide, ServiceError> {

@@ -49,7 +49,7 @@ pub(super) async fn page(
             limit: Some(PAGE as u64),
         };
         let trail = vigil_service::trail::trail(s, id, &query)?;
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let about = |subject: &str| -> (String, Option<String>, bool) {
             match trail.subjects.get(subject) {
                 Some(Subject::Recording {

@@ -150,7 +150,7 @@ pub(super) async fn tag_clip(
 pub(super) async fn tagging(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
-        let names = Names::of(s)?;
+        let names = Names::of(s, d.lang)?;
         let officers = vigil_service::queries::officers(s)?
             .into_iter()
             .map(|o| {
@@ -469,7 +469,7 @@ pub(super) async fn request_page(
     as_user(&state, &desk, move |s, id| {
         let lang = d.lang;
         let rel = vigil_service::custody::what_it_releases(s, id, &r)?;
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let listed = vigil_service::queries::listed(s, rel.clips)?;
         let req = request_view(&rel.request, id, lang, &st.zone);
         let to = if req.outsider.is_empty() {

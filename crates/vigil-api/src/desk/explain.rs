@@ -68,7 +68,7 @@ fn sign_page(
 ) -> Result<Out, ServiceError> {
     let lang = d.lang;
     let (g, clip) = vigil_service::explanations::to_sign(s, id, explanation)?;
-    let names = Names::of(s)?;
+    let names = Names::of(s, lang)?;
     let c = clip.into_clip();
     let e = g.explanation.as_ref().ok_or_else(|| {
         ServiceError::not_found(format!("interruption {} has no explanation", g.id))

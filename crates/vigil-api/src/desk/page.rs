@@ -276,16 +276,19 @@ pub(super) fn place(g: &Gap, lang: Lang) -> String {
 /// returns to (the count says how many in all).
 pub(super) const SKIPPED_SHOWN: usize = 20;
 
-/// Officers by id, shown as "name (id)".
+/// Officers by id, shown as "name (id)" ("name（id）" in Chinese text).
 #[derive(Debug, Default)]
 pub(super) struct Names(std::collections::HashMap<String, String>);
 
 impl Names {
-    pub(super) fn of(store: &Station) -> Result<Self, ServiceError> {
+    pub(super) fn of(store: &Station, lang: Lang) -> Result<Self, ServiceError> {
         Ok(Self(
             vigil_service::queries::officers(store)?
                 .into_iter()
-                .filter_map(|o| Some((o.id.clone(), format!("{} ({})", o.name?, o.id))))
+                .filter_map(|o| {
+                    let shown = Msg::NameNumber.fmt(lang, &[("name", &o.name?), ("id", &o.id)]);
+                    Some((o.id, shown))
+                })
                 .collect(),
         ))
     }

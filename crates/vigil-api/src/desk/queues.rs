@@ -17,7 +17,7 @@ pub(super) fn sections(
         .day_utc(zone.local(&now).get(..10).unwrap_or_default())
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let mut q = vigil_service::queues::of(store, id, today, &now, PAGE)?;
-    let names = Names::of(store)?;
+    let names = Names::of(store, lang)?;
     let heads = |m: &[Msg]| m.iter().map(|m| m.text(lang).to_owned()).collect();
     let gap_section = |id: &'static str, title: Msg, gaps: &[Gap]| view::Section {
         id,

@@ -67,7 +67,7 @@ pub(super) async fn clips(
             ..Default::default()
         };
         let (rows, more) = vigil_service::queries::browse(s, id, filter, q.page, PAGE)?;
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let shown: Vec<view::Row> = rows
             .iter()
             .map(|c| clip_row(c, lang, &st.zone, &names))
@@ -160,7 +160,7 @@ pub(super) async fn clip_page(
         let gaps = vigil_service::queries::clip_gaps(s, &c)?;
         let duration = c.duration_s.unwrap_or(0.0).max(0.0);
         let here = format!("/desk/clips/{}", encode(&c.clip));
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let facts = vec![
             (
                 Msg::Officer.text(lang).to_owned(),
@@ -280,7 +280,9 @@ pub(super) async fn clip_page(
                     signers: e
                         .signatures
                         .iter()
-                        .map(|s| format!("{} ({})", s.user, s.officer))
+                        .map(|s| {
+                            Msg::NameNumber.fmt(lang, &[("name", &s.user), ("id", &s.officer)])
+                        })
                         .collect(),
                     review: vigil_service::printed::review_of(e, lang, &st.zone),
                 });

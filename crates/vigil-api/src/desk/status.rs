@@ -287,7 +287,7 @@ fn store_facts(
 pub(super) async fn page(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, d) = (state.clone(), desk.clone());
     as_user(&state, &desk, move |s, id| {
-        let names = Names::of(s)?;
+        let names = Names::of(s, d.lang)?;
         let board = (st.status)();
         let (updated, rows) = rows(&board, d.lang, &st.zone, &names);
         Ok(Out::Page(view::render(&view::StatusPage {
@@ -316,7 +316,7 @@ pub(super) async fn page(State(state): State<ApiState>, desk: Desk) -> Response 
 pub(super) async fn events(State(state): State<ApiState>, desk: Desk) -> Response {
     let (st, lang) = (state.clone(), desk.lang);
     as_user(&state, &desk, move |s, _| {
-        let names = Names::of(s)?;
+        let names = Names::of(s, lang)?;
         let mut last = String::new();
         let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
             Duration::from_millis(500),
