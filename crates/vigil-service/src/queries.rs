@@ -355,35 +355,34 @@ pub fn track_of(station: &Station, id: &Identity, c: &Seen) -> Result<Option<Tra
         return Ok(None);
     };
     let duration = c.duration_s.unwrap_or(0.0);
-    for ext in ["NMEA", "nmea", "GPS", "gps"] {
-        let found = station.store.recordings().clips(&vigil_store::ClipFilter {
-            device: c.device.clone(),
-            path: Some(format!("{stem}.{ext}")),
-            limit: Some(1),
-            ..Default::default()
-        })?;
-        let Some(side) = found.into_iter().next() else {
-            continue;
-        };
-        let side = seen_clip(station, id, &side.clip)?;
-        if side.bytes > TRACK_MAX {
-            return Ok(None);
-        }
-        let path = original_path(station, &side);
-        let text = std::fs::read(&path).map_err(|e| {
-            ServiceError::bad_request(format!("reading the track {}: {e}", side.path))
-        })?;
-        let points: Vec<(f64, f64, f64)> = vigil_media::nmea::fixes(&text)
-            .into_iter()
-            .map(|f| ((f.at - start).as_seconds_f64(), f.lat, f.lon))
-            .filter(|(t, _, _)| (-5.0..=duration + 5.0).contains(t))
-            .collect();
-        return Ok((!points.is_empty()).then(|| Track {
-            file: side.path.clone(),
-            points,
-        }));
+    let found = station.store.recordings().clips(&vigil_store::ClipFilter {
+        device: c.device.clone(),
+        paths: ["NMEA", "nmea", "GPS", "gps"]
+            .iter()
+            .map(|ext| format!("{stem}.{ext}"))
+            .collect(),
+        limit: Some(1),
+        ..Default::default()
+    })?;
+    let Some(side) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    let side = seen_clip(station, id, &side.clip)?;
+    if side.bytes > TRACK_MAX {
+        return Ok(None);
     }
-    Ok(None)
+    let path = original_path(station, &side);
+    let text = std::fs::read(&path)
+        .map_err(|e| ServiceError::bad_request(format!("reading the track {}: {e}", side.path)))?;
+    let points: Vec<(f64, f64, f64)> = vigil_media::nmea::fixes(&text)
+        .into_iter()
+        .map(|f| ((f.at - start).as_seconds_f64(), f.lat, f.lon))
+        .filter(|(t, _, _)| (-5.0..=duration + 5.0).contains(t))
+        .collect();
+    Ok((!points.is_empty()).then(|| Track {
+        file: side.path.clone(),
+        points,
+    }))
 }
 
 /// A recording's interruptions.

@@ -167,8 +167,8 @@ pub struct ClipFilter {
     pub device: Option<String>,
     /// Only this clip.
     pub clip: Option<String>,
-    /// Only the file at this original path.
-    pub path: Option<String>,
+    /// Only the files at these original paths (none: any path).
+    pub paths: Vec<String>,
     /// Hours after recording within which ingest is on time (R1: 24).
     pub late_after_h: Option<u64>,
     /// Only those ingested in `[from, until)` (RFC 3339).
@@ -628,7 +628,7 @@ impl<I: std::ops::Deref<Target = Index>> Recordings<I> {
         q.eq("c.officer_id", &f.officer);
         q.eq("c.device_serial", &f.device);
         q.eq("c.id", &f.clip);
-        q.eq("c.path_display", &f.path);
+        q.one_of("c.path_display", &f.paths);
         if let Some((a, b)) = &f.ingested {
             q.cond("c.ingested_at >= ?", a.clone());
             q.cond("c.ingested_at < ?", b.clone());

@@ -17,9 +17,9 @@ use vigil_service::Stations;
 /// Where and how notices are sent.
 #[derive(Debug, Clone)]
 pub struct Mailer {
-    host: String,
-    port: u16,
-    from: String,
+    transport: SmtpTransport,
+    server: String,
+    from: lettre::message::Mailbox,
     desk: Option<String>,
 }
 
@@ -38,11 +38,16 @@ impl Mailer {
                 rustix::system::uname().nodename().to_string_lossy()
             ),
         };
-        from.parse::<lettre::message::Mailbox>()
+        let from = from
+            .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("smtp_from = {from:?} is not a mail address"))?;
+        let transport = SmtpTransport::builder_dangerous(&host)
+            .port(port)
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
         Ok(Self {
-            host,
-            port,
+            transport,
+            server: smtp.to_owned(),
             from,
             desk: desk.map(str::to_owned),
         })
@@ -51,7 +56,7 @@ impl Mailer {
     fn send(&self, n: &Notice) -> anyhow::Result<()> {
         let (subject, body) = notices::mail(n, self.desk.as_deref());
         let message = Message::builder()
-            .from(self.from.parse()?)
+            .from(self.from.clone())
             .to(n
                 .email
                 .parse()
@@ -59,12 +64,9 @@ impl Mailer {
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)?;
-        SmtpTransport::builder_dangerous(&self.host)
-            .port(self.port)
-            .timeout(Some(Duration::from_secs(30)))
-            .build()
+        self.transport
             .send(&message)
-            .with_context(|| format!("sending through {}:{}", self.host, self.port))?;
+            .with_context(|| format!("sending through {}", self.server))?;
         Ok(())
     }
 }

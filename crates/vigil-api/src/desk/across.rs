@@ -24,7 +24,7 @@ pub(super) async fn page(
             let duration = c.duration_s.unwrap_or(0.0).max(0.0);
             let length = duration.min(SIDE_S);
             let here = format!("/desk/clips/{}", encode(&c.clip));
-            let preview = preview::needed(s, c)?.is_some();
+            let made = preview::derivable(s, c)?;
             let n = format!("{length:.0}");
             let path = c.path.clone();
             Ok(view::AcrossSide {
@@ -33,10 +33,15 @@ pub(super) async fn page(
                 } else {
                     Msg::StartOf.fmt(lang, &[("path", &path), ("n", &n)])
                 },
-                media: format!("{here}/media{}", if preview { "?preview=1" } else { "" }),
-                poster: preview::thumbnail_source(s, c)?
-                    .is_some()
-                    .then(|| format!("{here}/thumb.jpg")),
+                media: format!(
+                    "{here}/media{}",
+                    if made.preview.is_some() {
+                        "?preview=1"
+                    } else {
+                        ""
+                    }
+                ),
+                poster: made.thumbnail.map(|_| format!("{here}/thumb.jpg")),
                 from: ((duration - length) * 10.0).floor() / 10.0,
                 length,
                 href: here,
@@ -73,15 +78,10 @@ pub(super) async fn page(
             (600.0, "start", local_time(&st.zone, start_of_after)),
             (1000.0, "end", String::new()),
         ];
+        let title = Msg::AcrossTitle.fmt(lang, &[("before", &before.path), ("after", &after.path)]);
         Ok(Out::Page(view::render(&view::AcrossPage {
-            chrome: chrome(
-                &st,
-                &d,
-                Some(id),
-                Msg::AcrossTitle.fmt(lang, &[("before", &before.path), ("after", &after.path)]),
-                "clips",
-            ),
-            title: Msg::AcrossTitle.fmt(lang, &[("before", &before.path), ("after", &after.path)]),
+            chrome: chrome(&st, &d, Some(id), title.clone(), "clips"),
+            title,
             facts,
             gap_label: Msg::Lasting.fmt(
                 lang,

@@ -58,7 +58,7 @@ pub(super) async fn media(
         if q.preview.is_some() && !download {
             // A transcoded copy, kept outside the store; never the evidence,
             // and only for a recording that needs one.
-            let Some(source) = preview::needed(s, &c)? else {
+            let Some(source) = preview::derivable(s, &c)?.preview else {
                 return Err(ServiceError::bad_request(format!(
                     "recording {} plays as it is: it has no preview",
                     c.clip
@@ -100,7 +100,7 @@ pub(super) async fn thumbnail(
     as_user(&state, &desk, move |s, id| {
         let c = seen_clip(s, id, &clip)?;
         let none = || Ok(Out::Raw(StatusCode::NOT_FOUND.into_response()));
-        let Some(source) = preview::thumbnail_source(s, &c)? else {
+        let Some(source) = preview::derivable(s, &c)?.thumbnail else {
             return none();
         };
         let path = vigil_service::queries::original_path(s, &c);

@@ -55,21 +55,38 @@ pub(super) struct Source {
     duration_s: f64,
 }
 
-/// The source of a preview when the page should play one instead of the
-/// original: the analysis recorded at ingest names a container or codec
-/// browsers do not play, in a container evidence may be opened with.
-/// A damaged file with a readable part always gets one (what can be played
-/// of it, whatever the browser makes of the damaged original); unanalysed
-/// files play as they are (`None`).
-pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, ServiceError> {
+/// What can be made of a recording, from the analysis its ingest
+/// recorded (read once for both).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Derivable {
+    /// The source of a preview, when the page should play one instead of
+    /// the original: the analysis names a container or codec browsers do
+    /// not play, in a container evidence may be opened with. A damaged file
+    /// with a readable part always gets one (what can be played of it,
+    /// whatever the browser makes of the damaged original); unanalysed
+    /// files play as they are (`None`).
+    pub(super) preview: Option<Source>,
+    /// The source of a thumbnail: any analysed video that is not damaged,
+    /// in a container evidence may be opened with.
+    pub(super) thumbnail: Option<Source>,
+}
+
+/// [`Derivable`] of `c`.
+pub(super) fn derivable(store: &Station, c: &Seen) -> Result<Derivable, ServiceError> {
     if !matches!(c.kind, ClipKind::Video | ClipKind::Audio) {
-        return Ok(None);
+        return Ok(Derivable::default());
     }
     let Some(a) = analysis(store, c)? else {
-        return Ok(None);
+        return Ok(Derivable::default());
     };
+    let thumbnail = (c.kind == ClipKind::Video && !c.damaged)
+        .then(|| source(&a))
+        .flatten();
     if c.damaged {
-        return Ok(source(&a).filter(|s| s.duration_s > 0.0));
+        return Ok(Derivable {
+            preview: source(&a).filter(|s| s.duration_s > 0.0),
+            thumbnail,
+        });
     }
     let format = a["format"].as_str().unwrap_or("");
     let playable = CONTAINERS.contains(&format)
@@ -81,16 +98,10 @@ pub(super) fn needed(store: &Station, c: &Seen) -> Result<Option<Source>, Servic
                 _ => true,
             }
         });
-    Ok(if playable { None } else { source(&a) })
-}
-
-/// The source of a video's thumbnail: any analysed video that is not
-/// damaged, in a container evidence may be opened with.
-pub(super) fn thumbnail_source(store: &Station, c: &Seen) -> Result<Option<Source>, ServiceError> {
-    if c.kind != ClipKind::Video || c.damaged {
-        return Ok(None);
-    }
-    Ok(analysis(store, c)?.as_ref().and_then(source))
+    Ok(Derivable {
+        preview: if playable { None } else { source(&a) },
+        thumbnail,
+    })
 }
 
 /// The analysis the ingest recorded, as JSON.

@@ -329,6 +329,7 @@ pub(super) async fn clip_page(
             &c.clip,
             vigil_service::queries::Reading::Page,
         )?;
+        let made = preview::derivable(s, &c)?;
         let page = view::ClipPage {
             chrome: chrome(&st, &d, Some(id), c.path.clone(), "clips"),
             clip: view::ClipView {
@@ -336,10 +337,8 @@ pub(super) async fn clip_page(
                 facts,
                 media: format!("{here}/media"),
                 id: c.clip.clone(),
-                preview: preview::needed(s, &c)?.is_some(),
-                poster: preview::thumbnail_source(s, &c)?
-                    .is_some()
-                    .then(|| format!("{here}/thumb.jpg")),
+                preview: made.preview.is_some(),
+                poster: made.thumbnail.map(|_| format!("{here}/thumb.jpg")),
                 track: vigil_service::queries::track_of(s, id, &c)?.map(|t| track_view(&t)),
                 duration,
                 here,
