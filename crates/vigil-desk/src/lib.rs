@@ -557,8 +557,11 @@ pub struct AcrossPage {
     pub before: AcrossSide,
     /// The recording after.
     pub after: AcrossSide,
-    /// The interruption's words on the timeline ("pause, 12.0 s").
+    /// The interruption in words ("pause between recordings, 12.0 s"), its
+    /// tooltip on the timeline.
     pub gap_label: String,
+    /// How long it lasted, written on the timeline ("12.0 s").
+    pub gap_for: String,
     /// The time axis: (x, text-anchor, label), both ends and the
     /// interruption's.
     pub axis: Vec<(f64, &'static str, String)>,

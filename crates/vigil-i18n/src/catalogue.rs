@@ -109,6 +109,7 @@ catalogue! {
     NameNumber => "{name} ({id})", "{name}（{id}）";
     Between => "between recordings, {for} s", "两段记录之间，{for} 秒";
     Lasting => "{what}, {for} s", "{what}，{for} 秒";
+    SecondsLong => "{n} s", "{n} 秒";
     DamagedCutOff => "cut off: the file ends before what its header describes (the recorder stopped writing it)", "文件不完整：文件在其头部所述内容之前结束（记录仪未写完）";
     DamagedCorrupt => "parts of it are corrupt and were skipped", "部分数据损坏，已跳过";
     DamagedChanged => "it changed while it was being copied", "复制过程中文件发生了变化";

@@ -90,6 +90,7 @@ pub(super) async fn page(
                     ("for", &format!("{:.1}", g.duration_s)),
                 ],
             ),
+            gap_for: Msg::SecondsLong.fmt(lang, &[("n", &format!("{:.1}", g.duration_s))]),
             axis,
             explain_at: format!("{}#gap-{}", after.href, encode(&g.id)),
             before,
