@@ -13,12 +13,16 @@
 //!   [`verify_consistency`]);
 //! - [`Compact`] keeps a growing tree's root in O(log n) state;
 //! - [`note`]: checkpoints (C2SP `tlog-checkpoint`) signed as C2SP
-//!   `signed-note`s with Ed25519.
+//!   `signed-note`s with Ed25519;
+//! - [`cosignature`]: a witness's `cosignature/v1` over a checkpoint, and
+//!   [`witness`]: the `tlog-witness` `add-checkpoint` request and checks.
 //!
 //! Proofs are built from a [`Leaves`] source, so a store can answer the
 //! subtree hashes it keeps instead of rehashing every leaf.
 
+pub mod cosignature;
 pub mod note;
+pub mod witness;
 
 use sha2::{Digest, Sha256};
 
@@ -333,6 +337,18 @@ impl Compact {
     /// An empty tree.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A tree of `size` leaves from its frontier (the perfect subtrees'
+    /// roots, largest first, one for each one bit of `size`); none when
+    /// the count is wrong.
+    pub fn from_frontier(size: u64, frontier: Vec<Hash>) -> Option<Self> {
+        (frontier.len() == size.count_ones() as usize).then_some(Self { size, frontier })
+    }
+
+    /// The frontier: the perfect subtrees' roots, largest first.
+    pub fn frontier(&self) -> &[Hash] {
+        &self.frontier
     }
 
     /// How many leaves.

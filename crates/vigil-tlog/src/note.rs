@@ -67,14 +67,7 @@ pub struct Verifier {
 impl Signer {
     /// A new key for `name`, from the operating system's randomness.
     pub fn generate(name: &str) -> Result<Self, NoteError> {
-        let mut seed = [0u8; 32];
-        let mut filled = 0;
-        while filled < seed.len() {
-            filled +=
-                rustix::rand::getrandom(&mut seed[filled..], rustix::rand::GetRandomFlags::empty())
-                    .map_err(|e| NoteError::Key(format!("no randomness: {e}")))?;
-        }
-        Self::from_seed(name, seed)
+        Self::from_seed(name, random_seed()?)
     }
 
     /// The key for `name` from its 32-byte seed.
@@ -217,6 +210,17 @@ impl Verifier {
         }
         Err(NoteError::Unsigned(self.name.clone()))
     }
+}
+
+/// 32 bytes of the operating system's randomness: a new key's seed.
+pub(crate) fn random_seed() -> Result<[u8; 32], NoteError> {
+    let mut seed = [0u8; 32];
+    let mut filled = 0;
+    while filled < seed.len() {
+        filled += rustix::rand::getrandom(&mut seed[filled..], rustix::rand::GetRandomFlags::empty())
+            .map_err(|e| NoteError::Key(format!("no randomness: {e}")))?;
+    }
+    Ok(seed)
 }
 
 fn split3(s: &str) -> Option<(&str, &str, &str)> {
