@@ -4,6 +4,8 @@
 //! The binaries are built once per test process with the same cargo that
 //! runs the tests; fixtures come from `fixtures/make-fixtures.sh`.
 
+pub mod agency;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

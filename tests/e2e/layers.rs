@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("vigil-dock-core", &["vigil-dock-proto"]),
     ("dock-sim", &["vigil-dock-core", "vigil-dock-proto"]),
     ("vigil-store", &["vigil-tlog"]),
+    ("vigil-sync", &["vigil-tlog"]),
     ("vigil-ingest", &["vigil-media", "vigil-store"]),
     (
         "vigil-dock",
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-ingest",
             "vigil-media",
             "vigil-store",
+            "vigil-sync",
             "vigil-tlog",
         ],
     ),
@@ -69,8 +71,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-ingest",
             "vigil-service",
             "vigil-store",
+            "vigil-sync",
+            "vigil-tlog",
         ],
     ),
+    ("vigil-centre", &["vigil-api", "vigil-sync", "vigil-tlog"]),
     ("vigil-guest", &[]),
 ];
 

@@ -3,6 +3,7 @@
 mod api;
 mod attacks;
 mod browser;
+mod centre;
 mod continuity;
 mod crash;
 mod custody;

@@ -51,6 +51,7 @@ pub struct Client {
     socket: PathBuf,
     as_user: Option<String>,
     desk: Option<Desk>,
+    headers: Vec<(String, String)>,
 }
 
 /// A desk's connection to a station over TLS: the server, the certificate
@@ -147,6 +148,7 @@ impl Client {
             socket: PathBuf::from(&desk.server),
             as_user: None,
             desk: Some(desk),
+            headers: Vec::new(),
         }
     }
     /// A client for the socket at `socket`, acting as root's `as_user` when
@@ -156,7 +158,36 @@ impl Client {
             socket: socket.to_owned(),
             as_user,
             desk: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// One exchange with headers of its own (a station's signed request
+    /// to its centre): the status and the body, whatever the status.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let method = hyper::Method::from_bytes(method.as_bytes())
+            .map_err(|e| self.protocol(e.to_string()))?;
+        let this = Self {
+            headers,
+            ..self.clone()
+        };
+        self.block_on(async {
+            let resp = this.send(method, path, Some(body)).await?;
+            let status = resp.status().as_u16();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| this.protocol(e.to_string()))?
+                .to_bytes();
+            Ok((status, bytes.to_vec()))
+        })
     }
 
     /// The socket.
@@ -461,6 +492,9 @@ impl Client {
         }
         if body.is_some() {
             req = req.header("content-type", "application/json");
+        }
+        for (name, value) in &self.headers {
+            req = req.header(name.as_str(), value.as_str());
         }
         if let Some(token) = self.desk.as_ref().and_then(|d| d.token.as_ref()) {
             req = req.header("authorization", format!("Bearer {token}"));

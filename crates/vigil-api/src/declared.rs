@@ -249,7 +249,7 @@ mod tests {
         }
         vigil_service::each_operation!(each);
         vigil_service::each_other_endpoint!(each);
-        assert_eq!(seen, 45);
+        assert_eq!(seen, 47);
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     }
 }

@@ -86,6 +86,8 @@ enum Command {
     Devices(cmd::people::DeviceArgs),
     /// The audit log.
     Audit(cmd::audit::Args),
+    /// The agency centre this station sends its log to: join it, see the outbox.
+    Centre(cmd::centre::Args),
     /// The audit log's signed checkpoint; check that the log extends one kept.
     Checkpoint(cmd::checkpoint::Args),
     /// Tag clips with site, case, category and description.
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
         }
         Command::Dock(args) => cmd::dock::run(&store, args),
         Command::Status(args) => cmd::status::run(&store, args),
+        Command::Centre(args) => cmd::centre::run(&store, args),
         Command::User(args) => cmd::people::user(&store, args),
         Command::Officers(args) => cmd::people::officers(&store, args),
         Command::Devices(args) => cmd::people::devices(&store, args),

@@ -32,6 +32,7 @@
 //! - [`error`]: typed errors with stable codes.
 
 pub mod auth;
+pub mod centre;
 pub mod checkpoints;
 pub mod custody;
 pub mod docks;

@@ -14,7 +14,8 @@ use crate::op::{allow, Empty, Endpoint, InputDoc, Method, Operation};
 use crate::station::Station;
 use crate::ServiceError;
 use crate::{
-    auth, checkpoints, custody, docks, explanations, jobs, queries, registry, reports, tagging,
+    auth, centre, checkpoints, custody, docks, explanations, jobs, queries, registry, reports,
+    tagging,
 };
 
 /// The answers every endpoint may give besides its own.
@@ -238,6 +239,30 @@ endpoint! {
     ok "the proof file: from, to, log_size, checkpoint (signed, of size to), proof (base64 hashes, RFC 9162 §2.1.4)",
     errors [(403, "refused: the log is shorter than the checkpoint held (the message names the size where they diverge)"), STORE_FAILED],
     run |s, id, (): (), q| checkpoints::consistency(s, id, &q)
+}
+
+endpoint! {
+    /// Joins the agency centre: where the station sends its log, the
+    /// centre's certificate (pinned) and its witness key (R10, R18).
+    CentreJoin = "centre_join": Post "/api/v1/centre/join", tag "centre",
+    roles ADMIN, "joining a centre", read false,
+    input body centre::Join,
+    ok "the link, the outbox and the newest cosigned checkpoint, as `GET /api/v1/centre`",
+    errors [(400, "not an https://HOST:PORT address, a fingerprint or a witness key"), REFUSED, STORE_FAILED],
+    run |s, id, (): (), j| centre::join(s, id, &j)
+}
+
+endpoint! {
+    /// The station's link to its centre: link (url, fingerprint, witness,
+    /// joined_at), log_size, outbox (applied, witnessed, last_contact,
+    /// last_error, error_at), depth (entries not yet at the centre),
+    /// cosigned (the newest checkpoint with the witness's cosignature).
+    Centre = "centre": Get "/api/v1/centre", tag "centre",
+    roles AUDIT, "reading the centre link", read false,
+    input none Empty,
+    ok "{link, log_size, outbox, depth, cosigned}",
+    errors [REFUSED, STORE_FAILED],
+    run |s, _id, (): (), _q| centre::status(s)
 }
 
 // Interruptions.
@@ -642,6 +667,8 @@ macro_rules! each_operation {
             Checkpoint,
             CheckpointCheck,
             Consistency,
+            CentreJoin,
+            Centre,
             Gaps,
             Explain,
             Sign,

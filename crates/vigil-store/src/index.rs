@@ -347,6 +347,32 @@ impl Index {
     }
 }
 
+impl Index {
+    /// A change that is not the station's evidence and so not in its log:
+    /// what the centre answered (how far it holds the log, its
+    /// cosignatures). Refused on a read-only store like every write.
+    pub(crate) fn write_unlogged<T>(
+        &mut self,
+        action: &'static str,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                root: path.parent().unwrap_or(&path).to_owned(),
+                action,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
+        let out = f(&tx).map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        Ok(out)
+    }
+}
+
 pub(crate) fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
     StoreError::Sql {
         path: path.to_owned(),

@@ -25,6 +25,7 @@
 //! - every state change appends an audit row in the same transaction.
 
 pub mod audit;
+pub mod centre;
 mod clips;
 mod domains;
 pub mod erasures;

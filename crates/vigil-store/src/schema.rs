@@ -461,4 +461,33 @@ END;
     r#"
 ALTER TABLE users ADD COLUMN email TEXT;
 "#,
+    // 23: the station's link to its agency centre (`vigil centre join`),
+    // how far the centre holds its log (the outbox is the log past
+    // `applied`), and every cosignature the centre's witness gave.
+    r#"
+CREATE TABLE centre_link (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    url         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    witness     TEXT NOT NULL,
+    joined_at   TEXT NOT NULL
+);
+CREATE TABLE centre_outbox (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    applied      INTEGER NOT NULL,
+    witnessed    INTEGER NOT NULL,
+    last_contact TEXT,
+    last_error   TEXT,
+    error_at     TEXT
+);
+CREATE TABLE cosigned (
+    size        INTEGER PRIMARY KEY,
+    note        TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TRIGGER cosigned_no_update BEFORE UPDATE ON cosigned
+BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are kept as cosigned'); END;
+CREATE TRIGGER cosigned_no_delete BEFORE DELETE ON cosigned
+BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are kept as cosigned'); END;
+"#,
 ];

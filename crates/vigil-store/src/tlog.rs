@@ -43,29 +43,7 @@ pub fn default_origin() -> String {
 
 static ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// A row's Merkle leaf: `seq` (8 bytes little-endian), then `at`, `actor`,
-/// `action`, `subject`, `detail` (the JSON text as stored), each as its
-/// length (8 bytes little-endian) followed by its UTF-8 bytes. The leaf
-/// hash is `SHA-256(0x00 ‖ leaf)` (RFC 6962). An auditor can recompute it
-/// from the row alone (docs/operations.md).
-pub fn leaf_bytes(
-    seq: i64,
-    at: &str,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(
-        8 + 40 + at.len() + actor.len() + action.len() + subject.len() + detail.len(),
-    );
-    out.extend_from_slice(&seq.to_le_bytes());
-    for field in [at, actor, action, subject, detail] {
-        out.extend_from_slice(&(field.len() as u64).to_le_bytes());
-        out.extend_from_slice(field.as_bytes());
-    }
-    out
-}
+pub use vigil_tlog::row_leaf as leaf_bytes;
 
 /// Names the log of a store whose key is made in this process (vigild's
 /// `station` setting); call before the first open. Later calls are

@@ -257,12 +257,13 @@ mod tests {
         let other = note.replace("\n42\n", "\n43\n");
         assert!(w.verifier().verify(&format!("{other}{line}")).is_err());
         let stranger = Cosigner::generate("centre.test/witness").unwrap();
-        assert!(stranger.verifier().verify(&format!("{note}{line}")).is_err());
+        assert!(stranger
+            .verifier()
+            .verify(&format!("{note}{line}"))
+            .is_err());
         // A station's note key (type 0x01) is not a witness key.
         let station = Signer::from_seed("vigil.test/station-1", [7; 32]).unwrap();
-        assert!(
-            CosignatureVerifier::from_key_string(&station.verifier().to_key_string()).is_err()
-        );
+        assert!(CosignatureVerifier::from_key_string(&station.verifier().to_key_string()).is_err());
         // No cosignature at all.
         assert!(w.verifier().verify(&note).is_err());
     }

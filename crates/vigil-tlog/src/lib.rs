@@ -61,6 +61,31 @@ pub enum ProofError {
     Mismatch,
 }
 
+/// A row's Merkle leaf: `seq` (8 bytes little-endian), then `at`, `actor`,
+/// `action`, `subject`, `detail` (the JSON text as stored), each as its
+/// length (8 bytes little-endian) followed by its UTF-8 bytes. The leaf
+/// hash is `SHA-256(0x00 ‖ leaf)` (RFC 6962). An auditor can recompute it
+/// from the row alone (docs/operations.md), and a centre does from the rows
+/// a station sends.
+pub fn row_leaf(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        8 + 40 + at.len() + actor.len() + action.len() + subject.len() + detail.len(),
+    );
+    out.extend_from_slice(&seq.to_le_bytes());
+    for field in [at, actor, action, subject, detail] {
+        out.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
+
 /// The hash of a leaf's bytes.
 pub fn leaf_hash(leaf: &[u8]) -> Hash {
     let mut h = Sha256::new();

@@ -217,8 +217,9 @@ pub(crate) fn random_seed() -> Result<[u8; 32], NoteError> {
     let mut seed = [0u8; 32];
     let mut filled = 0;
     while filled < seed.len() {
-        filled += rustix::rand::getrandom(&mut seed[filled..], rustix::rand::GetRandomFlags::empty())
-            .map_err(|e| NoteError::Key(format!("no randomness: {e}")))?;
+        filled +=
+            rustix::rand::getrandom(&mut seed[filled..], rustix::rand::GetRandomFlags::empty())
+                .map_err(|e| NoteError::Key(format!("no randomness: {e}")))?;
     }
     Ok(seed)
 }

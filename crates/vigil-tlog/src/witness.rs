@@ -106,7 +106,10 @@ impl AddCheckpoint {
             })
             .collect::<Result<Vec<Hash>, _>>()?;
         if proof.len() > MAX_PROOF {
-            return Err(bad(format!("{} proof lines (at most {MAX_PROOF})", proof.len())));
+            return Err(bad(format!(
+                "{} proof lines (at most {MAX_PROOF})",
+                proof.len()
+            )));
         }
         Ok(Self {
             old,
@@ -247,7 +250,12 @@ mod tests {
             proof: vec![],
             checkpoint: signed(&s, 4, root(&other[..], 4)),
         };
-        assert_eq!(check(Some((4, r4)), &same, &s.verifier()).unwrap_err().status(), 409);
+        assert_eq!(
+            check(Some((4, r4)), &same, &s.verifier())
+                .unwrap_err()
+                .status(),
+            409
+        );
         // Signed by another key.
         let mallory = Signer::from_seed("vigil.test/s1", [2; 32]).unwrap();
         let e = check(Some((4, r4)), &ok, &mallory.verifier()).unwrap_err();

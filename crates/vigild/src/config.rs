@@ -29,6 +29,10 @@
 //! smtp_from = "vigil@<host name>"               # their sender
 //! notify_every_s = 300                          # how often what waits is looked at (a user is told of an item once)
 //! desk_url = "https://vigil.station.example:8443/desk/"  # the desk's address, in the notices
+//! centre_url = "https://centre.agency.example:7443"    # the agency centre the log is sent to (as `vigil centre join`)
+//! centre_fingerprint = "<SHA-256 of its certificate>"  # `vigil-centre init` prints both
+//! centre_witness = "<its witness key>"
+//! centre_every_s = 10                           # how often the outbox is sent
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -106,6 +110,16 @@ pub struct Config {
     pub notify_every_s: u64,
     /// The desk's address, given in the notices.
     pub desk_url: Option<String>,
+    /// The agency centre the station sends its log to (`https://HOST:PORT`),
+    /// as `vigil centre join` records it; with `centre_fingerprint` and
+    /// `centre_witness`.
+    pub centre_url: Option<String>,
+    /// The SHA-256 fingerprint of the centre's certificate.
+    pub centre_fingerprint: Option<String>,
+    /// The centre's witness key.
+    pub centre_witness: Option<String>,
+    /// How often the outbox is sent, seconds.
+    pub centre_every_s: u64,
 }
 
 impl Default for Config {
@@ -137,6 +151,10 @@ impl Default for Config {
             smtp_from: None,
             notify_every_s: 300,
             desk_url: None,
+            centre_url: None,
+            centre_fingerprint: None,
+            centre_witness: None,
+            centre_every_s: 10,
         }
     }
 }
@@ -248,6 +266,17 @@ impl Config {
                 "listen must be HOST:PORT with an IP address (e.g. 0.0.0.0:8443), not {l:?}"
             );
         }
+        anyhow::ensure!(
+            (1..=86_400).contains(&self.centre_every_s),
+            "centre_every_s must be 1 to 86400 seconds (a day), not {}",
+            self.centre_every_s
+        );
+        anyhow::ensure!(
+            self.centre_url.is_some()
+                == (self.centre_fingerprint.is_some() && self.centre_witness.is_some())
+                && (self.centre_fingerprint.is_some() == self.centre_witness.is_some()),
+            "centre_url, centre_fingerprint and centre_witness go together: all three or none"
+        );
         if let Some(smtp) = &self.smtp {
             let port = smtp.rsplit_once(':').and_then(|(h, p)| {
                 (!h.is_empty()).then_some(())?;

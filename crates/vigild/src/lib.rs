@@ -9,6 +9,7 @@
 //! the status board ([`status`]) that `vigil status` reads, and tells systemd
 //! it is ready and alive (`sd_notify` READY and WATCHDOG).
 
+pub mod centre;
 pub mod config;
 pub mod devices;
 pub mod notices;
@@ -52,6 +53,33 @@ fn expand(pattern: &str) -> Vec<String> {
 /// on those, an idle vigild rescanned without pause and kept a core busy.
 fn wakes_scanner(event: &notify::Event) -> bool {
     !matches!(event.kind, notify::EventKind::Access(_))
+}
+
+/// Joins the centre `vigild.toml` names (recorded once, audited), and
+/// sends the outbox to whichever centre the station has joined.
+fn start_centre(config: &Config, stations: &Arc<vigil_service::Stations>) -> anyhow::Result<()> {
+    if let (Some(url), Some(fingerprint), Some(witness)) = (
+        &config.centre_url,
+        &config.centre_fingerprint,
+        &config.centre_witness,
+    ) {
+        let join = vigil_service::centre::Join {
+            url: url.clone(),
+            fingerprint: fingerprint.clone(),
+            witness: witness.clone(),
+        };
+        let mut station = stations.lend()?;
+        if vigil_service::centre::join_as(&mut station, workers::ACTOR, &join)? {
+            tracing::info!(%url, "joined the centre named in the configuration");
+        }
+    }
+    let key = vigil_store::tlog::ensure_key(stations.root(), None)?;
+    centre::start(
+        Arc::clone(stations),
+        key,
+        std::time::Duration::from_secs(config.centre_every_s),
+    );
+    Ok(())
 }
 
 /// Starts the desk listener: the certificate (made self-signed when
@@ -166,6 +194,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         );
         tracing::info!(%smtp, every_s = config.notify_every_s, "notices of what waits are e-mailed");
     }
+    start_centre(&config, &api_state.stations)?;
     let (desk_stop, desk_stopped) = tokio::sync::oneshot::channel::<()>();
     let desk = match &config.listen {
         Some(addr) => {

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod centre;
 pub mod checkpoint;
 pub mod clips;
 pub mod dock;

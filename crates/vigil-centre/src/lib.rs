@@ -1,0 +1,19 @@
+//! `vigil-centre`: the agency's service. Stations enrol with their log
+//! key (`stations.rs`), push their logs in checked batches that are
+//! applied to PostgreSQL in one transaction each (`logs.rs`), and the
+//! centre witnesses every station's log (C2SP `tlog-witness`,
+//! `cosignature/v1`), so a station's history cannot be rewritten and
+//! re-signed without the centre refusing and flagging it. `schema.rs`
+//! holds the versioned migrations, `db.rs` the pool, `server.rs` the
+//! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod logs;
+pub mod schema;
+pub mod server;
+pub mod stations;
+pub mod witness_key;
+
+pub use error::CentreError;

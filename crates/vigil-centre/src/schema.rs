@@ -1,0 +1,122 @@
+//! The centre's PostgreSQL schema, as versioned migrations: each runs
+//! once, in order, in one transaction with the version it brings
+//! (`schema_version`), as the station's SQLite schema does.
+//!
+//! Every row a station sends carries `station`, and `seq`: the station
+//! log entry it came from (a clip's or interruption's row is the state
+//! the station sent with the newest entry naming it). The station logs
+//! (`entries`), the cosigned checkpoints and the centre's own audit log
+//! are append-only, enforced by triggers.
+
+/// The migrations, oldest first; migration `i` brings version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: enrolled stations, what the centre holds of each log (the
+    // witness's state and the entries applied), the logs themselves,
+    // the clips and interruptions they name, the centre's audit log.
+    r#"
+CREATE FUNCTION vigil_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END $$;
+
+CREATE TABLE stations (
+    name         TEXT PRIMARY KEY,
+    key          TEXT NOT NULL,
+    enrolled_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    enrolled_by  TEXT NOT NULL,
+    revoked_at   TIMESTAMPTZ,
+    last_contact TIMESTAMPTZ,
+    flagged_at   TIMESTAMPTZ,
+    flag         TEXT
+);
+
+CREATE TABLE logs (
+    station        TEXT PRIMARY KEY REFERENCES stations (name),
+    applied        BIGINT NOT NULL DEFAULT 0,
+    frontier       BYTEA NOT NULL DEFAULT '\x',
+    witnessed      BIGINT NOT NULL DEFAULT 0,
+    witnessed_root BYTEA,
+    checkpoint     TEXT,
+    cosigned_at    TIMESTAMPTZ
+);
+
+CREATE TABLE cosigned (
+    station     TEXT NOT NULL REFERENCES stations (name),
+    size        BIGINT NOT NULL,
+    root        BYTEA NOT NULL,
+    checkpoint  TEXT NOT NULL,
+    cosignature TEXT NOT NULL,
+    at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (station, size)
+);
+CREATE TRIGGER cosigned_append_only BEFORE UPDATE OR DELETE ON cosigned
+    FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
+
+CREATE TABLE entries (
+    station     TEXT NOT NULL REFERENCES stations (name),
+    seq         BIGINT NOT NULL,
+    at          TIMESTAMPTZ NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (station, seq)
+);
+CREATE INDEX entries_subject ON entries (station, subject);
+CREATE INDEX entries_action ON entries (action, at);
+CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries
+    FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
+
+CREATE TABLE clips (
+    station        TEXT NOT NULL REFERENCES stations (name),
+    id             TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    officer        TEXT,
+    device         TEXT,
+    kind           TEXT NOT NULL,
+    recorded_start TIMESTAMPTZ,
+    recorded_end   TIMESTAMPTZ,
+    duration_s     DOUBLE PRECISION,
+    damaged        BOOLEAN NOT NULL,
+    blake3         TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    bytes          BIGINT NOT NULL,
+    ingested_at    TIMESTAMPTZ NOT NULL,
+    data           JSONB NOT NULL,
+    seq            BIGINT NOT NULL,
+    PRIMARY KEY (station, id)
+);
+CREATE INDEX clips_recorded ON clips (recorded_start);
+CREATE INDEX clips_officer ON clips (officer, recorded_start);
+
+CREATE TABLE gaps (
+    station     TEXT NOT NULL REFERENCES stations (name),
+    id          TEXT NOT NULL,
+    clip        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    officer     TEXT,
+    device      TEXT,
+    wall_start  TIMESTAMPTZ,
+    duration_s  DOUBLE PRECISION NOT NULL,
+    status      TEXT NOT NULL,
+    detected_at TIMESTAMPTZ NOT NULL,
+    data        JSONB NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (station, id)
+);
+CREATE INDEX gaps_status ON gaps (status, wall_start);
+CREATE INDEX gaps_officer ON gaps (officer, wall_start);
+
+CREATE TABLE audit (
+    seq     BIGSERIAL PRIMARY KEY,
+    at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail  JSONB NOT NULL
+);
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
+"#,
+];

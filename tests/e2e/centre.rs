@@ -1,0 +1,460 @@
+//! The agency centre with real parts: a throwaway PostgreSQL cluster, a
+//! `vigil-centre` process on it over TLS, stations as real vigild
+//! processes sending their logs; the witness protocol spoken over HTTPS.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use vigil_e2e::agency::{free_port, Centre, Postgres};
+use vigil_e2e::{copy_tree, describe, fixtures, Vigil, Vigild};
+use vigil_tlog::cosignature::CosignatureVerifier;
+
+/// A station's vigild.toml: its log's name, the centre, a push a second.
+fn station_config(v: &Vigil, name: &str, centre: &Centre) -> PathBuf {
+    let media = v.scratch("media");
+    let path = v.dir.path().join("vigild.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "station = \"{name}\"\ndocks = []\nusb = false\nwatch = \"{}\"\ncentre_url = \"{}\"\ncentre_fingerprint = \"{}\"\ncentre_witness = \"{}\"\ncentre_every_s = 1\n",
+            media.display(),
+            centre.url,
+            centre.fingerprint,
+            centre.witness
+        ),
+    )
+    .expect("config");
+    path
+}
+
+fn station(v: &Vigil, name: &str, centre: &Centre) -> Vigild {
+    let cfg = station_config(v, name, centre);
+    let d = Vigild::start(
+        &v.store(),
+        &v.dir.path().join("vigild.log"),
+        &["--config", cfg.to_str().expect("utf-8")],
+    );
+    d.wait_for_socket();
+    d
+}
+
+fn enrol(v: &Vigil, centre: &Centre) -> String {
+    let out = v.run(&["checkpoint", "--key"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let name = key.split('+').next().expect("a key name").to_owned();
+    let out = centre.run(&["station", "add", &name, "--key", &key]);
+    assert!(out.status.success(), "station add: {}", describe(&out));
+    name
+}
+
+/// Waits until `pred` holds for `vigil centre --json`.
+fn until_centre(
+    v: &Vigil,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let doc = v.json(&["centre", "--json"]);
+        if pred(&doc) {
+            return doc;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {doc:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn synced(doc: &serde_json::Value) -> bool {
+    doc["depth"] == 0 && doc["outbox"]["applied"] == doc["log_size"] && doc["log_size"] != 0
+}
+
+fn count(v: &Vigil, sql: &str) -> i64 {
+    v.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+fn ingest(v: &Vigil, fixture: &str, device: &str, officer: &str) {
+    let rec = v.scratch(&format!("card-{fixture}-{device}"));
+    copy_tree(&fixtures().join(fixture), &rec);
+    v.json(&[
+        "ingest",
+        rec.to_str().expect("utf-8"),
+        "--device",
+        device,
+        "--officer",
+        officer,
+        "--json",
+    ]);
+}
+
+/// What the centre holds of `station` matches the station's own index:
+/// every entry once, every clip and interruption, each row traced to the
+/// log entry naming it.
+fn centre_matches(pg: &Postgres, v: &Vigil, station: &str) {
+    let q = |sql: &str| pg.count("centre", &sql.replace("$S", &format!("'{station}'")));
+    let size = count(v, "SELECT COUNT(*) FROM audit");
+    assert_eq!(q("SELECT COUNT(*) FROM entries WHERE station = $S"), size);
+    assert_eq!(
+        q("SELECT COALESCE(MAX(seq), 0) FROM entries WHERE station = $S"),
+        size,
+        "entries 1..=size, none twice (the primary key) and none missing"
+    );
+    assert_eq!(
+        q("SELECT COUNT(*) FROM clips WHERE station = $S"),
+        count(v, "SELECT COUNT(*) FROM clips")
+    );
+    assert_eq!(
+        q("SELECT COUNT(*) FROM gaps WHERE station = $S"),
+        count(v, "SELECT COUNT(*) FROM gaps")
+    );
+    for table in ["clips", "gaps"] {
+        assert_eq!(
+            q(&format!(
+                "SELECT COUNT(*) FROM {table} r LEFT JOIN entries e
+                   ON e.station = r.station AND e.seq = r.seq AND e.subject = r.id
+                 WHERE r.station = $S AND e.seq IS NULL"
+            )),
+            0,
+            "every {table} row names the station log entry it came from"
+        );
+    }
+    // The hashes the station holds are the centre's.
+    let (id, sha): (String, String) = v
+        .db()
+        .query_row(
+            "SELECT c.id, o.sha256 FROM clips c JOIN objects o ON o.blake3 = c.object LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a clip");
+    assert_eq!(
+        pg.sql(
+            "centre",
+            &format!("SELECT sha256 FROM clips WHERE station = '{station}' AND id = '{id}'")
+        ),
+        sha
+    );
+}
+
+/// The station's newest kept cosigned checkpoint verifies with the
+/// centre's witness key, and is of the log's size.
+fn cosigned_ok(v: &Vigil, witness: &str) -> u64 {
+    let (size, note): (i64, String) = v
+        .db()
+        .query_row(
+            "SELECT size, note FROM cosigned ORDER BY size DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a cosigned checkpoint");
+    let w = CosignatureVerifier::from_key_string(witness).expect("witness key");
+    w.verify(&note).expect("the centre's cosignature verifies");
+    size as u64
+}
+
+#[test]
+fn a_station_sends_its_log_to_the_centre_and_catches_up_after_an_outage() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d = station(&v, "vigil.test/station-a", &centre);
+    // Not enrolled yet: the centre refuses it and says so in its audit log.
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    until_centre(&v, 20, "the unknown station's refusal", |d| {
+        d["outbox"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("403") && e.contains("enrolled"))
+    });
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'station.refused' AND subject = 'vigil.test/station-a' AND detail->>'why' = 'unknown'"
+        ) >= 1
+    );
+    let name = enrol(&v, &centre);
+    assert_eq!(name, "vigil.test/station-a");
+    let doc = until_centre(&v, 30, "the log at the centre", synced);
+    assert!(doc["outbox"]["last_error"].is_null(), "{doc:#}");
+    centre_matches(&pg, &v, &name);
+    assert_eq!(
+        cosigned_ok(&v, &centre.witness),
+        doc["log_size"].as_u64().unwrap()
+    );
+    let board = centre.stations();
+    assert_eq!(board[0]["name"], name);
+    assert_eq!(board[0]["applied"], doc["log_size"]);
+    assert!(board[0]["flag"].is_null());
+
+    // The centre goes down: the station goes on alone.
+    centre.kill();
+    ingest(&v, "recorder-a", "BWC003", "1003");
+    let down = until_centre(&v, 20, "the outage noticed", |d| {
+        d["outbox"]["last_error"].is_string() && d["depth"].as_u64() > Some(0)
+    });
+    let held = pg.count("centre", "SELECT COUNT(*) FROM entries");
+    assert!(held < down["log_size"].as_i64().unwrap());
+    // Back up: the outbox empties in order, nothing twice.
+    centre.start();
+    let doc = until_centre(&v, 30, "the catch-up", synced);
+    assert!(doc["outbox"]["last_error"].is_null(), "{doc:#}");
+    centre_matches(&pg, &v, &name);
+    assert_eq!(
+        cosigned_ok(&v, &centre.witness),
+        doc["log_size"].as_u64().unwrap()
+    );
+    // Every cosigned checkpoint the station kept is one the centre holds.
+    let kept = count(&v, "SELECT COUNT(*) FROM cosigned");
+    assert!(
+        kept >= 2,
+        "at least one cosignature before and one after the outage"
+    );
+    assert!(pg.count("centre", "SELECT COUNT(*) FROM cosigned") >= kept);
+}
+
+#[test]
+fn a_batch_sent_again_is_answered_as_before_and_applies_nothing_twice() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let d = station(&v, "vigil.test/station-r", &centre);
+    let name = enrol(&v, &centre);
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    let doc = until_centre(&v, 30, "the log at the centre", synced);
+    let size = doc["log_size"].as_i64().unwrap();
+    let cosigned = pg.count("centre", "SELECT COUNT(*) FROM cosigned");
+    // The station loses the centre's answers (its outbox set back, as
+    // after a crash between the push and keeping the answer).
+    drop(d);
+    v.db()
+        .execute("UPDATE centre_outbox SET applied = 0, witnessed = 0", [])
+        .expect("set the outbox back");
+    let _d = station(&v, "vigil.test/station-r", &centre);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !centre.log_text().contains("a batch sent again") {
+        assert!(
+            Instant::now() < deadline,
+            "no replay seen:\n{}",
+            centre.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    until_centre(&v, 30, "the outbox caught up again", synced);
+    assert_eq!(pg.count("centre", "SELECT COUNT(*) FROM entries"), size);
+    assert_eq!(
+        pg.count("centre", "SELECT COUNT(*) FROM cosigned"),
+        cosigned
+    );
+    centre_matches(&pg, &v, &name);
+}
+
+fn client(centre: &Centre) -> reqwest::blocking::Client {
+    let pem = std::fs::read(
+        Path::new(&centre.config)
+            .with_file_name("state")
+            .join("centre.crt"),
+    )
+    .expect("the centre's certificate");
+    reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+        .build()
+        .expect("client")
+}
+
+/// The witness protocol over HTTPS (C2SP tlog-witness): a station's log
+/// key signs checkpoints of a tree the test builds; the centre cosigns
+/// consistent growth only, and answers each refusal with its status.
+#[test]
+fn the_witness_speaks_tlog_witness() {
+    use vigil_tlog::note::{Checkpoint, Signer};
+    use vigil_tlog::witness::AddCheckpoint;
+    let pg = Postgres::start(&["centre"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &dir.path().join("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let log = Signer::generate("vigil.test/station-w").expect("key");
+    let out = centre.run(&[
+        "station",
+        "add",
+        "vigil.test/station-w",
+        "--key",
+        &log.verifier().to_key_string(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let leaves: Vec<vigil_tlog::Hash> = (0..20u64)
+        .map(|i| vigil_tlog::leaf_hash(&i.to_le_bytes()))
+        .collect();
+    let cp = |n: u64, key: &Signer, leaves: &[vigil_tlog::Hash]| {
+        Checkpoint {
+            origin: "vigil.test/station-w".into(),
+            size: n,
+            root: vigil_tlog::root(leaves, n),
+        }
+        .sign(key)
+        .expect("sign")
+    };
+    let http = client(&centre);
+    let url = format!("{}/add-checkpoint", centre.url);
+    let post = |body: String| {
+        let r = http
+            .post(&url)
+            .body(body)
+            .send()
+            .expect("the centre answers");
+        let status = r.status().as_u16();
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .map(|c| c.to_str().unwrap_or("").to_owned())
+            .unwrap_or_default();
+        (status, ctype, r.text().unwrap_or_default())
+    };
+    let w = CosignatureVerifier::from_key_string(&centre.witness).expect("witness key");
+    // First sight of the log: old 0, no proof; a cosignature line back.
+    let first = cp(8, &log, &leaves);
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: first.clone(),
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("\u{2014} centre.test/witness "), "{body}");
+    w.verify(&format!("{first}{body}")).expect("cosigned");
+    // Growth with a good proof.
+    let grown = cp(13, &log, &leaves);
+    let proof = vigil_tlog::consistency_proof(&leaves[..], 8, 13).unwrap();
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 8,
+            proof: proof.clone(),
+            checkpoint: grown.clone(),
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 200, "{body}");
+    w.verify(&format!("{grown}{body}")).expect("cosigned");
+    // A stale old size: 409 with the size held, as text/x.tlog.size.
+    let (status, ctype, body) = post(
+        AddCheckpoint {
+            old: 8,
+            proof,
+            checkpoint: grown,
+        }
+        .to_body(),
+    );
+    assert_eq!(
+        (status, ctype.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", "13\n")
+    );
+    // Signed by another key: 403.
+    let mallory = Signer::generate("vigil.test/station-w").expect("key");
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 13,
+            proof: vec![],
+            checkpoint: cp(13, &mallory, &leaves),
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 403, "{body}");
+    // An unknown log: 404, audited.
+    let stranger = Signer::generate("vigil.test/nobody").expect("key");
+    let (status, _, _) = post(
+        AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: Checkpoint {
+                origin: "vigil.test/nobody".into(),
+                size: 1,
+                root: leaves[0],
+            }
+            .sign(&stranger)
+            .unwrap(),
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(pg.count("centre", "SELECT COUNT(*) FROM audit WHERE action = 'station.refused' AND subject = 'vigil.test/nobody'"), 1);
+    // Not a request: 400.
+    let (status, _, body) = post("old 013\n\nx\n".into());
+    assert_eq!(status, 400, "{body}");
+    // A rewritten history: the log re-signed over changed leaves. The
+    // proof cannot lead from the held root: 422, and the station is
+    // flagged on the board and in the audit log.
+    let mut rewritten = leaves.clone();
+    rewritten[3] = vigil_tlog::leaf_hash(b"rewritten");
+    let forged = cp(17, &log, &rewritten);
+    let proof = vigil_tlog::consistency_proof(&rewritten[..], 13, 17).unwrap();
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 13,
+            proof,
+            checkpoint: forged,
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 422, "{body}");
+    let board = centre.stations();
+    assert!(
+        board[0]["flag"]
+            .as_str()
+            .is_some_and(|f| f.contains("does not extend")),
+        "{board:#}"
+    );
+    assert_eq!(board[0]["witnessed"], 13, "the witness keeps what it held");
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'station.flagged'"
+        ),
+        1
+    );
+    // The honest growth is still cosigned from what it held.
+    let proof = vigil_tlog::consistency_proof(&leaves[..], 13, 20).unwrap();
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 13,
+            proof,
+            checkpoint: cp(20, &log, &leaves),
+        }
+        .to_body(),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The witness's view survives a SIGKILL: it was saved before it answered.
+    centre.kill();
+    centre.start();
+    let (status, _, body) = post(
+        AddCheckpoint {
+            old: 13,
+            proof: vec![],
+            checkpoint: cp(20, &log, &leaves),
+        }
+        .to_body(),
+    );
+    assert_eq!((status, body.as_str()), (409, "20\n"));
+}
