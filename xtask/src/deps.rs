@@ -53,9 +53,15 @@ pub fn ensure_b3sum() -> Result<()> {
 }
 
 /// Debian packages only the tests need: the second browser the desk is
-/// tested in (its WebDriver server, geckodriver, comes from crates.io), and
-/// the SMTP server the station's notices are sent to (aiosmtpd).
-pub const TEST_PACKAGES: &[&str] = &["firefox-esr", "python3-aiosmtpd"];
+/// tested in (its WebDriver server, geckodriver, comes from crates.io), the
+/// SMTP server the station's notices are sent to (aiosmtpd), and the
+/// PostgreSQL the agency centre's tests make throwaway clusters of.
+pub const TEST_PACKAGES: &[&str] = &[
+    "firefox-esr",
+    "python3-aiosmtpd",
+    "postgresql",
+    "postgresql-contrib",
+];
 
 /// Installs `geckodriver` (Mozilla's WebDriver server for Firefox, which
 /// Debian does not package) with cargo when it is missing.
