@@ -509,8 +509,15 @@ impl Vigild {
     /// Starts `vigild --store STORE --socket DIR/vigil.sock ARGS` (DIR: the
     /// log's directory), logging to `log`.
     pub fn start(store: &Path, log: &Path, args: &[&str]) -> Self {
+        Self::start_with(store, log, args, &[])
+    }
+
+    /// [`Vigild::start`] with environment variables of its own (a fail
+    /// point, `VIGIL_FAILPOINT=NAME:N`).
+    pub fn start_with(store: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = log.with_file_name("vigil.sock");
         let child = Command::new(bin("vigild"))
+            .envs(env.iter().copied())
             .arg("--store")
             .arg(store)
             .arg("--socket")
@@ -576,6 +583,18 @@ impl Vigild {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    /// Waits (up to `secs`) for the process to end; whether it did.
+    pub fn exited(&mut self, secs: u64) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
     }
 
     /// Sends a signal.

@@ -221,8 +221,11 @@ fn a_station_sends_its_log_to_the_centre_and_catches_up_after_an_outage() {
     assert!(pg.count("centre", "SELECT COUNT(*) FROM cosigned") >= kept);
 }
 
+/// A station killed (SIGKILL) after the centre applied its batch and
+/// before it kept the answer sends the batch again at its next start: the
+/// centre answers as before and applies nothing twice.
 #[test]
-fn a_batch_sent_again_is_answered_as_before_and_applies_nothing_twice() {
+fn a_station_killed_mid_push_sends_again_and_nothing_is_applied_twice() {
     let pg = Postgres::start(&["centre"]);
     let v = Vigil::new();
     let mut centre = Centre::init(
@@ -232,35 +235,60 @@ fn a_batch_sent_again_is_answered_as_before_and_applies_nothing_twice() {
         &format!("127.0.0.1:{}", free_port()),
     );
     centre.start();
-    let d = station(&v, "vigil.test/station-r", &centre);
-    let name = enrol(&v, &centre);
+    let name = "vigil.test/station-k";
+    let cfg = station_config(&v, name, &centre);
+    let log = v.dir.path().join("vigild.log");
+    let args = ["--config", cfg.to_str().expect("utf-8")];
+    // The first start makes the station's key; enrol it, then ingest.
+    let mut d = Vigild::start_with(
+        &v.store(),
+        &log,
+        &args,
+        &[("VIGIL_FAILPOINT", "centre.answered:1")],
+    );
+    d.wait_for_socket();
+    enrol(&v, &centre);
     ingest(&v, "recorder-seq", "BWC002", "1002");
-    let doc = until_centre(&v, 30, "the log at the centre", synced);
-    let size = doc["log_size"].as_i64().unwrap();
-    let cosigned = pg.count("centre", "SELECT COUNT(*) FROM cosigned");
-    // The station loses the centre's answers (its outbox set back, as
-    // after a crash between the push and keeping the answer).
+    assert!(
+        d.exited(30),
+        "vigild did not reach the fail point:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     drop(d);
+    // The centre holds the batch; the station never kept the answer.
+    let held = pg.count("centre", "SELECT COUNT(*) FROM entries");
+    assert!(held > 0);
+    assert_eq!(count(&v, "SELECT COUNT(*) FROM cosigned"), 0);
+    let cosigned = pg.count("centre", "SELECT COUNT(*) FROM cosigned");
+    let _d = station(&v, name, &centre);
+    let doc = until_centre(&v, 30, "the resent batch answered", synced);
+    assert!(
+        centre.log_text().contains("a batch sent again"),
+        "{}",
+        centre.log_text()
+    );
+    assert_eq!(
+        pg.count("centre", "SELECT COUNT(*) FROM entries"),
+        doc["log_size"].as_i64().unwrap()
+    );
+    assert!(pg.count("centre", "SELECT COUNT(*) FROM cosigned") >= cosigned);
+    assert_eq!(
+        cosigned_ok(&v, &centre.witness),
+        doc["log_size"].as_u64().unwrap()
+    );
+    centre_matches(&pg, &v, name);
+    // A batch replayed by hand after that changes nothing either: the
+    // outbox set back, as a station restored from yesterday's backup
+    // would be.
+    drop(_d);
     v.db()
         .execute("UPDATE centre_outbox SET applied = 0, witnessed = 0", [])
         .expect("set the outbox back");
-    let _d = station(&v, "vigil.test/station-r", &centre);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !centre.log_text().contains("a batch sent again") {
-        assert!(
-            Instant::now() < deadline,
-            "no replay seen:\n{}",
-            centre.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let entries = pg.count("centre", "SELECT COUNT(*) FROM entries");
+    let _d = station(&v, name, &centre);
     until_centre(&v, 30, "the outbox caught up again", synced);
-    assert_eq!(pg.count("centre", "SELECT COUNT(*) FROM entries"), size);
-    assert_eq!(
-        pg.count("centre", "SELECT COUNT(*) FROM cosigned"),
-        cosigned
-    );
-    centre_matches(&pg, &v, &name);
+    assert_eq!(pg.count("centre", "SELECT COUNT(*) FROM entries"), entries);
+    centre_matches(&pg, &v, name);
 }
 
 fn client(centre: &Centre) -> reqwest::blocking::Client {
@@ -457,4 +485,132 @@ fn the_witness_speaks_tlog_witness() {
         .to_body(),
     );
     assert_eq!((status, body.as_str()), (409, "20\n"));
+}
+
+/// What root with the station key can do to a stopped station: change an
+/// audit row, recompute the hash chain after it, drop the Merkle tree and
+/// the signed checkpoints (the station rebuilds and re-signs them at its
+/// next start) and move the anchor to the new head.
+fn rewrite_history(store: &Path) {
+    let db = rusqlite::Connection::open(store.join("vigil.db")).expect("open");
+    db.execute_batch(
+        "DROP TRIGGER audit_no_update; DROP TRIGGER audit_tree_no_delete; DROP TRIGGER checkpoints_no_delete;",
+    )
+    .expect("drop the append-only triggers");
+    let seq: i64 = db
+        .query_row(
+            "SELECT MIN(seq) FROM audit WHERE action = 'clip.ingested'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a clip.ingested row");
+    db.execute(
+        "UPDATE audit SET detail = replace(detail, '\"officer\":\"1002\"', '\"officer\":\"1009\"') WHERE seq = ?1",
+        [seq],
+    )
+    .expect("change the row");
+    let rows: Vec<(i64, String, String, String, String, String)> = {
+        let mut st = db
+            .prepare("SELECT seq, at, actor, action, subject, detail FROM audit WHERE seq >= ?1 ORDER BY seq")
+            .expect("prepare");
+        st.query_map([seq], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .expect("rows")
+        .map(Result::unwrap)
+        .collect()
+    };
+    let mut prev: String = db
+        .query_row("SELECT prev_hash FROM audit WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .expect("prev");
+    for (s, at, actor, action, subject, detail) in rows {
+        let mut h = blake3::Hasher::new();
+        for field in [
+            prev.as_bytes(),
+            &s.to_le_bytes(),
+            at.as_bytes(),
+            actor.as_bytes(),
+            action.as_bytes(),
+            subject.as_bytes(),
+            detail.as_bytes(),
+        ] {
+            h.update(&(field.len() as u64).to_le_bytes());
+            h.update(field);
+        }
+        let hash = h.finalize().to_hex().to_string();
+        db.execute(
+            "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, s],
+        )
+        .expect("rechain");
+        prev = hash;
+    }
+    db.execute_batch("DELETE FROM audit_tree; DELETE FROM checkpoints;")
+        .expect("drop the tree and the checkpoints");
+    let last: i64 = db
+        .query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))
+        .expect("last");
+    std::fs::write(store.join("audit.head"), format!("{last} {prev}\n")).expect("anchor");
+}
+
+#[test]
+fn a_station_whose_history_was_rewritten_is_refused_and_flagged() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let d = station(&v, "vigil.test/station-x", &centre);
+    let name = enrol(&v, &centre);
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    until_centre(&v, 30, "the log at the centre", synced);
+    let held = pg.count("centre", "SELECT COUNT(*) FROM entries");
+    drop(d);
+    rewrite_history(&v.store());
+    let _d = station(&v, "vigil.test/station-x", &centre);
+    // The station re-signed its rewritten log; its next change is pushed
+    // with a proof from what the witness cosigned, which cannot hold.
+    ingest(&v, "recorder-a", "BWC003", "1003");
+    let doc = until_centre(&v, 30, "the refusal", |d| {
+        d["outbox"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("422"))
+    });
+    assert!(doc["depth"].as_u64() > Some(0), "{doc:#}");
+    let board = centre.stations();
+    assert_eq!(board[0]["name"], name);
+    assert!(
+        board[0]["flag"]
+            .as_str()
+            .is_some_and(|f| f.contains("does not extend")),
+        "{board:#}"
+    );
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'station.flagged'"
+        ) >= 1
+    );
+    // What the centre held stays as the station first sent it.
+    assert_eq!(pg.count("centre", "SELECT COUNT(*) FROM entries"), held);
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM entries WHERE action = 'clip.ingested' AND detail LIKE '%\"officer\":\"1009\"%'"
+        ),
+        0
+    );
 }

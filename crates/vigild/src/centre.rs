@@ -111,10 +111,14 @@ pub fn round(stations: &Arc<Stations>, key: &Signer) -> anyhow::Result<u64> {
         let body = serde_json::to_vec(&batch)?;
         let headers = signed(key, "POST", PUSH, &body);
         let n = batch.entries.len() as u64;
+        vigil_store::failpoint::hit("centre.push");
         match client.raw("POST", PUSH, headers, body) {
             Ok((200, body)) => {
                 let answer: Answer =
                     serde_json::from_slice(&body).context("the centre's answer")?;
+                // The centre applied the batch; the station has not kept
+                // its answer yet.
+                vigil_store::failpoint::hit("centre.answered");
                 vigil_service::centre::accept(&mut station, &batch, &answer)?;
                 if !answer.replayed {
                     sent += n;
