@@ -614,3 +614,132 @@ fn a_station_whose_history_was_rewritten_is_refused_and_flagged() {
         0
     );
 }
+
+/// The centre's cosignature travels: `vigil checkpoint --cosigned` keeps
+/// it and `checkpoint verify --witness` checks it; a court package carries
+/// it (COSIGNED) with the proof that its checkpoint extends it, and
+/// `verify-export --witness` checks both; a report prints it.
+#[test]
+fn the_cosignature_travels_with_checkpoints_packages_and_reports() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d = station(&v, "vigil.test/station-c", &centre);
+    enrol(&v, &centre);
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    until_centre(&v, 30, "the log at the centre", synced);
+    let out = v.run(&["checkpoint", "--key"]);
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let other = vigil_tlog::cosignature::Cosigner::generate("centre.test/witness")
+        .expect("key")
+        .verifier()
+        .to_key_string();
+
+    // A cosigned checkpoint, kept and checked.
+    let kept = v.dir.path().join("cosigned.txt");
+    let out = v.run(&["checkpoint", "--cosigned"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::write(&kept, &out.stdout).expect("keep");
+    let verify = |file: &Path, witness: &str| {
+        v.run(&[
+            "checkpoint",
+            "verify",
+            file.to_str().unwrap(),
+            "--key",
+            &key,
+            "--witness",
+            witness,
+        ])
+    };
+    let out = verify(&kept, &centre.witness);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cosigned by centre.test/witness"),
+        "{}",
+        describe(&out)
+    );
+    let out = verify(&kept, &other);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not cosigned"),
+        "{}",
+        describe(&out)
+    );
+    // The station's own newest checkpoint is not (yet) cosigned.
+    let plain = v.dir.path().join("plain.txt");
+    let out = v.run(&["checkpoint"]);
+    std::fs::write(&plain, &out.stdout).expect("keep");
+    let out = verify(&plain, &centre.witness);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+
+    // A court package carries it.
+    let pkg = v.dir.path().join("package");
+    crate::tlog::export(&v, &pkg);
+    assert!(pkg.join("COSIGNED").exists());
+    let out = std::process::Command::new(vigil_e2e::bin("vigil"))
+        .arg("verify-export")
+        .arg(&pkg)
+        .args(["--key", &key, "--witness", &centre.witness, "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", describe(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["witnessed"], cosigned_ok(&v, &centre.witness));
+    let out = std::process::Command::new(vigil_e2e::bin("vigil"))
+        .arg("verify-export")
+        .arg(&pkg)
+        .args(["--key", &key, "--witness", &other])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no valid cosignature"),
+        "{}",
+        describe(&out)
+    );
+    // A package whose COSIGNED was swapped for another station's note.
+    let note = std::fs::read_to_string(pkg.join("COSIGNED")).unwrap();
+    std::fs::write(pkg.join("COSIGNED"), note.replace("\n\n", "\nx\n\n")).unwrap();
+    let out = crate::tlog::verify_export(&pkg, Some(&key));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+
+    // A report prints it.
+    let html = v.dir.path().join("report.html");
+    let out = v.run(&[
+        "report",
+        "gaps",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "html",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("centre.test/witness"),
+        "the report names the witness"
+    );
+    let json = v.json(&[
+        "report",
+        "gaps",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "json",
+    ]);
+    let note = json["checkpoint"]["cosigned"]["checkpoint"]
+        .as_str()
+        .expect("cosigned in the report");
+    CosignatureVerifier::from_key_string(&centre.witness)
+        .unwrap()
+        .verify(note)
+        .expect("the report's cosigned checkpoint verifies");
+}

@@ -15,6 +15,6 @@ mod ingest;
 mod layers;
 mod package;
 mod signatures;
-mod tlog;
+pub(crate) mod tlog;
 mod verdicts;
 mod verify;

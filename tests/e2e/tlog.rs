@@ -359,7 +359,7 @@ fn a_changed_row_a_truncated_tail_and_an_older_backup_are_each_exposed() {
 
 /// Makes an approved export of every clip (custodian alice, supervisors
 /// sam and tom) into `out`.
-fn export(v: &Vigil, out: &Path) {
+pub(crate) fn export(v: &Vigil, out: &Path) {
     for (name, role) in [
         ("alice", "custodian"),
         ("sam", "supervisor"),
@@ -404,7 +404,7 @@ fn export(v: &Vigil, out: &Path) {
     );
 }
 
-fn verify_export(dir: &Path, key: Option<&str>) -> std::process::Output {
+pub(crate) fn verify_export(dir: &Path, key: Option<&str>) -> std::process::Output {
     let mut c = Command::new(bin("vigil"));
     c.arg("verify-export").arg(dir).env_remove("VIGIL_STORE");
     if let Some(k) = key {

@@ -40,14 +40,33 @@ pub fn read_checkpoints(path: &Path, key: &Verifier) -> anyhow::Result<Vec<(Chec
 
 /// A verifier key given as the key string itself or as a file holding it.
 pub fn key(arg: &str) -> anyhow::Result<Verifier> {
-    if let Ok(v) = Verifier::from_key_string(arg.trim()) {
+    key_or_file(arg, "--key", "verifier key", Verifier::from_key_string)
+}
+
+/// A witness key (cosignature/v1) given as the key string itself or as a
+/// file holding it.
+pub fn witness(arg: &str) -> anyhow::Result<vigil_tlog::cosignature::CosignatureVerifier> {
+    key_or_file(
+        arg,
+        "--witness",
+        "witness key",
+        vigil_tlog::cosignature::CosignatureVerifier::from_key_string,
+    )
+}
+
+fn key_or_file<T, E: std::error::Error + Send + Sync + 'static>(
+    arg: &str,
+    flag: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> anyhow::Result<T> {
+    if let Ok(v) = parse(arg.trim()) {
         return Ok(v);
     }
     let text = std::fs::read_to_string(arg).with_context(|| {
-        format!("--key {arg}: neither a verifier key (name+hash+key) nor a readable file")
+        format!("{flag} {arg}: neither a {what} (name+hash+key) nor a readable file")
     })?;
-    Verifier::from_key_string(text.trim())
-        .with_context(|| format!("--key {arg}: the file does not hold a verifier key"))
+    parse(text.trim()).with_context(|| format!("{flag} {arg}: the file does not hold a {what}"))
 }
 
 /// Base64 hashes, as proofs carry them.

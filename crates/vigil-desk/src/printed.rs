@@ -86,5 +86,8 @@ pub fn text(page: &ReportPage) -> String {
     if let Some((what, note)) = &page.checkpoint {
         let _ = write!(out, "\n{}\n{what}\n{note}", page.checkpoint_title);
     }
+    if let Some((what, note)) = &page.cosigned {
+        let _ = write!(out, "\n{what}\n{note}");
+    }
     out
 }

@@ -220,6 +220,7 @@ catalogue! {
     Date => "Date", "日期";
     CheckpointTitle => "Audit log checkpoint", "审计日志检查点";
     CheckpointIntro => "The station's signed checkpoint of its audit log when this report was made; check later that the log still holds it with `vigil checkpoint verify` (station key {key}).", "本报告生成时工作站对审计日志签署的检查点；日后可用 `vigil checkpoint verify` 核验日志未被改写（工作站公钥 {key}）。";
+    CosignedIntro => "The newest checkpoint the agency centre's witness {witness} cosigned (the log's first {size} rows): the centre vouches that the station's log was only ever appended to up to there. Check it with `vigil checkpoint verify FILE --witness KEY`.", "机构中心见证方 {witness} 联署的最新检查点（日志前 {size} 条）：中心证明工作站日志截至该处只追加、未改写。可用 `vigil checkpoint verify 文件 --witness 见证公钥` 核验。";
     Signers => "Signed by", "签名人";
     ReviewedByCol => "Reviewed by", "审核";
     Spoken => "spoken in the recording at {at} s", "于记录第 {at} 秒处口头说明";

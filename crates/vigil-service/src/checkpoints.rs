@@ -15,7 +15,9 @@ use crate::{Identity, ServiceError};
 
 /// The newest signed checkpoint (`GET /api/v1/checkpoint`): `checkpoint`
 /// (the signed note, text to save), `origin`, `size`, `root` (base64),
-/// `signed_at`, `key` (the station's verifier key).
+/// `signed_at`, `key` (the station's verifier key), `cosigned` (the newest
+/// checkpoint the centre's witness cosigned: `checkpoint` with the
+/// cosignature line, `size`, `received_at`; null before any).
 pub fn checkpoint(store: &Store, _id: &Identity) -> Result<serde_json::Value, ServiceError> {
     let key = store
         .log()
@@ -26,7 +28,12 @@ pub fn checkpoint(store: &Store, _id: &Identity) -> Result<serde_json::Value, Se
             "the station has signed no checkpoint yet (its audit log is empty)".into(),
         ));
     };
-    describe(&kept, &key)
+    let mut doc = describe(&kept, &key)?;
+    doc["cosigned"] = store.log().cosigned_latest()?.map_or(
+        serde_json::Value::Null,
+        |c| serde_json::json!({"checkpoint": c.note, "size": c.size, "received_at": c.signed_at}),
+    );
+    Ok(doc)
 }
 
 /// A kept checkpoint as JSON.

@@ -17,6 +17,8 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use sha2::Digest;
 use vigil_store::requests::Request;
 use vigil_store::{GapFilter, Store};
@@ -31,6 +33,7 @@ use crate::station::Station;
 /// to check it without Vigil. `CHECKPOINT` is the station's signed checkpoint the custody trails'
 /// inclusion proofs lead to, `station.pub` its key as the station gave it
 /// (an auditor checks with the key they keep: `vigil verify-export`).
+/// [`COSIGNED`] comes besides them when the station has joined a centre.
 pub const MANIFESTS: &[&str] = &[
     "README.txt",
     "MANIFEST.b3",
@@ -39,6 +42,11 @@ pub const MANIFESTS: &[&str] = &[
     "CHECKPOINT",
     "station.pub",
 ];
+
+/// The newest checkpoint the agency centre's witness cosigned, when the
+/// station has joined a centre (`metadata.json`'s `witnessed` proves the
+/// package's checkpoint extends it).
+pub const COSIGNED: &str = "COSIGNED";
 
 /// A file name safe on any disc: letters, digits, `-`, `_`, `.` only.
 pub fn safe(s: &str) -> String {
@@ -267,6 +275,21 @@ pub fn write(
         entry["custody"] = custody.into();
     }
     let checkpoint = crate::checkpoints::describe(&kept, &key)?;
+    // The newest checkpoint the centre's witness cosigned, and the proof
+    // that the package's checkpoint extends it: the witness vouches for
+    // the log up to its size, the station's signature for the rest.
+    let cosigned = store
+        .log()
+        .cosigned_latest()?
+        .filter(|c| c.size <= kept.size);
+    let witnessed = match &cosigned {
+        Some(c) => serde_json::json!({
+            "size": c.size,
+            "consistency": store.log().consistency_proof(c.size, kept.size)?
+                .iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+        }),
+        None => serde_json::Value::Null,
+    };
     let officers: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| e["officer"].as_str().map(str::to_owned))
@@ -277,7 +300,8 @@ pub fn write(
         "exported_by": id.actor(), "exported_at": vigil_store::now_rfc3339(),
         "officers": officers, "clips": entries,
         "checkpoint": {"origin": checkpoint["origin"], "size": checkpoint["size"], "root": checkpoint["root"]},
-        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256; vigil verify-export . --key KEY (the station key you keep)",
+        "witnessed": witnessed,
+        "verify": "b3sum -c MANIFEST.b3 && sha256sum -c MANIFEST.sha256; vigil verify-export . --key KEY (the station key you keep) [--witness VKEY (the agency centre's witness key)]",
     });
     let metadata = serde_json::to_string_pretty(&metadata)
         .map_err(|e| ServiceError::bad_request(e.to_string()))?;
@@ -288,6 +312,9 @@ pub fn write(
         .zip([&readme, &b3, &sha, &metadata, &kept.note, &public])
     {
         add(&mut tar, name, text.len() as u64, text.as_bytes())?;
+    }
+    if let Some(c) = &cosigned {
+        add(&mut tar, COSIGNED, c.note.len() as u64, c.note.as_bytes())?;
     }
     tar.into_inner()
         .and_then(|mut w| w.flush())
@@ -334,6 +361,9 @@ fn readme(
            explanations, and its custody trail from the station's audit log.\n\
          - CHECKPOINT: the station's signed checkpoint of its audit log\n\
            ({size} rows); station.pub: the key it was signed with.\n\
+         - COSIGNED (when the station sends its log to an agency centre): the\n\
+           newest checkpoint the centre's witness cosigned; metadata.json's\n\
+           \"witnessed\" proves CHECKPOINT extends it.\n\
          \n\
          How to check it without Vigil\n\
          1. In this directory: b3sum -c MANIFEST.b3 and sha256sum -c MANIFEST.sha256.\n\
@@ -341,7 +371,8 @@ fn readme(
          2. Compare station.pub with the station key the agency keeps on paper;\n\
             CHECKPOINT is signed with it (a C2SP signed note).\n\
          3. With Vigil: vigil verify-export . --key KEY checks the manifests, the\n\
-            checkpoint's signature and every custody row's inclusion proof.\n\
+            checkpoint's signature and every custody row's inclusion proof;\n\
+            --witness VKEY also the centre's cosignature on COSIGNED.\n\
          \n\
          Vigil 证据包 - 调取申请 {id}\n\
          ==========================================\n\
@@ -358,6 +389,8 @@ fn readme(
            地点、事项、中断及其说明，和取自工作站审计日志的保管记录。\n\
          - CHECKPOINT：工作站对审计日志的签名检查点（{size} 条）；\n\
            station.pub：签名所用的工作站公钥。\n\
+         - COSIGNED（工作站向机构中心报送日志时）：中心见证方联署的最新检查点；\n\
+           metadata.json 的 \"witnessed\" 证明 CHECKPOINT 是其延续。\n\
          \n\
          不使用 Vigil 的核对方法\n\
          1. 在本目录运行：b3sum -c MANIFEST.b3 与 sha256sum -c MANIFEST.sha256，\n\
@@ -365,7 +398,7 @@ fn readme(
          2. 将 station.pub 与本单位纸面保存的工作站公钥比对；CHECKPOINT 由其签名\n\
             （C2SP 签名注记格式）。\n\
          3. 使用 Vigil：vigil verify-export . --key 公钥，核对清单、检查点签名及\n\
-            每条保管记录的包含证明。\n",
+            每条保管记录的包含证明；加 --witness 见证公钥 同时核对 COSIGNED 的联署。\n",
         id = req.id,
         reason = req.reason,
     )

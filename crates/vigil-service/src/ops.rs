@@ -215,7 +215,7 @@ endpoint! {
     Checkpoint = "checkpoint": Get "/api/v1/checkpoint", tag "audit",
     roles ANYONE, "reading the checkpoint", read false,
     input none Empty,
-    ok "the newest signed checkpoint: checkpoint (the signed note, text to save), origin, size, root, signed_at, key (the station's verifier key)",
+    ok "the newest signed checkpoint: checkpoint (the signed note, text to save), origin, size, root, signed_at, key (the station's verifier key), cosigned (the newest the centre's witness cosigned: checkpoint, size, received_at; null before any)",
     errors [(404, "none signed yet"), REFUSED, STORE_FAILED],
     run |s, id, (): (), _q| checkpoints::checkpoint(s, id)
 }

@@ -151,6 +151,9 @@ pub struct ReportPage {
     pub checkpoint_title: String,
     /// The log checkpoint: (what it is, the signed note).
     pub checkpoint: Option<(String, String)>,
+    /// The newest checkpoint the agency centre's witness cosigned: (what
+    /// it is, the note with both signatures).
+    pub cosigned: Option<(String, String)>,
     /// Drawn on the desk: recordings link to their pages and a print
     /// button is offered (a report written to a file has neither).
     pub links: bool,

@@ -31,6 +31,9 @@ pub struct Context<'a> {
     pub station: String,
     /// The checkpoint (signed note) and the station key.
     pub checkpoint: Option<(String, String)>,
+    /// The newest checkpoint the centre's witness cosigned: the note with
+    /// its cosignature, the witness's name, the size.
+    pub cosigned: Option<(String, String, u64)>,
 }
 
 impl Context<'_> {
@@ -74,6 +77,15 @@ impl Context<'_> {
             checkpoint: self.checkpoint.as_ref().map(|(note, key)| {
                 (
                     Msg::CheckpointIntro.fmt(self.lang, &[("key", key)]),
+                    note.clone(),
+                )
+            }),
+            cosigned: self.cosigned.as_ref().map(|(note, witness, size)| {
+                (
+                    Msg::CosignedIntro.fmt(
+                        self.lang,
+                        &[("witness", witness), ("size", &size.to_string())],
+                    ),
                     note.clone(),
                 )
             }),

@@ -107,6 +107,21 @@ pub(crate) fn report(
         )?),
         None => None,
     };
+    // And the newest one the agency centre's witness cosigned, when the
+    // station sends its log to one.
+    let cosigned = store.log().cosigned_latest()?;
+    let witness = store
+        .log()
+        .centre_link()?
+        .map(|l| l.witness.split('+').next().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let checkpoint = checkpoint.map(|mut c| {
+        c["cosigned"] = cosigned.as_ref().map_or(
+            serde_json::Value::Null,
+            |k| serde_json::json!({"checkpoint": k.note, "size": k.size, "witness": witness}),
+        );
+        c
+    });
     let body = if format == "html" || format == "text" {
         let lang = q
             .lang
@@ -141,6 +156,7 @@ pub(crate) fn report(
                     c["key"].as_str().unwrap_or_default().to_owned(),
                 )
             }),
+            cosigned: cosigned.map(|k| (k.note, witness.clone(), k.size)),
         };
         let page = match kind {
             "ingest" => crate::printed::ingest(&d, &cx),

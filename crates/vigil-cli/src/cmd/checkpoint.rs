@@ -23,6 +23,10 @@ pub struct Args {
     /// Print the station's public key (its verifier key string) instead.
     #[arg(long)]
     key: bool,
+    /// Print the newest checkpoint the agency centre's witness cosigned
+    /// (the station's signature and the witness's), text to keep.
+    #[arg(long, conflicts_with = "key")]
+    cosigned: bool,
     /// Print one JSON document (checkpoint, origin, size, root, signed_at, key).
     #[arg(long)]
     json: bool,
@@ -93,6 +97,11 @@ pub struct VerifyArgs {
     /// (needs --key; no store or daemon is asked).
     #[arg(long, value_name = "FILE")]
     proof: Option<PathBuf>,
+    /// The agency centre's witness key you trust (or a file holding it):
+    /// every checkpoint in OLD must also carry its cosignature
+    /// (`vigil checkpoint --cosigned` keeps such checkpoints).
+    #[arg(long, value_name = "VKEY")]
+    witness: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -110,6 +119,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         output::print_json(&doc)?;
     } else if args.key {
         println!("{}", doc["key"].as_str().unwrap_or_default());
+    } else if args.cosigned {
+        match doc["cosigned"]["checkpoint"].as_str() {
+            Some(note) => print!("{note}"),
+            None => bail!(
+                "the centre's witness has cosigned no checkpoint of this station yet (`vigil centre` shows the link)"
+            ),
+        }
     } else {
         print!("{}", doc["checkpoint"].as_str().unwrap_or_default());
     }
@@ -126,6 +142,9 @@ struct Held {
     size: u64,
     holds: bool,
     divergence: Option<proof::Divergence>,
+    /// With `--witness`: when the witness cosigned it (seconds since the
+    /// epoch); null when it did not.
+    cosigned: Option<u64>,
 }
 
 fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -141,6 +160,7 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             (Verifier::from_key_string(&k).context("the station's key")?, true)
         }
     };
+    let witness = args.witness.as_deref().map(proof::witness).transpose()?;
     let mut held = proof::read_checkpoints(&args.old, &key)?;
     held.sort_by_key(|(cp, _)| cp.size);
     let proof_file: Option<serde_json::Value> = match &args.proof {
@@ -179,15 +199,27 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut results = Vec::new();
-    for (cp, _) in &held {
-        let outcome = match &proof_file {
+    for (cp, note) in &held {
+        let mut outcome = match &proof_file {
             Some(pf) => offline_check(cp, &new, pf),
             None => online_check(ctx, cp, &new),
         };
+        let cosigned = witness.as_ref().and_then(|w| w.verify(note).ok());
+        if let (Some(w), None, Ok(())) = (&witness, cosigned, &outcome) {
+            outcome = Err(proof::Divergence {
+                size: cp.size,
+                exact: false,
+                problem: format!(
+                    "not cosigned by the witness {} (keep checkpoints with `vigil checkpoint --cosigned`)",
+                    w.name()
+                ),
+            });
+        }
         results.push(Held {
             size: cp.size,
             holds: outcome.is_ok(),
             divergence: outcome.err(),
+            cosigned,
         });
     }
     let agrees = results.iter().filter(|r| r.holds).map(|r| r.size).max();
@@ -197,6 +229,7 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         output::print_json(&serde_json::json!({
             "ok": ok, "key": key.to_key_string(), "key_presented_by_station": presented,
+            "witness": witness.as_ref().map(|w| w.to_key_string()),
             "new": {"size": new.size, "origin": new.origin},
             "held": results, "agrees_at": agrees,
             "diverges_at": diverges.as_ref().map(|d| d.size),
@@ -205,7 +238,21 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         for r in &results {
             match &r.divergence {
-                None => crate::say!("holds    size {} → {}", r.size, new.size),
+                None => crate::say!(
+                    "holds    size {} → {}{}",
+                    r.size,
+                    new.size,
+                    witness.as_ref().map_or(String::new(), |w| format!(
+                        ", cosigned by {} at {}",
+                        w.name(),
+                        r.cosigned
+                            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t as i64).ok())
+                            .and_then(|t| t
+                                .format(&time::format_description::well_known::Rfc3339)
+                                .ok())
+                            .unwrap_or_default()
+                    ))
+                ),
                 Some(d) => crate::say!("BAD      size {}: {}", r.size, d.problem),
             }
         }
@@ -221,7 +268,10 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 new.size,
                 new.origin
             );
-        } else if let Some(d) = &diverges {
+        } else if let Some(d) = diverges
+            .as_ref()
+            .filter(|d| !d.problem.starts_with("not cosigned"))
+        {
             let agree = agrees.map_or(String::new(), |a| {
                 format!(" (it still extends the checkpoint of size {a} held)")
             });
@@ -230,6 +280,8 @@ fn verify(ctx: &super::Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 if d.exact { "at " } else { "at or before " },
                 d.size
             );
+        } else if !ok {
+            crate::say!("FAILED: a checkpoint held is not cosigned by the witness you trust");
         }
     }
     Ok(if ok {

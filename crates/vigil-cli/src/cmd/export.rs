@@ -196,6 +196,7 @@ pub fn export(ctx: &super::Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
                 for f in vigil_service::export::MANIFESTS {
                     let _ = std::fs::remove_file(out.join(f));
                 }
+                let _ = std::fs::remove_file(out.join(vigil_service::export::COSIGNED));
             }
             return Err(e);
         }
@@ -213,7 +214,7 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// Whether `name` is a name a package may hold.
 fn allowed(name: &str) -> bool {
-    if vigil_service::export::MANIFESTS.contains(&name) {
+    if vigil_service::export::MANIFESTS.contains(&name) || name == vigil_service::export::COSIGNED {
         return true;
     }
     name.strip_prefix("clips/")

@@ -23,6 +23,11 @@ pub struct Args {
     /// that the package is whole, not whose it is].
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
+    /// The agency centre's witness key you trust (or a file holding it):
+    /// the package's COSIGNED must carry its cosignature, and CHECKPOINT
+    /// must extend it.
+    #[arg(long, value_name = "VKEY")]
+    witness: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -132,11 +137,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             problems.push("metadata.json names another checkpoint than CHECKPOINT".into());
         }
     }
+    let witness = args.witness.as_deref().map(proof::witness).transpose()?;
+    let witnessed = match cosigned(dir, &key, cp.as_ref(), &meta, witness.as_ref()) {
+        Ok(w) => w,
+        Err(e) => {
+            problems.push(format!("COSIGNED: {e:#}"));
+            None
+        }
+    };
     let ok = problems.is_empty();
     if args.json {
         output::print_json(&serde_json::json!({
             "ok": ok, "clips": clips, "custody_rows": rows_checked, "key": key.to_key_string(),
             "key_from_package": own, "checkpoint": cp.as_ref().map(|c| serde_json::json!({"origin": c.origin, "size": c.size})),
+            "witnessed": witnessed, "witness": witness.as_ref().map(|w| w.to_key_string()),
             "problems": problems,
         }))?;
     } else {
@@ -147,6 +161,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crate::say!(
                 "(checked with the package's own station.pub, {}; pass --key with the station key you keep to know whose log it is)",
                 key.to_key_string()
+            );
+        }
+        if let (Some(w), Some(size)) = (&witness, witnessed) {
+            crate::say!(
+                "the centre's witness {} cosigned the log up to row {size}; CHECKPOINT extends it",
+                w.name()
             );
         }
         crate::say!(
@@ -162,4 +182,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The package's COSIGNED, when it has one: signed by the station key,
+/// cosigned by `witness` (required when given), and extended by CHECKPOINT
+/// (`metadata.json`'s `witnessed.consistency`). Returns the witnessed size.
+fn cosigned(
+    dir: &std::path::Path,
+    key: &vigil_tlog::note::Verifier,
+    cp: Option<&Checkpoint>,
+    meta: &serde_json::Value,
+    witness: Option<&vigil_tlog::cosignature::CosignatureVerifier>,
+) -> anyhow::Result<Option<u64>> {
+    let note = match std::fs::read_to_string(dir.join(vigil_service::export::COSIGNED)) {
+        Ok(n) => n,
+        Err(_) if witness.is_none() => return Ok(None),
+        Err(e) => anyhow::bail!(
+            "the package has no COSIGNED ({e}): the station had no checkpoint cosigned by the centre when it was made"
+        ),
+    };
+    let old = Checkpoint::open(&note, key)
+        .context("its station signature does not verify with the key")?;
+    if let Some(w) = witness {
+        w.verify(&note).with_context(|| {
+            format!(
+                "it carries no valid cosignature of the witness {}",
+                w.name()
+            )
+        })?;
+    }
+    let cp = cp.context("no CHECKPOINT to extend it")?;
+    let m = &meta["witnessed"];
+    anyhow::ensure!(
+        m["size"].as_u64() == Some(old.size),
+        "metadata.json's witnessed size is not COSIGNED's"
+    );
+    let proof = proof::hashes(&m["consistency"], "witnessed.consistency")?;
+    vigil_tlog::verify_consistency(old.size, cp.size, &old.root, &cp.root, &proof)
+        .context("CHECKPOINT does not extend the cosigned checkpoint")?;
+    Ok(Some(old.size))
 }
