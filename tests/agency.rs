@@ -271,3 +271,80 @@ impl Drop for Centre {
         self.kill();
     }
 }
+
+/// A network namespace joined to this one by a veth pair: a station's own
+/// host, whose link a test takes down and up (a partition). The host side
+/// is `10.77.N.1`, the namespace's `10.77.N.2`. Removed when dropped.
+#[derive(Debug)]
+pub struct Netns {
+    /// The namespace's name.
+    pub name: String,
+    /// The host side's address, where the namespace reaches this side.
+    pub host_ip: String,
+    veth: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        describe(&out)
+    );
+}
+
+impl Netns {
+    /// Makes namespace number `n` (1..=250) with its link up.
+    pub fn new(n: u8) -> Self {
+        let name = format!("vigil-e2e-{}-{n}", std::process::id());
+        let veth = format!("vh{}n{n}", std::process::id() % 100_000);
+        let peer = format!("vs{}n{n}", std::process::id() % 100_000);
+        let host_ip = format!("10.77.{n}.1");
+        ip(&["netns", "add", &name]);
+        let ns = Self {
+            name: name.clone(),
+            host_ip: host_ip.clone(),
+            veth: veth.clone(),
+        };
+        ip(&["link", "add", &veth, "type", "veth", "peer", "name", &peer]);
+        ip(&["link", "set", &peer, "netns", &name]);
+        ip(&["addr", "add", &format!("{host_ip}/24"), "dev", &veth]);
+        ip(&["link", "set", &veth, "up"]);
+        ip(&[
+            "netns",
+            "exec",
+            &name,
+            "ip",
+            "addr",
+            "add",
+            &format!("10.77.{n}.2/24"),
+            "dev",
+            &peer,
+        ]);
+        ip(&["netns", "exec", &name, "ip", "link", "set", &peer, "up"]);
+        ip(&["netns", "exec", &name, "ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Takes the link down: nothing passes until [`Netns::up`].
+    pub fn down(&self) {
+        ip(&["link", "set", &self.veth, "down"]);
+    }
+
+    /// Brings the link back.
+    pub fn up(&self) {
+        ip(&["link", "set", &self.veth, "up"]);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}

@@ -515,8 +515,26 @@ impl Vigild {
     /// [`Vigild::start`] with environment variables of its own (a fail
     /// point, `VIGIL_FAILPOINT=NAME:N`).
     pub fn start_with(store: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(Command::new(bin("vigild")), store, log, args, env)
+    }
+
+    /// [`Vigild::start`] inside the network namespace `netns` (`ip netns
+    /// exec`, which execs vigild in place: the child is vigild).
+    pub fn start_in(netns: &str, store: &Path, log: &Path, args: &[&str]) -> Self {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", netns]).arg(bin("vigild"));
+        Self::spawn(c, store, log, args, &[])
+    }
+
+    fn spawn(
+        mut command: Command,
+        store: &Path,
+        log: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let socket = log.with_file_name("vigil.sock");
-        let child = Command::new(bin("vigild"))
+        let child = command
             .envs(env.iter().copied())
             .arg("--store")
             .arg(store)

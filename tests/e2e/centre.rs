@@ -5,20 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use vigil_e2e::agency::{free_port, Centre, Postgres};
+use vigil_e2e::agency::{free_port, Centre, Netns, Postgres};
 use vigil_e2e::{copy_tree, describe, fixtures, Vigil, Vigild};
 use vigil_tlog::cosignature::CosignatureVerifier;
 
 /// A station's vigild.toml: its log's name, the centre, a push a second.
 fn station_config(v: &Vigil, name: &str, centre: &Centre) -> PathBuf {
+    station_config_at(v, name, centre, &centre.url)
+}
+
+/// The same, reaching the centre at `url`.
+fn station_config_at(v: &Vigil, name: &str, centre: &Centre, url: &str) -> PathBuf {
     let media = v.scratch("media");
     let path = v.dir.path().join("vigild.toml");
     std::fs::write(
         &path,
         format!(
-            "station = \"{name}\"\ndocks = []\nusb = false\nwatch = \"{}\"\ncentre_url = \"{}\"\ncentre_fingerprint = \"{}\"\ncentre_witness = \"{}\"\ncentre_every_s = 1\n",
+            "station = \"{name}\"\ndocks = []\nusb = false\nwatch = \"{}\"\ncentre_url = \"{}\"\ncentre_fingerprint = \"{}\"\ncentre_witness = \"{}\"\ncentre_every_s = 1\ncentre_timeout_s = 3\n",
             media.display(),
-            centre.url,
+            url,
             centre.fingerprint,
             centre.witness
         ),
@@ -742,4 +747,112 @@ fn the_cosignature_travels_with_checkpoints_packages_and_reports() {
         .unwrap()
         .verify(note)
         .expect("the report's cosigned checkpoint verifies");
+}
+
+/// Two stations on hosts of their own (network namespaces joined by veth
+/// links): a partition is a link taken down. The cut-off station works on
+/// alone and catches up when its link returns while the other goes on
+/// syncing; a link cut while the centre is applying a push (held in its
+/// transaction by a row lock) loses only the answer: the station sends the
+/// batch again and nothing is applied twice.
+#[test]
+fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
+    let pg = Postgres::start(&["centre"]);
+    let port = free_port();
+    let (va, vb) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &va.scratch("centre"),
+        &format!("0.0.0.0:{port}"),
+    );
+    centre.start();
+    let (na, nb) = (Netns::new(1), Netns::new(2));
+    let start = |v: &Vigil, name: &str, ns: &Netns| {
+        let cfg = station_config_at(v, name, &centre, &format!("https://{}:{port}", ns.host_ip));
+        let d = Vigild::start_in(
+            &ns.name,
+            &v.store(),
+            &v.dir.path().join("vigild.log"),
+            &["--config", cfg.to_str().expect("utf-8")],
+        );
+        d.wait_for_socket();
+        d
+    };
+    let _da = start(&va, "vigil.test/station-1", &na);
+    let _db = start(&vb, "vigil.test/station-2", &nb);
+    let (a, b) = (enrol(&va, &centre), enrol(&vb, &centre));
+    ingest(&va, "recorder-seq", "BWC002", "1002");
+    ingest(&vb, "recorder-a", "BWC004", "1004");
+    until_centre(&va, 30, "station 1 at the centre", synced);
+    until_centre(&vb, 30, "station 2 at the centre", synced);
+
+    // Station 1 cut off: it works on alone, station 2 goes on syncing.
+    na.down();
+    ingest(&va, "recorder-a", "BWC005", "1005");
+    ingest(&vb, "recorder-seq", "BWC006", "1006");
+    until_centre(&vb, 30, "station 2 synced through the partition", synced);
+    let cut = until_centre(&va, 30, "station 1's outage noticed", |d| {
+        d["outbox"]["last_error"].is_string() && d["depth"].as_u64() > Some(0)
+    });
+    assert!(
+        pg.count(
+            "centre",
+            &format!("SELECT COUNT(*) FROM entries WHERE station = '{a}'")
+        ) < cut["log_size"].as_i64().unwrap()
+    );
+    na.up();
+    until_centre(&va, 30, "station 1 caught up", synced);
+    centre_matches(&pg, &va, &a);
+    centre_matches(&pg, &vb, &b);
+
+    // The link cut while the centre applies station 1's next batch.
+    let mut locker = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec psql -X -q -h {} -U vigil -d centre -c \"BEGIN; SELECT 1 FROM logs WHERE station = '{a}' FOR UPDATE; SELECT pg_sleep(4); COMMIT;\"",
+            pg.conninfo("centre").split(' ').next().unwrap().trim_start_matches("host=")
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    std::thread::sleep(Duration::from_millis(500));
+    ingest(&va, "recorder-seq", "BWC007", "1007");
+    std::thread::sleep(Duration::from_millis(1500));
+    na.down();
+    assert!(locker.wait().expect("psql ends").success());
+    let size = count(&va, "SELECT COUNT(*) FROM audit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pg.count(
+        "centre",
+        &format!("SELECT COUNT(*) FROM entries WHERE station = '{a}'"),
+    ) < size
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the centre did not apply the push held in its transaction"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let lost = until_centre(&va, 30, "the answer lost with the link", |d| {
+        d["outbox"]["last_error"].is_string()
+    });
+    assert!(
+        lost["outbox"]["applied"].as_i64().unwrap() < size,
+        "{lost:#}"
+    );
+    na.up();
+    until_centre(&va, 30, "station 1 caught up again", synced);
+    assert!(
+        centre.log_text().contains("a batch sent again"),
+        "{}",
+        centre.log_text()
+    );
+    centre_matches(&pg, &va, &a);
+    centre_matches(&pg, &vb, &b);
+    assert_eq!(
+        cosigned_ok(&va, &centre.witness),
+        count(&va, "SELECT COUNT(*) FROM audit") as u64
+    );
 }

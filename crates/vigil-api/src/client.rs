@@ -164,12 +164,15 @@ impl Client {
 
     /// One exchange with headers of its own (a station's signed request
     /// to its centre): the status and the body, whatever the status.
+    /// The exchange, connecting included, is given up after `timeout`
+    /// (a link cut mid-exchange never answers).
     pub fn raw(
         &self,
         method: &str,
         path: &str,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
+        timeout: std::time::Duration,
     ) -> Result<(u16, Vec<u8>), ClientError> {
         let method = hyper::Method::from_bytes(method.as_bytes())
             .map_err(|e| self.protocol(e.to_string()))?;
@@ -177,7 +180,7 @@ impl Client {
             headers,
             ..self.clone()
         };
-        self.block_on(async {
+        let exchange = async {
             let resp = this.send(method, path, Some(body)).await?;
             let status = resp.status().as_u16();
             let bytes = resp
@@ -187,6 +190,16 @@ impl Client {
                 .map_err(|e| this.protocol(e.to_string()))?
                 .to_bytes();
             Ok((status, bytes.to_vec()))
+        };
+        self.block_on(async {
+            tokio::time::timeout(timeout, exchange)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(self.protocol(format!(
+                        "no answer within {} s (the link is down or the server is stuck)",
+                        timeout.as_secs()
+                    )))
+                })
         })
     }
 
@@ -379,6 +392,7 @@ impl Client {
     ) -> Result<T, ClientError> {
         tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()
             .map_err(|e| self.protocol(format!("cannot start a runtime: {e}")))?
             .block_on(exchange)

@@ -21,14 +21,14 @@ use vigil_sync::{Answer, RequestSignature, State, PUSH, STATE};
 use vigil_tlog::note::Signer;
 
 /// Pushes every `every` while vigild runs.
-pub fn start(stations: Arc<Stations>, key: Signer, every: Duration) {
+pub fn start(stations: Arc<Stations>, key: Signer, every: Duration, timeout: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let (s, k) = (Arc::clone(&stations), key.clone());
-            match tokio::task::spawn_blocking(move || round(&s, &k)).await {
+            match tokio::task::spawn_blocking(move || round(&s, &k, timeout)).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(sent)) => tracing::info!(sent, "log entries sent to the centre"),
                 Ok(Err(e)) => tracing::warn!(
@@ -70,7 +70,7 @@ fn refusal(status: u16, body: &[u8]) -> (String, Option<State>) {
 
 /// One round: batches until the outbox is empty, the centre refuses, or
 /// it cannot be reached. Returns how many entries it took.
-pub fn round(stations: &Arc<Stations>, key: &Signer) -> anyhow::Result<u64> {
+pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyhow::Result<u64> {
     let mut station = stations.lend()?;
     let Some(link) = vigil_service::centre::link(&station)? else {
         return Ok(0);
@@ -90,7 +90,13 @@ pub fn round(stations: &Arc<Stations>, key: &Signer) -> anyhow::Result<u64> {
     let Some(mut batch) = vigil_service::centre::next_batch(&station)? else {
         // Nothing to send: say the station is alive, and hear where the
         // centre stands.
-        return match client.raw("GET", STATE, signed(key, "GET", STATE, b""), Vec::new()) {
+        return match client.raw(
+            "GET",
+            STATE,
+            signed(key, "GET", STATE, b""),
+            Vec::new(),
+            timeout,
+        ) {
             Ok((200, body)) => {
                 let s: State = serde_json::from_slice(&body).context("the centre's state")?;
                 vigil_service::centre::note(&mut station, Some((s.applied, s.witnessed)), None)?;
@@ -112,7 +118,7 @@ pub fn round(stations: &Arc<Stations>, key: &Signer) -> anyhow::Result<u64> {
         let headers = signed(key, "POST", PUSH, &body);
         let n = batch.entries.len() as u64;
         vigil_store::failpoint::hit("centre.push");
-        match client.raw("POST", PUSH, headers, body) {
+        match client.raw("POST", PUSH, headers, body, timeout) {
             Ok((200, body)) => {
                 let answer: Answer =
                     serde_json::from_slice(&body).context("the centre's answer")?;

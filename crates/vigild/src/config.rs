@@ -33,6 +33,7 @@
 //! centre_fingerprint = "<SHA-256 of its certificate>"  # `vigil-centre init` prints both
 //! centre_witness = "<its witness key>"
 //! centre_every_s = 10                           # how often the outbox is sent
+//! centre_timeout_s = 60                         # one exchange with the centre is given up after this
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -120,6 +121,9 @@ pub struct Config {
     pub centre_witness: Option<String>,
     /// How often the outbox is sent, seconds.
     pub centre_every_s: u64,
+    /// How long one exchange with the centre may take, connecting
+    /// included, seconds (a link cut mid-push never answers).
+    pub centre_timeout_s: u64,
 }
 
 impl Default for Config {
@@ -155,6 +159,7 @@ impl Default for Config {
             centre_fingerprint: None,
             centre_witness: None,
             centre_every_s: 10,
+            centre_timeout_s: 60,
         }
     }
 }
@@ -270,6 +275,11 @@ impl Config {
             (1..=86_400).contains(&self.centre_every_s),
             "centre_every_s must be 1 to 86400 seconds (a day), not {}",
             self.centre_every_s
+        );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.centre_timeout_s),
+            "centre_timeout_s must be 1 to 3600 seconds, not {}",
+            self.centre_timeout_s
         );
         anyhow::ensure!(
             self.centre_url.is_some()

@@ -78,6 +78,7 @@ fn start_centre(config: &Config, stations: &Arc<vigil_service::Stations>) -> any
         Arc::clone(stations),
         key,
         std::time::Duration::from_secs(config.centre_every_s),
+        std::time::Duration::from_secs(config.centre_timeout_s),
     );
     Ok(())
 }
