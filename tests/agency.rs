@@ -164,12 +164,17 @@ pub struct Centre {
 impl Centre {
     /// Writes the configuration in `dir` and runs `vigil-centre init`.
     pub fn init(pg: &Postgres, db: &str, dir: &Path, listen: &str) -> Self {
+        Self::init_with(pg, db, dir, listen, "")
+    }
+
+    /// [`Centre::init`] with more configuration lines.
+    pub fn init_with(pg: &Postgres, db: &str, dir: &Path, listen: &str, extra: &str) -> Self {
         std::fs::create_dir_all(dir).expect("mkdir");
         let config = dir.join("centre.toml");
         std::fs::write(
             &config,
             format!(
-                "database = \"{}\"\nlisten = \"{listen}\"\nstate_dir = \"{}\"\nname = \"centre.test/witness\"\nhosts = [\"localhost\", \"127.0.0.1\"]\n",
+                "database = \"{}\"\nlisten = \"{listen}\"\nstate_dir = \"{}\"\nname = \"centre.test/witness\"\nhosts = [\"localhost\", \"127.0.0.1\"]\n{extra}\n",
                 pg.conninfo(db),
                 dir.join("state").display()
             ),

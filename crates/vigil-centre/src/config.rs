@@ -6,6 +6,8 @@
 //! listen = "0.0.0.0:7443"
 //! state_dir = "/var/lib/vigil-centre"
 //! name = "centre.example-agency"
+//! hosts = ["centre.example-agency", "10.0.0.5"]   # the certificate's names
+//! out_of_touch_s = 3600                          # a station silent this long is reported
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,10 @@ pub struct Config {
     /// Host names and addresses the certificate is made for.
     #[serde(default = "default_hosts")]
     pub hosts: Vec<String>,
+    /// A station silent longer than this, seconds, is out of touch: shown
+    /// on the board, logged and audited once per silence.
+    #[serde(default = "default_out_of_touch")]
+    pub out_of_touch_s: u64,
 }
 
 fn default_listen() -> String {
@@ -43,6 +49,9 @@ fn default_state() -> PathBuf {
 }
 fn default_name() -> String {
     "vigil-centre".into()
+}
+fn default_out_of_touch() -> u64 {
+    3600
 }
 fn default_hosts() -> Vec<String> {
     vec!["localhost".into(), "127.0.0.1".into()]

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadpool_postgres::{GenericClient, Pool};
-use vigil_sync::{Answer, Batch, BatchError, RequestSignature, State};
+use vigil_sync::{Answer, Batch, BatchError, Report, RequestSignature, State};
 use vigil_tlog::cosignature::{note_body, Cosigner};
 use vigil_tlog::note::{Checkpoint, Verifier};
 use vigil_tlog::witness::{AddCheckpoint, WitnessError};
@@ -127,6 +127,7 @@ async fn save_cosigned(
         &[&station],
     )
     .await?;
+    stations::in_touch(tx, station).await?;
     Ok(())
 }
 
@@ -202,15 +203,17 @@ pub async fn caller(
     Ok(key)
 }
 
-/// What the centre holds of a station's log.
-pub async fn state(pool: &Pool, station: &str) -> Result<State, CentreError> {
+/// Takes a station's report of itself; answers what the centre holds of
+/// its log.
+pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<State, CentreError> {
     let client = pool.get().await?;
     client
         .execute(
-            "UPDATE stations SET last_contact = now() WHERE name = $1",
-            &[&station],
+            "UPDATE stations SET last_contact = now(), reported_size = $2 WHERE name = $1",
+            &[&station, &(report.log_size as i64)],
         )
         .await?;
+    stations::in_touch(&client, station).await?;
     Ok(held(&client, station, false).await?.state())
 }
 

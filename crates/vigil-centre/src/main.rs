@@ -106,7 +106,26 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
         Cmd::Serve => {
             db::migrate(&pool).await?;
             let witness = Arc::new(witness_key::load(&config)?);
-            let centre = server::Centre { pool, witness };
+            let centre = server::Centre {
+                pool: pool.clone(),
+                witness,
+            };
+            let after_s = config.out_of_touch_s;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+                    (after_s / 4).clamp(1, 60),
+                ));
+                loop {
+                    tick.tick().await;
+                    let swept = match pool.get().await {
+                        Ok(c) => stations::sweep_out_of_touch(&c, after_s).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    if let Err(e) = swept {
+                        tracing::warn!(error = %e, "the out-of-touch sweep failed");
+                    }
+                }
+            });
             let shutdown = async {
                 let mut term =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -119,4 +119,11 @@ CREATE TABLE audit (
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
 "#,
+    // 2: the board: how big each station says its log is (the outbox is
+    // that past `applied`), and since when it has been out of touch
+    // (reported once per silence).
+    r#"
+ALTER TABLE stations ADD COLUMN reported_size BIGINT;
+ALTER TABLE stations ADD COLUMN out_of_touch_since TIMESTAMPTZ;
+"#,
 ];

@@ -1,7 +1,7 @@
 //! The centre's HTTPS listener: the witness (`POST /add-checkpoint`, C2SP
 //! `tlog-witness`: plain text in and out, 409 with the held size as
 //! `text/x.tlog.size`) and the stations' door (`POST /centre/v1/push`,
-//! `GET /centre/v1/state`, each request signed by the station's key).
+//! `POST /centre/v1/state`, each request signed by the station's key).
 //! Every refusal names what was refused and why; JSON errors are
 //! `{"code", "message"}`, a conflict adds the `state` the centre holds.
 
@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State as Axum;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
 use deadpool_postgres::Pool;
 use vigil_sync::{RequestSignature, ADD_CHECKPOINT, PUSH, STATE};
@@ -35,7 +35,7 @@ pub fn router(centre: Centre) -> Router {
     Router::new()
         .route(ADD_CHECKPOINT, post(add_checkpoint))
         .route(PUSH, post(push))
-        .route(STATE, get(state))
+        .route(STATE, post(state))
         .with_state(centre)
 }
 
@@ -115,10 +115,16 @@ async fn push(
     Ok(axum::Json(answer).into_response())
 }
 
-async fn state(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, CentreError> {
+async fn state(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CentreError> {
     let sig = signature(&headers)?;
-    let key = logs::caller(&c.pool, &sig, "GET", STATE, b"").await?;
-    Ok(axum::Json(logs::state(&c.pool, key.name()).await?).into_response())
+    let key = logs::caller(&c.pool, &sig, "POST", STATE, &body).await?;
+    let report: vigil_sync::Report = serde_json::from_slice(&body)
+        .map_err(|e| CentreError::BadRequest(format!("the station's report is not one: {e}")))?;
+    Ok(axum::Json(logs::state(&c.pool, key.name(), &report).await?).into_response())
 }
 
 /// Serves on the configured address until `shutdown`.

@@ -34,6 +34,13 @@ pub struct Station {
     pub flag: Option<String>,
     /// Since when.
     pub flagged_at: Option<String>,
+    /// Entries of its log the centre does not hold yet, as of its last
+    /// report (its outbox).
+    pub depth: Option<i64>,
+    /// Its interruptions not yet explained, as the centre holds them.
+    pub open_gaps: i64,
+    /// Since when it has been silent longer than `out_of_touch_s`.
+    pub out_of_touch_since: Option<String>,
 }
 
 /// Appends a row to the centre's audit log.
@@ -114,17 +121,29 @@ pub async fn revoke(
     Ok(())
 }
 
-/// Every station, by name.
+/// `timestamptz` as RFC 3339 UTC, in SQL.
+macro_rules! utc {
+    ($col:literal) => {
+        concat!(
+            "to_char(",
+            $col,
+            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        )
+    };
+}
+
+/// Every station, by name: the board.
 pub async fn list(c: &impl GenericClient) -> Result<Vec<Station>, CentreError> {
     let rows = c
         .query(
-            "SELECT s.name, s.key, to_char(s.enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    to_char(s.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    to_char(s.last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    l.applied, l.witnessed,
-                    to_char(l.cosigned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    s.flag, to_char(s.flagged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-             FROM stations s JOIN logs l ON l.station = s.name ORDER BY s.name",
+            concat!(
+                "SELECT s.name, s.key, ", utc!("s.enrolled_at"), ", ", utc!("s.revoked_at"), ", ",
+                utc!("s.last_contact"), ", l.applied, l.witnessed, ", utc!("l.cosigned_at"), ", s.flag, ",
+                utc!("s.flagged_at"), ", s.reported_size - l.applied, ",
+                "(SELECT COUNT(*) FROM gaps g WHERE g.station = s.name AND g.status <> 'explained'), ",
+                utc!("s.out_of_touch_since"),
+                " FROM stations s JOIN logs l ON l.station = s.name ORDER BY s.name"
+            ),
             &[],
         )
         .await?;
@@ -141,8 +160,67 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Station>, CentreError> {
             cosigned_at: r.get(7),
             flag: r.get(8),
             flagged_at: r.get(9),
+            depth: r.get::<_, Option<i64>>(10).map(|d| d.max(0)),
+            open_gaps: r.get(11),
+            out_of_touch_since: r.get(12),
         })
         .collect())
+}
+
+/// A station was heard from: no longer out of touch (audited when it had
+/// been).
+pub async fn in_touch(c: &impl GenericClient, name: &str) -> Result<(), CentreError> {
+    let back = c
+        .execute(
+            "UPDATE stations SET out_of_touch_since = NULL WHERE name = $1 AND out_of_touch_since IS NOT NULL",
+            &[&name],
+        )
+        .await?;
+    if back > 0 {
+        audit(
+            c,
+            "vigil-centre",
+            "station.in_touch",
+            name,
+            serde_json::json!({}),
+        )
+        .await?;
+        tracing::info!(station = name, "station back in touch");
+    }
+    Ok(())
+}
+
+/// Marks the stations silent for longer than `after_s` seconds (since
+/// their last contact, or their enrolment) as out of touch, each reported
+/// once per silence in the log and the audit log. Returns their names.
+pub async fn sweep_out_of_touch(
+    c: &impl GenericClient,
+    after_s: u64,
+) -> Result<Vec<String>, CentreError> {
+    let rows = c
+        .query(
+            "UPDATE stations SET out_of_touch_since = now()
+             WHERE revoked_at IS NULL AND out_of_touch_since IS NULL
+               AND COALESCE(last_contact, enrolled_at) < now() - make_interval(secs => $1)
+             RETURNING name, COALESCE(to_char(last_contact AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'never')",
+            &[&(after_s as f64)],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (name, last): (String, String) = (r.get(0), r.get(1));
+        tracing::warn!(station = %name, last_contact = %last, after_s, "station out of touch");
+        audit(
+            c,
+            "vigil-centre",
+            "station.out_of_touch",
+            &name,
+            serde_json::json!({ "last_contact": last, "after_s": after_s }),
+        )
+        .await?;
+        out.push(name);
+    }
+    Ok(out)
 }
 
 /// The enrolled, unrevoked station's key; a refusal of an unknown or

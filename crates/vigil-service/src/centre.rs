@@ -95,6 +95,11 @@ pub fn link(station: &Station) -> Result<Option<vigil_store::centre::CentreLink>
     Ok(station.store.log().centre_link()?)
 }
 
+/// Entries in the station's log.
+pub fn log_size(station: &Station) -> Result<u64, ServiceError> {
+    Ok(station.store.log().log_size()?)
+}
+
 /// Notes where the centre stands (`held`: entries applied, size
 /// witnessed) or why it could not be reached or refused.
 pub fn note(

@@ -214,7 +214,8 @@ impl<I: DerefMut<Target = Index>> Log<I> {
     }
 
     /// Notes what the centre holds (its answer to a batch it would not
-    /// take, or to a question) or why it could not be reached.
+    /// take, or to a question) or why it could not be reached; no error
+    /// means the centre answered (the last contact is now).
     pub fn note_centre(&mut self, held: Option<(u64, u64)>, error: Option<&str>) -> Result<()> {
         let now = now_rfc3339();
         self.ix.write_unlogged("note the centre's answer", |tx| {
@@ -245,8 +246,8 @@ fn set_outbox(
             params![err, now],
         )?,
         None => tx.execute(
-            "UPDATE centre_outbox SET last_error = NULL, error_at = NULL WHERE id = 1",
-            [],
+            "UPDATE centre_outbox SET last_error = NULL, error_at = NULL, last_contact = ?1 WHERE id = 1",
+            [now],
         )?,
     };
     Ok(())

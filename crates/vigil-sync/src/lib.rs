@@ -29,7 +29,8 @@ pub use request::{RequestError, RequestSignature};
 pub const ADD_CHECKPOINT: &str = "/add-checkpoint";
 /// A station's batch.
 pub const PUSH: &str = "/centre/v1/push";
-/// What the centre holds of the calling station.
+/// The calling station's report of itself ([`Report`]); answers what the
+/// centre holds of it ([`State`]).
 pub const STATE: &str = "/centre/v1/state";
 
 /// The most entries a station puts in one batch (a batch ends at a
@@ -85,6 +86,14 @@ pub struct Batch {
     /// The interruptions these entries name, as the station holds them now.
     #[serde(default)]
     pub gaps: Vec<serde_json::Value>,
+}
+
+/// What a station tells the centre at each round, for the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Entries in its log now (the outbox is this past what the centre
+    /// applied).
+    pub log_size: u64,
 }
 
 /// What the centre holds of a station.

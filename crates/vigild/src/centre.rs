@@ -87,32 +87,37 @@ pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyho
     });
     let mut sent = 0;
     let mut conflicts = 0;
-    let Some(mut batch) = vigil_service::centre::next_batch(&station)? else {
-        // Nothing to send: say the station is alive, and hear where the
-        // centre stands.
-        return match client.raw(
-            "GET",
-            STATE,
-            signed(key, "GET", STATE, b""),
-            Vec::new(),
-            timeout,
-        ) {
-            Ok((200, body)) => {
-                let s: State = serde_json::from_slice(&body).context("the centre's state")?;
-                vigil_service::centre::note(&mut station, Some((s.applied, s.witnessed)), None)?;
-                Ok(0)
-            }
-            Ok((status, body)) => {
-                let (message, _) = refusal(status, &body);
-                vigil_service::centre::note(&mut station, None, Some(&message))?;
-                anyhow::bail!("{}: {message}", link.url)
-            }
-            Err(e) => {
-                vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
-                Err(e).with_context(|| format!("reaching the centre {}", link.url))
-            }
-        };
+    // Each round begins with the station's report of itself (the board's
+    // outbox depth) and hears where the centre stands.
+    let report = serde_json::to_vec(&vigil_sync::Report {
+        log_size: vigil_service::centre::log_size(&station)?,
+    })?;
+    let held: State = match client.raw(
+        "POST",
+        STATE,
+        signed(key, "POST", STATE, &report),
+        report,
+        timeout,
+    ) {
+        Ok((200, body)) => serde_json::from_slice(&body).context("the centre's state")?,
+        Ok((status, body)) => {
+            let (message, _) = refusal(status, &body);
+            vigil_service::centre::note(&mut station, None, Some(&message))?;
+            anyhow::bail!("{}: {message}", link.url)
+        }
+        Err(e) => {
+            vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
+            return Err(e).with_context(|| format!("reaching the centre {}", link.url));
+        }
     };
+    let Some(mut batch) = vigil_service::centre::next_batch(&station)? else {
+        vigil_service::centre::note(&mut station, Some((held.applied, held.witnessed)), None)?;
+        return Ok(0);
+    };
+    // With entries to send, the station's own record of what the centre
+    // took decides the next batch: one whose answer was lost is sent
+    // again and answered as before (with its cosignature).
+    vigil_service::centre::note(&mut station, None, None)?;
     loop {
         let body = serde_json::to_vec(&batch)?;
         let headers = signed(key, "POST", PUSH, &body);
