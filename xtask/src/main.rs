@@ -9,6 +9,7 @@
 //! - `fixtures`: make the media fixtures.
 
 mod bench;
+mod bench_centre;
 mod bench_desk;
 mod bench_log;
 mod bench_scale;
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
         "bench-analyze" => bench::analyze(&args[1..]),
         "bench-log" => bench_log::run(&args[1..]),
         "bench-scale" => bench_scale::run(&args[1..]),
+        "bench-centre" => bench_centre::run(&args[1..]),
         "bench-desk" => bench_desk::run(&args[1..]),
         "bench-station" => bench_station::run_bench(&args[1..]),
         "fuzz" => fuzz(&args[1..]),
@@ -54,6 +56,7 @@ fn main() -> Result<()> {
             eprintln!("  bench-log [--rows N]  the Merkle log core: append rate, checkpoint signing, proof sizes and verify times");
             eprintln!("  bench-station [--card-mb N] [--dock-mb N]  the station in its Debian guest: plug-in to ingest, card vs cp, docks vs their links");
             eprintln!("  bench-scale [--clips N] [--gaps N] [--officers N] [--fresh]  the desk and reports on a year of an agency (1M clips)");
+            eprintln!("  bench-centre [--seconds S] [--checkpoints N]  a station's sync to the agency centre, its witness");
             eprintln!("  bench-desk [--seconds N]  the desk under load: 50 sessions with wrk over TLS, req/s, p99, audit rows a request");
             eprintln!("  fuzz [SECONDS]  fuzz the dock frame decoder (cargo-fuzz, default 60 s)");
             eprintln!("  deb [--debug] [--out DIR]  the Debian package (binaries, units, udev, man pages, completions)");

@@ -20,6 +20,10 @@ use vigil_tlog::cosignature::Cosigner;
 use crate::error::CentreError;
 use crate::logs;
 
+/// The largest batch taken (a batch of `vigil_sync::BATCH_ENTRIES`
+/// entries with the clips they name is a few MiB).
+pub const MAX_BATCH_BYTES: usize = 64 << 20;
+
 /// What every handler holds.
 #[derive(Clone)]
 #[allow(missing_debug_implementations)] // the pool has no Debug
@@ -34,7 +38,10 @@ pub struct Centre {
 pub fn router(centre: Centre) -> Router {
     Router::new()
         .route(ADD_CHECKPOINT, post(add_checkpoint))
-        .route(PUSH, post(push))
+        .route(
+            PUSH,
+            post(push).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BYTES)),
+        )
         .route(STATE, post(state))
         .with_state(centre)
 }

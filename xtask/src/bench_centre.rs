@@ -1,0 +1,434 @@
+//! `cargo xtask bench-centre [--seconds S] [--checkpoints N]`: the agency
+//! centre as a station and a witness client see it, release builds on this
+//! machine, PostgreSQL 15 from Debian in a throwaway cluster
+//! (`target/bench-centre/`):
+//!
+//! - a station's sync: a copy of `cargo xtask bench-scale`'s year of a
+//!   200-officer station (2.25 M log entries; built first when missing)
+//!   joins the centre and pushes its log (run `cargo xtask bench-scale`
+//!   first); the entries the centre holds are
+//!   counted each second for `--seconds` (default 60): entries a second,
+//!   and the time until the station's first day (its first 1/365 of the
+//!   log, about 6,000 entries of 2,700 clips) was at the centre, which is
+//!   a day caught up after a day offline;
+//! - the witness: `--checkpoints` (default 300) `add-checkpoint` requests
+//!   of a growing log over one kept-alive TLS connection (curl `--next`),
+//!   each with its consistency proof: the median and 95th percentile of
+//!   the time curl measures per request.
+//!
+//! Results to stdout and `target/bench/centre.json`. The agency-wide
+//! queries of the desk (search, lists, gap log, statistics over 10 M
+//! clips) are not measured here yet.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::root;
+
+#[allow(unsafe_code)] // geteuid(2) has no failure and touches no memory
+fn is_root() -> bool {
+    // SAFETY: geteuid takes no arguments and always succeeds.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn pg_bin(name: &str) -> Result<PathBuf> {
+    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort_unstable();
+    let v = versions.last().context("no PostgreSQL version")?;
+    Ok(PathBuf::from(format!("/usr/lib/postgresql/{v}/bin/{name}")))
+}
+
+fn as_owner(program: &str) -> Result<Command> {
+    Ok(if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(pg_bin(program)?);
+        c
+    } else {
+        Command::new(pg_bin(program)?)
+    })
+}
+
+/// Starts a cluster in `dir` (made afresh) with the database `centre`.
+fn postgres(dir: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    if is_root() {
+        crate::run(Command::new("chown").arg("postgres:postgres").arg(dir))?;
+    }
+    crate::run(
+        as_owner("initdb")?
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "vigil",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ])
+            .stdout(Stdio::null()),
+    )?;
+    crate::run(
+        as_owner("pg_ctl")?
+            .arg("-D")
+            .arg(dir.join("data"))
+            .arg("-l")
+            .arg(dir.join("postgres.log"))
+            .arg("-o")
+            .arg(format!("-k {} -c listen_addresses=''", dir.display()))
+            .args(["-w", "start"])
+            .stdout(Stdio::null()),
+    )?;
+    crate::run(
+        Command::new(pg_bin("psql")?)
+            .args(["-X", "-q", "-h"])
+            .arg(dir)
+            .args([
+                "-U",
+                "vigil",
+                "-d",
+                "postgres",
+                "-c",
+                "CREATE DATABASE centre",
+            ]),
+    )
+}
+
+fn stop_postgres(dir: &Path) {
+    if let Ok(mut c) = as_owner("pg_ctl") {
+        let _ = c
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-m", "fast", "-w", "stop"])
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+fn psql_count(pg: &Path, sql: &str) -> Result<i64> {
+    let out = Command::new(pg_bin("psql")?)
+        .args(["-X", "-A", "-t", "-h"])
+        .arg(pg)
+        .args(["-U", "vigil", "-d", "centre", "-c", sql])
+        .output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .with_context(|| format!("{sql}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Runs the benchmark.
+pub fn run(args: &[String]) -> Result<()> {
+    let mut seconds = 60u64;
+    let mut checkpoints = 300u64;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || -> Result<u64> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{a} needs a number"))
+        };
+        match a.as_str() {
+            "--seconds" => seconds = value()?,
+            "--checkpoints" => checkpoints = value()?,
+            other => bail!("bench-centre: unknown argument {other:?}"),
+        }
+    }
+    crate::deps::install_packages(&["postgresql", "curl"])?;
+    let scale = root().join("target/bench-scale/store");
+    if !scale.join("vigil.db").exists() {
+        bail!(
+            "no year's station to sync: run `cargo xtask bench-scale` first (it builds one in {})",
+            scale.display()
+        );
+    }
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "vigild",
+        "-p",
+        "vigil-cli",
+        "-p",
+        "vigil-centre",
+    ]))?;
+    let bin = |n: &str| root().join("target/release").join(n);
+    let base = root().join("target/bench-centre");
+    let pg = base.join("pg");
+    postgres(&pg)?;
+    let result = measure(&base, &pg, &scale, &bin, seconds, checkpoints);
+    stop_postgres(&pg);
+    result
+}
+
+fn measure(
+    base: &Path,
+    pg: &Path,
+    scale: &Path,
+    bin: &dyn Fn(&str) -> PathBuf,
+    seconds: u64,
+    checkpoints: u64,
+) -> Result<()> {
+    // The centre.
+    let port = free_port()?;
+    let config = base.join("centre.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"host={} user=vigil dbname=centre\"\nlisten = \"127.0.0.1:{port}\"\nstate_dir = \"{}\"\nname = \"bench.centre/witness\"\n",
+            pg.display(),
+            base.join("state").display()
+        ),
+    )?;
+    let _ = std::fs::remove_dir_all(base.join("state"));
+    let init = Command::new(bin("vigil-centre"))
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .output()?;
+    anyhow::ensure!(
+        init.status.success(),
+        "vigil-centre init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let text = String::from_utf8_lossy(&init.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .with_context(|| format!("init prints no {name}"))
+    };
+    let (witness, fingerprint) = (field("witness")?, field("fingerprint")?);
+    let log = std::fs::File::create(base.join("centre.log"))?;
+    let _centre = Killed(
+        Command::new(bin("vigil-centre"))
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env("VIGIL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "the centre did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The witness first (its own synthetic log), then the station's sync.
+    let witness_ms = witness_bench(base, &config, bin, port, checkpoints)?;
+
+    // A copy of the year's station, joined to the centre.
+    let station = base.join("station");
+    let _ = std::fs::remove_dir_all(&station);
+    std::fs::create_dir_all(&station)?;
+    for f in [
+        "VIGIL-STORE",
+        "vigil.db",
+        "audit.head",
+        "checkpoint.key",
+        "checkpoint.pub",
+        "station.key",
+    ] {
+        std::fs::copy(scale.join(f), station.join(f)).with_context(|| format!("copying {f}"))?;
+    }
+    let size: i64 = rusqlite::Connection::open(station.join("vigil.db"))?.query_row(
+        "SELECT COUNT(*) FROM audit",
+        [],
+        |r| r.get(0),
+    )?;
+    let key = Command::new(bin("vigil"))
+        .arg("--store")
+        .arg(&station)
+        .args(["checkpoint", "--key"])
+        .output()?;
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    let name = key.split('+').next().unwrap_or_default().to_owned();
+    let enrol = Command::new(bin("vigil-centre"))
+        .arg("--config")
+        .arg(&config)
+        .args(["station", "add", &name, "--key", &key])
+        .output()?;
+    anyhow::ensure!(
+        enrol.status.success(),
+        "enrol: {}",
+        String::from_utf8_lossy(&enrol.stderr)
+    );
+    let vcfg = base.join("vigild.toml");
+    std::fs::write(
+        &vcfg,
+        format!(
+            "docks = []\nusb = false\nwatch = \"{}\"\nsocket = \"\"\ncentre_url = \"https://127.0.0.1:{port}\"\ncentre_fingerprint = \"{fingerprint}\"\ncentre_witness = \"{witness}\"\ncentre_every_s = 1\n",
+            base.join("media").display()
+        ),
+    )?;
+    std::fs::create_dir_all(base.join("media"))?;
+    let day = size / 365;
+    let started = Instant::now();
+    let _vigild = Killed(
+        Command::new(bin("vigild"))
+            .arg("--store")
+            .arg(&station)
+            .arg("--config")
+            .arg(&vcfg)
+            .env("VIGIL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("vigild.log"))?)
+            .spawn()?,
+    );
+    let mut samples: Vec<(f64, i64)> = Vec::new();
+    let mut day_s = None;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        std::thread::sleep(Duration::from_millis(250));
+        let n = psql_count(pg, "SELECT COUNT(*) FROM entries")?;
+        let t = started.elapsed().as_secs_f64();
+        if day_s.is_none() && n >= day {
+            day_s = Some(t);
+        }
+        samples.push((t, n));
+        if n >= size {
+            break;
+        }
+    }
+    let first = samples
+        .iter()
+        .find(|(_, n)| *n > 0)
+        .copied()
+        .unwrap_or((0.0, 0));
+    let last = samples.last().copied().unwrap_or((0.0, 0));
+    let rate = (last.1 - first.1) as f64 / (last.0 - first.0).max(0.001);
+    let doc = serde_json::json!({
+        "machine": "2 cores, 24 GiB; PostgreSQL 15 (fsync on) and the station on the same machine",
+        "station_log_entries": size,
+        "sync_entries_per_s": rate.round(),
+        "sync_goal_entries_per_s": 5000,
+        "entries_at_centre_after_s": [last.0, last.1],
+        "first_day_entries": day,
+        "first_day_at_centre_s": day_s,
+        "first_day_goal_s": 60,
+        "witness_add_checkpoint_ms": witness_ms,
+        "witness_goal_median_ms": 5.0,
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("centre.json"), serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
+/// `n` add-checkpoint requests of a growing synthetic log over one TLS
+/// connection; returns median and p95 in ms.
+fn witness_bench(
+    base: &Path,
+    config: &Path,
+    bin: &dyn Fn(&str) -> PathBuf,
+    port: u16,
+    n: u64,
+) -> Result<serde_json::Value> {
+    use vigil_tlog::note::{Checkpoint, Signer};
+    use vigil_tlog::witness::AddCheckpoint;
+    let log = Signer::generate("bench.station/witnessed")?;
+    let enrol = Command::new(bin("vigil-centre"))
+        .arg("--config")
+        .arg(config)
+        .args([
+            "station",
+            "add",
+            "bench.station/witnessed",
+            "--key",
+            &log.verifier().to_key_string(),
+        ])
+        .output()?;
+    anyhow::ensure!(
+        enrol.status.success(),
+        "enrol: {}",
+        String::from_utf8_lossy(&enrol.stderr)
+    );
+    let leaves: Vec<vigil_tlog::Hash> = (0..n * 10 + 10)
+        .map(|i| vigil_tlog::leaf_hash(&i.to_le_bytes()))
+        .collect();
+    let dir = base.join("witness");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let url = format!("https://127.0.0.1:{port}/add-checkpoint");
+    let mut curl = Command::new("curl");
+    curl.args([
+        "-sk",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{time_total}\\n",
+    ]);
+    let mut old = 0u64;
+    for i in 0..n {
+        let size = (i + 1) * 10;
+        let body = AddCheckpoint {
+            old,
+            proof: vigil_tlog::consistency_proof(&leaves[..], old, size)?,
+            checkpoint: Checkpoint {
+                origin: "bench.station/witnessed".into(),
+                size,
+                root: vigil_tlog::root(&leaves[..], size),
+            }
+            .sign(&log)?,
+        }
+        .to_body();
+        let file = dir.join(format!("{i}.txt"));
+        std::fs::write(&file, body)?;
+        if i > 0 {
+            curl.arg("--next").args([
+                "-sk",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{time_total}\\n",
+            ]);
+        }
+        curl.arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(&url);
+        old = size;
+    }
+    let out = curl.output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut ms: Vec<f64> = Vec::new();
+    for line in text.lines() {
+        let (code, t) = line.split_once(' ').context("curl's line")?;
+        anyhow::ensure!(code == "200", "add-checkpoint answered {code}");
+        ms.push(t.parse::<f64>()? * 1000.0);
+    }
+    anyhow::ensure!(ms.len() as u64 == n, "{} answers of {n}", ms.len());
+    // The first request carries the TLS handshake.
+    let first = ms.remove(0);
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    Ok(serde_json::json!({
+        "requests": n, "median": (at(0.5) * 100.0).round() / 100.0, "p95": (at(0.95) * 100.0).round() / 100.0,
+        "first_with_tls_handshake": (first * 100.0).round() / 100.0,
+    }))
+}
