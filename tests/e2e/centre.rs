@@ -760,11 +760,12 @@ fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
     let pg = Postgres::start(&["centre"]);
     let port = free_port();
     let (va, vb) = (Vigil::new(), Vigil::new());
-    let mut centre = Centre::init(
+    let mut centre = Centre::init_with(
         &pg,
         "centre",
         &va.scratch("centre"),
         &format!("0.0.0.0:{port}"),
+        "out_of_touch_s = 3",
     );
     centre.start();
     let (na, nb) = (Netns::new(1), Netns::new(2));
@@ -801,10 +802,62 @@ fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
             &format!("SELECT COUNT(*) FROM entries WHERE station = '{a}'")
         ) < cut["log_size"].as_i64().unwrap()
     );
+    // Silent past out_of_touch_s: on the board and in the audit log, once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let board = loop {
+        let board = centre.stations();
+        if board[0]["out_of_touch_since"].is_string() {
+            break board;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "station 1 never shown out of touch: {board:#}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(board[0]["name"], a);
+    assert!(board[1]["out_of_touch_since"].is_null(), "{board:#}");
+    let out = centre.run(&["station", "list"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OUT OF TOUCH"),
+        "{}",
+        describe(&out)
+    );
     na.up();
     until_centre(&va, 30, "station 1 caught up", synced);
     centre_matches(&pg, &va, &a);
     centre_matches(&pg, &vb, &b);
+    for action in ["station.out_of_touch", "station.in_touch"] {
+        assert_eq!(
+            pg.count(
+                "centre",
+                &format!(
+                    "SELECT COUNT(*) FROM audit WHERE action = '{action}' AND subject = '{a}'"
+                )
+            ),
+            1,
+            "{action}"
+        );
+    }
+    // The board: nothing to come (as of each station's next report), each
+    // station's open interruptions.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let board = loop {
+        let board = centre.stations();
+        if board.as_array().unwrap().iter().all(|r| r["depth"] == 0) {
+            break board;
+        }
+        assert!(Instant::now() < deadline, "{board:#}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    for (row, v) in board.as_array().unwrap().iter().zip([&va, &vb]) {
+        assert!(row["out_of_touch_since"].is_null(), "{row:#}");
+        let open = count(
+            v,
+            "SELECT COUNT(*) FROM gap_state WHERE status <> 'explained'",
+        );
+        assert_eq!(row["open_gaps"], open, "{row:#}");
+    }
 
     // The link cut while the centre applies station 1's next batch.
     let mut locker = std::process::Command::new("sh")

@@ -34,7 +34,7 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn pg_bin(name: &str) -> Result<PathBuf> {
+pub(crate) fn pg_bin(name: &str) -> Result<PathBuf> {
     let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
         .context("PostgreSQL is not installed")?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
@@ -55,7 +55,7 @@ fn as_owner(program: &str) -> Result<Command> {
 }
 
 /// Starts a cluster in `dir` (made afresh) with the database `centre`.
-fn postgres(dir: &Path) -> Result<()> {
+pub(crate) fn postgres(dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     if is_root() {
@@ -102,7 +102,7 @@ fn postgres(dir: &Path) -> Result<()> {
     )
 }
 
-fn stop_postgres(dir: &Path) {
+pub(crate) fn stop_postgres(dir: &Path) {
     if let Ok(mut c) = as_owner("pg_ctl") {
         let _ = c
             .arg("-D")

@@ -15,6 +15,7 @@ mod bench_log;
 mod bench_scale;
 mod bench_station;
 mod deb;
+mod demo_agency;
 mod deps;
 mod station;
 
@@ -28,6 +29,9 @@ fn main() -> Result<()> {
     let task = args.first().map(String::as_str).unwrap_or("help");
     match task {
         "test" => test(),
+        "demo" if args[1..].iter().any(|a| a == "--agency") => {
+            demo_agency::run_demo(args[1..].iter().any(|a| a == "--serve"))
+        }
         "demo" => demo(args[1..].iter().any(|a| a == "--serve")),
         "bench" => bench::run(&args[1..]),
         "bench-dock" => bench::dock(&args[1..]),
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
             eprintln!("usage: cargo xtask <test|demo|bench|fixtures>");
             eprintln!("  test      install dependencies, make fixtures, fmt, clippy, all tests");
             eprintln!("  demo [--serve]      the station on simulated docks, its reports, the desk URL and logins (--serve: keep them running until Ctrl-C)");
+            eprintln!("  demo --agency [--serve]  PostgreSQL, the agency centre and two stations with their docks sending their logs");
             eprintln!("  bench     ingest benchmark: vigil vs cp -r vs cp+b3sum+sha256sum+ffprobe");
             eprintln!("  bench-dock  dock transfer benchmark: payload efficiency and throughput over a pty");
             eprintln!("  bench-daemon  vigild load test: 16 recorders on one dock, throughput and fairness");
@@ -97,7 +102,7 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-fn fixtures() -> Result<()> {
+pub(crate) fn fixtures() -> Result<()> {
     run(Command::new("bash").arg(root().join("fixtures/make-fixtures.sh")))
 }
 
@@ -255,7 +260,7 @@ fn desk_logins(vigil: &Path, socket: &Path, status: &Path) -> Result<()> {
 
 /// Blocks until SIGINT or SIGTERM.
 #[allow(unsafe_code)] // libc calls on our own processes; each block says why it holds
-fn wait_for_ctrl_c() {
+pub(crate) fn wait_for_ctrl_c() {
     static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     extern "C" fn on_signal(_: libc::c_int) {
         STOP.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -532,7 +537,7 @@ fn demo(serve: bool) -> Result<()> {
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
         let e = e?;

@@ -156,12 +156,17 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     } else {
                         for s in all {
                             println!(
-                                "{}\t{} entries\tcosigned {} at {}\tlast contact {}{}{}",
+                                "{}\t{} entries, {} to come\tcosigned {} at {}\tlast contact {}\t{} open interruptions{}{}{}",
                                 s.name,
                                 s.applied,
+                                s.depth.map_or("?".into(), |d| d.to_string()),
                                 s.witnessed,
                                 s.cosigned_at.as_deref().unwrap_or("never"),
                                 s.last_contact.as_deref().unwrap_or("never"),
+                                s.open_gaps,
+                                s.out_of_touch_since
+                                    .map(|t| format!("\tOUT OF TOUCH since {t}"))
+                                    .unwrap_or_default(),
                                 s.revoked_at
                                     .map(|r| format!("\tREVOKED {r}"))
                                     .unwrap_or_default(),
