@@ -909,3 +909,197 @@ fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
         count(&va, "SELECT COUNT(*) FROM audit") as u64
     );
 }
+
+/// `vigil` against the centre as against a station: `vigil login
+/// --server https://CENTRE`, then the same commands.
+fn at_centre(config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(vigil_e2e::bin("vigil"))
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("VIGIL_STORE")
+        .env_remove("VIGIL_SOCKET")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("vigil runs")
+}
+
+fn login_at_centre(
+    config: &Path,
+    centre: &Centre,
+    user: &str,
+    password: &str,
+) -> std::process::Output {
+    let mut c = std::process::Command::new(vigil_e2e::bin("vigil"));
+    c.env("XDG_CONFIG_HOME", config)
+        .args([
+            "login",
+            "--server",
+            &centre.url,
+            "--fingerprint",
+            &centre.fingerprint,
+            "--user",
+            user,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("vigil login");
+    use std::io::Write as _;
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().expect("vigil login ends")
+}
+
+fn centre_json(config: &Path, args: &[&str]) -> serde_json::Value {
+    let out = at_centre(config, args);
+    assert!(
+        out.status.success(),
+        "vigil {}: {}",
+        args.join(" "),
+        describe(&out)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The agency's users log in at the centre with the same CLI and see the
+/// recordings and interruptions of every station, each with its station:
+/// an agency auditor all of them but what their role may not see (R17), a
+/// station's supervisor their station's only; searched in Chinese too;
+/// every listing audited at the centre.
+#[test]
+fn the_agency_lists_every_station_through_the_same_operations() {
+    let pg = Postgres::start(&["centre"]);
+    let (v1, v2) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v1.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d1 = station(&v1, "vigil.test/station-1", &centre);
+    let _d2 = station(&v2, "vigil.test/station-2", &centre);
+    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    ingest(&v1, "recorder-seq", "BWC002", "1002");
+    ingest(&v2, "recorder-a", "BWC004", "1004");
+    // A site in Chinese at station 1; a private recording at station 2.
+    let c1 = v1.json(&["clips", "--json"])["clips"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = v1.run(&["tag", &c1, "--site", "码头四号仓库"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let c2 = v2.json(&["clips", "--json"])["clips"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = v2.run(&["confidential", &c2, "--kind", "privacy"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    until_centre(&v1, 30, "station 1 at the centre", synced);
+    until_centre(&v2, 30, "station 2 at the centre", synced);
+    for (name, role, station) in [
+        ("ana", "auditor", None),
+        ("sam", "supervisor", Some(s1.as_str())),
+    ] {
+        let mut args = vec!["user", "add", name, "--role", role];
+        if let Some(s) = station {
+            args.extend(["--station", s]);
+        }
+        let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
+        c.arg("--config")
+            .arg(&centre.config)
+            .args(&args)
+            .stdin(std::process::Stdio::piped());
+        let mut child = c.stdout(std::process::Stdio::null()).spawn().unwrap();
+        use std::io::Write as _;
+        writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
+        assert!(child.wait().unwrap().success(), "user add {name}");
+    }
+    let (n1, n2) = (
+        count(&v1, "SELECT COUNT(*) FROM clips"),
+        count(&v2, "SELECT COUNT(*) FROM clips"),
+    );
+
+    // The agency auditor.
+    let ana = v1.scratch("ana-config");
+    let out = login_at_centre(&ana, &centre, "ana", "not the password");
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'session.refused' AND subject = 'ana'"
+        ),
+        1
+    );
+    let out = login_at_centre(&ana, &centre, "ana", "a long password 1");
+    assert!(out.status.success(), "{}", describe(&out));
+    let doc = centre_json(&ana, &["clips", "--json"]);
+    let clips = doc["clips"].as_array().unwrap();
+    assert_eq!(
+        clips.len() as i64,
+        n1 + n2 - 1,
+        "all but the private one (an auditor may not see it)"
+    );
+    assert!(clips.iter().all(|c| c["clip"] != c2.as_str()));
+    for (s, n) in [(&s1, n1), (&s2, n2 - 1)] {
+        assert_eq!(
+            clips.iter().filter(|c| c["station"] == s.as_str()).count() as i64,
+            n,
+            "{s}"
+        );
+    }
+    let only2 = centre_json(&ana, &["clips", "--json", "--station", &s2]);
+    assert!(only2["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["station"] == s2.as_str()));
+    assert_eq!(only2["clips"].as_array().unwrap().len() as i64, n2 - 1);
+    let found = centre_json(&ana, &["clips", "--json", "--search", "码头四"]);
+    let found = found["clips"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0]["clip"].as_str(), found[0]["station"].as_str()),
+        (Some(c1.as_str()), Some(s1.as_str()))
+    );
+    let gaps = centre_json(&ana, &["gaps", "--json", "--open"]);
+    let gaps = gaps["gaps"].as_array().unwrap();
+    assert_eq!(
+        gaps.len() as i64,
+        count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps")
+    );
+    assert!(gaps
+        .iter()
+        .all(|g| g["station"].is_string() && g["status"] == "open"));
+    // The table a person reads works too.
+    let out = at_centre(&ana, &["clips"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'clips.listed' AND actor = 'ana'"
+        ) >= 4
+    );
+
+    // A station's supervisor: their station only.
+    let sam = v1.scratch("sam-config");
+    assert!(login_at_centre(&sam, &centre, "sam", "a long password 1")
+        .status
+        .success());
+    let doc = centre_json(&sam, &["clips", "--json"]);
+    assert_eq!(doc["clips"].as_array().unwrap().len() as i64, n1);
+    assert!(doc["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["station"] == s1.as_str()));
+    let out = at_centre(&sam, &["clips", "--json", "--station", &s2]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sees the station"),
+        "{}",
+        describe(&out)
+    );
+    // After logging out the session is gone.
+    assert!(at_centre(&sam, &["logout"]).status.success());
+    assert!(!at_centre(&sam, &["clips", "--json"]).status.success());
+}

@@ -75,7 +75,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vigil-tlog",
         ],
     ),
-    ("vigil-centre", &["vigil-api", "vigil-sync", "vigil-tlog"]),
+    (
+        "vigil-centre",
+        &["vigil-api", "vigil-service", "vigil-sync", "vigil-tlog"],
+    ),
     ("vigil-guest", &[]),
 ];
 

@@ -28,6 +28,8 @@ mod export;
 pub mod server;
 pub mod tls;
 
+pub use context::TlsPeer;
+
 /// The socket `vigild` listens on and the CLI calls by default.
 pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 

@@ -17,6 +17,9 @@ pub enum CentreError {
     /// The request is not one (400).
     #[error("{0}")]
     BadRequest(String),
+    /// No live session (401).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller is not an enrolled station, or its signature fails
     /// (403).
     #[error("{0}")]
@@ -45,6 +48,7 @@ impl CentreError {
         match self {
             Self::Config(_) | Self::Db(_) | Self::Pool(_) => 500,
             Self::BadRequest(_) => 400,
+            Self::Unauthenticated(_) => 401,
             Self::Refused(_) => 403,
             Self::Batch(b) => b.status(),
             Self::Conflict { .. } => 409,
@@ -57,6 +61,7 @@ impl CentreError {
         match self {
             Self::Config(_) | Self::Db(_) | Self::Pool(_) => "centre_failed",
             Self::BadRequest(_) => "bad_request",
+            Self::Unauthenticated(_) => "unauthenticated",
             Self::Refused(_) => "refused",
             Self::Batch(b) => match b.status() {
                 403 => "bad_signature",

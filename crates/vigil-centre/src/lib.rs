@@ -5,15 +5,20 @@
 //! `cosignature/v1`), so a station's history cannot be rewritten and
 //! re-signed without the centre refusing and flagging it. `schema.rs`
 //! holds the versioned migrations, `db.rs` the pool, `server.rs` the
-//! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key.
+//! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key;
+//! `users.rs` the agency's users and sessions, `agency.rs` the station's
+//! declared operations answered across stations.
 
+pub mod agency;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod logs;
 pub mod schema;
 pub mod server;
+pub mod state;
 pub mod stations;
+pub mod users;
 pub mod witness_key;
 
 pub use error::CentreError;

@@ -350,16 +350,18 @@ async fn insert_entries(
 /// The clip rows from a batch's JSON objects (the station's own).
 const CLIPS: &str =
     "INSERT INTO clips (station, id, path, officer, device, kind, recorded_start, recorded_end,
-        duration_s, damaged, blake3, sha256, bytes, ingested_at, data, seq)
+        duration_s, damaged, blake3, sha256, bytes, ingested_at, confidential, data, seq)
     SELECT $1, o->>'clip', o->>'path', o->>'officer', o->>'device', o->>'kind',
         (o->>'recorded_start')::timestamptz, (o->>'recorded_end')::timestamptz,
         (o->>'duration_s')::float8, (o->>'damaged')::boolean, o->>'blake3', o->>'sha256',
-        (o->>'bytes')::bigint, (o->>'ingested_at')::timestamptz, o - '_seq', (o->>'_seq')::bigint
+        (o->>'bytes')::bigint, (o->>'ingested_at')::timestamptz, o->>'confidential',
+        o - '_seq' - 'confidential', (o->>'_seq')::bigint
     FROM jsonb_array_elements($2::text::jsonb) AS e(o)
     ON CONFLICT (station, id) DO UPDATE SET path = EXCLUDED.path, officer = EXCLUDED.officer,
         device = EXCLUDED.device, kind = EXCLUDED.kind, recorded_start = EXCLUDED.recorded_start,
         recorded_end = EXCLUDED.recorded_end, duration_s = EXCLUDED.duration_s,
-        damaged = EXCLUDED.damaged, data = EXCLUDED.data, seq = EXCLUDED.seq";
+        damaged = EXCLUDED.damaged, confidential = EXCLUDED.confidential, data = EXCLUDED.data,
+        seq = EXCLUDED.seq";
 
 /// The interruption rows from a batch's JSON objects.
 const GAPS: &str =

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vigil_centre::config::Config;
-use vigil_centre::{db, server, stations, witness_key};
+use vigil_centre::{db, server, stations, users, witness_key};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +40,26 @@ enum Cmd {
     Station {
         #[command(subcommand)]
         cmd: StationCmd,
+    },
+    /// The agency's users at the centre.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Add a user; the password is read from standard input.
+    Add {
+        /// The user name.
+        name: String,
+        /// officer, custodian, auditor, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// The one station they see [default: every station].
+        #[arg(long)]
+        station: Option<String>,
     },
 }
 
@@ -136,6 +156,34 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                 }
             };
             server::serve(&config, centre, shutdown).await?;
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    name,
+                    role,
+                    station,
+                },
+        } => {
+            db::migrate(&pool).await?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let client = pool.get().await.context("connecting to the database")?;
+            users::add(
+                &client,
+                &os_user(),
+                &name,
+                &role,
+                station.as_deref(),
+                password.trim_end_matches(['\n', '\r']),
+            )
+            .await?;
+            println!(
+                "added {name} ({role}, {})",
+                station.as_deref().unwrap_or("every station")
+            );
         }
         Cmd::Station { cmd } => {
             db::migrate(&pool).await?;

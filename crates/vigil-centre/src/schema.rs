@@ -126,4 +126,32 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
 ALTER TABLE stations ADD COLUMN reported_size BIGINT;
 ALTER TABLE stations ADD COLUMN out_of_touch_since TIMESTAMPTZ;
 "#,
+    // 3: the agency's own users (each a role, an agency-wide one or one
+    // station's), their desk sessions (kept by the token's SHA-256), what
+    // decides who may see a clip (R17), and trigram search (pg_trgm) over
+    // what names a clip: Chinese substrings included.
+    r#"
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE TABLE users (
+    name       TEXT PRIMARY KEY,
+    role       TEXT NOT NULL,
+    station    TEXT REFERENCES stations (name),
+    password   TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    created_by TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name    TEXT NOT NULL REFERENCES users (name),
+    expires_at   TIMESTAMPTZ NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE clips ADD COLUMN confidential TEXT;
+ALTER TABLE clips ADD COLUMN words TEXT GENERATED ALWAYS AS (
+    coalesce(officer, '') || ' ' || coalesce(device, '') || ' ' || path || ' ' ||
+    coalesce(data #>> '{tag,site}', '') || ' ' || coalesce(data #>> '{tag,case}', '') || ' ' ||
+    coalesce(data #>> '{tag,note}', '')) STORED;
+CREATE INDEX clips_words ON clips USING gin (words gin_trgm_ops);
+CREATE INDEX clips_ingested ON clips (ingested_at DESC);
+"#,
 ];

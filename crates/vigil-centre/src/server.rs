@@ -5,17 +5,15 @@
 //! Every refusal names what was refused and why; JSON errors are
 //! `{"code", "message"}`, a conflict adds the `state` the centre holds.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::State as Axum;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use deadpool_postgres::Pool;
 use vigil_sync::{RequestSignature, ADD_CHECKPOINT, PUSH, STATE};
-use vigil_tlog::cosignature::Cosigner;
+
+pub use crate::state::Centre;
 
 use crate::error::CentreError;
 use crate::logs;
@@ -23,16 +21,6 @@ use crate::logs;
 /// The largest batch taken (a batch of `vigil_sync::BATCH_ENTRIES`
 /// entries with the clips they name is a few MiB).
 pub const MAX_BATCH_BYTES: usize = 64 << 20;
-
-/// What every handler holds.
-#[derive(Clone)]
-#[allow(missing_debug_implementations)] // the pool has no Debug
-pub struct Centre {
-    /// PostgreSQL.
-    pub pool: Pool,
-    /// The witness's key.
-    pub witness: Arc<Cosigner>,
-}
 
 /// The routes.
 pub fn router(centre: Centre) -> Router {
@@ -43,6 +31,7 @@ pub fn router(centre: Centre) -> Router {
             post(push).layer(axum::extract::DefaultBodyLimit::max(MAX_BATCH_BYTES)),
         )
         .route(STATE, post(state))
+        .merge(crate::agency::router())
         .with_state(centre)
 }
 
@@ -145,8 +134,11 @@ pub async fn serve(
     let tls = vigil_api::tls::server_config(&cert, &key)?;
     let (listener, addr) = vigil_api::tls::bind(&config.listen, tls).await?;
     tracing::info!(%addr, fingerprint = %vigil_api::tls::fingerprint(&cert)?, "centre listening");
-    axum::serve(listener, router(centre).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router(centre).into_make_service_with_connect_info::<vigil_api::TlsPeer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }

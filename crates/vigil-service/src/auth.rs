@@ -81,6 +81,31 @@ pub fn random_hex(n: usize) -> Result<String, ServiceError> {
     Ok(vigil_store::objects::hex(&buf))
 }
 
+/// Whether `password` matches the stored argon2id hash; with no hash (no
+/// such user) a real hash is checked all the same, so both cost the same
+/// and say nothing of which users exist. Runs under the hashing bound.
+pub fn password_matches(stored: Option<&str>, password: &str) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = match stored {
+        Some(h) => h.to_owned(),
+        None => DUMMY
+            .get_or_init(|| {
+                hashing(|| hash_password("no such user, no such password")).unwrap_or_default()
+            })
+            .clone(),
+    };
+    let ok = hashing(|| {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    });
+    ok && stored.is_some()
+}
+
 /// An argon2id hash of `password` (PHC string).
 pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let salt = SaltString::encode_b64(random_hex(16)?.as_bytes())
@@ -231,26 +256,7 @@ fn check_password(
     } else {
         None
     };
-    // Verify against a real hash even for unknown users, so both cost the same.
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let stored = match &hash {
-        Some(h) => h.clone(),
-        None => DUMMY
-            .get_or_init(|| {
-                hashing(|| hash_password("no such user, no such password")).unwrap_or_default()
-            })
-            .clone(),
-    };
-    let ok = hashing(|| {
-        PasswordHash::new(&stored)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    });
-    if !(ok && hash.is_some()) {
+    if !password_matches(hash.as_deref(), password) {
         store
             .people_mut()
             .record_login_failure(actor, user, wrong, peer, &source)?;

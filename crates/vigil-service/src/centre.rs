@@ -144,8 +144,14 @@ pub fn next_batch(station: &Station) -> Result<Option<vigil_sync::Batch>, Servic
         }
         if e.action.starts_with("clip.") {
             if let Some(c) = store.recordings().clip(&e.subject)? {
-                clips
-                    .push(serde_json::to_value(c).map_err(|e| ServiceError::store(e.to_string()))?);
+                // As `vigil clips --json` shows it, with what decides
+                // who may see it at the centre (R17).
+                let mut v =
+                    serde_json::to_value(&c).map_err(|e| ServiceError::store(e.to_string()))?;
+                v["tag"] = serde_json::to_value(store.custody().tag_of(&c.clip)?)
+                    .map_err(|e| ServiceError::store(e.to_string()))?;
+                v["confidential"] = store.custody().confidentiality(&c.clip)?.into();
+                clips.push(v);
             }
         } else if e.action.starts_with("gap.") {
             let found = store.gap_log().gaps(&vigil_store::GapFilter {

@@ -32,6 +32,10 @@ pub struct GapQuery {
     pub since: Option<String>,
     /// Hours after which an open one is overdue.
     pub deadline: Option<i64>,
+    /// Only this station's (the agency centre holds many; a station is
+    /// one, and names none but itself).
+    #[serde(default)]
+    pub station: Option<String>,
 }
 
 /// The gap log, overdue first: `{"gaps": [...]}`.
@@ -46,14 +50,18 @@ pub(crate) fn gaps(
             "deadline {deadline} h: expected 0 to 8784 hours"
         )));
     }
-    let mut gaps = store.gap_log().gaps(&GapFilter {
-        open_only: q.open,
-        officer: q.officer.clone(),
-        device: q.device.clone(),
-        since: q.since.clone(),
-        overdue_after_s: deadline * 3600,
-        ..Default::default()
-    })?;
+    let mut gaps = if crate::queries::is_here(store, q.station.as_deref())? {
+        store.gap_log().gaps(&GapFilter {
+            open_only: q.open,
+            officer: q.officer.clone(),
+            device: q.device.clone(),
+            since: q.since.clone(),
+            overdue_after_s: deadline * 3600,
+            ..Default::default()
+        })?
+    } else {
+        Vec::new()
+    };
     gaps.sort_by_key(|g| !g.overdue);
     store.log_mut().record_read(
         &id.actor(),

@@ -24,6 +24,24 @@ pub struct ClipQuery {
     /// tag note, explanation text (any substring, Chinese included).
     #[serde(default)]
     pub search: Option<String>,
+    /// Only this station's (the agency centre holds many; a station is
+    /// one, and names none but itself).
+    #[serde(default)]
+    pub station: Option<String>,
+}
+
+/// Whether a `station` filter lets this store's rows through: none given,
+/// or this station's own name (its log's origin).
+pub(crate) fn is_here(store: &Store, station: Option<&str>) -> Result<bool, ServiceError> {
+    match station {
+        None => Ok(true),
+        Some(s) => Ok(store
+            .log()
+            .station_key()
+            .map_err(ServiceError::doing("reading the station key"))?
+            .name()
+            == s),
+    }
 }
 
 /// Whether `role` may see a clip marked `kind` (R17).
@@ -179,13 +197,17 @@ pub(crate) fn clips(
     id: &Identity,
     q: &ClipQuery,
 ) -> Result<serde_json::Value, ServiceError> {
-    let all = store.recordings().clips(&ClipFilter {
-        officer: q.officer.clone(),
-        device: q.device.clone(),
-        text: q.search.clone(),
-        late_after_h: Some(q.late_after.unwrap_or(24)),
-        ..Default::default()
-    })?;
+    let all = if is_here(store, q.station.as_deref())? {
+        store.recordings().clips(&ClipFilter {
+            officer: q.officer.clone(),
+            device: q.device.clone(),
+            text: q.search.clone(),
+            late_after_h: Some(q.late_after.unwrap_or(24)),
+            ..Default::default()
+        })?
+    } else {
+        Vec::new()
+    };
     let mut shown = Vec::with_capacity(all.len());
     let mut hidden = 0;
     for c in all {

@@ -21,6 +21,9 @@ pub struct Args {
     /// site, case, tag note, explanation text (any substring).
     #[arg(long, value_name = "WORDS")]
     search: Option<String>,
+    /// Only this station's (at the agency centre; a station is only itself).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -37,6 +40,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         device: args.device,
         late_after: Some(args.late_after),
         search: args.search,
+        station: args.station,
     };
     let doc = ctx.run::<ops::Clips>((), q)?;
     if args.json {

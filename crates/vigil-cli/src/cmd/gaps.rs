@@ -28,6 +28,9 @@ pub struct Args {
     /// Open interruptions found more than this many hours ago are overdue.
     #[arg(long, default_value_t = DEFAULT_DEADLINE_H, value_name = "HOURS")]
     deadline: i64,
+    /// Only this station's (at the agency centre; a station is only itself).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Print one JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -44,6 +47,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         device: args.device,
         since: args.since,
         deadline: Some(args.deadline),
+        station: args.station,
     };
     let doc = ctx.run::<ops::Gaps>((), q)?;
     if args.json {

@@ -1,0 +1,201 @@
+//! The agency's API at the centre: the station's operations that make
+//! sense across stations, at the paths, with the inputs, roles and answers
+//! their declarations give (`vigil_service::ops`), answered from
+//! PostgreSQL with `station` on every object and a `station` filter, so
+//! `vigil login --server https://CENTRE` and then `vigil clips --json`
+//! work against the centre as against a station. A user enrolled for one
+//! station sees only it; what a role may not see (R17) is not listed;
+//! every listing is a row of the centre's audit log (R20).
+
+use axum::extract::{ConnectInfo, Query, State as Axum};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use vigil_service::explanations::{GapQuery, DEFAULT_DEADLINE_H};
+use vigil_service::op::Endpoint;
+use vigil_service::queries::{hidden_from, ClipQuery};
+use vigil_service::{auth, ops};
+
+use crate::error::CentreError;
+use crate::state::Centre;
+use crate::stations::audit;
+use crate::users::{self, User};
+
+/// The most rows one listing returns; `more` says when there were more.
+pub const MAX_ROWS: i64 = 5000;
+
+/// The routes.
+pub fn router() -> Router<Centre> {
+    Router::new()
+        .route(ops::Login::PATH, post(login))
+        .route(ops::Logout::PATH, post(logout))
+        .route(ops::Clips::PATH, get(clips))
+        .route(ops::Gaps::PATH, get(gaps))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, CentreError> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| CentreError::Unauthenticated("log in first (`vigil login --server`)".into()))
+}
+
+/// The caller, allowed `E` by its declaration.
+async fn caller<E: Endpoint>(c: &Centre, headers: &HeaderMap) -> Result<User, CentreError> {
+    let client = c.pool.get().await?;
+    let user = users::of_token(&client, bearer(headers)?).await?;
+    if !E::ROLES.contains(&user.role) {
+        return Err(CentreError::Refused(format!(
+            "a {} may not be {}",
+            user.role.as_str(),
+            E::WHAT
+        )));
+    }
+    Ok(user)
+}
+
+async fn login(
+    Axum(c): Axum<Centre>,
+    ConnectInfo(peer): ConnectInfo<vigil_api::TlsPeer>,
+    Json(l): Json<auth::Login>,
+) -> Result<Response, CentreError> {
+    let client = c.pool.get().await?;
+    let (token, expires_at) =
+        users::login(&client, &l.user, &l.password, &peer.addr.to_string()).await?;
+    Ok(
+        Json(serde_json::json!({"token": token, "user": l.user, "expires_at": expires_at}))
+            .into_response(),
+    )
+}
+
+async fn logout(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, CentreError> {
+    let client = c.pool.get().await?;
+    let ended = users::logout(&client, bearer(&headers)?).await?;
+    Ok(Json(serde_json::json!({ "ended": ended })).into_response())
+}
+
+/// `%` and `_` as plain characters in a LIKE pattern.
+fn like(words: &str) -> String {
+    let escaped = words
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+async fn clips(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<ClipQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Clips>(&c, &headers).await?;
+    let station = user.scope(q.station.as_deref())?;
+    let search = q
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(like);
+    let client = c.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT c.station, c.data FROM clips c
+             WHERE ($1::text IS NULL OR c.station = $1)
+               AND ($2::text IS NULL OR c.officer = $2)
+               AND ($3::text IS NULL OR c.device = $3)
+               AND ($4::text IS NULL OR c.words ILIKE $4
+                    OR EXISTS (SELECT 1 FROM gaps g WHERE g.station = c.station AND g.clip = c.id
+                               AND g.data #>> '{explanation,text}' ILIKE $4))
+               AND (c.confidential IS NULL OR NOT (c.confidential = ANY($5)))
+             ORDER BY c.ingested_at DESC, c.station, c.id
+             LIMIT $6",
+            &[
+                &station,
+                &q.officer,
+                &q.device,
+                &search,
+                &hidden_from(user.role),
+                &(MAX_ROWS + 1),
+            ],
+        )
+        .await?;
+    let more = rows.len() as i64 > MAX_ROWS;
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .take(MAX_ROWS as usize)
+        .map(|r| {
+            let mut v: serde_json::Value = r.get(1);
+            v["station"] = serde_json::Value::String(r.get(0));
+            v
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "clips.listed",
+        "clips",
+        serde_json::json!({"shown": list.len(), "station": station, "search": q.search, "more": more}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "clips": list, "more": more })).into_response())
+}
+
+async fn gaps(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<GapQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Gaps>(&c, &headers).await?;
+    let station = user.scope(q.station.as_deref())?;
+    let deadline = q.deadline.unwrap_or(DEFAULT_DEADLINE_H);
+    if !(0..=24 * 366).contains(&deadline) {
+        return Err(CentreError::BadRequest(format!(
+            "deadline {deadline} h: expected 0 to 8784 hours"
+        )));
+    }
+    let client = c.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT station, data, status,
+                    status <> 'explained' AND detected_at < now() - make_interval(hours => $6) AS overdue
+             FROM gaps
+             WHERE ($1::text IS NULL OR station = $1)
+               AND (NOT $2 OR status <> 'explained')
+               AND ($3::text IS NULL OR officer = $3)
+               AND ($4::text IS NULL OR device = $4)
+               AND ($5::text IS NULL OR COALESCE(wall_start, detected_at) >= $5::timestamptz)
+             ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
+             LIMIT $7",
+            &[&station, &q.open, &q.officer, &q.device, &q.since, &(deadline as i32), &(MAX_ROWS + 1)],
+        )
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(d) if d.code() == &tokio_postgres::error::SqlState::INVALID_DATETIME_FORMAT => {
+                CentreError::BadRequest(format!("since {:?}: not a date or time", q.since.as_deref().unwrap_or("")))
+            }
+            _ => e.into(),
+        })?;
+    let more = rows.len() as i64 > MAX_ROWS;
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .take(MAX_ROWS as usize)
+        .map(|r| {
+            let mut v: serde_json::Value = r.get(1);
+            v["station"] = serde_json::Value::String(r.get(0));
+            v["status"] = serde_json::Value::String(r.get(2));
+            v["overdue"] = serde_json::Value::Bool(r.get(3));
+            v
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "gaps.listed",
+        "gaps",
+        serde_json::json!({"shown": list.len(), "station": station, "open": q.open, "more": more}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "gaps": list, "more": more })).into_response())
+}
