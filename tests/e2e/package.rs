@@ -9,6 +9,10 @@ use std::process::Command;
 use vigil_e2e::{describe, workspace, Vigil};
 
 fn build_deb(out: &Path) -> std::path::PathBuf {
+    build(out, &[])
+}
+
+fn build(out: &Path, extra: &[&str]) -> std::path::PathBuf {
     let status = Command::new(env!("CARGO"))
         .args([
             "run",
@@ -18,8 +22,9 @@ fn build_deb(out: &Path) -> std::path::PathBuf {
             "--",
             "deb",
             "--debug",
-            "--out",
         ])
+        .args(extra)
+        .arg("--out")
         .arg(out)
         .current_dir(workspace())
         .status()
@@ -167,4 +172,56 @@ fn the_debian_package_installs_a_station() {
         Path::new("/var/lib/vigil/VIGIL-STORE").exists(),
         "the store is kept"
     );
+}
+
+/// The agency centre's package (`cargo xtask deb --centre`): the binary,
+/// its hardened unit, its configuration as a conffile, its service user;
+/// the binary in it runs.
+#[test]
+fn the_centre_has_a_debian_package_of_its_own() {
+    let v = Vigil::new();
+    let out = v.scratch("deb-centre");
+    let deb = build(&out, &["--centre"]);
+    assert!(deb
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("vigil-centre_"));
+    let contents =
+        String::from_utf8_lossy(&sh(Command::new("dpkg-deb").arg("--contents").arg(&deb)).stdout)
+            .into_owned();
+    for want in [
+        "./usr/bin/vigil-centre",
+        "./lib/systemd/system/vigil-centre.service",
+        "./etc/vigil/centre.toml",
+        "./usr/lib/sysusers.d/vigil-centre.conf",
+        "./usr/share/doc/vigil-centre/operations.md",
+    ] {
+        assert!(contents.contains(want), "{want} missing:\n{contents}");
+    }
+    let info =
+        String::from_utf8_lossy(&sh(Command::new("dpkg-deb").arg("--info").arg(&deb)).stdout)
+            .into_owned();
+    assert!(info.contains("Package: vigil-centre"), "{info}");
+    assert!(info.contains("Recommends: postgresql"), "{info}");
+    let conffiles = String::from_utf8_lossy(
+        &sh(Command::new("dpkg-deb")
+            .arg("--info")
+            .arg(&deb)
+            .arg("conffiles"))
+        .stdout,
+    )
+    .into_owned();
+    assert_eq!(
+        conffiles.trim(),
+        "/etc/vigil/centre.toml",
+        "the configuration is a conffile"
+    );
+    let x = v.scratch("deb-centre-x");
+    sh(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
+    let help = sh(Command::new(x.join("usr/bin/vigil-centre")).arg("--help"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("station"));
+    // The example configuration is one vigil-centre reads.
+    let toml = std::fs::read_to_string(x.join("etc/vigil/centre.toml")).unwrap();
+    assert!(toml.contains("database = "), "{toml}");
 }

@@ -16,6 +16,11 @@
 //!
 //! Depends are read off the binaries (`ldd`, then `dpkg -S`). `--debug`
 //! packages the debug binaries (fast, for the end-to-end test).
+//!
+//! `cargo xtask deb --centre`: the agency centre's package, `vigil-centre`
+//! (`/usr/bin/vigil-centre`, its unit, `/etc/vigil/centre.toml` as a
+//! conffile, its service user and state directory; PostgreSQL recommended,
+//! as it may run on another machine).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,8 +29,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::{cargo, root, run};
 
-/// Builds the package; returns its path.
+/// Builds the package (with `--centre`, the agency centre's); returns
+/// its path.
 pub fn run_deb(args: &[String]) -> Result<PathBuf> {
+    if args.iter().any(|a| a == "--centre") {
+        return centre_deb(args);
+    }
     let debug = args.iter().any(|a| a == "--debug");
     let out = match args.iter().position(|a| a == "--out") {
         Some(i) => PathBuf::from(args.get(i + 1).context("--out needs a directory")?),
@@ -197,6 +206,112 @@ pub fn run_deb(args: &[String]) -> Result<PathBuf> {
     eprintln!("xtask: package {}", deb.display());
     Ok(deb)
 }
+
+fn centre_deb(args: &[String]) -> Result<PathBuf> {
+    let debug = args.iter().any(|a| a == "--debug");
+    let out = match args.iter().position(|a| a == "--out") {
+        Some(i) => PathBuf::from(args.get(i + 1).context("--out needs a directory")?),
+        None => root().join("target/deb"),
+    };
+    let profile = if debug { "debug" } else { "release" };
+    let mut build = cargo();
+    build.args(["build", "--quiet", "-p", "vigil-centre"]);
+    if !debug {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let bin = root().join("target").join(profile).join("vigil-centre");
+    let version = env!("CARGO_PKG_VERSION");
+    let arch = text(Command::new("dpkg").arg("--print-architecture"))?;
+    let stage = out.join(format!("vigil-centre_{version}_{arch}"));
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage)?;
+    }
+    let src = root();
+    for (from, to, mode) in [
+        (bin.clone(), "/usr/bin/vigil-centre", 0o755),
+        (
+            src.join("systemd/vigil-centre.service"),
+            "/lib/systemd/system/vigil-centre.service",
+            0o644,
+        ),
+        (
+            src.join("systemd/centre.toml"),
+            "/etc/vigil/centre.toml",
+            0o644,
+        ),
+        (
+            src.join("systemd/vigil-centre-sysusers.conf"),
+            "/usr/lib/sysusers.d/vigil-centre.conf",
+            0o644,
+        ),
+        (
+            src.join("docs/operations.md"),
+            "/usr/share/doc/vigil-centre/operations.md",
+            0o644,
+        ),
+        (
+            src.join("docs/ARCHITECTURE.md"),
+            "/usr/share/doc/vigil-centre/ARCHITECTURE.md",
+            0o644,
+        ),
+    ] {
+        let dest = stage.join(to.trim_start_matches('/'));
+        std::fs::create_dir_all(dest.parent().context("no parent")?)?;
+        std::fs::copy(&from, &dest)
+            .with_context(|| format!("{} -> {}", from.display(), dest.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
+    }
+    run(Command::new("strip")
+        .arg("--strip-debug")
+        .arg(stage.join("usr/bin/vigil-centre")))?;
+    let depends = depends(&[bin])?;
+    let control = stage.join("DEBIAN");
+    std::fs::create_dir_all(&control)?;
+    std::fs::write(
+        control.join("control"),
+        format!(
+            "Package: vigil-centre\nVersion: {version}\nArchitecture: {arch}\nMaintainer: Vigil developers <vigil@localhost>\n\
+             Section: admin\nPriority: optional\nDepends: {depends}\nRecommends: postgresql (>= 15), postgresql-contrib, systemd\n\
+             Description: body-worn camera evidence: the agency centre\n \
+             Keeps the agency's index of every station's log in PostgreSQL and\n \
+             witnesses each station's log (C2SP tlog-witness, cosignature/v1).\n"
+        ),
+    )?;
+    std::fs::write(control.join("conffiles"), "/etc/vigil/centre.toml\n")?;
+    let path = control.join("postinst");
+    std::fs::write(&path, CENTRE_POSTINST)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    let deb = out.join(format!("vigil-centre_{version}_{arch}.deb"));
+    let mut pack = Command::new("dpkg-deb");
+    pack.arg("--root-owner-group");
+    if debug {
+        pack.args(["-Zgzip", "-z1"]);
+    }
+    run(pack.arg("--build").arg(&stage).arg(&deb))?;
+    eprintln!("xtask: package {}", deb.display());
+    Ok(deb)
+}
+
+const CENTRE_POSTINST: &str = r#"#!/bin/sh
+# vigil-centre postinst: the service user and its state directory (the
+# witness key lives there: back it up with the database).
+set -e
+if [ "$1" = configure ]; then
+    if command -v systemd-sysusers >/dev/null 2>&1; then
+        systemd-sysusers vigil-centre.conf
+    elif ! getent passwd vigil-centre >/dev/null; then
+        adduser --system --group --home /var/lib/vigil-centre --no-create-home vigil-centre
+    fi
+    install -d -m 0700 -o vigil-centre -g vigil-centre /var/lib/vigil-centre
+    if [ -d /run/systemd/system ]; then
+        systemctl daemon-reload || true
+    fi
+fi
+exit 0
+"#;
 
 /// The Debian packages holding the shared libraries the binaries link
 /// directly (their `NEEDED` entries; what those need is their packages'
