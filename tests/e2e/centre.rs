@@ -1103,3 +1103,219 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     assert!(at_centre(&sam, &["logout"]).status.success());
     assert!(!at_centre(&sam, &["clips", "--json"]).status.success());
 }
+
+/// The agency desk in Chromium: an agency auditor logs in at the centre,
+/// finds last month's interruptions not yet explained across both
+/// stations, opens one and sees its station and the station log's entries
+/// about it, and prints the agency gap log (zh-CN, A4).
+#[test]
+fn an_agency_auditor_finds_last_months_interruptions_and_prints_the_agency_gap_log() {
+    use fantoccini::Locator;
+    let pg = Postgres::start(&["centre"]);
+    let (v1, v2) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init_with(
+        &pg,
+        "centre",
+        &v1.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+        "timezone = \"Asia/Shanghai\"",
+    );
+    centre.start();
+    let _d1 = station(&v1, "vigil.test/station-east", &centre);
+    let _d2 = station(&v2, "vigil.test/station-west", &centre);
+    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    // Both stations' recordings were made on 20 November 2026: last month.
+    ingest(&v1, "recorder-seq", "BWC002", "1002");
+    ingest(&v2, "recorder-seq", "BWC012", "1012");
+    until_centre(&v1, 30, "station east at the centre", synced);
+    until_centre(&v2, 30, "station west at the centre", synced);
+    let total = count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps");
+    assert!(total >= 2);
+    let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
+    c.arg("--config")
+        .arg(&centre.config)
+        .args(["user", "add", "ana", "--role", "auditor"]);
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let browser = vigil_e2e::Browser::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = centre.url.clone();
+    rt.block_on(async {
+        for lang in ["zh-CN", "en"] {
+            let ana = browser.session(lang).await;
+            ana.goto(&format!("{base}/desk/")).await.unwrap();
+            ana.find(Locator::Css("input[name=user]"))
+                .await
+                .unwrap()
+                .send_keys("ana")
+                .await
+                .unwrap();
+            ana.find(Locator::Css("input[name=password]"))
+                .await
+                .unwrap()
+                .send_keys("a long password 1")
+                .await
+                .unwrap();
+            ana.find(Locator::Id("login"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.wait()
+                .for_element(Locator::Id("last-month"))
+                .await
+                .unwrap();
+            // Last month, not yet explained, every station.
+            ana.find(Locator::Id("last-month"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.wait()
+                .for_element(Locator::Css("input[name=month][value='2026-11']"))
+                .await
+                .unwrap();
+            ana.find(Locator::Css("input[name=open]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.find(Locator::Id("filter"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.wait()
+                .for_element(Locator::Css("input[name=open][checked]"))
+                .await
+                .unwrap();
+            let rows = ana
+                .find_all(Locator::Css("table.rows tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(
+                rows.len() as i64,
+                total,
+                "every station's open interruptions of November"
+            );
+            let body = ana
+                .find(Locator::Css("main"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(body.contains(&s1) && body.contains(&s2), "{body}");
+            let tag = if lang == "en" { "en" } else { "zh" };
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!("centre-gaps-{tag}.png")),
+                png,
+            )
+            .unwrap();
+            if lang == "zh-CN" {
+                assert!(
+                    body.contains("全机构记录中断登记表") && body.contains("北京时间"),
+                    "{body}"
+                );
+                // Printed: the agency gap log on A4.
+                let pdf = ana
+                    .print(
+                        fantoccini::wd::PrintConfiguration::builder()
+                            .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                            .build()
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let path = vigil_e2e::screens().join("centre-gap-log-zh.pdf");
+                std::fs::write(&path, &pdf).unwrap();
+                let text = std::process::Command::new("pdftotext")
+                    .args(["-layout"])
+                    .arg(&path)
+                    .arg("-")
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                for want in [
+                    "全机构记录中断登记表",
+                    s1.as_str(),
+                    s2.as_str(),
+                    "+08:00",
+                    "ana",
+                    "2026-11-20",
+                ] {
+                    assert!(
+                        text.contains(want),
+                        "the printed log lacks {want:?}:\n{text}"
+                    );
+                }
+            }
+            // Open the first: its station, and the station's log about it.
+            let first_station = ana
+                .find(Locator::Css("table.rows tbody tr td:nth-child(2)"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            ana.find(Locator::Css("table.rows tbody tr td a"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.wait()
+                .for_element(Locator::Css("dl.facts"))
+                .await
+                .unwrap();
+            let facts = ana
+                .find(Locator::Css("dl.facts"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(facts.contains(&first_station), "{facts}");
+            assert!(facts.contains("BWC0"), "{facts}");
+            let log = ana
+                .find_all(Locator::Css("table.rows tbody tr"))
+                .await
+                .unwrap();
+            assert!(!log.is_empty(), "the station log's entries about it");
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!("centre-gap-{tag}.png")),
+                png,
+            )
+            .unwrap();
+            ana.close().await.unwrap();
+        }
+    });
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE actor = 'ana' AND action = 'gap.viewed'"
+        ) >= 2
+    );
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE actor = 'ana' AND action = 'gaps.listed'"
+        ) >= 4
+    );
+}

@@ -142,20 +142,50 @@ async fn clips(
     Ok(Json(serde_json::json!({ "clips": list, "more": more })).into_response())
 }
 
-async fn gaps(
-    Axum(c): Axum<Centre>,
-    headers: HeaderMap,
-    Query(q): Query<GapQuery>,
-) -> Result<Response, CentreError> {
-    let user = caller::<ops::Gaps>(&c, &headers).await?;
-    let station = user.scope(q.station.as_deref())?;
-    let deadline = q.deadline.unwrap_or(DEFAULT_DEADLINE_H);
+/// Which interruptions, across stations.
+#[derive(Debug, Clone, Default)]
+pub struct GapFilter {
+    /// Only this station's.
+    pub station: Option<String>,
+    /// Only those not explained.
+    pub open: bool,
+    /// Only this officer's.
+    pub officer: Option<String>,
+    /// Only this recorder's.
+    pub device: Option<String>,
+    /// Only those that happened (else were found) at or after this time.
+    pub since: Option<String>,
+    /// ...and before this one.
+    pub until: Option<String>,
+    /// Hours after which an open one is overdue.
+    pub deadline_h: Option<i64>,
+}
+
+/// An interruption as the centre holds it.
+#[derive(Debug, Clone)]
+pub struct GapRow {
+    /// Its station.
+    pub station: String,
+    /// The station's object.
+    pub data: serde_json::Value,
+    /// `open`, `awaiting_signatures` or `explained`.
+    pub status: String,
+    /// Open past the deadline.
+    pub overdue: bool,
+}
+
+/// The interruptions `f` asks for, overdue first then by when they
+/// happened; at most [`MAX_ROWS`], and whether there were more.
+pub async fn gap_rows(
+    client: &impl deadpool_postgres::GenericClient,
+    f: &GapFilter,
+) -> Result<(Vec<GapRow>, bool), CentreError> {
+    let deadline = f.deadline_h.unwrap_or(DEFAULT_DEADLINE_H);
     if !(0..=24 * 366).contains(&deadline) {
         return Err(CentreError::BadRequest(format!(
             "deadline {deadline} h: expected 0 to 8784 hours"
         )));
     }
-    let client = c.pool.get().await?;
     let rows = client
         .query(
             "SELECT station, data, status,
@@ -166,26 +196,61 @@ async fn gaps(
                AND ($3::text IS NULL OR officer = $3)
                AND ($4::text IS NULL OR device = $4)
                AND ($5::text IS NULL OR COALESCE(wall_start, detected_at) >= $5::timestamptz)
+               AND ($8::text IS NULL OR COALESCE(wall_start, detected_at) < $8::timestamptz)
              ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
              LIMIT $7",
-            &[&station, &q.open, &q.officer, &q.device, &q.since, &(deadline as i32), &(MAX_ROWS + 1)],
+            &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(MAX_ROWS + 1), &f.until],
         )
         .await
         .map_err(|e| match e.as_db_error() {
             Some(d) if d.code() == &tokio_postgres::error::SqlState::INVALID_DATETIME_FORMAT => {
-                CentreError::BadRequest(format!("since {:?}: not a date or time", q.since.as_deref().unwrap_or("")))
+                CentreError::BadRequest(format!("since {:?}: not a date or time", f.since.as_deref().unwrap_or("")))
             }
             _ => e.into(),
         })?;
     let more = rows.len() as i64 > MAX_ROWS;
+    Ok((
+        rows.iter()
+            .take(MAX_ROWS as usize)
+            .map(|r| GapRow {
+                station: r.get(0),
+                data: r.get(1),
+                status: r.get(2),
+                overdue: r.get(3),
+            })
+            .collect(),
+        more,
+    ))
+}
+
+async fn gaps(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<GapQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Gaps>(&c, &headers).await?;
+    let station = user.scope(q.station.as_deref())?;
+    let client = c.pool.get().await?;
+    let (rows, more) = gap_rows(
+        &client,
+        &GapFilter {
+            station: station.clone(),
+            open: q.open,
+            officer: q.officer.clone(),
+            device: q.device.clone(),
+            since: q.since.clone(),
+            until: None,
+            deadline_h: q.deadline,
+        },
+    )
+    .await?;
     let list: Vec<serde_json::Value> = rows
-        .iter()
-        .take(MAX_ROWS as usize)
-        .map(|r| {
-            let mut v: serde_json::Value = r.get(1);
-            v["station"] = serde_json::Value::String(r.get(0));
-            v["status"] = serde_json::Value::String(r.get(2));
-            v["overdue"] = serde_json::Value::Bool(r.get(3));
+        .into_iter()
+        .map(|g| {
+            let mut v = g.data;
+            v["station"] = serde_json::Value::String(g.station);
+            v["status"] = serde_json::Value::String(g.status);
+            v["overdue"] = serde_json::Value::Bool(g.overdue);
             v
         })
         .collect();

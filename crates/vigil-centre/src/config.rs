@@ -8,6 +8,7 @@
 //! name = "centre.example-agency"
 //! hosts = ["centre.example-agency", "10.0.0.5"]   # the certificate's names
 //! out_of_touch_s = 3600                          # a station silent this long is reported
+//! timezone = "Asia/Shanghai"                     # the desk's times [default: the system's]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,10 @@ pub struct Config {
     /// Host names and addresses the certificate is made for.
     #[serde(default = "default_hosts")]
     pub hosts: Vec<String>,
+    /// The zone the desk shows times in (IANA name) [default: the
+    /// system's]; times are stored in UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// A station silent longer than this, seconds, is out of touch: shown
     /// on the board, logged and audited once per silence.
     #[serde(default = "default_out_of_touch")]

@@ -17,6 +17,9 @@ pub enum CentreError {
     /// The request is not one (400).
     #[error("{0}")]
     BadRequest(String),
+    /// No such thing at the centre (404).
+    #[error("{0}")]
+    NotFound(String),
     /// No live session (401).
     #[error("{0}")]
     Unauthenticated(String),
@@ -49,6 +52,7 @@ impl CentreError {
             Self::Config(_) | Self::Db(_) | Self::Pool(_) => 500,
             Self::BadRequest(_) => 400,
             Self::Unauthenticated(_) => 401,
+            Self::NotFound(_) => 404,
             Self::Refused(_) => 403,
             Self::Batch(b) => b.status(),
             Self::Conflict { .. } => 409,
@@ -62,6 +66,7 @@ impl CentreError {
             Self::Config(_) | Self::Db(_) | Self::Pool(_) => "centre_failed",
             Self::BadRequest(_) => "bad_request",
             Self::Unauthenticated(_) => "unauthenticated",
+            Self::NotFound(_) => "not_found",
             Self::Refused(_) => "refused",
             Self::Batch(b) => match b.status() {
                 403 => "bad_signature",

@@ -12,6 +12,7 @@
 pub mod agency;
 pub mod config;
 pub mod db;
+pub mod desk;
 pub mod error;
 pub mod logs;
 pub mod schema;

@@ -126,9 +126,14 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
         Cmd::Serve => {
             db::migrate(&pool).await?;
             let witness = Arc::new(witness_key::load(&config)?);
+            let zone = match &config.timezone {
+                Some(z) => vigil_i18n::Zone::named(z).with_context(|| format!("timezone {z:?}"))?,
+                None => vigil_i18n::Zone::system(),
+            };
             let centre = server::Centre {
                 pool: pool.clone(),
                 witness,
+                zone: Arc::new(zone),
             };
             let after_s = config.out_of_touch_s;
             tokio::spawn(async move {

@@ -14,4 +14,6 @@ pub struct Centre {
     pub pool: Pool,
     /// The witness's key.
     pub witness: Arc<Cosigner>,
+    /// The zone the desk shows times in.
+    pub zone: Arc<vigil_i18n::Zone>,
 }

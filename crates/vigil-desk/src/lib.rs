@@ -11,6 +11,7 @@
 
 use askama::Template;
 
+pub mod centre;
 pub mod printed;
 use vigil_i18n::{Lang, Msg};
 

@@ -1,0 +1,611 @@
+//! The agency desk at the centre: the agency's users log in (a session
+//! cookie, `Secure`, `HttpOnly`, `SameSite=Strict`; forms refused from
+//! another origin) and read the agency's interruption log across stations
+//! by month, station and whether explained, open an interruption to see its
+//! station, its recording and the station log's entries about it, and
+//! print the log. Pages are `vigil-desk`'s templates in the reader's
+//! language, times in the centre's zone; every page read is a row of the
+//! centre's audit log (R19, R20).
+
+use axum::extract::{Form, Path, Query, State as Axum};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin};
+use vigil_desk::{Chrome, Row};
+use vigil_i18n::{Lang, Msg};
+use vigil_service::op::Endpoint;
+use vigil_service::ops;
+
+use crate::agency::{gap_rows, GapFilter};
+use crate::error::CentreError;
+use crate::state::Centre;
+use crate::stations::audit;
+use crate::users::{self, User};
+
+const COOKIE: &str = "vigil_centre";
+const LANG_COOKIE: &str = "vigil_lang";
+
+/// The desk's routes.
+pub fn router() -> Router<Centre> {
+    Router::new()
+        .route("/desk/", get(home))
+        .route("/desk/login", get(login_page).post(login))
+        .route("/desk/logout", post(logout))
+        .route("/desk/lang/{code}", get(lang))
+        .route("/desk/gaps", get(gaps))
+        .route("/desk/gaps/{station}/{gap}", get(gap))
+        .route("/desk/static/desk.css", get(css))
+        .route("/desk/static/desk.js", get(js))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| {
+            Lang::from_accept_language(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        })
+}
+
+/// A page with the desk's security headers.
+fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+    match html {
+        Ok(body) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a desk page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn chrome(
+    c: &Centre,
+    lang: Lang,
+    title: String,
+    who: Option<&User>,
+    nav: &'static str,
+    here: &str,
+) -> Chrome {
+    Chrome {
+        lang,
+        title,
+        who: who.map(|u| match &u.station {
+            Some(s) => format!("{} ({}, {s})", u.name, u.role.as_str()),
+            None => format!("{} ({})", u.name, u.role.as_str()),
+        }),
+        csrf: String::new(),
+        nav,
+        here: here
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
+        zone: c.zone.name().to_owned(),
+        audit: false,
+    }
+}
+
+/// A form must come from the desk itself: its Origin, when the browser
+/// sends one, is this host.
+fn same_origin(headers: &HeaderMap) -> Result<(), CentreError> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()),
+        host,
+    ) {
+        (None, _) => Ok(()),
+        (Some(o), Some(h)) if o == format!("https://{h}") => Ok(()),
+        (Some(o), _) => Err(CentreError::Refused(format!(
+            "a form from {o} is not the desk's"
+        ))),
+    }
+}
+
+/// The signed-in user, or the login page.
+async fn signed_in(c: &Centre, headers: &HeaderMap) -> Result<User, Response> {
+    let Some(token) = cookie(headers, COOKIE) else {
+        return Err(Redirect::to("/desk/login").into_response());
+    };
+    let client = c
+        .pool
+        .get()
+        .await
+        .map_err(|e| CentreError::from(e).into_response())?;
+    match users::of_token(&client, token).await {
+        Ok(u) => Ok(u),
+        Err(CentreError::Unauthenticated(_)) => Err(Redirect::to("/desk/login").into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+async fn home(Axum(c): Axum<Centre>, headers: HeaderMap) -> Response {
+    match signed_in(&c, &headers).await {
+        Ok(_) => Redirect::to("/desk/gaps").into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn login_page(Axum(c): Axum<Centre>, headers: HeaderMap) -> Response {
+    let lang = lang_of(&headers);
+    let chrome = chrome(
+        &c,
+        lang,
+        Msg::Login.text(lang).into(),
+        None,
+        "login",
+        "/desk/login",
+    );
+    page(
+        StatusCode::OK,
+        askama::Template::render(&CentreLogin {
+            chrome,
+            failed: false,
+            user: String::new(),
+        }),
+    )
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(
+    Axum(c): Axum<Centre>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<vigil_api::TlsPeer>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, CentreError> {
+    same_origin(&headers)?;
+    let client = c.pool.get().await?;
+    match users::login(&client, &f.user, &f.password, &peer.addr.to_string()).await {
+        Ok((token, _)) => {
+            let mut r = Redirect::to("/desk/gaps").into_response();
+            let set = format!(
+                "{COOKIE}={token}; Path=/desk; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
+                users::SESSION_S
+            );
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&set).map_err(|e| CentreError::Config(e.to_string()))?,
+            );
+            Ok(r)
+        }
+        Err(CentreError::Refused(_)) => {
+            let lang = lang_of(&headers);
+            let chrome = chrome(
+                &c,
+                lang,
+                Msg::Login.text(lang).into(),
+                None,
+                "login",
+                "/desk/login",
+            );
+            Ok(page(
+                StatusCode::FORBIDDEN,
+                askama::Template::render(&CentreLogin {
+                    chrome,
+                    failed: true,
+                    user: f.user,
+                }),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn logout(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, CentreError> {
+    same_origin(&headers)?;
+    if let Some(token) = cookie(&headers, COOKIE) {
+        let client = c.pool.get().await?;
+        users::logout(&client, token).await?;
+    }
+    let mut r = Redirect::to("/desk/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "vigil_centre=; Path=/desk; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(r)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn lang(Path(code): Path<String>, Query(b): Query<Back>) -> Response {
+    let back = b
+        .back
+        .filter(|p| p.starts_with("/desk/") && !p.starts_with("//"))
+        .unwrap_or_else(|| "/desk/".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Some(l) = Lang::parse(&code) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/desk; Secure; SameSite=Strict; Max-Age=31536000",
+            l.code()
+        )) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        vigil_desk::CSS,
+    )
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        vigil_desk::JS,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct GapsQuery {
+    month: Option<String>,
+    station: Option<String>,
+    open: Option<String>,
+}
+
+/// `YYYY-MM` and the month after it, checked.
+fn month_span(month: &str) -> Option<(String, String)> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    if !(1..=12).contains(&m) || !(1970..=9999).contains(&y) || month.len() != 7 {
+        return None;
+    }
+    let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    Some((
+        format!("{y:04}-{m:02}-01"),
+        format!("{:04}-{:02}-01", next.0, next.1),
+    ))
+}
+
+fn months_around(c: &Centre) -> (String, String) {
+    let today = c.zone.local(&vigil_service::model::now_rfc3339());
+    let this = today.get(..7).unwrap_or("2026-01").to_owned();
+    let (y, m): (i32, u32) = (
+        this[..4].parse().unwrap_or(2026),
+        this[5..7].parse().unwrap_or(1),
+    );
+    let last = if m == 1 {
+        format!("{:04}-12", y - 1)
+    } else {
+        format!("{y:04}-{:02}", m - 1)
+    };
+    (this, last)
+}
+
+fn kind_word(kind: &str) -> Msg {
+    match kind {
+        "within_clip" => Msg::KindWithinClip,
+        "between_clips" => Msg::KindBetweenClips,
+        "missing_file" => Msg::KindMissingFile,
+        "restart" => Msg::KindRestart,
+        "stream_stopped" => Msg::KindStreamStopped,
+        _ => Msg::KindEditListCut,
+    }
+}
+
+fn status_word(status: &str) -> Msg {
+    match status {
+        "explained" => Msg::GapExplained,
+        "awaiting_signatures" => Msg::GapAwaiting,
+        _ => Msg::GapOpen,
+    }
+}
+
+fn seconds(lang: Lang, s: f64) -> String {
+    Msg::SecondsLong.fmt(lang, &[("n", &format!("{s:.1}"))])
+}
+
+async fn gaps(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<GapsQuery>,
+) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    if !<ops::Gaps as Endpoint>::ROLES.contains(&user.role) {
+        return Err(CentreError::Refused(format!(
+            "a {} may not be {}",
+            user.role.as_str(),
+            <ops::Gaps as Endpoint>::WHAT
+        )));
+    }
+    let lang = lang_of(&headers);
+    let (this_month, last_month) = months_around(&c);
+    let month = q
+        .month
+        .clone()
+        .filter(|m| month_span(m).is_some())
+        .unwrap_or_else(|| this_month.clone());
+    let (first, next) = month_span(&month)
+        .ok_or_else(|| CentreError::BadRequest(format!("{month:?} is not a month")))?;
+    let from = c
+        .zone
+        .day_utc(&first)
+        .map_err(|e| CentreError::BadRequest(e.to_string()))?
+        .0;
+    let until = c
+        .zone
+        .day_utc(&next)
+        .map_err(|e| CentreError::BadRequest(e.to_string()))?
+        .0;
+    let open = q.open.as_deref() == Some("1");
+    let asked = q.station.clone().filter(|s| !s.is_empty());
+    let station = user.scope(asked.as_deref())?;
+    let client = c.pool.get().await?;
+    let (rows, more) = gap_rows(
+        &client,
+        &GapFilter {
+            station: station.clone(),
+            open,
+            since: Some(from.clone()),
+            until: Some(until.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
+    let all: Vec<String> = match &user.station {
+        Some(s) => vec![s.clone()],
+        None => client
+            .query("SELECT name FROM stations ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    };
+    let t = |m: Msg| m.text(lang).to_owned();
+    let list: Vec<Row> = rows
+        .iter()
+        .map(|g| {
+            let d = &g.data;
+            let when = d["wall_start"]
+                .as_str()
+                .or(d["detected_at"].as_str())
+                .map(|w| c.zone.local(w))
+                .unwrap_or_default();
+            Row {
+                href: format!(
+                    "/desk/gaps/{}/{}",
+                    enc(&g.station),
+                    enc(d["id"].as_str().unwrap_or_default())
+                ),
+                cells: vec![
+                    when,
+                    g.station.clone(),
+                    d["officer"].as_str().unwrap_or("-").to_owned(),
+                    d["device"].as_str().unwrap_or("-").to_owned(),
+                    t(kind_word(d["kind"].as_str().unwrap_or_default())),
+                    seconds(lang, d["duration_s"].as_f64().unwrap_or(0.0)),
+                    t(status_word(&g.status)),
+                ],
+                thumb: None,
+            }
+        })
+        .collect();
+    let here = format!(
+        "/desk/gaps?month={month}&station={}&open={}",
+        enc(asked.as_deref().unwrap_or("")),
+        if open { "1" } else { "" }
+    );
+    let title = Msg::AgencyGapLog.text(lang).to_owned();
+    let link = |m: &str| {
+        format!(
+            "/desk/gaps?month={m}&station={}&open={}",
+            enc(asked.as_deref().unwrap_or("")),
+            if open { "1" } else { "" }
+        )
+    };
+    let body = CentreGaps {
+        chrome: chrome(&c, lang, title, Some(&user), "gaps", &here),
+        month: month.clone(),
+        stations: all
+            .into_iter()
+            .map(|s| {
+                let chosen = asked.as_deref() == Some(s.as_str());
+                (s, chosen)
+            })
+            .collect(),
+        open,
+        this_month: link(&this_month),
+        last_month: link(&last_month),
+        period: format!(
+            "{}: {} – {} ({})",
+            t(Msg::PeriodByInterruption),
+            c.zone.local(&from),
+            c.zone.local(&until),
+            c.zone.said(lang)
+        ),
+        count: Msg::CountShown.fmt(lang, &[("n", &list.len().to_string())]),
+        more,
+        more_text: Msg::MoreThanShown.fmt(lang, &[("n", &crate::agency::MAX_ROWS.to_string())]),
+        head: [
+            Msg::Start,
+            Msg::Station,
+            Msg::Officer,
+            Msg::Recorder,
+            Msg::ColKind,
+            Msg::Duration,
+            Msg::Status,
+        ]
+        .iter()
+        .map(|m| t(*m))
+        .collect(),
+        rows: list,
+        made_by: user.name.clone(),
+        made_at: c
+            .zone
+            .local_with_offset(&vigil_service::model::now_rfc3339()),
+        signatures: vec![t(Msg::SignPrepared), t(Msg::SignReviewed)],
+    };
+    Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn gap(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Path((station, id)): Path<(String, String)>,
+) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    if !<ops::Gaps as Endpoint>::ROLES.contains(&user.role) {
+        return Err(CentreError::Refused(format!(
+            "a {} may not be {}",
+            user.role.as_str(),
+            <ops::Gaps as Endpoint>::WHAT
+        )));
+    }
+    user.scope(Some(&station))?;
+    let lang = lang_of(&headers);
+    let t = |m: Msg| m.text(lang).to_owned();
+    let client = c.pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT data, status, seq FROM gaps WHERE station = $1 AND id = $2",
+            &[&station, &id],
+        )
+        .await?
+        .ok_or_else(|| {
+            CentreError::NotFound(format!("no interruption {id} of {station} at the centre"))
+        })?;
+    let (d, status, seq): (serde_json::Value, String, i64) = (row.get(0), row.get(1), row.get(2));
+    let when = d["wall_start"]
+        .as_str()
+        .or(d["detected_at"].as_str())
+        .map(|w| c.zone.local_with_offset(w))
+        .unwrap_or_default();
+    let explanation = match &d["explanation"] {
+        serde_json::Value::Null => "-".to_owned(),
+        e => e["text"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| Msg::Spoken.fmt(lang, &[("at", &e["at_s"].to_string())])),
+    };
+    let facts = vec![
+        (t(Msg::Station), station.clone()),
+        (t(Msg::Start), when),
+        (
+            t(Msg::Officer),
+            d["officer"].as_str().unwrap_or("-").to_owned(),
+        ),
+        (
+            t(Msg::Recorder),
+            d["device"].as_str().unwrap_or("-").to_owned(),
+        ),
+        (
+            t(Msg::Recording),
+            d["path"].as_str().unwrap_or("-").to_owned(),
+        ),
+        (
+            t(Msg::ColKind),
+            t(kind_word(d["kind"].as_str().unwrap_or_default())),
+        ),
+        (
+            t(Msg::Duration),
+            seconds(lang, d["duration_s"].as_f64().unwrap_or(0.0)),
+        ),
+        (t(Msg::Status), t(status_word(&status))),
+        (t(Msg::Explanation), explanation),
+        (
+            t(Msg::TracedTo),
+            Msg::FromStationLog.fmt(lang, &[("station", &station), ("seq", &seq.to_string())]),
+        ),
+    ];
+    let log = client
+        .query(
+            "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor, action
+             FROM entries WHERE station = $1 AND subject = $2 ORDER BY seq",
+            &[&station, &id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let (seq, at, actor, action): (i64, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            vec![
+                seq.to_string(),
+                c.zone.local(&at),
+                actor,
+                vigil_i18n::actions::said(&action, lang),
+            ]
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "gap.viewed",
+        &id,
+        serde_json::json!({"station": station, "via": "desk"}),
+    )
+    .await?;
+    let title = format!("{} · {}", t(Msg::Interruption), station);
+    let body = CentreGap {
+        chrome: chrome(&c, lang, title, Some(&user), "gaps", "/desk/gaps"),
+        facts,
+        head: [Msg::Seq, Msg::When, Msg::Who, Msg::Action]
+            .iter()
+            .map(|m| t(*m))
+            .collect(),
+        log,
+        back: "/desk/gaps".into(),
+    };
+    Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}

@@ -1,0 +1,74 @@
+//! The agency centre's pages (`vigil-centre`'s desk): its login, the
+//! agency's interruption log across stations (which prints as the agency
+//! gap log) and one interruption with its station and the station log's
+//! entries about it. The chrome is the station desk's ([`Chrome`]), its
+//! menu the centre's.
+
+use askama::Template;
+use vigil_i18n::Msg;
+
+use crate::{Chrome, Row};
+
+/// The login form.
+#[derive(Debug, Template)]
+#[template(path = "centre_login.html")]
+pub struct CentreLogin {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The last attempt failed.
+    pub failed: bool,
+    /// The user name tried.
+    pub user: String,
+}
+
+/// The agency's interruption log.
+#[derive(Debug, Template)]
+#[template(path = "centre_gaps.html")]
+pub struct CentreGaps {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The month shown, `YYYY-MM`.
+    pub month: String,
+    /// The stations the reader may choose (name, chosen).
+    pub stations: Vec<(String, bool)>,
+    /// Only those not yet explained.
+    pub open: bool,
+    /// Links to this month's and last month's log.
+    pub this_month: String,
+    /// The same for last month.
+    pub last_month: String,
+    /// What the period filters on, in words.
+    pub period: String,
+    /// "N interruptions".
+    pub count: String,
+    /// More matched than are shown.
+    pub more: bool,
+    /// What to do about it.
+    pub more_text: String,
+    /// The columns.
+    pub head: Vec<String>,
+    /// The rows, each linking to its interruption.
+    pub rows: Vec<Row>,
+    /// Who made the page.
+    pub made_by: String,
+    /// When, in the centre's zone.
+    pub made_at: String,
+    /// The signature lines of the printed log.
+    pub signatures: Vec<String>,
+}
+
+/// One interruption.
+#[derive(Debug, Template)]
+#[template(path = "centre_gap.html")]
+pub struct CentreGap {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// What it is: (label, value).
+    pub facts: Vec<(String, String)>,
+    /// The log's columns.
+    pub head: Vec<String>,
+    /// The station log's entries about it.
+    pub log: Vec<Vec<String>>,
+    /// Where the list was.
+    pub back: String,
+}
