@@ -1319,3 +1319,179 @@ fn an_agency_auditor_finds_last_months_interruptions_and_prints_the_agency_gap_l
         ) >= 4
     );
 }
+
+/// A review taken at the centre is recorded in the station's own log, by
+/// the station's checks, naming the centre and its user; the centre traces
+/// its action to that log entry. One the station refuses (an interruption
+/// with nothing to review) comes back refused, with why.
+#[test]
+fn a_review_at_the_centre_is_recorded_in_the_stations_log() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d = station(&v, "vigil.test/station-r1", &centre);
+    let name = enrol(&v, &centre);
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    let gaps = v.json(&["gaps", "--json"]);
+    let gap_of = |kind: &str| {
+        gaps["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["kind"] == kind)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (explained, bare) = (gap_of("between_clips"), gap_of("missing_file"));
+    for args in [
+        &["officers", "add", "1003"][..],
+        &[
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "officer",
+            "--officer",
+            "1003",
+        ],
+        &[
+            "--as",
+            "wang",
+            "explain",
+            &explained,
+            "--written",
+            "battery swap",
+        ],
+    ] {
+        let out = v.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    until_centre(&v, 30, "the explanation at the centre", synced);
+    let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
+    c.arg("--config").arg(&centre.config).args([
+        "user",
+        "add",
+        "sam",
+        "--role",
+        "supervisor",
+        "--station",
+        &name,
+    ]);
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
+    assert!(child.wait().unwrap().success());
+    let sam = v.scratch("sam-config");
+    assert!(login_at_centre(&sam, &centre, "sam", "a long password 1")
+        .status
+        .success());
+    let out = at_centre(
+        &sam,
+        &[
+            "review",
+            &explained,
+            "--accept",
+            "--note",
+            "checked at the centre",
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = at_centre(&sam, &["review", &bare, "--accept"]);
+    assert!(out.status.success(), "sent: {}", describe(&out));
+
+    // The station records it, once, as the centre's user's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let g = v.json(&["gaps", "--json"]);
+        let g = g["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == explained.as_str())
+            .unwrap()
+            .clone();
+        if g["explanation"]["review"] == "accepted" {
+            assert_eq!(g["explanation"]["reviewed_by"], "sam", "{g:#}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the station never recorded the centre's review: {g:#}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let rows: Vec<(i64, String, String)> = {
+        let db = v.db();
+        let mut st = db
+            .prepare("SELECT seq, actor, detail FROM audit WHERE action = 'gap.reviewed' AND subject = ?1")
+            .unwrap();
+        st.query_map([&explained], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(rows.len(), 1, "recorded once: {rows:?}");
+    assert_eq!(rows[0].1, "sam (at the centre centre.test/witness)");
+    assert!(
+        rows[0]
+            .2
+            .contains("\"centre_action\":\"centre.test/witness#1\""),
+        "{}",
+        rows[0].2
+    );
+    // The centre traces its action to that entry once it arrives, and the
+    // refusal of the other comes back with why.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pg.count(
+        "centre",
+        "SELECT COUNT(*) FROM actions WHERE applied_seq IS NOT NULL OR refused IS NOT NULL",
+    ) < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "actions not settled:\n{}",
+            pg.sql("centre", "SELECT * FROM actions")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        pg.count("centre", "SELECT applied_seq FROM actions WHERE id = 1"),
+        rows[0].0
+    );
+    let why = pg.sql("centre", "SELECT refused FROM actions WHERE id = 2");
+    assert!(why.contains("no explanation"), "{why}");
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'action.refused'"
+        ),
+        1
+    );
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'gap.review_sent' AND actor = 'sam'"
+        ),
+        2
+    );
+    until_centre(&v, 30, "the review back at the centre", synced);
+    assert_eq!(
+        pg.sql(
+            "centre",
+            &format!("SELECT data #>> '{{explanation,review}}' FROM gaps WHERE id = '{explained}'")
+        ),
+        "accepted"
+    );
+}

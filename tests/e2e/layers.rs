@@ -77,7 +77,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "vigil-centre",
-        &["vigil-api", "vigil-service", "vigil-sync", "vigil-tlog"],
+        &[
+            "vigil-api",
+            "vigil-desk",
+            "vigil-i18n",
+            "vigil-service",
+            "vigil-sync",
+            "vigil-tlog",
+        ],
     ),
     ("vigil-guest", &[]),
 ];

@@ -32,6 +32,81 @@ pub fn router() -> Router<Centre> {
         .route(ops::Logout::PATH, post(logout))
         .route(ops::Clips::PATH, get(clips))
         .route(ops::Gaps::PATH, get(gaps))
+        .route(ops::Review::PATH, post(review))
+}
+
+/// Which station's interruption (`?station=`), when its id is not enough.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Which {
+    station: Option<String>,
+}
+
+/// A review taken at the centre: checked as the declaration says, then
+/// sent to the interruption's station, which records it in its own log
+/// (or refuses it, with why); the answer says it was sent, and the board
+/// shows when the station's log entry for it arrives.
+async fn review(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    axum::extract::Path(gap): axum::extract::Path<String>,
+    Query(w): Query<Which>,
+    Json(r): Json<vigil_service::explanations::Review>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Review>(&c, &headers).await?;
+    if !matches!(r.verdict.as_str(), "accepted" | "rejected") {
+        return Err(CentreError::BadRequest(format!(
+            "verdict {:?}: expected accepted or rejected",
+            r.verdict
+        )));
+    }
+    let station = user.scope(w.station.as_deref())?;
+    let client = c.pool.get().await?;
+    let held: Vec<String> = client
+        .query(
+            "SELECT station FROM gaps WHERE id = $1 AND ($2::text IS NULL OR station = $2) ORDER BY station",
+            &[&gap, &station],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let station = match held.as_slice() {
+        [] => {
+            return Err(CentreError::NotFound(format!(
+                "no interruption {gap} the centre holds that {} may see",
+                user.name
+            )))
+        }
+        [one] => one.clone(),
+        many => {
+            return Err(CentreError::BadRequest(format!(
+                "{} stations hold an interruption {gap}: name one with ?station= ({})",
+                many.len(),
+                many.join(", ")
+            )))
+        }
+    };
+    let body = serde_json::json!({"verdict": r.verdict, "note": r.note});
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO actions (station, kind, subject, body, actor, role) VALUES ($1, 'review', $2, $3, $4, $5) RETURNING id",
+            &[&station, &gap, &body, &user.name, &user.role.as_str()],
+        )
+        .await?
+        .get(0);
+    audit(
+        &client,
+        &user.name,
+        "gap.review_sent",
+        &gap,
+        serde_json::json!({"station": station, "action": id, "verdict": r.verdict, "note": r.note}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "gap": gap, "verdict": r.verdict, "reviewer": user.name, "station": station,
+        "action": id, "status": "sent to the station",
+    }))
+    .into_response())
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, CentreError> {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadpool_postgres::{GenericClient, Pool};
-use vigil_sync::{Answer, Batch, BatchError, Report, RequestSignature, State};
+use vigil_sync::{Action, Answer, Batch, BatchError, Report, RequestSignature, State, StateReply};
 use vigil_tlog::cosignature::{note_body, Cosigner};
 use vigil_tlog::note::{Checkpoint, Verifier};
 use vigil_tlog::witness::{AddCheckpoint, WitnessError};
@@ -203,9 +203,10 @@ pub async fn caller(
     Ok(key)
 }
 
-/// Takes a station's report of itself; answers what the centre holds of
-/// its log.
-pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<State, CentreError> {
+/// Takes a station's report of itself (its log's size, the actions it
+/// refused); answers what the centre holds of its log and the actions
+/// waiting for it.
+pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<StateReply, CentreError> {
     let client = pool.get().await?;
     client
         .execute(
@@ -214,7 +215,46 @@ pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<State,
         )
         .await?;
     stations::in_touch(&client, station).await?;
-    Ok(held(&client, station, false).await?.state())
+    for r in &report.refused {
+        let n = client
+            .execute(
+                "UPDATE actions SET refused = $3, settled_at = now()
+                 WHERE id = $1 AND station = $2 AND applied_seq IS NULL AND refused IS NULL",
+                &[&r.id, &station, &r.why],
+            )
+            .await?;
+        if n > 0 {
+            stations::audit(
+                &client,
+                station,
+                "action.refused",
+                &r.id.to_string(),
+                serde_json::json!({"why": r.why}),
+            )
+            .await?;
+        }
+    }
+    let actions = client
+        .query(
+            "SELECT id, kind, subject, body, actor, role FROM actions
+             WHERE station = $1 AND applied_seq IS NULL AND refused IS NULL ORDER BY id",
+            &[&station],
+        )
+        .await?
+        .iter()
+        .map(|r| Action {
+            id: r.get(0),
+            kind: r.get(1),
+            subject: r.get(2),
+            body: r.get(3),
+            actor: r.get(4),
+            role: r.get(5),
+        })
+        .collect();
+    Ok(StateReply {
+        state: held(&client, station, false).await?.state(),
+        actions,
+    })
 }
 
 /// Applies a station's batch.
@@ -264,6 +304,21 @@ pub async fn push(
         .collect();
     upsert_rows(&tx, station, &batch.clips, "clip", &named, CLIPS).await?;
     upsert_rows(&tx, station, &batch.gaps, "id", &named, GAPS).await?;
+    // The centre's actions these entries record.
+    tx.execute(
+        "UPDATE actions a SET applied_seq = e.seq, settled_at = now()
+         FROM entries e
+         WHERE a.station = $1 AND a.applied_seq IS NULL AND e.station = $1
+           AND e.seq BETWEEN $2 AND $3 AND e.action = 'gap.reviewed'
+           AND (e.detail::jsonb)->>'centre_action' = $4 || '#' || a.id::text",
+        &[
+            &station,
+            &(batch.entries[0].seq as i64),
+            &(last as i64),
+            &witness.name(),
+        ],
+    )
+    .await?;
     let frontier: Vec<u8> = tree.frontier().concat();
     tx.execute(
         "UPDATE logs SET applied = $2, frontier = $3 WHERE station = $1",

@@ -154,4 +154,24 @@ ALTER TABLE clips ADD COLUMN words TEXT GENERATED ALWAYS AS (
 CREATE INDEX clips_words ON clips USING gin (words gin_trgm_ops);
 CREATE INDEX clips_ingested ON clips (ingested_at DESC);
 "#,
+    // 4: actions taken at the centre on a station's evidence records (a
+    // review), waiting for the station to record them in its own log:
+    // applied when the station's log entry naming the action arrives
+    // (`applied_seq`), or refused by the station with why.
+    r#"
+CREATE TABLE actions (
+    id          BIGSERIAL PRIMARY KEY,
+    station     TEXT NOT NULL REFERENCES stations (name),
+    kind        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        JSONB NOT NULL,
+    actor       TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_seq BIGINT,
+    refused     TEXT,
+    settled_at  TIMESTAMPTZ
+);
+CREATE INDEX actions_pending ON actions (station) WHERE applied_seq IS NULL AND refused IS NULL;
+"#,
 ];

@@ -205,3 +205,50 @@ pub fn accept(
     )?;
     Ok(())
 }
+
+/// Records the centre's actions in the station's log (a review, through
+/// the station's own checks); returns those the station refused, with
+/// why. `centre` is the witness's name the station joined.
+pub fn apply(
+    station: &mut Station,
+    actions: &[vigil_sync::Action],
+) -> Result<Vec<vigil_sync::Refused>, ServiceError> {
+    let Some(link) = station.store.log().centre_link()? else {
+        return Ok(Vec::new());
+    };
+    let centre = link
+        .witness
+        .split('+')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut refused = Vec::new();
+    for a in actions {
+        let outcome = match a.kind.as_str() {
+            "review" => serde_json::from_value::<crate::explanations::Review>(a.body.clone())
+                .map_err(|e| ServiceError::bad_request(format!("the review: {e}")))
+                .and_then(|r| {
+                    crate::explanations::review_from_centre(
+                        &mut station.store,
+                        &centre,
+                        a.id,
+                        &a.actor,
+                        &a.role,
+                        &a.subject,
+                        &r,
+                    )
+                }),
+            other => Err(ServiceError::bad_request(format!(
+                "the station does not take {other:?} actions from the centre"
+            ))),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(action = a.id, error = %e, "the centre's action refused");
+            refused.push(vigil_sync::Refused {
+                id: a.id,
+                why: e.to_string(),
+            });
+        }
+    }
+    Ok(refused)
+}

@@ -293,3 +293,68 @@ pub(crate) fn review(
         "status": g.map(|g| g.status),
     }))
 }
+
+/// Records a review taken at the agency centre `centre` (its witness's
+/// name) by its user `actor` with role `role` (R16, R18): the same checks
+/// as a review at the station, its audit row naming the centre and the
+/// action (`CENTRE#ID`). An action the log already records is not
+/// recorded again; an error is the station's refusal.
+pub fn review_from_centre(
+    store: &mut Store,
+    centre: &str,
+    action: i64,
+    actor: &str,
+    role: &str,
+    gap: &str,
+    r: &Review,
+) -> Result<(), ServiceError> {
+    let key = format!("{centre}#{action}");
+    let done = store.log().audit_select(&vigil_store::audit::AuditFilter {
+        action: Some("gap.reviewed".into()),
+        subject: Some(gap.into()),
+        ..Default::default()
+    })?;
+    if done
+        .iter()
+        .any(|e| e.detail["centre_action"] == key.as_str())
+    {
+        return Ok(());
+    }
+    let role = crate::identity::Role::parse(role)
+        .filter(|r| crate::identity::REVIEW.contains(r))
+        .ok_or_else(|| ServiceError::refused(format!("a {role} at the centre may not review")))?;
+    if !matches!(r.verdict.as_str(), "accepted" | "rejected") {
+        return Err(ServiceError::bad_request(format!(
+            "verdict {:?}: expected accepted or rejected",
+            r.verdict
+        )));
+    }
+    let id = Identity {
+        user: actor.to_owned(),
+        role,
+        unix: String::new(),
+        via_as: false,
+        officer: None,
+        session: None,
+        centre: Some(centre.to_owned()),
+    };
+    if let Some(g) = store.gap_log().gap(gap)? {
+        own_work(&id, &g)?;
+    } else {
+        return Err(ServiceError::not_found(format!(
+            "no interruption {gap} at this station"
+        )));
+    }
+    store
+        .gap_log_mut()
+        .review_from(
+            &id.actor(),
+            &id.user,
+            gap,
+            &r.verdict,
+            r.note.as_deref(),
+            Some(&key),
+        )
+        .map_err(ServiceError::doing(format!("reviewing {gap}")))?;
+    Ok(())
+}

@@ -106,12 +106,18 @@ pub struct Identity {
     /// The desk session acting (its id, a prefix of the token's hash), when
     /// the caller logged in over TLS instead of being a local account.
     pub session: Option<String>,
+    /// The agency centre (its witness's name) the action was taken at, by
+    /// its user `user`, when it was.
+    pub centre: Option<String>,
 }
 
 impl Identity {
     /// How the audit log names this actor: the user, and the Unix account
     /// behind it when they differ.
     pub fn actor(&self) -> String {
+        if let Some(centre) = &self.centre {
+            return format!("{} (at the centre {centre})", self.user);
+        }
         if let Some(session) = &self.session {
             return format!("{} (desk session {session})", self.user);
         }
@@ -210,6 +216,7 @@ pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceEr
             via_as: true,
             officer: u.officer.clone(),
             session: None,
+            centre: None,
         });
     }
     if let Some(u) = users
@@ -223,6 +230,7 @@ pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceEr
             via_as: false,
             officer: u.officer.clone(),
             session: None,
+            centre: None,
         });
     }
     if caller.is_root() || (caller.owner && users.is_empty()) {
@@ -233,6 +241,7 @@ pub fn resolve(station: &Station, caller: &Caller) -> Result<Identity, ServiceEr
             via_as: false,
             officer: None,
             session: None,
+            centre: None,
         });
     }
     Err(ServiceError::refused(format!(
@@ -253,5 +262,6 @@ pub fn of_user(store: &Store, name: &str) -> Result<Identity, ServiceError> {
         via_as: false,
         officer: u.officer.clone(),
         session: None,
+        centre: None,
     })
 }

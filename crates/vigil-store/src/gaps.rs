@@ -469,6 +469,21 @@ impl<I: std::ops::DerefMut<Target = Index>> GapLog<I> {
         verdict: &str,
         note: Option<&str>,
     ) -> Result<()> {
+        self.review_from(actor, reviewer, gap, verdict, note, None)
+    }
+
+    /// [`Self::review`] made at the agency centre: its audit row names the
+    /// centre's action (`centre_action`), so the centre traces the action
+    /// to the row and a resent action is recognised.
+    pub fn review_from(
+        &mut self,
+        actor: &str,
+        reviewer: &str,
+        gap: &str,
+        verdict: &str,
+        note: Option<&str>,
+        centre_action: Option<&str>,
+    ) -> Result<()> {
         let Some(e) = self.current_explanation(gap)? else {
             return Err(StoreError::BadRow {
                 table: "gaps",
@@ -482,7 +497,11 @@ impl<I: std::ops::DerefMut<Target = Index>> GapLog<I> {
                 "INSERT INTO reviews (explanation, reviewer, verdict, note, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![e.id, reviewer, verdict, note, now],
             )?;
-            audit::append(tx, &now, actor, "gap.reviewed", gap, &json!({"explanation": e.id, "verdict": verdict, "note": note}))?;
+            let mut detail = json!({"explanation": e.id, "verdict": verdict, "note": note});
+            if let Some(a) = centre_action {
+                detail["centre_action"] = a.into();
+            }
+            audit::append(tx, &now, actor, "gap.reviewed", gap, &detail)?;
             refresh_state(tx, gap)
         })?;
         Ok(())

@@ -89,11 +89,55 @@ pub struct Batch {
 }
 
 /// What a station tells the centre at each round, for the board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// Entries in its log now (the outbox is this past what the centre
     /// applied).
     pub log_size: u64,
+    /// The centre's actions the station refused, and why (an action it
+    /// applied is traced by its own log entry, which names the action).
+    #[serde(default)]
+    pub refused: Vec<Refused>,
+}
+
+/// An action refused by the station.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// The action's id at the centre.
+    pub id: i64,
+    /// Why, as the station says it.
+    pub why: String,
+}
+
+/// An action taken at the centre on a station's evidence records (a
+/// review), for the station to record in its own log: the station's log
+/// stays the one history of its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Its id at the centre.
+    pub id: i64,
+    /// What: `review`.
+    pub kind: String,
+    /// What it is done to (an interruption).
+    pub subject: String,
+    /// Its input, as the station's operation takes it.
+    pub body: serde_json::Value,
+    /// The centre's user who took it.
+    pub actor: String,
+    /// Their role at the centre.
+    pub role: String,
+}
+
+/// The centre's answer to a station's report: what it holds, and the
+/// actions waiting for the station.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateReply {
+    /// What it holds.
+    #[serde(flatten)]
+    pub state: State,
+    /// Actions to record, oldest first.
+    #[serde(default)]
+    pub actions: Vec<Action>,
 }
 
 /// What the centre holds of a station.

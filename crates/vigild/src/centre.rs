@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use vigil_api::client::{Client, Desk};
 use vigil_service::Stations;
 use vigil_sync::request::{SIGNATURE, STATION, TIME};
-use vigil_sync::{Answer, RequestSignature, State, PUSH, STATE};
+use vigil_sync::{Answer, RequestSignature, State, StateReply, PUSH, STATE};
 use vigil_tlog::note::Signer;
 
 /// Pushes every `every` while vigild runs.
@@ -88,26 +88,36 @@ pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyho
     let mut sent = 0;
     let mut conflicts = 0;
     // Each round begins with the station's report of itself (the board's
-    // outbox depth) and hears where the centre stands.
-    let report = serde_json::to_vec(&vigil_sync::Report {
-        log_size: vigil_service::centre::log_size(&station)?,
-    })?;
-    let held: State = match client.raw(
-        "POST",
-        STATE,
-        signed(key, "POST", STATE, &report),
-        report,
-        timeout,
-    ) {
-        Ok((200, body)) => serde_json::from_slice(&body).context("the centre's state")?,
-        Ok((status, body)) => {
-            let (message, _) = refusal(status, &body);
-            vigil_service::centre::note(&mut station, None, Some(&message))?;
-            anyhow::bail!("{}: {message}", link.url)
-        }
-        Err(e) => {
-            vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
-            return Err(e).with_context(|| format!("reaching the centre {}", link.url));
+    // outbox depth), hears where the centre stands, and records the
+    // actions taken at the centre on its evidence (reviews) in its own
+    // log; those it refuses are reported with why.
+    let mut refused = Vec::new();
+    let held = loop {
+        let report = serde_json::to_vec(&vigil_sync::Report {
+            log_size: vigil_service::centre::log_size(&station)?,
+            refused: std::mem::take(&mut refused),
+        })?;
+        let reply: StateReply = match client.raw(
+            "POST",
+            STATE,
+            signed(key, "POST", STATE, &report),
+            report,
+            timeout,
+        ) {
+            Ok((200, body)) => serde_json::from_slice(&body).context("the centre's state")?,
+            Ok((status, body)) => {
+                let (message, _) = refusal(status, &body);
+                vigil_service::centre::note(&mut station, None, Some(&message))?;
+                anyhow::bail!("{}: {message}", link.url)
+            }
+            Err(e) => {
+                vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
+                return Err(e).with_context(|| format!("reaching the centre {}", link.url));
+            }
+        };
+        refused = vigil_service::centre::apply(&mut station, &reply.actions)?;
+        if refused.is_empty() {
+            break reply.state;
         }
     };
     let Some(mut batch) = vigil_service::centre::next_batch(&station)? else {
