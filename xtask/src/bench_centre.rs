@@ -144,6 +144,12 @@ fn free_port() -> Result<u16> {
 pub fn run(args: &[String]) -> Result<()> {
     let mut seconds = 60u64;
     let mut checkpoints = 300u64;
+    let mut shape = Agency {
+        stations: 50,
+        clips: 10_000_000,
+        gaps: 1_000_000,
+    };
+    let mut only_queries = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || -> Result<u64> {
@@ -154,10 +160,24 @@ pub fn run(args: &[String]) -> Result<()> {
         match a.as_str() {
             "--seconds" => seconds = value()?,
             "--checkpoints" => checkpoints = value()?,
+            "--stations" => shape.stations = value()?,
+            "--clips" => shape.clips = value()?,
+            "--gaps" => shape.gaps = value()?,
+            "--queries-only" => only_queries = true,
             other => bail!("bench-centre: unknown argument {other:?}"),
         }
     }
-    crate::deps::install_packages(&["postgresql", "curl"])?;
+    crate::deps::install_packages(&["postgresql", "postgresql-contrib", "curl"])?;
+    if only_queries {
+        crate::run(crate::cargo().args(["build", "--release", "--quiet", "-p", "vigil-centre"]))?;
+        let bin = |n: &str| root().join("target/release").join(n);
+        let base = root().join("target/bench-centre");
+        let pg = base.join("pg");
+        postgres(&pg)?;
+        let result = queries(&base, &pg, &bin, &shape);
+        stop_postgres(&pg);
+        return result;
+    }
     let scale = root().join("target/bench-scale/store");
     if !scale.join("vigil.db").exists() {
         bail!(
@@ -431,4 +451,170 @@ fn witness_bench(
         "requests": n, "median": (at(0.5) * 100.0).round() / 100.0, "p95": (at(0.95) * 100.0).round() / 100.0,
         "first_with_tls_handshake": (first * 100.0).round() / 100.0,
     }))
+}
+
+/// The agency the query benchmark fills PostgreSQL with.
+#[derive(Debug, Clone, Copy)]
+struct Agency {
+    stations: u64,
+    clips: u64,
+    gaps: u64,
+}
+
+fn psql(pg: &Path, sql: &str) -> Result<()> {
+    let out = Command::new(pg_bin("psql")?)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(pg)
+        .args(["-U", "vigil", "-d", "centre", "-c", sql])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// The agency's queries, as its users see them over TLS: an agency of
+/// `shape` (a year of recordings, a tenth of the clips tagged with a
+/// site in Chinese and a case, nine in ten interruptions explained)
+/// written straight into the centre's schema by SQL (the stations' sync
+/// is measured above), then each query's median of 5 after a warm-up.
+fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency) -> Result<()> {
+    let port = free_port()?;
+    let config = base.join("centre-q.toml");
+    let _ = std::fs::remove_dir_all(base.join("state-q"));
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"host={} user=vigil dbname=centre\"\nlisten = \"127.0.0.1:{port}\"\nstate_dir = \"{}\"\nname = \"bench.centre/witness\"\ntimezone = \"Asia/Shanghai\"\n",
+            pg.display(),
+            base.join("state-q").display()
+        ),
+    )?;
+    let init = Command::new(bin("vigil-centre")).arg("--config").arg(&config).arg("init").output()?;
+    anyhow::ensure!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
+    let t = Instant::now();
+    let (s, n, g) = (shape.stations, shape.clips, shape.gaps);
+    println!("filling the centre: {s} stations, {n} clips, {g} interruptions");
+    psql(pg, &format!(
+        "INSERT INTO stations (name, key, enrolled_by) SELECT 'bench/station-' || i, 'bench/station-' || i || '+00000000+AA', 'bench' FROM generate_series(0, {s} - 1) i;
+         INSERT INTO logs (station) SELECT name FROM stations;"
+    ))?;
+    psql(pg, &format!(
+        "INSERT INTO clips (station, id, path, officer, device, kind, recorded_start, recorded_end, duration_s, damaged,
+                            blake3, sha256, bytes, ingested_at, confidential, data, seq)
+         SELECT 'bench/station-' || (i % {s}), 'c' || i, p, o, d, 'video', t, t + interval '10 minutes', 600, false,
+                md5(i::text) || md5(i::text), md5(i::text) || md5((i + 1)::text), 104857600, t + interval '2 hours', NULL,
+                jsonb_build_object('clip', 'c' || i, 'path', p, 'officer', o, 'device', d, 'kind', 'video',
+                    'recorded_start', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    'duration_s', 600, 'damaged', false,
+                    'tag', CASE WHEN i % 10 = 0 THEN jsonb_build_object('site', '码头' || (i / 10 % 1000) || '号仓库', 'case', 'C-' || (i / 10 % 100000)) END),
+                i
+         FROM generate_series(1, {n}) i,
+              LATERAL (SELECT timestamptz '2026-01-01 00:00+08' + (i::float8 / {n}) * interval '365 days' AS t,
+                              'DCIM/100MEDIA/REC_' || lpad((i % 10000)::text, 4, '0') || '.MP4' AS p,
+                              (10000 + i % ({s} * 40))::text AS o,
+                              'BWC' || (i % ({s} * 40)) AS d) x"
+    ))?;
+    psql(pg, &format!(
+        "INSERT INTO gaps (station, id, clip, kind, officer, device, wall_start, duration_s, status, detected_at, data, seq)
+         SELECT 'bench/station-' || (c % {s}), 'g' || i, 'c' || c, k, o, d, t, 30, st, t + interval '2 hours',
+                jsonb_build_object('id', 'g' || i, 'clip', 'c' || c, 'kind', k, 'officer', o, 'device', d,
+                    'path', 'DCIM/100MEDIA/REC_' || lpad((c % 10000)::text, 4, '0') || '.MP4',
+                    'wall_start', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    'duration_s', 30, 'status', st,
+                    'explanation', CASE WHEN st = 'explained' THEN jsonb_build_object('kind', 'written', 'text', '更换电池，记录中断') END),
+                i
+         FROM generate_series(1, {g}) i,
+              LATERAL (SELECT (i * ({n} / {g}))::bigint AS c) y,
+              LATERAL (SELECT timestamptz '2026-01-01 00:00+08' + (c::float8 / {n}) * interval '365 days' AS t,
+                              (10000 + c % ({s} * 40))::text AS o, 'BWC' || (c % ({s} * 40)) AS d,
+                              CASE WHEN i % 3 = 0 THEN 'missing_file' ELSE 'between_clips' END AS k,
+                              CASE WHEN i % 10 = 0 THEN 'open' ELSE 'explained' END AS st) x"
+    ))?;
+    psql(pg, "ANALYZE")?;
+    let filled_s = t.elapsed().as_secs_f64();
+    println!("filled in {filled_s:.0} s");
+    let mut child = Command::new(bin("vigil-centre"))
+        .arg("--config")
+        .arg(&config)
+        .args(["user", "add", "bench", "--role", "auditor"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        writeln!(child.stdin.take().context("stdin")?, "bench centre password")?;
+    }
+    anyhow::ensure!(child.wait()?.success(), "user add");
+    let _centre = Killed(
+        Command::new(bin("vigil-centre"))
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env("VIGIL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("centre-q.log"))?)
+            .spawn()?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "the centre did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("https://127.0.0.1:{port}");
+    let login = Command::new("curl")
+        .args(["-sk", "-H", "content-type: application/json", "-d", r#"{"user":"bench","password":"bench centre password"}"#])
+        .arg(format!("{url}/api/v1/login"))
+        .output()?;
+    let doc: serde_json::Value = serde_json::from_slice(&login.stdout).context("the login's answer")?;
+    let token = doc["token"].as_str().context("a token")?.to_owned();
+    let jar = base.join("bench-q.cookies");
+    std::fs::write(&jar, format!("127.0.0.1\tFALSE\t/desk\tTRUE\t0\tvigil_centre\t{token}\n"))?;
+    // An officer with interruptions (they fall on every tenth clip).
+    let officer = format!("{}", 10000 + 100);
+    let probes: Vec<(&str, String, f64)> = vec![
+        ("recordings list, newest (API, up to 5,000 rows)", format!("{url}/api/v1/clips"), 200.0),
+        ("search a site in Chinese (码头37号仓库)", format!("{url}/api/v1/clips?search=%E7%A0%81%E5%A4%B437%E5%8F%B7%E4%BB%93%E5%BA%93"), 200.0),
+        ("search a case number (C-12345)", format!("{url}/api/v1/clips?search=C-12345"), 200.0),
+        ("one officer's interruptions", format!("{url}/api/v1/gaps?officer={officer}"), 200.0),
+        ("one officer's open interruptions", format!("{url}/api/v1/gaps?officer={officer}&open=true"), 200.0),
+        ("the agency's month gap log (desk page, not yet explained)", format!("{url}/desk/gaps?month=2026-06&open=1"), 1000.0),
+        ("the agency's month gap log (desk page, all)", format!("{url}/desk/gaps?month=2026-06"), 1000.0),
+    ];
+    let mut figures = Vec::new();
+    for (what, u, goal) in probes {
+        let mut ms = Vec::new();
+        let mut bytes = 0u64;
+        for i in 0..6 {
+            let out = Command::new("curl")
+                .args(["-sk", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}", "-H"])
+                .arg(format!("authorization: Bearer {token}"))
+                .arg("-b")
+                .arg(&jar)
+                .arg(&u)
+                .output()?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let mut it = text.split_whitespace();
+            let code = it.next().unwrap_or("?");
+            anyhow::ensure!(code == "200", "{what}: HTTP {code}");
+            let t: f64 = it.next().unwrap_or("0").parse()?;
+            bytes = it.next().unwrap_or("0").parse()?;
+            if i > 0 {
+                ms.push(t * 1000.0);
+            }
+        }
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        println!("{what}: median {median:.1} ms ({bytes} bytes; goal {goal} ms)");
+        figures.push(serde_json::json!({"what": what, "median_ms": (median * 10.0).round() / 10.0, "bytes": bytes, "goal_ms": goal}));
+    }
+    let doc = serde_json::json!({
+        "machine": "2 cores, 24 GiB; PostgreSQL 15 and vigil-centre (release) on the same machine, over TLS with curl",
+        "stations": s, "clips": n, "interruptions": g, "filled_s": filled_s.round(),
+        "queries": figures,
+        "not_measured": "a year's statistics (the centre has no statistics page yet)",
+    });
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("centre-queries.json"), serde_json::to_string_pretty(&doc)?)?;
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
 }

@@ -174,26 +174,30 @@ async fn clips(
         .filter(|s| !s.is_empty())
         .map(like);
     let client = c.pool.get().await?;
+    // The search's matches are gathered by the trigram indexes first and
+    // joined: a filter that may be off (`$4 IS NULL OR ...`) would have
+    // PostgreSQL walk every clip in list order instead.
+    let matched = if search.is_some() {
+        "JOIN (SELECT station, id FROM clips WHERE words ILIKE $4
+               UNION
+               SELECT station, clip FROM gaps WHERE (data #>> '{explanation,text}') ILIKE $4) m
+          ON m.station = c.station AND m.id = c.id"
+    } else {
+        "JOIN (SELECT NULL::text WHERE $4::text IS NULL) m ON true"
+    };
+    let sql = format!(
+        "SELECT c.station, c.data FROM clips c {matched}
+         WHERE ($1::text IS NULL OR c.station = $1)
+           AND ($2::text IS NULL OR c.officer = $2)
+           AND ($3::text IS NULL OR c.device = $3)
+           AND (c.confidential IS NULL OR NOT (c.confidential = ANY($5)))
+         ORDER BY c.ingested_at DESC, c.station, c.id
+         LIMIT $6"
+    );
     let rows = client
         .query(
-            "SELECT c.station, c.data FROM clips c
-             WHERE ($1::text IS NULL OR c.station = $1)
-               AND ($2::text IS NULL OR c.officer = $2)
-               AND ($3::text IS NULL OR c.device = $3)
-               AND ($4::text IS NULL OR c.words ILIKE $4
-                    OR EXISTS (SELECT 1 FROM gaps g WHERE g.station = c.station AND g.clip = c.id
-                               AND g.data #>> '{explanation,text}' ILIKE $4))
-               AND (c.confidential IS NULL OR NOT (c.confidential = ANY($5)))
-             ORDER BY c.ingested_at DESC, c.station, c.id
-             LIMIT $6",
-            &[
-                &station,
-                &q.officer,
-                &q.device,
-                &search,
-                &hidden_from(user.role),
-                &(MAX_ROWS + 1),
-            ],
+            &sql,
+            &[&station, &q.officer, &q.device, &search, &hidden_from(user.role), &(MAX_ROWS + 1)],
         )
         .await?;
     let more = rows.len() as i64 > MAX_ROWS;

@@ -174,4 +174,9 @@ CREATE TABLE actions (
 );
 CREATE INDEX actions_pending ON actions (station) WHERE applied_seq IS NULL AND refused IS NULL;
 "#,
+    // 5: explanations found by their words as the recordings are
+    // (trigrams: Chinese substrings too).
+    r#"
+CREATE INDEX gaps_explanation_words ON gaps USING gin ((data #>> '{explanation,text}') gin_trgm_ops);
+"#,
 ];
