@@ -538,20 +538,7 @@ fn rewrite_history(store: &Path) {
         })
         .expect("prev");
     for (s, at, actor, action, subject, detail) in rows {
-        let mut h = blake3::Hasher::new();
-        for field in [
-            prev.as_bytes(),
-            &s.to_le_bytes(),
-            at.as_bytes(),
-            actor.as_bytes(),
-            action.as_bytes(),
-            subject.as_bytes(),
-            detail.as_bytes(),
-        ] {
-            h.update(&(field.len() as u64).to_le_bytes());
-            h.update(field);
-        }
-        let hash = h.finalize().to_hex().to_string();
+        let hash = vigil_store::audit::row_hash(&prev, s, &at, &actor, &action, &subject, &detail);
         db.execute(
             "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
             rusqlite::params![prev, hash, s],
@@ -695,7 +682,16 @@ fn the_cosignature_travels_with_checkpoints_packages_and_reports() {
         .expect("runs");
     assert!(out.status.success(), "{}", describe(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(doc["witnessed"], cosigned_ok(&v, &centre.witness));
+    // The package's COSIGNED is the newest the station held when it was
+    // made (the station may have had newer ones cosigned since).
+    let cosigned_note = std::fs::read_to_string(pkg.join("COSIGNED")).unwrap();
+    let size: u64 = cosigned_note.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(doc["witnessed"], size);
+    assert!(size <= doc["checkpoint"]["size"].as_u64().unwrap());
+    CosignatureVerifier::from_key_string(&centre.witness)
+        .unwrap()
+        .verify(&cosigned_note)
+        .expect("COSIGNED is cosigned");
     let out = std::process::Command::new(vigil_e2e::bin("vigil"))
         .arg("verify-export")
         .arg(&pkg)
@@ -910,6 +906,28 @@ fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
     );
 }
 
+/// `vigil-centre user add NAME --role ROLE [--station S]`, the password on
+/// standard input.
+fn centre_user(centre: &Centre, name: &str, role: &str, station: Option<&str>) {
+    let mut args = vec!["user", "add", name, "--role", role];
+    if let Some(s) = station {
+        args.extend(["--station", s]);
+    }
+    let mut child = std::process::Command::new(vigil_e2e::bin("vigil-centre"))
+        .arg("--config")
+        .arg(&centre.config)
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("vigil-centre runs");
+    use std::io::Write as _;
+    writeln!(child.stdin.take().expect("stdin"), "{PASSWORD}").expect("the password");
+    assert!(child.wait().expect("it ends").success(), "user add {name}");
+}
+
+const PASSWORD: &str = "a long password 1";
+
 /// `vigil` against the centre as against a station: `vigil login
 /// --server https://CENTRE`, then the same commands.
 fn at_centre(config: &Path, args: &[&str]) -> std::process::Output {
@@ -996,24 +1014,8 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     assert!(out.status.success(), "{}", describe(&out));
     until_centre(&v1, 30, "station 1 at the centre", synced);
     until_centre(&v2, 30, "station 2 at the centre", synced);
-    for (name, role, station) in [
-        ("ana", "auditor", None),
-        ("sam", "supervisor", Some(s1.as_str())),
-    ] {
-        let mut args = vec!["user", "add", name, "--role", role];
-        if let Some(s) = station {
-            args.extend(["--station", s]);
-        }
-        let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
-        c.arg("--config")
-            .arg(&centre.config)
-            .args(&args)
-            .stdin(std::process::Stdio::piped());
-        let mut child = c.stdout(std::process::Stdio::null()).spawn().unwrap();
-        use std::io::Write as _;
-        writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
-        assert!(child.wait().unwrap().success(), "user add {name}");
-    }
+    centre_user(&centre, "ana", "auditor", None);
+    centre_user(&centre, "sam", "supervisor", Some(&s1));
     let (n1, n2) = (
         count(&v1, "SELECT COUNT(*) FROM clips"),
         count(&v2, "SELECT COUNT(*) FROM clips"),
@@ -1030,7 +1032,7 @@ fn the_agency_lists_every_station_through_the_same_operations() {
         ),
         1
     );
-    let out = login_at_centre(&ana, &centre, "ana", "a long password 1");
+    let out = login_at_centre(&ana, &centre, "ana", PASSWORD);
     assert!(out.status.success(), "{}", describe(&out));
     let doc = centre_json(&ana, &["clips", "--json"]);
     let clips = doc["clips"].as_array().unwrap();
@@ -1082,7 +1084,7 @@ fn the_agency_lists_every_station_through_the_same_operations() {
 
     // A station's supervisor: their station only.
     let sam = v1.scratch("sam-config");
-    assert!(login_at_centre(&sam, &centre, "sam", "a long password 1")
+    assert!(login_at_centre(&sam, &centre, "sam", PASSWORD)
         .status
         .success());
     let doc = centre_json(&sam, &["clips", "--json"]);
@@ -1131,18 +1133,7 @@ fn an_agency_auditor_finds_last_months_interruptions_and_prints_the_agency_gap_l
     until_centre(&v2, 30, "station west at the centre", synced);
     let total = count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps");
     assert!(total >= 2);
-    let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
-    c.arg("--config")
-        .arg(&centre.config)
-        .args(["user", "add", "ana", "--role", "auditor"]);
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
-    assert!(child.wait().unwrap().success());
+    centre_user(&centre, "ana", "auditor", None);
 
     let browser = vigil_e2e::Browser::start();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -1163,7 +1154,7 @@ fn an_agency_auditor_finds_last_months_interruptions_and_prints_the_agency_gap_l
             ana.find(Locator::Css("input[name=password]"))
                 .await
                 .unwrap()
-                .send_keys("a long password 1")
+                .send_keys(PASSWORD)
                 .await
                 .unwrap();
             ana.find(Locator::Id("login"))
@@ -1303,6 +1294,30 @@ fn an_agency_auditor_finds_last_months_interruptions_and_prints_the_agency_gap_l
                 png,
             )
             .unwrap();
+            // The board of stations: both, nothing to come, their open
+            // interruptions.
+            ana.goto(&format!("{base}/desk/stations")).await.unwrap();
+            let board = ana
+                .find(Locator::Css("table.rows"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(board.contains(&s1) && board.contains(&s2), "{board}");
+            assert!(
+                ana.find_all(Locator::Css("tr.alert"))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{board}"
+            );
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!("centre-stations-{tag}.png")),
+                png,
+            )
+            .unwrap();
             ana.close().await.unwrap();
         }
     });
@@ -1375,26 +1390,9 @@ fn a_review_at_the_centre_is_recorded_in_the_stations_log() {
         assert!(out.status.success(), "{}", describe(&out));
     }
     until_centre(&v, 30, "the explanation at the centre", synced);
-    let mut c = std::process::Command::new(vigil_e2e::bin("vigil-centre"));
-    c.arg("--config").arg(&centre.config).args([
-        "user",
-        "add",
-        "sam",
-        "--role",
-        "supervisor",
-        "--station",
-        &name,
-    ]);
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    writeln!(child.stdin.take().unwrap(), "a long password 1").unwrap();
-    assert!(child.wait().unwrap().success());
+    centre_user(&centre, "sam", "supervisor", Some(&name));
     let sam = v.scratch("sam-config");
-    assert!(login_at_centre(&sam, &centre, "sam", "a long password 1")
+    assert!(login_at_centre(&sam, &centre, "sam", PASSWORD)
         .status
         .success());
     let out = at_centre(

@@ -134,6 +134,16 @@ impl Drop for Killed {
     }
 }
 
+/// Waits (up to 20 s) until the centre listens on `port`.
+fn listening(port: u16) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "the centre did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -254,11 +264,7 @@ fn measure(
             .stderr(log)
             .spawn()?,
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "the centre did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    listening(port)?;
 
     // The witness first (its own synthetic log), then the station's sync.
     let witness_ms = witness_bench(base, &config, bin, port, checkpoints)?;
@@ -467,7 +473,11 @@ fn psql(pg: &Path, sql: &str) -> Result<()> {
         .arg(pg)
         .args(["-U", "vigil", "-d", "centre", "-c", sql])
         .output()?;
-    anyhow::ensure!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -488,8 +498,16 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
             base.join("state-q").display()
         ),
     )?;
-    let init = Command::new(bin("vigil-centre")).arg("--config").arg(&config).arg("init").output()?;
-    anyhow::ensure!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
+    let init = Command::new(bin("vigil-centre"))
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .output()?;
+    anyhow::ensure!(
+        init.status.success(),
+        "init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let t = Instant::now();
     let (s, n, g) = (shape.stations, shape.clips, shape.gaps);
     println!("filling the centre: {s} stations, {n} clips, {g} interruptions");
@@ -541,7 +559,10 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
         .spawn()?;
     {
         use std::io::Write as _;
-        writeln!(child.stdin.take().context("stdin")?, "bench centre password")?;
+        writeln!(
+            child.stdin.take().context("stdin")?,
+            "bench centre password"
+        )?;
     }
     anyhow::ensure!(child.wait()?.success(), "user add");
     let _centre = Killed(
@@ -554,30 +575,64 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
             .stderr(std::fs::File::create(base.join("centre-q.log"))?)
             .spawn()?,
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "the centre did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    listening(port)?;
     let url = format!("https://127.0.0.1:{port}");
     let login = Command::new("curl")
-        .args(["-sk", "-H", "content-type: application/json", "-d", r#"{"user":"bench","password":"bench centre password"}"#])
+        .args([
+            "-sk",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"user":"bench","password":"bench centre password"}"#,
+        ])
         .arg(format!("{url}/api/v1/login"))
         .output()?;
-    let doc: serde_json::Value = serde_json::from_slice(&login.stdout).context("the login's answer")?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&login.stdout).context("the login's answer")?;
     let token = doc["token"].as_str().context("a token")?.to_owned();
     let jar = base.join("bench-q.cookies");
-    std::fs::write(&jar, format!("127.0.0.1\tFALSE\t/desk\tTRUE\t0\tvigil_centre\t{token}\n"))?;
+    std::fs::write(
+        &jar,
+        format!("127.0.0.1\tFALSE\t/desk\tTRUE\t0\tvigil_centre\t{token}\n"),
+    )?;
     // An officer with interruptions (they fall on every tenth clip).
     let officer = format!("{}", 10000 + 100);
     let probes: Vec<(&str, String, f64)> = vec![
-        ("recordings list, newest (API, up to 5,000 rows)", format!("{url}/api/v1/clips"), 200.0),
-        ("search a site in Chinese (码头37号仓库)", format!("{url}/api/v1/clips?search=%E7%A0%81%E5%A4%B437%E5%8F%B7%E4%BB%93%E5%BA%93"), 200.0),
-        ("search a case number (C-12345)", format!("{url}/api/v1/clips?search=C-12345"), 200.0),
-        ("one officer's interruptions", format!("{url}/api/v1/gaps?officer={officer}"), 200.0),
-        ("one officer's open interruptions", format!("{url}/api/v1/gaps?officer={officer}&open=true"), 200.0),
-        ("the agency's month gap log (desk page, not yet explained)", format!("{url}/desk/gaps?month=2026-06&open=1"), 1000.0),
-        ("the agency's month gap log (desk page, all)", format!("{url}/desk/gaps?month=2026-06"), 1000.0),
+        (
+            "recordings list, newest (API, up to 5,000 rows)",
+            format!("{url}/api/v1/clips"),
+            200.0,
+        ),
+        (
+            "search a site in Chinese (码头37号仓库)",
+            format!("{url}/api/v1/clips?search=%E7%A0%81%E5%A4%B437%E5%8F%B7%E4%BB%93%E5%BA%93"),
+            200.0,
+        ),
+        (
+            "search a case number (C-12345)",
+            format!("{url}/api/v1/clips?search=C-12345"),
+            200.0,
+        ),
+        (
+            "one officer's interruptions",
+            format!("{url}/api/v1/gaps?officer={officer}"),
+            200.0,
+        ),
+        (
+            "one officer's open interruptions",
+            format!("{url}/api/v1/gaps?officer={officer}&open=true"),
+            200.0,
+        ),
+        (
+            "the agency's month gap log (desk page, not yet explained)",
+            format!("{url}/desk/gaps?month=2026-06&open=1"),
+            1000.0,
+        ),
+        (
+            "the agency's month gap log (desk page, all)",
+            format!("{url}/desk/gaps?month=2026-06"),
+            1000.0,
+        ),
     ];
     let mut figures = Vec::new();
     for (what, u, goal) in probes {
@@ -585,7 +640,14 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
         let mut bytes = 0u64;
         for i in 0..6 {
             let out = Command::new("curl")
-                .args(["-sk", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}", "-H"])
+                .args([
+                    "-sk",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code} %{time_total} %{size_download}",
+                    "-H",
+                ])
                 .arg(format!("authorization: Bearer {token}"))
                 .arg("-b")
                 .arg(&jar)
@@ -614,7 +676,10 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
     });
     let out = root().join("target/bench");
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("centre-queries.json"), serde_json::to_string_pretty(&doc)?)?;
+    std::fs::write(
+        out.join("centre-queries.json"),
+        serde_json::to_string_pretty(&doc)?,
+    )?;
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

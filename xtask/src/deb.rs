@@ -196,15 +196,23 @@ pub fn run_deb(args: &[String]) -> Result<PathBuf> {
     script("postinst", POSTINST)?;
     script("postrm", POSTRM)?;
 
-    let deb = out.join(format!("vigil_{version}_{arch}.deb"));
+    pack(
+        &stage,
+        &out.join(format!("vigil_{version}_{arch}.deb")),
+        debug,
+    )
+}
+
+/// Builds `deb` from the staged tree (fast gzip for a debug package).
+fn pack(stage: &Path, deb: &Path, debug: bool) -> Result<PathBuf> {
     let mut pack = Command::new("dpkg-deb");
     pack.arg("--root-owner-group");
     if debug {
         pack.args(["-Zgzip", "-z1"]);
     }
-    run(pack.arg("--build").arg(&stage).arg(&deb))?;
+    run(pack.arg("--build").arg(stage).arg(deb))?;
     eprintln!("xtask: package {}", deb.display());
-    Ok(deb)
+    Ok(deb.to_owned())
 }
 
 fn centre_deb(args: &[String]) -> Result<PathBuf> {
@@ -284,15 +292,11 @@ fn centre_deb(args: &[String]) -> Result<PathBuf> {
     std::fs::write(&path, CENTRE_POSTINST)?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    let deb = out.join(format!("vigil-centre_{version}_{arch}.deb"));
-    let mut pack = Command::new("dpkg-deb");
-    pack.arg("--root-owner-group");
-    if debug {
-        pack.args(["-Zgzip", "-z1"]);
-    }
-    run(pack.arg("--build").arg(&stage).arg(&deb))?;
-    eprintln!("xtask: package {}", deb.display());
-    Ok(deb)
+    pack(
+        &stage,
+        &out.join(format!("vigil-centre_{version}_{arch}.deb")),
+        debug,
+    )
 }
 
 const CENTRE_POSTINST: &str = r#"#!/bin/sh

@@ -55,12 +55,14 @@ pub fn ensure_b3sum() -> Result<()> {
 /// Debian packages only the tests need: the second browser the desk is
 /// tested in (its WebDriver server, geckodriver, comes from crates.io), the
 /// SMTP server the station's notices are sent to (aiosmtpd), and the
-/// PostgreSQL the agency centre's tests make throwaway clusters of.
+/// PostgreSQL the agency centre's tests make throwaway clusters of, and
+/// `ip` for the network namespaces their stations live in.
 pub const TEST_PACKAGES: &[&str] = &[
     "firefox-esr",
     "python3-aiosmtpd",
     "postgresql",
     "postgresql-contrib",
+    "iproute2",
 ];
 
 /// Installs `geckodriver` (Mozilla's WebDriver server for Firefox, which

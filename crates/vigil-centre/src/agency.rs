@@ -121,13 +121,7 @@ fn bearer(headers: &HeaderMap) -> Result<&str, CentreError> {
 async fn caller<E: Endpoint>(c: &Centre, headers: &HeaderMap) -> Result<User, CentreError> {
     let client = c.pool.get().await?;
     let user = users::of_token(&client, bearer(headers)?).await?;
-    if !E::ROLES.contains(&user.role) {
-        return Err(CentreError::Refused(format!(
-            "a {} may not be {}",
-            user.role.as_str(),
-            E::WHAT
-        )));
-    }
+    user.may::<E>()?;
     Ok(user)
 }
 
@@ -197,7 +191,14 @@ async fn clips(
     let rows = client
         .query(
             &sql,
-            &[&station, &q.officer, &q.device, &search, &hidden_from(user.role), &(MAX_ROWS + 1)],
+            &[
+                &station,
+                &q.officer,
+                &q.device,
+                &search,
+                &hidden_from(user.role),
+                &(MAX_ROWS + 1),
+            ],
         )
         .await?;
     let more = rows.len() as i64 > MAX_ROWS;

@@ -12,10 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin};
+use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin, CentreStations};
 use vigil_desk::{Chrome, Row};
 use vigil_i18n::{Lang, Msg};
-use vigil_service::op::Endpoint;
 use vigil_service::ops;
 
 use crate::agency::{gap_rows, GapFilter};
@@ -36,6 +35,7 @@ pub fn router() -> Router<Centre> {
         .route("/desk/lang/{code}", get(lang))
         .route("/desk/gaps", get(gaps))
         .route("/desk/gaps/{station}/{gap}", get(gap))
+        .route("/desk/stations", get(board))
         .route("/desk/static/desk.css", get(css))
         .route("/desk/static/desk.js", get(js))
 }
@@ -350,13 +350,7 @@ async fn gaps(
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    if !<ops::Gaps as Endpoint>::ROLES.contains(&user.role) {
-        return Err(CentreError::Refused(format!(
-            "a {} may not be {}",
-            user.role.as_str(),
-            <ops::Gaps as Endpoint>::WHAT
-        )));
-    }
+    user.may::<ops::Gaps>()?;
     let lang = lang_of(&headers);
     let (this_month, last_month) = months_around(&c);
     let month = q
@@ -506,13 +500,7 @@ async fn gap(
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    if !<ops::Gaps as Endpoint>::ROLES.contains(&user.role) {
-        return Err(CentreError::Refused(format!(
-            "a {} may not be {}",
-            user.role.as_str(),
-            <ops::Gaps as Endpoint>::WHAT
-        )));
-    }
+    user.may::<ops::Gaps>()?;
     user.scope(Some(&station))?;
     let lang = lang_of(&headers);
     let t = |m: Msg| m.text(lang).to_owned();
@@ -606,6 +594,84 @@ async fn gap(
             .collect(),
         log,
         back: "/desk/gaps".into(),
+    };
+    Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// The board of stations (any role; a station's user sees their station).
+async fn board(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let lang = lang_of(&headers);
+    let t = |m: Msg| m.text(lang).to_owned();
+    let client = c.pool.get().await?;
+    let all = crate::stations::list(&client).await?;
+    let local = |at: &Option<String>| {
+        at.as_deref()
+            .map_or_else(|| t(Msg::Never), |a| c.zone.local(a))
+    };
+    let rows = all
+        .into_iter()
+        .filter(|s| user.station.as_ref().is_none_or(|mine| *mine == s.name))
+        .map(|s| {
+            let mut attention = Vec::new();
+            if let Some(since) = &s.out_of_touch_since {
+                attention.push(Msg::OutOfTouch.fmt(lang, &[("since", &c.zone.local(since))]));
+            }
+            if let Some(why) = &s.flag {
+                attention.push(Msg::Flagged.fmt(lang, &[("why", why)]));
+            }
+            if s.revoked_at.is_some() {
+                attention.push(t(Msg::Revoked));
+            }
+            let alert = !attention.is_empty();
+            (
+                vec![
+                    s.name.clone(),
+                    local(&s.last_contact),
+                    s.applied.to_string(),
+                    s.depth.map_or_else(|| "-".into(), |d| d.to_string()),
+                    format!("{} · {}", s.witnessed, local(&s.cosigned_at)),
+                    s.open_gaps.to_string(),
+                    attention.join("; "),
+                ],
+                alert,
+            )
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "stations.listed",
+        "stations",
+        serde_json::json!({"via": "desk"}),
+    )
+    .await?;
+    let body = CentreStations {
+        chrome: chrome(
+            &c,
+            lang,
+            t(Msg::StationsBoard),
+            Some(&user),
+            "stations",
+            "/desk/stations",
+        ),
+        help: t(Msg::BoardHelp),
+        head: [
+            Msg::Station,
+            Msg::LastContact,
+            Msg::EntriesHeld,
+            Msg::ToCome,
+            Msg::LastCosigned,
+            Msg::OpenGaps,
+            Msg::Attention,
+        ]
+        .iter()
+        .map(|m| t(*m))
+        .collect(),
+        rows,
     };
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
 }

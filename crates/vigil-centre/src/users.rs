@@ -28,6 +28,20 @@ pub struct User {
 }
 
 impl User {
+    /// Whether their role may call the declared operation `E` (its
+    /// declaration's roles, as at a station).
+    pub fn may<E: vigil_service::op::Endpoint>(&self) -> Result<(), CentreError> {
+        if E::ROLES.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(CentreError::Refused(format!(
+                "a {} may not be {}",
+                self.role.as_str(),
+                E::WHAT
+            )))
+        }
+    }
+
     /// The station filter a request of theirs runs with: their station,
     /// or the one asked for (refused when it is not theirs).
     pub fn scope(&self, asked: Option<&str>) -> Result<Option<String>, CentreError> {

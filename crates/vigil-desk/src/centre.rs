@@ -72,3 +72,20 @@ pub struct CentreGap {
     /// Where the list was.
     pub back: String,
 }
+
+/// The board of stations: each one's last contact, what the centre holds
+/// of its log and what is still to come, its last cosigned checkpoint, its
+/// open interruptions, and whether it is out of touch or flagged. The page
+/// reloads itself every 30 s.
+#[derive(Debug, Template)]
+#[template(path = "centre_stations.html")]
+pub struct CentreStations {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// What the board shows.
+    pub help: String,
+    /// The columns.
+    pub head: Vec<String>,
+    /// The rows: cells, and whether the station needs attention.
+    pub rows: Vec<(Vec<String>, bool)>,
+}

@@ -51,7 +51,9 @@ pub struct ChainBreak {
     pub problem: String,
 }
 
-fn row_hash(
+/// A row's chain hash, as the module's head says (a verifier, or a test
+/// that forges a chain as root could, computes it the same way).
+pub fn row_hash(
     prev: &str,
     seq: i64,
     at: &str,

@@ -126,40 +126,29 @@ impl<I: Deref<Target = Index>> Log<I> {
 
     /// The newest cosigned checkpoint kept.
     pub fn cosigned_latest(&self) -> Result<Option<Kept>> {
-        self.ix
-            .conn
-            .query_row(
-                "SELECT size, note, received_at FROM cosigned ORDER BY size DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok(Kept {
-                        size: r.get::<_, i64>(0)? as u64,
-                        note: r.get(1)?,
-                        signed_at: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.ix.err(e))
+        self.cosigned_where("ORDER BY size DESC LIMIT 1", None)
     }
 
     /// The cosigned checkpoint of `size`, when the centre cosigned one.
     pub fn cosigned_at(&self, size: u64) -> Result<Option<Kept>> {
-        self.ix
-            .conn
-            .query_row(
-                "SELECT size, note, received_at FROM cosigned WHERE size = ?1",
-                [size as i64],
-                |r| {
-                    Ok(Kept {
-                        size: r.get::<_, i64>(0)? as u64,
-                        note: r.get(1)?,
-                        signed_at: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.ix.err(e))
+        self.cosigned_where("WHERE size = ?1", Some(size))
+    }
+
+    fn cosigned_where(&self, tail: &str, size: Option<u64>) -> Result<Option<Kept>> {
+        let sql = format!("SELECT size, note, received_at FROM cosigned {tail}");
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(Kept {
+                size: r.get::<_, i64>(0)? as u64,
+                note: r.get(1)?,
+                signed_at: r.get(2)?,
+            })
+        };
+        match size {
+            Some(s) => self.ix.conn.query_row(&sql, [s as i64], row),
+            None => self.ix.conn.query_row(&sql, [], row),
+        }
+        .optional()
+        .map_err(|e| self.ix.err(e))
     }
 }
 

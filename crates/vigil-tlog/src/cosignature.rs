@@ -12,25 +12,14 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use sha2::{Digest, Sha256};
 
-use crate::note::NoteError;
+use crate::note::{hex, NoteError};
 
 /// The cosignature/v1 algorithm byte.
 const ALG_COSIGNATURE_V1: u8 = 4;
 
 fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([ALG_COSIGNATURE_V1]);
-    h.update(public);
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::note::key_id_of(name, ALG_COSIGNATURE_V1, public)
 }
 
 fn message(body: &str, time: u64) -> String {
@@ -139,31 +128,9 @@ impl CosignatureVerifier {
 
     /// Reads a public key string.
     pub fn from_key_string(text: &str) -> Result<Self, NoteError> {
-        let bad = |why: &str| {
-            NoteError::Key(format!(
-                "{why} (expected a witness key NAME+ID+BASE64, type 0x04)"
-            ))
-        };
-        let mut parts = text.trim().splitn(3, '+');
-        let (name, id, raw) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some(i), Some(r)) if !n.is_empty() => (n, i, r),
-            _ => return Err(bad("three + separated parts")),
-        };
-        let raw = B64.decode(raw).map_err(|_| bad("bad base64"))?;
-        let public: [u8; 32] = match raw.split_first() {
-            Some((&ALG_COSIGNATURE_V1, k)) => k.try_into().map_err(|_| bad("not 32 bytes"))?,
-            _ => return Err(bad("not a cosignature/v1 key")),
-        };
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a curve point"))?;
-        let v = Self {
-            id: key_id(name, &public),
-            name: name.to_owned(),
-            key,
-        };
-        if hex(&v.id) != id {
-            return Err(bad("the key id does not match the key"));
-        }
-        Ok(v)
+        let (name, id, key) =
+            crate::note::parse_vkey(text, ALG_COSIGNATURE_V1, "a witness key (cosignature/v1)")?;
+        Ok(Self { name, id, key })
     }
 
     /// The witness's name.

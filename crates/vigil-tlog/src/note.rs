@@ -36,13 +36,45 @@ pub enum NoteError {
 const ALG_ED25519: u8 = 1;
 
 fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    key_id_of(name, ALG_ED25519, public)
+}
+
+/// A key's id: `SHA-256(NAME ‖ "\n" ‖ ALG ‖ key)[:4]` (signed-note; the
+/// algorithm byte separates note keys from cosignature keys).
+pub(crate) fn key_id_of(name: &str, alg: u8, public: &[u8; 32]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ALG_ED25519]);
+    h.update([alg]);
     h.update(public);
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
+}
+
+/// Reads a public key string `NAME+ID+BASE64(ALG ‖ key)` of algorithm
+/// `alg`: its name, id and key, the id checked against the key. `what`
+/// names the kind of key in the refusal.
+pub(crate) fn parse_vkey(
+    text: &str,
+    alg: u8,
+    what: &str,
+) -> Result<(String, [u8; 4], VerifyingKey), NoteError> {
+    let bad = |why: &str| NoteError::Key(format!("{why} (expected {what} NAME+ID+BASE64)"));
+    let (name, id, raw) = split3(text.trim()).ok_or_else(|| bad("three + separated parts"))?;
+    if !valid_name(name) {
+        return Err(bad("bad name"));
+    }
+    let raw = B64.decode(raw).map_err(|_| bad("bad base64"))?;
+    let public: [u8; 32] = match raw.split_first() {
+        Some((a, k)) if *a == alg => k.try_into().map_err(|_| bad("not 32 bytes"))?,
+        _ => return Err(bad("not a key of this kind")),
+    };
+    let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a curve point"))?;
+    let kid = key_id_of(name, alg, &public);
+    if hex(&kid) != id {
+        return Err(bad("the key id does not match the key"));
+    }
+    Ok((name.to_owned(), kid, key))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -149,26 +181,8 @@ impl Verifier {
 
     /// Reads a verifier key string.
     pub fn from_key_string(text: &str) -> Result<Self, NoteError> {
-        let bad = |why: &str| NoteError::Key(format!("{why} (expected NAME+ID+BASE64)"));
-        let (name, id, raw) = split3(text.trim()).ok_or_else(|| bad("three + separated parts"))?;
-        if !valid_name(name) {
-            return Err(bad("bad name"));
-        }
-        let raw = B64.decode(raw).map_err(|_| bad("bad base64"))?;
-        let public: [u8; 32] = match raw.split_first() {
-            Some((&ALG_ED25519, k)) => k.try_into().map_err(|_| bad("not 32 bytes"))?,
-            _ => return Err(bad("not an Ed25519 key")),
-        };
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad("not a curve point"))?;
-        let v = Self {
-            id: key_id(name, &public),
-            name: name.to_owned(),
-            key,
-        };
-        if hex(&v.id) != id {
-            return Err(bad("the key id does not match the key"));
-        }
-        Ok(v)
+        let (name, id, key) = parse_vkey(text, ALG_ED25519, "an Ed25519 note key")?;
+        Ok(Self { name, id, key })
     }
 
     /// The key's name (a checkpoint's origin).
@@ -229,7 +243,7 @@ fn split3(s: &str) -> Option<(&str, &str, &str)> {
     Some((it.next()?, it.next()?, it.next()?))
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
