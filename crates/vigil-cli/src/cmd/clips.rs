@@ -49,7 +49,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     use vigil_i18n::Msg;
     let w = output::Words::from_env();
-    let mut table = output::Table::new(&w.heads(&[
+    let clips = doc["clips"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    // At the agency centre each recording names its station.
+    let stations = clips.iter().any(|c| c["station"].is_string());
+    let mut heads = vec![
         Msg::Recording,
         Msg::Recorder,
         Msg::Officer,
@@ -57,15 +63,15 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         Msg::Bytes,
         Msg::Status,
         Msg::File,
-    ]))
-    .right(&[4]);
-    let clips = doc["clips"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    ];
+    if stations {
+        heads.insert(0, Msg::Station);
+    }
+    let mut table = output::Table::new(&w.heads(&heads)).right(&[4 + usize::from(stations)]);
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
     for c in clips {
-        table.row([
+        let station = stations.then(|| text(&c["station"]));
+        table.row(station.into_iter().chain([
             text(&c["clip"]),
             text(&c["device"]),
             text(&c["officer"]),
@@ -80,7 +86,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
                 w.t(Msg::StatusOk).to_owned()
             },
             text(&c["path"]),
-        ]);
+        ]));
     }
     table.print();
     crate::say!(
@@ -88,5 +94,11 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         w.fmt(Msg::CountClips, &[("n", &clips.len().to_string())]),
         w.zone_line()
     );
+    if doc["more"] == true {
+        crate::say!(
+            "{}",
+            w.fmt(Msg::MoreThanShown, &[("n", &clips.len().to_string())])
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

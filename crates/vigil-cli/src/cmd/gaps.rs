@@ -56,7 +56,13 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
     }
     use vigil_i18n::Msg;
     let w = output::Words::from_env();
-    let mut table = output::Table::new(&w.heads(&[
+    let gaps = doc["gaps"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    // At the agency centre each interruption names its station.
+    let stations = gaps.iter().any(|g| g["station"].is_string());
+    let mut heads = vec![
         Msg::ColId,
         Msg::ColKind,
         Msg::Status,
@@ -65,12 +71,12 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         Msg::Duration,
         Msg::ColWallClock,
         Msg::File,
-    ]))
-    .right(&[4, 5]);
-    let gaps = doc["gaps"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    ];
+    if stations {
+        heads.insert(0, Msg::Station);
+    }
+    let shift = usize::from(stations);
+    let mut table = output::Table::new(&w.heads(&heads)).right(&[4 + shift, 5 + shift]);
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     for g in gaps {
         let state = g["status"].as_str().unwrap_or("open");
@@ -92,21 +98,30 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
             (Some(prev), None) => format!("{prev} -> {here}"),
             _ => here,
         };
-        table.row([
-            text(&g["id"]).unwrap_or_default(),
-            kind,
-            status,
-            stream,
-            g["offset_s"]
-                .as_f64()
-                .map(|o| format!("{o:.3}s"))
-                .unwrap_or_else(|| "-".into()),
-            format!("{:.3}s", g["duration_s"].as_f64().unwrap_or(0.0)),
-            w.local(&g["wall_start"]),
-            path,
-        ]);
+        let station = stations.then(|| text(&g["station"]).unwrap_or_default());
+        table.row(
+            station.into_iter().chain([
+                text(&g["id"]).unwrap_or_default(),
+                kind,
+                status,
+                stream,
+                g["offset_s"]
+                    .as_f64()
+                    .map(|o| format!("{o:.3}s"))
+                    .unwrap_or_else(|| "-".into()),
+                format!("{:.3}s", g["duration_s"].as_f64().unwrap_or(0.0)),
+                w.local(&g["wall_start"]),
+                path,
+            ]),
+        );
     }
     table.print();
+    if doc["more"] == true {
+        crate::say!(
+            "{}",
+            w.fmt(Msg::MoreThanShown, &[("n", &gaps.len().to_string())])
+        );
+    }
     let open = gaps.iter().filter(|g| g["status"] != "explained").count();
     let overdue = gaps.iter().filter(|g| g["overdue"] == true).count();
     crate::say!(
