@@ -1183,6 +1183,10 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     until_centre(&v2, 30, "station west at the centre", synced);
     let total = count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps");
     assert!(total >= 2);
+    let (n1, n2) = (
+        count(&v1, "SELECT COUNT(*) FROM clips"),
+        count(&v2, "SELECT COUNT(*) FROM clips"),
+    );
     centre_user(&centre, "ana", "auditor", None);
 
     let browser = vigil_e2e::Browser::of(engine);
@@ -1378,6 +1382,39 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            // The agency's statistics, this year's by default (the
+            // recordings were made this November): a row per station
+            // with its recordings, and the agency's total.
+            ana.find(Locator::Css("nav a[href='/desk/stats']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let rows = ana.find_all(Locator::Css("table.stats")).await.unwrap();
+            assert_eq!(rows.len(), 2, "per station, per officer");
+            let per_station = rows[0].text().await.unwrap();
+            for (s, n) in [(&s1, n1), (&s2, n2)] {
+                let line = per_station
+                    .lines()
+                    .find(|l| l.starts_with(s.as_str()))
+                    .unwrap_or_else(|| panic!("{s}: {per_station}"));
+                assert!(
+                    line.split_whitespace().nth(1) == Some(n.to_string().as_str()),
+                    "{s} has {n} recordings: {line}"
+                );
+            }
+            let total_line = per_station.lines().last().unwrap_or_default().to_owned();
+            assert!(total_line.contains(&(n1 + n2).to_string()), "{per_station}");
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!(
+                    "{}.png",
+                    engine.shot_name(&format!("centre-stats-{tag}"))
+                )),
+                png,
+            )
+            .unwrap();
             ana.close().await.unwrap();
         }
     });
@@ -1551,5 +1588,235 @@ fn a_review_at_the_centre_is_recorded_in_the_stations_log() {
             &format!("SELECT data #>> '{{explanation,review}}' FROM gaps WHERE id = '{explained}'")
         ),
         "accepted"
+    );
+}
+
+/// The agency's statistics (R19) are its stations' own: each station's
+/// rows at the centre carry the figures the station's own `vigil report
+/// stats` gives, per officer, and the per-station and agency totals are
+/// their sums; the text, CSV and printable forms say the same; a station's
+/// supervisor sees their station only; a station asked for another
+/// station's report says where that is.
+#[test]
+fn the_agencys_statistics_are_its_stations_own() {
+    let pg = Postgres::start(&["centre"]);
+    let (v1, v2) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v1.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d1 = station(&v1, "vigil.test/station-s1", &centre);
+    let _d2 = station(&v2, "vigil.test/station-s2", &centre);
+    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    ingest(&v1, "recorder-seq", "BWC002", "1002");
+    ingest(&v1, "recorder-a", "BWC003", "1003");
+    ingest(&v2, "recorder-seq", "BWC004", "1004");
+    // One interruption explained at station 1: explained counts and the
+    // time it took travel too.
+    let gap = v1.json(&["gaps", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for args in [
+        &["officers", "add", "1002"][..],
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "officer",
+            "--officer",
+            "1002",
+        ],
+        &["--as", "li", "explain", &gap, "--written", "更换电池"],
+    ] {
+        let out = v1.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    // One recording purged at station 2 (R12: two custodians, the others
+    // held): no longer counted, there or at the centre.
+    let kept: Vec<String> = v2.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clip"].as_str().unwrap().to_owned())
+        .collect();
+    let mut steps: Vec<Vec<&str>> = vec![
+        vec!["user", "add", "alice", "--role", "custodian"],
+        vec!["user", "add", "dave", "--role", "custodian"],
+    ];
+    for c in &kept[1..] {
+        steps.push(vec!["hold", c, "--reason", "dispute"]);
+    }
+    steps.extend([
+        vec![
+            "--as",
+            "alice",
+            "purge",
+            "--confirm",
+            "--ordinary-days",
+            "0",
+        ],
+        vec!["--as", "dave", "purge", "--approve", "--window-days", "0"],
+        vec!["--as", "alice", "purge", "--run", "--ordinary-days", "0"],
+    ]);
+    for args in &steps {
+        let out = v2.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    assert_eq!(
+        v2.json(&["audit", "--json", "--action", "clip.purged"])["audit"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    until_centre(&v1, 30, "station 1 at the centre", synced);
+    until_centre(&v2, 30, "station 2 at the centre", synced);
+    centre_user(&centre, "ana", "auditor", None);
+    centre_user(&centre, "sam", "supervisor", Some(&s1));
+    let ana = v1.scratch("ana-config");
+    assert!(login_at_centre(&ana, &centre, "ana", PASSWORD)
+        .status
+        .success());
+    let period = ["--since", "2000-01-01", "--until", "2100-01-01"];
+    let with = |first: &[&str]| -> Vec<String> {
+        first
+            .iter()
+            .chain(period.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = with(&["report", "stats", "--json"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let agency = centre_json(&ana, &args);
+    let mut sums = [0i64; 3];
+    for (v, name) in [(&v1, &s1), (&v2, &s2)] {
+        let own = v.json(&args);
+        let own = own["officers"].as_array().unwrap();
+        assert!(!own.is_empty());
+        let theirs: Vec<&serde_json::Value> = agency["officers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["station"] == name.as_str())
+            .collect();
+        assert_eq!(theirs.len(), own.len(), "{name}: {agency:#}");
+        let mut sum = [0i64; 3];
+        for o in own {
+            let at = theirs
+                .iter()
+                .find(|t| t["officer"] == o["officer"])
+                .unwrap_or_else(|| panic!("{name} officer {} at the centre", o["officer"]));
+            for f in ["clips", "interruptions", "explained", "clips_without_time"] {
+                assert_eq!(at[f], o[f], "{name} {} {f}", o["officer"]);
+            }
+            for f in [
+                "hours_recorded",
+                "late_ingest_rate",
+                "interruptions_per_hour",
+                "mean_explanation_hours",
+            ] {
+                let (a, b) = (at[f].as_f64(), o[f].as_f64());
+                assert_eq!(a.is_some(), b.is_some(), "{name} {} {f}", o["officer"]);
+                if let (Some(a), Some(b)) = (a, b) {
+                    assert!(
+                        (a - b).abs() < 1e-6,
+                        "{name} {} {f}: {a} vs {b}",
+                        o["officer"]
+                    );
+                }
+            }
+            for (i, f) in ["clips", "interruptions", "explained"].iter().enumerate() {
+                sum[i] += o[*f].as_i64().unwrap();
+            }
+        }
+        let row = agency["stations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["station"] == name.as_str())
+            .unwrap();
+        assert_eq!(
+            [&row["clips"], &row["interruptions"], &row["explained"]].map(|x| x.as_i64().unwrap()),
+            sum,
+            "{name}"
+        );
+        for i in 0..3 {
+            sums[i] += sum[i];
+        }
+    }
+    assert_eq!(
+        ["clips", "interruptions", "explained"].map(|f| agency["total"][f].as_i64().unwrap()),
+        sums
+    );
+    assert_eq!(sums[2], 1, "the one explanation");
+    assert_eq!(
+        sums[0],
+        count(&v1, "SELECT COUNT(*) FROM clips") + count(&v2, "SELECT COUNT(*) FROM clips") - 1,
+        "all but the purged recording"
+    );
+    assert_eq!(agency["period_by"], "recording");
+
+    // The table a person reads, and the spreadsheet.
+    let args = with(&["report", "stats"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = at_centre(&ana, &args);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for want in [
+        "Agency statistics",
+        "Per station",
+        "Per officer at each station",
+        &s1,
+        &s2,
+        "1003",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let args = with(&["report", "stats", "--format", "csv"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = at_centre(&ana, &args);
+    let csv = String::from_utf8_lossy(&out.stdout).into_owned();
+    let total = csv
+        .lines()
+        .find(|l| l.starts_with("*,*,"))
+        .unwrap_or_else(|| panic!("the agency's line: {csv}"));
+    assert!(total.starts_with(&format!("*,*,{},", sums[0])), "{total}");
+
+    // A station's supervisor: their station's figures only.
+    let sam = v1.scratch("sam-config");
+    assert!(login_at_centre(&sam, &centre, "sam", PASSWORD)
+        .status
+        .success());
+    let args = with(&["report", "stats", "--json"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mine = centre_json(&sam, &args);
+    assert!(mine["officers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["station"] == s1.as_str()));
+    assert_eq!(mine["total"]["station"], s1.as_str());
+    let mut other = args.clone();
+    other.extend(["--station", &s2]);
+    let out = at_centre(&sam, &other);
+    assert!(!out.status.success(), "{}", describe(&out));
+    // A station reports on itself only.
+    let out = v1.run(&other);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("agency centre"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'report.read' AND subject = 'stats'"
+        ) >= 4
     );
 }

@@ -13,7 +13,7 @@ fn build_deb(out: &Path) -> std::path::PathBuf {
 }
 
 fn build(out: &Path, extra: &[&str]) -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
+    let done = Command::new(env!("CARGO"))
         .args([
             "run",
             "--quiet",
@@ -27,9 +27,13 @@ fn build(out: &Path, extra: &[&str]) -> std::path::PathBuf {
         .arg("--out")
         .arg(out)
         .current_dir(workspace())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "cargo xtask deb failed");
+    assert!(
+        done.status.success(),
+        "cargo xtask deb {extra:?} failed: {}",
+        describe(&done)
+    );
     std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -67,10 +67,7 @@ pub fn run_deb(args: &[String]) -> Result<PathBuf> {
     // Binaries ship without their debug sections, as Debian's do (a debug
     // build's are three quarters of its size: 420 MB against 100 MB).
     for name in ["vigil", "vigild"] {
-        put(&bin.join(name), &format!("/usr/bin/{name}"), 0o755)?;
-        run(Command::new("strip")
-            .arg("--strip-debug")
-            .arg(stage.join("usr/bin").join(name)))?;
+        stripped(&bin.join(name), &stage.join("usr/bin").join(name))?;
     }
     put(
         &src.join("systemd/vigil-mount"),
@@ -203,6 +200,21 @@ pub fn run_deb(args: &[String]) -> Result<PathBuf> {
     )
 }
 
+/// Writes `from` without its debug sections to `to` (mode 755): the
+/// unstripped binary is never copied, so the stage needs only the room the
+/// package does.
+fn stripped(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to.parent().context("no parent")?)?;
+    run(Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(to)
+        .arg(from))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
 /// Builds `deb` from the staged tree (fast gzip for a debug package).
 fn pack(stage: &Path, deb: &Path, debug: bool) -> Result<PathBuf> {
     let mut pack = Command::new("dpkg-deb");
@@ -236,8 +248,8 @@ fn centre_deb(args: &[String]) -> Result<PathBuf> {
         std::fs::remove_dir_all(&stage)?;
     }
     let src = root();
+    stripped(&bin, &stage.join("usr/bin/vigil-centre"))?;
     for (from, to, mode) in [
-        (bin.clone(), "/usr/bin/vigil-centre", 0o755),
         (
             src.join("systemd/vigil-centre.service"),
             "/lib/systemd/system/vigil-centre.service",
@@ -271,9 +283,6 @@ fn centre_deb(args: &[String]) -> Result<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))?;
     }
-    run(Command::new("strip")
-        .arg("--strip-debug")
-        .arg(stage.join("usr/bin/vigil-centre")))?;
     let depends = depends(&[bin])?;
     let control = stage.join("DEBIAN");
     std::fs::create_dir_all(&control)?;

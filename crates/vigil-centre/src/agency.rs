@@ -33,6 +33,104 @@ pub fn router() -> Router<Centre> {
         .route(ops::Clips::PATH, get(clips))
         .route(ops::Gaps::PATH, get(gaps))
         .route(ops::Review::PATH, post(review))
+        .route(ops::Report::PATH, get(report))
+}
+
+/// `[since, until)` as asked, else the 24 hours before now, as a
+/// station's reports take it.
+pub fn period(since: Option<&str>, until: Option<&str>) -> Result<(String, String), CentreError> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |what: &str, t: &str| {
+        time::OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
+            CentreError::BadRequest(format!("{what} {t:?}: not an RFC 3339 time ({e})"))
+        })
+    };
+    let until = match until {
+        Some(t) => parse("until", t)?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let since = match since {
+        Some(t) => parse("since", t)?,
+        None => until - time::Duration::hours(24),
+    };
+    if since >= until {
+        return Err(CentreError::BadRequest(format!(
+            "the period ends before it starts: since {} until {}",
+            vigil_service::model::rfc3339(since),
+            vigil_service::model::rfc3339(until)
+        )));
+    }
+    Ok((
+        vigil_service::model::rfc3339(since),
+        vigil_service::model::rfc3339(until),
+    ))
+}
+
+/// The agency's reports: the statistics across stations (R19) as text,
+/// CSV, JSON or a printable page; the interruption log across stations
+/// is `GET /api/v1/gaps` and the desk's agency gap log.
+async fn report(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    Query(q): Query<vigil_service::reports::ReportQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Report>(&c, &headers).await?;
+    if kind != "stats" {
+        return Err(CentreError::NotFound(format!(
+            "no report {kind:?} at the centre: stats (the agency's interruptions are `vigil gaps` \
+             and the desk's agency gap log)"
+        )));
+    }
+    let format = q.format.as_deref().unwrap_or("text");
+    if !vigil_service::reports::FORMATS.contains(&format) {
+        return Err(CentreError::BadRequest(format!(
+            "--format {format:?}: one of {}",
+            vigil_service::reports::FORMATS.join(", ")
+        )));
+    }
+    let station = user.scope(q.station.as_deref())?;
+    let (since, until) = period(q.since.as_deref(), q.until.as_deref())?;
+    let client = c.pool.get().await?;
+    let s = crate::stats::gather(&client, station.as_deref(), &since, &until).await?;
+    audit(
+        &client,
+        &user.name,
+        "report.read",
+        "stats",
+        serde_json::json!({"station": station, "since": since, "until": until, "format": format}),
+    )
+    .await?;
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(vigil_i18n::Lang::parse)
+        .unwrap_or_default();
+    let reader = crate::stats::Reader {
+        lang,
+        zone: &c.zone,
+        by: &user.name,
+    };
+    let (body, kind) = match format {
+        "json" => (
+            serde_json::to_string_pretty(&s).map_err(|e| CentreError::Config(e.to_string()))?
+                + "\n",
+            "application/json",
+        ),
+        "csv" => (
+            format!("\u{feff}{}", crate::stats::csv(&s)?),
+            "text/csv; charset=utf-8",
+        ),
+        "html" => (
+            vigil_desk::printed::html(&crate::stats::page(&s, &reader)),
+            "text/html; charset=utf-8",
+        ),
+        _ => (
+            vigil_desk::printed::text(&crate::stats::page(&s, &reader)),
+            "text/plain; charset=utf-8",
+        ),
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, kind)], body).into_response())
 }
 
 /// Which station's interruption (`?station=`), when its id is not enough.

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin, CentreStations};
+use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin, CentreStations, CentreStats};
 use vigil_desk::{Chrome, Row};
 use vigil_i18n::{Lang, Msg};
 use vigil_service::ops;
@@ -36,6 +36,7 @@ pub fn router() -> Router<Centre> {
         .route("/desk/gaps", get(gaps))
         .route("/desk/gaps/{station}/{gap}", get(gap))
         .route("/desk/stations", get(board))
+        .route("/desk/stats", get(stats))
         .route("/desk/static/desk.css", get(css))
         .route("/desk/static/desk.js", get(js))
 }
@@ -386,15 +387,7 @@ async fn gaps(
     )
     .await?;
     audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
-    let all: Vec<String> = match &user.station {
-        Some(s) => vec![s.clone()],
-        None => client
-            .query("SELECT name FROM stations ORDER BY name", &[])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-    };
+    let all = stations_of(&client, &user).await?;
     let t = |m: Msg| m.text(lang).to_owned();
     let list: Vec<Row> = rows
         .iter()
@@ -480,6 +473,119 @@ async fn gaps(
         signatures: vec![t(Msg::SignPrepared), t(Msg::SignReviewed)],
     };
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// The stations `user` may choose from.
+async fn stations_of(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &User,
+) -> Result<Vec<String>, CentreError> {
+    Ok(match &user.station {
+        Some(s) => vec![s.clone()],
+        None => client
+            .query("SELECT name FROM stations ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StatsQuery {
+    period: Option<String>,
+    station: Option<String>,
+}
+
+/// `YYYY` (a year) or `YYYY-MM` (a month): its first day and the first
+/// day after it.
+fn period_span(period: &str) -> Option<(String, String)> {
+    if period.len() == 4 {
+        let y: i32 = period.parse().ok()?;
+        (1970..=9998)
+            .contains(&y)
+            .then(|| (format!("{y:04}-01-01"), format!("{:04}-01-01", y + 1)))
+    } else {
+        month_span(period)
+    }
+}
+
+/// The agency's statistics (R19) for a year or a month, in the centre's
+/// zone: per station with the agency's total, and per officer of each.
+async fn stats(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<StatsQuery>,
+) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    user.may::<ops::Report>()?;
+    let lang = lang_of(&headers);
+    let (this_month, _) = months_around(&c);
+    let this_year = this_month[..4].to_owned();
+    let last_year = this_year
+        .parse::<i32>()
+        .map(|y| format!("{:04}", y - 1))
+        .unwrap_or_default();
+    let period = q
+        .period
+        .clone()
+        .filter(|p| period_span(p).is_some())
+        .unwrap_or_else(|| this_year.clone());
+    let (first, next) = period_span(&period)
+        .ok_or_else(|| CentreError::BadRequest(format!("{period:?} is not a year or month")))?;
+    let utc = |day: &str| {
+        c.zone
+            .day_utc(day)
+            .map(|d| d.0)
+            .map_err(|e| CentreError::BadRequest(e.to_string()))
+    };
+    let (from, until) = (utc(&first)?, utc(&next)?);
+    let asked = q.station.clone().filter(|s| !s.is_empty());
+    let station = user.scope(asked.as_deref())?;
+    let client = c.pool.get().await?;
+    let figures = crate::stats::gather(&client, station.as_deref(), &from, &until).await?;
+    audit(
+        &client,
+        &user.name,
+        "report.read",
+        "stats",
+        serde_json::json!({"station": station, "since": from, "until": until, "via": "desk"}),
+    )
+    .await?;
+    let link = |p: &str| {
+        format!(
+            "/desk/stats?period={p}&station={}",
+            enc(asked.as_deref().unwrap_or(""))
+        )
+    };
+    let here = link(&period);
+    let page = crate::stats::page(
+        &figures,
+        &crate::stats::Reader {
+            lang,
+            zone: &c.zone,
+            by: &user.name,
+        },
+    );
+    let body = CentreStats {
+        chrome: chrome(&c, lang, page.title.clone(), Some(&user), "stats", &here),
+        period,
+        stations: stations_of(&client, &user)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let chosen = asked.as_deref() == Some(s.as_str());
+                (s, chosen)
+            })
+            .collect(),
+        this_year: link(&this_year),
+        last_year: link(&last_year),
+        page,
+    };
+    Ok(self::page(StatusCode::OK, askama::Template::render(&body)))
 }
 
 fn enc(s: &str) -> String {

@@ -7,7 +7,8 @@
 //! holds the versioned migrations, `db.rs` the pool, `server.rs` the
 //! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key;
 //! `users.rs` the agency's users and sessions, `agency.rs` the station's
-//! declared operations answered across stations.
+//! declared operations answered across stations, `stats.rs` the
+//! agency's statistics (R19).
 
 pub mod agency;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod server;
 pub mod state;
 pub mod stations;
+pub mod stats;
 pub mod users;
 pub mod witness_key;
 

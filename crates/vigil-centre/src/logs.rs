@@ -304,6 +304,16 @@ pub async fn push(
         .collect();
     upsert_rows(&tx, station, &batch.clips, "clip", &named, CLIPS).await?;
     upsert_rows(&tx, station, &batch.gaps, "id", &named, GAPS).await?;
+    // The recordings these entries purge (R12): kept at the centre, no
+    // longer counted.
+    tx.execute(
+        "UPDATE clips c SET purged_at = e.at
+         FROM entries e
+         WHERE e.station = $1 AND e.seq BETWEEN $2 AND $3 AND e.action = 'clip.purged'
+           AND c.station = $1 AND c.id = e.subject AND c.purged_at IS NULL",
+        &[&station, &(batch.entries[0].seq as i64), &(last as i64)],
+    )
+    .await?;
     // The centre's actions these entries record.
     tx.execute(
         "UPDATE actions a SET applied_seq = e.seq, settled_at = now()
@@ -421,13 +431,15 @@ const CLIPS: &str =
 /// The interruption rows from a batch's JSON objects.
 const GAPS: &str =
     "INSERT INTO gaps (station, id, clip, kind, officer, device, wall_start, duration_s,
-        status, detected_at, data, seq)
+        status, detected_at, explained_at, data, seq)
     SELECT $1, o->>'id', o->>'clip', o->>'kind', o->>'officer', o->>'device',
         (o->>'wall_start')::timestamptz, (o->>'duration_s')::float8, o->>'status',
-        (o->>'detected_at')::timestamptz, o - '_seq', (o->>'_seq')::bigint
+        (o->>'detected_at')::timestamptz, (o #>> '{explanation,created_at}')::timestamptz,
+        o - '_seq', (o->>'_seq')::bigint
     FROM jsonb_array_elements($2::text::jsonb) AS e(o)
     ON CONFLICT (station, id) DO UPDATE SET officer = EXCLUDED.officer, device = EXCLUDED.device,
-        status = EXCLUDED.status, data = EXCLUDED.data, seq = EXCLUDED.seq";
+        status = EXCLUDED.status, explained_at = EXCLUDED.explained_at, data = EXCLUDED.data,
+        seq = EXCLUDED.seq";
 
 /// Upserts the rows a batch carries, each traced to the newest entry of
 /// the batch that names it (`_seq`); a row no entry names is refused.

@@ -179,4 +179,23 @@ CREATE INDEX actions_pending ON actions (station) WHERE applied_seq IS NULL AND 
     r#"
 CREATE INDEX gaps_explanation_words ON gaps USING gin ((data #>> '{explanation,text}') gin_trgm_ops);
 "#,
+    // 6: the statistics (R19) summed from indexes alone: when each
+    // interruption's current explanation was recorded, when a station
+    // purged a recording (its `clip.purged` entry), and covering indexes
+    // over what a period's totals read of the recordings kept (by
+    // recording time) and of the interruptions (by when they happened,
+    // else were found).
+    r#"
+ALTER TABLE gaps ADD COLUMN explained_at TIMESTAMPTZ;
+UPDATE gaps SET explained_at = (data #>> '{explanation,created_at}')::timestamptz;
+ALTER TABLE clips ADD COLUMN purged_at TIMESTAMPTZ;
+UPDATE clips c SET purged_at = e.at FROM entries e
+    WHERE e.station = c.station AND e.subject = c.id AND e.action = 'clip.purged';
+CREATE INDEX clips_totals ON clips (recorded_start)
+    INCLUDE (station, officer, duration_s, ingested_at, recorded_end) WHERE purged_at IS NULL;
+CREATE INDEX clips_undated ON clips (ingested_at)
+    INCLUDE (station, officer, duration_s) WHERE recorded_start IS NULL AND purged_at IS NULL;
+CREATE INDEX gaps_totals ON gaps ((COALESCE(wall_start, detected_at)))
+    INCLUDE (station, officer, explained_at, detected_at);
+"#,
 ];

@@ -89,3 +89,23 @@ pub struct CentreStations {
     /// The rows: cells, and whether the station needs attention.
     pub rows: Vec<(Vec<String>, bool)>,
 }
+
+/// The agency's statistics (R19) for a year or a month, across stations or
+/// for one: the printable page's tables under the desk's chrome, with the
+/// period's form.
+#[derive(Debug, Template)]
+#[template(path = "centre_stats.html")]
+pub struct CentreStats {
+    /// Around it.
+    pub chrome: Chrome,
+    /// The period shown, `YYYY` or `YYYY-MM`.
+    pub period: String,
+    /// The stations the reader may choose (name, chosen).
+    pub stations: Vec<(String, bool)>,
+    /// Links to this year's and last year's statistics.
+    pub this_year: String,
+    /// The same for last year.
+    pub last_year: String,
+    /// The statistics as the printed report holds them.
+    pub page: vigil_service::page::ReportPage,
+}

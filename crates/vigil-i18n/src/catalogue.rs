@@ -188,6 +188,12 @@ catalogue! {
     AgencyCentre => "Vigil agency centre", "Vigil 机构中心";
     AgencyGapLog => "Agency interruption log", "全机构记录中断登记表";
     AllStations => "All stations", "全部工作站";
+    AgencyStats => "Agency statistics", "全机构统计";
+    PerStation => "Per station", "按工作站";
+    PerStationOfficer => "Per officer at each station", "按工作站和执法人员";
+    YearOrMonth => "Year or month", "年份或月份";
+    ThisYear => "This year", "本年";
+    LastYear => "Last year", "上年";
     NotYetExplained => "Not yet explained", "尚未说明";
     Month => "Month", "月份";
     ThisMonth => "This month", "本月";

@@ -42,6 +42,9 @@ pub struct ReportQuery {
     /// The reader's language for the printable page (`zh-CN`, `en`)
     /// [default: en].
     pub lang: Option<String>,
+    /// Only this station's (at the agency centre; a station reports only
+    /// on itself, and refuses another's name).
+    pub station: Option<String>,
 }
 
 /// A report: a printable page (the text and HTML formats, drawn by
@@ -97,6 +100,12 @@ pub(crate) fn report(
             FORMATS.join(", ")
         )));
     };
+    if !crate::queries::is_here(store, q.station.as_deref())? {
+        return Err(ServiceError::not_found(format!(
+            "this station reports on itself only, not on {:?}: the agency centre reports across stations",
+            q.station.as_deref().unwrap_or_default()
+        )));
+    }
     let d = gather(store, q, kind)?;
     // The checkpoint of the log the report was made from: a
     // reader can later show the log still holds what it was then.
@@ -215,9 +224,9 @@ fn with_checkpoint(
             let width = text.lines().next().map_or(1, |h| h.split(',').count());
             let mut row = vec![String::new(); width.max(2)];
             row[0] = "checkpoint".into();
-            row[1] = self::text(note);
+            row[1] = csv_text(note);
             if width > 2 {
-                row[2] = self::text(key);
+                row[2] = csv_text(key);
             }
             text.push_str(&csv_records([row])?);
         }
@@ -367,7 +376,7 @@ fn gather(store: &Store, q: &ReportQuery, kind: &str) -> Result<Data, ServiceErr
 /// formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) is
 /// prefixed with `'` (OWASP's CSV injection advice). The `csv` writer
 /// quotes it where needed.
-fn text(s: &str) -> String {
+pub fn csv_text(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
@@ -377,7 +386,7 @@ fn text(s: &str) -> String {
 
 /// CSV records as text (the `csv` crate: fields quoted only where needed,
 /// one `\n` after each record).
-fn csv_records<I, R>(records: I) -> Result<String, ServiceError>
+pub fn csv_records<I, R>(records: I) -> Result<String, ServiceError>
 where
     I: IntoIterator<Item = R>,
     R: IntoIterator,
@@ -408,8 +417,8 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
             s.push_str(&csv_records(d.rows.iter().map(|r| {
                 let faults: Vec<String> = r.faults.iter().map(u16::to_string).collect();
                 [
-                    text(&r.officer),
-                    text(&r.device),
+                    csv_text(&r.officer),
+                    csv_text(&r.device),
                     r.clips.to_string(),
                     format!("{:.3}", r.hours_recorded),
                     r.bytes.to_string(),
@@ -419,7 +428,7 @@ fn ingest(d: &Data, format: &str) -> Result<String, ServiceError> {
                     r.interruptions_explained.to_string(),
                     r.clock_drift_ms.map(|v| v.to_string()).unwrap_or_default(),
                     r.battery_pct.map(|v| v.to_string()).unwrap_or_default(),
-                    text(&faults.join(" ")),
+                    csv_text(&faults.join(" ")),
                 ]
             }))?);
         }
@@ -441,14 +450,14 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
                     g.kind.as_str().to_owned(),
                     g.status.to_owned(),
                     g.overdue.to_string(),
-                    text(g.officer.as_deref().unwrap_or("")),
-                    text(g.device.as_deref().unwrap_or("")),
-                    text(&g.path),
+                    csv_text(g.officer.as_deref().unwrap_or("")),
+                    csv_text(g.device.as_deref().unwrap_or("")),
+                    csv_text(&g.path),
                     g.stream.clone().unwrap_or_default(),
                     g.offset_s.map(|o| format!("{o:.3}")).unwrap_or_default(),
                     g.duration_s.to_string(),
                     g.wall_start.clone().unwrap_or_default(),
-                    text(
+                    csv_text(
                         &e.map(|e| {
                             e.text.clone().unwrap_or_else(|| {
                                 format!("spoken at {:.1} s", e.at_s.unwrap_or(0.0))
@@ -456,9 +465,9 @@ fn gap_log(d: &Data, format: &str) -> Result<String, ServiceError> {
                         })
                         .unwrap_or_default(),
                     ),
-                    text(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
-                    text(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
-                    text(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
+                    csv_text(&e.map(|e| e.officers.join(" ")).unwrap_or_default()),
+                    csv_text(e.map(|e| e.recorded_by.as_str()).unwrap_or("")),
+                    csv_text(e.and_then(|e| e.reviewed_by.as_deref()).unwrap_or("")),
                     e.and_then(|e| e.review.clone()).unwrap_or_default(),
                     g.detected_at.clone(),
                 ]
@@ -484,7 +493,7 @@ fn stats(d: &Data, format: &str) -> Result<String, ServiceError> {
             let mut s = String::from("officer,clips,hours_recorded,interruptions,interruptions_per_hour,late_ingest_rate,explained,mean_explanation_hours,clips_without_time\n");
             s.push_str(&csv_records(rows.iter().map(|st| {
                 [
-                    text(&st.officer),
+                    csv_text(&st.officer),
                     st.clips.to_string(),
                     format!("{:.3}", st.hours_recorded),
                     st.interruptions.to_string(),
@@ -510,7 +519,7 @@ mod tests {
 
     /// One field as a CSV record writes it.
     fn csv_field(s: &str) -> String {
-        csv_records([[text(s), String::new()]])
+        csv_records([[csv_text(s), String::new()]])
             .unwrap()
             .trim_end_matches(",\n")
             .to_owned()

@@ -61,6 +61,7 @@ pub(super) async fn report_view(
             until: Some(until),
             format: Some("html".into()),
             lang: Some(d.lang.code().to_owned()),
+            station: None,
         };
         let mut r = vigil_service::ops::Report::run(s, id, &f.kind, &q, &st.zone)?;
         if let vigil_service::reports::Body::Page(page) = &mut r.body {

@@ -33,6 +33,10 @@ struct Common {
     /// The same as `--format json`.
     #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// Only this station's (at the agency centre, whose statistics are
+    /// across stations; a station reports only on itself).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
@@ -95,6 +99,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         format: Some(c.format.clone()),
         // The printable page follows LANG.
         lang: Some(vigil_i18n::Lang::from_env().code().to_owned()),
+        station: c.station.clone(),
     };
     let text = match ctx.door() {
         super::Door::Daemon(client) => {
