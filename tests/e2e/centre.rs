@@ -1101,6 +1101,71 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     assert!(gaps
         .iter()
         .all(|g| g["station"].is_string() && g["status"] == "open"));
+    // A recording's trail across the agency: the rows of its station's
+    // log about it and its interruptions, as the station itself gives them.
+    let seqs = |doc: &serde_json::Value| -> Vec<i64> {
+        doc["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let broken = v1.json(&["gaps", "--json"])["gaps"][0]["clip"]
+        .as_str()
+        .expect("a recording with an interruption")
+        .to_owned();
+    let own = seqs(&v1.json(&["audit", "--subject", &broken, "--related", "--json"]));
+    let bare = seqs(&v1.json(&["audit", "--subject", &broken, "--json"]));
+    assert!(
+        own.len() > bare.len(),
+        "its interruptions' rows: {own:?} {bare:?}"
+    );
+    until_centre(&v1, 30, "station 1's log at the centre", synced);
+    let trail = centre_json(
+        &ana,
+        &["audit", "--subject", &broken, "--related", "--json"],
+    );
+    assert!(trail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["station"] == s1.as_str()));
+    let mut at_centre_seqs = seqs(&trail);
+    at_centre_seqs.sort();
+    assert_eq!(at_centre_seqs, own, "{trail:#}");
+    let out = at_centre(&ana, &["audit", "--subject", &broken, "--related"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("STATION"),
+        "{}",
+        describe(&out)
+    );
+    // A page of one station's log, and the next.
+    let page = centre_json(&ana, &["audit", "--station", &s2, "--limit", "2", "--json"]);
+    assert_eq!(seqs(&page), vec![1, 2]);
+    let after = page["next"].as_i64().expect("a next page").to_string();
+    let next = centre_json(
+        &ana,
+        &[
+            "audit",
+            "--station",
+            &s2,
+            "--limit",
+            "2",
+            "--after",
+            &after,
+            "--json",
+        ],
+    );
+    assert_eq!(seqs(&next), vec![3, 4]);
+    // A station's own log is only its own.
+    let out = v1.run(&["audit", "--station", &s2]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("agency centre"),
+        "{}",
+        describe(&out)
+    );
+
     // The table a person reads works too.
     let out = at_centre(&ana, &["clips"]);
     assert!(out.status.success(), "{}", describe(&out));

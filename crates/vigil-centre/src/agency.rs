@@ -34,6 +34,136 @@ pub fn router() -> Router<Centre> {
         .route(ops::Gaps::PATH, get(gaps))
         .route(ops::Review::PATH, post(review))
         .route(ops::Report::PATH, get(report))
+        .route(ops::Audit::PATH, get(audit_log))
+}
+
+/// The stations `user` may read, or the one asked for.
+pub async fn stations_in_scope(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &User,
+    asked: Option<&str>,
+) -> Result<Vec<String>, CentreError> {
+    Ok(match user.scope(asked.filter(|s| !s.is_empty()))? {
+        Some(one) => vec![one],
+        None => client
+            .query("SELECT name FROM stations ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    })
+}
+
+/// The stations' logs as the centre holds them (R20), the station
+/// operation's filters answered across stations: each row with its
+/// `station`; ordered by station and sequence with `station` (pages by
+/// `after`, `next`), else by when written; at most `limit` or
+/// [`MAX_ROWS`], `more` when there were more.
+async fn audit_log(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<vigil_service::queries::AuditQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Audit>(&c, &headers).await?;
+    let filled = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let one = filled(&q.station);
+    if q.after.is_some() && one.is_none() {
+        return Err(CentreError::BadRequest(
+            "after is a station log's sequence number: name the station (station=NAME)".into(),
+        ));
+    }
+    let limit = match q.limit {
+        Some(l) if (1..=100_000).contains(&l) => l as i64,
+        Some(l) => {
+            return Err(CentreError::BadRequest(format!(
+                "limit {l} is out of range: 1 to 100000 rows a page"
+            )))
+        }
+        None => MAX_ROWS,
+    };
+    let (since, until) = (filled(&q.since), filled(&q.until));
+    for (what, t) in [("since", &since), ("until", &until)] {
+        if let Some(t) = t {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    CentreError::BadRequest(format!("{what} {t:?}: not an RFC 3339 time ({e})"))
+                })?;
+        }
+    }
+    let client = c.pool.get().await?;
+    let stations = stations_in_scope(&client, &user, one.as_deref()).await?;
+    let subject = filled(&q.subject);
+    let related = q.related == Some(true) && subject.is_some();
+    let order = if one.is_some() {
+        "e.station, e.seq"
+    } else {
+        "e.at, e.station, e.seq"
+    };
+    // Each station's rows by the (station, subject) index: a subject
+    // across fifty stations is fifty index lookups, not a scan.
+    let sql = format!(
+        "SELECT e.station, e.seq, e.at, e.actor, e.action, e.subject, e.detail
+         FROM entries e
+         WHERE e.station = ANY($1)
+           AND ($2::text IS NULL OR e.subject = $2
+                OR ($3 AND e.subject IN (SELECT g.id FROM gaps g
+                                         WHERE g.station = e.station AND g.clip = $2)))
+           AND ($4::text IS NULL OR e.action LIKE $4 || '%')
+           AND ($5::text IS NULL OR e.actor = $5)
+           AND ($6::text IS NULL OR e.at >= $6::text::timestamptz)
+           AND ($7::text IS NULL OR e.at < $7::text::timestamptz)
+           AND ($8::bigint IS NULL OR e.seq > $8)
+         ORDER BY {order}
+         LIMIT $9"
+    );
+    let rows = client
+        .query(
+            &sql,
+            &[
+                &stations,
+                &subject,
+                &related,
+                &filled(&q.action).as_deref().map(literal),
+                &filled(&q.actor),
+                &since,
+                &until,
+                &q.after,
+                &(limit + 1),
+            ],
+        )
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            let at: std::time::SystemTime = r.get(2);
+            let detail: String = r.get(6);
+            serde_json::json!({
+                "station": r.get::<_, String>(0),
+                "seq": r.get::<_, i64>(1),
+                "at": vigil_service::model::rfc3339(at.into()),
+                "actor": r.get::<_, String>(3),
+                "action": r.get::<_, String>(4),
+                "subject": r.get::<_, String>(5),
+                "detail": serde_json::from_str::<serde_json::Value>(&detail)
+                    .unwrap_or(serde_json::Value::String(detail)),
+            })
+        })
+        .collect();
+    let next = (more && one.is_some())
+        .then(|| list.last().and_then(|e| e["seq"].as_i64()))
+        .flatten();
+    audit(
+        &client,
+        &user.name,
+        "audit.read",
+        "audit",
+        serde_json::json!({"rows": list.len(), "station": one, "subject": subject, "related": related,
+                           "action": q.action, "actor": q.actor, "since": since, "until": until, "more": more}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "audit": list, "more": more, "next": next })).into_response())
 }
 
 /// `[since, until)` as asked, else the 24 hours before now, as a
@@ -243,13 +373,17 @@ async fn logout(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, C
     Ok(Json(serde_json::json!({ "ended": ended })).into_response())
 }
 
-/// `%` and `_` as plain characters in a LIKE pattern.
-fn like(words: &str) -> String {
-    let escaped = words
+/// `%`, `_` and `\\` as plain characters in a LIKE pattern.
+fn literal(words: &str) -> String {
+    words
         .replace('\\', "\\\\")
         .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+        .replace('_', "\\_")
+}
+
+/// Matching `words` anywhere.
+fn like(words: &str) -> String {
+    format!("%{}%", literal(words))
 }
 
 async fn clips(

@@ -394,6 +394,7 @@ catalogue! {
     CountClips => "{n} clips", "共 {n} 条记录";
     CountGaps => "{n} interruptions, {open} open, {overdue} overdue", "共 {n} 处中断，{open} 处未说明，{overdue} 处已超期";
     CountAuditRows => "{n} rows (verify the chain with `vigil verify`)", "共 {n} 条（用 `vigil verify` 核验哈希链）";
+    CountStationLogRows => "{n} rows of the stations' logs (each log witnessed by the centre)", "共 {n} 条工作站日志（每份日志均经中心见证）";
     GapMissingFiles => "{missing} missing", "缺失 {missing}";
     ColUser => "User", "用户";
     ColRole => "Role", "角色";

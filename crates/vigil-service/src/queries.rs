@@ -266,6 +266,10 @@ pub struct AuditQuery {
     /// At most this many rows (1–100000); `next` then names the last one.
     #[serde(default)]
     pub limit: Option<u64>,
+    /// Only this station's log (at the agency centre; a station's log is
+    /// only its own).
+    #[serde(default)]
+    pub station: Option<String>,
 }
 
 /// The audit log (R20), read on the record: `{"audit": [...]}`.
@@ -291,6 +295,12 @@ pub(crate) fn audit_rows(
                 "limit {l} is out of range: 1 to 100000 rows a page"
             )));
         }
+    }
+    if !is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
+        return Err(ServiceError::not_found(format!(
+            "this station's audit log is its own, not {:?}'s: the agency centre holds every station's",
+            q.station.as_deref().unwrap_or_default()
+        )));
     }
     // An empty field (a form left blank) is no bound.
     let time = |flag, t: &Option<String>| {

@@ -47,6 +47,7 @@ pub(super) async fn page(
             until: bound(&q.until, true)?,
             after: q.after,
             limit: Some(PAGE as u64),
+            station: None,
         };
         let trail = vigil_service::trail::trail(s, id, &query)?;
         let names = Names::of(s, lang)?;

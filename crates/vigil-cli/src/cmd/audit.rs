@@ -44,6 +44,10 @@ pub struct Args {
     /// At most this many rows (a page of a long log; 1–100000).
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    /// Only this station's log (at the agency centre, which holds every
+    /// station's; a station's log is only its own).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -123,6 +127,7 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         until: until.map(vigil_service::model::rfc3339),
         after: args.after,
         limit: args.limit,
+        station: args.station,
     };
     let doc = ctx.run::<ops::Audit>((), q)?;
     if args.json {
@@ -135,31 +140,50 @@ pub fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<ExitCode> {
         use vigil_i18n::Msg;
         let w = output::Words::from_env();
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
-        let mut table = output::Table::new(&w.heads(&[
+        // At the agency centre each row names its station's log.
+        let stations = rows.iter().any(|e| e["station"].is_string());
+        let mut heads = vec![
             Msg::Seq,
             Msg::When,
             Msg::Who,
             Msg::Action,
             Msg::Subject,
             Msg::ColDetail,
-        ]))
-        .right(&[0]);
+        ];
+        if stations {
+            heads.insert(0, Msg::Station);
+        }
+        let mut table = output::Table::new(&w.heads(&heads)).right(&[usize::from(stations)]);
         for e in rows {
-            table.row([
+            let station = stations.then(|| text(&e["station"]));
+            table.row(station.into_iter().chain([
                 e["seq"].to_string(),
                 w.local(&e["at"]),
                 text(&e["actor"]),
                 vigil_i18n::actions::said(&text(&e["action"]), w.lang),
                 text(&e["subject"]),
                 e["detail"].to_string(),
-            ]);
+            ]));
         }
         table.print();
         crate::say!(
             "{}\n{}",
-            w.fmt(Msg::CountAuditRows, &[("n", &rows.len().to_string())]),
+            w.fmt(
+                if stations {
+                    Msg::CountStationLogRows
+                } else {
+                    Msg::CountAuditRows
+                },
+                &[("n", &rows.len().to_string())]
+            ),
             w.zone_line()
         );
+        if doc["more"] == true {
+            crate::say!(
+                "{}",
+                w.fmt(Msg::MoreThanShown, &[("n", &rows.len().to_string())])
+            );
+        }
         if let Some(next) = doc["next"].as_i64() {
             crate::say!(
                 "{}",
