@@ -221,8 +221,8 @@ async fn report(
     }
     let station = user.scope(q.station.as_deref())?;
     let (since, until) = period(q.since.as_deref(), q.until.as_deref())?;
-    let client = c.pool.get().await?;
-    let s = crate::stats::gather(&client, station.as_deref(), &since, &until).await?;
+    let mut client = c.pool.get().await?;
+    let s = crate::stats::gather(&mut client, station.as_deref(), &since, &until).await?;
     audit(
         &client,
         &user.name,

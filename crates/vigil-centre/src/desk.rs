@@ -545,8 +545,8 @@ async fn stats(
     let (from, until) = (utc(&first)?, utc(&next)?);
     let asked = q.station.clone().filter(|s| !s.is_empty());
     let station = user.scope(asked.as_deref())?;
-    let client = c.pool.get().await?;
-    let figures = crate::stats::gather(&client, station.as_deref(), &from, &until).await?;
+    let mut client = c.pool.get().await?;
+    let figures = crate::stats::gather(&mut client, station.as_deref(), &from, &until).await?;
     audit(
         &client,
         &user.name,

@@ -101,11 +101,18 @@ pub struct Stats {
 /// The statistics of `[since, until)` over `station`'s recordings, or
 /// every station's.
 pub async fn gather(
-    client: &impl GenericClient,
+    client: &mut deadpool_postgres::Client,
     station: Option<&str>,
     since: &str,
     until: &str,
 ) -> Result<Stats, CentreError> {
+    // The officers of a year are grouped in memory, not sorted through
+    // temporary files (PostgreSQL's 4 MB default would have it spill a
+    // million rows to disk), and a query run once a page is not compiled.
+    let client = client.transaction().await?;
+    client
+        .batch_execute("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off")
+        .await?;
     let bad_time = |e: tokio_postgres::Error| match e.as_db_error() {
         Some(d) if d.code() == &tokio_postgres::error::SqlState::INVALID_DATETIME_FORMAT => {
             CentreError::BadRequest(format!(
@@ -178,6 +185,7 @@ pub async fn gather(
         t.explained = r.get(3);
         t.mean_explanation_hours = r.get(4);
     }
+    client.commit().await?;
     let officers: Vec<Totals> = by.into_values().map(Totals::finish).collect();
     let mut stations: Vec<Totals> = Vec::new();
     let mut total = Totals {
