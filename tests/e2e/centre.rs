@@ -1480,6 +1480,86 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            // The agency's recordings: searched by an officer's number,
+            // only station west's; one opened shows its station, its
+            // interruptions and its station log's entries.
+            ana.find(Locator::Css("nav a[href='/desk/clips']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let all = ana
+                .find_all(Locator::Css("table.rows tbody tr"))
+                .await
+                .unwrap()
+                .len() as i64;
+            assert_eq!(all, n1 + n2, "every recording of both stations");
+            ana.find(Locator::Css("input[name=search]"))
+                .await
+                .unwrap()
+                .send_keys("1012")
+                .await
+                .unwrap();
+            ana.find(Locator::Id("filter"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            ana.wait()
+                .for_url(
+                    &url::Url::parse(&format!("{base}/desk/clips?search=1012&station=")).unwrap(),
+                )
+                .await
+                .unwrap();
+            let found = ana
+                .find_all(Locator::Css("table.rows tbody tr td:nth-child(2)"))
+                .await
+                .unwrap();
+            assert_eq!(found.len() as i64, n2);
+            for cell in &found {
+                assert_eq!(cell.text().await.unwrap(), s2.as_str());
+            }
+            let gapped = v2.json(&["gaps", "--json"])["gaps"][0]["clip"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            ana.goto(&format!(
+                "{base}/desk/clips/{}/{gapped}",
+                s2.replace('/', "%2F")
+            ))
+            .await
+            .unwrap();
+            let facts = ana
+                .find(Locator::Css("dl.facts"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(facts.contains(&s2) && facts.contains("1012"), "{facts}");
+            let gap_rows = ana
+                .find_all(Locator::Css("table.gaps tbody tr"))
+                .await
+                .unwrap()
+                .len();
+            assert!(gap_rows >= 1);
+            let trail = ana
+                .find_all(Locator::Css("table.rows:not(.gaps) tbody tr"))
+                .await
+                .unwrap()
+                .len();
+            assert!(trail > gap_rows, "its ingest and its interruptions' rows");
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!(
+                    "{}.png",
+                    engine.shot_name(&format!("centre-clip-{tag}"))
+                )),
+                png,
+            )
+            .unwrap();
             ana.close().await.unwrap();
         }
     });

@@ -386,20 +386,36 @@ fn like(words: &str) -> String {
     format!("%{}%", literal(words))
 }
 
-async fn clips(
-    Axum(c): Axum<Centre>,
-    headers: HeaderMap,
-    Query(q): Query<ClipQuery>,
-) -> Result<Response, CentreError> {
-    let user = caller::<ops::Clips>(&c, &headers).await?;
-    let station = user.scope(q.station.as_deref())?;
-    let search = q
+/// Which recordings, across stations.
+#[derive(Debug, Clone, Default)]
+pub struct ClipFilter {
+    /// Only this station's.
+    pub station: Option<String>,
+    /// Only this officer's.
+    pub officer: Option<String>,
+    /// Only this recorder's.
+    pub device: Option<String>,
+    /// Words in its officer, recorder, file, site, case or note, or in an
+    /// explanation of one of its interruptions.
+    pub search: Option<String>,
+    /// The kinds the reader may not see (R17).
+    pub hidden: Vec<String>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The recordings `f` asks for, newest ingest first: (station, the
+/// station's object); and whether there were more.
+pub async fn clip_rows(
+    client: &impl deadpool_postgres::GenericClient,
+    f: &ClipFilter,
+) -> Result<(Vec<(String, serde_json::Value)>, bool), CentreError> {
+    let search = f
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(like);
-    let client = c.pool.get().await?;
     // The search's matches are gathered by the trigram indexes first and
     // joined: a filter that may be off (`$4 IS NULL OR ...`) would have
     // PostgreSQL walk every clip in list order instead.
@@ -424,22 +440,49 @@ async fn clips(
         .query(
             &sql,
             &[
-                &station,
-                &q.officer,
-                &q.device,
+                &f.station,
+                &f.officer,
+                &f.device,
                 &search,
-                &hidden_from(user.role),
-                &(MAX_ROWS + 1),
+                &f.hidden,
+                &(f.limit + 1),
             ],
         )
         .await?;
-    let more = rows.len() as i64 > MAX_ROWS;
+    let more = rows.len() as i64 > f.limit;
+    Ok((
+        rows.iter()
+            .take(f.limit as usize)
+            .map(|r| (r.get(0), r.get(1)))
+            .collect(),
+        more,
+    ))
+}
+
+async fn clips(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<ClipQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Clips>(&c, &headers).await?;
+    let station = user.scope(q.station.as_deref())?;
+    let client = c.pool.get().await?;
+    let (rows, more) = clip_rows(
+        &client,
+        &ClipFilter {
+            station: station.clone(),
+            officer: q.officer.clone(),
+            device: q.device.clone(),
+            search: q.search.clone(),
+            hidden: hidden_from(user.role),
+            limit: MAX_ROWS,
+        },
+    )
+    .await?;
     let list: Vec<serde_json::Value> = rows
-        .iter()
-        .take(MAX_ROWS as usize)
-        .map(|r| {
-            let mut v: serde_json::Value = r.get(1);
-            v["station"] = serde_json::Value::String(r.get(0));
+        .into_iter()
+        .map(|(station, mut v)| {
+            v["station"] = serde_json::Value::String(station);
             v
         })
         .collect();

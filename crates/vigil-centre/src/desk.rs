@@ -12,7 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use vigil_desk::centre::{CentreGap, CentreGaps, CentreLogin, CentreStations, CentreStats};
+use vigil_desk::centre::{
+    CentreClip, CentreClips, CentreGap, CentreGaps, CentreLogin, CentreStations, CentreStats,
+};
 use vigil_desk::{Chrome, Row};
 use vigil_i18n::{Lang, Msg};
 use vigil_service::ops;
@@ -37,6 +39,8 @@ pub fn router() -> Router<Centre> {
         .route("/desk/gaps/{station}/{gap}", get(gap))
         .route("/desk/stations", get(board))
         .route("/desk/stats", get(stats))
+        .route("/desk/clips", get(clips))
+        .route("/desk/clips/{station}/{clip}", get(clip))
         .route("/desk/static/desk.css", get(css))
         .route("/desk/static/desk.js", get(js))
 }
@@ -586,6 +590,289 @@ async fn stats(
         page,
     };
     Ok(self::page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// The most recordings one page lists.
+const CLIPS_SHOWN: i64 = 200;
+
+#[derive(Debug, serde::Deserialize)]
+struct ClipsQuery {
+    search: Option<String>,
+    station: Option<String>,
+}
+
+/// A recording's state in a word: damaged, late or complete.
+fn clip_status(d: &serde_json::Value) -> Msg {
+    if d["damaged"] == true {
+        Msg::StatusDamaged
+    } else if d["late_ingest"] == true {
+        Msg::StatusLate
+    } else {
+        Msg::StatusOk
+    }
+}
+
+/// The agency's recordings, newest first: searched, filtered by station.
+async fn clips(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<ClipsQuery>,
+) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    user.may::<ops::Clips>()?;
+    let lang = lang_of(&headers);
+    let t = |m: Msg| m.text(lang).to_owned();
+    let asked = q.station.clone().filter(|s| !s.is_empty());
+    let station = user.scope(asked.as_deref())?;
+    let search = q.search.clone().unwrap_or_default();
+    let client = c.pool.get().await?;
+    let (rows, more) = crate::agency::clip_rows(
+        &client,
+        &crate::agency::ClipFilter {
+            station: station.clone(),
+            search: Some(search.clone()),
+            hidden: vigil_service::queries::hidden_from(user.role),
+            limit: CLIPS_SHOWN,
+            ..Default::default()
+        },
+    )
+    .await?;
+    audit(
+        &client,
+        &user.name,
+        "clips.listed",
+        "clips",
+        serde_json::json!({"shown": rows.len(), "station": station, "search": q.search, "more": more, "via": "desk"}),
+    )
+    .await?;
+    let list: Vec<Row> = rows
+        .iter()
+        .map(|(s, d)| Row {
+            href: format!(
+                "/desk/clips/{}/{}",
+                enc(s),
+                enc(d["clip"].as_str().unwrap_or_default())
+            ),
+            cells: vec![
+                d["recorded_start"]
+                    .as_str()
+                    .map(|w| c.zone.local(w))
+                    .unwrap_or_else(|| t(Msg::TimeUnknown)),
+                s.clone(),
+                d["officer"].as_str().unwrap_or("-").to_owned(),
+                d["device"].as_str().unwrap_or("-").to_owned(),
+                d["path"].as_str().unwrap_or("-").to_owned(),
+                d["tag"]["site"].as_str().unwrap_or("").to_owned(),
+                d["tag"]["case"].as_str().unwrap_or("").to_owned(),
+                t(clip_status(d)),
+            ],
+            thumb: None,
+        })
+        .collect();
+    let here = format!(
+        "/desk/clips?search={}&station={}",
+        enc(&search),
+        enc(asked.as_deref().unwrap_or(""))
+    );
+    let body = CentreClips {
+        chrome: chrome(
+            &c,
+            lang,
+            t(Msg::AgencyRecordings),
+            Some(&user),
+            "clips",
+            &here,
+        ),
+        search,
+        stations: stations_of(&client, &user)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let chosen = asked.as_deref() == Some(s.as_str());
+                (s, chosen)
+            })
+            .collect(),
+        count: Msg::CountClips.fmt(lang, &[("n", &list.len().to_string())]),
+        more,
+        more_text: Msg::MoreThanShown.fmt(lang, &[("n", &CLIPS_SHOWN.to_string())]),
+        head: [
+            Msg::Start,
+            Msg::Station,
+            Msg::Officer,
+            Msg::Recorder,
+            Msg::File,
+            Msg::Site,
+            Msg::Case,
+            Msg::Status,
+        ]
+        .iter()
+        .map(|m| t(*m))
+        .collect(),
+        rows: list,
+    };
+    Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// One recording: what it is, its interruptions and its custody (R20).
+async fn clip(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Path((station, id)): Path<(String, String)>,
+) -> Result<Response, CentreError> {
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    user.may::<ops::Clips>()?;
+    user.scope(Some(&station))?;
+    let lang = lang_of(&headers);
+    let t = |m: Msg| m.text(lang).to_owned();
+    let client = c.pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT data, seq FROM clips
+             WHERE station = $1 AND id = $2 AND (confidential IS NULL OR NOT (confidential = ANY($3)))",
+            &[
+                &station,
+                &id,
+                &vigil_service::queries::hidden_from(user.role),
+            ],
+        )
+        .await?
+        .ok_or_else(|| {
+            CentreError::NotFound(format!(
+                "no recording {id} of {station} at the centre that {} may see",
+                user.name
+            ))
+        })?;
+    let (d, seq): (serde_json::Value, i64) = (row.get(0), row.get(1));
+    let local = |v: &serde_json::Value| v.as_str().map(|w| c.zone.local_with_offset(w));
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let facts = vec![
+        (t(Msg::Station), station.clone()),
+        (t(Msg::File), text(&d["path"])),
+        (t(Msg::Officer), text(&d["officer"])),
+        (t(Msg::Recorder), text(&d["device"])),
+        (
+            t(Msg::Start),
+            local(&d["recorded_start"]).unwrap_or_else(|| t(Msg::TimeUnknown)),
+        ),
+        (
+            t(Msg::Duration),
+            d["duration_s"]
+                .as_f64()
+                .map(|s| seconds(lang, s))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            t(Msg::Ingested),
+            local(&d["ingested_at"]).unwrap_or_default(),
+        ),
+        (
+            t(Msg::Bytes),
+            vigil_service::report_data::human_bytes(d["bytes"].as_u64().unwrap_or(0)),
+        ),
+        (t(Msg::Status), t(clip_status(&d))),
+        (t(Msg::Site), text(&d["tag"]["site"])),
+        (t(Msg::Case), text(&d["tag"]["case"])),
+        (t(Msg::Note), text(&d["tag"]["note"])),
+        (
+            t(Msg::Hashes),
+            format!(
+                "BLAKE3 {} · SHA-256 {}",
+                text(&d["blake3"]),
+                text(&d["sha256"])
+            ),
+        ),
+        (
+            t(Msg::TracedTo),
+            Msg::FromStationLog.fmt(lang, &[("station", &station), ("seq", &seq.to_string())]),
+        ),
+    ];
+    let gaps: Vec<Row> = client
+        .query(
+            "SELECT id, data, status FROM gaps WHERE station = $1 AND clip = $2
+             ORDER BY COALESCE(wall_start, detected_at), id",
+            &[&station, &id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let (gap, g, status): (String, serde_json::Value, String) =
+                (r.get(0), r.get(1), r.get(2));
+            Row {
+                href: format!("/desk/gaps/{}/{}", enc(&station), enc(&gap)),
+                cells: vec![
+                    g["wall_start"]
+                        .as_str()
+                        .or(g["detected_at"].as_str())
+                        .map(|w| c.zone.local(w))
+                        .unwrap_or_default(),
+                    t(kind_word(g["kind"].as_str().unwrap_or_default())),
+                    seconds(lang, g["duration_s"].as_f64().unwrap_or(0.0)),
+                    t(status_word(&status)),
+                    g["explanation"]["text"].as_str().unwrap_or("").to_owned(),
+                ],
+                thumb: None,
+            }
+        })
+        .collect();
+    let log = client
+        .query(
+            "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor, action, subject
+             FROM entries
+             WHERE station = $1
+               AND (subject = $2 OR subject IN (SELECT id FROM gaps WHERE station = $1 AND clip = $2))
+             ORDER BY seq",
+            &[&station, &id],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let (seq, at, actor, action, subject): (i64, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            vec![
+                seq.to_string(),
+                c.zone.local(&at),
+                actor,
+                vigil_i18n::actions::said(&action, lang),
+                subject,
+            ]
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "clip.viewed",
+        &id,
+        serde_json::json!({"station": station, "via": "desk"}),
+    )
+    .await?;
+    let title = format!("{} · {}", t(Msg::Recording), text(&d["path"]));
+    let body = CentreClip {
+        chrome: chrome(&c, lang, title, Some(&user), "clips", "/desk/clips"),
+        facts,
+        gap_head: [
+            Msg::Start,
+            Msg::ColKind,
+            Msg::Duration,
+            Msg::Status,
+            Msg::Explanation,
+        ]
+        .iter()
+        .map(|m| t(*m))
+        .collect(),
+        gaps,
+        head: [Msg::Seq, Msg::When, Msg::Who, Msg::Action, Msg::Subject]
+            .iter()
+            .map(|m| t(*m))
+            .collect(),
+        log,
+    };
+    Ok(page(StatusCode::OK, askama::Template::render(&body)))
 }
 
 fn enc(s: &str) -> String {

@@ -109,3 +109,46 @@ pub struct CentreStats {
     /// The statistics as the printed report holds them.
     pub page: vigil_service::page::ReportPage,
 }
+
+/// The agency's recordings: newest first, searched by words (Chinese
+/// substrings too) and filtered by station.
+#[derive(Debug, Template)]
+#[template(path = "centre_clips.html")]
+pub struct CentreClips {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// The words searched for.
+    pub search: String,
+    /// The stations the reader may choose (name, chosen).
+    pub stations: Vec<(String, bool)>,
+    /// "N recordings".
+    pub count: String,
+    /// More matched than are shown.
+    pub more: bool,
+    /// What to do about it.
+    pub more_text: String,
+    /// The columns.
+    pub head: Vec<String>,
+    /// The rows, each linking to its recording.
+    pub rows: Vec<Row>,
+}
+
+/// One recording at the centre: what it is, its interruptions (each
+/// linking to its page) and its custody, the station log's entries about
+/// it and its interruptions.
+#[derive(Debug, Template)]
+#[template(path = "centre_clip.html")]
+pub struct CentreClip {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// What it is: (label, value).
+    pub facts: Vec<(String, String)>,
+    /// The interruptions' columns.
+    pub gap_head: Vec<String>,
+    /// Its interruptions.
+    pub gaps: Vec<Row>,
+    /// The log's columns.
+    pub head: Vec<String>,
+    /// The station log's entries about it and its interruptions.
+    pub log: Vec<Vec<String>>,
+}

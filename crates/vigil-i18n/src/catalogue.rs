@@ -189,6 +189,9 @@ catalogue! {
     AgencyGapLog => "Agency interruption log", "全机构记录中断登记表";
     AllStations => "All stations", "全部工作站";
     AgencyStats => "Agency statistics", "全机构统计";
+    AgencyRecordings => "Recordings across the agency", "全机构音视频记录";
+    RecordingsNav => "Recordings", "音视频记录";
+    CustodyLog => "Its station's log about it and its interruptions", "工作站日志中关于该记录及其中断的条目";
     PerStation => "Per station", "按工作站";
     PerStationOfficer => "Per officer at each station", "按工作站和执法人员";
     YearOrMonth => "Year or month", "年份或月份";
