@@ -1166,6 +1166,53 @@ fn the_agency_lists_every_station_through_the_same_operations() {
         describe(&out)
     );
 
+    // What is overdue, across stations: the interruptions each station
+    // itself lists as overdue; cases, kept at the stations, said to be
+    // not held rather than shown as none.
+    let ids = |doc: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = doc["unexplained"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let own = ids(&v1.json(&["overdue", "--explain-within", "0", "--json"]));
+    assert!(!own.is_empty());
+    let there = centre_json(
+        &ana,
+        &[
+            "overdue",
+            "--explain-within",
+            "0",
+            "--station",
+            &s1,
+            "--json",
+        ],
+    );
+    assert_eq!(ids(&there), own);
+    assert!(there["unfiled_cases"].is_null(), "{there:#}");
+    assert!(!there["not_held"].as_array().unwrap().is_empty());
+    let everywhere = centre_json(&ana, &["overdue", "--explain-within", "0", "--json"]);
+    assert_eq!(
+        ids(&everywhere).len() as i64,
+        count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps")
+    );
+    let none_yet = centre_json(&ana, &["overdue", "--json"]);
+    assert!(
+        ids(&none_yet).is_empty(),
+        "found just now, not yet past 24 h"
+    );
+    let out = at_centre(&ana, &["overdue", "--explain-within", "0"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("Not held here: unfiled cases") && text.contains(&s1),
+        "{}",
+        describe(&out)
+    );
+
     // The table a person reads works too.
     let out = at_centre(&ana, &["clips"]);
     assert!(out.status.success(), "{}", describe(&out));

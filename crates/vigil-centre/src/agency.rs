@@ -35,6 +35,93 @@ pub fn router() -> Router<Centre> {
         .route(ops::Review::PATH, post(review))
         .route(ops::Report::PATH, get(report))
         .route(ops::Audit::PATH, get(audit_log))
+        .route(ops::Overdue::PATH, get(overdue))
+}
+
+/// What is past its deadline across stations: recordings not tagged
+/// within `tag_within` working days of ingest (R11) and interruptions not
+/// explained within `explain_within` hours (R9), oldest first, each with
+/// its station; at most [`MAX_ROWS`] of each, `more` says which had more.
+/// Cases are kept at the stations: `unfiled_cases` is null and
+/// `not_held` says so, rather than an empty list that would read as none.
+async fn overdue(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<vigil_service::tagging::OverdueQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Overdue>(&c, &headers).await?;
+    let holidays = q
+        .checked()
+        .map_err(|e| CentreError::BadRequest(e.to_string()))?;
+    let station = user.scope(q.station.as_deref().filter(|s| !s.is_empty()))?;
+    let now = time::OffsetDateTime::now_utc();
+    let last = vigil_service::tagging::last_overdue_day(now, q.tag_within, &holidays);
+    let cutoff =
+        vigil_service::model::rfc3339(last.next_day().unwrap_or(last).midnight().assume_utc());
+    let client = c.pool.get().await?;
+    let untagged = client
+        .query(
+            "SELECT station, id, path, device, officer,
+                    to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+             FROM clips
+             WHERE ingested_at < $1::text::timestamptz AND purged_at IS NULL
+               AND jsonb_typeof(data -> 'tag') IS DISTINCT FROM 'object'
+               AND ($2::text IS NULL OR station = $2)
+               AND (confidential IS NULL OR NOT (confidential = ANY($3)))
+             ORDER BY ingested_at, station, id
+             LIMIT $4",
+            &[&cutoff, &station, &hidden_from(user.role), &(MAX_ROWS + 1)],
+        )
+        .await?;
+    let more_untagged = untagged.len() as i64 > MAX_ROWS;
+    let untagged: Vec<serde_json::Value> = untagged
+        .iter()
+        .take(MAX_ROWS as usize)
+        .map(|r| {
+            serde_json::json!({
+                "station": r.get::<_, String>(0), "clip": r.get::<_, String>(1),
+                "path": r.get::<_, String>(2), "device": r.get::<_, Option<String>>(3),
+                "officer": r.get::<_, Option<String>>(4), "ingested_at": r.get::<_, String>(5),
+            })
+        })
+        .collect();
+    let (gaps, more_gaps) = gap_rows(
+        &client,
+        &GapFilter {
+            station: station.clone(),
+            open: true,
+            overdue_only: true,
+            deadline_h: Some(q.explain_within),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let unexplained: Vec<serde_json::Value> = gaps
+        .into_iter()
+        .map(|g| {
+            let mut v = g.data;
+            v["station"] = serde_json::Value::String(g.station);
+            v["status"] = serde_json::Value::String(g.status);
+            v["overdue"] = serde_json::Value::Bool(g.overdue);
+            v
+        })
+        .collect();
+    audit(
+        &client,
+        &user.name,
+        "overdue.listed",
+        "overdue",
+        serde_json::json!({"station": station, "untagged": untagged.len(), "unexplained": unexplained.len()}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "untagged": untagged,
+        "unexplained": unexplained,
+        "unfiled_cases": null,
+        "not_held": ["unfiled cases (kept at each station: `vigil overdue` there)"],
+        "more": {"untagged": more_untagged, "unexplained": more_gaps},
+    }))
+    .into_response())
 }
 
 /// The stations `user` may read, or the one asked for.
@@ -514,6 +601,8 @@ pub struct GapFilter {
     pub until: Option<String>,
     /// Hours after which an open one is overdue.
     pub deadline_h: Option<i64>,
+    /// Only those overdue (open past the deadline).
+    pub overdue_only: bool,
 }
 
 /// An interruption as the centre holds it.
@@ -552,9 +641,10 @@ pub async fn gap_rows(
                AND ($4::text IS NULL OR device = $4)
                AND ($5::text IS NULL OR COALESCE(wall_start, detected_at) >= $5::timestamptz)
                AND ($8::text IS NULL OR COALESCE(wall_start, detected_at) < $8::timestamptz)
+               AND (NOT $9 OR (status <> 'explained' AND detected_at < now() - make_interval(hours => $6)))
              ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
              LIMIT $7",
-            &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(MAX_ROWS + 1), &f.until],
+            &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(MAX_ROWS + 1), &f.until, &f.overdue_only],
         )
         .await
         .map_err(|e| match e.as_db_error() {
@@ -594,8 +684,8 @@ async fn gaps(
             officer: q.officer.clone(),
             device: q.device.clone(),
             since: q.since.clone(),
-            until: None,
             deadline_h: q.deadline,
+            ..Default::default()
         },
     )
     .await?;

@@ -1028,6 +1028,7 @@ async fn board(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, Ce
                     s.depth.map_or_else(|| "-".into(), |d| d.to_string()),
                     format!("{} · {}", s.witnessed, local(&s.cosigned_at)),
                     s.open_gaps.to_string(),
+                    s.overdue_gaps.to_string(),
                     attention.join("; "),
                 ],
                 alert,
@@ -1059,6 +1060,7 @@ async fn board(Axum(c): Axum<Centre>, headers: HeaderMap) -> Result<Response, Ce
             Msg::ToCome,
             Msg::LastCosigned,
             Msg::OpenGaps,
+            Msg::OverdueGaps,
             Msg::Attention,
         ]
         .iter()

@@ -209,7 +209,7 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     } else {
                         for s in all {
                             println!(
-                                "{}\t{} entries, {} to come\tcosigned {} at {}\tlast contact {}\t{} open interruptions{}{}{}",
+                                "{}\t{} entries, {} to come\tcosigned {} at {}\tlast contact {}\t{} open interruptions ({} overdue){}{}{}",
                                 s.name,
                                 s.applied,
                                 s.depth.map_or("?".into(), |d| d.to_string()),
@@ -217,6 +217,7 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                                 s.cosigned_at.as_deref().unwrap_or("never"),
                                 s.last_contact.as_deref().unwrap_or("never"),
                                 s.open_gaps,
+                                s.overdue_gaps,
                                 s.out_of_touch_since
                                     .map(|t| format!("\tOUT OF TOUCH since {t}"))
                                     .unwrap_or_default(),

@@ -39,6 +39,9 @@ pub struct Station {
     pub depth: Option<i64>,
     /// Its interruptions not yet explained, as the centre holds them.
     pub open_gaps: i64,
+    /// Of them, those past the deadline to explain (R9,
+    /// `vigil_service::explanations::DEFAULT_DEADLINE_H` after found).
+    pub overdue_gaps: i64,
     /// Since when it has been silent longer than `out_of_touch_s`.
     pub out_of_touch_since: Option<String>,
 }
@@ -141,10 +144,12 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Station>, CentreError> {
                 utc!("s.last_contact"), ", l.applied, l.witnessed, ", utc!("l.cosigned_at"), ", s.flag, ",
                 utc!("s.flagged_at"), ", s.reported_size - l.applied, ",
                 "(SELECT COUNT(*) FROM gaps g WHERE g.station = s.name AND g.status <> 'explained'), ",
-                utc!("s.out_of_touch_since"),
+                utc!("s.out_of_touch_since"), ", ",
+                "(SELECT COUNT(*) FROM gaps g WHERE g.station = s.name AND g.status <> 'explained'
+                   AND g.detected_at < now() - make_interval(hours => $1))",
                 " FROM stations s JOIN logs l ON l.station = s.name ORDER BY s.name"
             ),
-            &[],
+            &[&(vigil_service::explanations::DEFAULT_DEADLINE_H as i32)],
         )
         .await?;
     Ok(rows
@@ -163,6 +168,7 @@ pub async fn list(c: &impl GenericClient) -> Result<Vec<Station>, CentreError> {
             depth: r.get::<_, Option<i64>>(10).map(|d| d.max(0)),
             open_gaps: r.get(11),
             out_of_touch_since: r.get(12),
+            overdue_gaps: r.get(13),
         })
         .collect())
 }

@@ -191,6 +191,7 @@ catalogue! {
     AgencyStats => "Agency statistics", "全机构统计";
     AgencyRecordings => "Recordings across the agency", "全机构音视频记录";
     RecordingsNav => "Recordings", "音视频记录";
+    NotHeldHere => "Not held here: {what}", "此处不保存：{what}";
     CustodyLog => "Its station's log about it and its interruptions", "工作站日志中关于该记录及其中断的条目";
     PerStation => "Per station", "按工作站";
     PerStationOfficer => "Per officer at each station", "按工作站和执法人员";
@@ -211,6 +212,7 @@ catalogue! {
     ToCome => "Still to come", "待报送";
     LastCosigned => "Last cosigned", "最近联署";
     OpenGaps => "Not yet explained", "待说明中断";
+    OverdueGaps => "Of them overdue (over 24 h, R9)", "其中逾期（超过 24 小时）";
     Attention => "Attention", "需关注";
     OutOfTouch => "out of touch since {since}", "自 {since} 起失联";
     Flagged => "flagged: {why}", "已标记：{why}";

@@ -173,27 +173,62 @@ pub struct OverdueQuery {
     /// Public holidays, `YYYY-MM-DD`, comma-separated.
     #[serde(default)]
     pub holidays: String,
+    /// Only this station's (at the agency centre; a station's work is
+    /// only its own).
+    #[serde(default)]
+    pub station: Option<String>,
+}
+
+impl OverdueQuery {
+    /// Checks the limits; returns the holidays.
+    pub fn checked(&self) -> Result<BTreeSet<Date>, ServiceError> {
+        if self.tag_within > 366 || !(0..=24 * 366).contains(&self.explain_within) {
+            return Err(ServiceError::bad_request(
+                "tag_within is at most 366 working days, explain_within 0 to 8784 hours".into(),
+            ));
+        }
+        let mut holidays = BTreeSet::new();
+        for d in self
+            .holidays
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            holidays.insert(
+                Date::parse(d, &time::format_description::well_known::Iso8601::DATE).map_err(
+                    |_| {
+                        ServiceError::bad_request(format!("holiday {d:?} is not a YYYY-MM-DD date"))
+                    },
+                )?,
+            );
+        }
+        Ok(holidays)
+    }
+}
+
+/// The last day (UTC) whose ingests are past their tagging deadline at
+/// `now`: a recording ingested on it or before is overdue (R11). The
+/// deadline only moves later with the day, so the day is found by
+/// stepping back from `now`'s.
+pub fn last_overdue_day(now: OffsetDateTime, n: u32, holidays: &BTreeSet<Date>) -> Date {
+    let mut d = now.date();
+    while working_deadline(d, n, holidays) >= now {
+        match d.previous_day() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    d
 }
 
 /// What is past its deadline: `{"untagged", "unexplained", "unfiled_cases"}`.
 pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Value, ServiceError> {
-    if q.tag_within > 366 || !(0..=24 * 366).contains(&q.explain_within) {
-        return Err(ServiceError::bad_request(
-            "tag_within is at most 366 working days, explain_within 0 to 8784 hours".into(),
-        ));
-    }
-    let mut holidays = BTreeSet::new();
-    for d in q
-        .holidays
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        holidays.insert(
-            Date::parse(d, &time::format_description::well_known::Iso8601::DATE).map_err(|_| {
-                ServiceError::bad_request(format!("holiday {d:?} is not a YYYY-MM-DD date"))
-            })?,
-        );
+    let holidays = q.checked()?;
+    if !crate::queries::is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
+        return Err(ServiceError::not_found(format!(
+            "this station's overdue work is its own, not {:?}'s: the agency centre lists every station's",
+            q.station.as_deref().unwrap_or_default()
+        )));
     }
     let now = OffsetDateTime::now_utc();
     let untagged: Vec<_> = store
@@ -247,5 +282,24 @@ mod tests {
             working_deadline(date!(2026 - 11 - 23), 2, &h).date(),
             date!(2026 - 11 - 27)
         );
+    }
+
+    #[test]
+    fn the_last_overdue_day_splits_the_days_as_their_deadlines_do() {
+        let h = BTreeSet::from([date!(2026 - 12 - 31), date!(2027 - 01 - 01)]);
+        for hours in 0..24 * 30 {
+            let now = date!(2026 - 12 - 15).midnight().assume_utc() + time::Duration::hours(hours);
+            for n in [0, 1, 2, 5] {
+                let last = last_overdue_day(now, n, &h);
+                for back in 0..40 {
+                    let d = now.date() - time::Duration::days(back);
+                    assert_eq!(
+                        d <= last,
+                        working_deadline(d, n, &h) < now,
+                        "now {now}, {n} working days, ingested {d}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -84,6 +84,10 @@ pub struct OverdueArgs {
     /// Hours within which an interruption must be explained (R9).
     #[arg(long, default_value_t = 24, value_name = "HOURS")]
     explain_within: i64,
+    /// Only this station's (at the agency centre, which lists every
+    /// station's; a station's work is only its own).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
@@ -153,6 +157,7 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         tag_within: args.tag_within,
         explain_within: args.explain_within,
         holidays: holidays.join(","),
+        station: args.station.clone(),
     };
     let doc = ctx.run::<ops::Overdue>((), q)?;
     if args.json {
@@ -173,8 +178,25 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
                 ]
             )
         );
+        // At the agency centre each row names its station.
+        let stations = untagged
+            .iter()
+            .chain(list("unexplained").iter())
+            .any(|r| r["station"].is_string());
+        let with_station = |mut heads: Vec<Msg>| {
+            if stations {
+                heads.insert(0, Msg::Station);
+            }
+            w.heads(&heads)
+        };
+        let station_of = |r: &serde_json::Value| stations.then(|| text(&r["station"]));
+        let more = |k: &str, n: usize| {
+            if doc["more"][k] == true {
+                crate::say!("{}", w.fmt(Msg::MoreThanShown, &[("n", &n.to_string())]));
+            }
+        };
         if !untagged.is_empty() {
-            let mut t = output::Table::new(&w.heads(&[
+            let mut t = output::Table::new(&with_station(vec![
                 Msg::Recording,
                 Msg::Recorder,
                 Msg::Officer,
@@ -182,16 +204,17 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
                 Msg::File,
             ]));
             for c in &untagged {
-                t.row([
+                t.row(station_of(c).into_iter().chain([
                     text(&c["clip"]),
                     text(&c["device"]),
                     text(&c["officer"]),
                     w.local(&c["ingested_at"]),
                     text(&c["path"]),
-                ]);
+                ]));
             }
             t.print();
             crate::say!("{}", w.zone_line());
+            more("untagged", untagged.len());
         }
         let gaps = list("unexplained");
         crate::say!(
@@ -205,17 +228,27 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
             )
         );
         if !gaps.is_empty() {
-            let mut t =
-                output::Table::new(&w.heads(&[Msg::ColId, Msg::ColKind, Msg::Officer, Msg::File]));
+            let mut t = output::Table::new(&with_station(vec![
+                Msg::ColId,
+                Msg::ColKind,
+                Msg::Officer,
+                Msg::File,
+            ]));
             for g in &gaps {
-                t.row([
+                t.row(station_of(g).into_iter().chain([
                     text(&g["id"]),
                     w.kind(&g["kind"]),
                     text(&g["officer"]),
                     text(&g["path"]),
-                ]);
+                ]));
             }
             t.print();
+            more("unexplained", gaps.len());
+        }
+        // What the answering service does not hold, said rather than
+        // shown as nothing.
+        for n in doc["not_held"].as_array().into_iter().flatten() {
+            crate::say!("{}", w.fmt(Msg::NotHeldHere, &[("what", &text(n))]));
         }
     }
     Ok(ExitCode::SUCCESS)
