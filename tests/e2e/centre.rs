@@ -1952,6 +1952,44 @@ fn the_agencys_statistics_are_its_stations_own() {
         "all but the purged recording"
     );
     assert_eq!(agency["period_by"], "recording");
+    // A period that starts and ends inside days (its edges read from the
+    // rows, its whole days from the daily totals) says what the stations
+    // say of it.
+    let odd = [
+        "report",
+        "stats",
+        "--json",
+        "--since",
+        "2026-11-20T05:00:00Z",
+        "--until",
+        "2100-01-01T05:00:00Z",
+    ];
+    let figures = |doc: &serde_json::Value| -> [i64; 4] {
+        doc["officers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold([0; 4], |mut a, o| {
+                for (i, f) in ["clips", "interruptions", "explained", "clips_without_time"]
+                    .iter()
+                    .enumerate()
+                {
+                    a[i] += o[*f].as_i64().unwrap();
+                }
+                a
+            })
+    };
+    let (o1, o2) = (figures(&v1.json(&odd)), figures(&v2.json(&odd)));
+    let centre_odd = centre_json(&ana, &odd);
+    assert_eq!(
+        figures(&centre_odd),
+        [0, 1, 2, 3].map(|i| o1[i] + o2[i]),
+        "{centre_odd:#}"
+    );
+    assert!(
+        o1[0] > 0 && o1[0] < sums[0],
+        "the period holds some recordings: {o1:?}"
+    );
 
     // The table a person reads, and the spreadsheet.
     let args = with(&["report", "stats"]);

@@ -98,94 +98,170 @@ pub struct Stats {
     pub total: Totals,
 }
 
+/// How a period is summed: its whole UTC days from the daily totals, its
+/// edges (part days) from the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Whole days `[from, until)`, `YYYY-MM-DD`, if any.
+    pub days: Option<(String, String)>,
+    /// Spans read from the rows, RFC 3339 `[since, until)`.
+    pub edges: Vec<(String, String)>,
+}
+
+/// Splits `[since, until)` into whole UTC days and edges.
+pub fn split(since: &str, until: &str) -> Result<Split, CentreError> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC))
+            .map_err(|e| CentreError::BadRequest(format!("{t:?}: not an RFC 3339 time ({e})")))
+    };
+    let (s, u) = (parse(since)?, parse(until)?);
+    let first = if s.time() == time::Time::MIDNIGHT {
+        s.date()
+    } else {
+        s.date().next_day().unwrap_or(s.date())
+    };
+    let end = u.date();
+    let at = |d: time::Date| vigil_service::model::rfc3339(d.midnight().assume_utc());
+    if first >= end {
+        return Ok(Split {
+            days: None,
+            edges: vec![(since.to_owned(), until.to_owned())],
+        });
+    }
+    let mut edges = Vec::new();
+    if s < first.midnight().assume_utc() {
+        edges.push((since.to_owned(), at(first)));
+    }
+    if end.midnight().assume_utc() < u {
+        edges.push((at(end), until.to_owned()));
+    }
+    Ok(Split {
+        days: Some((first.to_string(), end.to_string())),
+        edges,
+    })
+}
+
+/// The recordings' figures per (station, officer): clips, hours, late,
+/// undated; from the rows of `[since, until)`.
+const CLIP_ROWS: &str = "
+    SELECT station, COALESCE(officer, '-'), count(*), COALESCE(sum(duration_s), 0) / 3600.0,
+           count(*) FILTER (WHERE ingested_at - recorded_end > make_interval(hours => $4)),
+           count(*) FILTER (WHERE recorded_start IS NULL)
+    FROM (SELECT station, officer, duration_s, ingested_at, recorded_end, recorded_start
+          FROM clips
+          WHERE recorded_start >= $1::text::timestamptz AND recorded_start < $2::text::timestamptz
+            AND purged_at IS NULL AND ($3::text IS NULL OR station = $3)
+          UNION ALL
+          SELECT station, officer, duration_s, ingested_at, NULL, NULL
+          FROM clips
+          WHERE recorded_start IS NULL AND purged_at IS NULL
+            AND ingested_at >= $1::text::timestamptz AND ingested_at < $2::text::timestamptz
+            AND ($3::text IS NULL OR station = $3)) c
+    GROUP BY 1, 2";
+
+/// The same from the daily totals of the days `[$1, $2)`.
+const CLIP_DAYS: &str = "
+    SELECT station, officer, sum(clips)::bigint, sum(seconds) / 3600.0, sum(late)::bigint,
+           sum(undated)::bigint
+    FROM clip_days
+    WHERE day >= $1::text::date AND day < $2::text::date AND ($3::text IS NULL OR station = $3)
+    GROUP BY 1, 2 HAVING sum(clips) > 0";
+
+/// The interruptions' figures per (station, officer): how many, how many
+/// explained, the hours their explanations took in all; from the rows.
+const GAP_ROWS: &str = "
+    SELECT station, COALESCE(officer, '-'), count(*), count(explained_at),
+           COALESCE(sum(extract(epoch FROM explained_at - detected_at) / 3600.0), 0)::float8
+    FROM gaps
+    WHERE COALESCE(wall_start, detected_at) >= $1::text::timestamptz
+      AND COALESCE(wall_start, detected_at) < $2::text::timestamptz
+      AND ($3::text IS NULL OR station = $3)
+    GROUP BY 1, 2";
+
+/// The same from the daily totals.
+const GAP_DAYS: &str = "
+    SELECT station, officer, sum(gaps)::bigint, sum(explained)::bigint, sum(explain_hours)::float8
+    FROM gap_days
+    WHERE day >= $1::text::date AND day < $2::text::date AND ($3::text IS NULL OR station = $3)
+    GROUP BY 1, 2 HAVING sum(gaps) > 0";
+
 /// The statistics of `[since, until)` over `station`'s recordings, or
-/// every station's.
+/// every station's: the period's whole UTC days from the daily totals the
+/// triggers keep (schema migration 7), its edges from the rows, in one
+/// snapshot.
 pub async fn gather(
     client: &mut deadpool_postgres::Client,
     station: Option<&str>,
     since: &str,
     until: &str,
 ) -> Result<Stats, CentreError> {
-    // The officers of a year are grouped in memory, not sorted through
-    // temporary files (PostgreSQL's 4 MB default would have it spill a
-    // million rows to disk), and a query run once a page is not compiled.
-    let client = client.transaction().await?;
+    let parts = split(since, until)?;
+    // One snapshot for every part; the edges' officers grouped in memory,
+    // not sorted through temporary files, and queries run once a page not
+    // compiled.
+    let client = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
     client
         .batch_execute("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off")
         .await?;
-    let bad_time = |e: tokio_postgres::Error| match e.as_db_error() {
-        Some(d) if d.code() == &tokio_postgres::error::SqlState::INVALID_DATETIME_FORMAT => {
-            CentreError::BadRequest(format!(
-                "the period {since:?} to {until:?}: not dates or times"
-            ))
-        }
-        _ => e.into(),
-    };
-    let clips = client
-        .query(
-            "SELECT station, COALESCE(officer, '-'), count(*), COALESCE(sum(duration_s), 0) / 3600.0,
-                    count(*) FILTER (WHERE ingested_at - recorded_end > make_interval(hours => $4)),
-                    count(*) FILTER (WHERE recorded_start IS NULL)
-             FROM (SELECT station, officer, duration_s, ingested_at, recorded_end, recorded_start
-                   FROM clips
-                   WHERE recorded_start >= $1::text::timestamptz AND recorded_start < $2::text::timestamptz
-                     AND purged_at IS NULL AND ($3::text IS NULL OR station = $3)
-                   UNION ALL
-                   SELECT station, officer, duration_s, ingested_at, NULL, NULL
-                   FROM clips
-                   WHERE recorded_start IS NULL AND purged_at IS NULL
-                     AND ingested_at >= $1::text::timestamptz AND ingested_at < $2::text::timestamptz
-                     AND ($3::text IS NULL OR station = $3)) c
-             GROUP BY 1, 2",
-            &[&since, &until, &station, &LATE_AFTER_H],
-        )
-        .await
-        .map_err(bad_time)?;
-    let gaps = client
-        .query(
-            "SELECT station, COALESCE(officer, '-'), count(*), count(explained_at),
-                    avg(extract(epoch FROM explained_at - detected_at) / 3600.0)::float8
-             FROM gaps
-             WHERE COALESCE(wall_start, detected_at) >= $1::text::timestamptz
-               AND COALESCE(wall_start, detected_at) < $2::text::timestamptz
-               AND ($3::text IS NULL OR station = $3)
-             GROUP BY 1, 2",
-            &[&since, &until, &station],
-        )
-        .await
-        .map_err(bad_time)?;
     let mut by: std::collections::BTreeMap<(String, String), Totals> = Default::default();
-    for r in &clips {
-        let key: (String, String) = (r.get(0), r.get(1));
-        by.insert(
-            key.clone(),
-            Totals {
+    let mut hours: std::collections::HashMap<(String, String), f64> = Default::default();
+    let mut spans: Vec<(&str, &str, &str, &str)> = parts
+        .edges
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str(), CLIP_ROWS, GAP_ROWS))
+        .collect();
+    if let Some((a, b)) = &parts.days {
+        spans.push((a.as_str(), b.as_str(), CLIP_DAYS, GAP_DAYS));
+    }
+    for (a, b, clips_sql, gaps_sql) in spans {
+        let clips = if clips_sql == CLIP_ROWS {
+            client
+                .query(clips_sql, &[&a, &b, &station, &LATE_AFTER_H])
+                .await?
+        } else {
+            client.query(clips_sql, &[&a, &b, &station]).await?
+        };
+        for r in &clips {
+            let key: (String, String) = (r.get(0), r.get(1));
+            let t = by.entry(key.clone()).or_insert_with(|| Totals {
                 station: key.0,
                 officer: key.1,
-                clips: r.get(2),
-                hours_recorded: r.get(3),
-                late_ingests: r.get(4),
-                clips_without_time: r.get(5),
                 ..Default::default()
-            },
-        );
-    }
-    // An officer's interruptions count where the officer's recordings do;
-    // an officer with interruptions in the period and no recording in it
-    // (a missing file found now of an older day) gets a row too, so the
-    // sums are the agency's.
-    for r in &gaps {
-        let key: (String, String) = (r.get(0), r.get(1));
-        let t = by.entry(key.clone()).or_insert_with(|| Totals {
-            station: key.0,
-            officer: key.1,
-            ..Default::default()
-        });
-        t.interruptions = r.get(2);
-        t.explained = r.get(3);
-        t.mean_explanation_hours = r.get(4);
+            });
+            t.clips += r.get::<_, i64>(2);
+            t.hours_recorded += r.get::<_, f64>(3);
+            t.late_ingests += r.get::<_, i64>(4);
+            t.clips_without_time += r.get::<_, i64>(5);
+        }
+        // An officer's interruptions count where the officer's recordings
+        // do; an officer with interruptions in the period and no recording
+        // in it (a missing file found now of an older day) gets a row too,
+        // so the sums are the agency's.
+        for r in &client.query(gaps_sql, &[&a, &b, &station]).await? {
+            let key: (String, String) = (r.get(0), r.get(1));
+            let t = by.entry(key.clone()).or_insert_with(|| Totals {
+                station: key.0.clone(),
+                officer: key.1.clone(),
+                ..Default::default()
+            });
+            t.interruptions += r.get::<_, i64>(2);
+            t.explained += r.get::<_, i64>(3);
+            *hours.entry(key).or_default() += r.get::<_, f64>(4);
+        }
     }
     client.commit().await?;
+    for (key, t) in by.iter_mut() {
+        if t.explained > 0 {
+            t.mean_explanation_hours = hours.get(key).map(|h| h / t.explained as f64);
+        }
+    }
     let officers: Vec<Totals> = by.into_values().map(Totals::finish).collect();
     let mut stations: Vec<Totals> = Vec::new();
     let mut total = Totals {
@@ -382,6 +458,37 @@ pub fn csv(s: &Stats) -> Result<String, CentreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_is_whole_days_and_edges() {
+        let p = split("2026-01-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00").unwrap();
+        assert_eq!(
+            p,
+            Split {
+                days: Some(("2026-01-01".into(), "2026-12-31".into())),
+                edges: vec![
+                    (
+                        "2026-01-01T00:00:00+08:00".into(),
+                        "2026-01-01T00:00:00.000Z".into()
+                    ),
+                    (
+                        "2026-12-31T00:00:00.000Z".into(),
+                        "2027-01-01T00:00:00+08:00".into()
+                    ),
+                ],
+            }
+        );
+        let utc = split("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z").unwrap();
+        assert_eq!(utc.days, Some(("2026-03-01".into(), "2026-04-01".into())));
+        assert!(utc.edges.is_empty());
+        let hours = split("2026-03-01T10:00:00Z", "2026-03-02T09:00:00Z").unwrap();
+        assert_eq!(hours.days, None);
+        assert_eq!(
+            hours.edges,
+            vec![("2026-03-01T10:00:00Z".into(), "2026-03-02T09:00:00Z".into())]
+        );
+        assert!(split("yesterday", "2026-03-02T09:00:00Z").is_err());
+    }
 
     #[test]
     fn sums_weigh_the_explanation_time_by_explanations() {
