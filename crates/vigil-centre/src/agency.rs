@@ -96,16 +96,7 @@ async fn overdue(
         },
     )
     .await?;
-    let unexplained: Vec<serde_json::Value> = gaps
-        .into_iter()
-        .map(|g| {
-            let mut v = g.data;
-            v["station"] = serde_json::Value::String(g.station);
-            v["status"] = serde_json::Value::String(g.status);
-            v["overdue"] = serde_json::Value::Bool(g.overdue);
-            v
-        })
-        .collect();
+    let unexplained: Vec<serde_json::Value> = gaps.into_iter().map(GapRow::into_json).collect();
     audit(
         &client,
         &user.name,
@@ -618,6 +609,17 @@ pub struct GapRow {
     pub overdue: bool,
 }
 
+impl GapRow {
+    /// The station's object with `station`, `status` and `overdue`.
+    pub fn into_json(self) -> serde_json::Value {
+        let mut v = self.data;
+        v["station"] = serde_json::Value::String(self.station);
+        v["status"] = serde_json::Value::String(self.status);
+        v["overdue"] = serde_json::Value::Bool(self.overdue);
+        v
+    }
+}
+
 /// The interruptions `f` asks for, overdue first then by when they
 /// happened; at most [`MAX_ROWS`], and whether there were more.
 pub async fn gap_rows(
@@ -689,16 +691,7 @@ async fn gaps(
         },
     )
     .await?;
-    let list: Vec<serde_json::Value> = rows
-        .into_iter()
-        .map(|g| {
-            let mut v = g.data;
-            v["station"] = serde_json::Value::String(g.station);
-            v["status"] = serde_json::Value::String(g.status);
-            v["overdue"] = serde_json::Value::Bool(g.overdue);
-            v
-        })
-        .collect();
+    let list: Vec<serde_json::Value> = rows.into_iter().map(GapRow::into_json).collect();
     audit(
         &client,
         &user.name,

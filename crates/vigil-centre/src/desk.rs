@@ -391,7 +391,7 @@ async fn gaps(
     )
     .await?;
     audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
-    let all = stations_of(&client, &user).await?;
+    let all = crate::agency::stations_in_scope(&client, &user, None).await?;
     let t = |m: Msg| m.text(lang).to_owned();
     let list: Vec<Row> = rows
         .iter()
@@ -479,22 +479,6 @@ async fn gaps(
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
 }
 
-/// The stations `user` may choose from.
-async fn stations_of(
-    client: &impl deadpool_postgres::GenericClient,
-    user: &User,
-) -> Result<Vec<String>, CentreError> {
-    Ok(match &user.station {
-        Some(s) => vec![s.clone()],
-        None => client
-            .query("SELECT name FROM stations ORDER BY name", &[])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-    })
-}
-
 #[derive(Debug, serde::Deserialize)]
 struct StatsQuery {
     period: Option<String>,
@@ -577,7 +561,7 @@ async fn stats(
     let body = CentreStats {
         chrome: chrome(&c, lang, page.title.clone(), Some(&user), "stats", &here),
         period,
-        stations: stations_of(&client, &user)
+        stations: crate::agency::stations_in_scope(&client, &user, None)
             .await?
             .into_iter()
             .map(|s| {
@@ -687,7 +671,7 @@ async fn clips(
             &here,
         ),
         search,
-        stations: stations_of(&client, &user)
+        stations: crate::agency::stations_in_scope(&client, &user, None)
             .await?
             .into_iter()
             .map(|s| {
