@@ -268,7 +268,45 @@ fn agency(
         .args(["checkpoint", "verify"])
         .arg(&kept)
         .args(["--key", key, "--witness", &witness]))?;
+    println!("\n== The agency's users: one login per role (vigil-centre user add)");
+    let station_1: &str = &stations[0].0;
+    let logins: [(&str, &str, Option<&str>); 4] = [
+        ("ana", "auditor", None),
+        ("cai", "custodian", None),
+        ("sam", "supervisor", Some(station_1)),
+        ("wei", "officer", Some(station_1)),
+    ];
+    for (user, role, station) in logins {
+        let mut add = Command::new(bin("vigil-centre"));
+        add.arg("--config")
+            .arg(&config)
+            .args(["user", "add", user, "--role", role]);
+        if let Some(s) = station {
+            add.args(["--station", s]);
+        }
+        let mut child = add.stdin(Stdio::piped()).stdout(Stdio::null()).spawn()?;
+        {
+            use std::io::Write as _;
+            writeln!(
+                child.stdin.take().context("stdin")?,
+                "{}",
+                demo_password(user)
+            )?;
+        }
+        anyhow::ensure!(child.wait()?.success(), "vigil-centre user add {user}");
+        println!(
+            "   {user:<4} {role:<10} {:<34} password: {}",
+            station.unwrap_or("every station"),
+            demo_password(user)
+        );
+    }
     println!("\n   centre:  https://{CENTRE} (certificate fingerprint {fingerprint})");
+    println!(
+        "   desk:    https://{CENTRE}/desk/ (recordings, interruptions, statistics, stations)"
+    );
+    println!(
+        "   CLI:     vigil login --server https://{CENTRE} --fingerprint {fingerprint} --user ana"
+    );
     println!("   witness: {witness}");
     for (name, dir, _) in &stations {
         println!(
@@ -281,4 +319,9 @@ fn agency(
         crate::wait_for_ctrl_c();
     }
     Ok(())
+}
+
+/// The demo's password for `user` (a demo only: printed on screen).
+fn demo_password(user: &str) -> String {
+    format!("demo password {user}")
 }

@@ -32,8 +32,12 @@ pub async fn migrate(pool: &Pool) -> Result<usize, CentreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock(7365012)", &[])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        .await?;
+    // PostgreSQL's notice that the table is there already is not news.
+    tx.batch_execute(
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    )
+    .await?;
     let have: i64 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_version",
