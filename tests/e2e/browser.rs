@@ -1692,7 +1692,7 @@ fn recordings_are_listed_fifty_a_page_and_the_auditor_sees_the_log() {
 }
 
 /// axe-core's script (`cargo xtask test` fetches it into `target/axe`).
-fn axe_script() -> String {
+pub(crate) fn axe_script() -> String {
     let path = vigil_e2e::workspace().join("target/axe/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -1703,11 +1703,11 @@ fn axe_script() -> String {
 }
 
 /// An axe-core finding: (rule, impact, the first offending elements).
-type Violation = (String, String, String);
+pub(crate) type Violation = (String, String, String);
 
 /// The critical and serious violations axe-core finds on the page open in
 /// `c`.
-async fn axe_violations(c: &Client, script: &str) -> Vec<Violation> {
+pub(crate) async fn axe_violations(c: &Client, script: &str) -> Vec<Violation> {
     c.execute(script, vec![]).await.unwrap();
     let found = c
         .execute_async(

@@ -1607,6 +1607,23 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            // Every page of the agency desk passes axe-core (WCAG 2.x A
+            // and AA: no critical or serious violation).
+            let axe = crate::browser::axe_script();
+            let mut found = Vec::new();
+            for page in [
+                format!("/desk/clips/{}/{gapped}", s2.replace('/', "%2F")),
+                "/desk/clips?search=1012".to_owned(),
+                "/desk/gaps".to_owned(),
+                "/desk/stats".to_owned(),
+                "/desk/stations".to_owned(),
+            ] {
+                ana.goto(&format!("{base}{page}")).await.unwrap();
+                for v in crate::browser::axe_violations(&ana, &axe).await {
+                    found.push((page.clone(), v));
+                }
+            }
+            assert!(found.is_empty(), "{lang}: {found:#?}");
             ana.close().await.unwrap();
         }
     });

@@ -76,7 +76,7 @@ pub struct CentreGap {
 /// The board of stations: each one's last contact, what the centre holds
 /// of its log and what is still to come, its last cosigned checkpoint, its
 /// open interruptions, and whether it is out of touch or flagged. The page
-/// reloads itself every 30 s.
+/// reloads itself every 30 s while its box is ticked.
 #[derive(Debug, Template)]
 #[template(path = "centre_stations.html")]
 pub struct CentreStations {

@@ -207,3 +207,12 @@
   button.hidden = false;
   button.addEventListener("click", function () { window.print(); });
 })();
+// A board that keeps itself current: reloaded every 30 s while its box
+// is ticked (a reader who needs longer unticks it; WCAG 2.2.1).
+(function () {
+  var box = document.getElementById("auto-reload");
+  if (!box) return;
+  window.setInterval(function () {
+    if (box.checked) window.location.reload();
+  }, 30000);
+})();

@@ -192,6 +192,7 @@ catalogue! {
     AgencyRecordings => "Recordings across the agency", "全机构音视频记录";
     RecordingsNav => "Recordings", "音视频记录";
     NotHeldHere => "Not held here: {what}", "此处不保存：{what}";
+    AutoReload => "Reload every 30 s", "每 30 秒自动刷新";
     CustodyLog => "Its station's log about it and its interruptions", "工作站日志中关于该记录及其中断的条目";
     PerStation => "Per station", "按工作站";
     PerStationOfficer => "Per officer at each station", "按工作站和执法人员";
@@ -206,7 +207,7 @@ catalogue! {
     FromStationLog => "From {station}'s log, entry {seq}", "来自 {station} 的日志第 {seq} 条";
     StationLog => "The station's log about it", "工作站日志中的相关记录";
     TracedTo => "Source", "来源";
-    BoardHelp => "Each station's last contact, what the centre holds of its log and what is still to come, the last checkpoint the centre's witness cosigned, and its interruptions not yet explained, with those past the 24 h to explain them. A station silent too long is out of touch; a flagged one presented a log that does not extend what the witness cosigned. The page reloads every 30 s.", "各工作站最近一次联络时间、中心已收到的日志条数与待报送条数、中心见证方最近联署的检查点，以及尚未说明的中断数及其中超过 24 小时仍未说明的数量。长时间未联络的工作站标为失联；被标记的工作站提交的日志不是见证方已联署日志的延续。本页每 30 秒自动刷新。";
+    BoardHelp => "Each station's last contact, what the centre holds of its log and what is still to come, the last checkpoint the centre's witness cosigned, and its interruptions not yet explained, with those past the 24 h to explain them. A station silent too long is out of touch; a flagged one presented a log that does not extend what the witness cosigned. The page reloads every 30 s unless its box is unticked.", "各工作站最近一次联络时间、中心已收到的日志条数与待报送条数、中心见证方最近联署的检查点，以及尚未说明的中断数及其中超过 24 小时仍未说明的数量。长时间未联络的工作站标为失联；被标记的工作站提交的日志不是见证方已联署日志的延续。本页每 30 秒自动刷新，取消勾选即停止。";
     LastContact => "Last contact", "最近联络";
     EntriesHeld => "Log entries at the centre", "中心已收日志条数";
     ToCome => "Still to come", "待报送";
