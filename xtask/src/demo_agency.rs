@@ -269,7 +269,7 @@ fn agency(
         .arg(&kept)
         .args(["--key", key, "--witness", &witness]))?;
     println!("\n== The agency's users: one login per role (vigil-centre user add)");
-    let station_1: &str = &stations[0].0;
+    let station_1: &str = stations[0].0;
     let logins: [(&str, &str, Option<&str>); 4] = [
         ("ana", "auditor", None),
         ("cai", "custodian", None),
