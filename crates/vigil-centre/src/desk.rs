@@ -156,6 +156,20 @@ async fn signed_in(c: &Centre, headers: &HeaderMap) -> Result<User, Response> {
     }
 }
 
+/// The signed-in reader, allowed `E` by its declaration, and their
+/// language; or the login page.
+async fn reader<E: vigil_service::op::Endpoint>(
+    c: &Centre,
+    headers: &HeaderMap,
+) -> Result<Result<(User, Lang), Response>, CentreError> {
+    let user = match signed_in(c, headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(Err(r)),
+    };
+    user.may::<E>()?;
+    Ok(Ok((user, lang_of(headers))))
+}
+
 async fn home(Axum(c): Axum<Centre>, headers: HeaderMap) -> Response {
     match signed_in(&c, &headers).await {
         Ok(_) => Redirect::to("/desk/gaps").into_response(),
@@ -351,12 +365,10 @@ async fn gaps(
     headers: HeaderMap,
     Query(q): Query<GapsQuery>,
 ) -> Result<Response, CentreError> {
-    let user = match signed_in(&c, &headers).await {
+    let (user, lang) = match reader::<ops::Gaps>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    user.may::<ops::Gaps>()?;
-    let lang = lang_of(&headers);
     let (this_month, last_month) = months_around(&c);
     let month = q
         .month
@@ -505,12 +517,10 @@ async fn stats(
     headers: HeaderMap,
     Query(q): Query<StatsQuery>,
 ) -> Result<Response, CentreError> {
-    let user = match signed_in(&c, &headers).await {
+    let (user, lang) = match reader::<ops::Report>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    user.may::<ops::Report>()?;
-    let lang = lang_of(&headers);
     let (this_month, _) = months_around(&c);
     let this_year = this_month[..4].to_owned();
     let last_year = this_year
@@ -602,12 +612,10 @@ async fn clips(
     headers: HeaderMap,
     Query(q): Query<ClipsQuery>,
 ) -> Result<Response, CentreError> {
-    let user = match signed_in(&c, &headers).await {
+    let (user, lang) = match reader::<ops::Clips>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    user.may::<ops::Clips>()?;
-    let lang = lang_of(&headers);
     let t = |m: Msg| m.text(lang).to_owned();
     let asked = q.station.clone().filter(|s| !s.is_empty());
     let station = user.scope(asked.as_deref())?;
@@ -706,13 +714,11 @@ async fn clip(
     headers: HeaderMap,
     Path((station, id)): Path<(String, String)>,
 ) -> Result<Response, CentreError> {
-    let user = match signed_in(&c, &headers).await {
+    let (user, lang) = match reader::<ops::Clips>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    user.may::<ops::Clips>()?;
     user.scope(Some(&station))?;
-    let lang = lang_of(&headers);
     let t = |m: Msg| m.text(lang).to_owned();
     let client = c.pool.get().await?;
     let row = client
@@ -873,13 +879,11 @@ async fn gap(
     headers: HeaderMap,
     Path((station, id)): Path<(String, String)>,
 ) -> Result<Response, CentreError> {
-    let user = match signed_in(&c, &headers).await {
+    let (user, lang) = match reader::<ops::Gaps>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    user.may::<ops::Gaps>()?;
     user.scope(Some(&station))?;
-    let lang = lang_of(&headers);
     let t = |m: Msg| m.text(lang).to_owned();
     let client = c.pool.get().await?;
     let row = client
