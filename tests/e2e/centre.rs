@@ -937,6 +937,44 @@ fn stations_on_their_own_hosts_ride_out_partitions_and_a_link_cut_mid_push() {
 
 /// `vigil-centre user add NAME --role ROLE [--station S]`, the password on
 /// standard input.
+/// An agency of two stations, each a vigild of its own sending to one
+/// centre on a throwaway cluster; dropped daemons first, the cluster last.
+struct TwoStations {
+    _daemons: [Vigild; 2],
+    centre: Centre,
+    v1: Vigil,
+    v2: Vigil,
+    /// The stations' log names, as enrolled.
+    s1: String,
+    s2: String,
+    pg: Postgres,
+}
+
+fn two_stations(names: [&str; 2], centre_config: &str) -> TwoStations {
+    let pg = Postgres::start(&["centre"]);
+    let (v1, v2) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init_with(
+        &pg,
+        "centre",
+        &v1.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+        centre_config,
+    );
+    centre.start();
+    let d1 = station(&v1, names[0], &centre);
+    let d2 = station(&v2, names[1], &centre);
+    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    TwoStations {
+        _daemons: [d1, d2],
+        centre,
+        v1,
+        v2,
+        s1,
+        s2,
+        pg,
+    }
+}
+
 fn centre_user(centre: &Centre, name: &str, role: &str, station: Option<&str>) {
     let mut args = vec!["user", "add", name, "--role", role];
     if let Some(s) = station {
@@ -1014,18 +1052,18 @@ fn centre_json(config: &Path, args: &[&str]) -> serde_json::Value {
 /// every listing audited at the centre.
 #[test]
 fn the_agency_lists_every_station_through_the_same_operations() {
-    let pg = Postgres::start(&["centre"]);
-    let (v1, v2) = (Vigil::new(), Vigil::new());
-    let mut centre = Centre::init(
-        &pg,
-        "centre",
-        &v1.scratch("centre"),
-        &format!("127.0.0.1:{}", free_port()),
-    );
-    centre.start();
-    let _d1 = station(&v1, "vigil.test/station-1", &centre);
-    let _d2 = station(&v2, "vigil.test/station-2", &centre);
-    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    let a = two_stations(["vigil.test/station-1", "vigil.test/station-2"], "");
+    // Bound in this order, dropped in the reverse: the daemons first,
+    // the cluster last.
+    let TwoStations {
+        pg,
+        v1,
+        v2,
+        s1,
+        s2,
+        centre,
+        _daemons,
+    } = a;
     ingest(&v1, "recorder-seq", "BWC002", "1002");
     ingest(&v2, "recorder-a", "BWC004", "1004");
     // A site in Chinese at station 1; a private recording at station 2.
@@ -1275,19 +1313,21 @@ fn an_agency_auditor_finds_last_months_interruptions_in_firefox() {
 
 fn agency_desk(engine: vigil_e2e::Engine) {
     use fantoccini::Locator;
-    let pg = Postgres::start(&["centre"]);
-    let (v1, v2) = (Vigil::new(), Vigil::new());
-    let mut centre = Centre::init_with(
-        &pg,
-        "centre",
-        &v1.scratch("centre"),
-        &format!("127.0.0.1:{}", free_port()),
+    let a = two_stations(
+        ["vigil.test/station-east", "vigil.test/station-west"],
         "timezone = \"Asia/Shanghai\"",
     );
-    centre.start();
-    let _d1 = station(&v1, "vigil.test/station-east", &centre);
-    let _d2 = station(&v2, "vigil.test/station-west", &centre);
-    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    // Bound in this order, dropped in the reverse: the daemons first,
+    // the cluster last.
+    let TwoStations {
+        pg,
+        v1,
+        v2,
+        s1,
+        s2,
+        centre,
+        _daemons,
+    } = a;
     // Both stations' recordings were made on 20 November 2026: last month.
     ingest(&v1, "recorder-seq", "BWC002", "1002");
     ingest(&v2, "recorder-seq", "BWC012", "1012");
@@ -1808,18 +1848,18 @@ fn a_review_at_the_centre_is_recorded_in_the_stations_log() {
 /// station's report says where that is.
 #[test]
 fn the_agencys_statistics_are_its_stations_own() {
-    let pg = Postgres::start(&["centre"]);
-    let (v1, v2) = (Vigil::new(), Vigil::new());
-    let mut centre = Centre::init(
-        &pg,
-        "centre",
-        &v1.scratch("centre"),
-        &format!("127.0.0.1:{}", free_port()),
-    );
-    centre.start();
-    let _d1 = station(&v1, "vigil.test/station-s1", &centre);
-    let _d2 = station(&v2, "vigil.test/station-s2", &centre);
-    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    let a = two_stations(["vigil.test/station-s1", "vigil.test/station-s2"], "");
+    // Bound in this order, dropped in the reverse: the daemons first,
+    // the cluster last.
+    let TwoStations {
+        pg,
+        v1,
+        v2,
+        s1,
+        s2,
+        centre,
+        _daemons,
+    } = a;
     ingest(&v1, "recorder-seq", "BWC002", "1002");
     ingest(&v1, "recorder-a", "BWC003", "1003");
     ingest(&v2, "recorder-seq", "BWC004", "1004");
