@@ -198,9 +198,10 @@ CREATE INDEX clips_undated ON clips (ingested_at)
 CREATE INDEX gaps_totals ON gaps ((COALESCE(wall_start, detected_at)))
     INCLUDE (station, officer, explained_at, detected_at);
 "#,
-    // 7: the statistics' daily totals, kept by triggers as rows change:
-    // per station, officer and UTC day (of recording, else ingest, for a
-    // recording kept; of happening, else finding, for an interruption).
+    // 7: the statistics' daily totals, kept by statement triggers as rows
+    // change (a station's batch is one statement): per station, officer
+    // and UTC day (of recording, else ingest, for a recording kept; of
+    // happening, else finding, for an interruption).
     // A period's whole days are summed from them, its edges from the rows
     // (`stats.rs`). 24 h is the late-ingest bound (`stats::LATE_AFTER_H`).
     r#"
@@ -226,64 +227,97 @@ CREATE TABLE gap_days (
 );
 CREATE INDEX gap_days_day ON gap_days (day) INCLUDE (station, officer, gaps, explained, explain_hours);
 
+-- One statement's rows at a time (a station's batch is one statement):
+-- the rows it added count, the rows it removed or changed count no more.
 CREATE FUNCTION vigil_clip_days() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND (OLD.station, OLD.officer, OLD.recorded_start, OLD.recorded_end,
-                             OLD.ingested_at, OLD.duration_s, OLD.purged_at)
-        IS NOT DISTINCT FROM (NEW.station, NEW.officer, NEW.recorded_start, NEW.recorded_end,
-                              NEW.ingested_at, NEW.duration_s, NEW.purged_at) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.purged_at IS NULL THEN
-        UPDATE clip_days SET clips = clips - 1, seconds = seconds - COALESCE(OLD.duration_s, 0),
-            late = late - COALESCE(OLD.ingested_at - OLD.recorded_end > interval '24 hours', false)::int,
-            undated = undated - (OLD.recorded_start IS NULL)::int
-        WHERE station = OLD.station AND officer = COALESCE(OLD.officer, '-')
-          AND day = (COALESCE(OLD.recorded_start, OLD.ingested_at) AT TIME ZONE 'UTC')::date;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.purged_at IS NULL THEN
+    IF TG_OP = 'INSERT' THEN
         INSERT INTO clip_days (station, officer, day, clips, seconds, late, undated)
-        VALUES (NEW.station, COALESCE(NEW.officer, '-'),
-                (COALESCE(NEW.recorded_start, NEW.ingested_at) AT TIME ZONE 'UTC')::date, 1,
-                COALESCE(NEW.duration_s, 0),
-                COALESCE(NEW.ingested_at - NEW.recorded_end > interval '24 hours', false)::int,
-                (NEW.recorded_start IS NULL)::int)
-        ON CONFLICT (station, day, officer) DO UPDATE SET clips = clip_days.clips + 1,
+        SELECT station, COALESCE(officer, '-'),
+               (COALESCE(recorded_start, ingested_at) AT TIME ZONE 'UTC')::date, count(*),
+               COALESCE(sum(duration_s), 0),
+               count(*) FILTER (WHERE ingested_at - recorded_end > interval '24 hours'),
+               count(*) FILTER (WHERE recorded_start IS NULL)
+        FROM new_rows WHERE purged_at IS NULL GROUP BY 1, 2, 3
+        ON CONFLICT (station, day, officer) DO UPDATE SET clips = clip_days.clips + EXCLUDED.clips,
+            seconds = clip_days.seconds + EXCLUDED.seconds, late = clip_days.late + EXCLUDED.late,
+            undated = clip_days.undated + EXCLUDED.undated;
+    ELSE
+        INSERT INTO clip_days (station, officer, day, clips, seconds, late, undated)
+        SELECT station, COALESCE(officer, '-'),
+               (COALESCE(recorded_start, ingested_at) AT TIME ZONE 'UTC')::date, sum(sign),
+               COALESCE(sum(sign * duration_s), 0),
+               COALESCE(sum(sign) FILTER (WHERE ingested_at - recorded_end > interval '24 hours'), 0),
+               COALESCE(sum(sign) FILTER (WHERE recorded_start IS NULL), 0)
+        FROM (SELECT -1 AS sign, o.* FROM old_rows o
+              WHERE o.purged_at IS NULL AND (TG_OP = 'DELETE' OR NOT EXISTS (
+                  SELECT 1 FROM new_rows n WHERE n.station = o.station AND n.id = o.id
+                     AND (n.officer, n.recorded_start, n.recorded_end, n.ingested_at, n.duration_s, n.purged_at)
+                         IS NOT DISTINCT FROM
+                         (o.officer, o.recorded_start, o.recorded_end, o.ingested_at, o.duration_s, o.purged_at)))
+              UNION ALL
+              SELECT 1, n.* FROM new_rows n
+              WHERE TG_OP = 'UPDATE' AND n.purged_at IS NULL AND NOT EXISTS (
+                  SELECT 1 FROM old_rows o WHERE o.station = n.station AND o.id = n.id
+                     AND (n.officer, n.recorded_start, n.recorded_end, n.ingested_at, n.duration_s, n.purged_at)
+                         IS NOT DISTINCT FROM
+                         (o.officer, o.recorded_start, o.recorded_end, o.ingested_at, o.duration_s, o.purged_at))) c
+        GROUP BY 1, 2, 3
+        ON CONFLICT (station, day, officer) DO UPDATE SET clips = clip_days.clips + EXCLUDED.clips,
             seconds = clip_days.seconds + EXCLUDED.seconds, late = clip_days.late + EXCLUDED.late,
             undated = clip_days.undated + EXCLUDED.undated;
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER clips_days AFTER INSERT OR UPDATE OR DELETE ON clips
-    FOR EACH ROW EXECUTE FUNCTION vigil_clip_days();
+CREATE TRIGGER clips_days_inserted AFTER INSERT ON clips REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_clip_days();
+CREATE TRIGGER clips_days_updated AFTER UPDATE ON clips REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_clip_days();
+CREATE TRIGGER clips_days_deleted AFTER DELETE ON clips REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_clip_days();
 
 CREATE FUNCTION vigil_gap_days() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND (OLD.station, OLD.officer, OLD.wall_start, OLD.detected_at, OLD.explained_at)
-        IS NOT DISTINCT FROM (NEW.station, NEW.officer, NEW.wall_start, NEW.detected_at, NEW.explained_at) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE gap_days SET gaps = gaps - 1, explained = explained - (OLD.explained_at IS NOT NULL)::int,
-            explain_hours = explain_hours
-                - COALESCE(extract(epoch FROM OLD.explained_at - OLD.detected_at) / 3600.0, 0)
-        WHERE station = OLD.station AND officer = COALESCE(OLD.officer, '-')
-          AND day = (COALESCE(OLD.wall_start, OLD.detected_at) AT TIME ZONE 'UTC')::date;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         INSERT INTO gap_days (station, officer, day, gaps, explained, explain_hours)
-        VALUES (NEW.station, COALESCE(NEW.officer, '-'),
-                (COALESCE(NEW.wall_start, NEW.detected_at) AT TIME ZONE 'UTC')::date, 1,
-                (NEW.explained_at IS NOT NULL)::int,
-                COALESCE(extract(epoch FROM NEW.explained_at - NEW.detected_at) / 3600.0, 0))
-        ON CONFLICT (station, day, officer) DO UPDATE SET gaps = gap_days.gaps + 1,
+        SELECT station, COALESCE(officer, '-'),
+               (COALESCE(wall_start, detected_at) AT TIME ZONE 'UTC')::date, count(*),
+               count(explained_at),
+               COALESCE(sum(extract(epoch FROM explained_at - detected_at) / 3600.0), 0)
+        FROM new_rows GROUP BY 1, 2, 3
+        ON CONFLICT (station, day, officer) DO UPDATE SET gaps = gap_days.gaps + EXCLUDED.gaps,
+            explained = gap_days.explained + EXCLUDED.explained,
+            explain_hours = gap_days.explain_hours + EXCLUDED.explain_hours;
+    ELSE
+        INSERT INTO gap_days (station, officer, day, gaps, explained, explain_hours)
+        SELECT station, COALESCE(officer, '-'),
+               (COALESCE(wall_start, detected_at) AT TIME ZONE 'UTC')::date, sum(sign),
+               COALESCE(sum(sign) FILTER (WHERE explained_at IS NOT NULL), 0),
+               COALESCE(sum(sign * extract(epoch FROM explained_at - detected_at) / 3600.0), 0)
+        FROM (SELECT -1 AS sign, o.* FROM old_rows o
+              WHERE TG_OP = 'DELETE' OR NOT EXISTS (
+                  SELECT 1 FROM new_rows n WHERE n.station = o.station AND n.id = o.id
+                     AND (n.officer, n.wall_start, n.detected_at, n.explained_at)
+                         IS NOT DISTINCT FROM (o.officer, o.wall_start, o.detected_at, o.explained_at))
+              UNION ALL
+              SELECT 1, n.* FROM new_rows n
+              WHERE TG_OP = 'UPDATE' AND NOT EXISTS (
+                  SELECT 1 FROM old_rows o WHERE o.station = n.station AND o.id = n.id
+                     AND (n.officer, n.wall_start, n.detected_at, n.explained_at)
+                         IS NOT DISTINCT FROM (o.officer, o.wall_start, o.detected_at, o.explained_at))) g
+        GROUP BY 1, 2, 3
+        ON CONFLICT (station, day, officer) DO UPDATE SET gaps = gap_days.gaps + EXCLUDED.gaps,
             explained = gap_days.explained + EXCLUDED.explained,
             explain_hours = gap_days.explain_hours + EXCLUDED.explain_hours;
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER gaps_days AFTER INSERT OR UPDATE OR DELETE ON gaps
-    FOR EACH ROW EXECUTE FUNCTION vigil_gap_days();
+CREATE TRIGGER gaps_days_inserted AFTER INSERT ON gaps REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_gap_days();
+CREATE TRIGGER gaps_days_updated AFTER UPDATE ON gaps REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_gap_days();
+CREATE TRIGGER gaps_days_deleted AFTER DELETE ON gaps REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_gap_days();
 
 INSERT INTO clip_days (station, officer, day, clips, seconds, late, undated)
 SELECT station, COALESCE(officer, '-'), (COALESCE(recorded_start, ingested_at) AT TIME ZONE 'UTC')::date,
