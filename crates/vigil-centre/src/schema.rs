@@ -228,7 +228,8 @@ CREATE TABLE gap_days (
 CREATE INDEX gap_days_day ON gap_days (day) INCLUDE (station, officer, gaps, explained, explain_hours);
 
 -- One statement's rows at a time (a station's batch is one statement):
--- the rows it added count, the rows it removed or changed count no more.
+-- the rows it removed or replaced count no more, the rows it added or
+-- wrote count (a row written unchanged nets to nothing).
 CREATE FUNCTION vigil_clip_days() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -250,18 +251,10 @@ BEGIN
                COALESCE(sum(sign) FILTER (WHERE ingested_at - recorded_end > interval '24 hours'), 0),
                COALESCE(sum(sign) FILTER (WHERE recorded_start IS NULL), 0)
         FROM (SELECT -1 AS sign, o.* FROM old_rows o
-              WHERE o.purged_at IS NULL AND (TG_OP = 'DELETE' OR NOT EXISTS (
-                  SELECT 1 FROM new_rows n WHERE n.station = o.station AND n.id = o.id
-                     AND (n.officer, n.recorded_start, n.recorded_end, n.ingested_at, n.duration_s, n.purged_at)
-                         IS NOT DISTINCT FROM
-                         (o.officer, o.recorded_start, o.recorded_end, o.ingested_at, o.duration_s, o.purged_at)))
+              WHERE o.purged_at IS NULL
               UNION ALL
               SELECT 1, n.* FROM new_rows n
-              WHERE TG_OP = 'UPDATE' AND n.purged_at IS NULL AND NOT EXISTS (
-                  SELECT 1 FROM old_rows o WHERE o.station = n.station AND o.id = n.id
-                     AND (n.officer, n.recorded_start, n.recorded_end, n.ingested_at, n.duration_s, n.purged_at)
-                         IS NOT DISTINCT FROM
-                         (o.officer, o.recorded_start, o.recorded_end, o.ingested_at, o.duration_s, o.purged_at))) c
+              WHERE TG_OP = 'UPDATE' AND n.purged_at IS NULL) c
         GROUP BY 1, 2, 3
         ON CONFLICT (station, day, officer) DO UPDATE SET clips = clip_days.clips + EXCLUDED.clips,
             seconds = clip_days.seconds + EXCLUDED.seconds, late = clip_days.late + EXCLUDED.late,
@@ -295,16 +288,9 @@ BEGIN
                COALESCE(sum(sign) FILTER (WHERE explained_at IS NOT NULL), 0),
                COALESCE(sum(sign * extract(epoch FROM explained_at - detected_at) / 3600.0), 0)
         FROM (SELECT -1 AS sign, o.* FROM old_rows o
-              WHERE TG_OP = 'DELETE' OR NOT EXISTS (
-                  SELECT 1 FROM new_rows n WHERE n.station = o.station AND n.id = o.id
-                     AND (n.officer, n.wall_start, n.detected_at, n.explained_at)
-                         IS NOT DISTINCT FROM (o.officer, o.wall_start, o.detected_at, o.explained_at))
               UNION ALL
               SELECT 1, n.* FROM new_rows n
-              WHERE TG_OP = 'UPDATE' AND NOT EXISTS (
-                  SELECT 1 FROM old_rows o WHERE o.station = n.station AND o.id = n.id
-                     AND (n.officer, n.wall_start, n.detected_at, n.explained_at)
-                         IS NOT DISTINCT FROM (o.officer, o.wall_start, o.detected_at, o.explained_at))) g
+              WHERE TG_OP = 'UPDATE') g
         GROUP BY 1, 2, 3
         ON CONFLICT (station, day, officer) DO UPDATE SET gaps = gap_days.gaps + EXCLUDED.gaps,
             explained = gap_days.explained + EXCLUDED.explained,
