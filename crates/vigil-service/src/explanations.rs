@@ -50,7 +50,7 @@ pub(crate) fn gaps(
             "deadline {deadline} h: expected 0 to 8784 hours"
         )));
     }
-    let mut gaps = if crate::queries::is_here(store, q.station.as_deref())? {
+    let mut gaps = if crate::station::is_here(store, q.station.as_deref())? {
         store.gap_log().gaps(&GapFilter {
             open_only: q.open,
             officer: q.officer.clone(),

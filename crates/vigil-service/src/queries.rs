@@ -30,20 +30,6 @@ pub struct ClipQuery {
     pub station: Option<String>,
 }
 
-/// Whether a `station` filter lets this store's rows through: none given,
-/// or this station's own name (its log's origin).
-pub(crate) fn is_here(store: &Store, station: Option<&str>) -> Result<bool, ServiceError> {
-    match station {
-        None => Ok(true),
-        Some(s) => Ok(store
-            .log()
-            .station_key()
-            .map_err(ServiceError::doing("reading the station key"))?
-            .name()
-            == s),
-    }
-}
-
 /// Whether `role` may see a clip marked `kind` (R17).
 pub fn may_see(role: Role, kind: Option<&str>) -> bool {
     match kind {
@@ -197,7 +183,7 @@ pub(crate) fn clips(
     id: &Identity,
     q: &ClipQuery,
 ) -> Result<serde_json::Value, ServiceError> {
-    let all = if is_here(store, q.station.as_deref())? {
+    let all = if crate::station::is_here(store, q.station.as_deref())? {
         store.recordings().clips(&ClipFilter {
             officer: q.officer.clone(),
             device: q.device.clone(),
@@ -296,7 +282,7 @@ pub(crate) fn audit_rows(
             )));
         }
     }
-    if !is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
+    if !crate::station::is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
         return Err(ServiceError::not_found(format!(
             "this station's audit log is its own, not {:?}'s: the agency centre holds every station's",
             q.station.as_deref().unwrap_or_default()

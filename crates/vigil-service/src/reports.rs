@@ -100,7 +100,7 @@ pub(crate) fn report(
             FORMATS.join(", ")
         )));
     };
-    if !crate::queries::is_here(store, q.station.as_deref())? {
+    if !crate::station::is_here(store, q.station.as_deref())? {
         return Err(ServiceError::not_found(format!(
             "this station reports on itself only, not on {:?}: the agency centre reports across stations",
             q.station.as_deref().unwrap_or_default()

@@ -171,3 +171,17 @@ impl Drop for Lent {
         }
     }
 }
+
+/// Whether a `station` filter lets this store's rows through: none given,
+/// or this station's own name (its log's origin).
+pub(crate) fn is_here(store: &Store, station: Option<&str>) -> Result<bool, crate::ServiceError> {
+    match station {
+        None => Ok(true),
+        Some(s) => Ok(store
+            .log()
+            .station_key()
+            .map_err(crate::ServiceError::doing("reading the station key"))?
+            .name()
+            == s),
+    }
+}

@@ -224,7 +224,7 @@ pub fn last_overdue_day(now: OffsetDateTime, n: u32, holidays: &BTreeSet<Date>) 
 /// What is past its deadline: `{"untagged", "unexplained", "unfiled_cases"}`.
 pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Value, ServiceError> {
     let holidays = q.checked()?;
-    if !crate::queries::is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
+    if !crate::station::is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
         return Err(ServiceError::not_found(format!(
             "this station's overdue work is its own, not {:?}'s: the agency centre lists every station's",
             q.station.as_deref().unwrap_or_default()
