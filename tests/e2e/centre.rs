@@ -1567,6 +1567,38 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            if engine == vigil_e2e::Engine::Chromium {
+                // Printed: the agency's statistics on A4, in each language.
+                let pdf = ana
+                    .print(
+                        fantoccini::wd::PrintConfiguration::builder()
+                            .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                            .build()
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let path = vigil_e2e::screens().join(format!("centre-stats-{tag}.pdf"));
+                std::fs::write(&path, &pdf).unwrap();
+                let text = std::process::Command::new("pdftotext")
+                    .args(["-layout"])
+                    .arg(&path)
+                    .arg("-")
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                let title = if lang == "en" {
+                    "Agency statistics"
+                } else {
+                    "全机构统计"
+                };
+                for want in [title, s1.as_str(), s2.as_str(), "ana"] {
+                    assert!(
+                        text.contains(want),
+                        "the printed statistics lack {want:?}:\n{text}"
+                    );
+                }
+            }
             // The agency's recordings: searched by an officer's number,
             // only station west's; one opened shows its station, its
             // interruptions and its station log's entries.
@@ -1582,6 +1614,15 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 .unwrap()
                 .len() as i64;
             assert_eq!(all, n1 + n2, "every recording of both stations");
+            let png = ana.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!(
+                    "{}.png",
+                    engine.shot_name(&format!("centre-clips-{tag}"))
+                )),
+                png,
+            )
+            .unwrap();
             ana.find(Locator::Css("input[name=search]"))
                 .await
                 .unwrap()
