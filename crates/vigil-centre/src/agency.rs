@@ -73,10 +73,9 @@ async fn overdue(
             &[&cutoff, &station, &hidden_from(user.role), &(MAX_ROWS + 1)],
         )
         .await?;
-    let more_untagged = untagged.len() as i64 > MAX_ROWS;
+    let (untagged, more_untagged) = cut(untagged, MAX_ROWS);
     let untagged: Vec<serde_json::Value> = untagged
         .iter()
-        .take(MAX_ROWS as usize)
         .map(|r| {
             serde_json::json!({
                 "station": r.get::<_, String>(0), "clip": r.get::<_, String>(1),
@@ -113,6 +112,21 @@ async fn overdue(
         "more": {"untagged": more_untagged, "unexplained": more_gaps},
     }))
     .into_response())
+}
+
+/// A time the caller passed as `flag` (RFC 3339), as a station reads it
+/// (`vigil_service::reports::time_arg`).
+pub fn time_of(flag: &str, t: Option<&str>) -> Result<Option<time::OffsetDateTime>, CentreError> {
+    vigil_service::reports::time_arg(flag, &t.map(str::to_owned))
+        .map_err(|e| CentreError::BadRequest(e.to_string()))
+}
+
+/// Rows fetched one past `limit`: the first `limit`, and whether there
+/// were more.
+fn cut<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    (rows, more)
 }
 
 /// The stations `user` may read, or the one asked for.
@@ -160,14 +174,8 @@ async fn audit_log(
         None => MAX_ROWS,
     };
     let (since, until) = (filled(&q.since), filled(&q.until));
-    for (what, t) in [("since", &since), ("until", &until)] {
-        if let Some(t) = t {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| {
-                    CentreError::BadRequest(format!("{what} {t:?}: not an RFC 3339 time ({e})"))
-                })?;
-        }
-    }
+    time_of("since", since.as_deref())?;
+    time_of("until", until.as_deref())?;
     let client = c.pool.get().await?;
     let stations = stations_in_scope(&client, &user, one.as_deref()).await?;
     let subject = filled(&q.subject);
@@ -210,10 +218,9 @@ async fn audit_log(
             ],
         )
         .await?;
-    let more = rows.len() as i64 > limit;
+    let (rows, more) = cut(rows, limit);
     let list: Vec<serde_json::Value> = rows
         .iter()
-        .take(limit as usize)
         .map(|r| {
             let at: std::time::SystemTime = r.get(2);
             let detail: String = r.get(6);
@@ -247,20 +254,8 @@ async fn audit_log(
 /// `[since, until)` as asked, else the 24 hours before now, as a
 /// station's reports take it.
 pub fn period(since: Option<&str>, until: Option<&str>) -> Result<(String, String), CentreError> {
-    use time::format_description::well_known::Rfc3339;
-    let parse = |what: &str, t: &str| {
-        time::OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
-            CentreError::BadRequest(format!("{what} {t:?}: not an RFC 3339 time ({e})"))
-        })
-    };
-    let until = match until {
-        Some(t) => parse("until", t)?,
-        None => time::OffsetDateTime::now_utc(),
-    };
-    let since = match since {
-        Some(t) => parse("since", t)?,
-        None => until - time::Duration::hours(24),
-    };
+    let until = time_of("until", until)?.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let since = time_of("since", since)?.unwrap_or(until - time::Duration::hours(24));
     if since >= until {
         return Err(CentreError::BadRequest(format!(
             "the period ends before it starts: since {} until {}",
@@ -527,14 +522,8 @@ pub async fn clip_rows(
             ],
         )
         .await?;
-    let more = rows.len() as i64 > f.limit;
-    Ok((
-        rows.iter()
-            .take(f.limit as usize)
-            .map(|r| (r.get(0), r.get(1)))
-            .collect(),
-        more,
-    ))
+    let (rows, more) = cut(rows, f.limit);
+    Ok((rows.iter().map(|r| (r.get(0), r.get(1))).collect(), more))
 }
 
 async fn clips(
@@ -655,10 +644,9 @@ pub async fn gap_rows(
             }
             _ => e.into(),
         })?;
-    let more = rows.len() as i64 > MAX_ROWS;
+    let (rows, more) = cut(rows, MAX_ROWS);
     Ok((
         rows.iter()
-            .take(MAX_ROWS as usize)
             .map(|r| GapRow {
                 station: r.get(0),
                 data: r.get(1),

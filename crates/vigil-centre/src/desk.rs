@@ -810,29 +810,7 @@ async fn clip(
             }
         })
         .collect();
-    let log = client
-        .query(
-            "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor, action, subject
-             FROM entries
-             WHERE station = $1
-               AND (subject = $2 OR subject IN (SELECT id FROM gaps WHERE station = $1 AND clip = $2))
-             ORDER BY seq",
-            &[&station, &id],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let (seq, at, actor, action, subject): (i64, String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            vec![
-                seq.to_string(),
-                c.zone.local(&at),
-                actor,
-                vigil_i18n::actions::said(&action, lang),
-                subject,
-            ]
-        })
-        .collect();
+    let log = station_log(&c, &client, lang, &station, &id, true).await?;
     audit(
         &client,
         &user.name,
@@ -863,6 +841,47 @@ async fn clip(
         log,
     };
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// The station log's entries about `subject` (with `related`, a
+/// recording: about its interruptions too, each row naming its subject),
+/// oldest first, as the desk shows them: sequence, when (in the centre's
+/// zone), who, what.
+async fn station_log(
+    c: &Centre,
+    client: &impl deadpool_postgres::GenericClient,
+    lang: Lang,
+    station: &str,
+    subject: &str,
+    related: bool,
+) -> Result<Vec<Vec<String>>, CentreError> {
+    Ok(client
+        .query(
+            "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor, action, subject
+             FROM entries
+             WHERE station = $1
+               AND (subject = $2
+                    OR ($3 AND subject IN (SELECT id FROM gaps WHERE station = $1 AND clip = $2)))
+             ORDER BY seq",
+            &[&station, &subject, &related],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let (seq, at, actor, action, about): (i64, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            let mut row = vec![
+                seq.to_string(),
+                c.zone.local(&at),
+                actor,
+                vigil_i18n::actions::said(&action, lang),
+            ];
+            if related {
+                row.push(about);
+            }
+            row
+        })
+        .collect())
 }
 
 fn enc(s: &str) -> String {
@@ -938,25 +957,7 @@ async fn gap(
             Msg::FromStationLog.fmt(lang, &[("station", &station), ("seq", &seq.to_string())]),
         ),
     ];
-    let log = client
-        .query(
-            "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor, action
-             FROM entries WHERE station = $1 AND subject = $2 ORDER BY seq",
-            &[&station, &id],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let (seq, at, actor, action): (i64, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            vec![
-                seq.to_string(),
-                c.zone.local(&at),
-                actor,
-                vigil_i18n::actions::said(&action, lang),
-            ]
-        })
-        .collect();
+    let log = station_log(&c, &client, lang, &station, &id, false).await?;
     audit(
         &client,
         &user.name,

@@ -19,7 +19,8 @@ use vigil_service::reports::{csv_records, csv_text};
 use crate::error::CentreError;
 
 /// Hours after recording's end past which an ingest is late (R1), as a
-/// station's reports count it.
+/// station's reports count it: written as `interval '24 hours'` in the
+/// rows' query here and in the daily totals' trigger (schema migration 7).
 pub const LATE_AFTER_H: i32 = 24;
 
 /// The least recording time, hours, a rate is given for (a rate over a
@@ -50,34 +51,33 @@ pub struct Totals {
     pub explained: i64,
     /// Mean hours from detection to the current explanation.
     pub mean_explanation_hours: Option<f64>,
+    /// The hours the explanations took, in all (the mean's numerator).
+    #[serde(skip)]
+    explanation_hours: f64,
     /// Recordings with no usable recording time (placed by ingest time).
     pub clips_without_time: i64,
 }
 
 impl Totals {
     fn finish(mut self) -> Self {
+        self.mean_explanation_hours =
+            (self.explained > 0).then(|| self.explanation_hours / self.explained as f64);
         self.interruptions_per_hour = (self.hours_recorded >= RATE_HOURS)
             .then(|| self.interruptions as f64 / self.hours_recorded);
         self.late_ingest_rate = self.late_ingests as f64 / self.clips.max(1) as f64;
         self
     }
 
-    /// Adds `o` (the mean explanation time weighted by explanations).
+    /// Adds `o`'s counts and sums (the rates and the mean follow in
+    /// [`Totals::finish`]).
     fn add(&mut self, o: &Totals) {
-        let weighted = |t: &Totals| t.mean_explanation_hours.map(|m| m * t.explained as f64);
-        let sum = match (weighted(self), weighted(o)) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-        };
         self.clips += o.clips;
         self.hours_recorded += o.hours_recorded;
         self.interruptions += o.interruptions;
         self.late_ingests += o.late_ingests;
         self.explained += o.explained;
+        self.explanation_hours += o.explanation_hours;
         self.clips_without_time += o.clips_without_time;
-        self.mean_explanation_hours = sum
-            .filter(|_| self.explained > 0)
-            .map(|s| s / self.explained as f64);
     }
 }
 
@@ -110,13 +110,13 @@ pub struct Split {
 
 /// Splits `[since, until)` into whole UTC days and edges.
 pub fn split(since: &str, until: &str) -> Result<Split, CentreError> {
-    use time::format_description::well_known::Rfc3339;
-    let parse = |t: &str| {
-        time::OffsetDateTime::parse(t, &Rfc3339)
-            .map(|t| t.to_offset(time::UtcOffset::UTC))
-            .map_err(|e| CentreError::BadRequest(format!("{t:?}: not an RFC 3339 time ({e})")))
+    let utc = |flag: &str, t: &str| {
+        crate::agency::time_of(flag, Some(t)).map(|t| {
+            t.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                .to_offset(time::UtcOffset::UTC)
+        })
     };
-    let (s, u) = (parse(since)?, parse(until)?);
+    let (s, u) = (utc("since", since)?, utc("until", until)?);
     let first = if s.time() == time::Time::MIDNIGHT {
         s.date()
     } else {
@@ -147,7 +147,7 @@ pub fn split(since: &str, until: &str) -> Result<Split, CentreError> {
 /// undated; from the rows of `[since, until)`.
 const CLIP_ROWS: &str = "
     SELECT station, COALESCE(officer, '-'), count(*), COALESCE(sum(duration_s), 0) / 3600.0,
-           count(*) FILTER (WHERE ingested_at - recorded_end > make_interval(hours => $4)),
+           count(*) FILTER (WHERE ingested_at - recorded_end > interval '24 hours'),
            count(*) FILTER (WHERE recorded_start IS NULL)
     FROM (SELECT station, officer, duration_s, ingested_at, recorded_end, recorded_start
           FROM clips
@@ -187,6 +187,19 @@ const GAP_DAYS: &str = "
     WHERE day >= $1::text::date AND day < $2::text::date AND ($3::text IS NULL OR station = $3)
     GROUP BY 1, 2 HAVING sum(gaps) > 0";
 
+/// Rows by (station, officer).
+type Totalled = std::collections::BTreeMap<(String, String), Totals>;
+
+/// The row of the station and officer a query's row `r` begins with.
+fn row_of<'a>(by: &'a mut Totalled, r: &tokio_postgres::Row) -> &'a mut Totals {
+    let key: (String, String) = (r.get(0), r.get(1));
+    by.entry(key.clone()).or_insert_with(|| Totals {
+        station: key.0,
+        officer: key.1,
+        ..Default::default()
+    })
+}
+
 /// The statistics of `[since, until)` over `station`'s recordings, or
 /// every station's: the period's whole UTC days from the daily totals the
 /// triggers keep (schema migration 7), its edges from the rows, in one
@@ -210,8 +223,7 @@ pub async fn gather(
     client
         .batch_execute("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off")
         .await?;
-    let mut by: std::collections::BTreeMap<(String, String), Totals> = Default::default();
-    let mut hours: std::collections::HashMap<(String, String), f64> = Default::default();
+    let mut by = Totalled::default();
     let mut spans: Vec<(&str, &str, &str, &str)> = parts
         .edges
         .iter()
@@ -220,48 +232,26 @@ pub async fn gather(
     if let Some((a, b)) = &parts.days {
         spans.push((a.as_str(), b.as_str(), CLIP_DAYS, GAP_DAYS));
     }
+    // An officer's interruptions count where the officer's recordings do;
+    // an officer with interruptions in the period and no recording in it
+    // (a missing file found now of an older day) gets a row too, so the
+    // sums are the agency's.
     for (a, b, clips_sql, gaps_sql) in spans {
-        let clips = if clips_sql == CLIP_ROWS {
-            client
-                .query(clips_sql, &[&a, &b, &station, &LATE_AFTER_H])
-                .await?
-        } else {
-            client.query(clips_sql, &[&a, &b, &station]).await?
-        };
-        for r in &clips {
-            let key: (String, String) = (r.get(0), r.get(1));
-            let t = by.entry(key.clone()).or_insert_with(|| Totals {
-                station: key.0,
-                officer: key.1,
-                ..Default::default()
-            });
+        for r in &client.query(clips_sql, &[&a, &b, &station]).await? {
+            let t = row_of(&mut by, r);
             t.clips += r.get::<_, i64>(2);
             t.hours_recorded += r.get::<_, f64>(3);
             t.late_ingests += r.get::<_, i64>(4);
             t.clips_without_time += r.get::<_, i64>(5);
         }
-        // An officer's interruptions count where the officer's recordings
-        // do; an officer with interruptions in the period and no recording
-        // in it (a missing file found now of an older day) gets a row too,
-        // so the sums are the agency's.
         for r in &client.query(gaps_sql, &[&a, &b, &station]).await? {
-            let key: (String, String) = (r.get(0), r.get(1));
-            let t = by.entry(key.clone()).or_insert_with(|| Totals {
-                station: key.0.clone(),
-                officer: key.1.clone(),
-                ..Default::default()
-            });
+            let t = row_of(&mut by, r);
             t.interruptions += r.get::<_, i64>(2);
             t.explained += r.get::<_, i64>(3);
-            *hours.entry(key).or_default() += r.get::<_, f64>(4);
+            t.explanation_hours += r.get::<_, f64>(4);
         }
     }
     client.commit().await?;
-    for (key, t) in by.iter_mut() {
-        if t.explained > 0 {
-            t.mean_explanation_hours = hours.get(key).map(|h| h / t.explained as f64);
-        }
-    }
     let officers: Vec<Totals> = by.into_values().map(Totals::finish).collect();
     let mut stations: Vec<Totals> = Vec::new();
     let mut total = Totals {
@@ -497,7 +487,7 @@ mod tests {
             hours_recorded: 2.0,
             interruptions: 4,
             explained: 3,
-            mean_explanation_hours: Some(2.0),
+            explanation_hours: 6.0,
             late_ingests: 1,
             ..Default::default()
         };
@@ -505,7 +495,7 @@ mod tests {
             clips: 1,
             interruptions: 1,
             explained: 1,
-            mean_explanation_hours: Some(10.0),
+            explanation_hours: 10.0,
             ..Default::default()
         };
         let none = Totals {

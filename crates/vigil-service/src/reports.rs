@@ -239,10 +239,7 @@ fn pretty(v: &serde_json::Value) -> Result<String, ServiceError> {
 }
 
 /// A time a caller passed as `flag` (RFC 3339), or a refusal naming it.
-pub(crate) fn time_arg(
-    flag: &str,
-    t: &Option<String>,
-) -> Result<Option<OffsetDateTime>, ServiceError> {
+pub fn time_arg(flag: &str, t: &Option<String>) -> Result<Option<OffsetDateTime>, ServiceError> {
     t.as_deref()
         .map(|t| {
             OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
