@@ -114,13 +114,6 @@ async fn overdue(
     .into_response())
 }
 
-/// A time the caller passed as `flag` (RFC 3339), as a station reads it
-/// (`vigil_service::reports::time_arg`).
-pub fn time_of(flag: &str, t: Option<&str>) -> Result<Option<time::OffsetDateTime>, CentreError> {
-    vigil_service::reports::time_arg(flag, &t.map(str::to_owned))
-        .map_err(|e| CentreError::BadRequest(e.to_string()))
-}
-
 /// Rows fetched one past `limit`: the first `limit`, and whether there
 /// were more.
 fn cut<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
@@ -174,8 +167,8 @@ async fn audit_log(
         None => MAX_ROWS,
     };
     let (since, until) = (filled(&q.since), filled(&q.until));
-    time_of("since", since.as_deref())?;
-    time_of("until", until.as_deref())?;
+    crate::stats::time_of("since", since.as_deref())?;
+    crate::stats::time_of("until", until.as_deref())?;
     let client = c.pool.get().await?;
     let stations = stations_in_scope(&client, &user, one.as_deref()).await?;
     let subject = filled(&q.subject);
@@ -251,24 +244,6 @@ async fn audit_log(
     Ok(Json(serde_json::json!({ "audit": list, "more": more, "next": next })).into_response())
 }
 
-/// `[since, until)` as asked, else the 24 hours before now, as a
-/// station's reports take it.
-pub fn period(since: Option<&str>, until: Option<&str>) -> Result<(String, String), CentreError> {
-    let until = time_of("until", until)?.unwrap_or_else(time::OffsetDateTime::now_utc);
-    let since = time_of("since", since)?.unwrap_or(until - time::Duration::hours(24));
-    if since >= until {
-        return Err(CentreError::BadRequest(format!(
-            "the period ends before it starts: since {} until {}",
-            vigil_service::model::rfc3339(since),
-            vigil_service::model::rfc3339(until)
-        )));
-    }
-    Ok((
-        vigil_service::model::rfc3339(since),
-        vigil_service::model::rfc3339(until),
-    ))
-}
-
 /// The agency's reports: the statistics across stations (R19) as text,
 /// CSV, JSON or a printable page; the interruption log across stations
 /// is `GET /api/v1/gaps` and the desk's agency gap log.
@@ -293,7 +268,7 @@ async fn report(
         )));
     }
     let station = user.scope(q.station.as_deref())?;
-    let (since, until) = period(q.since.as_deref(), q.until.as_deref())?;
+    let (since, until) = crate::stats::period(q.since.as_deref(), q.until.as_deref())?;
     let mut client = c.pool.get().await?;
     let s = crate::stats::gather(&mut client, station.as_deref(), &since, &until).await?;
     audit(

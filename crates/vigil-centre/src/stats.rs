@@ -98,6 +98,31 @@ pub struct Stats {
     pub total: Totals,
 }
 
+/// A time the caller passed as `flag` (RFC 3339), as a station reads it
+/// (`vigil_service::reports::time_arg`).
+pub fn time_of(flag: &str, t: Option<&str>) -> Result<Option<time::OffsetDateTime>, CentreError> {
+    vigil_service::reports::time_arg(flag, &t.map(str::to_owned))
+        .map_err(|e| CentreError::BadRequest(e.to_string()))
+}
+
+/// `[since, until)` as asked, else the 24 hours before now, as a
+/// station's reports take it.
+pub fn period(since: Option<&str>, until: Option<&str>) -> Result<(String, String), CentreError> {
+    let until = time_of("until", until)?.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let since = time_of("since", since)?.unwrap_or(until - time::Duration::hours(24));
+    if since >= until {
+        return Err(CentreError::BadRequest(format!(
+            "the period ends before it starts: since {} until {}",
+            vigil_service::model::rfc3339(since),
+            vigil_service::model::rfc3339(until)
+        )));
+    }
+    Ok((
+        vigil_service::model::rfc3339(since),
+        vigil_service::model::rfc3339(until),
+    ))
+}
+
 /// How a period is summed: its whole UTC days from the daily totals, its
 /// edges (part days) from the rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +136,7 @@ pub struct Split {
 /// Splits `[since, until)` into whole UTC days and edges.
 pub fn split(since: &str, until: &str) -> Result<Split, CentreError> {
     let utc = |flag: &str, t: &str| {
-        crate::agency::time_of(flag, Some(t)).map(|t| {
+        time_of(flag, Some(t)).map(|t| {
             t.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
                 .to_offset(time::UtcOffset::UTC)
         })
