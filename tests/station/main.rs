@@ -56,7 +56,8 @@ fn deb() -> PathBuf {
 }
 
 /// A running station that is shut down when dropped (its run directory,
-/// with the console log, stays for the post-mortem).
+/// with the console log, stays for the post-mortem; its share stays only
+/// when the test failed).
 struct Up {
     station: Station,
     _turn: std::sync::MutexGuard<'static, ()>,
@@ -77,6 +78,11 @@ impl Drop for Up {
             }
         }
         let _ = self.station.down();
+        // A station that passed leaves its console log; its cards and
+        // the package copy (the disk a CI machine has little of) go.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.station.share());
+        }
     }
 }
 

@@ -209,7 +209,10 @@ impl Station {
                 .args([
                     "-drive",
                     &format!(
-                        "file={},if=virtio,format=qcow2,cache=writeback",
+                        // Zeros written are kept as zero clusters, not
+                        // data: a recording of zeros gigabytes long
+                        // costs the host's disk nothing.
+                        "file={},if=virtio,format=qcow2,cache=writeback,discard=unmap,detect-zeroes=unmap",
                         d("overlay.qcow2")
                     ),
                 ])
