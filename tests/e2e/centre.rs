@@ -976,9 +976,23 @@ fn two_stations(names: [&str; 2], centre_config: &str) -> TwoStations {
 }
 
 fn centre_user(centre: &Centre, name: &str, role: &str, station: Option<&str>) {
+    centre_user_officer(centre, name, role, station, None);
+}
+
+/// A centre user with their officer number, as the stations know it.
+fn centre_user_officer(
+    centre: &Centre,
+    name: &str,
+    role: &str,
+    station: Option<&str>,
+    officer: Option<&str>,
+) {
     let mut args = vec!["user", "add", name, "--role", role];
     if let Some(s) = station {
         args.extend(["--station", s]);
+    }
+    if let Some(o) = officer {
+        args.extend(["--officer", o]);
     }
     let mut child = std::process::Command::new(vigil_e2e::bin("vigil-centre"))
         .arg("--config")
@@ -1340,6 +1354,22 @@ fn agency_desk(engine: vigil_e2e::Engine) {
         count(&v2, "SELECT COUNT(*) FROM clips"),
     );
     centre_user(&centre, "ana", "auditor", None);
+    // Two retrieval requests at station west, for an agency supervisor
+    // to decide at the desk: one approved (zh-CN), one turned down (en).
+    centre_user(&centre, "sue", "supervisor", None);
+    let west_clips = v2.json(&["clips", "--json"]);
+    let mut requests = Vec::new();
+    for (i, reason) in ["法院调取 2026-031", "a complaint withdrawn"]
+        .iter()
+        .enumerate()
+    {
+        let clip = west_clips["clips"][i]["clip"].as_str().unwrap();
+        let out = v2.run(&["request", "--clip", clip, "--reason", reason, "--json"]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        requests.push(doc["request"].as_str().unwrap().to_owned());
+    }
+    until_centre(&v2, 30, "the requests at the centre", synced);
 
     let browser = vigil_e2e::Browser::of(engine);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -1350,26 +1380,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     rt.block_on(async {
         for lang in ["zh-CN", "en"] {
             let ana = browser.session(lang).await;
-            ana.goto(&format!("{base}/desk/")).await.unwrap();
-            ana.wait()
-                .for_element(Locator::Css("input[name=user]"))
-                .await
-                .unwrap_or_else(|e| panic!("the login page: {e}"))
-                .send_keys("ana")
-                .await
-                .unwrap();
-            ana.find(Locator::Css("input[name=password]"))
-                .await
-                .unwrap()
-                .send_keys(PASSWORD)
-                .await
-                .unwrap();
-            ana.find(Locator::Id("login"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            desk_login(&ana, &base, "ana").await;
             ana.wait()
                 .for_element(Locator::Id("last-month"))
                 .await
@@ -1706,8 +1717,127 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             }
             assert!(found.is_empty(), "{lang}: {found:#?}");
             ana.close().await.unwrap();
+
+            // An agency supervisor decides one of station west's
+            // requests: the page says the decision was sent.
+            let sue = browser.session(lang).await;
+            desk_login(&sue, &base, "sue").await;
+            sue.goto(&format!("{base}/desk/requests?undecided=true"))
+                .await
+                .unwrap();
+            let rows = sue
+                .find_all(Locator::Css("table.requests tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(
+                rows.len(),
+                if lang == "zh-CN" { 2 } else { 1 },
+                "{lang}: undecided"
+            );
+            let id = if lang == "zh-CN" {
+                &requests[0]
+            } else {
+                &requests[1]
+            };
+            sue.find(Locator::LinkText(id))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            sue.wait()
+                .for_element(Locator::Css("form.decide.approve"))
+                .await
+                .unwrap();
+            let page = sue.source().await.unwrap();
+            assert!(page.contains(&s2), "the request's station: {page}");
+            if lang == "zh-CN" {
+                // Approving without the confirmation is not possible.
+                sue.find(Locator::Css("input[name=confirmed]"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                sue.find(Locator::Css("form.approve button"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+            } else {
+                sue.find(Locator::Css("form.reject input[name=reason]"))
+                    .await
+                    .unwrap()
+                    .send_keys("the complaint was withdrawn")
+                    .await
+                    .unwrap();
+                sue.find(Locator::Css("form.reject button"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+            }
+            let notice = sue
+                .wait()
+                .for_element(Locator::Css("p.notice"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(notice.contains("sue") && notice.contains(&s2), "{notice}");
+            assert!(
+                sue.find(Locator::Css("form.decide")).await.is_err(),
+                "{lang}: no second decision while one waits"
+            );
+            let png = sue.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!(
+                    "{}.png",
+                    engine.shot_name(&format!("centre-request-{tag}"))
+                )),
+                png,
+            )
+            .unwrap();
+            let mut found = Vec::new();
+            for page in [
+                "/desk/requests".to_owned(),
+                format!("/desk/requests/{}/{id}", s2.replace('/', "%2F")),
+            ] {
+                sue.goto(&format!("{base}{page}")).await.unwrap();
+                for v in crate::browser::axe_violations(&sue, &axe).await {
+                    found.push((page.clone(), v));
+                }
+            }
+            assert!(found.is_empty(), "{lang}: {found:#?}");
+            sue.close().await.unwrap();
         }
     });
+    // Station west records both, as the centre's supervisor's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = v2.json(&["requests", "--json"]);
+        let of = |id: &str| {
+            r["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        if of(&requests[0])["approved_by"] == "sue" && of(&requests[1])["rejected_by"] == "sue" {
+            assert_eq!(
+                of(&requests[1])["reject_reason"],
+                "the complaint was withdrawn"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recorded at west: {r:#}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
     assert!(
         pg.count(
             "centre",
@@ -1720,6 +1850,31 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             "SELECT COUNT(*) FROM audit WHERE actor = 'ana' AND action = 'gaps.listed'"
         ) >= 4
     );
+}
+
+/// Signs `user` in at the centre's desk.
+async fn desk_login(s: &fantoccini::Client, base: &str, user: &str) {
+    use fantoccini::Locator;
+    s.goto(&format!("{base}/desk/")).await.unwrap();
+    s.wait()
+        .for_element(Locator::Css("input[name=user]"))
+        .await
+        .unwrap_or_else(|e| panic!("the login page: {e}"))
+        .send_keys(user)
+        .await
+        .unwrap();
+    s.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    s.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// A review taken at the centre is recorded in the station's own log, by
@@ -2147,4 +2302,256 @@ fn the_agencys_statistics_are_its_stations_own() {
             "SELECT COUNT(*) FROM audit WHERE action = 'report.read' AND subject = 'stats'"
         ) >= 4
     );
+}
+
+/// Retrieval requests (R16) across the agency: each station's requests
+/// at the centre as the station holds them, with their station; a
+/// supervisor approves or turns one down at the centre and the request's
+/// station records it in its own log, once, naming the centre's action;
+/// the station refuses an approval by another account of the requesting
+/// officer (the centre user's officer number), and the refusal comes back
+/// with why; a decision sent and not yet recorded is not sent twice.
+#[test]
+fn retrieval_requests_are_decided_at_the_centre_and_recorded_at_their_station() {
+    let pg = Postgres::start(&["centre"]);
+    let v = Vigil::new();
+    let mut centre = Centre::init(
+        &pg,
+        "centre",
+        &v.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+    );
+    centre.start();
+    let _d = station(&v, "vigil.test/station-q1", &centre);
+    let name = enrol(&v, &centre);
+    ingest(&v, "recorder-seq", "BWC002", "1002");
+    let clips = v.json(&["clips", "--json"]);
+    let clip = |i: usize| clips["clips"][i]["clip"].as_str().unwrap().to_owned();
+    for args in [
+        &["officers", "add", "1003"][..],
+        &["officers", "add", "1004"],
+        &[
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "officer",
+            "--officer",
+            "1003",
+        ],
+        &[
+            "user",
+            "add",
+            "lin",
+            "--role",
+            "officer",
+            "--officer",
+            "1004",
+        ],
+    ] {
+        let out = v.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    let file = |who: &str, clip: &str, reason: &str| -> String {
+        let out = v.run(&[
+            "--as", who, "request", "--clip", clip, "--reason", reason, "--json",
+        ]);
+        assert!(out.status.success(), "{}", describe(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let q1 = file("wang", &clip(0), "complaint 2026-118: the stop on 中山路");
+    let q2 = file("lin", &clip(1), "lin's own case");
+    let q3 = file("wang", &clip(2), "not needed after all");
+    until_centre(&v, 30, "the requests at the centre", synced);
+
+    centre_user(&centre, "sam", "supervisor", Some(&name));
+    centre_user_officer(&centre, "li", "supervisor", Some(&name), Some("1004"));
+    centre_user(&centre, "aud", "auditor", None);
+    let (sam, li, aud) = (
+        v.scratch("sam-config"),
+        v.scratch("li-config"),
+        v.scratch("aud-config"),
+    );
+    for (config, user) in [(&sam, "sam"), (&li, "li"), (&aud, "aud")] {
+        let out = login_at_centre(config, &centre, user, PASSWORD);
+        assert!(out.status.success(), "{user}: {}", describe(&out));
+    }
+
+    // Every request at the centre is the station's own, with its station.
+    let listed = centre_json(&aud, &["requests", "--json"]);
+    let at_station = v.json(&["requests", "--json"]);
+    let ids = |doc: &serde_json::Value| -> Vec<String> {
+        doc["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&listed), ids(&at_station), "{listed:#}");
+    assert_eq!(ids(&listed).len(), 3);
+    for (c, s) in listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(at_station["requests"].as_array().unwrap())
+    {
+        assert_eq!(c["station"], name.as_str());
+        for k in ["requester", "reason", "clips", "created_at", "approved_by"] {
+            assert_eq!(c[k], s[k], "{k}: {c:#} {s:#}");
+        }
+    }
+    let table = at_centre(&aud, &["requests"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.status.success() && text.contains("STATION") && text.contains(&name),
+        "{}",
+        describe(&table)
+    );
+    assert!(text.contains("中山路"), "{text}");
+
+    // An auditor may not decide; the requester's own station refuses a
+    // station filter not its own.
+    let out = at_centre(&aud, &["approve", &q1]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let out = v.run(&["requests", "--station", "vigil.test/elsewhere"]);
+    assert!(
+        !out.status.success() && describe(&out).contains("agency centre"),
+        "{}",
+        describe(&out)
+    );
+
+    // Sam approves q1 and turns q3 down; li, officer 1004 like lin,
+    // approves lin's q2.
+    let out = at_centre(&sam, &["approve", &q1]);
+    assert!(
+        out.status.success() && describe(&out).contains("sent to"),
+        "{}",
+        describe(&out)
+    );
+    // Sent again: refused, whether the first still waits or the station
+    // has recorded it already (it syncs every second here).
+    let again = at_centre(&sam, &["approve", &q1]);
+    let said = describe(&again);
+    assert!(
+        !again.status.success()
+            && (said.contains("waits to be recorded") || said.contains("decided already")),
+        "{said}"
+    );
+    let out = at_centre(
+        &sam,
+        &["reject", &q3, "--reason", "withdrawn by the requester"],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = at_centre(&li, &["approve", &q2]);
+    assert!(out.status.success(), "sent: {}", describe(&out));
+
+    // The station records sam's two, once each, as the centre's user's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = v.json(&["requests", "--json"]);
+        let of = |id: &str| {
+            r["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        if of(&q1)["approved_by"] == "sam" && of(&q3)["rejected_by"] == "sam" {
+            assert_eq!(of(&q3)["reject_reason"], "withdrawn by the requester");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the station never recorded the centre's decisions: {r:#}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let rows = |action: &str| -> Vec<(i64, String, String)> {
+        let db = v.db();
+        let mut st = db
+            .prepare("SELECT seq, actor, detail FROM audit WHERE action = ?1")
+            .unwrap();
+        st.query_map([action], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let approved = rows("request.approved");
+    assert_eq!(approved.len(), 1, "recorded once: {approved:?}");
+    assert_eq!(approved[0].1, "sam (at the centre centre.test/witness)");
+    assert!(
+        approved[0]
+            .2
+            .contains("\"centre_action\":\"centre.test/witness#1\""),
+        "{}",
+        approved[0].2
+    );
+    assert_eq!(rows("request.rejected").len(), 1);
+
+    // The centre traces each action to its entry, or keeps the refusal.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pg.count(
+        "centre",
+        "SELECT COUNT(*) FROM actions WHERE applied_seq IS NOT NULL OR refused IS NOT NULL",
+    ) < 3
+    {
+        assert!(
+            Instant::now() < deadline,
+            "actions not settled:\n{}",
+            pg.sql("centre", "SELECT * FROM actions")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        pg.count("centre", "SELECT applied_seq FROM actions WHERE id = 1"),
+        approved[0].0
+    );
+    let why = pg.sql(
+        "centre",
+        &format!("SELECT refused FROM actions WHERE subject = '{q2}'"),
+    );
+    assert!(why.contains("same officer"), "{why}");
+    assert!(
+        rows("request.approved").iter().all(|r| !r.2.contains(&q2)),
+        "q2 stays undecided at the station"
+    );
+    until_centre(&v, 30, "the decisions back at the centre", synced);
+    let open = centre_json(&aud, &["requests", "--undecided", "--json"]);
+    assert_eq!(ids(&open), std::slice::from_ref(&q2), "{open:#}");
+    assert_eq!(open["requests"][0]["sent"], serde_json::json!([]));
+    let again = at_centre(&sam, &["approve", &q1]);
+    assert!(
+        !again.status.success() && describe(&again).contains("decided already"),
+        "{}",
+        describe(&again)
+    );
+    assert_eq!(
+        pg.count(
+            "centre",
+            &format!("SELECT COUNT(*) FROM actions WHERE subject = '{q1}'")
+        ),
+        1,
+        "one decision sent for q1"
+    );
+    for (action, n) in [
+        ("request.approval_sent", 2),
+        ("request.rejection_sent", 1),
+        ("requests.listed", 3),
+        ("action.refused", 1),
+    ] {
+        assert_eq!(
+            pg.count(
+                "centre",
+                &format!("SELECT COUNT(*) FROM audit WHERE action = '{action}'")
+            ),
+            n,
+            "{action}"
+        );
+    }
 }

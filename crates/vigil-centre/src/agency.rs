@@ -17,6 +17,7 @@ use vigil_service::op::Endpoint;
 use vigil_service::queries::{hidden_from, ClipQuery};
 use vigil_service::{auth, ops};
 
+use crate::actions::{self, Subject};
 use crate::error::CentreError;
 use crate::state::Centre;
 use crate::stations::audit;
@@ -36,6 +37,9 @@ pub fn router() -> Router<Centre> {
         .route(ops::Report::PATH, get(report))
         .route(ops::Audit::PATH, get(audit_log))
         .route(ops::Overdue::PATH, get(overdue))
+        .route(ops::Requests::PATH, get(crate::requests::list))
+        .route(ops::Approve::PATH, post(crate::requests::approve))
+        .route(ops::Reject::PATH, post(crate::requests::reject))
 }
 
 /// What is past its deadline across stations: recordings not tagged
@@ -116,7 +120,7 @@ async fn overdue(
 
 /// Rows fetched one past `limit`: the first `limit`, and whether there
 /// were more.
-fn cut<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+pub(crate) fn cut<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     (rows, more)
@@ -311,10 +315,11 @@ async fn report(
     Ok(([(axum::http::header::CONTENT_TYPE, kind)], body).into_response())
 }
 
-/// Which station's interruption (`?station=`), when its id is not enough.
+/// Which station's interruption or request (`?station=`), when its id
+/// is not enough.
 #[derive(Debug, Default, serde::Deserialize)]
-struct Which {
-    station: Option<String>,
+pub(crate) struct Which {
+    pub(crate) station: Option<String>,
 }
 
 /// A review taken at the centre: checked as the declaration says, then
@@ -335,47 +340,19 @@ async fn review(
             r.verdict
         )));
     }
-    let station = user.scope(w.station.as_deref())?;
     let client = c.pool.get().await?;
-    let held: Vec<String> = client
-        .query(
-            "SELECT station FROM gaps WHERE id = $1 AND ($2::text IS NULL OR station = $2) ORDER BY station",
-            &[&gap, &station],
-        )
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let station = match held.as_slice() {
-        [] => {
-            return Err(CentreError::NotFound(format!(
-                "no interruption {gap} the centre holds that {} may see",
-                user.name
-            )))
-        }
-        [one] => one.clone(),
-        many => {
-            return Err(CentreError::BadRequest(format!(
-                "{} stations hold an interruption {gap}: name one with ?station= ({})",
-                many.len(),
-                many.join(", ")
-            )))
-        }
-    };
+    let station =
+        actions::station_of(&client, &user, Subject::Gap, &gap, w.station.as_deref()).await?;
     let body = serde_json::json!({"verdict": r.verdict, "note": r.note});
-    let id: i64 = client
-        .query_one(
-            "INSERT INTO actions (station, kind, subject, body, actor, role) VALUES ($1, 'review', $2, $3, $4, $5) RETURNING id",
-            &[&station, &gap, &body, &user.name, &user.role.as_str()],
-        )
-        .await?
-        .get(0);
-    audit(
+    let id = actions::send(
         &client,
-        &user.name,
-        "gap.review_sent",
+        &user,
+        &station,
+        "review",
         &gap,
-        serde_json::json!({"station": station, "action": id, "verdict": r.verdict, "note": r.note}),
+        body,
+        "gap.review_sent",
+        serde_json::json!({"verdict": r.verdict, "note": r.note}),
     )
     .await?;
     Ok(Json(serde_json::json!({
@@ -394,7 +371,10 @@ fn bearer(headers: &HeaderMap) -> Result<&str, CentreError> {
 }
 
 /// The caller, allowed `E` by its declaration.
-async fn caller<E: Endpoint>(c: &Centre, headers: &HeaderMap) -> Result<User, CentreError> {
+pub(crate) async fn caller<E: Endpoint>(
+    c: &Centre,
+    headers: &HeaderMap,
+) -> Result<User, CentreError> {
     let client = c.pool.get().await?;
     let user = users::of_token(&client, bearer(headers)?).await?;
     user.may::<E>()?;

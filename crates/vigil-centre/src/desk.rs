@@ -25,6 +25,8 @@ use crate::state::Centre;
 use crate::stations::audit;
 use crate::users::{self, User};
 
+mod requests;
+
 const COOKIE: &str = "vigil_centre";
 const LANG_COOKIE: &str = "vigil_lang";
 
@@ -41,6 +43,12 @@ pub fn router() -> Router<Centre> {
         .route("/desk/stats", get(stats))
         .route("/desk/clips", get(clips))
         .route("/desk/clips/{station}/{clip}", get(clip))
+        .route("/desk/requests", get(requests::list))
+        .route("/desk/requests/{station}/{request}", get(requests::one))
+        .route(
+            "/desk/requests/{station}/{request}/{verb}",
+            post(requests::decide),
+        )
         .route("/desk/static/desk.css", get(css))
         .route("/desk/static/desk.js", get(js))
 }
@@ -137,6 +145,28 @@ fn same_origin(headers: &HeaderMap) -> Result<(), CentreError> {
             "a form from {o} is not the desk's"
         ))),
     }
+}
+
+/// The forms' token: the session's, hashed under its own label, so a page
+/// of another site cannot know it (the session cookie is `HttpOnly`).
+fn csrf_of(headers: &HeaderMap) -> String {
+    cookie(headers, COOKIE)
+        .map(|token| vigil_service::auth::token_sha256(&format!("vigil centre form\0{token}")))
+        .unwrap_or_default()
+}
+
+/// A form carries its session's token.
+fn csrf_ok(headers: &HeaderMap, given: &str) -> Result<(), CentreError> {
+    let want = csrf_of(headers);
+    // Compared as digests: how long the comparison takes says nothing of
+    // the token.
+    let digest = |s: &str| vigil_service::auth::token_sha256(s);
+    if want.is_empty() || digest(&want) != digest(given) {
+        return Err(CentreError::Refused(
+            "the form is not this session's (reload the page and send it again)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The signed-in user, or the login page.

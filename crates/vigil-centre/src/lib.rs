@@ -8,14 +8,18 @@
 //! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key;
 //! `users.rs` the agency's users and sessions, `agency.rs` the station's
 //! declared operations answered across stations, `stats.rs` the
-//! agency's statistics (R19).
+//! agency's statistics (R19), `requests.rs` the stations' retrieval
+//! requests (R16), `actions.rs` what the centre's users do to a station's
+//! records, which the station records in its own log.
 
+pub mod actions;
 pub mod agency;
 pub mod config;
 pub mod db;
 pub mod desk;
 pub mod error;
 pub mod logs;
+pub mod requests;
 pub mod schema;
 pub mod server;
 pub mod state;

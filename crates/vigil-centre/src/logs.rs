@@ -236,7 +236,7 @@ pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<StateR
     }
     let actions = client
         .query(
-            "SELECT id, kind, subject, body, actor, role FROM actions
+            "SELECT id, kind, subject, body, actor, role, officer FROM actions
              WHERE station = $1 AND applied_seq IS NULL AND refused IS NULL ORDER BY id",
             &[&station],
         )
@@ -249,6 +249,7 @@ pub async fn state(pool: &Pool, station: &str, report: &Report) -> Result<StateR
             body: r.get(3),
             actor: r.get(4),
             role: r.get(5),
+            officer: r.get(6),
         })
         .collect();
     Ok(StateReply {
@@ -304,6 +305,7 @@ pub async fn push(
         .collect();
     upsert_rows(&tx, station, &batch.clips, "clip", &named, CLIPS).await?;
     upsert_rows(&tx, station, &batch.gaps, "id", &named, GAPS).await?;
+    upsert_rows(&tx, station, &batch.requests, "id", &named, REQUESTS).await?;
     // The recordings these entries purge (R12): kept at the centre, no
     // longer counted.
     tx.execute(
@@ -319,7 +321,8 @@ pub async fn push(
         "UPDATE actions a SET applied_seq = e.seq, settled_at = now()
          FROM entries e
          WHERE a.station = $1 AND a.applied_seq IS NULL AND e.station = $1
-           AND e.seq BETWEEN $2 AND $3 AND e.action = 'gap.reviewed'
+           AND e.seq BETWEEN $2 AND $3
+           AND e.action IN ('gap.reviewed', 'request.approved', 'request.rejected')
            AND (e.detail::jsonb)->>'centre_action' = $4 || '#' || a.id::text",
         &[
             &station,
@@ -440,6 +443,21 @@ const GAPS: &str =
     ON CONFLICT (station, id) DO UPDATE SET officer = EXCLUDED.officer, device = EXCLUDED.device,
         status = EXCLUDED.status, explained_at = EXCLUDED.explained_at, data = EXCLUDED.data,
         seq = EXCLUDED.seq";
+
+/// The retrieval request rows (R16).
+const REQUESTS: &str =
+    "INSERT INTO requests (station, id, requester, reason, outsider, case_no, clips, created_at,
+        approved_by, approved_at, rejected_by, rejected_at, reject_reason, data, seq)
+    SELECT $1, o->>'id', o->>'requester', o->>'reason', o->>'outsider', o->>'case',
+        ARRAY(SELECT jsonb_array_elements_text(COALESCE(o->'clips', '[]'))),
+        (o->>'created_at')::timestamptz, o->>'approved_by', (o->>'approved_at')::timestamptz,
+        o->>'rejected_by', (o->>'rejected_at')::timestamptz, o->>'reject_reason',
+        o - '_seq', (o->>'_seq')::bigint
+    FROM jsonb_array_elements($2::text::jsonb) AS e(o)
+    ON CONFLICT (station, id) DO UPDATE SET approved_by = EXCLUDED.approved_by,
+        approved_at = EXCLUDED.approved_at, rejected_by = EXCLUDED.rejected_by,
+        rejected_at = EXCLUDED.rejected_at, reject_reason = EXCLUDED.reject_reason,
+        data = EXCLUDED.data, seq = EXCLUDED.seq";
 
 /// Upserts the rows a batch carries, each traced to the newest entry of
 /// the batch that names it (`_seq`); a row no entry names is refused.

@@ -60,6 +60,11 @@ enum UserCmd {
         /// The one station they see [default: every station].
         #[arg(long)]
         station: Option<String>,
+        /// Their officer number, as the stations know it: a station
+        /// refuses their approval of a request that officer filed, and
+        /// their review of that officer's own work (R16).
+        #[arg(long)]
+        officer: Option<String>,
     },
 }
 
@@ -168,6 +173,7 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     name,
                     role,
                     station,
+                    officer,
                 },
         } => {
             db::migrate(&pool).await?;
@@ -182,6 +188,7 @@ async fn run(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                 &name,
                 &role,
                 station.as_deref(),
+                officer.as_deref(),
                 password.trim_end_matches(['\n', '\r']),
             )
             .await?;

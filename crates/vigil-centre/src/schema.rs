@@ -317,4 +317,34 @@ SELECT station, COALESCE(officer, '-'), (COALESCE(wall_start, detected_at) AT TI
        COALESCE(sum(extract(epoch FROM explained_at - detected_at) / 3600.0), 0)
 FROM gaps GROUP BY 1, 2, 3;
 "#,
+    // 8: the stations' retrieval requests (R16), each row the state the
+    // station sent with the newest entry naming it; a centre user's
+    // officer number, which a station's separation of duties compares
+    // with its own accounts'.
+    r#"
+CREATE TABLE requests (
+    station       TEXT NOT NULL REFERENCES stations (name),
+    id            TEXT NOT NULL,
+    requester     TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    outsider      TEXT,
+    case_no       TEXT,
+    clips         TEXT[] NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    approved_by   TEXT,
+    approved_at   TIMESTAMPTZ,
+    rejected_by   TEXT,
+    rejected_at   TIMESTAMPTZ,
+    reject_reason TEXT,
+    data          JSONB NOT NULL,
+    seq           BIGINT NOT NULL,
+    PRIMARY KEY (station, id),
+    FOREIGN KEY (station, seq) REFERENCES entries (station, seq)
+);
+CREATE INDEX requests_newest ON requests (created_at DESC);
+CREATE INDEX requests_undecided ON requests (created_at DESC)
+    WHERE approved_by IS NULL AND rejected_by IS NULL;
+ALTER TABLE users ADD COLUMN officer TEXT;
+ALTER TABLE actions ADD COLUMN officer TEXT;
+"#,
 ];

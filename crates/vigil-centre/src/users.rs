@@ -25,6 +25,9 @@ pub struct User {
     pub role: Role,
     /// The one station they see; none: every station.
     pub station: Option<String>,
+    /// Their officer number (a station's separation of duties compares
+    /// it with its own accounts').
+    pub officer: Option<String>,
 }
 
 impl User {
@@ -63,6 +66,7 @@ pub async fn add(
     name: &str,
     role: &str,
     station: Option<&str>,
+    officer: Option<&str>,
     password: &str,
 ) -> Result<(), CentreError> {
     let role = Role::parse(role).ok_or_else(|| {
@@ -83,9 +87,9 @@ pub async fn add(
     let hash = auth::hash_password(password).map_err(|e| CentreError::BadRequest(e.to_string()))?;
     let n = c
         .execute(
-            "INSERT INTO users (name, role, station, password, created_by) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (name) DO NOTHING",
-            &[&name, &role.as_str(), &station, &hash, &actor],
+            "INSERT INTO users (name, role, station, password, created_by, officer)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            &[&name, &role.as_str(), &station, &hash, &actor, &officer],
         )
         .await
         .map_err(|e| match e.as_db_error() {
@@ -102,7 +106,7 @@ pub async fn add(
         actor,
         "user.added",
         name,
-        serde_json::json!({ "role": role.as_str(), "station": station }),
+        serde_json::json!({ "role": role.as_str(), "station": station, "officer": officer }),
     )
     .await
 }
@@ -159,7 +163,7 @@ pub async fn login(
 pub async fn of_token(c: &impl GenericClient, token: &str) -> Result<User, CentreError> {
     let row = c
         .query_opt(
-            "SELECT u.name, u.role, u.station FROM sessions s JOIN users u ON u.name = s.user_name
+            "SELECT u.name, u.role, u.station, u.officer FROM sessions s JOIN users u ON u.name = s.user_name
              WHERE s.token_sha256 = $1 AND s.expires_at > now()",
             &[&auth::token_sha256(token)],
         )
@@ -173,6 +177,7 @@ pub async fn of_token(c: &impl GenericClient, token: &str) -> Result<User, Centr
         role: Role::parse(&role)
             .ok_or_else(|| CentreError::Config(format!("user role {role:?} is not a role")))?,
         station: row.get(2),
+        officer: row.get(3),
     })
 }
 

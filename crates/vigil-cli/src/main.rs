@@ -96,6 +96,8 @@ enum Command {
     Overdue(cmd::tag::OverdueArgs),
     /// Ask to retrieve clips (the retrieval form); prints the request id.
     Request(cmd::export::RequestArgs),
+    /// The newest retrieval requests and what was decided (at the agency centre, every station's).
+    Requests(cmd::export::RequestsArgs),
     /// Approve a retrieval request (a supervisor other than the requester).
     Approve(cmd::export::ApproveArgs),
     /// Turn a retrieval request down, with the reason (a supervisor other than the requester).
@@ -168,6 +170,7 @@ fn main() -> ExitCode {
         Command::Tag(args) => cmd::tag::tag(&store, args),
         Command::Overdue(args) => cmd::tag::overdue(&store, args),
         Command::Request(args) => cmd::export::request(&store, args),
+        Command::Requests(args) => cmd::export::requests(&store, args),
         Command::Approve(args) => cmd::export::approve(&store, args),
         Command::Reject(args) => cmd::export::reject(&store, args),
         Command::Export(args) => cmd::export::export(&store, args),

@@ -152,3 +152,55 @@ pub struct CentreClip {
     /// The station log's entries about it and its interruptions.
     pub log: Vec<Vec<String>>,
 }
+
+/// The agency's retrieval requests (R16), newest first.
+#[derive(Debug, Template)]
+#[template(path = "centre_requests.html")]
+pub struct CentreRequests {
+    /// Around it (its title is the heading).
+    pub chrome: Chrome,
+    /// The stations the reader may choose (name, chosen).
+    pub stations: Vec<(String, bool)>,
+    /// Only those waiting for a decision.
+    pub undecided: bool,
+    /// "N requests".
+    pub count: String,
+    /// More matched than are shown.
+    pub more: bool,
+    /// What to do about it.
+    pub more_text: String,
+    /// The columns.
+    pub head: Vec<String>,
+    /// The rows, each linking to its request.
+    pub rows: Vec<Row>,
+}
+
+/// One retrieval request at the centre: what it asks for, what it would
+/// release, what was decided or sent; for a supervisor who may decide it,
+/// the approval (confirmed) and the turning down, sent to its station.
+#[derive(Debug, Template)]
+#[template(path = "centre_request.html")]
+pub struct CentreRequest {
+    /// Around it (its title is the heading; its `csrf` the forms').
+    pub chrome: Chrome,
+    /// What it is: (label, value).
+    pub facts: Vec<(String, String)>,
+    /// Its state's class (`pending`, `approved`, `rejected`).
+    pub state_class: &'static str,
+    /// "What it would release: N recording(s)".
+    pub release_title: String,
+    /// The recordings' columns.
+    pub head: Vec<String>,
+    /// The recordings the reader may see, each linking to its page.
+    pub rows: Vec<Row>,
+    /// How many more it names that the reader may not see (R17).
+    pub hidden: Option<String>,
+    /// A decision sent to the station and not yet recorded there.
+    pub sent: Option<String>,
+    /// The reader may decide it now.
+    pub may_decide: bool,
+    /// The approval's confirmation line.
+    pub confirm: String,
+    /// Where the forms post: `/desk/requests/STATION/ID`.
+    pub action: String,
+}

@@ -398,6 +398,12 @@ catalogue! {
     ColWallClock => "Wall clock", "发生时间";
     ColDetail => "Detail", "详情";
     CountClips => "{n} clips", "共 {n} 条记录";
+    CountRequests => "{n} request(s), newest first", "共 {n} 份申请，最新在前";
+    AgencyRequests => "Retrieval requests across the agency", "全局调取申请";
+    UndecidedOnly => "Waiting for a decision only", "仅显示待审批";
+    SentToStation => "decision sent to the station", "审批已发送至工作站";
+    DecisionSent => "{who}'s decision ({what}) was sent to {station} and is recorded in its log when it next syncs.", "{who} 的审批（{what}）已发送至 {station}，该工作站下次同步时记入其日志。";
+    DecisionRefused => "{station} refused a decision sent from the centre: {why}", "{station} 拒绝了从中心发送的审批：{why}";
     CountGaps => "{n} interruptions, {open} open, {overdue} overdue", "共 {n} 处中断，{open} 处未说明，{overdue} 处已超期";
     CountAuditRows => "{n} rows (verify the chain with `vigil verify`)", "共 {n} 条（用 `vigil verify` 核验哈希链）";
     CountStationLogRows => "{n} rows of the stations' logs (each log witnessed by the centre)", "共 {n} 条工作站日志（每份日志均经中心见证）";

@@ -136,7 +136,7 @@ pub fn next_batch(station: &Station) -> Result<Option<vigil_sync::Batch>, Servic
         .iter()
         .map(|h| B64.encode(h))
         .collect();
-    let (mut clips, mut gaps) = (Vec::new(), Vec::new());
+    let (mut clips, mut gaps, mut requests) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::new();
     for e in &entries {
         if !seen.insert((e.action.split('.').next().unwrap_or(""), e.subject.as_str())) {
@@ -161,6 +161,11 @@ pub fn next_batch(station: &Station) -> Result<Option<vigil_sync::Batch>, Servic
             for g in found {
                 gaps.push(serde_json::to_value(g).map_err(|e| ServiceError::store(e.to_string()))?);
             }
+        } else if e.action.starts_with("request.") {
+            if let Some(r) = store.custody().request(&e.subject)? {
+                requests
+                    .push(serde_json::to_value(r).map_err(|e| ServiceError::store(e.to_string()))?);
+            }
         }
     }
     Ok(Some(vigil_sync::Batch {
@@ -170,6 +175,7 @@ pub fn next_batch(station: &Station) -> Result<Option<vigil_sync::Batch>, Servic
         entries,
         clips,
         gaps,
+        requests,
     }))
 }
 
@@ -206,9 +212,11 @@ pub fn accept(
     Ok(())
 }
 
-/// Records the centre's actions in the station's log (a review, through
-/// the station's own checks); returns those the station refused, with
-/// why. `centre` is the witness's name the station joined.
+/// Records the centre's actions in the station's log (a review, a
+/// retrieval request approved or turned down), each through the station's
+/// own checks as its declaration says (who may, separation of duties);
+/// returns those the station refused, with why. An action the log
+/// already records (its entry names `WITNESS#ID`) is not recorded again.
 pub fn apply(
     station: &mut Station,
     actions: &[vigil_sync::Action],
@@ -224,25 +232,7 @@ pub fn apply(
         .to_owned();
     let mut refused = Vec::new();
     for a in actions {
-        let outcome = match a.kind.as_str() {
-            "review" => serde_json::from_value::<crate::explanations::Review>(a.body.clone())
-                .map_err(|e| ServiceError::bad_request(format!("the review: {e}")))
-                .and_then(|r| {
-                    crate::explanations::review_from_centre(
-                        &mut station.store,
-                        &centre,
-                        a.id,
-                        &a.actor,
-                        &a.role,
-                        &a.subject,
-                        &r,
-                    )
-                }),
-            other => Err(ServiceError::bad_request(format!(
-                "the station does not take {other:?} actions from the centre"
-            ))),
-        };
-        if let Err(e) = outcome {
+        if let Err(e) = record(&mut station.store, &centre, a) {
             tracing::warn!(action = a.id, error = %e, "the centre's action refused");
             refused.push(vigil_sync::Refused {
                 id: a.id,
@@ -251,4 +241,88 @@ pub fn apply(
         }
     }
     Ok(refused)
+}
+
+/// The entries an action of `kind` writes.
+fn entries_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "review" => &["gap.reviewed"],
+        "approve" | "reject" => &["request.approved", "request.rejected"],
+        _ => &[],
+    }
+}
+
+/// Records one action.
+fn record(
+    store: &mut vigil_store::Store,
+    centre: &str,
+    a: &vigil_sync::Action,
+) -> Result<(), ServiceError> {
+    let key = format!("{centre}#{}", a.id);
+    for action in entries_of(&a.kind) {
+        let done = store.log().audit_select(&vigil_store::audit::AuditFilter {
+            action: Some((*action).into()),
+            subject: Some(a.subject.clone()),
+            ..Default::default()
+        })?;
+        if done
+            .iter()
+            .any(|e| e.detail["centre_action"] == key.as_str())
+        {
+            return Ok(());
+        }
+    }
+    let body =
+        |what: &str| ServiceError::bad_request(format!("the {what}: not as the station reads it"));
+    match a.kind.as_str() {
+        "review" => {
+            let id = acting(centre, a, crate::identity::REVIEW, "review")?;
+            let r: crate::explanations::Review =
+                serde_json::from_value(a.body.clone()).map_err(|_| body("review"))?;
+            crate::explanations::review_from_centre(store, &id, &key, &a.subject, &r)
+        }
+        "approve" => {
+            let id = acting(centre, a, crate::custody::APPROVERS, "approve a retrieval")?;
+            crate::custody::approve_as(store, &id, &a.subject, Some(&key)).map(drop)
+        }
+        "reject" => {
+            let id = acting(
+                centre,
+                a,
+                crate::custody::APPROVERS,
+                "turn a retrieval down",
+            )?;
+            let r: crate::custody::Rejection =
+                serde_json::from_value(a.body.clone()).map_err(|_| body("rejection"))?;
+            crate::custody::reject_as(store, &id, &a.subject, &r, Some(&key)).map(drop)
+        }
+        other => Err(ServiceError::bad_request(format!(
+            "the station does not take {other:?} actions from the centre"
+        ))),
+    }
+}
+
+/// The centre's user who took action `a`, as the station's checks see
+/// them: their name, role (one of `allowed`), officer number, and the
+/// centre they acted at.
+pub(crate) fn acting(
+    centre: &str,
+    a: &vigil_sync::Action,
+    allowed: &[crate::identity::Role],
+    doing: &str,
+) -> Result<Identity, ServiceError> {
+    let role = crate::identity::Role::parse(&a.role)
+        .filter(|r| allowed.contains(r))
+        .ok_or_else(|| {
+            ServiceError::refused(format!("a {} at the centre may not {doing}", a.role))
+        })?;
+    Ok(Identity {
+        user: a.actor.clone(),
+        role,
+        unix: String::new(),
+        via_as: false,
+        officer: a.officer.clone(),
+        session: None,
+        centre: Some(centre.to_owned()),
+    })
 }

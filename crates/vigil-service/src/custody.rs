@@ -376,6 +376,17 @@ pub(crate) fn approve(
     id: &Identity,
     request: &str,
 ) -> Result<serde_json::Value, ServiceError> {
+    approve_as(store, id, request, None)
+}
+
+/// Approves a request; `centre_action` names the centre's action it
+/// records.
+pub(crate) fn approve_as(
+    store: &mut Store,
+    id: &Identity,
+    request: &str,
+    centre_action: Option<&str>,
+) -> Result<serde_json::Value, ServiceError> {
     let Some(req) = store.custody().request(request)? else {
         return Err(ServiceError::not_found(format!("no request {request:?}")));
     };
@@ -402,7 +413,7 @@ pub(crate) fn approve(
     }
     store
         .custody_mut()
-        .approve(&id.actor(), &id.user, request)
+        .approve(&id.actor(), &id.user, request, centre_action)
         .map_err(ServiceError::doing(format!("approving request {request}")))?;
     Ok(serde_json::json!({"request": request, "approved_by": id.user}))
 }
@@ -423,6 +434,18 @@ pub(crate) fn reject(
     request: &str,
     r: &Rejection,
 ) -> Result<serde_json::Value, ServiceError> {
+    reject_as(store, id, request, r, None)
+}
+
+/// Turns a request down; `centre_action` names the centre's action it
+/// records.
+pub(crate) fn reject_as(
+    store: &mut Store,
+    id: &Identity,
+    request: &str,
+    r: &Rejection,
+    centre_action: Option<&str>,
+) -> Result<serde_json::Value, ServiceError> {
     if r.reason.trim().is_empty() {
         return Err(ServiceError::bad_request(
             "--reason must say why the request is turned down".into(),
@@ -433,7 +456,13 @@ pub(crate) fn reject(
     }
     store
         .custody_mut()
-        .reject_request(&id.actor(), &id.user, request, r.reason.trim())
+        .reject_request(
+            &id.actor(),
+            &id.user,
+            request,
+            r.reason.trim(),
+            centre_action,
+        )
         .map_err(ServiceError::doing(format!(
             "turning down request {request}"
         )))?;
@@ -490,9 +519,32 @@ pub fn what_it_releases(
     })
 }
 
+/// Which retrieval requests (`GET /api/v1/requests`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestQuery {
+    /// Only this station's (at the agency centre; a station's requests
+    /// are only its own).
+    #[serde(default)]
+    pub station: Option<String>,
+    /// Only those not yet approved or turned down.
+    #[serde(default)]
+    pub undecided: bool,
+}
+
 /// The newest retrieval requests (`GET /api/v1/requests`): `{requests}`.
-pub(crate) fn requests(store: &Store) -> Result<serde_json::Value, ServiceError> {
-    Ok(serde_json::json!({ "requests": store.custody().requests(200)? }))
+pub(crate) fn requests(store: &Store, q: &RequestQuery) -> Result<serde_json::Value, ServiceError> {
+    if !crate::station::is_here(store, q.station.as_deref().filter(|s| !s.is_empty()))? {
+        return Err(ServiceError::not_found(format!(
+            "this station's requests are its own, not {:?}'s: the agency centre lists every station's",
+            q.station.as_deref().unwrap_or_default()
+        )));
+    }
+    let mut all = store.custody().requests(200)?;
+    if q.undecided {
+        all.retain(|r| !r.decided());
+    }
+    Ok(serde_json::json!({ "requests": all }))
 }
 
 /// A reproducible draw for spot checks (`POST /api/v1/spotchecks`); times

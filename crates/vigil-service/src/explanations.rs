@@ -294,52 +294,25 @@ pub(crate) fn review(
     }))
 }
 
-/// Records a review taken at the agency centre `centre` (its witness's
-/// name) by its user `actor` with role `role` (R16, R18): the same checks
-/// as a review at the station, its audit row naming the centre and the
-/// action (`CENTRE#ID`). An action the log already records is not
-/// recorded again; an error is the station's refusal.
-pub fn review_from_centre(
+/// Records a review taken at the agency centre (R16, R18): the same
+/// checks as a review at the station (`id` is the centre's user, as
+/// [`crate::centre::acting`] makes it), its audit row naming the action
+/// (`key`, `CENTRE#ID`).
+pub(crate) fn review_from_centre(
     store: &mut Store,
-    centre: &str,
-    action: i64,
-    actor: &str,
-    role: &str,
+    id: &Identity,
+    key: &str,
     gap: &str,
     r: &Review,
 ) -> Result<(), ServiceError> {
-    let key = format!("{centre}#{action}");
-    let done = store.log().audit_select(&vigil_store::audit::AuditFilter {
-        action: Some("gap.reviewed".into()),
-        subject: Some(gap.into()),
-        ..Default::default()
-    })?;
-    if done
-        .iter()
-        .any(|e| e.detail["centre_action"] == key.as_str())
-    {
-        return Ok(());
-    }
-    let role = crate::identity::Role::parse(role)
-        .filter(|r| crate::identity::REVIEW.contains(r))
-        .ok_or_else(|| ServiceError::refused(format!("a {role} at the centre may not review")))?;
     if !matches!(r.verdict.as_str(), "accepted" | "rejected") {
         return Err(ServiceError::bad_request(format!(
             "verdict {:?}: expected accepted or rejected",
             r.verdict
         )));
     }
-    let id = Identity {
-        user: actor.to_owned(),
-        role,
-        unix: String::new(),
-        via_as: false,
-        officer: None,
-        session: None,
-        centre: Some(centre.to_owned()),
-    };
     if let Some(g) = store.gap_log().gap(gap)? {
-        own_work(&id, &g)?;
+        own_work(id, &g)?;
     } else {
         return Err(ServiceError::not_found(format!(
             "no interruption {gap} at this station"
@@ -353,7 +326,7 @@ pub fn review_from_centre(
             gap,
             &r.verdict,
             r.note.as_deref(),
-            Some(&key),
+            Some(key),
         )
         .map_err(ServiceError::doing(format!("reviewing {gap}")))?;
     Ok(())

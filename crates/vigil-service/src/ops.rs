@@ -489,10 +489,10 @@ endpoint! {
     /// The retrieval requests, newest first.
     Requests = "requests": Get "/api/v1/requests", tag "custody",
     roles ANYONE, "listing retrieval requests", read false,
-    input none Empty,
+    input query custody::RequestQuery,
     ok "{requests: [...]}, newest first (200 at most)",
-    errors [],
-    run |s, _id, (): (), _q| custody::requests(s)
+    errors [(404, "another station's requests")],
+    run |s, _id, (): (), q| custody::requests(s, &q)
 }
 
 endpoint! {

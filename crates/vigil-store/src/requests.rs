@@ -172,8 +172,16 @@ impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
     }
 
     /// Turns a request down, with the reason; refused for its own
-    /// requester and for a request already decided.
-    pub fn reject_request(&mut self, actor: &str, by: &str, id: &str, reason: &str) -> Result<()> {
+    /// requester and for a request already decided. `centre_action` names
+    /// the centre's action it records (`WITNESS#ID`), kept in the entry.
+    pub fn reject_request(
+        &mut self,
+        actor: &str,
+        by: &str,
+        id: &str,
+        reason: &str,
+        centre_action: Option<&str>,
+    ) -> Result<()> {
         let req = self.undecided(id)?;
         if req.requester == by {
             return Err(StoreError::Refused(format!(
@@ -192,14 +200,21 @@ impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
                 actor,
                 "request.rejected",
                 id,
-                &json!({"by": by, "reason": reason}),
+                &decision(json!({"by": by, "reason": reason}), centre_action),
             )
         })?;
         Ok(())
     }
 
     /// Approves a request; refused for its own requester (audited).
-    pub fn approve(&mut self, actor: &str, approver: &str, id: &str) -> Result<()> {
+    /// `centre_action` as for [`Self::reject_request`].
+    pub fn approve(
+        &mut self,
+        actor: &str,
+        approver: &str,
+        id: &str,
+        centre_action: Option<&str>,
+    ) -> Result<()> {
         let req = self.undecided(id)?;
         if req.requester == approver {
             return Err(StoreError::Refused(format!(
@@ -218,9 +233,17 @@ impl<I: std::ops::DerefMut<Target = Index>> Custody<I> {
                 actor,
                 "request.approved",
                 id,
-                &json!({"approver": approver}),
+                &decision(json!({"approver": approver}), centre_action),
             )
         })?;
         Ok(())
     }
+}
+
+/// A decision's log detail, naming the centre's action it records.
+fn decision(mut detail: serde_json::Value, centre_action: Option<&str>) -> serde_json::Value {
+    if let Some(a) = centre_action {
+        detail["centre_action"] = a.into();
+    }
+    detail
 }

@@ -86,6 +86,10 @@ pub struct Batch {
     /// The interruptions these entries name, as the station holds them now.
     #[serde(default)]
     pub gaps: Vec<serde_json::Value>,
+    /// The retrieval requests these entries name (R16), as the station
+    /// holds them now (its `requests --json` objects).
+    #[serde(default)]
+    pub requests: Vec<serde_json::Value>,
 }
 
 /// What a station tells the centre at each round, for the board.
@@ -110,15 +114,16 @@ pub struct Refused {
 }
 
 /// An action taken at the centre on a station's evidence records (a
-/// review), for the station to record in its own log: the station's log
+/// review; a retrieval request approved or turned down), for the station
+/// to record in its own log through its own checks: the station's log
 /// stays the one history of its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// Its id at the centre.
     pub id: i64,
-    /// What: `review`.
+    /// What: `review`, `approve` or `reject`.
     pub kind: String,
-    /// What it is done to (an interruption).
+    /// What it is done to (an interruption, a request).
     pub subject: String,
     /// Its input, as the station's operation takes it.
     pub body: serde_json::Value,
@@ -126,6 +131,11 @@ pub struct Action {
     pub actor: String,
     /// Their role at the centre.
     pub role: String,
+    /// Their officer number, when the centre knows it: the station's
+    /// separation of duties (R16) and own-work rule compare it with its
+    /// own accounts'.
+    #[serde(default)]
+    pub officer: Option<String>,
 }
 
 /// The centre's answer to a station's report: what it holds, and the
@@ -309,6 +319,7 @@ mod tests {
             entries: all[from as usize..to as usize].to_vec(),
             clips: vec![],
             gaps: vec![],
+            requests: vec![],
         }
     }
 

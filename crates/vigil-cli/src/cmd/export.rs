@@ -62,6 +62,79 @@ pub fn request(ctx: &super::Ctx, args: RequestArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Arguments of `vigil requests`.
+#[derive(Debug, clap::Args)]
+pub struct RequestsArgs {
+    /// Only those not yet approved or turned down.
+    #[arg(long)]
+    undecided: bool,
+    /// Only this station's (at the agency centre).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
+    /// Print `{"requests": [...]}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `vigil requests`: the newest retrieval requests, each with what
+/// was decided and by whom (R16); at the agency centre, each with its
+/// station.
+pub fn requests(ctx: &super::Ctx, args: RequestsArgs) -> anyhow::Result<ExitCode> {
+    let q = custody::RequestQuery {
+        station: args.station,
+        undecided: args.undecided,
+    };
+    let doc = ctx.run::<ops::Requests>((), q)?;
+    if args.json {
+        output::print_json(&doc)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    use vigil_i18n::Msg;
+    let w = output::Words::from_env();
+    let all = doc["requests"].as_array().cloned().unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let stations = all.iter().any(|r| r["station"].is_string());
+    let mut heads = vec![
+        Msg::AuditRequest,
+        Msg::Requester,
+        Msg::Requested,
+        Msg::Recordings,
+        Msg::State,
+        Msg::Reason,
+    ];
+    if stations {
+        heads.insert(0, Msg::Station);
+    }
+    let mut t = output::Table::new(&w.heads(&heads));
+    for r in &all {
+        let state = match (r["approved_by"].as_str(), r["rejected_by"].as_str()) {
+            (Some(who), _) => w.fmt(Msg::ReqApproved, &[("who", who)]),
+            (None, Some(who)) => w.fmt(
+                Msg::ReqRejected,
+                &[
+                    ("who", who),
+                    ("why", r["reject_reason"].as_str().unwrap_or("-")),
+                ],
+            ),
+            (None, None) => w.t(Msg::ReqPending).to_owned(),
+        };
+        t.row(stations.then(|| text(&r["station"])).into_iter().chain([
+            text(&r["id"]),
+            text(&r["requester"]),
+            w.local(&r["created_at"]),
+            r["clips"].as_array().map_or(0, Vec::len).to_string(),
+            state,
+            text(&r["reason"]),
+        ]));
+    }
+    t.print();
+    crate::say!(
+        "{}",
+        w.fmt(Msg::CountRequests, &[("n", &all.len().to_string())])
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `vigil approve`.
 #[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
@@ -81,11 +154,23 @@ pub fn approve(ctx: &super::Ctx, args: ApproveArgs) -> anyhow::Result<ExitCode> 
         args.json,
         &doc,
         &format!(
-            "request {r} approved by {}",
-            doc["approved_by"].as_str().unwrap_or("-")
+            "request {r} approved by {}{}",
+            doc["approved_by"].as_str().unwrap_or("-"),
+            sent(&doc)
         ),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// At the agency centre a decision is sent to the request's station,
+/// which records it in its own log: the line says so.
+fn sent(doc: &serde_json::Value) -> String {
+    match (doc["station"].as_str(), doc["action"].as_i64()) {
+        (Some(station), Some(action)) => {
+            format!(" (action {action}, sent to {station}; recorded when it next syncs)")
+        }
+        _ => String::new(),
+    }
 }
 
 /// Arguments of `vigil reject`.
@@ -113,9 +198,10 @@ pub fn reject(ctx: &super::Ctx, args: RejectArgs) -> anyhow::Result<ExitCode> {
         args.json,
         &doc,
         &format!(
-            "request {r} turned down by {}: {}",
+            "request {r} turned down by {}: {}{}",
             doc["rejected_by"].as_str().unwrap_or("-"),
-            doc["reason"].as_str().unwrap_or("-")
+            doc["reason"].as_str().unwrap_or("-"),
+            sent(&doc)
         ),
     )?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,215 @@
+//! The stations' retrieval requests at the centre (R16): listed across
+//! stations as each station sent them, and approved or turned down by a
+//! supervisor wherever the footage sits. A decision is an action
+//! (`actions.rs`): the station records it in its own log through its own
+//! checks (never the requester, nor another account of the same officer)
+//! or refuses it; until then the request shows the decision sent.
+
+use axum::extract::{Path, Query, State as Axum};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use deadpool_postgres::GenericClient;
+use vigil_service::custody::{Rejection, RequestQuery};
+use vigil_service::ops;
+
+use crate::actions::{self, Subject};
+use crate::agency::{caller, cut, Which, MAX_ROWS};
+use crate::error::CentreError;
+use crate::state::Centre;
+use crate::stations::audit;
+use crate::users::User;
+
+/// Which requests.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// One station's.
+    pub station: Option<String>,
+    /// One request.
+    pub id: Option<String>,
+    /// Only those not yet decided at the station.
+    pub undecided: bool,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// Requests, newest first, each the station's object with its `station`
+/// and the centre's decisions `sent` to it and not yet recorded there;
+/// whether there were more than `limit`.
+pub async fn request_rows(
+    client: &impl GenericClient,
+    f: &RequestFilter,
+) -> Result<(Vec<serde_json::Value>, bool), CentreError> {
+    let rows = client
+        .query(
+            "SELECT r.station, r.data,
+                    COALESCE((SELECT jsonb_agg(jsonb_build_object('action', a.id, 'kind', a.kind,
+                                  'actor', a.actor, 'body', a.body) ORDER BY a.id)
+                              FROM actions a
+                              WHERE a.station = r.station AND a.subject = r.id
+                                AND a.kind IN ('approve', 'reject')
+                                AND a.applied_seq IS NULL AND a.refused IS NULL), '[]')
+             FROM requests r
+             WHERE ($1::text IS NULL OR r.station = $1)
+               AND ($2::text IS NULL OR r.id = $2)
+               AND (NOT $3 OR (r.approved_by IS NULL AND r.rejected_by IS NULL))
+             ORDER BY r.created_at DESC, r.station, r.id
+             LIMIT $4",
+            &[&f.station, &f.id, &f.undecided, &(f.limit + 1)],
+        )
+        .await?;
+    let (rows, more) = cut(rows, f.limit);
+    Ok((
+        rows.iter()
+            .map(|r| {
+                let mut v: serde_json::Value = r.get(1);
+                v["station"] = serde_json::Value::String(r.get(0));
+                v["sent"] = r.get(2);
+                v
+            })
+            .collect(),
+        more,
+    ))
+}
+
+/// `GET /api/v1/requests` at the centre: `{requests, more}`, audited.
+pub(crate) async fn list(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<RequestQuery>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Requests>(&c, &headers).await?;
+    let station = user.scope(q.station.as_deref().filter(|s| !s.is_empty()))?;
+    let client = c.pool.get().await?;
+    let (list, more) = request_rows(
+        &client,
+        &RequestFilter {
+            station: station.clone(),
+            id: None,
+            undecided: q.undecided,
+            limit: MAX_ROWS,
+        },
+    )
+    .await?;
+    audit(
+        &client,
+        &user.name,
+        "requests.listed",
+        "requests",
+        serde_json::json!({"shown": list.len(), "station": station, "undecided": q.undecided, "more": more}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "requests": list, "more": more })).into_response())
+}
+
+/// The request `id` a decision by `user` is taken on: its station and
+/// object. Refused when the station recorded a decision already, when a
+/// decision sent from the centre waits, or when `user` filed it (R16; the
+/// station checks again, officer numbers included).
+pub async fn to_decide(
+    client: &impl GenericClient,
+    user: &User,
+    id: &str,
+    asked: Option<&str>,
+) -> Result<(String, serde_json::Value), CentreError> {
+    let station = actions::station_of(client, user, Subject::Request, id, asked).await?;
+    let (rows, _) = request_rows(
+        client,
+        &RequestFilter {
+            station: Some(station.clone()),
+            id: Some(id.to_owned()),
+            undecided: false,
+            limit: 1,
+        },
+    )
+    .await?;
+    let r = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| CentreError::NotFound(format!("no retrieval request {id}")))?;
+    if let Some(who) = r["approved_by"].as_str().or(r["rejected_by"].as_str()) {
+        return Err(CentreError::Refused(format!(
+            "request {id} at {station} was decided already, by {who}"
+        )));
+    }
+    if let Some(a) = r["sent"].as_array().and_then(|a| a.first()) {
+        return Err(CentreError::Refused(format!(
+            "a decision on request {id} by {} was sent to {station} (action {}) and waits to be recorded there",
+            a["actor"].as_str().unwrap_or("-"),
+            a["action"]
+        )));
+    }
+    if r["requester"] == user.name.as_str() {
+        return Err(CentreError::Refused(format!(
+            "request {id} was filed by {}; a different supervisor must decide on it (separation of duties, R16)",
+            user.name
+        )));
+    }
+    Ok((station, r))
+}
+
+/// `POST /api/v1/requests/{request}/approval` at the centre: sent to the
+/// request's station, `{request, approved_by, station, action, status}`.
+pub(crate) async fn approve(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(w): Query<Which>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Approve>(&c, &headers).await?;
+    let client = c.pool.get().await?;
+    let (station, _) = to_decide(&client, &user, &id, w.station.as_deref()).await?;
+    let action = actions::send(
+        &client,
+        &user,
+        &station,
+        "approve",
+        &id,
+        serde_json::json!({}),
+        "request.approval_sent",
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "request": id, "approved_by": user.name, "station": station, "action": action,
+        "status": "sent to the station",
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/requests/{request}/rejection` at the centre, with the
+/// reason: sent to the request's station, `{request, rejected_by, reason,
+/// station, action, status}`.
+pub(crate) async fn reject(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(w): Query<Which>,
+    Json(r): Json<Rejection>,
+) -> Result<Response, CentreError> {
+    let user = caller::<ops::Reject>(&c, &headers).await?;
+    let reason = r.reason.trim();
+    if reason.is_empty() {
+        return Err(CentreError::BadRequest(
+            "--reason must say why the request is turned down".into(),
+        ));
+    }
+    let client = c.pool.get().await?;
+    let (station, _) = to_decide(&client, &user, &id, w.station.as_deref()).await?;
+    let action = actions::send(
+        &client,
+        &user,
+        &station,
+        "reject",
+        &id,
+        serde_json::json!({ "reason": reason }),
+        "request.rejection_sent",
+        serde_json::json!({ "reason": reason }),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "request": id, "rejected_by": user.name, "reason": reason, "station": station,
+        "action": action, "status": "sent to the station",
+    }))
+    .into_response())
+}
