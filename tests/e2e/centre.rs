@@ -1115,6 +1115,27 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     );
     let out = login_at_centre(&ana, &centre, "ana", PASSWORD);
     assert!(out.status.success(), "{}", describe(&out));
+    // Five wrong passwords from one address lock the user out from there:
+    // the right one is refused too, and the lockout audited once.
+    centre_user(&centre, "eve", "auditor", None);
+    let eve = v1.scratch("eve-config");
+    for _ in 0..5 {
+        let out = login_at_centre(&eve, &centre, "eve", "a guessed password");
+        assert!(!out.status.success(), "{}", describe(&out));
+    }
+    let out = login_at_centre(&eve, &centre, "eve", PASSWORD);
+    assert!(
+        !out.status.success() && describe(&out).contains("locked out"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'session.locked_out' AND subject = 'eve'"
+        ),
+        1
+    );
     let doc = centre_json(&ana, &["clips", "--json"]);
     let clips = doc["clips"].as_array().unwrap();
     assert_eq!(

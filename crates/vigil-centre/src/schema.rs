@@ -320,7 +320,8 @@ FROM gaps GROUP BY 1, 2, 3;
     // 8: the stations' retrieval requests (R16), each row the state the
     // station sent with the newest entry naming it; a centre user's
     // officer number, which a station's separation of duties compares
-    // with its own accounts'.
+    // with its own accounts'; failed logins found by user and time (the
+    // lockout).
     r#"
 CREATE TABLE requests (
     station       TEXT NOT NULL REFERENCES stations (name),
@@ -346,5 +347,6 @@ CREATE INDEX requests_undecided ON requests (created_at DESC)
     WHERE approved_by IS NULL AND rejected_by IS NULL;
 ALTER TABLE users ADD COLUMN officer TEXT;
 ALTER TABLE actions ADD COLUMN officer TEXT;
+CREATE INDEX audit_logins_refused ON audit (subject, at) WHERE action = 'session.refused';
 "#,
 ];

@@ -113,13 +113,47 @@ pub async fn add(
 
 /// Checks a password and opens a session: its token, and when it expires
 /// (RFC 3339). A refusal is audited and says nothing of which part was
-/// wrong.
+/// wrong. As at a station, `max_failures` refusals of a user from one
+/// address within `lockout_minutes` lock that user out from there for as
+/// long as tries go on (each try while locked out is refused unchecked,
+/// and counts); the lockout is audited once (`session.locked_out`).
 pub async fn login(
     c: &impl GenericClient,
     name: &str,
     password: &str,
     peer: &str,
 ) -> Result<(String, String), CentreError> {
+    let policy = auth::Policy::default();
+    let source = auth::source_of(peer);
+    let failures = c
+        .query_one(
+            "SELECT COUNT(*) FROM audit
+             WHERE action = 'session.refused' AND subject = $1 AND detail->>'source' = $2
+               AND at > now() - make_interval(mins => $3)",
+            &[&name, &source, &(policy.lockout_minutes as i32)],
+        )
+        .await?
+        .get::<_, i64>(0);
+    let refuse = |why: &'static str| {
+        let detail = serde_json::json!({ "peer": peer, "source": &source, "why": why });
+        async move {
+            audit(
+                c,
+                &format!("{name} (login from {peer})"),
+                "session.refused",
+                name,
+                detail,
+            )
+            .await
+        }
+    };
+    if failures >= i64::from(policy.max_failures) {
+        refuse("locked out").await?;
+        return Err(CentreError::Refused(format!(
+            "{name} is locked out from {source} after {} failed logins; try again in {} minutes or ask an admin",
+            policy.max_failures, policy.lockout_minutes
+        )));
+    }
     let row = c
         .query_opt("SELECT password FROM users WHERE name = $1", &[&name])
         .await?;
@@ -129,14 +163,19 @@ pub async fn login(
         .await
         .unwrap_or(false);
     if !ok {
-        audit(
-            c,
-            &format!("{name} (login from {peer})"),
-            "session.refused",
-            name,
-            serde_json::json!({ "peer": peer }),
-        )
-        .await?;
+        refuse("wrong user name or password").await?;
+        if failures + 1 == i64::from(policy.max_failures) {
+            tracing::warn!(user = %name, %source, "centre login locked out after repeated failures");
+            audit(
+                c,
+                name,
+                "session.locked_out",
+                name,
+                serde_json::json!({ "source": source, "failures": policy.max_failures,
+                                    "minutes": policy.lockout_minutes }),
+            )
+            .await?;
+        }
         return Err(CentreError::Refused("wrong user name or password".into()));
     }
     let token = auth::random_hex(32).map_err(|e| CentreError::Config(e.to_string()))?;
