@@ -1402,6 +1402,16 @@ fn agency_desk(engine: vigil_e2e::Engine) {
         for lang in ["zh-CN", "en"] {
             let ana = browser.session(lang).await;
             desk_login(&ana, &base, "ana").await;
+            // An auditor's home: the interruptions past their deadline.
+            ana.wait()
+                .for_element(Locator::Css("section#overdue"))
+                .await
+                .unwrap();
+            assert!(
+                ana.find(Locator::Css("section#to-approve")).await.is_err(),
+                "an auditor decides no requests"
+            );
+            ana.goto(&format!("{base}/desk/gaps")).await.unwrap();
             ana.wait()
                 .for_element(Locator::Id("last-month"))
                 .await
@@ -1743,6 +1753,31 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             // requests: the page says the decision was sent.
             let sue = browser.session(lang).await;
             desk_login(&sue, &base, "sue").await;
+            // Her home lists the requests waiting for her, and the
+            // explanations to review.
+            let waiting = sue
+                .wait()
+                .for_element(Locator::Css("section#to-approve"))
+                .await
+                .unwrap()
+                .find_all(Locator::Css("tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(
+                waiting.len(),
+                if lang == "zh-CN" { 2 } else { 1 },
+                "{lang}: to decide"
+            );
+            assert!(sue.find(Locator::Css("section#to-review")).await.is_ok());
+            let png = sue.screenshot().await.unwrap();
+            std::fs::write(
+                vigil_e2e::screens().join(format!(
+                    "{}.png",
+                    engine.shot_name(&format!("centre-home-{tag}"))
+                )),
+                png,
+            )
+            .unwrap();
             sue.goto(&format!("{base}/desk/requests?undecided=true"))
                 .await
                 .unwrap();
@@ -1824,6 +1859,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             .unwrap();
             let mut found = Vec::new();
             for page in [
+                "/desk/".to_owned(),
                 "/desk/requests".to_owned(),
                 format!("/desk/requests/{}/{id}", s2.replace('/', "%2F")),
             ] {

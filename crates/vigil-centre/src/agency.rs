@@ -58,36 +58,14 @@ async fn overdue(
         .checked()
         .map_err(|e| CentreError::BadRequest(e.to_string()))?;
     let station = user.scope(q.station.as_deref().filter(|s| !s.is_empty()))?;
-    let now = time::OffsetDateTime::now_utc();
-    let last = vigil_service::tagging::last_overdue_day(now, q.tag_within, &holidays);
-    let cutoff =
-        vigil_service::model::rfc3339(last.next_day().unwrap_or(last).midnight().assume_utc());
+    let cutoff = vigil_service::tagging::untagged_cutoff(
+        time::OffsetDateTime::now_utc(),
+        q.tag_within,
+        &holidays,
+    );
     let client = c.pool.get().await?;
-    let untagged = client
-        .query(
-            "SELECT station, id, path, device, officer,
-                    to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-             FROM clips
-             WHERE ingested_at < $1::text::timestamptz AND purged_at IS NULL
-               AND jsonb_typeof(data -> 'tag') IS DISTINCT FROM 'object'
-               AND ($2::text IS NULL OR station = $2)
-               AND (confidential IS NULL OR NOT (confidential = ANY($3)))
-             ORDER BY ingested_at, station, id
-             LIMIT $4",
-            &[&cutoff, &station, &hidden_from(user.role), &(MAX_ROWS + 1)],
-        )
-        .await?;
-    let (untagged, more_untagged) = cut(untagged, MAX_ROWS);
-    let untagged: Vec<serde_json::Value> = untagged
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "station": r.get::<_, String>(0), "clip": r.get::<_, String>(1),
-                "path": r.get::<_, String>(2), "device": r.get::<_, Option<String>>(3),
-                "officer": r.get::<_, Option<String>>(4), "ingested_at": r.get::<_, String>(5),
-            })
-        })
-        .collect();
+    let (untagged, more_untagged) =
+        untagged_rows(&client, &cutoff, station.as_deref(), user.role, MAX_ROWS).await?;
     let (gaps, more_gaps) = gap_rows(
         &client,
         &GapFilter {
@@ -116,6 +94,45 @@ async fn overdue(
         "more": {"untagged": more_untagged, "unexplained": more_gaps},
     }))
     .into_response())
+}
+
+/// Recordings ingested before `cutoff` (RFC 3339) and not tagged, not
+/// purged, that `role` may see (R17), oldest first: at most `limit`, and
+/// whether there were more.
+pub async fn untagged_rows(
+    client: &impl deadpool_postgres::GenericClient,
+    cutoff: &str,
+    station: Option<&str>,
+    role: vigil_service::identity::Role,
+    limit: i64,
+) -> Result<(Vec<serde_json::Value>, bool), CentreError> {
+    let rows = client
+        .query(
+            "SELECT station, id, path, device, officer,
+                    to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+             FROM clips
+             WHERE ingested_at < $1::text::timestamptz AND purged_at IS NULL
+               AND jsonb_typeof(data -> 'tag') IS DISTINCT FROM 'object'
+               AND ($2::text IS NULL OR station = $2)
+               AND (confidential IS NULL OR NOT (confidential = ANY($3)))
+             ORDER BY ingested_at, station, id
+             LIMIT $4",
+            &[&cutoff, &station, &hidden_from(role), &(limit + 1)],
+        )
+        .await?;
+    let (rows, more) = cut(rows, limit);
+    Ok((
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "station": r.get::<_, String>(0), "clip": r.get::<_, String>(1),
+                    "path": r.get::<_, String>(2), "device": r.get::<_, Option<String>>(3),
+                    "officer": r.get::<_, Option<String>>(4), "ingested_at": r.get::<_, String>(5),
+                })
+            })
+            .collect(),
+        more,
+    ))
 }
 
 /// Rows fetched one past `limit`: the first `limit`, and whether there
@@ -538,6 +555,10 @@ pub struct GapFilter {
     pub deadline_h: Option<i64>,
     /// Only those overdue (open past the deadline).
     pub overdue_only: bool,
+    /// Only explanations waiting for a review.
+    pub to_review: bool,
+    /// At most this many [default: `MAX_ROWS`].
+    pub limit: Option<i64>,
 }
 
 /// An interruption as the centre holds it.
@@ -571,6 +592,7 @@ pub async fn gap_rows(
     f: &GapFilter,
 ) -> Result<(Vec<GapRow>, bool), CentreError> {
     let deadline = f.deadline_h.unwrap_or(DEFAULT_DEADLINE_H);
+    let limit = f.limit.unwrap_or(MAX_ROWS);
     if !(0..=24 * 366).contains(&deadline) {
         return Err(CentreError::BadRequest(format!(
             "deadline {deadline} h: expected 0 to 8784 hours"
@@ -588,9 +610,10 @@ pub async fn gap_rows(
                AND ($5::text IS NULL OR COALESCE(wall_start, detected_at) >= $5::timestamptz)
                AND ($8::text IS NULL OR COALESCE(wall_start, detected_at) < $8::timestamptz)
                AND (NOT $9 OR (status <> 'explained' AND detected_at < now() - make_interval(hours => $6)))
+               AND (NOT $10 OR (status = 'explained' AND (data #>> '{explanation,review}') IS NULL))
              ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
              LIMIT $7",
-            &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(MAX_ROWS + 1), &f.until, &f.overdue_only],
+            &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(limit + 1), &f.until, &f.overdue_only, &f.to_review],
         )
         .await
         .map_err(|e| match e.as_db_error() {
@@ -599,7 +622,7 @@ pub async fn gap_rows(
             }
             _ => e.into(),
         })?;
-    let (rows, more) = cut(rows, MAX_ROWS);
+    let (rows, more) = cut(rows, limit);
     Ok((
         rows.iter()
             .map(|r| GapRow {

@@ -25,6 +25,7 @@ use crate::state::Centre;
 use crate::stations::audit;
 use crate::users::{self, User};
 
+mod home;
 mod requests;
 
 const COOKIE: &str = "vigil_centre";
@@ -33,7 +34,7 @@ const LANG_COOKIE: &str = "vigil_lang";
 /// The desk's routes.
 pub fn router() -> Router<Centre> {
     Router::new()
-        .route("/desk/", get(home))
+        .route("/desk/", get(home::home))
         .route("/desk/login", get(login_page).post(login))
         .route("/desk/logout", post(logout))
         .route("/desk/lang/{code}", get(lang))
@@ -200,13 +201,6 @@ async fn reader<E: vigil_service::op::Endpoint>(
     Ok(Ok((user, lang_of(headers))))
 }
 
-async fn home(Axum(c): Axum<Centre>, headers: HeaderMap) -> Response {
-    match signed_in(&c, &headers).await {
-        Ok(_) => Redirect::to("/desk/gaps").into_response(),
-        Err(r) => r,
-    }
-}
-
 async fn login_page(Axum(c): Axum<Centre>, headers: HeaderMap) -> Response {
     let lang = lang_of(&headers);
     let chrome = chrome(
@@ -243,7 +237,7 @@ async fn login(
     let client = c.pool.get().await?;
     match users::login(&client, &f.user, &f.password, &peer.addr.to_string()).await {
         Ok((token, _)) => {
-            let mut r = Redirect::to("/desk/gaps").into_response();
+            let mut r = Redirect::to("/desk/").into_response();
             let set = format!(
                 "{COOKIE}={token}; Path=/desk; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
                 users::SESSION_S

@@ -321,7 +321,7 @@ FROM gaps GROUP BY 1, 2, 3;
     // station sent with the newest entry naming it; a centre user's
     // officer number, which a station's separation of duties compares
     // with its own accounts'; failed logins found by user and time (the
-    // lockout).
+    // lockout); explanations waiting for a review (the home's queue).
     r#"
 CREATE TABLE requests (
     station       TEXT NOT NULL REFERENCES stations (name),
@@ -348,5 +348,7 @@ CREATE INDEX requests_undecided ON requests (created_at DESC)
 ALTER TABLE users ADD COLUMN officer TEXT;
 ALTER TABLE actions ADD COLUMN officer TEXT;
 CREATE INDEX audit_logins_refused ON audit (subject, at) WHERE action = 'session.refused';
+CREATE INDEX gaps_to_review ON gaps (COALESCE(wall_start, detected_at))
+    WHERE status = 'explained' AND (data #>> '{explanation,review}') IS NULL;
 "#,
 ];

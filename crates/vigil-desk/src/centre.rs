@@ -204,3 +204,14 @@ pub struct CentreRequest {
     /// Where the forms post: `/desk/requests/STATION/ID`.
     pub action: String,
 }
+
+/// What waits for the signed-in user across their stations, queue by
+/// queue as their role has them.
+#[derive(Debug, Template)]
+#[template(path = "centre_home.html")]
+pub struct CentreHome {
+    /// Around it.
+    pub chrome: Chrome,
+    /// Each queue, with its count as shown (`20+` when more wait).
+    pub sections: Vec<(crate::Section, String)>,
+}

@@ -399,6 +399,8 @@ catalogue! {
     ColDetail => "Detail", "详情";
     CountClips => "{n} clips", "共 {n} 条记录";
     CountRequests => "{n} request(s), newest first", "共 {n} 份申请，最新在前";
+    ColRequest => "Request", "申请编号";
+    QueueOverdueGaps => "Interruptions unexplained past the deadline (over 24 h, R9)", "超过期限仍未说明的中断（超过 24 小时，R9）";
     AgencyRequests => "Retrieval requests across the agency", "全局调取申请";
     UndecidedOnly => "Waiting for a decision only", "仅显示待审批";
     SentToStation => "decision sent to the station", "审批已发送至工作站";

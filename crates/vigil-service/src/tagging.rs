@@ -162,6 +162,17 @@ pub fn working_deadline(day: Date, n: u32, holidays: &BTreeSet<Date>) -> OffsetD
     d.next_day().unwrap_or(d).midnight().assume_utc()
 }
 
+/// Working days after ingest within which a clip is tagged, unless told
+/// otherwise (R11).
+pub const DEFAULT_TAG_WITHIN: u32 = 2;
+
+/// The cutoff of "untagged too long" at `now`: a clip ingested before it
+/// (RFC 3339) is past `tag_within` working days.
+pub fn untagged_cutoff(now: OffsetDateTime, tag_within: u32, holidays: &BTreeSet<Date>) -> String {
+    let last = last_overdue_day(now, tag_within, holidays);
+    crate::model::rfc3339(last.next_day().unwrap_or(last).midnight().assume_utc())
+}
+
 /// What to check (`vigil overdue`, `GET /api/v1/overdue`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -134,7 +134,7 @@ pub(super) async fn list(
         more,
         more_text: Msg::MoreThanShown.fmt(lang, &[("n", &SHOWN.to_string())]),
         head: [
-            Msg::AuditRequest,
+            Msg::ColRequest,
             Msg::Requested,
             Msg::Station,
             Msg::Requester,

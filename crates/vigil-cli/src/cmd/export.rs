@@ -95,7 +95,7 @@ pub fn requests(ctx: &super::Ctx, args: RequestsArgs) -> anyhow::Result<ExitCode
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
     let stations = all.iter().any(|r| r["station"].is_string());
     let mut heads = vec![
-        Msg::AuditRequest,
+        Msg::ColRequest,
         Msg::Requester,
         Msg::Requested,
         Msg::Recordings,

@@ -79,7 +79,7 @@ pub struct OverdueArgs {
     #[arg(long, value_name = "FILE")]
     holidays: Option<std::path::PathBuf>,
     /// Working days after ingest within which a clip must be tagged (R11).
-    #[arg(long, default_value_t = 2, value_name = "DAYS")]
+    #[arg(long, default_value_t = vigil_service::tagging::DEFAULT_TAG_WITHIN, value_name = "DAYS")]
     tag_within: u32,
     /// Hours within which an interruption must be explained (R9).
     #[arg(long, default_value_t = 24, value_name = "HOURS")]
