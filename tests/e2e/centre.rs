@@ -1087,6 +1087,18 @@ fn the_agency_lists_every_station_through_the_same_operations() {
         .to_owned();
     let out = v1.run(&["tag", &c1, "--site", "码头四号仓库"]);
     assert!(out.status.success(), "{}", describe(&out));
+    // A note in English at station 2.
+    let noted = v2.json(&["clips", "--json"])["clips"][1]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = v2.run(&[
+        "tag",
+        &noted,
+        "--note",
+        "the suspect was running towards the warehouses",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
     let c2 = v2.json(&["clips", "--json"])["clips"][0]["clip"]
         .as_str()
         .unwrap()
@@ -1164,6 +1176,15 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     assert_eq!(
         (found[0]["clip"].as_str(), found[0]["station"].as_str()),
         (Some(c1.as_str()), Some(s1.as_str()))
+    );
+    // English words by their stems, in any order: no substring of the
+    // note, found by full-text search.
+    let found = centre_json(&ana, &["clips", "--json", "--search", "warehouse run"]);
+    let found = found["clips"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0]["clip"].as_str(), found[0]["station"].as_str()),
+        (Some(noted.as_str()), Some(s2.as_str()))
     );
     let gaps = centre_json(&ana, &["gaps", "--json", "--open"]);
     let gaps = gaps["gaps"].as_array().unwrap();

@@ -455,22 +455,26 @@ pub async fn clip_rows(
     client: &impl deadpool_postgres::GenericClient,
     f: &ClipFilter,
 ) -> Result<(Vec<(String, serde_json::Value)>, bool), CentreError> {
-    let search = f
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(like);
-    // The search's matches are gathered by the trigram indexes first and
-    // joined: a filter that may be off (`$4 IS NULL OR ...`) would have
+    let words = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let search = words.map(like);
+    // The search's matches are gathered by the trigram indexes (any
+    // substring, Chinese included) and the English full-text ones (words
+    // by their stems, in any order) first and joined: a filter that may be off (`$4 IS NULL OR ...`) would have
     // PostgreSQL walk every clip in list order instead.
     let matched = if search.is_some() {
         "JOIN (SELECT station, id FROM clips WHERE words ILIKE $4
                UNION
-               SELECT station, clip FROM gaps WHERE (data #>> '{explanation,text}') ILIKE $4) m
+               SELECT station, clip FROM gaps WHERE (data #>> '{explanation,text}') ILIKE $4
+               UNION
+               SELECT station, id FROM clips
+               WHERE to_tsvector('english', words) @@ websearch_to_tsquery('english', $7)
+               UNION
+               SELECT station, clip FROM gaps
+               WHERE to_tsvector('english', COALESCE(data #>> '{explanation,text}', ''))
+                     @@ websearch_to_tsquery('english', $7)) m
           ON m.station = c.station AND m.id = c.id"
     } else {
-        "JOIN (SELECT NULL::text WHERE $4::text IS NULL) m ON true"
+        "JOIN (SELECT NULL::text WHERE $4::text IS NULL AND $7::text IS NULL) m ON true"
     };
     let sql = format!(
         "SELECT c.station, c.data FROM clips c {matched}
@@ -491,6 +495,7 @@ pub async fn clip_rows(
                 &search,
                 &f.hidden,
                 &(f.limit + 1),
+                &words,
             ],
         )
         .await?;

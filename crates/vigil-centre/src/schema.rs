@@ -321,7 +321,9 @@ FROM gaps GROUP BY 1, 2, 3;
     // station sent with the newest entry naming it; a centre user's
     // officer number, which a station's separation of duties compares
     // with its own accounts'; failed logins found by user and time (the
-    // lockout); explanations waiting for a review (the home's queue).
+    // lockout); explanations waiting for a review (the home's queue);
+    // English full-text search (stems: "running" finds "run") beside the
+    // trigrams' substrings.
     r#"
 CREATE TABLE requests (
     station       TEXT NOT NULL REFERENCES stations (name),
@@ -350,5 +352,8 @@ ALTER TABLE actions ADD COLUMN officer TEXT;
 CREATE INDEX audit_logins_refused ON audit (subject, at) WHERE action = 'session.refused';
 CREATE INDEX gaps_to_review ON gaps (COALESCE(wall_start, detected_at))
     WHERE status = 'explained' AND (data #>> '{explanation,review}') IS NULL;
+CREATE INDEX clips_words_english ON clips USING gin (to_tsvector('english', words));
+CREATE INDEX gaps_explained_english ON gaps
+    USING gin (to_tsvector('english', COALESCE(data #>> '{explanation,text}', '')));
 "#,
 ];
