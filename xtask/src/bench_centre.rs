@@ -527,7 +527,8 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
                 jsonb_build_object('clip', 'c' || i, 'path', p, 'officer', o, 'device', d, 'kind', 'video',
                     'recorded_start', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                     'duration_s', 600, 'damaged', false,
-                    'tag', CASE WHEN i % 10 = 0 THEN jsonb_build_object('site', '码头' || (i / 10 % 1000) || '号仓库', 'case', 'C-' || (i / 10 % 100000)) END),
+                    'tag', CASE WHEN i % 10 = 0 THEN jsonb_build_object('site', '码头' || (i / 10 % 1000) || '号仓库', 'case', 'C-' || (i / 10 % 100000),
+                        'note', 'stopped a van near gate ' || (i / 10 % 50000)) END),
                 i
          FROM generate_series(1, {n}) i,
               LATERAL (SELECT timestamptz '2026-01-01 00:00+08' + (i::float8 / {n}) * interval '365 days' AS t,
@@ -620,6 +621,21 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
         (
             "search a case number (C-12345)",
             format!("{url}/api/v1/clips?search=C-12345"),
+            200.0,
+        ),
+        (
+            "search English words by their stems (gates 4711 stopping)",
+            format!("{url}/api/v1/clips?search=gates%204711%20stopping"),
+            200.0,
+        ),
+        (
+            "search a common English word (van: a million notes)",
+            format!("{url}/api/v1/clips?search=van"),
+            200.0,
+        ),
+        (
+            "an auditor's home: explanations to review, interruptions overdue (desk page)",
+            format!("{url}/desk/"),
             200.0,
         ),
         (
