@@ -1897,15 +1897,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let r = v2.json(&["requests", "--json"]);
-        let of = |id: &str| {
-            r["requests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["id"] == id)
-                .unwrap()
-                .clone()
-        };
+        let of = |id: &str| request_in(&r, id);
         if of(&requests[0])["approved_by"] == "sue" && of(&requests[1])["rejected_by"] == "sue" {
             assert_eq!(
                 of(&requests[1])["reject_reason"],
@@ -2071,19 +2063,7 @@ fn a_review_at_the_centre_is_recorded_in_the_stations_log() {
     );
     // The centre traces its action to that entry once it arrives, and the
     // refusal of the other comes back with why.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg.count(
-        "centre",
-        "SELECT COUNT(*) FROM actions WHERE applied_seq IS NOT NULL OR refused IS NOT NULL",
-    ) < 2
-    {
-        assert!(
-            Instant::now() < deadline,
-            "actions not settled:\n{}",
-            pg.sql("centre", "SELECT * FROM actions")
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    until_settled(&pg, 2);
     assert_eq!(
         pg.count("centre", "SELECT applied_seq FROM actions WHERE id = 1"),
         rows[0].0
@@ -2531,15 +2511,7 @@ fn retrieval_requests_are_decided_at_the_centre_and_recorded_at_their_station() 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let r = v.json(&["requests", "--json"]);
-        let of = |id: &str| {
-            r["requests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["id"] == id)
-                .unwrap()
-                .clone()
-        };
+        let of = |id: &str| request_in(&r, id);
         if of(&q1)["approved_by"] == "sam" && of(&q3)["rejected_by"] == "sam" {
             assert_eq!(of(&q3)["reject_reason"], "withdrawn by the requester");
             break;
@@ -2573,19 +2545,7 @@ fn retrieval_requests_are_decided_at_the_centre_and_recorded_at_their_station() 
     assert_eq!(rows("request.rejected").len(), 1);
 
     // The centre traces each action to its entry, or keeps the refusal.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pg.count(
-        "centre",
-        "SELECT COUNT(*) FROM actions WHERE applied_seq IS NOT NULL OR refused IS NOT NULL",
-    ) < 3
-    {
-        assert!(
-            Instant::now() < deadline,
-            "actions not settled:\n{}",
-            pg.sql("centre", "SELECT * FROM actions")
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    until_settled(&pg, 3);
     assert_eq!(
         pg.count("centre", "SELECT applied_seq FROM actions WHERE id = 1"),
         approved[0].0
@@ -2632,4 +2592,33 @@ fn retrieval_requests_are_decided_at_the_centre_and_recorded_at_their_station() 
             "{action}"
         );
     }
+}
+
+/// Waits until `n` of the centre's actions are recorded at their station
+/// or refused there.
+fn until_settled(pg: &Postgres, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pg.count(
+        "centre",
+        "SELECT COUNT(*) FROM actions WHERE applied_seq IS NOT NULL OR refused IS NOT NULL",
+    ) < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "actions not settled:\n{}",
+            pg.sql("centre", "SELECT * FROM actions")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Request `id` of a `requests --json` document.
+fn request_in(doc: &serde_json::Value, id: &str) -> serde_json::Value {
+    doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap_or_else(|| panic!("no request {id}: {doc:#}"))
+        .clone()
 }
