@@ -132,6 +132,7 @@ pub fn requests(ctx: &super::Ctx, args: RequestsArgs) -> anyhow::Result<ExitCode
         "{}",
         w.fmt(Msg::CountRequests, &[("n", &all.len().to_string())])
     );
+    crate::say!("{}", w.zone_line());
     Ok(ExitCode::SUCCESS)
 }
 
