@@ -1411,6 +1411,34 @@ fn agency_desk(engine: vigil_e2e::Engine) {
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         requests.push(doc["request"].as_str().unwrap().to_owned());
     }
+    // An explanation at station west for her to review.
+    let reviewed = v2.json(&["gaps", "--json"])["gaps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for args in [
+        &["officers", "add", "1013"][..],
+        &[
+            "user",
+            "add",
+            "wu",
+            "--role",
+            "officer",
+            "--officer",
+            "1013",
+        ],
+        &[
+            "--as",
+            "wu",
+            "explain",
+            &reviewed,
+            "--written",
+            "电池更换，记录中断",
+        ],
+    ] {
+        let out = v2.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
     until_centre(&v2, 30, "the requests at the centre", synced);
 
     let browser = vigil_e2e::Browser::of(engine);
@@ -1799,6 +1827,38 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            if lang == "zh-CN" {
+                // She reviews the explanation from her queue.
+                sue.find(Locator::Css("section#to-review tbody tr a"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                sue.wait()
+                    .for_element(Locator::Css("form.review input[name=note]"))
+                    .await
+                    .unwrap()
+                    .send_keys("核实无误")
+                    .await
+                    .unwrap();
+                sue.find(Locator::Css("form.review button[value=accepted]"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                let notice = sue
+                    .wait()
+                    .for_element(Locator::Css("p.notice"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(notice.contains("sue") && notice.contains(&s2), "{notice}");
+                assert!(sue.find(Locator::Css("form.review")).await.is_err());
+            }
             sue.goto(&format!("{base}/desk/requests?undecided=true"))
                 .await
                 .unwrap();
@@ -1881,6 +1941,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             let mut found = Vec::new();
             for page in [
                 "/desk/".to_owned(),
+                format!("/desk/gaps/{}/{reviewed}", s2.replace('/', "%2F")),
                 "/desk/requests".to_owned(),
                 format!("/desk/requests/{}/{id}", s2.replace('/', "%2F")),
             ] {
@@ -1898,7 +1959,19 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     loop {
         let r = v2.json(&["requests", "--json"]);
         let of = |id: &str| request_in(&r, id);
-        if of(&requests[0])["approved_by"] == "sue" && of(&requests[1])["rejected_by"] == "sue" {
+        let g = v2.json(&["gaps", "--json"]);
+        let g = g["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == reviewed.as_str())
+            .unwrap()
+            .clone();
+        if of(&requests[0])["approved_by"] == "sue"
+            && of(&requests[1])["rejected_by"] == "sue"
+            && g["explanation"]["reviewed_by"] == "sue"
+        {
+            assert_eq!(g["explanation"]["review"], "accepted", "{g:#}");
             assert_eq!(
                 of(&requests[1])["reject_reason"],
                 "the complaint was withdrawn"

@@ -560,7 +560,9 @@ pub struct GapFilter {
     pub deadline_h: Option<i64>,
     /// Only those overdue (open past the deadline).
     pub overdue_only: bool,
-    /// Only explanations waiting for a review.
+    /// Only explained ones (signed or still waiting for signatures, as a
+    /// station's queue has them) whose explanation nobody has reviewed,
+    /// and no review from the centre on its way.
     pub to_review: bool,
     /// At most this many [default: `MAX_ROWS`].
     pub limit: Option<i64>,
@@ -615,7 +617,12 @@ pub async fn gap_rows(
                AND ($5::text IS NULL OR COALESCE(wall_start, detected_at) >= $5::timestamptz)
                AND ($8::text IS NULL OR COALESCE(wall_start, detected_at) < $8::timestamptz)
                AND (NOT $9 OR (status <> 'explained' AND detected_at < now() - make_interval(hours => $6)))
-               AND (NOT $10 OR (status = 'explained' AND (data #>> '{explanation,review}') IS NULL))
+               AND (NOT $10 OR (jsonb_typeof(data -> 'explanation') = 'object'
+                                AND (data #>> '{explanation,review}') IS NULL
+                                AND NOT EXISTS (SELECT 1 FROM actions a
+                                                WHERE a.station = gaps.station AND a.subject = gaps.id
+                                                  AND a.kind = 'review' AND a.applied_seq IS NULL
+                                                  AND a.refused IS NULL)))
              ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
              LIMIT $7",
             &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(limit + 1), &f.until, &f.overdue_only, &f.to_review],

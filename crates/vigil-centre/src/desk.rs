@@ -40,6 +40,7 @@ pub fn router() -> Router<Centre> {
         .route("/desk/lang/{code}", get(lang))
         .route("/desk/gaps", get(gaps))
         .route("/desk/gaps/{station}/{gap}", get(gap))
+        .route("/desk/gaps/{station}/{gap}/review", post(review))
         .route("/desk/stations", get(board))
         .route("/desk/stats", get(stats))
         .route("/desk/clips", get(clips))
@@ -982,6 +983,24 @@ async fn gap(
         ),
     ];
     let log = station_log(&c, &client, lang, &station, &id, false).await?;
+    let waiting = crate::actions::waiting(&client, &station, &id).await?;
+    let sent = waiting.first().map(|(_, _, actor)| {
+        Msg::DecisionSent.fmt(
+            lang,
+            &[
+                ("who", actor),
+                ("what", &t(Msg::Review)),
+                ("station", &station),
+            ],
+        )
+    });
+    let own = user.officer.is_some() && d["officer"].as_str() == user.officer.as_deref();
+    let review = (vigil_service::identity::REVIEW.contains(&user.role)
+        && d["explanation"].is_object()
+        && d["explanation"]["review"].is_null()
+        && waiting.is_empty()
+        && !own)
+        .then(|| format!("/desk/gaps/{}/{}/review", enc(&station), enc(&id)));
     audit(
         &client,
         &user.name,
@@ -991,8 +1010,12 @@ async fn gap(
     )
     .await?;
     let title = format!("{} · {}", t(Msg::Interruption), station);
+    let mut chrome = chrome(&c, lang, title, Some(&user), "gaps", "/desk/gaps");
+    chrome.csrf = csrf_of(&headers);
     let body = CentreGap {
-        chrome: chrome(&c, lang, title, Some(&user), "gaps", "/desk/gaps"),
+        chrome,
+        sent,
+        review,
         facts,
         head: [Msg::Seq, Msg::When, Msg::Who, Msg::Action]
             .iter()
@@ -1002,6 +1025,71 @@ async fn gap(
         back: "/desk/gaps".into(),
     };
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /desk/gaps/{station}/{gap}/review`: the review sent to the
+/// interruption's station, as the API sends it; back to its page, which
+/// says it was sent.
+async fn review(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Path((station, gap)): Path<(String, String)>,
+    Form(f): Form<ReviewForm>,
+) -> Result<Response, CentreError> {
+    same_origin(&headers)?;
+    let user = match signed_in(&c, &headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    csrf_ok(&headers, &f.csrf)?;
+    user.may::<ops::Review>()?;
+    if !matches!(f.verdict.as_str(), "accepted" | "rejected") {
+        return Err(CentreError::BadRequest(format!(
+            "verdict {:?}: expected accepted or rejected",
+            f.verdict
+        )));
+    }
+    let client = c.pool.get().await?;
+    let station = crate::actions::station_of(
+        &client,
+        &user,
+        crate::actions::Subject::Gap,
+        &gap,
+        Some(&station),
+    )
+    .await?;
+    if let Some((id, _, actor)) = crate::actions::waiting(&client, &station, &gap)
+        .await?
+        .first()
+    {
+        return Err(CentreError::Refused(format!(
+            "a review of {gap} by {actor} was sent to {station} (action {id}) and waits to be recorded there"
+        )));
+    }
+    let note = Some(f.note.trim()).filter(|n| !n.is_empty());
+    let body = serde_json::json!({"verdict": f.verdict, "note": note});
+    crate::actions::send(
+        &client,
+        &user,
+        &station,
+        "review",
+        &gap,
+        body.clone(),
+        "gap.review_sent",
+        serde_json::json!({"verdict": f.verdict, "note": note, "via": "desk"}),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/desk/gaps/{}/{}", enc(&station), enc(&gap))).into_response())
 }
 
 /// The board of stations (any role; a station's user sees their station).

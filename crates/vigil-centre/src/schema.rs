@@ -351,7 +351,7 @@ ALTER TABLE users ADD COLUMN officer TEXT;
 ALTER TABLE actions ADD COLUMN officer TEXT;
 CREATE INDEX audit_logins_refused ON audit (subject, at) WHERE action = 'session.refused';
 CREATE INDEX gaps_to_review ON gaps (COALESCE(wall_start, detected_at))
-    WHERE status = 'explained' AND (data #>> '{explanation,review}') IS NULL;
+    WHERE jsonb_typeof(data -> 'explanation') = 'object' AND (data #>> '{explanation,review}') IS NULL;
 CREATE INDEX clips_words_english ON clips USING gin (to_tsvector('english', words));
 CREATE INDEX gaps_explained_english ON gaps
     USING gin (to_tsvector('english', COALESCE(data #>> '{explanation,text}', '')));

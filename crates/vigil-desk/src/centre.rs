@@ -71,6 +71,10 @@ pub struct CentreGap {
     pub log: Vec<Vec<String>>,
     /// Where the list was.
     pub back: String,
+    /// A review sent to the station and not yet recorded there.
+    pub sent: Option<String>,
+    /// Where the review form posts, when the reader may review it now.
+    pub review: Option<String>,
 }
 
 /// The board of stations: each one's last contact, what the centre holds
