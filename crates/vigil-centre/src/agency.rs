@@ -37,9 +37,6 @@ pub fn router() -> Router<Centre> {
         .route(ops::Report::PATH, get(report))
         .route(ops::Audit::PATH, get(audit_log))
         .route(ops::Overdue::PATH, get(overdue))
-        .route(ops::Requests::PATH, get(crate::requests::list))
-        .route(ops::Approve::PATH, post(crate::requests::approve))
-        .route(ops::Reject::PATH, post(crate::requests::reject))
 }
 
 /// What is past its deadline across stations: recordings not tagged

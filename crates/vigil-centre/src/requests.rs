@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use deadpool_postgres::GenericClient;
 use vigil_service::custody::{Rejection, RequestQuery};
+use vigil_service::op::Endpoint;
 use vigil_service::ops;
 
 use crate::actions::{self, Subject};
@@ -19,6 +20,14 @@ use crate::error::CentreError;
 use crate::state::Centre;
 use crate::stations::audit;
 use crate::users::User;
+
+/// The routes: the station's declared paths.
+pub fn router() -> axum::Router<Centre> {
+    axum::Router::new()
+        .route(ops::Requests::PATH, axum::routing::get(list))
+        .route(ops::Approve::PATH, axum::routing::post(approve))
+        .route(ops::Reject::PATH, axum::routing::post(reject))
+}
 
 /// Which requests.
 #[derive(Debug, Clone, Default)]

@@ -32,6 +32,7 @@ pub fn router(centre: Centre) -> Router {
         )
         .route(STATE, post(state))
         .merge(crate::agency::router())
+        .merge(crate::requests::router())
         .merge(crate::desk::router())
         .with_state(centre)
 }
