@@ -483,6 +483,17 @@ fn explain_co_sign_and_review(engine: Engine) {
             |t| t > seek - 0.1,
         )
         .await;
+        // Where it stands, paused (a playing player moves on between
+        // this read and the key).
+        let t = zhang
+            .execute(
+                "const p = document.getElementById('player'); p.pause(); return p.currentTime",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap_or(t);
         press(',').await;
         let back = until(
             &zhang,
