@@ -1818,23 +1818,10 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 "{lang}: to decide"
             );
             assert!(sue.find(Locator::Css("section#to-review")).await.is_ok());
-            let png = sue.screenshot().await.unwrap();
-            std::fs::write(
-                vigil_e2e::screens().join(format!(
-                    "{}.png",
-                    engine.shot_name(&format!("centre-home-{tag}"))
-                )),
-                png,
-            )
-            .unwrap();
+            shot(&sue, engine, &format!("centre-home-{tag}")).await;
             if lang == "zh-CN" {
                 // She reviews the explanation from her queue.
-                sue.find(Locator::Css("section#to-review tbody tr a"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
+                click(&sue, "section#to-review tbody tr a").await;
                 sue.wait()
                     .for_element(Locator::Css("form.review input[name=note]"))
                     .await
@@ -1842,20 +1829,9 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                     .send_keys("核实无误")
                     .await
                     .unwrap();
-                sue.find(Locator::Css("form.review button[value=accepted]"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
-                let notice = sue
-                    .wait()
-                    .for_element(Locator::Css("p.notice"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                shot(&sue, engine, &format!("centre-gap-review-{tag}")).await;
+                click(&sue, "form.review button[value=accepted]").await;
+                let notice = notice_of(&sue).await;
                 assert!(notice.contains("sue") && notice.contains(&s2), "{notice}");
                 assert!(sue.find(Locator::Css("form.review")).await.is_err());
             }
@@ -1871,6 +1847,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 if lang == "zh-CN" { 2 } else { 1 },
                 "{lang}: undecided"
             );
+            shot(&sue, engine, &format!("centre-requests-{tag}")).await;
             let id = if lang == "zh-CN" {
                 &requests[0]
             } else {
@@ -1890,18 +1867,8 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             assert!(page.contains(&s2), "the request's station: {page}");
             if lang == "zh-CN" {
                 // Approving without the confirmation is not possible.
-                sue.find(Locator::Css("input[name=confirmed]"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
-                sue.find(Locator::Css("form.approve button"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
+                click(&sue, "input[name=confirmed]").await;
+                click(&sue, "form.approve button").await;
             } else {
                 sue.find(Locator::Css("form.reject input[name=reason]"))
                     .await
@@ -1909,35 +1876,41 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                     .send_keys("the complaint was withdrawn")
                     .await
                     .unwrap();
-                sue.find(Locator::Css("form.reject button"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
+                click(&sue, "form.reject button").await;
             }
-            let notice = sue
-                .wait()
-                .for_element(Locator::Css("p.notice"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let notice = notice_of(&sue).await;
             assert!(notice.contains("sue") && notice.contains(&s2), "{notice}");
             assert!(
                 sue.find(Locator::Css("form.decide")).await.is_err(),
                 "{lang}: no second decision while one waits"
             );
-            let png = sue.screenshot().await.unwrap();
-            std::fs::write(
-                vigil_e2e::screens().join(format!(
-                    "{}.png",
-                    engine.shot_name(&format!("centre-request-{tag}"))
-                )),
-                png,
-            )
-            .unwrap();
+            shot(&sue, engine, &format!("centre-request-{tag}")).await;
+            if engine == vigil_e2e::Engine::Chromium {
+                // Printed: the request with what it releases and its state.
+                let pdf = sue
+                    .print(
+                        fantoccini::wd::PrintConfiguration::builder()
+                            .build()
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let path = vigil_e2e::screens().join(format!("centre-request-{tag}.pdf"));
+                std::fs::write(&path, &pdf).unwrap();
+                let text = std::process::Command::new("pdftotext")
+                    .args(["-layout"])
+                    .arg(&path)
+                    .arg("-")
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                for want in [id.as_str(), s2.as_str(), "sue", "REC_"] {
+                    assert!(
+                        text.contains(want),
+                        "the printed request lacks {want:?}:\n{text}"
+                    );
+                }
+            }
             let mut found = Vec::new();
             for page in [
                 "/desk/".to_owned(),
@@ -1993,6 +1966,37 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             "SELECT COUNT(*) FROM audit WHERE actor = 'ana' AND action = 'gaps.listed'"
         ) >= 4
     );
+}
+
+/// Clicks the element `css` finds.
+async fn click(s: &fantoccini::Client, css: &str) {
+    s.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The page's notice (`p.notice`), once it shows.
+async fn notice_of(s: &fantoccini::Client) -> String {
+    s.wait()
+        .for_element(fantoccini::Locator::Css("p.notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A screenshot of the page as `NAME.png` among the desk's screenshots.
+async fn shot(s: &fantoccini::Client, engine: vigil_e2e::Engine, name: &str) {
+    let png = s.screenshot().await.unwrap();
+    std::fs::write(
+        vigil_e2e::screens().join(format!("{}.png", engine.shot_name(name))),
+        png,
+    )
+    .unwrap();
 }
 
 /// Signs `user` in at the centre's desk.

@@ -106,6 +106,39 @@ pub async fn send(
     Ok(id)
 }
 
+/// Sends `user`'s review of interruption `gap` (`asked`: its station,
+/// when given) with `verdict` and `note` to the interruption's station;
+/// audited `gap.review_sent`, with `via` when it came through the desk.
+/// Its station and the action's id.
+pub async fn send_review(
+    client: &impl GenericClient,
+    user: &User,
+    gap: &str,
+    asked: Option<&str>,
+    verdict: &str,
+    note: Option<&str>,
+    via: Option<&str>,
+) -> Result<(String, i64), CentreError> {
+    let station = station_of(client, user, Subject::Gap, gap, asked).await?;
+    let body = serde_json::json!({"verdict": verdict, "note": note});
+    let mut detail = body.clone();
+    if let Some(via) = via {
+        detail["via"] = via.into();
+    }
+    let id = send(
+        client,
+        user,
+        &station,
+        "review",
+        gap,
+        body,
+        "gap.review_sent",
+        detail,
+    )
+    .await?;
+    Ok((station, id))
+}
+
 /// The actions on `subject` at `station` not yet recorded or refused
 /// there: `(id, kind, actor)`, oldest first.
 pub async fn waiting(

@@ -17,7 +17,7 @@ use vigil_service::op::Endpoint;
 use vigil_service::queries::{hidden_from, ClipQuery};
 use vigil_service::{auth, ops};
 
-use crate::actions::{self, Subject};
+use crate::actions;
 use crate::error::CentreError;
 use crate::state::Centre;
 use crate::stations::audit;
@@ -355,18 +355,14 @@ async fn review(
         )));
     }
     let client = c.pool.get().await?;
-    let station =
-        actions::station_of(&client, &user, Subject::Gap, &gap, w.station.as_deref()).await?;
-    let body = serde_json::json!({"verdict": r.verdict, "note": r.note});
-    let id = actions::send(
+    let (station, id) = actions::send_review(
         &client,
         &user,
-        &station,
-        "review",
         &gap,
-        body,
-        "gap.review_sent",
-        serde_json::json!({"verdict": r.verdict, "note": r.note}),
+        w.station.as_deref(),
+        &r.verdict,
+        r.note.as_deref(),
+        None,
     )
     .await?;
     Ok(Json(serde_json::json!({

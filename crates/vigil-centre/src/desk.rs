@@ -171,6 +171,22 @@ fn csrf_ok(headers: &HeaderMap, given: &str) -> Result<(), CentreError> {
     Ok(())
 }
 
+/// The user who sent a desk form: from the desk itself (its Origin),
+/// signed in (else the login page), with the session's form token.
+async fn posted(
+    c: &Centre,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<Result<User, Response>, CentreError> {
+    same_origin(headers)?;
+    let user = match signed_in(c, headers).await {
+        Ok(u) => u,
+        Err(r) => return Ok(Err(r)),
+    };
+    csrf_ok(headers, token)?;
+    Ok(Ok(user))
+}
+
 /// The signed-in user, or the login page.
 async fn signed_in(c: &Centre, headers: &HeaderMap) -> Result<User, Response> {
     let Some(token) = cookie(headers, COOKIE) else {
@@ -1046,13 +1062,12 @@ async fn review(
     Path((station, gap)): Path<(String, String)>,
     Form(f): Form<ReviewForm>,
 ) -> Result<Response, CentreError> {
-    same_origin(&headers)?;
-    let user = match signed_in(&c, &headers).await {
+    let user = match posted(&c, &headers, &f.csrf).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    csrf_ok(&headers, &f.csrf)?;
     user.may::<ops::Review>()?;
+    user.scope(Some(&station))?;
     if !matches!(f.verdict.as_str(), "accepted" | "rejected") {
         return Err(CentreError::BadRequest(format!(
             "verdict {:?}: expected accepted or rejected",
@@ -1060,14 +1075,6 @@ async fn review(
         )));
     }
     let client = c.pool.get().await?;
-    let station = crate::actions::station_of(
-        &client,
-        &user,
-        crate::actions::Subject::Gap,
-        &gap,
-        Some(&station),
-    )
-    .await?;
     if let Some((id, _, actor)) = crate::actions::waiting(&client, &station, &gap)
         .await?
         .first()
@@ -1077,16 +1084,14 @@ async fn review(
         )));
     }
     let note = Some(f.note.trim()).filter(|n| !n.is_empty());
-    let body = serde_json::json!({"verdict": f.verdict, "note": note});
-    crate::actions::send(
+    let (station, _) = crate::actions::send_review(
         &client,
         &user,
-        &station,
-        "review",
         &gap,
-        body.clone(),
-        "gap.review_sent",
-        serde_json::json!({"verdict": f.verdict, "note": note, "via": "desk"}),
+        Some(&station),
+        &f.verdict,
+        note,
+        Some("desk"),
     )
     .await?;
     Ok(Redirect::to(&format!("/desk/gaps/{}/{}", enc(&station), enc(&gap))).into_response())

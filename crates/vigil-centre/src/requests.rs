@@ -111,30 +111,76 @@ pub(crate) async fn list(
     Ok(Json(serde_json::json!({ "requests": list, "more": more })).into_response())
 }
 
-/// The request `id` a decision by `user` is taken on: its station and
-/// object. Refused when the station recorded a decision already, when a
-/// decision sent from the centre waits, or when `user` filed it (R16; the
-/// station checks again, officer numbers included).
-pub async fn to_decide(
+/// Request `id` of `station`, as [`request_rows`] gives it.
+pub async fn one(
     client: &impl GenericClient,
-    user: &User,
+    station: &str,
     id: &str,
-    asked: Option<&str>,
-) -> Result<(String, serde_json::Value), CentreError> {
-    let station = actions::station_of(client, user, Subject::Request, id, asked).await?;
+) -> Result<Option<serde_json::Value>, CentreError> {
     let (rows, _) = request_rows(
         client,
         &RequestFilter {
-            station: Some(station.clone()),
+            station: Some(station.to_owned()),
             id: Some(id.to_owned()),
             undecided: false,
             limit: 1,
         },
     )
     .await?;
-    let r = rows
-        .into_iter()
-        .next()
+    Ok(rows.into_iter().next())
+}
+
+/// A decision on a request taken at the centre.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Approved.
+    Approve,
+    /// Turned down, with the reason.
+    Reject(String),
+}
+
+/// Sends `user`'s decision on request `id` (`asked`: its station, when
+/// given) to the request's station, once [`to_decide`] allows it; audited
+/// as sent, with `via` when it came through the desk. Its station and the
+/// action's id.
+pub async fn send_decision(
+    client: &impl GenericClient,
+    user: &User,
+    id: &str,
+    asked: Option<&str>,
+    decision: &Decision,
+    via: Option<&str>,
+) -> Result<(String, i64), CentreError> {
+    let station = to_decide(client, user, id, asked).await?;
+    let (kind, body, sent) = match decision {
+        Decision::Approve => ("approve", serde_json::json!({}), "request.approval_sent"),
+        Decision::Reject(reason) => (
+            "reject",
+            serde_json::json!({ "reason": reason }),
+            "request.rejection_sent",
+        ),
+    };
+    let mut detail = body.clone();
+    if let Some(via) = via {
+        detail["via"] = via.into();
+    }
+    let action = actions::send(client, user, &station, kind, id, body, sent, detail).await?;
+    Ok((station, action))
+}
+
+/// The station of request `id` a decision by `user` is taken on. Refused
+/// when the station recorded a decision already, when a decision sent
+/// from the centre waits, or when `user` filed it (R16; the station checks
+/// again, officer numbers included).
+async fn to_decide(
+    client: &impl GenericClient,
+    user: &User,
+    id: &str,
+    asked: Option<&str>,
+) -> Result<String, CentreError> {
+    let station = actions::station_of(client, user, Subject::Request, id, asked).await?;
+    let r = one(client, &station, id)
+        .await?
         .ok_or_else(|| CentreError::NotFound(format!("no retrieval request {id}")))?;
     if let Some(who) = r["approved_by"].as_str().or(r["rejected_by"].as_str()) {
         return Err(CentreError::Refused(format!(
@@ -154,7 +200,7 @@ pub async fn to_decide(
             user.name
         )));
     }
-    Ok((station, r))
+    Ok(station)
 }
 
 /// `POST /api/v1/requests/{request}/approval` at the centre: sent to the
@@ -167,16 +213,13 @@ pub(crate) async fn approve(
 ) -> Result<Response, CentreError> {
     let user = caller::<ops::Approve>(&c, &headers).await?;
     let client = c.pool.get().await?;
-    let (station, _) = to_decide(&client, &user, &id, w.station.as_deref()).await?;
-    let action = actions::send(
+    let (station, action) = send_decision(
         &client,
         &user,
-        &station,
-        "approve",
         &id,
-        serde_json::json!({}),
-        "request.approval_sent",
-        serde_json::json!({}),
+        w.station.as_deref(),
+        &Decision::Approve,
+        None,
     )
     .await?;
     Ok(Json(serde_json::json!({
@@ -204,16 +247,13 @@ pub(crate) async fn reject(
         ));
     }
     let client = c.pool.get().await?;
-    let (station, _) = to_decide(&client, &user, &id, w.station.as_deref()).await?;
-    let action = actions::send(
+    let (station, action) = send_decision(
         &client,
         &user,
-        &station,
-        "reject",
         &id,
-        serde_json::json!({ "reason": reason }),
-        "request.rejection_sent",
-        serde_json::json!({ "reason": reason }),
+        w.station.as_deref(),
+        &Decision::Reject(reason.to_owned()),
+        None,
     )
     .await?;
     Ok(Json(serde_json::json!({

@@ -11,10 +11,9 @@ use vigil_desk::Row;
 use vigil_i18n::Msg;
 use vigil_service::ops;
 
-use super::{chrome, csrf_of, csrf_ok, enc, page, reader, same_origin, signed_in};
-use crate::actions;
+use super::{chrome, csrf_of, enc, page, posted, reader};
 use crate::error::CentreError;
-use crate::requests::{request_rows, to_decide, RequestFilter};
+use crate::requests::{request_rows, send_decision, Decision, RequestFilter};
 use crate::state::Centre;
 use crate::stations::audit;
 
@@ -163,21 +162,13 @@ pub(super) async fn one(
     user.scope(Some(&station))?;
     let t = |m: Msg| m.text(lang).to_owned();
     let client = c.pool.get().await?;
-    let (rows, _) = request_rows(
-        &client,
-        &RequestFilter {
-            station: Some(station.clone()),
-            id: Some(id.clone()),
-            undecided: false,
-            limit: 1,
-        },
-    )
-    .await?;
-    let r = rows.into_iter().next().ok_or_else(|| {
-        CentreError::NotFound(format!(
-            "no retrieval request {id} of {station} at the centre"
-        ))
-    })?;
+    let r = crate::requests::one(&client, &station, &id)
+        .await?
+        .ok_or_else(|| {
+            CentreError::NotFound(format!(
+                "no retrieval request {id} of {station} at the centre"
+            ))
+        })?;
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
     let names: Vec<String> = r["clips"]
         .as_array()
@@ -327,13 +318,11 @@ pub(super) async fn decide(
     Path((station, id, verb)): Path<(String, String, String)>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, CentreError> {
-    same_origin(&headers)?;
-    let user = match signed_in(&c, &headers).await {
+    let user = match posted(&c, &headers, &f.csrf).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    csrf_ok(&headers, &f.csrf)?;
-    let (kind, body, sent) = match verb.as_str() {
+    let decision = match verb.as_str() {
         "approve" => {
             user.may::<ops::Approve>()?;
             if f.confirmed.is_empty() {
@@ -341,7 +330,7 @@ pub(super) async fn decide(
                     "request {id} was not approved: approving needs the confirmation that the recordings it releases were checked"
                 )));
             }
-            ("approve", serde_json::json!({}), "request.approval_sent")
+            Decision::Approve
         }
         "reject" => {
             user.may::<ops::Reject>()?;
@@ -351,26 +340,12 @@ pub(super) async fn decide(
                     "say why the request is turned down".into(),
                 ));
             }
-            (
-                "reject",
-                serde_json::json!({ "reason": reason }),
-                "request.rejection_sent",
-            )
+            Decision::Reject(reason.to_owned())
         }
         other => return Err(CentreError::NotFound(format!("no form {other:?}"))),
     };
     let client = c.pool.get().await?;
-    let (station, _) = to_decide(&client, &user, &id, Some(&station)).await?;
-    actions::send(
-        &client,
-        &user,
-        &station,
-        kind,
-        &id,
-        body.clone(),
-        sent,
-        serde_json::json!({ "body": body, "via": "desk" }),
-    )
-    .await?;
+    let (station, _) =
+        send_decision(&client, &user, &id, Some(&station), &decision, Some("desk")).await?;
     Ok(Redirect::to(&format!("/desk/requests/{}/{}", enc(&station), enc(&id))).into_response())
 }
