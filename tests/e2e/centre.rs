@@ -1525,24 +1525,15 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                     "{body}"
                 );
                 // Printed: the agency gap log on A4.
-                let pdf = ana
-                    .print(
-                        fantoccini::wd::PrintConfiguration::builder()
-                            .orientation(fantoccini::wd::PrintOrientation::Landscape)
-                            .build()
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap();
-                let path = vigil_e2e::screens().join("centre-gap-log-zh.pdf");
-                std::fs::write(&path, &pdf).unwrap();
-                let text = std::process::Command::new("pdftotext")
-                    .args(["-layout"])
-                    .arg(&path)
-                    .arg("-")
-                    .output()
-                    .unwrap();
-                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                let text = printed(
+                    &ana,
+                    fantoccini::wd::PrintConfiguration::builder()
+                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                        .build()
+                        .unwrap(),
+                    vigil_e2e::screens().join("centre-gap-log-zh.pdf"),
+                )
+                .await;
                 for want in [
                     "全机构记录中断登记表",
                     s1.as_str(),
@@ -1660,24 +1651,15 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             .unwrap();
             if engine == vigil_e2e::Engine::Chromium {
                 // Printed: the agency's statistics on A4, in each language.
-                let pdf = ana
-                    .print(
-                        fantoccini::wd::PrintConfiguration::builder()
-                            .orientation(fantoccini::wd::PrintOrientation::Landscape)
-                            .build()
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap();
-                let path = vigil_e2e::screens().join(format!("centre-stats-{tag}.pdf"));
-                std::fs::write(&path, &pdf).unwrap();
-                let text = std::process::Command::new("pdftotext")
-                    .args(["-layout"])
-                    .arg(&path)
-                    .arg("-")
-                    .output()
-                    .unwrap();
-                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                let text = printed(
+                    &ana,
+                    fantoccini::wd::PrintConfiguration::builder()
+                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                        .build()
+                        .unwrap(),
+                    vigil_e2e::screens().join(format!("centre-stats-{tag}.pdf")),
+                )
+                .await;
                 let title = if lang == "en" {
                     "Agency statistics"
                 } else {
@@ -1887,23 +1869,14 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             shot(&sue, engine, &format!("centre-request-{tag}")).await;
             if engine == vigil_e2e::Engine::Chromium {
                 // Printed: the request with what it releases and its state.
-                let pdf = sue
-                    .print(
-                        fantoccini::wd::PrintConfiguration::builder()
-                            .build()
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap();
-                let path = vigil_e2e::screens().join(format!("centre-request-{tag}.pdf"));
-                std::fs::write(&path, &pdf).unwrap();
-                let text = std::process::Command::new("pdftotext")
-                    .args(["-layout"])
-                    .arg(&path)
-                    .arg("-")
-                    .output()
-                    .unwrap();
-                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                let text = printed(
+                    &sue,
+                    fantoccini::wd::PrintConfiguration::builder()
+                        .build()
+                        .unwrap(),
+                    vigil_e2e::screens().join(format!("centre-request-{tag}.pdf")),
+                )
+                .await;
                 for want in [id.as_str(), s2.as_str(), "sue", "REC_"] {
                     assert!(
                         text.contains(want),
@@ -1997,6 +1970,23 @@ async fn shot(s: &fantoccini::Client, engine: vigil_e2e::Engine, name: &str) {
         png,
     )
     .unwrap();
+}
+
+/// The page printed to PDF at `path` with `config`, read back as text.
+async fn printed(
+    s: &fantoccini::Client,
+    config: fantoccini::wd::PrintConfiguration,
+    path: PathBuf,
+) -> String {
+    let pdf = s.print(config).await.unwrap();
+    std::fs::write(&path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&text.stdout).into_owned()
 }
 
 /// Signs `user` in at the centre's desk.
