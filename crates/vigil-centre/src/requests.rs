@@ -38,6 +38,9 @@ pub struct RequestFilter {
     pub id: Option<String>,
     /// Only those not yet decided at the station.
     pub undecided: bool,
+    /// Only those this user may decide now: not filed by them, and no
+    /// decision from the centre on its way.
+    pub decidable_by: Option<String>,
     /// At most this many.
     pub limit: i64,
 }
@@ -62,9 +65,21 @@ pub async fn request_rows(
              WHERE ($1::text IS NULL OR r.station = $1)
                AND ($2::text IS NULL OR r.id = $2)
                AND (NOT $3 OR (r.approved_by IS NULL AND r.rejected_by IS NULL))
+               AND ($5::text IS NULL
+                    OR (r.requester <> $5
+                        AND NOT EXISTS (SELECT 1 FROM actions a
+                                        WHERE a.station = r.station AND a.subject = r.id
+                                          AND a.kind IN ('approve', 'reject')
+                                          AND a.applied_seq IS NULL AND a.refused IS NULL)))
              ORDER BY r.created_at DESC, r.station, r.id
              LIMIT $4",
-            &[&f.station, &f.id, &f.undecided, &(f.limit + 1)],
+            &[
+                &f.station,
+                &f.id,
+                &f.undecided,
+                &(f.limit + 1),
+                &f.decidable_by,
+            ],
         )
         .await?;
     let (rows, more) = cut(rows, f.limit);
@@ -96,6 +111,7 @@ pub(crate) async fn list(
             station: station.clone(),
             id: None,
             undecided: q.undecided,
+            decidable_by: None,
             limit: MAX_ROWS,
         },
     )
@@ -123,6 +139,7 @@ pub async fn one(
             station: Some(station.to_owned()),
             id: Some(id.to_owned()),
             undecided: false,
+            decidable_by: None,
             limit: 1,
         },
     )

@@ -54,12 +54,11 @@ pub(super) async fn home(
             enc(text(&g.data["id"]).as_str())
         ),
         cells: vec![
-            local(
-                g.data
-                    .get("wall_start")
-                    .filter(|v| v.is_string())
-                    .unwrap_or(&g.data["detected_at"]),
-            ),
+            g.data["wall_start"]
+                .as_str()
+                .or(g.data["detected_at"].as_str())
+                .map(|w| c.zone.local(w))
+                .unwrap_or_default(),
             g.station.clone(),
             text(&g.data["officer"]),
             t(kind_word(g.data["kind"].as_str().unwrap_or_default())),
@@ -83,23 +82,18 @@ pub(super) async fn home(
     let mut shown = serde_json::Map::new();
     if user.may::<ops::Approve>().is_ok() {
         // Undecided, filed by someone else, no decision on its way.
-        let (rows, more) = request_rows(
+        let (mine, more) = request_rows(
             &client,
             &RequestFilter {
                 station: station.clone(),
-                id: None,
                 undecided: true,
-                limit: 5 * SHOWN,
+                decidable_by: Some(user.name.clone()),
+                limit: SHOWN,
+                ..Default::default()
             },
         )
         .await?;
-        let mine: Vec<&serde_json::Value> = rows
-            .iter()
-            .filter(|r| r["requester"] != user.name.as_str())
-            .filter(|r| r["sent"].as_array().is_none_or(Vec::is_empty))
-            .collect();
-        let more = more || mine.len() as i64 > SHOWN;
-        shown.insert("requests".into(), mine.len().min(SHOWN as usize).into());
+        shown.insert("requests".into(), mine.len().into());
         sections.push((
             Section {
                 id: "to-approve",
@@ -116,7 +110,6 @@ pub(super) async fn home(
                 .collect(),
                 rows: mine
                     .iter()
-                    .take(SHOWN as usize)
                     .map(|r| Row {
                         href: format!(
                             "/desk/requests/{}/{}",
@@ -134,7 +127,7 @@ pub(super) async fn home(
                     })
                     .collect(),
             },
-            count(mine.len().min(SHOWN as usize), more),
+            count(mine.len(), more),
         ));
     }
     if REVIEW.contains(&user.role) {

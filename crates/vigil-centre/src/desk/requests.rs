@@ -65,6 +65,7 @@ pub(super) async fn list(
             station: station.clone(),
             id: None,
             undecided: q.undecided,
+            decidable_by: None,
             limit: SHOWN,
         },
     )
