@@ -72,7 +72,8 @@ pub async fn station_of(
 }
 
 /// Keeps action `kind` on `subject` for `station`, taken by `user`, and
-/// audits it as `sent` (with `detail`); its id.
+/// audits it as `sent` (its body, the station, the action, and `via` when
+/// it came through the desk); its id.
 #[allow(clippy::too_many_arguments)]
 pub async fn send(
     client: &impl GenericClient,
@@ -82,8 +83,12 @@ pub async fn send(
     subject: &str,
     body: serde_json::Value,
     sent: &str,
-    mut detail: serde_json::Value,
+    via: Option<&str>,
 ) -> Result<i64, CentreError> {
+    let mut detail = body.clone();
+    if let Some(via) = via {
+        detail["via"] = via.into();
+    }
     let id: i64 = client
         .query_one(
             "INSERT INTO actions (station, kind, subject, body, actor, role, officer)
@@ -121,10 +126,6 @@ pub async fn send_review(
 ) -> Result<(String, i64), CentreError> {
     let station = station_of(client, user, Subject::Gap, gap, asked).await?;
     let body = serde_json::json!({"verdict": verdict, "note": note});
-    let mut detail = body.clone();
-    if let Some(via) = via {
-        detail["via"] = via.into();
-    }
     let id = send(
         client,
         user,
@@ -133,7 +134,7 @@ pub async fn send_review(
         gap,
         body,
         "gap.review_sent",
-        detail,
+        via,
     )
     .await?;
     Ok((station, id))

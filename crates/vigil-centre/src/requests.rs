@@ -177,11 +177,7 @@ pub async fn send_decision(
             "request.rejection_sent",
         ),
     };
-    let mut detail = body.clone();
-    if let Some(via) = via {
-        detail["via"] = via.into();
-    }
-    let action = actions::send(client, user, &station, kind, id, body, sent, detail).await?;
+    let action = actions::send(client, user, &station, kind, id, body, sent, via).await?;
     Ok((station, action))
 }
 

@@ -273,27 +273,22 @@ fn record(
         }
     }
     let body =
-        |what: &str| ServiceError::bad_request(format!("the {what}: not as the station reads it"));
+        |what: &str, e: serde_json::Error| ServiceError::bad_request(format!("the {what}: {e}"));
     match a.kind.as_str() {
         "review" => {
-            let id = acting(centre, a, crate::identity::REVIEW, "review")?;
+            let id = acting::<crate::ops::Review>(centre, a)?;
             let r: crate::explanations::Review =
-                serde_json::from_value(a.body.clone()).map_err(|_| body("review"))?;
+                serde_json::from_value(a.body.clone()).map_err(|e| body("review", e))?;
             crate::explanations::review_from_centre(store, &id, &key, &a.subject, &r)
         }
         "approve" => {
-            let id = acting(centre, a, crate::custody::APPROVERS, "approve a retrieval")?;
+            let id = acting::<crate::ops::Approve>(centre, a)?;
             crate::custody::approve_as(store, &id, &a.subject, Some(&key)).map(drop)
         }
         "reject" => {
-            let id = acting(
-                centre,
-                a,
-                crate::custody::APPROVERS,
-                "turn a retrieval down",
-            )?;
+            let id = acting::<crate::ops::Reject>(centre, a)?;
             let r: crate::custody::Rejection =
-                serde_json::from_value(a.body.clone()).map_err(|_| body("rejection"))?;
+                serde_json::from_value(a.body.clone()).map_err(|e| body("rejection", e))?;
             crate::custody::reject_as(store, &id, &a.subject, &r, Some(&key)).map(drop)
         }
         other => Err(ServiceError::bad_request(format!(
@@ -303,18 +298,16 @@ fn record(
 }
 
 /// The centre's user who took action `a`, as the station's checks see
-/// them: their name, role (one of `allowed`), officer number, and the
-/// centre they acted at.
-pub(crate) fn acting(
+/// them: their name, role (one the declaration of `E` allows), officer
+/// number, and the centre they acted at.
+fn acting<E: crate::op::Endpoint>(
     centre: &str,
     a: &vigil_sync::Action,
-    allowed: &[crate::identity::Role],
-    doing: &str,
 ) -> Result<Identity, ServiceError> {
     let role = crate::identity::Role::parse(&a.role)
-        .filter(|r| allowed.contains(r))
+        .filter(|r| E::ROLES.contains(r))
         .ok_or_else(|| {
-            ServiceError::refused(format!("a {} at the centre may not {doing}", a.role))
+            ServiceError::refused(format!("a {} at the centre may not be {}", a.role, E::WHAT))
         })?;
     Ok(Identity {
         user: a.actor.clone(),
