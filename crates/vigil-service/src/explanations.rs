@@ -296,7 +296,7 @@ pub(crate) fn review(
 
 /// Records a review taken at the agency centre (R16, R18): the same
 /// checks as a review at the station (`id` is the centre's user, as
-/// [`crate::centre::acting`] makes it), its audit row naming the action
+/// [`crate::centre_actions`] makes it), its audit row naming the action
 /// (`key`, `CENTRE#ID`).
 pub(crate) fn review_from_centre(
     store: &mut Store,

@@ -33,6 +33,7 @@
 
 pub mod auth;
 pub mod centre;
+pub mod centre_actions;
 pub mod checkpoints;
 pub mod custody;
 pub mod docks;

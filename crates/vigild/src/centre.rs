@@ -115,7 +115,7 @@ pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyho
                 return Err(e).with_context(|| format!("reaching the centre {}", link.url));
             }
         };
-        refused = vigil_service::centre::apply(&mut station, &reply.actions)?;
+        refused = vigil_service::centre_actions::apply(&mut station, &reply.actions)?;
         if refused.is_empty() {
             break reply.state;
         }
