@@ -1761,6 +1761,50 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 png,
             )
             .unwrap();
+            // Its audit trail across its station's log: the same rows,
+            // each with its station and in words, the ingest first.
+            click(&ana, "a#trail").await;
+            let entries = ana
+                .find_all(Locator::Css("table.trail tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), trail, "the clip page's log, row for row");
+            for e in &entries {
+                let first = e
+                    .find(Locator::Css("td"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert_eq!(first, s2.as_str());
+            }
+            let ingested = entries[0].text().await.unwrap();
+            let said = if lang == "en" {
+                "Recording stored"
+            } else {
+                "记录已入库"
+            };
+            assert!(ingested.contains(said), "{said}: {ingested}");
+            shot(&ana, engine, &format!("centre-audit-{tag}")).await;
+            // The agency's ingest report, today's by default (the
+            // recordings came in today): each station's rows sum to its
+            // recordings, and the totals to the agency's.
+            click(&ana, "nav a[href='/desk/ingest']").await;
+            let tables = ana.find_all(Locator::Css("table.ingest")).await.unwrap();
+            assert_eq!(tables.len(), 1, "per officer and recorder");
+            let per_row = tables[0].text().await.unwrap();
+            for (s, n) in [(&s1, n1), (&s2, n2)] {
+                let sum: u64 = per_row
+                    .lines()
+                    .filter(|l| l.starts_with(s.as_str()))
+                    .map(|l| l.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap())
+                    .sum();
+                assert_eq!(sum, n as u64, "{s}: {per_row}");
+            }
+            let total_line = per_row.lines().last().unwrap_or_default().to_owned();
+            assert!(total_line.contains(&(n1 + n2).to_string()), "{per_row}");
+            shot(&ana, engine, &format!("centre-ingest-{tag}")).await;
             // Every page of the agency desk passes axe-core (WCAG 2.x A
             // and AA: no critical or serious violation).
             let axe = crate::browser::axe_script();
@@ -1770,6 +1814,8 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 "/desk/clips?search=1012".to_owned(),
                 "/desk/gaps".to_owned(),
                 "/desk/stats".to_owned(),
+                "/desk/ingest".to_owned(),
+                format!("/desk/audit?station={}", s2.replace('/', "%2F")),
                 "/desk/stations".to_owned(),
             ] {
                 ana.goto(&format!("{base}{page}")).await.unwrap();
@@ -2427,6 +2473,257 @@ fn the_agencys_statistics_are_its_stations_own() {
             "SELECT COUNT(*) FROM audit WHERE action = 'report.read' AND subject = 'stats'"
         ) >= 4
     );
+}
+
+/// The agency's ingest report (R1, R6, R8) is its stations' own: a
+/// station that emptied a recorder from a dock (its clock 90 s fast, its
+/// battery at 15 %) and one that took a card with a file cut short give,
+/// at the centre, the rows each gives of itself with its `station`, the
+/// recorder's last docking read from the station's log, and the damaged
+/// recording named; a station's supervisor sees their station only.
+#[test]
+fn the_agencys_ingest_report_is_its_stations_own() {
+    let pg = Postgres::start(&["centre"]);
+    let (v1, v2) = (Vigil::new(), Vigil::new());
+    let mut centre = Centre::init_with(
+        &pg,
+        "centre",
+        &v1.scratch("centre"),
+        &format!("127.0.0.1:{}", free_port()),
+        "",
+    );
+    centre.start();
+    // Station 1 empties a recorder docked with a fast clock and a low
+    // battery.
+    let rec = v1.scratch("rec");
+    copy_tree(&fixtures().join("recorder-seq"), &rec);
+    let sim = vigil_e2e::DockSim::start(
+        v1.dir.path(),
+        &[
+            "--recorder",
+            &format!("BWC020:1020:{}", rec.display()),
+            "--skew",
+            "0:90",
+            "--battery",
+            "0:15",
+        ],
+    );
+    sim.enroll(&v1);
+    let cfg = station_config(&v1, "vigil.test/station-s1", &centre);
+    let d1 = Vigild::start(
+        &v1.store(),
+        &v1.dir.path().join("vigild.log"),
+        &[
+            "--config",
+            cfg.to_str().expect("utf-8"),
+            "--dock",
+            sim.path(),
+        ],
+    );
+    let src = format!("dock {} slot 0", sim.path());
+    d1.wait_for(120, "the recorder emptied", |s| {
+        vigil_e2e::all_done(s, &[&src])
+    });
+    // Station 2 takes a card, one of its files cut short.
+    let d2 = station(&v2, "vigil.test/station-s2", &centre);
+    let card = v2.scratch("card");
+    copy_tree(&fixtures().join("recorder-a"), &card);
+    let cut = vigil_e2e::files_under(&card)
+        .into_iter()
+        .map(|(_, f)| f)
+        .find(|f| f.ends_with("REC_0002.MP4"))
+        .expect("REC_0002.MP4 on the card");
+    let len = std::fs::metadata(&cut).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&cut)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    v2.json(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--device",
+        "BWC004",
+        "--officer",
+        "1004",
+        "--json",
+    ]);
+    let (s1, s2) = (enrol(&v1, &centre), enrol(&v2, &centre));
+    until_centre(&v1, 60, "station 1 at the centre", synced);
+    until_centre(&v2, 60, "station 2 at the centre", synced);
+    centre_user(&centre, "ana", "auditor", None);
+    centre_user(&centre, "sam", "supervisor", Some(&s1));
+    let ana = v1.scratch("ana-config");
+    assert!(login_at_centre(&ana, &centre, "ana", PASSWORD)
+        .status
+        .success());
+    let args = [
+        "report",
+        "ingest",
+        "--json",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2100-01-01",
+    ];
+    let agency = centre_json(&ana, &args);
+    assert_eq!(agency["period_by"], "ingest");
+    let mut open = 0;
+    for (v, name) in [(&v1, &s1), (&v2, &s2)] {
+        let own = v.json(&args);
+        open += own["interruptions_open"].as_i64().unwrap();
+        let own = own["rows"].as_array().unwrap().clone();
+        assert!(!own.is_empty(), "{name}");
+        let theirs: Vec<&serde_json::Value> = agency["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["station"] == name.as_str())
+            .collect();
+        assert_eq!(theirs.len(), own.len(), "{name}: {agency:#}");
+        for o in &own {
+            let at = theirs
+                .iter()
+                .find(|t| t["officer"] == o["officer"] && t["device"] == o["device"])
+                .unwrap_or_else(|| panic!("{name} {} {} at the centre", o["officer"], o["device"]));
+            for f in [
+                "clips",
+                "bytes",
+                "late_ingests",
+                "damaged",
+                "interruptions_open",
+                "interruptions_explained",
+                "clock_drift_ms",
+                "battery_pct",
+                "faults",
+            ] {
+                assert_eq!(at[f], o[f], "{name} {} {f}", o["device"]);
+            }
+            let (a, b) = (
+                at["hours_recorded"].as_f64().unwrap(),
+                o["hours_recorded"].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() < 1e-6, "{name} hours: {a} vs {b}");
+        }
+    }
+    assert_eq!(agency["interruptions_open"].as_i64().unwrap(), open);
+    let row = |device: &str| -> serde_json::Value {
+        agency["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["device"] == device)
+            .unwrap_or_else(|| panic!("{device}: {agency:#}"))
+            .clone()
+    };
+    let docked = row("BWC020");
+    assert_eq!(docked["battery_pct"], 15, "{docked:#}");
+    let drift = docked["clock_drift_ms"].as_i64().unwrap();
+    assert!((85_000..=95_000).contains(&drift), "{docked:#}");
+    assert!(docked["last_docked"].is_string(), "{docked:#}");
+    let carded = row("BWC004");
+    assert!(carded["last_docked"].is_null(), "a card is not a docking");
+    // The damaged recordings by name, the one cut short among them, as
+    // their station holds them.
+    let troubled = agency["troubled"].as_array().unwrap();
+    let damaged: Vec<&serde_json::Value> =
+        troubled.iter().filter(|t| t["damaged"] == true).collect();
+    assert_eq!(
+        damaged.len() as i64,
+        carded["damaged"].as_i64().unwrap(),
+        "{agency:#}"
+    );
+    assert!(damaged.iter().all(|d| d["station"] == s2.as_str()));
+    let name = cut.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        damaged
+            .iter()
+            .any(|d| d["path"].as_str().unwrap().ends_with(&name)),
+        "{damaged:#?}"
+    );
+    assert_eq!(agency["troubled_not_listed"], 0);
+
+    // The table a person reads, and the spreadsheet.
+    let out = at_centre(
+        &ana,
+        &[
+            "report",
+            "ingest",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for want in [
+        "Agency ingest report",
+        "Period (by when recordings were ingested)",
+        "Last docked",
+        "Late and damaged files",
+        "BWC020",
+        "15 %",
+        &s1,
+        &s2,
+        &name,
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let out = at_centre(
+        &ana,
+        &[
+            "report",
+            "ingest",
+            "--format",
+            "csv",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+        ],
+    );
+    let csv = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        csv.trim_start_matches('\u{feff}')
+            .starts_with("station,officer,device,clips,"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + agency["rows"].as_array().unwrap().len()
+    );
+
+    // A station's supervisor: their station's rows only.
+    let sam = v1.scratch("sam-config");
+    assert!(login_at_centre(&sam, &centre, "sam", PASSWORD)
+        .status
+        .success());
+    let mine = centre_json(&sam, &args);
+    assert!(mine["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["station"] == s1.as_str()));
+    assert_eq!(mine["station"], s1.as_str());
+    assert!(mine["troubled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["station"] == s1.as_str()));
+    let mut other = args.to_vec();
+    other.extend(["--station", &s2]);
+    let out = at_centre(&sam, &other);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        pg.count(
+            "centre",
+            "SELECT COUNT(*) FROM audit WHERE action = 'report.read' AND subject = 'ingest'"
+        ),
+        4
+    );
+    drop((d1, d2));
 }
 
 /// Retrieval requests (R16) across the agency: each station's requests

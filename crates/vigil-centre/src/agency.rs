@@ -158,16 +158,43 @@ pub async fn stations_in_scope(
 }
 
 /// The stations' logs as the centre holds them (R20), the station
-/// operation's filters answered across stations: each row with its
-/// `station`; ordered by station and sequence with `station` (pages by
-/// `after`, `next`), else by when written; at most `limit` or
-/// [`MAX_ROWS`], `more` when there were more.
+/// operation's filters answered across stations (`GET /api/v1/audit`).
 async fn audit_log(
     Axum(c): Axum<Centre>,
     headers: HeaderMap,
     Query(q): Query<vigil_service::queries::AuditQuery>,
 ) -> Result<Response, CentreError> {
     let user = caller::<ops::Audit>(&c, &headers).await?;
+    let client = c.pool.get().await?;
+    let page = audit_page(&client, &user, &q, None).await?;
+    Ok(
+        Json(serde_json::json!({ "audit": page.rows, "more": page.more, "next": page.next }))
+            .into_response(),
+    )
+}
+
+/// A page of the stations' logs.
+#[derive(Debug)]
+pub struct AuditPage {
+    /// The entries: `{station, seq, at, actor, action, subject, detail}`.
+    pub rows: Vec<serde_json::Value>,
+    /// More matched than the page holds.
+    pub more: bool,
+    /// The `after` of the next page (one station's log only).
+    pub next: Option<i64>,
+}
+
+/// The entries of the stations' logs `user` may read that match `q`,
+/// each with its `station`: ordered by station and sequence when `q`
+/// names a station (paged by `after`, `next`), else by when written; at
+/// most `limit` or [`MAX_ROWS`], `more` when there were more. Audited
+/// `audit.read` (with `via`, the desk).
+pub async fn audit_page(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &User,
+    q: &vigil_service::queries::AuditQuery,
+    via: Option<&str>,
+) -> Result<AuditPage, CentreError> {
     let filled = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let one = filled(&q.station);
     if q.after.is_some() && one.is_none() {
@@ -187,8 +214,7 @@ async fn audit_log(
     let (since, until) = (filled(&q.since), filled(&q.until));
     crate::stats::time_of("since", since.as_deref())?;
     crate::stats::time_of("until", until.as_deref())?;
-    let client = c.pool.get().await?;
-    let stations = stations_in_scope(&client, &user, one.as_deref()).await?;
+    let stations = stations_in_scope(client, user, one.as_deref()).await?;
     let subject = filled(&q.subject);
     let related = q.related == Some(true) && subject.is_some();
     let order = if one.is_some() {
@@ -250,16 +276,18 @@ async fn audit_log(
     let next = (more && one.is_some())
         .then(|| list.last().and_then(|e| e["seq"].as_i64()))
         .flatten();
-    audit(
-        &client,
-        &user.name,
-        "audit.read",
-        "audit",
-        serde_json::json!({"rows": list.len(), "station": one, "subject": subject, "related": related,
-                           "action": q.action, "actor": q.actor, "since": since, "until": until, "more": more}),
-    )
-    .await?;
-    Ok(Json(serde_json::json!({ "audit": list, "more": more, "next": next })).into_response())
+    let mut detail = serde_json::json!({"rows": list.len(), "station": one, "subject": subject,
+        "related": related, "action": q.action, "actor": q.actor, "since": since, "until": until,
+        "more": more});
+    if let Some(via) = via {
+        detail["via"] = via.into();
+    }
+    audit(client, &user.name, "audit.read", "audit", detail).await?;
+    Ok(AuditPage {
+        rows: list,
+        more,
+        next,
+    })
 }
 
 /// The agency's reports: the statistics across stations (R19) as text,
@@ -272,10 +300,10 @@ async fn report(
     Query(q): Query<vigil_service::reports::ReportQuery>,
 ) -> Result<Response, CentreError> {
     let user = caller::<ops::Report>(&c, &headers).await?;
-    if kind != "stats" {
+    if kind != "stats" && kind != "ingest" {
         return Err(CentreError::NotFound(format!(
-            "no report {kind:?} at the centre: stats (the agency's interruptions are `vigil gaps` \
-             and the desk's agency gap log)"
+            "no report {kind:?} at the centre: stats or ingest (the agency's interruptions are \
+             `vigil gaps` and the desk's agency gap log)"
         )));
     }
     let format = q.format.as_deref().unwrap_or("text");
@@ -285,18 +313,10 @@ async fn report(
             vigil_service::reports::FORMATS.join(", ")
         )));
     }
-    let station = user.scope(q.station.as_deref())?;
+    let asked = q.station.as_deref().filter(|s| !s.is_empty());
+    let station = user.scope(asked)?;
     let (since, until) = crate::stats::period(q.since.as_deref(), q.until.as_deref())?;
     let mut client = c.pool.get().await?;
-    let s = crate::stats::gather(&mut client, station.as_deref(), &since, &until).await?;
-    audit(
-        &client,
-        &user.name,
-        "report.read",
-        "stats",
-        serde_json::json!({"station": station, "since": since, "until": until, "format": format}),
-    )
-    .await?;
     let lang = q
         .lang
         .as_deref()
@@ -307,22 +327,47 @@ async fn report(
         zone: &c.zone,
         by: &user.name,
     };
+    let (json, csv, page) = if kind == "ingest" {
+        let stations = stations_in_scope(&client, &user, asked).await?;
+        let r = crate::ingest::gather(
+            &mut client,
+            &stations,
+            station.as_deref(),
+            user.role,
+            &since,
+            &until,
+        )
+        .await?;
+        (
+            serde_json::to_string_pretty(&r),
+            crate::ingest::csv(&r),
+            crate::ingest::page(&r, &reader),
+        )
+    } else {
+        let s = crate::stats::gather(&mut client, station.as_deref(), &since, &until).await?;
+        (
+            serde_json::to_string_pretty(&s),
+            crate::stats::csv(&s),
+            crate::stats::page(&s, &reader),
+        )
+    };
+    audit(
+        &client,
+        &user.name,
+        "report.read",
+        &kind,
+        serde_json::json!({"station": station, "since": since, "until": until, "format": format}),
+    )
+    .await?;
     let (body, kind) = match format {
         "json" => (
-            serde_json::to_string_pretty(&s).map_err(|e| CentreError::Config(e.to_string()))?
-                + "\n",
+            json.map_err(|e| CentreError::Config(e.to_string()))? + "\n",
             "application/json",
         ),
-        "csv" => (
-            format!("\u{feff}{}", crate::stats::csv(&s)?),
-            "text/csv; charset=utf-8",
-        ),
-        "html" => (
-            vigil_desk::printed::html(&crate::stats::page(&s, &reader)),
-            "text/html; charset=utf-8",
-        ),
+        "csv" => (format!("\u{feff}{}", csv?), "text/csv; charset=utf-8"),
+        "html" => (vigil_desk::printed::html(&page), "text/html; charset=utf-8"),
         _ => (
-            vigil_desk::printed::text(&crate::stats::page(&s, &reader)),
+            vigil_desk::printed::text(&page),
             "text/plain; charset=utf-8",
         ),
     };

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use vigil_desk::centre::{
-    CentreClip, CentreClips, CentreGap, CentreGaps, CentreLogin, CentreStations, CentreStats,
+    CentreClip, CentreClips, CentreGap, CentreGaps, CentreLogin, CentreReport, CentreStations,
 };
 use vigil_desk::{Chrome, Row};
 use vigil_i18n::{Lang, Msg};
@@ -25,6 +25,7 @@ use crate::state::Centre;
 use crate::stations::audit;
 use crate::users::{self, User};
 
+mod audit;
 mod home;
 mod requests;
 
@@ -43,6 +44,8 @@ pub fn router() -> Router<Centre> {
         .route("/desk/gaps/{station}/{gap}/review", post(review))
         .route("/desk/stations", get(board))
         .route("/desk/stats", get(stats))
+        .route("/desk/ingest", get(ingest))
+        .route("/desk/audit", get(audit::trail))
         .route("/desk/clips", get(clips))
         .route("/desk/clips/{station}/{clip}", get(clip))
         .route("/desk/requests", get(requests::list))
@@ -538,17 +541,33 @@ struct StatsQuery {
     station: Option<String>,
 }
 
-/// `YYYY` (a year) or `YYYY-MM` (a month): its first day and the first
-/// day after it.
+/// `YYYY` (a year), `YYYY-MM` (a month) or `YYYY-MM-DD` (a day): its
+/// first day and the first day after it.
 fn period_span(period: &str) -> Option<(String, String)> {
-    if period.len() == 4 {
-        let y: i32 = period.parse().ok()?;
-        (1970..=9998)
-            .contains(&y)
-            .then(|| (format!("{y:04}-01-01"), format!("{:04}-01-01", y + 1)))
-    } else {
-        month_span(period)
+    match period.len() {
+        4 => {
+            let y: i32 = period.parse().ok()?;
+            (1970..=9998)
+                .contains(&y)
+                .then(|| (format!("{y:04}-01-01"), format!("{:04}-01-01", y + 1)))
+        }
+        10 => {
+            let day =
+                time::Date::parse(period, &time::format_description::well_known::Iso8601::DATE)
+                    .ok()?;
+            Some((day.to_string(), day.next_day()?.to_string()))
+        }
+        _ => month_span(period),
     }
+}
+
+/// Which printed report a page of the desk shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Printed {
+    /// The agency's statistics (R19) for a year or a month.
+    Stats,
+    /// The agency's ingest report for a day, a month or a year.
+    Ingest,
 }
 
 /// The agency's statistics (R19) for a year or a month, in the centre's
@@ -558,23 +577,80 @@ async fn stats(
     headers: HeaderMap,
     Query(q): Query<StatsQuery>,
 ) -> Result<Response, CentreError> {
+    printed(c, headers, q, Printed::Stats).await
+}
+
+/// The agency's ingest report for a day (today unless asked), a month or
+/// a year, by when recordings were ingested, in the centre's zone.
+async fn ingest(
+    Axum(c): Axum<Centre>,
+    headers: HeaderMap,
+    Query(q): Query<StatsQuery>,
+) -> Result<Response, CentreError> {
+    printed(c, headers, q, Printed::Ingest).await
+}
+
+/// A printed report's page: its period's form, the stations the reader
+/// may choose, the report as it prints; audited `report.read`.
+async fn printed(
+    c: Centre,
+    headers: HeaderMap,
+    q: StatsQuery,
+    kind: Printed,
+) -> Result<Response, CentreError> {
     let (user, lang) = match reader::<ops::Report>(&c, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
+    let t = |m: Msg| m.text(lang).to_owned();
     let (this_month, _) = months_around(&c);
     let this_year = this_month[..4].to_owned();
     let last_year = this_year
         .parse::<i32>()
         .map(|y| format!("{:04}", y - 1))
         .unwrap_or_default();
+    let today = c
+        .zone
+        .local(&vigil_service::model::now_rfc3339())
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    let yesterday = period_span(&today)
+        .and_then(|_| {
+            time::Date::parse(&today, &time::format_description::well_known::Iso8601::DATE).ok()
+        })
+        .and_then(time::Date::previous_day)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let (path, name, default, quick) = match kind {
+        Printed::Stats => (
+            "/desk/stats",
+            "stats",
+            this_year.clone(),
+            vec![
+                (this_year, Msg::ThisYear, "this-year"),
+                (last_year, Msg::LastYear, "last-year"),
+            ],
+        ),
+        Printed::Ingest => (
+            "/desk/ingest",
+            "ingest",
+            today.clone(),
+            vec![
+                (today, Msg::Today, "today"),
+                (yesterday, Msg::Yesterday, "yesterday"),
+                (this_month, Msg::ThisMonth, "this-month"),
+            ],
+        ),
+    };
     let period = q
         .period
         .clone()
-        .filter(|p| period_span(p).is_some())
-        .unwrap_or_else(|| this_year.clone());
-    let (first, next) = period_span(&period)
-        .ok_or_else(|| CentreError::BadRequest(format!("{period:?} is not a year or month")))?;
+        .filter(|p| period_span(p).is_some() && (kind == Printed::Ingest || p.len() != 10))
+        .unwrap_or(default);
+    let (first, next) = period_span(&period).ok_or_else(|| {
+        CentreError::BadRequest(format!("{period:?} is not a day, month or year"))
+    })?;
     let utc = |day: &str| {
         c.zone
             .day_utc(day)
@@ -585,43 +661,73 @@ async fn stats(
     let asked = q.station.clone().filter(|s| !s.is_empty());
     let station = user.scope(asked.as_deref())?;
     let mut client = c.pool.get().await?;
-    let figures = crate::stats::gather(&mut client, station.as_deref(), &from, &until).await?;
+    let reader = crate::stats::Reader {
+        lang,
+        zone: &c.zone,
+        by: &user.name,
+    };
+    let stations = crate::agency::stations_in_scope(&client, &user, None).await?;
+    let page = match kind {
+        Printed::Stats => {
+            let figures =
+                crate::stats::gather(&mut client, station.as_deref(), &from, &until).await?;
+            crate::stats::page(&figures, &reader)
+        }
+        Printed::Ingest => {
+            let within: Vec<String> = match &station {
+                Some(one) => vec![one.clone()],
+                None => stations.clone(),
+            };
+            let r = crate::ingest::gather(
+                &mut client,
+                &within,
+                station.as_deref(),
+                user.role,
+                &from,
+                &until,
+            )
+            .await?;
+            crate::ingest::page(&r, &reader)
+        }
+    };
     audit(
         &client,
         &user.name,
         "report.read",
-        "stats",
+        name,
         serde_json::json!({"station": station, "since": from, "until": until, "via": "desk"}),
     )
     .await?;
     let link = |p: &str| {
         format!(
-            "/desk/stats?period={p}&station={}",
+            "{path}?period={p}&station={}",
             enc(asked.as_deref().unwrap_or(""))
         )
     };
     let here = link(&period);
-    let page = crate::stats::page(
-        &figures,
-        &crate::stats::Reader {
-            lang,
-            zone: &c.zone,
-            by: &user.name,
+    let body = CentreReport {
+        chrome: chrome(&c, lang, page.title.clone(), Some(&user), name, &here),
+        action: path,
+        period_label: t(match kind {
+            Printed::Stats => Msg::YearOrMonth,
+            Printed::Ingest => Msg::DayMonthOrYear,
+        }),
+        pattern: match kind {
+            Printed::Stats => "[0-9]{4}(-[0-9]{2})?",
+            Printed::Ingest => "[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?",
         },
-    );
-    let body = CentreStats {
-        chrome: chrome(&c, lang, page.title.clone(), Some(&user), "stats", &here),
         period,
-        stations: crate::agency::stations_in_scope(&client, &user, None)
-            .await?
+        stations: stations
             .into_iter()
             .map(|s| {
                 let chosen = asked.as_deref() == Some(s.as_str());
                 (s, chosen)
             })
             .collect(),
-        this_year: link(&this_year),
-        last_year: link(&last_year),
+        quick: quick
+            .into_iter()
+            .map(|(p, m, id)| (link(&p), t(m), id))
+            .collect(),
         page,
     };
     Ok(self::page(StatusCode::OK, askama::Template::render(&body)))
@@ -863,6 +969,10 @@ async fn clip(
     let title = format!("{} · {}", t(Msg::Recording), text(&d["path"]));
     let body = CentreClip {
         chrome: chrome(&c, lang, title, Some(&user), "clips", "/desk/clips"),
+        trail: user
+            .may::<ops::Audit>()
+            .is_ok()
+            .then(|| audit::trail_of(&station, &id, true)),
         facts,
         gap_head: [
             Msg::Start,
@@ -1029,6 +1139,10 @@ async fn gap(
     let mut chrome = chrome(&c, lang, title, Some(&user), "gaps", "/desk/gaps");
     chrome.csrf = csrf_of(&headers);
     let body = CentreGap {
+        trail: user
+            .may::<ops::Audit>()
+            .is_ok()
+            .then(|| audit::trail_of(&station, &id, false)),
         chrome,
         sent,
         review,

@@ -8,7 +8,7 @@
 //! HTTPS routes, `config.rs` `centre.toml`, `witness_key.rs` the key;
 //! `users.rs` the agency's users and sessions, `agency.rs` the station's
 //! declared operations answered across stations, `stats.rs` the
-//! agency's statistics (R19), `requests.rs` the stations' retrieval
+//! agency's statistics (R19), `ingest.rs` its ingest report, `requests.rs` the stations' retrieval
 //! requests (R16), `actions.rs` what the centre's users do to a station's
 //! records, which the station records in its own log.
 
@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod desk;
 pub mod error;
+pub mod ingest;
 pub mod logs;
 pub mod requests;
 pub mod schema;

@@ -356,4 +356,10 @@ CREATE INDEX clips_words_english ON clips USING gin (to_tsvector('english', word
 CREATE INDEX gaps_explained_english ON gaps
     USING gin (to_tsvector('english', COALESCE(data #>> '{explanation,text}', '')));
 "#,
+    // 9: the ingest report: a recording's interruptions found from it,
+    // and each recorder's last docking at its station.
+    r#"
+CREATE INDEX gaps_clip ON gaps (station, clip);
+CREATE INDEX entries_docked ON entries (station, subject, seq DESC) WHERE action = 'device.docked';
+"#,
 ];

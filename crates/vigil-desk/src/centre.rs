@@ -63,6 +63,8 @@ pub struct CentreGaps {
 pub struct CentreGap {
     /// Around it (its title is the heading).
     pub chrome: Chrome,
+    /// Its audit trail across the station's log, for those who may read it.
+    pub trail: Option<String>,
     /// What it is: (label, value).
     pub facts: Vec<(String, String)>,
     /// The log's columns.
@@ -94,23 +96,26 @@ pub struct CentreStations {
     pub rows: Vec<(Vec<String>, bool)>,
 }
 
-/// The agency's statistics (R19) for a year or a month, across stations or
-/// for one: the printable page's tables under the desk's chrome, with the
-/// period's form.
+/// A printed report of the agency (statistics, ingest) with its period's
+/// form and the stations to choose from.
 #[derive(Debug, Template)]
-#[template(path = "centre_stats.html")]
-pub struct CentreStats {
+#[template(path = "centre_report.html")]
+pub struct CentreReport {
     /// Around it.
     pub chrome: Chrome,
-    /// The period shown, `YYYY` or `YYYY-MM`.
+    /// Where its form goes (`/desk/stats`, `/desk/ingest`).
+    pub action: &'static str,
+    /// The period field's label.
+    pub period_label: String,
+    /// The periods it takes (an HTML `pattern`).
+    pub pattern: &'static str,
+    /// The period shown: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     pub period: String,
     /// The stations the reader may choose (name, chosen).
     pub stations: Vec<(String, bool)>,
-    /// Links to this year's and last year's statistics.
-    pub this_year: String,
-    /// The same for last year.
-    pub last_year: String,
-    /// The statistics as the printed report holds them.
+    /// Links to the usual periods (address, label, element id).
+    pub quick: Vec<(String, String, &'static str)>,
+    /// The report as it prints.
     pub page: vigil_service::page::ReportPage,
 }
 
@@ -145,6 +150,8 @@ pub struct CentreClips {
 pub struct CentreClip {
     /// Around it (its title is the heading).
     pub chrome: Chrome,
+    /// Its audit trail across the station's log, for those who may read it.
+    pub trail: Option<String>,
     /// What it is: (label, value).
     pub facts: Vec<(String, String)>,
     /// The interruptions' columns.
@@ -218,4 +225,72 @@ pub struct CentreHome {
     pub chrome: Chrome,
     /// Each queue, with its count as shown (`20+` when more wait).
     pub sections: Vec<(crate::Section, String)>,
+}
+
+/// The stations' logs at the centre (R20): one subject, person, action or
+/// period across the stations the reader may see, each entry with its
+/// station, in words, paged through one station's log.
+#[derive(Debug, Template)]
+#[template(path = "centre_audit.html")]
+pub struct CentreAudit {
+    /// Around it.
+    pub chrome: Chrome,
+    /// What the page shows, in words.
+    pub heading: String,
+    /// The filter as asked.
+    pub filter: CentreAuditFilter,
+    /// The stations the reader may choose (name, chosen).
+    pub stations: Vec<(String, bool)>,
+    /// The actions the log knows (code, words).
+    pub actions: Vec<(&'static str, &'static str)>,
+    /// The entries.
+    pub rows: Vec<CentreTrailRow>,
+    /// Said when more matched than shown and there is no next page.
+    pub more: Option<String>,
+    /// The first page, when this is a later one.
+    pub first: Option<String>,
+    /// The next page.
+    pub next: Option<String>,
+}
+
+/// The audit page's filter as asked.
+#[derive(Debug, Default)]
+pub struct CentreAuditFilter {
+    /// One station, or empty.
+    pub station: String,
+    /// A subject's id.
+    pub subject: String,
+    /// A recording's interruptions too.
+    pub related: bool,
+    /// An action's code.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// From (a date in the centre's zone).
+    pub from: String,
+    /// Until (a date, included).
+    pub until: String,
+}
+
+/// One entry of a station's log.
+#[derive(Debug)]
+pub struct CentreTrailRow {
+    /// Its station.
+    pub station: String,
+    /// Its place in the station's log.
+    pub seq: i64,
+    /// When, in the centre's zone.
+    pub at: String,
+    /// Who, and their entries' page.
+    pub actor: (String, String),
+    /// What, in words.
+    pub action: String,
+    /// Its code.
+    pub code: String,
+    /// What it is about, and its page at the centre when it has one.
+    pub about: (String, Option<String>),
+    /// The subject's own trail.
+    pub trail: String,
+    /// The details kept with it.
+    pub details: String,
 }

@@ -189,6 +189,16 @@ catalogue! {
     AgencyGapLog => "Agency interruption log", "全机构记录中断登记表";
     AllStations => "All stations", "全部工作站";
     AgencyStats => "Agency statistics", "全机构统计";
+    AgencyIngest => "Agency ingest report", "全机构导入报告";
+    PerStationRecorder => "Per officer and recorder at each station", "按工作站、执法人员和记录仪";
+    LastDocked => "Last docked", "最近接入";
+    NotListed => "{n} more not listed: narrow the period or the station.", "另有 {n} 项未列出：请缩小时段或限定工作站。";
+    ConfidentialNotShown => "{n} more are confidential and not shown to you (R17).", "另有 {n} 项属保密内容，不向您显示（R17）。";
+    DayMonthOrYear => "Day, month or year", "日期、月份或年份";
+    Today => "Today", "今天";
+    Yesterday => "Yesterday", "昨天";
+    AgencyAuditHelp => "Each station's log as the centre holds it, every entry in its station's order; the centre's witness cosigned each log, so none was rewritten.", "中心保存的各工作站日志，每条按其工作站内的顺序排列；中心见证方已联署各日志，均未被改写。";
+    AgencyAudit => "Audit trail across stations", "全机构审计记录";
     AgencyRecordings => "Recordings across the agency", "全机构音视频记录";
     RecordingsNav => "Recordings", "音视频记录";
     NotHeldHere => "Not held here: {what}", "此处不保存：{what}";

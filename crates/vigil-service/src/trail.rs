@@ -101,3 +101,21 @@ fn subject_of(station: &Station, action: &str, subject: &str) -> Result<Subject,
         _ => Subject::Other,
     })
 }
+
+/// A row's details as `key: value` pairs (the JSON kept in the log, its
+/// nulls left out).
+pub fn details(detail: &serde_json::Value) -> String {
+    match detail {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

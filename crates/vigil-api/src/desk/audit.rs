@@ -124,7 +124,7 @@ pub(super) async fn page(
                     code: r.action.clone(),
                     about: (label, href),
                     trail: trail_of(&r.subject, recording),
-                    details: details(&r.detail),
+                    details: vigil_service::trail::details(&r.detail),
                 }
             })
             .collect();
@@ -174,22 +174,4 @@ pub(super) async fn page(
         })))
     })
     .await
-}
-
-/// A row's details as `key: value` pairs (the JSON kept in the log, its
-/// nulls left out).
-fn details(detail: &serde_json::Value) -> String {
-    match detail {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
