@@ -495,24 +495,92 @@ pub async fn clip_rows(
 ) -> Result<(Vec<(String, serde_json::Value)>, bool), CentreError> {
     let words = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let search = words.map(like);
+    // A common word matches a large share of the recordings, and
+    // gathering all its matches to sort them is seconds at a million:
+    // the newest page of matches is first sought among the newest
+    // recordings (the `SEARCH_WINDOW` pages' worth before a cut found by
+    // the ingest index), which the indexes intersect with the words'. All
+    // matches ingested since the cut are found, so a page filled there is
+    // the answer; else the whole agency is searched.
+    if words.is_some() {
+        let cut: Option<std::time::SystemTime> = client
+            .query_opt(
+                "SELECT ingested_at FROM clips ORDER BY ingested_at DESC OFFSET $1 LIMIT 1",
+                &[&((f.limit + 1) * SEARCH_WINDOW)],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(cut) = cut {
+            let rows = clips_matching(client, f, &search, words, Some(cut)).await?;
+            if rows.len() as i64 > f.limit {
+                let (rows, more) = cut_rows(rows, f.limit);
+                return Ok((rows, more));
+            }
+        }
+    }
+    let rows = clips_matching(client, f, &search, words, None).await?;
+    Ok(cut_rows(rows, f.limit))
+}
+
+/// How many pages' worth of the newest recordings a search looks in
+/// first.
+const SEARCH_WINDOW: i64 = 20;
+
+/// At most `limit` rows, and whether there were more.
+fn cut_rows(
+    rows: Vec<tokio_postgres::Row>,
+    limit: i64,
+) -> (Vec<(String, serde_json::Value)>, bool) {
+    let (rows, more) = cut(rows, limit);
+    (rows.iter().map(|r| (r.get(0), r.get(1))).collect(), more)
+}
+
+/// The recordings `f` asks for, newest first, at most `f.limit + 1`;
+/// with `since`, only those ingested then or later.
+async fn clips_matching(
+    client: &impl deadpool_postgres::GenericClient,
+    f: &ClipFilter,
+    search: &Option<String>,
+    words: Option<&str>,
+    since: Option<std::time::SystemTime>,
+) -> Result<Vec<tokio_postgres::Row>, CentreError> {
+    // Written into each part, not as `$8 IS NULL OR …`, so that the
+    // planner can intersect the ingest index with the words' indexes. An
+    // interruption is found at or after its recording's ingest.
+    let (clips_since, gaps_since) = if since.is_some() {
+        ("AND ingested_at >= $8", "AND detected_at >= $8")
+    } else {
+        ("AND $8::timestamptz IS NULL", "")
+    };
     // The search's matches are gathered by the trigram indexes (any
     // substring, Chinese included) and the English full-text ones (words
     // by their stems, in any order) first and joined: a filter that may be off (`$4 IS NULL OR ...`) would have
     // PostgreSQL walk every clip in list order instead.
     let matched = if search.is_some() {
-        "JOIN (SELECT station, id FROM clips WHERE words ILIKE $4
+        format!(
+            "JOIN (SELECT station, id FROM clips WHERE words ILIKE $4 {clips_since}
                UNION
-               SELECT station, clip FROM gaps WHERE (data #>> '{explanation,text}') ILIKE $4
+               SELECT station, clip FROM gaps
+               WHERE (data #>> '{{explanation,text}}') ILIKE $4 {gaps_since}
                UNION
                SELECT station, id FROM clips
                WHERE to_tsvector('english', words) @@ websearch_to_tsquery('english', $7)
+                     {clips_since}
                UNION
                SELECT station, clip FROM gaps
-               WHERE to_tsvector('english', COALESCE(data #>> '{explanation,text}', ''))
-                     @@ websearch_to_tsquery('english', $7)) m
+               WHERE to_tsvector('english', COALESCE(data #>> '{{explanation,text}}', ''))
+                     @@ websearch_to_tsquery('english', $7) {gaps_since}) m
           ON m.station = c.station AND m.id = c.id"
+        )
     } else {
-        "JOIN (SELECT NULL::text WHERE $4::text IS NULL AND $7::text IS NULL) m ON true"
+        "JOIN (SELECT NULL::text WHERE $4::text IS NULL AND $7::text IS NULL
+                                 AND $8::timestamptz IS NULL) m ON true"
+            .to_owned()
+    };
+    let since_too = if since.is_some() {
+        "AND c.ingested_at >= $8"
+    } else {
+        ""
     };
     let sql = format!(
         "SELECT c.station, c.data FROM clips c {matched}
@@ -520,10 +588,11 @@ pub async fn clip_rows(
            AND ($2::text IS NULL OR c.officer = $2)
            AND ($3::text IS NULL OR c.device = $3)
            AND (c.confidential IS NULL OR NOT (c.confidential = ANY($5)))
+           {since_too}
          ORDER BY c.ingested_at DESC, c.station, c.id
          LIMIT $6"
     );
-    let rows = client
+    Ok(client
         .query(
             &sql,
             &[
@@ -534,11 +603,10 @@ pub async fn clip_rows(
                 &f.hidden,
                 &(f.limit + 1),
                 &words,
+                &since,
             ],
         )
-        .await?;
-    let (rows, more) = cut(rows, f.limit);
-    Ok((rows.iter().map(|r| (r.get(0), r.get(1))).collect(), more))
+        .await?)
 }
 
 async fn clips(
