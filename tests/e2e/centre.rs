@@ -1261,8 +1261,20 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     );
 
     // What is overdue, across stations: the interruptions each station
-    // itself lists as overdue; cases, kept at the stations, said to be
-    // not held rather than shown as none.
+    // itself lists as overdue, and the cases it closed over 30 days ago
+    // and has not filed (R12), read from its log.
+    for args in [
+        &["case", "close", "C-OLD", "--at", "2026-01-05"][..],
+        &["case", "close", "C-FILED", "--at", "2026-01-05"],
+        &["case", "file", "C-FILED"],
+        &["case", "close", "C-NEW"],
+        &["case", "close", "C-AGAIN", "--at", "2026-01-06"],
+        &["case", "close", "C-AGAIN"],
+    ] {
+        let out = v1.run(args);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+    until_centre(&v1, 30, "station 1's cases at the centre", synced);
     let ids = |doc: &serde_json::Value| -> Vec<String> {
         let mut v: Vec<String> = doc["unexplained"]
             .as_array()
@@ -1287,8 +1299,27 @@ fn the_agency_lists_every_station_through_the_same_operations() {
         ],
     );
     assert_eq!(ids(&there), own);
-    assert!(there["unfiled_cases"].is_null(), "{there:#}");
-    assert!(!there["not_held"].as_array().unwrap().is_empty());
+    let own_cases = v1.json(&["overdue", "--json"])["unfiled_cases"].clone();
+    assert_eq!(
+        own_cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["case"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["C-OLD"],
+        "closed long ago, not filed; filed; closed now; closed again now"
+    );
+    let theirs: Vec<serde_json::Value> = there["unfiled_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["station"], s1.as_str());
+            serde_json::json!({"case": c["case"], "closed_at": c["closed_at"]})
+        })
+        .collect();
+    assert_eq!(serde_json::Value::from(theirs), own_cases, "{there:#}");
     let everywhere = centre_json(&ana, &["overdue", "--explain-within", "0", "--json"]);
     assert_eq!(
         ids(&everywhere).len() as i64,
@@ -1302,7 +1333,9 @@ fn the_agency_lists_every_station_through_the_same_operations() {
     let out = at_centre(&ana, &["overdue", "--explain-within", "0"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        text.contains("Not held here: unfiled cases") && text.contains(&s1),
+        text.contains("Cases closed over 30 days ago and not filed (R12): 1")
+            && text.contains("C-OLD")
+            && text.contains(&s1),
         "{}",
         describe(&out)
     );

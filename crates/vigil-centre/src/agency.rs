@@ -43,8 +43,7 @@ pub fn router() -> Router<Centre> {
 /// within `tag_within` working days of ingest (R11) and interruptions not
 /// explained within `explain_within` hours (R9), oldest first, each with
 /// its station; at most [`MAX_ROWS`] of each, `more` says which had more.
-/// Cases are kept at the stations: `unfiled_cases` is null and
-/// `not_held` says so, rather than an empty list that would read as none.
+/// Cases closed and not filed (R12) are read from the stations' logs.
 async fn overdue(
     Axum(c): Axum<Centre>,
     headers: HeaderMap,
@@ -75,22 +74,68 @@ async fn overdue(
     )
     .await?;
     let unexplained: Vec<serde_json::Value> = gaps.into_iter().map(GapRow::into_json).collect();
+    let stations = stations_in_scope(&client, &user, station.as_deref()).await?;
+    let (unfiled, more_unfiled) = unfiled_cases(&client, &stations, MAX_ROWS).await?;
     audit(
         &client,
         &user.name,
         "overdue.listed",
         "overdue",
-        serde_json::json!({"station": station, "untagged": untagged.len(), "unexplained": unexplained.len()}),
+        serde_json::json!({"station": station, "untagged": untagged.len(),
+                           "unexplained": unexplained.len(), "unfiled_cases": unfiled.len()}),
     )
     .await?;
     Ok(Json(serde_json::json!({
         "untagged": untagged,
         "unexplained": unexplained,
-        "unfiled_cases": null,
-        "not_held": ["unfiled cases (kept at each station: `vigil overdue` there)"],
-        "more": {"untagged": more_untagged, "unexplained": more_gaps},
+        "unfiled_cases": unfiled,
+        "more": {"untagged": more_untagged, "unexplained": more_gaps, "unfiled_cases": more_unfiled},
     }))
     .into_response())
+}
+
+/// The cases `stations` closed over
+/// [`vigil_service::tagging::FILE_WITHIN_DAYS`] days ago and have
+/// not filed (R12), oldest closing first, read from their logs as each
+/// station keeps them (a case's closing date is its newest
+/// `case.closed`; any `case.filed` files it): `{station, case,
+/// closed_at}`, at most `limit`, and whether there were more.
+pub async fn unfiled_cases(
+    client: &impl deadpool_postgres::GenericClient,
+    stations: &[String],
+    limit: i64,
+) -> Result<(Vec<serde_json::Value>, bool), CentreError> {
+    let cutoff = vigil_service::model::rfc3339(
+        time::OffsetDateTime::now_utc()
+            - time::Duration::days(vigil_service::tagging::FILE_WITHIN_DAYS),
+    );
+    let rows = client
+        .query(
+            "SELECT c.station, c.subject, c.closed_at
+             FROM (SELECT DISTINCT ON (station, subject) station, subject,
+                          detail::jsonb ->> 'at' AS closed_at
+                   FROM entries
+                   WHERE action = 'case.closed' AND station = ANY($1)
+                   ORDER BY station, subject, seq DESC) c
+             WHERE c.closed_at < $2
+               AND NOT EXISTS (SELECT 1 FROM entries f
+                               WHERE f.station = c.station AND f.subject = c.subject
+                                 AND f.action = 'case.filed')
+             ORDER BY c.closed_at, c.station, c.subject
+             LIMIT $3",
+            &[&stations, &cutoff, &(limit + 1)],
+        )
+        .await?;
+    let (rows, more) = cut(rows, limit);
+    Ok((
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({"station": r.get::<_, String>(0), "case": r.get::<_, String>(1),
+                                   "closed_at": r.get::<_, String>(2)})
+            })
+            .collect(),
+        more,
+    ))
 }
 
 /// Recordings ingested before `cutoff` (RFC 3339) and not tagged, not

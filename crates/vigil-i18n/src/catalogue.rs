@@ -442,6 +442,7 @@ catalogue! {
     PurgeQueue => "Queue: {n}", "删除队列：{n}";
     OverdueUntagged => "Clips untagged {days} working days after ingest (R11): {n}", "导入后 {days} 个工作日仍未标注的记录（R11）：{n}";
     OverdueUnexplained => "Interruptions unexplained after {hours} h (R9): {n}", "超过 {hours} 小时仍未说明的中断（R9）：{n}";
+    OverdueUnfiled => "Cases closed over 30 days ago and not filed (R12): {n}", "结案超过 30 日仍未归档的案件（R12）：{n}";
     AuditNextPage => "more may follow: the next page is `--after {next}`", "可能还有更多：下一页用 `--after {next}`";
 }
 

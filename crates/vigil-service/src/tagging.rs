@@ -232,6 +232,10 @@ pub fn last_overdue_day(now: OffsetDateTime, n: u32, holidays: &BTreeSet<Date>) 
     d
 }
 
+/// Days after a case is closed within which its recordings are filed
+/// into the case file (R12).
+pub const FILE_WITHIN_DAYS: i64 = 30;
+
 /// What is past its deadline: `{"untagged", "unexplained", "unfiled_cases"}`.
 pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Value, ServiceError> {
     let holidays = q.checked()?;
@@ -259,7 +263,7 @@ pub(crate) fn overdue(store: &Store, q: &OverdueQuery) -> Result<serde_json::Val
         overdue_after_s: q.explain_within * 3600,
         ..Default::default()
     })?;
-    let cutoff = vigil_store::rfc3339(now.saturating_sub(time::Duration::days(30)));
+    let cutoff = vigil_store::rfc3339(now.saturating_sub(time::Duration::days(FILE_WITHIN_DAYS)));
     let unfiled: Vec<serde_json::Value> = store
         .custody()
         .unfiled_cases(&cutoff)?

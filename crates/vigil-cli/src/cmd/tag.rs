@@ -182,6 +182,7 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
         let stations = untagged
             .iter()
             .chain(list("unexplained").iter())
+            .chain(list("unfiled_cases").iter())
             .any(|r| r["station"].is_string());
         let with_station = |mut heads: Vec<Msg>| {
             if stations {
@@ -244,6 +245,23 @@ pub fn overdue(ctx: &super::Ctx, args: OverdueArgs) -> anyhow::Result<ExitCode> 
             }
             t.print();
             more("unexplained", gaps.len());
+        }
+        let unfiled = list("unfiled_cases");
+        crate::say!(
+            "{}",
+            w.fmt(Msg::OverdueUnfiled, &[("n", &unfiled.len().to_string())])
+        );
+        if !unfiled.is_empty() {
+            let mut t = output::Table::new(&with_station(vec![Msg::Case, Msg::CaseClosed]));
+            for c in &unfiled {
+                t.row(
+                    station_of(c)
+                        .into_iter()
+                        .chain([text(&c["case"]), text(&c["closed_at"])]),
+                );
+            }
+            t.print();
+            more("unfiled_cases", unfiled.len());
         }
         // What the answering service does not hold, said rather than
         // shown as nothing.
