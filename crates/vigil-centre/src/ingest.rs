@@ -286,29 +286,17 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
                 Cell::text(x.device.clone()),
             ];
             row.extend(figures(x));
-            row.extend([
-                Cell::text(
-                    x.last_docked
-                        .as_deref()
-                        .map(|d| r.zone.local(d))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::n(
-                    x.clock_drift_ms
-                        .map(|v| format!("{:+.1} s", v as f64 / 1000.0))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::n(
-                    x.battery_pct
-                        .map(|v| format!("{v} %"))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::text(if x.faults.is_empty() {
-                    "-".into()
-                } else {
-                    format!("{:?}", x.faults)
-                }),
-            ]);
+            row.push(Cell::text(
+                x.last_docked
+                    .as_deref()
+                    .map(|d| r.zone.local(d))
+                    .unwrap_or_else(|| "-".into()),
+            ));
+            row.extend(vigil_service::printed::docking_cells(
+                x.clock_drift_ms,
+                x.battery_pct,
+                &x.faults,
+            ));
             row
         })
         .collect();
@@ -358,28 +346,12 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
             troubled.push(row);
         }
     }
-    let now = vigil_service::model::now_rfc3339();
-    ReportPage {
-        lang: r.lang,
-        title: t(Msg::AgencyIngest),
-        meta: vec![
-            (
-                t(Msg::Station),
-                if s.station == "*" {
-                    t(Msg::AllStations)
-                } else {
-                    s.station.clone()
-                },
-            ),
-            (
-                t(Msg::PeriodByIngest),
-                format!("{} – {}", r.zone.local(&s.since), r.zone.local(&s.until)),
-            ),
-            (t(Msg::MadeBy), r.by.to_owned()),
-            (t(Msg::MadeAt), r.zone.local_with_offset(&now)),
-            (t(Msg::TimeZone), r.zone.said(r.lang)),
-        ],
-        sections: vec![
+    crate::stats::agency_page(
+        r,
+        Msg::AgencyIngest,
+        &s.station,
+        (Msg::PeriodByIngest, &s.since, &s.until),
+        vec![
             ReportSection {
                 title: t(Msg::PerStationRecorder),
                 class: "ingest",
@@ -420,17 +392,7 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
                 rows: troubled,
             },
         ],
-        timelines: Vec::new(),
-        legend: String::new(),
-        empty: t(Msg::Nothing),
-        signatures: vec![t(Msg::SignPrepared), t(Msg::SignReviewed)],
-        date_label: t(Msg::Date),
-        checkpoint_title: t(Msg::CheckpointTitle),
-        checkpoint: None,
-        cosigned: None,
-        links: false,
-        print_label: t(Msg::Print),
-    }
+    )
 }
 
 /// A row's counts as cells, from recordings to explained.

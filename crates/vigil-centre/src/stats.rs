@@ -382,28 +382,12 @@ pub fn page(s: &Stats, r: &Reader<'_>) -> ReportPage {
             row
         })
         .collect();
-    let now = vigil_service::model::now_rfc3339();
-    ReportPage {
-        lang: r.lang,
-        title: t(Msg::AgencyStats),
-        meta: vec![
-            (
-                t(Msg::Station),
-                if s.total.station == "*" {
-                    all
-                } else {
-                    s.total.station.clone()
-                },
-            ),
-            (
-                t(Msg::PeriodByRecording),
-                format!("{} – {}", r.zone.local(&s.since), r.zone.local(&s.until)),
-            ),
-            (t(Msg::MadeBy), r.by.to_owned()),
-            (t(Msg::MadeAt), r.zone.local_with_offset(&now)),
-            (t(Msg::TimeZone), r.zone.said(r.lang)),
-        ],
-        sections: vec![
+    agency_page(
+        r,
+        Msg::AgencyStats,
+        &s.total.station,
+        (Msg::PeriodByRecording, &s.since, &s.until),
+        vec![
             ReportSection {
                 title: t(Msg::PerStation),
                 class: "stats",
@@ -417,6 +401,42 @@ pub fn page(s: &Stats, r: &Reader<'_>) -> ReportPage {
                 rows: per_officer,
             },
         ],
+    )
+}
+
+/// An agency report as a printable page: its title; the station (`*`:
+/// all) and the period with what it filters on (`by`), who made it,
+/// when, and the zone its times are in; its sections; the lines to sign.
+pub fn agency_page(
+    r: &Reader<'_>,
+    title: Msg,
+    station: &str,
+    (by, since, until): (Msg, &str, &str),
+    sections: Vec<ReportSection>,
+) -> ReportPage {
+    let t = |m: Msg| m.text(r.lang).to_owned();
+    let now = vigil_service::model::now_rfc3339();
+    ReportPage {
+        lang: r.lang,
+        title: t(title),
+        meta: vec![
+            (
+                t(Msg::Station),
+                if station == "*" {
+                    t(Msg::AllStations)
+                } else {
+                    station.to_owned()
+                },
+            ),
+            (
+                t(by),
+                format!("{} – {}", r.zone.local(since), r.zone.local(until)),
+            ),
+            (t(Msg::MadeBy), r.by.to_owned()),
+            (t(Msg::MadeAt), r.zone.local_with_offset(&now)),
+            (t(Msg::TimeZone), r.zone.said(r.lang)),
+        ],
+        sections,
         timelines: Vec::new(),
         legend: String::new(),
         empty: t(Msg::Nothing),

@@ -237,60 +237,20 @@ pub struct CentreAudit {
     pub chrome: Chrome,
     /// What the page shows, in words.
     pub heading: String,
-    /// The filter as asked.
-    pub filter: CentreAuditFilter,
+    /// The station asked for, or empty.
+    pub station: String,
+    /// The rest of the filter as asked.
+    pub filter: crate::TrailFilterView,
     /// The stations the reader may choose (name, chosen).
     pub stations: Vec<(String, bool)>,
     /// The actions the log knows (code, words).
     pub actions: Vec<(&'static str, &'static str)>,
-    /// The entries.
-    pub rows: Vec<CentreTrailRow>,
+    /// The entries, each with its station.
+    pub rows: Vec<(String, crate::TrailRow)>,
     /// Said when more matched than shown and there is no next page.
     pub more: Option<String>,
     /// The first page, when this is a later one.
     pub first: Option<String>,
     /// The next page.
     pub next: Option<String>,
-}
-
-/// The audit page's filter as asked.
-#[derive(Debug, Default)]
-pub struct CentreAuditFilter {
-    /// One station, or empty.
-    pub station: String,
-    /// A subject's id.
-    pub subject: String,
-    /// A recording's interruptions too.
-    pub related: bool,
-    /// An action's code.
-    pub action: String,
-    /// Who.
-    pub actor: String,
-    /// From (a date in the centre's zone).
-    pub from: String,
-    /// Until (a date, included).
-    pub until: String,
-}
-
-/// One entry of a station's log.
-#[derive(Debug)]
-pub struct CentreTrailRow {
-    /// Its station.
-    pub station: String,
-    /// Its place in the station's log.
-    pub seq: i64,
-    /// When, in the centre's zone.
-    pub at: String,
-    /// Who, and their entries' page.
-    pub actor: (String, String),
-    /// What, in words.
-    pub action: String,
-    /// Its code.
-    pub code: String,
-    /// What it is about, and its page at the centre when it has one.
-    pub about: (String, Option<String>),
-    /// The subject's own trail.
-    pub trail: String,
-    /// The details kept with it.
-    pub details: String,
 }

@@ -275,22 +275,10 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
                 Cell::count(r.damaged),
                 Cell::count(r.interruptions_open),
                 Cell::n(r.interruptions_explained),
-                Cell::n(
-                    r.clock_drift_ms
-                        .map(|v| format!("{:+.1} s", v as f64 / 1000.0))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::n(
-                    r.battery_pct
-                        .map(|v| format!("{v} %"))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::text(if r.faults.is_empty() {
-                    "-".into()
-                } else {
-                    format!("{:?}", r.faults)
-                }),
             ]
+            .into_iter()
+            .chain(docking_cells(r.clock_drift_ms, r.battery_pct, &r.faults))
+            .collect::<Vec<Cell>>()
         })
         .collect::<Vec<_>>();
     let mut rows = rows;
@@ -339,6 +327,32 @@ pub(crate) fn ingest(d: &Data, cx: &Context<'_>) -> ReportPage {
         page.legend = cx.t(Msg::Legend);
     }
     page
+}
+
+/// A recorder's state at its last docking as cells: its clock's drift,
+/// its battery, its fault codes (`-` for what is not known).
+pub fn docking_cells(
+    drift_ms: Option<i64>,
+    battery_pct: Option<impl std::fmt::Display>,
+    faults: &[u16],
+) -> [Cell; 3] {
+    [
+        Cell::n(
+            drift_ms
+                .map(|v| format!("{:+.1} s", v as f64 / 1000.0))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        Cell::n(
+            battery_pct
+                .map(|v| format!("{v} %"))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        Cell::text(if faults.is_empty() {
+            "-".into()
+        } else {
+            format!("{faults:?}")
+        }),
+    ]
 }
 
 /// What is wrong with a damaged file, in the reader's words: what is

@@ -8,7 +8,8 @@
 use axum::extract::{Query, State as Axum};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use vigil_desk::centre::{CentreAudit, CentreAuditFilter, CentreTrailRow};
+use vigil_desk::centre::CentreAudit;
+use vigil_desk::{TrailFilterView, TrailRow};
 use vigil_i18n::Msg;
 use vigil_service::ops;
 
@@ -107,7 +108,7 @@ pub(super) async fn trail(
                 _ => None,
             };
             let who = vigil_service::identity::Identity::user_of(&actor).to_owned();
-            CentreTrailRow {
+            let row = TrailRow {
                 seq: r["seq"].as_i64().unwrap_or_default(),
                 at: c.zone.local(&text("at")),
                 actor: (
@@ -119,8 +120,8 @@ pub(super) async fn trail(
                 trail: trail_of(&station, &subject, action.starts_with("clip.")),
                 about: (subject, href),
                 details: vigil_service::trail::details(&r["detail"]),
-                station,
-            }
+            };
+            (station, row)
         })
         .collect();
     let heading = match (filled(&q.station), filled(&q.subject)) {
@@ -158,8 +159,8 @@ pub(super) async fn trail(
     let body = CentreAudit {
         chrome: chrome(&c, lang, heading.clone(), Some(&user), "audit", &here),
         heading,
-        filter: CentreAuditFilter {
-            station: q.station.clone(),
+        station: q.station.clone(),
+        filter: TrailFilterView {
             subject: q.subject.clone(),
             related,
             action: q.action.clone(),
