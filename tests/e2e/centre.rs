@@ -1420,6 +1420,9 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     // Both stations' recordings were made on 20 November 2026: last month.
     ingest(&v1, "recorder-seq", "BWC002", "1002");
     ingest(&v2, "recorder-seq", "BWC012", "1012");
+    // West names its officer; the centre shows her by name as west does.
+    let out = v2.run(&["officers", "add", "1012", "--name", "李娜"]);
+    assert!(out.status.success(), "{}", describe(&out));
     until_centre(&v1, 30, "station east at the centre", synced);
     until_centre(&v2, 30, "station west at the centre", synced);
     let total = count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps");
@@ -1772,7 +1775,10 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                 .text()
                 .await
                 .unwrap();
-            assert!(facts.contains(&s2) && facts.contains("1012"), "{facts}");
+            assert!(
+                facts.contains(&s2) && facts.contains("李娜") && facts.contains("1012"),
+                "{facts}"
+            );
             let gap_rows = ana
                 .find_all(Locator::Css("table.gaps tbody tr"))
                 .await
@@ -1827,13 +1833,22 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             let tables = ana.find_all(Locator::Css("table.ingest")).await.unwrap();
             assert_eq!(tables.len(), 1, "per officer and recorder");
             let per_row = tables[0].text().await.unwrap();
+            assert!(
+                per_row.contains("李娜"),
+                "west's officer by name: {per_row}"
+            );
+            let mut sums = std::collections::HashMap::<String, u64>::new();
+            for tr in tables[0].find_all(Locator::Css("tbody tr")).await.unwrap() {
+                let mut cells = Vec::new();
+                for td in tr.find_all(Locator::Css("td")).await.unwrap() {
+                    cells.push(td.text().await.unwrap());
+                }
+                if let Ok(n) = cells[3].parse::<u64>() {
+                    *sums.entry(cells[0].clone()).or_default() += n;
+                }
+            }
             for (s, n) in [(&s1, n1), (&s2, n2)] {
-                let sum: u64 = per_row
-                    .lines()
-                    .filter(|l| l.starts_with(s.as_str()))
-                    .map(|l| l.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap())
-                    .sum();
-                assert_eq!(sum, n as u64, "{s}: {per_row}");
+                assert_eq!(sums.get(s.as_str()), Some(&(n as u64)), "{s}: {per_row}");
             }
             let total_line = per_row.lines().last().unwrap_or_default().to_owned();
             assert!(total_line.contains(&(n1 + n2).to_string()), "{per_row}");

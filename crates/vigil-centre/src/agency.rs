@@ -367,13 +367,15 @@ async fn report(
         .as_deref()
         .and_then(vigil_i18n::Lang::parse)
         .unwrap_or_default();
+    let stations = stations_in_scope(&client, &user, asked).await?;
+    let names = crate::officers::Names::of(&client, &stations, lang).await?;
     let reader = crate::stats::Reader {
         lang,
         zone: &c.zone,
         by: &user.name,
+        names: &names,
     };
     let (json, csv, page) = if kind == "ingest" {
-        let stations = stations_in_scope(&client, &user, asked).await?;
         let r = crate::ingest::gather(
             &mut client,
             &stations,

@@ -448,6 +448,7 @@ async fn gaps(
     .await?;
     audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
     let all = crate::agency::stations_in_scope(&client, &user, None).await?;
+    let names = crate::officers::Names::of(&client, &all, lang).await?;
     let t = |m: Msg| m.text(lang).to_owned();
     let list: Vec<Row> = rows
         .iter()
@@ -467,7 +468,7 @@ async fn gaps(
                 cells: vec![
                     when,
                     g.station.clone(),
-                    d["officer"].as_str().unwrap_or("-").to_owned(),
+                    names.show(&g.station, d["officer"].as_str()),
                     d["device"].as_str().unwrap_or("-").to_owned(),
                     t(kind_word(d["kind"].as_str().unwrap_or_default())),
                     seconds(lang, d["duration_s"].as_f64().unwrap_or(0.0)),
@@ -661,12 +662,14 @@ async fn printed(
     let asked = q.station.clone().filter(|s| !s.is_empty());
     let station = user.scope(asked.as_deref())?;
     let mut client = c.pool.get().await?;
+    let stations = crate::agency::stations_in_scope(&client, &user, None).await?;
+    let names = crate::officers::Names::of(&client, &stations, lang).await?;
     let reader = crate::stats::Reader {
         lang,
         zone: &c.zone,
         by: &user.name,
+        names: &names,
     };
-    let stations = crate::agency::stations_in_scope(&client, &user, None).await?;
     let page = match kind {
         Printed::Stats => {
             let figures =
@@ -787,6 +790,8 @@ async fn clips(
         serde_json::json!({"shown": rows.len(), "station": station, "search": q.search, "more": more, "via": "desk"}),
     )
     .await?;
+    let within: Vec<String> = rows.iter().map(|(s, _)| s.clone()).collect();
+    let names = crate::officers::Names::of(&client, &within, lang).await?;
     let list: Vec<Row> = rows
         .iter()
         .map(|(s, d)| Row {
@@ -801,7 +806,7 @@ async fn clips(
                     .map(|w| c.zone.local(w))
                     .unwrap_or_else(|| t(Msg::TimeUnknown)),
                 s.clone(),
-                d["officer"].as_str().unwrap_or("-").to_owned(),
+                names.show(s, d["officer"].as_str()),
                 d["device"].as_str().unwrap_or("-").to_owned(),
                 d["path"].as_str().unwrap_or("-").to_owned(),
                 d["tag"]["site"].as_str().unwrap_or("").to_owned(),
@@ -888,10 +893,11 @@ async fn clip(
     let (d, seq): (serde_json::Value, i64) = (row.get(0), row.get(1));
     let local = |v: &serde_json::Value| v.as_str().map(|w| c.zone.local_with_offset(w));
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let names = crate::officers::Names::of(&client, std::slice::from_ref(&station), lang).await?;
     let facts = vec![
         (t(Msg::Station), station.clone()),
         (t(Msg::File), text(&d["path"])),
-        (t(Msg::Officer), text(&d["officer"])),
+        (t(Msg::Officer), names.show(&station, d["officer"].as_str())),
         (t(Msg::Recorder), text(&d["device"])),
         (
             t(Msg::Start),
@@ -1078,13 +1084,11 @@ async fn gap(
             .map(str::to_owned)
             .unwrap_or_else(|| Msg::Spoken.fmt(lang, &[("at", &e["at_s"].to_string())])),
     };
+    let names = crate::officers::Names::of(&client, std::slice::from_ref(&station), lang).await?;
     let facts = vec![
         (t(Msg::Station), station.clone()),
         (t(Msg::Start), when),
-        (
-            t(Msg::Officer),
-            d["officer"].as_str().unwrap_or("-").to_owned(),
-        ),
+        (t(Msg::Officer), names.show(&station, d["officer"].as_str())),
         (
             t(Msg::Recorder),
             d["device"].as_str().unwrap_or("-").to_owned(),

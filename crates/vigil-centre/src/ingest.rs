@@ -282,7 +282,7 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
             totals.interruptions_explained += x.interruptions_explained;
             let mut row = vec![
                 Cell::text(x.station.clone()),
-                Cell::text(x.officer.clone()),
+                Cell::text(r.names.show(&x.station, Some(&x.officer))),
                 Cell::text(x.device.clone()),
             ];
             row.extend(figures(x));
@@ -323,7 +323,7 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
             vec![
                 Cell::text(c.station.clone()),
                 Cell::text(c.path.clone()),
-                Cell::text(c.officer.clone().unwrap_or_else(|| "-".into())),
+                Cell::text(r.names.show(&c.station, c.officer.as_deref())),
                 Cell::text(c.device.clone().unwrap_or_else(|| "-".into())),
                 Cell::text(
                     c.recorded_start

@@ -20,6 +20,7 @@ pub mod desk;
 pub mod error;
 pub mod ingest;
 pub mod logs;
+pub mod officers;
 pub mod requests;
 pub mod schema;
 pub mod server;

@@ -318,6 +318,8 @@ pub struct Reader<'a> {
     pub zone: &'a Zone,
     /// Who asked.
     pub by: &'a str,
+    /// The officers' names.
+    pub names: &'a crate::officers::Names,
 }
 
 /// The statistics as a printable page (drawn as text for the CLI and as
@@ -377,7 +379,10 @@ pub fn page(s: &Stats, r: &Reader<'_>) -> ReportPage {
         .officers
         .iter()
         .map(|x| {
-            let mut row = vec![Cell::text(x.station.clone()), Cell::text(x.officer.clone())];
+            let mut row = vec![
+                Cell::text(x.station.clone()),
+                Cell::text(r.names.show(&x.station, Some(&x.officer))),
+            ];
             row.extend(figures(x));
             row
         })

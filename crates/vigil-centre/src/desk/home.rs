@@ -47,6 +47,8 @@ pub(super) async fn home(
     };
     let local = |v: &serde_json::Value| v.as_str().map(|w| c.zone.local(w)).unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let seen = crate::agency::stations_in_scope(&client, &user, None).await?;
+    let names = crate::officers::Names::of(&client, &seen, lang).await?;
     let gap_row = |g: &GapRow| Row {
         href: format!(
             "/desk/gaps/{}/{}",
@@ -60,7 +62,7 @@ pub(super) async fn home(
                 .map(|w| c.zone.local(w))
                 .unwrap_or_default(),
             g.station.clone(),
-            text(&g.data["officer"]),
+            names.show(&g.station, g.data["officer"].as_str()),
             t(kind_word(g.data["kind"].as_str().unwrap_or_default())),
             seconds(lang, g.data["duration_s"].as_f64().unwrap_or(0.0)),
         ],
@@ -216,7 +218,7 @@ pub(super) async fn home(
                         cells: vec![
                             local(&r["ingested_at"]),
                             text(&r["station"]),
-                            text(&r["officer"]),
+                            names.show(&text(&r["station"]), r["officer"].as_str()),
                             text(&r["device"]),
                             text(&r["path"]),
                         ],

@@ -187,6 +187,8 @@ pub(super) async fn one(
             ],
         )
         .await?;
+    let officers =
+        crate::officers::Names::of(&client, std::slice::from_ref(&station), lang).await?;
     let mut clips: Vec<Row> = Vec::new();
     for name in &names {
         if let Some(row) = seen.iter().find(|row| row.get::<_, String>(0) == *name) {
@@ -195,7 +197,7 @@ pub(super) async fn one(
                 href: format!("/desk/clips/{}/{}", enc(&station), enc(name)),
                 cells: vec![
                     text(&d["path"]),
-                    text(&d["officer"]),
+                    officers.show(&station, d["officer"].as_str()),
                     text(&d["device"]),
                     d["recorded_start"]
                         .as_str()
