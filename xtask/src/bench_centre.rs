@@ -677,7 +677,7 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
             200.0,
         ),
         (
-            "search a common English word (van: a million notes)",
+            "search a common English word (van: in every tenth recording's note)",
             format!("{url}/api/v1/clips?search=van"),
             200.0,
         ),

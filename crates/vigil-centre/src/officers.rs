@@ -61,3 +61,29 @@ impl Names {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_officer_is_shown_by_name_at_their_own_station_only() {
+        let names = Names {
+            shown: [(
+                ("west".to_owned(), "1012".to_owned()),
+                "李娜（1012）".to_owned(),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        assert_eq!(names.show("west", Some("1012")), "李娜（1012）");
+        assert_eq!(
+            names.show("east", Some("1012")),
+            "1012",
+            "another station's 1012"
+        );
+        assert_eq!(names.show("west", Some("1013")), "1013", "never named");
+        assert_eq!(names.show("west", None), "-");
+        assert_eq!(names.show("west", Some("-")), "-");
+    }
+}
