@@ -118,15 +118,12 @@ pub(crate) fn stop_postgres(dir: &Path) {
 }
 
 fn psql_count(pg: &Path, sql: &str) -> Result<i64> {
-    let out = Command::new(pg_bin("psql")?)
-        .args(["-X", "-A", "-t", "-h"])
-        .arg(pg)
-        .args(["-U", "vigil", "-d", "centre", "-c", sql])
-        .output()?;
-    String::from_utf8_lossy(&out.stdout)
+    let lines = psql_lines(pg, sql)?;
+    let first = lines.first().map(String::as_str).unwrap_or_default();
+    first
         .trim()
         .parse()
-        .with_context(|| format!("{sql}: {}", String::from_utf8_lossy(&out.stderr)))
+        .with_context(|| format!("{sql}: {first:?} is not a count"))
 }
 
 struct Killed(Child);
@@ -491,17 +488,7 @@ fn psql_lines(pg: &Path, sql: &str) -> Result<Vec<String>> {
 }
 
 fn psql(pg: &Path, sql: &str) -> Result<()> {
-    let out = Command::new(pg_bin("psql")?)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(pg)
-        .args(["-U", "vigil", "-d", "centre", "-c", sql])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
+    psql_lines(pg, sql).map(drop)
 }
 
 /// The agency's queries, as its users see them over TLS: an agency of
@@ -806,11 +793,12 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
                                 OR to_tsvector('english', COALESCE(g.data #>> '{{explanation,text}}', ''))
                                    @@ websearch_to_tsquery('english', 'van')))
              ORDER BY c.ingested_at DESC, c.station, c.id LIMIT {}",
-            got.len()
+            got.len() + 1
         ),
     )?;
     anyhow::ensure!(
-        got == want && doc["more"] == true,
+        got[..] == want[..want.len().min(got.len())]
+            && doc["more"] == (want.len() > got.len()),
         "search=van: the centre's page is not the newest {} matches",
         got.len()
     );

@@ -368,7 +368,12 @@ async fn report(
         .and_then(vigil_i18n::Lang::parse)
         .unwrap_or_default();
     let stations = stations_in_scope(&client, &user, asked).await?;
-    let names = crate::officers::Names::of(&client, &stations, lang).await?;
+    // Names are for people's pages; the data formats carry numbers.
+    let names = if matches!(format, "json" | "csv") {
+        crate::officers::Names::default()
+    } else {
+        crate::officers::Names::of(&client, &stations, lang).await?
+    };
     let reader = crate::stats::Reader {
         lang,
         zone: &c.zone,

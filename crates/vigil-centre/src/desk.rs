@@ -790,7 +790,9 @@ async fn clips(
         serde_json::json!({"shown": rows.len(), "station": station, "search": q.search, "more": more, "via": "desk"}),
     )
     .await?;
-    let within: Vec<String> = rows.iter().map(|(s, _)| s.clone()).collect();
+    let mut within: Vec<String> = rows.iter().map(|(s, _)| s.clone()).collect();
+    within.sort();
+    within.dedup();
     let names = crate::officers::Names::of(&client, &within, lang).await?;
     let list: Vec<Row> = rows
         .iter()

@@ -56,6 +56,19 @@ pub struct Row {
     pub faults: Vec<u16>,
 }
 
+impl Row {
+    /// Adds `o`'s counts and sums (a totals row).
+    fn add(&mut self, o: &Row) {
+        self.clips += o.clips;
+        self.hours_recorded += o.hours_recorded;
+        self.bytes += o.bytes;
+        self.late_ingests += o.late_ingests;
+        self.damaged += o.damaged;
+        self.interruptions_open += o.interruptions_open;
+        self.interruptions_explained += o.interruptions_explained;
+    }
+}
+
 /// A late or damaged recording.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Troubled {
@@ -273,13 +286,7 @@ pub fn page(s: &Ingest, r: &Reader<'_>) -> ReportPage {
         .rows
         .iter()
         .map(|x| {
-            totals.clips += x.clips;
-            totals.hours_recorded += x.hours_recorded;
-            totals.bytes += x.bytes;
-            totals.late_ingests += x.late_ingests;
-            totals.damaged += x.damaged;
-            totals.interruptions_open += x.interruptions_open;
-            totals.interruptions_explained += x.interruptions_explained;
+            totals.add(x);
             let mut row = vec![
                 Cell::text(x.station.clone()),
                 Cell::text(r.names.show(&x.station, Some(&x.officer))),

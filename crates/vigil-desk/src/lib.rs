@@ -164,6 +164,37 @@ pub struct TrailFilterView {
     pub until: String,
 }
 
+impl TrailFilterView {
+    /// The audit page this filter shows (`station`: the centre's, one
+    /// station's log), from its first entry or after `after`.
+    pub fn link(&self, station: Option<&str>, after: Option<i64>) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("station", station.unwrap_or_default().to_owned()),
+            ("subject", self.subject.clone()),
+            (
+                "related",
+                if self.related {
+                    "1".into()
+                } else {
+                    String::new()
+                },
+            ),
+            ("action", self.action.clone()),
+            ("actor", self.actor.clone()),
+            ("from", self.from.clone()),
+            ("until", self.until.clone()),
+        ];
+        pairs.retain(|(_, v)| !v.is_empty());
+        if let Some(a) = after {
+            pairs.push(("after", a.to_string()));
+        }
+        format!(
+            "/desk/audit?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
 /// The audit trail.
 #[derive(Debug, Template)]
 #[template(path = "audit.html")]

@@ -138,35 +138,19 @@ pub(super) async fn page(
             }
             None => Msg::AuditTrail.text(lang).into(),
         };
-        let link = |after: Option<i64>| {
-            let mut pairs = vec![
-                ("subject", q.subject.clone()),
-                ("related", q.related.clone()),
-                ("action", q.action.clone()),
-                ("actor", q.actor.clone()),
-                ("from", q.from.clone()),
-                ("until", q.until.clone()),
-            ];
-            pairs.retain(|(_, v)| !v.is_empty());
-            if let Some(a) = after {
-                pairs.push(("after", a.to_string()));
-            }
-            format!(
-                "/desk/audit?{}",
-                serde_urlencoded::to_string(&pairs).unwrap_or_default()
-            )
+        let filter = view::TrailFilterView {
+            subject: q.subject.clone(),
+            related,
+            action: q.action.clone(),
+            actor: q.actor.clone(),
+            from: q.from.clone(),
+            until: q.until.clone(),
         };
+        let link = |after: Option<i64>| filter.link(None, after);
         Ok(Out::Page(view::render(&view::AuditPage {
             chrome: chrome(&st, &d, Some(id), heading.clone(), "audit"),
             heading,
-            filter: view::TrailFilterView {
-                subject: q.subject.clone(),
-                related,
-                action: q.action.clone(),
-                actor: q.actor.clone(),
-                from: q.from.clone(),
-                until: q.until.clone(),
-            },
+            filter: filter.clone(),
             actions: vigil_i18n::actions::actions(lang).collect(),
             rows,
             first: q.after.map(|_| link(None)),

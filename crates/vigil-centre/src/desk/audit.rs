@@ -135,39 +135,22 @@ pub(super) async fn trail(
         (None, Some(subject)) => Msg::AuditTrailOf.fmt(lang, &[("what", &subject)]),
         _ => t(Msg::AgencyAudit),
     };
-    let link = |after: Option<i64>| {
-        let mut pairs = vec![
-            ("station", q.station.clone()),
-            ("subject", q.subject.clone()),
-            ("related", q.related.clone()),
-            ("action", q.action.clone()),
-            ("actor", q.actor.clone()),
-            ("from", q.from.clone()),
-            ("until", q.until.clone()),
-        ];
-        pairs.retain(|(_, v)| !v.is_empty());
-        if let Some(a) = after {
-            pairs.push(("after", a.to_string()));
-        }
-        format!(
-            "/desk/audit?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
-        )
-    };
-    let here = link(q.after);
     let asked = filled(&q.station);
+    let filter = TrailFilterView {
+        subject: q.subject.clone(),
+        related,
+        action: q.action.clone(),
+        actor: q.actor.clone(),
+        from: q.from.clone(),
+        until: q.until.clone(),
+    };
+    let link = |after: Option<i64>| filter.link(asked.as_deref(), after);
+    let here = link(q.after);
     let body = CentreAudit {
         chrome: chrome(&c, lang, heading.clone(), Some(&user), "audit", &here),
         heading,
         station: q.station.clone(),
-        filter: TrailFilterView {
-            subject: q.subject.clone(),
-            related,
-            action: q.action.clone(),
-            actor: q.actor.clone(),
-            from: q.from.clone(),
-            until: q.until.clone(),
-        },
+        filter: filter.clone(),
         stations: stations_in_scope(&client, &user, None)
             .await?
             .into_iter()
