@@ -1853,6 +1853,30 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             let total_line = per_row.lines().last().unwrap_or_default().to_owned();
             assert!(total_line.contains(&(n1 + n2).to_string()), "{per_row}");
             shot(&ana, engine, &format!("centre-ingest-{tag}")).await;
+            if engine == vigil_e2e::Engine::Chromium {
+                // Printed on A4: the report's title, its period's words,
+                // both stations and west's officer by name.
+                let text = printed(
+                    &ana,
+                    fantoccini::wd::PrintConfiguration::builder()
+                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                        .build()
+                        .unwrap(),
+                    vigil_e2e::screens().join(format!("centre-ingest-{tag}.pdf")),
+                )
+                .await;
+                let (title, period) = if lang == "en" {
+                    ("Agency ingest report", "by when recordings were ingested")
+                } else {
+                    ("全机构导入报告", "按导入时间")
+                };
+                for want in [title, period, s1.as_str(), s2.as_str(), "李娜"] {
+                    assert!(
+                        text.contains(want),
+                        "printed ingest report lacks {want:?}:\n{text}"
+                    );
+                }
+            }
             // Every page of the agency desk passes axe-core (WCAG 2.x A
             // and AA: no critical or serious violation).
             let axe = crate::browser::axe_script();

@@ -797,8 +797,7 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
         ),
     )?;
     anyhow::ensure!(
-        got[..] == want[..want.len().min(got.len())]
-            && doc["more"] == (want.len() > got.len()),
+        got[..] == want[..want.len().min(got.len())] && doc["more"] == (want.len() > got.len()),
         "search=van: the centre's page is not the newest {} matches",
         got.len()
     );
