@@ -17,29 +17,39 @@ impl<T: Read + Write + Send> Link for T {}
 /// How long one read may block before the client checks its deadline.
 pub const POLL: Duration = Duration::from_millis(50);
 
-/// How long an open waits for a port another process holds (vigild
-/// trying a dock while `vigil dock enroll` runs, or the other way round).
-pub const BUSY_WAIT: Duration = Duration::from_secs(3);
+/// How long an open waits for a port or USB interface held elsewhere:
+/// vigild's dock worker tries a dock it cannot yet authenticate with every
+/// few seconds, and `vigil dock enroll` (served by the same vigild, or a
+/// process of its own) must get the link between two tries.
+pub const BUSY_WAIT: Duration = Duration::from_secs(6);
+
+/// Runs `open` until it succeeds, fails otherwise than `busy`, or
+/// [`BUSY_WAIT`] has passed.
+fn until_free<T, E>(
+    mut open: impl FnMut() -> Result<T, E>,
+    busy: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let start = std::time::Instant::now();
+    loop {
+        match open() {
+            Err(e) if busy(&e) && start.elapsed() < BUSY_WAIT => std::thread::sleep(POLL),
+            done => return done,
+        }
+    }
+}
 
 /// Opens a serial device (CDC-ACM or pty) in raw mode, flushing anything
 /// left in its input buffer. A port held by another process (an exclusive
 /// `flock`) is tried again for up to [`BUSY_WAIT`].
 pub fn open_serial(path: &str) -> Result<Box<dyn Link>, DockError> {
-    let start = std::time::Instant::now();
-    let port = loop {
-        match serialport::new(path, 921_600).timeout(POLL).open_native() {
-            Ok(port) => break port,
-            Err(e) if e.description.contains("exclusive lock") && start.elapsed() < BUSY_WAIT => {
-                std::thread::sleep(POLL);
-            }
-            Err(e) => {
-                return Err(DockError::Link {
-                    path: path.to_owned(),
-                    what: format!("cannot open: {e}"),
-                })
-            }
-        }
-    };
+    let port = until_free(
+        || serialport::new(path, 921_600).timeout(POLL).open_native(),
+        |e| e.description.contains("exclusive lock"),
+    )
+    .map_err(|e| DockError::Link {
+        path: path.to_owned(),
+        what: format!("cannot open: {e}"),
+    })?;
     let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::All);
     Ok(Box::new(port))
 }
@@ -68,13 +78,23 @@ impl std::fmt::Debug for UsbLink {
 
 impl UsbLink {
     /// Opens the first dock found by vendor/product id: claims the first
-    /// interface that has a bulk IN and a bulk OUT endpoint.
+    /// interface that has a bulk IN and a bulk OUT endpoint. An interface
+    /// claimed elsewhere is tried again for up to [`BUSY_WAIT`].
     pub fn open_first() -> Result<Self, DockError> {
-        let err = |what: String| DockError::Link {
-            path: "usb".into(),
-            what,
+        until_free(Self::try_open_first, |e| e.1 == Some(rusb::Error::Busy)).map_err(|e| e.0)
+    }
+
+    /// One try; the error carries libusb's own when the claim failed.
+    fn try_open_first() -> Result<Self, (DockError, Option<rusb::Error>)> {
+        let err = |what: String| {
+            let e = DockError::Link {
+                path: "usb".into(),
+                what,
+            };
+            (e, None)
         };
-        let devices = usb()?
+        let devices = usb()
+            .map_err(|e| (e, None))?
             .devices()
             .map_err(|e| err(format!("cannot list USB devices: {e}")))?;
         for dev in devices.iter() {
@@ -104,7 +124,9 @@ impl UsbLink {
                         let _ = handle.set_auto_detach_kernel_driver(true);
                         handle
                             .claim_interface(alt.interface_number())
-                            .map_err(|e| err(format!("cannot claim interface: {e}")))?;
+                            .map_err(|e| {
+                                (err(format!("cannot claim interface: {e}")).0, Some(e))
+                            })?;
                         return Ok(Self {
                             handle,
                             ep_in,
@@ -207,5 +229,30 @@ mod tests {
         dev("1-2", "1209\n", "7d01\n");
         assert!(super::usb_dock_in(sys.path()));
         assert!(!super::usb_dock_in(&sys.path().join("missing")));
+    }
+    #[test]
+    fn a_busy_link_is_tried_again_and_any_other_error_is_not() {
+        let mut tries = 0;
+        let got: Result<u32, &str> = super::until_free(
+            || {
+                tries += 1;
+                if tries < 3 {
+                    Err("busy")
+                } else {
+                    Ok(tries)
+                }
+            },
+            |e| *e == "busy",
+        );
+        assert_eq!(got, Ok(3));
+        let mut tries = 0;
+        let got: Result<u32, &str> = super::until_free(
+            || {
+                tries += 1;
+                Err("gone")
+            },
+            |e| *e == "busy",
+        );
+        assert_eq!((got, tries), (Err("gone"), 1));
     }
 }
