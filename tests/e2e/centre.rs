@@ -1423,6 +1423,21 @@ fn agency_desk(engine: vigil_e2e::Engine) {
     // West names its officer; the centre shows her by name as west does.
     let out = v2.run(&["officers", "add", "1012", "--name", "李娜"]);
     assert!(out.status.success(), "{}", describe(&out));
+    // West holds its first interrupted recording (R13); the centre's page
+    // of it shows the hold.
+    let held = v2.json(&["gaps", "--json"])["gaps"][0]["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = v2.run(&[
+        "hold",
+        &held,
+        "--reason",
+        "dispute",
+        "--note",
+        "当事人申请复议",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
     until_centre(&v1, 30, "station east at the centre", synced);
     until_centre(&v2, 30, "station west at the centre", synced);
     let total = count(&v1, "SELECT COUNT(*) FROM gaps") + count(&v2, "SELECT COUNT(*) FROM gaps");
@@ -1778,6 +1793,15 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             assert!(
                 facts.contains(&s2) && facts.contains("李娜") && facts.contains("1012"),
                 "{facts}"
+            );
+            assert_eq!(gapped, held);
+            let holds = ana.find_all(Locator::Css("ul.holds li")).await.unwrap();
+            assert_eq!(holds.len(), 1);
+            let hold = holds[0].text().await.unwrap();
+            assert!(
+                hold.contains("当事人申请复议")
+                    && (hold.contains("the party disputes it") || hold.contains("当事人有异议")),
+                "{hold}"
             );
             let gap_rows = ana
                 .find_all(Locator::Css("table.gaps tbody tr"))
@@ -2448,6 +2472,34 @@ fn the_agencys_statistics_are_its_stations_own() {
         "all but the purged recording"
     );
     assert_eq!(agency["period_by"], "recording");
+    // The centre lists station 2's recordings as the station does: the
+    // purged one gone, each held one with its hold (R13).
+    let own: Vec<serde_json::Value> = v2.json(&["clips", "--json"])["clips"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let listed = centre_json(&ana, &["clips", "--json", "--station", &s2]);
+    let listed = listed["clips"].as_array().unwrap();
+    let ids = |l: &[serde_json::Value]| {
+        let mut ids: Vec<String> = l
+            .iter()
+            .map(|c| c["clip"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(listed), ids(&own), "{listed:#?}");
+    assert_eq!(ids(&own), {
+        let mut k = kept[1..].to_vec();
+        k.sort();
+        k
+    });
+    for c in listed {
+        let holds = c["retention"]["holds"].as_array().unwrap();
+        assert_eq!(holds.len(), 1, "{c:#}");
+        assert_eq!(holds[0]["reason"], "dispute");
+        assert!(holds[0]["released_at"].is_null());
+    }
     // A period that starts and ends inside days (its edges read from the
     // rows, its whole days from the daily totals) says what the stations
     // say of it.

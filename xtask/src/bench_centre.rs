@@ -802,6 +802,26 @@ fn queries(base: &Path, pg: &Path, bin: &dyn Fn(&str) -> PathBuf, shape: &Agency
         got.len()
     );
     println!("search=van: its {} rows are the newest matches", got.len());
+    // The month gap log that shows fewer than matched says how many did.
+    let out = Command::new("curl")
+        .args(["-sk", "-H", "accept-language: en", "-b"])
+        .arg(&jar)
+        .arg(format!("{url}/desk/gaps?month=2026-06"))
+        .output()?;
+    let page = String::from_utf8_lossy(&out.stdout);
+    let want: i64 = psql_lines(
+        pg,
+        "SELECT COUNT(*) FROM gaps
+         WHERE COALESCE(wall_start, detected_at) >= '2026-06-01'::timestamp AT TIME ZONE 'Asia/Shanghai'
+           AND COALESCE(wall_start, detected_at) < '2026-07-01'::timestamp AT TIME ZONE 'Asia/Shanghai'",
+    )?
+    .first()
+    .context("a count")?
+    .parse()?;
+    let said = format!(" of {want} interruptions shown");
+    let told = want <= 5000 || page.contains(&said);
+    anyhow::ensure!(told, "the month gap log does not say{said}");
+    println!("the month gap log: {want} matched, and the page says so when it shows fewer");
     let doc = serde_json::json!({
         "machine": "2 cores, 24 GiB; PostgreSQL 15 and vigil-centre (release) on the same machine, over TLS with curl",
         "stations": s, "clips": n, "interruptions": g, "filled_s": filled_s.round(),

@@ -62,7 +62,7 @@ async fn overdue(
     let client = c.pool.get().await?;
     let (untagged, more_untagged) =
         untagged_rows(&client, &cutoff, station.as_deref(), user.role, MAX_ROWS).await?;
-    let (gaps, more_gaps) = gap_rows(
+    let (gaps, more_gaps, _) = gap_rows(
         &client,
         &GapFilter {
             station: station.clone(),
@@ -640,6 +640,7 @@ async fn clips_matching(
            AND ($2::text IS NULL OR c.officer = $2)
            AND ($3::text IS NULL OR c.device = $3)
            AND (c.confidential IS NULL OR NOT (c.confidential = ANY($5)))
+           AND c.purged_at IS NULL
            {since_too}
          ORDER BY c.ingested_at DESC, c.station, c.id
          LIMIT $6"
@@ -724,6 +725,8 @@ pub struct GapFilter {
     pub to_review: bool,
     /// At most this many [default: `MAX_ROWS`].
     pub limit: Option<i64>,
+    /// Count every match too (a page's total when it shows fewer).
+    pub count: bool,
 }
 
 /// An interruption as the centre holds it.
@@ -751,11 +754,13 @@ impl GapRow {
 }
 
 /// The interruptions `f` asks for, overdue first then by when they
-/// happened; at most [`MAX_ROWS`], and whether there were more.
+/// happened; at most [`MAX_ROWS`], whether there were more, and with
+/// `f.count` how many matched in all. (Every match is read for the order
+/// anyway, so the count costs little.)
 pub async fn gap_rows(
     client: &impl deadpool_postgres::GenericClient,
     f: &GapFilter,
-) -> Result<(Vec<GapRow>, bool), CentreError> {
+) -> Result<(Vec<GapRow>, bool, Option<i64>), CentreError> {
     let deadline = f.deadline_h.unwrap_or(DEFAULT_DEADLINE_H);
     let limit = f.limit.unwrap_or(MAX_ROWS);
     if !(0..=24 * 366).contains(&deadline) {
@@ -763,10 +768,16 @@ pub async fn gap_rows(
             "deadline {deadline} h: expected 0 to 8784 hours"
         )));
     }
+    let total = if f.count {
+        "COUNT(*) OVER ()"
+    } else {
+        "NULL::bigint"
+    };
     let rows = client
         .query(
-            "SELECT station, data, status,
-                    status <> 'explained' AND detected_at < now() - make_interval(hours => $6) AS overdue
+            &format!("SELECT station, data, status,
+                    status <> 'explained' AND detected_at < now() - make_interval(hours => $6) AS overdue,
+                    {total}
              FROM gaps
              WHERE ($1::text IS NULL OR station = $1)
                AND (NOT $2 OR status <> 'explained')
@@ -776,13 +787,13 @@ pub async fn gap_rows(
                AND ($8::text IS NULL OR COALESCE(wall_start, detected_at) < $8::timestamptz)
                AND (NOT $9 OR (status <> 'explained' AND detected_at < now() - make_interval(hours => $6)))
                AND (NOT $10 OR (jsonb_typeof(data -> 'explanation') = 'object'
-                                AND (data #>> '{explanation,review}') IS NULL
+                                AND (data #>> '{{explanation,review}}') IS NULL
                                 AND NOT EXISTS (SELECT 1 FROM actions a
                                                 WHERE a.station = gaps.station AND a.subject = gaps.id
                                                   AND a.kind = 'review' AND a.applied_seq IS NULL
                                                   AND a.refused IS NULL)))
              ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
-             LIMIT $7",
+             LIMIT $7"),
             &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(limit + 1), &f.until, &f.overdue_only, &f.to_review],
         )
         .await
@@ -792,6 +803,7 @@ pub async fn gap_rows(
             }
             _ => e.into(),
         })?;
+    let total = rows.first().map_or(Some(0), |r| r.get::<_, Option<i64>>(4));
     let (rows, more) = cut(rows, limit);
     Ok((
         rows.iter()
@@ -803,6 +815,7 @@ pub async fn gap_rows(
             })
             .collect(),
         more,
+        total.filter(|_| f.count),
     ))
 }
 
@@ -814,7 +827,7 @@ async fn gaps(
     let user = caller::<ops::Gaps>(&c, &headers).await?;
     let station = user.scope(q.station.as_deref())?;
     let client = c.pool.get().await?;
-    let (rows, more) = gap_rows(
+    let (rows, more, _) = gap_rows(
         &client,
         &GapFilter {
             station: station.clone(),

@@ -435,18 +435,19 @@ async fn gaps(
     let asked = q.station.clone().filter(|s| !s.is_empty());
     let station = user.scope(asked.as_deref())?;
     let client = c.pool.get().await?;
-    let (rows, more) = gap_rows(
+    let (rows, more, total) = gap_rows(
         &client,
         &GapFilter {
             station: station.clone(),
             open,
             since: Some(from.clone()),
             until: Some(until.clone()),
+            count: true,
             ..Default::default()
         },
     )
     .await?;
-    audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
+    audit(&client, &user.name, "gaps.listed", "gaps", serde_json::json!({"shown": rows.len(), "matched": total, "station": station, "open": open, "since": from, "until": until, "via": "desk"})).await?;
     let all = crate::agency::stations_in_scope(&client, &user, None).await?;
     let names = crate::officers::Names::of(&client, &all, lang).await?;
     let t = |m: Msg| m.text(lang).to_owned();
@@ -511,7 +512,16 @@ async fn gaps(
             c.zone.local(&until),
             c.zone.said(lang)
         ),
-        count: Msg::CountShown.fmt(lang, &[("n", &list.len().to_string())]),
+        count: match total {
+            Some(total) if more => Msg::ShownOfTotal.fmt(
+                lang,
+                &[
+                    ("shown", &list.len().to_string()),
+                    ("total", &total.to_string()),
+                ],
+            ),
+            _ => Msg::CountShown.fmt(lang, &[("n", &list.len().to_string())]),
+        },
         more,
         more_text: Msg::MoreThanShown.fmt(lang, &[("n", &crate::agency::MAX_ROWS.to_string())]),
         head: [
@@ -877,8 +887,12 @@ async fn clip(
     let client = c.pool.get().await?;
     let row = client
         .query_opt(
-            "SELECT data, seq FROM clips
-             WHERE station = $1 AND id = $2 AND (confidential IS NULL OR NOT (confidential = ANY($3)))",
+            concat!(
+                "SELECT data, seq, ",
+                crate::stations::utc!("purged_at"),
+                " FROM clips
+                 WHERE station = $1 AND id = $2 AND (confidential IS NULL OR NOT (confidential = ANY($3)))"
+            ),
             &[
                 &station,
                 &id,
@@ -892,7 +906,8 @@ async fn clip(
                 user.name
             ))
         })?;
-    let (d, seq): (serde_json::Value, i64) = (row.get(0), row.get(1));
+    let (d, seq, purged): (serde_json::Value, i64, Option<String>) =
+        (row.get(0), row.get(1), row.get(2));
     let local = |v: &serde_json::Value| v.as_str().map(|w| c.zone.local_with_offset(w));
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
     let names = crate::officers::Names::of(&client, std::slice::from_ref(&station), lang).await?;
@@ -920,7 +935,13 @@ async fn clip(
             t(Msg::Bytes),
             vigil_service::report_data::human_bytes(d["bytes"].as_u64().unwrap_or(0)),
         ),
-        (t(Msg::Status), t(clip_status(&d))),
+        (
+            t(Msg::Status),
+            match &purged {
+                Some(at) => Msg::RemovedAt.fmt(lang, &[("at", &c.zone.local(at))]),
+                None => t(clip_status(&d)),
+            },
+        ),
         (t(Msg::Site), text(&d["tag"]["site"])),
         (t(Msg::Case), text(&d["tag"]["case"])),
         (t(Msg::Note), text(&d["tag"]["note"])),
@@ -993,6 +1014,7 @@ async fn clip(
         .map(|m| t(*m))
         .collect(),
         gaps,
+        custody: custody_lines(&d["retention"], lang, &c.zone),
         head: [Msg::Seq, Msg::When, Msg::Who, Msg::Action, Msg::Subject]
             .iter()
             .map(|m| t(*m))
@@ -1000,6 +1022,32 @@ async fn clip(
         log,
     };
     Ok(page(StatusCode::OK, askama::Template::render(&body)))
+}
+
+/// A recording's retention classes and holds in words, from what its
+/// station sent (`retention`: `{classes, holds}`); `None` when it sent
+/// none.
+fn custody_lines(
+    retention: &serde_json::Value,
+    lang: Lang,
+    zone: &vigil_i18n::Zone,
+) -> Option<vigil_desk::centre::CustodyLines> {
+    use vigil_desk::custody::{class_label, hold_text};
+    let classes: Vec<String> = serde_json::from_value(retention.get("classes")?.clone()).ok()?;
+    let holds: Vec<vigil_service::model::HoldRow> =
+        serde_json::from_value(retention.get("holds")?.clone()).ok()?;
+    Some(vigil_desk::centre::CustodyLines {
+        classes: if classes.is_empty() {
+            "-".into()
+        } else {
+            classes
+                .iter()
+                .map(|c| class_label(c, lang))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        holds: holds.iter().map(|h| hold_text(h, lang, zone)).collect(),
+    })
 }
 
 /// The station log's entries about `subject` (with `related`, a

@@ -134,6 +134,7 @@ macro_rules! utc {
         )
     };
 }
+pub(crate) use utc;
 
 /// Every station, by name: the board.
 pub async fn list(c: &impl GenericClient) -> Result<Vec<Station>, CentreError> {

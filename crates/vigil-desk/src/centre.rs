@@ -158,10 +158,22 @@ pub struct CentreClip {
     pub gap_head: Vec<String>,
     /// Its interruptions.
     pub gaps: Vec<Row>,
+    /// Its retention classes and holds (R13) as the station last sent
+    /// them; `None` when the station sent none.
+    pub custody: Option<CustodyLines>,
     /// The log's columns.
     pub head: Vec<String>,
     /// The station log's entries about it and its interruptions.
     pub log: Vec<Vec<String>>,
+}
+
+/// A recording's retention in words.
+#[derive(Debug, Clone)]
+pub struct CustodyLines {
+    /// Its retention classes, as labels ("-" when none).
+    pub classes: String,
+    /// Its holds, newest first, each in one line.
+    pub holds: Vec<String>,
 }
 
 /// The agency's retrieval requests (R16), newest first.

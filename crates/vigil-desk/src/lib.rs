@@ -12,6 +12,7 @@
 use askama::Template;
 
 pub mod centre;
+pub mod custody;
 pub mod printed;
 use vigil_i18n::{Lang, Msg};
 

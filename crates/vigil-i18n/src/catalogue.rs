@@ -230,6 +230,7 @@ catalogue! {
     Revoked => "revoked", "已撤销";
     Never => "never", "从未";
     CountShown => "{n} interruptions", "共 {n} 项中断";
+    ShownOfTotal => "{shown} of {total} interruptions shown", "共 {total} 项中断，显示其中 {shown} 项";
     MoreThanShown => "More than {n} match: narrow the period or the station.", "符合条件的超过 {n} 项：请缩小时段或限定工作站。";
     Station => "Station", "工作站";
     Period => "Period", "统计时段";
@@ -292,6 +293,8 @@ catalogue! {
     Release => "Release", "解除";
     HeldSince => "{reason}, since {at} ({who})", "{reason}，自 {at} 起（{who}）";
     ReleasedAt => "released {at}", "已于 {at} 解除";
+    RemovedAt => "removed under the retention policy at {at} (R13)", "已于 {at} 按保存期限规定删除";
+    NotSentYet => "not known at the centre: the station has not sent it since this recording last changed", "中心尚不掌握：此记录上次变更后本站尚未报送";
     RequestTitle => "Request a copy (retrieval)", "申请调取";
     RequestReason => "Why it is needed", "调取事由";
     Outsider => "Receiving organisation (outside the agency)", "接收单位（外部）";

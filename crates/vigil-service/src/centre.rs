@@ -144,13 +144,17 @@ pub fn next_batch(station: &Station) -> Result<Option<vigil_sync::Batch>, Servic
         }
         if e.action.starts_with("clip.") {
             if let Some(c) = store.recordings().clip(&e.subject)? {
-                // As `vigil clips --json` shows it, with what decides
-                // who may see it at the centre (R17).
+                // As `vigil clips --json` shows it, with its tag, what
+                // decides who may see it at the centre (R17) and its
+                // retention.
                 let mut v =
                     serde_json::to_value(&c).map_err(|e| ServiceError::store(e.to_string()))?;
                 v["tag"] = serde_json::to_value(store.custody().tag_of(&c.clip)?)
                     .map_err(|e| ServiceError::store(e.to_string()))?;
                 v["confidential"] = store.custody().confidentiality(&c.clip)?.into();
+                // Its retention classes and holds (R13), newest hold first.
+                let (classes, holds) = store.custody().retention_of(&c.clip)?;
+                v["retention"] = serde_json::json!({ "classes": classes, "holds": holds });
                 clips.push(v);
             }
         } else if e.action.starts_with("gap.") {

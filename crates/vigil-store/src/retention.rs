@@ -79,8 +79,8 @@ fn parse(t: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(t, &Rfc3339).ok()
 }
 
-/// A hold on a clip, as listed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A hold on a clip, as listed (and as a station sends it to its centre).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct HoldRow {
     /// Hold id.
     pub id: i64,

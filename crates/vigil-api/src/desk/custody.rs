@@ -17,29 +17,13 @@ use vigil_service::ServiceError;
 use vigil_service::Station;
 use vigil_service::{op, ops};
 
+use view::custody::{class_label, hold_label};
+
 use super::page::{
     as_user, chrome, clip_head, clip_row, encode, filled, posted, safe_back, Desk, Names, Out,
     SKIPPED_SHOWN,
 };
 use crate::context::ApiState;
-
-fn class_label(c: &str, lang: Lang) -> &'static str {
-    match c {
-        "evidence" => Msg::ClassEvidence.text(lang),
-        "long_term" => Msg::ClassLongTerm.text(lang),
-        _ => Msg::ClassOrdinary.text(lang),
-    }
-}
-
-fn hold_label(r: &str, lang: Lang) -> &'static str {
-    match r {
-        "dispute" => Msg::HoldDispute.text(lang),
-        "complaint" => Msg::HoldComplaint.text(lang),
-        "obstruction" => Msg::HoldObstruction.text(lang),
-        "mass_incident" => Msg::HoldMassIncident.text(lang),
-        _ => Msg::HoldCompulsory.text(lang),
-    }
-}
 
 /// A clip's tag, classes and holds for its page.
 pub(super) fn view_of(
@@ -70,28 +54,9 @@ pub(super) fn view_of(
         hold_choices: REASONS.iter().map(|r| (*r, hold_label(r, lang))).collect(),
         holds: holds
             .into_iter()
-            .map(|h| {
-                let mut text = Msg::HeldSince.fmt(
-                    lang,
-                    &[
-                        ("reason", hold_label(&h.reason, lang)),
-                        ("at", &zone.local(&h.placed_at)),
-                        ("who", Identity::user_of(&h.placed_by)),
-                    ],
-                );
-                if let Some(n) = h.note.as_deref().filter(|n| !n.is_empty()) {
-                    text = format!("{text}: {n}");
-                }
-                if let Some(at) = &h.released_at {
-                    text = format!(
-                        "{text} · {}",
-                        Msg::ReleasedAt.fmt(lang, &[("at", &zone.local(at))])
-                    );
-                }
-                view::HoldView {
-                    text,
-                    release: (may_hold && h.released_at.is_none()).then_some(h.id),
-                }
+            .map(|h| view::HoldView {
+                text: view::custody::hold_text(&h, lang, zone),
+                release: (may_hold && h.released_at.is_none()).then_some(h.id),
             })
             .collect(),
     })

@@ -133,7 +133,7 @@ pub(super) async fn home(
         ));
     }
     if REVIEW.contains(&user.role) {
-        let (rows, more) = gap_rows(
+        let (rows, more, _) = gap_rows(
             &client,
             &GapFilter {
                 station: station.clone(),
@@ -155,7 +155,7 @@ pub(super) async fn home(
         ));
     }
     if AUDIT.contains(&user.role) {
-        let (rows, more) = gap_rows(
+        let (rows, more, _) = gap_rows(
             &client,
             &GapFilter {
                 station: station.clone(),
