@@ -7,6 +7,7 @@
 //! --debug` built here.
 
 mod cards;
+mod centre;
 mod dock;
 mod power;
 
@@ -88,13 +89,24 @@ impl Drop for Up {
 
 /// Boots a fresh station named `name` with the package installed.
 fn up(name: &str) -> Up {
+    up_with(name, Station::up)
+}
+
+/// [`up`] with a network to the host ([`Station::up_networked`]).
+fn up_networked(name: &str) -> Up {
+    up_with(name, Station::up_networked)
+}
+
+type Install = fn(&Path, &Path, &Path, &str) -> Result<Station, vigil_guest::GuestError>;
+
+fn up_with(name: &str, install: Install) -> Up {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = workspace()
         .join("target/station")
         .join(format!("test-{name}"));
     // A station an interrupted run of this test left running is its own.
     let _ = Station::at(&dir).down();
-    let station = Station::up(
+    let station = install(
         &dir,
         &workspace().join("target/station"),
         &deb(),

@@ -25,6 +25,16 @@ pub enum ClientError {
         #[source]
         source: std::io::Error,
     },
+    /// Nothing answers at a server's address (a station's desk listener,
+    /// the agency centre).
+    #[error("nothing answers at {server}: {source}")]
+    ServerUnreachable {
+        /// `host:port`.
+        server: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The daemon answered with an error.
     #[error("{}{message}", if code == "refused" { "refused: " } else { "" })]
     Api {
@@ -462,8 +472,8 @@ impl Client {
             .with_no_client_auth();
         let tcp = tokio::net::TcpStream::connect(&desk.server)
             .await
-            .map_err(|source| ClientError::Unreachable {
-                path: PathBuf::from(&desk.server),
+            .map_err(|source| ClientError::ServerUnreachable {
+                server: desk.server.clone(),
                 source,
             })?;
         let host = desk

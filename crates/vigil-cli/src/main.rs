@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
     name = "vigil",
     version,
     about,
-    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n  4  no vigild answers at the socket\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), VIGIL_TIMEZONE (the station's zone for in-process reports), VIGIL_STATION (the audit log's name when a new store's key is made), LANG (the language of printable reports), NO_COLOR."
+    after_long_help = "EXIT STATUS:\n  0  done, and everything checked holds\n  1  a problem was found (verify found damage or tampering, files not stored, a refused erase)\n  2  an error: bad arguments, no store, a store that cannot be used, I/O\n  3  refused: the acting user may not do this, or a rule of custody forbids it\n  4  nothing answers: no vigild at the socket, or no server at --server's address\n\nEnvironment: VIGIL_STORE (the store), VIGIL_LOG (log filter), VIGIL_TIMEZONE (the station's zone for in-process reports), VIGIL_STATION (the audit log's name when a new store's key is made), LANG (the language of printable reports), NO_COLOR."
 )]
 struct Cli {
     /// The evidence store directory [default: /var/lib/vigil for root,
@@ -192,7 +192,10 @@ fn main() -> ExitCode {
             let unreachable = e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<vigil_api::client::ClientError>(),
-                    Some(vigil_api::client::ClientError::Unreachable { .. })
+                    Some(
+                        vigil_api::client::ClientError::Unreachable { .. }
+                            | vigil_api::client::ClientError::ServerUnreachable { .. }
+                    )
                 )
             });
             if unreachable {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use vigil_api::client::{Client, Desk};
+use vigil_api::client::{Client, ClientError, Desk};
 use vigil_service::Stations;
 use vigil_sync::request::{SIGNATURE, STATION, TIME};
 use vigil_sync::{Answer, RequestSignature, State, StateReply, PUSH, STATE};
@@ -54,6 +54,20 @@ fn signed(key: &Signer, method: &str, path: &str, body: &[u8]) -> Vec<(String, S
         (TIME.into(), s.time.to_string()),
         (SIGNATURE.into(), s.signature),
     ]
+}
+
+/// Why the centre could not be reached, as `vigil centre` shows it; a
+/// vigild its unit keeps off the network (the packaged unit's
+/// `RestrictAddressFamilies`) is told so, with where the remedy is.
+fn unreached(e: &ClientError) -> String {
+    match e {
+        ClientError::ServerUnreachable { source, .. }
+            if source.raw_os_error() == Some(libc::EAFNOSUPPORT) =>
+        {
+            format!("{e}: vigild's unit allows it no network; give it the drop-in of docs/operations.md (\"Enrol a station\") and restart it")
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// What the centre's refusal says: its message, and the state it holds
@@ -111,7 +125,7 @@ pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyho
                 anyhow::bail!("{}: {message}", link.url)
             }
             Err(e) => {
-                vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
+                vigil_service::centre::note(&mut station, None, Some(&unreached(&e)))?;
                 return Err(e).with_context(|| format!("reaching the centre {}", link.url));
             }
         };
@@ -155,7 +169,7 @@ pub fn round(stations: &Arc<Stations>, key: &Signer, timeout: Duration) -> anyho
                 }
             }
             Err(e) => {
-                vigil_service::centre::note(&mut station, None, Some(&e.to_string()))?;
+                vigil_service::centre::note(&mut station, None, Some(&unreached(&e)))?;
                 return Err(e).with_context(|| format!("pushing to the centre {}", link.url));
             }
         }

@@ -249,13 +249,46 @@ impl Station {
     /// the file, the settings in `/etc/vigil/vigild.toml`, `systemctl
     /// enable --now vigild`) and waits until vigild is ready.
     pub fn up(dir: &Path, cache: &Path, deb: &Path, settings: &str) -> Result<Self, GuestError> {
+        Self::install(dir, cache, deb, settings, false)
+    }
+
+    /// [`Station::up`] with a network card on QEMU's user network: the
+    /// guest is `10.0.2.15/24` on `eth0` (systemd-networkd) and reaches
+    /// the host's loopback as `10.0.2.2`. Only this station's own
+    /// processes can reach the guest: nothing is forwarded into it.
+    pub fn up_networked(
+        dir: &Path,
+        cache: &Path,
+        deb: &Path,
+        settings: &str,
+    ) -> Result<Self, GuestError> {
+        Self::install(dir, cache, deb, settings, true)
+    }
+
+    fn install(
+        dir: &Path,
+        cache: &Path,
+        deb: &Path,
+        settings: &str,
+        network: bool,
+    ) -> Result<Self, GuestError> {
         let image = image::ensure(cache, &image::depends_of(deb)?)?;
         let s = Self::create(dir, &image)?;
+        if network {
+            s.remember(json!({ "kind": "nic", "id": "net0" }))?;
+        }
         std::fs::copy(deb, s.share().join("vigil.deb"))
             .map_err(|e| GuestError::io(deb.display().to_string(), e))?;
         std::fs::write(s.share().join("vigild.toml"), settings)
             .map_err(|e| GuestError::io("settings", e))?;
         s.boot()?;
+        if network {
+            s.sh("mkdir -p /etc/systemd/network && \
+                  printf '[Match]\\nName=eth0\\n[Network]\\nAddress=10.0.2.15/24\\nGateway=10.0.2.2\\n' \
+                    > /etc/systemd/network/80-host.network && \
+                  systemctl restart systemd-networkd")?
+                .ok("bringing the network up")?;
+        }
         s.sh("cp /mnt/host/vigil.deb /tmp/ && apt-get install -y -q /tmp/vigil.deb")?
             .ok("installing the package")?;
         s.sh("install -m 0644 /mnt/host/vigild.toml /etc/vigil/vigild.toml && systemctl enable --now vigild")?
@@ -401,6 +434,12 @@ impl Station {
                         "usb-serial,bus=xhci.0,id={id},chardev=dock-{id},serial={}",
                         s("serial")
                     ),
+                ]),
+                Some("nic") => args.extend([
+                    "-netdev".into(),
+                    format!("user,id={id}"),
+                    "-device".into(),
+                    format!("virtio-net-pci,netdev={id}"),
                 ]),
                 Some("usbredir") => args.extend([
                     "-chardev".into(),
