@@ -754,7 +754,7 @@ impl GapRow {
 }
 
 /// The interruptions `f` asks for, overdue first then by when they
-/// happened; at most [`MAX_ROWS`], whether there were more, and with
+/// happened (those to review: newest first); at most [`MAX_ROWS`], whether there were more, and with
 /// `f.count` how many matched in all. (Every match is read for the order
 /// anyway, so the count costs little.)
 pub async fn gap_rows(
@@ -772,6 +772,19 @@ pub async fn gap_rows(
         "COUNT(*) OVER ()"
     } else {
         "NULL::bigint"
+    };
+    // The queues' orders are their indexes' own, so that a first page is
+    // read off an index instead of sorting every match: overdue ones alone
+    // are all overdue, by when they happened (the open ones' index); the
+    // explanations to review newest first, as a station's queue has them
+    // (the index of those not reviewed, backwards). Any other list puts
+    // the overdue first.
+    let order = if f.to_review {
+        "COALESCE(wall_start, detected_at) DESC, station DESC, id DESC"
+    } else if f.overdue_only {
+        "COALESCE(wall_start, detected_at), station, id"
+    } else {
+        "overdue DESC, COALESCE(wall_start, detected_at), station, id"
     };
     let rows = client
         .query(
@@ -792,7 +805,7 @@ pub async fn gap_rows(
                                                 WHERE a.station = gaps.station AND a.subject = gaps.id
                                                   AND a.kind = 'review' AND a.applied_seq IS NULL
                                                   AND a.refused IS NULL)))
-             ORDER BY overdue DESC, COALESCE(wall_start, detected_at), station, id
+             ORDER BY {order}
              LIMIT $7"),
             &[&f.station, &f.open, &f.officer, &f.device, &f.since, &(deadline as i32), &(limit + 1), &f.until, &f.overdue_only, &f.to_review],
         )

@@ -362,4 +362,11 @@ CREATE INDEX gaps_explained_english ON gaps
 CREATE INDEX gaps_clip ON gaps (station, clip);
 CREATE INDEX entries_docked ON entries (station, subject, seq DESC) WHERE action = 'device.docked';
 "#,
+    // 10: the interruptions not yet explained in the order they happened:
+    // the first page of the overdue ones (a home's queue, `vigil
+    // overdue`) read off the index.
+    r#"
+CREATE INDEX gaps_open ON gaps ((COALESCE(wall_start, detected_at)), station, id)
+    WHERE status <> 'explained';
+"#,
 ];
