@@ -1576,15 +1576,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                     "{body}"
                 );
                 // Printed: the agency gap log on A4.
-                let text = printed(
-                    &ana,
-                    fantoccini::wd::PrintConfiguration::builder()
-                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
-                        .build()
-                        .unwrap(),
-                    vigil_e2e::screens().join("centre-gap-log-zh.pdf"),
-                )
-                .await;
+                let text = printed(&ana, true, "centre-gap-log-zh").await;
                 for want in [
                     "全机构记录中断登记表",
                     s1.as_str(),
@@ -1691,26 +1683,10 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             }
             let total_line = per_station.lines().last().unwrap_or_default().to_owned();
             assert!(total_line.contains(&(n1 + n2).to_string()), "{per_station}");
-            let png = ana.screenshot().await.unwrap();
-            std::fs::write(
-                vigil_e2e::screens().join(format!(
-                    "{}.png",
-                    engine.shot_name(&format!("centre-stats-{tag}"))
-                )),
-                png,
-            )
-            .unwrap();
+            shot(&ana, engine, &format!("centre-stats-{tag}")).await;
             if engine == vigil_e2e::Engine::Chromium {
                 // Printed: the agency's statistics on A4, in each language.
-                let text = printed(
-                    &ana,
-                    fantoccini::wd::PrintConfiguration::builder()
-                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
-                        .build()
-                        .unwrap(),
-                    vigil_e2e::screens().join(format!("centre-stats-{tag}.pdf")),
-                )
-                .await;
+                let text = printed(&ana, true, &format!("centre-stats-{tag}")).await;
                 let title = if lang == "en" {
                     "Agency statistics"
                 } else {
@@ -1880,15 +1856,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             if engine == vigil_e2e::Engine::Chromium {
                 // Printed on A4: the report's title, its period's words,
                 // both stations and west's officer by name.
-                let text = printed(
-                    &ana,
-                    fantoccini::wd::PrintConfiguration::builder()
-                        .orientation(fantoccini::wd::PrintOrientation::Landscape)
-                        .build()
-                        .unwrap(),
-                    vigil_e2e::screens().join(format!("centre-ingest-{tag}.pdf")),
-                )
-                .await;
+                let text = printed(&ana, true, &format!("centre-ingest-{tag}")).await;
                 let (title, period) = if lang == "en" {
                     ("Agency ingest report", "by when recordings were ingested")
                 } else {
@@ -2011,14 +1979,7 @@ fn agency_desk(engine: vigil_e2e::Engine) {
             shot(&sue, engine, &format!("centre-request-{tag}")).await;
             if engine == vigil_e2e::Engine::Chromium {
                 // Printed: the request with what it releases and its state.
-                let text = printed(
-                    &sue,
-                    fantoccini::wd::PrintConfiguration::builder()
-                        .build()
-                        .unwrap(),
-                    vigil_e2e::screens().join(format!("centre-request-{tag}.pdf")),
-                )
-                .await;
+                let text = printed(&sue, false, &format!("centre-request-{tag}")).await;
                 for want in [id.as_str(), s2.as_str(), "sue", "REC_"] {
                     assert!(
                         text.contains(want),
@@ -2114,13 +2075,15 @@ async fn shot(s: &fantoccini::Client, engine: vigil_e2e::Engine, name: &str) {
     .unwrap();
 }
 
-/// The page printed to PDF at `path` with `config`, read back as text.
-async fn printed(
-    s: &fantoccini::Client,
-    config: fantoccini::wd::PrintConfiguration,
-    path: PathBuf,
-) -> String {
-    let pdf = s.print(config).await.unwrap();
+/// The page printed on A4 (`landscape` or not) to `NAME.pdf` among the
+/// screenshots, read back as text.
+async fn printed(s: &fantoccini::Client, landscape: bool, name: &str) -> String {
+    let mut config = fantoccini::wd::PrintConfiguration::builder();
+    if landscape {
+        config = config.orientation(fantoccini::wd::PrintOrientation::Landscape);
+    }
+    let path = vigil_e2e::screens().join(format!("{name}.pdf"));
+    let pdf = s.print(config.build().unwrap()).await.unwrap();
     std::fs::write(&path, &pdf).unwrap();
     let text = std::process::Command::new("pdftotext")
         .args(["-layout"])

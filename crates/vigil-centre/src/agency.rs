@@ -754,9 +754,8 @@ impl GapRow {
 }
 
 /// The interruptions `f` asks for, overdue first then by when they
-/// happened (those to review: newest first); at most [`MAX_ROWS`], whether there were more, and with
-/// `f.count` how many matched in all. (Every match is read for the order
-/// anyway, so the count costs little.)
+/// happened (those to review: newest first); at most [`MAX_ROWS`],
+/// whether there were more, and with `f.count` how many matched in all.
 pub async fn gap_rows(
     client: &impl deadpool_postgres::GenericClient,
     f: &GapFilter,
@@ -816,7 +815,9 @@ pub async fn gap_rows(
             }
             _ => e.into(),
         })?;
-    let total = rows.first().map_or(Some(0), |r| r.get::<_, Option<i64>>(4));
+    let total = f
+        .count
+        .then(|| rows.first().map_or(0, |r| r.get::<_, i64>(4)));
     let (rows, more) = cut(rows, limit);
     Ok((
         rows.iter()
@@ -828,7 +829,7 @@ pub async fn gap_rows(
             })
             .collect(),
         more,
-        total.filter(|_| f.count),
+        total,
     ))
 }
 

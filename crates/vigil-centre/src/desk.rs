@@ -1032,20 +1032,15 @@ fn custody_lines(
     lang: Lang,
     zone: &vigil_i18n::Zone,
 ) -> Option<vigil_desk::centre::CustodyLines> {
+    use serde::Deserialize as _;
     use vigil_desk::custody::{class_label, hold_text};
-    let classes: Vec<String> = serde_json::from_value(retention.get("classes")?.clone()).ok()?;
-    let holds: Vec<vigil_service::model::HoldRow> =
-        serde_json::from_value(retention.get("holds")?.clone()).ok()?;
+    let classes = Vec::<String>::deserialize(retention.get("classes")?).ok()?;
+    let holds = Vec::<vigil_service::model::HoldRow>::deserialize(retention.get("holds")?).ok()?;
     Some(vigil_desk::centre::CustodyLines {
-        classes: if classes.is_empty() {
-            "-".into()
-        } else {
-            classes
-                .iter()
-                .map(|c| class_label(c, lang))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        classes: classes
+            .iter()
+            .map(|c| class_label(c, lang).to_owned())
+            .collect(),
         holds: holds.iter().map(|h| hold_text(h, lang, zone)).collect(),
     })
 }

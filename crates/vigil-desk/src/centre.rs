@@ -170,8 +170,8 @@ pub struct CentreClip {
 /// A recording's retention in words.
 #[derive(Debug, Clone)]
 pub struct CustodyLines {
-    /// Its retention classes, as labels ("-" when none).
-    pub classes: String,
+    /// Its retention classes, as labels.
+    pub classes: Vec<String>,
     /// Its holds, newest first, each in one line.
     pub holds: Vec<String>,
 }

@@ -86,13 +86,11 @@ impl UsbLink {
 
     /// One try; the error carries libusb's own when the claim failed.
     fn try_open_first() -> Result<Self, (DockError, Option<rusb::Error>)> {
-        let err = |what: String| {
-            let e = DockError::Link {
-                path: "usb".into(),
-                what,
-            };
-            (e, None)
+        let link = |what: String| DockError::Link {
+            path: "usb".into(),
+            what,
         };
+        let err = |what: String| (link(what), None);
         let devices = usb()
             .map_err(|e| (e, None))?
             .devices()
@@ -124,9 +122,7 @@ impl UsbLink {
                         let _ = handle.set_auto_detach_kernel_driver(true);
                         handle
                             .claim_interface(alt.interface_number())
-                            .map_err(|e| {
-                                (err(format!("cannot claim interface: {e}")).0, Some(e))
-                            })?;
+                            .map_err(|e| (link(format!("cannot claim interface: {e}")), Some(e)))?;
                         return Ok(Self {
                             handle,
                             ep_in,
