@@ -1779,6 +1779,22 @@ fn agency_desk(engine: vigil_e2e::Engine) {
                     && (hold.contains("the party disputes it") || hold.contains("当事人有异议")),
                 "{hold}"
             );
+            // The retention section on screen and on paper.
+            ana.execute(
+                "document.querySelector('ul.holds').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await
+            .unwrap();
+            shot(&ana, engine, &format!("centre-clip-custody-{tag}")).await;
+            if engine == vigil_e2e::Engine::Chromium {
+                let text = printed(&ana, false, &format!("centre-clip-{tag}")).await;
+                assert!(
+                    text.contains("当事人申请复议"),
+                    "printed recording:\n{text}"
+                );
+            }
+            ana.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
             let gap_rows = ana
                 .find_all(Locator::Css("table.gaps tbody tr"))
                 .await
